@@ -1,0 +1,164 @@
+/*
+ * buf.c — capped growable buffers, and reading a whole small file into one.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+void zp_buf_init(struct zp_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+static int reserve(struct zp_buf *b, size_t extra)
+{
+    size_t need, cap;
+
+    if (extra > b->max || b->len > b->max - extra)
+        return -1;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = zp_xrealloc(b->data, cap);
+    b->cap = cap;
+    return 0;
+}
+
+int zp_buf_append(struct zp_buf *b, const void *p, size_t n)
+{
+    if (reserve(b, n) == -1)
+        return -1;
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int zp_buf_puts(struct zp_buf *b, const char *s)
+{
+    return zp_buf_append(b, s, strlen(s));
+}
+
+int zp_buf_printf(struct zp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || reserve(b, (size_t)n) == -1)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+const char *zp_buf_str(const struct zp_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+void zp_buf_reset(struct zp_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void zp_buf_free(struct zp_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void zp_buf_free_secret(struct zp_buf *b)
+{
+    zp_wipe(b->data, b->cap);
+    zp_buf_free(b);
+}
+
+char *zp_buf_take(struct zp_buf *b)
+{
+    char *s = b->data ? b->data : zp_xstrdup("");
+
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+int zp_buf_read_file(struct zp_buf *b, const char *path, size_t max, const char *what,
+                     struct zp_err *err)
+{
+    char chunk[4096];
+    ssize_t n;
+    int fd, rc = -1;
+    struct stat st;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return zp_err_set(err, errno == ENOENT ? ZP_ENOTFOUND : ZP_ECONFIG,
+                          "%s: cannot open %s: %s", what, path, strerror(errno));
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        zp_err_set(err, ZP_ECONFIG, "%s: %s is a directory, expected a file", what, path);
+        goto out;
+    }
+    b->max = max;
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1) {
+            zp_err_set(err, ZP_ECONFIG, "%s: cannot read %s: %s", what, path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if (zp_buf_append(b, chunk, (size_t)n) == -1) {
+            zp_err_set(err, ZP_ECONFIG, "%s: %s is larger than %zu bytes", what, path, max);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    zp_wipe(chunk, sizeof(chunk));
+    close(fd);
+    return rc;
+}
+
+void zp_buf_trim(struct zp_buf *b)
+{
+    size_t start = 0;
+
+    if (b->data == NULL)
+        return;
+    while (b->len > 0 && isspace((unsigned char)b->data[b->len - 1]))
+        b->data[--b->len] = '\0';
+    while (start < b->len && isspace((unsigned char)b->data[start]))
+        start++;
+    if (start > 0) {
+        memmove(b->data, b->data + start, b->len - start + 1);
+        zp_wipe(b->data + b->len - start + 1, start);
+        b->len -= start;
+    }
+}

@@ -1,0 +1,45 @@
+/*
+ * buf.h — the one growable buffer, capped by the caller.
+ *
+ * Everything whose size input controls (request bodies, upstream replies,
+ * files) goes through a zp_buf with a maximum: appending past it fails and
+ * never truncates. The contents are always NUL-terminated.
+ */
+#ifndef ZP_BASE_BUF_H
+#define ZP_BASE_BUF_H
+
+#include <stddef.h>
+
+struct zp_err;
+
+struct zp_buf {
+    char *data; /* NUL-terminated; NULL until the first append */
+    size_t len;
+    size_t cap;
+    size_t max; /* appends that would exceed this fail */
+};
+
+void zp_buf_init(struct zp_buf *b, size_t max);
+int zp_buf_append(struct zp_buf *b, const void *p, size_t n);
+int zp_buf_puts(struct zp_buf *b, const char *s);
+int zp_buf_printf(struct zp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Always a valid string, "" when empty. */
+const char *zp_buf_str(const struct zp_buf *b);
+void zp_buf_reset(struct zp_buf *b);
+void zp_buf_free(struct zp_buf *b);
+/* Wipes the contents before freeing: for anything that held a secret. */
+void zp_buf_free_secret(struct zp_buf *b);
+/* Hands the string to the caller (who frees it); the buffer is empty again. */
+char *zp_buf_take(struct zp_buf *b);
+
+/*
+ * Reads a whole file of at most max bytes. what names the file's purpose in
+ * the error ("tsigSecretFile"), so the sentence says which setting to fix.
+ */
+int zp_buf_read_file(struct zp_buf *b, const char *path, size_t max, const char *what,
+                     struct zp_err *err);
+
+/* Removes leading and trailing ASCII white space (a Secret's trailing newline). */
+void zp_buf_trim(struct zp_buf *b);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * server.h — the aggregated API server that kube-apiserver proxies
+ * cert-manager's calls to: HTTPS with requested (not required) client
+ * certificates, front-proxy authentication, discovery, health, and the
+ * ChallengePayload endpoint. libevent's evhttp over bufferevent_openssl.
+ */
+#ifndef ZP_K8S_SERVER_H
+#define ZP_K8S_SERVER_H
+
+#include <stddef.h>
+
+struct zp_err;
+struct zp_solver;
+
+#define ZP_SERVER_MAX_BODY (256u * 1024u)
+
+struct zp_server_opts {
+    const char *bind_address;  /* default "0.0.0.0" (and :: when available) */
+    unsigned secure_port;      /* --secure-port, default 8443 */
+    const char *tls_cert_file; /* --tls-cert-file */
+    const char *tls_key_file;  /* --tls-private-key-file */
+    const char *client_ca_file; /* --requestheader-client-ca-file; NULL: /apis refuses all */
+    char **allowed_names;      /* --requestheader-allowed-names; empty: any CN */
+    size_t n_allowed_names;
+    char **username_headers;   /* default X-Remote-User */
+    size_t n_username_headers;
+    char **group_headers;      /* default X-Remote-Group */
+    size_t n_group_headers;
+    char **extra_prefixes;     /* default X-Remote-Extra- */
+    size_t n_extra_prefixes;
+    const char *group_name;    /* the API group, e.g. acme.example.com */
+    const char *solver_name;   /* the resource, default "zoneproof" */
+    unsigned reload_interval_s; /* how often to stat the certificate files; default 60 */
+};
+
+/*
+ * Serves until SIGTERM or SIGINT (then drains in-flight challenges for a
+ * few seconds). SIGHUP reloads the certificate files at once.
+ */
+int zp_server_run(const struct zp_server_opts *opts, struct zp_solver *solver, struct zp_err *err);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * challenge.h — one ChallengeRequest: decoded from cert-manager's JSON (or
+ * built by the CLI) and validated before anything touches DNS.
+ */
+#ifndef ZP_SOLVER_CHALLENGE_H
+#define ZP_SOLVER_CHALLENGE_H
+
+#include "base/dname.h"
+
+struct cJSON;
+struct zp_err;
+
+#define ZP_KEY_MAX 255 /* one TXT character-string */
+
+enum zp_action { ZP_PRESENT, ZP_CLEANUP };
+
+struct zp_challenge {
+    enum zp_action action;
+    char uid[128];
+    char dns_name[ZP_DNAME_MAX];
+    char fqdn[ZP_DNAME_MAX]; /* resolvedFQDN, canonical: lower case, trailing dot */
+    char zone[ZP_DNAME_MAX]; /* resolvedZone, canonical; "" when not given */
+    char key[ZP_KEY_MAX + 1];
+    char resource_namespace[254];
+    int allow_ambient;
+    char provider[64]; /* config.provider: an instance name, "" to route by dnsZones */
+};
+
+/*
+ * Decodes the "request" object of a ChallengePayload. apiVersion and kind
+ * are ignored, as the Go server does. Errors name the field.
+ */
+int zp_challenge_from_json(const struct cJSON *request, struct zp_challenge *ch,
+                           struct zp_err *err);
+/*
+ * Fills and validates a challenge from its parts (the CLI). zone and
+ * provider may be NULL.
+ */
+int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
+                      const char *zone, const char *key, const char *provider,
+                      struct zp_err *err);
+
+const char *zp_action_name(enum zp_action a);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * config.h — zoneproof's configuration: the API group, the propagation
+ * policy and the provider instances. Loaded once from YAML, validated
+ * completely, immutable afterwards. See docs/configuration.md.
+ */
+#ifndef ZP_SOLVER_CONFIG_H
+#define ZP_SOLVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/yaml.h"
+
+struct zp_err;
+struct zp_provider_ops;
+
+#define ZP_DEFAULT_SOLVER_NAME "zoneproof"
+#define ZP_PROP_TIMEOUT_DEFAULT_MS 25000u
+#define ZP_PROP_TIMEOUT_MAX_MS 50000u /* kube-apiserver cuts requests at 60 s */
+#define ZP_TTL_DEFAULT 60u
+
+enum zp_prop_mode { ZP_PROP_WAIT, ZP_PROP_SKIP };
+
+struct zp_prop_cfg {
+    enum zp_prop_mode mode;
+    uint64_t timeout_ms;
+    char **resolvers; /* NULL-terminated "host:port"; empty: /etc/resolv.conf */
+    size_t n_resolvers;
+    char **nameservers; /* NULL-terminated "host:port"; empty: discover */
+    size_t n_nameservers;
+};
+
+struct zp_instance {
+    char *name;
+    const struct zp_provider_ops *ops;
+    void *cfg;             /* what ops->config_parse produced */
+    char **zones;          /* dnsZones, canonical: lower case, trailing dot */
+    size_t n_zones;
+    unsigned ttl;
+    struct zp_prop_cfg prop; /* the global block with this instance's overrides */
+    int line;
+};
+
+struct zp_config {
+    char *file;
+    char *group_name;  /* groupName; GROUP_NAME in the environment wins */
+    char *solver_name; /* solverName, default "zoneproof" */
+    struct zp_prop_cfg prop;
+    unsigned watch_workers;    /* watcher.workers, default 4 */
+    unsigned provider_workers; /* providerWorkers, default 8 */
+    struct zp_instance *inst;
+    size_t n_inst;
+};
+
+int zp_config_load(const char *path, struct zp_config **out, struct zp_err *err);
+int zp_config_parse(const char *name, const char *text, size_t len, struct zp_config **out,
+                    struct zp_err *err);
+void zp_config_free(struct zp_config *cfg);
+
+/* The instance named name, or NULL. */
+const struct zp_instance *zp_config_instance(const struct zp_config *cfg, const char *name);
+
+#endif

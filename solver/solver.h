@@ -1,0 +1,57 @@
+/*
+ * solver.h — present/cleanup orchestration: route a challenge to a provider
+ * instance, run the provider on a small worker pool (the same name is
+ * serialized when the provider reads and rewrites a whole RRset), then wait
+ * for propagation on the watcher without holding a thread.
+ */
+#ifndef ZP_SOLVER_SOLVER_H
+#define ZP_SOLVER_SOLVER_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "solver/challenge.h"
+#include "solver/config.h"
+#include "solver/watch.h"
+
+struct zp_buf;
+
+struct zp_result {
+    int ok;
+    struct zp_err err;      /* the sentence for cert-manager when !ok */
+    const char *instance;   /* provider instance name, NULL if routing failed */
+    const char *type;       /* provider type */
+    uint64_t elapsed_ms;
+    int watched;            /* a propagation report follows */
+    struct zp_watch_report report;
+};
+
+/* Called exactly once, on a solver or watcher thread. */
+typedef void zp_solve_done_fn(void *arg, const struct zp_result *res);
+
+/* Secret lookup lent to providers (secretRef); may be NULL. */
+typedef int zp_secret_get_fn(void *arg, const char *ns, const char *name, const char *key,
+                             struct zp_buf *out, struct zp_err *err);
+
+struct zp_solver;
+
+/* cfg must outlive the solver. */
+struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err);
+void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg);
+void zp_solver_free(struct zp_solver *s);
+
+/*
+ * Starts one challenge. Returns 0 and later calls done exactly once, or
+ * returns -1 (queue full, shutting down) and never calls done.
+ */
+int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solve_done_fn *done,
+                     void *arg, struct zp_err *err);
+
+/* Runs one challenge and waits for it: the CLI. */
+void zp_solver_run(struct zp_solver *s, const struct zp_challenge *ch, struct zp_result *res);
+
+/* The watch spec for a challenge routed to inst (also used by `check`). */
+void zp_solver_watch_spec(const struct zp_instance *inst, const struct zp_challenge *ch,
+                          const char *zone, struct zp_watch_spec *spec);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * watch.h — the propagation watcher: a fixed pool of worker threads that
+ * asks every authoritative nameserver of a zone, directly and with
+ * recursion off, whether it serves a TXT value yet.
+ *
+ * A waiting Present holds no thread: a watch is a job in a timer queue,
+ * polled with a backoff that starts in milliseconds. Jobs are keyed by
+ * (fqdn, value), so concurrent Presents of one value share one watch. When
+ * a caller's deadline passes, the caller is answered with the report so
+ * far, and the watch keeps running for a while (ZP_WATCH_LINGER_MS): a
+ * retried Present then answers at once if the value has appeared.
+ */
+#ifndef ZP_SOLVER_WATCH_H
+#define ZP_SOLVER_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/dname.h"
+
+struct zp_buf;
+struct zp_err;
+
+#define ZP_WATCH_MAX_NS 16
+#define ZP_WATCH_MAX_OTHER 4
+#define ZP_WATCH_VALUE_MAX 256
+#define ZP_WATCH_LINGER_MS (10u * 60u * 1000u)
+
+enum zp_ns_state {
+    ZP_NS_PENDING = 0, /* not answered yet */
+    ZP_NS_HAS_VALUE,   /* serves the value (perhaps among others) */
+    ZP_NS_NXDOMAIN,    /* the name does not exist there */
+    ZP_NS_NODATA,      /* the name exists, with no TXT records */
+    ZP_NS_OTHER,       /* TXT records, but not our value */
+    ZP_NS_SERVFAIL,
+    ZP_NS_REFUSED,
+    ZP_NS_NOTAUTH,     /* answered without the AA bit: not authoritative for the zone */
+    ZP_NS_TIMEOUT,     /* no answer within the query timeout */
+    ZP_NS_ERROR,       /* another rcode, or unreachable */
+};
+
+struct zp_ns_status {
+    char name[ZP_DNAME_MAX]; /* the NS host name, or the address when given explicitly */
+    char addr[64];           /* "127.0.0.1:53", "[::1]:53" */
+    enum zp_ns_state state;
+    int rcode;
+    unsigned n_other;        /* other TXT values seen (ZP_NS_OTHER, also HAS_VALUE) */
+    char other[ZP_WATCH_MAX_OTHER][ZP_WATCH_VALUE_MAX];
+    unsigned other_ttl[ZP_WATCH_MAX_OTHER];
+    char detail[128];        /* e.g. "connection refused" for ZP_NS_ERROR */
+};
+
+struct zp_watch_report {
+    char fqdn[ZP_DNAME_MAX];
+    char zone[ZP_DNAME_MAX];
+    char value[ZP_WATCH_VALUE_MAX];
+    size_t n;                          /* nameservers checked */
+    struct zp_ns_status ns[ZP_WATCH_MAX_NS];
+    int complete;                      /* every nameserver has the value */
+    char discovery_error[512];         /* non-empty when NS discovery failed */
+    uint64_t elapsed_ms;               /* since the watch started */
+};
+
+struct zp_watch_spec {
+    const char *fqdn;  /* where the value is, trailing dot */
+    const char *zone;  /* the zone whose NS set to ask, trailing dot */
+    const char *value; /* the TXT value */
+    /* Explicit authoritative servers, "host:port" (port 53 default); n == 0: discover. */
+    char *const *nameservers;
+    size_t n_nameservers;
+    /* Recursive resolvers for NS discovery, "host:port"; n == 0: /etc/resolv.conf. */
+    char *const *resolvers;
+    size_t n_resolvers;
+};
+
+/* Called exactly once, on a watcher thread; rep is valid only during the call. */
+typedef void zp_watch_done_fn(void *arg, const struct zp_watch_report *rep);
+
+struct zp_watcher;
+
+struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err);
+/* Stops the workers; callers still waiting are answered with what is known. */
+void zp_watcher_free(struct zp_watcher *w);
+
+/*
+ * Answers done when every nameserver serves the value, or at deadline_ms
+ * with the report so far (rep->complete == 0). Returns -1 (and never calls
+ * done) when the watch cannot be started.
+ */
+int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint64_t deadline_ms,
+                    zp_watch_done_fn *done, void *arg, struct zp_err *err);
+
+/* Drops the watch and any remembered result for (fqdn, value): after CleanUp. */
+void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value);
+
+/* Asks every nameserver once, synchronously: `zoneproof check`. */
+int zp_watch_check_once(const struct zp_watch_spec *spec, unsigned timeout_ms,
+                        struct zp_watch_report *rep, struct zp_err *err);
+
+/*
+ * The sentence for an incomplete report (kind ZP_EPROPAGATION): each
+ * laggard and what it answered, then a dig command that shows it.
+ */
+int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err);
+/* The report as one JSON object (`zoneproof check --json`). */
+int zp_watch_report_json(const struct zp_watch_report *rep, struct zp_buf *out);
+const char *zp_ns_state_name(enum zp_ns_state s);
+
+#endif

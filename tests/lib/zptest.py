@@ -1,0 +1,224 @@
+"""zptest — what the integration tests share: starting real servers on
+loopback (BIND's named), making throw-away PKI with the openssl CLI, finding
+the zoneproof binary, and running it.
+
+Every server is started by the test, on a free loopback port, inside a
+temporary directory, and stopped when the test ends.
+"""
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+# A fixed TSIG secret for tests only (32 random bytes, base64).
+TSIG_SECRET = "h8mTBe3nXxuQ9Fgbh9sQKZ8oOOV4mhH0Y3bZZs3dJwA="
+TSIG_NAME = "acme-key"
+
+
+def zoneproof_bin():
+    """The binary under test: $ZP_BIN, else build/cmd/zoneproof."""
+    path = os.environ.get("ZP_BIN") or os.path.join(ROOT, "build", "cmd", "zoneproof")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("zoneproof binary not found at %s (set ZP_BIN)" % path)
+    return path
+
+
+def free_port(host="127.0.0.1", kind=socket.SOCK_DGRAM):
+    """A port free for both UDP and TCP on host."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+            t.close()
+    raise RuntimeError("no free port on %s" % host)
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("timed out waiting for %s" % what)
+
+
+def tcp_open(host, port):
+    with socket.create_connection((host, port), timeout=0.5):
+        return True
+
+
+class Named:
+    """A real BIND named, authoritative for the zones given, on loopback.
+
+    zones: {"example.test": ["name TTL IN TYPE data", ...]} relative records
+    added to a zone with SOA and NS records. The TSIG key acme-key may update
+    TXT records anywhere in every zone unless policy says otherwise.
+    """
+
+    def __init__(self, zones, host="127.0.0.1", port=None, policy=None, ns_names=None,
+                 extra_keys=None, ns_addrs=None):
+        self.host = host
+        self.port = port or free_port(host)
+        self.dir = tempfile.mkdtemp(prefix="zp-named-")
+        self.proc = None
+        self.zones = zones
+        self.ns_addrs = ns_addrs
+        keys = {TSIG_NAME: ("hmac-sha256", TSIG_SECRET)}
+        keys.update(extra_keys or {})
+        conf = ["options {",
+                '  directory "%s";' % self.dir,
+                '  pid-file "%s/named.pid";' % self.dir,
+                "  listen-on port %d { %s; };" % (self.port, host),
+                "  listen-on-v6 { none; };",
+                "  recursion no;",
+                "  dnssec-validation no;",
+                "  notify no;",
+                "  minimal-responses no;",
+                "};",
+                "controls { };"]
+        for kname, (alg, secret) in keys.items():
+            conf.append('key "%s" { algorithm %s; secret "%s"; };' % (kname, alg, secret))
+        for zone, records in zones.items():
+            self._write_zone(zone, records, ns_names)
+            pol = (policy or {}).get(zone) or "grant %s subdomain %s. TXT;" % (TSIG_NAME, zone)
+            conf.append('zone "%s" { type primary; file "%s/%s.db"; update-policy { %s }; };'
+                        % (zone, self.dir, zone, pol))
+        with open(os.path.join(self.dir, "named.conf"), "w") as f:
+            f.write("\n".join(conf) + "\n")
+
+    def _write_zone(self, zone, records, ns_names):
+        ns_names = ns_names or ["ns1.%s." % zone]
+        lines = ["$ORIGIN %s." % zone, "$TTL 60",
+                 "@ IN SOA %s hostmaster.%s. 1 3600 600 86400 60" % (ns_names[0], zone)]
+        addrs = self.ns_addrs or [self.host] * len(ns_names)
+        for ns, addr in zip(ns_names, addrs):
+            lines.append("@ IN NS %s" % ns)
+            if ns.endswith("." + zone + "."):
+                lines.append("%s IN A %s" % (ns, addr))
+        lines.extend(records)
+        with open(os.path.join(self.dir, "%s.db" % zone), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        log = open(os.path.join(self.dir, "named.log"), "w")
+        self.proc = subprocess.Popen(
+            ["named", "-g", "-c", os.path.join(self.dir, "named.conf")],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: self.proc.poll() is None and tcp_open(self.host, self.port),
+                     what="named on %s:%d" % (self.host, self.port))
+            # TCP open is not enough: wait until the zones are loaded.
+            for zone in self.zones:
+                wait_for(lambda: "status: NOERROR" in self.dig(zone + ".", "SOA", full=True),
+                         what="zone %s loaded" % zone)
+        except Exception:
+            self.stop()
+            raise RuntimeError("named did not start:\n" + self.log())
+        return self
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "named.log")) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def addr(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def dig(self, name, rtype="TXT", full=False):
+        out = subprocess.run(["dig", "+norec", "+time=2", "+tries=1", "-p", str(self.port),
+                              "@" + self.host, name, rtype] + ([] if full else ["+short"]),
+                             capture_output=True, text=True).stdout
+        return out
+
+    def txt(self, name):
+        """The TXT values at name, unquoted, sorted."""
+        vals = []
+        for line in self.dig(name, "TXT").splitlines():
+            line = line.strip()
+            if line.startswith('"'):
+                vals.append("".join(part for part in line.strip('"').split('" "')))
+        return sorted(vals)
+
+    def records(self, name):
+        """Every record at name as (type, data) pairs, via AXFR-free ANY-less queries."""
+        out = []
+        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
+            for line in self.dig(name, rtype).splitlines():
+                out.append((rtype, line.strip()))
+        return sorted(out)
+
+    def nsupdate(self, commands, key=(TSIG_NAME, "hmac-sha256", TSIG_SECRET)):
+        """Applies an nsupdate script (list of lines) with the given key."""
+        script = ["server %s %d" % (self.host, self.port)]
+        if key:
+            script.append("key %s:%s %s" % (key[1], key[0], key[2]))
+        script += commands + ["send", ""]
+        r = subprocess.run(["nsupdate"], input="\n".join(script), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("nsupdate failed: %s" % r.stderr)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def write_secret(dirpath, name="tsig-secret", secret=TSIG_SECRET):
+    path = os.path.join(dirpath, name)
+    with open(path, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def run_zp(args, timeout=60, env=None, check=False):
+    """Runs the zoneproof CLI; returns CompletedProcess with text output."""
+    e = dict(os.environ)
+    e.update(env or {})
+    r = subprocess.run([zoneproof_bin()] + args, capture_output=True, text=True,
+                       timeout=timeout, env=e)
+    if check and r.returncode != 0:
+        raise AssertionError("zoneproof %s failed (%d):\n%s%s"
+                             % (" ".join(args), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def acme_key(seed):
+    """A realistic 43-character base64url TXT value derived from seed."""
+    import hashlib
+    return base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")

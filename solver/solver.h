@@ -22,8 +22,8 @@ struct zp_result {
     const char *instance;   /* provider instance name, NULL if routing failed */
     const char *type;       /* provider type */
     uint64_t elapsed_ms;
-    int watched;            /* a propagation report follows */
-    struct zp_watch_report report;
+    /* The propagation report when the watcher ran; valid only during the done call. */
+    const struct zp_watch_report *report;
 };
 
 /* Called exactly once, on a solver or watcher thread. */

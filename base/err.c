@@ -23,7 +23,7 @@ int zp_err_set(struct zp_err *e, enum zp_errkind kind, const char *fmt, ...)
 void zp_err_wrap(struct zp_err *e, const char *fmt, ...)
 {
     char prefix[512];
-    char old[ZP_ERR_MSG_MAX];
+    size_t pl, ol;
     va_list ap;
 
     if (e == NULL || e->kind == ZP_EOK)
@@ -31,8 +31,16 @@ void zp_err_wrap(struct zp_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
-    memcpy(old, e->msg, sizeof(old));
-    snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+    /* "prefix: old", cutting the end of old when the whole would not fit. */
+    pl = strlen(prefix);
+    ol = strlen(e->msg);
+    if (pl + 2 + ol > sizeof(e->msg) - 1)
+        ol = sizeof(e->msg) - 1 - pl - 2;
+    memmove(e->msg + pl + 2, e->msg, ol);
+    memcpy(e->msg, prefix, pl);
+    e->msg[pl] = ':';
+    e->msg[pl + 1] = ' ';
+    e->msg[pl + 2 + ol] = '\0';
 }
 
 void zp_err_clear(struct zp_err *e)

@@ -77,7 +77,7 @@ void zp_log(enum zp_loglevel level, const char *msg, ...)
     struct line l;
     struct timespec ts;
     struct tm tm;
-    char tbuf[64];
+    char tbuf[160];
     va_list ap;
     int type;
 

@@ -213,10 +213,8 @@ int zp_yaml_load_string(const char *name, const char *text, size_t len, struct z
     rc = 0;
 out:
     yaml_parser_delete(&b.parser);
-    if (rc == -1) {
-        node_free(doc->root);
-        doc->root = NULL;
-    }
+    if (rc == -1)
+        zp_yaml_free(doc); /* a failed load leaves nothing for the caller to free */
     return rc;
 }
 

@@ -1,0 +1,222 @@
+/*
+ * cli.c — the commands that work outside Kubernetes: present, cleanup and
+ * check. They print the same sentence the webhook would return, and exit
+ * non-zero when it is a failure.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
+#include "solver/challenge.h"
+#include "solver/config.h"
+#include "solver/router.h"
+#include "solver/solver.h"
+#include "solver/watch.h"
+
+struct cli_opts {
+    const char *config;
+    const char *fqdn;
+    const char *key;
+    const char *zone;
+    const char *provider;
+    const char *timeout;
+    int json;
+};
+
+static const char present_help[] =
+    "usage: zoneproof present|cleanup --fqdn NAME --key VALUE [flags]\n"
+    "\n"
+    "present adds one TXT value at NAME through the provider that owns it and waits until every\n"
+    "authoritative nameserver serves it; cleanup removes exactly that value.\n"
+    "\n"
+    "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
+    "  --fqdn NAME        the record name, e.g. _acme-challenge.example.com.\n"
+    "  --key VALUE        the TXT value (base64url, as ACME computes it)\n"
+    "  --zone ZONE        the zone to write in (default: the matching dnsZones entry)\n"
+    "  --provider NAME    use this provider instance instead of routing by dnsZones\n"
+    "  --log-level LEVEL  debug, info, warn (default) or error; logs go to stderr\n";
+
+static const char check_help[] =
+    "usage: zoneproof check --fqdn NAME --key VALUE [flags]\n"
+    "\n"
+    "Asks every authoritative nameserver of the zone, once and directly, whether it serves the\n"
+    "TXT value, and prints what each one answered. Exits 0 only when all of them serve it.\n"
+    "\n"
+    "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
+    "  --fqdn NAME        the record name, e.g. _acme-challenge.example.com.\n"
+    "  --key VALUE        the TXT value to look for\n"
+    "  --zone ZONE        the zone whose nameservers to ask (default: the matching dnsZones entry)\n"
+    "  --provider NAME    take propagation settings from this provider instance\n"
+    "  --timeout DUR      per-nameserver answer timeout (default 2s)\n"
+    "  --json             print the report as JSON\n"
+    "  --log-level LEVEL  debug, info, warn (default) or error\n";
+
+/* Returns -1 on bad usage (already reported), 1 for --help, 0 otherwise. */
+static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"fqdn", required_argument, NULL, 'f'},
+        {"key", required_argument, NULL, 'k'},      {"zone", required_argument, NULL, 'z'},
+        {"provider", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},           {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    zp_log_set_level(ZP_LOG_WARN);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'f': o->fqdn = optarg; break;
+        case 'k': o->key = optarg; break;
+        case 'z': o->zone = optarg; break;
+        case 'p': o->provider = optarg; break;
+        case 't': o->timeout = optarg; break;
+        case 'j': o->json = 1; break;
+        case 'l':
+            if (zp_cmd_log_level(optarg) == -1)
+                return -1;
+            break;
+        case 'h': fputs(help, stdout); return 1;
+        default: fputs(help, stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (o->fqdn == NULL || o->key == NULL) {
+        fprintf(stderr, "zoneproof: --fqdn and --key are required\n\n%s", help);
+        return -1;
+    }
+    return 0;
+}
+
+int zp_cmd_present(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct zp_config *cfg = NULL;
+    struct zp_solver *solver = NULL;
+    struct zp_challenge ch;
+    struct zp_result *res = NULL;
+    struct zp_err err = {0};
+    enum zp_action action = strcmp(argv[0], "cleanup") == 0 ? ZP_CLEANUP : ZP_PRESENT;
+    int rc = ZP_EXIT_USAGE, p;
+
+    if ((p = parse(argc, argv, present_help, &o)) != 0)
+        return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
+    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
+        zp_challenge_make(&ch, action, o.fqdn, o.zone, o.key, o.provider, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    solver = zp_solver_new(cfg, &err);
+    if (solver == NULL) {
+        zp_cmd_fail(&err);
+        rc = ZP_EXIT_FAIL;
+        goto out;
+    }
+    res = calloc(1, sizeof(*res));
+    zp_solver_run(solver, &ch, res);
+    if (!res->ok) {
+        zp_cmd_fail(&res->err);
+        rc = ZP_EXIT_FAIL;
+        goto out;
+    }
+    printf("%s %s TXT \"%s\" via %s (%s) in %llu ms\n",
+           action == ZP_PRESENT ? "presented" : "cleaned up", ch.fqdn, ch.key, res->instance,
+           res->type, (unsigned long long)res->elapsed_ms);
+    rc = ZP_EXIT_OK;
+out:
+    zp_solver_free(solver);
+    zp_config_free(cfg);
+    free(res);
+    return rc;
+}
+
+static void print_report(const struct zp_watch_report *rep)
+{
+    printf("%s TXT \"%s\" in zone %s\n", rep->fqdn, rep->value, rep->zone);
+    if (rep->discovery_error[0])
+        printf("  nameserver discovery failed: %s\n", rep->discovery_error);
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct zp_ns_status *ns = &rep->ns[i];
+        printf("  %-32s %-22s %s", ns->name, ns->addr, zp_ns_state_name(ns->state));
+        for (unsigned v = 0; v < ns->n_other; v++)
+            printf("%s\"%s\" (ttl %u)", v ? ", " : ": other values ", ns->other[v],
+                   ns->other_ttl[v]);
+        if (ns->detail[0])
+            printf(" (%s)", ns->detail);
+        putchar('\n');
+    }
+}
+
+int zp_cmd_check(int argc, char **argv)
+{
+    struct cli_opts o;
+    struct zp_config *cfg = NULL;
+    struct zp_challenge ch;
+    struct zp_watch_spec spec;
+    struct zp_watch_report *rep = NULL;
+    const struct zp_instance *inst;
+    const char *zone = NULL;
+    struct zp_err err = {0};
+    uint64_t timeout = 2000;
+    int rc = ZP_EXIT_USAGE, p;
+
+    if ((p = parse(argc, argv, check_help, &o)) != 0)
+        return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
+    if (o.timeout != NULL && (zp_duration_parse(o.timeout, &timeout) == -1 || timeout == 0 ||
+                              timeout > 60000)) {
+        fprintf(stderr, "zoneproof: --timeout \"%s\" must be a duration from 1ms to 60s\n",
+                o.timeout);
+        return ZP_EXIT_USAGE;
+    }
+    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
+        zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
+        (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    if (ch.zone[0])
+        zone = ch.zone;
+    if (zone == NULL) {
+        fprintf(stderr, "zoneproof: %s is inside none of %s's dnsZones; pass --zone\n", ch.fqdn,
+                inst->name);
+        goto out;
+    }
+    zp_solver_watch_spec(inst, &ch, zone, &spec);
+    rep = calloc(1, sizeof(*rep));
+    rc = ZP_EXIT_FAIL;
+    if (zp_watch_check_once(&spec, (unsigned)timeout, rep, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    if (o.json) {
+        struct zp_buf js;
+        zp_buf_init(&js, 1 << 20);
+        zp_watch_report_json(rep, &js);
+        puts(zp_buf_str(&js));
+        zp_buf_free(&js);
+    } else {
+        print_report(rep);
+    }
+    if (rep->complete) {
+        rc = ZP_EXIT_OK;
+    } else {
+        zp_watch_explain(rep, &err);
+        zp_cmd_fail(&err);
+    }
+out:
+    zp_config_free(cfg);
+    free(rep);
+    return rc;
+}

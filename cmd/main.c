@@ -1,0 +1,105 @@
+/*
+ * main.c — the zoneproof entry point: global library set-up before any
+ * thread starts, then dispatch to a subcommand. No logic lives here.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
+#include "solver/config.h"
+
+#ifndef ZP_VERSION
+#define ZP_VERSION "dev"
+#endif
+
+static const char usage[] =
+    "usage: zoneproof <command> [flags]\n"
+    "\n"
+    "cert-manager DNS-01 webhook solver: presents TXT records through your DNS provider and\n"
+    "acknowledges only once every authoritative nameserver serves them.\n"
+    "\n"
+    "commands:\n"
+    "  serve     serve the webhook API to kube-apiserver over mutual TLS\n"
+    "  present   add a TXT value and wait until every authoritative nameserver serves it\n"
+    "  cleanup   remove exactly one TXT value\n"
+    "  check     ask every authoritative nameserver whether it serves a value\n"
+    "  version   print the version\n"
+    "\n"
+    "Run 'zoneproof <command> --help' for a command's flags. Configuration: docs/configuration.md\n";
+
+const char *zp_cmd_config_path(const char *flag)
+{
+    const char *env = getenv("ZONEPROOF_CONFIG");
+
+    if (flag != NULL)
+        return flag;
+    if (env != NULL && *env != '\0')
+        return env;
+    return ZP_DEFAULT_CONFIG;
+}
+
+int zp_cmd_load_config(const char *flag, struct zp_config **cfg, struct zp_err *err)
+{
+    return zp_config_load(zp_cmd_config_path(flag), cfg, err);
+}
+
+void zp_cmd_fail(const struct zp_err *err)
+{
+    fprintf(stderr, "zoneproof: %s\n", err->msg[0] ? err->msg : "failed");
+}
+
+int zp_cmd_log_level(const char *s)
+{
+    int lvl = zp_log_parse_level(s);
+
+    if (lvl < 0) {
+        fprintf(stderr, "zoneproof: --log-level \"%s\" is unknown: use debug, info, warn or error\n",
+                s);
+        return -1;
+    }
+    zp_log_set_level((enum zp_loglevel)lvl);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+    int rc;
+
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return ZP_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return ZP_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("zoneproof %s (%s)\n", ZP_VERSION, curl_version());
+        return ZP_EXIT_OK;
+    }
+    /* A peer closing a socket must be an error return, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fputs("zoneproof: cannot initialise libcurl\n", stderr);
+        return ZP_EXIT_FAIL;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        rc = zp_cmd_serve(argc - 1, argv + 1);
+    else if (strcmp(cmd, "present") == 0 || strcmp(cmd, "cleanup") == 0)
+        rc = zp_cmd_present(argc - 1, argv + 1);
+    else if (strcmp(cmd, "check") == 0)
+        rc = zp_cmd_check(argc - 1, argv + 1);
+    else {
+        fprintf(stderr, "zoneproof: unknown command \"%s\"\n\n%s", cmd, usage);
+        rc = ZP_EXIT_USAGE;
+    }
+    curl_global_cleanup();
+    return rc;
+}

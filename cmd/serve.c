@@ -1,0 +1,180 @@
+/*
+ * serve.c — `zoneproof serve`: flags with the Kubernetes apiserver names,
+ * the configuration, the solver, and then the API server until a signal.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "cmd/cmd.h"
+#include "k8s/server.h"
+#include "solver/config.h"
+#include "solver/solver.h"
+
+static const char serve_help[] =
+    "usage: zoneproof serve [flags]\n"
+    "\n"
+    "Serves cert-manager's webhook API (group from GROUP_NAME or groupName) over HTTPS to\n"
+    "kube-apiserver, which authenticates itself with its front-proxy client certificate.\n"
+    "\n"
+    "  --config FILE                             configuration (default $ZONEPROOF_CONFIG or\n"
+    "                                            " ZP_DEFAULT_CONFIG ")\n"
+    "  --secure-port N                           HTTPS port (default 8443)\n"
+    "  --bind-address ADDR                       listen address (default 0.0.0.0)\n"
+    "  --tls-cert-file FILE                      serving certificate (PEM, re-read when it changes)\n"
+    "  --tls-private-key-file FILE               its private key\n"
+    "  --requestheader-client-ca-file FILE       CA of the front-proxy client certificate\n"
+    "  --requestheader-allowed-names LIST        front-proxy CNs allowed (comma list; empty: any)\n"
+    "  --requestheader-username-headers LIST     default X-Remote-User\n"
+    "  --requestheader-group-headers LIST        default X-Remote-Group\n"
+    "  --requestheader-extra-headers-prefix LIST default X-Remote-Extra-\n"
+    "  --log-level LEVEL                         debug, info (default), warn or error\n";
+
+/* Splits a comma list into a NULL-terminated array; empty items are dropped. */
+static char **split_list(const char *s, size_t *n)
+{
+    char **list = zp_xcalloc(strlen(s) / 2 + 2, sizeof(*list));
+    const char *p = s;
+
+    *n = 0;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len > 0)
+            list[(*n)++] = zp_xstrndup(p, len);
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return list;
+}
+
+static void set_list(char ***list, size_t *n, const char *arg)
+{
+    zp_strlist_free(*list);
+    *list = split_list(arg, n);
+}
+
+static void set_default(char ***list, size_t *n, const char *value)
+{
+    if (*list == NULL)
+        set_list(list, n, value);
+}
+
+int zp_cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"secure-port", required_argument, NULL, 'p'},
+        {"bind-address", required_argument, NULL, 'b'},
+        {"tls-cert-file", required_argument, NULL, 'C'},
+        {"tls-private-key-file", required_argument, NULL, 'K'},
+        {"requestheader-client-ca-file", required_argument, NULL, 'A'},
+        {"requestheader-allowed-names", required_argument, NULL, 'N'},
+        {"requestheader-username-headers", required_argument, NULL, 'U'},
+        {"requestheader-group-headers", required_argument, NULL, 'G'},
+        {"requestheader-extra-headers-prefix", required_argument, NULL, 'E'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct zp_server_opts o;
+    struct zp_config *cfg = NULL;
+    struct zp_solver *solver = NULL;
+    struct zp_err err = {0};
+    const char *config = NULL, *group;
+    char *end;
+    int c, rc = ZP_EXIT_USAGE;
+
+    memset(&o, 0, sizeof(o));
+    o.secure_port = 8443;
+    o.reload_interval_s = 60;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'p': {
+            unsigned long port = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || port == 0 || port > 65535) {
+                fprintf(stderr, "zoneproof: --secure-port \"%s\" must be 1-65535\n", optarg);
+                goto out;
+            }
+            o.secure_port = (unsigned)port;
+            break;
+        }
+        case 'b': o.bind_address = optarg; break;
+        case 'C': o.tls_cert_file = optarg; break;
+        case 'K': o.tls_key_file = optarg; break;
+        case 'A': o.client_ca_file = optarg; break;
+        case 'N': set_list(&o.allowed_names, &o.n_allowed_names, optarg); break;
+        case 'U': set_list(&o.username_headers, &o.n_username_headers, optarg); break;
+        case 'G': set_list(&o.group_headers, &o.n_group_headers, optarg); break;
+        case 'E': set_list(&o.extra_prefixes, &o.n_extra_prefixes, optarg); break;
+        case 'l':
+            if (zp_cmd_log_level(optarg) == -1)
+                goto out;
+            break;
+        case 'h':
+            fputs(serve_help, stdout);
+            rc = ZP_EXIT_OK;
+            goto out;
+        default: fputs(serve_help, stderr); goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
+        goto out;
+    }
+    if (o.tls_cert_file == NULL || o.tls_key_file == NULL) {
+        fprintf(stderr, "zoneproof: --tls-cert-file and --tls-private-key-file are required "
+                        "(the chart mounts them from the serving certificate's Secret)\n");
+        goto out;
+    }
+    set_default(&o.username_headers, &o.n_username_headers, "X-Remote-User");
+    set_default(&o.group_headers, &o.n_group_headers, "X-Remote-Group");
+    set_default(&o.extra_prefixes, &o.n_extra_prefixes, "X-Remote-Extra-");
+    if (o.allowed_names == NULL)
+        o.allowed_names = zp_xcalloc(1, sizeof(char *));
+
+    if (zp_cmd_load_config(config, &cfg, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    group = getenv("GROUP_NAME");
+    if (group == NULL || *group == '\0')
+        group = cfg->group_name;
+    if (group == NULL) {
+        fprintf(stderr, "zoneproof: no API group: set GROUP_NAME or groupName in %s (it must "
+                        "match the Issuer's webhook.groupName)\n", cfg->file);
+        goto out;
+    }
+    o.group_name = group;
+    o.solver_name = cfg->solver_name;
+
+    rc = ZP_EXIT_FAIL;
+    solver = zp_solver_new(cfg, &err);
+    if (solver == NULL || zp_server_run(&o, solver, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    rc = ZP_EXIT_OK;
+out:
+    zp_solver_free(solver);
+    zp_config_free(cfg);
+    zp_strlist_free(o.allowed_names);
+    zp_strlist_free(o.username_headers);
+    zp_strlist_free(o.group_headers);
+    zp_strlist_free(o.extra_prefixes);
+    return rc;
+}

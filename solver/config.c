@@ -1,0 +1,316 @@
+/*
+ * config.c — the configuration file: parsed once from YAML into an
+ * immutable struct zp_config. Every error names file:line and the setting,
+ * and says what would be accepted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/dname.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/provider.h"
+#include "solver/config.h"
+
+#define MAX_INSTANCES 256
+
+static const char *const top_keys[] = {"groupName", "solverName", "propagation", "providers",
+                                       "workers", NULL};
+static const char *const prop_keys[] = {"mode", "timeout", "resolvers", "nameservers", NULL};
+static const char *const worker_keys[] = {"watch", "provider", NULL};
+static const char *const generic_keys[] = {"name", "type", "dnsZones", "ttl", "propagation"};
+#define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
+
+static char **strlist_dup(char **list, size_t n)
+{
+    char **out = zp_xcalloc(n + 1, sizeof(*out));
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = zp_xstrdup(list[i]);
+    return out;
+}
+
+static void prop_free(struct zp_prop_cfg *p)
+{
+    zp_strlist_free(p->resolvers);
+    zp_strlist_free(p->nameservers);
+    p->resolvers = p->nameservers = NULL;
+}
+
+static int check_addrs(const struct zp_ynode *map, const char *path, const char *key,
+                       char **list, struct zp_err *err)
+{
+    char host[256];
+    unsigned port;
+
+    for (size_t i = 0; list && list[i]; i++)
+        if (zp_hostport_split(list[i], 53, host, sizeof(host), &port) == -1)
+            return zp_y_fail(zp_y_get(map, key), path, err,
+                             "%s[%zu]: \"%s\" is not host:port (e.g. 127.0.0.1:53 or [::1]:53)",
+                             key, i, list[i]);
+    return 0;
+}
+
+/* Reads a propagation: block over *p (which holds the defaults or the global block). */
+static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_prop_cfg *p,
+                      struct zp_err *err)
+{
+    const char *mode = NULL;
+    uint64_t timeout = p->timeout_ms;
+
+    if (map == NULL)
+        return 0;
+    if (map->type != ZP_Y_MAP)
+        return zp_y_fail(map, path, err, "must be a mapping (mode, timeout, resolvers, nameservers)");
+    if (zp_y_check_keys(map, path, prop_keys, err) == -1 ||
+        zp_y_str(map, path, "mode", 0, &mode, err) == -1 ||
+        zp_y_duration(map, path, "timeout", 0, 1000, 3600000, &timeout, err) == -1 ||
+        zp_y_strlist(map, path, "resolvers", 0, &p->resolvers, &p->n_resolvers, err) == -1 ||
+        zp_y_strlist(map, path, "nameservers", 0, &p->nameservers, &p->n_nameservers, err) == -1 ||
+        check_addrs(map, path, "resolvers", p->resolvers, err) == -1 ||
+        check_addrs(map, path, "nameservers", p->nameservers, err) == -1)
+        return -1;
+    if (mode != NULL) {
+        if (strcmp(mode, "wait") == 0)
+            p->mode = ZP_PROP_WAIT;
+        else if (strcmp(mode, "skip") == 0)
+            p->mode = ZP_PROP_SKIP;
+        else
+            return zp_y_fail(zp_y_get(map, "mode"), path, err,
+                             "mode must be wait or skip, not \"%s\"", mode);
+    }
+    if (timeout > ZP_PROP_TIMEOUT_MAX_MS) {
+        /* kube-apiserver cuts a request at 60 s: past that cert-manager sees a 504. */
+        zp_log(ZP_LOG_WARN, "propagation timeout capped", ZP_S("setting", path),
+               ZP_I("configured_ms", timeout), ZP_I("used_ms", ZP_PROP_TIMEOUT_MAX_MS), ZP_END);
+        timeout = ZP_PROP_TIMEOUT_MAX_MS;
+    }
+    p->timeout_ms = timeout;
+    return 0;
+}
+
+static int valid_instance_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '_' || s[i] == '.'))
+            return 0;
+    return 1;
+}
+
+static int parse_zones(const struct zp_ynode *map, const char *path, struct zp_instance *in,
+                       struct zp_err *err)
+{
+    char why[160];
+
+    if (zp_y_strlist(map, path, "dnsZones", 1, &in->zones, &in->n_zones, err) == -1)
+        return -1;
+    for (size_t i = 0; i < in->n_zones; i++) {
+        char canon[ZP_DNAME_MAX];
+        if (zp_dname_check(in->zones[i], 0, why, sizeof(why)) == -1)
+            return zp_y_fail(zp_y_get(map, "dnsZones"), path, err,
+                             "dnsZones[%zu]: \"%s\" %s", i, in->zones[i], why);
+        zp_dname_canon(in->zones[i], canon, sizeof(canon));
+        free(in->zones[i]);
+        in->zones[i] = zp_xstrdup(canon);
+    }
+    return 0;
+}
+
+static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *map, size_t idx,
+                          struct zp_instance *in, struct zp_err *err)
+{
+    char path[64];
+    const char *name = NULL, *type = NULL;
+    const char *allowed[64];
+    size_t na = 0;
+    unsigned long ttl = ZP_TTL_DEFAULT;
+
+    snprintf(path, sizeof(path), "providers[%zu]", idx);
+    in->line = map->line;
+    if (map->type != ZP_Y_MAP)
+        return zp_y_fail(map, path, err, "must be a mapping with name, type and dnsZones");
+    if (zp_y_str(map, path, "name", 1, &name, err) == -1 ||
+        zp_y_str(map, path, "type", 1, &type, err) == -1)
+        return -1;
+    if (!valid_instance_name(name))
+        return zp_y_fail(zp_y_get(map, "name"), path, err,
+                         "name \"%s\" must be 1-63 lower-case letters, digits, '-', '_' or '.'",
+                         name);
+    for (size_t i = 0; i < idx; i++)
+        if (strcmp(cfg->inst[i].name, name) == 0)
+            return zp_y_fail(zp_y_get(map, "name"), path, err,
+                             "name \"%s\" is already used by providers[%zu]", name, i);
+    in->name = zp_xstrdup(name);
+    in->ops = zp_provider_find(type);
+    if (in->ops == NULL)
+        return zp_y_fail(zp_y_get(map, "type"), path, err, "unknown type \"%s\" (known: %s)",
+                         type, zp_provider_types());
+
+    for (size_t i = 0; i < N_GENERIC; i++)
+        allowed[na++] = generic_keys[i];
+    for (size_t i = 0; in->ops->keys && in->ops->keys[i] && na < 63; i++)
+        allowed[na++] = in->ops->keys[i];
+    allowed[na] = NULL;
+    if (zp_y_check_keys(map, path, allowed, err) == -1 || parse_zones(map, path, in, err) == -1 ||
+        zp_y_uint(map, path, "ttl", 0, 1, 86400, &ttl, err) == -1)
+        return -1;
+    in->ttl = (unsigned)ttl;
+
+    in->prop = cfg->prop;
+    in->prop.resolvers = strlist_dup(cfg->prop.resolvers, cfg->prop.n_resolvers);
+    in->prop.nameservers = strlist_dup(cfg->prop.nameservers, cfg->prop.n_nameservers);
+    {
+        char ppath[80];
+        snprintf(ppath, sizeof(ppath), "%s.propagation", path);
+        if (parse_prop(zp_y_get(map, "propagation"), ppath, &in->prop, err) == -1)
+            return -1;
+    }
+    return in->ops->config_parse(map, path, &in->cfg, err);
+}
+
+static int parse_workers(const struct zp_ynode *map, struct zp_config *cfg, struct zp_err *err)
+{
+    unsigned long w = cfg->watch_workers, p = cfg->provider_workers;
+
+    if (map == NULL)
+        return 0;
+    if (map->type != ZP_Y_MAP)
+        return zp_y_fail(map, "workers", err, "must be a mapping (watch, provider)");
+    if (zp_y_check_keys(map, "workers", worker_keys, err) == -1 ||
+        zp_y_uint(map, "workers", "watch", 0, 1, 64, &w, err) == -1 ||
+        zp_y_uint(map, "workers", "provider", 0, 1, 64, &p, err) == -1)
+        return -1;
+    cfg->watch_workers = (unsigned)w;
+    cfg->provider_workers = (unsigned)p;
+    return 0;
+}
+
+static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
+{
+    const char *group = NULL, *solver = NULL;
+    const struct zp_ynode *provs;
+    char why[160];
+
+    if (root == NULL || root->type != ZP_Y_MAP)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s: must be a YAML mapping with at least a providers: list "
+                          "(see docs/configuration.md)",
+                          cfg->file);
+    if (zp_y_check_keys(root, "configuration", top_keys, err) == -1 ||
+        zp_y_str(root, "configuration", "groupName", 0, &group, err) == -1 ||
+        zp_y_str(root, "configuration", "solverName", 0, &solver, err) == -1 ||
+        parse_workers(zp_y_get(root, "workers"), cfg, err) == -1 ||
+        parse_prop(zp_y_get(root, "propagation"), "propagation", &cfg->prop, err) == -1)
+        return -1;
+    if (group != NULL) {
+        if (zp_dname_check(group, 0, why, sizeof(why)) == -1 || strchr(group, '.') == NULL)
+            return zp_y_fail(zp_y_get(root, "groupName"), "configuration", err,
+                             "groupName \"%s\" must be a DNS-style API group such as "
+                             "acme.example.com",
+                             group);
+        cfg->group_name = zp_xstrdup(group);
+    }
+    if (solver != NULL) {
+        if (!valid_instance_name(solver))
+            return zp_y_fail(zp_y_get(root, "solverName"), "configuration", err,
+                             "solverName \"%s\" must be lower-case letters, digits and '-'",
+                             solver);
+        free(cfg->solver_name);
+        cfg->solver_name = zp_xstrdup(solver);
+    }
+
+    provs = zp_y_get(root, "providers");
+    if (provs == NULL || provs->type != ZP_Y_SEQ || provs->n == 0)
+        return zp_y_fail(provs ? provs : root, "configuration", err,
+                         "providers must be a non-empty list of provider instances "
+                         "(name, type, dnsZones, …)");
+    if (provs->n > MAX_INSTANCES)
+        return zp_y_fail(provs, "configuration", err, "more than %d providers", MAX_INSTANCES);
+    cfg->inst = zp_xcalloc(provs->n, sizeof(*cfg->inst));
+    for (size_t i = 0; i < provs->n; i++) {
+        cfg->n_inst = i + 1;
+        if (parse_instance(cfg, provs->items[i], i, &cfg->inst[i], err) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+int zp_config_parse(const char *name, const char *text, size_t len, struct zp_config **out,
+                    struct zp_err *err)
+{
+    struct zp_ydoc doc;
+    struct zp_config *cfg;
+    int rc = -1;
+
+    *out = NULL;
+    if (zp_yaml_load_string(name, text, len, &doc, err) == -1)
+        return -1;
+    cfg = zp_xcalloc(1, sizeof(*cfg));
+    cfg->file = zp_xstrdup(name);
+    cfg->solver_name = zp_xstrdup(ZP_DEFAULT_SOLVER_NAME);
+    cfg->prop.mode = ZP_PROP_WAIT;
+    cfg->prop.timeout_ms = ZP_PROP_TIMEOUT_DEFAULT_MS;
+    cfg->watch_workers = 4;
+    cfg->provider_workers = 8;
+    if (parse_root(doc.root, cfg, err) == -1)
+        goto out;
+    *out = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    zp_config_free(cfg);
+    zp_yaml_free(&doc);
+    return rc;
+}
+
+int zp_config_load(const char *path, struct zp_config **out, struct zp_err *err)
+{
+    struct zp_buf b;
+    int rc;
+
+    zp_buf_init(&b, ZP_YAML_MAX_BYTES);
+    if (zp_buf_read_file(&b, path, ZP_YAML_MAX_BYTES, "configuration file", err) == -1) {
+        zp_buf_free(&b);
+        return -1;
+    }
+    rc = zp_config_parse(path, zp_buf_str(&b), b.len, out, err);
+    zp_buf_free(&b);
+    return rc;
+}
+
+void zp_config_free(struct zp_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n_inst; i++) {
+        struct zp_instance *in = &cfg->inst[i];
+        if (in->ops && in->cfg && in->ops->config_free)
+            in->ops->config_free(in->cfg);
+        zp_strlist_free(in->zones);
+        prop_free(&in->prop);
+        free(in->name);
+    }
+    free(cfg->inst);
+    prop_free(&cfg->prop);
+    free(cfg->group_name);
+    free(cfg->solver_name);
+    free(cfg->file);
+    free(cfg);
+}
+
+const struct zp_instance *zp_config_instance(const struct zp_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_inst; i++)
+        if (strcmp(cfg->inst[i].name, name) == 0)
+            return &cfg->inst[i];
+    return NULL;
+}

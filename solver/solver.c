@@ -1,0 +1,388 @@
+/*
+ * solver.c — the life of one challenge: route it, run the provider on a
+ * small worker pool, then hand it to the watcher, which answers when every
+ * authoritative nameserver serves the value or the budget ends.
+ *
+ * Threads: provider calls block (DNS UPDATE, HTTPS APIs), so they run on
+ * cfg->provider_workers threads. A Present waiting for propagation holds no
+ * thread: it lives in the watcher's timer queue. For providers that rewrite
+ * a whole RRset (ZP_PROV_RMW) two calls for the same name never overlap;
+ * a job whose name is busy stays queued while workers take other jobs.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "providers/provider.h"
+#include "solver/router.h"
+#include "solver/solver.h"
+
+#define QUEUE_MAX 8192
+#define CLEANUP_MIN_BUDGET_MS 10000u
+
+struct job {
+    struct job *next;
+    struct zp_solver *s;
+    struct zp_challenge ch;
+    const struct zp_instance *inst; /* NULL when routing failed (route_err says why) */
+    const char *zone;               /* the zone to write in */
+    struct zp_err route_err;
+    zp_solve_done_fn *done;
+    void *arg;
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    struct zp_result res;
+};
+
+struct busy_name {
+    struct busy_name *next;
+    char fqdn[ZP_DNAME_MAX];
+};
+
+struct zp_solver {
+    const struct zp_config *cfg;
+    struct zp_watcher *watcher;
+    pthread_t *threads;
+    unsigned n_threads;
+    zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
+    void *secret_arg;
+
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cv;
+    struct job *head, *tail;
+    size_t queued;
+    struct busy_name *busy; /* names with a read-modify-write call in flight */
+    int stopping;
+};
+
+static int job_rmw(const struct job *j)
+{
+    return j->inst != NULL && (j->inst->ops->flags & ZP_PROV_RMW);
+}
+
+static int name_busy(const struct zp_solver *s, const char *fqdn)
+{
+    for (const struct busy_name *b = s->busy; b; b = b->next)
+        if (strcmp(b->fqdn, fqdn) == 0)
+            return 1;
+    return 0;
+}
+
+static void busy_remove(struct zp_solver *s, const char *fqdn)
+{
+    for (struct busy_name **pp = &s->busy; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->fqdn, fqdn) == 0) {
+            struct busy_name *b = *pp;
+            *pp = b->next;
+            free(b);
+            return;
+        }
+    }
+}
+
+/* The first queued job that may run now; called with s->mu held. */
+static struct job *take_job(struct zp_solver *s)
+{
+    struct job *prev = NULL;
+
+    for (struct job *j = s->head; j; prev = j, j = j->next) {
+        if (job_rmw(j) && name_busy(s, j->ch.fqdn))
+            continue;
+        if (prev)
+            prev->next = j->next;
+        else
+            s->head = j->next;
+        if (s->tail == j)
+            s->tail = prev;
+        s->queued--;
+        j->next = NULL;
+        if (job_rmw(j)) {
+            struct busy_name *b = zp_xcalloc(1, sizeof(*b));
+            zp_strlcpy(b->fqdn, j->ch.fqdn, sizeof(b->fqdn));
+            b->next = s->busy;
+            s->busy = b;
+        }
+        return j;
+    }
+    return NULL;
+}
+
+static void finish(struct job *j)
+{
+    struct zp_result *r = &j->res;
+    int ok = r->ok;
+
+    r->elapsed_ms = zp_now_ms() - j->start_ms;
+    if (!ok && r->err.msg[0] == '\0')
+        zp_err_set(&r->err, ZP_EINTERNAL, "%s of %s failed for an unknown reason",
+                   zp_action_name(j->ch.action), j->ch.fqdn);
+    zp_log(ok ? ZP_LOG_INFO : ZP_LOG_WARN, "challenge", ZP_S("action", zp_action_name(j->ch.action)),
+           ZP_S("fqdn", j->ch.fqdn), ZP_S("zone", j->zone), ZP_S("provider", r->instance),
+           ZP_S("type", r->type), ZP_S("outcome", ok ? "success" : "failure"),
+           ZP_S("reason", ok ? NULL : zp_errkind_name(r->err.kind)),
+           ZP_S("message", ok ? NULL : r->err.msg), ZP_I("elapsed_ms", r->elapsed_ms), ZP_END);
+    j->done(j->arg, r);
+    r->report = NULL;
+    free(j);
+}
+
+static void on_watched(void *arg, const struct zp_watch_report *rep)
+{
+    struct job *j = arg;
+
+    j->res.report = rep;
+    if (rep->complete) {
+        j->res.ok = 1;
+    } else {
+        zp_watch_explain(rep, &j->res.err);
+        zp_err_wrap(&j->res.err, "%s (%s)", j->inst->name, j->inst->ops->type);
+    }
+    finish(j);
+}
+
+void zp_solver_watch_spec(const struct zp_instance *inst, const struct zp_challenge *ch,
+                          const char *zone, struct zp_watch_spec *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->fqdn = ch->fqdn;
+    spec->zone = zone;
+    spec->value = ch->key;
+    spec->nameservers = inst->prop.nameservers;
+    spec->n_nameservers = inst->prop.n_nameservers;
+    spec->resolvers = inst->prop.resolvers;
+    spec->n_resolvers = inst->prop.n_resolvers;
+}
+
+/* Runs the provider; returns 1 when the job went on to the watcher. */
+static int run_job(struct job *j)
+{
+    const struct zp_instance *in = j->inst;
+    struct zp_record rec;
+    struct zp_prov_call call;
+    struct zp_watch_spec spec;
+    struct zp_err *err = &j->res.err;
+    int rc;
+
+    if (in == NULL) {
+        *err = j->route_err;
+        return 0;
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.fqdn = j->ch.fqdn;
+    rec.zone = j->zone;
+    rec.value = j->ch.key;
+    rec.ttl = in->ttl;
+    memset(&call, 0, sizeof(call));
+    call.deadline_ms = j->deadline_ms;
+    call.allow_ambient = j->ch.allow_ambient;
+    call.resource_namespace = j->ch.resource_namespace;
+    call.instance = in->name;
+    call.secret_get = j->s->secret_get;
+    call.secret_arg = j->s->secret_arg;
+
+    if (j->ch.action == ZP_CLEANUP) {
+        rc = in->ops->cleanup(in->cfg, &rec, &call, err);
+        /* Whatever happened, a remembered "served" result for this value is stale now. */
+        if (j->s->watcher)
+            zp_watcher_forget(j->s->watcher, j->ch.fqdn, j->ch.key);
+    } else {
+        rc = in->ops->present(in->cfg, &rec, &call, err);
+    }
+    if (rc == -1) {
+        zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
+        return 0;
+    }
+    if (j->ch.action == ZP_CLEANUP || in->prop.mode == ZP_PROP_SKIP) {
+        j->res.ok = 1;
+        return 0;
+    }
+    zp_solver_watch_spec(in, &j->ch, j->zone, &spec);
+    if (zp_watcher_wait(j->s->watcher, &spec, j->deadline_ms, on_watched, j, err) == -1) {
+        zp_err_wrap(err, "%s (%s): the record was written, but its propagation cannot be "
+                    "checked", in->name, in->ops->type);
+        return 0;
+    }
+    return 1;
+}
+
+static void *worker(void *arg)
+{
+    struct zp_solver *s = arg;
+    struct job *j;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stopping && (j = take_job(s)) == NULL)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->mu);
+
+        int rmw = job_rmw(j);
+        char fqdn[ZP_DNAME_MAX];
+        zp_strlcpy(fqdn, j->ch.fqdn, sizeof(fqdn));
+        if (!run_job(j))
+            finish(j);
+
+        pthread_mutex_lock(&s->mu);
+        if (rmw) {
+            busy_remove(s, fqdn);
+            pthread_cond_broadcast(&s->cv); /* a job for this name may run now */
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
+{
+    struct zp_solver *s = zp_xcalloc(1, sizeof(*s));
+
+    s->cfg = cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->watcher = zp_watcher_new(cfg->watch_workers ? cfg->watch_workers : 4, err);
+    if (s->watcher == NULL) {
+        zp_solver_free(s);
+        return NULL;
+    }
+    s->n_threads = cfg->provider_workers ? cfg->provider_workers : 8;
+    s->threads = zp_xcalloc(s->n_threads, sizeof(*s->threads));
+    for (unsigned i = 0; i < s->n_threads; i++) {
+        if (pthread_create(&s->threads[i], NULL, worker, s) != 0) {
+            s->n_threads = i;
+            zp_err_set(err, ZP_EINTERNAL, "cannot start provider worker threads");
+            zp_solver_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg)
+{
+    s->secret_get = fn;
+    s->secret_arg = arg;
+}
+
+void zp_solver_free(struct zp_solver *s)
+{
+    struct job *j;
+
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->n_threads; i++)
+        pthread_join(s->threads[i], NULL);
+    /* Jobs never started are answered, so every submit gets its one callback. */
+    while ((j = s->head) != NULL) {
+        s->head = j->next;
+        zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+        finish(j);
+    }
+    zp_watcher_free(s->watcher); /* answers watches still waiting */
+    free(s->threads);
+    while (s->busy)
+        busy_remove(s, s->busy->fqdn);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solve_done_fn *done,
+                     void *arg, struct zp_err *err)
+{
+    struct job *j = zp_xcalloc(1, sizeof(*j));
+    uint64_t budget;
+
+    j->s = s;
+    j->ch = *ch;
+    j->done = done;
+    j->arg = arg;
+    j->start_ms = zp_now_ms();
+    j->inst = zp_route(s->cfg, ch->fqdn, ch->provider, &j->zone, &j->route_err);
+    if (j->inst != NULL) {
+        if (ch->zone[0] != '\0')
+            j->zone = j->ch.zone; /* cert-manager's SOA-derived apex is the most precise */
+        if (j->zone == NULL) {
+            zp_err_set(&j->route_err, ZP_EINVAL,
+                       "%s is inside none of provider %s's dnsZones and the request names no "
+                       "resolvedZone; add the zone to its dnsZones",
+                       ch->fqdn, j->inst->name);
+            j->inst = NULL;
+        }
+    }
+    if (j->inst != NULL) {
+        j->res.instance = j->inst->name;
+        j->res.type = j->inst->ops->type;
+        budget = j->inst->prop.timeout_ms;
+    } else {
+        budget = s->cfg->prop.timeout_ms;
+    }
+    if (ch->action == ZP_CLEANUP && budget < CLEANUP_MIN_BUDGET_MS)
+        budget = CLEANUP_MIN_BUDGET_MS;
+    j->deadline_ms = j->start_ms + budget;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->queued >= QUEUE_MAX) {
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          s->stopping ? "zoneproof is shutting down; retry"
+                                      : "too many challenges in flight; retry");
+    }
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    s->queued++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    struct zp_result *res;
+};
+
+static void on_run_done(void *arg, const struct zp_result *res)
+{
+    struct waiter *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    *w->res = *res;
+    w->res->report = NULL; /* not valid past this call */
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void zp_solver_run(struct zp_solver *s, const struct zp_challenge *ch, struct zp_result *res)
+{
+    struct waiter w;
+
+    memset(res, 0, sizeof(*res));
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    w.done = 0;
+    w.res = res;
+    if (zp_solver_submit(s, ch, on_run_done, &w, &res->err) == 0) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+    }
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+}

@@ -1,0 +1,122 @@
+/*
+ * test_err_buf.c — the error type keeps the innermost sentence and takes
+ * context; buffers refuse to grow past their cap instead of truncating.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+
+static void first_error_wins_and_wraps(void **state)
+{
+    struct zp_err e = {0};
+
+    assert_int_equal(zp_err_set(&e, ZP_EAUTH, "token for zone %s rejected", "example.com."), -1);
+    zp_err_set(&e, ZP_ETRANSIENT, "outer failure");
+    assert_int_equal(e.kind, ZP_EAUTH);
+    zp_err_wrap(&e, "cf (cloudflare)");
+    assert_string_equal(e.msg, "cf (cloudflare): token for zone example.com. rejected");
+    assert_string_equal(zp_errkind_name(e.kind), "Unauthorized");
+    assert_false(zp_errkind_retryable(e.kind));
+    assert_true(zp_errkind_retryable(ZP_ERATELIMIT));
+    zp_err_clear(&e);
+    zp_err_wrap(&e, "nothing to wrap");
+    assert_string_equal(e.msg, "");
+}
+
+static void wrap_never_overflows(void **state)
+{
+    struct zp_err e = {0};
+    char big[ZP_ERR_MSG_MAX + 100];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    zp_err_set(&e, ZP_EINVAL, "%s", big);
+    assert_int_equal(strlen(e.msg), ZP_ERR_MSG_MAX - 1);
+    zp_err_wrap(&e, "prefix");
+    assert_int_equal(strlen(e.msg), ZP_ERR_MSG_MAX - 1);
+    assert_memory_equal(e.msg, "prefix: xxx", 11);
+}
+
+static void buffer_cap(void **state)
+{
+    struct zp_buf b;
+
+    zp_buf_init(&b, 8);
+    assert_string_equal(zp_buf_str(&b), "");
+    assert_int_equal(zp_buf_puts(&b, "12345"), 0);
+    assert_int_equal(zp_buf_printf(&b, "%d", 678), 0);
+    assert_int_equal(zp_buf_puts(&b, "9"), -1); /* refused, not truncated */
+    assert_string_equal(zp_buf_str(&b), "12345678");
+    zp_buf_free(&b);
+}
+
+static void trim_and_read_file(void **state)
+{
+    struct zp_buf b;
+    struct zp_err e = {0};
+    char path[] = "/tmp/zp-test-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "  c2VjcmV0\n", 11), 11);
+    close(fd);
+    zp_buf_init(&b, 64);
+    assert_int_equal(zp_buf_read_file(&b, path, 64, "tsigSecretFile", &e), 0);
+    zp_buf_trim(&b);
+    assert_string_equal(zp_buf_str(&b), "c2VjcmV0");
+    zp_buf_free_secret(&b);
+
+    zp_buf_init(&b, 4);
+    assert_int_equal(zp_buf_read_file(&b, path, 4, "tsigSecretFile", &e), -1);
+    assert_non_null(strstr(e.msg, "tsigSecretFile"));
+    assert_non_null(strstr(e.msg, "larger than 4 bytes"));
+    zp_buf_free(&b);
+    unlink(path);
+
+    zp_err_clear(&e);
+    zp_buf_init(&b, 64);
+    assert_int_equal(zp_buf_read_file(&b, "/nonexistent/secret", 64, "apiTokenFile", &e), -1);
+    assert_int_equal(e.kind, ZP_ENOTFOUND);
+    assert_non_null(strstr(e.msg, "apiTokenFile: cannot open /nonexistent/secret"));
+    zp_buf_free(&b);
+}
+
+static void durations(void **state)
+{
+    uint64_t ms;
+
+    assert_int_equal(zp_duration_parse("25s", &ms), 0);
+    assert_int_equal(ms, 25000);
+    assert_int_equal(zp_duration_parse("500ms", &ms), 0);
+    assert_int_equal(ms, 500);
+    assert_int_equal(zp_duration_parse("2m", &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(zp_duration_parse("7", &ms), 0);
+    assert_int_equal(ms, 7000);
+    assert_int_equal(zp_duration_parse("-1s", &ms), -1);
+    assert_int_equal(zp_duration_parse("1.5s", &ms), -1);
+    assert_int_equal(zp_duration_parse("s", &ms), -1);
+    assert_int_equal(zp_duration_parse("10 s", &ms), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(first_error_wins_and_wraps),
+        cmocka_unit_test(wrap_never_overflows),
+        cmocka_unit_test(buffer_cap),
+        cmocka_unit_test(trim_and_read_file),
+        cmocka_unit_test(durations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

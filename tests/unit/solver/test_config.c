@@ -1,0 +1,183 @@
+/*
+ * test_config.c — the configuration file: the documented example loads
+ * exactly as written, per-provider propagation overrides merge over the
+ * global block, and every mistake is refused with file:line and the fix.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "providers/provider.h"
+#include "solver/config.h"
+
+static char secret_path[64];
+
+static int setup(void **state)
+{
+    int fd;
+
+    strcpy(secret_path, "/tmp/zp-cfg-secret-XXXXXX");
+    fd = mkstemp(secret_path);
+    if (fd < 0)
+        return -1;
+    /* base64 of 32 bytes, as in a BIND key file */
+    if (write(fd, "h8mTBe3nXxuQ9Fgbh9sQKZ8oOOV4mhH0Y3bZZs3dJwA=\n", 45) != 45)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unlink(secret_path);
+    return 0;
+}
+
+static int parse(const char *fmt, struct zp_config **cfg, struct zp_err *err)
+{
+    char text[4096];
+
+    snprintf(text, sizeof(text), fmt, secret_path);
+    zp_err_clear(err);
+    return zp_config_parse("config.yaml", text, strlen(text), cfg, err);
+}
+
+/* The example of docs/configuration.md, exactly as written there. */
+static const char documented[] =
+    "groupName: acme.zoneproof.test\n"
+    "propagation:\n"
+    "  mode: wait            # wait | skip\n"
+    "  timeout: 25s          # Present's budget; capped at 50s\n"
+    "  resolvers: [\"127.0.0.1:5353\"]   # for NS discovery; default /etc/resolv.conf\n"
+    "  nameservers: []       # explicit authoritative servers host:port; default: discover\n"
+    "providers:\n"
+    "  - name: lab\n"
+    "    type: rfc2136\n"
+    "    dnsZones: [\"example.test\"]\n"
+    "    nameserver: \"127.0.0.1:5353\"\n"
+    "    tsigKeyName: acme-key\n"
+    "    tsigAlgorithm: hmac-sha256\n"
+    "    tsigSecretFile: %s\n"
+    "    ttl: 60\n"
+    "    propagation:        # optional per-provider override of the block above\n"
+    "      nameservers: [\"127.0.0.1:5353\"]\n";
+
+static void documented_example(void **state)
+{
+    struct zp_config *cfg;
+    struct zp_err err;
+    const struct zp_instance *in;
+
+    if (parse(documented, &cfg, &err) == -1)
+        fail_msg("%s", err.msg);
+    assert_string_equal(cfg->group_name, "acme.zoneproof.test");
+    assert_string_equal(cfg->solver_name, "zoneproof");
+    assert_int_equal(cfg->prop.mode, ZP_PROP_WAIT);
+    assert_int_equal(cfg->prop.timeout_ms, 25000);
+    assert_int_equal(cfg->prop.n_resolvers, 1);
+    assert_int_equal(cfg->prop.n_nameservers, 0);
+    assert_int_equal(cfg->n_inst, 1);
+    in = zp_config_instance(cfg, "lab");
+    assert_non_null(in);
+    assert_string_equal(in->ops->type, "rfc2136");
+    assert_string_equal(in->zones[0], "example.test.");
+    assert_int_equal(in->ttl, 60);
+    /* the override replaces nameservers and inherits the rest */
+    assert_int_equal(in->prop.n_nameservers, 1);
+    assert_string_equal(in->prop.nameservers[0], "127.0.0.1:5353");
+    assert_int_equal(in->prop.n_resolvers, 1);
+    assert_int_equal(in->prop.timeout_ms, 25000);
+    zp_config_free(cfg);
+}
+
+static void timeout_is_capped(void **state)
+{
+    struct zp_config *cfg;
+    struct zp_err err;
+
+    assert_int_equal(parse("propagation: {timeout: 2m}\nproviders:\n- name: a\n  type: rfc2136\n"
+                           "  dnsZones: [a.test]\n  nameserver: 127.0.0.1\n  tsigKeyName: k\n"
+                           "  tsigSecretFile: %s\n",
+                           &cfg, &err), 0);
+    assert_int_equal(cfg->prop.timeout_ms, ZP_PROP_TIMEOUT_MAX_MS);
+    assert_int_equal(cfg->inst[0].prop.timeout_ms, ZP_PROP_TIMEOUT_MAX_MS);
+    zp_config_free(cfg);
+}
+
+static void mistakes_cite_file_line_and_setting(void **state)
+{
+    static const struct {
+        const char *yaml;
+        const char *want;
+    } cases[] = {
+        {"providers: []\n", "config.yaml:1: configuration: providers must be a non-empty list"},
+        {"", "config.yaml: must be a YAML mapping"},
+        {"groupname: x\n", "config.yaml:1: configuration: unknown setting \"groupname\""},
+        {"groupName: nodots\nproviders: [{name: a}]\n", "groupName \"nodots\" must be a DNS-style"},
+        {"propagation: {mode: later}\nproviders: [{name: a}]\n",
+         "config.yaml:1: propagation: mode must be wait or skip, not \"later\""},
+        {"propagation:\n  timeout: soon\nproviders: [{name: a}]\n",
+         "config.yaml:2: propagation: timeout must be a duration such as 25s"},
+        {"propagation:\n  nameservers: [\"ns:99999\"]\nproviders: [{name: a}]\n",
+         "propagation: nameservers[0]: \"ns:99999\" is not host:port"},
+        {"providers:\n- name: a\n  type: route66\n  dnsZones: [a.test]\n",
+         "config.yaml:3: providers[0]: unknown type \"route66\" (known: rfc2136"},
+        {"providers:\n- type: rfc2136\n", "config.yaml:2: providers[0]: name is required"},
+        {"providers:\n- name: A B\n  type: rfc2136\n", "name \"A B\" must be 1-63 lower-case"},
+        {"providers:\n- name: a\n  type: rfc2136\n  nameserver: 127.0.0.1\n  tsigKeyName: k\n"
+         "  tsigSecretFile: %s\n",
+         "config.yaml:2: providers[0]: dnsZones is required"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [\"bad zone\"]\n",
+         "config.yaml:4: providers[0]: dnsZones[0]: \"bad zone\" has the character ' '"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  ttl: 0\n",
+         "config.yaml:5: providers[0]: ttl must be a whole number from 1 to 86400"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  tll: 60\n",
+         "config.yaml:5: providers[0]: unknown setting \"tll\""},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  nameserver: 127.0.0.1\n"
+         "  tsigKeyName: k\n  tsigSecretFile: %s\n- name: a\n  type: rfc2136\n",
+         "config.yaml:8: providers[1]: name \"a\" is already used by providers[0]"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  propagation:\n"
+         "    mode: skip\n    timout: 5s\n",
+         "config.yaml:7: providers[0].propagation: unknown setting \"timout\""},
+        {"workers: {watch: 0}\nproviders: [{name: a}]\n",
+         "workers: watch must be a whole number from 1 to 64"},
+    };
+    struct zp_config *cfg;
+    struct zp_err err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cfg = NULL;
+        assert_int_equal(parse(cases[i].yaml, &cfg, &err), -1);
+        assert_null(cfg);
+        assert_int_equal(err.kind, ZP_ECONFIG);
+        if (strstr(err.msg, cases[i].want) == NULL)
+            fail_msg("case %zu: got \"%s\"\nwant \"%s\"", i, err.msg, cases[i].want);
+    }
+}
+
+static void missing_file(void **state)
+{
+    struct zp_config *cfg;
+    struct zp_err err = {0};
+
+    assert_int_equal(zp_config_load("/nonexistent/zoneproof.yaml", &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "configuration file: cannot open /nonexistent/zoneproof.yaml"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(documented_example),
+        cmocka_unit_test(timeout_is_capped),
+        cmocka_unit_test(mistakes_cite_file_line_and_setting),
+        cmocka_unit_test(missing_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

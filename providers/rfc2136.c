@@ -1,0 +1,777 @@
+/*
+ * rfc2136.c — the rfc2136 provider: one DNS UPDATE (RFC 2136) per call to
+ * the zone's primary, signed with TSIG (RFC 8945) when a key is configured.
+ *
+ * Present adds exactly one RR and cleanup deletes exactly that RR (class
+ * NONE): the server's own semantics make both idempotent and leave sibling
+ * values alone, so no lock and no read-modify-write are needed. An RRset
+ * delete before the add would wipe the other value of an apex + wildcard
+ * pair that validates at the same name.
+ *
+ * ldns builds, signs and verifies the messages; the exchange itself is done
+ * here rather than by ldns_resolver_send_pkt because that call throws the
+ * reply away when its signature does not verify, and an unsigned BADKEY or
+ * BADSIG reply is exactly the one whose TSIG error tells the user what to
+ * fix. Owning the socket also gives a connected UDP socket (a refused port
+ * fails at once instead of after the timeout), reply-ID matching and a
+ * deadline in milliseconds. Nothing is shared between calls.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+#include <openssl/rand.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/provider.h"
+
+#define RFC_SECRET_MAX 4096 /* a BIND secret is under 100 bytes; anything larger is a mistake */
+#define RFC_TIMEOUT_DEFAULT_MS 5000u
+#define RFC_TIMEOUT_MAX_MS 60000u
+#define RFC_FUDGE 300 /* seconds; ldns hard-codes the same value */
+#define RFC_MSG_MAX 65535
+#define RFC_HDR 12
+
+/* TSIG errors (RFC 8945 5.3); ldns has no names for them. */
+enum { RFC_BADSIG = 16, RFC_BADKEY = 17, RFC_BADTIME = 18 };
+
+/* The algorithms ldns can compute; sha224 and sha384 are missing or misnamed in ldns. */
+static const struct rfc_alg {
+    const char *name; /* as written in configuration and BIND's key statement */
+    const char *wire; /* the TSIG algorithm name */
+    int weak;
+} rfc_algs[] = {
+    {"hmac-sha256", "hmac-sha256.", 0},
+    {"hmac-sha512", "hmac-sha512.", 0},
+    {"hmac-sha1", "hmac-sha1.", 1},
+    {"hmac-md5", "hmac-md5.sig-alg.reg.int.", 1},
+};
+
+struct rfc_cfg {
+    char *nameserver; /* as written, for messages */
+    char host[ZP_DNAME_MAX];
+    unsigned port;
+    int numeric;    /* host is an address literal: never resolved */
+    char *key;      /* tsigKeyName as written; NULL for unsigned updates */
+    char *key_wire; /* the same, absolute */
+    const struct rfc_alg *alg;
+    char *secret_file;
+    int tcp;
+    uint64_t timeout_ms;
+    char *zone; /* zone override, canonical; NULL: the record's zone */
+};
+
+/* One update in flight: everything the explanations need. */
+struct rfc_op {
+    const struct rfc_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    const char *zone;
+    int del;
+};
+
+/* Why an exchange produced no reply. */
+enum rfc_net { RFC_NET_OK, RFC_NET_REFUSED, RFC_NET_TIMEOUT, RFC_NET_ERROR };
+
+static const char *const rfc_keys[] = {
+    "nameserver", "tsigKeyName", "tsigAlgorithm", "tsigSecretFile",
+    "protocol",   "timeout",     "zone",          NULL,
+};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+/* Length of what strict base64 text decodes to, or -1: the secret must be what BIND holds. */
+static long rfc_b64_len(const char *s, size_t n)
+{
+    size_t pad = 0;
+
+    if (n == 0 || n % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '=') {
+            if (i < n - 2)
+                return -1;
+            pad++;
+        } else if (pad > 0 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+            return -1;
+        }
+    }
+    return (long)(n / 4 * 3 - pad);
+}
+
+/* Reads tsigSecretFile into b, trimmed and checked. The caller wipes b. */
+static int rfc_secret_load(const struct rfc_cfg *cfg, struct zp_buf *b, struct zp_err *err)
+{
+    if (zp_buf_read_file(b, cfg->secret_file, RFC_SECRET_MAX, "tsigSecretFile", err) == -1)
+        return -1;
+    zp_buf_trim(b);
+    if (b->len == 0)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "tsigSecretFile: %s is empty; it must hold the key's "
+                          "base64 secret",
+                          cfg->secret_file);
+    if (strstr(b->data, "secret") != NULL)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "tsigSecretFile: %s holds a key statement; it must "
+                          "hold only the base64 text between the quotes after \"secret\"",
+                          cfg->secret_file);
+    if (rfc_b64_len(b->data, b->len) <= 0)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "tsigSecretFile: %s does not hold base64 text (as in "
+                          "the secret of a BIND key statement)",
+                          cfg->secret_file);
+    return 0;
+}
+
+static const struct rfc_alg *rfc_alg_find(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    for (size_t i = 0; i < sizeof(rfc_algs) / sizeof(rfc_algs[0]); i++) {
+        const char *w = rfc_algs[i].wire;
+        if ((strlen(rfc_algs[i].name) == n && strncasecmp(name, rfc_algs[i].name, n) == 0) ||
+            (strlen(w) - 1 == n && strncasecmp(name, w, n) == 0))
+            return &rfc_algs[i];
+    }
+    return NULL;
+}
+
+static void rfc_config_free(void *p)
+{
+    struct rfc_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->nameserver);
+    free(cfg->key);
+    free(cfg->key_wire);
+    free(cfg->secret_file);
+    free(cfg->zone);
+    free(cfg);
+}
+
+static int rfc_parse_nameserver(struct rfc_cfg *cfg, const struct zp_ynode *node, const char *path,
+                                struct zp_err *err)
+{
+    const struct zp_ynode *n = zp_y_get(node, "nameserver");
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM};
+    struct addrinfo *ai = NULL;
+    const char *s = NULL;
+    char why[128];
+
+    if (zp_y_str(node, path, "nameserver", 1, &s, err) == -1)
+        return -1;
+    if (zp_hostport_split(s, 53, cfg->host, sizeof(cfg->host), &cfg->port) == -1)
+        return zp_y_fail(n, path, err,
+                         "nameserver \"%s\" must be host, host:port, IPv4:port or "
+                         "[IPv6]:port",
+                         s);
+    cfg->nameserver = zp_xstrdup(s);
+    cfg->numeric = getaddrinfo(cfg->host, NULL, &hints, &ai) == 0;
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    if (!cfg->numeric && zp_dname_check(cfg->host, 0, why, sizeof(why)) == -1)
+        return zp_y_fail(n, path, err,
+                         "nameserver \"%s\" is neither an IP address nor a host "
+                         "name: %s",
+                         s, why);
+    return 0;
+}
+
+static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, const char *path,
+                          struct zp_err *err)
+{
+    const char *key = NULL, *alg = "hmac-sha256", *file = NULL;
+    struct zp_err ferr = {0};
+    struct zp_buf secret;
+    char why[128], canon[ZP_DNAME_MAX];
+    int rc = -1;
+
+    zp_buf_init(&secret, RFC_SECRET_MAX);
+    if (zp_y_str(node, path, "tsigKeyName", 0, &key, err) == -1 ||
+        zp_y_str(node, path, "tsigAlgorithm", 0, &alg, err) == -1 ||
+        zp_y_str(node, path, "tsigSecretFile", 0, &file, err) == -1)
+        goto out;
+    cfg->alg = rfc_alg_find(alg);
+    if (cfg->alg == NULL) {
+        zp_y_fail(zp_y_get(node, "tsigAlgorithm"), path, err,
+                  "tsigAlgorithm \"%s\" is not supported (use hmac-sha256, hmac-sha512, or for old "
+                  "servers hmac-sha1 or hmac-md5)",
+                  alg);
+        goto out;
+    }
+    if (key == NULL) {
+        if (file != NULL || zp_y_get(node, "tsigAlgorithm") != NULL) {
+            zp_y_fail(node, path, err, "%s needs tsigKeyName (the name of the key on the server)",
+                      file != NULL ? "tsigSecretFile" : "tsigAlgorithm");
+            goto out;
+        }
+        zp_log(ZP_LOG_WARN,
+               "rfc2136: no tsigKeyName, updates are sent unsigned; any host that "
+               "can reach the server may then change the zone",
+               ZP_S("provider", path), ZP_END);
+        rc = 0;
+        goto out;
+    }
+    if (zp_dname_check(key, 0, why, sizeof(why)) == -1 ||
+        zp_dname_canon(key, canon, sizeof(canon)) == -1) {
+        zp_y_fail(zp_y_get(node, "tsigKeyName"), path, err,
+                  "tsigKeyName \"%s\" is not a valid key name: %s", key, why);
+        goto out;
+    }
+    if (file == NULL) {
+        zp_y_fail(node, path, err,
+                  "tsigKeyName needs tsigSecretFile (a file holding the key's "
+                  "base64 secret)");
+        goto out;
+    }
+    cfg->key = zp_xstrdup(key);
+    cfg->key_wire = zp_xstrdup(canon);
+    cfg->secret_file = zp_xstrdup(file);
+    /* Checked now so a typo fails at start; read again on every call because Secrets rotate. */
+    if (rfc_secret_load(cfg, &secret, &ferr) == -1) {
+        zp_y_fail(zp_y_get(node, "tsigSecretFile"), path, err, "%s", ferr.msg);
+        goto out;
+    }
+    if (cfg->alg->weak)
+        zp_log(ZP_LOG_WARN, "rfc2136: tsigAlgorithm is insecure; move the key to hmac-sha256",
+               ZP_S("provider", path), ZP_S("algorithm", cfg->alg->name), ZP_END);
+    rc = 0;
+out:
+    zp_buf_free_secret(&secret);
+    return rc;
+}
+
+static int rfc_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                            struct zp_err *err)
+{
+    struct rfc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *proto = "udp", *zone = NULL;
+    char why[128], canon[ZP_DNAME_MAX];
+    int rc = -1;
+
+    cfg->timeout_ms = RFC_TIMEOUT_DEFAULT_MS;
+    if (rfc_parse_nameserver(cfg, node, path, err) == -1 ||
+        rfc_parse_tsig(cfg, node, path, err) == -1)
+        goto out;
+    if (zp_y_str(node, path, "protocol", 0, &proto, err) == -1 ||
+        zp_y_duration(node, path, "timeout", 0, 100, RFC_TIMEOUT_MAX_MS, &cfg->timeout_ms, err) ==
+            -1 ||
+        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+        goto out;
+    if (strcasecmp(proto, "udp") == 0 || strcasecmp(proto, "tcp") == 0) {
+        cfg->tcp = strcasecmp(proto, "tcp") == 0;
+    } else {
+        zp_y_fail(zp_y_get(node, "protocol"), path, err, "protocol must be udp or tcp, not \"%s\"",
+                  proto);
+        goto out;
+    }
+    if (zone != NULL) {
+        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
+            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
+            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is not a domain name: %s",
+                      zone, why);
+            goto out;
+        }
+        cfg->zone = zp_xstrdup(canon);
+    }
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    rfc_config_free(cfg);
+    return rc;
+}
+
+/* ---- the exchange ------------------------------------------------------------------------- */
+
+/* Waits for events on fd until deadline; 1 ready, 0 timed out, -1 error (errno). */
+static int rfc_wait(int fd, short events, uint64_t deadline)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int n;
+
+    for (;;) {
+        uint64_t left = zp_ms_left(deadline);
+        if (left == 0)
+            return 0;
+        n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        if (n == 1)
+            return 1;
+    }
+}
+
+/* Maps a failed socket call to the kind of network failure. */
+static enum rfc_net rfc_errno_net(int e, int *eno)
+{
+    *eno = e;
+    return e == ECONNREFUSED ? RFC_NET_REFUSED : RFC_NET_ERROR;
+}
+
+/*
+ * Moves bytes on a non-blocking socket before deadline: exactly *n of them
+ * when all is set (a stream), else one datagram of at most *n. A stream
+ * still connecting answers EAGAIN, so connect needs no wait of its own.
+ */
+static enum rfc_net rfc_io(int fd, uint8_t *p, size_t *n, int out, int all, uint64_t deadline,
+                           int *eno)
+{
+    size_t done = 0;
+
+    while (done < *n) {
+        ssize_t k =
+            out ? send(fd, p + done, *n - done, MSG_NOSIGNAL) : recv(fd, p + done, *n - done, 0);
+        if (k >= 0 && !all) {
+            *n = (size_t)k;
+            return RFC_NET_OK;
+        }
+        if (k == 0 && !out)
+            return rfc_errno_net(ECONNRESET, eno);
+        if (k >= 0) {
+            done += (size_t)k;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return rfc_errno_net(errno, eno);
+        int w = rfc_wait(fd, out ? POLLOUT : POLLIN, deadline);
+        if (w <= 0)
+            return w == 0 ? RFC_NET_TIMEOUT : rfc_errno_net(errno, eno);
+    }
+    return RFC_NET_OK;
+}
+
+/* Whether the n bytes at m answer the query q. */
+static int rfc_is_reply(const uint8_t *m, size_t n, const uint8_t *q)
+{
+    return n >= RFC_HDR && m[0] == q[0] && m[1] == q[1] && (m[2] & 0x80);
+}
+
+/*
+ * One query over UDP or TCP. UDP sockets are connected, so the kernel drops
+ * datagrams from elsewhere and reports a refused port at once.
+ */
+static enum rfc_net rfc_query(const struct addrinfo *ai, int tcp, const uint8_t *q, size_t qlen,
+                              uint64_t deadline, struct zp_buf *reply, int *eno)
+{
+    enum rfc_net rc;
+    uint8_t *buf = zp_xmalloc(RFC_MSG_MAX + 2);
+    size_t n = tcp ? qlen + 2 : qlen;
+    int fd;
+
+    fd = socket(ai->ai_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd == -1 || (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)) {
+        rc = rfc_errno_net(errno, eno);
+        goto out;
+    }
+    buf[0] = (uint8_t)(qlen >> 8);
+    buf[1] = (uint8_t)qlen;
+    memcpy(buf + 2, q, qlen);
+    if ((rc = rfc_io(fd, tcp ? buf : buf + 2, &n, 1, 1, deadline, eno)) != RFC_NET_OK)
+        goto out;
+    do {
+        n = tcp ? 2 : RFC_MSG_MAX;
+        rc = rfc_io(fd, buf, &n, 0, tcp, deadline, eno);
+        if (rc == RFC_NET_OK && tcp) {
+            n = (size_t)buf[0] << 8 | buf[1];
+            rc = rfc_io(fd, buf, &n, 0, 1, deadline, eno);
+        }
+        if (rc != RFC_NET_OK)
+            goto out;
+        /* Over UDP, a stray datagram is skipped; over TCP it means a broken server. */
+    } while (!tcp && !rfc_is_reply(buf, n, q));
+    if (!rfc_is_reply(buf, n, q)) {
+        rc = rfc_errno_net(EPROTO, eno);
+        goto out;
+    }
+    zp_buf_reset(reply);
+    zp_buf_append(reply, buf, n);
+out:
+    if (fd != -1)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
+/* Sends q to each address of the nameserver in turn until one answers. */
+static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
+                        struct zp_buf *reply, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+                             .ai_flags = AI_NUMERICSERV | (cfg->numeric ? AI_NUMERICHOST : 0)};
+    struct addrinfo *res = NULL;
+    enum rfc_net net = RFC_NET_ERROR;
+    char port[8];
+    int rc = -1, g, eno = 0;
+
+    snprintf(port, sizeof(port), "%u", cfg->port);
+    g = getaddrinfo(cfg->host, port, &hints, &res);
+    if (g != 0) {
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "cannot resolve nameserver %s: %s; check the name in "
+                   "nameserver",
+                   cfg->nameserver, gai_strerror(g));
+        goto out;
+    }
+    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        uint64_t left = zp_ms_left(op->call->deadline_ms);
+        uint64_t deadline = zp_now_ms() + (left < cfg->timeout_ms ? left : cfg->timeout_ms);
+
+        if (left == 0)
+            break;
+        net = rfc_query(ai, cfg->tcp, q, qlen, deadline, reply, &eno);
+        /* A truncated reply: ask again over TCP. */
+        if (net == RFC_NET_OK && !cfg->tcp && (reply->data[2] & 0x02))
+            net = rfc_query(ai, 1, q, qlen, deadline, reply, &eno);
+        if (net == RFC_NET_OK) {
+            rc = 0;
+            goto out;
+        }
+    }
+    if (zp_ms_left(op->call->deadline_ms) == 0)
+        zp_err_set(err, ZP_ETIMEOUT,
+                   "no answer from %s to the update of TXT at %s before the "
+                   "request's deadline; check that nameserver is reachable from this host",
+                   cfg->nameserver, op->rec->fqdn);
+    else if (net == RFC_NET_REFUSED)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "connection refused by %s (no DNS server listening there); "
+                   "check nameserver and the server's listen-on and firewall",
+                   cfg->nameserver);
+    else if (net == RFC_NET_TIMEOUT)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "no answer from %s within %llu ms to the update of TXT at "
+                   "%s; check nameserver, the firewall (port %u %s) and that the server is up",
+                   cfg->nameserver, (unsigned long long)cfg->timeout_ms, op->rec->fqdn, cfg->port,
+                   cfg->tcp ? "TCP" : "UDP and TCP");
+    else
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "cannot exchange the update with %s: %s; check nameserver "
+                   "and the network path to it",
+                   cfg->nameserver, strerror(eno));
+out:
+    if (res != NULL)
+        freeaddrinfo(res);
+    return rc;
+}
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+static const char *rfc_rcode_name(int rcode)
+{
+    static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                        "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                        "NXRRSET", "NOTAUTH", "NOTZONE"};
+    static const char *const tsig[] = {"BADSIG",  "BADKEY", "BADTIME",  "BADMODE",
+                                       "BADNAME", "BADALG", "BADTRUNC", "BADCOOKIE"};
+
+    if (rcode >= 0 && rcode < (int)(sizeof(names) / sizeof(names[0])))
+        return names[rcode];
+    if (rcode >= 16 && rcode < 16 + (int)(sizeof(tsig) / sizeof(tsig[0])))
+        return tsig[rcode - 16];
+    return "an unknown code";
+}
+
+/* The sentence for a reply that is not NOERROR, or a TSIG error. */
+static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
+    const char *key = cfg->key ? cfg->key : "(none)";
+    const char *alg = cfg->alg->name;
+
+    switch (tsig_error) {
+    case 0:
+        break;
+    case RFC_BADKEY:
+        zp_err_set(err, ZP_EAUTH,
+                   "update of TXT at %s rejected by %s: the server does not know "
+                   "key %s with algorithm %s; check tsigKeyName and tsigAlgorithm against the "
+                   "server's key statement",
+                   fqdn, srv, key, alg);
+        goto out;
+    case RFC_BADSIG:
+        zp_err_set(err, ZP_EAUTH,
+                   "update of TXT at %s rejected by %s: signature rejected: "
+                   "tsigSecretFile does not hold the server's secret for key %s (or the server's "
+                   "algorithm differs from %s)",
+                   fqdn, srv, key, alg);
+        goto out;
+    case RFC_BADTIME:
+        zp_err_set(err, ZP_EAUTH,
+                   "update of TXT at %s rejected by %s: the clocks of this host and "
+                   "the server differ by more than %d s, so the signature of key %s is refused; "
+                   "fix NTP on both",
+                   fqdn, srv, RFC_FUDGE, key);
+        goto out;
+    default:
+        zp_err_set(err, ZP_EAUTH,
+                   "update of TXT at %s rejected by %s: TSIG error %s (%d) for key "
+                   "%s; check tsigKeyName, tsigAlgorithm and tsigSecretFile against the server's "
+                   "key statement",
+                   fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
+        goto out;
+    }
+    switch (rcode) {
+    case LDNS_RCODE_REFUSED:
+        if (cfg->key)
+            zp_err_set(err, ZP_EPERM,
+                       "update refused by %s: the key %s may not change TXT at %s; "
+                       "allow it in the zone's update-policy (BIND: grant %s name %s TXT;)",
+                       srv, key, fqdn, key, fqdn);
+        else
+            zp_err_set(err, ZP_EPERM,
+                       "update refused by %s: unsigned updates may not change TXT "
+                       "at %s; set tsigKeyName and tsigSecretFile to a key the zone's "
+                       "update-policy allows (BIND: grant <key> name %s TXT;)",
+                       srv, fqdn, fqdn);
+        break;
+    case LDNS_RCODE_NOTAUTH:
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "update of TXT at %s rejected by %s: the server is not "
+                   "authoritative (primary) for zone %s; point nameserver at the zone's primary, "
+                   "or set zone to the apex of the zone that holds %s",
+                   fqdn, srv, zone, fqdn);
+        break;
+    case LDNS_RCODE_NOTZONE:
+        zp_err_set(err, ZP_ECONFIG,
+                   "update rejected by %s: %s is not inside zone %s; set zone to "
+                   "the apex of the zone that holds it, or remove zone",
+                   srv, fqdn, zone);
+        break;
+    case LDNS_RCODE_SERVFAIL:
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s failed to apply the update of TXT at %s (SERVFAIL); the "
+                   "server's log says why (zone not loaded, journal not writable)",
+                   srv, fqdn);
+        break;
+    case LDNS_RCODE_FORMERR:
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s could not parse the update of TXT at %s (FORMERR); check "
+                   "that nameserver is a DNS server that accepts dynamic updates (RFC 2136)%s%s",
+                   srv, fqdn, cfg->key ? " with TSIG algorithm " : "", cfg->key ? alg : "");
+        break;
+    case LDNS_RCODE_NOTIMPL:
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s does not accept dynamic updates (NOTIMP) for zone %s; "
+                   "enable them for the zone (BIND: update-policy; Knot: an acl with action "
+                   "update)",
+                   srv, zone);
+        break;
+    default:
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s answered %s (rcode %d) to the update of TXT at %s, "
+                   "which an update without prerequisites should never get",
+                   srv, rfc_rcode_name(rcode), rcode, fqdn);
+        break;
+    }
+out:
+    err->upstream = tsig_error ? tsig_error : rcode;
+    return -1;
+}
+
+/* ---- the update --------------------------------------------------------------------------- */
+
+/* The UPDATE message: zone section = apex, no prerequisites, one RR to add or delete. */
+static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *err)
+{
+    size_t vlen = strlen(op->rec->value);
+    ldns_rr_list *updates = NULL;
+    ldns_rdf *zone = NULL, *owner = NULL, *txt = NULL;
+    ldns_rr *rr = NULL;
+    uint8_t *data = NULL;
+    uint16_t id;
+    int rc = -1;
+
+    if (vlen > 255)
+        return zp_err_set(err, ZP_EINVAL,
+                          "TXT value for %s is %zu bytes; one DNS character-string "
+                          "holds at most 255",
+                          op->rec->fqdn, vlen);
+    zone = ldns_dname_new_frm_str(op->zone);
+    owner = ldns_dname_new_frm_str(op->rec->fqdn);
+    data = zp_xmalloc(vlen + 1);
+    data[0] = (uint8_t)vlen;
+    memcpy(data + 1, op->rec->value, vlen);
+    txt = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, vlen + 1, data);
+    rr = ldns_rr_new();
+    updates = ldns_rr_list_new();
+    if (zone == NULL || owner == NULL || txt == NULL || rr == NULL || updates == NULL) {
+        zp_err_set(err, ZP_EINVAL, "cannot build an update for %s in zone %s: not valid DNS names",
+                   op->rec->fqdn, op->zone);
+        goto out;
+    }
+    ldns_rr_set_owner(rr, owner);
+    owner = NULL;
+    ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+    /* Deletion of one RR: class NONE, TTL 0, the same rdata (RFC 2136 2.5.4). */
+    ldns_rr_set_class(rr, op->del ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_IN);
+    ldns_rr_set_ttl(rr, op->del ? 0 : op->rec->ttl);
+    ldns_rr_push_rdf(rr, txt);
+    txt = NULL;
+    ldns_rr_list_push_rr(updates, rr);
+    rr = NULL;
+    *pktp = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, updates, NULL);
+    zone = NULL; /* owned by the packet (or freed) now */
+    if (*pktp == NULL) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the update for %s", op->rec->fqdn);
+        goto out;
+    }
+    ldns_pkt_set_rd(*pktp, false); /* that bit is Z in an UPDATE and must be zero */
+    if (RAND_bytes((unsigned char *)&id, sizeof(id)) != 1)
+        id = ldns_get_random();
+    ldns_pkt_set_id(*pktp, id);
+    rc = 0;
+out:
+    free(data);
+    ldns_rdf_deep_free(zone);
+    ldns_rdf_deep_free(owner);
+    ldns_rdf_deep_free(txt);
+    ldns_rr_free(rr);
+    ldns_rr_list_deep_free(updates);
+    return rc;
+}
+
+/* The TSIG error a reply carries, 0 if none or unsigned. */
+static int rfc_tsig_error(const ldns_pkt *reply)
+{
+    const ldns_rr *t = ldns_pkt_tsig(reply);
+
+    if (t == NULL || ldns_rr_rd_count(t) < 7 || ldns_rdf_size(ldns_rr_rdf(t, 5)) != 2)
+        return 0;
+    return ldns_rdf2native_int16(ldns_rr_rdf(t, 5));
+}
+
+static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                      int del, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = p;
+    struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
+    struct zp_buf secret, reply;
+    ldns_pkt *q = NULL, *r = NULL;
+    uint8_t *wire = NULL;
+    size_t wlen = 0;
+    int rc = -1, tsig_error = 0, verified = 0;
+
+    zp_buf_init(&secret, RFC_SECRET_MAX);
+    zp_buf_init(&reply, RFC_MSG_MAX);
+    op.zone = cfg->zone ? cfg->zone : rec->zone;
+    if (!zp_dname_in_zone(rec->fqdn, op.zone)) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op.zone,
+                   cfg->zone ? "set zone to the apex of the zone that holds it, or remove zone"
+                             : "the zone cert-manager found does not hold the name");
+        goto out;
+    }
+    if (zp_ms_left(call->deadline_ms) == 0) {
+        zp_err_set(err, ZP_ETIMEOUT,
+                   "the deadline for the update of TXT at %s ran out before it "
+                   "could be sent to %s",
+                   rec->fqdn, cfg->nameserver);
+        goto out;
+    }
+    if (rfc_build(&op, &q, err) == -1)
+        goto out;
+    if (cfg->key != NULL) {
+        if (rfc_secret_load(cfg, &secret, err) == -1)
+            goto out;
+        if (ldns_pkt_tsig_sign(q, cfg->key_wire, secret.data, RFC_FUDGE, cfg->alg->wire, NULL) !=
+            LDNS_STATUS_OK) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot sign the update for %s with key %s (%s)",
+                       rec->fqdn, cfg->key, cfg->alg->name);
+            goto out;
+        }
+    }
+    if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot encode the update for %s", rec->fqdn);
+        goto out;
+    }
+    if (rfc_exchange(&op, wire, wlen, &reply, err) == -1)
+        goto out;
+    if (ldns_wire2pkt(&r, (const uint8_t *)reply.data, reply.len) != LDNS_STATUS_OK) {
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s sent a reply to the update of TXT at %s that is not a "
+                   "DNS message",
+                   cfg->nameserver, rec->fqdn);
+        goto out;
+    }
+    if (cfg->key != NULL) {
+        tsig_error = rfc_tsig_error(r);
+        verified = ldns_pkt_tsig(r) != NULL &&
+                   ldns_pkt_tsig_verify(r, (const uint8_t *)reply.data, reply.len, cfg->key_wire,
+                                        secret.data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
+    }
+    zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", call->instance),
+           ZP_S("action", del ? "delete" : "add"), ZP_S("server", cfg->nameserver),
+           ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
+           ZP_S("rcode", rfc_rcode_name(ldns_pkt_get_rcode(r))),
+           ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
+           ZP_B("signed_reply_ok", verified), ZP_END);
+    if (ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR || tsig_error != 0) {
+        rfc_explain(&op, ldns_pkt_get_rcode(r), tsig_error, err);
+        goto out;
+    }
+    /* Success is believed only when the server proves it holds the key. */
+    if (cfg->key != NULL && !verified) {
+        zp_err_set(err, ZP_EAUTH,
+                   "%s answered the update of TXT at %s without a valid signature "
+                   "of key %s, so the answer cannot be trusted; check that nameserver is the "
+                   "server itself and not a proxy that strips or rewrites TSIG",
+                   cfg->nameserver, rec->fqdn, cfg->key);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "rfc2136 update failed", ZP_S("instance", call->instance),
+               ZP_S("server", cfg->nameserver), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg),
+               ZP_END);
+    zp_buf_free_secret(&secret);
+    zp_buf_free(&reply);
+    free(wire);
+    ldns_pkt_free(q);
+    ldns_pkt_free(r);
+    return rc;
+}
+
+static int rfc_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                       struct zp_err *err)
+{
+    return rfc_update(cfg, rec, call, 0, err);
+}
+
+static int rfc_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                       struct zp_err *err)
+{
+    return rfc_update(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_rfc2136 = {
+    .type = "rfc2136",
+    .flags = 0,
+    .keys = rfc_keys,
+    .config_parse = rfc_config_parse,
+    .config_free = rfc_config_free,
+    .present = rfc_present,
+    .cleanup = rfc_cleanup,
+};

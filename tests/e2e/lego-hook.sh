@@ -110,7 +110,8 @@ except ValueError:
     doc = None
 resp = doc.get("response") if isinstance(doc, dict) else None
 if status == "201" and isinstance(resp, dict) and resp.get("success") is True:
-    print("zoneproof: %s %s: success" % (action, fqdn))
+    # lego logs this output and adds its own newline.
+    sys.stdout.write("zoneproof: %s %s: success" % (action, fqdn))
     sys.exit(0)
 msg = ""
 if isinstance(resp, dict) and isinstance(resp.get("status"), dict):

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -70,6 +71,21 @@ static void set_default(char ***list, size_t *n, const char *value)
 {
     if (*list == NULL)
         set_list(list, n, value);
+}
+
+/*
+ * Each waiting Present keeps its HTTPS connection open; the default soft limit
+ * of 1024 descriptors would cap concurrent challenges well below what the
+ * watcher can hold. The hard limit is the administrator's choice.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 int zp_cmd_serve(int argc, char **argv)
@@ -162,6 +178,7 @@ int zp_cmd_serve(int argc, char **argv)
     o.group_name = group;
     o.solver_name = cfg->solver_name;
 
+    raise_fd_limit();
     rc = ZP_EXIT_FAIL;
     solver = zp_solver_new(cfg, &err);
     if (solver == NULL || zp_server_run(&o, solver, &err) == -1) {

@@ -1,0 +1,272 @@
+/*
+ * zp_bench.c — Present→ack latency measured in-process (no HTTP), the same
+ * for many concurrent Presents, and the raw limit: one hand-made DNS UPDATE
+ * plus one query per nameserver with nothing of zoneproof in between.
+ * Prints numbers; asserts nothing. bench/run.py starts the servers.
+ *
+ *   zp_bench --config F --zone example.test --count 200 --concurrent 1000
+ *            --secret-file F --key-name acme-key --server 127.0.0.1:5353
+ */
+#include <getopt.h>
+#include <ldns/ldns.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "solver/solver.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void print_stats(const char *what, uint64_t *us, size_t n)
+{
+    qsort(us, n, sizeof(*us), cmp_u64);
+    printf("%-34s n=%-5zu median=%7.2f ms  p99=%7.2f ms  max=%7.2f ms\n", what, n,
+           us[n / 2] / 1000.0, us[(n * 99) / 100 >= n ? n - 1 : (n * 99) / 100] / 1000.0,
+           us[n - 1] / 1000.0);
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static long proc_status(const char *field)
+{
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
+
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            v = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void key_for(char *out, size_t sz, const char *tag, int i)
+{
+    /* 43 characters of base64url, like a real ACME value */
+    snprintf(out, sz, "%s%039d", tag, i);
+}
+
+static void run_one(struct zp_solver *s, enum zp_action a, const char *fqdn, const char *key,
+                    struct zp_result *res)
+{
+    struct zp_challenge ch;
+    struct zp_err err = {0};
+
+    if (zp_challenge_make(&ch, a, fqdn, NULL, key, NULL, &err) == -1) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(2);
+    }
+    zp_solver_run(s, &ch, res);
+    if (!res->ok) {
+        fprintf(stderr, "bench: %s failed: %s\n", zp_action_name(a), res->err.msg);
+        exit(1);
+    }
+}
+
+struct batch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, failed;
+    long max_threads;
+};
+
+static void on_done(void *arg, const struct zp_result *res)
+{
+    struct batch *b = arg;
+    long t = proc_status("Threads");
+
+    pthread_mutex_lock(&b->mu);
+    b->done++;
+    b->failed += !res->ok;
+    if (!res->ok && b->failed == 1)
+        fprintf(stderr, "bench: first failure: %s\n", res->err.msg);
+    if (t > b->max_threads)
+        b->max_threads = t;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void run_batch(struct zp_solver *s, enum zp_action a, const char *zone, int n,
+                      struct batch *b)
+{
+    char fqdn[ZP_DNAME_MAX], key[64];
+    struct zp_challenge ch;
+    struct zp_err err = {0};
+
+    b->done = b->failed = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(fqdn, sizeof(fqdn), "_acme-challenge.c%d.%s", i, zone);
+        key_for(key, sizeof(key), "conc", i);
+        zp_challenge_make(&ch, a, fqdn, NULL, key, NULL, &err);
+        if (zp_solver_submit(s, &ch, on_done, b, &err) == -1) {
+            fprintf(stderr, "bench: submit: %s\n", err.msg);
+            exit(1);
+        }
+    }
+    pthread_mutex_lock(&b->mu);
+    while (b->done < n)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* One UPDATE with TSIG and one TXT query per nameserver, by hand with ldns. */
+static uint64_t raw_once(const char *server, const char *zone, const char *keyname,
+                         const char *secret, char **ns, size_t n_ns, int i, int del)
+{
+    char host[256], owner[ZP_DNAME_MAX], rrtext[512];
+    unsigned port;
+    ldns_resolver *res = ldns_resolver_new();
+    ldns_rdf *addr, *zrdf = ldns_dname_new_frm_str(zone);
+    ldns_rr_list *up = ldns_rr_list_new();
+    ldns_rr *rr = NULL;
+    ldns_pkt *pkt, *answer = NULL;
+    uint64_t t0 = now_us(), t;
+
+    snprintf(owner, sizeof(owner), "_acme-challenge.raw%d.%s", i, zone);
+    snprintf(rrtext, sizeof(rrtext), "%s %d %s TXT \"raw%039d\"", owner, del ? 0 : 60,
+             del ? "NONE" : "IN", i);
+    ldns_rr_new_frm_str(&rr, rrtext, 0, NULL, NULL);
+    ldns_rr_list_push_rr(up, rr);
+    zp_hostport_split(server, 53, host, sizeof(host), &port);
+    addr = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+    ldns_resolver_push_nameserver(res, addr);
+    ldns_resolver_set_port(res, (uint16_t)port);
+    ldns_resolver_set_tsig_keyname(res, keyname);
+    ldns_resolver_set_tsig_keydata(res, secret);
+    ldns_resolver_set_tsig_algorithm(res, "hmac-sha256.");
+    pkt = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, up, NULL);
+    ldns_update_pkt_tsig_add(pkt, res);
+    if (ldns_resolver_send_pkt(&answer, res, pkt) != LDNS_STATUS_OK || answer == NULL ||
+        ldns_pkt_get_rcode(answer) != LDNS_RCODE_NOERROR) {
+        fprintf(stderr, "bench: raw update failed\n");
+        exit(1);
+    }
+    ldns_pkt_free(answer);
+    ldns_pkt_free(pkt);
+    ldns_rdf_deep_free(addr);
+    for (size_t k = 0; k < n_ns; k++) {
+        ldns_resolver *q = ldns_resolver_new();
+        ldns_rdf *qa, *qn = ldns_dname_new_frm_str(owner);
+        ldns_pkt *ans = NULL;
+        zp_hostport_split(ns[k], 53, host, sizeof(host), &port);
+        qa = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+        ldns_resolver_push_nameserver(q, qa);
+        ldns_resolver_set_port(q, (uint16_t)port);
+        ldns_resolver_set_recursive(q, false);
+        ldns_resolver_query_status(&ans, q, qn, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
+        ldns_pkt_free(ans);
+        ldns_rdf_deep_free(qa);
+        ldns_rdf_deep_free(qn);
+        ldns_resolver_deep_free(q);
+    }
+    t = now_us() - t0;
+    ldns_rr_list_deep_free(up);
+    ldns_rdf_deep_free(zrdf);
+    ldns_resolver_deep_free(res);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"zone", required_argument, NULL, 'z'},
+        {"count", required_argument, NULL, 'n'},   {"concurrent", required_argument, NULL, 'C'},
+        {"secret-file", required_argument, NULL, 's'}, {"key-name", required_argument, NULL, 'k'},
+        {"server", required_argument, NULL, 'S'},  {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *zone = "example.test", *secret_file = NULL, *keyname = "acme-key",
+               *server = NULL;
+    int count = 200, concurrent = 1000, c;
+    struct zp_config *cfg;
+    struct zp_solver *s;
+    struct zp_err err = {0};
+    struct zp_result *res = calloc(1, sizeof(*res));
+    struct batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    uint64_t *lat, t0;
+    char fqdn[ZP_DNAME_MAX], key[64];
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'z': zone = optarg; break;
+        case 'n': count = atoi(optarg); break;
+        case 'C': concurrent = atoi(optarg); break;
+        case 's': secret_file = optarg; break;
+        case 'k': keyname = optarg; break;
+        case 'S': server = optarg; break;
+        default: return 2;
+        }
+    }
+    if (config == NULL || count < 1) {
+        fprintf(stderr, "usage: zp_bench --config F [--zone Z] [--count N] [--concurrent N] "
+                        "[--server host:port --secret-file F --key-name K]\n");
+        return 2;
+    }
+    zp_log_set_level(ZP_LOG_ERROR);
+    if (zp_config_load(config, &cfg, &err) == -1 || (s = zp_solver_new(cfg, &err)) == NULL) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 2;
+    }
+    printf("threads at start: %ld, RSS at start: %ld kB\n", proc_status("Threads"),
+           proc_status("VmRSS"));
+
+    lat = calloc((size_t)count, sizeof(*lat));
+    for (int i = 0; i < count; i++) {
+        snprintf(fqdn, sizeof(fqdn), "_acme-challenge.s%d.%s", i, zone);
+        key_for(key, sizeof(key), "seq", i);
+        t0 = now_us();
+        run_one(s, ZP_PRESENT, fqdn, key, res);
+        lat[i] = now_us() - t0;
+        run_one(s, ZP_CLEANUP, fqdn, key, res);
+    }
+    print_stats("present->ack, direct (in-process)", lat, (size_t)count);
+
+    if (concurrent > 0) {
+        t0 = now_us();
+        run_batch(s, ZP_PRESENT, zone, concurrent, &b);
+        printf("%d concurrent presents: wall=%.2f s failed=%d peak_threads=%ld peak_rss=%ld kB\n",
+               concurrent, (now_us() - t0) / 1e6, b.failed, b.max_threads, proc_status("VmHWM"));
+        run_batch(s, ZP_CLEANUP, zone, concurrent, &b);
+    }
+
+    if (server != NULL && secret_file != NULL) {
+        struct zp_buf sec;
+        const struct zp_instance *in = &cfg->inst[0];
+        zp_buf_init(&sec, 4096);
+        if (zp_buf_read_file(&sec, secret_file, 4096, "secret", &err) == -1) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            return 2;
+        }
+        zp_buf_trim(&sec);
+        for (int i = 0; i < count; i++) {
+            lat[i] = raw_once(server, zone, keyname, zp_buf_str(&sec), in->prop.nameservers,
+                              in->prop.n_nameservers, i, 0);
+            raw_once(server, zone, keyname, zp_buf_str(&sec), NULL, 0, i, 1);
+        }
+        print_stats("raw limit (UPDATE + 1 query/NS)", lat, (size_t)count);
+        zp_buf_free_secret(&sec);
+    }
+    zp_solver_free(s);
+    zp_config_free(cfg);
+    free(lat);
+    free(res);
+    return 0;
+}

@@ -122,18 +122,17 @@ static int rfc_secret_load(const struct rfc_cfg *cfg, struct zp_buf *b, struct z
     zp_buf_trim(b);
     if (b->len == 0)
         return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s is empty; it must hold the key's "
-                          "base64 secret",
+                          "tsigSecretFile: %s is empty; it must hold the key's base64 secret",
                           cfg->secret_file);
-    if (strstr(b->data, "secret") != NULL)
+    if (strpbrk(b->data, "{\";") != NULL)
         return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s holds a key statement; it must "
-                          "hold only the base64 text between the quotes after \"secret\"",
+                          "tsigSecretFile: %s holds a key statement; it must hold only the base64 "
+                          "text between the quotes after \"secret\"",
                           cfg->secret_file);
     if (rfc_b64_len(b->data, b->len) <= 0)
         return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s does not hold base64 text (as in "
-                          "the secret of a BIND key statement)",
+                          "tsigSecretFile: %s does not hold base64 text (as in the secret of a "
+                          "BIND key statement)",
                           cfg->secret_file);
     return 0;
 }
@@ -180,18 +179,14 @@ static int rfc_parse_nameserver(struct rfc_cfg *cfg, const struct zp_ynode *node
         return -1;
     if (zp_hostport_split(s, 53, cfg->host, sizeof(cfg->host), &cfg->port) == -1)
         return zp_y_fail(n, path, err,
-                         "nameserver \"%s\" must be host, host:port, IPv4:port or "
-                         "[IPv6]:port",
-                         s);
+                         "nameserver \"%s\" must be host, host:port, IPv4:port or [IPv6]:port", s);
     cfg->nameserver = zp_xstrdup(s);
     cfg->numeric = getaddrinfo(cfg->host, NULL, &hints, &ai) == 0;
     if (ai != NULL)
         freeaddrinfo(ai);
     if (!cfg->numeric && zp_dname_check(cfg->host, 0, why, sizeof(why)) == -1)
         return zp_y_fail(n, path, err,
-                         "nameserver \"%s\" is neither an IP address nor a host "
-                         "name: %s",
-                         s, why);
+                         "nameserver \"%s\" is neither an IP address nor a host name: %s", s, why);
     return 0;
 }
 
@@ -224,8 +219,8 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
             goto out;
         }
         zp_log(ZP_LOG_WARN,
-               "rfc2136: no tsigKeyName, updates are sent unsigned; any host that "
-               "can reach the server may then change the zone",
+               "rfc2136: no tsigKeyName, updates are sent unsigned; any host that can reach the "
+               "server may then change the zone",
                ZP_S("provider", path), ZP_END);
         rc = 0;
         goto out;
@@ -238,8 +233,7 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
     }
     if (file == NULL) {
         zp_y_fail(node, path, err,
-                  "tsigKeyName needs tsigSecretFile (a file holding the key's "
-                  "base64 secret)");
+                  "tsigKeyName needs tsigSecretFile (a file holding the key's base64 secret)");
         goto out;
     }
     cfg->key = zp_xstrdup(key);
@@ -429,8 +423,7 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
     g = getaddrinfo(cfg->host, port, &hints, &res);
     if (g != 0) {
         zp_err_set(err, ZP_ETRANSIENT,
-                   "cannot resolve nameserver %s: %s; check the name in "
-                   "nameserver",
+                   "cannot resolve nameserver %s: %s; check the name in nameserver",
                    cfg->nameserver, gai_strerror(g));
         goto out;
     }
@@ -451,25 +444,25 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
     }
     if (zp_ms_left(op->call->deadline_ms) == 0)
         zp_err_set(err, ZP_ETIMEOUT,
-                   "no answer from %s to the update of TXT at %s before the "
-                   "request's deadline; check that nameserver is reachable from this host",
+                   "no answer from %s to the update of TXT at %s before the request's deadline; "
+                   "check that nameserver is reachable from this host",
                    cfg->nameserver, op->rec->fqdn);
     else if (net == RFC_NET_REFUSED)
         zp_err_set(err, ZP_ETRANSIENT,
-                   "connection refused by %s (no DNS server listening there); "
-                   "check nameserver and the server's listen-on and firewall",
+                   "connection refused by %s (no DNS server listening there); check nameserver and "
+                   "the server's listen-on and firewall",
                    cfg->nameserver);
     else if (net == RFC_NET_TIMEOUT)
         zp_err_set(err, ZP_ETRANSIENT,
-                   "no answer from %s within %llu ms to the update of TXT at "
-                   "%s; check nameserver, the firewall (port %u %s) and that the server is up",
+                   "no answer from %s within %llu ms to the update of TXT at %s; check nameserver, "
+                   "the firewall (port %u %s) and that the server is up",
                    cfg->nameserver, (unsigned long long)cfg->timeout_ms, op->rec->fqdn, cfg->port,
                    cfg->tcp ? "TCP" : "UDP and TCP");
     else
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "cannot exchange the update with %s: %s; check nameserver "
-                   "and the network path to it",
-                   cfg->nameserver, strerror(eno));
+        zp_err_set(
+            err, ZP_ETRANSIENT,
+            "cannot exchange the update with %s: %s; check nameserver and the network path to it",
+            cfg->nameserver, strerror(eno));
 out:
     if (res != NULL)
         freeaddrinfo(res);
@@ -505,84 +498,83 @@ static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, struc
     case 0:
         break;
     case RFC_BADKEY:
-        zp_err_set(err, ZP_EAUTH,
-                   "update of TXT at %s rejected by %s: the server does not know "
-                   "key %s with algorithm %s; check tsigKeyName and tsigAlgorithm against the "
-                   "server's key statement",
-                   fqdn, srv, key, alg);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: the server does not know key %s with algorithm "
+            "%s; check tsigKeyName and tsigAlgorithm against the server's key statement",
+            fqdn, srv, key, alg);
         goto out;
     case RFC_BADSIG:
-        zp_err_set(err, ZP_EAUTH,
-                   "update of TXT at %s rejected by %s: signature rejected: "
-                   "tsigSecretFile does not hold the server's secret for key %s (or the server's "
-                   "algorithm differs from %s)",
-                   fqdn, srv, key, alg);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: signature rejected: tsigSecretFile does not hold "
+            "the server's secret for key %s (or the server's algorithm differs from %s)",
+            fqdn, srv, key, alg);
         goto out;
     case RFC_BADTIME:
-        zp_err_set(err, ZP_EAUTH,
-                   "update of TXT at %s rejected by %s: the clocks of this host and "
-                   "the server differ by more than %d s, so the signature of key %s is refused; "
-                   "fix NTP on both",
-                   fqdn, srv, RFC_FUDGE, key);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: the clocks of this host and the server differ by "
+            "more than %d s, so the signature of key %s is refused; fix NTP on both",
+            fqdn, srv, RFC_FUDGE, key);
         goto out;
     default:
-        zp_err_set(err, ZP_EAUTH,
-                   "update of TXT at %s rejected by %s: TSIG error %s (%d) for key "
-                   "%s; check tsigKeyName, tsigAlgorithm and tsigSecretFile against the server's "
-                   "key statement",
-                   fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: TSIG error %s (%d) for key %s; check tsigKeyName, "
+            "tsigAlgorithm and tsigSecretFile against the server's key statement",
+            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
         goto out;
     }
     switch (rcode) {
     case LDNS_RCODE_REFUSED:
         if (cfg->key)
             zp_err_set(err, ZP_EPERM,
-                       "update refused by %s: the key %s may not change TXT at %s; "
-                       "allow it in the zone's update-policy (BIND: grant %s name %s TXT;)",
+                       "update refused by %s: the key %s may not change TXT at %s; allow it in the "
+                       "zone's update-policy (BIND: grant %s name %s TXT;)",
                        srv, key, fqdn, key, fqdn);
         else
             zp_err_set(err, ZP_EPERM,
-                       "update refused by %s: unsigned updates may not change TXT "
-                       "at %s; set tsigKeyName and tsigSecretFile to a key the zone's "
-                       "update-policy allows (BIND: grant <key> name %s TXT;)",
+                       "update refused by %s: unsigned updates may not change TXT at %s; set "
+                       "tsigKeyName and tsigSecretFile to a key the zone's update-policy allows "
+                       "(BIND: grant <key> name %s TXT;)",
                        srv, fqdn, fqdn);
         break;
     case LDNS_RCODE_NOTAUTH:
         zp_err_set(err, ZP_ENOTFOUND,
-                   "update of TXT at %s rejected by %s: the server is not "
-                   "authoritative (primary) for zone %s; point nameserver at the zone's primary, "
-                   "or set zone to the apex of the zone that holds %s",
+                   "update of TXT at %s rejected by %s: the server is not authoritative (primary) "
+                   "for zone %s; point nameserver at the zone's primary, or set zone to the apex "
+                   "of the zone that holds %s",
                    fqdn, srv, zone, fqdn);
         break;
     case LDNS_RCODE_NOTZONE:
         zp_err_set(err, ZP_ECONFIG,
-                   "update rejected by %s: %s is not inside zone %s; set zone to "
-                   "the apex of the zone that holds it, or remove zone",
+                   "update rejected by %s: %s is not inside zone %s; set zone to the apex of the "
+                   "zone that holds it, or remove zone",
                    srv, fqdn, zone);
         break;
     case LDNS_RCODE_SERVFAIL:
         zp_err_set(err, ZP_ETRANSIENT,
-                   "%s failed to apply the update of TXT at %s (SERVFAIL); the "
-                   "server's log says why (zone not loaded, journal not writable)",
+                   "%s failed to apply the update of TXT at %s (SERVFAIL); the server's log says "
+                   "why (zone not loaded, journal not writable)",
                    srv, fqdn);
         break;
     case LDNS_RCODE_FORMERR:
         zp_err_set(err, ZP_ECONFIG,
-                   "%s could not parse the update of TXT at %s (FORMERR); check "
-                   "that nameserver is a DNS server that accepts dynamic updates (RFC 2136)%s%s",
+                   "%s could not parse the update of TXT at %s (FORMERR); check that nameserver is "
+                   "a DNS server that accepts dynamic updates (RFC 2136)%s%s",
                    srv, fqdn, cfg->key ? " with TSIG algorithm " : "", cfg->key ? alg : "");
         break;
     case LDNS_RCODE_NOTIMPL:
         zp_err_set(err, ZP_ECONFIG,
-                   "%s does not accept dynamic updates (NOTIMP) for zone %s; "
-                   "enable them for the zone (BIND: update-policy; Knot: an acl with action "
-                   "update)",
+                   "%s does not accept dynamic updates (NOTIMP) for zone %s; enable them for the "
+                   "zone (BIND: update-policy; Knot: an acl with action update)",
                    srv, zone);
         break;
     default:
         zp_err_set(err, ZP_ETRANSIENT,
-                   "%s answered %s (rcode %d) to the update of TXT at %s, "
-                   "which an update without prerequisites should never get",
+                   "%s answered %s (rcode %d) to the update of TXT at %s, which an update without "
+                   "prerequisites should never get",
                    srv, rfc_rcode_name(rcode), rcode, fqdn);
         break;
     }
@@ -605,10 +597,10 @@ static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *er
     int rc = -1;
 
     if (vlen > 255)
-        return zp_err_set(err, ZP_EINVAL,
-                          "TXT value for %s is %zu bytes; one DNS character-string "
-                          "holds at most 255",
-                          op->rec->fqdn, vlen);
+        return zp_err_set(
+            err, ZP_EINVAL,
+            "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
+            op->rec->fqdn, vlen);
     zone = ldns_dname_new_frm_str(op->zone);
     owner = ldns_dname_new_frm_str(op->rec->fqdn);
     data = zp_xmalloc(vlen + 1);
@@ -685,8 +677,7 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
     }
     if (zp_ms_left(call->deadline_ms) == 0) {
         zp_err_set(err, ZP_ETIMEOUT,
-                   "the deadline for the update of TXT at %s ran out before it "
-                   "could be sent to %s",
+                   "the deadline for the update of TXT at %s ran out before it could be sent to %s",
                    rec->fqdn, cfg->nameserver);
         goto out;
     }
@@ -710,8 +701,7 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
         goto out;
     if (ldns_wire2pkt(&r, (const uint8_t *)reply.data, reply.len) != LDNS_STATUS_OK) {
         zp_err_set(err, ZP_ETRANSIENT,
-                   "%s sent a reply to the update of TXT at %s that is not a "
-                   "DNS message",
+                   "%s sent a reply to the update of TXT at %s that is not a DNS message",
                    cfg->nameserver, rec->fqdn);
         goto out;
     }
@@ -734,9 +724,9 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
     /* Success is believed only when the server proves it holds the key. */
     if (cfg->key != NULL && !verified) {
         zp_err_set(err, ZP_EAUTH,
-                   "%s answered the update of TXT at %s without a valid signature "
-                   "of key %s, so the answer cannot be trusted; check that nameserver is the "
-                   "server itself and not a proxy that strips or rewrites TSIG",
+                   "%s answered the update of TXT at %s without a valid signature of key %s, so "
+                   "the answer cannot be trusted; check that nameserver is the server itself and "
+                   "not a proxy that strips or rewrites TSIG",
                    cfg->nameserver, rec->fqdn, cfg->key);
         goto out;
     }

@@ -1,0 +1,335 @@
+/*
+ * authn.c — the front-proxy identity of a request: who kube-apiserver says
+ * the caller is, believed only when kube-apiserver proved itself with a
+ * client certificate from the request-header CA. Mirrors k8s.io/apiserver's
+ * x509 verifier and headerrequest authenticator.
+ */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/authn.h"
+#include "k8s/tls.h"
+
+struct zp_authn {
+    struct zp_authn_cfg cfg; /* a deep copy; the lists are owned */
+    char *ca_file;
+    X509_STORE *store; /* NULL until a CA bundle loaded */
+    struct zp_file_stamp stamp;
+};
+
+static char **copy_list(char *const *src, size_t n)
+{
+    char **dst = zp_xcalloc(n + 1, sizeof(*dst));
+
+    for (size_t i = 0; i < n; i++)
+        dst[i] = zp_xstrdup(src[i]);
+    return dst;
+}
+
+static void free_list(char **list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static X509_STORE *load_store(const char *path, struct zp_err *err)
+{
+    X509_STORE *store = X509_STORE_new(), *ret = NULL;
+    char why[256];
+
+    if (store == NULL) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot allocate a certificate store");
+        goto out;
+    }
+    if (X509_STORE_load_file(store, path) != 1) {
+        unsigned long e = ERR_peek_last_error();
+        ERR_error_string_n(e, why, sizeof(why));
+        zp_err_set(err, ZP_ECONFIG,
+                   "cannot load --requestheader-client-ca-file %s: %s (expected the PEM "
+                   "front-proxy CA bundle, key requestheader-client-ca-file of ConfigMap "
+                   "kube-system/extension-apiserver-authentication)",
+                   path, e ? why : "no certificate found");
+        goto out;
+    }
+    ret = store;
+    store = NULL;
+out:
+    ERR_clear_error();
+    X509_STORE_free(store);
+    return ret;
+}
+
+struct zp_authn *zp_authn_new(const struct zp_authn_cfg *cfg, struct zp_err *err)
+{
+    struct zp_authn *a = zp_xcalloc(1, sizeof(*a));
+    struct zp_authn_cfg *c = &a->cfg;
+
+    c->allowed_names = copy_list(cfg->allowed_names, cfg->n_allowed_names);
+    c->n_allowed_names = cfg->n_allowed_names;
+    c->username_headers = copy_list(cfg->username_headers, cfg->n_username_headers);
+    c->n_username_headers = cfg->n_username_headers;
+    c->group_headers = copy_list(cfg->group_headers, cfg->n_group_headers);
+    c->n_group_headers = cfg->n_group_headers;
+    c->extra_prefixes = copy_list(cfg->extra_prefixes, cfg->n_extra_prefixes);
+    c->n_extra_prefixes = cfg->n_extra_prefixes;
+    if (cfg->client_ca_file != NULL && *cfg->client_ca_file != '\0') {
+        a->ca_file = zp_xstrdup(cfg->client_ca_file);
+        c->client_ca_file = a->ca_file;
+        if (zp_authn_reload(a, 1, err) == -1) {
+            zp_authn_free(a);
+            return NULL;
+        }
+    } else {
+        zp_log(ZP_LOG_WARN,
+               "no --requestheader-client-ca-file: every request under /apis is refused",
+               ZP_END);
+    }
+    return a;
+}
+
+void zp_authn_free(struct zp_authn *a)
+{
+    if (a == NULL)
+        return;
+    free_list((char **)a->cfg.allowed_names, a->cfg.n_allowed_names);
+    free_list((char **)a->cfg.username_headers, a->cfg.n_username_headers);
+    free_list((char **)a->cfg.group_headers, a->cfg.n_group_headers);
+    free_list((char **)a->cfg.extra_prefixes, a->cfg.n_extra_prefixes);
+    X509_STORE_free(a->store);
+    free(a->ca_file);
+    free(a);
+}
+
+int zp_authn_reload(struct zp_authn *a, int force, struct zp_err *err)
+{
+    struct zp_file_stamp now;
+    X509_STORE *store;
+
+    if (a->ca_file == NULL)
+        return 0;
+    zp_file_stamp_get(a->ca_file, &now);
+    /* Unchanged, good or broken: a broken file was reported when it appeared. */
+    if (!force && zp_file_stamp_same(&now, &a->stamp))
+        return 0;
+    a->stamp = now;
+    if ((store = load_store(a->ca_file, err)) == NULL)
+        return -1;
+    X509_STORE_free(a->store);
+    a->store = store;
+    zp_log(ZP_LOG_INFO, "front-proxy CA loaded", ZP_S("file", a->ca_file), ZP_END);
+    return 1;
+}
+
+/* The subject's CN as Go reads it (the last CN attribute), or NULL. Caller frees. */
+static char *subject_cn(X509 *x)
+{
+    X509_NAME *name = X509_get_subject_name(x);
+    unsigned char *utf8 = NULL;
+    char *cn = NULL;
+    int idx = -1, i, n;
+
+    while ((i = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0)
+        idx = i;
+    if (idx < 0)
+        return NULL;
+    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
+    /* An embedded NUL could make "front-proxy-client\0evil" pass a string compare. */
+    if (n >= 0 && utf8 != NULL && strlen((char *)utf8) == (size_t)n)
+        cn = zp_xstrndup((char *)utf8, (size_t)n);
+    OPENSSL_free(utf8);
+    return cn;
+}
+
+int zp_authn_verify_cert(const struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
+                         struct zp_err *err)
+{
+    X509_STORE_CTX *vc = NULL;
+    char *cn = NULL;
+    int rc = -1, allowed;
+
+    if (a->store == NULL) {
+        zp_err_set(err, ZP_EAUTH, "front-proxy authentication is not configured "
+                                  "(--requestheader-client-ca-file)");
+        goto out;
+    }
+    if (leaf == NULL) {
+        zp_err_set(err, ZP_EAUTH, "no client certificate");
+        goto out;
+    }
+    cn = subject_cn(leaf);
+    if ((vc = X509_STORE_CTX_new()) == NULL ||
+        X509_STORE_CTX_init(vc, a->store, leaf, chain) != 1) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot set up certificate verification");
+        goto out;
+    }
+    /* clientAuth: a serving certificate from the same CA is not a front proxy. */
+    X509_STORE_CTX_set_purpose(vc, X509_PURPOSE_SSL_CLIENT);
+    if (X509_verify_cert(vc) != 1) {
+        zp_err_set(err, ZP_EAUTH, "client certificate CN=%s not accepted: %s",
+                   cn ? cn : "(none)",
+                   X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
+        goto out;
+    }
+    allowed = a->cfg.n_allowed_names == 0;
+    for (size_t i = 0; !allowed && cn != NULL && i < a->cfg.n_allowed_names; i++)
+        allowed = strcmp(cn, a->cfg.allowed_names[i]) == 0;
+    if (!allowed) {
+        zp_err_set(err, ZP_EAUTH,
+                   "client certificate CN=%s is not in --requestheader-allowed-names",
+                   cn ? cn : "(none)");
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_STORE_CTX_free(vc);
+    free(cn);
+    return rc;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+char *zp_authn_unescape(const char *s)
+{
+    size_t n = strlen(s), j = 0;
+    char *out = zp_xmalloc(n + 1);
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[j++] = s[i];
+            continue;
+        }
+        if (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
+            hexval((unsigned char)s[i + 2]) < 0) {
+            /* Go's PathUnescape fails as a whole; the key is then kept as sent. */
+            memcpy(out, s, n + 1);
+            return out;
+        }
+        out[j++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+        i += 2;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static void push(char ***list, size_t *n, const char *s)
+{
+    *list = zp_xrealloc(*list, (*n + 2) * sizeof(**list));
+    (*list)[(*n)++] = zp_xstrdup(s);
+    (*list)[*n] = NULL;
+}
+
+static struct zp_extra *extra_slot(struct zp_identity *id, char *key)
+{
+    for (size_t i = 0; i < id->n_extra; i++) {
+        if (strcmp(id->extra[i].key, key) == 0) {
+            free(key);
+            return &id->extra[i];
+        }
+    }
+    id->extra = zp_xrealloc(id->extra, (id->n_extra + 1) * sizeof(*id->extra));
+    memset(&id->extra[id->n_extra], 0, sizeof(*id->extra));
+    id->extra[id->n_extra].key = key;
+    return &id->extra[id->n_extra++];
+}
+
+int zp_authn_headers(const struct zp_authn_cfg *cfg, const struct evkeyvalq *headers,
+                     struct zp_identity *id, struct zp_err *err)
+{
+    struct evkeyval *kv;
+
+    memset(id, 0, sizeof(*id));
+    /* Go's Header.Get: the first line of each name, names in order. */
+    for (size_t i = 0; id->user == NULL && i < cfg->n_username_headers; i++) {
+        TAILQ_FOREACH(kv, headers, next)
+        {
+            if (strcasecmp(kv->key, cfg->username_headers[i]) == 0) {
+                if (kv->value[0] != '\0')
+                    id->user = zp_xstrdup(kv->value);
+                break;
+            }
+        }
+    }
+    if (id->user == NULL)
+        return zp_err_set(err, ZP_EAUTH, "the front proxy sent no user name (%s)",
+                          cfg->n_username_headers ? cfg->username_headers[0] : "no header set");
+    for (size_t i = 0; i < cfg->n_group_headers; i++) {
+        TAILQ_FOREACH(kv, headers, next)
+        {
+            if (strcasecmp(kv->key, cfg->group_headers[i]) == 0 && kv->value[0] != '\0')
+                push(&id->groups, &id->n_groups, kv->value);
+        }
+    }
+    if (!zp_identity_in_group(id, ZP_GROUP_AUTHENTICATED))
+        push(&id->groups, &id->n_groups, ZP_GROUP_AUTHENTICATED);
+    /* Prefixes first, then headers: the order Go gives the values of one key. */
+    for (size_t i = 0; i < cfg->n_extra_prefixes; i++) {
+        size_t plen = strlen(cfg->extra_prefixes[i]);
+        TAILQ_FOREACH(kv, headers, next)
+        {
+            if (plen == 0 || strncasecmp(kv->key, cfg->extra_prefixes[i], plen) != 0)
+                continue;
+            char *lower = zp_xstrdup(kv->key + plen);
+            for (char *p = lower; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            struct zp_extra *x = extra_slot(id, zp_authn_unescape(lower));
+            free(lower);
+            push(&x->values, &x->n_values, kv->value);
+        }
+    }
+    return 0;
+}
+
+int zp_authn_request(const struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
+                     struct zp_identity *id, struct zp_err *err)
+{
+    X509 *leaf = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+
+    memset(id, 0, sizeof(*id));
+    if (zp_authn_verify_cert(a, leaf, ssl ? SSL_get_peer_cert_chain(ssl) : NULL, err) == -1)
+        return -1;
+    return zp_authn_headers(&a->cfg, headers, id, err);
+}
+
+int zp_identity_in_group(const struct zp_identity *id, const char *group)
+{
+    for (size_t i = 0; i < id->n_groups; i++)
+        if (strcmp(id->groups[i], group) == 0)
+            return 1;
+    return 0;
+}
+
+void zp_identity_cleanup(struct zp_identity *id)
+{
+    free(id->user);
+    free_list(id->groups, id->n_groups);
+    for (size_t i = 0; i < id->n_extra; i++) {
+        free(id->extra[i].key);
+        free_list(id->extra[i].values, id->extra[i].n_values);
+    }
+    free(id->extra);
+    memset(id, 0, sizeof(*id));
+}

@@ -1,0 +1,115 @@
+/*
+ * api.h — the HTTP surface of the aggregated API: routes, discovery
+ * documents, Status errors, and the ChallengePayload endpoint that parks a
+ * request while the solver works and answers it from the event loop.
+ *
+ * The JSON builders and parsers here are pure, for the unit tests; the
+ * handler and the hand-off run on the event-loop thread except where noted.
+ */
+#ifndef ZP_K8S_API_H
+#define ZP_K8S_API_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct evhttp_request;
+struct event_base;
+struct zp_authn;
+struct zp_challenge;
+struct zp_solver;
+
+#define ZP_API_VERSION "v1alpha1"
+#define ZP_PAYLOAD_GROUP "webhook.acme.cert-manager.io" /* fixed, whatever the groupName */
+#define ZP_PAYLOAD_KIND "ChallengePayload"
+
+/* ---- The thread hand-off (server.c) ----------------------------------- */
+
+/*
+ * Work finished on another thread that must continue on the event loop.
+ * fn runs exactly once: on the loop thread with live = 1, or, when the loop
+ * has already stopped, on whichever thread posted it with live = 0, when it
+ * may only release memory it owns.
+ */
+struct zp_handoff_item {
+    struct zp_handoff_item *next;
+    void (*fn)(struct zp_handoff_item *it, int live);
+};
+
+struct zp_handoff;
+
+struct zp_handoff *zp_handoff_new(struct event_base *base);
+/* Loop thread: one more item will be posted (a request is parked). */
+void zp_handoff_hold(struct zp_handoff *h);
+/* Loop thread: a held item will never be posted after all. */
+void zp_handoff_release(struct zp_handoff *h);
+/* Any thread: queues it for the loop, which runs it soon. */
+void zp_handoff_post(struct zp_handoff *h, struct zp_handoff_item *it);
+/* Held items not yet run: parked requests, for the drain at shutdown. */
+unsigned zp_handoff_pending(struct zp_handoff *h);
+/*
+ * Loop thread, after the loop ended: runs what is queued with live = 0 and
+ * drops the server's reference. Later posts run at once with live = 0.
+ */
+void zp_handoff_close(struct zp_handoff *h);
+
+/* ---- Routes ------------------------------------------------------------ */
+
+enum zp_route {
+    ZP_ROUTE_NOT_FOUND = 0, /* authenticated, then 404 */
+    ZP_ROUTE_HEALTH,        /* /healthz, /livez */
+    ZP_ROUTE_READY,         /* /readyz: 503 while draining */
+    ZP_ROUTE_OPENAPI,       /* /openapi/...: 404, no client certificate needed */
+    ZP_ROUTE_APIS,          /* /apis: APIGroupList */
+    ZP_ROUTE_GROUP,         /* /apis/<group>: APIGroup */
+    ZP_ROUTE_VERSION,       /* /apis/<group>/v1alpha1: APIResourceList */
+    ZP_ROUTE_SOLVER,        /* /apis/<group>/v1alpha1/<solver>: POST ChallengePayload */
+    ZP_ROUTE__MAX
+};
+
+/* Routes a request path (no query string). */
+enum zp_route zp_api_route(const char *path, const char *group, const char *solver);
+
+/* 1 when a request body of this Content-Type is JSON; a missing one is, as in client-go. */
+int zp_api_json_content_type(const char *content_type);
+
+/* ---- JSON documents (caller frees) ------------------------------------- */
+
+char *zp_api_status_json(int code, const char *reason, const char *message);
+char *zp_api_group_list_json(const char *group);
+char *zp_api_group_json(const char *group);
+char *zp_api_resource_list_json(const char *group, const char *solver);
+/*
+ * The 201 body: always a response object; on failure a Status whose message
+ * is never empty, since cert-manager reads success:false with an empty
+ * message as success.
+ */
+char *zp_api_result_json(const char *uid, int ok, enum zp_errkind kind, const char *message);
+
+/*
+ * Decodes a ChallengePayload body into ch. Fails (ZP_EINVAL, a sentence for
+ * a 400 Status) on malformed JSON, a body that is not an object, a missing
+ * or empty request, or a request the solver's validation refuses.
+ */
+int zp_api_decode(const char *body, size_t len, struct zp_challenge *ch, struct zp_err *err);
+
+/* ---- The handler ------------------------------------------------------- */
+
+struct zp_api_cfg {
+    const char *group;
+    const char *solver_name;
+    struct zp_solver *solver;
+    struct zp_authn *authn;
+    struct zp_handoff *handoff;
+};
+
+struct zp_api;
+
+struct zp_api *zp_api_new(const struct zp_api_cfg *cfg);
+void zp_api_free(struct zp_api *api);
+/* While draining, /readyz fails and replies ask clients to close the connection. */
+void zp_api_set_draining(struct zp_api *api, int on);
+/* The evhttp generic callback; arg is the zp_api. */
+void zp_api_handle(struct evhttp_request *req, void *arg);
+
+#endif

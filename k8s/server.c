@@ -1,0 +1,465 @@
+/*
+ * server.c — the server's one event-loop thread: the listening sockets,
+ * evhttp and its limits, TLS on each connection, the signals (stop, drain,
+ * reload), the reload timer, and the hand-off that brings a finished
+ * challenge from a solver thread back to the loop.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/api.h"
+#include "k8s/authn.h"
+#include "k8s/server.h"
+#include "k8s/tls.h"
+#include "solver/config.h"
+
+#define MAX_HEADERS_SIZE (64u * 1024u)
+/*
+ * evhttp's own limit answers with an HTML page, so it sits above ours:
+ * bodies up to ZP_SERVER_MAX_BODY are served, bodies up to this size get a
+ * 413 Status from api.c, and larger ones are cut by evhttp before they are
+ * read (still a 413).
+ */
+#define HARD_BODY_MAX (4u * ZP_SERVER_MAX_BODY)
+#define IO_TIMEOUT_S 90 /* idle keep-alive and stalled reads; Go's apiserver idles 90 s */
+#define DRAIN_MS 5000u  /* how long a stop waits for parked challenges */
+#define DRAIN_TICK_MS 100
+#define MAX_LISTENERS 2
+
+/* ---- The hand-off --------------------------------------------------------- */
+
+struct zp_handoff {
+    pthread_mutex_t mu; /* guards everything below */
+    struct event *ev;   /* NULL once the loop is gone */
+    struct zp_handoff_item *head, **tail;
+    unsigned refs; /* the server's, plus one per held item */
+};
+
+static void handoff_unref(struct zp_handoff *h)
+{
+    int last;
+
+    pthread_mutex_lock(&h->mu);
+    last = --h->refs == 0;
+    pthread_mutex_unlock(&h->mu);
+    if (last) {
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+    }
+}
+
+/* The loop thread: run everything queued, outside the lock. */
+static void handoff_run(evutil_socket_t fd, short what, void *arg)
+{
+    struct zp_handoff *h = arg;
+    struct zp_handoff_item *it, *next;
+
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&h->mu);
+    it = h->head;
+    h->head = NULL;
+    h->tail = &h->head;
+    pthread_mutex_unlock(&h->mu);
+    for (; it != NULL; it = next) {
+        next = it->next;
+        it->fn(it, 1);
+        handoff_unref(h);
+    }
+}
+
+struct zp_handoff *zp_handoff_new(struct event_base *base)
+{
+    struct zp_handoff *h = zp_xcalloc(1, sizeof(*h));
+
+    pthread_mutex_init(&h->mu, NULL);
+    h->tail = &h->head;
+    h->refs = 1;
+    h->ev = event_new(base, -1, 0, handoff_run, h);
+    if (h->ev == NULL)
+        abort(); /* allocation only */
+    return h;
+}
+
+void zp_handoff_hold(struct zp_handoff *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->refs++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+void zp_handoff_release(struct zp_handoff *h)
+{
+    handoff_unref(h);
+}
+
+void zp_handoff_post(struct zp_handoff *h, struct zp_handoff_item *it)
+{
+    int live;
+
+    it->next = NULL;
+    pthread_mutex_lock(&h->mu);
+    live = h->ev != NULL;
+    if (live) {
+        *h->tail = it;
+        h->tail = &it->next;
+        /* Thread-safe with evthread_use_pthreads(); wakes the loop. */
+        event_active(h->ev, EV_READ, 0);
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (!live) {
+        it->fn(it, 0);
+        handoff_unref(h);
+    }
+}
+
+unsigned zp_handoff_pending(struct zp_handoff *h)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&h->mu);
+    n = h->refs - 1;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+void zp_handoff_close(struct zp_handoff *h)
+{
+    struct zp_handoff_item *it, *next;
+
+    if (h == NULL)
+        return;
+    pthread_mutex_lock(&h->mu);
+    event_free(h->ev);
+    h->ev = NULL;
+    it = h->head;
+    h->head = NULL;
+    h->tail = &h->head;
+    pthread_mutex_unlock(&h->mu);
+    for (; it != NULL; it = next) {
+        next = it->next;
+        it->fn(it, 0);
+        handoff_unref(h);
+    }
+    handoff_unref(h);
+}
+
+/* ---- The server ----------------------------------------------------------- */
+
+struct server {
+    const struct zp_server_opts *opts;
+    struct event_base *base;
+    struct evhttp *http;
+    struct zp_tls *tls;
+    struct zp_authn *authn;
+    struct zp_handoff *handoff;
+    struct zp_api *api;
+    struct evhttp_bound_socket *bound[MAX_LISTENERS];
+    size_t n_bound;
+    struct event *sig_term, *sig_int, *sig_hup, *reload_timer, *drain_timer;
+    int stopping;
+    uint64_t drain_deadline;
+};
+
+/* Every new connection gets TLS on the context current at accept time. */
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
+{
+    struct server *srv = arg;
+    struct bufferevent *bev;
+
+    bev = bufferevent_openssl_socket_new(base, -1, zp_tls_ssl_new(srv->tls),
+                                         BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        abort(); /* allocation only; NULL would make evhttp speak plain text */
+    /* Clients often close without close_notify; that is an ordinary end. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void reload(struct server *srv, int force)
+{
+    struct zp_err err = {0};
+
+    if (zp_tls_reload(srv->tls, force, &err) == -1)
+        zp_log(ZP_LOG_ERROR, "serving certificate not reloaded; the previous one stays in use",
+               ZP_S("error", err.msg), ZP_END);
+    zp_err_clear(&err);
+    if (zp_authn_reload(srv->authn, force, &err) == -1)
+        zp_log(ZP_LOG_ERROR, "front-proxy CA not reloaded; the previous one stays in use",
+               ZP_S("error", err.msg), ZP_END);
+}
+
+static void on_reload_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    reload(arg, 0);
+}
+
+static void on_hup(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    zp_log(ZP_LOG_INFO, "SIGHUP: reloading the certificate files", ZP_END);
+    reload(arg, 1);
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    unsigned pending = zp_handoff_pending(srv->handoff);
+    struct timeval grace = {0, DRAIN_TICK_MS * 1000};
+
+    (void)fd;
+    (void)what;
+    if (pending > 0 && zp_ms_left(srv->drain_deadline) > 0)
+        return;
+    if (pending > 0)
+        zp_log(ZP_LOG_WARN, "stopping with challenges still in flight; cert-manager retries them",
+               ZP_I("in_flight", pending), ZP_END);
+    event_del(srv->drain_timer);
+    /* One more moment for the last replies to leave the socket buffers. */
+    event_base_loopexit(srv->base, &grace);
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct timeval tick = {0, DRAIN_TICK_MS * 1000};
+
+    (void)what;
+    if (srv->stopping) {
+        zp_log(ZP_LOG_WARN, "second stop signal: exiting now", ZP_END);
+        event_base_loopbreak(srv->base);
+        return;
+    }
+    srv->stopping = 1;
+    zp_log(ZP_LOG_INFO, "stopping: no new connections; draining", ZP_I("signal", sig),
+           ZP_I("in_flight", zp_handoff_pending(srv->handoff)), ZP_END);
+    for (size_t i = 0; i < srv->n_bound; i++)
+        evhttp_del_accept_socket(srv->http, srv->bound[i]);
+    srv->n_bound = 0;
+    zp_api_set_draining(srv->api, 1);
+    srv->drain_deadline = zp_now_ms() + DRAIN_MS;
+    srv->drain_timer = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
+    if (srv->drain_timer == NULL || event_add(srv->drain_timer, &tick) == -1)
+        event_base_loopexit(srv->base, NULL);
+}
+
+static int is_wildcard(const char *addr)
+{
+    return addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0 ||
+           strcmp(addr, "::") == 0;
+}
+
+/* One listening socket; -1 with errno set on failure. */
+static int open_listener(const struct addrinfo *ai, int dual_stack)
+{
+    int fd, one = 1, zero = 0;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd == -1)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+        (dual_stack && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == -1) ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, 128) == -1) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * The wildcard address listens on [::] with IPv6-only off, which also
+ * takes IPv4 (as Go does for 0.0.0.0); without IPv6 it falls back to
+ * 0.0.0.0. Any other address must be numeric.
+ */
+static int listen_on(struct server *srv, struct zp_err *err)
+{
+    const char *want = srv->opts->bind_address;
+    const char *tries[2];
+    size_t n_tries = 0;
+    struct addrinfo hints, *res = NULL;
+    char port[16];
+    int fd = -1, e = 0, rc = -1;
+
+    if (is_wildcard(want)) {
+        tries[n_tries++] = "::";
+        tries[n_tries++] = "0.0.0.0";
+    } else {
+        tries[n_tries++] = want;
+    }
+    snprintf(port, sizeof(port), "%u", srv->opts->secure_port ? srv->opts->secure_port : 8443);
+    for (size_t i = 0; i < n_tries && fd == -1; i++) {
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+        hints.ai_socktype = SOCK_STREAM;
+        if ((e = getaddrinfo(tries[i], port, &hints, &res)) != 0) {
+            if (!is_wildcard(want)) {
+                zp_err_set(err, ZP_ECONFIG, "--bind-address \"%s\" is not an IP address: %s",
+                           want, gai_strerror(e));
+                goto out;
+            }
+            continue;
+        }
+        fd = open_listener(res, is_wildcard(want) && res->ai_family == AF_INET6);
+        e = errno;
+        freeaddrinfo(res);
+        res = NULL;
+    }
+    if (fd == -1) {
+        zp_err_set(err, ZP_ECONFIG, "cannot listen on %s port %s: %s",
+                   is_wildcard(want) ? "all addresses" : want, port, strerror(e));
+        goto out;
+    }
+    srv->bound[srv->n_bound] = evhttp_accept_socket_with_handle(srv->http, fd);
+    if (srv->bound[srv->n_bound] == NULL) {
+        close(fd);
+        zp_err_set(err, ZP_EINTERNAL, "cannot accept connections on port %s", port);
+        goto out;
+    }
+    srv->n_bound++;
+    rc = 0;
+out:
+    return rc;
+}
+
+static struct event *add_signal(struct server *srv, int sig, event_callback_fn fn)
+{
+    struct event *ev = evsignal_new(srv->base, sig, fn, srv);
+
+    if (ev == NULL || event_add(ev, NULL) == -1)
+        abort(); /* allocation only */
+    return ev;
+}
+
+static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *err)
+{
+    const struct zp_server_opts *o = srv->opts;
+    struct zp_authn_cfg ac = {
+        .client_ca_file = o->client_ca_file,
+        .allowed_names = o->allowed_names,
+        .n_allowed_names = o->n_allowed_names,
+        .username_headers = o->username_headers,
+        .n_username_headers = o->n_username_headers,
+        .group_headers = o->group_headers,
+        .n_group_headers = o->n_group_headers,
+        .extra_prefixes = o->extra_prefixes,
+        .n_extra_prefixes = o->n_extra_prefixes,
+    };
+    struct zp_api_cfg apc = {0};
+    struct timeval every = {o->reload_interval_s ? (time_t)o->reload_interval_s : 60, 0};
+
+    if (o->group_name == NULL || *o->group_name == '\0')
+        return zp_err_set(err, ZP_ECONFIG, "no API group: set GROUP_NAME or groupName (it must "
+                                           "match the Issuer's webhook.groupName)");
+    if ((srv->tls = zp_tls_new(o->tls_cert_file, o->tls_key_file, o->client_ca_file, err)) ==
+            NULL ||
+        (srv->authn = zp_authn_new(&ac, err)) == NULL)
+        return -1;
+    /* Before the base exists: it must be made with locks for event_active() from workers. */
+    if (evthread_use_pthreads() == -1 || (srv->base = event_base_new()) == NULL ||
+        (srv->http = evhttp_new(srv->base)) == NULL)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot set up the event loop");
+    srv->handoff = zp_handoff_new(srv->base);
+    apc.group = o->group_name;
+    apc.solver_name = o->solver_name && *o->solver_name ? o->solver_name : ZP_DEFAULT_SOLVER_NAME;
+    apc.solver = solver;
+    apc.authn = srv->authn;
+    apc.handoff = srv->handoff;
+    srv->api = zp_api_new(&apc);
+
+    evhttp_set_bevcb(srv->http, make_bev, srv);
+    evhttp_set_gencb(srv->http, zp_api_handle, srv->api);
+    evhttp_set_max_headers_size(srv->http, MAX_HEADERS_SIZE);
+    evhttp_set_max_body_size(srv->http, HARD_BODY_MAX);
+    evhttp_set_timeout(srv->http, IO_TIMEOUT_S);
+    /* Wider than we serve, so a wrong method gets a 405 Status rather than evhttp's 501. */
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    if (listen_on(srv, err) == -1)
+        return -1;
+
+    srv->sig_term = add_signal(srv, SIGTERM, on_stop);
+    srv->sig_int = add_signal(srv, SIGINT, on_stop);
+    srv->sig_hup = add_signal(srv, SIGHUP, on_hup);
+    srv->reload_timer = event_new(srv->base, -1, EV_PERSIST, on_reload_timer, srv);
+    if (srv->reload_timer == NULL || event_add(srv->reload_timer, &every) == -1)
+        abort(); /* allocation only */
+    zp_log(ZP_LOG_INFO, "serving", ZP_S("bind_address", o->bind_address ? o->bind_address : "*"),
+           ZP_I("port", o->secure_port ? o->secure_port : 8443), ZP_S("group", apc.group),
+           ZP_S("solver", apc.solver_name), ZP_I("reload_interval_s", every.tv_sec), ZP_END);
+    return 0;
+}
+
+int zp_server_run(const struct zp_server_opts *opts, struct zp_solver *solver, struct zp_err *err)
+{
+    struct server srv;
+    sigset_t sigs;
+    int rc = -1;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.opts = opts;
+    /* A peer closing its socket must be an error return, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    if (setup(&srv, solver, err) == -1)
+        goto out;
+    /* The signals reach libevent only if this thread may take them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+    if (event_base_dispatch(srv.base) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "the event loop failed");
+        goto out;
+    }
+    zp_log(ZP_LOG_INFO, "stopped", ZP_END);
+    rc = 0;
+out:
+    /*
+     * Connections first: their close callbacks detach parked requests, so a
+     * challenge finishing later touches nothing of the server but memory it
+     * owns.
+     */
+    if (srv.http != NULL)
+        evhttp_free(srv.http);
+    zp_handoff_close(srv.handoff);
+    zp_api_free(srv.api);
+    if (srv.drain_timer != NULL)
+        event_free(srv.drain_timer);
+    if (srv.reload_timer != NULL)
+        event_free(srv.reload_timer);
+    if (srv.sig_term != NULL)
+        event_free(srv.sig_term);
+    if (srv.sig_int != NULL)
+        event_free(srv.sig_int);
+    if (srv.sig_hup != NULL)
+        event_free(srv.sig_hup);
+    if (srv.base != NULL)
+        event_base_free(srv.base);
+    zp_authn_free(srv.authn);
+    zp_tls_free(srv.tls);
+    return rc;
+}

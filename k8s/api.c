@@ -73,7 +73,7 @@ struct call {
     struct zp_err err;
 };
 
-/* cJSON reports allocation failure with NULL; like base/mem.h, stop rather than send half a reply. */
+/* cJSON says NULL when out of memory; like base/mem.h, stop rather than send half a reply. */
 static void *must(void *p)
 {
     if (p == NULL)
@@ -394,7 +394,9 @@ static void call_finish(struct zp_handoff_item *it, int live)
         reply_json(c->api, c->req,
                    201, zp_api_result_json(c->ch.uid, c->ok, c->err.kind, c->err.msg), &c->log);
     } else {
-        zp_strlcpy(c->log.error, "the client went away before the answer",
+        zp_strlcpy(c->log.error,
+                   live ? "the client went away before the answer"
+                        : "the server stopped before the answer",
                    sizeof(c->log.error));
     }
     log_request(&c->log);

@@ -88,7 +88,8 @@ static void test_status_json(void **state)
     (void)state;
     check_json(zp_api_status_json(404, "NotFound", "the server could not find it"),
                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-               "\"message\":\"the server could not find it\",\"reason\":\"NotFound\",\"code\":404}");
+               "\"message\":\"the server could not find it\",\"reason\":\"NotFound\","
+               "\"code\":404}");
     check_json(zp_api_status_json(400, "BadRequest", "a \"quoted\" word"),
                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                "\"message\":\"a \\\"quoted\\\" word\",\"reason\":\"BadRequest\",\"code\":400}");

@@ -66,6 +66,12 @@ static X509_STORE *load_store(const char *path, struct zp_err *err)
                    path, e ? why : "no certificate found");
         goto out;
     }
+    /*
+     * Every certificate in the bundle is a trust anchor, as in Go's
+     * x509.VerifyOptions.Roots: a front-proxy CA that is itself an
+     * intermediate of some root must work without that root in the file.
+     */
+    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     ret = store;
     store = NULL;
 out:

@@ -42,7 +42,7 @@
 #define IO_TIMEOUT_S 90 /* idle keep-alive and stalled reads; Go's apiserver idles 90 s */
 #define DRAIN_MS 5000u  /* how long a stop waits for parked challenges */
 #define DRAIN_TICK_MS 100
-#define MAX_LISTENERS 2
+#define MAX_LISTENERS 1 /* [::] takes IPv4 too; see listen_on() */
 
 /* ---- The hand-off --------------------------------------------------------- */
 
@@ -397,7 +397,8 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     /* Wider than we serve, so a wrong method gets a 405 Status rather than evhttp's 501. */
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                              EVHTTP_REQ_TRACE);
     if (listen_on(srv, err) == -1)
         return -1;
 

@@ -281,12 +281,22 @@ static void test_unescape(void **state)
 
 struct pki {
     EVP_PKEY *key;
-    X509 *ca, *other_ca;
-    char ca_path[64];
+    X509 *ca, *other_ca, *mid;
+    char ca_path[64], mid_path[64];
 };
 
-static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const char *cn,
-                       const char *eku, long serial, long not_after_s)
+static void write_pem(char *path, size_t len, X509 *x)
+{
+    FILE *f;
+
+    snprintf(path, len, "/tmp/zp-test-ca-XXXXXX");
+    f = fdopen(mkstemp(path), "w");
+    PEM_write_X509(f, x);
+    fclose(f);
+}
+
+static X509 *make_ca_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const char *cn,
+                          const char *eku, long serial, long not_after_s, int ca)
 {
     X509 *x = X509_new();
     X509_NAME *name = X509_NAME_new();
@@ -303,7 +313,7 @@ static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const 
     X509_set_pubkey(x, key);
     X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
     ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-                              issuer ? "critical,CA:FALSE" : "critical,CA:TRUE");
+                              ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
     X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     if (eku != NULL) {
@@ -316,20 +326,24 @@ static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const 
     return x;
 }
 
+static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const char *cn,
+                       const char *eku, long serial, long not_after_s)
+{
+    return make_ca_cert(key, issuer, issuer_key, cn, eku, serial, not_after_s, issuer == NULL);
+}
+
 static int pki_setup(void **state)
 {
     struct pki *p = calloc(1, sizeof(*p));
-    FILE *f;
-    int fd;
 
     p->key = EVP_EC_gen("P-256");
     p->ca = make_cert(p->key, NULL, NULL, "front-proxy-ca", NULL, 1, 3600);
     p->other_ca = make_cert(p->key, NULL, NULL, "other-ca", NULL, 2, 3600);
-    snprintf(p->ca_path, sizeof(p->ca_path), "/tmp/zp-test-ca-XXXXXX");
-    fd = mkstemp(p->ca_path);
-    f = fdopen(fd, "w");
-    PEM_write_X509(f, p->ca);
-    fclose(f);
+    /* An intermediate of other-ca, trusted on its own. */
+    p->mid = make_ca_cert(p->key, p->other_ca, p->key, "front-proxy-intermediate", NULL, 3, 3600,
+                          1);
+    write_pem(p->ca_path, sizeof(p->ca_path), p->ca);
+    write_pem(p->mid_path, sizeof(p->mid_path), p->mid);
     *state = p;
     return 0;
 }
@@ -339,6 +353,8 @@ static int pki_teardown(void **state)
     struct pki *p = *state;
 
     unlink(p->ca_path);
+    unlink(p->mid_path);
+    X509_free(p->mid);
     X509_free(p->ca);
     X509_free(p->other_ca);
     EVP_PKEY_free(p->key);
@@ -391,10 +407,21 @@ static void test_verify_cert(void **state)
                                          "clientAuth", 16, -30)), -1); /* expired */
     assert_int_equal(zp_authn_verify_cert(a, NULL, NULL, &err), -1);
 
-    /* The CA file is re-read only when it changed; a broken new one keeps the old. */
+    /* The CA file is re-read only when it changed. */
     assert_int_equal(zp_authn_reload(a, 0, &err), 0);
+    assert_int_equal(zp_authn_reload(a, 1, &err), 1);
     zp_authn_free(a);
     zp_authn_free(any);
+
+    /* A bundle holding only an intermediate anchors chains at it, as Go's Roots do. */
+    cfg.client_ca_file = p->mid_path;
+    a = zp_authn_new(&cfg, &err);
+    assert_non_null(a);
+    assert_int_equal(verify(a, make_cert(p->key, p->mid, p->key, "front-proxy-client",
+                                         "clientAuth", 17, 3600)), 0);
+    assert_int_equal(verify(a, make_cert(p->key, p->other_ca, p->key, "front-proxy-client",
+                                         "clientAuth", 18, 3600)), -1);
+    zp_authn_free(a);
 }
 
 static void test_no_ca(void **state)

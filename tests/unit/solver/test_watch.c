@@ -1,0 +1,659 @@
+/*
+ * test_watch.c — the watcher pool against in-process fake nameservers: a
+ * UDP responder thread per server that answers TXT with the value, with
+ * NXDOMAIN or other values, refuses, or drops. Assertions are about who got
+ * answered and with what, never about how fast.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "solver/watch.h"
+
+enum fake_mode { F_VALUE, F_NXDOMAIN, F_OTHER, F_DROP, F_REFUSED, F_NOAA, F_TRUNC };
+
+struct fake {
+    int fd;
+    int tfd;                /* TCP listener on the same port, for truncated answers */
+    unsigned port;
+    pthread_t th;
+    pthread_mutex_t mu;
+    enum fake_mode mode;    /* under mu */
+    unsigned queries;       /* under mu */
+    int stop;               /* under mu */
+};
+
+/* The value served for a name: "v-" and the second label ("_acme-challenge.w17.test." → v-w17). */
+static void value_for(const char *qname, char *out, size_t outsz)
+{
+    const char *a = strchr(qname, '.'), *b = a ? strchr(a + 1, '.') : NULL;
+
+    snprintf(out, outsz, "v-%.*s", a && b ? (int)(b - a - 1) : 0, a ? a + 1 : "");
+}
+
+static ldns_pkt *fake_answer(const ldns_pkt *q, enum fake_mode mode)
+{
+    ldns_pkt *a = ldns_pkt_new();
+    ldns_rr *qr = ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0));
+    char *qname = ldns_rdf2str(ldns_rr_owner(qr)), val[128], line[512];
+    ldns_rr *rr = NULL;
+
+    ldns_pkt_set_id(a, ldns_pkt_id(q));
+    ldns_pkt_set_qr(a, true);
+    ldns_pkt_set_aa(a, mode != F_NOAA);
+    ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, qr);
+    value_for(qname, val, sizeof(val));
+    switch (mode) {
+    case F_NXDOMAIN:
+        ldns_pkt_set_rcode(a, LDNS_RCODE_NXDOMAIN);
+        break;
+    case F_REFUSED:
+        ldns_pkt_set_rcode(a, LDNS_RCODE_REFUSED);
+        break;
+    case F_OTHER:
+        snprintf(line, sizeof(line), "%s 60 IN TXT \"zz-other\"", qname);
+        ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL);
+        ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+        snprintf(line, sizeof(line), "%s 60 IN TXT \"aa-other\"", qname);
+        ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL);
+        ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+        break;
+    default:
+        /* The value split in two strings: the watcher must join them. */
+        snprintf(line, sizeof(line), "%s 60 IN TXT \"%.2s\" \"%s\"", qname, val, val + 2);
+        ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL);
+        ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+        snprintf(line, sizeof(line), "%s 60 IN TXT \"another\"", qname);
+        ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL);
+        ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+        break;
+    }
+    free(qname);
+    return a;
+}
+
+static void fake_tcp(struct fake *f)
+{
+    uint8_t len[2], buf[4096], *wire = NULL;
+    ldns_pkt *q = NULL, *a;
+    size_t wlen;
+    int c = accept(f->tfd, NULL, NULL);
+
+    if (c < 0)
+        return;
+    if (recv(c, len, 2, MSG_WAITALL) == 2 &&
+        recv(c, buf, (size_t)(len[0] << 8 | len[1]), MSG_WAITALL) == (len[0] << 8 | len[1]) &&
+        ldns_wire2pkt(&q, buf, (size_t)(len[0] << 8 | len[1])) == LDNS_STATUS_OK) {
+        a = fake_answer(q, F_VALUE);
+        if (ldns_pkt2wire(&wire, a, &wlen) == LDNS_STATUS_OK) {
+            len[0] = (uint8_t)(wlen >> 8);
+            len[1] = (uint8_t)wlen;
+            if (send(c, len, 2, 0) == 2)
+                (void)!send(c, wire, wlen, 0);
+        }
+        free(wire);
+        ldns_pkt_free(a);
+    }
+    ldns_pkt_free(q);
+    close(c);
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    uint8_t buf[4096];
+
+    for (;;) {
+        struct pollfd p[2] = {{f->fd, POLLIN, 0}, {f->tfd, POLLIN, 0}};
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof(from);
+        ldns_pkt *q = NULL, *a;
+        uint8_t *wire = NULL;
+        size_t wlen;
+        enum fake_mode mode;
+        ssize_t n;
+        int stop;
+
+        poll(p, 2, 50);
+        pthread_mutex_lock(&f->mu);
+        stop = f->stop;
+        mode = f->mode;
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            return NULL;
+        if (p[1].revents & POLLIN)
+            fake_tcp(f);
+        while ((n = recvfrom(f->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+                             &fl)) > 0) {
+            pthread_mutex_lock(&f->mu);
+            f->queries++;
+            pthread_mutex_unlock(&f->mu);
+            if (mode == F_DROP || ldns_wire2pkt(&q, buf, (size_t)n) != LDNS_STATUS_OK)
+                continue;
+            a = fake_answer(q, mode == F_TRUNC ? F_OTHER : mode);
+            if (mode == F_TRUNC)
+                ldns_pkt_set_tc(a, true);
+            if (ldns_pkt2wire(&wire, a, &wlen) == LDNS_STATUS_OK)
+                sendto(f->fd, wire, wlen, 0, (struct sockaddr *)&from, fl);
+            free(wire);
+            wire = NULL;
+            ldns_pkt_free(a);
+            ldns_pkt_free(q);
+            q = NULL;
+            fl = sizeof(from);
+        }
+    }
+}
+
+static struct fake *fake_start(enum fake_mode mode)
+{
+    struct fake *f = zp_xcalloc(1, sizeof(*f));
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof(sa);
+    int big = 4 << 20, one = 1;
+
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    setsockopt(f->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    getsockname(f->fd, (struct sockaddr *)&sa, &sl);
+    f->port = ntohs(sa.sin_port);
+    f->tfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(f->tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(f->tfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->tfd, 16), 0);
+    f->mode = mode;
+    pthread_mutex_init(&f->mu, NULL);
+    assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+    return f;
+}
+
+static void fake_set(struct fake *f, enum fake_mode mode)
+{
+    pthread_mutex_lock(&f->mu);
+    f->mode = mode;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static unsigned fake_queries(struct fake *f)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->queries;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static void fake_stop(struct fake *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->th, NULL);
+    close(f->fd);
+    close(f->tfd);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+/* --- collecting answers -------------------------------------------------------------------- */
+
+struct call {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned calls;
+    uint64_t at;
+    struct zp_watch_report rep;
+};
+
+static void call_init(struct call *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+}
+
+static void on_done(void *arg, const struct zp_watch_report *rep)
+{
+    struct call *c = arg;
+
+    pthread_mutex_lock(&c->mu);
+    c->calls++;
+    c->at = zp_now_ms();
+    c->rep = *rep;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static unsigned call_count(struct call *c)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&c->mu);
+    n = c->calls;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* Waits (generously: a hang fails the test, slowness does not) for the first call. */
+static void call_wait(struct call *c)
+{
+    uint64_t end = zp_now_ms() + 30000;
+
+    pthread_mutex_lock(&c->mu);
+    while (c->calls == 0 && zp_now_ms() < end) {
+        pthread_mutex_unlock(&c->mu);
+        usleep(2000);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    assert_int_equal(call_count(c), 1);
+}
+
+static char *addr_of(const struct fake *f)
+{
+    return zp_xasprintf("127.0.0.1:%u", f->port);
+}
+
+struct two {
+    struct fake *a, *b;
+    char *ns[2];
+};
+
+static void two_start(struct two *t, enum fake_mode ma, enum fake_mode mb)
+{
+    t->a = fake_start(ma);
+    t->b = fake_start(mb);
+    t->ns[0] = addr_of(t->a);
+    t->ns[1] = addr_of(t->b);
+}
+
+static void two_stop(struct two *t)
+{
+    fake_stop(t->a);
+    fake_stop(t->b);
+    free(t->ns[0]);
+    free(t->ns[1]);
+}
+
+static struct zp_watch_spec spec_for(struct two *t, const char *fqdn, const char *value)
+{
+    struct zp_watch_spec s = {fqdn, "test.", value, t->ns, 2, NULL, 0};
+    return s;
+}
+
+/* --- tests --------------------------------------------------------------------------------- */
+
+static void test_complete_on_two(void **state)
+{
+    struct zp_watcher *w;
+    struct two t;
+    struct call c;
+    struct zp_watch_spec s;
+    struct zp_err err = {0};
+
+    (void)state;
+    two_start(&t, F_VALUE, F_VALUE);
+    s = spec_for(&t, "_acme-challenge.w1.test.", "v-w1");
+    w = zp_watcher_new(2, &err);
+    assert_non_null(w);
+    call_init(&c);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 10000, on_done, &c, &err), 0);
+    call_wait(&c);
+    assert_true(c.rep.complete);
+    assert_int_equal(c.rep.n, 2);
+    assert_int_equal(c.rep.ns[0].state, ZP_NS_HAS_VALUE);
+    assert_int_equal(c.rep.ns[1].state, ZP_NS_HAS_VALUE);
+    assert_string_equal(c.rep.ns[1].addr, t.ns[1]);
+    /* The other value is recorded next to ours. */
+    assert_int_equal(c.rep.ns[0].n_other, 1);
+    assert_string_equal(c.rep.ns[0].other[0], "another");
+    assert_int_equal(c.rep.ns[0].other_ttl[0], 60);
+    zp_watcher_free(w);
+    two_stop(&t);
+}
+
+/* B lags: the caller is answered at its deadline, with B named and what it says. */
+static void test_deadline_names_laggard(void **state)
+{
+    struct zp_watcher *w;
+    struct two t;
+    struct call c;
+    struct zp_watch_spec s;
+    struct zp_err err = {0};
+    uint64_t start, budget = 400;
+
+    (void)state;
+    two_start(&t, F_VALUE, F_NXDOMAIN);
+    s = spec_for(&t, "_acme-challenge.w2.test.", "v-w2");
+    w = zp_watcher_new(2, &err);
+    call_init(&c);
+    start = zp_now_ms();
+    assert_int_equal(zp_watcher_wait(w, &s, start + budget, on_done, &c, &err), 0);
+    call_wait(&c);
+    assert_true(c.at >= start + budget);
+    assert_true(c.at < start + budget + 2000); /* within the budget, give or take a scheduler */
+    assert_false(c.rep.complete);
+    assert_int_equal(c.rep.ns[0].state, ZP_NS_HAS_VALUE);
+    assert_int_equal(c.rep.ns[1].state, ZP_NS_NXDOMAIN);
+    zp_err_clear(&err);
+    assert_int_equal(zp_watch_explain(&c.rep, &err), -1);
+    assert_non_null(strstr(err.msg, t.ns[1]));
+    assert_non_null(strstr(err.msg, "NXDOMAIN"));
+    assert_null(strstr(err.msg, t.ns[0]));
+    /* The watch lingers: once B catches up, a retry is answered complete at once. */
+    fake_set(t.b, F_VALUE);
+    usleep(1200 * 1000);
+    call_init(&c);
+    start = zp_now_ms();
+    assert_int_equal(zp_watcher_wait(w, &s, start + 60000, on_done, &c, &err), 0);
+    call_wait(&c);
+    assert_true(c.rep.complete);
+    zp_watcher_free(w);
+    two_stop(&t);
+}
+
+static void test_states(void **state)
+{
+    static const struct {
+        enum fake_mode mode;
+        enum zp_ns_state want;
+    } cases[] = {
+        {F_OTHER, ZP_NS_OTHER},       {F_REFUSED, ZP_NS_REFUSED}, {F_NOAA, ZP_NS_NOTAUTH},
+        {F_DROP, ZP_NS_TIMEOUT},      {F_TRUNC, ZP_NS_HAS_VALUE}, {F_NXDOMAIN, ZP_NS_NXDOMAIN},
+    };
+    struct zp_watch_report rep;
+    struct zp_err err = {0};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct two t;
+        struct zp_watch_spec s;
+
+        two_start(&t, F_VALUE, cases[i].mode);
+        s = spec_for(&t, "_acme-challenge.w3.test.", "v-w3");
+        assert_int_equal(zp_watch_check_once(&s, 1500, &rep, &err), 0);
+        assert_int_equal(rep.ns[0].state, ZP_NS_HAS_VALUE);
+        if (rep.ns[1].state != cases[i].want)
+            fail_msg("mode %d: state %s, want %s", cases[i].mode,
+                     zp_ns_state_name(rep.ns[1].state), zp_ns_state_name(cases[i].want));
+        if (cases[i].mode == F_OTHER) {
+            /* Sorted, so the sentence does not change with the RRset order. */
+            assert_int_equal(rep.ns[1].n_other, 2);
+            assert_string_equal(rep.ns[1].other[0], "aa-other");
+            assert_string_equal(rep.ns[1].other[1], "zz-other");
+        }
+        assert_int_equal(rep.complete, cases[i].want == ZP_NS_HAS_VALUE);
+        two_stop(&t);
+    }
+}
+
+/* A port nothing listens on: ICMP port unreachable says so, before any timeout. */
+static void test_refused_port(void **state)
+{
+    struct fake *a = fake_start(F_VALUE);
+    struct zp_watch_report rep;
+    struct zp_err err = {0};
+    char *ns[2];
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {0};
+    socklen_t sl = sizeof(sa);
+    struct zp_watch_spec s = {"_acme-challenge.w4.test.", "test.", "v-w4", ns, 2, NULL, 0};
+
+    (void)state;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd); /* now nothing listens there */
+    ns[0] = addr_of(a);
+    ns[1] = zp_xasprintf("127.0.0.1:%u", ntohs(sa.sin_port));
+    assert_int_equal(zp_watch_check_once(&s, 3000, &rep, &err), 0);
+    assert_int_equal(rep.ns[1].state, ZP_NS_ERROR);
+    assert_non_null(strstr(rep.ns[1].detail, "connection refused"));
+    free(ns[0]);
+    free(ns[1]);
+    fake_stop(a);
+}
+
+/* Concurrent callers of one (fqdn, value) share one watch; each is answered once. */
+static void test_shared_and_forget(void **state)
+{
+    struct zp_watcher *w;
+    struct two t;
+    struct call c[3];
+    struct zp_watch_spec s;
+    struct zp_err err = {0};
+    unsigned q0;
+    int i;
+
+    (void)state;
+    two_start(&t, F_VALUE, F_NXDOMAIN);
+    s = spec_for(&t, "_acme-challenge.w5.test.", "v-w5");
+    w = zp_watcher_new(4, &err);
+    for (i = 0; i < 3; i++) {
+        call_init(&c[i]);
+        assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 20000, on_done, &c[i], &err), 0);
+    }
+    usleep(200 * 1000);
+    /* One watch: B was asked a handful of times in 200 ms, not three handfuls. */
+    fake_set(t.b, F_VALUE);
+    for (i = 0; i < 3; i++) {
+        call_wait(&c[i]);
+        assert_true(c[i].rep.complete);
+    }
+    /* Completed recently: a new caller is answered at once, without asking again. */
+    q0 = fake_queries(t.a) + fake_queries(t.b);
+    call_init(&c[0]);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 20000, on_done, &c[0], &err), 0);
+    call_wait(&c[0]);
+    assert_true(c[0].rep.complete);
+    assert_int_equal(fake_queries(t.a) + fake_queries(t.b), q0);
+    /* Forgotten (after CleanUp): the next caller starts a fresh watch. */
+    zp_watcher_forget(w, "_ACME-challenge.w5.test", "v-w5");
+    fake_set(t.b, F_NXDOMAIN);
+    call_init(&c[1]);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 300, on_done, &c[1], &err), 0);
+    call_wait(&c[1]);
+    assert_false(c[1].rep.complete);
+    assert_int_equal(c[1].rep.ns[1].state, ZP_NS_NXDOMAIN);
+    zp_watcher_free(w);
+    two_stop(&t);
+}
+
+/* Freeing the watcher answers whoever still waits, with what is known. */
+static void test_free_answers_waiters(void **state)
+{
+    struct zp_watcher *w;
+    struct two t;
+    struct call c;
+    struct zp_watch_spec s;
+    struct zp_err err = {0};
+
+    (void)state;
+    two_start(&t, F_VALUE, F_NXDOMAIN);
+    s = spec_for(&t, "_acme-challenge.w6.test.", "v-w6");
+    w = zp_watcher_new(1, &err);
+    call_init(&c);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 60000, on_done, &c, &err), 0);
+    usleep(100 * 1000);
+    zp_watcher_free(w);
+    assert_int_equal(call_count(&c), 1);
+    assert_false(c.rep.complete);
+    assert_int_equal(c.rep.ns[1].state, ZP_NS_NXDOMAIN);
+    two_stop(&t);
+}
+
+/* A callback may call back into the watcher: it runs with no lock held. */
+struct reenter {
+    struct zp_watcher *w;
+    struct zp_watch_spec *s;
+    struct call inner;
+    int rc;
+};
+
+static void on_done_reenter(void *arg, const struct zp_watch_report *rep)
+{
+    struct reenter *r = arg;
+    struct zp_err err = {0};
+
+    (void)rep;
+    zp_watcher_forget(r->w, r->s->fqdn, r->s->value);
+    r->rc = zp_watcher_wait(r->w, r->s, zp_now_ms() + 10000, on_done, &r->inner, &err);
+}
+
+static void test_reenter(void **state)
+{
+    struct two t;
+    struct zp_watch_spec s;
+    struct zp_err err = {0};
+    struct reenter r = {0};
+
+    (void)state;
+    two_start(&t, F_VALUE, F_VALUE);
+    s = spec_for(&t, "_acme-challenge.w7.test.", "v-w7");
+    r.w = zp_watcher_new(1, &err);
+    r.s = &s;
+    r.rc = -2;
+    call_init(&r.inner);
+    assert_int_equal(zp_watcher_wait(r.w, &s, zp_now_ms() + 10000, on_done_reenter, &r, &err),
+                     0);
+    call_wait(&r.inner);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.inner.rep.complete);
+    zp_watcher_free(r.w);
+    two_stop(&t);
+}
+
+/* Discovery failure is a report with discovery_error, not a hang. */
+static void test_discovery_failure(void **state)
+{
+    struct fake *res = fake_start(F_NXDOMAIN);
+    struct zp_watcher *w;
+    struct call c;
+    struct zp_err err = {0};
+    char *resolvers[1] = {addr_of(res)};
+    struct zp_watch_spec s = {"_acme-challenge.w8.test.", "test.", "v-w8", NULL, 0,
+                              resolvers, 1};
+
+    (void)state;
+    w = zp_watcher_new(1, &err);
+    call_init(&c);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 5000, on_done, &c, &err), 0);
+    call_wait(&c);
+    assert_false(c.rep.complete);
+    assert_int_equal(c.rep.n, 0);
+    assert_non_null(strstr(c.rep.discovery_error, resolvers[0]));
+    assert_non_null(strstr(c.rep.discovery_error, "NXDOMAIN"));
+    zp_err_clear(&err);
+    assert_int_equal(zp_watch_explain(&c.rep, &err), -1);
+    assert_non_null(strstr(err.msg, "test. NS"));
+    zp_watcher_free(w);
+    free(resolvers[0]);
+    fake_stop(res);
+}
+
+static void test_bad_spec(void **state)
+{
+    struct zp_watcher *w;
+    struct zp_err err = {0};
+    char *bad[1] = {"[::1"};
+    struct zp_watch_spec s = {"_acme-challenge.x.test.", "other.", "v", NULL, 0, NULL, 0};
+    struct call c;
+
+    (void)state;
+    w = zp_watcher_new(1, &err);
+    call_init(&c);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 100, on_done, &c, &err), -1);
+    assert_int_equal(err.kind, ZP_EINVAL);
+    s.zone = "test.";
+    s.nameservers = bad;
+    s.n_nameservers = 1;
+    zp_err_clear(&err);
+    assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 100, on_done, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "[::1"));
+    zp_watcher_free(w);
+    assert_int_equal(call_count(&c), 0);
+}
+
+/* A thousand watches at once, four workers: every caller answered exactly once. */
+#define MANY 1000
+
+static void test_thousand(void **state)
+{
+    struct zp_watcher *w;
+    struct two t;
+    struct call *c = zp_xcalloc(MANY, sizeof(*c));
+    struct zp_err err = {0};
+    uint64_t start = zp_now_ms();
+    unsigned i, complete = 0;
+
+    (void)state;
+    two_start(&t, F_VALUE, F_NXDOMAIN);
+    w = zp_watcher_new(4, &err);
+    for (i = 0; i < MANY; i++) {
+        char fqdn[64], value[32];
+        struct zp_watch_spec s;
+        snprintf(fqdn, sizeof(fqdn), "_acme-challenge.m%u.test.", i);
+        snprintf(value, sizeof(value), "v-m%u", i);
+        s = spec_for(&t, fqdn, value);
+        call_init(&c[i]);
+        assert_int_equal(zp_watcher_wait(w, &s, zp_now_ms() + 60000, on_done, &c[i], &err), 0);
+    }
+    /* All of them wait on B now; then B catches up. */
+    usleep(300 * 1000);
+    for (i = 0; i < MANY; i++)
+        assert_int_equal(call_count(&c[i]), 0);
+    fake_set(t.b, F_VALUE);
+    for (i = 0; i < MANY; i++) {
+        call_wait(&c[i]);
+        complete += c[i].rep.complete != 0;
+    }
+    assert_int_equal(complete, MANY);
+    print_message("    %u watches, 4 workers: all complete %llu ms after the first wait\n", MANY,
+                  (unsigned long long)(zp_now_ms() - start));
+    zp_watcher_free(w);
+    for (i = 0; i < MANY; i++)
+        assert_int_equal(call_count(&c[i]), 1);
+    free(c);
+    two_stop(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_complete_on_two),
+        cmocka_unit_test(test_deadline_names_laggard),
+        cmocka_unit_test(test_states),
+        cmocka_unit_test(test_refused_port),
+        cmocka_unit_test(test_shared_and_forget),
+        cmocka_unit_test(test_free_answers_waiters),
+        cmocka_unit_test(test_reenter),
+        cmocka_unit_test(test_discovery_failure),
+        cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_thousand),
+    };
+
+    zp_log_set_level(ZP_LOG_WARN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -212,7 +212,7 @@ static int run_job(struct job *j)
 static void *worker(void *arg)
 {
     struct zp_solver *s = arg;
-    struct job *j;
+    struct job *j = NULL;
 
     pthread_mutex_lock(&s->mu);
     for (;;) {

@@ -40,11 +40,16 @@ static int teardown(void **state)
     return 0;
 }
 
-static int parse(const char *fmt, struct zp_config **cfg, struct zp_err *err)
+/* The secret file's path stands where the YAML says %s. */
+static int parse(const char *yaml, struct zp_config **cfg, struct zp_err *err)
 {
     char text[4096];
+    const char *mark = strstr(yaml, "%s");
 
-    snprintf(text, sizeof(text), fmt, secret_path);
+    if (mark == NULL)
+        snprintf(text, sizeof(text), "%s", yaml);
+    else
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(mark - yaml), yaml, secret_path, mark + 2);
     zp_err_clear(err);
     return zp_config_parse("config.yaml", text, strlen(text), cfg, err);
 }

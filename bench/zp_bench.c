@@ -135,7 +135,7 @@ static uint64_t raw_once(const char *server, const char *zone, const char *keyna
     unsigned port;
     ldns_resolver *res = ldns_resolver_new();
     ldns_rdf *addr, *zrdf = ldns_dname_new_frm_str(zone);
-    ldns_rr_list *up = ldns_rr_list_new();
+    ldns_rr_list *up = ldns_rr_list_new(); /* owned by the update packet below */
     ldns_rr *rr = NULL;
     ldns_pkt *pkt, *answer = NULL;
     uint64_t t0 = now_us(), t;
@@ -178,8 +178,7 @@ static uint64_t raw_once(const char *server, const char *zone, const char *keyna
         ldns_resolver_deep_free(q);
     }
     t = now_us() - t0;
-    ldns_rr_list_deep_free(up);
-    ldns_rdf_deep_free(zrdf);
+    /* the update packet owned zrdf and up; ldns_pkt_free released them */
     ldns_resolver_deep_free(res);
     return t;
 }

@@ -41,6 +41,15 @@ def proc_status(pid, field):
     return -1
 
 
+def private_kb(pid):
+    """Resident memory that is the process's own: anonymous pages, not shared library text."""
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Anonymous:"):
+                return int(line.split()[1])
+    return -1
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p / 100))]
@@ -151,8 +160,9 @@ def main():
         zptest.wait_for(lambda: zptest.tcp_open("127.0.0.1", port), what="zoneproof serve")
         time.sleep(1.0)
         print("== zoneproof serve (pid %d)" % serve.pid)
-        print("idle: RSS=%d kB threads=%d" % (proc_status(serve.pid, "VmRSS"),
-                                               proc_status(serve.pid, "Threads")))
+        print("idle: RSS=%d kB (own anonymous memory %d kB; the rest is shared library text) "
+              "threads=%d" % (proc_status(serve.pid, "VmRSS"), private_kb(serve.pid),
+                              proc_status(serve.pid, "Threads")))
         lat = https_sequential(port, d, args.count)
         print("%-34s n=%-5d median=%7.2f ms  p99=%7.2f ms  max=%7.2f ms"
               % ("present->ack, through HTTPS", len(lat), statistics.median(lat), pct(lat, 99),

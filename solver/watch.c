@@ -730,7 +730,8 @@ static void recv_errors(struct worker *wk, int fd)
         q = query_find(wk, (uint16_t)(wk->rx[0] << 8 | wk->rx[1]), (struct sockaddr *)&to);
         if (q == NULL)
             continue;
-        d = ee->ee_errno == ECONNREFUSED   ? "connection refused: nothing listens on that port"
+        d = ee->ee_errno == ECONNREFUSED   ? "connection refused: nothing listens on that port "
+                                             "(server down? wrong port?)"
             : ee->ee_errno == EHOSTUNREACH ? "host unreachable"
             : ee->ee_errno == ENETUNREACH  ? "network unreachable"
                                            : strerror((int)ee->ee_errno);
@@ -743,11 +744,14 @@ static void recv_errors(struct worker *wk, int fd)
 #endif
 }
 
-/* Times out the queries past their deadline, or all of only's (cut: a waiter's deadline). */
-static void expire(struct worker *wk, uint64_t now, struct job *only)
+/*
+ * Times out the queries past their deadline, or all of only's (cut: a
+ * waiter's deadline). Returns how many.
+ */
+static size_t expire(struct worker *wk, uint64_t now, struct job *only)
 {
     struct query *list = NULL, *q, **pp;
-    size_t b;
+    size_t b, n = 0;
 
     /* Detach first: ending a round may send the next one into the buckets. */
     for (b = 0; b < QBUCKETS; b++)
@@ -758,6 +762,7 @@ static void expire(struct worker *wk, uint64_t now, struct job *only)
                 q->cut |= only != NULL;
                 q->next = list;
                 list = q;
+                n++;
             } else {
                 pp = &q->next;
             }
@@ -777,6 +782,7 @@ static void expire(struct worker *wk, uint64_t now, struct job *only)
         }
         query_finish(wk, q);
     }
+    return n;
 }
 
 /* --- workers -------------------------------------------------------------------------------- */
@@ -801,8 +807,12 @@ static void drain(struct worker *wk)
     struct zp_watcher *w = wk->w;
     struct job *j;
 
-    while (wk->running != NULL)
-        expire(wk, 0, wk->running); /* ends its round; service answers and drops it */
+    /* Ending a job's round lets service answer and drop it (the watcher is stopping). */
+    while ((j = wk->running) != NULL)
+        if (expire(wk, 0, j) == 0) {
+            j->inflight = 0;
+            service(wk, j);
+        }
     for (;;) {
         pthread_mutex_lock(&w->mu);
         if (w->nheap == 0) {
@@ -885,8 +895,8 @@ static void *worker_main(void *arg)
         for (i = 2; i < (size_t)nfd; i++) {
             if (pfd[i].revents & POLLERR)
                 recv_errors(wk, pfd[i].fd);
-            if (pfd[i].revents & POLLIN)
-                recv_all(wk, pfd[i].fd);
+            if (pfd[i].revents & (POLLIN | POLLERR))
+                recv_all(wk, pfd[i].fd); /* also consumes a pending socket error */
         }
         expire(wk, zp_now_ms(), NULL);
     }

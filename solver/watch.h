@@ -79,13 +79,17 @@ typedef void zp_watch_done_fn(void *arg, const struct zp_watch_report *rep);
 struct zp_watcher;
 
 struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err);
-/* Stops the workers; callers still waiting are answered with what is known. */
+/*
+ * Stops the workers; callers still waiting are answered with what is known.
+ * Not from a done callback: it joins the threads that run them.
+ */
 void zp_watcher_free(struct zp_watcher *w);
 
 /*
  * Answers done when every nameserver serves the value, or at deadline_ms
- * with the report so far (rep->complete == 0). Returns -1 (and never calls
- * done) when the watch cannot be started.
+ * (absolute, on the zp_now_ms() clock) with the report so far
+ * (rep->complete == 0). Returns -1 (and never calls done) when the watch
+ * cannot be started.
  */
 int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint64_t deadline_ms,
                     zp_watch_done_fn *done, void *arg, struct zp_err *err);
@@ -93,13 +97,17 @@ int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint
 /* Drops the watch and any remembered result for (fqdn, value): after CleanUp. */
 void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value);
 
-/* Asks every nameserver once, synchronously: `zoneproof check`. */
+/*
+ * Asks every nameserver once, synchronously: `zoneproof check`. Returns 0
+ * with a report, complete or not; -1 when the spec is invalid.
+ */
 int zp_watch_check_once(const struct zp_watch_spec *spec, unsigned timeout_ms,
                         struct zp_watch_report *rep, struct zp_err *err);
 
 /*
  * The sentence for an incomplete report (kind ZP_EPROPAGATION): each
- * laggard and what it answered, then a dig command that shows it.
+ * laggard and what it answered, then a dig command that shows it. Returns
+ * -1 with err set; 0, leaving err alone, when the report is complete.
  */
 int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err);
 /* The report as one JSON object (`zoneproof check --json`). */

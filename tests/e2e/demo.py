@@ -89,7 +89,7 @@ class Zoneproof:
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--config", self.config,
-             "--secure-port", str(self.port),
+             "--bind-address", "127.0.0.1", "--secure-port", str(self.port),
              "--tls-cert-file", self.pki_file("serving.crt"),
              "--tls-private-key-file", self.pki_file("serving.key"),
              "--requestheader-client-ca-file", self.pki_file("proxy-ca.crt"),
@@ -255,13 +255,25 @@ def _strings(obj):
         yield obj
 
 
-def challenge_lines(events, action, value):
-    """zoneproof log lines about one action ("Present", "CleanUp") on one TXT value."""
+# How zoneproof's log names each action: the solver's own words, and the
+# DNS update a provider sends for it.
+ACTION_WORDS = {"Present": {"present", "add"}, "CleanUp": {"cleanup", "delete", "remove"}}
+
+
+def challenge_lines(events, action, value=None, fqdn=None):
+    """zoneproof log lines about one action ("Present" or "CleanUp"), limited to
+    lines that carry the TXT value and/or the FQDN when those are given."""
+    words = ACTION_WORDS[action]
     out = []
     for ev in events:
         strings = set(_strings(ev))
-        if value in strings and action.lower() in {s.lower() for s in strings}:
-            out.append(ev)
+        if not words & {s.lower() for s in strings}:
+            continue
+        if value is not None and value not in strings:
+            continue
+        if fqdn is not None and fqdn.rstrip(".") not in {s.rstrip(".") for s in strings}:
+            continue
+        out.append(ev)
     return out
 
 

@@ -225,9 +225,10 @@ class Lab:
     def logs(self, lines=25):
         """The last lines of every server's log, for failure reports."""
         parts = []
-        for name, srv in (("zoneproof", self.zp), ("pebble", self.pebble), ("named", self.named)):
+        for name, srv, n in (("zoneproof", self.zp, lines), ("pebble", self.pebble, lines // 2),
+                             ("named", self.named, lines // 2)):
             if srv is not None:
-                parts.append("---- %s (last %d lines) ----\n%s" % (name, lines, tail(redact(srv.log()), lines)))
+                parts.append("---- %s (last %d lines) ----\n%s" % (name, n, tail(redact(srv.log()), n)))
         return "\n".join(parts)
 
     def stop(self):
@@ -335,7 +336,10 @@ def main():
         say("lego: ordering a certificate for %s; DNS-01 through zoneproof" % " and ".join(domains))
         status, output = lab.lego(domains, out, stream=lambda line: print("  lego | " + line, flush=True))
         if status != 0:
-            say("lego failed (exit status %d)" % status)
+            say("lego failed (exit status %d):" % status)
+            hook_lines = [ln for ln in output.splitlines()
+                          if "zoneproof:" in ln or "lego-hook.sh:" in ln]
+            print("\n".join(hook_lines[-4:] + [tail(output, 5)]), flush=True)
             return 1
         crt, key, issuer = cert_files(out, ZONE)
         info = describe_cert(crt)

@@ -121,7 +121,7 @@ static void finish(struct job *j)
         zp_err_set(&r->err, ZP_EINTERNAL, "%s of %s failed for an unknown reason",
                    zp_action_name(j->ch.action), j->ch.fqdn);
     zp_log(ok ? ZP_LOG_INFO : ZP_LOG_WARN, "challenge", ZP_S("action", zp_action_name(j->ch.action)),
-           ZP_S("fqdn", j->ch.fqdn), ZP_S("zone", j->zone), ZP_S("provider", r->instance),
+           ZP_S("fqdn", j->ch.fqdn), ZP_S("value", j->ch.key), ZP_S("zone", j->zone), ZP_S("provider", r->instance),
            ZP_S("type", r->type), ZP_S("outcome", ok ? "success" : "failure"),
            ZP_S("reason", ok ? NULL : zp_errkind_name(r->err.kind)),
            ZP_S("message", ok ? NULL : r->err.msg), ZP_I("elapsed_ms", r->elapsed_ms), ZP_END);

@@ -118,10 +118,10 @@ class Named:
             f.write("\n".join(lines) + "\n")
 
     def start(self):
-        log = open(os.path.join(self.dir, "named.log"), "w")
-        self.proc = subprocess.Popen(
-            ["named", "-g", "-c", os.path.join(self.dir, "named.conf")],
-            stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "named.log"), "w") as log:
+            self.proc = subprocess.Popen(
+                ["named", "-g", "-c", os.path.join(self.dir, "named.conf")],
+                stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: self.proc.poll() is None and tcp_open(self.host, self.port),
                      what="named on %s:%d" % (self.host, self.port))

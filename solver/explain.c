@@ -70,21 +70,27 @@ static void addr_host(const char *addr, char *host, size_t hostsz, const char **
     host[n] = '\0';
 }
 
-/* "ns2.example.test (127.0.0.1:5302)", or just the address when that is the name. */
+/*
+ * "ns2.example.test (127.0.0.1:5302)": a host name reads better without the
+ * root dot; just the address when that is the name (explicit servers).
+ */
 static void who(const struct zp_ns_status *st, struct zp_buf *b)
 {
     char host[ZP_DNAME_MAX];
     const char *port;
+    size_t n = strlen(st->name);
 
+    if (n > 1 && st->name[n - 1] == '.')
+        n--;
     if (st->addr[0] == '\0') {
-        zp_buf_puts(b, st->name);
+        zp_buf_printf(b, "%.*s", (int)n, st->name);
         return;
     }
     addr_host(st->addr, host, sizeof(host), &port);
     if (strcmp(host, st->name) == 0)
         zp_buf_puts(b, st->addr);
     else
-        zp_buf_printf(b, "%s (%s)", st->name, st->addr);
+        zp_buf_printf(b, "%.*s (%s)", (int)n, st->name, st->addr);
 }
 
 /*

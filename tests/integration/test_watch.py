@@ -245,7 +245,7 @@ class Discovery(Base):
 
         r, took = self.present(cfg, fqdn, key)
         self.assert_fails_in_budget(r, took, "not yet served by 1 of 2",
-                                    "ns2.%s. (127.0.0.3:53) answers NXDOMAIN" % ZONE,
+                                    "ns2.%s (127.0.0.3:53) answers NXDOMAIN" % ZONE,
                                     "dig +norec @127.0.0.3 %s TXT" % fqdn)
         r, rep = self.check(cfg, fqdn, key, json_out=True)
         self.assertEqual([(n["name"], n["addr"], n["state"]) for n in rep["nameservers"]],

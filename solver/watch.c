@@ -71,7 +71,11 @@ struct job {
     int reset;                      /* a new waiter: poll now, backoff from the start */
     uint64_t linger_until;
 
-    /* Owner only: the worker running it, or nobody while queued. */
+    /*
+     * Owner only: the worker running it, or nobody while queued. The owner's
+     * writes reach the next owner through w->mu (requeue, heap_pop); other
+     * workers read rep.n of a queued job under w->mu to size their batch.
+     */
     struct zp_watch_report rep;
     struct zp_ns_target tgt[ZP_WATCH_MAX_NS];
     int resolved, disc_failed;
@@ -90,10 +94,11 @@ struct query {                      /* one UDP query in flight; owned by one wor
 };
 
 struct worker {
+    /* Set by zp_watcher_new before the thread starts; read-only afterwards. */
     struct zp_watcher *w;
     pthread_t th;
     int started;
-    int fd4, fd6;
+    int fd4, fd6;                   /* non-blocking UDP; fd6 is -1 on hosts without IPv6 */
     /* Everything below belongs to the worker thread alone. */
     struct query *bucket[QBUCKETS];
     unsigned n_inflight;

@@ -72,14 +72,22 @@ class RFC2136(unittest.TestCase):
         self.before = self.named.records(NAME)
         self.assertEqual(self.before, sorted([("A", FOREIGN_A), ("TXT", FOREIGN_TXT)]))
 
-    def config(self, secret=zptest.TSIG_SECRET, zones=(ZONE,), **opts):
-        """A configuration file with one rfc2136 instance "lab"; opts are its settings."""
+    def config(self, secret=zptest.TSIG_SECRET, zones=(ZONE,), wait=False, **opts):
+        """A configuration file with one rfc2136 instance "lab"; opts are its settings.
+
+        Present acknowledges after the write, or with wait once named serves the value.
+        """
         settings = {"nameserver": self.named.addr(), "tsigKeyName": "acme-key"}
         settings.update(opts)
         if settings.get("tsigKeyName") and "tsigSecretFile" not in settings:
             settings["tsigSecretFile"] = zptest.write_secret(
                 self.tmp, "secret-%s" % self.id().rsplit(".", 1)[1], secret)
-        lines = ["propagation:", "  mode: skip", "providers:", "  - name: lab",
+        lines = ["propagation:"]
+        if wait:
+            lines += ["  mode: wait", "  timeout: 20s", '  nameservers: ["%s"]' % self.named.addr()]
+        else:
+            lines += ["  mode: skip"]
+        lines += ["providers:", "  - name: lab",
                  "    type: rfc2136",
                  "    dnsZones: [%s]" % ", ".join('"%s"' % z for z in zones)]
         lines += ['    %s: "%s"' % (k, v) for k, v in settings.items() if v is not None]
@@ -129,6 +137,14 @@ class RFC2136(unittest.TestCase):
         self.ok("cleanup", cfg, one)  # already gone is success
         self.assert_txt(two)
         self.ok("cleanup", cfg, two)
+        self.assert_txt()
+
+    def test_present_waits_until_the_server_serves_it(self):
+        cfg = self.config(wait=True)
+        value = zptest.acme_key("wait")
+        self.ok("present", cfg, value)
+        self.assert_txt(value)
+        self.ok("cleanup", cfg, value)
         self.assert_txt()
 
     def test_tcp_and_ttl(self):

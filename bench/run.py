@@ -148,6 +148,20 @@ def main():
                         str(args.concurrent), "--server", named.addr(), "--secret-file", secret,
                         "--key-name", zptest.TSIG_NAME], check=True)
 
+        cli = []
+        for i in range(min(args.count, 50)):
+            fqdn = "_acme-challenge.cli%d.example.test." % i
+            key = "cli%040d" % i
+            t0 = time.perf_counter()
+            subprocess.run([zp, "present", "--config", cfg, "--fqdn", fqdn, "--key", key],
+                           check=True, capture_output=True)
+            cli.append((time.perf_counter() - t0) * 1000)
+            subprocess.run([zp, "cleanup", "--config", cfg, "--fqdn", fqdn, "--key", key],
+                           check=True, capture_output=True)
+        print("%-34s n=%-5d median=%7.2f ms  p99=%7.2f ms  max=%7.2f ms"
+              % ("present->ack, CLI process", len(cli), statistics.median(cli), pct(cli, 99),
+                 max(cli)), flush=True)
+
         d = pki.make_pki(os.path.join(tmp, "pki"))
         port = zptest.free_port()
         log = open(os.path.join(tmp, "serve.log"), "w")

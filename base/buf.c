@@ -35,7 +35,19 @@ static int reserve(struct zp_buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    b->data = zp_xrealloc(b->data, cap);
+    /*
+     * Not realloc: a buffer may hold a secret, and realloc would leave the
+     * old copy behind in freed memory. Growth is rare and small here.
+     */
+    {
+        char *p = zp_xmalloc(cap);
+        if (b->data != NULL) {
+            memcpy(p, b->data, b->len + 1);
+            zp_wipe(b->data, b->cap);
+            free(b->data);
+        }
+        b->data = p;
+    }
     b->cap = cap;
     return 0;
 }

@@ -1,0 +1,336 @@
+/*
+ * httpc.c — HTTP exchanges over libcurl with deadlines, capped bodies,
+ * Retry-After, bounded retries, and the per-account token buckets.
+ *
+ * One easy handle per exchange: libcurl handles must not be shared between
+ * threads, and at a few calls per certificate the set-up cost is nothing.
+ */
+#define _GNU_SOURCE /* strptime, timegm */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define DEFAULT_BUDGET_MS 30000u
+#define CONNECT_MAX_MS 10000u
+#define ATTEMPTS_MAX 3
+#define BACKOFF_FIRST_MS 250u
+
+void zp_http_resp_init(struct zp_http_resp *r)
+{
+    r->status = 0;
+    r->retry_after_ms = 0;
+    zp_buf_init(&r->body, ZP_HTTP_BODY_MAX);
+    zp_buf_init(&r->headers, ZP_HTTP_HEADERS_MAX);
+}
+
+void zp_http_resp_free(struct zp_http_resp *r)
+{
+    /* Token endpoints answer with credentials: wipe, do not just free. */
+    zp_buf_free_secret(&r->body);
+    zp_buf_free(&r->headers);
+}
+
+struct sink {
+    struct zp_buf *b;
+    int overflow;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+
+    if (zp_buf_append(s->b, p, size * n) == -1) {
+        s->overflow = 1;
+        return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+    }
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct zp_buf *h = arg;
+
+    /* A new status line starts a new response (after 100 Continue): keep only the last. */
+    if (size * n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        zp_buf_reset(h);
+    if (zp_buf_append(h, p, size * n) == -1)
+        return 0;
+    return size * n;
+}
+
+/* "https://api.example.com/x?y" -> "api.example.com", for messages that must not carry queries. */
+static void url_host(const char *url, char *out, size_t outsz)
+{
+    const char *p = strstr(url, "://");
+    size_t n;
+
+    p = p ? p + 3 : url;
+    n = strcspn(p, "/?#");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out,
+                           size_t outsz)
+{
+    const char *p = zp_buf_str(&r->headers);
+    size_t nl = strlen(name);
+
+    while (*p) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            size_t vl = len - nl - 1;
+            while (vl > 0 && (*v == ' ' || *v == '\t')) {
+                v++;
+                vl--;
+            }
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
+            if (vl >= outsz)
+                vl = outsz - 1;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return out;
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+/* Retry-After is seconds or an HTTP date (RFC 9110 10.2.3). */
+static uint64_t parse_retry_after(const struct zp_http_resp *r)
+{
+    char v[128];
+    char *end;
+    unsigned long s;
+
+    if (zp_http_header(r, "Retry-After", v, sizeof(v)) == NULL)
+        return 0;
+    s = strtoul(v, &end, 10);
+    if (end != v && *end == '\0')
+        return (uint64_t)s * 1000u;
+    {
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL) {
+            time_t when = timegm(&tm), now = time(NULL);
+            return when > now ? (uint64_t)(when - now) * 1000u : 1000u;
+        }
+    }
+    return 0;
+}
+
+int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    struct sink sink = {&resp->body, 0};
+    char host[256], cerr[CURL_ERROR_SIZE] = "";
+    uint64_t deadline = req->deadline_ms ? req->deadline_ms : zp_now_ms() + DEFAULT_BUDGET_MS;
+    uint64_t left = zp_ms_left(deadline);
+    CURLcode rc;
+    int ret = -1;
+
+    url_host(req->url, host, sizeof(host));
+    zp_buf_reset(&resp->body);
+    zp_buf_reset(&resp->headers);
+    resp->body.max = req->max_response ? req->max_response : ZP_HTTP_BODY_MAX;
+    resp->status = 0;
+    resp->retry_after_ms = 0;
+    if (c == NULL)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot start an HTTP request");
+    if (left == 0) {
+        zp_err_set(err, ZP_ETIMEOUT, "%s (%s): no time left for the request", req->what, host);
+        goto out;
+    }
+    for (const char *const *h = req->headers; h && *h; h++)
+        hdrs = curl_slist_append(hdrs, *h);
+    if (req->body != NULL)
+        hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    if (strcmp(req->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (req->body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "zoneproof");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < CONNECT_MAX_MS ? left : CONNECT_MAX_MS));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp->headers);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (req->ca_file != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    if (req->client_cert_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, req->client_cert_file);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, req->client_key_file);
+    }
+
+    rc = curl_easy_perform(c);
+    if (rc == CURLE_WRITE_ERROR && sink.overflow) {
+        zp_err_set(err, ZP_ETRANSIENT, "%s (%s) answered with more than %zu bytes", req->what,
+                   host, resp->body.max);
+        goto out;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        zp_err_set(err, ZP_ETIMEOUT, "%s (%s) did not answer in time", req->what, host);
+        goto out;
+    }
+    if (rc != CURLE_OK) {
+        zp_err_set(err, ZP_ETRANSIENT, "cannot reach %s (%s): %s", req->what, host,
+                   cerr[0] ? cerr : curl_easy_strerror(rc));
+        goto out;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->retry_after_ms = parse_retry_after(resp);
+    ret = 0;
+out:
+    {
+        char path[256];
+        const char *p = strstr(req->url, "://");
+        p = p ? strchr(p + 3, '/') : NULL;
+        snprintf(path, sizeof(path), "%.*s", p ? (int)strcspn(p, "?#") : 1, p ? p : "/");
+        zp_log(ZP_LOG_DEBUG, "http", ZP_S("to", req->what), ZP_S("method", req->method),
+               ZP_S("host", host), ZP_S("path", path), ZP_I("status", resp->status), ZP_END);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return ret;
+}
+
+int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err)
+{
+    struct zp_http_req r = *req;
+    uint64_t backoff = BACKOFF_FIRST_MS;
+
+    if (r.deadline_ms == 0)
+        r.deadline_ms = zp_now_ms() + DEFAULT_BUDGET_MS;
+    for (int attempt = 1;; attempt++) {
+        struct zp_err e = {0};
+        uint64_t wait;
+        int got = zp_http_do(&r, resp, &e);
+        int throttled = got == 0 && (resp->status == 429 || resp->status == 503);
+        int retryable = got == -1 ? e.kind == ZP_ETRANSIENT
+                                  : (throttled || (resp->status >= 500 && resp->status <= 599));
+
+        if (!retryable) {
+            if (got == -1)
+                *err = e;
+            return got;
+        }
+        wait = throttled && resp->retry_after_ms ? resp->retry_after_ms : backoff;
+        backoff *= 2;
+        /* Wait only when the retry can still finish before the deadline. */
+        if ((!throttled && attempt >= ATTEMPTS_MAX) || wait + 500u >= zp_ms_left(r.deadline_ms)) {
+            if (got == -1) {
+                *err = e;
+                return -1;
+            }
+            if (resp->status == 429) {
+                zp_err_set(err, ZP_ERATELIMIT, "rate limited by %s; retry after %llu s", req->what,
+                           (unsigned long long)((wait + 999u) / 1000u));
+                err->upstream = 429;
+                return -1;
+            }
+            return 0; /* the caller maps the last 5xx */
+        }
+        zp_log(ZP_LOG_INFO, "http retry", ZP_S("to", req->what), ZP_I("status", resp->status),
+               ZP_I("attempt", attempt), ZP_I("wait_ms", wait), ZP_END);
+        usleep((useconds_t)(wait * 1000u));
+    }
+}
+
+int zp_http_escape(const char *s, struct zp_buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            if (zp_buf_append(out, s, 1) == -1)
+                return -1;
+        } else {
+            char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            if (zp_buf_append(out, enc, 3) == -1)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- token buckets ------------------------------------------------------------------------- */
+
+struct bucket {
+    struct bucket *next;
+    char *key;
+    double tokens;
+    uint64_t last_ms;
+};
+
+static pthread_mutex_t buckets_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct bucket *buckets; /* under buckets_mu; lives as long as the process */
+
+int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadline_ms,
+                      const char *what, struct zp_err *err)
+{
+    for (;;) {
+        struct bucket *b;
+        uint64_t now = zp_now_ms(), wait_ms;
+
+        pthread_mutex_lock(&buckets_mu);
+        for (b = buckets; b && strcmp(b->key, key) != 0; b = b->next)
+            ;
+        if (b == NULL) {
+            b = zp_xcalloc(1, sizeof(*b));
+            b->key = zp_xstrdup(key);
+            b->tokens = burst;
+            b->last_ms = now;
+            b->next = buckets;
+            buckets = b;
+        }
+        b->tokens += (double)(now - b->last_ms) * rate / 1000.0;
+        if (b->tokens > burst)
+            b->tokens = burst;
+        b->last_ms = now;
+        if (b->tokens >= 1.0) {
+            b->tokens -= 1.0;
+            pthread_mutex_unlock(&buckets_mu);
+            return 0;
+        }
+        wait_ms = (uint64_t)((1.0 - b->tokens) * 1000.0 / rate) + 1;
+        pthread_mutex_unlock(&buckets_mu);
+        if (wait_ms >= zp_ms_left(deadline_ms))
+            return zp_err_set(err, ZP_ERATELIMIT,
+                              "rate limited by zoneproof's own limit for %s (the provider allows "
+                              "about %.0f requests a minute); retry after %llu s",
+                              what, rate * 60.0, (unsigned long long)(wait_ms + 999u) / 1000u);
+        usleep((useconds_t)(wait_ms * 1000u));
+    }
+}

@@ -1,0 +1,78 @@
+/*
+ * httpc.h — the one HTTP client of zoneproof (libcurl underneath): every
+ * call has a deadline, a cap on what it reads, and a retry policy that
+ * honours Retry-After and never retries what cannot succeed (401, 403 and
+ * other 4xx). Provider APIs and the Kubernetes client both go through it.
+ *
+ * Nothing here logs headers or query strings: they carry credentials
+ * (Authorization, Namecheap's ApiKey). Logs name the method, host and path.
+ */
+#ifndef ZP_BASE_HTTPC_H
+#define ZP_BASE_HTTPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+struct zp_err;
+
+#define ZP_HTTP_BODY_MAX (4u * 1024u * 1024u)
+#define ZP_HTTP_HEADERS_MAX (64u * 1024u)
+
+struct zp_http_req {
+    const char *method;             /* "GET", "POST", … */
+    const char *url;
+    const char *const *headers;     /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *body;               /* may be NULL */
+    size_t body_len;
+    uint64_t deadline_ms;           /* absolute, zp_now_ms() clock; 0: 30 s from now */
+    size_t max_response;            /* 0: ZP_HTTP_BODY_MAX */
+    const char *ca_file;            /* trust only this bundle; NULL: the system's */
+    const char *client_cert_file;   /* optional TLS client certificate (PEM) */
+    const char *client_key_file;
+    const char *what;               /* who is called, for messages: "Cloudflare" */
+};
+
+struct zp_http_resp {
+    long status;         /* 0 when no response arrived */
+    struct zp_buf body;
+    struct zp_buf headers; /* raw "Name: value\r\n" lines of the last response */
+    uint64_t retry_after_ms; /* from Retry-After, 0 if absent */
+};
+
+void zp_http_resp_init(struct zp_http_resp *r);
+void zp_http_resp_free(struct zp_http_resp *r);
+
+/*
+ * One exchange. Returns 0 when any HTTP response arrived (whatever its
+ * status); -1 with ZP_ETIMEOUT or ZP_ETRANSIENT and a sentence naming the
+ * host when none did.
+ */
+int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err);
+
+/*
+ * zp_http_do with retries: 429 and 503 wait for Retry-After (or a short
+ * backoff) when it fits before the deadline; other 5xx and network errors
+ * are retried with a backoff up to 3 attempts. Anything else is returned
+ * as it came. A 429 that cannot be waited out fails with ZP_ERATELIMIT:
+ * "rate limited by <what>; retry after N s".
+ */
+int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err);
+
+/* The value of a response header (case-insensitive name), or NULL. */
+const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out,
+                           size_t outsz);
+
+/* Percent-encodes s for a URL query or path segment. */
+int zp_http_escape(const char *s, struct zp_buf *out);
+
+/*
+ * A token bucket shared by every call with the same key (one per provider
+ * account): rate tokens a second, at most burst. Waits for a token until
+ * the deadline; then fails with ZP_ERATELIMIT naming what.
+ */
+int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadline_ms,
+                      const char *what, struct zp_err *err);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * test_httpc.c — the HTTP client against a scripted server on loopback:
+ * Retry-After is honoured within the deadline and reported past it, 5xx is
+ * retried a bounded number of times, 401 never is, bodies are capped, and
+ * a silent or absent server becomes a sentence naming the host.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+
+/* The server answers each connection with the next scripted reply; "" means: say nothing. */
+struct script {
+    const char *replies[8];
+    int n, served;
+    int fd;
+    unsigned short port;
+    pthread_t th;
+};
+
+static void *serve(void *arg)
+{
+    struct script *s = arg;
+    char buf[8192];
+
+    for (int i = 0; i < s->n; i++) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        (void)!read(c, buf, sizeof(buf));
+        s->served++;
+        if (s->replies[i][0] == '\0') {
+            usleep(1500 * 1000); /* hang past the caller's deadline */
+        } else {
+            (void)!write(c, s->replies[i], strlen(s->replies[i]));
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void start(struct script *s)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int one = 1;
+
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    getsockname(s->fd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->th, NULL, serve, s);
+}
+
+static void stop(struct script *s)
+{
+    shutdown(s->fd, SHUT_RDWR);
+    close(s->fd);
+    pthread_join(s->th, NULL);
+}
+
+static int call(struct script *s, uint64_t budget_ms, struct zp_http_resp *r, struct zp_err *e)
+{
+    char url[64];
+    struct zp_http_req req = {.method = "GET", .url = url, .what = "Example DNS"};
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/zones?name=secret-query", s->port);
+    req.deadline_ms = zp_now_ms() + budget_ms;
+    zp_err_clear(e);
+    return zp_http_call(&req, r, e);
+}
+
+#define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Thing: a b \r\n\r\nok"
+#define R429(s) "HTTP/1.1 429 Too Many Requests\r\nRetry-After: " s "\r\nContent-Length: 0\r\n\r\n"
+#define R500 "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
+#define R401 "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope"
+
+static void retry_after_is_honoured(void **state)
+{
+    struct script s = {.replies = {R429("1"), OK200}, .n = 2};
+    struct zp_http_resp r;
+    struct zp_err e;
+    char v[32];
+
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 5000, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(zp_buf_str(&r.body), "ok");
+    assert_string_equal(zp_http_header(&r, "x-thing", v, sizeof(v)), "a b");
+    assert_null(zp_http_header(&r, "x-missing", v, sizeof(v)));
+    assert_int_equal(s.served, 2);
+    zp_http_resp_free(&r);
+    stop(&s);
+}
+
+static void retry_after_past_the_deadline(void **state)
+{
+    struct script s = {.replies = {R429("120")}, .n = 1};
+    struct zp_http_resp r;
+    struct zp_err e;
+
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 3000, &r, &e), -1);
+    assert_int_equal(e.kind, ZP_ERATELIMIT);
+    assert_string_equal(e.msg, "rate limited by Example DNS; retry after 120 s");
+    assert_int_equal(s.served, 1);
+    zp_http_resp_free(&r);
+    stop(&s);
+}
+
+static void server_errors_bounded_auth_errors_never(void **state)
+{
+    struct script s5 = {.replies = {R500, R500, R500}, .n = 3};
+    struct script s4 = {.replies = {R401}, .n = 1};
+    struct zp_http_resp r;
+    struct zp_err e;
+
+    start(&s5);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s5, 10000, &r, &e), 0);
+    assert_int_equal(r.status, 500); /* the caller maps it */
+    assert_int_equal(s5.served, 3);
+    stop(&s5);
+
+    start(&s4);
+    assert_int_equal(call(&s4, 10000, &r, &e), 0);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(zp_buf_str(&r.body), "nope");
+    assert_int_equal(s4.served, 1);
+    zp_http_resp_free(&r);
+    stop(&s4);
+}
+
+static void hang_and_refusal_name_the_host(void **state)
+{
+    struct script s = {.replies = {""}, .n = 1};
+    struct zp_http_resp r;
+    struct zp_err e;
+
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 800, &r, &e), -1);
+    assert_int_equal(e.kind, ZP_ETIMEOUT);
+    assert_non_null(strstr(e.msg, "Example DNS (127.0.0.1:"));
+    assert_null(strstr(e.msg, "secret-query")); /* queries may hold credentials */
+    stop(&s);
+
+    /* nothing listens on the port now */
+    assert_int_equal(call(&s, 2000, &r, &e), -1);
+    assert_int_equal(e.kind, ZP_ETRANSIENT);
+    assert_non_null(strstr(e.msg, "cannot reach Example DNS (127.0.0.1:"));
+    zp_http_resp_free(&r);
+}
+
+static void body_is_capped(void **state)
+{
+    struct script s = {.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"},
+                       .n = 1};
+    char url[64];
+    struct zp_http_req req = {.method = "GET", .url = url, .what = "Example DNS",
+                              .max_response = 4};
+    struct zp_http_resp r;
+    struct zp_err e = {0};
+
+    start(&s);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/", s.port);
+    zp_http_resp_init(&r);
+    assert_int_equal(zp_http_do(&req, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "answered with more than 4 bytes"));
+    zp_http_resp_free(&r);
+    stop(&s);
+}
+
+static void token_bucket(void **state)
+{
+    struct zp_err e = {0};
+    uint64_t t0 = zp_now_ms();
+
+    assert_int_equal(zp_ratelimit_take("test:acct", 20.0, 2.0, t0 + 5000, "Example DNS", &e), 0);
+    assert_int_equal(zp_ratelimit_take("test:acct", 20.0, 2.0, t0 + 5000, "Example DNS", &e), 0);
+    /* the third waits for a token (about 50 ms) rather than failing */
+    assert_int_equal(zp_ratelimit_take("test:acct", 20.0, 2.0, t0 + 5000, "Example DNS", &e), 0);
+    assert_true(zp_now_ms() - t0 >= 40);
+    /* a slow bucket with no time left refuses with a sentence */
+    assert_int_equal(zp_ratelimit_take("test:slow", 0.01, 1.0, t0 + 5000, "Example DNS", &e), 0);
+    assert_int_equal(zp_ratelimit_take("test:slow", 0.01, 1.0, zp_now_ms() + 100, "Example DNS",
+                                       &e), -1);
+    assert_int_equal(e.kind, ZP_ERATELIMIT);
+    assert_non_null(strstr(e.msg, "Example DNS"));
+}
+
+static void escaping(void **state)
+{
+    struct zp_buf b;
+
+    zp_buf_init(&b, 256);
+    assert_int_equal(zp_http_escape("_acme-challenge.example.com a/b+c", &b), 0);
+    assert_string_equal(zp_buf_str(&b), "_acme-challenge.example.com%20a%2Fb%2Bc");
+    zp_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(retry_after_is_honoured),
+        cmocka_unit_test(retry_after_past_the_deadline),
+        cmocka_unit_test(server_errors_bounded_auth_errors_never),
+        cmocka_unit_test(hang_and_refusal_name_the_host),
+        cmocka_unit_test(body_is_capped),
+        cmocka_unit_test(token_bucket),
+        cmocka_unit_test(escaping),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    zp_log_set_level(ZP_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,151 @@
+"""conformance — the tests every provider must pass, written once.
+
+cert-manager's strict conformance (docs/webhook-protocol.md §4) ported, plus
+what platform teams check before trusting a webhook with their zone: foreign
+records survive every step (the fake's whole store is compared before and
+after), bad credentials and a wrong zone give a sentence a user can act on,
+429 is waited out, 5xx and a hanging API end within the deadline.
+
+A provider test subclasses ProviderConformance and unittest.TestCase and
+provides:
+    make_fake(pki_dir, named)  -> a started FakeServer holding zone example.test
+                                  (and nothing for zone other.test)
+    provider_yaml(fake, creds_dir, good=True) -> the YAML of one providers: entry
+                                  (without the leading "- "), with good or bad credentials
+    seed_foreign(fake)         -> put a foreign TXT value and a non-TXT record at FQDN
+Optionally: account_hint (text the wrong-zone message must contain).
+"""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import pki  # noqa: E402
+import zptest  # noqa: E402
+
+ZONE = "example.test"
+FQDN = "_acme-challenge.example.test."
+KEY1 = zptest.acme_key("first")
+KEY2 = zptest.acme_key("second")
+FOREIGN = "v=foreign-keep-me"
+
+
+class ProviderConformance:
+    account_hint = None
+    deadline = "6s"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="zp-prov-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+        cls.named = zptest.Named({ZONE: []}).start()
+        cls.fake = cls.make_fake(cls.pki, cls.named)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+        cls.named.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.fake.clear_faults()
+
+    def config(self, good=True, mode="wait", timeout=None):
+        path = os.path.join(self.tmp, "config-%s-%s.yaml" % ("good" if good else "bad", mode))
+        entry = self.provider_yaml(self.fake, self.tmp, good).strip("\n")
+        entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
+        with open(path, "w") as f:
+            f.write("propagation:\n  mode: %s\n  timeout: %s\n  nameservers: [\"%s\"]\n"
+                    "providers:\n  - %s\n"
+                    % (mode, timeout or self.deadline, self.named.addr(), entry))
+        return path
+
+    def zp(self, action, key, fqdn=FQDN, good=True, mode="wait", timeout=None, zone=None):
+        args = [action, "--config", self.config(good, mode, timeout), "--fqdn", fqdn, "--key", key]
+        if zone:
+            args += ["--zone", zone]
+        return zptest.run_zp(args, timeout=90)
+
+    def ok(self, r):
+        self.assertEqual(r.returncode, 0, "zoneproof failed:\n%s%s" % (r.stdout, r.stderr))
+
+    def no_secret_in(self, r):
+        for secret in self.secrets():
+            self.assertNotIn(secret, r.stdout + r.stderr)
+
+    def secrets(self):
+        return []
+
+    # --- the conformance sequence ---
+    def test_1_strict_conformance(self):
+        self.seed_foreign(self.fake)
+        before = self.fake.snapshot()
+        self.assertEqual(self.fake.txt_values(FQDN), [FOREIGN])
+
+        self.ok(self.zp("present", KEY1))
+        self.assertEqual(sorted(self.fake.txt_values(FQDN)), sorted([FOREIGN, KEY1]))
+        self.assertIn(KEY1, self.named.txt(FQDN))  # the watcher saw it in real DNS
+
+        r = self.zp("present", KEY1)  # idempotent
+        self.ok(r)
+        self.assertEqual(sorted(self.fake.txt_values(FQDN)), sorted([FOREIGN, KEY1]))
+
+        self.ok(self.zp("present", KEY2))  # apex + wildcard: a second value at one name
+        self.assertEqual(sorted(self.fake.txt_values(FQDN)), sorted([FOREIGN, KEY1, KEY2]))
+
+        self.ok(self.zp("cleanup", KEY2))
+        self.assertEqual(sorted(self.fake.txt_values(FQDN)), sorted([FOREIGN, KEY1]))
+        self.ok(self.zp("cleanup", KEY2))  # double cleanup succeeds
+        self.ok(self.zp("cleanup", KEY1))
+        self.assertEqual(self.fake.txt_values(FQDN), [FOREIGN])
+        self.assertEqual(self.fake.snapshot(), before, "a foreign record changed")
+        self.no_secret_in(r)
+
+    def test_2_bad_credentials(self):
+        r = self.zp("present", KEY1, good=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr.lower(), r"credential|token|key|unauthori[sz]ed|rejected")
+        self.no_secret_in(r)
+        self.assertNotIn(KEY1, self.fake.txt_values(FQDN))
+
+    def test_3_wrong_zone(self):
+        r = self.zp("present", KEY1, fqdn="_acme-challenge.other.test.", zone="other.test")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("other.test", r.stderr)
+        if self.account_hint:
+            self.assertIn(self.account_hint, r.stderr)
+
+    def test_4_rate_limited_then_success(self):
+        self.fake.inject(status=429, retry_after=1)
+        t0 = time.monotonic()
+        self.ok(self.zp("present", KEY1, mode="skip"))
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)  # Retry-After was honoured
+        self.ok(self.zp("cleanup", KEY1, mode="skip"))
+
+    def test_5_rate_limited_past_deadline(self):
+        self.fake.inject(status=429, retry_after=300, count=20)
+        r = self.zp("present", KEY1, mode="skip", timeout="3s")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("rate limited by", r.stderr)
+        self.assertIn("retry after", r.stderr)
+        self.fake.clear_faults()
+
+    def test_6_server_errors(self):
+        self.fake.inject(status=503, count=20)
+        r = self.zp("present", KEY1, mode="skip", timeout="3s")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr, r"5\d\d|unavailable|server error|rate limited")
+        self.fake.clear_faults()
+        self.assertNotIn(KEY1, self.fake.txt_values(FQDN))
+
+    def test_7_hang_past_deadline(self):
+        self.fake.inject(hang=8, count=3)
+        t0 = time.monotonic()
+        r = self.zp("present", KEY1, mode="skip", timeout="2s")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertLess(time.monotonic() - t0, 7.5)  # ended at its deadline, not the server's
+        self.assertRegex(r.stderr, r"did not answer in time|no time left|timed? ?out")
+        self.fake.clear_faults()

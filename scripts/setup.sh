@@ -8,6 +8,7 @@ pkgs=(
   libcurl4-openssl-dev libcjson-dev libssl-dev libyaml-dev libldns-dev
   libcmocka-dev libevent-dev libpsl-dev
   bind9 bind9-utils dnsutils ldnsutils pebble lego openssl curl python3
+  pdns-server pdns-backend-sqlite3 sqlite3
   procps psmisc file
 )
 

@@ -18,7 +18,8 @@
 #define AS "EXAMPLEapplicationSECRET0000000"
 #define CK "EXAMPLEconsumerKEY00000000000000"
 #define URL "https://eu.api.ovh.com/1.0/domain/zone/example.com/record"
-#define BODY "{\"fieldType\":\"TXT\",\"subDomain\":\"_acme-challenge\",\"target\":\"abc\",\"ttl\":60}"
+#define BODY                                                                                       \
+    "{\"fieldType\":\"TXT\",\"subDomain\":\"_acme-challenge\",\"target\":\"abc\",\"ttl\":60}"
 #define TS "1767322800"
 
 /* vectors/ovh_sig_output.txt, verbatim. */

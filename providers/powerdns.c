@@ -1,0 +1,725 @@
+/*
+ * powerdns.c — the powerdns provider: the TXT RRset at the challenge name,
+ * changed through the PowerDNS Authoritative HTTP API (/api/v1).
+ *
+ * PowerDNS 5.1 and later add and remove one record on the server (PATCH
+ * changetype EXTEND and PRUNE), so two writers never lose each other's
+ * value. Older servers (Debian 12 ships 4.7) only replace a whole RRset:
+ * the set is read, changed and written back (REPLACE, or DELETE when ours
+ * was the last value) under the solver's per-name lock (ZP_PROV_RMW). The
+ * server's version decides, read at every call, so an upgrade of PowerDNS
+ * needs no restart here. Either way the set is read first: an existing
+ * value means nothing to write, and a set that already exists keeps its
+ * TTL (EXTEND refuses records whose TTL differs from the set's).
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/powerdns_int.h"
+#include "providers/provider.h"
+
+#define PD_KEY_MAX 4096 /* an api-key is a few dozen bytes */
+#define PD_URL_MAX 2048
+#define PD_BODY_MAX (64u * 1024u)
+#define PD_LOG_BODY 300
+/* Self-hosted, no published limit: a bucket only against a runaway loop. */
+#define PD_RATE 20.0
+#define PD_BURST 40.0
+#define PD_WHAT "PowerDNS"
+
+struct pd_cfg {
+    char *endpoint; /* as configured, for messages */
+    char *api;      /* endpoint with /api/v1 */
+    char *ca;
+    char *key_file;
+    char *server_id;
+    char *zone; /* zone override, canonical; NULL: the record's zone */
+};
+
+/* One present or cleanup in flight. */
+struct pd_op {
+    const struct pd_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    const char *zone;
+    struct zp_buf auth; /* "X-API-Key: <key>": a secret, wiped at the end */
+    char rl_key[160];
+    char sid_esc[256]; /* serverId, escaped for a path */
+    int modern;        /* EXTEND and PRUNE are available */
+    char kind[32];     /* the zone's kind: Native, Master, Slave, … */
+};
+
+/* What the zone holds at the name: the TXT set, borrowed from the parsed zone. */
+struct pd_set {
+    int found;
+    long ttl;
+    const cJSON *records; /* [{content, disabled}] */
+    int ours_on;          /* our value is there and enabled */
+    int ours_off;         /* our value is there, disabled */
+};
+
+static const char *const pd_keys[] = {"endpoint", "apiKeyFile", "serverId", "caFile", "zone", NULL};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+int zp_pdns_version_modern(const char *version)
+{
+    char *end;
+    long major, minor;
+
+    if (version == NULL)
+        return 0;
+    major = strtol(version, &end, 10);
+    if (end == version || *end != '.')
+        return 0; /* a development build without a number: the safe path */
+    minor = strtol(end + 1, &end, 10);
+    return major > 5 || (major == 5 && minor >= 1);
+}
+
+char *zp_pdns_api_url(const char *endpoint)
+{
+    size_t n = strlen(endpoint);
+
+    /* Accept the webserver's URL, or one that already names the API. */
+    if (n >= 7 && strcmp(endpoint + n - 7, "/api/v1") == 0)
+        return zp_xstrdup(endpoint);
+    if (n >= 4 && strcmp(endpoint + n - 4, "/api") == 0)
+        return zp_xasprintf("%s/v1", endpoint);
+    return zp_xasprintf("%s/api/v1", endpoint);
+}
+
+static void pd_config_free(void *p)
+{
+    struct pd_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->endpoint);
+    free(cfg->api);
+    free(cfg->ca);
+    free(cfg->key_file);
+    free(cfg->server_id);
+    free(cfg->zone);
+    free(cfg);
+}
+
+static int pd_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct pd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *key = NULL, *sid = "localhost", *zone = NULL;
+    char why[128], canon[ZP_DNAME_MAX];
+    int rc = -1;
+
+    if (zp_y_get(node, "endpoint") == NULL) {
+        zp_y_fail(node, path, err,
+                  "endpoint is required: the URL of the PowerDNS webserver that serves the API, "
+                  "such as http://127.0.0.1:8081");
+        goto out;
+    }
+    if (zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
+        zp_y_str(node, path, "apiKeyFile", 1, &key, err) == -1 ||
+        zp_secret_file_check(node, path, "apiKeyFile", key, err) == -1 ||
+        zp_y_str(node, path, "serverId", 0, &sid, err) == -1 ||
+        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+        goto out;
+    if (*sid == '\0' || strpbrk(sid, "/?#% ") != NULL) {
+        zp_y_fail(zp_y_get(node, "serverId"), path, err,
+                  "serverId \"%s\" is not a server id; PowerDNS Authoritative calls itself "
+                  "localhost",
+                  sid);
+        goto out;
+    }
+    if (zone != NULL) {
+        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
+            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
+            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is not a domain name: %s",
+                      zone, why);
+            goto out;
+        }
+        cfg->zone = zp_xstrdup(canon);
+    }
+    cfg->api = zp_pdns_api_url(cfg->endpoint);
+    cfg->key_file = zp_xstrdup(key);
+    cfg->server_id = zp_xstrdup(sid);
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    pd_config_free(cfg);
+    return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+/* Logs an upstream answer that was not a success; the body never reaches a sentence raw. */
+static void pd_log_reply(const struct pd_op *op, const char *what, const struct zp_http_resp *r)
+{
+    char body[PD_LOG_BODY + 1];
+
+    snprintf(body, sizeof(body), "%s", zp_buf_str(&r->body));
+    zp_log(ZP_LOG_WARN, "powerdns: unexpected answer", ZP_S("instance", op->call->instance),
+           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
+}
+
+/*
+ * One exchange with the API; path follows /api/v1. 0 when any HTTP answer
+ * arrived. Network failures get the hints PowerDNS's set-up calls for.
+ */
+static int pd_req(struct pd_op *op, const char *method, const char *path, const char *body,
+                  struct zp_http_resp *resp, struct zp_err *err)
+{
+    const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
+                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct zp_http_req req = {0};
+    struct zp_err e = {0};
+    char *url = zp_xasprintf("%s%s", op->cfg->api, path);
+    int rc = -1;
+
+    if (zp_ratelimit_take(op->rl_key, PD_RATE, PD_BURST, op->call->deadline_ms, PD_WHAT, err) == -1)
+        goto out;
+    req.method = method;
+    req.url = url;
+    req.headers = headers;
+    req.body = body;
+    req.body_len = body ? strlen(body) : 0;
+    req.deadline_ms = op->call->deadline_ms;
+    req.ca_file = op->cfg->ca;
+    req.what = PD_WHAT;
+    if (zp_http_call(&req, resp, &e) == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (e.kind == ZP_ETRANSIENT)
+        zp_err_set(err, e.kind,
+                   "%s; check endpoint (the PowerDNS webserver, webserver-port, default 8081), "
+                   "that pdns runs with webserver=yes and api=yes, and that webserver-allow-from "
+                   "includes this host (PowerDNS closes the connection otherwise)",
+                   e.msg);
+    else
+        *err = e;
+out:
+    free(url);
+    return rc;
+}
+
+/* The sentence for an answer no step expected; 404 and 422 are handled by the steps. */
+static int pd_fail(const struct pd_op *op, const char *what, const struct zp_http_resp *r,
+                   struct zp_err *err)
+{
+    const char *ep = op->cfg->endpoint;
+
+    pd_log_reply(op, what, r);
+    if (r->status == 401)
+        zp_err_set(err, ZP_EAUTH,
+                   "PowerDNS at %s rejected the API key in apiKeyFile (401 Unauthorized); it must "
+                   "equal the api-key setting of that server",
+                   ep);
+    else if (r->status == 403)
+        zp_err_set(err, ZP_EPERM,
+                   "PowerDNS at %s refused to %s (403 Forbidden); PowerDNS itself does not answer "
+                   "403, so a proxy in front of its API denies it: allow this host there",
+                   ep, what);
+    else if (r->status >= 500)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "PowerDNS at %s failed to %s (HTTP %ld); the server's log says why (often its "
+                   "database is unreachable)",
+                   ep, what, r->status);
+    else
+        zp_err_set(err, ZP_ETRANSIENT, "PowerDNS at %s answered HTTP %ld when asked to %s", ep,
+                   r->status, what);
+    err->upstream = (int)r->status;
+    return -1;
+}
+
+/* The "error" member of a PowerDNS JSON error, cut to fit a sentence; "" when there is none. */
+static void pd_api_error(const struct zp_http_resp *r, char *out, size_t outsz)
+{
+    cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    size_t n;
+
+    snprintf(out, outsz, "%s", cJSON_IsString(e) ? e->valuestring : "");
+    for (n = 0; out[n]; n++)
+        if ((unsigned char)out[n] < 0x20)
+            out[n] = ' ';
+    cJSON_Delete(j);
+}
+
+/* ---- the server --------------------------------------------------------------------------- */
+
+/* After a 404 for our server: is it the serverId, or is there no API at endpoint at all? */
+static int pd_no_server(struct pd_op *op, struct zp_err *err)
+{
+    struct zp_http_resp r;
+    struct zp_buf ids;
+    cJSON *j = NULL, *it;
+
+    zp_http_resp_init(&r);
+    zp_buf_init(&ids, 512);
+    if (pd_req(op, "GET", "/servers", NULL, &r, err) == -1)
+        goto out;
+    if (r.status == 200 && (j = cJSON_ParseWithLength(zp_buf_str(&r.body), r.body.len)) != NULL) {
+        cJSON_ArrayForEach(it, j)
+        {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+            if (cJSON_IsString(id))
+                zp_buf_printf(&ids, "%s%s", ids.len ? ", " : "", id->valuestring);
+        }
+        zp_err_set(err, ZP_ECONFIG,
+                   "PowerDNS at %s has no server \"%s\"; set serverId to one it has (%s)",
+                   op->cfg->endpoint, op->cfg->server_id, ids.len ? zp_buf_str(&ids) : "none");
+    } else {
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s does not serve the PowerDNS API (HTTP %ld for %s/servers); point endpoint "
+                   "at the PowerDNS webserver and set api=yes in pdns.conf",
+                   op->cfg->endpoint, r.status, op->cfg->api);
+    }
+    err->upstream = 404;
+out:
+    cJSON_Delete(j);
+    zp_buf_free(&ids);
+    zp_http_resp_free(&r);
+    return -1;
+}
+
+/* GET /servers/{id}: checks the key and serverId, and learns whether EXTEND/PRUNE exist. */
+static int pd_server(struct pd_op *op, struct zp_err *err)
+{
+    struct zp_http_resp r;
+    cJSON *j = NULL;
+    const cJSON *type, *ver;
+    char *path = zp_xasprintf("/servers/%s", op->sid_esc);
+    int rc = -1;
+
+    zp_http_resp_init(&r);
+    if (pd_req(op, "GET", path, NULL, &r, err) == -1)
+        goto out;
+    if (r.status == 404) {
+        pd_no_server(op, err);
+        goto out;
+    }
+    if (r.status != 200) {
+        pd_fail(op, "read the server's description", &r, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&r.body, PD_WHAT, err)) == NULL)
+        goto out;
+    type = cJSON_GetObjectItemCaseSensitive(j, "daemon_type");
+    ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "authoritative") != 0) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s is a PowerDNS %s, not the Authoritative server; point endpoint at the "
+                   "webserver of the pdns_server that holds the zone",
+                   op->cfg->endpoint, type->valuestring);
+        goto out;
+    }
+    op->modern = zp_pdns_version_modern(cJSON_IsString(ver) ? ver->valuestring : NULL);
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&r);
+    free(path);
+    return rc;
+}
+
+/* ---- the zone and the set ----------------------------------------------------------------- */
+
+static int pd_zone_path(const struct pd_op *op, const char *suffix, struct zp_buf *out)
+{
+    if (zp_buf_printf(out, "/servers/%s/zones/", op->sid_esc) == -1 ||
+        zp_http_escape(op->zone, out) == -1)
+        return -1;
+    return zp_buf_puts(out, suffix);
+}
+
+static int pd_zone_missing(const struct pd_op *op, struct zp_err *err)
+{
+    zp_err_set(err, ZP_ENOTFOUND,
+               "zone %s not found on PowerDNS server \"%s\" at %s; create it there (pdnsutil "
+               "create-zone), or set zone to the zone that holds %s",
+               op->zone, op->cfg->server_id, op->cfg->endpoint, op->rec->fqdn);
+    err->upstream = 404;
+    return -1;
+}
+
+/* Finds the TXT set at the name in a zone object and whether it holds our value. */
+static void pd_find_set(const struct pd_op *op, const cJSON *zone, struct pd_set *set)
+{
+    const cJSON *rrset, *rec;
+
+    memset(set, 0, sizeof(*set));
+    cJSON_ArrayForEach(rrset, cJSON_GetObjectItemCaseSensitive(zone, "rrsets"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rrset, "name");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rrset, "type");
+        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(rrset, "ttl");
+
+        if (!cJSON_IsString(name) || !cJSON_IsString(type) || strcmp(type->valuestring, "TXT") ||
+            strcasecmp(name->valuestring, op->rec->fqdn) != 0)
+            continue;
+        set->found = 1;
+        set->ttl = cJSON_IsNumber(ttl) ? (long)ttl->valuedouble : (long)op->rec->ttl;
+        set->records = cJSON_GetObjectItemCaseSensitive(rrset, "records");
+        cJSON_ArrayForEach(rec, set->records)
+        {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
+            if (cJSON_IsString(c) && zp_txt_equal(c->valuestring, op->rec->value)) {
+                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "disabled")))
+                    set->ours_off = 1;
+                else
+                    set->ours_on = 1;
+            }
+        }
+        return;
+    }
+}
+
+/*
+ * A CNAME at the name: the challenge was delegated and cert-manager did not
+ * follow it. PowerDNS would refuse the TXT ("Conflicts with pre-existing
+ * RRset"); say what to change instead.
+ */
+static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_err *err)
+{
+    const cJSON *rrset;
+
+    cJSON_ArrayForEach(rrset, cJSON_GetObjectItemCaseSensitive(zone, "rrsets"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rrset, "name");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rrset, "type");
+        const cJSON *rec =
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rrset, "records"), 0);
+        const cJSON *target = cJSON_GetObjectItemCaseSensitive(rec, "content");
+
+        if (cJSON_IsString(name) && cJSON_IsString(type) &&
+            strcmp(type->valuestring, "CNAME") == 0 &&
+            strcasecmp(name->valuestring, op->rec->fqdn) == 0)
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s is an alias (CNAME) of %s in zone %s on PowerDNS server \"%s\", "
+                              "so it cannot hold TXT records; set cnameStrategy: Follow on the "
+                              "Issuer's solver so the value is written at %s, and list that "
+                              "name's zone in dnsZones",
+                              op->rec->fqdn, cJSON_IsString(target) ? target->valuestring : "?",
+                              op->zone, op->cfg->server_id,
+                              cJSON_IsString(target) ? target->valuestring : "the target");
+    }
+    return 0;
+}
+
+/* GET the zone, filtered to our name where the server can (4.8+; older ones send it all). */
+static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
+{
+    struct zp_http_resp r;
+    struct zp_buf path;
+    const cJSON *kind;
+    int rc = -1;
+
+    zp_http_resp_init(&r);
+    zp_buf_init(&path, PD_URL_MAX);
+    if (pd_zone_path(op, "?rrset_name=", &path) == -1 ||
+        zp_http_escape(op->rec->fqdn, &path) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "the URL for zone %s is too long", op->zone);
+        goto out;
+    }
+    if (pd_req(op, "GET", zp_buf_str(&path), NULL, &r, err) == -1)
+        goto out;
+    if (r.status == 404) {
+        pd_log_reply(op, "read the zone", &r);
+        pd_zone_missing(op, err);
+        goto out;
+    }
+    if (r.status != 200) {
+        pd_fail(op, "read the zone", &r, err);
+        goto out;
+    }
+    if ((*zonep = zp_json_parse(&r.body, PD_WHAT, err)) == NULL)
+        goto out;
+    kind = cJSON_GetObjectItemCaseSensitive(*zonep, "kind");
+    snprintf(op->kind, sizeof(op->kind), "%s", cJSON_IsString(kind) ? kind->valuestring : "");
+    if (strcasecmp(op->kind, "Slave") == 0 || strcasecmp(op->kind, "Secondary") == 0 ||
+        strcasecmp(op->kind, "Consumer") == 0) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "zone %s on PowerDNS server \"%s\" at %s is a %s zone, copied from its "
+                   "primary, which would undo the change; point endpoint at the primary's API",
+                   op->zone, op->cfg->server_id, op->cfg->endpoint, op->kind);
+        cJSON_Delete(*zonep);
+        *zonep = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_buf_free(&path);
+    zp_http_resp_free(&r);
+    return rc;
+}
+
+/* Appends {content, disabled} to an array. */
+static void pd_add_record(cJSON *records, const char *content, int disabled)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "content", content);
+    cJSON_AddBoolToObject(o, "disabled", disabled);
+    cJSON_AddItemToArray(records, o);
+}
+
+/*
+ * The rrsets entry of a PATCH. REPLACE keeps every record that is not our
+ * value (with its disabled flag) and, for present, adds or enables ours.
+ */
+static cJSON *pd_change(const struct pd_op *op, const struct pd_set *set, const char *changetype,
+                        int del, const char *quoted)
+{
+    cJSON *rr = cJSON_CreateObject(), *records;
+    const cJSON *rec;
+
+    cJSON_AddStringToObject(rr, "name", op->rec->fqdn);
+    cJSON_AddStringToObject(rr, "type", "TXT");
+    cJSON_AddStringToObject(rr, "changetype", changetype);
+    if (strcmp(changetype, "DELETE") == 0)
+        return rr;
+    cJSON_AddNumberToObject(rr, "ttl", set->found ? (double)set->ttl : (double)op->rec->ttl);
+    records = cJSON_AddArrayToObject(rr, "records");
+    if (strcmp(changetype, "REPLACE") != 0) {
+        /* EXTEND adds our value; PRUNE names the stored forms of it, one entry each (below). */
+        if (!del)
+            pd_add_record(records, quoted, 0);
+        return rr;
+    }
+    cJSON_ArrayForEach(rec, set->records)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
+        if (!cJSON_IsString(c))
+            continue;
+        if (zp_txt_equal(c->valuestring, op->rec->value))
+            continue;
+        pd_add_record(records, c->valuestring,
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "disabled")));
+    }
+    if (!del)
+        pd_add_record(records, quoted, 0);
+    return rr;
+}
+
+/* PATCH /zones/{id} with the rrsets entries given; 204 is success. */
+static int pd_patch(struct pd_op *op, cJSON *rrsets, struct zp_err *err)
+{
+    cJSON *doc = cJSON_CreateObject();
+    struct zp_http_resp r;
+    struct zp_buf path;
+    char *body = NULL, detail[512];
+    int rc = -1;
+
+    zp_http_resp_init(&r);
+    zp_buf_init(&path, PD_URL_MAX);
+    cJSON_AddItemToObject(doc, "rrsets", rrsets);
+    body = cJSON_PrintUnformatted(doc);
+    if (body == NULL || pd_zone_path(op, "", &path) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the change of TXT at %s", op->rec->fqdn);
+        goto out;
+    }
+    if (pd_req(op, "PATCH", zp_buf_str(&path), body, &r, err) == -1)
+        goto out;
+    if (r.status == 204 || r.status == 200) {
+        rc = 0;
+        goto out;
+    }
+    if (r.status == 404) {
+        pd_log_reply(op, "change the zone", &r);
+        pd_zone_missing(op, err);
+    } else if (r.status == 422 || r.status == 400) {
+        pd_log_reply(op, "change the zone", &r);
+        pd_api_error(&r, detail, sizeof(detail));
+        zp_err_set(err, ZP_EINVAL,
+                   "PowerDNS at %s refused the change of TXT at %s in zone %s: %s; fix what it "
+                   "names in the zone (pdnsutil check-zone shows the zone's problems)",
+                   op->cfg->endpoint, op->rec->fqdn, op->zone,
+                   detail[0] ? detail : "no reason given");
+        err->upstream = (int)r.status;
+    } else {
+        pd_fail(op, "change the zone", &r, err);
+    }
+out:
+    cJSON_free(body);
+    cJSON_Delete(doc);
+    zp_buf_free(&path);
+    zp_http_resp_free(&r);
+    return rc;
+}
+
+/* A primary's secondaries learn of the change by NOTIFY; a failure here only delays them. */
+static void pd_notify(struct pd_op *op)
+{
+    struct zp_http_resp r;
+    struct zp_buf path;
+    struct zp_err e = {0};
+
+    if (strcasecmp(op->kind, "Master") != 0 && strcasecmp(op->kind, "Primary") != 0 &&
+        strcasecmp(op->kind, "Producer") != 0)
+        return;
+    zp_http_resp_init(&r);
+    zp_buf_init(&path, PD_URL_MAX);
+    if (pd_zone_path(op, "/notify", &path) == 0 &&
+        pd_req(op, "PUT", zp_buf_str(&path), NULL, &r, &e) == 0 && r.status != 200)
+        pd_log_reply(op, "notify the secondaries", &r);
+    else if (e.kind != ZP_EOK)
+        zp_log(ZP_LOG_WARN,
+               "powerdns: notify failed; secondaries learn of the change at their "
+               "next refresh",
+               ZP_S("instance", op->call->instance), ZP_S("zone", op->zone), ZP_S("error", e.msg),
+               ZP_END);
+    zp_buf_free(&path);
+    zp_http_resp_free(&r);
+}
+
+/* ---- present and cleanup ------------------------------------------------------------------ */
+
+/* Chooses the change for the set as read; NULL changetype when there is nothing to do. */
+static cJSON *pd_plan(const struct pd_op *op, const struct pd_set *set, int del, const char *quoted,
+                      const char **how)
+{
+    cJSON *rrsets = cJSON_CreateArray();
+    const cJSON *rec;
+
+    *how = NULL;
+    if (!del && set->ours_on)
+        return rrsets;
+    if (del && !set->ours_on && !set->ours_off)
+        return rrsets;
+    if (op->modern && !(set->ours_off && !del)) {
+        *how = del ? "PRUNE" : "EXTEND";
+        if (!del) {
+            cJSON_AddItemToArray(rrsets, pd_change(op, set, "EXTEND", 0, quoted));
+            return rrsets;
+        }
+        /* PRUNE compares the stored form: name each form of our value the server holds. */
+        cJSON_ArrayForEach(rec, set->records)
+        {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
+            if (cJSON_IsString(c) && zp_txt_equal(c->valuestring, op->rec->value)) {
+                cJSON *rr = pd_change(op, set, "PRUNE", 1, quoted);
+                pd_add_record(cJSON_GetObjectItemCaseSensitive(rr, "records"), c->valuestring, 0);
+                cJSON_AddItemToArray(rrsets, rr);
+            }
+        }
+        return rrsets;
+    }
+    {
+        /* REPLACE with what stays, or DELETE when nothing does. */
+        size_t stay = 0;
+        cJSON_ArrayForEach(rec, set->records)
+        {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
+            stay += cJSON_IsString(c) && !zp_txt_equal(c->valuestring, op->rec->value);
+        }
+        *how = del && stay == 0 ? "DELETE" : "REPLACE";
+        cJSON_AddItemToArray(rrsets, pd_change(op, set, *how, del, quoted));
+    }
+    return rrsets;
+}
+
+static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
+{
+    const struct pd_cfg *cfg = p;
+    struct pd_op op = {.cfg = cfg, .rec = rec, .call = call};
+    struct zp_buf key, quoted, sid;
+    struct pd_set set;
+    cJSON *zone = NULL, *rrsets = NULL;
+    const char *how = NULL;
+    int rc = -1;
+
+    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
+    zp_buf_init(&key, PD_KEY_MAX);
+    zp_buf_init(&quoted, 1024);
+    zp_buf_init(&sid, sizeof(op.sid_esc));
+    op.zone = cfg->zone ? cfg->zone : rec->zone;
+    snprintf(op.rl_key, sizeof(op.rl_key), "powerdns:%s", call->instance ? call->instance : "");
+    if (!zp_dname_in_zone(rec->fqdn, op.zone)) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op.zone,
+                   cfg->zone ? "set zone to the zone that holds it, or remove zone"
+                             : "the zone cert-manager found does not hold the name");
+        goto out;
+    }
+    if (zp_http_escape(cfg->server_id, &sid) == -1 || zp_txt_quote(rec->value, &quoted) == -1) {
+        zp_err_set(err, ZP_EINVAL, "serverId or the TXT value for %s is too long", rec->fqdn);
+        goto out;
+    }
+    snprintf(op.sid_esc, sizeof(op.sid_esc), "%s", zp_buf_str(&sid));
+    if (zp_secret_file_read(cfg->key_file, "apiKeyFile", &key, err) == -1)
+        goto out;
+    if (strpbrk(key.data, "\r\n") != NULL) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "apiKeyFile: %s holds more than one line; it must hold only "
+                   "the api-key",
+                   cfg->key_file);
+        goto out;
+    }
+    if (zp_buf_printf(&op.auth, "X-API-Key: %s", key.data) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "apiKeyFile: %s is too long for an api-key", cfg->key_file);
+        goto out;
+    }
+    if (pd_server(&op, err) == -1 || pd_zone_read(&op, &zone, err) == -1)
+        goto out;
+    if (!del && pd_check_cname(&op, zone, err) == -1)
+        goto out;
+    pd_find_set(&op, zone, &set);
+    rrsets = pd_plan(&op, &set, del, zp_buf_str(&quoted), &how);
+    if (how != NULL) {
+        cJSON *give = rrsets;
+        rrsets = NULL;
+        if (pd_patch(&op, give, err) == -1)
+            goto out;
+        pd_notify(&op);
+    }
+    zp_log(ZP_LOG_INFO, "powerdns change", ZP_S("instance", call->instance),
+           ZP_S("action", del ? "delete" : "add"), ZP_S("server", cfg->server_id),
+           ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
+           ZP_S("changetype", how ? how : "none (already so)"), ZP_END);
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "powerdns change failed", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    cJSON_Delete(rrsets);
+    cJSON_Delete(zone);
+    zp_buf_free_secret(&key);
+    zp_buf_free_secret(&op.auth);
+    zp_buf_free(&quoted);
+    zp_buf_free(&sid);
+    return rc;
+}
+
+static int pd_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return pd_update(cfg, rec, call, 0, err);
+}
+
+static int pd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return pd_update(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_powerdns = {
+    .type = "powerdns",
+    .flags = ZP_PROV_RMW,
+    .keys = pd_keys,
+    .config_parse = pd_config_parse,
+    .config_free = pd_config_free,
+    .present = pd_present,
+    .cleanup = pd_cleanup,
+};

@@ -1,0 +1,662 @@
+/*
+ * route53.c — the route53 provider: AWS Route 53's REST API (2013-04-01),
+ * requests signed with SigV4 (sigv4.c).
+ *
+ * Route 53 writes whole record sets, so adding or removing one value is a
+ * read-modify-write. The write is one atomic change batch: DELETE of the
+ * set exactly as it was read, then CREATE of the new set. If anyone changed
+ * the set in between, the DELETE no longer matches, Route 53 refuses the
+ * whole batch (InvalidChangeBatch) and we read again: the API's own
+ * compare-and-swap. UPSERT, which lego and acme.sh use, would silently drop
+ * a value written meanwhile (the other half of an apex + wildcard pair).
+ * After the change, GetChange is polled until Route 53 reports INSYNC.
+ * The XML of replies and batches is route53_xml.c's.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/provider.h"
+#include "providers/route53_int.h"
+#include "providers/sigv4.h"
+
+#define R53_ENDPOINT "https://route53.amazonaws.com"
+#define R53_API "/2013-04-01"
+#define R53_WHAT "Route 53"
+#define R53_RATE 5.0  /* requests a second for the whole account (the historic, strictest rule) */
+#define R53_BURST 5.0
+#define R53_REPLY_MAX (1024u * 1024u)
+#define R53_ZONE_PAGES 5
+#define R53_CHANGE_TRIES 5       /* batches refused because the set changed under us */
+#define R53_THROTTLE_FIRST_MS 400u
+#define R53_THROTTLE_MAX_MS 8000u
+#define R53_POLL_FIRST_MS 500u
+#define R53_POLL_MAX_MS 4000u
+#define R53_LOG_BODY 300
+
+struct r53_cfg {
+    char *key_id;
+    char *secret_file;
+    char *zone_id; /* without "/hostedzone/"; NULL: found by the zone's name */
+    char *region;
+    char *endpoint; /* scheme://authority[/prefix], no trailing slash */
+    char *ca;
+    char *host;         /* the authority of endpoint: the signed Host header */
+    const char *prefix; /* into endpoint: a path prefix, usually "" */
+};
+
+/* One present or cleanup. */
+struct r53_op {
+    const struct r53_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    struct zp_buf secret;
+    char zone_id[R53_ID_MAX];
+    char rl_key[192];
+};
+
+static const char *const r53_keys[] = {"accessKeyId", "region",   "secretAccessKeyFile",
+                                       "hostedZoneId", "endpoint", "caFile", NULL};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static int all_of(const char *s, const char *set, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+
+    return n >= min && n <= max && strspn(s, set) == n;
+}
+
+#define UPPER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+static void r53_config_free(void *p)
+{
+    struct r53_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->key_id);
+    free(cfg->secret_file);
+    free(cfg->zone_id);
+    free(cfg->region);
+    free(cfg->endpoint);
+    free(cfg->ca);
+    free(cfg->host);
+    free(cfg);
+}
+
+static int r53_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                            struct zp_err *err)
+{
+    struct r53_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *akid = NULL, *file = NULL, *zid = NULL, *region = "us-east-1", *auth;
+    size_t hn;
+    int rc = -1;
+
+    if (zp_y_str(node, path, "accessKeyId", 1, &akid, err) == -1 ||
+        zp_y_str(node, path, "secretAccessKeyFile", 1, &file, err) == -1 ||
+        zp_y_str(node, path, "hostedZoneId", 0, &zid, err) == -1 ||
+        zp_y_str(node, path, "region", 0, &region, err) == -1)
+        goto out;
+    /* Never echo a wrong accessKeyId: it may be the secret access key pasted in the wrong place. */
+    if (!all_of(akid, UPPER_DIGITS, 16, 128)) {
+        zp_y_fail(zp_y_get(node, "accessKeyId"), path, err,
+                  "accessKeyId must be an access key ID (capital letters and digits, like "
+                  "AKIAIOSFODNN7EXAMPLE); the secret access key belongs in the file named by "
+                  "secretAccessKeyFile");
+        goto out;
+    }
+    if (zp_secret_file_check(node, path, "secretAccessKeyFile", file, err) == -1)
+        goto out;
+    if (zid != NULL) {
+        if (strncmp(zid, "/hostedzone/", 12) == 0)
+            zid += 12;
+        if (!all_of(zid, UPPER_DIGITS, 1, R53_ID_MAX - 1)) {
+            zp_y_fail(zp_y_get(node, "hostedZoneId"), path, err,
+                      "hostedZoneId \"%s\" is not a hosted zone ID (like Z0123456789ABCDEFGHIJ, "
+                      "as the Route 53 console shows it)",
+                      zid);
+            goto out;
+        }
+        cfg->zone_id = zp_xstrdup(zid);
+    }
+    if (!all_of(region, "abcdefghijklmnopqrstuvwxyz0123456789-", 1, 32)) {
+        zp_y_fail(zp_y_get(node, "region"), path, err,
+                  "region \"%s\" is not an AWS region name (Route 53 signs with us-east-1; "
+                  "cn-northwest-1 for China)",
+                  region);
+        goto out;
+    }
+    if (zp_endpoint_parse(node, path, R53_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
+        goto out;
+    auth = strstr(cfg->endpoint, "://") + 3;
+    hn = strcspn(auth, "/?#");
+    if (hn == 0 || memchr(auth, '@', hn) != NULL || auth[hn] == '?' || auth[hn] == '#') {
+        zp_y_fail(zp_y_get(node, "endpoint"), path, err,
+                  "endpoint \"%s\" must be scheme://host[:port][/path], without user, query or "
+                  "fragment",
+                  cfg->endpoint);
+        goto out;
+    }
+    cfg->host = zp_xstrndup(auth, hn);
+    cfg->prefix = auth + hn;
+    cfg->key_id = zp_xstrdup(akid);
+    cfg->secret_file = zp_xstrdup(file);
+    cfg->region = zp_xstrdup(region);
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    r53_config_free(cfg);
+    return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+static void r53_log_reply(const struct r53_op *op, const char *action,
+                          const struct zp_http_resp *resp)
+{
+    char body[R53_LOG_BODY + 1];
+
+    snprintf(body, sizeof(body), "%s", zp_buf_str(&resp->body));
+    zp_log(ZP_LOG_WARN, "route53 error reply", ZP_S("instance", op->call->instance),
+           ZP_S("action", action), ZP_I("status", resp->status), ZP_S("body", body), ZP_END);
+}
+
+/* The sentence for a reply that is not a success. Always returns -1. */
+static int r53_fail(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
+                    struct zp_err *err)
+{
+    const struct r53_cfg *cfg = op->cfg;
+    const char *akid = cfg->key_id, *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
+    char code[64], msg[400];
+
+    r53_log_reply(op, action, resp);
+    zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
+                       sizeof(msg));
+    if (strcmp(code, "InvalidClientTokenId") == 0 || strcmp(code, "UnrecognizedClientException") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 does not know access key %s (%s): check accessKeyId, and that the key "
+                   "is active in IAM",
+                   akid, code);
+    else if (strcasestr(msg, "signature expired") != NULL || strcmp(code, "RequestExpired") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 refused the request signed with access key %s as expired: this "
+                   "host's clock is more than 5 minutes off; fix its time (NTP)",
+                   akid);
+    else if (strcmp(code, "SignatureDoesNotMatch") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 rejected the signature made with access key %s (SignatureDoesNotMatch): "
+                   "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
+                   "key",
+                   akid, cfg->secret_file);
+    else if (strcmp(code, "IncompleteSignature") == 0 ||
+             strcmp(code, "MissingAuthenticationToken") == 0 ||
+             strcmp(code, "InvalidSignatureException") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 rejected the signature made with access key %s (%s); check "
+                   "accessKeyId, secretAccessKeyFile and region (%s)",
+                   akid, code, cfg->region);
+    else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0) {
+        if (strcmp(action, "ListHostedZonesByName") == 0)
+            zp_err_set(err, ZP_EPERM,
+                       "access key %s may not call route53:ListHostedZonesByName (AccessDenied), "
+                       "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
+                       "key's IAM policy, or set hostedZoneId to skip the lookup",
+                       akid, op->rec->zone);
+        else if (strcmp(action, "GetChange") == 0)
+            zp_err_set(err, ZP_EPERM,
+                       "access key %s may not call route53:GetChange (AccessDenied); the change of "
+                       "TXT at %s was made, but its progress cannot be followed: allow "
+                       "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
+                       akid, op->rec->fqdn);
+        else
+            zp_err_set(err, ZP_EPERM,
+                       "access key %s may not call route53:%s for TXT at %s in hosted zone %s "
+                       "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
+                       "IAM policy, with conditions that admit TXT records named %.*s",
+                       akid, action, op->rec->fqdn, zone, zone,
+                       (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
+    } else if (strcmp(code, "NoSuchHostedZone") == 0)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "hosted zone %s does not exist in the AWS account of access key %s; %s", zone,
+                   akid,
+                   cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
+                                : "it was deleted while zoneproof used it");
+    else if (code[0] != '\0' && resp->status >= 400 && resp->status < 500)
+        zp_err_set(err, ZP_EINVAL, "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s",
+                   action, op->rec->fqdn, zone, code, msg);
+    else if (resp->status >= 500)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Route 53 answered HTTP %ld (%s) to %s: the service is failing or unavailable; "
+                   "retry later",
+                   resp->status, code[0] ? code : "no error code", action);
+    else
+        zp_err_set(err, ZP_ETRANSIENT, "Route 53 answered HTTP %ld (%s) to %s, which was not expected",
+                   resp->status, code[0] ? code : "no error code", action);
+    err->upstream = (int)resp->status;
+    return -1;
+}
+
+/*
+ * One signed request. Throttling and PriorRequestNotComplete come back as
+ * 400 and are waited out here (zp_http_call retries only 429 and 5xx).
+ * Returns 0 with whatever reply arrived.
+ */
+static int r53_send(struct r53_op *op, const char *method, const char *path,
+                    const char *const *pairs, size_t npairs, const char *body,
+                    struct zp_http_resp *resp, struct zp_err *err)
+{
+    const struct r53_cfg *cfg = op->cfg;
+    const struct zp_sigv4_key key = {.access_key_id = cfg->key_id,
+                                     .secret_access_key = op->secret.data,
+                                     .region = cfg->region,
+                                     .service = "route53"};
+    struct zp_buf query, url, auth, h_host, h_date;
+    uint64_t backoff = R53_THROTTLE_FIRST_MS;
+    char date[ZP_SIGV4_DATE_LEN + 1], code[64], msg[256];
+    int rc = -1;
+
+    zp_buf_init(&query, 8192);
+    zp_buf_init(&url, 16384);
+    zp_buf_init(&auth, 1024);
+    zp_buf_init(&h_host, 512);
+    zp_buf_init(&h_date, 64);
+    if (zp_sigv4_query(pairs, npairs, &query) == -1 ||
+        zp_buf_printf(&url, "%s%s%s%s", cfg->endpoint, path, query.len ? "?" : "",
+                      zp_buf_str(&query)) == -1 ||
+        zp_buf_printf(&h_host, "Host: %s", cfg->host) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "the Route 53 request for %s is too long", op->rec->fqdn);
+        goto out;
+    }
+    for (;;) {
+        char sent_path[2048];
+        snprintf(sent_path, sizeof(sent_path), "%s%s", cfg->prefix, path);
+        zp_sigv4_date(time(NULL), date);
+        struct zp_sigv4_req sr = {.method = method, .host = cfg->host, .path = sent_path,
+                                  .query = zp_buf_str(&query), .body = body,
+                                  .body_len = body ? strlen(body) : 0, .amz_date = date};
+        zp_buf_reset(&auth);
+        zp_buf_reset(&h_date);
+        if (zp_buf_puts(&auth, "Authorization: ") == -1 ||
+            zp_sigv4_authorization(&key, &sr, &auth) == -1 ||
+            zp_buf_printf(&h_date, "X-Amz-Date: %s", date) == -1) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s",
+                       op->rec->fqdn);
+            goto out;
+        }
+        const char *headers[] = {zp_buf_str(&h_host), zp_buf_str(&h_date), zp_buf_str(&auth),
+                                 body ? "Content-Type: text/xml" : NULL, NULL};
+        struct zp_http_req req = {.method = method, .url = zp_buf_str(&url), .headers = headers,
+                                  .body = body, .body_len = body ? strlen(body) : 0,
+                                  .deadline_ms = op->call->deadline_ms,
+                                  .max_response = R53_REPLY_MAX, .ca_file = cfg->ca,
+                                  .what = R53_WHAT};
+        if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->call->deadline_ms, R53_WHAT,
+                              err) == -1 ||
+            zp_http_call(&req, resp, err) == -1)
+            goto out;
+        if (resp->status != 400 ||
+            !zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
+                                sizeof(msg)) ||
+            (strcmp(code, "Throttling") != 0 && strcmp(code, "PriorRequestNotComplete") != 0))
+            break;
+        /* Jitter keeps instances that were throttled together from retrying together. */
+        uint64_t wait = backoff + zp_now_ms() % (backoff / 4 + 1);
+        if (wait + 500u >= zp_ms_left(op->call->deadline_ms)) {
+            r53_log_reply(op, method, resp);
+            zp_err_set(err, ZP_ERATELIMIT, "rate limited by Route 53; retry after %llu s",
+                       (unsigned long long)(wait + 999u) / 1000u);
+            err->upstream = 400;
+            goto out;
+        }
+        zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->call->instance),
+               ZP_S("code", code), ZP_I("wait_ms", wait), ZP_END);
+        usleep((useconds_t)(wait * 1000u));
+        backoff = backoff * 2 > R53_THROTTLE_MAX_MS ? R53_THROTTLE_MAX_MS : backoff * 2;
+    }
+    rc = 0;
+out:
+    zp_buf_free(&query);
+    zp_buf_free(&url);
+    zp_buf_free(&auth);
+    zp_buf_free(&h_host);
+    zp_buf_free(&h_date);
+    return rc;
+}
+
+/* ---- the API calls ------------------------------------------------------------------------ */
+
+/* ListHostedZonesByName: the one public zone named rec->zone. */
+static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
+{
+    const char *zone = op->rec->zone, *akid = op->cfg->key_id;
+    char dnsname[ZP_R53_NAME_MAX], next_id[R53_ID_MAX] = "";
+    struct zp_http_resp resp;
+    struct zp_buf t;
+    int found = 0, privates = 0, done = 0, rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&t, 4096);
+    snprintf(dnsname, sizeof(dnsname), "%s", zone);
+    if (dnsname[0] != '\0' && dnsname[strlen(dnsname) - 1] == '.')
+        dnsname[strlen(dnsname) - 1] = '\0';
+    for (int page = 0; page < R53_ZONE_PAGES && !done; page++) {
+        const char *pairs[] = {"dnsname", dnsname, "maxitems", "10", "hostedzoneid", next_id};
+        const char *p, *end, *cs, *ce;
+        if (r53_send(op, "GET", R53_API "/hostedzonesbyname", pairs, next_id[0] ? 3 : 2, NULL,
+                     &resp, err) == -1)
+            goto out;
+        if (resp.status != 200) {
+            r53_fail(op, "ListHostedZonesByName", &resp, err);
+            goto out;
+        }
+        /* Ordered by name from dnsname on: the zones of that name first, then others. */
+        end = resp.body.data + resp.body.len;
+        for (p = resp.body.data; !done && zp_r53_xml_elem(p, end, "HostedZone", &cs, &ce, &p);) {
+            if (!zp_r53_xml_get(cs, ce, "Name", &t) || !zp_r53_name_eq(zp_buf_str(&t), zone)) {
+                done = 1;
+                break;
+            }
+            if (zp_r53_xml_get(cs, ce, "PrivateZone", &t) && strcmp(zp_buf_str(&t), "true") == 0) {
+                privates++;
+                continue;
+            }
+            if (!zp_r53_xml_get(cs, ce, "Id", &t))
+                continue;
+            const char *id = zp_buf_str(&t);
+            if (strncmp(id, "/hostedzone/", 12) == 0)
+                id += 12;
+            if (!all_of(id, UPPER_DIGITS, 1, R53_ID_MAX - 1))
+                continue;
+            if (found) {
+                zp_err_set(err, ZP_ECONFIG,
+                           "the AWS account of access key %s has several public hosted zones "
+                           "named %s (%s, %s, …); set hostedZoneId to the one the domain is "
+                           "delegated to",
+                           akid, zone, op->zone_id, id);
+                goto out;
+            }
+            snprintf(op->zone_id, sizeof(op->zone_id), "%s", id);
+            found = 1;
+        }
+        if (!done && (!zp_r53_xml_get(resp.body.data, end, "IsTruncated", &t) ||
+                      strcmp(zp_buf_str(&t), "true") != 0 ||
+                      !zp_r53_xml_get(resp.body.data, end, "NextDNSName", &t) ||
+                      !zp_r53_name_eq(zp_buf_str(&t), zone) ||
+                      !zp_r53_xml_get(resp.body.data, end, "NextHostedZoneId", &t)))
+            done = 1;
+        if (!done) {
+            const char *nid = zp_buf_str(&t);
+            snprintf(next_id, sizeof(next_id), "%s",
+                     strncmp(nid, "/hostedzone/", 12) == 0 ? nid + 12 : nid);
+        }
+    }
+    if (!found) {
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "no public hosted zone named %s in the AWS account of access key %s%s; create "
+                   "it there, use the access key of the account that holds it, or set "
+                   "hostedZoneId",
+                   zone, akid, privates ? " (only a private one, which the internet cannot see)" : "");
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_http_resp_free(&resp);
+    zp_buf_free(&t);
+    return rc;
+}
+
+/* ListResourceRecordSets from the TXT set at fqdn: that set, or found = 0. */
+static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *err)
+{
+    const char *pairs[] = {"name", op->rec->fqdn, "type", "TXT", "maxitems", "1"};
+    struct zp_http_resp resp;
+    struct zp_buf path, why;
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&path, 512);
+    zp_buf_init(&why, 256);
+    zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset", op->zone_id);
+    if (r53_send(op, "GET", zp_buf_str(&path), pairs, 3, NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status != 200) {
+        r53_fail(op, "ListResourceRecordSets", &resp, err);
+        goto out;
+    }
+    if (zp_r53_rrset_parse(resp.body.data, resp.body.len, op->rec->fqdn, set, &why) == -1) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "TXT at %s in hosted zone %s is %s, which zoneproof does not change; remove it "
+                   "(another ACME client may have left it) or use a name without it",
+                   op->rec->fqdn, op->zone_id, zp_buf_str(&why));
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_http_resp_free(&resp);
+    zp_buf_free(&path);
+    zp_buf_free(&why);
+    return rc;
+}
+
+/*
+ * ChangeResourceRecordSets. On success the change id; a batch refused with
+ * InvalidChangeBatch sets *refused and its message instead (not an error).
+ */
+static int r53_change(struct r53_op *op, const char *batch, char *id, size_t idsz, int *refused,
+                      char *why, size_t whysz, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    struct zp_buf path, t;
+    char code[64];
+    int rc = -1;
+
+    *refused = 0;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&path, 512);
+    zp_buf_init(&t, 1024);
+    zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset/", op->zone_id);
+    if (r53_send(op, "POST", zp_buf_str(&path), NULL, 0, batch, &resp, err) == -1)
+        goto out;
+    if (resp.status == 400 &&
+        zp_r53_error_parse(resp.body.data, resp.body.len, code, sizeof(code), why, whysz) &&
+        strcmp(code, "InvalidChangeBatch") == 0) {
+        zp_log(ZP_LOG_INFO, "route53 batch refused", ZP_S("instance", op->call->instance),
+               ZP_S("fqdn", op->rec->fqdn), ZP_S("message", why), ZP_END);
+        *refused = 1;
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200) {
+        r53_fail(op, "ChangeResourceRecordSets", &resp, err);
+        goto out;
+    }
+    if (!zp_r53_xml_get(resp.body.data, resp.body.data + resp.body.len, "Id", &t)) {
+        zp_err_set(err, ZP_ETRANSIENT, "Route 53 accepted the change of TXT at %s but its answer "
+                   "holds no change id", op->rec->fqdn);
+        goto out;
+    }
+    const char *cid = zp_buf_str(&t);
+    if (strncmp(cid, "/change/", 8) == 0)
+        cid += 8;
+    if (!all_of(cid, UPPER_DIGITS, 1, idsz - 1)) {
+        zp_err_set(err, ZP_ETRANSIENT, "Route 53 accepted the change of TXT at %s but its answer "
+                   "holds a change id that is not one", op->rec->fqdn);
+        goto out;
+    }
+    snprintf(id, idsz, "%s", cid);
+    rc = 0;
+out:
+    zp_http_resp_free(&resp);
+    zp_buf_free(&path);
+    zp_buf_free(&t);
+    return rc;
+}
+
+/* GetChange until INSYNC (every Route 53 nameserver has the change) or the deadline. */
+static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    struct zp_buf path, t;
+    uint64_t interval = R53_POLL_FIRST_MS;
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&path, 256);
+    zp_buf_init(&t, 256);
+    zp_buf_printf(&path, R53_API "/change/%s", id);
+    for (;;) {
+        if (r53_send(op, "GET", zp_buf_str(&path), NULL, 0, NULL, &resp, err) == -1)
+            goto out;
+        if (resp.status != 200) {
+            r53_fail(op, "GetChange", &resp, err);
+            goto out;
+        }
+        if (zp_r53_xml_get(resp.body.data, resp.body.data + resp.body.len, "Status", &t) &&
+            strcmp(zp_buf_str(&t), "INSYNC") == 0)
+            break;
+        if (interval + 300u >= zp_ms_left(op->call->deadline_ms)) {
+            zp_log(ZP_LOG_INFO, "route53 change pending at deadline",
+                   ZP_S("instance", op->call->instance), ZP_S("change", id), ZP_END);
+            zp_err_set(err, ZP_ETIMEOUT,
+                       "Route 53 accepted the change of TXT at %s, but it was not yet in sync on "
+                       "Route 53's nameservers (PENDING) when the deadline ran out; a retry finds "
+                       "it done",
+                       op->rec->fqdn);
+            goto out;
+        }
+        usleep((useconds_t)(interval * 1000u));
+        interval = interval * 2 > R53_POLL_MAX_MS ? R53_POLL_MAX_MS : interval * 2;
+    }
+    rc = 0;
+out:
+    zp_http_resp_free(&resp);
+    zp_buf_free(&path);
+    zp_buf_free(&t);
+    return rc;
+}
+
+/* ---- present and cleanup ------------------------------------------------------------------ */
+
+/* The index of the stored value equal to value, or -1. */
+static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                      int del, struct zp_err *err)
+{
+    const struct r53_cfg *cfg = p;
+    struct r53_op op = {.cfg = cfg, .rec = rec, .call = call};
+    struct zp_r53_rrset set = {0}, prev = {0};
+    struct zp_buf quoted, batch;
+    char change[R53_ID_MAX] = "", why[400] = "";
+    int rc = -1, refused = 0;
+
+    zp_buf_init(&op.secret, 4096);
+    zp_buf_init(&quoted, 1024);
+    zp_buf_init(&batch, 256 * 1024);
+    snprintf(op.rl_key, sizeof(op.rl_key), "route53:%s", call->instance ? call->instance : "");
+    if (strlen(rec->value) > 255) {
+        zp_err_set(err, ZP_EINVAL,
+                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
+                   rec->fqdn, strlen(rec->value));
+        goto out;
+    }
+    if (zp_txt_quote(rec->value, &quoted) == -1 ||
+        zp_secret_file_read(cfg->secret_file, "secretAccessKeyFile", &op.secret, err) == -1)
+        goto out;
+    if (cfg->zone_id)
+        snprintf(op.zone_id, sizeof(op.zone_id), "%s", cfg->zone_id);
+    else if (r53_zone_lookup(&op, err) == -1)
+        goto out;
+    for (int attempt = 1;; attempt++) {
+        if (r53_read(&op, &set, err) == -1)
+            goto out;
+        if ((zp_r53_rrset_find(&set, rec->value) >= 0) != del) {
+            zp_log(ZP_LOG_INFO, "route53 nothing to do", ZP_S("instance", call->instance),
+                   ZP_S("zone", op.zone_id), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
+                   ZP_S("state", del ? "already gone" : "already there"), ZP_END);
+            rc = 0;
+            goto out;
+        }
+        if (refused && zp_r53_rrset_same(&set, &prev)) {
+            /* Nobody changed the set, so the refusal is about the batch itself. */
+            zp_err_set(err, ZP_EINVAL,
+                       "Route 53 refused the change of TXT at %s in hosted zone %s "
+                       "(InvalidChangeBatch): %.250s",
+                       rec->fqdn, op.zone_id, why);
+            goto out;
+        }
+        if (attempt > R53_CHANGE_TRIES) {
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "the TXT set at %s in hosted zone %s changed %d times while zoneproof "
+                       "tried to %s one value; something else keeps writing it, retry later",
+                       rec->fqdn, op.zone_id, R53_CHANGE_TRIES, del ? "remove" : "add");
+            goto out;
+        }
+        char **v = zp_xcalloc(set.n + 1, sizeof(*v));
+        size_t n = zp_r53_rrset_next(&set, del, rec->value, zp_buf_str(&quoted), v);
+        zp_buf_reset(&batch);
+        int b = zp_r53_batch(rec->fqdn, &set, v, n, set.found ? set.ttl : rec->ttl, &batch);
+        free(v);
+        if (b == -1) {
+            zp_err_set(err, ZP_EINVAL, "the TXT set at %s is too large to rewrite", rec->fqdn);
+            goto out;
+        }
+        if (r53_change(&op, zp_buf_str(&batch), change, sizeof(change), &refused, why,
+                       sizeof(why), err) == -1)
+            goto out;
+        if (!refused)
+            break;
+        zp_r53_rrset_free(&prev);
+        prev = set;
+        memset(&set, 0, sizeof(set));
+    }
+    zp_log(ZP_LOG_INFO, "route53 change", ZP_S("instance", call->instance),
+           ZP_S("action", del ? "delete" : "add"), ZP_S("zone", op.zone_id),
+           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_I("values_before", set.n),
+           ZP_S("change", change), ZP_END);
+    rc = r53_wait(&op, change, err);
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "route53 update failed", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone_id), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    zp_buf_free_secret(&op.secret);
+    zp_buf_free(&quoted);
+    zp_buf_free(&batch);
+    zp_r53_rrset_free(&set);
+    zp_r53_rrset_free(&prev);
+    return rc;
+}
+
+static int r53_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                       struct zp_err *err)
+{
+    return r53_update(cfg, rec, call, 0, err);
+}
+
+static int r53_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                       struct zp_err *err)
+{
+    return r53_update(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_route53 = {
+    .type = "route53",
+    .flags = ZP_PROV_RMW,
+    .keys = r53_keys,
+    .config_parse = r53_config_parse,
+    .config_free = r53_config_free,
+    .present = r53_present,
+    .cleanup = r53_cleanup,
+};

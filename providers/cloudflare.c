@@ -1,0 +1,589 @@
+/*
+ * cloudflare.c — the cloudflare provider: Cloudflare's API v4 with an API
+ * token, one DNS record per TXT value.
+ *
+ * The zone id comes from zoneId when it is set (then the token needs no
+ * Zone:Read at all), else from GET /zones?name=<resolvedZone>, made with
+ * zoneApiTokenFile when that is set: users keep a broad read-only token for
+ * the lookup apart from the one that may edit records in one zone. Values
+ * are sent quoted ("\"v\""), as Cloudflare's TXT schema asks; a stored
+ * value matches whether or not it carries the quotes, so records written
+ * by other clients are recognised too.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/cloudflare_int.h"
+#include "providers/common.h"
+#include "providers/perrecord.h"
+#include "providers/provider.h"
+
+#define CF_DEFAULT_URL "https://api.cloudflare.com/client/v4"
+#define CF_PER_PAGE 100
+#define CF_PAGES_MAX 50 /* 5,000 TXT records at one name is a runaway, not a zone */
+#define CF_TTL_MIN 60u
+#define CF_URL_MAX 4096
+#define CF_BODY_MAX 2048
+
+struct cf_cfg {
+    struct zp_pr_conn conn;
+    char *zone_token_file; /* zoneApiTokenFile; NULL: the lookup uses apiTokenFile */
+    char *zone_id;         /* zoneId; NULL: looked up by name */
+};
+
+/* What a request was for: the sentence for a refusal depends on it. */
+enum cf_op { CF_OP_ZONES, CF_OP_LIST, CF_OP_CREATE, CF_OP_DELETE };
+
+/*
+ * 1,200 requests per 5 minutes per user, shared with the dashboard and
+ * every other token of that user: stay well below.
+ */
+static const struct zp_pr_api cf_api = {
+    .type = "cloudflare", .what = "Cloudflare", .rate = 3.0, .burst = 20.0};
+
+static const char *const cf_keys[] = {"apiTokenFile", "zoneApiTokenFile", "zoneId", "endpoint",
+                                      "caFile", NULL};
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+/* Whether s contains word, ignoring case. */
+static int cf_contains(const char *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (; s != NULL && *s; s++)
+        if (strncasecmp(s, word, n) == 0)
+            return 1;
+    return 0;
+}
+
+static enum zp_cf_outcome cf_code_outcome(int code, const char *msg)
+{
+    switch (code) {
+    case 81057:
+    case 81058:
+        return ZP_CF_EXISTS;
+    case 81044:
+        return ZP_CF_GONE;
+    case 1000:
+        return ZP_CF_AUTH;
+    case 9109: /* "Invalid access token" or "Unauthorized to access requested resource" */
+        return cf_contains(msg, "invalid") ? ZP_CF_AUTH : ZP_CF_PERM;
+    case 10000:
+        return ZP_CF_PERM;
+    case 7000:
+    case 7003:
+        return ZP_CF_NOZONE;
+    case 81045:
+        return ZP_CF_QUOTA;
+    case 81053:
+    case 81054:
+        return ZP_CF_CONFLICT;
+    default:
+        if (code == 6003 || (code >= 6100 && code < 6200))
+            return ZP_CF_BADHEADER;
+        return ZP_CF_OTHER;
+    }
+}
+
+enum zp_cf_outcome zp_cf_classify(long status, const cJSON *root, int *code)
+{
+    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
+    const cJSON *e;
+
+    *code = 0;
+    if (status >= 500)
+        return ZP_CF_SERVER;
+    if (status >= 200 && status < 300 &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "success")))
+        return ZP_CF_OK;
+    /* The first code with a meaning wins; chains (6003 <- 6111) are read too. */
+    cJSON_ArrayForEach(e, errors)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code"), *chain, *x;
+        enum zp_cf_outcome o;
+
+        if (!cJSON_IsNumber(c))
+            continue;
+        if (*code == 0)
+            *code = c->valueint;
+        o = cf_code_outcome(c->valueint, zp_pr_json_str(e, "message"));
+        if (o != ZP_CF_OTHER)
+            return o;
+        chain = cJSON_GetObjectItemCaseSensitive(e, "error_chain");
+        cJSON_ArrayForEach(x, chain)
+        {
+            c = cJSON_GetObjectItemCaseSensitive(x, "code");
+            if (cJSON_IsNumber(c) &&
+                (o = cf_code_outcome(c->valueint, zp_pr_json_str(x, "message"))) != ZP_CF_OTHER)
+                return o;
+        }
+    }
+    if (status == 401)
+        return ZP_CF_AUTH;
+    if (status == 403)
+        return ZP_CF_PERM;
+    if (status == 404)
+        return ZP_CF_NOTFOUND;
+    return ZP_CF_OTHER;
+}
+
+int zp_cf_match_page(const cJSON *root, const char *fqdn, const char *value,
+                     struct zp_pr_ids *ids, int *pages)
+{
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "result_info");
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(info, "total_pages");
+    const cJSON *r;
+
+    if (!cJSON_IsArray(result))
+        return -1;
+    *pages = cJSON_IsNumber(tp) && tp->valueint > 0 ? tp->valueint : 1;
+    cJSON_ArrayForEach(r, result)
+    {
+        const char *name = zp_pr_json_str(r, "name"), *type = zp_pr_json_str(r, "type");
+        const char *content = zp_pr_json_str(r, "content");
+        char id[ZP_PR_ID_MAX];
+
+        /* The filter is the server's; what is deleted is decided here. */
+        if (name == NULL || type == NULL || content == NULL || strcasecmp(name, fqdn) != 0 ||
+            strcmp(type, "TXT") != 0 || !zp_txt_equal(content, value) ||
+            zp_pr_json_id(r, "id", id, sizeof(id)) == -1)
+            continue;
+        if (zp_pr_ids_add(ids, id) == -1)
+            break;
+    }
+    return 0;
+}
+
+int zp_cf_pick_zone(const cJSON *root, const char *zone, char *id, size_t idsz)
+{
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
+    const cJSON *z;
+    int n = 0;
+
+    if (!cJSON_IsArray(result))
+        return -1;
+    cJSON_ArrayForEach(z, result)
+    {
+        const char *name = zp_pr_json_str(z, "name");
+        char zid[ZP_PR_ID_MAX];
+
+        if (name == NULL || strcasecmp(name, zone) != 0 ||
+            zp_pr_json_id(z, "id", zid, sizeof(zid)) == -1)
+            continue;
+        if (n++ == 0)
+            zp_strlcpy(id, zid, idsz);
+    }
+    return n;
+}
+
+unsigned zp_cf_ttl(unsigned ttl)
+{
+    return ttl < CF_TTL_MIN ? CF_TTL_MIN : ttl;
+}
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void cf_config_free(void *p)
+{
+    struct cf_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    zp_pr_conn_free(&cfg->conn);
+    free(cfg->zone_token_file);
+    free(cfg->zone_id);
+    free(cfg);
+}
+
+static int cf_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct cf_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *zfile = NULL, *zid = NULL;
+    int rc = -1;
+
+    if (zp_pr_conn_parse(node, path, CF_DEFAULT_URL, &cfg->conn, err) == -1 ||
+        zp_y_str(node, path, "zoneApiTokenFile", 0, &zfile, err) == -1 ||
+        zp_y_str(node, path, "zoneId", 0, &zid, err) == -1)
+        goto out;
+    if (zfile != NULL) {
+        if (zp_secret_file_check(node, path, "zoneApiTokenFile", zfile, err) == -1)
+            goto out;
+        cfg->zone_token_file = zp_xstrdup(zfile);
+    }
+    if (zid != NULL) {
+        size_t n = strlen(zid);
+        for (size_t i = 0; i < n; i++)
+            if (!isxdigit((unsigned char)zid[i]))
+                n = 0;
+        if (n != 32) {
+            zp_y_fail(zp_y_get(node, "zoneId"), path, err,
+                      "zoneId \"%s\" is not a Cloudflare zone id (32 hexadecimal digits, shown as "
+                      "Zone ID on the zone's Overview page)",
+                      zid);
+            goto out;
+        }
+        cfg->zone_id = zp_xstrdup(zid);
+        for (char *p = cfg->zone_id; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (zfile != NULL)
+            zp_log(ZP_LOG_WARN, "cloudflare: zoneApiTokenFile is unused when zoneId is set",
+                   ZP_S("provider", path), ZP_END);
+    }
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    cf_config_free(cfg);
+    return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+/* The setting and file of the token a request of kind op is made with. */
+static void cf_token_of(const struct cf_cfg *cfg, enum cf_op op, const char **setting,
+                        const char **file)
+{
+    int zone_token = op == CF_OP_ZONES && cfg->zone_token_file != NULL;
+
+    *setting = zone_token ? "zoneApiTokenFile" : "apiTokenFile";
+    *file = zone_token ? cfg->zone_token_file : cfg->conn.token_file;
+}
+
+/* The sentence for a refused request. doing: "add TXT at x", for the generic cases. */
+static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
+                   const struct zp_pr_target *t, const char *doing,
+                   const struct zp_http_resp *resp, enum zp_cf_outcome o, int code,
+                   struct zp_err *err)
+{
+    const char *setting, *file;
+
+    cf_token_of(cfg, op, &setting, &file);
+    zp_pr_log_reply(&cf_api, call, doing, resp);
+    switch (o) {
+    case ZP_CF_BADHEADER:
+        zp_err_set(err, ZP_EAUTH,
+                   "Cloudflare refused the Authorization header made from %s (%s) (error %d): "
+                   "the file must hold one API token (a Global API Key is not a token)",
+                   setting, file, code);
+        break;
+    case ZP_CF_AUTH:
+        zp_err_set(err, ZP_EAUTH,
+                   "Cloudflare rejected the API token in %s (%s) (error %d): it is unknown, "
+                   "expired or revoked; create one under My Profile > API Tokens and put it in "
+                   "that file's Secret",
+                   setting, file, code);
+        break;
+    case ZP_CF_PERM:
+        if (op == CF_OP_ZONES)
+            zp_err_set(err, ZP_EPERM,
+                       "Cloudflare: the API token in %s (%s) may not look up zone %s (error %d): "
+                       "give it Zone > Zone > Read, or set zoneId so that no lookup is needed",
+                       setting, file, t->zone, code);
+        else
+            zp_err_set(err, ZP_EPERM,
+                       "Cloudflare: the API token in %s (%s) may not %s DNS records of zone %s "
+                       "(error %d): give it Zone > DNS > Edit on that zone",
+                       setting, file, op == CF_OP_LIST ? "read" : "change", t->zone, code);
+        break;
+    case ZP_CF_NOZONE:
+    case ZP_CF_NOTFOUND:
+        if (cfg->zone_id != NULL)
+            zp_err_set(err, ZP_ENOTFOUND,
+                       "Cloudflare: zoneId %s is no zone the API token in %s (%s) can reach "
+                       "(HTTP %ld, error %d): copy Zone ID from the Overview page of zone %s, or "
+                       "remove zoneId to look it up by name",
+                       cfg->zone_id, setting, file, resp->status, code, t->zone);
+        else
+            zp_err_set(err, ZP_ENOTFOUND,
+                       "Cloudflare: zone %s (id %s) went away while it was being written to "
+                       "(HTTP %ld, error %d)",
+                       t->zone, t->zone_id, resp->status, code);
+        break;
+    case ZP_CF_QUOTA:
+        zp_err_set(err, ZP_EINVAL,
+                   "Cloudflare: zone %s has used up its DNS record quota (error %d), so TXT at %s "
+                   "cannot be added; delete unused records or raise the plan's limit",
+                   t->zone, code, t->fqdn);
+        break;
+    case ZP_CF_CONFLICT:
+        zp_err_set(err, ZP_EINVAL,
+                   "Cloudflare: a CNAME record sits at %s (error %d) and no TXT record may sit "
+                   "beside it; remove the CNAME, or list the zone it points to in dnsZones "
+                   "(cert-manager follows it)",
+                   t->fqdn, code);
+        break;
+    case ZP_CF_SERVER:
+        zp_pr_fail_status(&cf_api, doing, resp, err);
+        break;
+    default:
+        if (resp->status >= 400 && resp->status < 500)
+            zp_err_set(err, ZP_EINVAL,
+                       "Cloudflare refused to %s (HTTP %ld, error %d); its message is in the "
+                       "log",
+                       doing, resp->status, code);
+        else
+            zp_pr_fail_status(&cf_api, doing, resp, err);
+        break;
+    }
+    err->upstream = (int)resp->status;
+    return -1;
+}
+
+/*
+ * One request; *root receives the parsed reply (also for refusals, so
+ * callers can read codes) and *o what it means. -1 only when no usable
+ * reply came.
+ */
+static int cf_do(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
+                 const char *method, const char *url, const char *body,
+                 struct zp_http_resp *resp, cJSON **root, enum zp_cf_outcome *o, int *code,
+                 struct zp_err *err)
+{
+    struct zp_pr_req req = {.method = method, .url = url, .body = body};
+
+    cf_token_of(cfg, op, &req.token_setting, &req.token_file);
+    if (zp_pr_send(&cf_api, &cfg->conn, call, &req, resp, err) == -1)
+        return -1;
+    *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
+    *o = zp_cf_classify(resp->status, *root, code);
+    if (*root == NULL && *o == ZP_CF_OK)
+        return zp_err_set(err, ZP_ETRANSIENT, "Cloudflare answered with something that is not "
+                                              "JSON");
+    return 0;
+}
+
+/* ---- the four steps ----------------------------------------------------------------------- */
+
+static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                   struct zp_pr_target *t, struct zp_err *err)
+{
+    const struct cf_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url, name;
+    const char *setting, *file;
+    cJSON *root = NULL;
+    enum zp_cf_outcome o;
+    int rc = -1, code, n;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, CF_URL_MAX);
+    zp_buf_init(&name, CF_URL_MAX);
+    if (zp_pr_target_set(t, &cf_api, rec->zone, rec->fqdn, NULL, err) == -1)
+        goto out;
+    if (cfg->zone_id != NULL) {
+        zp_strlcpy(t->zone_id, cfg->zone_id, sizeof(t->zone_id));
+        rc = 0;
+        goto out;
+    }
+    zp_http_escape(t->zone, &name);
+    zp_buf_printf(&url, "%s/zones?name=%s&per_page=50", cfg->conn.endpoint, zp_buf_str(&name));
+    if (cf_do(cfg, call, CF_OP_ZONES, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+              err) == -1)
+        goto out;
+    if (o != ZP_CF_OK) {
+        char doing[ZP_DNAME_MAX + 32];
+        snprintf(doing, sizeof(doing), "look up zone %s", t->zone);
+        cf_fail(cfg, call, CF_OP_ZONES, t, doing, &resp, o, code, err);
+        goto out;
+    }
+    cf_token_of(cfg, CF_OP_ZONES, &setting, &file);
+    n = zp_cf_pick_zone(root, t->zone, t->zone_id, sizeof(t->zone_id));
+    if (n == 0)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "Cloudflare: no zone %s is visible to the API token in %s (%s): add the zone "
+                   "to that Cloudflare account, give the token Zone > Zone > Read on it, or set "
+                   "zoneId",
+                   t->zone, setting, file);
+    else if (n > 1)
+        zp_err_set(err, ZP_ECONFIG,
+                   "Cloudflare: %d zones named %s are visible to the API token in %s (%s) (in "
+                   "different accounts); set zoneId to the one to write in",
+                   n, t->zone, setting, file);
+    else if (n < 0)
+        zp_err_set(err, ZP_ETRANSIENT, "Cloudflare answered the zone lookup without a list");
+    else
+        rc = 0;
+out:
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_buf_free(&name);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                   const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
+                   struct zp_err *err)
+{
+    const struct cf_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url, name;
+    cJSON *root = NULL;
+    enum zp_cf_outcome o;
+    int rc = -1, code, pages = 1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, CF_URL_MAX);
+    zp_buf_init(&name, CF_URL_MAX);
+    zp_http_escape(t->fqdn, &name);
+    for (int page = 1; page <= pages; page++) {
+        if (page > CF_PAGES_MAX) {
+            zp_log(ZP_LOG_WARN, "cloudflare: too many TXT records at one name; read the first",
+                   ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
+                   ZP_I("pages", CF_PAGES_MAX), ZP_END);
+            break;
+        }
+        zp_buf_reset(&url);
+        zp_buf_printf(&url, "%s/zones/%s/dns_records?type=TXT&name.exact=%s&per_page=%d&page=%d",
+                      cfg->conn.endpoint, t->zone_id, zp_buf_str(&name), CF_PER_PAGE, page);
+        cJSON_Delete(root);
+        root = NULL;
+        if (cf_do(cfg, call, CF_OP_LIST, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+                  err) == -1)
+            goto out;
+        if (o != ZP_CF_OK) {
+            char doing[ZP_DNAME_MAX + 32];
+            snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
+            cf_fail(cfg, call, CF_OP_LIST, t, doing, &resp, o, code, err);
+            goto out;
+        }
+        if (zp_cf_match_page(root, t->fqdn, rec->value, ids, &pages) == -1) {
+            zp_err_set(err, ZP_ETRANSIENT, "Cloudflare answered the list of TXT records at %s "
+                                           "without a list",
+                       t->fqdn);
+            goto out;
+        }
+        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
+            break;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_buf_free(&name);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int cf_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                     const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
+{
+    const struct cf_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url, quoted;
+    cJSON *body = cJSON_CreateObject(), *root = NULL;
+    char *json = NULL;
+    enum zp_cf_outcome o;
+    int rc = -1, code;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, CF_URL_MAX);
+    zp_buf_init(&quoted, CF_BODY_MAX);
+    if (zp_txt_quote(rec->value, &quoted) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rec->fqdn);
+        goto out;
+    }
+    cJSON_AddStringToObject(body, "type", "TXT");
+    cJSON_AddStringToObject(body, "name", t->fqdn);
+    cJSON_AddStringToObject(body, "content", zp_buf_str(&quoted));
+    cJSON_AddNumberToObject(body, "ttl", zp_cf_ttl(rec->ttl));
+    json = cJSON_PrintUnformatted(body);
+    zp_buf_printf(&url, "%s/zones/%s/dns_records", cfg->conn.endpoint, t->zone_id);
+    if (cf_do(cfg, call, CF_OP_CREATE, "POST", zp_buf_str(&url), json, &resp, &root, &o, &code,
+              err) == -1)
+        goto out;
+    if (o == ZP_CF_EXISTS) {
+        id[0] = '\0';
+    } else if (o != ZP_CF_OK) {
+        char doing[ZP_DNAME_MAX + 32];
+        snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
+        cf_fail(cfg, call, CF_OP_CREATE, t, doing, &resp, o, code, err);
+        goto out;
+    } else if (zp_pr_json_id(cJSON_GetObjectItemCaseSensitive(root, "result"), "id", id, idsz) ==
+               -1) {
+        zp_strlcpy(id, "unknown", idsz);
+    }
+    rc = 0;
+out:
+    cJSON_free(json);
+    cJSON_Delete(body);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_buf_free(&quoted);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int cf_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
+{
+    const struct cf_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url, eid;
+    cJSON *root = NULL;
+    enum zp_cf_outcome o;
+    int rc = -1, code;
+
+    (void)rec;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, CF_URL_MAX);
+    zp_buf_init(&eid, CF_URL_MAX);
+    zp_http_escape(id, &eid);
+    zp_buf_printf(&url, "%s/zones/%s/dns_records/%s", cfg->conn.endpoint, t->zone_id,
+                  zp_buf_str(&eid));
+    if (cf_do(cfg, call, CF_OP_DELETE, "DELETE", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+              err) == -1)
+        goto out;
+    /* Gone between the list and the delete: another cleanup got there first. */
+    if (o != ZP_CF_OK && o != ZP_CF_GONE && o != ZP_CF_NOTFOUND) {
+        char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
+        snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
+        cf_fail(cfg, call, CF_OP_DELETE, t, doing, &resp, o, code, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_buf_free(&eid);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static const struct zp_pr_ops cf_ops = {
+    .api = &cf_api, .zone = cf_zone, .find = cf_find, .create = cf_create, .remove = cf_remove};
+
+static int cf_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return zp_pr_present(&cf_ops, cfg, rec, call, err);
+}
+
+static int cf_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return zp_pr_cleanup(&cf_ops, cfg, rec, call, err);
+}
+
+const struct zp_provider_ops zp_prov_cloudflare = {
+    .type = "cloudflare",
+    .flags = 0,
+    .keys = cf_keys,
+    .config_parse = cf_config_parse,
+    .config_free = cf_config_free,
+    .present = cf_present,
+    .cleanup = cf_cleanup,
+};

@@ -1,0 +1,311 @@
+/*
+ * perrecord.c — the per-record bearer-token providers' shared settings,
+ * authenticated request, and add/remove-one-value algorithm.
+ *
+ * The algorithm is deliberately list-then-act rather than act-then-handle-
+ * conflict: DigitalOcean and Linode accept a second identical TXT record
+ * without complaint, so only a look first keeps Present idempotent there,
+ * and Cloudflare costs the same either way. Cleanup deletes every record
+ * whose value equals the challenge's (an earlier crash may have left two)
+ * and never a record because of its name alone.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/perrecord.h"
+#include "providers/provider.h"
+
+#define PR_TOKEN_MAX 8192 /* bearer tokens are under 100 bytes; a JWT-style one under 2 KB */
+#define PR_AUTH_MAX (PR_TOKEN_MAX + 64)
+#define PR_RESPONSE_MAX (1024u * 1024u) /* one page of records; the APIs cap pages far below */
+
+/* ---- settings ----------------------------------------------------------------------------- */
+
+int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+                     struct zp_pr_conn *c, struct zp_err *err)
+{
+    const char *file = NULL;
+
+    if (zp_endpoint_parse(node, path, def_url, &c->endpoint, &c->ca_file, err) == -1 ||
+        zp_y_str(node, path, "apiTokenFile", 1, &file, err) == -1 ||
+        zp_secret_file_check(node, path, "apiTokenFile", file, err) == -1)
+        return -1;
+    c->token_file = zp_xstrdup(file);
+    return 0;
+}
+
+void zp_pr_conn_free(struct zp_pr_conn *c)
+{
+    free(c->endpoint);
+    free(c->ca_file);
+    free(c->token_file);
+    memset(c, 0, sizeof(*c));
+}
+
+int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key,
+                     char **zone, struct zp_err *err)
+{
+    const char *s = NULL;
+    char why[128], canon[ZP_DNAME_MAX];
+
+    if (zp_y_str(node, path, key, 0, &s, err) == -1)
+        return -1;
+    if (s == NULL)
+        return 0;
+    if (zp_dname_check(s, 0, why, sizeof(why)) == -1 ||
+        zp_dname_canon(s, canon, sizeof(canon)) == -1 || zp_dname_labels(canon) < 1)
+        return zp_y_fail(zp_y_get(node, key), path, err, "%s \"%s\" is not a domain name%s%s",
+                         key, s, why[0] ? ": " : "", why);
+    *zone = zp_xstrdup(canon);
+    return 0;
+}
+
+/* ---- one request -------------------------------------------------------------------------- */
+
+/*
+ * A token is one word of printable ASCII. Anything else would break the
+ * header (or smuggle a second one), and usually means the file holds
+ * "Bearer …", a key pair, or a JSON credential instead of the token.
+ */
+static int pr_token_check(const struct zp_buf *tok, const char *setting, const char *file,
+                          struct zp_err *err)
+{
+    for (size_t i = 0; i < tok->len; i++) {
+        unsigned char ch = (unsigned char)tok->data[i];
+        if (ch <= 0x20 || ch >= 0x7f)
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s: %s holds more than one word; it must hold only the API "
+                              "token (without \"Bearer\", quotes or other lines)",
+                              setting, file);
+    }
+    return 0;
+}
+
+int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
+               const struct zp_prov_call *call, const struct zp_pr_req *req,
+               struct zp_http_resp *resp, struct zp_err *err)
+{
+    const char *file = req->token_file ? req->token_file : conn->token_file;
+    const char *setting = req->token_setting ? req->token_setting : "apiTokenFile";
+    const char *headers[6];
+    struct zp_buf tok, auth;
+    char key[256];
+    size_t nh = 0;
+    int rc = -1;
+
+    zp_buf_init(&tok, PR_TOKEN_MAX);
+    zp_buf_init(&auth, PR_AUTH_MAX);
+    snprintf(key, sizeof(key), "%s:%s", api->type, call->instance ? call->instance : "");
+    if (zp_ratelimit_take(key, api->rate, api->burst, call->deadline_ms, api->what, err) == -1 ||
+        zp_secret_file_read(file, setting, &tok, err) == -1 ||
+        pr_token_check(&tok, setting, file, err) == -1)
+        goto out;
+    if (zp_buf_puts(&auth, "Authorization: Bearer ") == -1 ||
+        zp_buf_append(&auth, tok.data, tok.len) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "%s: %s holds a token longer than %u bytes", setting, file,
+                   PR_TOKEN_MAX);
+        goto out;
+    }
+    headers[nh++] = auth.data;
+    headers[nh++] = "Accept: application/json";
+    if (req->body != NULL)
+        headers[nh++] = "Content-Type: application/json";
+    if (req->header != NULL)
+        headers[nh++] = req->header;
+    headers[nh] = NULL;
+    {
+        struct zp_http_req h = {
+            .method = req->method,
+            .url = req->url,
+            .headers = headers,
+            .body = req->body,
+            .body_len = req->body ? strlen(req->body) : 0,
+            .deadline_ms = call->deadline_ms,
+            .max_response = PR_RESPONSE_MAX,
+            .ca_file = conn->ca_file,
+            .what = api->what,
+        };
+        rc = zp_http_call(&h, resp, err);
+    }
+out:
+    zp_buf_free_secret(&auth);
+    zp_buf_free_secret(&tok);
+    return rc;
+}
+
+void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_prov_call *call,
+                     const char *doing, const struct zp_http_resp *resp)
+{
+    char body[ZP_PR_LOG_BODY + 1];
+
+    snprintf(body, sizeof(body), "%s", zp_buf_str(&resp->body));
+    for (char *p = body; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    zp_log(ZP_LOG_WARN, "provider API refused", ZP_S("provider", api->type),
+           ZP_S("instance", call->instance), ZP_S("doing", doing), ZP_I("status", resp->status),
+           ZP_S("body", body), ZP_END);
+}
+
+int zp_pr_fail_status(const struct zp_pr_api *api, const char *doing,
+                      const struct zp_http_resp *resp, struct zp_err *err)
+{
+    int rc;
+
+    if (resp->status >= 500)
+        rc = zp_err_set(err, ZP_ETRANSIENT,
+                        "%s answered HTTP %ld (server error) when asked to %s; it is tried again "
+                        "at the next attempt, and the provider's status page says whether it has "
+                        "an outage",
+                        api->what, resp->status, doing);
+    else
+        rc = zp_err_set(err, ZP_EINTERNAL,
+                        "%s answered HTTP %ld when asked to %s, which its API does not describe; "
+                        "the log holds the start of its answer",
+                        api->what, resp->status, doing);
+    err->upstream = (int)resp->status;
+    return rc;
+}
+
+/* ---- JSON and ids ------------------------------------------------------------------------- */
+
+int zp_pr_json_id(const cJSON *obj, const char *key, char *out, size_t outsz)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    int n;
+
+    if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+        n = snprintf(out, outsz, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0 &&
+             v->valuedouble == (double)(long long)v->valuedouble)
+        n = snprintf(out, outsz, "%lld", (long long)v->valuedouble);
+    else
+        return -1;
+    return n > 0 && (size_t)n < outsz ? 0 : -1;
+}
+
+const char *zp_pr_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int zp_pr_ids_add(struct zp_pr_ids *ids, const char *id)
+{
+    if (ids->n >= ZP_PR_IDS_MAX)
+        return -1;
+    zp_strlcpy(ids->id[ids->n++], id, ZP_PR_ID_MAX);
+    return 0;
+}
+
+/* ---- the algorithm ------------------------------------------------------------------------ */
+
+/* Copies name without its trailing dot. */
+static void pr_nodot(const char *name, char *out, size_t outsz)
+{
+    size_t n = strlen(name);
+
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, name, n);
+    out[n] = '\0';
+}
+
+int zp_pr_target_set(struct zp_pr_target *t, const struct zp_pr_api *api, const char *zone,
+                     const char *fqdn, const char *override, struct zp_err *err)
+{
+    memset(t, 0, sizeof(*t));
+    pr_nodot(zone, t->zone, sizeof(t->zone));
+    pr_nodot(fqdn, t->fqdn, sizeof(t->fqdn));
+    if (!zp_dname_in_zone(fqdn, zone) || zp_dname_labels(zone) < 1 ||
+        zp_dname_relative(fqdn, zone, t->rel, sizeof(t->rel)) == -1) {
+        if (override != NULL)
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s: %s is not inside zone %s set by %s; set %s to the %s domain "
+                              "that holds it, or remove the setting",
+                              api->what, t->fqdn, t->zone, override, override, api->what);
+        return zp_err_set(err, ZP_EINVAL, "%s: %s is not inside zone %s", api->what, t->fqdn,
+                          t->zone);
+    }
+    return 0;
+}
+
+static void pr_log_done(const struct zp_pr_ops *ops, const char *action, const char *outcome,
+                        const struct zp_pr_target *t, const struct zp_record *rec,
+                        const struct zp_prov_call *call, const char *id, size_t n)
+{
+    zp_log(ZP_LOG_INFO, "provider record change", ZP_S("provider", ops->api->type),
+           ZP_S("instance", call->instance), ZP_S("action", action), ZP_S("outcome", outcome),
+           ZP_S("zone", t->zone), ZP_S("zone_id", t->zone_id), ZP_S("fqdn", rec->fqdn),
+           ZP_S("value", rec->value), ZP_S("record_id", id), ZP_I("records", n), ZP_END);
+}
+
+static void pr_log_failed(const struct zp_pr_ops *ops, const char *action,
+                          const struct zp_record *rec, const struct zp_prov_call *call,
+                          const struct zp_err *err)
+{
+    zp_log(ZP_LOG_WARN, "provider record change failed", ZP_S("provider", ops->api->type),
+           ZP_S("instance", call->instance), ZP_S("action", action), ZP_S("fqdn", rec->fqdn),
+           ZP_S("kind", zp_errkind_name(err->kind)), ZP_S("error", err->msg), ZP_END);
+}
+
+int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
+                  const struct zp_prov_call *call, struct zp_err *err)
+{
+    struct zp_pr_target t;
+    struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
+    char id[ZP_PR_ID_MAX] = "";
+    int rc = -1;
+
+    if (ops->zone(cfg, rec, call, &t, err) == -1 || ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
+        goto out;
+    if (ids->n > 0) {
+        pr_log_done(ops, "present", "already there", &t, rec, call, ids->id[0], ids->n);
+        rc = 0;
+        goto out;
+    }
+    if (ops->create(cfg, &t, rec, call, id, sizeof(id), err) == -1)
+        goto out;
+    pr_log_done(ops, "present", id[0] ? "created" : "already there", &t, rec, call, id, 1);
+    rc = 0;
+out:
+    if (rc == -1)
+        pr_log_failed(ops, "present", rec, call, err);
+    free(ids);
+    return rc;
+}
+
+int zp_pr_cleanup(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
+                  const struct zp_prov_call *call, struct zp_err *err)
+{
+    struct zp_pr_target t;
+    struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
+    int rc = -1;
+
+    if (ops->zone(cfg, rec, call, &t, err) == -1 || ops->find(cfg, &t, rec, call, 0, ids, err) == -1)
+        goto out;
+    for (size_t i = 0; i < ids->n; i++)
+        if (ops->remove(cfg, &t, rec, ids->id[i], call, err) == -1)
+            goto out;
+    pr_log_done(ops, "cleanup", ids->n ? "deleted" : "already gone", &t, rec, call,
+                ids->n ? ids->id[0] : "", ids->n);
+    rc = 0;
+out:
+    if (rc == -1)
+        pr_log_failed(ops, "cleanup", rec, call, err);
+    free(ids);
+    return rc;
+}

@@ -1,0 +1,414 @@
+/*
+ * linode.c — the linode provider: Linode's (Akamai's) API v4 with a
+ * personal access token, one domain record per TXT value.
+ *
+ * The domain id comes from GET /domains filtered (X-Filter) by the zone's
+ * name; records are listed filtered by type and relative name, and a
+ * record is deleted only when its target is exactly the challenge's value.
+ * acme.sh's Linode hook deletes the first record with the name whatever
+ * its value, which removes the other certificate's value when an apex and
+ * a wildcard validate at once; lego matches the value, as this does.
+ * Targets are raw (no quotes). Linode accepts a second identical record,
+ * so Present looks before it creates and the solver runs no two calls for
+ * one name at once (ZP_PROV_RMW).
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/linode_int.h"
+#include "providers/perrecord.h"
+#include "providers/provider.h"
+
+#define LI_DEFAULT_URL "https://api.linode.com/v4"
+#define LI_PAGE_SIZE 500 /* the largest page Linode serves */
+#define LI_PAGES_MAX 10
+#define LI_URL_MAX 4096
+#define LI_FILTER_MAX 1024
+
+struct li_cfg {
+    struct zp_pr_conn conn;
+    char *zone; /* zone setting, canonical; NULL: the challenge's zone */
+};
+
+/* What a request was for: the sentence for a refusal depends on it. */
+enum li_op { LI_OP_DOMAIN, LI_OP_LIST, LI_OP_CREATE, LI_OP_DELETE };
+
+/*
+ * GET on a collection: 100 a minute (and 10 a second) per user; each call
+ * makes two of them. Writes have far more room.
+ */
+static const struct zp_pr_api li_api = {
+    .type = "linode", .what = "Linode", .rate = 1.5, .burst = 10.0};
+
+static const char *const li_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
+
+/* The TTLs Linode keeps as they are; it rounds any other to the nearest of them. */
+static const unsigned li_ttls[] = {300,    3600,   7200,   14400,   28800,   57600,
+                                   86400,  172800, 345600, 604800, 1209600, 2419200};
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+int zp_li_match_page(const cJSON *root, const char *rel, const char *fqdn, const char *value,
+                     struct zp_pr_ids *ids, int *pages)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(root, "pages");
+    const cJSON *r;
+
+    if (!cJSON_IsArray(data))
+        return -1;
+    *pages = cJSON_IsNumber(np) && np->valueint > 0 ? np->valueint : 1;
+    cJSON_ArrayForEach(r, data)
+    {
+        const char *name = zp_pr_json_str(r, "name"), *type = zp_pr_json_str(r, "type");
+        const char *target = zp_pr_json_str(r, "target");
+        char id[ZP_PR_ID_MAX];
+
+        if (name == NULL || type == NULL || target == NULL ||
+            (strcasecmp(name, rel) != 0 && strcasecmp(name, fqdn) != 0) ||
+            strcmp(type, "TXT") != 0 || strcmp(target, value) != 0 ||
+            zp_pr_json_id(r, "id", id, sizeof(id)) == -1)
+            continue;
+        if (zp_pr_ids_add(ids, id) == -1)
+            break;
+    }
+    return 0;
+}
+
+int zp_li_pick_domain(const cJSON *root, const char *zone, char *id, size_t idsz)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *d;
+    int n = 0;
+
+    if (!cJSON_IsArray(data))
+        return -1;
+    cJSON_ArrayForEach(d, data)
+    {
+        const char *name = zp_pr_json_str(d, "domain");
+        char did[ZP_PR_ID_MAX];
+
+        if (name == NULL || strcasecmp(name, zone) != 0 ||
+            zp_pr_json_id(d, "id", did, sizeof(did)) == -1)
+            continue;
+        if (n++ == 0)
+            zp_strlcpy(id, did, idsz);
+    }
+    return n;
+}
+
+unsigned zp_li_ttl(unsigned ttl)
+{
+    size_t n = sizeof(li_ttls) / sizeof(li_ttls[0]);
+
+    for (size_t i = 0; i < n; i++)
+        if (li_ttls[i] >= ttl)
+            return li_ttls[i];
+    return li_ttls[n - 1];
+}
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void li_config_free(void *p)
+{
+    struct li_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    zp_pr_conn_free(&cfg->conn);
+    free(cfg->zone);
+    free(cfg);
+}
+
+static int li_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct li_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+
+    if (zp_pr_conn_parse(node, path, LI_DEFAULT_URL, &cfg->conn, err) == -1 ||
+        zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
+        li_config_free(cfg);
+        return -1;
+    }
+    *cfgp = cfg;
+    return 0;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t,
+                        struct zp_err *err)
+{
+    return zp_err_set(err, ZP_ENOTFOUND,
+                      "Linode: the account of the token in apiTokenFile (%s) has no domain %s: "
+                      "add it under Domains in Cloud Manager, or %s",
+                      cfg->conn.token_file, t->zone,
+                      cfg->zone ? "correct the zone setting"
+                                : "list the domain Linode serves in dnsZones (or set zone)");
+}
+
+/* The sentence for a refused request; doing: "add TXT at x". */
+static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, enum li_op op,
+                   const struct zp_pr_target *t, const char *doing,
+                   const struct zp_http_resp *resp, struct zp_err *err)
+{
+    cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
+    const char *field = zp_pr_json_str(first, "field"), *reason = zp_pr_json_str(first, "reason");
+
+    zp_pr_log_reply(&li_api, call, doing, resp);
+    if (resp->status == 401)
+        zp_err_set(err, ZP_EAUTH,
+                   "Linode rejected the token in apiTokenFile (%s) (HTTP 401): it is unknown, "
+                   "expired or revoked; create a personal access token with Domains Read/Write "
+                   "and put it in that file's Secret",
+                   cfg->conn.token_file);
+    else if (resp->status == 403)
+        zp_err_set(err, ZP_EPERM,
+                   "Linode: the token in apiTokenFile (%s) may not %s (HTTP 403): give it the "
+                   "scope Domains Read/Write%s",
+                   cfg->conn.token_file, doing,
+                   op == LI_OP_CREATE || op == LI_OP_DELETE
+                       ? " (Read Only is not enough to change records)"
+                       : "");
+    else if (resp->status == 404)
+        li_no_domain(cfg, t, err);
+    else if (resp->status == 400 && reason != NULL && strstr(reason, "CNAME") != NULL)
+        zp_err_set(err, ZP_EINVAL,
+                   "Linode: a CNAME record sits at %s and no TXT record may sit beside it; remove "
+                   "the CNAME, or list the zone it points to in dnsZones (cert-manager follows it)",
+                   t->fqdn);
+    else if (resp->status >= 400 && resp->status < 500)
+        zp_err_set(err, ZP_EINVAL, "Linode refused to %s (HTTP %ld%s%s); its reasons are in the log",
+                   doing, resp->status, field ? ", field " : "", field ? field : "");
+    else
+        zp_pr_fail_status(&li_api, doing, resp, err);
+    err->upstream = (int)resp->status;
+    cJSON_Delete(root);
+    return -1;
+}
+
+/* One request; filter: an X-Filter object, or NULL. */
+static int li_send(const struct li_cfg *cfg, const struct zp_prov_call *call, const char *method,
+                   const char *url, const cJSON *filter, const char *body,
+                   struct zp_http_resp *resp, struct zp_err *err)
+{
+    struct zp_pr_req req = {.method = method, .url = url, .body = body};
+    char *f = filter ? cJSON_PrintUnformatted(filter) : NULL;
+    struct zp_buf h;
+    int rc = -1;
+
+    zp_buf_init(&h, LI_FILTER_MAX);
+    if (f != NULL) {
+        if (zp_buf_printf(&h, "X-Filter: %s", f) == -1) {
+            zp_err_set(err, ZP_EINTERNAL, "a Linode filter is longer than %d bytes",
+                       LI_FILTER_MAX);
+            goto out;
+        }
+        req.header = h.data;
+    }
+    rc = zp_pr_send(&li_api, &cfg->conn, call, &req, resp, err);
+out:
+    cJSON_free(f);
+    zp_buf_free(&h);
+    return rc;
+}
+
+/* ---- the four steps ----------------------------------------------------------------------- */
+
+static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                   struct zp_pr_target *t, struct zp_err *err)
+{
+    const struct li_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    cJSON *filter = cJSON_CreateObject(), *root = NULL;
+    char doing[ZP_DNAME_MAX + 32];
+    int rc = -1, n;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, LI_URL_MAX);
+    if (zp_pr_target_set(t, &li_api, cfg->zone ? cfg->zone : rec->zone, rec->fqdn,
+                         cfg->zone ? "zone" : NULL, err) == -1)
+        goto out;
+    if (strcmp(t->rel, "@") == 0)
+        t->rel[0] = '\0'; /* Linode names the apex "" */
+    cJSON_AddStringToObject(filter, "domain", t->zone);
+    zp_buf_printf(&url, "%s/domains", cfg->conn.endpoint);
+    if (li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status != 200) {
+        snprintf(doing, sizeof(doing), "look up domain %s", t->zone);
+        li_fail(cfg, call, LI_OP_DOMAIN, t, doing, &resp, err);
+        goto out;
+    }
+    if ((root = zp_json_parse(&resp.body, "Linode", err)) == NULL)
+        goto out;
+    n = zp_li_pick_domain(root, t->zone, t->zone_id, sizeof(t->zone_id));
+    if (n == 0)
+        li_no_domain(cfg, t, err);
+    else if (n < 0)
+        zp_err_set(err, ZP_ETRANSIENT, "Linode answered the domain lookup without a list");
+    else
+        rc = 0;
+out:
+    cJSON_Delete(filter);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int li_find(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                   const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
+                   struct zp_err *err)
+{
+    const struct li_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    cJSON *filter = cJSON_CreateObject(), *root = NULL;
+    char doing[ZP_DNAME_MAX + 32];
+    int rc = -1, pages = 1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, LI_URL_MAX);
+    cJSON_AddStringToObject(filter, "type", "TXT");
+    cJSON_AddStringToObject(filter, "name", t->rel);
+    snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
+    for (int page = 1; page <= pages; page++) {
+        if (page > LI_PAGES_MAX) {
+            zp_log(ZP_LOG_WARN, "linode: too many TXT records at one name; read the first",
+                   ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
+                   ZP_I("pages", LI_PAGES_MAX), ZP_END);
+            break;
+        }
+        zp_buf_reset(&url);
+        zp_buf_printf(&url, "%s/domains/%s/records?page=%d&page_size=%d", cfg->conn.endpoint,
+                      t->zone_id, page, LI_PAGE_SIZE);
+        if (li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
+            goto out;
+        if (resp.status != 200) {
+            li_fail(cfg, call, LI_OP_LIST, t, doing, &resp, err);
+            goto out;
+        }
+        cJSON_Delete(root);
+        if ((root = zp_json_parse(&resp.body, "Linode", err)) == NULL)
+            goto out;
+        if (zp_li_match_page(root, t->rel, t->fqdn, rec->value, ids, &pages) == -1) {
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "Linode answered the list of TXT records at %s without a list", t->fqdn);
+            goto out;
+        }
+        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
+            break;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(filter);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int li_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                     const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
+{
+    const struct li_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    cJSON *body = cJSON_CreateObject(), *root = NULL;
+    char *json = NULL, doing[ZP_DNAME_MAX + 32];
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, LI_URL_MAX);
+    cJSON_AddStringToObject(body, "type", "TXT");
+    cJSON_AddStringToObject(body, "name", t->rel);
+    cJSON_AddStringToObject(body, "target", rec->value);
+    cJSON_AddNumberToObject(body, "ttl_sec", zp_li_ttl(rec->ttl));
+    json = cJSON_PrintUnformatted(body);
+    zp_buf_printf(&url, "%s/domains/%s/records", cfg->conn.endpoint, t->zone_id);
+    if (li_send(cfg, call, "POST", zp_buf_str(&url), NULL, json, &resp, err) == -1)
+        goto out;
+    if (resp.status != 200) {
+        snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
+        li_fail(cfg, call, LI_OP_CREATE, t, doing, &resp, err);
+        goto out;
+    }
+    root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    if (zp_pr_json_id(root, "id", id, idsz) == -1)
+        zp_strlcpy(id, "unknown", idsz);
+    rc = 0;
+out:
+    cJSON_free(json);
+    cJSON_Delete(body);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int li_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
+                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
+{
+    const struct li_cfg *cfg = p;
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
+    int rc = -1;
+
+    (void)rec;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, LI_URL_MAX);
+    zp_buf_printf(&url, "%s/domains/%s/records/", cfg->conn.endpoint, t->zone_id);
+    zp_http_escape(id, &url);
+    if (li_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, NULL, &resp, err) == -1)
+        goto out;
+    /* 404: deleted between the list and now, by another cleanup or a person. */
+    if (resp.status != 200 && resp.status != 204 && resp.status != 404) {
+        snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
+        li_fail(cfg, call, LI_OP_DELETE, t, doing, &resp, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static const struct zp_pr_ops li_ops = {
+    .api = &li_api, .zone = li_zone, .find = li_find, .create = li_create, .remove = li_remove};
+
+static int li_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return zp_pr_present(&li_ops, cfg, rec, call, err);
+}
+
+static int li_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return zp_pr_cleanup(&li_ops, cfg, rec, call, err);
+}
+
+const struct zp_provider_ops zp_prov_linode = {
+    .type = "linode",
+    .flags = ZP_PROV_RMW,
+    .keys = li_keys,
+    .config_parse = li_config_parse,
+    .config_free = li_config_free,
+    .present = li_present,
+    .cleanup = li_cleanup,
+};

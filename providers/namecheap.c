@@ -1,0 +1,533 @@
+/*
+ * namecheap.c — the namecheap provider: Namecheap's XML API, whose only
+ * write (namecheap.domains.dns.setHosts) replaces every host record of a
+ * domain.
+ *
+ * That makes every change a read-modify-write of the whole domain, with the
+ * highest blast radius of any API: a host left out of the write is deleted.
+ * So a write happens only after a getHosts whose reply was understood
+ * completely (namecheap_xml.c refuses anything else), every host goes back
+ * with every field as it came (and the domain's EmailType, or its mail
+ * settings would change), only the exact (name, TXT, value) record is added
+ * or removed, and nothing is written when nothing has to change.
+ *
+ * The solver serialises calls per name (ZP_PROV_RMW), but two names of one
+ * domain share its host list, so each instance also holds a lock per domain
+ * around getHosts → setHosts. Requests are POSTed: the ApiKey is a form
+ * field, never part of a URL that could be logged.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/namecheap_int.h"
+#include "providers/provider.h"
+
+#define NC_DEFAULT_ENDPOINT "https://api.namecheap.com/xml.response"
+#define NC_RATE (20.0 / 60.0) /* Namecheap allows about 20 calls a minute per account */
+#define NC_BURST 5.0
+#define NC_FORM_MAX (2u * 1024u * 1024u)
+#define NC_LOG_MAX 8000 /* the host list logged before a write, for recovery */
+
+/* The lock of one domain: getHosts → setHosts of one instance never overlap. */
+struct nc_lock {
+    struct nc_lock *next;
+    char domain[ZP_DNAME_MAX];
+    pthread_mutex_t mu;
+};
+
+struct nc_cfg {
+    char *endpoint;
+    char *ca;
+    char *api_user;
+    char *username;
+    char *key_file;
+    char *client_ip;
+    char *domain;             /* domain override, lower case, no dot; NULL: the record's zone */
+    char host[256];           /* the endpoint's host, for sentences */
+    pthread_mutex_t locks_mu; /* guards locks; the only mutable state */
+    struct nc_lock *locks;
+};
+
+/* One present or cleanup in flight. */
+struct nc_op {
+    struct nc_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    char domain[ZP_DNAME_MAX]; /* "example.co.uk" */
+    char sld[ZP_DNAME_MAX];    /* "example" */
+    const char *tld;           /* "co.uk", inside domain */
+    char name[ZP_DNAME_MAX];   /* the host name relative to domain, "@" at the apex */
+    char ratekey[160];
+    struct zp_buf key; /* the ApiKey, wiped at the end */
+};
+
+static const char *const nc_keys[] = {
+    "apiUser", "apiKeyFile", "username", "clientIp", "endpoint", "caFile", "domain", NULL,
+};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void nc_config_free(void *p)
+{
+    struct nc_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    for (struct nc_lock *l = cfg->locks, *next; l; l = next) {
+        next = l->next;
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+    }
+    pthread_mutex_destroy(&cfg->locks_mu);
+    free(cfg->endpoint);
+    free(cfg->ca);
+    free(cfg->api_user);
+    free(cfg->username);
+    free(cfg->key_file);
+    free(cfg->client_ip);
+    free(cfg->domain);
+    free(cfg);
+}
+
+static int nc_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct nc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *user = NULL, *keyf = NULL, *uname = NULL, *ip = NULL, *domain = NULL, *p;
+    char why[128], canon[ZP_DNAME_MAX];
+    struct in_addr a4;
+    struct in6_addr a6;
+    int rc = -1;
+
+    pthread_mutex_init(&cfg->locks_mu, NULL);
+    if (zp_y_str(node, path, "apiUser", 1, &user, err) == -1 ||
+        zp_y_str(node, path, "apiKeyFile", 1, &keyf, err) == -1 ||
+        zp_y_str(node, path, "username", 0, &uname, err) == -1 ||
+        zp_y_str(node, path, "clientIp", 1, &ip, err) == -1 ||
+        zp_y_str(node, path, "domain", 0, &domain, err) == -1 ||
+        zp_endpoint_parse(node, path, NC_DEFAULT_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
+        goto out;
+    if (inet_pton(AF_INET, ip, &a4) != 1) {
+        zp_y_fail(zp_y_get(node, "clientIp"), path, err,
+                  inet_pton(AF_INET6, ip, &a6) == 1
+                      ? "clientIp \"%s\" is IPv6; Namecheap accepts only the public IPv4 address "
+                        "this host calls from, whitelisted in the account"
+                      : "clientIp \"%s\" must be the public IPv4 address this host calls from, "
+                        "whitelisted in the account",
+                  ip);
+        goto out;
+    }
+    if (zp_secret_file_check(node, path, "apiKeyFile", keyf, err) == -1)
+        goto out;
+    if (domain != NULL) {
+        if (zp_dname_check(domain, 0, why, sizeof(why)) == -1 ||
+            zp_dname_canon(domain, canon, sizeof(canon)) == -1 || zp_dname_labels(canon) < 2) {
+            zp_y_fail(zp_y_get(node, "domain"), path, err,
+                      "domain \"%s\" must be a domain registered at Namecheap, such as example.com",
+                      domain);
+            goto out;
+        }
+        canon[strlen(canon) - 1] = '\0';
+        cfg->domain = zp_xstrdup(canon);
+    }
+    cfg->api_user = zp_xstrdup(user);
+    cfg->username = zp_xstrdup(uname ? uname : user);
+    cfg->key_file = zp_xstrdup(keyf);
+    cfg->client_ip = zp_xstrdup(ip);
+    p = strstr(cfg->endpoint, "://");
+    p = p ? p + 3 : cfg->endpoint;
+    snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    nc_config_free(cfg);
+    return rc;
+}
+
+/* ---- the per-domain lock ------------------------------------------------------------------ */
+
+static pthread_mutex_t *nc_lock_of(struct nc_cfg *cfg, const char *domain)
+{
+    struct nc_lock *l;
+
+    pthread_mutex_lock(&cfg->locks_mu);
+    for (l = cfg->locks; l && strcmp(l->domain, domain) != 0; l = l->next)
+        ;
+    if (l == NULL) {
+        l = zp_xcalloc(1, sizeof(*l));
+        zp_strlcpy(l->domain, domain, sizeof(l->domain));
+        pthread_mutex_init(&l->mu, NULL);
+        l->next = cfg->locks;
+        cfg->locks = l;
+    }
+    pthread_mutex_unlock(&cfg->locks_mu);
+    return &l->mu;
+}
+
+/* Waits for the domain's lock until the call's deadline. */
+static int nc_lock(struct nc_op *op, pthread_mutex_t *mu, struct zp_err *err)
+{
+    uint64_t left = zp_ms_left(op->call->deadline_ms);
+    struct timespec ts;
+    int e;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(left / 1000u);
+    ts.tv_nsec += (long)(left % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    e = pthread_mutex_timedlock(mu, &ts);
+    if (e == 0)
+        return 0;
+    if (e == ETIMEDOUT)
+        return zp_err_set(err, ZP_ETIMEOUT,
+                          "another change to domain %s was still in progress when the deadline "
+                          "ran out; cert-manager retries",
+                          op->domain);
+    return zp_err_set(err, ZP_EINTERNAL, "cannot lock domain %s: %s", op->domain, strerror(e));
+}
+
+/* ---- calls -------------------------------------------------------------------------------- */
+
+/* Namecheap's error text, unless it repeats the key (it does not, but a log must never). */
+static const char *nc_safe(const struct nc_op *op, const char *text)
+{
+    return op->key.len > 0 && strstr(text, zp_buf_str(&op->key)) != NULL ? "(withheld)" : text;
+}
+
+/* The sentence for an <Error> in a reply. */
+static int nc_api_error(const struct nc_op *op, const char *command, const struct zp_nc_apierr *a,
+                        struct zp_err *err)
+{
+    const struct nc_cfg *cfg = op->cfg;
+    const char *text = nc_safe(op, a->text);
+
+    zp_log(ZP_LOG_WARN, "namecheap: error", ZP_S("instance", op->call->instance),
+           ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("number", a->number),
+           ZP_S("text", text), ZP_END);
+    switch (a->number) {
+    case 1011102:
+        zp_err_set(err, ZP_EAUTH,
+                   "Namecheap rejected the API key of API user %s: it is invalid or API access is "
+                   "not enabled; check apiKeyFile and apiUser, and enable API access under "
+                   "Profile > Tools > Namecheap API Access",
+                   cfg->api_user);
+        break;
+    case 1011150:
+        zp_err_set(err, ZP_EPERM,
+                   "Namecheap refused the request from clientIp %s: that address is not "
+                   "whitelisted for API user %s (or this host calls from another address); "
+                   "whitelist it under Profile > Tools > Namecheap API Access, or set clientIp to "
+                   "the address this host calls from",
+                   cfg->client_ip, cfg->api_user);
+        break;
+    case 1011105:
+        zp_err_set(err, ZP_ECONFIG,
+                   "Namecheap says clientIp %s is invalid; set it to this host's "
+                   "public IPv4 address",
+                   cfg->client_ip);
+        break;
+    case 2019166:
+    case 2016166:
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "domain %s is not in the Namecheap account of user %s; check the zone, "
+                   "username, or set domain to the domain registered at Namecheap",
+                   op->domain, cfg->username);
+        break;
+    case 2030288:
+        zp_err_set(err, ZP_ECONFIG,
+                   "domain %s does not use Namecheap's DNS servers, so Namecheap cannot change "
+                   "its records; switch it to Namecheap BasicDNS or PremiumDNS, or use a provider "
+                   "for the servers it uses",
+                   op->domain);
+        break;
+    case 2030166:
+        zp_err_set(err, ZP_EPERM,
+                   "Namecheap user %s may not edit the records of domain %s; give the user "
+                   "access to the domain, or use its owner's account",
+                   cfg->username, op->domain);
+        break;
+    case 3013288:
+        zp_err_set(err, ZP_EINVAL,
+                   "domain %s has as many host records as Namecheap allows; remove some before "
+                   "issuing certificates",
+                   op->domain);
+        break;
+    default:
+        zp_err_set(err, a->number / 1000000 <= 2 ? ZP_EINVAL : ZP_ETRANSIENT,
+                   "Namecheap refused %s for domain %s: error %ld: %s", command, op->domain,
+                   a->number, text);
+        break;
+    }
+    err->upstream = (int)a->number;
+    return -1;
+}
+
+/*
+ * One API call: the global parameters, SLD and TLD, then extra (a form
+ * tail starting with "&"). The reply body is left in resp.
+ */
+static int nc_call(struct nc_op *op, const char *command, const char *extra,
+                   struct zp_http_resp *resp, struct zp_err *err)
+{
+    const struct nc_cfg *cfg = op->cfg;
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                             "Accept: application/xml", NULL};
+    struct zp_buf form;
+    struct zp_http_req req;
+    const char *fields[][2] = {{"ApiUser", cfg->api_user},
+                               {"ApiKey", zp_buf_str(&op->key)},
+                               {"UserName", cfg->username},
+                               {"ClientIp", cfg->client_ip},
+                               {"Command", command},
+                               {"SLD", op->sld},
+                               {"TLD", op->tld}};
+    int rc = -1;
+
+    zp_buf_init(&form, NC_FORM_MAX);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (zp_buf_printf(&form, "%s%s=", i ? "&" : "", fields[i][0]) == -1 ||
+            zp_http_escape(fields[i][1], &form) == -1) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot build the Namecheap request %s", command);
+            goto out;
+        }
+    if (extra != NULL && zp_buf_puts(&form, extra) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the host list of domain %s is too large to send", op->domain);
+        goto out;
+    }
+    if (zp_ratelimit_take(op->ratekey, NC_RATE, NC_BURST, op->call->deadline_ms, "Namecheap",
+                          err) == -1)
+        goto out;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = cfg->endpoint;
+    req.headers = headers;
+    req.body = zp_buf_str(&form);
+    req.body_len = form.len;
+    req.deadline_ms = op->call->deadline_ms;
+    req.max_response = ZP_NC_REPLY_MAX;
+    req.ca_file = cfg->ca;
+    req.what = "Namecheap";
+    if (zp_http_call(&req, resp, err) == -1)
+        goto out;
+    if (resp->status != 200) {
+        char logged[301];
+        snprintf(logged, sizeof(logged), "%s", nc_safe(op, zp_buf_str(&resp->body)));
+        zp_log(ZP_LOG_WARN, "namecheap: HTTP error", ZP_S("instance", op->call->instance),
+               ZP_S("command", command), ZP_I("status", resp->status), ZP_S("body", logged),
+               ZP_END);
+        zp_err_set(err, ZP_ETRANSIENT, "Namecheap (%s) answered HTTP %ld to %s for domain %s%s",
+                   cfg->host, resp->status, command, op->domain,
+                   resp->status >= 500 ? ": a server error on Namecheap's side; cert-manager "
+                                         "retries"
+                                       : "; check endpoint");
+        err->upstream = (int)resp->status;
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_buf_free_secret(&form);
+    return rc;
+}
+
+static int nc_get_hosts(struct nc_op *op, struct zp_nc_hosts *hosts, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    struct zp_nc_apierr a;
+    int rc = -1, got;
+
+    zp_http_resp_init(&resp);
+    if (nc_call(op, "namecheap.domains.dns.getHosts", NULL, &resp, err) == -1)
+        goto out;
+    got = zp_nc_parse_gethosts(zp_buf_str(&resp.body), resp.body.len, op->domain, hosts, &a, err);
+    if (got == 1)
+        nc_api_error(op, "getHosts", &a, err);
+    rc = got == 0 ? 0 : -1;
+out:
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* The host list as it was, in the log: the way back if a write ever went wrong. */
+static void nc_log_hosts(const struct nc_op *op, const struct zp_nc_hosts *hosts)
+{
+    struct zp_buf b;
+
+    zp_buf_init(&b, NC_LOG_MAX);
+    for (size_t i = 0; i < hosts->n; i++) {
+        const struct zp_nc_host *h = &hosts->host[i];
+        if (zp_buf_printf(&b, "%s%s %s %s %s \"%s\"", i ? "; " : "", h->name, h->ttl, h->type,
+                          h->mxpref, h->address) == -1) {
+            zp_buf_puts(&b, " …");
+            break;
+        }
+    }
+    zp_log(ZP_LOG_INFO, "namecheap: hosts before the write", ZP_S("instance", op->call->instance),
+           ZP_S("domain", op->domain), ZP_S("email_type", hosts->email_type),
+           ZP_I("count", hosts->n), ZP_S("hosts", zp_buf_str(&b)), ZP_END);
+    zp_buf_free(&b);
+}
+
+static int nc_set_hosts(struct nc_op *op, const struct zp_nc_hosts *hosts, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    struct zp_nc_apierr a;
+    struct zp_buf extra;
+    int rc = -1, got;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&extra, NC_FORM_MAX);
+    if (zp_nc_form_hosts(hosts, &extra) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the host list of domain %s is too large to send", op->domain);
+        goto out;
+    }
+    if (nc_call(op, "namecheap.domains.dns.setHosts", zp_buf_str(&extra), &resp, err) == -1)
+        goto out;
+    got = zp_nc_parse_sethosts(zp_buf_str(&resp.body), resp.body.len, op->domain, &a, err);
+    if (got == 1)
+        nc_api_error(op, "setHosts", &a, err);
+    rc = got == 0 ? 0 : -1;
+out:
+    zp_buf_free(&extra);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* ---- present and cleanup ------------------------------------------------------------------ */
+
+/* Domain, SLD/TLD, host name and key: everything a call needs before its first request. */
+static int nc_begin(struct nc_op *op, struct zp_err *err)
+{
+    const struct nc_cfg *cfg = op->cfg;
+    char canon[ZP_DNAME_MAX];
+    size_t dot;
+
+    if (zp_dname_canon(cfg->domain ? cfg->domain : op->rec->zone, canon, sizeof(canon)) == -1)
+        return zp_err_set(err, ZP_EINVAL, "zone %s is not a domain name", op->rec->zone);
+    if (!zp_dname_in_zone(op->rec->fqdn, canon))
+        return zp_err_set(err, ZP_ECONFIG, "%s is not inside domain %s; %s", op->rec->fqdn, canon,
+                          cfg->domain ? "set domain to the Namecheap domain that holds it"
+                                      : "the zone cert-manager found does not hold the name");
+    if (zp_dname_labels(canon) < 2)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "zone %s is not a domain Namecheap can hold; set domain to the domain "
+                          "registered at Namecheap",
+                          canon);
+    if (zp_dname_relative(op->rec->fqdn, canon, op->name, sizeof(op->name)) == -1)
+        return zp_err_set(err, ZP_EINVAL, "cannot name %s relative to %s", op->rec->fqdn, canon);
+    canon[strlen(canon) - 1] = '\0';
+    zp_strlcpy(op->domain, canon, sizeof(op->domain));
+    /* The zone is the registered domain: its first label is the SLD, the rest the TLD. */
+    dot = strcspn(op->domain, ".");
+    snprintf(op->sld, sizeof(op->sld), "%.*s", (int)dot, op->domain);
+    op->tld = op->domain + dot + 1;
+    snprintf(op->ratekey, sizeof(op->ratekey), "namecheap:%s", op->call->instance);
+    return zp_secret_file_read(cfg->key_file, "apiKeyFile", &op->key, err);
+}
+
+static int nc_is_value(const struct zp_nc_host *h, const struct nc_op *op)
+{
+    return strcmp(h->type, "TXT") == 0 && strcasecmp(h->name, op->name) == 0 &&
+           strcmp(h->address, op->rec->value) == 0;
+}
+
+static int nc_run(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                  struct zp_err *err)
+{
+    struct nc_op op;
+    struct zp_nc_hosts hosts = {0};
+    pthread_mutex_t *mu = NULL;
+    size_t before = 0, matched = 0;
+    char ttl[16];
+    int rc = -1, locked = 0;
+
+    memset(&op, 0, sizeof(op));
+    op.cfg = p;
+    op.rec = rec;
+    op.call = call;
+    zp_buf_init(&op.key, 4096);
+    if (nc_begin(&op, err) == -1)
+        goto out;
+    mu = nc_lock_of(op.cfg, op.domain);
+    if (nc_lock(&op, mu, err) == -1)
+        goto out;
+    locked = 1;
+    if (nc_get_hosts(&op, &hosts, err) == -1)
+        goto out;
+    before = hosts.n;
+    /* Only the exact (name, TXT, value) record: never another value, type or name. */
+    for (size_t i = 0; i < hosts.n; i++)
+        matched += nc_is_value(&hosts.host[i], &op);
+    if (del ? matched == 0 : matched > 0) {
+        zp_log(ZP_LOG_INFO, "namecheap: nothing to change", ZP_S("instance", call->instance),
+               ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
+               ZP_B("present", matched > 0), ZP_END);
+        rc = 0;
+        goto out;
+    }
+    nc_log_hosts(&op, &hosts);
+    if (del) {
+        for (size_t i = hosts.n; i-- > 0;)
+            if (nc_is_value(&hosts.host[i], &op))
+                zp_nc_hosts_remove(&hosts, i);
+    } else {
+        snprintf(ttl, sizeof(ttl), "%u", rec->ttl < 60 ? 60 : rec->ttl > 60000 ? 60000 : rec->ttl);
+        zp_nc_hosts_add(&hosts, op.name, "TXT", rec->value, "10", ttl);
+    }
+    if (nc_set_hosts(&op, &hosts, err) == -1)
+        goto out;
+    zp_log(ZP_LOG_INFO, del ? "namecheap: value removed" : "namecheap: value added",
+           ZP_S("instance", call->instance), ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn),
+           ZP_S("value", rec->value), ZP_I("count_before", before), ZP_I("count_after", hosts.n),
+           ZP_END);
+    rc = 0;
+out:
+    if (locked)
+        pthread_mutex_unlock(mu);
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "namecheap: call failed", ZP_S("instance", call->instance),
+               ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    zp_nc_hosts_free(&hosts);
+    zp_buf_free_secret(&op.key);
+    return rc;
+}
+
+static int nc_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return nc_run(cfg, rec, call, 0, err);
+}
+
+static int nc_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return nc_run(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_namecheap = {
+    .type = "namecheap",
+    .flags = ZP_PROV_RMW, /* the whole domain is rewritten; see also the per-domain lock */
+    .keys = nc_keys,
+    .config_parse = nc_config_parse,
+    .config_free = nc_config_free,
+    .present = nc_present,
+    .cleanup = nc_cleanup,
+};

@@ -1,0 +1,583 @@
+/*
+ * hetzner.c — the hetzner provider: DNS zones of the Hetzner Cloud API
+ * (api.hetzner.cloud/v1), with a project API token. The legacy DNS Console
+ * API (dns.hetzner.com) is shut down and not spoken.
+ *
+ * The API adds and removes single records of an RRset on the server side
+ * (actions add_records and remove_records), so no read-modify-write and no
+ * per-name lock are needed: two challenges at one name cannot lose each
+ * other's value. Each write returns an action, which is polled until it
+ * succeeds or fails. A read before each write makes both calls idempotent
+ * whatever the server does with a value it already has (or lacks), and lets
+ * present leave the TTL of someone else's RRset alone.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/provider.h"
+
+#define HZ_DEFAULT_URL "https://api.hetzner.cloud/v1"
+#define HZ_WHAT "Hetzner Cloud"
+#define HZ_TOKEN_MAX 4096
+#define HZ_LOG_BODY 300
+/* 3,600 requests an hour per project, refilling one a second. */
+#define HZ_RATE 1.0
+#define HZ_BURST 3600.0
+#define HZ_POLL_FIRST_MS 250u
+#define HZ_POLL_MAX_MS 2000u
+#define HZ_LOCKED_FIRST_MS 500u
+#define HZ_ID_MAX 32
+
+struct hz_cfg {
+    char *endpoint;
+    char *ca;
+    char *token_file;
+    char *zone; /* zone id (digits) or name (canonical, no trailing dot); NULL: the record's */
+};
+
+/* One present or cleanup in flight. */
+struct hz_op {
+    const struct hz_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    struct zp_buf auth;            /* "Authorization: Bearer <token>": a secret */
+    char zone[ZP_DNAME_MAX];       /* the zone's name, "example.com", for sentences */
+    char zone_id[HZ_ID_MAX];       /* once looked up */
+    char name[ZP_DNAME_MAX];       /* relative to the zone, "@" at the apex, URL-escaped */
+    char rl_key[160];
+};
+
+static const char *const hz_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void hz_config_free(void *p)
+{
+    struct hz_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->endpoint);
+    free(cfg->ca);
+    free(cfg->token_file);
+    free(cfg->zone);
+    free(cfg);
+}
+
+static int hz_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct hz_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *file = NULL, *zone = NULL;
+    char why[128], canon[ZP_DNAME_MAX];
+    int rc = -1;
+
+    if (zp_endpoint_parse(node, path, HZ_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
+        zp_y_str(node, path, "apiTokenFile", 1, &file, err) == -1 ||
+        zp_secret_file_check(node, path, "apiTokenFile", file, err) == -1 ||
+        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+        goto out;
+    if (zone != NULL && zone[0] != '\0' && strspn(zone, "0123456789") == strlen(zone)) {
+        if (strlen(zone) >= HZ_ID_MAX) {
+            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is too long for a zone ID",
+                      zone);
+            goto out;
+        }
+        cfg->zone = zp_xstrdup(zone);
+    } else if (zone != NULL) {
+        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
+            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
+            zp_y_fail(zp_y_get(node, "zone"), path, err,
+                      "zone \"%s\" is neither a zone ID (digits) nor a domain name: %s", zone,
+                      why);
+            goto out;
+        }
+        canon[strlen(canon) - 1] = '\0';
+        cfg->zone = zp_xstrdup(canon);
+    }
+    cfg->token_file = zp_xstrdup(file);
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    hz_config_free(cfg);
+    return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+static void hz_log_reply(const struct hz_op *op, const char *what, const struct zp_http_resp *r)
+{
+    char body[HZ_LOG_BODY + 1];
+
+    snprintf(body, sizeof(body), "%s", zp_buf_str(&r->body));
+    zp_log(ZP_LOG_WARN, "hetzner: unexpected answer", ZP_S("instance", op->call->instance),
+           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
+}
+
+/* A string member of obj made fit for a sentence (one line); "" when absent. */
+static void hz_field(const cJSON *obj, const char *name, char *out, size_t outsz)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    snprintf(out, outsz, "%s", cJSON_IsString(v) ? v->valuestring : "");
+    for (size_t i = 0; out[i]; i++)
+        if ((unsigned char)out[i] < 0x20)
+            out[i] = ' ';
+}
+
+/* The code and message of an {"error":{…}} body; what invalid_input says of each field. */
+static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t codesz, char *msg,
+                           size_t msgsz)
+{
+    cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(e, "details"), "fields");
+    const cJSON *f, *m;
+    size_t n;
+
+    hz_field(e, "code", code, codesz);
+    hz_field(e, "message", msg, msgsz);
+    cJSON_ArrayForEach(f, fields) {
+        char fname[64];
+        hz_field(f, "name", fname, sizeof(fname));
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(f, "messages")) {
+            n = strlen(msg);
+            if (cJSON_IsString(m) && n + 8 < msgsz)
+                snprintf(msg + n, msgsz - n, "; %s: %s", fname, m->valuestring);
+        }
+    }
+    for (size_t i = 0; msg[i]; i++)
+        if ((unsigned char)msg[i] < 0x20)
+            msg[i] = ' ';
+    cJSON_Delete(j);
+}
+
+/* The sentence for an answer that is not a success; what: "adding the TXT value". Returns -1. */
+static int hz_fail(const struct hz_op *op, const char *what, const struct zp_http_resp *r,
+                   struct zp_err *err)
+{
+    const char *file = op->cfg->token_file, *zone = op->zone;
+    char code[64], msg[512];
+
+    hz_log_reply(op, what, r);
+    hz_error_parse(r, code, sizeof(code), msg, sizeof(msg));
+    if (r->status == 401 || strcmp(code, "unauthorized") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "Hetzner Cloud rejected the API token in apiTokenFile, %s (unauthorized): it "
+                   "is wrong, expired or deleted; create an API token in the Cloud Console "
+                   "project that holds zone %s (Security, API tokens)",
+                   file, zone);
+    else if (strcmp(code, "token_readonly") == 0 || strcmp(code, "forbidden") == 0 ||
+             r->status == 403)
+        zp_err_set(err, ZP_EPERM,
+                   "Hetzner Cloud refused %s at %s (%s): the token is read-only: create a Read & "
+                   "Write token in the project that holds zone %s and put it in apiTokenFile (%s)",
+                   what, op->rec->fqdn, code[0] ? code : "forbidden", zone, file);
+    else if (strcmp(code, "incorrect_zone_mode") == 0)
+        zp_err_set(err, ZP_ECONFIG,
+                   "zone %s is not a primary zone at Hetzner (incorrect_zone_mode), so its "
+                   "records cannot be written through the API; write them where the zone's "
+                   "primary is (for example with the rfc2136 provider)",
+                   zone);
+    else if (strcmp(code, "resource_limit_exceeded") == 0)
+        zp_err_set(err, ZP_EINVAL,
+                   "Hetzner Cloud refused %s at %s: zone %s has reached a limit "
+                   "(resource_limit_exceeded: %.200s); delete records it no longer needs",
+                   what, op->rec->fqdn, zone, msg);
+    else if (strcmp(code, "invalid_input") == 0 || r->status == 400 || r->status == 422)
+        zp_err_set(err, ZP_EINVAL, "Hetzner Cloud refused %s at %s (%s): %.300s", what,
+                   op->rec->fqdn, code[0] ? code : "invalid input", msg);
+    else if (r->status == 404 || strcmp(code, "not_found") == 0)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "zone %s is not in the Hetzner Cloud project of the token in apiTokenFile "
+                   "(%s); %s",
+                   zone, file,
+                   op->cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
+                                   "the project that holds it"
+                                 : "add the zone to that project, use the token of the project "
+                                   "that holds it, or set zone");
+    else if (r->status >= 500)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Hetzner Cloud answered HTTP %ld (%s) to %s at %s: the service is failing or "
+                   "unavailable; retry later",
+                   r->status, code[0] ? code : "no error code", what, op->rec->fqdn);
+    else
+        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud answered HTTP %ld (%s) to %s at %s",
+                   r->status, code[0] ? code : "no error code", what, op->rec->fqdn);
+    err->upstream = (int)r->status;
+    return -1;
+}
+
+/*
+ * One exchange; path follows the endpoint. A zone locked by another change
+ * (409 conflict or locked) is retried until the deadline. 0 when any HTTP
+ * answer arrived.
+ */
+static int hz_req(struct hz_op *op, const char *method, const char *path, const char *body,
+                  struct zp_http_resp *resp, struct zp_err *err)
+{
+    const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
+                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct zp_http_req req = {.method = method, .headers = headers, .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = op->call->deadline_ms, .ca_file = op->cfg->ca,
+                              .what = HZ_WHAT};
+    char *url = zp_xasprintf("%s%s", op->cfg->endpoint, path);
+    uint64_t backoff = HZ_LOCKED_FIRST_MS;
+    char code[64], msg[128];
+    int rc = -1;
+
+    req.url = url;
+    for (;;) {
+        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->call->deadline_ms, HZ_WHAT,
+                              err) == -1 ||
+            zp_http_call(&req, resp, err) == -1)
+            goto out;
+        if (resp->status != 409)
+            break;
+        hz_error_parse(resp, code, sizeof(code), msg, sizeof(msg));
+        if ((strcmp(code, "conflict") != 0 && strcmp(code, "locked") != 0) ||
+            backoff + 500u >= zp_ms_left(op->call->deadline_ms))
+            break;
+        zp_log(ZP_LOG_INFO, "hetzner: zone busy, retrying", ZP_S("instance", op->call->instance),
+               ZP_S("code", code), ZP_I("wait_ms", backoff), ZP_END);
+        usleep((useconds_t)(backoff * 1000u));
+        backoff *= 2;
+    }
+    rc = 0;
+out:
+    free(url);
+    return rc;
+}
+
+/* ---- the API calls ------------------------------------------------------------------------ */
+
+/* Reads the token now (Secrets rotate) into the Authorization header. */
+static int hz_auth(struct hz_op *op, struct zp_err *err)
+{
+    struct zp_buf tok;
+    int rc = -1;
+
+    zp_buf_init(&tok, HZ_TOKEN_MAX);
+    if (zp_secret_file_read(op->cfg->token_file, "apiTokenFile", &tok, err) == -1)
+        goto out;
+    if (strpbrk(tok.data, " \t\r\n") != NULL) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "apiTokenFile (%s) must hold one Hetzner Cloud API token on one line",
+                   op->cfg->token_file);
+        goto out;
+    }
+    if (zp_buf_printf(&op->auth, "Authorization: Bearer %s", tok.data) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "apiTokenFile (%s) holds too much for an API token",
+                   op->cfg->token_file);
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_buf_free_secret(&tok);
+    return rc;
+}
+
+/* GET /zones/{id_or_name}: the zone's id, name and mode; the record's name relative to it. */
+static int hz_zone(struct hz_op *op, struct zp_err *err)
+{
+    const char *ref = op->cfg->zone ? op->cfg->zone : op->zone;
+    struct zp_http_resp resp;
+    struct zp_buf path;
+    cJSON *j = NULL;
+    const cJSON *z, *id;
+    char name[ZP_DNAME_MAX], mode[32], rel[ZP_DNAME_MAX];
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&path, 1024);
+    if (zp_buf_puts(&path, "/zones/") == -1 || zp_http_escape(ref, &path) == -1) {
+        zp_err_set(err, ZP_EINVAL, "zone %s is too long for a request", ref);
+        goto out;
+    }
+    if (hz_req(op, "GET", zp_buf_str(&path), NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status != 200) {
+        if (op->cfg->zone)
+            snprintf(op->zone, sizeof(op->zone), "%s", op->cfg->zone);
+        hz_fail(op, "the lookup of the zone", &resp, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
+        goto out;
+    z = cJSON_GetObjectItemCaseSensitive(j, "zone");
+    id = cJSON_GetObjectItemCaseSensitive(z, "id");
+    hz_field(z, "name", name, sizeof(name));
+    hz_field(z, "mode", mode, sizeof(mode));
+    if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9e15 || name[0] == '\0') {
+        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud answered the lookup of zone %s without "
+                   "the zone's id and name", ref);
+        goto out;
+    }
+    snprintf(op->zone_id, sizeof(op->zone_id), "%.0f", id->valuedouble);
+    snprintf(op->zone, sizeof(op->zone), "%s", name);
+    if (mode[0] != '\0' && strcmp(mode, "primary") != 0) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "zone %s is a %s zone at Hetzner, so its records cannot be written through "
+                   "the API; write them where the zone's primary is (for example with the "
+                   "rfc2136 provider)",
+                   name, mode);
+        goto out;
+    }
+    if (zp_dname_relative(op->rec->fqdn, name, rel, sizeof(rel)) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rec->fqdn, name,
+                   op->cfg->zone ? "set zone to the zone that holds it, or remove zone"
+                                 : "the zone cert-manager found does not hold the name");
+        goto out;
+    }
+    zp_buf_reset(&path);
+    if (zp_http_escape(rel, &path) == -1 || path.len >= sizeof(op->name)) {
+        zp_err_set(err, ZP_EINVAL, "%s is too long for a request", op->rec->fqdn);
+        goto out;
+    }
+    snprintf(op->name, sizeof(op->name), "%s", zp_buf_str(&path));
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&resp);
+    zp_buf_free(&path);
+    return rc;
+}
+
+/*
+ * GET the TXT RRset: *found is whether it exists, *stored the record whose
+ * value equals ours (as the server stores it; NULL when none), *ttl its TTL.
+ */
+static int hz_read(struct hz_op *op, int *found, char **stored, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    char *path = zp_xasprintf("/zones/%s/rrsets/%s/TXT", op->zone_id, op->name);
+    const cJSON *rec;
+    cJSON *j = NULL;
+    int rc = -1;
+
+    *found = 0;
+    *stored = NULL;
+    zp_http_resp_init(&resp);
+    if (hz_req(op, "GET", path, NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status == 404) { /* the zone was just found: the RRset does not exist */
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200) {
+        hz_fail(op, "reading the TXT records", &resp, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
+        goto out;
+    *found = 1;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(j, "rrset"), "records")) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "value");
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value)) {
+            *stored = zp_xstrdup(v->valuestring);
+            break;
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&resp);
+    free(path);
+    return rc;
+}
+
+/* Follows the action a write returned until it succeeds, fails, or the deadline comes. */
+static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    uint64_t interval = HZ_POLL_FIRST_MS;
+    cJSON *j = NULL;
+    char status[32], id[HZ_ID_MAX], *path = NULL;
+    const cJSON *idn = cJSON_GetObjectItemCaseSensitive(action, "id");
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    if (!cJSON_IsNumber(idn) || idn->valuedouble < 1 || idn->valuedouble > 9e15) {
+        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud accepted %s at %s but answered without an "
+                   "action to follow", what, op->rec->fqdn);
+        goto out;
+    }
+    snprintf(id, sizeof(id), "%.0f", idn->valuedouble);
+    path = zp_xasprintf("/actions/%s", id);
+    for (;;) {
+        hz_field(action, "status", status, sizeof(status));
+        if (strcmp(status, "success") == 0)
+            break;
+        if (strcmp(status, "error") == 0) {
+            char code[64], msg[256];
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(action, "error");
+            hz_field(e, "code", code, sizeof(code));
+            hz_field(e, "message", msg, sizeof(msg));
+            zp_log(ZP_LOG_WARN, "hetzner: action failed", ZP_S("instance", op->call->instance),
+                   ZP_S("action", id), ZP_S("code", code), ZP_S("message", msg), ZP_END);
+            zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud failed %s at %s in zone %s (%s: %s)",
+                       what, op->rec->fqdn, op->zone, code[0] ? code : "no error code", msg);
+            goto out;
+        }
+        if (interval + 300u >= zp_ms_left(op->call->deadline_ms)) {
+            zp_err_set(err, ZP_ETIMEOUT,
+                       "Hetzner Cloud accepted %s at %s, but the change was still running when "
+                       "the deadline ran out; a retry finds it done",
+                       what, op->rec->fqdn);
+            goto out;
+        }
+        usleep((useconds_t)(interval * 1000u));
+        interval = interval * 2 > HZ_POLL_MAX_MS ? HZ_POLL_MAX_MS : interval * 2;
+        if (hz_req(op, "GET", path, NULL, &resp, err) == -1)
+            goto out;
+        if (resp.status != 200) {
+            hz_fail(op, "following the change", &resp, err);
+            goto out;
+        }
+        cJSON_Delete(j);
+        if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
+            goto out;
+        action = cJSON_GetObjectItemCaseSensitive(j, "action");
+    }
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&resp);
+    free(path);
+    return rc;
+}
+
+/* POST add_records or remove_records with one value; *gone when remove found no RRset. */
+static int hz_write(struct hz_op *op, int del, const char *value, int with_ttl, int *gone,
+                    struct zp_err *err)
+{
+    const char *what = del ? "removing the TXT value" : "adding the TXT value";
+    struct zp_http_resp resp;
+    cJSON *body = cJSON_CreateObject(), *recs, *one, *j = NULL;
+    char *text = NULL, *path = NULL;
+    int rc = -1;
+
+    *gone = 0;
+    zp_http_resp_init(&resp);
+    recs = cJSON_AddArrayToObject(body, "records");
+    one = cJSON_CreateObject();
+    cJSON_AddItemToArray(recs, one);
+    if (cJSON_AddStringToObject(one, "value", value) == NULL ||
+        (with_ttl && cJSON_AddNumberToObject(body, "ttl", op->rec->ttl) == NULL) ||
+        (text = cJSON_PrintUnformatted(body)) == NULL) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", op->rec->fqdn);
+        goto out;
+    }
+    path = zp_xasprintf("/zones/%s/rrsets/%s/TXT/actions/%s", op->zone_id, op->name,
+                        del ? "remove_records" : "add_records");
+    if (hz_req(op, "POST", path, text, &resp, err) == -1)
+        goto out;
+    if (del && resp.status == 404) { /* removed meanwhile, RRset and all */
+        *gone = 1;
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200 && resp.status != 201) {
+        hz_fail(op, what, &resp, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
+        goto out;
+    rc = hz_wait(op, what, cJSON_GetObjectItemCaseSensitive(j, "action"), err);
+out:
+    cJSON_Delete(body);
+    cJSON_Delete(j);
+    cJSON_free(text);
+    free(path);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* ---- present and cleanup ------------------------------------------------------------------ */
+
+static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     int del, struct zp_err *err)
+{
+    const struct hz_cfg *cfg = p;
+    struct hz_op op = {.cfg = cfg, .rec = rec, .call = call};
+    struct zp_buf quoted;
+    char *stored = NULL;
+    int rc = -1, found = 0, gone = 0;
+
+    zp_buf_init(&op.auth, HZ_TOKEN_MAX + 64);
+    zp_buf_init(&quoted, 1024);
+    snprintf(op.rl_key, sizeof(op.rl_key), "hetzner:%s", call->instance ? call->instance : "");
+    snprintf(op.zone, sizeof(op.zone), "%s", rec->zone);
+    if (op.zone[0] != '\0' && op.zone[strlen(op.zone) - 1] == '.')
+        op.zone[strlen(op.zone) - 1] = '\0'; /* the API's names have no root dot */
+    if (strlen(rec->value) > 255) {
+        zp_err_set(err, ZP_EINVAL,
+                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
+                   rec->fqdn, strlen(rec->value));
+        goto out;
+    }
+    if (zp_txt_quote(rec->value, &quoted) == -1 || hz_auth(&op, err) == -1 ||
+        hz_zone(&op, err) == -1 || hz_read(&op, &found, &stored, err) == -1)
+        goto out;
+    if ((stored != NULL) != del) {
+        zp_log(ZP_LOG_INFO, "hetzner: nothing to do", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
+               ZP_S("state", del ? "already gone" : "already there"), ZP_END);
+        rc = 0;
+        goto out;
+    }
+    /* Removal names the value as the server stores it; an RRset already there keeps its TTL. */
+    if (hz_write(&op, del, del ? stored : zp_buf_str(&quoted), !found, &gone, err) == -1)
+        goto out;
+    zp_log(ZP_LOG_INFO, "hetzner change", ZP_S("instance", call->instance),
+           ZP_S("action", del ? "remove_records" : "add_records"), ZP_S("zone", op.zone),
+           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_B("already_gone", gone),
+           ZP_END);
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "hetzner update failed", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    zp_buf_free_secret(&op.auth);
+    zp_buf_free(&quoted);
+    free(stored);
+    return rc;
+}
+
+static int hz_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return hz_update(cfg, rec, call, 0, err);
+}
+
+static int hz_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return hz_update(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_hetzner = {
+    .type = "hetzner",
+    .flags = 0, /* add_records and remove_records change one record on the server's side */
+    .keys = hz_keys,
+    .config_parse = hz_config_parse,
+    .config_free = hz_config_free,
+    .present = hz_present,
+    .cleanup = hz_cleanup,
+};

@@ -9,6 +9,8 @@
  *    whether it already serves it. Posting a value that is already the
  *    newer of the two would evict the other one: the apex value of an apex
  *    + wildcard pair, when cert-manager retries the wildcard's Present.
+ *    The check and the update are a read-modify-write: two at once for the
+ *    same name could both find the value missing, so ZP_PROV_RMW.
  *  - CleanUp cannot remove anything; it succeeds, and the value ages out
  *    when two newer ones replace it.
  * The record is served at the account's fulldomain (the CNAME target), so
@@ -528,7 +530,7 @@ static int ad_cleanup(void *p, const struct zp_record *rec, const struct zp_prov
 
 const struct zp_provider_ops zp_prov_acmedns = {
     .type = "acmedns",
-    .flags = 0,
+    .flags = ZP_PROV_RMW,
     .keys = ad_keys,
     .config_parse = ad_config_parse,
     .config_free = ad_config_free,

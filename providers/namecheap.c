@@ -348,6 +348,18 @@ out:
     return rc;
 }
 
+/* A reply that was not understood goes to the log (bounded), so its cause can be seen. */
+static void nc_log_reply(const struct nc_op *op, const char *command,
+                         const struct zp_http_resp *resp)
+{
+    char logged[301];
+
+    snprintf(logged, sizeof(logged), "%s", nc_safe(op, zp_buf_str(&resp->body)));
+    zp_log(ZP_LOG_WARN, "namecheap: reply not understood", ZP_S("instance", op->call->instance),
+           ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("bytes", resp->body.len),
+           ZP_S("body", logged), ZP_END);
+}
+
 static int nc_get_hosts(struct nc_op *op, struct zp_nc_hosts *hosts, struct zp_err *err)
 {
     struct zp_http_resp resp;
@@ -360,6 +372,8 @@ static int nc_get_hosts(struct nc_op *op, struct zp_nc_hosts *hosts, struct zp_e
     got = zp_nc_parse_gethosts(zp_buf_str(&resp.body), resp.body.len, op->domain, hosts, &a, err);
     if (got == 1)
         nc_api_error(op, "getHosts", &a, err);
+    else if (got == -1 && err->kind == ZP_ETRANSIENT)
+        nc_log_reply(op, "getHosts", &resp);
     rc = got == 0 ? 0 : -1;
 out:
     zp_http_resp_free(&resp);
@@ -404,6 +418,8 @@ static int nc_set_hosts(struct nc_op *op, const struct zp_nc_hosts *hosts, struc
     got = zp_nc_parse_sethosts(zp_buf_str(&resp.body), resp.body.len, op->domain, &a, err);
     if (got == 1)
         nc_api_error(op, "setHosts", &a, err);
+    else if (got == -1)
+        nc_log_reply(op, "setHosts", &resp);
     rc = got == 0 ? 0 : -1;
 out:
     zp_buf_free(&extra);

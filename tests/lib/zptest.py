@@ -173,9 +173,14 @@ class Named:
         if key:
             script.append("key %s:%s %s" % (key[1], key[0], key[2]))
         script += commands + ["send", ""]
-        r = subprocess.run(["nsupdate"], input="\n".join(script), capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("nsupdate failed: %s" % r.stderr)
+        # TCP with a generous timeout, and one more try: a loaded CI machine
+        # runs many servers at once, and a lost UDP packet is not a test failure.
+        for attempt in (1, 2):
+            r = subprocess.run(["nsupdate", "-v", "-t", "10"], input="\n".join(script),
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                return
+        raise RuntimeError("nsupdate failed: %s" % r.stderr)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

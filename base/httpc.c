@@ -137,6 +137,29 @@ static uint64_t parse_retry_after(const struct zp_http_resp *r)
     return 0;
 }
 
+static const char *failure_phrase(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "the host name does not resolve; check endpoint and this host's DNS";
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "the proxy's name does not resolve; check HTTPS_PROXY";
+    case CURLE_COULDNT_CONNECT:
+        return "connection refused or unreachable; check endpoint, firewalls and network policy";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "its TLS certificate is not trusted; set caFile to the CA that signed it";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed";
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return "the connection broke before an answer";
+    default:
+        return curl_easy_strerror(rc);
+    }
+}
+
 int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err)
 {
     CURL *c = curl_easy_init();
@@ -203,8 +226,11 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
         goto out;
     }
     if (rc != CURLE_OK) {
+        /* curl's own text carries elapsed times: log it, and give users a stable phrase. */
+        zp_log(ZP_LOG_WARN, "http failed", ZP_S("to", req->what), ZP_S("host", host),
+               ZP_S("detail", cerr[0] ? cerr : curl_easy_strerror(rc)), ZP_END);
         zp_err_set(err, ZP_ETRANSIENT, "cannot reach %s (%s): %s", req->what, host,
-                   cerr[0] ? cerr : curl_easy_strerror(rc));
+                   failure_phrase(rc));
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -51,8 +51,8 @@ enum cf_op { CF_OP_ZONES, CF_OP_LIST, CF_OP_CREATE, CF_OP_DELETE };
 static const struct zp_pr_api cf_api = {
     .type = "cloudflare", .what = "Cloudflare", .rate = 3.0, .burst = 20.0};
 
-static const char *const cf_keys[] = {"apiTokenFile", "zoneApiTokenFile", "zoneId", "endpoint",
-                                      "caFile", NULL};
+static const char *const cf_keys[] = {"apiTokenFile", "zoneApiTokenFile", "zoneId",
+                                      "endpoint",     "caFile",           NULL};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -138,8 +138,8 @@ enum zp_cf_outcome zp_cf_classify(long status, const cJSON *root, int *code)
     return ZP_CF_OTHER;
 }
 
-int zp_cf_match_page(const cJSON *root, const char *fqdn, const char *value,
-                     struct zp_pr_ids *ids, int *pages)
+int zp_cf_match_page(const cJSON *root, const char *fqdn, const char *value, struct zp_pr_ids *ids,
+                     int *pages)
 {
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "result");
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "result_info");
@@ -264,9 +264,8 @@ static void cf_token_of(const struct cf_cfg *cfg, enum cf_op op, const char **se
 
 /* The sentence for a refused request. doing: "add TXT at x", for the generic cases. */
 static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
-                   const struct zp_pr_target *t, const char *doing,
-                   const struct zp_http_resp *resp, enum zp_cf_outcome o, int code,
-                   struct zp_err *err)
+                   const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
+                   enum zp_cf_outcome o, int code, struct zp_err *err)
 {
     const char *setting, *file;
 
@@ -348,9 +347,8 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
  * reply came.
  */
 static int cf_do(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
-                 const char *method, const char *url, const char *body,
-                 struct zp_http_resp *resp, cJSON **root, enum zp_cf_outcome *o, int *code,
-                 struct zp_err *err)
+                 const char *method, const char *url, const char *body, struct zp_http_resp *resp,
+                 cJSON **root, enum zp_cf_outcome *o, int *code, struct zp_err *err)
 {
     struct zp_pr_req req = {.method = method, .url = url, .body = body};
 
@@ -358,10 +356,7 @@ static int cf_do(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum
     if (zp_pr_send(&cf_api, &cfg->conn, call, &req, resp, err) == -1)
         return -1;
     *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
-    *o = zp_cf_classify(resp->status, *root, code);
-    if (*root == NULL && *o == ZP_CF_OK)
-        return zp_err_set(err, ZP_ETRANSIENT, "Cloudflare answered with something that is not "
-                                              "JSON");
+    *o = zp_cf_classify(resp->status, *root, code); /* not JSON: never ZP_CF_OK */
     return 0;
 }
 
@@ -461,8 +456,9 @@ static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record
             goto out;
         }
         if (zp_cf_match_page(root, t->fqdn, rec->value, ids, &pages) == -1) {
-            zp_err_set(err, ZP_ETRANSIENT, "Cloudflare answered the list of TXT records at %s "
-                                           "without a list",
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "Cloudflare answered the list of TXT records at %s "
+                       "without a list",
                        t->fqdn);
             goto out;
         }

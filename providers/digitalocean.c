@@ -52,8 +52,8 @@ static const char *const do_keys[] = {"apiTokenFile", "zone", "endpoint", "caFil
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
-int zp_do_match_page(const cJSON *root, const char *rel, const char *value,
-                     struct zp_pr_ids *ids, int *more)
+int zp_do_match_page(const cJSON *root, const char *rel, const char *value, struct zp_pr_ids *ids,
+                     int *more)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "domain_records");
     const cJSON *links = cJSON_GetObjectItemCaseSensitive(root, "links");
@@ -113,8 +113,7 @@ static int do_config_parse(const struct zp_ynode *node, const char *path, void *
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t,
-                        struct zp_err *err)
+static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
                       "DigitalOcean: the account of the token in apiTokenFile (%s) has no domain "
@@ -126,8 +125,8 @@ static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t,
 
 /* The sentence for a refused request; doing: "add TXT at x". */
 static int do_fail(const struct do_cfg *cfg, const struct zp_prov_call *call, enum do_op op,
-                   const struct zp_pr_target *t, const char *doing,
-                   const struct zp_http_resp *resp, struct zp_err *err)
+                   const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
+                   struct zp_err *err)
 {
     static const char *const scope[] = {"read", "read", "create", "delete"};
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
@@ -162,8 +161,7 @@ static int do_fail(const struct do_cfg *cfg, const struct zp_prov_call *call, en
 }
 
 static int do_send(const struct do_cfg *cfg, const struct zp_prov_call *call, const char *method,
-                   const char *url, const char *body, struct zp_http_resp *resp,
-                   struct zp_err *err)
+                   const char *url, const char *body, struct zp_http_resp *resp, struct zp_err *err)
 {
     struct zp_pr_req req = {.method = method, .url = url, .body = body};
 

@@ -53,8 +53,8 @@ static const struct zp_pr_api li_api = {
 static const char *const li_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
 
 /* The TTLs Linode keeps as they are; it rounds any other to the nearest of them. */
-static const unsigned li_ttls[] = {300,    3600,   7200,   14400,   28800,   57600,
-                                   86400,  172800, 345600, 604800, 1209600, 2419200};
+static const unsigned li_ttls[] = {300,   3600,   7200,   14400,  28800,   57600,
+                                   86400, 172800, 345600, 604800, 1209600, 2419200};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -146,8 +146,7 @@ static int li_config_parse(const struct zp_ynode *node, const char *path, void *
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t,
-                        struct zp_err *err)
+static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
                       "Linode: the account of the token in apiTokenFile (%s) has no domain %s: "
@@ -159,8 +158,8 @@ static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t,
 
 /* The sentence for a refused request; doing: "add TXT at x". */
 static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, enum li_op op,
-                   const struct zp_pr_target *t, const char *doing,
-                   const struct zp_http_resp *resp, struct zp_err *err)
+                   const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
+                   struct zp_err *err)
 {
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
@@ -189,8 +188,9 @@ static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, en
                    "the CNAME, or list the zone it points to in dnsZones (cert-manager follows it)",
                    t->fqdn);
     else if (resp->status >= 400 && resp->status < 500)
-        zp_err_set(err, ZP_EINVAL, "Linode refused to %s (HTTP %ld%s%s); its reasons are in the log",
-                   doing, resp->status, field ? ", field " : "", field ? field : "");
+        zp_err_set(err, ZP_EINVAL,
+                   "Linode refused to %s (HTTP %ld%s%s); its reasons are in the log", doing,
+                   resp->status, field ? ", field " : "", field ? field : "");
     else
         zp_pr_fail_status(&li_api, doing, resp, err);
     err->upstream = (int)resp->status;
@@ -211,8 +211,7 @@ static int li_send(const struct li_cfg *cfg, const struct zp_prov_call *call, co
     zp_buf_init(&h, LI_FILTER_MAX);
     if (f != NULL) {
         if (zp_buf_printf(&h, "X-Filter: %s", f) == -1) {
-            zp_err_set(err, ZP_EINTERNAL, "a Linode filter is longer than %d bytes",
-                       LI_FILTER_MAX);
+            zp_err_set(err, ZP_EINTERNAL, "a Linode filter is longer than %d bytes", LI_FILTER_MAX);
             goto out;
         }
         req.header = h.data;

@@ -16,8 +16,8 @@ struct zp_pr_ids;
  * accepted too) whose target is exactly value. *pages: the "pages" member.
  * -1: not a list reply.
  */
-int zp_li_match_page(const struct cJSON *root, const char *rel, const char *fqdn,
-                     const char *value, struct zp_pr_ids *ids, int *pages);
+int zp_li_match_page(const struct cJSON *root, const char *rel, const char *fqdn, const char *value,
+                     struct zp_pr_ids *ids, int *pages);
 
 /* GET /v4/domains filtered by name: the id of the domain named zone; the count, -1 for no list. */
 int zp_li_pick_domain(const struct cJSON *root, const char *zone, char *id, size_t idsz);

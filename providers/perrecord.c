@@ -52,8 +52,8 @@ void zp_pr_conn_free(struct zp_pr_conn *c)
     memset(c, 0, sizeof(*c));
 }
 
-int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key,
-                     char **zone, struct zp_err *err)
+int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key, char **zone,
+                     struct zp_err *err)
 {
     const char *s = NULL;
     char why[128], canon[ZP_DNAME_MAX];
@@ -64,8 +64,8 @@ int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *
         return 0;
     if (zp_dname_check(s, 0, why, sizeof(why)) == -1 ||
         zp_dname_canon(s, canon, sizeof(canon)) == -1 || zp_dname_labels(canon) < 1)
-        return zp_y_fail(zp_y_get(node, key), path, err, "%s \"%s\" is not a domain name%s%s",
-                         key, s, why[0] ? ": " : "", why);
+        return zp_y_fail(zp_y_get(node, key), path, err, "%s \"%s\" is not a domain name%s%s", key,
+                         s, why[0] ? ": " : "", why);
     *zone = zp_xstrdup(canon);
     return 0;
 }
@@ -179,12 +179,24 @@ int zp_pr_fail_status(const struct zp_pr_api *api, const char *doing,
 
 /* ---- JSON and ids ------------------------------------------------------------------------- */
 
+/* Ids go into URL paths: letters, digits, '-', '_' and '.' only, and never "." or "..". */
+static int pr_id_safe(const char *s)
+{
+    if (s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
 int zp_pr_json_id(const cJSON *obj, const char *key, char *out, size_t outsz)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     int n;
 
-    if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+    if (cJSON_IsString(v) && pr_id_safe(v->valuestring))
         n = snprintf(out, outsz, "%s", v->valuestring);
     else if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0 &&
              v->valuedouble == (double)(long long)v->valuedouble)
@@ -270,7 +282,8 @@ int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record
     char id[ZP_PR_ID_MAX] = "";
     int rc = -1;
 
-    if (ops->zone(cfg, rec, call, &t, err) == -1 || ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
+    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
+        ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
         goto out;
     if (ids->n > 0) {
         pr_log_done(ops, "present", "already there", &t, rec, call, ids->id[0], ids->n);
@@ -295,7 +308,8 @@ int zp_pr_cleanup(const struct zp_pr_ops *ops, void *cfg, const struct zp_record
     struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
     int rc = -1;
 
-    if (ops->zone(cfg, rec, call, &t, err) == -1 || ops->find(cfg, &t, rec, call, 0, ids, err) == -1)
+    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
+        ops->find(cfg, &t, rec, call, 0, ids, err) == -1)
         goto out;
     for (size_t i = 0; i < ids->n; i++)
         if (ops->remove(cfg, &t, rec, ids->id[i], call, err) == -1)

@@ -24,8 +24,8 @@ struct zp_prov_call;
 struct zp_record;
 struct zp_ynode;
 
-#define ZP_PR_ID_MAX 72  /* a record or zone id as text: 32 hex digits, or an integer */
-#define ZP_PR_IDS_MAX 32 /* records with one value at one name that one cleanup removes */
+#define ZP_PR_ID_MAX 72    /* a record or zone id as text: 32 hex digits, or an integer */
+#define ZP_PR_IDS_MAX 32   /* records with one value at one name that one cleanup removes */
 #define ZP_PR_LOG_BODY 300 /* bytes of an upstream body that reach the log */
 
 /* What is fixed for a provider type. */
@@ -49,8 +49,8 @@ int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *
 void zp_pr_conn_free(struct zp_pr_conn *c);
 
 /* An optional setting naming a zone: canonical with a trailing dot, or *zone left NULL. */
-int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key,
-                     char **zone, struct zp_err *err);
+int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key, char **zone,
+                     struct zp_err *err);
 
 /* One authenticated request. */
 struct zp_pr_req {
@@ -84,7 +84,10 @@ void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_prov_call *cal
 int zp_pr_fail_status(const struct zp_pr_api *api, const char *doing,
                       const struct zp_http_resp *resp, struct zp_err *err);
 
-/* obj[key] as an id: a string as it is, an integer in decimal; -1 if neither. */
+/*
+ * obj[key] as an id: a string of letters, digits, '-', '_' and '.' as it is
+ * (it goes into a URL path), a non-negative integer in decimal; else -1.
+ */
 int zp_pr_json_id(const struct cJSON *obj, const char *key, char *out, size_t outsz);
 /* obj[key] if it is a string, else NULL. */
 const char *zp_pr_json_str(const struct cJSON *obj, const char *key);

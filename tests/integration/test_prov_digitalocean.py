@@ -168,7 +168,8 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                               zone="example.test"))
         self.assertEqual(self.fake.txt_values(fqdn), [])
         r = self.run_with("present", KEY1, fqdn, zone="other.test")
-        self.failed(r, "_acme-challenge.www.sub.example.test is not inside zone other.test set by zone")
+        self.failed(r, "_acme-challenge.www.sub.example.test is not inside zone other.test "
+                       "set by zone")
 
     def test_i_record_gone_before_delete_is_success(self):
         fqdn = "_acme-challenge.gone.example.test."

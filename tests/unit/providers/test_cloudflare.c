@@ -32,7 +32,8 @@ static enum zp_cf_outcome classify(long status, const char *body, int *code)
     return o;
 }
 
-#define ERR1(code, msg) "{\"success\":false,\"errors\":[{\"code\":" #code ",\"message\":\"" msg "\"}]}"
+#define ERR1(code, msg)                                                                            \
+    "{\"success\":false,\"errors\":[{\"code\":" #code ",\"message\":\"" msg "\"}]}"
 
 static void outcomes(void **state)
 {
@@ -52,9 +53,9 @@ static void outcomes(void **state)
     assert_int_equal(classify(403, ERR1(10000, "Authentication error"), &code), ZP_CF_PERM);
     assert_int_equal(classify(400, ERR1(7003, "Could not route"), &code), ZP_CF_NOZONE);
     assert_int_equal(classify(400, ERR1(81045, "Record quota exceeded."), &code), ZP_CF_QUOTA);
-    assert_int_equal(classify(400, ERR1(81054, "A CNAME record with that host already exists."),
-                              &code),
-                     ZP_CF_CONFLICT);
+    assert_int_equal(
+        classify(400, ERR1(81054, "A CNAME record with that host already exists."), &code),
+        ZP_CF_CONFLICT);
     /* The meaning may sit in the chain only. */
     assert_int_equal(classify(400,
                               "{\"success\":false,\"errors\":[{\"code\":9999,\"message\":\"x\","
@@ -63,8 +64,7 @@ static void outcomes(void **state)
                               &code),
                      ZP_CF_BADHEADER);
     assert_int_equal(code, 9999);
-    assert_int_equal(classify(400, ERR1(6003, "Invalid request headers"), &code),
-                     ZP_CF_BADHEADER);
+    assert_int_equal(classify(400, ERR1(6003, "Invalid request headers"), &code), ZP_CF_BADHEADER);
     /* Status decides when no code does; 5xx always. */
     assert_int_equal(classify(401, NULL, &code), ZP_CF_AUTH);
     assert_int_equal(classify(403, "<html>", &code), ZP_CF_PERM);
@@ -80,6 +80,7 @@ static void outcomes(void **state)
 
 static void records_matching_a_value(void **state)
 {
+    /* clang-format off */
     const char *page =
         "{\"success\":true,\"result\":["
         REC("a1", "_acme-challenge.example.com", "TXT", "\"\\\"v1\\\"\"") ","
@@ -90,12 +91,12 @@ static void records_matching_a_value(void **state)
         REC("d1", "_acme-challenge.example.com", "CNAME", "\"v1\"") ","
         "{\"name\":\"_acme-challenge.example.com\",\"type\":\"TXT\",\"content\":\"v1\"}"
         "],\"result_info\":{\"page\":1,\"per_page\":100,\"total_pages\":3}}";
+    /* clang-format on */
     cJSON *root = cJSON_Parse(page);
     struct zp_pr_ids ids = {0};
     int pages = 0;
 
-    assert_int_equal(zp_cf_match_page(root, "_acme-challenge.example.com", "v1", &ids, &pages),
-                     0);
+    assert_int_equal(zp_cf_match_page(root, "_acme-challenge.example.com", "v1", &ids, &pages), 0);
     assert_int_equal(pages, 3);
     assert_int_equal(ids.n, 3);
     assert_string_equal(ids.id[0], "a1"); /* quoted, as sent */
@@ -117,10 +118,10 @@ static void records_matching_a_value(void **state)
 static void zone_lookup(void **state)
 {
     char id[ZP_PR_ID_MAX] = "";
-    cJSON *root = cJSON_Parse(
-        "{\"success\":true,\"result\":["
-        "{\"id\":\"023e105f4ecef8ad9ca31a8372d0c353\",\"name\":\"example.com\"},"
-        "{\"id\":\"ffff105f4ecef8ad9ca31a8372d0c353\",\"name\":\"sub.example.com\"}]}");
+    cJSON *root =
+        cJSON_Parse("{\"success\":true,\"result\":["
+                    "{\"id\":\"023e105f4ecef8ad9ca31a8372d0c353\",\"name\":\"example.com\"},"
+                    "{\"id\":\"ffff105f4ecef8ad9ca31a8372d0c353\",\"name\":\"sub.example.com\"}]}");
 
     assert_int_equal(zp_cf_pick_zone(root, "example.com", id, sizeof(id)), 1);
     assert_string_equal(id, "023e105f4ecef8ad9ca31a8372d0c353");
@@ -192,10 +193,8 @@ static void settings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(outcomes),
-        cmocka_unit_test(records_matching_a_value),
-        cmocka_unit_test(zone_lookup),
-        cmocka_unit_test(ttl),
+        cmocka_unit_test(outcomes),    cmocka_unit_test(records_matching_a_value),
+        cmocka_unit_test(zone_lookup), cmocka_unit_test(ttl),
         cmocka_unit_test(settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@ extern const struct zp_provider_ops zp_prov_digitalocean;
 
 static void records_matching_a_value(void **state)
 {
+    /* clang-format off */
     const char *page = "{\"domain_records\":["
                        REC(28448433, "_acme-challenge", "TXT", "v1") ","
                        REC(28448434, "_acme-challenge", "TXT", "\\\"v1\\\"") ","
@@ -39,6 +40,7 @@ static void records_matching_a_value(void **state)
                        REC(28448438, "www", "TXT", "v1")
                        "],\"links\":{\"pages\":{\"next\":\"https://api.digitalocean.com/v2/"
                        "domains/example.com/records?page=2\"}},\"meta\":{\"total\":9}}";
+    /* clang-format on */
     cJSON *root = cJSON_Parse(page);
     struct zp_pr_ids ids = {0};
     int more = 0;
@@ -50,8 +52,10 @@ static void records_matching_a_value(void **state)
     assert_string_equal(ids.id[1], "28448437");
     cJSON_Delete(root);
 
+    /* clang-format off */
     root = cJSON_Parse("{\"domain_records\":[" REC(1, "@", "TXT", "v") "],\"links\":{},"
                        "\"meta\":{\"total\":1}}");
+    /* clang-format on */
     ids.n = 0;
     assert_int_equal(zp_do_match_page(root, "@", "v", &ids, &more), 0);
     assert_false(more);

@@ -26,6 +26,7 @@ static const struct zp_pr_api api = {.type = "linode", .what = "Linode", .rate =
 static void records_matching_a_value(void **state)
 {
     /* The first record with the name holds another value: it must stay. */
+    /* clang-format off */
     cJSON *root = cJSON_Parse("{\"data\":["
                               REC(11, "_acme-challenge", "TXT", "other") ","
                               REC(12, "_acme-challenge", "TXT", "v1") ","
@@ -34,6 +35,7 @@ static void records_matching_a_value(void **state)
                               REC(15, "_acme-challenge", "CNAME", "v1") ","
                               REC(16, "www", "TXT", "v1")
                               "],\"page\":1,\"pages\":4,\"results\":7}");
+    /* clang-format on */
     struct zp_pr_ids ids = {0};
     int pages = 0;
 
@@ -85,7 +87,8 @@ static void ttl_steps(void **state)
 static void json_ids(void **state)
 {
     cJSON *o = cJSON_Parse("{\"a\":28448433,\"b\":\"023e105f\",\"c\":1.5,\"d\":-1,\"e\":\"\","
-                           "\"f\":null,\"g\":9007199254740993}");
+                           "\"f\":null,\"g\":9007199254740993,\"h\":\"../zones\","
+                           "\"i\":\"a/b\",\"j\":\"..\",\"k\":\"a?b\"}");
     char id[ZP_PR_ID_MAX];
 
     assert_int_equal(zp_pr_json_id(o, "a", id, sizeof(id)), 0);
@@ -98,6 +101,11 @@ static void json_ids(void **state)
     assert_int_equal(zp_pr_json_id(o, "f", id, sizeof(id)), -1);
     assert_int_equal(zp_pr_json_id(o, "g", id, sizeof(id)), -1); /* past exact doubles */
     assert_int_equal(zp_pr_json_id(o, "missing", id, sizeof(id)), -1);
+    /* What would change the URL path it goes into. */
+    assert_int_equal(zp_pr_json_id(o, "h", id, sizeof(id)), -1);
+    assert_int_equal(zp_pr_json_id(o, "i", id, sizeof(id)), -1);
+    assert_int_equal(zp_pr_json_id(o, "j", id, sizeof(id)), -1);
+    assert_int_equal(zp_pr_json_id(o, "k", id, sizeof(id)), -1);
     assert_int_equal(zp_pr_json_id(o, "b", id, 4), -1);
     cJSON_Delete(o);
 }
@@ -117,17 +125,16 @@ static void where_a_call_writes(void **state)
     struct zp_pr_target t;
     struct zp_err err = {0};
 
-    assert_int_equal(zp_pr_target_set(&t, &api, "example.com.", "_acme-challenge.www.example.com.",
-                                      NULL, &err),
-                     0);
+    assert_int_equal(
+        zp_pr_target_set(&t, &api, "example.com.", "_acme-challenge.www.example.com.", NULL, &err),
+        0);
     assert_string_equal(t.zone, "example.com");
     assert_string_equal(t.fqdn, "_acme-challenge.www.example.com");
     assert_string_equal(t.rel, "_acme-challenge.www");
     assert_int_equal(zp_pr_target_set(&t, &api, "example.com.", "example.com.", NULL, &err), 0);
     assert_string_equal(t.rel, "@");
-    assert_int_equal(zp_pr_target_set(&t, &api, "other.com.", "_acme-challenge.example.com.",
-                                      "zone", &err),
-                     -1);
+    assert_int_equal(
+        zp_pr_target_set(&t, &api, "other.com.", "_acme-challenge.example.com.", "zone", &err), -1);
     assert_int_equal(err.kind, ZP_ECONFIG);
     assert_string_equal(err.msg, "Linode: _acme-challenge.example.com is not inside zone "
                                  "other.com set by zone; set zone to the Linode domain that "

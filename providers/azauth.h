@@ -1,0 +1,41 @@
+/*
+ * azauth.h — Microsoft Entra ID (Azure AD) application tokens: the OAuth2
+ * client-credentials grant with a client secret read from a file, cached
+ * per provider instance.
+ */
+#ifndef ZP_PROVIDERS_AZAUTH_H
+#define ZP_PROVIDERS_AZAUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct zp_err;
+
+/* Where one instance gets its tokens. */
+struct zp_azauth_src {
+    const char *authority;   /* "https://login.microsoftonline.com", no trailing slash */
+    const char *tenant;      /* tenant id or domain */
+    const char *client_id;   /* the application (client) id */
+    const char *secret_file; /* clientSecretFile: read on every call */
+    const char *scope;       /* "https://management.azure.com/.default" */
+    const char *ca_file;     /* may be NULL */
+    const char *rate_key;    /* the account's token bucket */
+    double rate, burst;
+};
+
+struct zp_azauth;
+
+struct zp_azauth *zp_azauth_new(void);
+void zp_azauth_free(struct zp_azauth *a);
+
+/*
+ * A bearer token for src: from the cache while the secret file is
+ * unchanged and the token has some minutes left, else a new one. *token is
+ * a copy (zp_free_secret it).
+ */
+int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64_t deadline_ms,
+                    char **token, struct zp_err *err);
+/* Drops token from the cache if it is still the cached one (the API refused it). */
+void zp_azauth_forget(struct zp_azauth *a, const char *token);
+
+#endif

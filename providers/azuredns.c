@@ -1,0 +1,586 @@
+/*
+ * azuredns.c — the azuredns provider: Azure DNS public zones through Azure
+ * Resource Manager (api-version 2018-05-01), where a TXT record set is
+ * written whole.
+ *
+ * Adding or removing one value reads the set with its etag and writes the
+ * merged set back only if the etag is unchanged (If-Match), or creates it
+ * only if it still does not exist (If-None-Match: *); the last value goes
+ * with a DELETE under the same condition. A concurrent writer gets us a
+ * 412 and a fresh read, never a lost value. Deleting the whole set on
+ * cleanup, or writing without an etag (as some clients do), would drop the
+ * sibling value of an apex + wildcard pair validating at the same name.
+ *
+ * Values are raw (no quotes): each element of TXTRecords is one TXT record
+ * and its value array that record's character-strings. Records read back
+ * are written back as they came. The only mutable state is the token
+ * cache in azauth.c.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/dname.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/azauth.h"
+#include "providers/common.h"
+#include "providers/provider.h"
+
+#define AD_ENDPOINT "https://management.azure.com"
+#define AD_AUTHORITY "https://login.microsoftonline.com"
+#define AD_API "2018-05-01"
+#define AD_WHAT "Azure DNS"
+/* ARM allows a principal 10 writes a second (burst 200); stay below. */
+#define AD_RATE 10.0
+#define AD_BURST 50.0
+#define AD_ATTEMPTS 6 /* read-and-write rounds lost to concurrent writers */
+#define AD_REPLY_MAX (1024u * 1024u)
+#define AD_STRING_MAX 255 /* one character-string */
+
+struct ad_cfg {
+    char *subscription;
+    char *group;
+    char *tenant;
+    char *client_id;
+    char *secret_file;
+    char *zone; /* NULL: the record's zone */
+    char *endpoint;
+    char *authority;
+    char *scope; /* endpoint + "/.default" */
+    char *ca;
+    struct zp_azauth *auth; /* the token cache: the only state shared by calls */
+};
+
+/* One present or cleanup. */
+struct ad_op {
+    const struct ad_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    struct zp_azauth_src src;
+    char rate_key[192];
+    char *token; /* a copy of the bearer token; wiped at the end */
+    char zone[ZP_DNAME_MAX]; /* without the trailing dot */
+    char rel[ZP_DNAME_MAX];  /* the record set's name in the zone, "@" at the apex */
+    int del;
+};
+
+static const char *const ad_keys[] = {
+    "subscriptionId", "resourceGroup", "tenantId", "clientId",
+    "clientSecretFile", "zoneName", "endpoint", "authorityEndpoint",
+    "caFile", NULL,
+};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void ad_config_free(void *p)
+{
+    struct ad_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->subscription);
+    free(cfg->group);
+    free(cfg->tenant);
+    free(cfg->client_id);
+    free(cfg->secret_file);
+    free(cfg->zone);
+    free(cfg->endpoint);
+    free(cfg->authority);
+    free(cfg->scope);
+    free(cfg->ca);
+    zp_azauth_free(cfg->auth);
+    free(cfg);
+}
+
+/* 8-4-4-4-12 hexadecimal digits. */
+static int ad_is_guid(const char *s)
+{
+    if (strlen(s) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* A required GUID setting. */
+static int ad_guid(const struct zp_ynode *node, const char *path, const char *key, const char *what,
+                   char **out, struct zp_err *err)
+{
+    const char *s = NULL;
+
+    if (zp_y_str(node, path, key, 1, &s, err) == -1)
+        return -1;
+    if (!ad_is_guid(s))
+        return zp_y_fail(zp_y_get(node, key), path, err,
+                         "%s \"%s\" must be a GUID (the %s, as az account show or the portal "
+                         "shows it)",
+                         key, s, what);
+    *out = zp_xstrdup(s);
+    return 0;
+}
+
+static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path,
+                          struct zp_err *err)
+{
+    const char *group = NULL, *tenant = NULL, *zone = NULL, *file = NULL;
+    char why[128], canon[ZP_DNAME_MAX];
+    size_t n;
+
+    if (zp_y_str(node, path, "resourceGroup", 1, &group, err) == -1 ||
+        zp_y_str(node, path, "tenantId", 1, &tenant, err) == -1 ||
+        zp_y_str(node, path, "zoneName", 0, &zone, err) == -1 ||
+        zp_y_str(node, path, "clientSecretFile", 1, &file, err) == -1)
+        return -1;
+    n = strlen(group);
+    if (n == 0 || n > 90 || strpbrk(group, "/\\?#%&: ") != NULL || group[n - 1] == '.')
+        return zp_y_fail(zp_y_get(node, "resourceGroup"), path, err,
+                         "resourceGroup \"%s\" is not a resource group name (1 to 90 letters, "
+                         "digits, '_', '-', '.', '(' or ')', not ending in '.')",
+                         group);
+    if (!ad_is_guid(tenant) && zp_dname_check(tenant, 0, why, sizeof(why)) == -1)
+        return zp_y_fail(zp_y_get(node, "tenantId"), path, err,
+                         "tenantId \"%s\" must be the directory (tenant) id, a GUID, or the "
+                         "tenant's domain (contoso.onmicrosoft.com)",
+                         tenant);
+    if (zone != NULL) {
+        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
+            zp_dname_canon(zone, canon, sizeof(canon)) == -1)
+            return zp_y_fail(zp_y_get(node, "zoneName"), path, err,
+                             "zoneName \"%s\" is not a domain name: %s", zone, why);
+        cfg->zone = zp_xstrdup(canon);
+    }
+    /* Checked now so a wrong path fails at start; read again at every call. */
+    if (zp_secret_file_check(node, path, "clientSecretFile", file, err) == -1)
+        return -1;
+    cfg->group = zp_xstrdup(group);
+    cfg->tenant = zp_xstrdup(tenant);
+    cfg->secret_file = zp_xstrdup(file);
+    return 0;
+}
+
+static int ad_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct ad_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *auth = AD_AUTHORITY;
+    size_t n;
+    int rc = -1;
+
+    if (ad_guid(node, path, "subscriptionId", "subscription id", &cfg->subscription, err) == -1 ||
+        ad_guid(node, path, "clientId", "application (client) id", &cfg->client_id, err) == -1 ||
+        ad_parse_names(cfg, node, path, err) == -1 ||
+        zp_endpoint_parse(node, path, AD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
+        zp_y_str(node, path, "authorityEndpoint", 0, &auth, err) == -1)
+        goto out;
+    if (strncmp(auth, "https://", 8) != 0 && strncmp(auth, "http://", 7) != 0) {
+        zp_y_fail(zp_y_get(node, "authorityEndpoint"), path, err,
+                  "authorityEndpoint \"%s\" must start with https:// (as in %s)", auth,
+                  AD_AUTHORITY);
+        goto out;
+    }
+    n = strlen(auth);
+    while (n > 0 && auth[n - 1] == '/')
+        n--;
+    cfg->authority = zp_xstrndup(auth, n);
+    /* The token's audience is the Resource Manager it is used with (sovereign clouds too). */
+    cfg->scope = zp_xasprintf("%s/.default", cfg->endpoint);
+    cfg->auth = zp_azauth_new();
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    ad_config_free(cfg);
+    return rc;
+}
+
+/* ---- one API request ---------------------------------------------------------------------- */
+
+/* ARM's {"error":{"code","message"}}; "" when absent. */
+static void ad_error_fields(const cJSON *j, const char **code, const char **message)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+    *code = cJSON_IsString(c) ? c->valuestring : "";
+    *message = cJSON_IsString(m) ? m->valuestring : "";
+}
+
+/*
+ * One request on the TXT set, with cond ("If-Match: …") when not NULL. A
+ * 401 drops the cached token and tries once more with a new one. Returns 0
+ * with *status whenever an answer came; *reply is the parsed body or NULL.
+ */
+static int ad_api(struct ad_op *op, const char *method, const char *cond, const char *body,
+                  long *status, cJSON **reply, struct zp_err *err)
+{
+    const struct ad_cfg *cfg = op->cfg;
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    char *auth = NULL;
+    const char *hdrs[5];
+    char logbody[301];
+    int rc = -1, h;
+
+    *reply = NULL;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, 8192);
+    zp_buf_printf(&url, "%s/subscriptions/", cfg->endpoint);
+    zp_http_escape(cfg->subscription, &url);
+    zp_buf_puts(&url, "/resourceGroups/");
+    zp_http_escape(cfg->group, &url);
+    zp_buf_puts(&url, "/providers/Microsoft.Network/dnsZones/");
+    zp_http_escape(op->zone, &url);
+    zp_buf_puts(&url, "/TXT/");
+    if (strcmp(op->rel, "@") == 0)
+        zp_buf_puts(&url, "@");
+    else
+        zp_http_escape(op->rel, &url);
+    if (zp_buf_puts(&url, "?api-version=" AD_API) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
+        goto out;
+    }
+    for (int again = 0;; again++) {
+        if (op->token == NULL &&
+            zp_azauth_token(cfg->auth, &op->src, op->call->deadline_ms, &op->token, err) == -1)
+            goto out;
+        zp_free_secret(auth);
+        auth = zp_xasprintf("Authorization: Bearer %s", op->token);
+        h = 0;
+        hdrs[h++] = auth;
+        hdrs[h++] = "Accept: application/json";
+        if (body != NULL)
+            hdrs[h++] = "Content-Type: application/json";
+        if (cond != NULL)
+            hdrs[h++] = cond;
+        hdrs[h] = NULL;
+        struct zp_http_req req = {.method = method, .url = url.data, .headers = hdrs,
+                                  .body = body, .body_len = body ? strlen(body) : 0,
+                                  .deadline_ms = op->call->deadline_ms,
+                                  .max_response = AD_REPLY_MAX, .ca_file = cfg->ca,
+                                  .what = AD_WHAT};
+        if (zp_ratelimit_take(op->rate_key, AD_RATE, AD_BURST, op->call->deadline_ms, AD_WHAT,
+                              err) == -1 ||
+            zp_http_call(&req, &resp, err) == -1)
+            goto out;
+        if (resp.status != 401 || again)
+            break;
+        /* Revoked or expired early: a new token may work, a second 401 will not. */
+        zp_azauth_forget(cfg->auth, op->token);
+        zp_free_secret(op->token);
+        op->token = NULL;
+    }
+    *status = resp.status;
+    *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    /* A set is read and written back as JSON; a DELETE answers with no body. */
+    if (resp.status / 100 == 2 && strcmp(method, "DELETE") != 0 && *reply == NULL) {
+        zp_err_set(err, ZP_ETRANSIENT, "%s answered %s of the TXT set at %s with something that "
+                   "is not JSON", AD_WHAT, method, op->rec->fqdn);
+        goto out;
+    }
+    if (resp.status / 100 != 2 && !(resp.status == 404 && strcmp(method, "GET") == 0)) {
+        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        zp_log(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN, "azuredns request refused",
+               ZP_S("instance", op->call->instance), ZP_S("method", method),
+               ZP_S("zone", op->zone), ZP_S("name", op->rel), ZP_I("status", resp.status),
+               ZP_S("body", logbody), ZP_END);
+    }
+    rc = 0;
+out:
+    zp_free_secret(auth);
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* The action an AuthorizationFailed message names ("perform action 'X'"), else ours. */
+static void ad_denied_action(const char *message, const char *ours, char *out, size_t outsz)
+{
+    const char *p = strstr(message, "perform action '");
+    size_t n = p ? strcspn(p + 16, "'") : 0;
+
+    if (p == NULL || n == 0 || n >= outsz || strspn(p + 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh"
+                                                            "ijklmnopqrstuvwxyz0123456789/._") < n) {
+        zp_strlcpy(out, ours, outsz);
+        return;
+    }
+    memcpy(out, p + 16, n);
+    out[n] = '\0';
+}
+
+/* The sentence for a refused request; action is the permission the request needs. */
+static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, const char *action,
+                   const char *doing, struct zp_err *err)
+{
+    const struct ad_cfg *cfg = op->cfg;
+    const char *code, *message;
+    char denied[128];
+
+    ad_error_fields(reply, &code, &message);
+    if (status == 401)
+        zp_err_set(err, ZP_EAUTH,
+                   "Azure Resource Manager rejected the token of application %s even when new "
+                   "(%s); the application must belong to the tenant of subscription %s: check "
+                   "tenantId",
+                   cfg->client_id, code[0] ? code : "401", cfg->subscription);
+    else if (status == 403 && strcmp(code, "AuthorizationFailed") == 0) {
+        ad_denied_action(message, action, denied, sizeof(denied));
+        zp_err_set(err, ZP_EPERM,
+                   "application %s may not perform %s on DNS zone %s in resource group %s "
+                   "(subscription %s); assign it the DNS Zone Contributor role on the zone, or a "
+                   "role with Microsoft.Network/dnsZones/TXT/read, write and delete",
+                   cfg->client_id, denied, op->zone, cfg->group, cfg->subscription);
+    } else if (status == 403)
+        zp_err_set(err, ZP_EPERM,
+                   "Azure refused application %s to %s in DNS zone %s (%s); the log has the reason "
+                   "(often an Azure Policy or a resource lock)",
+                   cfg->client_id, doing, op->zone, code[0] ? code : "403");
+    else if (status == 404 && strcmp(code, "ResourceGroupNotFound") == 0)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "resource group %s was not found in subscription %s; check resourceGroup (the "
+                   "group that holds DNS zone %s)",
+                   cfg->group, cfg->subscription, op->zone);
+    else if (status == 404 && strcmp(code, "SubscriptionNotFound") == 0)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "subscription %s was not found, or application %s has no role in it; check "
+                   "subscriptionId",
+                   cfg->subscription, cfg->client_id);
+    else if (status == 404)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "DNS zone %s was not found in resource group %s of subscription %s; create it "
+                   "there, or fix %s",
+                   op->zone, cfg->group, cfg->subscription,
+                   cfg->zone ? "zoneName and resourceGroup" : "resourceGroup (or set zoneName)");
+    else if (status == 400 || status == 409)
+        zp_err_set(err, ZP_EINVAL,
+                   "%s refused to %s at %s (%s); the log has its message (a set holds at most 20 "
+                   "records; a CNAME at the name excludes TXT)",
+                   AD_WHAT, doing, op->rec->fqdn, code[0] ? code : "no code given");
+    else if (status >= 500)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s answered HTTP %ld%s%s to %s at %s; it is having trouble, retry later",
+                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rec->fqdn);
+    else
+        zp_err_set(err, ZP_ETRANSIENT, "%s answered HTTP %ld%s%s to %s at %s, which it should not",
+                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rec->fqdn);
+    err->upstream = (int)status;
+    return -1;
+}
+
+/* ---- the record set ----------------------------------------------------------------------- */
+
+/* A TXT record's character-strings joined: the value it serves. */
+static int ad_record_is(const cJSON *record, const char *value)
+{
+    const cJSON *s;
+    size_t off = 0, vl = strlen(value);
+
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(record, "value"))
+    {
+        size_t n;
+        if (!cJSON_IsString(s))
+            return 0;
+        n = strlen(s->valuestring);
+        if (off + n > vl || memcmp(value + off, s->valuestring, n) != 0)
+            return 0;
+        off += n;
+    }
+    return off == vl && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(record, "value"));
+}
+
+/* {"value":[…]}: value cut into character-strings. */
+static cJSON *ad_record_new(const char *value)
+{
+    cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "value");
+    size_t n = strlen(value);
+
+    for (size_t off = 0; off == 0 || off < n; off += AD_STRING_MAX) {
+        char *part = zp_xstrndup(value + off, n - off > AD_STRING_MAX ? AD_STRING_MAX : n - off);
+        cJSON_AddItemToArray(a, cJSON_CreateString(part));
+        free(part);
+    }
+    return r;
+}
+
+/*
+ * The PUT body that moves set (NULL: absent) to what op wants; NULL with
+ * *nothing set when no write is needed, or with *last set when the set must
+ * go.
+ */
+static char *ad_plan(const struct ad_op *op, const cJSON *set, int *nothing, int *last)
+{
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(set, "properties");
+    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(props, "TTL");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(props, "metadata");
+    const cJSON *r;
+    cJSON *body, *p, *records;
+    char *out = NULL;
+    int has = 0;
+
+    body = cJSON_CreateObject();
+    p = cJSON_AddObjectToObject(body, "properties");
+    if (cJSON_IsObject(meta) && meta->child != NULL)
+        cJSON_AddItemToObject(p, "metadata", cJSON_Duplicate(meta, 1));
+    cJSON_AddNumberToObject(p, "TTL", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rec->ttl);
+    records = cJSON_AddArrayToObject(p, "TXTRecords");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(props, "TXTRecords"))
+    {
+        if (ad_record_is(r, op->rec->value))
+            has = 1;
+        if (!ad_record_is(r, op->rec->value) || !op->del)
+            cJSON_AddItemToArray(records, cJSON_Duplicate(r, 1));
+    }
+    *nothing = has != op->del;
+    *last = op->del && cJSON_GetArraySize(records) == 0;
+    if (!*nothing && !*last) {
+        if (!op->del)
+            cJSON_AddItemToArray(records, ad_record_new(op->rec->value));
+        out = cJSON_PrintUnformatted(body);
+    }
+    cJSON_Delete(body);
+    return out;
+}
+
+static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     int del, struct zp_err *err)
+{
+    const struct ad_cfg *cfg = p;
+    struct ad_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
+    const char *doing = del ? "remove the value from the TXT set" : "add the value to the TXT set";
+    cJSON *set = NULL, *reply = NULL;
+    char *body = NULL, *cond = NULL, zone[ZP_DNAME_MAX];
+    const cJSON *etag;
+    long status = 0;
+    int rc = -1, nothing = 0, last = 0, attempt;
+
+    snprintf(op.rate_key, sizeof(op.rate_key), "azuredns:%s", call->instance);
+    op.src = (struct zp_azauth_src){.authority = cfg->authority, .tenant = cfg->tenant,
+                                    .client_id = cfg->client_id, .secret_file = cfg->secret_file,
+                                    .scope = cfg->scope, .ca_file = cfg->ca,
+                                    .rate_key = op.rate_key, .rate = AD_RATE, .burst = AD_BURST};
+    zp_strlcpy(zone, cfg->zone ? cfg->zone : rec->zone, sizeof(zone));
+    if (zp_dname_relative(rec->fqdn, zone, op.rel, sizeof(op.rel)) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, zone,
+                   cfg->zone ? "set zoneName to the zone that holds it, or remove zoneName"
+                             : "the zone cert-manager found does not hold the name");
+        goto out;
+    }
+    zp_strlcpy(op.zone, zone, sizeof(op.zone));
+    if (strlen(op.zone) > 1 && op.zone[strlen(op.zone) - 1] == '.')
+        op.zone[strlen(op.zone) - 1] = '\0';
+    for (attempt = 1;; attempt++) {
+        cJSON_Delete(set);
+        cJSON_Delete(reply);
+        set = reply = NULL;
+        free(body);
+        body = NULL;
+        zp_free_secret(cond);
+        cond = NULL;
+        if (ad_api(&op, "GET", NULL, NULL, &status, &set, err) == -1)
+            goto out;
+        if (status == 404) {
+            const char *code, *message;
+            ad_error_fields(set, &code, &message);
+            if (strcmp(code, "NotFound") != 0) {
+                ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read",
+                        "read the TXT set", err);
+                goto out;
+            }
+            cJSON_Delete(set);
+            set = NULL; /* no set at the name */
+        } else if (status != 200) {
+            ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set",
+                    err);
+            goto out;
+        }
+        body = ad_plan(&op, set, &nothing, &last);
+        if (nothing) {
+            zp_log(ZP_LOG_INFO, del ? "azuredns value already absent" : "azuredns value present",
+                   ZP_S("instance", call->instance), ZP_S("zone", op.zone),
+                   ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_END);
+            rc = 0;
+            goto out;
+        }
+        etag = cJSON_GetObjectItemCaseSensitive(set, "etag");
+        if (set != NULL && !cJSON_IsString(etag)) {
+            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without an etag",
+                       AD_WHAT, rec->fqdn);
+            goto out;
+        }
+        /* Write only over the set we read, or only where there is none. */
+        cond = set ? zp_xasprintf("If-Match: %s", etag->valuestring)
+                   : zp_xstrdup("If-None-Match: *");
+        if (ad_api(&op, last ? "DELETE" : "PUT", cond, body, &status, &reply, err) == -1)
+            goto out;
+        if (status == 200 || status == 201 || (last && (status == 202 || status == 204)))
+            break;
+        if (last && status == 404) {
+            rc = 0; /* gone already, and our value with it */
+            goto out;
+        }
+        if (status != 412) {
+            ad_fail(&op, status, reply,
+                    last ? "Microsoft.Network/dnsZones/TXT/delete"
+                         : "Microsoft.Network/dnsZones/TXT/write",
+                    last ? "delete the TXT set" : doing, err);
+            goto out;
+        }
+        /* Someone changed the set between our read and our write: read it again. */
+        if (attempt >= AD_ATTEMPTS) {
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "the TXT set at %s in DNS zone %s changed between each read and write, %d "
+                       "times; another client writes the same name, retry later",
+                       rec->fqdn, op.zone, attempt);
+            goto out;
+        }
+    }
+    zp_log(ZP_LOG_INFO, "azuredns change", ZP_S("instance", call->instance),
+           ZP_S("group", cfg->group), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
+           ZP_S("value", rec->value),
+           ZP_S("action", del ? (last ? "delete set" : "delete") : "add"), ZP_I("status", status),
+           ZP_I("attempts", attempt), ZP_END);
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "azuredns update failed", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    zp_free_secret(op.token);
+    zp_free_secret(cond);
+    cJSON_Delete(set);
+    cJSON_Delete(reply);
+    free(body);
+    return rc;
+}
+
+static int ad_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return ad_update(cfg, rec, call, 0, err);
+}
+
+static int ad_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return ad_update(cfg, rec, call, 1, err);
+}
+
+const struct zp_provider_ops zp_prov_azuredns = {
+    .type = "azuredns",
+    .flags = ZP_PROV_RMW,
+    .keys = ad_keys,
+    .config_parse = ad_config_parse,
+    .config_free = ad_config_free,
+    .present = ad_present,
+    .cleanup = ad_cleanup,
+};

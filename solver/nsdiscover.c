@@ -1,9 +1,8 @@
 /*
  * nsdiscover.c — the nameservers of a watch: who they are (the explicit
  * list, or the zone's NS set asked of the recursive resolvers and cached
- * per zone), where they are (glue, else A, else AAAA), and how to ask one
- * of them one question (query wire, answer matching and classification,
- * TCP after truncation).
+ * per zone) and where they are (glue, else A, else AAAA). How to ask one of
+ * them one question is nswire.c's.
  *
  * Discovery blocks the calling worker, but only once per zone and cache
  * lifetime, bounded by the caller's deadline; concurrent discoveries of one
@@ -32,7 +31,6 @@
 #define RESOLVERS_MAX 8
 #define DISCOVERY_TRY_MS 2000u   /* a cold recursive lookup may take a while */
 #define NEGATIVE_TTL_MS 5000u    /* a failed discovery is not retried by every job at once */
-#define EDNS_SIZE 1232
 
 struct nscache_entry {
     struct nscache_entry *next;
@@ -40,9 +38,9 @@ struct nscache_entry {
     int loading;     /* a thread is discovering it; the others back off */
     uint64_t expires;
     int failed;
-    char why[512];
+    char *why;       /* the sentence when failed; NULL otherwise */
     size_t n;
-    struct zp_ns_target t[ZP_WATCH_MAX_NS];
+    struct zp_ns_target *t; /* n of them: sized by the zone, not by ZP_WATCH_MAX_NS */
 };
 
 struct zp_nscache {
@@ -51,36 +49,6 @@ struct zp_nscache {
 };
 
 /* --- addresses --------------------------------------------------------------------------- */
-
-void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz)
-{
-    char host[INET6_ADDRSTRLEN];
-
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(out, outsz, "[%s]:%u", host, ntohs(s6->sin6_port));
-    } else {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(out, outsz, "%s:%u", host, ntohs(s4->sin_port));
-    }
-}
-
-int zp_ns_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (a->sa_family != b->sa_family)
-        return 0;
-    if (a->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-        const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-        return x->sin6_port == y->sin6_port &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-    }
-    const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-    const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-}
 
 static void target_set(struct zp_ns_target *t, const struct sockaddr *sa, socklen_t len)
 {
@@ -131,229 +99,6 @@ int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns
         return -1;
     }
     return 0;
-}
-
-/* --- one question, one answer ------------------------------------------------------------ */
-
-int zp_ns_query_wire(const char *qname, ldns_rr_type type, int rd, uint16_t id, uint8_t **wire,
-                     size_t *len)
-{
-    ldns_rdf *name = ldns_dname_new_frm_str(qname);
-    ldns_pkt *q;
-    int rc = -1;
-
-    if (name == NULL)
-        return -1;
-    q = ldns_pkt_query_new(name, type, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
-    if (q == NULL)
-        return -1; /* ldns_pkt_query_new frees name on failure */
-    ldns_pkt_set_id(q, id);
-    ldns_pkt_set_edns_udp_size(q, EDNS_SIZE);
-    if (ldns_pkt2wire(wire, q, len) == LDNS_STATUS_OK)
-        rc = 0;
-    ldns_pkt_free(q);
-    return rc;
-}
-
-static int name_is(const ldns_rdf *rdf, const char *name)
-{
-    ldns_rdf *n = ldns_dname_new_frm_str(name);
-    int eq = n != NULL && ldns_dname_compare(rdf, n) == 0;
-
-    ldns_rdf_deep_free(n);
-    return eq;
-}
-
-int zp_ns_answer_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_type type)
-{
-    const ldns_rr_list *q = ldns_pkt_question(p);
-    const ldns_rr *rr;
-
-    if (!ldns_pkt_qr(p) || ldns_pkt_id(p) != id || q == NULL || ldns_rr_list_rr_count(q) != 1)
-        return 0;
-    rr = ldns_rr_list_rr(q, 0);
-    return ldns_rr_get_type(rr) == type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-           name_is(ldns_rr_owner(rr), qname);
-}
-
-int zp_ns_tcp_query(const struct sockaddr_storage *sa, socklen_t salen, const char *qname,
-                    ldns_rr_type type, int rd, unsigned timeout_ms, ldns_pkt **out, char *why,
-                    size_t whysz)
-{
-    ldns_buffer *qbin = NULL;
-    ldns_pkt *q = NULL, *p = NULL;
-    ldns_rdf *name;
-    uint8_t *answer = NULL;
-    size_t alen = 0;
-    struct timeval tv = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000};
-    uint16_t id = 0;
-    int rc = -1;
-
-    *out = NULL;
-    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        id = (uint16_t)zp_now_ms();
-    name = ldns_dname_new_frm_str(qname);
-    if (name == NULL || (q = ldns_pkt_query_new(name, type, LDNS_RR_CLASS_IN,
-                                                rd ? LDNS_RD : 0)) == NULL) {
-        snprintf(why, whysz, "cannot build the query");
-        goto out;
-    }
-    ldns_pkt_set_id(q, id);
-    qbin = ldns_buffer_new(LDNS_MAX_PACKETLEN);
-    if (ldns_pkt2buffer_wire(qbin, q) != LDNS_STATUS_OK) {
-        snprintf(why, whysz, "cannot build the query");
-        goto out;
-    }
-    if (ldns_tcp_send(&answer, qbin, sa, salen, tv, &alen) != LDNS_STATUS_OK || answer == NULL) {
-        snprintf(why, whysz, "no answer over TCP within %u ms", timeout_ms);
-        goto out;
-    }
-    if (ldns_wire2pkt(&p, answer, alen) != LDNS_STATUS_OK ||
-        !zp_ns_answer_matches(p, id, qname, type)) {
-        snprintf(why, whysz, "malformed answer over TCP");
-        goto out;
-    }
-    *out = p;
-    p = NULL;
-    rc = 0;
-out:
-    free(answer);
-    ldns_pkt_free(p);
-    ldns_pkt_free(q);
-    ldns_buffer_free(qbin);
-    return rc;
-}
-
-/* The strings of a TXT record joined, as cert-manager compares them. */
-static size_t txt_join(const ldns_rr *rr, char *out, size_t outsz)
-{
-    size_t len = 0, i;
-
-    for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-        const ldns_rdf *f = ldns_rr_rdf(rr, i);
-        const uint8_t *d = ldns_rdf_data(f);
-        size_t n;
-
-        if (ldns_rdf_get_type(f) != LDNS_RDF_TYPE_STR || ldns_rdf_size(f) < 1)
-            continue;
-        n = d[0] < ldns_rdf_size(f) - 1 ? d[0] : ldns_rdf_size(f) - 1;
-        if (len + n >= outsz)
-            n = outsz - 1 - len;
-        memcpy(out + len, d + 1, n);
-        len += n;
-    }
-    out[len] = '\0';
-    return len;
-}
-
-struct other {
-    char v[ZP_WATCH_VALUE_MAX];
-    unsigned ttl;
-};
-
-static int other_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct other *)a)->v, ((const struct other *)b)->v);
-}
-
-/* A value for a sentence or JSON: printable ASCII; anything else becomes '?'. */
-static void printable(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"')
-            *s = '?';
-}
-
-void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
-                    struct zp_ns_status *st)
-{
-    const ldns_rr_list *an = ldns_pkt_answer(p);
-    struct other *oth = NULL;
-    size_t i, n_oth = 0, cap = 0, vlen = strlen(value);
-    char buf[2048];
-    int found = 0, rcode = ldns_pkt_get_rcode(p);
-
-    st->rcode = rcode;
-    st->n_other = 0;
-    st->detail[0] = '\0';
-    if (rcode == LDNS_RCODE_REFUSED) {
-        st->state = ZP_NS_REFUSED;
-        return;
-    }
-    if (rcode == LDNS_RCODE_SERVFAIL) {
-        st->state = ZP_NS_SERVFAIL;
-        return;
-    }
-    if (rcode == LDNS_RCODE_NOTAUTH ||
-        ((rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) && !ldns_pkt_aa(p))) {
-        const ldns_rr_list *au = ldns_pkt_authority(p);
-        st->state = ZP_NS_NOTAUTH;
-        for (i = 0; au != NULL && i < ldns_rr_list_rr_count(au); i++)
-            if (ldns_rr_get_type(ldns_rr_list_rr(au, i)) == LDNS_RR_TYPE_NS) {
-                char *z = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(au, i)));
-                snprintf(st->detail, sizeof(st->detail), "a referral to the servers of %s",
-                         z ? z : "?");
-                free(z);
-                break;
-            }
-        return;
-    }
-    if (rcode == LDNS_RCODE_NXDOMAIN) {
-        st->state = ZP_NS_NXDOMAIN;
-        return;
-    }
-    if (rcode != LDNS_RCODE_NOERROR) {
-        const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
-        st->state = ZP_NS_ERROR;
-        snprintf(st->detail, sizeof(st->detail), "rcode %s", lt ? lt->name : "unknown");
-        return;
-    }
-    for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
-        const ldns_rr *rr = ldns_rr_list_rr(an, i);
-        size_t len, j;
-
-        if (!name_is(ldns_rr_owner(rr), fqdn))
-            continue;
-        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) == 1) {
-            char *t = ldns_rdf2str(ldns_rr_rdf(rr, 0));
-            snprintf(st->detail, sizeof(st->detail), "the name is an alias (CNAME) of %s",
-                     t ? t : "?");
-            free(t);
-            continue;
-        }
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
-            continue;
-        len = txt_join(rr, buf, sizeof(buf));
-        if (len == vlen && memcmp(buf, value, vlen) == 0) {
-            found = 1;
-            continue;
-        }
-        printable(buf);
-        buf[ZP_WATCH_VALUE_MAX - 1] = '\0';
-        for (j = 0; j < n_oth && strcmp(oth[j].v, buf) != 0; j++)
-            ;
-        if (j < n_oth)
-            continue;
-        if (n_oth == cap) {
-            cap = cap ? cap * 2 : 8;
-            oth = zp_xrealloc(oth, cap * sizeof(*oth));
-        }
-        zp_strlcpy(oth[n_oth].v, buf, sizeof(oth[n_oth].v));
-        oth[n_oth++].ttl = ldns_rr_ttl(rr);
-    }
-    /* Servers rotate RRsets: sort, so one zone content gives one sentence. */
-    if (n_oth > 1)
-        qsort(oth, n_oth, sizeof(*oth), other_cmp);
-    for (i = 0; i < n_oth && i < ZP_WATCH_MAX_OTHER; i++) {
-        zp_strlcpy(st->other[i], oth[i].v, sizeof(st->other[i]));
-        st->other_ttl[i] = oth[i].ttl;
-    }
-    st->n_other = (unsigned)i;
-    if (n_oth > ZP_WATCH_MAX_OTHER)
-        snprintf(st->detail, sizeof(st->detail), "%zu more values not shown",
-                 n_oth - ZP_WATCH_MAX_OTHER);
-    st->state = found ? ZP_NS_HAS_VALUE : n_oth > 0 ? ZP_NS_OTHER : ZP_NS_NODATA;
-    free(oth);
 }
 
 /* --- asking the resolvers ---------------------------------------------------------------- */
@@ -413,7 +158,7 @@ static int exchange(const struct zp_ns_target *t, const char *qname, ldns_rr_typ
         if (ldns_pkt_tc(p)) {
             ldns_pkt_free(p);
             left = zp_ms_left(deadline);
-            rc = zp_ns_tcp_query(&t->sa, t->salen, qname, type, 1,
+            rc = zp_ns_tcp_query((const struct sockaddr *)&t->sa, t->salen, qname, type, 1,
                                  left < DISCOVERY_TRY_MS ? (unsigned)left + 1 : DISCOVERY_TRY_MS,
                                  out, why, whysz);
             goto out;
@@ -541,7 +286,7 @@ static int pick_addr(const ldns_rr_list *list, const char *name, ldns_rr_type ty
         const ldns_rdf *f;
 
         if (ldns_rr_get_type(rr) != type || ldns_rr_rd_count(rr) != 1 ||
-            (name != NULL && !name_is(ldns_rr_owner(rr), name)))
+            (name != NULL && !zp_ns_name_is(ldns_rr_owner(rr), name)))
             continue;
         f = ldns_rr_rdf(rr, 0);
         memset(&cur, 0, sizeof(cur));
@@ -626,7 +371,7 @@ static int discover(const char *zone, const struct zp_ns_target *res, size_t nre
         char *s, canon[ZP_DNAME_MAX];
 
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || ldns_rr_rd_count(rr) != 1 ||
-            !name_is(ldns_rr_owner(rr), zone))
+            !zp_ns_name_is(ldns_rr_owner(rr), zone))
             continue;
         s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
         if (s != NULL && zp_dname_canon(s, canon, sizeof(canon)) == 0) {
@@ -664,6 +409,14 @@ out:
 
 /* --- the cache ---------------------------------------------------------------------------- */
 
+static void entry_free(struct nscache_entry *e)
+{
+    free(e->key);
+    free(e->why);
+    free(e->t);
+    free(e);
+}
+
 struct zp_nscache *zp_nscache_new(void)
 {
     struct zp_nscache *c = zp_xcalloc(1, sizeof(*c));
@@ -680,8 +433,7 @@ void zp_nscache_free(struct zp_nscache *c)
         return;
     for (e = c->head; e != NULL; e = next) {
         next = e->next;
-        free(e->key);
-        free(e);
+        entry_free(e);
     }
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -695,8 +447,7 @@ static struct nscache_entry *cache_find(struct zp_nscache *c, const char *key, u
     while ((e = *pp) != NULL) {
         if (!e->loading && e->expires <= now) {
             *pp = e->next;
-            free(e->key);
-            free(e);
+            entry_free(e);
             continue;
         }
         if (strcmp(e->key, key) == 0)
@@ -729,8 +480,9 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
             rc = ZP_NS_TARGETS_BUSY;
         } else if (e != NULL) {
             rc = e->failed ? ZP_NS_TARGETS_FAIL : ZP_NS_TARGETS_OK;
-            zp_strlcpy(why, e->why, whysz);
-            memcpy(out, e->t, e->n * sizeof(e->t[0]));
+            zp_strlcpy(why, e->why ? e->why : "", whysz);
+            if (e->n > 0)
+                memcpy(out, e->t, e->n * sizeof(e->t[0]));
             *n = e->n;
         } else {
             e = zp_xcalloc(1, sizeof(*e));
@@ -759,9 +511,12 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
         pthread_mutex_lock(&c->mu);
         e->loading = 0;
         e->failed = rc != ZP_NS_TARGETS_OK;
-        zp_strlcpy(e->why, rc == ZP_NS_TARGETS_OK ? "" : why, sizeof(e->why));
+        e->why = rc == ZP_NS_TARGETS_OK ? NULL : zp_xstrdup(why);
         e->n = rc == ZP_NS_TARGETS_OK ? *n : 0;
-        memcpy(e->t, out, e->n * sizeof(e->t[0]));
+        if (e->n > 0) {
+            e->t = zp_xmalloc(e->n * sizeof(e->t[0]));
+            memcpy(e->t, out, e->n * sizeof(e->t[0]));
+        }
         e->expires = zp_now_ms() + (e->failed ? NEGATIVE_TTL_MS
                                               : (ttl < ZP_NSCACHE_TTL_MAX_S ? ttl
                                                                             : ZP_NSCACHE_TTL_MAX_S)

@@ -114,6 +114,39 @@ const char *zp_http_header(const struct zp_http_resp *r, const char *name, char 
     return NULL;
 }
 
+/*
+ * When to try again after a 429 that has no Retry-After: DigitalOcean,
+ * Hetzner and Linode send the reset as epoch seconds (RateLimit-Reset,
+ * X-RateLimit-Reset), Cloudflare as "…;t=<seconds>" in Ratelimit.
+ */
+static uint64_t parse_reset(const struct zp_http_resp *r)
+{
+    static const char *const names[] = {"RateLimit-Reset", "X-RateLimit-Reset"};
+    char v[128];
+    const char *t;
+    unsigned long long n;
+    char *end;
+
+    for (size_t i = 0; i < 2; i++) {
+        if (zp_http_header(r, names[i], v, sizeof(v)) == NULL)
+            continue;
+        n = strtoull(v, &end, 10);
+        if (end == v)
+            continue;
+        if (n > 1000000000ULL) { /* an epoch time */
+            time_t now = time(NULL);
+            return (time_t)n > now ? (uint64_t)((time_t)n - now) * 1000u : 1000u;
+        }
+        return n * 1000u;
+    }
+    if (zp_http_header(r, "Ratelimit", v, sizeof(v)) != NULL && (t = strstr(v, "t=")) != NULL) {
+        n = strtoull(t + 2, &end, 10);
+        if (end != t + 2)
+            return n * 1000u;
+    }
+    return 0;
+}
+
 /* Retry-After is seconds or an HTTP date (RFC 9110 10.2.3). */
 static uint64_t parse_retry_after(const struct zp_http_resp *r)
 {
@@ -122,7 +155,7 @@ static uint64_t parse_retry_after(const struct zp_http_resp *r)
     unsigned long s;
 
     if (zp_http_header(r, "Retry-After", v, sizeof(v)) == NULL)
-        return 0;
+        return r->status == 429 ? parse_reset(r) : 0;
     s = strtoul(v, &end, 10);
     if (end != v && *end == '\0')
         return (uint64_t)s * 1000u;
@@ -245,6 +278,9 @@ out:
         zp_log(ZP_LOG_DEBUG, "http", ZP_S("to", req->what), ZP_S("method", req->method),
                ZP_S("host", host), ZP_S("path", path), ZP_I("status", resp->status), ZP_END);
     }
+    /* libcurl copied the header lines, Authorization among them: wipe the copies. */
+    for (struct curl_slist *h = hdrs; h != NULL; h = h->next)
+        zp_wipe(h->data, strlen(h->data));
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     return ret;

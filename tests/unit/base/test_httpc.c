@@ -126,6 +126,26 @@ static void retry_after_past_the_deadline(void **state)
     stop(&s);
 }
 
+static void reset_headers_stand_in_for_retry_after(void **state)
+{
+    struct script s = {.replies = {"HTTP/1.1 429 Too Many Requests\r\nX-RateLimit-Reset: 90\r\n"
+                                   "Content-Length: 0\r\n\r\n",
+                                   "HTTP/1.1 429 Too Many Requests\r\nRatelimit: \"default\";r=0;"
+                                   "t=45\r\nContent-Length: 0\r\n\r\n"},
+                       .n = 2};
+    struct zp_http_resp r;
+    struct zp_err e;
+
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 3000, &r, &e), -1);
+    assert_string_equal(e.msg, "rate limited by Example DNS; retry after 90 s");
+    assert_int_equal(call(&s, 3000, &r, &e), -1);
+    assert_string_equal(e.msg, "rate limited by Example DNS; retry after 45 s");
+    zp_http_resp_free(&r);
+    stop(&s);
+}
+
 static void server_errors_bounded_auth_errors_never(void **state)
 {
     struct script s5 = {.replies = {R500, R500, R500}, .n = 3};
@@ -222,6 +242,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(retry_after_is_honoured),
         cmocka_unit_test(retry_after_past_the_deadline),
+        cmocka_unit_test(reset_headers_stand_in_for_retry_after),
         cmocka_unit_test(server_errors_bounded_auth_errors_never),
         cmocka_unit_test(hang_and_refusal_name_the_host),
         cmocka_unit_test(body_is_capped),

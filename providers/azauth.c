@@ -24,10 +24,10 @@
 #include "providers/azauth.h"
 #include "providers/common.h"
 
-#define AZ_SECRET_MAX 4096   /* a client secret is 40 characters */
-#define AZ_TOKEN_MAX 16384   /* Entra ID tokens are JWTs of a few KB */
+#define AZ_SECRET_MAX 4096 /* a client secret is 40 characters */
+#define AZ_TOKEN_MAX 16384 /* Entra ID tokens are JWTs of a few KB */
 #define AZ_LIFETIME 3599
-#define AZ_MARGIN_S 300      /* refresh this long before a token expires */
+#define AZ_MARGIN_S 300 /* refresh this long before a token expires */
 #define AZ_WHAT "Microsoft Entra ID"
 
 struct zp_azauth {
@@ -109,10 +109,11 @@ static int az_refused(const struct zp_azauth_src *src, long status, const cJSON 
                    AZ_WHAT, app, tenant, status, code[0] ? ", " : "", code, aadsts);
     else
         /* No AADSTS code: probably not Entra ID at all. */
-        zp_err_set(err, ZP_EAUTH,
-                   "the token request for application %s in tenant %s was refused with HTTP %ld%s%s "
-                   "and no Entra ID error code; check authorityEndpoint (%s)",
-                   app, tenant, status, code[0] ? ", " : "", code, src->authority);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "the token request for application %s in tenant %s was refused with HTTP %ld%s%s "
+            "and no Entra ID error code; check authorityEndpoint (%s)",
+            app, tenant, status, code[0] ? ", " : "", code, src->authority);
     err->upstream = (int)status;
     return -1;
 }
@@ -123,8 +124,11 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
 {
     static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
                                        "Accept: application/json", NULL};
-    struct zp_http_req req = {.method = "POST", .headers = hdrs, .deadline_ms = deadline_ms,
-                              .max_response = 256u * 1024u, .ca_file = src->ca_file,
+    struct zp_http_req req = {.method = "POST",
+                              .headers = hdrs,
+                              .deadline_ms = deadline_ms,
+                              .max_response = 256u * 1024u,
+                              .ca_file = src->ca_file,
                               .what = AZ_WHAT};
     struct zp_http_resp resp;
     struct zp_buf url, form;

@@ -67,16 +67,15 @@ struct ad_op {
     const struct zp_prov_call *call;
     struct zp_azauth_src src;
     char rate_key[192];
-    char *token; /* a copy of the bearer token; wiped at the end */
+    char *token;             /* a copy of the bearer token; wiped at the end */
     char zone[ZP_DNAME_MAX]; /* without the trailing dot */
     char rel[ZP_DNAME_MAX];  /* the record set's name in the zone, "@" at the apex */
     int del;
 };
 
 static const char *const ad_keys[] = {
-    "subscriptionId", "resourceGroup", "tenantId", "clientId",
-    "clientSecretFile", "zoneName", "endpoint", "authorityEndpoint",
-    "caFile", NULL,
+    "subscriptionId", "resourceGroup", "tenantId",          "clientId", "clientSecretFile",
+    "zoneName",       "endpoint",      "authorityEndpoint", "caFile",   NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -265,10 +264,14 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
         if (cond != NULL)
             hdrs[h++] = cond;
         hdrs[h] = NULL;
-        struct zp_http_req req = {.method = method, .url = url.data, .headers = hdrs,
-                                  .body = body, .body_len = body ? strlen(body) : 0,
+        struct zp_http_req req = {.method = method,
+                                  .url = url.data,
+                                  .headers = hdrs,
+                                  .body = body,
+                                  .body_len = body ? strlen(body) : 0,
                                   .deadline_ms = op->call->deadline_ms,
-                                  .max_response = AD_REPLY_MAX, .ca_file = cfg->ca,
+                                  .max_response = AD_REPLY_MAX,
+                                  .ca_file = cfg->ca,
                                   .what = AD_WHAT};
         if (zp_ratelimit_take(op->rate_key, AD_RATE, AD_BURST, op->call->deadline_ms, AD_WHAT,
                               err) == -1 ||
@@ -285,16 +288,16 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     /* A set is read and written back as JSON; a DELETE answers with no body. */
     if (resp.status / 100 == 2 && strcmp(method, "DELETE") != 0 && *reply == NULL) {
-        zp_err_set(err, ZP_ETRANSIENT, "%s answered %s of the TXT set at %s with something that "
-                   "is not JSON", AD_WHAT, method, op->rec->fqdn);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s answered %s of the TXT set at %s with something that is not JSON", AD_WHAT,
+                   method, op->rec->fqdn);
         goto out;
     }
     if (resp.status / 100 != 2 && !(resp.status == 404 && strcmp(method, "GET") == 0)) {
         zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
         zp_log(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN, "azuredns request refused",
-               ZP_S("instance", op->call->instance), ZP_S("method", method),
-               ZP_S("zone", op->zone), ZP_S("name", op->rel), ZP_I("status", resp.status),
-               ZP_S("body", logbody), ZP_END);
+               ZP_S("instance", op->call->instance), ZP_S("method", method), ZP_S("zone", op->zone),
+               ZP_S("name", op->rel), ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
     }
     rc = 0;
 out:
@@ -310,8 +313,9 @@ static void ad_denied_action(const char *message, const char *ours, char *out, s
     const char *p = strstr(message, "perform action '");
     size_t n = p ? strcspn(p + 16, "'") : 0;
 
-    if (p == NULL || n == 0 || n >= outsz || strspn(p + 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh"
-                                                            "ijklmnopqrstuvwxyz0123456789/._") < n) {
+    if (p == NULL || n == 0 || n >= outsz ||
+        strspn(p + 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh"
+                       "ijklmnopqrstuvwxyz0123456789/._") < n) {
         zp_strlcpy(out, ours, outsz);
         return;
     }
@@ -452,8 +456,8 @@ static char *ad_plan(const struct ad_op *op, const cJSON *set, int *nothing, int
     return out;
 }
 
-static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     int del, struct zp_err *err)
+static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
 {
     const struct ad_cfg *cfg = p;
     struct ad_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
@@ -465,10 +469,15 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
     int rc = -1, nothing = 0, last = 0, attempt;
 
     snprintf(op.rate_key, sizeof(op.rate_key), "azuredns:%s", call->instance);
-    op.src = (struct zp_azauth_src){.authority = cfg->authority, .tenant = cfg->tenant,
-                                    .client_id = cfg->client_id, .secret_file = cfg->secret_file,
-                                    .scope = cfg->scope, .ca_file = cfg->ca,
-                                    .rate_key = op.rate_key, .rate = AD_RATE, .burst = AD_BURST};
+    op.src = (struct zp_azauth_src){.authority = cfg->authority,
+                                    .tenant = cfg->tenant,
+                                    .client_id = cfg->client_id,
+                                    .secret_file = cfg->secret_file,
+                                    .scope = cfg->scope,
+                                    .ca_file = cfg->ca,
+                                    .rate_key = op.rate_key,
+                                    .rate = AD_RATE,
+                                    .burst = AD_BURST};
     zp_strlcpy(zone, cfg->zone ? cfg->zone : rec->zone, sizeof(zone));
     if (zp_dname_relative(rec->fqdn, zone, op.rel, sizeof(op.rel)) == -1) {
         zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, zone,
@@ -493,8 +502,8 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
             const char *code, *message;
             ad_error_fields(set, &code, &message);
             if (strcmp(code, "NotFound") != 0) {
-                ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read",
-                        "read the TXT set", err);
+                ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set",
+                        err);
                 goto out;
             }
             cJSON_Delete(set);
@@ -507,20 +516,20 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
         body = ad_plan(&op, set, &nothing, &last);
         if (nothing) {
             zp_log(ZP_LOG_INFO, del ? "azuredns value already absent" : "azuredns value present",
-                   ZP_S("instance", call->instance), ZP_S("zone", op.zone),
-                   ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_END);
+                   ZP_S("instance", call->instance), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
+                   ZP_S("value", rec->value), ZP_END);
             rc = 0;
             goto out;
         }
         etag = cJSON_GetObjectItemCaseSensitive(set, "etag");
         if (set != NULL && !cJSON_IsString(etag)) {
-            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without an etag",
-                       AD_WHAT, rec->fqdn);
+            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without an etag", AD_WHAT,
+                       rec->fqdn);
             goto out;
         }
         /* Write only over the set we read, or only where there is none. */
-        cond = set ? zp_xasprintf("If-Match: %s", etag->valuestring)
-                   : zp_xstrdup("If-None-Match: *");
+        cond =
+            set ? zp_xasprintf("If-Match: %s", etag->valuestring) : zp_xstrdup("If-None-Match: *");
         if (ad_api(&op, last ? "DELETE" : "PUT", cond, body, &status, &reply, err) == -1)
             goto out;
         if (status == 200 || status == 201 || (last && (status == 202 || status == 204)))

@@ -37,8 +37,8 @@
 /* Cloud DNS allows thousands of API requests a minute per project; stay far below. */
 #define CD_RATE 10.0
 #define CD_BURST 20.0
-#define CD_ATTEMPTS 6       /* read-and-change rounds lost to concurrent writers */
-#define CD_PAGES_MAX 50     /* zone-list pages followed */
+#define CD_ATTEMPTS 6   /* read-and-change rounds lost to concurrent writers */
+#define CD_PAGES_MAX 50 /* zone-list pages followed */
 #define CD_POLL_FIRST_MS 200u
 #define CD_POLL_MAX_MS 2000u
 #define CD_REPLY_MAX (1024u * 1024u)
@@ -60,9 +60,9 @@ struct cd_op {
     const struct zp_prov_call *call;
     struct zp_gauth_src src;
     char rate_key[192];
-    char *token;     /* a copy of the bearer token; wiped at the end */
-    char who[256];   /* the service account, for messages */
-    char zone[128];  /* the managed zone's name (not its DNS name) */
+    char *token;    /* a copy of the bearer token; wiped at the end */
+    char who[256];  /* the service account, for messages */
+    char zone[128]; /* the managed zone's name (not its DNS name) */
     int del;
 };
 
@@ -200,10 +200,14 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
         hdrs[1] = "Accept: application/json";
         hdrs[2] = body ? "Content-Type: application/json" : NULL;
         hdrs[3] = NULL;
-        struct zp_http_req req = {.method = method, .url = url.data, .headers = hdrs,
-                                  .body = body, .body_len = body ? strlen(body) : 0,
+        struct zp_http_req req = {.method = method,
+                                  .url = url.data,
+                                  .headers = hdrs,
+                                  .body = body,
+                                  .body_len = body ? strlen(body) : 0,
                                   .deadline_ms = op->call->deadline_ms,
-                                  .max_response = CD_REPLY_MAX, .ca_file = cfg->ca,
+                                  .max_response = CD_REPLY_MAX,
+                                  .ca_file = cfg->ca,
                                   .what = CD_WHAT};
         if (zp_ratelimit_take(op->rate_key, CD_RATE, CD_BURST, op->call->deadline_ms, CD_WHAT,
                               err) == -1 ||
@@ -219,8 +223,8 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
     *status = resp.status;
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 == 2 && *reply == NULL) {
-        zp_err_set(err, ZP_ETRANSIENT, "%s answered %s %s with something that is not JSON",
-                   CD_WHAT, method, op->rec->fqdn);
+        zp_err_set(err, ZP_ETRANSIENT, "%s answered %s %s with something that is not JSON", CD_WHAT,
+                   method, op->rec->fqdn);
         goto out;
     }
     if (resp.status / 100 != 2) {
@@ -294,14 +298,13 @@ static int cd_fail(const struct cd_op *op, long status, const cJSON *reply, cons
                    "grant it roles/dns.admin on the zone or a role with the permissions listed in "
                    "docs/providers/clouddns.md",
                    op->who, denied, cfg->project, zone, doing);
-    }
-    else if (status == 404 && strstr(message, "parameters.project") != NULL)
+    } else if (status == 404 && strstr(message, "parameters.project") != NULL)
         zp_err_set(err, ZP_ENOTFOUND,
                    "project %s does not exist or service account %s cannot see it; check project",
                    cfg->project, op->who);
     else if (status == 404)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "managed zone %s does not exist in project %s; %s", zone, cfg->project,
+        zp_err_set(err, ZP_ENOTFOUND, "managed zone %s does not exist in project %s; %s", zone,
+                   cfg->project,
                    cfg->managed_zone ? "check managedZone (the zone's NAME in gcloud dns "
                                        "managed-zones list)"
                                      : "it was deleted while in use, retry");
@@ -555,8 +558,8 @@ static char *cd_plan(const struct cd_op *op, const cJSON *set, int *deletes_only
     }
     if (cJSON_GetArraySize(rest) > 0) {
         add = cJSON_CreateObject();
-        cJSON_AddStringToObject(add, "name", set ? cJSON_GetObjectItem(set, "name")->valuestring
-                                                 : op->rec->fqdn);
+        cJSON_AddStringToObject(
+            add, "name", set ? cJSON_GetObjectItem(set, "name")->valuestring : op->rec->fqdn);
         cJSON_AddStringToObject(add, "type", "TXT");
         cJSON_AddNumberToObject(add, "ttl", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rec->ttl);
         cJSON_AddItemToObject(add, "rrdatas", rest);
@@ -575,8 +578,8 @@ out:
     return out;
 }
 
-static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     int del, struct zp_err *err)
+static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
 {
     const struct cd_cfg *cfg = p;
     struct cd_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
@@ -589,10 +592,14 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
 
     zp_buf_init(&path, 4096);
     snprintf(op.rate_key, sizeof(op.rate_key), "clouddns:%s", call->instance);
-    op.src = (struct zp_gauth_src){.key_file = cfg->key_file, .setting = "serviceAccountFile",
+    op.src = (struct zp_gauth_src){.key_file = cfg->key_file,
+                                   .setting = "serviceAccountFile",
                                    .token_endpoint = cfg->token_endpoint,
-                                   .scope = ZP_GAUTH_SCOPE_DNS, .ca_file = cfg->ca,
-                                   .rate_key = op.rate_key, .rate = CD_RATE, .burst = CD_BURST};
+                                   .scope = ZP_GAUTH_SCOPE_DNS,
+                                   .ca_file = cfg->ca,
+                                   .rate_key = op.rate_key,
+                                   .rate = CD_RATE,
+                                   .burst = CD_BURST};
     zp_strlcpy(op.who, "(unknown)", sizeof(op.who));
     if (cd_zone(&op, err) == -1)
         goto out;
@@ -608,8 +615,8 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
             goto out;
         if ((body = cd_plan(&op, set, &deletes_only)) == NULL) {
             zp_log(ZP_LOG_INFO, del ? "clouddns value already absent" : "clouddns value present",
-                   ZP_S("instance", call->instance), ZP_S("zone", op.zone),
-                   ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_END);
+                   ZP_S("instance", call->instance), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
+                   ZP_S("value", rec->value), ZP_END);
             rc = 0;
             goto out;
         }

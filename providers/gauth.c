@@ -96,8 +96,8 @@ int zp_gauth_key_parse(const char *json, size_t len, const char *setting, const 
     k->private_key_id = ga_json_strdup(j, "private_key_id");
     k->token_uri = ga_json_strdup(j, "token_uri");
     if (k->client_email == NULL || k->private_key == NULL) {
-        zp_err_set(err, ZP_ECONFIG, "%s: %s has no %s; download the key file again", setting,
-                   file, k->client_email == NULL ? "client_email" : "private_key");
+        zp_err_set(err, ZP_ECONFIG, "%s: %s has no %s; download the key file again", setting, file,
+                   k->client_email == NULL ? "client_email" : "private_key");
         goto out;
     }
     if (k->token_uri == NULL)
@@ -307,8 +307,8 @@ static int ga_refused(const struct zp_gauth_key *k, const struct zp_gauth_src *s
                    k->client_email, code, kid, src->setting);
     else if (strcmp(code, "invalid_scope") == 0)
         zp_err_set(err, ZP_ECONFIG,
-                   "Google refused the scope %s for service account %s (invalid_scope)",
-                   src->scope, k->client_email);
+                   "Google refused the scope %s for service account %s (invalid_scope)", src->scope,
+                   k->client_email);
     else
         zp_err_set(err, ZP_EAUTH,
                    "Google refused a token for service account %s (HTTP %ld%s%s); check the key "
@@ -326,8 +326,11 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
                                        "Accept: application/json", NULL};
     struct zp_buf jwt, form;
     struct zp_http_resp resp;
-    struct zp_http_req req = {.method = "POST", .headers = hdrs, .max_response = 64u * 1024u,
-                              .deadline_ms = deadline_ms, .ca_file = src->ca_file,
+    struct zp_http_req req = {.method = "POST",
+                              .headers = hdrs,
+                              .max_response = 64u * 1024u,
+                              .deadline_ms = deadline_ms,
+                              .ca_file = src->ca_file,
                               .what = GA_WHAT};
     char logbody[301];
     cJSON *j = NULL;

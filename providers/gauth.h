@@ -53,8 +53,8 @@ struct zp_gauth_src {
     const char *setting;        /* its setting's name, for messages */
     const char *token_endpoint; /* NULL: the key file's token_uri */
     const char *scope;
-    const char *ca_file;        /* may be NULL */
-    const char *rate_key;       /* the account's token bucket */
+    const char *ca_file;  /* may be NULL */
+    const char *rate_key; /* the account's token bucket */
     double rate, burst;
 };
 

@@ -254,7 +254,8 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         self.failed(r, "rate limited by Azure DNS; retry after 300 s")
         self.fake.api_faults = [(503, None)] * 20
         r = self.run_with("cleanup", KEY1, fqdn)
-        self.failed(r, "Azure DNS answered HTTP 503 ServiceUnavailable to read the TXT set at %s" % fqdn)
+        self.failed(r, "Azure DNS answered HTTP 503 ServiceUnavailable to read the TXT set at %s"
+                    % fqdn)
         self.fake.api_faults = []
         self.ok(self.run_with("cleanup", KEY1, fqdn))
         self.assertEqual(self.fake.txt_values(fqdn), [])

@@ -160,8 +160,7 @@ static void key_file_fields(void **state)
     free(j);
 
     zp_err_clear(&err);
-    assert_int_equal(zp_gauth_key_parse("{nope", 5, "serviceAccountFile", "/k.json", &k, &err),
-                     -1);
+    assert_int_equal(zp_gauth_key_parse("{nope", 5, "serviceAccountFile", "/k.json", &k, &err), -1);
     assert_non_null(strstr(err.msg, "serviceAccountFile: /k.json is not JSON"));
 }
 
@@ -241,8 +240,7 @@ static void jwt_header_claims_and_signature(void **state)
 
     /* OpenSSL's own verification, with the public half only. */
     assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, test_key), 1);
-    assert_int_equal(EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt.data,
-                                      signed_len),
+    assert_int_equal(EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt.data, signed_len),
                      1);
     /* And the encoding rebuilt by hand, which a verifier in any language checks. */
     assert_true(pkcs1_ok(test_key, (const unsigned char *)jwt.data, signed_len, sig, siglen));
@@ -312,8 +310,8 @@ static void check_at_configuration_time(void **state)
     free(j);
 
     zp_err_clear(&err);
-    j = key_json("service_account", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-                 "kid-1", NULL);
+    j = key_json("service_account",
+                 "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "kid-1", NULL);
     path = temp_file(j);
     assert_int_equal(zp_gauth_check(path, "serviceAccountFile", &err), -1);
     assert_non_null(strstr(err.msg, "is not a PEM private key"));

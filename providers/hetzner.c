@@ -52,10 +52,10 @@ struct hz_op {
     const struct hz_cfg *cfg;
     const struct zp_record *rec;
     const struct zp_prov_call *call;
-    struct zp_buf auth;            /* "Authorization: Bearer <token>": a secret */
-    char zone[ZP_DNAME_MAX];       /* the zone's name, "example.com", for sentences */
-    char zone_id[HZ_ID_MAX];       /* once looked up */
-    char name[ZP_DNAME_MAX];       /* relative to the zone, "@" at the apex, URL-escaped */
+    struct zp_buf auth;      /* "Authorization: Bearer <token>": a secret */
+    char zone[ZP_DNAME_MAX]; /* the zone's name, "example.com", for sentences */
+    char zone_id[HZ_ID_MAX]; /* once looked up */
+    char name[ZP_DNAME_MAX]; /* relative to the zone, "@" at the apex, URL-escaped */
     char rl_key[160];
 };
 
@@ -100,8 +100,7 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
         if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
             zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
             zp_y_fail(zp_y_get(node, "zone"), path, err,
-                      "zone \"%s\" is neither a zone ID (digits) nor a domain name: %s", zone,
-                      why);
+                      "zone \"%s\" is neither a zone ID (digits) nor a domain name: %s", zone, why);
             goto out;
         }
         canon[strlen(canon) - 1] = '\0';
@@ -144,17 +143,19 @@ static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t code
 {
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(e, "details"), "fields");
+    const cJSON *fields =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "details"), "fields");
     const cJSON *f, *m;
     size_t n;
 
     hz_field(e, "code", code, codesz);
     hz_field(e, "message", msg, msgsz);
-    cJSON_ArrayForEach(f, fields) {
+    cJSON_ArrayForEach(f, fields)
+    {
         char fname[64];
         hz_field(f, "name", fname, sizeof(fname));
-        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(f, "messages")) {
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(f, "messages"))
+        {
             n = strlen(msg);
             if (cJSON_IsString(m) && n + 8 < msgsz)
                 snprintf(msg + n, msgsz - n, "; %s: %s", fname, m->valuestring);
@@ -232,9 +233,12 @@ static int hz_req(struct hz_op *op, const char *method, const char *path, const 
 {
     const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
-    struct zp_http_req req = {.method = method, .headers = headers, .body = body,
+    struct zp_http_req req = {.method = method,
+                              .headers = headers,
+                              .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms, .ca_file = op->cfg->ca,
+                              .deadline_ms = op->call->deadline_ms,
+                              .ca_file = op->cfg->ca,
                               .what = HZ_WHAT};
     char *url = zp_xasprintf("%s%s", op->cfg->endpoint, path);
     uint64_t backoff = HZ_LOCKED_FIRST_MS;
@@ -243,8 +247,8 @@ static int hz_req(struct hz_op *op, const char *method, const char *path, const 
 
     req.url = url;
     for (;;) {
-        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->call->deadline_ms, HZ_WHAT,
-                              err) == -1 ||
+        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->call->deadline_ms, HZ_WHAT, err) ==
+                -1 ||
             zp_http_call(&req, resp, err) == -1)
             goto out;
         if (resp->status != 409)
@@ -324,8 +328,10 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
     hz_field(z, "name", name, sizeof(name));
     hz_field(z, "mode", mode, sizeof(mode));
     if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9e15 || name[0] == '\0') {
-        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud answered the lookup of zone %s without "
-                   "the zone's id and name", ref);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Hetzner Cloud answered the lookup of zone %s without "
+                   "the zone's id and name",
+                   ref);
         goto out;
     }
     snprintf(op->zone_id, sizeof(op->zone_id), "%.0f", id->valuedouble);
@@ -387,7 +393,8 @@ static int hz_read(struct hz_op *op, int *found, char **stored, struct zp_err *e
         goto out;
     *found = 1;
     cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(
-                                cJSON_GetObjectItemCaseSensitive(j, "rrset"), "records")) {
+                                cJSON_GetObjectItemCaseSensitive(j, "rrset"), "records"))
+    {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "value");
         if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value)) {
             *stored = zp_xstrdup(v->valuestring);
@@ -414,8 +421,10 @@ static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_
 
     zp_http_resp_init(&resp);
     if (!cJSON_IsNumber(idn) || idn->valuedouble < 1 || idn->valuedouble > 9e15) {
-        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud accepted %s at %s but answered without an "
-                   "action to follow", what, op->rec->fqdn);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Hetzner Cloud accepted %s at %s but answered without an "
+                   "action to follow",
+                   what, op->rec->fqdn);
         goto out;
     }
     snprintf(id, sizeof(id), "%.0f", idn->valuedouble);
@@ -511,8 +520,8 @@ out:
 
 /* ---- present and cleanup ------------------------------------------------------------------ */
 
-static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     int del, struct zp_err *err)
+static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
 {
     const struct hz_cfg *cfg = p;
     struct hz_op op = {.cfg = cfg, .rec = rec, .call = call};
@@ -547,8 +556,7 @@ static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_
         goto out;
     zp_log(ZP_LOG_INFO, "hetzner change", ZP_S("instance", call->instance),
            ZP_S("action", del ? "remove_records" : "add_records"), ZP_S("zone", op.zone),
-           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_B("already_gone", gone),
-           ZP_END);
+           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_B("already_gone", gone), ZP_END);
     rc = 0;
 out:
     if (rc == -1)

@@ -35,11 +35,11 @@
 #define R53_ENDPOINT "https://route53.amazonaws.com"
 #define R53_API "/2013-04-01"
 #define R53_WHAT "Route 53"
-#define R53_RATE 5.0  /* requests a second for the whole account (the historic, strictest rule) */
+#define R53_RATE 5.0 /* requests a second for the whole account (the historic, strictest rule) */
 #define R53_BURST 5.0
 #define R53_REPLY_MAX (1024u * 1024u)
 #define R53_ZONE_PAGES 5
-#define R53_CHANGE_TRIES 5       /* batches refused because the set changed under us */
+#define R53_CHANGE_TRIES 5 /* batches refused because the set changed under us */
 #define R53_THROTTLE_FIRST_MS 400u
 #define R53_THROTTLE_MAX_MS 8000u
 #define R53_POLL_FIRST_MS 500u
@@ -67,8 +67,8 @@ struct r53_op {
     char rl_key[192];
 };
 
-static const char *const r53_keys[] = {"accessKeyId", "region",   "secretAccessKeyFile",
-                                       "hostedZoneId", "endpoint", "caFile", NULL};
+static const char *const r53_keys[] = {
+    "accessKeyId", "region", "secretAccessKeyFile", "hostedZoneId", "endpoint", "caFile", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -186,7 +186,8 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
     r53_log_reply(op, action, resp);
     zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
                        sizeof(msg));
-    if (strcmp(code, "InvalidClientTokenId") == 0 || strcmp(code, "UnrecognizedClientException") == 0)
+    if (strcmp(code, "InvalidClientTokenId") == 0 ||
+        strcmp(code, "UnrecognizedClientException") == 0)
         zp_err_set(err, ZP_EAUTH,
                    "Route 53 does not know access key %s (%s): check accessKeyId, and that the key "
                    "is active in IAM",
@@ -197,11 +198,12 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                    "host's clock is more than 5 minutes off; fix its time (NTP)",
                    akid);
     else if (strcmp(code, "SignatureDoesNotMatch") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 rejected the signature made with access key %s (SignatureDoesNotMatch): "
-                   "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
-                   "key",
-                   akid, cfg->secret_file);
+        zp_err_set(
+            err, ZP_EAUTH,
+            "Route 53 rejected the signature made with access key %s (SignatureDoesNotMatch): "
+            "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
+            "key",
+            akid, cfg->secret_file);
     else if (strcmp(code, "IncompleteSignature") == 0 ||
              strcmp(code, "MissingAuthenticationToken") == 0 ||
              strcmp(code, "InvalidSignatureException") == 0)
@@ -227,8 +229,8 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                        "access key %s may not call route53:%s for TXT at %s in hosted zone %s "
                        "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
                        "IAM policy, with conditions that admit TXT records named %.*s",
-                       akid, action, op->rec->fqdn, zone, zone,
-                       (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
+                       akid, action, op->rec->fqdn, zone, zone, (int)strlen(op->rec->fqdn) - 1,
+                       op->rec->fqdn);
     } else if (strcmp(code, "NoSuchHostedZone") == 0)
         zp_err_set(err, ZP_ENOTFOUND,
                    "hosted zone %s does not exist in the AWS account of access key %s; %s", zone,
@@ -236,16 +238,18 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                    cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
                                 : "it was deleted while zoneproof used it");
     else if (code[0] != '\0' && resp->status >= 400 && resp->status < 500)
-        zp_err_set(err, ZP_EINVAL, "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s",
-                   action, op->rec->fqdn, zone, code, msg);
+        zp_err_set(err, ZP_EINVAL,
+                   "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s", action,
+                   op->rec->fqdn, zone, code, msg);
     else if (resp->status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 answered HTTP %ld (%s) to %s: the service is failing or unavailable; "
                    "retry later",
                    resp->status, code[0] ? code : "no error code", action);
     else
-        zp_err_set(err, ZP_ETRANSIENT, "Route 53 answered HTTP %ld (%s) to %s, which was not expected",
-                   resp->status, code[0] ? code : "no error code", action);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Route 53 answered HTTP %ld (%s) to %s, which was not expected", resp->status,
+                   code[0] ? code : "no error code", action);
     err->upstream = (int)resp->status;
     return -1;
 }
@@ -285,24 +289,31 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
         char sent_path[2048];
         snprintf(sent_path, sizeof(sent_path), "%s%s", cfg->prefix, path);
         zp_sigv4_date(time(NULL), date);
-        struct zp_sigv4_req sr = {.method = method, .host = cfg->host, .path = sent_path,
-                                  .query = zp_buf_str(&query), .body = body,
-                                  .body_len = body ? strlen(body) : 0, .amz_date = date};
+        struct zp_sigv4_req sr = {.method = method,
+                                  .host = cfg->host,
+                                  .path = sent_path,
+                                  .query = zp_buf_str(&query),
+                                  .body = body,
+                                  .body_len = body ? strlen(body) : 0,
+                                  .amz_date = date};
         zp_buf_reset(&auth);
         zp_buf_reset(&h_date);
         if (zp_buf_puts(&auth, "Authorization: ") == -1 ||
             zp_sigv4_authorization(&key, &sr, &auth) == -1 ||
             zp_buf_printf(&h_date, "X-Amz-Date: %s", date) == -1) {
-            zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s",
-                       op->rec->fqdn);
+            zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s", op->rec->fqdn);
             goto out;
         }
         const char *headers[] = {zp_buf_str(&h_host), zp_buf_str(&h_date), zp_buf_str(&auth),
                                  body ? "Content-Type: text/xml" : NULL, NULL};
-        struct zp_http_req req = {.method = method, .url = zp_buf_str(&url), .headers = headers,
-                                  .body = body, .body_len = body ? strlen(body) : 0,
+        struct zp_http_req req = {.method = method,
+                                  .url = zp_buf_str(&url),
+                                  .headers = headers,
+                                  .body = body,
+                                  .body_len = body ? strlen(body) : 0,
                                   .deadline_ms = op->call->deadline_ms,
-                                  .max_response = R53_REPLY_MAX, .ca_file = cfg->ca,
+                                  .max_response = R53_REPLY_MAX,
+                                  .ca_file = cfg->ca,
                                   .what = R53_WHAT};
         if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->call->deadline_ms, R53_WHAT,
                               err) == -1 ||
@@ -409,7 +420,8 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
                    "no public hosted zone named %s in the AWS account of access key %s%s; create "
                    "it there, use the access key of the account that holds it, or set "
                    "hostedZoneId",
-                   zone, akid, privates ? " (only a private one, which the internet cannot see)" : "");
+                   zone, akid,
+                   privates ? " (only a private one, which the internet cannot see)" : "");
         goto out;
     }
     rc = 0;
@@ -485,16 +497,20 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
         goto out;
     }
     if (!zp_r53_xml_get(resp.body.data, resp.body.data + resp.body.len, "Id", &t)) {
-        zp_err_set(err, ZP_ETRANSIENT, "Route 53 accepted the change of TXT at %s but its answer "
-                   "holds no change id", op->rec->fqdn);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Route 53 accepted the change of TXT at %s but its answer "
+                   "holds no change id",
+                   op->rec->fqdn);
         goto out;
     }
     const char *cid = zp_buf_str(&t);
     if (strncmp(cid, "/change/", 8) == 0)
         cid += 8;
     if (!all_of(cid, UPPER_DIGITS, 1, idsz - 1)) {
-        zp_err_set(err, ZP_ETRANSIENT, "Route 53 accepted the change of TXT at %s but its answer "
-                   "holds a change id that is not one", op->rec->fqdn);
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Route 53 accepted the change of TXT at %s but its answer "
+                   "holds a change id that is not one",
+                   op->rec->fqdn);
         goto out;
     }
     snprintf(id, idsz, "%s", cid);
@@ -613,8 +629,8 @@ static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov
             zp_err_set(err, ZP_EINVAL, "the TXT set at %s is too large to rewrite", rec->fqdn);
             goto out;
         }
-        if (r53_change(&op, zp_buf_str(&batch), change, sizeof(change), &refused, why,
-                       sizeof(why), err) == -1)
+        if (r53_change(&op, zp_buf_str(&batch), change, sizeof(change), &refused, why, sizeof(why),
+                       err) == -1)
             goto out;
         if (!refused)
             break;

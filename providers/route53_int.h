@@ -9,7 +9,7 @@
 
 struct zp_buf;
 
-#define R53_ID_MAX 64        /* hosted zone and change ids: Z…, C…, 32 characters at most */
+#define R53_ID_MAX 64 /* hosted zone and change ids: Z…, C…, 32 characters at most */
 #define ZP_R53_NAME_MAX 256
 
 /* One TXT record set as ListResourceRecordSets returned it. */

@@ -155,8 +155,8 @@ int zp_r53_name_eq(const char *got, const char *want)
     while (*g && *w) {
         int c = (unsigned char)*g++;
         /* Route 53 returns characters outside [a-z0-9_-] as \NNN (octal): '*' is \052. */
-        if (c == '\\' && g[0] >= '0' && g[0] <= '3' && g[1] >= '0' && g[1] <= '7' &&
-            g[2] >= '0' && g[2] <= '7') {
+        if (c == '\\' && g[0] >= '0' && g[0] <= '3' && g[1] >= '0' && g[1] <= '7' && g[2] >= '0' &&
+            g[2] <= '7') {
             c = (g[0] - '0') * 64 + (g[1] - '0') * 8 + (g[2] - '0');
             g += 3;
         }

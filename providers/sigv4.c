@@ -19,8 +19,8 @@
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /* Percent-encodes s[0..n) keeping unreserved characters (and '/' when keep_slash). */
@@ -145,8 +145,7 @@ int zp_sigv4_canonical_request(const struct zp_sigv4_key *k, const struct zp_sig
      * Services other than S3 sign the path URI-encoded once more than it is
      * sent ('%' becomes %25); Route 53's paths hold only unreserved characters.
      */
-    if (zp_buf_printf(out, "%s\n", r->method) == -1 ||
-        encode(path, strlen(path), 1, out) == -1 ||
+    if (zp_buf_printf(out, "%s\n", r->method) == -1 || encode(path, strlen(path), 1, out) == -1 ||
         zp_buf_printf(out, "\n%s\nhost:%s\nx-amz-date:%s\n", r->query ? r->query : "", r->host,
                       r->amz_date) == -1)
         return -1;
@@ -160,7 +159,8 @@ int zp_sigv4_string_to_sign(const struct zp_sigv4_key *k, const struct zp_sigv4_
 {
     char h[65];
 
-    if (strlen(r->amz_date) != ZP_SIGV4_DATE_LEN || sha256_hex(canonical, strlen(canonical), h) == -1)
+    if (strlen(r->amz_date) != ZP_SIGV4_DATE_LEN ||
+        sha256_hex(canonical, strlen(canonical), h) == -1)
         return -1;
     return zp_buf_printf(out, SIGV4_ALG "\n%s\n%.8s/%s/%s/aws4_request\n%s", r->amz_date,
                          r->amz_date, k->region, k->service, h);

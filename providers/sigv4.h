@@ -27,11 +27,11 @@ struct zp_sigv4_key {
 };
 
 struct zp_sigv4_req {
-    const char *method;   /* "GET", "POST" */
-    const char *host;     /* the Host header as sent: "route53.amazonaws.com", "127.0.0.1:8443" */
-    const char *path;     /* the path as sent ("/2013-04-01/change/C1"), before canonical encoding */
-    const char *query;    /* a canonical query (zp_sigv4_query); NULL or "" when none */
-    const void *body;     /* may be NULL */
+    const char *method; /* "GET", "POST" */
+    const char *host;   /* the Host header as sent: "route53.amazonaws.com", "127.0.0.1:8443" */
+    const char *path;   /* the path as sent ("/2013-04-01/change/C1"), before canonical encoding */
+    const char *query;  /* a canonical query (zp_sigv4_query); NULL or "" when none */
+    const void *body;   /* may be NULL */
     size_t body_len;
     const char *amz_date; /* the X-Amz-Date value, ZP_SIGV4_DATE_LEN characters */
 };
@@ -53,8 +53,7 @@ int zp_sigv4_canonical_request(const struct zp_sigv4_key *k, const struct zp_sig
 int zp_sigv4_string_to_sign(const struct zp_sigv4_key *k, const struct zp_sigv4_req *r,
                             const char *canonical, struct zp_buf *out);
 /* Step 3: HMAC chain over "AWS4"+secret, date, region, service, "aws4_request". */
-int zp_sigv4_signing_key(const struct zp_sigv4_key *k, const char *amz_date,
-                         unsigned char out[32]);
+int zp_sigv4_signing_key(const struct zp_sigv4_key *k, const char *amz_date, unsigned char out[32]);
 /*
  * All steps: the value of the Authorization header ("AWS4-HMAC-SHA256
  * Credential=…, SignedHeaders=…, Signature=…"). Intermediate keys are wiped.

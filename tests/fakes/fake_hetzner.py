@@ -242,7 +242,8 @@ class FakeHetzner(fakebase.FakeServer):
     def snapshot(self):
         with self.lock:
             return sorted((zid, k[0], k[1], ttl, tuple(sorted(vals)))
-                          for zid, z in self.zones.items() for k, (ttl, vals) in z["rrsets"].items())
+                          for zid, z in self.zones.items()
+                          for k, (ttl, vals) in z["rrsets"].items())
 
     def txt_values(self, fqdn):
         s = self.rrset(fqdn)

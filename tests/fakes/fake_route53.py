@@ -84,7 +84,8 @@ class FakeRoute53(fakebase.FakeServer):
                                    (PRIVATE_ZONE_ID, "example.test.", True),
                                    (OTHER_ZONE_ID, "zone.test.", False)):
             self.zones[zid] = {"name": name, "private": private, "rrsets": {
-                (name, "SOA", None): (900, ["ns-1.awsdns.test. hostmaster.%s 1 7200 900 1209600 86400" % name]),
+                (name, "SOA", None): (900, ["ns-1.awsdns.test. hostmaster.%s 1 7200 900 "
+                                            "1209600 86400" % name]),
                 (name, "NS", None): (172800, ["ns-1.awsdns.test."]),
             }}
         self.denied = set()        # API actions IAM denies: {"ChangeResourceRecordSets", …}
@@ -123,8 +124,9 @@ class FakeRoute53(fakebase.FakeServer):
     # --- authentication and authorisation ---
     def _authenticate(self, req):
         auth = req.headers.get("Authorization") or ""
-        m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]*)/(\d{8})/([^/]+)/([^/]+)/aws4_request,"
-                         r" ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})", auth)
+        m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]*)/(\d{8})/([^/]+)/([^/]+)/"
+                         r"aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})",
+                         auth)
         if not auth:
             return self.error(403, "MissingAuthenticationToken", "Missing Authentication Token")
         if not m:
@@ -392,7 +394,8 @@ class FakeRoute53(fakebase.FakeServer):
     def snapshot(self):
         with self.lock:
             return sorted((zid, k[0], k[1], k[2] or "", ttl, tuple(sorted(vals)))
-                          for zid, z in self.zones.items() for k, (ttl, vals) in z["rrsets"].items())
+                          for zid, z in self.zones.items()
+                          for k, (ttl, vals) in z["rrsets"].items())
 
     def txt_values(self, fqdn):
         s = self.rrset(fqdn)

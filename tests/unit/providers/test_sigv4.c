@@ -50,8 +50,12 @@ static void check_signature(const char *method, const char *path, const char *co
 {
     struct zp_buf q, auth, cr, sts;
     char want[512], want_cr[2048];
-    struct zp_sigv4_req r = {.method = method, .host = HOST, .path = path, .amz_date = DATE,
-                             .body = body, .body_len = body ? strlen(body) : 0};
+    struct zp_sigv4_req r = {.method = method,
+                             .host = HOST,
+                             .path = path,
+                             .amz_date = DATE,
+                             .body = body,
+                             .body_len = body ? strlen(body) : 0};
 
     zp_buf_init(&q, 4096);
     zp_buf_init(&auth, 4096);
@@ -105,8 +109,12 @@ static void change_upsert_steps(void **state)
     struct zp_buf cr, sts;
     unsigned char sk[32];
     char hex[65];
-    struct zp_sigv4_req r = {.method = "POST", .host = HOST, .path = ZONE_PATH "/", .query = NULL,
-                             .body = upsert_body, .body_len = strlen(upsert_body),
+    struct zp_sigv4_req r = {.method = "POST",
+                             .host = HOST,
+                             .path = ZONE_PATH "/",
+                             .query = NULL,
+                             .body = upsert_body,
+                             .body_len = strlen(upsert_body),
                              .amz_date = DATE};
 
     assert_int_equal(strlen(upsert_body), 502);
@@ -162,8 +170,8 @@ static void query_encoding(void **state)
 static void path_and_session_token(void **state)
 {
     struct zp_sigv4_key k = key;
-    struct zp_sigv4_req r = {.method = "GET", .host = "127.0.0.1:8443", .path = "/a b/%41",
-                             .amz_date = DATE};
+    struct zp_sigv4_req r = {
+        .method = "GET", .host = "127.0.0.1:8443", .path = "/a b/%41", .amz_date = DATE};
     struct zp_buf cr, auth;
     char d[ZP_SIGV4_DATE_LEN + 1];
 
@@ -171,11 +179,13 @@ static void path_and_session_token(void **state)
     zp_buf_init(&cr, 4096);
     zp_buf_init(&auth, 4096);
     assert_int_equal(zp_sigv4_canonical_request(&k, &r, &cr), 0);
-    assert_string_equal(zp_buf_str(&cr), "GET\n/a%20b/%2541\n\nhost:127.0.0.1:8443\nx-amz-date:" DATE
-                                         "\nx-amz-security-token:tok\n\n"
-                                         "host;x-amz-date;x-amz-security-token\n" EMPTY_SHA);
+    assert_string_equal(zp_buf_str(&cr),
+                        "GET\n/a%20b/%2541\n\nhost:127.0.0.1:8443\nx-amz-date:" DATE
+                        "\nx-amz-security-token:tok\n\n"
+                        "host;x-amz-date;x-amz-security-token\n" EMPTY_SHA);
     assert_int_equal(zp_sigv4_authorization(&k, &r, &auth), 0);
-    assert_non_null(strstr(zp_buf_str(&auth), "SignedHeaders=host;x-amz-date;x-amz-security-token, "));
+    assert_non_null(
+        strstr(zp_buf_str(&auth), "SignedHeaders=host;x-amz-date;x-amz-security-token, "));
     assert_null(strstr(zp_buf_str(&auth), "wJalr"));
     zp_sigv4_date(1767323045, d); /* 2026-01-02T03:04:05Z */
     assert_string_equal(d, DATE);

@@ -2,8 +2,10 @@
  * test_gauth.c — Google service-account assertions: base64url, the key
  * file's fields, the JWT's exact header and claims, and its RS256
  * signature checked two ways against a key generated for the test run
- * (OpenSSL's verify, and the PKCS#1 v1.5 encoding rebuilt by hand).
+ * (OpenSSL's verify, and the PKCS#1 v1.5 encoding rebuilt by hand); then
+ * the token cache against a token endpoint in a thread.
  */
+#define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,13 +17,19 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "providers/gauth.h"
 
 #define EMAIL "zoneproof-dns@zp-test.iam.gserviceaccount.com"
@@ -327,6 +335,165 @@ static void check_at_configuration_time(void **state)
     free(ec_pem);
 }
 
+/* ---- a token endpoint in a thread ------------------------------------------------------- */
+
+/* A jwt-bearer grant whose assertion starts with a JSON header ("{" is "ey" in base64). */
+#define GRANT_PREFIX "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=ey"
+
+struct endpoint {
+    int fd;
+    unsigned short port;
+    pthread_t thread;
+    int requests;       /* token requests answered */
+    int bad_grant;      /* requests whose body was not a jwt-bearer grant */
+    const char *answer; /* JSON body to send; "%d" is replaced by the request number */
+    int status;
+};
+
+static void *endpoint_run(void *arg)
+{
+    struct endpoint *e = arg;
+    char req[32768], body[512], head[256];
+
+    for (;;) {
+        int c = accept(e->fd, NULL, NULL);
+        size_t n = 0;
+        ssize_t k;
+        const char *cl, *end;
+
+        if (c < 0)
+            break;
+        /* Headers, then Content-Length bytes of form. */
+        while ((k = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+            n += (size_t)k;
+            req[n] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            cl = strcasestr(req, "Content-Length:");
+            if (end && cl && n >= (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10))
+                break;
+        }
+        end = strstr(req, "\r\n\r\n");
+        e->requests++;
+        if (end == NULL || strncmp(end + 4, GRANT_PREFIX, strlen(GRANT_PREFIX)) != 0)
+            e->bad_grant++;
+        /* answer with "%d" replaced by the request number (not a printf format: -Wformat=2). */
+        {
+            const char *at = strstr(e->answer, "%d");
+            int len = at ? (int)(at - e->answer) : (int)strlen(e->answer);
+            snprintf(body, sizeof(body), "%.*s%d%s", len, e->answer, e->requests, at ? at + 2 : "");
+            if (at == NULL)
+                zp_strlcpy(body, e->answer, sizeof(body));
+        }
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 e->status, strlen(body));
+        assert_true(write(c, head, strlen(head)) > 0);
+        assert_true(write(c, body, strlen(body)) > 0);
+        close(c);
+    }
+    return NULL;
+}
+
+static void endpoint_start(struct endpoint *e)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+
+    e->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(e->fd >= 0);
+    assert_int_equal(bind(e->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(e->fd, 8), 0);
+    assert_int_equal(getsockname(e->fd, (struct sockaddr *)&a, &len), 0);
+    e->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&e->thread, NULL, endpoint_run, e), 0);
+}
+
+static void endpoint_stop(struct endpoint *e)
+{
+    shutdown(e->fd, SHUT_RDWR);
+    close(e->fd);
+    pthread_join(e->thread, NULL);
+}
+
+static void token_cache(void **state)
+{
+    struct endpoint e = {.status = 200,
+                         .answer = "{\"access_token\":\"ya29.tok-%d\",\"expires_in\":3599,"
+                                   "\"token_type\":\"Bearer\"}"};
+    struct zp_err err = {0};
+    struct zp_gauth *g = zp_gauth_new();
+    char *j = key_json("service_account", test_pem, "kid-1", NULL), *path = temp_file(j);
+    char url[64], who[256], *tok = NULL;
+    uint64_t deadline = zp_now_ms() + 10000;
+    FILE *f;
+
+    endpoint_start(&e);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/token", e.port);
+    struct zp_gauth_src src = {.key_file = path,
+                               .setting = "serviceAccountFile",
+                               .token_endpoint = url,
+                               .scope = ZP_GAUTH_SCOPE_DNS,
+                               .rate_key = "test:gauth",
+                               .rate = 100,
+                               .burst = 100};
+
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    assert_string_equal(tok, "ya29.tok-1");
+    assert_string_equal(who, EMAIL);
+    zp_free_secret(tok);
+    /* Cached: no second request. */
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    assert_string_equal(tok, "ya29.tok-1");
+    assert_int_equal(e.requests, 1);
+    /* Refused by the API: forgotten, so the next call buys a new one. */
+    zp_gauth_forget(g, tok);
+    zp_free_secret(tok);
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    assert_string_equal(tok, "ya29.tok-2");
+    zp_free_secret(tok);
+    /* A rotated key file (the same account, another key id) is not served the old token. */
+    free(j);
+    j = key_json("service_account", test_pem, "kid-2", NULL);
+    f = fopen(path, "w");
+    fputs(j, f);
+    fclose(f);
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    assert_string_equal(tok, "ya29.tok-3");
+    zp_free_secret(tok);
+    assert_int_equal(e.bad_grant, 0);
+
+    /* A token about to expire is not kept. */
+    e.answer = "{\"access_token\":\"ya29.short-%d\",\"expires_in\":1}";
+    zp_gauth_forget(g, "ya29.tok-3");
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    zp_free_secret(tok);
+    usleep(1100 * 1000);
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), 0);
+    assert_string_equal(tok, "ya29.short-5");
+    zp_free_secret(tok);
+
+    /* Google's refusal of a deleted key, and a token that could not go in a header. */
+    e.status = 400;
+    e.answer = "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}";
+    zp_gauth_forget(g, "ya29.short-5");
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), -1);
+    assert_int_equal(err.kind, ZP_EAUTH);
+    assert_non_null(strstr(err.msg, "Google rejected the key of service account " EMAIL));
+    assert_null(tok);
+    zp_err_clear(&err);
+    e.status = 200;
+    e.answer = "{\"access_token\":\"ya29 x\\r\\nX-Evil: 1\",\"expires_in\":3599}";
+    assert_int_equal(zp_gauth_token(g, &src, deadline, &tok, who, sizeof(who), &err), -1);
+    assert_non_null(strstr(err.msg, "without a usable access_token"));
+
+    endpoint_stop(&e);
+    zp_gauth_free(g);
+    unlink(path);
+    free(path);
+    free(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +502,7 @@ int main(void)
         cmocka_unit_test(jwt_header_claims_and_signature),
         cmocka_unit_test(jwt_without_kid),
         cmocka_unit_test(check_at_configuration_time),
+        cmocka_unit_test(token_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

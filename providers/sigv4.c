@@ -12,34 +12,33 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/httpc.h"
 #include "base/mem.h"
 #include "providers/sigv4.h"
 
 #define SIGV4_ALG "AWS4-HMAC-SHA256"
 
-static int unreserved(unsigned char c)
+/* The path with each segment percent-encoded (zp_http_escape's set), the slashes kept. */
+static int encode_path(const char *path, struct zp_buf *out)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '~';
-}
+    struct zp_buf seg;
+    int rc = 0;
 
-/* Percent-encodes s[0..n) keeping unreserved characters (and '/' when keep_slash). */
-static int encode(const char *s, size_t n, int keep_slash, struct zp_buf *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (unreserved(c) || (keep_slash && c == '/')) {
-            if (zp_buf_append(out, &s[i], 1) == -1)
-                return -1;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (zp_buf_append(out, e, 3) == -1)
-                return -1;
-        }
+    zp_buf_init(&seg, out->max);
+    for (const char *p = path; *p && rc == 0;) {
+        size_t n = strcspn(p, "/");
+        char *one = zp_xstrndup(p, n);
+        zp_buf_reset(&seg);
+        if (zp_http_escape(one, &seg) == -1 || zp_buf_puts(out, zp_buf_str(&seg)) == -1)
+            rc = -1;
+        free(one);
+        p += n;
+        if (*p == '/' && zp_buf_puts(out, "/") == -1)
+            rc = -1;
+        p += *p == '/';
     }
-    return 0;
+    zp_buf_free(&seg);
+    return rc;
 }
 
 static void hex_of(const unsigned char *p, size_t n, char *out)
@@ -96,11 +95,11 @@ int zp_sigv4_query(const char *const *pairs, size_t n, struct zp_buf *out)
     zp_buf_init(&b, out->max);
     for (size_t i = 0; i < n; i++) {
         zp_buf_reset(&b);
-        if (encode(pairs[2 * i], strlen(pairs[2 * i]), 0, &b) == -1)
+        if (zp_http_escape(pairs[2 * i], &b) == -1)
             goto out;
         v[i].name = zp_xstrdup(zp_buf_str(&b));
         zp_buf_reset(&b);
-        if (encode(pairs[2 * i + 1], strlen(pairs[2 * i + 1]), 0, &b) == -1)
+        if (zp_http_escape(pairs[2 * i + 1], &b) == -1)
             goto out;
         v[i].value = zp_xstrdup(zp_buf_str(&b));
     }
@@ -145,7 +144,7 @@ int zp_sigv4_canonical_request(const struct zp_sigv4_key *k, const struct zp_sig
      * Services other than S3 sign the path URI-encoded once more than it is
      * sent ('%' becomes %25); Route 53's paths hold only unreserved characters.
      */
-    if (zp_buf_printf(out, "%s\n", r->method) == -1 || encode(path, strlen(path), 1, out) == -1 ||
+    if (zp_buf_printf(out, "%s\n", r->method) == -1 || encode_path(path, out) == -1 ||
         zp_buf_printf(out, "\n%s\nhost:%s\nx-amz-date:%s\n", r->query ? r->query : "", r->host,
                       r->amz_date) == -1)
         return -1;

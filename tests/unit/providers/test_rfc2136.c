@@ -177,14 +177,26 @@ static struct fake *fake_start(void)
     socklen_t al = sizeof(a);
     int one = 1;
 
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(f->udp, (struct sockaddr *)&a, &al), 0);
-    f->port = ntohs(a.sin_port);
-    f->tcp = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    assert_int_equal(bind(f->tcp, (struct sockaddr *)&a, sizeof(a)), 0);
+    /*
+     * The UDP port the kernel picks may already be taken for TCP by another
+     * connection on a busy machine: pick again until both binds succeed.
+     */
+    for (int tries = 0;; tries++) {
+        a.sin_port = 0;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        f->udp = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(bind(f->udp, (struct sockaddr *)&a, sizeof(a)), 0);
+        al = sizeof(a);
+        assert_int_equal(getsockname(f->udp, (struct sockaddr *)&a, &al), 0);
+        f->port = ntohs(a.sin_port);
+        f->tcp = socket(AF_INET, SOCK_STREAM, 0);
+        setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(f->tcp, (struct sockaddr *)&a, sizeof(a)) == 0)
+            break;
+        close(f->tcp);
+        close(f->udp);
+        assert_true(tries < 50);
+    }
     assert_int_equal(listen(f->tcp, 4), 0);
     f->secret = SECRET;
     f->alg = "hmac-sha256.";

@@ -61,6 +61,7 @@ def joined(record):
 
 
 class FakeAzureDNS(fakebase.FakeServer):
+    fault_path = "/subscriptions"  # conformance faults hit the DNS calls, not the token endpoint
     name = "azuredns"
     SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-111122223333"
     TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

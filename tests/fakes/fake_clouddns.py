@@ -119,6 +119,7 @@ def _now():
 
 
 class FakeCloudDNS(fakebase.FakeServer):
+    fault_path = "/dns/v1"  # conformance faults hit the DNS calls, not the token endpoint
     name = "clouddns"
     PROJECT = "zp-test-project"
     EMAIL = "zoneproof-dns@zp-test-project.iam.gserviceaccount.com"

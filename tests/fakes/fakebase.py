@@ -71,7 +71,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         req = Request(self.command, urllib.parse.unquote(u.path), urllib.parse.parse_qs(u.query),
                       self.headers, body)
-        fault = fake._next_fault()
+        fault = fake._next_fault(req.path)
         if fault and fault[0] == "hang":
             time.sleep(fault[1])
             self.close_connection = True
@@ -143,19 +143,31 @@ class FakeServer:
         return os.path.join(self.pki_dir, "serving-ca.crt")
 
     # --- faults ---
-    def inject(self, status=None, retry_after=None, hang=None, count=1):
-        """The next count requests answer status (with Retry-After), or hang seconds."""
+    def inject(self, status=None, retry_after=None, hang=None, count=1, path=None):
+        """The next count requests answer status (with Retry-After), or hang seconds.
+
+        With path, only requests whose path starts with it are affected: for
+        APIs that fetch a token first, faults can target the DNS calls.
+        """
+        path = path if path is not None else self.fault_path
         with self.lock:
             for _ in range(count):
-                self.faults.append(("hang", hang, None) if hang else ("status", status, retry_after))
+                self.faults.append(("hang", hang, None, path) if hang
+                                   else ("status", status, retry_after, path))
+
+    # Default target of inject(); a fake whose clients fetch tokens sets its API prefix.
+    fault_path = None
 
     def clear_faults(self):
         with self.lock:
             self.faults.clear()
 
-    def _next_fault(self):
+    def _next_fault(self, path):
         with self.lock:
-            return self.faults.pop(0) if self.faults else None
+            for i, f in enumerate(self.faults):
+                if f[3] is None or path.startswith(f[3]):
+                    return self.faults.pop(i)[:3]
+            return None
 
     def fault_reply(self, status, retry_after):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}

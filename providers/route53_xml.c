@@ -33,7 +33,8 @@ int zp_r53_xml_elem(const char *p, const char *end, const char *name, const char
         const char *lt = memchr(p, '<', (size_t)(end - p)), *gt, *c;
         if (lt == NULL || (size_t)(end - lt) < n + 2)
             return 0;
-        if (memcmp(lt + 1, name, n) == 0 && strchr(" \t\r\n/>", lt[n + 1]) != NULL) {
+        if (memcmp(lt + 1, name, n) == 0 && lt[n + 1] != '\0' &&
+            strchr(" \t\r\n/>", lt[n + 1]) != NULL) {
             gt = memchr(lt, '>', (size_t)(end - lt));
             if (gt == NULL)
                 return 0;

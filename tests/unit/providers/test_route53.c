@@ -192,6 +192,9 @@ static void xml_scanning(void **state)
     assert_false(zp_r53_xml_get(doc, end, "Missing", &t));
     assert_true(zp_r53_xml_get(doc, end, "U", &t));
     assert_string_equal(zp_buf_str(&t), "\xc3\xa9\xc3\xa9");
+    /* A NUL after the name is not the end of a tag name. */
+    static const char nul[] = "<Id\0>x</Id>";
+    assert_false(zp_r53_xml_elem(nul, nul + sizeof(nul) - 1, "Id", &cs, &ce, &next));
     /* Cut short: no end tag, no element. */
     assert_false(zp_r53_xml_get(doc, doc + 12, "Id", &t));
     zp_buf_free(&t);

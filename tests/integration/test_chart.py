@@ -438,7 +438,11 @@ class TestRenderedPodServes(HelmCase):
         cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
         docs = render("-f", os.path.join(VALUES_DIR, "full.yaml"),
                       "--set-file", "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
-        cls.pod = RenderedPod(cls.tmp, docs, cls.pki)
+        try:
+            cls.pod = RenderedPod(cls.tmp, docs, cls.pki)
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -499,7 +503,11 @@ class TestHelmTestPod(HelmCase):
         cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
         cls.docs = render("-f", os.path.join(VALUES_DIR, "full.yaml"), "--set-file",
                           "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
-        cls.pod = RenderedPod(cls.tmp, cls.docs, cls.pki)
+        try:
+            cls.pod = RenderedPod(cls.tmp, cls.docs, cls.pki)
+        except Exception:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
         cls.sa = os.path.join(cls.tmp, "serviceaccount")
         os.makedirs(cls.sa)
         shutil.copy(pki.path(cls.pki, "serving-ca.crt"), os.path.join(cls.sa, "ca.crt"))

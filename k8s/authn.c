@@ -2,17 +2,20 @@
  * authn.c — the front-proxy identity of a request: who kube-apiserver says
  * the caller is, believed only when kube-apiserver proved itself with a
  * client certificate from the request-header CA. Mirrors k8s.io/apiserver's
- * x509 verifier and headerrequest authenticator.
+ * x509 verifier and headerrequest authenticator, including its dynamic CA:
+ * the settings can be swapped while requests are being checked.
  */
 #include <sys/queue.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -22,10 +25,18 @@
 #include "k8s/authn.h"
 #include "k8s/tls.h"
 
+/* One generation of settings, shared by the requests that started with it. */
+struct settings {
+    unsigned refs;              /* under zp_authn.mu */
+    struct zp_authn_cfg cfg;    /* the lists, owned; the CA fields are unused */
+    X509_STORE *store;          /* NULL: nobody is authenticated */
+    STACK_OF(X509_NAME) *names; /* the bundle's subjects, for the TLS CertificateRequest */
+};
+
 struct zp_authn {
-    struct zp_authn_cfg cfg; /* a deep copy; the lists are owned */
-    char *ca_file;
-    X509_STORE *store; /* NULL until a CA bundle loaded */
+    pthread_mutex_t mu; /* guards cur and every settings' refs */
+    struct settings *cur;
+    char *ca_file; /* the file followed by zp_authn_reload(), or NULL */
     struct zp_file_stamp stamp;
 };
 
@@ -47,15 +58,93 @@ static void free_list(char **list, size_t n)
     free(list);
 }
 
-static X509_STORE *load_store(const char *path, struct zp_err *err)
+static struct settings *settings_new(const struct zp_authn_cfg *cfg, X509_STORE *store,
+                                     STACK_OF(X509_NAME) *names)
 {
-    X509_STORE *store = X509_STORE_new(), *ret = NULL;
-    char why[256];
+    struct settings *s = zp_xcalloc(1, sizeof(*s));
+    struct zp_authn_cfg *c = &s->cfg;
 
-    if (store == NULL) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot allocate a certificate store");
-        goto out;
-    }
+    s->refs = 1;
+    c->allowed_names = copy_list(cfg->allowed_names, cfg->n_allowed_names);
+    c->n_allowed_names = cfg->n_allowed_names;
+    c->username_headers = copy_list(cfg->username_headers, cfg->n_username_headers);
+    c->n_username_headers = cfg->n_username_headers;
+    c->group_headers = copy_list(cfg->group_headers, cfg->n_group_headers);
+    c->n_group_headers = cfg->n_group_headers;
+    c->extra_prefixes = copy_list(cfg->extra_prefixes, cfg->n_extra_prefixes);
+    c->n_extra_prefixes = cfg->n_extra_prefixes;
+    s->store = store;
+    s->names = names;
+    return s;
+}
+
+static void settings_free(struct settings *s)
+{
+    free_list((char **)s->cfg.allowed_names, s->cfg.n_allowed_names);
+    free_list((char **)s->cfg.username_headers, s->cfg.n_username_headers);
+    free_list((char **)s->cfg.group_headers, s->cfg.n_group_headers);
+    free_list((char **)s->cfg.extra_prefixes, s->cfg.n_extra_prefixes);
+    X509_STORE_free(s->store);
+    sk_X509_NAME_pop_free(s->names, X509_NAME_free);
+    free(s);
+}
+
+static struct settings *settings_get(struct zp_authn *a)
+{
+    struct settings *s;
+
+    pthread_mutex_lock(&a->mu);
+    s = a->cur;
+    s->refs++;
+    pthread_mutex_unlock(&a->mu);
+    return s;
+}
+
+static void settings_put(struct zp_authn *a, struct settings *s)
+{
+    int last;
+
+    pthread_mutex_lock(&a->mu);
+    last = --s->refs == 0;
+    pthread_mutex_unlock(&a->mu);
+    if (last)
+        settings_free(s);
+}
+
+static void settings_swap(struct zp_authn *a, struct settings *s)
+{
+    struct settings *old;
+
+    pthread_mutex_lock(&a->mu);
+    old = a->cur;
+    a->cur = s;
+    pthread_mutex_unlock(&a->mu);
+    if (old != NULL)
+        settings_put(a, old);
+}
+
+static X509_STORE *new_store(void)
+{
+    X509_STORE *store = X509_STORE_new();
+
+    if (store == NULL)
+        abort(); /* allocation only */
+    /*
+     * Every certificate in the bundle is a trust anchor, as in Go's
+     * x509.VerifyOptions.Roots: a front-proxy CA that is itself an
+     * intermediate of some root must work without that root in the file.
+     */
+    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+    return store;
+}
+
+static int load_file(const char *path, X509_STORE **storep, STACK_OF(X509_NAME) **namesp,
+                     struct zp_err *err)
+{
+    X509_STORE *store = new_store();
+    char why[256];
+    int rc = -1;
+
     if (X509_STORE_load_file(store, path) != 1) {
         unsigned long e = ERR_peek_last_error();
         ERR_error_string_n(e, why, sizeof(why));
@@ -66,44 +155,75 @@ static X509_STORE *load_store(const char *path, struct zp_err *err)
                    path, e ? why : "no certificate found");
         goto out;
     }
-    /*
-     * Every certificate in the bundle is a trust anchor, as in Go's
-     * x509.VerifyOptions.Roots: a front-proxy CA that is itself an
-     * intermediate of some root must work without that root in the file.
-     */
-    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
-    ret = store;
+    *namesp = SSL_load_client_CA_file(path);
+    *storep = store;
     store = NULL;
+    rc = 0;
 out:
     ERR_clear_error();
     X509_STORE_free(store);
-    return ret;
+    return rc;
+}
+
+static int load_pem(const char *pem, size_t len, X509_STORE **storep,
+                    STACK_OF(X509_NAME) **namesp, struct zp_err *err)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    X509_STORE *store = new_store();
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    X509 *x;
+    int n = 0, rc = -1;
+
+    if (bio == NULL || names == NULL)
+        abort(); /* allocation only */
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        X509_NAME *dup = X509_NAME_dup(X509_get_subject_name(x));
+        /* A certificate listed twice is already in the store: not an error. */
+        X509_STORE_add_cert(store, x);
+        if (dup == NULL || sk_X509_NAME_push(names, dup) == 0)
+            abort(); /* allocation only */
+        X509_free(x);
+        n++;
+    }
+    if (n == 0) {
+        zp_err_set(err, ZP_ECONFIG, "the front-proxy CA bundle holds no PEM certificate");
+        goto out;
+    }
+    *storep = store;
+    *namesp = names;
+    store = NULL;
+    names = NULL;
+    rc = 0;
+out:
+    ERR_clear_error();
+    BIO_free(bio);
+    X509_STORE_free(store);
+    sk_X509_NAME_pop_free(names, X509_NAME_free);
+    return rc;
 }
 
 struct zp_authn *zp_authn_new(const struct zp_authn_cfg *cfg, struct zp_err *err)
 {
     struct zp_authn *a = zp_xcalloc(1, sizeof(*a));
-    struct zp_authn_cfg *c = &a->cfg;
+    int rc = -1;
 
-    c->allowed_names = copy_list(cfg->allowed_names, cfg->n_allowed_names);
-    c->n_allowed_names = cfg->n_allowed_names;
-    c->username_headers = copy_list(cfg->username_headers, cfg->n_username_headers);
-    c->n_username_headers = cfg->n_username_headers;
-    c->group_headers = copy_list(cfg->group_headers, cfg->n_group_headers);
-    c->n_group_headers = cfg->n_group_headers;
-    c->extra_prefixes = copy_list(cfg->extra_prefixes, cfg->n_extra_prefixes);
-    c->n_extra_prefixes = cfg->n_extra_prefixes;
+    pthread_mutex_init(&a->mu, NULL);
+    a->cur = settings_new(cfg, NULL, NULL);
     if (cfg->client_ca_file != NULL && *cfg->client_ca_file != '\0') {
         a->ca_file = zp_xstrdup(cfg->client_ca_file);
-        c->client_ca_file = a->ca_file;
-        if (zp_authn_reload(a, 1, err) == -1) {
-            zp_authn_free(a);
-            return NULL;
-        }
+        if (zp_authn_reload(a, 1, err) == -1)
+            goto out;
+    } else if (cfg->client_ca_pem != NULL && cfg->client_ca_pem_len > 0) {
+        if (zp_authn_update(a, cfg, err) == -1)
+            goto out;
     } else {
-        zp_log(ZP_LOG_WARN,
-               "no --requestheader-client-ca-file: every request under /apis is refused",
-               ZP_END);
+        zp_log(ZP_LOG_WARN, "no front-proxy CA: every request under /apis is refused", ZP_END);
+    }
+    rc = 0;
+out:
+    if (rc == -1) {
+        zp_authn_free(a);
+        a = NULL;
     }
     return a;
 }
@@ -112,19 +232,18 @@ void zp_authn_free(struct zp_authn *a)
 {
     if (a == NULL)
         return;
-    free_list((char **)a->cfg.allowed_names, a->cfg.n_allowed_names);
-    free_list((char **)a->cfg.username_headers, a->cfg.n_username_headers);
-    free_list((char **)a->cfg.group_headers, a->cfg.n_group_headers);
-    free_list((char **)a->cfg.extra_prefixes, a->cfg.n_extra_prefixes);
-    X509_STORE_free(a->store);
+    settings_swap(a, NULL);
     free(a->ca_file);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
 int zp_authn_reload(struct zp_authn *a, int force, struct zp_err *err)
 {
     struct zp_file_stamp now;
-    X509_STORE *store;
+    X509_STORE *store = NULL;
+    STACK_OF(X509_NAME) *names = NULL;
+    struct settings *cur;
 
     if (a->ca_file == NULL)
         return 0;
@@ -133,12 +252,36 @@ int zp_authn_reload(struct zp_authn *a, int force, struct zp_err *err)
     if (!force && zp_file_stamp_same(&now, &a->stamp))
         return 0;
     a->stamp = now;
-    if ((store = load_store(a->ca_file, err)) == NULL)
+    if (load_file(a->ca_file, &store, &names, err) == -1)
         return -1;
-    X509_STORE_free(a->store);
-    a->store = store;
+    cur = settings_get(a);
+    settings_swap(a, settings_new(&cur->cfg, store, names));
+    settings_put(a, cur);
     zp_log(ZP_LOG_INFO, "front-proxy CA loaded", ZP_S("file", a->ca_file), ZP_END);
     return 1;
+}
+
+int zp_authn_update(struct zp_authn *a, const struct zp_authn_cfg *cfg, struct zp_err *err)
+{
+    X509_STORE *store = NULL;
+    STACK_OF(X509_NAME) *names = NULL;
+
+    if (cfg->client_ca_pem != NULL && cfg->client_ca_pem_len > 0 &&
+        load_pem(cfg->client_ca_pem, cfg->client_ca_pem_len, &store, &names, err) == -1)
+        return -1;
+    settings_swap(a, settings_new(cfg, store, names));
+    free(a->ca_file);
+    a->ca_file = NULL;
+    return 0;
+}
+
+STACK_OF(X509_NAME) *zp_authn_ca_names(struct zp_authn *a)
+{
+    struct settings *s = settings_get(a);
+    STACK_OF(X509_NAME) *dup = s->names ? SSL_dup_CA_list(s->names) : NULL;
+
+    settings_put(a, s);
+    return dup;
 }
 
 /* The subject's CN as Go reads it (the last CN attribute), or NULL. Caller frees. */
@@ -161,16 +304,16 @@ static char *subject_cn(X509 *x)
     return cn;
 }
 
-int zp_authn_verify_cert(const struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
-                         struct zp_err *err)
+static int verify_with(const struct settings *s, X509 *leaf, STACK_OF(X509) *chain,
+                       struct zp_err *err)
 {
     X509_STORE_CTX *vc = NULL;
     char *cn = NULL;
     int rc = -1, allowed;
 
-    if (a->store == NULL) {
+    if (s->store == NULL) {
         zp_err_set(err, ZP_EAUTH, "front-proxy authentication is not configured "
-                                  "(--requestheader-client-ca-file)");
+                                  "(no request-header CA)");
         goto out;
     }
     if (leaf == NULL) {
@@ -179,7 +322,7 @@ int zp_authn_verify_cert(const struct zp_authn *a, X509 *leaf, STACK_OF(X509) *c
     }
     cn = subject_cn(leaf);
     if ((vc = X509_STORE_CTX_new()) == NULL ||
-        X509_STORE_CTX_init(vc, a->store, leaf, chain) != 1) {
+        X509_STORE_CTX_init(vc, s->store, leaf, chain) != 1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot set up certificate verification");
         goto out;
     }
@@ -191,9 +334,9 @@ int zp_authn_verify_cert(const struct zp_authn *a, X509 *leaf, STACK_OF(X509) *c
                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
         goto out;
     }
-    allowed = a->cfg.n_allowed_names == 0;
-    for (size_t i = 0; !allowed && cn != NULL && i < a->cfg.n_allowed_names; i++)
-        allowed = strcmp(cn, a->cfg.allowed_names[i]) == 0;
+    allowed = s->cfg.n_allowed_names == 0;
+    for (size_t i = 0; !allowed && cn != NULL && i < s->cfg.n_allowed_names; i++)
+        allowed = strcmp(cn, s->cfg.allowed_names[i]) == 0;
     if (!allowed) {
         zp_err_set(err, ZP_EAUTH,
                    "client certificate CN=%s is not in --requestheader-allowed-names",
@@ -309,15 +452,28 @@ int zp_authn_headers(const struct zp_authn_cfg *cfg, const struct evkeyvalq *hea
     return 0;
 }
 
-int zp_authn_request(const struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
+int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
+                         struct zp_err *err)
+{
+    struct settings *s = settings_get(a);
+    int rc = verify_with(s, leaf, chain, err);
+
+    settings_put(a, s);
+    return rc;
+}
+
+int zp_authn_request(struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
                      struct zp_identity *id, struct zp_err *err)
 {
     X509 *leaf = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+    struct settings *s = settings_get(a);
+    int rc = -1;
 
     memset(id, 0, sizeof(*id));
-    if (zp_authn_verify_cert(a, leaf, ssl ? SSL_get_peer_cert_chain(ssl) : NULL, err) == -1)
-        return -1;
-    return zp_authn_headers(&a->cfg, headers, id, err);
+    if (verify_with(s, leaf, ssl ? SSL_get_peer_cert_chain(ssl) : NULL, err) == 0)
+        rc = zp_authn_headers(&s->cfg, headers, id, err);
+    settings_put(a, s);
+    return rc;
 }
 
 int zp_identity_in_group(const struct zp_identity *id, const char *group)

@@ -4,7 +4,11 @@
  * clientAuth usage and carry an allowed CN; only then are the X-Remote-*
  * headers believed. Without that, they are ignored entirely.
  *
- * Threads: the event-loop thread only.
+ * The CA bundle and the lists come from flags and files, or from the
+ * cluster's ConfigMap, which can change them at run time: a swap takes a
+ * lock, and each request works on the settings it started with.
+ *
+ * Threads: any; the server calls from its event-loop thread.
  */
 #ifndef ZP_K8S_AUTHN_H
 #define ZP_K8S_AUTHN_H
@@ -18,7 +22,9 @@ struct zp_err;
 struct zp_authn;
 
 struct zp_authn_cfg {
-    const char *client_ca_file; /* NULL: nobody is authenticated */
+    const char *client_ca_file; /* NULL (and no PEM): nobody is authenticated */
+    const char *client_ca_pem;  /* instead of a file: the bundle itself (ConfigMap) */
+    size_t client_ca_pem_len;
     char *const *allowed_names; /* empty: any CN the CA signed */
     size_t n_allowed_names;
     char *const *username_headers;
@@ -46,9 +52,24 @@ struct zp_identity {
 #define ZP_GROUP_AUTHENTICATED "system:authenticated"
 #define ZP_GROUP_MASTERS "system:masters"
 
-/* Copies cfg. Fails when the CA file is named but holds no usable certificate. */
+/* Copies cfg. Fails when the CA file or PEM is given but holds no usable certificate. */
 struct zp_authn *zp_authn_new(const struct zp_authn_cfg *cfg, struct zp_err *err);
 void zp_authn_free(struct zp_authn *a);
+
+/*
+ * Replaces the CA bundle (cfg's PEM; none: nobody is authenticated) and the
+ * lists at run time; requests already being checked finish with the old
+ * ones. A bundle that does not load leaves everything as it was (-1). A
+ * file-backed authenticator stops following its file.
+ */
+int zp_authn_update(struct zp_authn *a, const struct zp_authn_cfg *cfg, struct zp_err *err);
+
+/*
+ * The subjects of the CA bundle in use, for the TLS CertificateRequest
+ * (a Go client sends its certificate only to a server that names its CA).
+ * A copy for SSL_set_client_CA_list(), or NULL when there is no bundle.
+ */
+STACK_OF(X509_NAME) *zp_authn_ca_names(struct zp_authn *a);
 
 /*
  * Re-reads the CA file when it changed (or always, with force). Returns 1
@@ -62,7 +83,7 @@ int zp_authn_reload(struct zp_authn *a, int force, struct zp_err *err);
  * and fills id (release with zp_identity_cleanup), or -1 with the reason in
  * err: for the log only; callers answer a plain 401.
  */
-int zp_authn_request(const struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
+int zp_authn_request(struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
                      struct zp_identity *id, struct zp_err *err);
 
 /*
@@ -70,7 +91,7 @@ int zp_authn_request(const struct zp_authn *a, SSL *ssl, const struct evkeyvalq 
  * may be NULL) verified for clientAuth against the CA bundle, and its CN
  * checked against the allowed names.
  */
-int zp_authn_verify_cert(const struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
+int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
                          struct zp_err *err);
 
 /*

@@ -1,0 +1,498 @@
+/*
+ * kclient.c — the Kubernetes API client: the in-cluster service account or
+ * a kubeconfig's current context (kubeconfig.c), the bearer token re-read
+ * as it rotates, inline kubeconfig certificates written to private files
+ * for libcurl, and one call whose errors say which permission is missing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/kclient.h"
+#include "k8s/kubeconfig.h"
+
+#define TOKEN_MAX (64u * 1024u)
+#define SMALL_FILE_MAX 4096u
+#define WHAT "the Kubernetes API server"
+
+enum { T_CA, T_CERT, T_KEY, T__MAX };
+
+struct zp_kclient {
+    char *server; /* https://host:port, no trailing slash */
+    char *namespace;
+    char *who;
+    char *ca_file;   /* NULL: the system's trust store */
+    char *cert_file; /* client certificate and key, or NULL */
+    char *key_file;
+    char *tmpdir; /* inline kubeconfig data lives here; removed on free */
+    char *tmp_files[T__MAX];
+    pthread_mutex_t mu; /* guards the three fields below */
+    char *token;        /* the bearer token (a secret), or NULL */
+    char *token_file;   /* re-read every ZP_KCLIENT_TOKEN_TTL_MS and after a 401 */
+    uint64_t token_read_ms;
+};
+
+/* ---- the client ------------------------------------------------------------ */
+
+/* libcurl reads certificates from files: inline data goes to a 0600 file in a 0700 directory. */
+static char *write_private(struct zp_kclient *k, int slot, const char *name,
+                           const struct zp_buf *data, struct zp_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path = NULL;
+    size_t off = 0;
+    int fd;
+
+    if (k->tmpdir == NULL) {
+        char *tmpl = zp_xasprintf("%s/zoneproof-kube-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(tmpl) == NULL) {
+            zp_err_set(err, ZP_ECONFIG,
+                       "cannot make a private directory for the kubeconfig's "
+                       "inline certificates in %s: %s",
+                       tmp && *tmp ? tmp : "/tmp", strerror(errno));
+            free(tmpl);
+            return NULL;
+        }
+        k->tmpdir = tmpl;
+    }
+    path = zp_xasprintf("%s/%s", k->tmpdir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    while (fd != -1 && off < data->len) {
+        ssize_t w = write(fd, data->data + off, data->len - off);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    if (fd == -1 || off < data->len) {
+        zp_err_set(err, ZP_ECONFIG, "cannot write %s: %s", path, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    k->tmp_files[slot] = path;
+    return zp_xstrdup(path);
+}
+
+/* The first line of a small file, or NULL. */
+static char *read_line(const char *path)
+{
+    struct zp_buf b;
+    struct zp_err e = {0};
+    char *s = NULL;
+
+    zp_buf_init(&b, SMALL_FILE_MAX);
+    if (zp_buf_read_file(&b, path, SMALL_FILE_MAX, "namespace", &e) == 0) {
+        zp_buf_trim(&b);
+        if (b.len > 0)
+            s = zp_xstrndup(b.data, strcspn(b.data, "\r\n"));
+    }
+    zp_buf_free(&b);
+    return s;
+}
+
+/* Re-reads the token file when due (or forced). Called with k->mu held. */
+static void refresh_token(struct zp_kclient *k, int force)
+{
+    struct zp_buf b;
+    struct zp_err e = {0};
+
+    if (k->token_file == NULL ||
+        (!force && k->token != NULL && zp_now_ms() - k->token_read_ms < ZP_KCLIENT_TOKEN_TTL_MS))
+        return;
+    zp_buf_init(&b, TOKEN_MAX);
+    k->token_read_ms = zp_now_ms();
+    if (zp_buf_read_file(&b, k->token_file, TOKEN_MAX, "service account token", &e) == 0) {
+        zp_buf_trim(&b);
+        if (b.len > 0 && (k->token == NULL || strcmp(k->token, b.data) != 0)) {
+            if (k->token != NULL)
+                zp_log(ZP_LOG_INFO, "kubernetes: token re-read", ZP_S("file", k->token_file),
+                       ZP_END);
+            zp_free_secret(k->token);
+            k->token = zp_buf_take(&b);
+        }
+    } else if (k->token != NULL) {
+        /* The old token may still be good; the error (a path, no secret) goes to the log. */
+        zp_log(ZP_LOG_WARN, "kubernetes: cannot re-read the token", ZP_S("error", e.msg), ZP_END);
+    }
+    zp_buf_free_secret(&b);
+}
+
+/* A copy of the Authorization line (a secret: free with zp_free_secret), or NULL. */
+static char *auth_header(struct zp_kclient *k, int force)
+{
+    char *h = NULL;
+
+    pthread_mutex_lock(&k->mu);
+    refresh_token(k, force);
+    if (k->token != NULL)
+        h = zp_xasprintf("Authorization: Bearer %s", k->token);
+    pthread_mutex_unlock(&k->mu);
+    return h;
+}
+
+static struct zp_kclient *client_alloc(void)
+{
+    struct zp_kclient *k = zp_xcalloc(1, sizeof(*k));
+
+    pthread_mutex_init(&k->mu, NULL);
+    return k;
+}
+
+static int in_cluster(const char *host, struct zp_kclient **kp, struct zp_err *err)
+{
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    const char *dir = getenv(ZP_SA_DIR_ENV);
+    struct zp_kclient *k = client_alloc();
+    char *ns_file;
+    int rc = -1;
+
+    if (dir == NULL || *dir == '\0')
+        dir = ZP_SA_DIR;
+    if (port == NULL || *port == '\0')
+        port = "443";
+    k->server = zp_xasprintf(strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+    k->ca_file = zp_xasprintf("%s/ca.crt", dir);
+    k->token_file = zp_xasprintf("%s/token", dir);
+    k->who = zp_xstrdup("the zoneproof service account");
+    if (access(k->ca_file, R_OK) != 0) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "in-cluster configuration: cannot read %s: %s (is automountServiceAccountToken "
+                   "off? Or pass --kubeconfig)",
+                   k->ca_file, strerror(errno));
+        goto out;
+    }
+    pthread_mutex_lock(&k->mu);
+    refresh_token(k, 1);
+    pthread_mutex_unlock(&k->mu);
+    if (k->token == NULL) {
+        zp_err_set(err, ZP_ECONFIG, "in-cluster configuration: no token in %s", k->token_file);
+        goto out;
+    }
+    ns_file = zp_xasprintf("%s/namespace", dir);
+    k->namespace = read_line(ns_file);
+    free(ns_file);
+    if (k->namespace == NULL)
+        k->namespace = zp_xstrdup("default");
+    rc = 0;
+out:
+    if (rc == 0)
+        *kp = k;
+    else
+        zp_kclient_free(k);
+    return rc;
+}
+
+static int from_kubeconfig(const char *file, struct zp_kclient **out, struct zp_err *err)
+{
+    struct zp_kubeconfig kc;
+    struct zp_kclient *k;
+
+    if (zp_kubeconfig_parse(file, &kc, err) == -1)
+        return -1;
+    k = client_alloc();
+    k->server = zp_xstrdup(kc.server);
+    k->namespace = zp_xstrdup(kc.namespace);
+    k->who = kc.user ? zp_xasprintf("the kubeconfig user \"%s\"", kc.user)
+                     : zp_xstrdup("the kubeconfig's anonymous user");
+    if (kc.ca_data != NULL)
+        k->ca_file = write_private(k, T_CA, "ca.crt", kc.ca_data, err);
+    else if (kc.ca_file != NULL)
+        k->ca_file = zp_xstrdup(kc.ca_file);
+    if (kc.cert_data != NULL)
+        k->cert_file = write_private(k, T_CERT, "client.crt", kc.cert_data, err);
+    else if (kc.cert_file != NULL)
+        k->cert_file = zp_xstrdup(kc.cert_file);
+    if (kc.key_data != NULL)
+        k->key_file = write_private(k, T_KEY, "client.key", kc.key_data, err);
+    else if (kc.key_file != NULL)
+        k->key_file = zp_xstrdup(kc.key_file);
+    k->token = kc.token;
+    kc.token = NULL;
+    k->token_file = kc.token_file;
+    kc.token_file = NULL;
+    zp_kubeconfig_cleanup(&kc);
+    if (zp_err_isset(err)) {
+        zp_kclient_free(k);
+        return -1;
+    }
+    if (k->token_file != NULL) {
+        pthread_mutex_lock(&k->mu);
+        refresh_token(k, 1);
+        pthread_mutex_unlock(&k->mu);
+        if (k->token == NULL) {
+            zp_err_set(err, ZP_ECONFIG, "%s: tokenFile %s holds no token", file, k->token_file);
+            zp_kclient_free(k);
+            return -1;
+        }
+    }
+    *out = k;
+    return 0;
+}
+
+int zp_kclient_new(const char *kubeconfig, struct zp_kclient **out, struct zp_err *err)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    int rc;
+
+    *out = NULL;
+    if (kubeconfig != NULL && *kubeconfig != '\0')
+        rc = from_kubeconfig(kubeconfig, out, err);
+    else if (host != NULL && *host != '\0')
+        rc = in_cluster(host, out, err);
+    else
+        return 0;
+    if (rc == 0)
+        zp_log(ZP_LOG_INFO, "kubernetes: API server", ZP_S("server", (*out)->server),
+               ZP_S("namespace", (*out)->namespace),
+               ZP_S("source", kubeconfig && *kubeconfig ? kubeconfig : "in-cluster"),
+               ZP_S("client_certificate", (*out)->cert_file ? "yes" : "no"), ZP_END);
+    return rc;
+}
+
+void zp_kclient_free(struct zp_kclient *k)
+{
+    if (k == NULL)
+        return;
+    for (int i = 0; i < T__MAX; i++) {
+        if (k->tmp_files[i] != NULL)
+            unlink(k->tmp_files[i]);
+        free(k->tmp_files[i]);
+    }
+    if (k->tmpdir != NULL)
+        rmdir(k->tmpdir);
+    free(k->tmpdir);
+    free(k->server);
+    free(k->namespace);
+    free(k->who);
+    free(k->ca_file);
+    free(k->cert_file);
+    free(k->key_file);
+    free(k->token_file);
+    zp_free_secret(k->token);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+}
+
+const char *zp_kclient_server(const struct zp_kclient *k)
+{
+    return k->server;
+}
+
+const char *zp_kclient_namespace(const struct zp_kclient *k)
+{
+    return k->namespace;
+}
+
+const char *zp_kclient_who(const struct zp_kclient *k)
+{
+    return k->who;
+}
+
+/* ---- one call ----------------------------------------------------------- */
+
+/* "secret web/cf-token", "subjectaccessreviews.authorization.k8s.io". */
+static void describe(const struct zp_kobj *o, char *what, size_t wsz, char *rbac, size_t rsz)
+{
+    size_t n = strlen(o->resource);
+    int grouped = o->group != NULL && *o->group != '\0';
+
+    snprintf(rbac, rsz, "%s%s%s", o->resource, grouped ? "." : "", grouped ? o->group : "");
+    if (o->name == NULL)
+        snprintf(what, wsz, "%s", rbac);
+    else if (o->ns != NULL)
+        snprintf(what, wsz, "%.*s %s/%s", (int)(n > 1 && o->resource[n - 1] == 's' ? n - 1 : n),
+                 o->resource, o->ns, o->name);
+    else
+        snprintf(what, wsz, "%.*s %s", (int)(n > 1 && o->resource[n - 1] == 's' ? n - 1 : n),
+                 o->resource, o->name);
+}
+
+static const char *phrase(long status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "";
+    }
+}
+
+void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long status,
+                             const char *body, size_t len, struct zp_err *err)
+{
+    char what[512], rbac[256], scope[300] = "", hint[300] = "";
+    cJSON *st = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const char *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "reason"));
+    enum zp_errkind kind;
+
+    describe(obj, what, sizeof(what), rbac, sizeof(rbac));
+    if (obj->ns != NULL)
+        snprintf(scope, sizeof(scope), " in namespace %s", obj->ns);
+    if (obj->hint != NULL)
+        snprintf(hint, sizeof(hint), " (%s)", obj->hint);
+    switch (status) {
+    case 404:
+        if (obj->name != NULL)
+            zp_err_set(err, ZP_ENOTFOUND, "%s not found", what);
+        else
+            zp_err_set(err, ZP_ENOTFOUND,
+                       "%s is not served by the Kubernetes API server "
+                       "(404 Not Found)",
+                       what);
+        break;
+    case 403:
+        zp_err_set(err, ZP_EPERM, "cannot %s %s (403 Forbidden): %s needs %s on %s%s%s", obj->verb,
+                   what, who, obj->verb, rbac, scope, hint);
+        break;
+    case 401:
+        zp_err_set(err, ZP_EAUTH,
+                   "cannot %s %s (401 Unauthorized): the Kubernetes API server "
+                   "did not accept the credentials of %s",
+                   obj->verb, what, who);
+        break;
+    default:
+        kind = status >= 500 ? ZP_ETRANSIENT : status == 429 ? ZP_ERATELIMIT : ZP_EINTERNAL;
+        zp_err_set(err, kind, "cannot %s %s: the Kubernetes API server answered %ld%s%s%s%s",
+                   obj->verb, what, status, *phrase(status) ? " " : "", phrase(status),
+                   reason && *reason ? ", reason " : "", reason && *reason ? reason : "");
+        break;
+    }
+    err->upstream = (int)status;
+    cJSON_Delete(st);
+}
+
+static void wipe_json(cJSON *j)
+{
+    for (; j != NULL; j = j->next) {
+        if (j->valuestring != NULL)
+            zp_wipe(j->valuestring, strlen(j->valuestring));
+        if (j->string != NULL)
+            zp_wipe(j->string, strlen(j->string));
+        wipe_json(j->child);
+    }
+}
+
+void zp_kclient_json_free_secret(cJSON *j)
+{
+    wipe_json(j);
+    cJSON_Delete(j);
+}
+
+static int build_url(const struct zp_kclient *k, const struct zp_kobj *o, struct zp_buf *url)
+{
+    int grouped = o->group != NULL && *o->group != '\0';
+
+    zp_buf_printf(url, "%s", k->server);
+    if (grouped)
+        zp_buf_printf(url, "/apis/%s/%s", o->group, o->version);
+    else
+        zp_buf_printf(url, "/api/%s", o->version);
+    if (o->ns != NULL) {
+        zp_buf_puts(url, "/namespaces/");
+        zp_http_escape(o->ns, url);
+    }
+    zp_buf_printf(url, "/%s", o->resource);
+    if (o->name != NULL) {
+        zp_buf_puts(url, "/");
+        zp_http_escape(o->name, url);
+    }
+    return 0;
+}
+
+int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char *body,
+                    uint64_t deadline_ms, int secret, cJSON **out, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    struct zp_http_req req;
+    struct zp_buf url;
+    const char *headers[4] = {0};
+    char *auth = NULL, *again = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, 8192);
+    build_url(k, obj, &url);
+    memset(&req, 0, sizeof(req));
+    req.method = body != NULL ? "POST" : "GET";
+    req.url = zp_buf_str(&url);
+    req.body = body;
+    req.body_len = body ? strlen(body) : 0;
+    req.deadline_ms = deadline_ms ? deadline_ms : zp_now_ms() + ZP_KCLIENT_TIMEOUT_MS;
+    req.ca_file = k->ca_file;
+    req.client_cert_file = k->cert_file;
+    req.client_key_file = k->key_file;
+    req.what = WHAT;
+    req.headers = headers;
+    headers[0] = "Accept: application/json";
+    headers[1] = body != NULL ? "Content-Type: application/json" : NULL;
+    auth = auth_header(k, 0);
+    headers[body != NULL ? 2 : 1] = auth;
+    if (zp_http_call(&req, &resp, err) == -1)
+        goto out;
+    /* A 401 with a token file: maybe it rotated just now. One more try if it changed. */
+    if (resp.status == 401 && k->token_file != NULL) {
+        again = auth_header(k, 1);
+        if (again != NULL && (auth == NULL || strcmp(again, auth) != 0)) {
+            headers[body != NULL ? 2 : 1] = again;
+            if (secret)
+                zp_wipe(resp.body.data, resp.body.len);
+            if (zp_http_call(&req, &resp, err) == -1)
+                goto out;
+        }
+    }
+    if (resp.status < 200 || resp.status > 299) {
+        zp_kclient_status_error(obj, k->who, resp.status, resp.body.data, resp.body.len, err);
+        zp_log(ZP_LOG_WARN, "kubernetes: call refused", ZP_S("verb", obj->verb),
+               ZP_S("resource", obj->resource), ZP_S("namespace", obj->ns), ZP_S("name", obj->name),
+               ZP_I("status", resp.status), ZP_S("error", err->msg), ZP_END);
+        goto out;
+    }
+    *out = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    if (*out == NULL) {
+        zp_err_set(err, ZP_ETRANSIENT, "%s answered %s %s with something that is not JSON", WHAT,
+                   req.method, obj->resource);
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_free_secret(auth);
+    zp_free_secret(again);
+    if (secret)
+        zp_buf_free_secret(&resp.body);
+    zp_http_resp_free(&resp);
+    zp_buf_free(&url);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * secrets.c — a Secret's key read through the Kubernetes API for a
+ * provider's secretRef: names checked before they go into a URL, the value
+ * base64-decoded (the decoder also serves kubeconfig -data values), every
+ * copy of the reply wiped, and errors that say what to create or which
+ * permission to grant.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "k8s/kclient.h"
+#include "k8s/secrets.h"
+
+#define LIST_MAX 1024 /* the key list in a message */
+
+/* ---- base64, as Secret data and kubeconfig -data values are written ---------- */
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+int zp_kube_b64decode(const char *in, size_t len, struct zp_buf *out, struct zp_err *err)
+{
+    unsigned char chunk[768] = {0};
+    size_t n_chunk = 0, n_sym = 0, n_pad = 0;
+    unsigned acc = 0;
+    int bits = 0, v, rc = -1;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            n_pad++;
+            continue;
+        }
+        if (n_pad > 0 || (v = b64val(c)) < 0) {
+            zp_err_set(err, ZP_EINVAL, "not valid base64 (at byte %zu)", i);
+            goto out;
+        }
+        acc = ((acc << 6) | (unsigned)v) & 0xffffffu;
+        bits += 6;
+        n_sym++;
+        if (bits >= 8) {
+            bits -= 8;
+            chunk[n_chunk++] = (unsigned char)(acc >> bits);
+            if (n_chunk == sizeof(chunk)) {
+                if (zp_buf_append(out, chunk, n_chunk) == -1)
+                    break; /* reported below */
+                n_chunk = 0;
+            }
+        }
+    }
+    if (n_chunk == sizeof(chunk) || zp_buf_append(out, chunk, n_chunk) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the decoded value is larger than %zu bytes", out->max);
+        goto out;
+    }
+    if ((n_sym + n_pad) % 4 != 0 || n_pad > 2 || n_sym % 4 == 1) {
+        zp_err_set(err, ZP_EINVAL, "not valid base64 (its length or padding is wrong)");
+        goto out;
+    }
+    if (out->data == NULL) /* an empty value is still a string */
+        zp_buf_append(out, "", 0);
+    rc = 0;
+out:
+    zp_wipe(chunk, sizeof(chunk));
+    zp_wipe(&acc, sizeof(acc));
+    return rc;
+}
+
+int zp_secret_valid_name(const char *s, int label)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > (label ? 63u : 253u))
+        return 0;
+    if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(islower(c) || isdigit(c) || c == '-' || (!label && c == '.')))
+            return 0;
+    }
+    return 1;
+}
+
+int zp_secret_valid_key(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > 253 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "a, b, c" (key names are not secret), cut politely when long. */
+static void key_list(const cJSON *data, char *out, size_t outsz)
+{
+    const cJSON *it;
+    size_t used = 0;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(it, data)
+    {
+        size_t n = strlen(it->string);
+        if (used + n + 8 >= outsz) {
+            zp_strlcpy(out + used, ", ...", outsz - used);
+            return;
+        }
+        used += (size_t)snprintf(out + used, outsz - used, "%s%s", used ? ", " : "", it->string);
+    }
+}
+
+int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, struct zp_buf *out,
+                  struct zp_err *err)
+{
+    struct zp_kclient *k = arg;
+    struct zp_kobj obj = {
+        .verb = "get",
+        .group = "",
+        .version = "v1",
+        .resource = "secrets",
+        .ns = ns,
+        .name = name,
+    };
+    const cJSON *data, *item;
+    char keys[LIST_MAX];
+    cJSON *reply = NULL;
+    int rc = -1;
+
+    if (k == NULL) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "secretRef needs a Kubernetes API server: run in a cluster "
+                   "or pass --kubeconfig, or use the *File option");
+        goto out;
+    }
+    if (ns == NULL || *ns == '\0') {
+        zp_err_set(err, ZP_EINVAL,
+                   "cannot read secret %s: the request names no namespace "
+                   "(resourceNamespace is empty)",
+                   name ? name : "");
+        goto out;
+    }
+    if (!zp_secret_valid_name(ns, 1) || !zp_secret_valid_name(name, 0)) {
+        zp_err_set(err, ZP_EINVAL,
+                   "secret %s/%s: not a valid namespace and Secret name (lower-case letters, "
+                   "digits, '-' and '.')",
+                   ns, name ? name : "");
+        goto out;
+    }
+    if (!zp_secret_valid_key(key)) {
+        zp_err_set(err, ZP_EINVAL,
+                   "secret %s/%s: \"%s\" is not a valid key (letters, digits, "
+                   "'-', '_' and '.')",
+                   ns, name, key ? key : "");
+        goto out;
+    }
+    if (zp_kclient_call(k, &obj, NULL, zp_now_ms() + ZP_KCLIENT_TIMEOUT_MS, 1, &reply, err) == -1)
+        goto out;
+    data = cJSON_GetObjectItemCaseSensitive(reply, "data");
+    item = cJSON_GetObjectItemCaseSensitive(data, key);
+    if (!cJSON_IsString(item)) {
+        key_list(data, keys, sizeof(keys));
+        if (keys[0] == '\0')
+            zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\": it holds no data", ns,
+                       name, key);
+        else
+            zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\"; its keys are: %s", ns,
+                       name, key, keys);
+        goto out;
+    }
+    if (out->max == 0 || out->max > ZP_SECRET_MAX)
+        out->max = ZP_SECRET_MAX;
+    if (zp_kube_b64decode(item->valuestring, strlen(item->valuestring), out, err) == -1) {
+        zp_err_clear(err);
+        zp_buf_free_secret(out);
+        zp_err_set(err, ZP_EINVAL, "secret %s/%s: key \"%s\" is not valid base64", ns, name, key);
+        goto out;
+    }
+    rc = 0;
+out:
+    zp_kclient_json_free_secret(reply);
+    return rc;
+}

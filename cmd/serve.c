@@ -13,6 +13,8 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "cmd/cmd.h"
+#include "k8s/kclient.h"
+#include "k8s/secrets.h"
 #include "k8s/server.h"
 #include "solver/config.h"
 #include "solver/solver.h"
@@ -30,7 +32,11 @@ static const char serve_help[] =
     "                                            IPv6 and IPv4)\n"
     "  --tls-cert-file FILE                      serving certificate (PEM, re-read when it changes)\n"
     "  --tls-private-key-file FILE               its private key\n"
+    "  --kubeconfig FILE                         the cluster to use outside it (default: the\n"
+    "                                            service account when in a cluster)\n"
     "  --requestheader-client-ca-file FILE       CA of the front-proxy client certificate\n"
+    "                                            (default: from the cluster's ConfigMap\n"
+    "                                            kube-system/extension-apiserver-authentication)\n"
     "  --requestheader-allowed-names LIST        front-proxy CNs allowed (comma list; empty: any)\n"
     "  --requestheader-username-headers LIST     default X-Remote-User\n"
     "  --requestheader-group-headers LIST        default X-Remote-Group\n"
@@ -68,10 +74,17 @@ static void set_list(char ***list, size_t *n, const char *arg)
     *list = split_list(arg, n);
 }
 
-static void set_default(char ***list, size_t *n, const char *value)
+/* A whole number of seconds from the environment (hidden knobs for tests), or def. */
+static unsigned env_seconds(const char *name, unsigned def)
 {
-    if (*list == NULL)
-        set_list(list, n, value);
+    const char *v = getenv(name);
+    char *end;
+    unsigned long n;
+
+    if (v == NULL || *v == '\0')
+        return def;
+    n = strtoul(v, &end, 10);
+    return *end == '\0' && n > 0 && n <= 86400 ? (unsigned)n : def;
 }
 
 /*
@@ -97,6 +110,7 @@ int zp_cmd_serve(int argc, char **argv)
         {"bind-address", required_argument, NULL, 'b'},
         {"tls-cert-file", required_argument, NULL, 'C'},
         {"tls-private-key-file", required_argument, NULL, 'K'},
+        {"kubeconfig", required_argument, NULL, 'k'},
         {"requestheader-client-ca-file", required_argument, NULL, 'A'},
         {"requestheader-allowed-names", required_argument, NULL, 'N'},
         {"requestheader-username-headers", required_argument, NULL, 'U'},
@@ -109,8 +123,9 @@ int zp_cmd_serve(int argc, char **argv)
     struct zp_server_opts o;
     struct zp_config *cfg = NULL;
     struct zp_solver *solver = NULL;
+    struct zp_kclient *kclient = NULL;
     struct zp_err err = {0};
-    const char *config = NULL, *group;
+    const char *config = NULL, *kubeconfig = NULL, *group;
     char *end;
     int c, rc = ZP_EXIT_USAGE;
 
@@ -133,6 +148,7 @@ int zp_cmd_serve(int argc, char **argv)
         case 'b': o.bind_address = optarg; break;
         case 'C': o.tls_cert_file = optarg; break;
         case 'K': o.tls_key_file = optarg; break;
+        case 'k': kubeconfig = optarg; break;
         case 'A': o.client_ca_file = optarg; break;
         case 'N': set_list(&o.allowed_names, &o.n_allowed_names, optarg); break;
         case 'U': set_list(&o.username_headers, &o.n_username_headers, optarg); break;
@@ -158,12 +174,7 @@ int zp_cmd_serve(int argc, char **argv)
                         "(the chart mounts them from the serving certificate's Secret)\n");
         goto out;
     }
-    set_default(&o.username_headers, &o.n_username_headers, "X-Remote-User");
-    set_default(&o.group_headers, &o.n_group_headers, "X-Remote-Group");
-    set_default(&o.extra_prefixes, &o.n_extra_prefixes, "X-Remote-Extra-");
-    if (o.allowed_names == NULL)
-        o.allowed_names = zp_xcalloc(1, sizeof(char *));
-
+    /* Lists not given stay NULL: the cluster's ConfigMap or the defaults fill them. */
     if (zp_cmd_load_config(config, &cfg, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
@@ -181,14 +192,28 @@ int zp_cmd_serve(int argc, char **argv)
 
     raise_fd_limit();
     rc = ZP_EXIT_FAIL;
+    if (zp_kclient_new(kubeconfig, &kclient, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    o.kclient = kclient;
+    o.auth_refresh_s = env_seconds("ZP_AUTH_REFRESH_SECONDS", 0);
     solver = zp_solver_new(cfg, &err);
-    if (solver == NULL || zp_server_run(&o, solver, &err) == -1) {
+    if (solver == NULL) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    /* secretRef reads Secrets through the API; without a cluster providers say so. */
+    if (kclient != NULL)
+        zp_solver_set_secret_source(solver, zp_secret_get, kclient);
+    if (zp_server_run(&o, solver, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
     rc = ZP_EXIT_OK;
 out:
     zp_solver_free(solver);
+    zp_kclient_free(kclient);
     zp_config_free(cfg);
     zp_strlist_free(o.allowed_names);
     zp_strlist_free(o.username_headers);

@@ -1,8 +1,9 @@
 /*
  * api.c — the requests of the aggregated API: which path is what, who may
- * ask, the discovery documents kube-apiserver probes, the Status objects of
- * protocol errors, and the ChallengePayload call, parked while the solver
- * works so that no thread waits on a Present.
+ * ask (parked while kube-apiserver answers a SubjectAccessReview), the
+ * discovery documents kube-apiserver probes, the Status objects of protocol
+ * errors, and the ChallengePayload call, parked while the solver works so
+ * that no thread waits on a Present.
  */
 #include <sys/queue.h>
 
@@ -26,6 +27,7 @@
 #include "base/mem.h"
 #include "k8s/api.h"
 #include "k8s/authn.h"
+#include "k8s/authz.h"
 #include "k8s/server.h"
 #include "solver/challenge.h"
 #include "solver/solver.h"
@@ -39,6 +41,7 @@ struct zp_api {
     char *solver_name;
     struct zp_solver *solver;
     struct zp_authn *authn;
+    struct zp_authz *authz;
     struct zp_handoff *handoff;
     int draining;
 };
@@ -57,6 +60,18 @@ struct reqlog {
     const char *outcome;
     const char *reason;
     char error[512]; /* why a request was refused; never a body or a secret */
+};
+
+/* A request parked until its SubjectAccessReview is answered. */
+struct authz_wait {
+    struct zp_api *api;
+    struct evhttp_request *req; /* NULL once the connection is gone */
+    struct evhttp_connection *evcon;
+    enum zp_route route;
+    char *user;
+    char *path;
+    struct zp_authz_attrs at; /* points into path and api */
+    struct reqlog log;
 };
 
 /* One parked ChallengePayload call. */
@@ -502,28 +517,91 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "OTHER";
 }
 
-/*
- * Authorization. system:masters always passes; for everyone else the
- * generic apiserver asks a SubjectAccessReview, which is not wired here
- * yet, so every verified front-proxy identity passes (said once at start).
- * kube-apiserver has authorized the caller before proxying the request.
- */
-static int authorize(const struct zp_identity *id)
+enum admit { ADMIT_OK, ADMIT_REFUSED, ADMIT_PARKED };
+
+/* Answers a refusal (403 on deny, 500 when kube-apiserver gave no answer). */
+static enum admit decide(const struct zp_api *api, struct evhttp_request *req, const char *user,
+                         const struct zp_authz_attrs *at, const struct zp_authz_answer *ans,
+                         struct reqlog *lg)
 {
-    if (zp_identity_in_group(id, ZP_GROUP_MASTERS))
-        return 1;
-    return 1; /* the SubjectAccessReview answer goes here */
+    struct zp_identity who = {.user = (char *)user};
+    char *msg;
+
+    if (ans->failed) {
+        zp_strlcpy(lg->error, ans->err.msg, sizeof(lg->error));
+        msg = zp_xasprintf("Internal error occurred: %s", ans->err.msg);
+        reply_status(api, req, 500, "InternalError", msg, lg);
+        free(msg);
+        return ADMIT_REFUSED;
+    }
+    if (!ans->allowed) {
+        msg = zp_authz_forbidden_message(&who, at, ans->reason);
+        zp_strlcpy(lg->error, msg, sizeof(lg->error));
+        reply_status(api, req, 403, "Forbidden", msg, lg);
+        free(msg);
+        return ADMIT_REFUSED;
+    }
+    return ADMIT_OK;
 }
 
-/* Returns 1 when the caller may go on; otherwise the 401 or 403 is sent. */
-static int authenticate(struct zp_api *api, struct evhttp_request *req, struct reqlog *lg)
+static int serve(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
+                 struct reqlog *lg);
+
+static void wait_free(struct authz_wait *w)
+{
+    free(w->user);
+    free(w->path);
+    free(w);
+}
+
+static void on_wait_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct authz_wait *w = arg;
+
+    (void)evcon;
+    w->req = NULL;
+    w->evcon = NULL;
+}
+
+/* The review's answer: on the loop thread (live), or anywhere after the server stopped. */
+static void on_authz(void *arg, const struct zp_authz_answer *ans, int live)
+{
+    struct authz_wait *w = arg;
+
+    if (live && w->req != NULL) {
+        /* Forget the connection first: the reply may close and free it. */
+        evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+        if (decide(w->api, w->req, w->user, &w->at, ans, &w->log) == ADMIT_OK &&
+            serve(w->api, w->req, w->route, &w->log)) {
+            wait_free(w); /* parked again, on the solver: it logs the request */
+            return;
+        }
+    } else {
+        zp_strlcpy(w->log.error,
+                   live ? "the client went away before the answer"
+                        : "the server stopped before the answer",
+                   sizeof(w->log.error));
+    }
+    log_request(&w->log);
+    wait_free(w);
+}
+
+/*
+ * Authentication, then authorization. Returns ADMIT_OK when the caller may
+ * go on, ADMIT_REFUSED when the 401, 403 or 500 is sent, ADMIT_PARKED when
+ * a review is pending: on_authz continues (and logs) the request.
+ */
+static enum admit admit(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
+                        const char *path, struct reqlog *lg)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
     struct zp_identity id;
+    struct zp_authz_answer ans;
     struct zp_err err = {0};
-    int ok = 0;
+    struct authz_wait *w = NULL;
+    enum admit rc = ADMIT_REFUSED;
 
     if (zp_authn_request(api->authn, ssl, evhttp_request_get_input_headers(req), &id, &err) ==
         -1) {
@@ -532,14 +610,65 @@ static int authenticate(struct zp_api *api, struct evhttp_request *req, struct r
         goto out;
     }
     zp_strlcpy(lg->user, id.user, sizeof(lg->user));
-    if (!authorize(&id)) {
-        reply_status(api, req, 403, "Forbidden", "forbidden", lg);
+    if (api->authz == NULL) {
+        rc = ADMIT_OK;
         goto out;
     }
-    ok = 1;
+    w = zp_xcalloc(1, sizeof(*w));
+    w->api = api;
+    w->req = req;
+    w->evcon = evcon;
+    w->route = route;
+    w->user = zp_xstrdup(id.user);
+    w->path = zp_xstrdup(path ? path : "/");
+    zp_authz_attrs_for(method_name(evhttp_request_get_command(req)), route == ZP_ROUTE_SOLVER,
+                       api->group, ZP_API_VERSION, api->solver_name, w->path, &w->at);
+    if (zp_authz_check(api->authz, &id, &w->at, on_authz, w, &ans) == 1) {
+        w->log = *lg;
+        evhttp_connection_set_closecb(evcon, on_wait_close, w);
+        w = NULL;
+        rc = ADMIT_PARKED;
+        goto out;
+    }
+    rc = decide(api, req, id.user, &w->at, &ans, lg);
 out:
+    if (w != NULL)
+        wait_free(w);
     zp_identity_cleanup(&id);
-    return ok;
+    return rc;
+}
+
+/* The routes behind authorization. Returns 1 when the request was parked on the solver. */
+static int serve(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
+                 struct reqlog *lg)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+
+    switch (route) {
+    case ZP_ROUTE_APIS:
+    case ZP_ROUTE_GROUP:
+    case ZP_ROUTE_VERSION:
+        if (!get)
+            method_not_allowed(api, req, "GET, HEAD", lg);
+        else if (route == ZP_ROUTE_APIS)
+            reply_json(api, req, 200, zp_api_group_list_json(api->group), lg);
+        else if (route == ZP_ROUTE_GROUP)
+            reply_json(api, req, 200, zp_api_group_json(api->group), lg);
+        else
+            reply_json(api, req, 200, zp_api_resource_list_json(api->group, api->solver_name),
+                       lg);
+        return 0;
+    case ZP_ROUTE_SOLVER:
+        if (m != EVHTTP_REQ_POST) {
+            method_not_allowed(api, req, "POST", lg);
+            return 0;
+        }
+        return handle_post(api, req, lg);
+    default:
+        reply_status(api, req, 404, "NotFound", MSG_NOT_FOUND, lg);
+        return 0;
+    }
 }
 
 void zp_api_handle(struct evhttp_request *req, void *arg)
@@ -581,32 +710,17 @@ void zp_api_handle(struct evhttp_request *req, void *arg)
     case ZP_ROUTE_APIS:
     case ZP_ROUTE_GROUP:
     case ZP_ROUTE_VERSION:
-        if (!authenticate(api, req, &lg))
-            break;
-        if (!get)
-            method_not_allowed(api, req, "GET, HEAD", &lg);
-        else if (route == ZP_ROUTE_APIS)
-            reply_json(api, req, 200, zp_api_group_list_json(api->group), &lg);
-        else if (route == ZP_ROUTE_GROUP)
-            reply_json(api, req, 200, zp_api_group_json(api->group), &lg);
-        else
-            reply_json(api, req, 200, zp_api_resource_list_json(api->group, api->solver_name),
-                       &lg);
-        break;
     case ZP_ROUTE_SOLVER:
-        if (!authenticate(api, req, &lg))
-            break;
-        if (m != EVHTTP_REQ_POST) {
-            method_not_allowed(api, req, "POST", &lg);
-            break;
-        }
-        if (handle_post(api, req, &lg))
-            return; /* parked: call_finish answers and logs */
-        break;
     case ZP_ROUTE_NOT_FOUND:
     case ZP_ROUTE__MAX:
-        if (authenticate(api, req, &lg))
-            reply_status(api, req, 404, "NotFound", MSG_NOT_FOUND, &lg);
+        switch (admit(api, req, route, path, &lg)) {
+        case ADMIT_PARKED: return; /* on_authz continues and logs */
+        case ADMIT_REFUSED: break;
+        case ADMIT_OK:
+            if (serve(api, req, route, &lg))
+                return; /* parked: call_finish answers and logs */
+            break;
+        }
         break;
     }
     log_request(&lg);
@@ -620,11 +734,17 @@ struct zp_api *zp_api_new(const struct zp_api_cfg *cfg)
     api->solver_name = zp_xstrdup(cfg->solver_name);
     api->solver = cfg->solver;
     api->authn = cfg->authn;
+    api->authz = cfg->authz;
     api->handoff = cfg->handoff;
-    zp_log(ZP_LOG_WARN,
-           "authorization: SubjectAccessReview not configured; every verified front-proxy "
-           "identity is allowed",
-           ZP_END);
+    if (api->authz != NULL)
+        zp_log(ZP_LOG_INFO, "authorization: SubjectAccessReview for every caller outside "
+                            "system:masters",
+               ZP_END);
+    else
+        zp_log(ZP_LOG_WARN,
+               "authorization: no cluster configured, so no SubjectAccessReview; every verified "
+               "front-proxy identity is allowed (kube-apiserver authorized it before proxying)",
+               ZP_END);
     return api;
 }
 

@@ -16,6 +16,7 @@
 struct evhttp_request;
 struct event_base;
 struct zp_authn;
+struct zp_authz;
 struct zp_challenge;
 struct zp_solver;
 
@@ -52,6 +53,39 @@ unsigned zp_handoff_pending(struct zp_handoff *h);
  * drops the server's reference. Later posts run at once with live = 0.
  */
 void zp_handoff_close(struct zp_handoff *h);
+
+/*
+ * The server's own worker threads (at most two) for its calls to
+ * kube-apiserver: SubjectAccessReviews and the re-reads of the front-proxy
+ * settings. The event loop never waits on the network; a finished job comes
+ * back to the loop through the hand-off.
+ */
+#define ZP_KWORKER_THREADS 2
+#define ZP_KWORKER_QUEUE_MAX 1024u /* beyond this, callers answer "busy" rather than queue */
+
+/*
+ * One job. run executes on a worker thread; then item is posted to the
+ * loop. A job never run (the server stopped first) is posted with live = 0.
+ */
+struct zp_kjob {
+    struct zp_handoff_item item; /* first: the hand-off gives this pointer back */
+    struct zp_kjob *next_job;    /* the queue's */
+    void (*run)(struct zp_kjob *job);
+};
+
+struct zp_kworker;
+
+struct zp_kworker *zp_kworker_new(struct zp_handoff *h);
+/*
+ * Loop thread: queues job and holds the hand-off for its item. Returns -1
+ * (and never posts) when the queue is full or the workers are stopping.
+ */
+int zp_kworker_submit(struct zp_kworker *w, struct zp_kjob *job);
+/*
+ * After zp_handoff_close: waits for running jobs (each call has a deadline),
+ * posts the unrun ones with live = 0, and joins the threads.
+ */
+void zp_kworker_free(struct zp_kworker *w);
 
 /* ---- Routes ------------------------------------------------------------ */
 
@@ -100,6 +134,7 @@ struct zp_api_cfg {
     const char *solver_name;
     struct zp_solver *solver;
     struct zp_authn *authn;
+    struct zp_authz *authz; /* NULL: every verified front-proxy identity is allowed */
     struct zp_handoff *handoff;
 };
 

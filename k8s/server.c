@@ -1,8 +1,10 @@
 /*
  * server.c — the server's one event-loop thread: the listening sockets,
  * evhttp and its limits, TLS on each connection, the signals (stop, drain,
- * reload), the reload timer, and the hand-off that brings a finished
- * challenge from a solver thread back to the loop.
+ * reload), the reload timer, the hand-off that brings a finished challenge
+ * (or a kube-apiserver answer) from another thread back to the loop, the
+ * two worker threads that call kube-apiserver, and the wiring of
+ * authentication and authorization to the cluster.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -28,6 +30,8 @@
 #include "base/mem.h"
 #include "k8s/api.h"
 #include "k8s/authn.h"
+#include "k8s/authsource.h"
+#include "k8s/authz.h"
 #include "k8s/server.h"
 #include "k8s/tls.h"
 #include "solver/config.h"
@@ -163,6 +167,117 @@ void zp_handoff_close(struct zp_handoff *h)
     handoff_unref(h);
 }
 
+/* ---- The workers ------------------------------------------------------------ */
+
+/* A bounded FIFO and two threads; a stop runs nothing more but gives every job back. */
+struct zp_kworker {
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cv;
+    struct zp_kjob *head, **tail;
+    unsigned queued, running;
+    int stopping;
+    struct zp_handoff *handoff;
+    pthread_t threads[ZP_KWORKER_THREADS];
+    unsigned n_threads;
+};
+
+static void *worker_main(void *arg)
+{
+    struct zp_kworker *w = arg;
+    struct zp_kjob *job;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->stopping)
+            break;
+        job = w->head;
+        w->head = job->next_job;
+        if (w->head == NULL)
+            w->tail = &w->head;
+        w->queued--;
+        w->running++;
+        pthread_mutex_unlock(&w->mu);
+        job->run(job);
+        /* The item may be freed by the loop as soon as it is posted. */
+        zp_handoff_post(w->handoff, &job->item);
+        pthread_mutex_lock(&w->mu);
+        w->running--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct zp_kworker *zp_kworker_new(struct zp_handoff *h)
+{
+    struct zp_kworker *w = zp_xcalloc(1, sizeof(*w));
+    sigset_t all, old;
+
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->tail = &w->head;
+    w->handoff = h;
+    /* Signals belong to the loop thread: the workers start with all of them blocked. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (unsigned i = 0; i < ZP_KWORKER_THREADS; i++) {
+        if (pthread_create(&w->threads[w->n_threads], NULL, worker_main, w) != 0) {
+            zp_log(ZP_LOG_WARN, "kubernetes worker thread not started", ZP_END);
+            break;
+        }
+        w->n_threads++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (w->n_threads == 0)
+        abort(); /* thread creation fails only when the process is out of resources */
+    return w;
+}
+
+int zp_kworker_submit(struct zp_kworker *w, struct zp_kjob *job)
+{
+    int rc = -1;
+
+    job->next_job = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (!w->stopping && w->queued < ZP_KWORKER_QUEUE_MAX) {
+        zp_handoff_hold(w->handoff);
+        *w->tail = job;
+        w->tail = &job->next_job;
+        w->queued++;
+        pthread_cond_signal(&w->cv);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void zp_kworker_free(struct zp_kworker *w)
+{
+    struct zp_kjob *job, *next;
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    job = w->head;
+    w->head = NULL;
+    w->tail = &w->head;
+    w->queued = 0;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n_threads; i++)
+        pthread_join(w->threads[i], NULL);
+    /* Never run: the hand-off is closed by now, so each runs at once with live = 0. */
+    for (; job != NULL; job = next) {
+        next = job->next_job;
+        zp_handoff_post(w->handoff, &job->item);
+    }
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
 /* ---- The server ----------------------------------------------------------- */
 
 struct server {
@@ -171,6 +286,9 @@ struct server {
     struct evhttp *http;
     struct zp_tls *tls;
     struct zp_authn *authn;
+    struct zp_authsrc *authsrc; /* front-proxy settings from the cluster, or NULL */
+    struct zp_kworker *worker;  /* calls to kube-apiserver, or NULL */
+    struct zp_authz *authz;     /* NULL without a cluster */
     struct zp_handoff *handoff;
     struct zp_api *api;
     struct evhttp_bound_socket *bound[MAX_LISTENERS];
@@ -185,9 +303,18 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct server *srv = arg;
     struct bufferevent *bev;
+    SSL *ssl = zp_tls_ssl_new(srv->tls);
+    STACK_OF(X509_NAME) *cas;
 
-    bev = bufferevent_openssl_socket_new(base, -1, zp_tls_ssl_new(srv->tls),
-                                         BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    /*
+     * The acceptable-CA hint follows the ConfigMap's CA: a Go client sends
+     * its certificate only to a server that names its issuer, so a stale
+     * hint would lock the aggregator out after a rotation.
+     */
+    if (srv->authsrc != NULL && (cas = zp_authn_ca_names(srv->authn)) != NULL)
+        SSL_set_client_CA_list(ssl, cas);
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         abort(); /* allocation only; NULL would make evhttp speak plain text */
     /* Clients often close without close_notify; that is an ordinary end. */
@@ -217,10 +344,14 @@ static void on_reload_timer(evutil_socket_t fd, short what, void *arg)
 
 static void on_hup(evutil_socket_t fd, short what, void *arg)
 {
+    struct server *srv = arg;
+
     (void)fd;
     (void)what;
     zp_log(ZP_LOG_INFO, "SIGHUP: reloading the certificate files", ZP_END);
-    reload(arg, 1);
+    reload(srv, 1);
+    if (srv->authsrc != NULL)
+        zp_authsrc_refresh(srv->authsrc);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -259,6 +390,8 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
         evhttp_del_accept_socket(srv->http, srv->bound[i]);
     srv->n_bound = 0;
     zp_api_set_draining(srv->api, 1);
+    if (srv->authsrc != NULL)
+        zp_authsrc_stop(srv->authsrc);
     srv->drain_deadline = zp_now_ms() + DRAIN_MS;
     srv->drain_timer = event_new(srv->base, -1, EV_PERSIST, on_drain_tick, srv);
     if (srv->drain_timer == NULL || event_add(srv->drain_timer, &tick) == -1)
@@ -360,10 +493,14 @@ static struct event *add_signal(struct server *srv, int sig, event_callback_fn f
     return ev;
 }
 
-static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *err)
+/*
+ * The front-proxy settings: flags and a CA file when the CA flag is given,
+ * else the cluster's ConfigMap (flags still win for the lists), else none.
+ */
+static int setup_authn(struct server *srv, struct zp_err *err)
 {
     const struct zp_server_opts *o = srv->opts;
-    struct zp_authn_cfg ac = {
+    struct zp_authn_cfg flags = {
         .client_ca_file = o->client_ca_file,
         .allowed_names = o->allowed_names,
         .n_allowed_names = o->n_allowed_names,
@@ -374,6 +511,20 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
         .extra_prefixes = o->extra_prefixes,
         .n_extra_prefixes = o->n_extra_prefixes,
     };
+    struct zp_authn_cfg ac;
+
+    if ((o->client_ca_file == NULL || *o->client_ca_file == '\0') && o->kclient != NULL) {
+        srv->authsrc = zp_authsrc_new(o->kclient, &flags, &srv->authn, err);
+        return srv->authsrc != NULL ? 0 : -1;
+    }
+    zp_authsrc_merge(&flags, NULL, &ac);
+    srv->authn = zp_authn_new(&ac, err);
+    return srv->authn != NULL ? 0 : -1;
+}
+
+static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *err)
+{
+    const struct zp_server_opts *o = srv->opts;
     struct zp_api_cfg apc = {0};
     struct timeval every = {o->reload_interval_s ? (time_t)o->reload_interval_s : 60, 0};
 
@@ -382,17 +533,25 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
                                            "match the Issuer's webhook.groupName)");
     if ((srv->tls = zp_tls_new(o->tls_cert_file, o->tls_key_file, o->client_ca_file, err)) ==
             NULL ||
-        (srv->authn = zp_authn_new(&ac, err)) == NULL)
+        setup_authn(srv, err) == -1)
         return -1;
     /* Before the base exists: it must be made with locks for event_active() from workers. */
     if (evthread_use_pthreads() == -1 || (srv->base = event_base_new()) == NULL ||
         (srv->http = evhttp_new(srv->base)) == NULL)
         return zp_err_set(err, ZP_EINTERNAL, "cannot set up the event loop");
     srv->handoff = zp_handoff_new(srv->base);
+    if (o->kclient != NULL) {
+        srv->worker = zp_kworker_new(srv->handoff);
+        srv->authz = zp_authz_new(o->kclient, srv->worker, ZP_AUTHZ_TTL_MS);
+        if (srv->authsrc != NULL)
+            zp_authsrc_start(srv->authsrc, srv->base, srv->worker,
+                             o->auth_refresh_s ? o->auth_refresh_s : ZP_AUTHSRC_PERIOD_S);
+    }
     apc.group = o->group_name;
     apc.solver_name = o->solver_name && *o->solver_name ? o->solver_name : ZP_DEFAULT_SOLVER_NAME;
     apc.solver = solver;
     apc.authn = srv->authn;
+    apc.authz = srv->authz;
     apc.handoff = srv->handoff;
     srv->api = zp_api_new(&apc);
 
@@ -454,6 +613,10 @@ out:
     if (srv.http != NULL)
         evhttp_free(srv.http);
     zp_handoff_close(srv.handoff);
+    /* Waits for calls to kube-apiserver in progress; what never ran is given back. */
+    zp_kworker_free(srv.worker);
+    zp_authsrc_free(srv.authsrc);
+    zp_authz_free(srv.authz);
     zp_api_free(srv.api);
     if (srv.drain_timer != NULL)
         event_free(srv.drain_timer);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct zp_err;
+struct zp_kclient;
 struct zp_solver;
 
 #define ZP_SERVER_MAX_BODY (256u * 1024u)
@@ -19,7 +20,13 @@ struct zp_server_opts {
     unsigned secure_port;      /* --secure-port, default 8443 */
     const char *tls_cert_file; /* --tls-cert-file */
     const char *tls_key_file;  /* --tls-private-key-file */
-    const char *client_ca_file; /* --requestheader-client-ca-file; NULL: /apis refuses all */
+    /*
+     * --requestheader-client-ca-file. Without it the front-proxy settings
+     * come from the cluster (ConfigMap extension-apiserver-authentication)
+     * when kclient is set; with neither, /apis refuses everything.
+     */
+    const char *client_ca_file;
+    /* The lists: NULL when not given (then the ConfigMap's, else the defaults). */
     char **allowed_names;      /* --requestheader-allowed-names; empty: any CN */
     size_t n_allowed_names;
     char **username_headers;   /* default X-Remote-User */
@@ -31,6 +38,13 @@ struct zp_server_opts {
     const char *group_name;    /* the API group, e.g. acme.example.com */
     const char *solver_name;   /* the resource, default "zoneproof" */
     unsigned reload_interval_s; /* how often to stat the certificate files; default 60 */
+    /*
+     * The cluster (kclient.h), or NULL. With one: SubjectAccessReviews for
+     * every caller outside system:masters, and the front-proxy settings from
+     * the cluster unless client_ca_file is given.
+     */
+    struct zp_kclient *kclient;
+    unsigned auth_refresh_s; /* how often the ConfigMap is re-read; default 60 */
 };
 
 /*

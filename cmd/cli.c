@@ -17,6 +17,7 @@
 #include "solver/config.h"
 #include "solver/router.h"
 #include "solver/solver.h"
+#include "providers/provider.h"
 #include "solver/watch.h"
 
 struct cli_opts {
@@ -219,4 +220,49 @@ out:
     zp_config_free(cfg);
     free(rep);
     return rc;
+}
+
+/*
+ * check-config: what serve would load, validated (credential files included),
+ * without starting anything. For CI of a chart's values and for operators.
+ */
+int zp_cmd_check_config(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    struct zp_config *cfg = NULL;
+    struct zp_err err = {0};
+    int c;
+
+    zp_log_set_level(ZP_LOG_WARN);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'c') {
+            config = optarg;
+        } else if (c == 'h') {
+            puts("usage: zoneproof check-config [--config FILE]\n\nLoads and validates the "
+                 "configuration as serve would, then exits: 0 when it is valid, 2 otherwise.");
+            return ZP_EXIT_OK;
+        } else {
+            return ZP_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
+        return ZP_EXIT_USAGE;
+    }
+    if (zp_cmd_load_config(config, &cfg, &err) == -1) {
+        zp_cmd_fail(&err);
+        return ZP_EXIT_USAGE;
+    }
+    printf("%s: valid; %zu provider%s:", cfg->file, cfg->n_inst, cfg->n_inst == 1 ? "" : "s");
+    for (size_t i = 0; i < cfg->n_inst; i++)
+        printf(" %s (%s)", cfg->inst[i].name, cfg->inst[i].ops->type);
+    putchar('\n');
+    zp_config_free(cfg);
+    return ZP_EXIT_OK;
 }

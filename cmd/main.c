@@ -28,6 +28,7 @@ static const char usage[] =
     "  present   add a TXT value and wait until every authoritative nameserver serves it\n"
     "  cleanup   remove exactly one TXT value\n"
     "  check     ask every authoritative nameserver whether it serves a value\n"
+    "  check-config  load and validate the configuration, then exit\n"
     "  version   print the version\n"
     "\n"
     "Run 'zoneproof <command> --help' for a command's flags. Configuration: docs/configuration.md\n";
@@ -96,6 +97,8 @@ int main(int argc, char **argv)
         rc = zp_cmd_present(argc - 1, argv + 1);
     else if (strcmp(cmd, "check") == 0)
         rc = zp_cmd_check(argc - 1, argv + 1);
+    else if (strcmp(cmd, "check-config") == 0)
+        rc = zp_cmd_check_config(argc - 1, argv + 1);
     else {
         fprintf(stderr, "zoneproof: unknown command \"%s\"\n\n%s", cmd, usage);
         rc = ZP_EXIT_USAGE;

@@ -170,6 +170,22 @@ static int in_cluster(const char *host, struct zp_kclient **kp, struct zp_err *e
     k->ca_file = zp_xasprintf("%s/ca.crt", dir);
     k->token_file = zp_xasprintf("%s/token", dir);
     k->who = zp_xstrdup("the zoneproof service account");
+    /*
+     * A Pod with automountServiceAccountToken off has the variables but no
+     * directory: the operator chose no API access, so run without a cluster.
+     */
+    if (access(k->ca_file, F_OK) != 0 && errno == ENOENT && access(k->token_file, F_OK) != 0 &&
+        errno == ENOENT) {
+        zp_log(ZP_LOG_WARN,
+               "in a Pod without a service-account token: no Kubernetes API calls (no "
+               "SubjectAccessReview, no secretRef); pass --kubeconfig or mount the token to have "
+               "them",
+               ZP_S("directory", dir), ZP_END);
+        zp_kclient_free(k);
+        k = NULL;
+        rc = 0;
+        goto out;
+    }
     if (access(k->ca_file, R_OK) != 0) {
         zp_err_set(err, ZP_ECONFIG,
                    "in-cluster configuration: cannot read %s: %s (is automountServiceAccountToken "
@@ -257,7 +273,7 @@ int zp_kclient_new(const char *kubeconfig, struct zp_kclient **out, struct zp_er
         rc = in_cluster(host, out, err);
     else
         return 0;
-    if (rc == 0)
+    if (rc == 0 && *out != NULL)
         zp_log(ZP_LOG_INFO, "kubernetes: API server", ZP_S("server", (*out)->server),
                ZP_S("namespace", (*out)->namespace),
                ZP_S("source", kubeconfig && *kubeconfig ? kubeconfig : "in-cluster"),

@@ -253,9 +253,16 @@ static void test_in_cluster(void **state)
     setenv(ZP_SA_DIR_ENV, sa, 1);
     setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
     setenv("KUBERNETES_SERVICE_PORT", "6443", 1);
+    /* automountServiceAccountToken off: no directory, no cluster, no error. */
+    k = (struct zp_kclient *)1;
+    assert_int_equal(zp_kclient_new(NULL, &k, &err), 0);
+    assert_null(k);
+
+    write_file("sa/token", "tok\n");
     assert_int_equal(zp_kclient_new(NULL, &k, &err), -1);
     assert_non_null(strstr(err.msg, "ca.crt"));
     zp_err_clear(&err);
+    remove(write_file("sa/token", ""));
 
     write_file("sa/ca.crt", "not checked until the first call\n");
     assert_int_equal(zp_kclient_new(NULL, &k, &err), -1);

@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/common.h"
+#include "providers/provider.h"
 
 #define SECRET_MAX (64u * 1024u) /* a service-account JSON is a few KB */
 
@@ -76,6 +78,195 @@ int zp_secret_file_check(const struct zp_ynode *map, const char *path, const cha
     if (rc == -1)
         return zp_y_fail(zp_y_get(map, key), path, err, "%s", e.msg);
     return 0;
+}
+
+/* ---- credentials: a file or a Secret reference -------------------------------------------- */
+
+#define CRED_NAME_MAX 253
+
+/* A DNS-1123 subdomain, as Kubernetes requires of a Secret's name. */
+static int cred_valid_name(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (n == 0 || n > CRED_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return 0;
+        if (c == '-' && label == 0)
+            return 0;
+        label++;
+    }
+    return label > 0 && s[n - 1] != '-';
+}
+
+/* A key of a Secret's data: [-._a-zA-Z0-9]+, at most 253, and not "." or "..". */
+static int cred_valid_key(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CRED_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static char *cred_join(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = zp_xmalloc(na + nb + 1);
+
+    memcpy(s, a, na);
+    memcpy(s + na, b, nb + 1);
+    return s;
+}
+
+static int cred_parse_ref(const struct zp_ynode *map, const char *path, const char *refkey,
+                          struct zp_cred *cred, struct zp_err *err)
+{
+    static const char *const ref_keys[] = {"name", "key", NULL};
+    const struct zp_ynode *ref = zp_y_get(map, refkey);
+    const char *name = NULL, *key = NULL;
+    char sub[512];
+
+    if (ref->type != ZP_Y_MAP)
+        return zp_y_fail(ref, path, err,
+                         "%s must be a mapping with name (a Secret in the Issuer's namespace) "
+                         "and key (the key of its data that holds the value)",
+                         refkey);
+    snprintf(sub, sizeof(sub), "%s.%s", path, refkey);
+    if (zp_y_check_keys(ref, sub, ref_keys, err) == -1 ||
+        zp_y_str(ref, sub, "name", 1, &name, err) == -1 ||
+        zp_y_str(ref, sub, "key", 1, &key, err) == -1)
+        return -1;
+    if (!cred_valid_name(name))
+        return zp_y_fail(zp_y_get(ref, "name"), sub, err,
+                         "name \"%.300s\" is not a Secret's name (lower-case letters, digits, "
+                         "'-' and '.', at most 253)",
+                         name);
+    if (!cred_valid_key(key))
+        return zp_y_fail(zp_y_get(ref, "key"), sub, err,
+                         "key \"%.300s\" is not a key a Secret may have (letters, digits, '-', "
+                         "'_' and '.', at most 253)",
+                         key);
+    cred->ref_name = zp_xstrdup(name);
+    cred->ref_key = zp_xstrdup(key);
+    return 0;
+}
+
+int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base, int required,
+                  struct zp_cred *cred, struct zp_err *err)
+{
+    char *filekey = cred_join(base, "File"), *refkey = cred_join(base, "SecretRef");
+    const struct zp_ynode *fnode = zp_y_get(map, filekey), *rnode = zp_y_get(map, refkey);
+    const char *file = NULL;
+    char where[CRED_NAME_MAX * 2 + 32];
+    int rc = -1;
+
+    memset(cred, 0, sizeof(*cred));
+    if (fnode != NULL && rnode != NULL) {
+        zp_y_fail(rnode, path, err,
+                  "%s and %s are both set; set only one: %s names the file of a mounted Secret, "
+                  "%s a Secret in the Issuer's namespace",
+                  filekey, refkey, filekey, refkey);
+        goto out;
+    }
+    if (fnode == NULL && rnode == NULL) {
+        if (required)
+            zp_y_fail(map, path, err,
+                      "%s or %s is required: the file of a mounted Secret, or {name, key} of a "
+                      "Secret in the Issuer's namespace",
+                      filekey, refkey);
+        else
+            rc = 0;
+        goto out;
+    }
+    if (fnode != NULL) {
+        if (zp_y_str(map, path, filekey, 1, &file, err) == -1 ||
+            zp_secret_file_check(map, path, filekey, file, err) == -1)
+            goto out;
+        cred->file = zp_xstrdup(file);
+        cred->where = zp_xstrdup(file);
+        cred->setting = filekey;
+        filekey = NULL;
+    } else {
+        if (cred_parse_ref(map, path, refkey, cred, err) == -1)
+            goto out;
+        snprintf(where, sizeof(where), "secret %s, key %s", cred->ref_name, cred->ref_key);
+        cred->where = zp_xstrdup(where);
+        cred->setting = refkey;
+        refkey = NULL;
+    }
+    cred->base = zp_xstrdup(base);
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_cred_free(cred);
+    free(filekey);
+    free(refkey);
+    return rc;
+}
+
+int zp_cred_set(const struct zp_cred *cred)
+{
+    return cred->setting != NULL;
+}
+
+int zp_cred_read(const struct zp_cred *cred, const struct zp_prov_call *call, struct zp_buf *out,
+                 struct zp_err *err)
+{
+    struct zp_err e = {0};
+    const char *ns = call ? call->resource_namespace : NULL;
+
+    if (cred->setting == NULL)
+        return zp_err_set(err, ZP_EINTERNAL, "a credential was read that was never configured");
+    if (cred->file != NULL)
+        return zp_secret_file_read(cred->file, cred->setting, out, err);
+    if (call == NULL || call->secret_get == NULL)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s needs a Kubernetes API: run zoneproof serve in a cluster or with "
+                          "--kubeconfig, or use %sFile",
+                          cred->setting, cred->base);
+    if (ns == NULL || ns[0] == '\0')
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s: the challenge names no resourceNamespace, so there is no "
+                          "namespace to read secret %s from; cert-manager sends the Issuer's "
+                          "namespace (or its cluster resource namespace for a ClusterIssuer)",
+                          cred->setting, cred->ref_name);
+    if (call->secret_get(call->secret_arg, ns, cred->ref_name, cred->ref_key, out, &e) == -1) {
+        /* The source's sentence names the Secret, never its bytes; say which option led there. */
+        return zp_err_set(err, e.kind != ZP_EOK ? e.kind : ZP_EINTERNAL, "%s: %s", cred->setting,
+                          e.msg[0] ? e.msg : "the secret could not be read");
+    }
+    zp_buf_trim(out);
+    if (out->len == 0)
+        return zp_err_set(err, ZP_ECONFIG, "%s: key %s of secret %s/%s is empty", cred->setting,
+                          cred->ref_key, ns, cred->ref_name);
+    return 0;
+}
+
+void zp_cred_free(struct zp_cred *cred)
+{
+    free(cred->file);
+    free(cred->ref_name);
+    free(cred->ref_key);
+    free(cred->setting);
+    free(cred->base);
+    free(cred->where);
+    memset(cred, 0, sizeof(*cred));
 }
 
 int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *def_url,

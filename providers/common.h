@@ -10,6 +10,7 @@
 struct cJSON;
 struct zp_buf;
 struct zp_err;
+struct zp_prov_call;
 struct zp_ynode;
 
 /* "\"value\"": the presentation form with quotes (and \\ \" escaped). */
@@ -30,6 +31,45 @@ int zp_secret_file_read(const char *path, const char *setting, struct zp_buf *ou
 /* At configuration time: the file exists, is readable and not empty. Nothing is kept. */
 int zp_secret_file_check(const struct zp_ynode *map, const char *path, const char *key,
                          const char *file, struct zp_err *err);
+
+/*
+ * One credential option given either way: "<base>File" (the path of a
+ * mounted Secret's key) or "<base>SecretRef: {name, key}" (a Secret in the
+ * challenge's resourceNamespace, read through the Kubernetes API at every
+ * call, so namespaced Issuers can keep their own). Nothing here is secret:
+ * the value is only ever read into a caller's buffer.
+ */
+struct zp_cred {
+    char *file;     /* <base>File, or NULL */
+    char *ref_name; /* <base>SecretRef.name, or NULL */
+    char *ref_key;  /* <base>SecretRef.key */
+    char *setting;  /* the option given ("apiTokenFile"), for messages; NULL: none */
+    char *base;     /* "apiToken" */
+    char *where;    /* the file's path, or "secret <name>, key <key>": for messages */
+};
+
+/* Both option names of base, for a provider's .keys list. */
+#define ZP_CRED_KEYS(base) base "File", base "SecretRef"
+
+/*
+ * Reads base's option from map: exactly one of <base>File or
+ * <base>SecretRef. A file is checked now (exists, readable, not empty); a
+ * reference's name and key must be a Secret's name and a key it may have.
+ * Neither given: an error when required, else 0 with zp_cred_set() false.
+ */
+int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base, int required,
+                  struct zp_cred *cred, struct zp_err *err);
+/* Whether the option was given. */
+int zp_cred_set(const struct zp_cred *cred);
+/*
+ * Reads the value now (Secrets rotate) into out, trimmed of white space;
+ * an empty value is an error. out's maximum bounds the value. The caller
+ * wipes out (zp_buf_free_secret). Messages name the setting and where,
+ * never the value.
+ */
+int zp_cred_read(const struct zp_cred *cred, const struct zp_prov_call *call, struct zp_buf *out,
+                 struct zp_err *err);
+void zp_cred_free(struct zp_cred *cred);
 
 /*
  * The endpoint and caFile settings every HTTP provider has. endpoint: an

@@ -7,13 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/yaml.h"
 #include "providers/common.h"
+#include "providers/provider.h"
 
 static void quoting(void **state)
 {
@@ -73,12 +77,211 @@ static void endpoint_settings(void **state)
     zp_yaml_free(&doc);
 }
 
+/* ---- credentials ---- */
+
+#define CRED_VALUE "s3cr3t-T0KEN-value"
+
+/* A Secret source holding one Secret, web/cf (token: " s3cr3t…\n"), and counting its calls. */
+struct fake_src {
+    int calls;
+    char ns[64], name[64], key[64];
+};
+
+static int fake_secret_get(void *arg, const char *ns, const char *name, const char *key,
+                           struct zp_buf *out, struct zp_err *err)
+{
+    struct fake_src *f = arg;
+
+    f->calls++;
+    snprintf(f->ns, sizeof(f->ns), "%s", ns);
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    snprintf(f->key, sizeof(f->key), "%s", key);
+    if (strcmp(ns, "web") != 0 || strcmp(name, "cf") != 0)
+        return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s not found", ns, name);
+    if (strcmp(key, "empty") == 0)
+        return zp_buf_puts(out, " \n");
+    if (strcmp(key, "token") != 0)
+        return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key %s (it has: token)", ns,
+                          name, key);
+    return zp_buf_puts(out, " " CRED_VALUE "\n");
+}
+
+static int load(const char *text, struct zp_ydoc *doc)
+{
+    struct zp_err err = {0};
+    return zp_yaml_load_string("c.yaml", text, strlen(text), doc, &err);
+}
+
+/* Parses text's apiToken option; returns the rc and leaves the sentence in err. */
+static int parse_cred(const char *text, int required, struct zp_cred *cred, struct zp_err *err)
+{
+    struct zp_ydoc doc;
+    int rc;
+
+    zp_err_clear(err);
+    assert_int_equal(load(text, &doc), 0);
+    rc = zp_cred_parse(doc.root, "providers[0]", "apiToken", required, cred, err);
+    zp_yaml_free(&doc);
+    if (rc == -1)
+        assert_null(strstr(err->msg, CRED_VALUE));
+    return rc;
+}
+
+static void cred_from_file(void **state)
+{
+    char file[] = "/tmp/zp-cred-XXXXXX", yaml[256];
+    int fd = mkstemp(file);
+    struct zp_cred cred;
+    struct zp_err err = {0};
+    struct zp_buf b;
+    struct zp_prov_call call = {.resource_namespace = "web"};
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, CRED_VALUE "\n", strlen(CRED_VALUE) + 1),
+                     (long)strlen(CRED_VALUE) + 1);
+    close(fd);
+    snprintf(yaml, sizeof(yaml), "apiTokenFile: %s\n", file);
+    assert_int_equal(parse_cred(yaml, 1, &cred, &err), 0);
+    assert_true(zp_cred_set(&cred));
+    assert_string_equal(cred.setting, "apiTokenFile");
+    assert_string_equal(cred.where, file);
+    zp_buf_init(&b, 1024);
+    /* No Kubernetes API is needed for a file. */
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), 0);
+    assert_string_equal(zp_buf_str(&b), CRED_VALUE);
+    zp_buf_free_secret(&b);
+
+    /* Emptied after start: a sentence naming the setting and the file, no value. */
+    fd = open(file, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    close(fd);
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "apiTokenFile"));
+    assert_non_null(strstr(err.msg, "is empty"));
+    zp_buf_free_secret(&b);
+    zp_cred_free(&cred);
+
+    /* An empty file fails at start. */
+    assert_int_equal(parse_cred(yaml, 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "c.yaml:1: providers[0]: apiTokenFile"));
+    unlink(file);
+}
+
+static void cred_from_secret_ref(void **state)
+{
+    struct zp_cred cred;
+    struct zp_err err = {0};
+    struct zp_buf b;
+    struct fake_src src = {0};
+    struct zp_prov_call call = {
+        .resource_namespace = "web", .secret_get = fake_secret_get, .secret_arg = &src};
+
+    assert_int_equal(parse_cred("apiTokenSecretRef:\n  name: cf\n  key: token\n", 1, &cred,
+                                &err), 0);
+    assert_true(zp_cred_set(&cred));
+    assert_string_equal(cred.setting, "apiTokenSecretRef");
+    assert_string_equal(cred.where, "secret cf, key token");
+    assert_null(cred.file);
+
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), 0);
+    assert_string_equal(zp_buf_str(&b), CRED_VALUE); /* trimmed */
+    assert_int_equal(src.calls, 1);
+    assert_string_equal(src.ns, "web");
+    assert_string_equal(src.name, "cf");
+    assert_string_equal(src.key, "token");
+    zp_buf_free_secret(&b);
+
+    /* Another namespace: the source's sentence, prefixed with the option. */
+    call.resource_namespace = "other";
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_int_equal(err.kind, ZP_ENOTFOUND);
+    assert_string_equal(err.msg, "apiTokenSecretRef: secret other/cf not found");
+    zp_buf_free_secret(&b);
+
+    /* No namespace in the request: refused before any API call. */
+    src.calls = 0;
+    zp_err_clear(&err);
+    call.resource_namespace = "";
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "apiTokenSecretRef: the challenge names no resourceNamespace"));
+    call.resource_namespace = NULL;
+    zp_err_clear(&err);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "no resourceNamespace"));
+    assert_int_equal(src.calls, 0);
+    zp_buf_free_secret(&b);
+
+    /* No cluster configured. */
+    zp_err_clear(&err);
+    call.resource_namespace = "web";
+    call.secret_get = NULL;
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_int_equal(err.kind, ZP_ECONFIG);
+    assert_string_equal(err.msg,
+                        "apiTokenSecretRef needs a Kubernetes API: run zoneproof serve in a "
+                        "cluster or with --kubeconfig, or use apiTokenFile");
+    zp_buf_free_secret(&b);
+    zp_cred_free(&cred);
+
+    /* An empty value. */
+    call.secret_get = fake_secret_get;
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: empty}\n", 1, &cred, &err),
+                     0);
+    zp_err_clear(&err);
+    zp_buf_init(&b, 1024);
+    assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
+    assert_string_equal(err.msg, "apiTokenSecretRef: key empty of secret web/cf is empty");
+    zp_buf_free_secret(&b);
+    zp_cred_free(&cred);
+}
+
+static void cred_settings_refused(void **state)
+{
+    struct zp_cred cred;
+    struct zp_err err = {0};
+
+    assert_int_equal(parse_cred("apiTokenFile: /x\napiTokenSecretRef: {name: cf, key: token}\n",
+                                1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "apiTokenFile and apiTokenSecretRef are both set"));
+
+    assert_int_equal(parse_cred("zone: example.com\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "providers[0]: apiTokenFile or apiTokenSecretRef is required"));
+    assert_int_equal(parse_cred("zone: example.com\n", 0, &cred, &err), 0);
+    assert_false(zp_cred_set(&cred));
+    zp_cred_free(&cred);
+
+    assert_int_equal(parse_cred("apiTokenSecretRef: cf\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "apiTokenSecretRef must be a mapping with name"));
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf}\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "providers[0].apiTokenSecretRef: key is required"));
+    assert_int_equal(parse_cred("apiTokenSecretRef: {key: token}\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "providers[0].apiTokenSecretRef: name is required"));
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: Cf_X, key: token}\n", 1, &cred, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "name \"Cf_X\" is not a Secret's name"));
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: a/b}\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "key \"a/b\" is not a key a Secret may have"));
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: token, namespace: x}\n", 1,
+                                &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "namespace"));
+    assert_int_equal(parse_cred("apiTokenFile: /nonexistent/token\n", 1, &cred, &err), -1);
+    assert_non_null(strstr(err.msg, "apiTokenFile"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quoting),
         cmocka_unit_test(equality_across_api_forms),
         cmocka_unit_test(endpoint_settings),
+        cmocka_unit_test(cred_from_file),
+        cmocka_unit_test(cred_from_secret_ref),
+        cmocka_unit_test(cred_settings_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

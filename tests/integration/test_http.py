@@ -71,7 +71,9 @@ class Server:
                 "--requestheader-client-ca-file", pki.path(pkidir, "proxy-ca.crt"),
                 "--requestheader-allowed-names", "front-proxy-client,aggregator",
                 "--log-level", "debug"] + list(extra)
-        env = dict(os.environ, GROUP_NAME=GROUP)
+        # Never a cluster the machine may be in: this server must use the flags' CA only.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
+        env["GROUP_NAME"] = GROUP
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         try:

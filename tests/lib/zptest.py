@@ -213,7 +213,8 @@ def write_secret(dirpath, name="tsig-secret", secret=TSIG_SECRET):
 
 def run_zp(args, timeout=60, env=None, check=False):
     """Runs the zoneproof CLI; returns CompletedProcess with text output."""
-    e = dict(os.environ)
+    # Tests talk to the servers they start, never to a cluster the machine may be in.
+    e = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     e.update(env or {})
     r = subprocess.run([zoneproof_bin()] + args, capture_output=True, text=True,
                        timeout=timeout, env=e)

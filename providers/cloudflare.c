@@ -37,7 +37,7 @@
 
 struct cf_cfg {
     struct zp_pr_conn conn;
-    char *zone_token_file; /* zoneApiTokenFile; NULL: the lookup uses apiTokenFile */
+    struct zp_cred zone_token; /* zoneApiToken…; not set: the lookup uses apiToken… */
     char *zone_id;         /* zoneId; NULL: looked up by name */
 };
 
@@ -51,8 +51,8 @@ enum cf_op { CF_OP_ZONES, CF_OP_LIST, CF_OP_CREATE, CF_OP_DELETE };
 static const struct zp_pr_api cf_api = {
     .type = "cloudflare", .what = "Cloudflare", .rate = 3.0, .burst = 20.0};
 
-static const char *const cf_keys[] = {"apiTokenFile", "zoneApiTokenFile", "zoneId",
-                                      "endpoint",     "caFile",           NULL};
+static const char *const cf_keys[] = {
+    ZP_CRED_KEYS("apiToken"), ZP_CRED_KEYS("zoneApiToken"), "zoneId", "endpoint", "caFile", NULL};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -202,7 +202,7 @@ static void cf_config_free(void *p)
     if (cfg == NULL)
         return;
     zp_pr_conn_free(&cfg->conn);
-    free(cfg->zone_token_file);
+    zp_cred_free(&cfg->zone_token);
     free(cfg->zone_id);
     free(cfg);
 }
@@ -211,18 +211,13 @@ static int cf_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct cf_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *zfile = NULL, *zid = NULL;
+    const char *zid = NULL;
     int rc = -1;
 
     if (zp_pr_conn_parse(node, path, CF_DEFAULT_URL, &cfg->conn, err) == -1 ||
-        zp_y_str(node, path, "zoneApiTokenFile", 0, &zfile, err) == -1 ||
+        zp_cred_parse(node, path, "zoneApiToken", 0, &cfg->zone_token, err) == -1 ||
         zp_y_str(node, path, "zoneId", 0, &zid, err) == -1)
         goto out;
-    if (zfile != NULL) {
-        if (zp_secret_file_check(node, path, "zoneApiTokenFile", zfile, err) == -1)
-            goto out;
-        cfg->zone_token_file = zp_xstrdup(zfile);
-    }
     if (zid != NULL) {
         size_t n = strlen(zid);
         for (size_t i = 0; i < n; i++)
@@ -238,9 +233,9 @@ static int cf_config_parse(const struct zp_ynode *node, const char *path, void *
         cfg->zone_id = zp_xstrdup(zid);
         for (char *p = cfg->zone_id; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        if (zfile != NULL)
-            zp_log(ZP_LOG_WARN, "cloudflare: zoneApiTokenFile is unused when zoneId is set",
-                   ZP_S("provider", path), ZP_END);
+        if (zp_cred_set(&cfg->zone_token))
+            zp_log(ZP_LOG_WARN, "cloudflare: zoneApiToken is unused when zoneId is set",
+                   ZP_S("setting", cfg->zone_token.setting), ZP_S("provider", path), ZP_END);
     }
     *cfgp = cfg;
     cfg = NULL;
@@ -252,14 +247,21 @@ out:
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-/* The setting and file of the token a request of kind op is made with. */
+/* The token a request of kind op is made with. */
+static const struct zp_cred *cf_token(const struct cf_cfg *cfg, enum cf_op op)
+{
+    return op == CF_OP_ZONES && zp_cred_set(&cfg->zone_token) ? &cfg->zone_token
+                                                               : &cfg->conn.token;
+}
+
+/* The setting and where (file or Secret) of that token, for messages. */
 static void cf_token_of(const struct cf_cfg *cfg, enum cf_op op, const char **setting,
                         const char **file)
 {
-    int zone_token = op == CF_OP_ZONES && cfg->zone_token_file != NULL;
+    const struct zp_cred *c = cf_token(cfg, op);
 
-    *setting = zone_token ? "zoneApiTokenFile" : "apiTokenFile";
-    *file = zone_token ? cfg->zone_token_file : cfg->conn.token_file;
+    *setting = c->setting;
+    *file = c->where;
 }
 
 /* The sentence for a refused request. doing: "add TXT at x", for the generic cases. */
@@ -275,14 +277,14 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
     case ZP_CF_BADHEADER:
         zp_err_set(err, ZP_EAUTH,
                    "Cloudflare refused the Authorization header made from %s (%s) (error %d): "
-                   "the file must hold one API token (a Global API Key is not a token)",
+                   "it must hold one API token (a Global API Key is not a token)",
                    setting, file, code);
         break;
     case ZP_CF_AUTH:
         zp_err_set(err, ZP_EAUTH,
                    "Cloudflare rejected the API token in %s (%s) (error %d): it is unknown, "
                    "expired or revoked; create one under My Profile > API Tokens and put it in "
-                   "that file's Secret",
+                   "that Secret",
                    setting, file, code);
         break;
     case ZP_CF_PERM:
@@ -352,7 +354,7 @@ static int cf_do(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum
 {
     struct zp_pr_req req = {.method = method, .url = url, .body = body};
 
-    cf_token_of(cfg, op, &req.token_setting, &req.token_file);
+    req.token = cf_token(cfg, op);
     if (zp_pr_send(&cf_api, &cfg->conn, call, &req, resp, err) == -1)
         return -1;
     *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);

@@ -48,7 +48,7 @@ enum do_op { DO_OP_DOMAIN, DO_OP_LIST, DO_OP_CREATE, DO_OP_DELETE };
 static const struct zp_pr_api do_api = {
     .type = "digitalocean", .what = "DigitalOcean", .rate = 5000.0 / 3600.0, .burst = 50.0};
 
-static const char *const do_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
+static const char *const do_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -116,9 +116,9 @@ static int do_config_parse(const struct zp_ynode *node, const char *path, void *
 static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
-                      "DigitalOcean: the account of the token in apiTokenFile (%s) has no domain "
+                      "DigitalOcean: the account of the token in %s (%s) has no domain "
                       "%s: add it under Networking > Domains, or %s",
-                      cfg->conn.token_file, t->zone,
+                      cfg->conn.token.setting, cfg->conn.token.where, t->zone,
                       cfg->zone ? "correct the zone setting"
                                 : "list the domain DigitalOcean serves in dnsZones (or set zone)");
 }
@@ -137,16 +137,16 @@ static int do_fail(const struct do_cfg *cfg, const struct zp_prov_call *call, en
         slug = "";
     if (resp->status == 401)
         zp_err_set(err, ZP_EAUTH,
-                   "DigitalOcean rejected the token in apiTokenFile (%s) (HTTP 401 %s): it is "
+                   "DigitalOcean rejected the token in %s (%s) (HTTP 401 %s): it is "
                    "unknown, expired or revoked; create a personal access token with the scopes "
                    "domain:read, domain:create and domain:delete and put it in that file's Secret",
-                   cfg->conn.token_file, slug);
+                   cfg->conn.token.setting, cfg->conn.token.where, slug);
     else if (resp->status == 403)
         zp_err_set(err, ZP_EPERM,
-                   "DigitalOcean: the token in apiTokenFile (%s) may not %s (HTTP 403 %s): it "
+                   "DigitalOcean: the token in %s (%s) may not %s (HTTP 403 %s): it "
                    "needs the scope domain:%s; give the token domain:read, domain:create and "
                    "domain:delete",
-                   cfg->conn.token_file, doing, slug, scope[op]);
+                   cfg->conn.token.setting, cfg->conn.token.where, doing, slug, scope[op]);
     else if (resp->status == 404)
         do_no_domain(cfg, t, err);
     else if (resp->status == 422 || (resp->status >= 400 && resp->status < 500))

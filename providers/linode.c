@@ -50,7 +50,7 @@ enum li_op { LI_OP_DOMAIN, LI_OP_LIST, LI_OP_CREATE, LI_OP_DELETE };
 static const struct zp_pr_api li_api = {
     .type = "linode", .what = "Linode", .rate = 1.5, .burst = 10.0};
 
-static const char *const li_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
+static const char *const li_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
 
 /* The TTLs Linode keeps as they are; it rounds any other to the nearest of them. */
 static const unsigned li_ttls[] = {300,   3600,   7200,   14400,  28800,   57600,
@@ -149,9 +149,9 @@ static int li_config_parse(const struct zp_ynode *node, const char *path, void *
 static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
-                      "Linode: the account of the token in apiTokenFile (%s) has no domain %s: "
+                      "Linode: the account of the token in %s (%s) has no domain %s: "
                       "add it under Domains in Cloud Manager, or %s",
-                      cfg->conn.token_file, t->zone,
+                      cfg->conn.token.setting, cfg->conn.token.where, t->zone,
                       cfg->zone ? "correct the zone setting"
                                 : "list the domain Linode serves in dnsZones (or set zone)");
 }
@@ -168,15 +168,15 @@ static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, en
     zp_pr_log_reply(&li_api, call, doing, resp);
     if (resp->status == 401)
         zp_err_set(err, ZP_EAUTH,
-                   "Linode rejected the token in apiTokenFile (%s) (HTTP 401): it is unknown, "
+                   "Linode rejected the token in %s (%s) (HTTP 401): it is unknown, "
                    "expired or revoked; create a personal access token with Domains Read/Write "
                    "and put it in that file's Secret",
-                   cfg->conn.token_file);
+                   cfg->conn.token.setting, cfg->conn.token.where);
     else if (resp->status == 403)
         zp_err_set(err, ZP_EPERM,
-                   "Linode: the token in apiTokenFile (%s) may not %s (HTTP 403): give it the "
+                   "Linode: the token in %s (%s) may not %s (HTTP 403): give it the "
                    "scope Domains Read/Write%s",
-                   cfg->conn.token_file, doing,
+                   cfg->conn.token.setting, cfg->conn.token.where, doing,
                    op == LI_OP_CREATE || op == LI_OP_DELETE
                        ? " (Read Only is not enough to change records)"
                        : "");

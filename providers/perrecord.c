@@ -34,13 +34,9 @@
 int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *def_url,
                      struct zp_pr_conn *c, struct zp_err *err)
 {
-    const char *file = NULL;
-
     if (zp_endpoint_parse(node, path, def_url, &c->endpoint, &c->ca_file, err) == -1 ||
-        zp_y_str(node, path, "apiTokenFile", 1, &file, err) == -1 ||
-        zp_secret_file_check(node, path, "apiTokenFile", file, err) == -1)
+        zp_cred_parse(node, path, "apiToken", 1, &c->token, err) == -1)
         return -1;
-    c->token_file = zp_xstrdup(file);
     return 0;
 }
 
@@ -48,7 +44,7 @@ void zp_pr_conn_free(struct zp_pr_conn *c)
 {
     free(c->endpoint);
     free(c->ca_file);
-    free(c->token_file);
+    zp_cred_free(&c->token);
     memset(c, 0, sizeof(*c));
 }
 
@@ -77,7 +73,7 @@ int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *
  * header (or smuggle a second one), and usually means the file holds
  * "Bearer …", a key pair, or a JSON credential instead of the token.
  */
-static int pr_token_check(const struct zp_buf *tok, const char *setting, const char *file,
+static int pr_token_check(const struct zp_buf *tok, const struct zp_cred *cred,
                           struct zp_err *err)
 {
     for (size_t i = 0; i < tok->len; i++) {
@@ -86,7 +82,7 @@ static int pr_token_check(const struct zp_buf *tok, const char *setting, const c
             return zp_err_set(err, ZP_ECONFIG,
                               "%s: %s holds more than one word; it must hold only the API "
                               "token (without \"Bearer\", quotes or other lines)",
-                              setting, file);
+                              cred->setting, cred->where);
     }
     return 0;
 }
@@ -95,8 +91,7 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                const struct zp_prov_call *call, const struct zp_pr_req *req,
                struct zp_http_resp *resp, struct zp_err *err)
 {
-    const char *file = req->token_file ? req->token_file : conn->token_file;
-    const char *setting = req->token_setting ? req->token_setting : "apiTokenFile";
+    const struct zp_cred *cred = req->token ? req->token : &conn->token;
     const char *headers[6];
     struct zp_buf tok, auth;
     char key[256];
@@ -107,13 +102,12 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
     zp_buf_init(&auth, PR_AUTH_MAX);
     snprintf(key, sizeof(key), "%s:%s", api->type, call->instance ? call->instance : "");
     if (zp_ratelimit_take(key, api->rate, api->burst, call->deadline_ms, api->what, err) == -1 ||
-        zp_secret_file_read(file, setting, &tok, err) == -1 ||
-        pr_token_check(&tok, setting, file, err) == -1)
+        zp_cred_read(cred, call, &tok, err) == -1 || pr_token_check(&tok, cred, err) == -1)
         goto out;
     if (zp_buf_puts(&auth, "Authorization: Bearer ") == -1 ||
         zp_buf_append(&auth, tok.data, tok.len) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "%s: %s holds a token longer than %u bytes", setting, file,
-                   PR_TOKEN_MAX);
+        zp_err_set(err, ZP_ECONFIG, "%s: %s holds a token longer than %u bytes", cred->setting,
+                   cred->where, PR_TOKEN_MAX);
         goto out;
     }
     headers[nh++] = auth.data;

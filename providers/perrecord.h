@@ -17,6 +17,7 @@
 
 #include "base/dname.h"
 #include "base/httpc.h"
+#include "providers/common.h"
 
 struct cJSON;
 struct zp_err;
@@ -40,10 +41,10 @@ struct zp_pr_api {
 struct zp_pr_conn {
     char *endpoint;   /* base URL, no trailing slash */
     char *ca_file;    /* NULL: the system's CAs */
-    char *token_file; /* apiTokenFile */
+    struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
 };
 
-/* endpoint, caFile and apiTokenFile (required, checked now, read again at every call). */
+/* endpoint, caFile and apiTokenFile/apiTokenSecretRef (required, read again at every call). */
 int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *def_url,
                      struct zp_pr_conn *c, struct zp_err *err);
 void zp_pr_conn_free(struct zp_pr_conn *c);
@@ -58,12 +59,11 @@ struct zp_pr_req {
     const char *url;
     const char *body;          /* JSON, or NULL */
     const char *header;        /* one more header line ("X-Filter: {…}"), or NULL */
-    const char *token_file;    /* NULL: the connection's apiTokenFile */
-    const char *token_setting; /* the setting that names it; NULL: "apiTokenFile" */
+    const struct zp_cred *token; /* NULL: the connection's apiToken */
 };
 
 /*
- * Takes a token from the account's bucket, reads the token file, sends the
+ * Takes a token from the account's bucket, reads the API token, sends the
  * request with "Authorization: Bearer", and wipes the token. 0 when any
  * response arrived (whatever its status: zp_http_call has already waited
  * out 429 and retried 5xx where the deadline allowed).

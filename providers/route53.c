@@ -11,6 +11,10 @@
  * a value written meanwhile (the other half of an apex + wildcard pair).
  * After the change, GetChange is polled until Route 53 reports INSYNC.
  * The XML of replies and batches is route53_xml.c's.
+ *
+ * Without accessKeyId and secretAccessKeyFile an instance is ambient: when
+ * the request allows it, calls are signed with temporary credentials that
+ * STS trades for the pod's web identity token (awssts.c, IRSA).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <stdio.h>
@@ -27,6 +31,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/yaml.h"
+#include "providers/awssts.h"
 #include "providers/common.h"
 #include "providers/provider.h"
 #include "providers/route53_int.h"
@@ -55,6 +60,10 @@ struct r53_cfg {
     char *ca;
     char *host;         /* the authority of endpoint: the signed Host header */
     const char *prefix; /* into endpoint: a path prefix, usually "" */
+    /* Ambient (key_id == NULL): STS settings and the credential cache, the only mutable state. */
+    char *sts_endpoint;
+    char *role_arn;
+    struct zp_awssts *sts;
 };
 
 /* One present or cleanup. */
@@ -63,12 +72,16 @@ struct r53_op {
     const struct zp_record *rec;
     const struct zp_prov_call *call;
     struct zp_buf secret;
+    struct zp_awssts_creds tmp; /* ambient: the temporary credentials of this call */
+    const char *key_id;         /* cfg->key_id or tmp.access_key_id */
+    char who[320]; /* "access key AKIA…" or "role arn:…": who acts, for sentences */
     char zone_id[R53_ID_MAX];
     char rl_key[192];
 };
 
-static const char *const r53_keys[] = {
-    "accessKeyId", "region", "secretAccessKeyFile", "hostedZoneId", "endpoint", "caFile", NULL};
+static const char *const r53_keys[] = {"accessKeyId",  "region",      "secretAccessKeyFile",
+                                       "hostedZoneId", "endpoint",    "caFile",
+                                       "roleArn",      "stsEndpoint", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -94,6 +107,9 @@ static void r53_config_free(void *p)
     free(cfg->endpoint);
     free(cfg->ca);
     free(cfg->host);
+    free(cfg->sts_endpoint);
+    free(cfg->role_arn);
+    zp_awssts_free(cfg->sts);
     free(cfg);
 }
 
@@ -102,23 +118,53 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
 {
     struct r53_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
     const char *akid = NULL, *file = NULL, *zid = NULL, *region = "us-east-1", *auth;
+    const char *role = NULL, *sts = NULL;
     size_t hn;
     int rc = -1;
 
-    if (zp_y_str(node, path, "accessKeyId", 1, &akid, err) == -1 ||
-        zp_y_str(node, path, "secretAccessKeyFile", 1, &file, err) == -1 ||
+    if (zp_y_str(node, path, "accessKeyId", 0, &akid, err) == -1 ||
+        zp_y_str(node, path, "secretAccessKeyFile", 0, &file, err) == -1 ||
         zp_y_str(node, path, "hostedZoneId", 0, &zid, err) == -1 ||
-        zp_y_str(node, path, "region", 0, &region, err) == -1)
+        zp_y_str(node, path, "region", 0, &region, err) == -1 ||
+        zp_y_str(node, path, "roleArn", 0, &role, err) == -1 ||
+        zp_y_str(node, path, "stsEndpoint", 0, &sts, err) == -1)
         goto out;
+    /* Half a key pair is a mistake, not a wish for ambient credentials. */
+    if ((akid == NULL) != (file == NULL)) {
+        zp_y_fail(node, path, err,
+                  "%s is set but %s is not: set both for an IAM user's access key, or neither "
+                  "for ambient credentials (IRSA web identity)",
+                  akid ? "accessKeyId" : "secretAccessKeyFile",
+                  akid ? "secretAccessKeyFile" : "accessKeyId");
+        goto out;
+    }
+    if (akid != NULL && (role != NULL || sts != NULL)) {
+        zp_y_fail(zp_y_get(node, role ? "roleArn" : "stsEndpoint"), path, err,
+                  "%s applies to ambient credentials only; remove it, or remove accessKeyId and "
+                  "secretAccessKeyFile",
+                  role ? "roleArn" : "stsEndpoint");
+        goto out;
+    }
+    if (role != NULL && strncmp(role, "arn:aws", 7) != 0) {
+        zp_y_fail(zp_y_get(node, "roleArn"), path, err,
+                  "roleArn \"%s\" is not a role ARN (like arn:aws:iam::123456789012:role/dns)",
+                  role);
+        goto out;
+    }
+    if (sts != NULL && strncmp(sts, "https://", 8) != 0 && strncmp(sts, "http://", 7) != 0) {
+        zp_y_fail(zp_y_get(node, "stsEndpoint"), path, err,
+                  "stsEndpoint \"%s\" must start with https://", sts);
+        goto out;
+    }
     /* Never echo a wrong accessKeyId: it may be the secret access key pasted in the wrong place. */
-    if (!all_of(akid, UPPER_DIGITS, 16, 128)) {
+    if (akid != NULL && !all_of(akid, UPPER_DIGITS, 16, 128)) {
         zp_y_fail(zp_y_get(node, "accessKeyId"), path, err,
                   "accessKeyId must be an access key ID (capital letters and digits, like "
                   "AKIAIOSFODNN7EXAMPLE); the secret access key belongs in the file named by "
                   "secretAccessKeyFile");
         goto out;
     }
-    if (zp_secret_file_check(node, path, "secretAccessKeyFile", file, err) == -1)
+    if (file != NULL && zp_secret_file_check(node, path, "secretAccessKeyFile", file, err) == -1)
         goto out;
     if (zid != NULL) {
         if (strncmp(zid, "/hostedzone/", 12) == 0)
@@ -152,9 +198,20 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
     }
     cfg->host = zp_xstrndup(auth, hn);
     cfg->prefix = auth + hn;
-    cfg->key_id = zp_xstrdup(akid);
-    cfg->secret_file = zp_xstrdup(file);
     cfg->region = zp_xstrdup(region);
+    if (akid != NULL) {
+        cfg->key_id = zp_xstrdup(akid);
+        cfg->secret_file = zp_xstrdup(file);
+    } else {
+        size_t n = sts ? strlen(sts) : 0;
+        while (n > 0 && sts[n - 1] == '/')
+            n--;
+        cfg->sts_endpoint = sts ? zp_xstrndup(sts, n) : NULL;
+        cfg->role_arn = role ? zp_xstrdup(role) : NULL;
+        cfg->sts = zp_awssts_new();
+        zp_log(ZP_LOG_INFO, "route53 uses ambient credentials", ZP_S("provider", path),
+               ZP_S("role", role ? role : "AWS_ROLE_ARN"), ZP_END);
+    }
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -180,61 +237,73 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                     struct zp_err *err)
 {
     const struct r53_cfg *cfg = op->cfg;
-    const char *akid = cfg->key_id, *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
+    const char *akid = op->who, *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
     char code[64], msg[400];
 
     r53_log_reply(op, action, resp);
     zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
                        sizeof(msg));
-    if (strcmp(code, "InvalidClientTokenId") == 0 ||
-        strcmp(code, "UnrecognizedClientException") == 0)
+    /* Temporary credentials that Route 53 no longer takes are not reused by the next call. */
+    if (cfg->sts != NULL &&
+        (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidClientTokenId") == 0))
+        zp_awssts_forget(cfg->sts, op->key_id);
+    if (cfg->sts != NULL && strcmp(code, "ExpiredToken") == 0)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Route 53 found the temporary credentials of %s expired (ExpiredToken); they "
+                   "are renewed on the next attempt",
+                   akid);
+    else if (strcmp(code, "InvalidClientTokenId") == 0 ||
+             strcmp(code, "UnrecognizedClientException") == 0)
         zp_err_set(err, ZP_EAUTH,
-                   "Route 53 does not know access key %s (%s): check accessKeyId, and that the key "
+                   "Route 53 does not know %s (%s): check accessKeyId, and that the key "
                    "is active in IAM",
                    akid, code);
     else if (strcasestr(msg, "signature expired") != NULL || strcmp(code, "RequestExpired") == 0)
         zp_err_set(err, ZP_EAUTH,
-                   "Route 53 refused the request signed with access key %s as expired: this "
+                   "Route 53 refused the request signed with %s as expired: this "
                    "host's clock is more than 5 minutes off; fix its time (NTP)",
                    akid);
+    else if (strcmp(code, "SignatureDoesNotMatch") == 0 && cfg->key_id == NULL)
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 rejected the signature made with %s (SignatureDoesNotMatch); check "
+                   "region (%s) and that endpoint is Route 53's",
+                   akid, cfg->region);
     else if (strcmp(code, "SignatureDoesNotMatch") == 0)
-        zp_err_set(
-            err, ZP_EAUTH,
-            "Route 53 rejected the signature made with access key %s (SignatureDoesNotMatch): "
-            "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
-            "key",
-            akid, cfg->secret_file);
+        zp_err_set(err, ZP_EAUTH,
+                   "Route 53 rejected the signature made with %s (SignatureDoesNotMatch): "
+                   "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
+                   "key",
+                   akid, cfg->secret_file);
     else if (strcmp(code, "IncompleteSignature") == 0 ||
              strcmp(code, "MissingAuthenticationToken") == 0 ||
              strcmp(code, "InvalidSignatureException") == 0)
         zp_err_set(err, ZP_EAUTH,
-                   "Route 53 rejected the signature made with access key %s (%s); check "
+                   "Route 53 rejected the signature made with %s (%s); check "
                    "accessKeyId, secretAccessKeyFile and region (%s)",
                    akid, code, cfg->region);
     else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0) {
         if (strcmp(action, "ListHostedZonesByName") == 0)
             zp_err_set(err, ZP_EPERM,
-                       "access key %s may not call route53:ListHostedZonesByName (AccessDenied), "
+                       "%s may not call route53:ListHostedZonesByName (AccessDenied), "
                        "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
                        "key's IAM policy, or set hostedZoneId to skip the lookup",
                        akid, op->rec->zone);
         else if (strcmp(action, "GetChange") == 0)
             zp_err_set(err, ZP_EPERM,
-                       "access key %s may not call route53:GetChange (AccessDenied); the change of "
+                       "%s may not call route53:GetChange (AccessDenied); the change of "
                        "TXT at %s was made, but its progress cannot be followed: allow "
                        "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
                        akid, op->rec->fqdn);
         else
             zp_err_set(err, ZP_EPERM,
-                       "access key %s may not call route53:%s for TXT at %s in hosted zone %s "
+                       "%s may not call route53:%s for TXT at %s in hosted zone %s "
                        "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
                        "IAM policy, with conditions that admit TXT records named %.*s",
                        akid, action, op->rec->fqdn, zone, zone, (int)strlen(op->rec->fqdn) - 1,
                        op->rec->fqdn);
     } else if (strcmp(code, "NoSuchHostedZone") == 0)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "hosted zone %s does not exist in the AWS account of access key %s; %s", zone,
-                   akid,
+        zp_err_set(err, ZP_ENOTFOUND, "hosted zone %s does not exist in the AWS account of %s; %s",
+                   zone, akid,
                    cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
                                 : "it was deleted while zoneproof used it");
     else if (code[0] != '\0' && resp->status >= 400 && resp->status < 500)
@@ -264,11 +333,14 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
                     struct zp_http_resp *resp, struct zp_err *err)
 {
     const struct r53_cfg *cfg = op->cfg;
-    const struct zp_sigv4_key key = {.access_key_id = cfg->key_id,
-                                     .secret_access_key = op->secret.data,
+    const struct zp_sigv4_key key = {.access_key_id = op->key_id,
+                                     .secret_access_key = op->tmp.secret_access_key
+                                                              ? op->tmp.secret_access_key
+                                                              : op->secret.data,
+                                     .session_token = op->tmp.session_token,
                                      .region = cfg->region,
                                      .service = "route53"};
-    struct zp_buf query, url, auth, h_host, h_date;
+    struct zp_buf query, url, auth, h_host, h_date, h_token;
     uint64_t backoff = R53_THROTTLE_FIRST_MS;
     char date[ZP_SIGV4_DATE_LEN + 1], code[64], msg[256];
     int rc = -1;
@@ -278,7 +350,10 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
     zp_buf_init(&auth, 1024);
     zp_buf_init(&h_host, 512);
     zp_buf_init(&h_date, 64);
-    if (zp_sigv4_query(pairs, npairs, &query) == -1 ||
+    zp_buf_init(&h_token, 8192);
+    if ((key.session_token != NULL &&
+         zp_buf_printf(&h_token, "X-Amz-Security-Token: %s", key.session_token) == -1) ||
+        zp_sigv4_query(pairs, npairs, &query) == -1 ||
         zp_buf_printf(&url, "%s%s%s%s", cfg->endpoint, path, query.len ? "?" : "",
                       zp_buf_str(&query)) == -1 ||
         zp_buf_printf(&h_host, "Host: %s", cfg->host) == -1) {
@@ -304,8 +379,17 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
             zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s", op->rec->fqdn);
             goto out;
         }
-        const char *headers[] = {zp_buf_str(&h_host), zp_buf_str(&h_date), zp_buf_str(&auth),
-                                 body ? "Content-Type: text/xml" : NULL, NULL};
+        const char *headers[] = {zp_buf_str(&h_host),
+                                 zp_buf_str(&h_date),
+                                 zp_buf_str(&auth),
+                                 key.session_token ? zp_buf_str(&h_token) : NULL,
+                                 body ? "Content-Type: text/xml" : NULL,
+                                 NULL};
+        /* A NULL ends the list: close the gap a long-term key leaves. */
+        if (headers[3] == NULL) {
+            headers[3] = headers[4];
+            headers[4] = NULL;
+        }
         struct zp_http_req req = {.method = method,
                                   .url = zp_buf_str(&url),
                                   .headers = headers,
@@ -345,6 +429,7 @@ out:
     zp_buf_free(&auth);
     zp_buf_free(&h_host);
     zp_buf_free(&h_date);
+    zp_buf_free_secret(&h_token);
     return rc;
 }
 
@@ -353,7 +438,7 @@ out:
 /* ListHostedZonesByName: the one public zone named rec->zone. */
 static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
 {
-    const char *zone = op->rec->zone, *akid = op->cfg->key_id;
+    const char *zone = op->rec->zone, *akid = op->who;
     char dnsname[ZP_R53_NAME_MAX], next_id[R53_ID_MAX] = "";
     struct zp_http_resp resp;
     struct zp_buf t;
@@ -394,7 +479,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
                 continue;
             if (found) {
                 zp_err_set(err, ZP_ECONFIG,
-                           "the AWS account of access key %s has several public hosted zones "
+                           "the AWS account of %s has several public hosted zones "
                            "named %s (%s, %s, …); set hostedZoneId to the one the domain is "
                            "delegated to",
                            akid, zone, op->zone_id, id);
@@ -417,7 +502,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
     }
     if (!found) {
         zp_err_set(err, ZP_ENOTFOUND,
-                   "no public hosted zone named %s in the AWS account of access key %s%s; create "
+                   "no public hosted zone named %s in the AWS account of %s%s; create "
                    "it there, use the access key of the account that holds it, or set "
                    "hostedZoneId",
                    zone, akid,
@@ -567,7 +652,37 @@ out:
 
 /* ---- present and cleanup ------------------------------------------------------------------ */
 
-/* The index of the stored value equal to value, or -1. */
+/*
+ * The key that signs this call: the configured access key, or, for an
+ * ambient instance that the request allows, temporary credentials from STS.
+ */
+static int r53_credentials(struct r53_op *op, struct zp_err *err)
+{
+    const struct r53_cfg *cfg = op->cfg;
+
+    if (cfg->key_id != NULL) {
+        op->key_id = cfg->key_id;
+        snprintf(op->who, sizeof(op->who), "access key %s", cfg->key_id);
+        return zp_secret_file_read(cfg->secret_file, "secretAccessKeyFile", &op->secret, err);
+    }
+    if (!op->call->allow_ambient)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "route53 instance %s has no secretAccessKeyFile and the Issuer does not "
+                          "allow ambient credentials: set secretAccessKeyFile, or use a "
+                          "ClusterIssuer (cert-manager allows ambient credentials for "
+                          "ClusterIssuers by default) or start cert-manager with "
+                          "--issuer-ambient-credentials",
+                          op->call->instance ? op->call->instance : "(unnamed)");
+    const struct zp_awssts_src src = {
+        .endpoint = cfg->sts_endpoint, .role_arn = cfg->role_arn, .ca_file = cfg->ca};
+    const char *role = cfg->role_arn ? cfg->role_arn : getenv("AWS_ROLE_ARN");
+    if (zp_awssts_get(cfg->sts, &src, op->call->deadline_ms, &op->tmp, err) == -1)
+        return -1;
+    op->key_id = op->tmp.access_key_id;
+    snprintf(op->who, sizeof(op->who), "role %s", role ? role : "(AWS_ROLE_ARN)");
+    return 0;
+}
+
 static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                       int del, struct zp_err *err)
 {
@@ -588,8 +703,7 @@ static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov
                    rec->fqdn, strlen(rec->value));
         goto out;
     }
-    if (zp_txt_quote(rec->value, &quoted) == -1 ||
-        zp_secret_file_read(cfg->secret_file, "secretAccessKeyFile", &op.secret, err) == -1)
+    if (zp_txt_quote(rec->value, &quoted) == -1 || r53_credentials(&op, err) == -1)
         goto out;
     if (cfg->zone_id)
         snprintf(op.zone_id, sizeof(op.zone_id), "%s", cfg->zone_id);
@@ -648,6 +762,7 @@ out:
         zp_log(ZP_LOG_WARN, "route53 update failed", ZP_S("instance", call->instance),
                ZP_S("zone", op.zone_id), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
     zp_buf_free_secret(&op.secret);
+    zp_awssts_creds_wipe(&op.tmp);
     zp_buf_free(&quoted);
     zp_buf_free(&batch);
     zp_r53_rrset_free(&set);

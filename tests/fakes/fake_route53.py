@@ -16,6 +16,9 @@ What it holds to, because the client must cope with the real service:
   first zone may have another name; a private zone of the same name exists.
 * Changes are PENDING for the first `pending_polls` GetChange calls.
 * Throttling is HTTP 400 with code Throttling (or PriorRequestNotComplete).
+* STS (AssumeRoleWithWebIdentity, unsigned form POST under /sts/): checks
+  the web identity token and role ARN, hands out temporary credentials,
+  and Route 53 calls made with them must carry X-Amz-Security-Token (signed).
 """
 import datetime
 import hashlib
@@ -36,6 +39,9 @@ ZONE_ID = "Z0EXAMPLETEST000000001"
 PRIVATE_ZONE_ID = "Z0AAPRIVATE0000000001"  # same name, sorts first, must be skipped
 OTHER_ZONE_ID = "Z0ZONETEST00000000001"
 ACCOUNT = "123456789012"
+ROLE_ARN = "arn:aws:iam::%s:role/zoneproof-dns" % ACCOUNT
+WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsic3RzLmFtYXpvbmF3cy5jb20iXX0.c2lnbmF0dXJl"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 SIG_MSG = ("The request signature we calculated does not match the signature you provided. "
            "Check your AWS Secret Access Key and signing method. Consult the service "
            "documentation for details.")
@@ -95,6 +101,12 @@ class FakeRoute53(fakebase.FakeServer):
         self.changes = {}
         self.bodies = []           # every ChangeResourceRecordSets body, as sent
         self._ids = itertools.count(1)
+        self.sessions = {}         # temporary access key id -> session token
+        self.sts_calls = []        # every AssumeRoleWithWebIdentity form, as received
+        self.sts_error = None      # (status, code, message) to answer the next STS call with
+        self.web_identity_token = WEB_IDENTITY_TOKEN
+        self.role_arn = ROLE_ARN
+        self.sts_lifetime = 3600
 
     # --- replies ---
     @staticmethod
@@ -137,6 +149,11 @@ class FakeRoute53(fakebase.FakeServer):
             return self.error(403, "InvalidClientTokenId",
                               "The security token included in the request is invalid.")
         signed = signed.split(";")
+        if akid in self.sessions and (
+                req.headers.get("X-Amz-Security-Token") != self.sessions[akid]
+                or "x-amz-security-token" not in signed):
+            return self.error(403, "InvalidClientTokenId",
+                              "The security token included in the request is invalid.")
         amz_date = req.headers.get("X-Amz-Date") or ""
         if "host" not in signed or "x-amz-date" not in signed or amz_date[:8] != date8:
             return self.error(403, "SignatureDoesNotMatch", SIG_MSG)
@@ -168,7 +185,54 @@ class FakeRoute53(fakebase.FakeServer):
         return None
 
     # --- routing ---
+    def sts(self, req):
+        form = urllib.parse.parse_qs(req.body.decode(), keep_blank_values=True)
+
+        def f(name):
+            return (form.get(name) or [""])[0]
+        self.sts_calls.append(form)
+        if req.method != "POST" or req.path not in ("/sts", "/sts/"):
+            return self.error(404, "UnknownOperationException", "Unknown operation")
+        if f("Action") != "AssumeRoleWithWebIdentity" or f("Version") != "2011-06-15":
+            return self.error(400, "InvalidAction", "Could not find operation %s for version %s"
+                              % (f("Action"), f("Version")))
+        if self.sts_error:
+            status, code, message = self.sts_error
+            self.sts_error = None
+            return self.error(status, code, message)
+        if not f("RoleSessionName"):
+            return self.error(400, "ValidationError", "1 validation error detected: Value null "
+                              "at 'roleSessionName' failed to satisfy constraint")
+        if f("WebIdentityToken") != self.web_identity_token:
+            return self.error(400, "InvalidIdentityToken", "Couldn't retrieve verification key "
+                              "from your identity provider")
+        if f("RoleArn") != self.role_arn:
+            return self.error(403, "AccessDenied", "Not authorized to perform "
+                              "sts:AssumeRoleWithWebIdentity")
+        n = next(self._ids)
+        akid, secret = "ASIAZPTEMP%010d" % n, "tempSecret/%030d" % n
+        token = "FwoGZXIvYXdzEFAKE//%d+session/token==" % n
+        self.keys[akid] = secret
+        self.sessions[akid] = token
+        exp = (datetime.datetime.now(datetime.timezone.utc)
+               + datetime.timedelta(seconds=self.sts_lifetime)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.xml(200, '<AssumeRoleWithWebIdentityResponse xmlns="%s">'
+                        '<AssumeRoleWithWebIdentityResult><Audience>sts.amazonaws.com</Audience>'
+                        '<SubjectFromWebIdentityToken>system:serviceaccount:zoneproof:zoneproof'
+                        '</SubjectFromWebIdentityToken><AssumedRoleUser><Arn>%s/%s</Arn>'
+                        '<AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser>'
+                        '<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s'
+                        '</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s'
+                        '</Expiration></Credentials><Provider>oidc.eks.test</Provider>'
+                        '</AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s'
+                        '</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>'
+                        % (STS_NS, self.role_arn.replace(":role/", ":assumed-role/"),
+                           escape(f("RoleSessionName")), escape(f("RoleSessionName")), akid,
+                           escape(secret), escape(token), exp, self._request_id()))
+
     def route(self, req):
+        if req.path.startswith("/sts"):
+            return self.sts(req)
         bad = self._authenticate(req)
         if bad:
             return bad

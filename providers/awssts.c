@@ -1,0 +1,285 @@
+/*
+ * awssts.c — STS AssumeRoleWithWebIdentity and one credential cache per
+ * provider instance.
+ *
+ * The call is unsigned: the web identity token (a JWT the cluster's OIDC
+ * issuer signed) is the proof. The token file is re-read at every exchange
+ * because the kubelet rotates it. Credentials are fetched outside the
+ * cache's mutex, so no call waits on another call's deadline; two calls
+ * that miss at once both fetch, and the later answer replaces the earlier.
+ */
+#define _GNU_SOURCE /* timegm */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "providers/awssts.h"
+#include "providers/common.h"
+#include "providers/route53_int.h"
+
+#define STS_WHAT "AWS STS"
+#define STS_TOKEN_MAX (64u * 1024u)
+#define STS_REPLY_MAX (64u * 1024u)
+#define STS_MARGIN_S 300 /* refresh this long before the credentials expire */
+#define STS_LOG_BODY 300
+
+struct zp_awssts {
+    pthread_mutex_t mu;
+    struct zp_awssts_creds creds; /* under mu; wiped when replaced */
+    time_t expires;               /* wall clock: STS states Expiration as a date */
+};
+
+struct zp_awssts *zp_awssts_new(void)
+{
+    struct zp_awssts *s = zp_xcalloc(1, sizeof(*s));
+
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void zp_awssts_creds_wipe(struct zp_awssts_creds *c)
+{
+    free(c->access_key_id);
+    zp_free_secret(c->secret_access_key);
+    zp_free_secret(c->session_token);
+    memset(c, 0, sizeof(*c));
+}
+
+void zp_awssts_free(struct zp_awssts *s)
+{
+    if (s == NULL)
+        return;
+    zp_awssts_creds_wipe(&s->creds);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void zp_awssts_endpoint(const struct zp_awssts_src *src, char *out, size_t outsz)
+{
+    const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+    const char *mode = env("AWS_STS_REGIONAL_ENDPOINTS");
+
+    if (src->endpoint != NULL)
+        snprintf(out, outsz, "%s", src->endpoint);
+    else if (region == NULL || (mode != NULL && strcmp(mode, "legacy") == 0))
+        snprintf(out, outsz, "https://sts.amazonaws.com");
+    else
+        snprintf(out, outsz, "https://sts.%s.amazonaws.com%s", region,
+                 strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+}
+
+static time_t parse_expiration(const char *s)
+{
+    struct tm tm;
+    const char *rest;
+
+    memset(&tm, 0, sizeof(tm));
+    rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest == NULL)
+        return (time_t)-1;
+    return timegm(&tm);
+}
+
+/* The sentence for a refusal. Always returns -1. */
+static int sts_fail(const struct zp_http_resp *resp, const char *role, const char *file,
+                    const char *url, struct zp_err *err)
+{
+    char code[64], msg[400], body[STS_LOG_BODY + 1];
+
+    snprintf(body, sizeof(body), "%s", zp_buf_str(&resp->body));
+    zp_log(ZP_LOG_WARN, "sts error reply", ZP_S("endpoint", url), ZP_I("status", resp->status),
+           ZP_S("body", body), ZP_END);
+    if (!zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
+                            sizeof(msg)))
+        code[0] = msg[0] = '\0';
+    if (strcmp(code, "AccessDenied") == 0)
+        zp_err_set(err, ZP_EPERM,
+                   "AWS STS refused to let the web identity in %s assume role %s (AccessDenied): "
+                   "the role's trust policy must allow sts:AssumeRoleWithWebIdentity to the "
+                   "cluster's OIDC provider, with conditions that admit this pod's service "
+                   "account (system:serviceaccount:<namespace>:<name>) and audience "
+                   "sts.amazonaws.com",
+                   file, role);
+    else if (strcmp(code, "InvalidIdentityToken") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "AWS STS rejected the web identity token in %s (InvalidIdentityToken): register "
+                   "the cluster's OIDC issuer as an IAM identity provider with audience "
+                   "sts.amazonaws.com, and project the service-account token with that audience",
+                   file);
+    else if (strcmp(code, "ExpiredTokenException") == 0 || strcmp(code, "ExpiredToken") == 0)
+        zp_err_set(err, ZP_EAUTH,
+                   "AWS STS found the web identity token in %s expired (%s): the kubelet no "
+                   "longer refreshes it; check the pod's projected token volume and that the file "
+                   "is the mounted one",
+                   file, code);
+    else if (strcmp(code, "IDPCommunicationError") == 0 || resp->status >= 500 ||
+             strcmp(code, "Throttling") == 0)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "AWS STS could not exchange the web identity token now (HTTP %ld, %s); retry "
+                   "later",
+                   resp->status, code[0] ? code : "no error code");
+    else
+        zp_err_set(err, ZP_EAUTH,
+                   "AWS STS refused AssumeRoleWithWebIdentity for role %s (HTTP %ld, %s): %.200s",
+                   role, resp->status, code[0] ? code : "no error code", msg);
+    err->upstream = (int)resp->status;
+    return -1;
+}
+
+static int form_pair(struct zp_buf *b, const char *name, const char *value)
+{
+    return zp_buf_printf(b, "%s%s=", b->len ? "&" : "", name) == -1 ||
+                   zp_http_escape(value, b) == -1
+               ? -1
+               : 0;
+}
+
+/* One exchange: new credentials into *out and their expiry into *expires. */
+static int sts_fetch(const struct zp_awssts_src *src, uint64_t deadline_ms,
+                     struct zp_awssts_creds *out, time_t *expires, struct zp_err *err)
+{
+    const char *role = src->role_arn ? src->role_arn : env("AWS_ROLE_ARN");
+    const char *file = src->token_file ? src->token_file : env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    char url[512];
+    struct zp_buf token, form, t;
+    struct zp_http_resp resp;
+    const char *end;
+    int rc = -1;
+
+    zp_buf_init(&token, STS_TOKEN_MAX);
+    zp_buf_init(&form, 2 * STS_TOKEN_MAX);
+    zp_buf_init(&t, 4096);
+    zp_http_resp_init(&resp);
+    zp_awssts_endpoint(src, url, sizeof(url));
+    if (role == NULL) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "no role to assume for ambient AWS credentials: AWS_ROLE_ARN is not set and "
+                   "neither is roleArn; annotate the service account with "
+                   "eks.amazonaws.com/role-arn (IRSA) or set roleArn");
+        goto out;
+    }
+    if (file == NULL) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "no web identity token for ambient AWS credentials: "
+                   "AWS_WEB_IDENTITY_TOKEN_FILE is not set; annotate the service account with "
+                   "eks.amazonaws.com/role-arn so the pod identity webhook mounts the token, or "
+                   "set secretAccessKeyFile");
+        goto out;
+    }
+    if (zp_secret_file_read(file, "AWS_WEB_IDENTITY_TOKEN_FILE", &token, err) == -1)
+        goto out;
+    if (form_pair(&form, "Action", "AssumeRoleWithWebIdentity") == -1 ||
+        form_pair(&form, "Version", "2011-06-15") == -1 ||
+        form_pair(&form, "RoleArn", role) == -1 ||
+        form_pair(&form, "RoleSessionName", "zoneproof") == -1 ||
+        form_pair(&form, "WebIdentityToken", zp_buf_str(&token)) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "the web identity token in %s is too long", file);
+        goto out;
+    }
+    strncat(url, "/", sizeof(url) - strlen(url) - 1);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", "Accept: text/xml",
+                             NULL};
+    struct zp_http_req req = {.method = "POST",
+                              .url = url,
+                              .headers = headers,
+                              .body = zp_buf_str(&form),
+                              .body_len = form.len,
+                              .deadline_ms = deadline_ms,
+                              .max_response = STS_REPLY_MAX,
+                              .ca_file = src->ca_file,
+                              .what = STS_WHAT};
+    if (zp_http_call(&req, &resp, err) == -1)
+        goto out;
+    if (resp.status != 200) {
+        sts_fail(&resp, role, file, url, err);
+        goto out;
+    }
+    end = resp.body.data + resp.body.len;
+    if (!zp_r53_xml_get(resp.body.data, end, "AccessKeyId", &t) || t.len == 0)
+        goto bad;
+    out->access_key_id = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(resp.body.data, end, "SecretAccessKey", &t) || t.len == 0)
+        goto bad;
+    out->secret_access_key = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(resp.body.data, end, "SessionToken", &t) || t.len == 0)
+        goto bad;
+    out->session_token = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(resp.body.data, end, "Expiration", &t) ||
+        (*expires = parse_expiration(zp_buf_str(&t))) == (time_t)-1)
+        goto bad;
+    zp_log(ZP_LOG_INFO, "sts credentials", ZP_S("role", role), ZP_S("endpoint", url),
+           ZP_S("access_key_id", out->access_key_id), ZP_I("valid_s", *expires - time(NULL)),
+           ZP_END);
+    rc = 0;
+    goto out;
+bad:
+    zp_err_set(err, ZP_ETRANSIENT,
+               "AWS STS answered AssumeRoleWithWebIdentity for role %s without usable "
+               "credentials",
+               role);
+out:
+    if (rc == -1)
+        zp_awssts_creds_wipe(out);
+    zp_buf_free_secret(&token);
+    zp_buf_free_secret(&form);
+    zp_buf_free_secret(&t);
+    if (resp.body.data != NULL)
+        zp_wipe(resp.body.data, resp.body.len);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static void creds_copy(const struct zp_awssts_creds *from, struct zp_awssts_creds *to)
+{
+    to->access_key_id = zp_xstrdup(from->access_key_id);
+    to->secret_access_key = zp_xstrdup(from->secret_access_key);
+    to->session_token = zp_xstrdup(from->session_token);
+}
+
+int zp_awssts_get(struct zp_awssts *s, const struct zp_awssts_src *src, uint64_t deadline_ms,
+                  struct zp_awssts_creds *out, struct zp_err *err)
+{
+    struct zp_awssts_creds fresh = {0};
+    time_t expires = 0;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&s->mu);
+    if (s->creds.access_key_id != NULL && time(NULL) + STS_MARGIN_S < s->expires) {
+        creds_copy(&s->creds, out);
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (sts_fetch(src, deadline_ms, &fresh, &expires, err) == -1)
+        return -1;
+    creds_copy(&fresh, out);
+    pthread_mutex_lock(&s->mu);
+    zp_awssts_creds_wipe(&s->creds);
+    s->creds = fresh;
+    s->expires = expires;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+void zp_awssts_forget(struct zp_awssts *s, const char *akid)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->creds.access_key_id != NULL && akid != NULL && strcmp(s->creds.access_key_id, akid) == 0)
+        zp_awssts_creds_wipe(&s->creds);
+    pthread_mutex_unlock(&s->mu);
+}

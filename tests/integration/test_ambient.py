@@ -1,0 +1,196 @@
+"""Ambient cloud credentials through `zoneproof serve`: providers configured
+without a credential file use the pod's identity (AWS IRSA web identity,
+GKE's metadata server, Azure workload identity) when, and only when, the
+ChallengeRequest has allowAmbientCredentials true.
+
+For each: Present and CleanUp succeed when allowed; a request that does not
+allow it fails with the sentence that says how to allow it; the identity
+exchange's refusals become sentences; and the credentials are reused (one
+exchange for two Presents in one process).
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
+
+import fake_route53  # noqa: E402
+import pki  # noqa: E402
+import zptest  # noqa: E402
+from test_http import CERT_MANAGER, RESOURCE, HTTPBase, Server  # noqa: E402
+
+R53_ZONE = "example.test"
+NOT_ALLOWED = ("has no %s and the Issuer does not allow ambient credentials: set %s, or use a "
+               "ClusterIssuer (cert-manager allows ambient credentials for ClusterIssuers by "
+               "default) or start cert-manager with --issuer-ambient-credentials")
+
+
+def payload(action, fqdn, key, zone, ambient, uid="a1b2c3"):
+    req = {"uid": uid, "action": action, "type": "dns-01", "dnsName": fqdn.split(".", 1)[1],
+           "key": key, "resourceNamespace": "default", "resolvedFQDN": fqdn,
+           "resolvedZone": zone, "allowAmbientCredentials": ambient, "config": None}
+    return json.dumps({"apiVersion": "webhook.acme.cert-manager.io/v1alpha1",
+                       "kind": "ChallengePayload", "request": req}).encode()
+
+
+class AmbientBase(HTTPBase):
+    """A temporary tree, the PKI and the fakes; each test class starts its own serve."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="zp-ambient-")
+        cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
+        cls.servers = []
+        cls.saved_env = dict(os.environ)
+        cls.r53 = fake_route53.FakeRoute53(os.path.join(cls.tmp, "pki")).start()
+        cls.r53.pending_polls = 0
+        cls.aws_token = os.path.join(cls.tmp, "aws-token")
+        with open(cls.aws_token, "w") as f:
+            f.write(fake_route53.WEB_IDENTITY_TOKEN + "\n")
+        os.environ.update({"AWS_ROLE_ARN": fake_route53.ROLE_ARN,
+                           "AWS_WEB_IDENTITY_TOKEN_FILE": cls.aws_token,
+                           "AWS_REGION": "us-east-1",
+                           "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.servers:
+            s.stop()
+        cls.r53.stop()
+        os.environ.clear()
+        os.environ.update(cls.saved_env)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def serve(cls, name, r53_extra=""):
+        config = os.path.join(cls.tmp, name + ".yaml")
+        with open(config, "w") as f:
+            f.write("\n".join([
+                "propagation:",
+                "  mode: skip",
+                "providers:",
+                "  - name: aws",
+                "    type: route53",
+                '    dnsZones: ["%s"]' % R53_ZONE,
+                "    hostedZoneId: %s" % fake_route53.ZONE_ID,
+                "    endpoint: %s" % cls.r53.url(),
+                "    stsEndpoint: %s" % cls.r53.url("/sts"),
+                "    caFile: %s" % cls.r53.ca_file,
+                r53_extra,
+                ""]))
+        srv = Server(cls.tmp, cls.pki, config, name=name)
+        cls.servers.append(srv)
+        return srv
+
+    def present(self, srv, fqdn, key, zone, ambient=True, action="Present"):
+        status, _, data = self.post(srv, payload(action, fqdn, key, zone + ".", ambient))
+        self.assertEqual(status, 201, data)
+        return json.loads(data)["response"]
+
+    def assert_ok(self, resp):
+        self.assertEqual(resp, {"uid": "a1b2c3", "success": True})
+
+    def assert_fails(self, resp, *needles):
+        self.assertFalse(resp["success"], resp)
+        msg = resp["status"]["message"]
+        for n in needles:
+            self.assertIn(n, msg)
+        return msg
+
+
+class Route53Ambient(AmbientBase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.srv = cls.serve("serve")
+
+    def setUp(self):
+        self.r53.sts_error = None
+
+    def test_logs_ambient_at_start(self):
+        self.assertIn("route53 uses ambient credentials", self.srv.output())
+
+    def test_allowed_present_twice_one_sts_call_and_cleanup(self):
+        fqdn = "_acme-challenge.amb.example.test."
+        k1, k2 = zptest.acme_key("amb-r53-1"), zptest.acme_key("amb-r53-2")
+        before = len(self.r53.sts_calls)
+        self.assert_ok(self.present(self.srv, fqdn, k1, R53_ZONE))
+        self.assert_ok(self.present(self.srv, fqdn, k2, R53_ZONE))
+        self.assertEqual(sorted(self.r53.txt_values(fqdn)), sorted([k1, k2]))
+        self.assertEqual(len(self.r53.sts_calls) - before, 1)  # the second reused the first's
+        form = self.r53.sts_calls[-1]
+        self.assertEqual(form["RoleArn"], [fake_route53.ROLE_ARN])
+        self.assertEqual(form["RoleSessionName"], ["zoneproof"])
+        self.assert_ok(self.present(self.srv, fqdn, k1, R53_ZONE, action="CleanUp"))
+        self.assert_ok(self.present(self.srv, fqdn, k2, R53_ZONE, action="CleanUp"))
+        self.assertEqual(self.r53.txt_values(fqdn), [])
+        self.assertEqual(len(self.r53.sts_calls) - before, 1)
+
+    def test_not_allowed_says_how(self):
+        before = len(self.r53.sts_calls)
+        resp = self.present(self.srv, "_acme-challenge.no.example.test.",
+                            zptest.acme_key("amb-r53-no"), R53_ZONE, ambient=False)
+        self.assert_fails(resp, "route53 instance aws " + NOT_ALLOWED
+                          % ("secretAccessKeyFile", "secretAccessKeyFile"))
+        self.assertEqual(len(self.r53.sts_calls), before)
+
+    def test_zz_no_credentials_in_output(self):
+        out = self.srv.output()
+        self.assertNotIn(fake_route53.WEB_IDENTITY_TOKEN, out)
+        for akid, token in self.r53.sessions.items():
+            self.assertNotIn(token, out)
+            self.assertNotIn(self.r53.keys[akid], out)
+
+
+class Route53StsErrors(AmbientBase):
+    """Each refusal in a fresh process: the credentials of a good exchange would be reused."""
+
+    def refused(self, name, extra="", **fake):
+        for k, v in fake.items():
+            setattr(self.r53, k, v)
+        srv = self.serve(name, extra)
+        try:
+            return self.assert_fails(self.present(srv, "_acme-challenge.err.example.test.",
+                                                  zptest.acme_key(name), R53_ZONE))
+        finally:
+            self.r53.web_identity_token = fake_route53.WEB_IDENTITY_TOKEN
+            self.r53.sts_error = None
+
+    def test_access_denied_names_trust_policy(self):
+        msg = self.refused("denied", "    roleArn: arn:aws:iam::123456789012:role/other")
+        self.assertIn("arn:aws:iam::123456789012:role/other (AccessDenied)", msg)
+        self.assertIn("trust policy", msg)
+        self.assertIn("sts.amazonaws.com", msg)
+
+    def test_invalid_identity_token_names_audience(self):
+        msg = self.refused("invalid", web_identity_token="another-token")
+        self.assertIn("InvalidIdentityToken", msg)
+        self.assertIn(self.aws_token, msg)
+        self.assertIn("audience sts.amazonaws.com", msg)
+
+    def test_expired_token_names_file(self):
+        msg = self.refused("expired", sts_error=(400, "ExpiredTokenException",
+                                                 "Token expired: current date/time 1 must be "
+                                                 "before the expiration date/time 0"))
+        self.assertIn("expired (ExpiredTokenException)", msg)
+        self.assertIn(self.aws_token, msg)
+
+    def test_half_a_key_pair_is_refused_at_start(self):
+        config = os.path.join(self.tmp, "half.yaml")
+        with open(config, "w") as f:
+            f.write("providers:\n  - name: aws\n    type: route53\n"
+                    "    dnsZones: [example.test]\n    accessKeyId: AKIAZPTESTEXAMPLE001\n")
+        r = zptest.run_zp(["check-config", "--config", config])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("accessKeyId is set but secretAccessKeyFile is not", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

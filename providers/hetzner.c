@@ -43,7 +43,7 @@
 struct hz_cfg {
     char *endpoint;
     char *ca;
-    char *token_file;
+    struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
     char *zone; /* zone id (digits) or name (canonical, no trailing dot); NULL: the record's */
 };
 
@@ -59,7 +59,7 @@ struct hz_op {
     char rl_key[160];
 };
 
-static const char *const hz_keys[] = {"apiTokenFile", "zone", "endpoint", "caFile", NULL};
+static const char *const hz_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -71,7 +71,7 @@ static void hz_config_free(void *p)
         return;
     free(cfg->endpoint);
     free(cfg->ca);
-    free(cfg->token_file);
+    zp_cred_free(&cfg->token);
     free(cfg->zone);
     free(cfg);
 }
@@ -80,13 +80,12 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct hz_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *file = NULL, *zone = NULL;
+    const char *zone = NULL;
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
     if (zp_endpoint_parse(node, path, HZ_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "apiTokenFile", 1, &file, err) == -1 ||
-        zp_secret_file_check(node, path, "apiTokenFile", file, err) == -1 ||
+        zp_cred_parse(node, path, "apiToken", 1, &cfg->token, err) == -1 ||
         zp_y_str(node, path, "zone", 0, &zone, err) == -1)
         goto out;
     if (zone != NULL && zone[0] != '\0' && strspn(zone, "0123456789") == strlen(zone)) {
@@ -106,7 +105,6 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
         canon[strlen(canon) - 1] = '\0';
         cfg->zone = zp_xstrdup(canon);
     }
-    cfg->token_file = zp_xstrdup(file);
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -171,23 +169,24 @@ static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t code
 static int hz_fail(const struct hz_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
-    const char *file = op->cfg->token_file, *zone = op->zone;
+    const char *file = op->cfg->token.where, *setting = op->cfg->token.setting;
+    const char *zone = op->zone;
     char code[64], msg[512];
 
     hz_log_reply(op, what, r);
     hz_error_parse(r, code, sizeof(code), msg, sizeof(msg));
     if (r->status == 401 || strcmp(code, "unauthorized") == 0)
         zp_err_set(err, ZP_EAUTH,
-                   "Hetzner Cloud rejected the API token in apiTokenFile, %s (unauthorized): it "
+                   "Hetzner Cloud rejected the API token in %s, %s (unauthorized): it "
                    "is wrong, expired or deleted; create an API token in the Cloud Console "
                    "project that holds zone %s (Security, API tokens)",
-                   file, zone);
+                   setting, file, zone);
     else if (strcmp(code, "token_readonly") == 0 || strcmp(code, "forbidden") == 0 ||
              r->status == 403)
         zp_err_set(err, ZP_EPERM,
                    "Hetzner Cloud refused %s at %s (%s): the token is read-only: create a Read & "
-                   "Write token in the project that holds zone %s and put it in apiTokenFile (%s)",
-                   what, op->rec->fqdn, code[0] ? code : "forbidden", zone, file);
+                   "Write token in the project that holds zone %s and put it in %s (%s)",
+                   what, op->rec->fqdn, code[0] ? code : "forbidden", zone, setting, file);
     else if (strcmp(code, "incorrect_zone_mode") == 0)
         zp_err_set(err, ZP_ECONFIG,
                    "zone %s is not a primary zone at Hetzner (incorrect_zone_mode), so its "
@@ -204,9 +203,9 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
                    op->rec->fqdn, code[0] ? code : "invalid input", msg);
     else if (r->status == 404 || strcmp(code, "not_found") == 0)
         zp_err_set(err, ZP_ENOTFOUND,
-                   "zone %s is not in the Hetzner Cloud project of the token in apiTokenFile "
+                   "zone %s is not in the Hetzner Cloud project of the token in %s "
                    "(%s); %s",
-                   zone, file,
+                   zone, setting, file,
                    op->cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
                                    "the project that holds it"
                                  : "add the zone to that project, use the token of the project "
@@ -277,17 +276,17 @@ static int hz_auth(struct hz_op *op, struct zp_err *err)
     int rc = -1;
 
     zp_buf_init(&tok, HZ_TOKEN_MAX);
-    if (zp_secret_file_read(op->cfg->token_file, "apiTokenFile", &tok, err) == -1)
+    if (zp_cred_read(&op->cfg->token, op->call, &tok, err) == -1)
         goto out;
     if (strpbrk(tok.data, " \t\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
-                   "apiTokenFile (%s) must hold one Hetzner Cloud API token on one line",
-                   op->cfg->token_file);
+                   "%s (%s) must hold one Hetzner Cloud API token on one line",
+                   op->cfg->token.setting, op->cfg->token.where);
         goto out;
     }
     if (zp_buf_printf(&op->auth, "Authorization: Bearer %s", tok.data) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "apiTokenFile (%s) holds too much for an API token",
-                   op->cfg->token_file);
+        zp_err_set(err, ZP_ECONFIG, "%s (%s) holds too much for an API token",
+                   op->cfg->token.setting, op->cfg->token.where);
         goto out;
     }
     rc = 0;

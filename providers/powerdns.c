@@ -42,7 +42,7 @@ struct pd_cfg {
     char *endpoint; /* as configured, for messages */
     char *api;      /* endpoint with /api/v1 */
     char *ca;
-    char *key_file;
+    struct zp_cred key; /* apiKeyFile or apiKeySecretRef */
     char *server_id;
     char *zone; /* zone override, canonical; NULL: the record's zone */
 };
@@ -69,7 +69,7 @@ struct pd_set {
     int ours_off;         /* our value is there, disabled */
 };
 
-static const char *const pd_keys[] = {"endpoint", "apiKeyFile", "serverId", "caFile", "zone", NULL};
+static const char *const pd_keys[] = {"endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -108,7 +108,7 @@ static void pd_config_free(void *p)
     free(cfg->endpoint);
     free(cfg->api);
     free(cfg->ca);
-    free(cfg->key_file);
+    zp_cred_free(&cfg->key);
     free(cfg->server_id);
     free(cfg->zone);
     free(cfg);
@@ -118,7 +118,7 @@ static int pd_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct pd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *key = NULL, *sid = "localhost", *zone = NULL;
+    const char *sid = "localhost", *zone = NULL;
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
@@ -129,8 +129,7 @@ static int pd_config_parse(const struct zp_ynode *node, const char *path, void *
         goto out;
     }
     if (zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "apiKeyFile", 1, &key, err) == -1 ||
-        zp_secret_file_check(node, path, "apiKeyFile", key, err) == -1 ||
+        zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1 ||
         zp_y_str(node, path, "serverId", 0, &sid, err) == -1 ||
         zp_y_str(node, path, "zone", 0, &zone, err) == -1)
         goto out;
@@ -151,7 +150,6 @@ static int pd_config_parse(const struct zp_ynode *node, const char *path, void *
         cfg->zone = zp_xstrdup(canon);
     }
     cfg->api = zp_pdns_api_url(cfg->endpoint);
-    cfg->key_file = zp_xstrdup(key);
     cfg->server_id = zp_xstrdup(sid);
     *cfgp = cfg;
     cfg = NULL;
@@ -223,9 +221,9 @@ static int pd_fail(const struct pd_op *op, const char *what, const struct zp_htt
     pd_log_reply(op, what, r);
     if (r->status == 401)
         zp_err_set(err, ZP_EAUTH,
-                   "PowerDNS at %s rejected the API key in apiKeyFile (401 Unauthorized); it must "
+                   "PowerDNS at %s rejected the API key in %s (401 Unauthorized); it must "
                    "equal the api-key setting of that server",
-                   ep);
+                   ep, op->cfg->key.setting);
     else if (r->status == 403)
         zp_err_set(err, ZP_EPERM,
                    "PowerDNS at %s refused to %s (403 Forbidden); PowerDNS itself does not answer "
@@ -658,17 +656,18 @@ static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_
         goto out;
     }
     snprintf(op.sid_esc, sizeof(op.sid_esc), "%s", zp_buf_str(&sid));
-    if (zp_secret_file_read(cfg->key_file, "apiKeyFile", &key, err) == -1)
+    if (zp_cred_read(&cfg->key, call, &key, err) == -1)
         goto out;
     if (strpbrk(key.data, "\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
-                   "apiKeyFile: %s holds more than one line; it must hold only "
+                   "%s: %s holds more than one line; it must hold only "
                    "the api-key",
-                   cfg->key_file);
+                   cfg->key.setting, cfg->key.where);
         goto out;
     }
     if (zp_buf_printf(&op.auth, "X-API-Key: %s", key.data) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "apiKeyFile: %s is too long for an api-key", cfg->key_file);
+        zp_err_set(err, ZP_ECONFIG, "%s: %s is too long for an api-key", cfg->key.setting,
+                   cfg->key.where);
         goto out;
     }
     if (pd_server(&op, err) == -1 || pd_zone_read(&op, &zone, err) == -1)

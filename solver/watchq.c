@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/errqueue.h>
@@ -306,7 +307,12 @@ static void recv_errors(struct zp_wq *q, int fd)
         } ctrl;
         struct sockaddr_storage to;
         struct iovec iov = {q->rx, sizeof(q->rx)};
-        struct msghdr msg = {&to, sizeof(to), &iov, 1, ctrl.buf, sizeof(ctrl.buf), 0};
+        struct msghdr msg = {.msg_name = &to,
+                             .msg_namelen = sizeof(to),
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = ctrl.buf,
+                             .msg_controllen = sizeof(ctrl.buf)};
         struct sock_extended_err *ee = NULL;
         struct cmsghdr *cm;
         struct query *x;

@@ -40,8 +40,8 @@
 struct gd_cfg {
     char *endpoint;
     char *ca;
-    char *key_file;
-    char *secret_file;
+    struct zp_cred key;    /* apiKeyFile or apiKeySecretRef */
+    struct zp_cred secret; /* apiSecretFile or apiSecretSecretRef */
     char *zone; /* domain override, canonical; NULL: the record's zone */
 };
 
@@ -57,8 +57,8 @@ struct gd_op {
     char rl_key[160];
 };
 
-static const char *const gd_keys[] = {"endpoint", "apiKeyFile", "apiSecretFile",
-                                      "caFile",   "zone",       NULL};
+static const char *const gd_keys[] = {
+    "endpoint", ZP_CRED_KEYS("apiKey"), ZP_CRED_KEYS("apiSecret"), "caFile", "zone", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -70,8 +70,8 @@ static void gd_config_free(void *p)
         return;
     free(cfg->endpoint);
     free(cfg->ca);
-    free(cfg->key_file);
-    free(cfg->secret_file);
+    zp_cred_free(&cfg->key);
+    zp_cred_free(&cfg->secret);
     free(cfg->zone);
     free(cfg);
 }
@@ -80,15 +80,13 @@ static int gd_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct gd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *key = NULL, *secret = NULL, *zone = NULL;
+    const char *zone = NULL;
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
     if (zp_endpoint_parse(node, path, GD_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "apiKeyFile", 1, &key, err) == -1 ||
-        zp_secret_file_check(node, path, "apiKeyFile", key, err) == -1 ||
-        zp_y_str(node, path, "apiSecretFile", 1, &secret, err) == -1 ||
-        zp_secret_file_check(node, path, "apiSecretFile", secret, err) == -1 ||
+        zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1 ||
+        zp_cred_parse(node, path, "apiSecret", 1, &cfg->secret, err) == -1 ||
         zp_y_str(node, path, "zone", 0, &zone, err) == -1)
         goto out;
     if (zone != NULL) {
@@ -100,8 +98,6 @@ static int gd_config_parse(const struct zp_ynode *node, const char *path, void *
         }
         cfg->zone = zp_xstrdup(canon);
     }
-    cfg->key_file = zp_xstrdup(key);
-    cfg->secret_file = zp_xstrdup(secret);
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -112,7 +108,7 @@ out:
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-/* Builds the sso-key header from both files, read now: Secrets rotate. */
+/* Builds the sso-key header from both credentials, read now: Secrets rotate. */
 static int gd_auth(struct gd_op *op, struct zp_err *err)
 {
     struct zp_buf key, secret;
@@ -120,20 +116,21 @@ static int gd_auth(struct gd_op *op, struct zp_err *err)
 
     zp_buf_init(&key, GD_CRED_MAX);
     zp_buf_init(&secret, GD_CRED_MAX);
-    if (zp_secret_file_read(op->cfg->key_file, "apiKeyFile", &key, err) == -1 ||
-        zp_secret_file_read(op->cfg->secret_file, "apiSecretFile", &secret, err) == -1)
+    if (zp_cred_read(&op->cfg->key, op->call, &key, err) == -1 ||
+        zp_cred_read(&op->cfg->secret, op->call, &secret, err) == -1)
         goto out;
     if (strpbrk(key.data, ": \t\r\n") != NULL || strpbrk(secret.data, " \t\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
-                   "apiKeyFile and apiSecretFile must each hold one GoDaddy credential on one "
+                   "%s and %s must each hold one GoDaddy credential on one "
                    "line: the key in %s, the secret in %s",
-                   op->cfg->key_file, op->cfg->secret_file);
+                   op->cfg->key.setting, op->cfg->secret.setting, op->cfg->key.where,
+                   op->cfg->secret.where);
         goto out;
     }
     if (zp_buf_printf(&op->auth, "Authorization: sso-key %s:%s", key.data, secret.data) == -1) {
         zp_err_set(err, ZP_ECONFIG,
-                   "apiKeyFile or apiSecretFile holds too much for a GoDaddy "
-                   "credential");
+                   "%s or %s holds too much for a GoDaddy credential",
+                   op->cfg->key.setting, op->cfg->secret.setting);
         goto out;
     }
     rc = 0;
@@ -226,25 +223,26 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
     switch (r->status) {
     case 401:
         zp_err_set(err, ZP_EAUTH,
-                   "GoDaddy rejected the API key and secret in apiKeyFile and apiSecretFile (401 "
+                   "GoDaddy rejected the API key and secret in %s and %s (401 "
                    "%s); check that both belong to the same production key (keys made for the "
                    "OTE test environment work only with endpoint https://api.ote-godaddy.com)",
+                   op->cfg->key.setting, op->cfg->secret.setting,
                    code[0] ? code : "Unauthorized");
         break;
     case 403:
         zp_err_set(err, ZP_EPERM,
-                   "GoDaddy denied the key in apiKeyFile access to domain %s (403 %s); GoDaddy "
+                   "GoDaddy denied the key in %s access to domain %s (403 %s); GoDaddy "
                    "opens its DNS API only to accounts with 10 or more domains or a Discount "
                    "Domain Club plan, and otherwise refuses every call; if the account qualifies, "
                    "the key belongs to another account than the domain",
-                   d, code[0] ? code : "Forbidden");
+                   op->cfg->key.setting, d, code[0] ? code : "Forbidden");
         break;
     case 404:
         zp_err_set(err, ZP_ENOTFOUND,
-                   "domain %s is not in the GoDaddy account of the key in apiKeyFile (404 %s); "
+                   "domain %s is not in the GoDaddy account of the key in %s (404 %s); "
                    "use a key of the account that holds it, or set zone to the domain as "
                    "registered at GoDaddy",
-                   d, code[0] ? code : "Not Found");
+                   d, op->cfg->key.setting, code[0] ? code : "Not Found");
         break;
     case 400:
     case 409:

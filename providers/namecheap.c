@@ -55,7 +55,7 @@ struct nc_cfg {
     char *ca;
     char *api_user;
     char *username;
-    char *key_file;
+    struct zp_cred key; /* apiKeyFile or apiKeySecretRef */
     char *client_ip;
     char *domain;             /* domain override, lower case, no dot; NULL: the record's zone */
     char host[256];           /* the endpoint's host, for sentences */
@@ -77,7 +77,7 @@ struct nc_op {
 };
 
 static const char *const nc_keys[] = {
-    "apiUser", "apiKeyFile", "username", "clientIp", "endpoint", "caFile", "domain", NULL,
+    "apiUser", ZP_CRED_KEYS("apiKey"), "username", "clientIp", "endpoint", "caFile", "domain", NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -98,7 +98,7 @@ static void nc_config_free(void *p)
     free(cfg->ca);
     free(cfg->api_user);
     free(cfg->username);
-    free(cfg->key_file);
+    zp_cred_free(&cfg->key);
     free(cfg->client_ip);
     free(cfg->domain);
     free(cfg);
@@ -108,7 +108,7 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct nc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *user = NULL, *keyf = NULL, *uname = NULL, *ip = NULL, *domain = NULL, *p;
+    const char *user = NULL, *uname = NULL, *ip = NULL, *domain = NULL, *p;
     char why[128], canon[ZP_DNAME_MAX];
     struct in_addr a4;
     struct in6_addr a6;
@@ -116,7 +116,6 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
 
     pthread_mutex_init(&cfg->locks_mu, NULL);
     if (zp_y_str(node, path, "apiUser", 1, &user, err) == -1 ||
-        zp_y_str(node, path, "apiKeyFile", 1, &keyf, err) == -1 ||
         zp_y_str(node, path, "username", 0, &uname, err) == -1 ||
         zp_y_str(node, path, "clientIp", 1, &ip, err) == -1 ||
         zp_y_str(node, path, "domain", 0, &domain, err) == -1 ||
@@ -132,7 +131,7 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
                   ip);
         goto out;
     }
-    if (zp_secret_file_check(node, path, "apiKeyFile", keyf, err) == -1)
+    if (zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1)
         goto out;
     if (domain != NULL) {
         if (zp_dname_check(domain, 0, why, sizeof(why)) == -1 ||
@@ -147,7 +146,6 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
     }
     cfg->api_user = zp_xstrdup(user);
     cfg->username = zp_xstrdup(uname ? uname : user);
-    cfg->key_file = zp_xstrdup(keyf);
     cfg->client_ip = zp_xstrdup(ip);
     p = strstr(cfg->endpoint, "://");
     p = p ? p + 3 : cfg->endpoint;
@@ -227,9 +225,9 @@ static int nc_api_error(const struct nc_op *op, const char *command, const struc
     case 1011102:
         zp_err_set(err, ZP_EAUTH,
                    "Namecheap rejected the API key of API user %s: it is invalid or API access is "
-                   "not enabled; check apiKeyFile and apiUser, and enable API access under "
+                   "not enabled; check %s and apiUser, and enable API access under "
                    "Profile > Tools > Namecheap API Access",
-                   cfg->api_user);
+                   cfg->api_user, cfg->key.setting);
         break;
     case 1011150:
         zp_err_set(err, ZP_EPERM,
@@ -456,7 +454,7 @@ static int nc_begin(struct nc_op *op, struct zp_err *err)
     snprintf(op->sld, sizeof(op->sld), "%.*s", (int)dot, op->domain);
     op->tld = op->domain + dot + 1;
     snprintf(op->ratekey, sizeof(op->ratekey), "namecheap:%s", op->call->instance);
-    return zp_secret_file_read(cfg->key_file, "apiKeyFile", &op->key, err);
+    return zp_cred_read(&cfg->key, op->call, &op->key, err);
 }
 
 static int nc_is_value(const struct zp_nc_host *h, const struct nc_op *op)

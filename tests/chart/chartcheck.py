@@ -14,7 +14,12 @@ zoneproof may do, without any error at `helm install` time:
 - no Secret access unless secretRef.enabled, and then only `get` on the listed names, one Role
   per namespace; no flowcontrol rules, no wildcards;
 - the pods meet Pod Security "restricted", have resources, run the standard flags, probe over
-  HTTPS, and mount each credential Secret read-only where config.yaml's *File settings point.
+  HTTPS, and mount each credential Secret read-only where config.yaml's *File settings point;
+- the front-proxy CA: with requestHeader.clientCA or .existingConfigMap, mounted from that
+  ConfigMap and passed as --requestheader-client-ca-file; otherwise no such flag, no CA ConfigMap
+  and the service account token mounted, so zoneproof reads (and follows) the cluster's own;
+  --requestheader-allowed-names only as the values ask;
+- a NetworkPolicy lets zoneproof reach DNS, the providers and kube-apiserver.
 """
 import json
 import os
@@ -323,15 +328,44 @@ def check(docs, values, namespace):
     for a in STANDARD_ARGS:
         if a not in args:
             problems.append("flag %s missing: %s" % (a, args))
+    # The front-proxy CA: pinned by the values (mounted, passed as a flag), or else read by
+    # zoneproof from kube-system/extension-apiserver-authentication, which needs no flag at all
+    # (any --requestheader-client-ca-file would stop it following the cluster) and the token.
+    rh = values.get("requestHeader") or {}
     ca_file = arg_value(args, "--requestheader-client-ca-file")
-    if not ca_file:
-        problems.append("no --requestheader-client-ca-file: every call under /apis would get 401")
+    if rh.get("clientCA") or rh.get("existingConfigMap"):
+        if not ca_file:
+            problems.append("requestHeader pins the front-proxy CA but there is no "
+                            "--requestheader-client-ca-file: the pinned CA is ignored")
+        else:
+            m, vol = mount_for(c, pod, ca_file)
+            want_cm = rh.get("existingConfigMap") or fullname + "-requestheader"
+            if not vol or vol.get("configMap", {}).get("name") != want_cm:
+                problems.append("%s is not mounted from ConfigMap %s" % (ca_file, want_cm))
+            if rh.get("clientCA") and not rh.get("existingConfigMap"):
+                cm = r.get("ConfigMap", want_cm, namespace)
+                if not cm or (cm.get("data") or {}).get("ca.crt", "").strip() != \
+                        rh["clientCA"].strip():
+                    problems.append("ConfigMap %s does not hold requestHeader.clientCA" % want_cm)
     else:
-        m, vol = mount_for(c, pod, ca_file)
-        want_cm = (values.get("requestHeader") or {}).get("existingConfigMap") or \
-            fullname + "-requestheader"
-        if not vol or vol.get("configMap", {}).get("name") != want_cm:
-            problems.append("%s is not mounted from ConfigMap %s" % (ca_file, want_cm))
+        if ca_file:
+            problems.append("--requestheader-client-ca-file without requestHeader.clientCA or "
+                            ".existingConfigMap: zoneproof would not read the cluster's CA")
+        if r.get("ConfigMap", fullname + "-requestheader", namespace):
+            problems.append("ConfigMap %s-requestheader rendered without a pinned CA" % fullname)
+        if pod.get("automountServiceAccountToken") is False:
+            problems.append("the service account token is not mounted: zoneproof cannot read the "
+                            "front-proxy CA from the cluster and would refuse every call")
+    want_names = ",".join(rh.get("allowedNames") or [])
+    got_names = arg_value(args, "--requestheader-allowed-names") or ""
+    if got_names != want_names:
+        problems.append("--requestheader-allowed-names is %r, values ask for %r"
+                        % (got_names, want_names))
+    for a in args:
+        flag = a.partition("=")[0]
+        if flag.startswith("--requestheader-") and flag not in (
+                "--requestheader-client-ca-file", "--requestheader-allowed-names"):
+            problems.append("unexpected %s: the cluster's setting would be overridden" % flag)
     for probe, paths in (("livenessProbe", ("/healthz", "/livez")),
                          ("readinessProbe", ("/readyz", "/healthz"))):
         hg = (c.get(probe) or {}).get("httpGet") or {}
@@ -479,6 +513,13 @@ def check(docs, values, namespace):
         for want in (("UDP", 53), ("TCP", 53), ("TCP", 443)):
             if want not in egress:
                 problems.append("NetworkPolicy egress lacks %s/%s" % (want[1], want[0]))
+        api_ports = ((values.get("networkPolicy") or {}).get("egress") or {}).get(
+            "apiServerPorts", [443, 6443])
+        for port in api_ports:
+            if ("TCP", port) not in egress:
+                problems.append("NetworkPolicy egress lacks kube-apiserver's %s/TCP: zoneproof "
+                                "reads its front-proxy settings and makes SubjectAccessReviews"
+                                % port)
     for sm in r.all("ServiceMonitor"):
         ep = sm["spec"]["endpoints"][0]
         if ep.get("scheme") != "https" or ep.get("port") != "https":

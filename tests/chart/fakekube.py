@@ -1,8 +1,9 @@
 """fakekube — just enough of kube-apiserver, over HTTPS on loopback, for the chart's tests.
 
 - For Helm (`helm install --dry-run=server`): /version, discovery of every kind the chart
-  renders, an empty release history, GET of namespaces and ConfigMaps it was given (for the
-  chart's `lookup` of kube-system/extension-apiserver-authentication), 404 for anything else.
+  renders, an empty release history, GET of namespaces and ConfigMaps it was given (the tests
+  give it kube-system/extension-apiserver-authentication and check that the chart does not read
+  it), 404 for anything else.
 - For the `helm test` script: the aggregator. GET /apis/<group>/<version> with the right bearer
   token is forwarded to the backend (zoneproof serve) with the front-proxy client certificate and
   X-Remote-User/X-Remote-Group, as kube-apiserver does, and the answer relayed.

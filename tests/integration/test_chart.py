@@ -7,19 +7,22 @@
    access only as asked, no flowcontrol rules. The checker itself is shown to catch each fault.
    Values that cannot work are refused with a sentence naming the value
    (tests/chart/invalid/*.yaml, the expected words on their first line).
-2. The rendered config.yaml is loaded by the zoneproof binary, with stand-in credential files
-   where the chart mounts the Secrets: zoneproof validates a configuration completely at start.
+2. The rendered config.yaml is checked by `zoneproof check-config`, with stand-in credential
+   files where the chart mounts the Secrets: the configuration serve would load.
 3. The rendered container runs: `zoneproof serve` with the Deployment's own arguments and
    environment, its files laid out where the chart mounts them (only the port is changed, and the
-   address pinned to loopback). kubelet's probes get 200, a caller without kube-apiserver's
+   address pinned to loopback). With the default values there is no --requestheader-* flag: the
+   server reads the front-proxy CA from a fake kube-apiserver (tests/fakes/fake_kube.py) through
+   its service account, and follows a rotation of it on SIGHUP. With a pinned CA (full.yaml) it
+   runs from the mounted file. kubelet's probes get 200, a caller without kube-apiserver's
    front-proxy certificate gets 401, and the front proxy gets the discovery document that lists
    the solver cert-manager will post to.
 4. The `helm test` pod's script runs (sh and curl) against that container and a stand-in
    kube-apiserver that forwards discovery as the aggregator does; and fails when the APIService
    is not served.
-5. `helm install --dry-run=server` against the stand-in kube-apiserver: the front-proxy CA and
-   allowed names are read from the cluster, the install is refused without them, and the notes
-   print the solver stanza to paste.
+5. `helm install --dry-run=server` against the stand-in kube-apiserver: the chart reads nothing
+   from the cluster (an install needs no front-proxy CA, nor rights to read it), pinned values
+   are rendered as given, and the notes print the solver stanza to paste.
 
 Helm comes from scripts/helm.sh (installed on first use, from the npm registry).
 """
@@ -43,6 +46,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "chart"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fakes"))
 
 import chartcheck  # noqa: E402
+import fake_kube  # noqa: E402
 import fakekube  # noqa: E402
 import pki  # noqa: E402
 import zptest  # noqa: E402
@@ -54,10 +58,9 @@ EXAMPLES = os.path.join(ROOT, "deploy", "examples")
 RELEASE = "zp"
 NAMESPACE = "zoneproof"
 GENERIC = {"name", "type", "dnsZones", "ttl", "propagation"}
-# A name inside no configured zone: `zoneproof check` then stops right after loading the
-# configuration, with this sentence, and asks no nameserver.
-OUTSIDE = "_acme-challenge.zoneproof-chart-check.invalid."
-ROUTED_AWAY = "no provider is configured for"
+REQUESTHEADER_FLAGS = ("--requestheader-client-ca-file", "--requestheader-allowed-names",
+                       "--requestheader-username-headers", "--requestheader-group-headers",
+                       "--requestheader-extra-headers-prefix")
 
 
 def helm(*args):
@@ -71,6 +74,11 @@ def values_files():
     files += sorted(os.path.join(EXAMPLES, f) for f in os.listdir(EXAMPLES)
                     if f.startswith("values-") and f.endswith(".yaml"))
     return files
+
+
+def read_values(path):
+    with open(path) as f:
+        return chartcheck.load_yaml(f.read())
 
 
 def render(*args, release=RELEASE, namespace=NAMESPACE):
@@ -147,14 +155,40 @@ class TestRender(HelmCase):
                  "resourceNames": ["web-dns-token"], "verbs": ["get"]}],
         })
 
-    def test_front_proxy_ca_sources(self):
+    def test_front_proxy_ca_from_the_cluster_by_default(self):
+        """Default values: no --requestheader-* flag, no CA ConfigMap, no mount; zoneproof reads
+        kube-system/extension-apiserver-authentication itself (RoleBinding rendered, token
+        mounted). Rendered by `helm template`, with no cluster at all."""
+        unpinned = [p for p in values_files() if "requestHeader" not in (read_values(p) or {})]
+        self.assertIn(os.path.join(VALUES_DIR, "minimal.yaml"), unpinned)
+        for path in unpinned:
+            with self.subTest(values=os.path.relpath(path, ROOT)):
+                r = chartcheck.Rendered(render("-f", path))
+                dep = r.one("Deployment")
+                args = chartcheck.main_container(dep)["args"]
+                self.assertEqual([a for a in args if a.startswith(REQUESTHEADER_FLAGS)], [], args)
+                self.assertEqual([c["metadata"]["name"] for c in r.all("ConfigMap")
+                                  if c["metadata"]["name"].endswith("-requestheader")], [])
+                spec = dep["spec"]["template"]["spec"]
+                self.assertNotIn("requestheader", [v["name"] for v in spec["volumes"]])
+                self.assertNotIn("/etc/front-proxy", [m["mountPath"] for m in
+                                 chartcheck.main_container(dep)["volumeMounts"]])
+                self.assertTrue(spec["automountServiceAccountToken"])
+                reader = [b for b in r.all("RoleBinding")
+                          if b["roleRef"]["name"] == "extension-apiserver-authentication-reader"]
+                self.assertEqual(len(reader), 1)
+                self.assertEqual(reader[0]["metadata"]["namespace"], "kube-system")
+
+    def test_front_proxy_ca_overrides(self):
         """clientCA is rendered into the chart's ConfigMap; existingConfigMap is mounted as is;
-        with neither (helm template cannot read the cluster) the pods wait for the ConfigMap."""
+        either passes --requestheader-client-ca-file. allowedNames alone narrows the cluster's
+        list and leaves the CA to the cluster."""
         minimal = os.path.join(VALUES_DIR, "minimal.yaml")
         full = chartcheck.Rendered(render("-f", os.path.join(VALUES_DIR, "full.yaml")))
         ca = full.one("ConfigMap", "dns-solver-requestheader")["data"]["ca.crt"]
         self.assertIn("BEGIN CERTIFICATE", ca)
         args = chartcheck.main_container(full.one("Deployment"))["args"]
+        self.assertIn("--requestheader-client-ca-file=/etc/front-proxy/ca.crt", args)
         self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator", args)
 
         own = chartcheck.Rendered(render("-f", minimal, "--set",
@@ -163,11 +197,26 @@ class TestRender(HelmCase):
         vols = own.one("Deployment")["spec"]["template"]["spec"]["volumes"]
         self.assertIn({"name": "requestheader", "configMap": {
             "name": "front-proxy", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}, vols)
+        self.assertIn("--requestheader-client-ca-file=/etc/front-proxy/ca.crt",
+                      chartcheck.main_container(own.one("Deployment"))["args"])
+        values = chartcheck.chart_values(CHART, minimal)
+        values["requestHeader"]["existingConfigMap"] = "front-proxy"
+        self.assertEqual(chartcheck.check(own.objs, values, NAMESPACE), [])
 
-        bare = chartcheck.Rendered(render("-f", minimal))
-        self.assertIsNone(bare.get("ConfigMap", RELEASE + "-zoneproof-requestheader"))
-        self.assertNotIn("--requestheader-allowed-names",
-                         " ".join(chartcheck.main_container(bare.one("Deployment"))["args"]))
+        names = chartcheck.Rendered(render("-f", minimal, "--set",
+                                           "requestHeader.allowedNames={front-proxy-client}"))
+        args = chartcheck.main_container(names.one("Deployment"))["args"]
+        self.assertEqual([a for a in args if a.startswith(REQUESTHEADER_FLAGS)],
+                         ["--requestheader-allowed-names=front-proxy-client"])
+        self.assertNotIn("requestheader", [v["name"] for v in names.one("Deployment")[
+            "spec"]["template"]["spec"]["volumes"]])
+
+        # Without the token zoneproof has no cluster: a pinned CA makes that work.
+        pinned = chartcheck.Rendered(render("-f", minimal, "--set",
+                                            "serviceAccount.automountToken=false", "--set",
+                                            "requestHeader.existingConfigMap=front-proxy"))
+        self.assertFalse(pinned.one("Deployment")["spec"]["template"]["spec"][
+            "automountServiceAccountToken"])
 
     def test_invalid_values_are_refused(self):
         files = sorted(f for f in os.listdir(INVALID_DIR) if f.endswith(".yaml"))
@@ -233,6 +282,16 @@ class TestRender(HelmCase):
                 scheme="HTTP"),
             "standard flag missing": lambda r: container(r)["args"].remove(
                 "--tls-cert-file=/tls/tls.crt"),
+            "front-proxy CA pinned without values asking": lambda r: container(r)["args"].insert(
+                1, "--requestheader-client-ca-file=/etc/front-proxy/ca.crt"),
+            "front-proxy header list overridden": lambda r: container(r)["args"].insert(
+                1, "--requestheader-username-headers=X-User"),
+            "allowed names nobody asked for": lambda r: container(r)["args"].insert(
+                1, "--requestheader-allowed-names=front-proxy-client"),
+            "token not mounted": lambda r: pod(r).update(automountServiceAccountToken=False),
+            "no authentication-reader binding": lambda r: r.objs.remove(next(
+                b for b in r.all("RoleBinding")
+                if b["roleRef"]["name"] == "extension-apiserver-authentication-reader")),
             "credential Secret not mounted": lambda r: container(r)["volumeMounts"].__setitem__(
                 slice(None), [m for m in container(r)["volumeMounts"]
                               if not m["mountPath"].startswith("/run/secrets")]),
@@ -259,7 +318,8 @@ class TestRender(HelmCase):
             path = os.path.join(tmp, "config.yaml")
             with open(path, "w") as f:
                 f.write(text)
-            r = zptest.run_zp(["check", "--config", path, "--fqdn", OUTSIDE, "--key", "x"])
+            r = zptest.run_zp(["check-config", "--config", path])
+            self.assertEqual(r.returncode, 2, r.stderr)
             m = re.search(r"\(known: ([^)]*)\)", r.stderr)
             self.assertIsNotNone(m, r.stderr)
             return [k.strip() for k in m.group(1).split(",")]
@@ -323,7 +383,8 @@ def config_text(docs):
 
 
 class TestConfigLoads(HelmCase):
-    """zoneproof loads the configuration the chart renders, from every values file."""
+    """`zoneproof check-config` accepts the configuration the chart renders, from every values
+    file."""
 
     @classmethod
     def setUpClass(cls):
@@ -345,20 +406,21 @@ class TestConfigLoads(HelmCase):
                 cfg = os.path.join(root, "config.yaml")
                 with open(cfg, "w") as f:
                     f.write(text)
-                r = zptest.run_zp(["check", "--config", cfg, "--fqdn", OUTSIDE,
-                                   "--key", zptest.acme_key(name)])
-                self.assertIn(ROUTED_AWAY, r.stderr,
-                              "zoneproof refused the configuration rendered from %s:\n%s\n%s"
-                              % (name, r.stderr, text))
-                self.assertEqual(r.returncode, 2, r.stderr)
+                r = zptest.run_zp(["check-config", "--config", cfg])
+                self.assertEqual(r.returncode, 0,
+                                 "zoneproof refused the configuration rendered from %s:\n%s\n%s"
+                                 % (name, r.stderr, text))
 
 
 class RenderedPod:
     """The Deployment's container run on loopback: its args and env as rendered, its volumes as
     files under a temporary root."""
 
-    def __init__(self, tmp, docs, pkidir):
+    def __init__(self, tmp, docs, pkidir, env=None):
+        """env: the in-cluster variables (KUBERNETES_SERVICE_HOST/PORT, ZP_SERVICEACCOUNT_DIR)
+        when the pod is to talk to a fake kube-apiserver; without them it runs with no cluster."""
         self.root = os.path.join(tmp, "root")
+        env_extra = dict(env or {})
         r = chartcheck.Rendered(docs)
         dep = r.one("Deployment")
         spec = dep["spec"]["template"]["spec"]
@@ -394,9 +456,11 @@ class RenderedPod:
                 val = self.local(val)
             args.append(flag + eq + val)
         args.append("--bind-address=127.0.0.1")
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
         env.pop("ZONEPROOF_CONFIG", None)
+        env.pop("ZP_SERVICEACCOUNT_DIR", None)
         env.update({e["name"]: e["value"] for e in c.get("env", [])})
+        env.update(env_extra)
         self.args = args
         self.log_path = os.path.join(tmp, "serve.log")
         self.log = open(self.log_path, "w")
@@ -427,26 +491,35 @@ class RenderedPod:
         self.log.close()
 
 
-class TestRenderedPodServes(HelmCase):
-    GROUP = "acme.corp.example"
-    SOLVER = "corp-dns"
+class RenderedPodServes:
+    """The rendered container serving; subclasses say which values and which cluster."""
+    GROUP = SOLVER = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="zp-chart-serve-")
         cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
-        docs = render("-f", os.path.join(VALUES_DIR, "full.yaml"),
-                      "--set-file", "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
         try:
-            cls.pod = RenderedPod(cls.tmp, docs, cls.pki)
+            cls.docs = cls.render_docs()
+            cls.pod = RenderedPod(cls.tmp, cls.docs, cls.pki, env=cls.cluster_env())
         except Exception:
+            cls.stop_cluster()
             shutil.rmtree(cls.tmp, ignore_errors=True)
             raise
 
     @classmethod
+    def cluster_env(cls):
+        return {}
+
+    @classmethod
+    def stop_cluster(cls):
+        pass
+
+    @classmethod
     def tearDownClass(cls):
         cls.pod.stop()
+        cls.stop_cluster()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def get(self, path, client=None, headers=None):
@@ -462,6 +535,11 @@ class TestRenderedPodServes(HelmCase):
         finally:
             conn.close()
 
+    def discovery(self, client="proxy-client"):
+        return self.get("/apis/%s/v1alpha1" % self.GROUP, client=client,
+                        headers={"X-Remote-User": "system:kube-aggregator",
+                                 "X-Remote-Group": "system:masters"})
+
     def test_probes_answer_without_a_client_certificate(self):
         self.assertEqual(self.get("/healthz"), (200, "ok"))
         self.assertEqual(self.get("/readyz")[0], 200)
@@ -474,21 +552,101 @@ class TestRenderedPodServes(HelmCase):
                                                "X-Remote-Group": "system:masters"})
         self.assertEqual(status, 401, body)
         self.assertEqual(json.loads(body)["kind"], "Status")
-        status, body = self.get(path, client="wrongcn-client", headers={
-            "X-Remote-User": "system:kube-aggregator", "X-Remote-Group": "system:masters"})
-        self.assertEqual(status, 401, "a CN outside requestHeader.allowedNames: " + body)
+        status, body = self.discovery(client="wrongcn-client")
+        self.assertEqual(status, 401, "a CN outside the allowed names: " + body)
+        status, body = self.discovery(client="other-client")
+        self.assertEqual(status, 401, "a certificate from another CA: " + body)
 
     def test_front_proxy_gets_the_solver_discovery(self):
         """What kube-apiserver's availability check and cert-manager's client rely on: the
         group from GROUP_NAME and the solver name from the rendered config.yaml."""
-        status, body = self.get("/apis/%s/v1alpha1" % self.GROUP, client="proxy-client",
-                                headers={"X-Remote-User": "system:kube-aggregator",
-                                         "X-Remote-Group": "system:masters"})
+        status, body = self.discovery()
         self.assertEqual(status, 200, body)
         doc = json.loads(body)
         self.assertEqual(doc["groupVersion"], self.GROUP + "/v1alpha1")
         self.assertEqual([res["name"] for res in doc["resources"]], [self.SOLVER])
         self.assertEqual(doc["resources"][0]["verbs"], ["create"])
+
+
+class TestRenderedPodServesClusterCA(RenderedPodServes, HelmCase):
+    """Default values: the Deployment passes no --requestheader-* flag and mounts no CA; the
+    server finds the front-proxy CA in kube-system/extension-apiserver-authentication of a fake
+    kube-apiserver, reached through the pod's service account as in a cluster, with the RBAC the
+    chart grants."""
+    GROUP = "acme.example.com"
+    SOLVER = "zoneproof"
+    TOKEN = "chart-sa-token-5d1e7c0a9b3f"
+
+    @classmethod
+    def render_docs(cls):
+        docs = render("-f", os.path.join(VALUES_DIR, "minimal.yaml"))
+        args = chartcheck.main_container(chartcheck.Rendered(docs).one("Deployment"))["args"]
+        assert not [a for a in args if a.startswith(REQUESTHEADER_FLAGS)], args
+        return docs
+
+    @classmethod
+    def cluster_env(cls):
+        sa = chartcheck.Rendered(cls.docs).one("Deployment")["spec"]["template"]["spec"][
+            "serviceAccountName"]
+        cls.sa_user = "system:serviceaccount:%s:%s" % (NAMESPACE, sa)
+        cls.kube = fake_kube.FakeKube(cls.pki).start()
+        cls.kube.set_tokens({cls.TOKEN: cls.sa_user})
+        fake_kube.grant_zoneproof(cls.kube, user=cls.sa_user)
+        cls.kube.set_auth_configmap(cls.read_pki("proxy-ca.crt"))
+        sa_dir = os.path.join(cls.tmp, "serviceaccount")
+        os.makedirs(sa_dir)
+        shutil.copy(pki.path(cls.pki, "serving-ca.crt"), os.path.join(sa_dir, "ca.crt"))
+        with open(os.path.join(sa_dir, "token"), "w") as f:
+            f.write(cls.TOKEN + "\n")
+        with open(os.path.join(sa_dir, "namespace"), "w") as f:
+            f.write(NAMESPACE + "\n")
+        return {"KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                "KUBERNETES_SERVICE_PORT": str(cls.kube.port),
+                "ZP_SERVICEACCOUNT_DIR": sa_dir}
+
+    @classmethod
+    def stop_cluster(cls):
+        if getattr(cls, "kube", None):
+            cls.kube.stop()
+
+    @classmethod
+    def read_pki(cls, name):
+        with open(pki.path(cls.pki, name)) as f:
+            return f.read()
+
+    def test_settings_come_from_the_cluster(self):
+        self.assertIn(self.sa_user, self.kube.users_seen)
+        self.assertIsNone(chartcheck.arg_value(self.pod.args, "--requestheader-client-ca-file"))
+
+    def test_rotated_front_proxy_ca_needs_no_restart(self):
+        """A new front-proxy CA in the cluster's ConfigMap is used after SIGHUP (and within a
+        minute without it): the pinned-CA setup could not follow it."""
+        def rotate(ca, allowed, refused):
+            self.kube.set_auth_configmap(self.read_pki(ca))
+            self.pod.proc.send_signal(signal.SIGHUP)
+            zptest.wait_for(lambda: self.discovery(client=allowed)[0] == 200,
+                            what="the front-proxy CA %s in use" % ca)
+            self.assertEqual(self.discovery(client=refused)[0], 401)
+
+        self.addCleanup(rotate, "proxy-ca.crt", "proxy-client", "other-client")
+        rotate("other-ca.crt", "other-client", "proxy-client")
+        self.assertIsNone(self.pod.proc.poll(), self.pod.output())
+
+
+class TestRenderedPodServesPinnedCA(RenderedPodServes, HelmCase):
+    """requestHeader.clientCA and .allowedNames (full.yaml): the CA mounted from the chart's
+    ConfigMap and passed as --requestheader-client-ca-file, no cluster needed."""
+    GROUP = "acme.corp.example"
+    SOLVER = "corp-dns"
+
+    @classmethod
+    def render_docs(cls):
+        return render("-f", os.path.join(VALUES_DIR, "full.yaml"), "--set-file",
+                      "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
+
+    def test_pinned_ca_is_passed(self):
+        self.assertEqual(chartcheck.arg_value(self.pod.args, "--requestheader-client-ca-file"),
+                         self.pod.local("/etc/front-proxy/ca.crt"))
 
 
 class TestHelmTestPod(HelmCase):
@@ -559,9 +717,10 @@ class TestHelmTestPod(HelmCase):
 
 
 class TestInstallWithCluster(HelmCase):
-    """`helm install --dry-run=server` against a stand-in kube-apiserver: the chart reads the
-    front-proxy CA and allowed names from kube-system/extension-apiserver-authentication, refuses
-    to install without them, and prints the solver stanza to paste."""
+    """`helm install --dry-run=server` against a stand-in kube-apiserver: the chart reads nothing
+    from the cluster (no lookup: the front-proxy settings are zoneproof's to read), so a cluster
+    whose extension-apiserver-authentication is missing or unreadable to the installer installs
+    all the same; pinned values are rendered as given; the notes print the solver stanza."""
 
     @classmethod
     def setUpClass(cls):
@@ -587,7 +746,7 @@ class TestInstallWithCluster(HelmCase):
                            capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, KUBECONFIG=kubeconfig))
         self.assertEqual([m for m, _ in api.requests if m != "GET"], [])
-        return r
+        return r, api
 
     def cluster(self, names='["front-proxy-client"]'):
         return {("kube-system", "extension-apiserver-authentication"): {
@@ -595,44 +754,46 @@ class TestInstallWithCluster(HelmCase):
             "requestheader-allowed-names": names,
             "requestheader-username-headers": '["X-Remote-User"]'}}
 
-    def test_front_proxy_settings_come_from_the_cluster(self):
+    def test_default_reads_nothing_from_the_cluster(self):
         minimal = os.path.join(VALUES_DIR, "minimal.yaml")
-        r = self.install(self.cluster('["front-proxy-client","aggregator"]'), "-f", minimal)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        rel = json.loads(r.stdout)
-        docs = chartcheck.load_yaml_all(rel["manifest"])
-        self.assertEqual(chartcheck.check(docs, chartcheck.chart_values(CHART, minimal), NAMESPACE),
-                         [])
-        rendered = chartcheck.Rendered(docs)
-        ca = rendered.one("ConfigMap", RELEASE + "-zoneproof-requestheader")["data"]["ca.crt"]
-        self.assertEqual(ca.strip(), self.cluster_ca.strip())
-        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator",
-                      chartcheck.main_container(rendered.one("Deployment"))["args"])
-        notes = rel["info"]["notes"]
-        self.assertIn("groupName: acme.example.com", notes)
-        self.assertIn("solverName: zoneproof", notes)
-        self.assertIn("- example.com", notes)
-        self.assertNotIn("NOTE:", notes)
+        for configmaps in (self.cluster('["front-proxy-client","aggregator"]'), {}):
+            with self.subTest(cluster_has_front_proxy_ca=bool(configmaps)):
+                r, api = self.install(configmaps, "-f", minimal)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual([p for _, p in api.requests
+                                  if "extension-apiserver-authentication" in p], [])
+                rel = json.loads(r.stdout)
+                docs = chartcheck.load_yaml_all(rel["manifest"])
+                self.assertEqual(chartcheck.check(
+                    docs, chartcheck.chart_values(CHART, minimal), NAMESPACE), [])
+                rendered = chartcheck.Rendered(docs)
+                self.assertIsNone(rendered.get("ConfigMap", RELEASE + "-zoneproof-requestheader"))
+                args = chartcheck.main_container(rendered.one("Deployment"))["args"]
+                self.assertEqual([a for a in args if a.startswith(REQUESTHEADER_FLAGS)], [])
+                notes = rel["info"]["notes"]
+                self.assertIn("groupName: acme.example.com", notes)
+                self.assertIn("solverName: zoneproof", notes)
+                self.assertIn("- example.com", notes)
+                self.assertNotIn("NOTE:", notes)
 
-    def test_values_win_over_the_cluster(self):
-        r = self.install(self.cluster(), "-f", os.path.join(VALUES_DIR, "full.yaml"))
+    def test_pinned_values_are_rendered_as_given(self):
+        r, _ = self.install(self.cluster(), "-f", os.path.join(VALUES_DIR, "full.yaml"))
         self.assertEqual(r.returncode, 0, r.stderr)
         rel = json.loads(r.stdout)
         rendered = chartcheck.Rendered(chartcheck.load_yaml_all(rel["manifest"]))
         ca = rendered.one("ConfigMap", "dns-solver-requestheader")["data"]["ca.crt"]
+        self.assertEqual(ca.strip(), read_values(os.path.join(VALUES_DIR, "full.yaml"))[
+            "requestHeader"]["clientCA"].strip())
         self.assertNotEqual(ca.strip(), self.cluster_ca.strip())
-        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator",
-                      chartcheck.main_container(rendered.one("Deployment"))["args"])
+        args = chartcheck.main_container(rendered.one("Deployment"))["args"]
+        self.assertIn("--requestheader-client-ca-file=/etc/front-proxy/ca.crt", args)
+        self.assertIn("--requestheader-allowed-names=front-proxy-client,aggregator", args)
         notes = rel["info"]["notes"]
         self.assertIn("groupName: acme.corp.example", notes)
         self.assertIn("solverName: corp-dns", notes)
         self.assertIn("zoneproof may read these Secrets and no others", notes)
         self.assertIn("web: web-dns-token", notes)
-
-    def test_refused_when_the_cluster_has_no_front_proxy_ca(self):
-        r = self.install({}, "-f", os.path.join(VALUES_DIR, "minimal.yaml"))
-        self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
-        self.assertIn("cannot find kube-apiserver's front-proxy CA", r.stderr)
+        self.assertIn("NOTE: the front-proxy CA is pinned by requestHeader.clientCA", notes)
 
 
 class TestExamples(HelmCase):

@@ -114,6 +114,9 @@ acmedns: [endpoint, accountsFile]
 Checks the values that a schema cannot: fails with a sentence naming the value to fix.
 */}}
 {{- define "zoneproof.validate" -}}
+{{- if and (not .Values.serviceAccount.automountToken) (not (include "zoneproof.explicitCA" .)) }}
+{{- fail "serviceAccount.automountToken is false, so zoneproof cannot read kube-apiserver's front-proxy CA from kube-system/extension-apiserver-authentication and would refuse every call: set requestHeader.clientCA or requestHeader.existingConfigMap, or leave automountToken on" }}
+{{- end }}
 {{- if not .Values.groupName }}
 {{- fail "groupName is required: the API group zoneproof serves, a DNS name you control such as acme.example.com (the Issuers' webhook.groupName)" }}
 {{- end }}
@@ -154,7 +157,8 @@ Checks the values that a schema cannot: fails with a sentence naming the value t
 {{- end }}
 {{- end }}
 {{- range (get $required $p.type | default list) }}
-{{- if not (or (hasKey $settings .) (hasKey $files .)) }}
+{{- $ref := printf "%sSecretRef" (trimSuffix "File" .) }}
+{{- if not (or (hasKey $settings .) (hasKey $files .) (and (hasSuffix "File" .) (hasKey $settings $ref))) }}
 {{- if hasSuffix "File" . }}
 {{- fail (printf "%s: %s is required: name the key of the credential Secret that holds it in credentials.files.%s (docs/providers/%s.md)" $where . . $p.type) }}
 {{- else }}
@@ -232,34 +236,10 @@ providers:
 {{- end }}
 
 {{/*
-The front-proxy CA (PEM) the chart can find: requestHeader.clientCA, else the cluster's
-extension-apiserver-authentication ConfigMap (empty under `helm template`).
+"true" when the values pin the front-proxy CA (requestHeader.clientCA or .existingConfigMap):
+the chart then mounts it and passes --requestheader-client-ca-file. Otherwise zoneproof reads
+kube-system/extension-apiserver-authentication itself and follows its changes.
 */}}
-{{- define "zoneproof.requestHeaderCA" -}}
-{{- if .Values.requestHeader.clientCA }}
-{{- .Values.requestHeader.clientCA }}
-{{- else }}
-{{- $cm := lookup "v1" "ConfigMap" "kube-system" "extension-apiserver-authentication" }}
-{{- if $cm }}
-{{- index ($cm.data | default dict) "requestheader-client-ca-file" | default "" }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/* The CNs accepted, comma-separated: requestHeader.allowedNames, else the cluster's list. */}}
-{{- define "zoneproof.allowedNames" -}}
-{{- if .Values.requestHeader.allowedNames }}
-{{- join "," .Values.requestHeader.allowedNames }}
-{{- else }}
-{{- $cm := lookup "v1" "ConfigMap" "kube-system" "extension-apiserver-authentication" }}
-{{- if $cm }}
-{{- $names := index ($cm.data | default dict) "requestheader-allowed-names" | default "[]" }}
-{{- join "," (fromJsonArray $names) }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/* "true" when Helm talks to a cluster (install, upgrade, --dry-run=server), "" otherwise. */}}
-{{- define "zoneproof.haveCluster" -}}
-{{- if lookup "v1" "Namespace" "" "kube-system" }}true{{ end }}
+{{- define "zoneproof.explicitCA" -}}
+{{- if or .Values.requestHeader.clientCA .Values.requestHeader.existingConfigMap }}true{{ end }}
 {{- end }}

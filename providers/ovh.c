@@ -45,8 +45,8 @@ struct ovh_cfg {
     char *endpoint; /* base URL without trailing slash, as signed */
     char *ca;
     char *app_key;
-    char *secret_file;
-    char *ck_file;
+    struct zp_cred secret; /* applicationSecretFile or applicationSecretSecretRef */
+    struct zp_cred ck;     /* consumerKeyFile or consumerKeySecretRef */
     char *zone;     /* zone override, lower case, no trailing dot; NULL: the record's zone */
     char host[256]; /* the endpoint's host, for sentences */
 };
@@ -64,8 +64,8 @@ struct ovh_op {
 };
 
 static const char *const ovh_keys[] = {
-    "endpoint", "caFile", "applicationKey", "applicationSecretFile", "consumerKeyFile",
-    "zone",     NULL,
+    "endpoint", "caFile", "applicationKey", ZP_CRED_KEYS("applicationSecret"),
+    ZP_CRED_KEYS("consumerKey"), "zone", NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -79,8 +79,8 @@ static void ovh_config_free(void *p)
     free(cfg->endpoint);
     free(cfg->ca);
     free(cfg->app_key);
-    free(cfg->secret_file);
-    free(cfg->ck_file);
+    zp_cred_free(&cfg->secret);
+    zp_cred_free(&cfg->ck);
     free(cfg->zone);
     free(cfg);
 }
@@ -100,14 +100,12 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
                             struct zp_err *err)
 {
     struct ovh_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *ak = NULL, *asf = NULL, *ckf = NULL, *zone = NULL, *p;
+    const char *ak = NULL, *zone = NULL, *p;
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
     if (zp_endpoint_parse(node, path, OVH_DEFAULT_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
         zp_y_str(node, path, "applicationKey", 1, &ak, err) == -1 ||
-        zp_y_str(node, path, "applicationSecretFile", 1, &asf, err) == -1 ||
-        zp_y_str(node, path, "consumerKeyFile", 1, &ckf, err) == -1 ||
         zp_y_str(node, path, "zone", 0, &zone, err) == -1)
         goto out;
     if (!ovh_token_ok(ak)) {
@@ -115,8 +113,8 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
                   "applicationKey must be the application key OVH gave (letters and digits)");
         goto out;
     }
-    if (zp_secret_file_check(node, path, "applicationSecretFile", asf, err) == -1 ||
-        zp_secret_file_check(node, path, "consumerKeyFile", ckf, err) == -1)
+    if (zp_cred_parse(node, path, "applicationSecret", 1, &cfg->secret, err) == -1 ||
+        zp_cred_parse(node, path, "consumerKey", 1, &cfg->ck, err) == -1)
         goto out;
     if (zone != NULL) {
         if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
@@ -129,8 +127,6 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
         cfg->zone = zp_xstrdup(canon);
     }
     cfg->app_key = zp_xstrdup(ak);
-    cfg->secret_file = zp_xstrdup(asf);
-    cfg->ck_file = zp_xstrdup(ckf);
     p = strstr(cfg->endpoint, "://");
     p = p ? p + 3 : cfg->endpoint;
     snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
@@ -551,14 +547,14 @@ static int ovh_begin(struct ovh_op *op, struct zp_err *err)
     canon[strlen(canon) - 1] = '\0';
     zp_strlcpy(op->zone, canon, sizeof(op->zone));
     snprintf(op->ratekey, sizeof(op->ratekey), "ovh:%s", op->call->instance);
-    if (zp_secret_file_read(cfg->secret_file, "applicationSecretFile", &op->as, err) == -1 ||
-        zp_secret_file_read(cfg->ck_file, "consumerKeyFile", &op->ck, err) == -1)
+    if (zp_cred_read(&cfg->secret, op->call, &op->as, err) == -1 ||
+        zp_cred_read(&cfg->ck, op->call, &op->ck, err) == -1)
         return -1;
     if (!ovh_token_ok(zp_buf_str(&op->ck)))
         return zp_err_set(err, ZP_ECONFIG,
-                          "consumerKeyFile: %s holds spaces or control characters; it must hold "
+                          "%s: %s holds spaces or control characters; it must hold "
                           "only the consumer key",
-                          cfg->ck_file);
+                          cfg->ck.setting, cfg->ck.where);
     return ovh_clock(op, err);
 }
 

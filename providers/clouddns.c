@@ -105,7 +105,7 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
     int rc = -1;
 
     if (zp_y_str(node, path, "project", 1, &project, err) == -1 ||
-        zp_y_str(node, path, "serviceAccountFile", 1, &file, err) == -1 ||
+        zp_y_str(node, path, "serviceAccountFile", 0, &file, err) == -1 ||
         zp_y_str(node, path, "managedZone", 0, &zone, err) == -1 ||
         zp_y_str(node, path, "tokenEndpoint", 0, &tok, err) == -1 ||
         zp_endpoint_parse(node, path, CD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
@@ -131,12 +131,15 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
         goto out;
     }
     /* Checked now so a wrong file fails at start; read again at every call. */
-    if (zp_gauth_check(file, "serviceAccountFile", &kerr) == -1) {
+    if (file != NULL && zp_gauth_check(file, "serviceAccountFile", &kerr) == -1) {
         zp_y_fail(zp_y_get(node, "serviceAccountFile"), path, err, "%s", kerr.msg);
         goto out;
     }
     cfg->project = zp_xstrdup(project);
-    cfg->key_file = zp_xstrdup(file);
+    cfg->key_file = file ? zp_xstrdup(file) : NULL;
+    if (file == NULL)
+        zp_log(ZP_LOG_INFO, "clouddns uses ambient credentials", ZP_S("provider", path),
+               ZP_S("source", "metadata server (GKE Workload Identity)"), ZP_END);
     cfg->managed_zone = zone ? zp_xstrdup(zone) : NULL;
     cfg->token_endpoint = tok ? zp_xstrdup(tok) : NULL;
     cfg->auth = zp_gauth_new();
@@ -601,6 +604,16 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
                                    .rate = CD_RATE,
                                    .burst = CD_BURST};
     zp_strlcpy(op.who, "(unknown)", sizeof(op.who));
+    /* No key file: the pod's own identity, which only the request can allow. */
+    if (cfg->key_file == NULL && !call->allow_ambient) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "clouddns instance %s has no serviceAccountFile and the Issuer does not allow "
+                   "ambient credentials: set serviceAccountFile, or use a ClusterIssuer "
+                   "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
+                   "start cert-manager with --issuer-ambient-credentials",
+                   call->instance ? call->instance : "(unnamed)");
+        goto out;
+    }
     if (cd_zone(&op, err) == -1)
         goto out;
     zp_buf_puts(&path, "/managedZones/");

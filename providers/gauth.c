@@ -385,6 +385,88 @@ out:
     return rc;
 }
 
+/* ---- ambient: the metadata server ------------------------------------------------------- */
+
+/* A token of the pod's identity from the metadata server; *token and *expires_in on success. */
+static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_ms, char **token,
+                             long *expires_in, struct zp_err *err)
+{
+    /* Without this header the server refuses, which proves no redirect fetched the token. */
+    static const char *const hdrs[] = {"Metadata-Flavor: Google", "Accept: application/json", NULL};
+    const char *host = getenv("GCE_METADATA_HOST");
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    char logbody[301];
+    cJSON *j = NULL;
+    const cJSON *at, *ex;
+    int rc = -1;
+
+    if (host == NULL || host[0] == '\0')
+        host = ZP_GAUTH_METADATA_HOST;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, 2048);
+    if (zp_buf_printf(&url, "http://%s/computeMetadata/v1/instance/service-accounts/default/token",
+                      host) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "GCE_METADATA_HOST is too long");
+        goto out;
+    }
+    struct zp_http_req req = {.method = "GET",
+                              .url = zp_buf_str(&url),
+                              .headers = hdrs,
+                              .max_response = 64u * 1024u,
+                              .deadline_ms = deadline_ms,
+                              .what = "the GKE metadata server"};
+    if (zp_ratelimit_take(src->rate_key, src->rate, src->burst, deadline_ms, GA_WHAT, err) == -1)
+        goto out;
+    if (zp_http_call(&req, &resp, err) == -1) {
+        zp_err_set(err, err->kind,
+                   "no Google credentials: the instance has no serviceAccountFile and the "
+                   "metadata server (%s) did not answer; enable GKE Workload Identity on the "
+                   "cluster and node pool, or set serviceAccountFile",
+                   host);
+        goto out;
+    }
+    j = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    if (resp.status / 100 != 2) {
+        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        zp_log(ZP_LOG_WARN, "metadata token request refused", ZP_S("host", host),
+               ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
+        if (resp.status == 404 || resp.status == 403)
+            zp_err_set(err, ZP_EAUTH,
+                       "the GKE metadata server (%s) has no token for this pod (HTTP %ld): bind "
+                       "its Kubernetes service account to a Google service account "
+                       "(iam.gke.io/gcp-service-account annotation and "
+                       "roles/iam.workloadIdentityUser), or grant the Kubernetes service account "
+                       "itself on the zone",
+                       host, resp.status);
+        else
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "the GKE metadata server (%s) answered HTTP %ld to the token request; "
+                       "retry later",
+                       host, resp.status);
+        err->upstream = (int)resp.status;
+        goto out;
+    }
+    at = cJSON_GetObjectItemCaseSensitive(j, "access_token");
+    ex = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+    if (!cJSON_IsString(at) || at->valuestring[0] == '\0' ||
+        strlen(at->valuestring) > GA_TOKEN_MAX) {
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "the GKE metadata server (%s) answered without a usable access_token", host);
+        goto out;
+    }
+    *token = zp_xstrdup(at->valuestring);
+    *expires_in = cJSON_IsNumber(ex) && ex->valuedouble > 0 ? (long)ex->valuedouble : GA_LIFETIME;
+    rc = 0;
+out:
+    ga_json_free_secret(j);
+    if (resp.body.data != NULL)
+        zp_wipe(resp.body.data, resp.body.len);
+    zp_http_resp_free(&resp);
+    zp_buf_free(&url);
+    return rc;
+}
+
 /* ---- the cache ---------------------------------------------------------------------------- */
 
 struct zp_gauth *zp_gauth_new(void)
@@ -426,6 +508,22 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
 
     *token = NULL;
     zp_buf_init(&file, GA_KEYFILE_MAX);
+    if (src->key_file == NULL) {
+        /* Ambient: no key file to hash; the cache holds while the token is fresh. */
+        zp_strlcpy(who, ZP_GAUTH_AMBIENT_WHO, whosz);
+        memset(hash, 0, sizeof(hash));
+        pthread_mutex_lock(&g->mu);
+        if (g->token != NULL && zp_now_ms() < g->fresh_until)
+            *token = zp_xstrdup(g->token);
+        pthread_mutex_unlock(&g->mu);
+        if (*token != NULL) {
+            rc = 0;
+            goto out;
+        }
+        if (ga_fetch_metadata(src, deadline_ms, &fresh, &expires_in, err) == -1)
+            goto out;
+        goto store;
+    }
     if (zp_secret_file_read(src->key_file, src->setting, &file, err) == -1 ||
         zp_gauth_key_parse(file.data, file.len, src->setting, src->key_file, &k, err) == -1)
         goto out;
@@ -445,6 +543,7 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
     }
     if (ga_fetch(&k, src, deadline_ms, &fresh, &expires_in, err) == -1)
         goto out;
+store:
     margin = expires_in > 2 * GA_MARGIN_S ? GA_MARGIN_S : expires_in / 2;
     *token = zp_xstrdup(fresh);
     pthread_mutex_lock(&g->mu);
@@ -454,7 +553,8 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
     g->fresh_until = zp_now_ms() + (uint64_t)(expires_in - margin) * 1000u;
     memcpy(g->key_hash, hash, sizeof(hash));
     pthread_mutex_unlock(&g->mu);
-    zp_log(ZP_LOG_DEBUG, "google token", ZP_S("account", k.client_email),
+    zp_log(ZP_LOG_DEBUG, "google token",
+           ZP_S("account", k.client_email ? k.client_email : "metadata server"),
            ZP_I("expires_in", expires_in), ZP_END);
     rc = 0;
 out:

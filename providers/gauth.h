@@ -49,7 +49,7 @@ int zp_gauth_check(const char *file, const char *setting, struct zp_err *err);
 
 /* Where one instance gets its tokens. */
 struct zp_gauth_src {
-    const char *key_file;       /* serviceAccountFile: read on every call */
+    const char *key_file;       /* serviceAccountFile: read on every call; NULL: ambient */
     const char *setting;        /* its setting's name, for messages */
     const char *token_endpoint; /* NULL: the key file's token_uri */
     const char *scope;
@@ -57,6 +57,15 @@ struct zp_gauth_src {
     const char *rate_key; /* the account's token bucket */
     double rate, burst;
 };
+
+/*
+ * Ambient credentials (key_file NULL): the token of the instance's service
+ * account from the metadata server, as GKE Workload Identity serves it.
+ * The server is GCE_METADATA_HOST (host[:port]) when set, as Google's
+ * libraries do, else metadata.google.internal; always plain HTTP.
+ */
+#define ZP_GAUTH_METADATA_HOST "metadata.google.internal"
+#define ZP_GAUTH_AMBIENT_WHO "of this pod (GKE Workload Identity)"
 
 /* One instance's token cache: the only mutable state of a provider instance. */
 struct zp_gauth;

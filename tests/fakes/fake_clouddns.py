@@ -424,3 +424,65 @@ class FakeCloudDNS(fakebase.FakeServer):
                 self.mirror_delete(name, v)
             for v in nv - ov:
                 self.mirror_add(name, v, new["ttl"])
+
+
+class FakeMetadata:
+    """The GKE metadata server (plain HTTP, as on a node) handing out tokens that fake accepts.
+
+    GET /computeMetadata/v1/instance/service-accounts/default/token needs the
+    header Metadata-Flavor: Google (403 otherwise, as Google's server does).
+    Point zoneproof at it with GCE_METADATA_HOST=127.0.0.1:<port>.
+    """
+
+    PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
+    EMAIL = "zoneproof-dns@zp-test-project.iam.gserviceaccount.com"
+
+    def __init__(self, fake):
+        import http.server
+        import threading
+        meta = self
+        self.fake = fake
+        self.requests = []      # (path, Metadata-Flavor header) of every request
+        self.no_binding = False  # True: 404, as for a service account without a binding
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                pass
+
+            def do_GET(self):
+                flavor = self.headers.get("Metadata-Flavor")
+                path = urllib.parse.urlsplit(self.path).path
+                meta.requests.append((path, flavor))
+                if flavor != "Google":
+                    status, body = 403, b"Missing Metadata-Flavor:Google header."
+                elif path != meta.PATH or meta.no_binding:
+                    status, body = 404, b"Not Found"
+                else:
+                    token = "ya29.meta." + secrets.token_urlsafe(40)
+                    with fake.lock:
+                        fake.tokens[token] = (meta.EMAIL, time.time() + 3599)
+                    status = 200
+                    body = json.dumps({"access_token": token, "expires_in": 3599,
+                                       "token_type": "Bearer"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if status == 200
+                                 else "text/html")
+                self.send_header("Metadata-Flavor", "Google")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def token_requests(self):
+        return [r for r in self.requests if r[0] == self.PATH and r[1] == "Google"]
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

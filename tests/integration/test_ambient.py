@@ -20,12 +20,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 
+import fake_clouddns  # noqa: E402
 import fake_route53  # noqa: E402
 import pki  # noqa: E402
 import zptest  # noqa: E402
 from test_http import CERT_MANAGER, RESOURCE, HTTPBase, Server  # noqa: E402
 
 R53_ZONE = "example.test"
+GCP_ZONE = "gcp.test"
 NOT_ALLOWED = ("has no %s and the Issuer does not allow ambient credentials: set %s, or use a "
                "ClusterIssuer (cert-manager allows ambient credentials for ClusterIssuers by "
                "default) or start cert-manager with --issuer-ambient-credentials")
@@ -53,7 +55,11 @@ class AmbientBase(HTTPBase):
         cls.aws_token = os.path.join(cls.tmp, "aws-token")
         with open(cls.aws_token, "w") as f:
             f.write(fake_route53.WEB_IDENTITY_TOKEN + "\n")
-        os.environ.update({"AWS_ROLE_ARN": fake_route53.ROLE_ARN,
+        cls.gcp = fake_clouddns.FakeCloudDNS(os.path.join(cls.tmp, "pki")).start()
+        cls.gcp.add_zone("gcp-test", GCP_ZONE + ".")
+        cls.gcp.pending_polls = 0
+        cls.meta = fake_clouddns.FakeMetadata(cls.gcp)
+        os.environ.update({"GCE_METADATA_HOST": cls.meta.host,"AWS_ROLE_ARN": fake_route53.ROLE_ARN,
                            "AWS_WEB_IDENTITY_TOKEN_FILE": cls.aws_token,
                            "AWS_REGION": "us-east-1",
                            "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
@@ -63,6 +69,8 @@ class AmbientBase(HTTPBase):
         for s in cls.servers:
             s.stop()
         cls.r53.stop()
+        cls.gcp.stop()
+        cls.meta.stop()
         os.environ.clear()
         os.environ.update(cls.saved_env)
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -83,6 +91,13 @@ class AmbientBase(HTTPBase):
                 "    stsEndpoint: %s" % cls.r53.url("/sts"),
                 "    caFile: %s" % cls.r53.ca_file,
                 r53_extra,
+                "  - name: gcp",
+                "    type: clouddns",
+                '    dnsZones: ["%s"]' % GCP_ZONE,
+                "    project: %s" % cls.gcp.PROJECT,
+                "    managedZone: gcp-test",
+                "    endpoint: %s" % cls.gcp.url("/dns/v1"),
+                "    caFile: %s" % cls.gcp.ca_file,
                 ""]))
         srv = Server(cls.tmp, cls.pki, config, name=name)
         cls.servers.append(srv)
@@ -147,6 +162,51 @@ class Route53Ambient(AmbientBase):
         for akid, token in self.r53.sessions.items():
             self.assertNotIn(token, out)
             self.assertNotIn(self.r53.keys[akid], out)
+
+
+class CloudDNSAmbient(AmbientBase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.srv = cls.serve("serve")
+
+    def test_logs_ambient_at_start(self):
+        self.assertIn("clouddns uses ambient credentials", self.srv.output())
+
+    def test_allowed_present_twice_one_token_and_cleanup(self):
+        fqdn = "_acme-challenge.amb.gcp.test."
+        k1, k2 = zptest.acme_key("amb-gcp-1"), zptest.acme_key("amb-gcp-2")
+        self.assert_ok(self.present(self.srv, fqdn, k1, GCP_ZONE))
+        self.assert_ok(self.present(self.srv, fqdn, k2, GCP_ZONE))
+        self.assertEqual(sorted(self.gcp.txt_values(fqdn)), sorted([k1, k2]))
+        self.assertEqual(len(self.meta.token_requests()), 1)
+        self.assertTrue(all(flavor == "Google" for _, flavor in self.meta.requests))
+        self.assertEqual(self.gcp.token_requests, 0)  # no key file: no jwt-bearer grant
+        self.assert_ok(self.present(self.srv, fqdn, k1, GCP_ZONE, action="CleanUp"))
+        self.assert_ok(self.present(self.srv, fqdn, k2, GCP_ZONE, action="CleanUp"))
+        self.assertEqual(self.gcp.txt_values(fqdn), [])
+        self.assertEqual(len(self.meta.token_requests()), 1)
+
+    def test_not_allowed_says_how(self):
+        before = len(self.meta.requests)
+        resp = self.present(self.srv, "_acme-challenge.no.gcp.test.",
+                            zptest.acme_key("amb-gcp-no"), GCP_ZONE, ambient=False)
+        self.assert_fails(resp, "clouddns instance gcp " + NOT_ALLOWED
+                          % ("serviceAccountFile", "serviceAccountFile"))
+        self.assertEqual(len(self.meta.requests), before)
+
+    def test_zz_unbound_service_account_says_how(self):
+        # A fresh process: the first one holds a token.
+        self.meta.no_binding = True
+        try:
+            srv = self.serve("unbound")
+            msg = self.assert_fails(self.present(srv, "_acme-challenge.ub.gcp.test.",
+                                                 zptest.acme_key("amb-gcp-ub"), GCP_ZONE))
+        finally:
+            self.meta.no_binding = False
+        self.assertIn("has no token for this pod (HTTP 404)", msg)
+        self.assertIn("iam.gke.io/gcp-service-account", msg)
 
 
 class Route53StsErrors(AmbientBase):

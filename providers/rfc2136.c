@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/yaml.h"
+#include "providers/common.h"
 #include "providers/provider.h"
 
 #define RFC_SECRET_MAX 4096 /* a BIND secret is under 100 bytes; anything larger is a mistake */
@@ -68,7 +69,7 @@ struct rfc_cfg {
     char *key;      /* tsigKeyName as written; NULL for unsigned updates */
     char *key_wire; /* the same, absolute */
     const struct rfc_alg *alg;
-    char *secret_file;
+    struct zp_cred secret; /* tsigSecretFile or tsigSecretSecretRef */
     int tcp;
     uint64_t timeout_ms;
     char *zone; /* zone override, canonical; NULL: the record's zone */
@@ -87,7 +88,7 @@ struct rfc_op {
 enum rfc_net { RFC_NET_OK, RFC_NET_REFUSED, RFC_NET_TIMEOUT, RFC_NET_ERROR };
 
 static const char *const rfc_keys[] = {
-    "nameserver", "tsigKeyName", "tsigAlgorithm", "tsigSecretFile",
+    "nameserver", "tsigKeyName", "tsigAlgorithm", ZP_CRED_KEYS("tsigSecret"),
     "protocol",   "timeout",     "zone",          NULL,
 };
 
@@ -114,26 +115,28 @@ static long rfc_b64_len(const char *s, size_t n)
     return (long)(n / 4 * 3 - pad);
 }
 
-/* Reads tsigSecretFile into b, trimmed and checked. The caller wipes b. */
-static int rfc_secret_load(const struct rfc_cfg *cfg, struct zp_buf *b, struct zp_err *err)
+/*
+ * Reads the TSIG secret (file or Secret reference) into b, trimmed and
+ * checked. call may be NULL for a file (at configuration time). The caller
+ * wipes b.
+ */
+static int rfc_secret_load(const struct rfc_cfg *cfg, const struct zp_prov_call *call,
+                           struct zp_buf *b, struct zp_err *err)
 {
-    if (zp_buf_read_file(b, cfg->secret_file, RFC_SECRET_MAX, "tsigSecretFile", err) == -1)
+    const char *setting = cfg->secret.setting, *where = cfg->secret.where;
+
+    if (zp_cred_read(&cfg->secret, call, b, err) == -1)
         return -1;
-    zp_buf_trim(b);
-    if (b->len == 0)
-        return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s is empty; it must hold the key's base64 secret",
-                          cfg->secret_file);
     if (strpbrk(b->data, "{\";") != NULL)
         return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s holds a key statement; it must hold only the base64 "
+                          "%s: %s holds a key statement; it must hold only the base64 "
                           "text between the quotes after \"secret\"",
-                          cfg->secret_file);
+                          setting, where);
     if (rfc_b64_len(b->data, b->len) <= 0)
         return zp_err_set(err, ZP_ECONFIG,
-                          "tsigSecretFile: %s does not hold base64 text (as in the secret of a "
+                          "%s: %s does not hold base64 text (as in the secret of a "
                           "BIND key statement)",
-                          cfg->secret_file);
+                          setting, where);
     return 0;
 }
 
@@ -161,7 +164,7 @@ static void rfc_config_free(void *p)
     free(cfg->nameserver);
     free(cfg->key);
     free(cfg->key_wire);
-    free(cfg->secret_file);
+    zp_cred_free(&cfg->secret);
     free(cfg->zone);
     free(cfg);
 }
@@ -193,7 +196,7 @@ static int rfc_parse_nameserver(struct rfc_cfg *cfg, const struct zp_ynode *node
 static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, const char *path,
                           struct zp_err *err)
 {
-    const char *key = NULL, *alg = "hmac-sha256", *file = NULL;
+    const char *key = NULL, *alg = "hmac-sha256", *given;
     struct zp_err ferr = {0};
     struct zp_buf secret;
     char why[128], canon[ZP_DNAME_MAX];
@@ -201,9 +204,11 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
 
     zp_buf_init(&secret, RFC_SECRET_MAX);
     if (zp_y_str(node, path, "tsigKeyName", 0, &key, err) == -1 ||
-        zp_y_str(node, path, "tsigAlgorithm", 0, &alg, err) == -1 ||
-        zp_y_str(node, path, "tsigSecretFile", 0, &file, err) == -1)
+        zp_y_str(node, path, "tsigAlgorithm", 0, &alg, err) == -1)
         goto out;
+    given = zp_y_get(node, "tsigSecretFile")        ? "tsigSecretFile"
+            : zp_y_get(node, "tsigSecretSecretRef") ? "tsigSecretSecretRef"
+                                                    : NULL;
     cfg->alg = rfc_alg_find(alg);
     if (cfg->alg == NULL) {
         zp_y_fail(zp_y_get(node, "tsigAlgorithm"), path, err,
@@ -213,9 +218,9 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
         goto out;
     }
     if (key == NULL) {
-        if (file != NULL || zp_y_get(node, "tsigAlgorithm") != NULL) {
+        if (given != NULL || zp_y_get(node, "tsigAlgorithm") != NULL) {
             zp_y_fail(node, path, err, "%s needs tsigKeyName (the name of the key on the server)",
-                      file != NULL ? "tsigSecretFile" : "tsigAlgorithm");
+                      given != NULL ? given : "tsigAlgorithm");
             goto out;
         }
         zp_log(ZP_LOG_WARN,
@@ -231,16 +236,22 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
                   "tsigKeyName \"%s\" is not a valid key name: %s", key, why);
         goto out;
     }
-    if (file == NULL) {
+    if (given == NULL) {
         zp_y_fail(node, path, err,
-                  "tsigKeyName needs tsigSecretFile (a file holding the key's base64 secret)");
+                  "tsigKeyName needs tsigSecretFile (a file holding the key's base64 secret) or "
+                  "tsigSecretSecretRef (a Secret in the Issuer's namespace)");
         goto out;
     }
+    if (zp_cred_parse(node, path, "tsigSecret", 1, &cfg->secret, err) == -1)
+        goto out;
     cfg->key = zp_xstrdup(key);
     cfg->key_wire = zp_xstrdup(canon);
-    cfg->secret_file = zp_xstrdup(file);
-    /* Checked now so a typo fails at start; read again on every call because Secrets rotate. */
-    if (rfc_secret_load(cfg, &secret, &ferr) == -1) {
+    /*
+     * A file is checked now so a typo fails at start; a Secret can only be
+     * read for a request (its namespace is the request's). Both are read
+     * again on every call because Secrets rotate.
+     */
+    if (cfg->secret.file != NULL && rfc_secret_load(cfg, NULL, &secret, &ferr) == -1) {
         zp_y_fail(zp_y_get(node, "tsigSecretFile"), path, err, "%s", ferr.msg);
         goto out;
     }
@@ -684,7 +695,7 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
     if (rfc_build(&op, &q, err) == -1)
         goto out;
     if (cfg->key != NULL) {
-        if (rfc_secret_load(cfg, &secret, err) == -1)
+        if (rfc_secret_load(cfg, call, &secret, err) == -1)
             goto out;
         if (ldns_pkt_tsig_sign(q, cfg->key_wire, secret.data, RFC_FUDGE, cfg->alg->wire, NULL) !=
             LDNS_STATUS_OK) {

@@ -1,0 +1,84 @@
+"""apiTokenSecretRef end to end: `zoneproof serve --kubeconfig` reads the
+Cloudflare token from a Secret in the challenge's resourceNamespace (the fake
+kube-apiserver), and a Present writes the record with it. A namespace whose
+Secrets zoneproof may not get fails with a sentence; no token reaches the log.
+"""
+import json
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+
+import fake_cloudflare  # noqa: E402
+import test_kube  # noqa: E402
+import zptest  # noqa: E402
+from test_kube import RESOURCE, WEB_SECRET, Server, cert_manager  # noqa: E402
+
+ZONE = "example.test"
+FQDN = "_acme-challenge.www.example.test."
+
+
+def present(uid, ns):
+    req = {"uid": uid, "action": "Present", "type": "dns-01", "dnsName": "www.example.test",
+           "key": zptest.acme_key(uid), "resourceNamespace": ns, "resolvedFQDN": FQDN,
+           "resolvedZone": ZONE + ".", "allowAmbientCredentials": False, "config": None}
+    return json.dumps({"apiVersion": "webhook.acme.cert-manager.io/v1alpha1",
+                       "kind": "ChallengePayload", "request": req}).encode()
+
+
+class SecretRef(test_kube.KubeBase):
+    """A kubeconfig user, with a configuration whose Cloudflare token is a secretRef."""
+
+    kubeconfig = test_kube.Startup.kubeconfig
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cf = fake_cloudflare.FakeCloudflare(cls.pki).start()
+        cls.cf.add_token(WEB_SECRET, "web", zone_read=[ZONE], dns_edit=[ZONE])
+        with open(cls.config, "w") as f:
+            f.write("\n".join([
+                "propagation:",
+                "  mode: skip",
+                "providers:",
+                "  - name: cf",
+                "    type: cloudflare",
+                '    dnsZones: ["%s"]' % ZONE,
+                "    apiTokenSecretRef: {name: cf-token, key: api-token}",
+                '    endpoint: "%s"' % cls.cf.url("/client/v4"),
+                '    caFile: "%s"' % cls.cf.ca_file,
+                ""]))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cf.stop()
+        super().tearDownClass()
+
+    def send(self, srv, uid, ns):
+        h = dict(cert_manager("cm-" + uid), **{"Content-Type": "application/json"})
+        status, _, data = self.call(srv, "POST", RESOURCE, headers=h, body=present(uid, ns))
+        self.assertEqual(status, 201, data)
+        return json.loads(data)["response"]
+
+    def test_present_reads_the_token_from_the_namespace(self):
+        srv = Server(self, "secretref", {}, extra=["--kubeconfig", self.kubeconfig(True)])
+        try:
+            r = self.send(srv, "sr1", "web")
+            self.assertTrue(r["success"], r)
+            self.assertEqual(self.cf.txt_values(FQDN), [zptest.acme_key("sr1")])
+            # "other" holds a cf-token too, but zoneproof may not get Secrets there.
+            r = self.send(srv, "sr2", "other")
+            self.assertFalse(r["success"], r)
+            self.assertIn("apiTokenSecretRef", r["status"]["message"])
+            self.assertIn("other", r["status"]["message"])
+        finally:
+            srv.stop()
+        self.assert_clean(srv.output())
+
+
+if __name__ == "__main__":
+    unittest.main()

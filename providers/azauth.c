@@ -7,6 +7,11 @@
  * secret is used at once and a revoked one fails at once. Tokens are
  * fetched outside the cache's mutex, so no call waits on another call's
  * deadline; two calls that miss at once both fetch.
+ *
+ * Workload identity (no secret file): the client assertion is the
+ * projected service-account token, re-read at every exchange because the
+ * kubelet rotates it; the access token it bought stays good until it
+ * expires, whatever the file holds meanwhile.
  */
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -25,6 +30,8 @@
 #include "providers/common.h"
 
 #define AZ_SECRET_MAX 4096 /* a client secret is 40 characters */
+#define AZ_ASSERTION_MAX (64u * 1024u)
+#define AZ_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define AZ_TOKEN_MAX 16384 /* Entra ID tokens are JWTs of a few KB */
 #define AZ_LIFETIME 3599
 #define AZ_MARGIN_S 300 /* refresh this long before a token expires */
@@ -75,6 +82,19 @@ static int az_refused(const struct zp_azauth_src *src, long status, const cJSON 
                    "%s answered HTTP %ld to the token request of application %s; it is having "
                    "trouble, retry later",
                    AZ_WHAT, status, app);
+    else if (src->secret_file == NULL && (aadsts == 70021 || aadsts == 700211))
+        zp_err_set(err, ZP_EAUTH,
+                   "%s found no federated credential of application %s in tenant %s that matches "
+                   "this pod's service-account token (AADSTS%ld): add one with the cluster's OIDC "
+                   "issuer URL, subject system:serviceaccount:<namespace>:<name> of the pod's "
+                   "service account and audience api://AzureADTokenExchange",
+                   AZ_WHAT, app, tenant, aadsts);
+    else if (src->secret_file == NULL && (aadsts == 700024 || aadsts == 700027))
+        zp_err_set(err, ZP_EAUTH,
+                   "%s refused the service-account token in %s as the client assertion of "
+                   "application %s (AADSTS%ld: expired or not yet valid): the kubelet no longer "
+                   "refreshes it; check the pod's azure-identity-token volume",
+                   AZ_WHAT, src->federated_file, app, aadsts);
     else if (aadsts == 7000215)
         zp_err_set(err, ZP_EAUTH,
                    "%s rejected the client secret of application %s in tenant %s (AADSTS7000215): "
@@ -144,7 +164,9 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         zp_http_escape(src->tenant, &url) == -1 || zp_buf_puts(&url, "/oauth2/v2.0/token") == -1 ||
         zp_buf_puts(&form, "grant_type=client_credentials&client_id=") == -1 ||
         zp_http_escape(src->client_id, &form) == -1 ||
-        zp_buf_puts(&form, "&client_secret=") == -1 ||
+        zp_buf_puts(&form, src->secret_file ? "&client_secret="
+                                            : "&client_assertion_type=" AZ_ASSERTION_TYPE
+                                              "&client_assertion=") == -1 ||
         zp_http_escape(zp_buf_str(secret), &form) == -1 || zp_buf_puts(&form, "&scope=") == -1 ||
         zp_http_escape(src->scope, &form) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot build the token request for application %s",
@@ -234,8 +256,29 @@ int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64
     int rc = -1;
 
     *token = NULL;
-    zp_buf_init(&secret, AZ_SECRET_MAX);
-    if (zp_secret_file_read(src->secret_file, "clientSecretFile", &secret, err) == -1)
+    zp_buf_init(&secret, src->secret_file ? AZ_SECRET_MAX : AZ_ASSERTION_MAX);
+    if (src->secret_file == NULL) {
+        /* Workload identity: the cache holds while the token is fresh; the file only buys one. */
+        memset(hash, 0, sizeof(hash));
+        pthread_mutex_lock(&a->mu);
+        if (a->token != NULL && zp_now_ms() < a->fresh_until)
+            *token = zp_xstrdup(a->token);
+        pthread_mutex_unlock(&a->mu);
+        if (*token != NULL) {
+            rc = 0;
+            goto out;
+        }
+        if (src->federated_file == NULL) {
+            zp_err_set(err, ZP_ECONFIG,
+                       "no Azure workload identity: AZURE_FEDERATED_TOKEN_FILE is not set; label "
+                       "the pod azure.workload.identity/use: \"true\" and annotate its service "
+                       "account with azure.workload.identity/client-id, or set clientSecretFile");
+            goto out;
+        }
+        if (zp_secret_file_read(src->federated_file, "AZURE_FEDERATED_TOKEN_FILE", &secret, err) ==
+            -1)
+            goto out;
+    } else if (zp_secret_file_read(src->secret_file, "clientSecretFile", &secret, err) == -1)
         goto out;
     if (EVP_Digest(secret.data, secret.len, hash, NULL, EVP_sha256(), NULL) != 1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot hash the client secret of %s", src->client_id);

@@ -13,13 +13,14 @@ struct zp_err;
 
 /* Where one instance gets its tokens. */
 struct zp_azauth_src {
-    const char *authority;   /* "https://login.microsoftonline.com", no trailing slash */
-    const char *tenant;      /* tenant id or domain */
-    const char *client_id;   /* the application (client) id */
-    const char *secret_file; /* clientSecretFile: read on every call */
-    const char *scope;       /* "https://management.azure.com/.default" */
-    const char *ca_file;     /* may be NULL */
-    const char *rate_key;    /* the account's token bucket */
+    const char *authority;      /* "https://login.microsoftonline.com", no trailing slash */
+    const char *tenant;         /* tenant id or domain */
+    const char *client_id;      /* the application (client) id */
+    const char *secret_file;    /* clientSecretFile: read on every call; NULL: workload identity */
+    const char *federated_file; /* with secret_file NULL: the projected service-account token */
+    const char *scope;          /* "https://management.azure.com/.default" */
+    const char *ca_file;        /* may be NULL */
+    const char *rate_key;       /* the account's token bucket */
     double rate, burst;
 };
 

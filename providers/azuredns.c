@@ -55,7 +55,8 @@ struct ad_cfg {
     char *zone; /* NULL: the record's zone */
     char *endpoint;
     char *authority;
-    char *scope; /* endpoint + "/.default" */
+    char *scope;          /* endpoint + "/.default" */
+    char *federated_file; /* workload identity (secret_file NULL): AZURE_FEDERATED_TOKEN_FILE */
     char *ca;
     struct zp_azauth *auth; /* the token cache: the only state shared by calls */
 };
@@ -91,6 +92,7 @@ static void ad_config_free(void *p)
     free(cfg->tenant);
     free(cfg->client_id);
     free(cfg->secret_file);
+    free(cfg->federated_file);
     free(cfg->zone);
     free(cfg->endpoint);
     free(cfg->authority);
@@ -112,12 +114,35 @@ static int ad_is_guid(const char *s)
     return 1;
 }
 
-/* A required GUID setting. */
+/* The value of an environment variable, NULL when unset or empty. */
+static const char *ad_env(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/*
+ * A required GUID setting. With env (workload identity), an absent setting
+ * takes that variable, which the Azure workload identity webhook sets.
+ */
 static int ad_guid(const struct zp_ynode *node, const char *path, const char *key, const char *what,
-                   char **out, struct zp_err *err)
+                   const char *env, char **out, struct zp_err *err)
 {
     const char *s = NULL;
 
+    if (env != NULL && zp_y_get(node, key) == NULL) {
+        if ((s = ad_env(env)) == NULL)
+            return zp_y_fail(node, path, err,
+                             "%s is not set and neither is %s: set %s, or run the pod with Azure "
+                             "workload identity (label azure.workload.identity/use: \"true\" and "
+                             "a service account annotated azure.workload.identity/client-id)",
+                             key, env, key);
+        if (!ad_is_guid(s))
+            return zp_y_fail(node, path, err, "%s \"%s\" (from %s) must be a GUID", env, s, env);
+        *out = zp_xstrdup(s);
+        return 0;
+    }
     if (zp_y_str(node, path, key, 1, &s, err) == -1)
         return -1;
     if (!ad_is_guid(s))
@@ -137,10 +162,16 @@ static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const
     size_t n;
 
     if (zp_y_str(node, path, "resourceGroup", 1, &group, err) == -1 ||
-        zp_y_str(node, path, "tenantId", 1, &tenant, err) == -1 ||
         zp_y_str(node, path, "zoneName", 0, &zone, err) == -1 ||
-        zp_y_str(node, path, "clientSecretFile", 1, &file, err) == -1)
+        zp_y_str(node, path, "clientSecretFile", 0, &file, err) == -1 ||
+        zp_y_str(node, path, "tenantId", file != NULL, &tenant, err) == -1)
         return -1;
+    /* Workload identity: the webhook puts the tenant in the environment. */
+    if (tenant == NULL && (tenant = ad_env("AZURE_TENANT_ID")) == NULL)
+        return zp_y_fail(node, path, err,
+                         "tenantId is not set and neither is AZURE_TENANT_ID: set tenantId, or "
+                         "run the pod with Azure workload identity (label "
+                         "azure.workload.identity/use: \"true\")");
     n = strlen(group);
     if (n == 0 || n > 90 || strpbrk(group, "/\\?#%&: ") != NULL || group[n - 1] == '.')
         return zp_y_fail(zp_y_get(node, "resourceGroup"), path, err,
@@ -160,11 +191,11 @@ static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const
         cfg->zone = zp_xstrdup(canon);
     }
     /* Checked now so a wrong path fails at start; read again at every call. */
-    if (zp_secret_file_check(node, path, "clientSecretFile", file, err) == -1)
+    if (file != NULL && zp_secret_file_check(node, path, "clientSecretFile", file, err) == -1)
         return -1;
     cfg->group = zp_xstrdup(group);
     cfg->tenant = zp_xstrdup(tenant);
-    cfg->secret_file = zp_xstrdup(file);
+    cfg->secret_file = file ? zp_xstrdup(file) : NULL;
     return 0;
 }
 
@@ -176,8 +207,11 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     size_t n;
     int rc = -1;
 
-    if (ad_guid(node, path, "subscriptionId", "subscription id", &cfg->subscription, err) == -1 ||
-        ad_guid(node, path, "clientId", "application (client) id", &cfg->client_id, err) == -1 ||
+    if (ad_guid(node, path, "subscriptionId", "subscription id", NULL, &cfg->subscription, err) ==
+            -1 ||
+        ad_guid(node, path, "clientId", "application (client) id",
+                zp_y_get(node, "clientSecretFile") ? NULL : "AZURE_CLIENT_ID", &cfg->client_id,
+                err) == -1 ||
         ad_parse_names(cfg, node, path, err) == -1 ||
         zp_endpoint_parse(node, path, AD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
         zp_y_str(node, path, "authorityEndpoint", 0, &auth, err) == -1)
@@ -192,6 +226,22 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     while (n > 0 && auth[n - 1] == '/')
         n--;
     cfg->authority = zp_xstrndup(auth, n);
+    if (cfg->secret_file == NULL) {
+        /* The webhook names the cloud's authority; an explicit authorityEndpoint wins. */
+        if (zp_y_get(node, "authorityEndpoint") == NULL && ad_env("AZURE_AUTHORITY_HOST")) {
+            const char *h = ad_env("AZURE_AUTHORITY_HOST");
+            size_t hn = strlen(h);
+            while (hn > 0 && h[hn - 1] == '/')
+                hn--;
+            free(cfg->authority);
+            cfg->authority = zp_xstrndup(h, hn);
+        }
+        if (ad_env("AZURE_FEDERATED_TOKEN_FILE"))
+            cfg->federated_file = zp_xstrdup(ad_env("AZURE_FEDERATED_TOKEN_FILE"));
+        zp_log(ZP_LOG_INFO, "azuredns uses ambient credentials", ZP_S("provider", path),
+               ZP_S("source", "workload identity"), ZP_S("client_id", cfg->client_id),
+               ZP_S("authority", cfg->authority), ZP_END);
+    }
     /* The token's audience is the Resource Manager it is used with (sovereign clouds too). */
     cfg->scope = zp_xasprintf("%s/.default", cfg->endpoint);
     cfg->auth = zp_azauth_new();
@@ -473,11 +523,22 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
                                     .tenant = cfg->tenant,
                                     .client_id = cfg->client_id,
                                     .secret_file = cfg->secret_file,
+                                    .federated_file = cfg->federated_file,
                                     .scope = cfg->scope,
                                     .ca_file = cfg->ca,
                                     .rate_key = op.rate_key,
                                     .rate = AD_RATE,
                                     .burst = AD_BURST};
+    /* No secret file: the pod's workload identity, which only the request can allow. */
+    if (cfg->secret_file == NULL && !call->allow_ambient) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "azuredns instance %s has no clientSecretFile and the Issuer does not allow "
+                   "ambient credentials: set clientSecretFile, or use a ClusterIssuer "
+                   "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
+                   "start cert-manager with --issuer-ambient-credentials",
+                   call->instance ? call->instance : "(unnamed)");
+        goto out;
+    }
     zp_strlcpy(zone, cfg->zone ? cfg->zone : rec->zone, sizeof(zone));
     if (zp_dname_relative(rec->fqdn, zone, op.rel, sizeof(op.rel)) == -1) {
         zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, zone,

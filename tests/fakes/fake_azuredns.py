@@ -23,6 +23,10 @@ What it reproduces, from docs/providers.md §4:
   * TXT values raw, no quotes: each TXTRecords element is one record whose
     value array holds its character-strings (at most 255 bytes each); at
     most 20 records per set. JSON casing as Azure's: TTL, TXTRecords, ARecords.
+  * Workload identity: the same grant with client_assertion_type jwt-bearer
+    and client_assertion (the projected service-account token) instead of
+    client_secret; a token that matches no federated credential is refused
+    with AADSTS70021, an expired one with AADSTS700024 (federated_error).
 Accepted TXT changes are mirrored into named with the joined value.
 """
 import json
@@ -173,6 +177,8 @@ class FakeAzureDNS(fakebase.FakeServer):
             return aad_error(400, "unauthorized_client", 700016, "Application with identifier "
                              "'%s' was not found in the directory '%s'." % (one.get("client_id"),
                                                                            tenant))
+        if "client_assertion_type" in one or "client_assertion" in one:
+            return self._federated(one)
         if one.get("client_secret") != self.SECRET:
             return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided. "
                              "Ensure the secret being sent in the request is the client secret "
@@ -183,6 +189,33 @@ class FakeAzureDNS(fakebase.FakeServer):
                              "not valid. Client credential flows must have a scope value with "
                              "/.default suffixed to the resource identifier (application ID "
                              "URI)." % one.get("scope"))
+        token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(90)
+        self.tokens[token] = time.time() + 3599
+        return Reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                           "access_token": token})
+
+    FEDERATED_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiYXBpOi8vQXp1cmVBRFRva2VuRXhjaGFuZ2UiXX0.c2ln"
+    ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    def _federated(self, one):
+        self.assertions = getattr(self, "assertions", [])
+        self.assertions.append(one.get("client_assertion"))
+        err = getattr(self, "federated_error", None)
+        if err:
+            self.federated_error = None
+            return aad_error(400, "invalid_client", err, "injected federated refusal %d" % err)
+        if one.get("client_assertion_type") != self.ASSERTION_TYPE or "client_secret" in one:
+            return aad_error(400, "invalid_request", 900144, "The request body must contain the "
+                             "following parameter: 'client_assertion_type'.")
+        if one.get("client_assertion") != getattr(self, "federated_token", self.FEDERATED_TOKEN):
+            return aad_error(400, "invalid_client", 70021, "No matching federated identity record "
+                             "found for presented assertion. Assertion Issuer: "
+                             "'https://oidc.test'. Assertion Subject: "
+                             "'system:serviceaccount:zoneproof:zoneproof'. Assertion Audience: "
+                             "'api://AzureADTokenExchange'.")
+        if one.get("scope") != self.scope:
+            return aad_error(400, "invalid_scope", 1002012, "The provided value for scope %s is "
+                             "not valid." % one.get("scope"))
         token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(90)
         self.tokens[token] = time.time() + 3599
         return Reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,

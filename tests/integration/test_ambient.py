@@ -20,6 +20,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 
+import fake_azuredns  # noqa: E402
 import fake_clouddns  # noqa: E402
 import fake_route53  # noqa: E402
 import pki  # noqa: E402
@@ -28,6 +29,7 @@ from test_http import CERT_MANAGER, RESOURCE, HTTPBase, Server  # noqa: E402
 
 R53_ZONE = "example.test"
 GCP_ZONE = "gcp.test"
+AZ_ZONE = "az.test"
 NOT_ALLOWED = ("has no %s and the Issuer does not allow ambient credentials: set %s, or use a "
                "ClusterIssuer (cert-manager allows ambient credentials for ClusterIssuers by "
                "default) or start cert-manager with --issuer-ambient-credentials")
@@ -59,6 +61,15 @@ class AmbientBase(HTTPBase):
         cls.gcp.add_zone("gcp-test", GCP_ZONE + ".")
         cls.gcp.pending_polls = 0
         cls.meta = fake_clouddns.FakeMetadata(cls.gcp)
+        cls.az = fake_azuredns.FakeAzureDNS(os.path.join(cls.tmp, "pki")).start()
+        cls.az.add_zone(cls.az.GROUP, AZ_ZONE)
+        cls.az_token = os.path.join(cls.tmp, "azure-identity-token")
+        with open(cls.az_token, "w") as f:
+            f.write(cls.az.FEDERATED_TOKEN + "\n")
+        os.environ.update({"AZURE_CLIENT_ID": cls.az.CLIENT,
+                           "AZURE_TENANT_ID": cls.az.TENANT,
+                           "AZURE_FEDERATED_TOKEN_FILE": cls.az_token,
+                           "AZURE_AUTHORITY_HOST": cls.az.url() + "/"})
         os.environ.update({"GCE_METADATA_HOST": cls.meta.host,"AWS_ROLE_ARN": fake_route53.ROLE_ARN,
                            "AWS_WEB_IDENTITY_TOKEN_FILE": cls.aws_token,
                            "AWS_REGION": "us-east-1",
@@ -71,6 +82,7 @@ class AmbientBase(HTTPBase):
         cls.r53.stop()
         cls.gcp.stop()
         cls.meta.stop()
+        cls.az.stop()
         os.environ.clear()
         os.environ.update(cls.saved_env)
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -98,6 +110,13 @@ class AmbientBase(HTTPBase):
                 "    managedZone: gcp-test",
                 "    endpoint: %s" % cls.gcp.url("/dns/v1"),
                 "    caFile: %s" % cls.gcp.ca_file,
+                "  - name: az",
+                "    type: azuredns",
+                '    dnsZones: ["%s"]' % AZ_ZONE,
+                "    subscriptionId: %s" % cls.az.SUBSCRIPTION,
+                "    resourceGroup: %s" % cls.az.GROUP,
+                "    endpoint: %s" % cls.az.url(),
+                "    caFile: %s" % cls.az.ca_file,
                 ""]))
         srv = Server(cls.tmp, cls.pki, config, name=name)
         cls.servers.append(srv)
@@ -207,6 +226,53 @@ class CloudDNSAmbient(AmbientBase):
             self.meta.no_binding = False
         self.assertIn("has no token for this pod (HTTP 404)", msg)
         self.assertIn("iam.gke.io/gcp-service-account", msg)
+
+
+class AzureDNSAmbient(AmbientBase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.srv = cls.serve("serve")
+
+    def az_txt(self, fqdn):
+        s = self.az.record_set(fqdn, zone=AZ_ZONE)
+        return [fake_azuredns.joined(r) for r in s["properties"]["TXTRecords"]] if s else []
+
+    def test_logs_ambient_at_start(self):
+        self.assertIn("azuredns uses ambient credentials", self.srv.output())
+
+    def test_allowed_present_twice_one_token_and_cleanup(self):
+        fqdn = "_acme-challenge.amb.az.test."
+        k1, k2 = zptest.acme_key("amb-az-1"), zptest.acme_key("amb-az-2")
+        self.assert_ok(self.present(self.srv, fqdn, k1, AZ_ZONE))
+        self.assert_ok(self.present(self.srv, fqdn, k2, AZ_ZONE))
+        self.assertEqual(sorted(self.az_txt(fqdn)), sorted([k1, k2]))
+        self.assertEqual(self.az.assertions, [self.az.FEDERATED_TOKEN])
+        self.assert_ok(self.present(self.srv, fqdn, k1, AZ_ZONE, action="CleanUp"))
+        self.assert_ok(self.present(self.srv, fqdn, k2, AZ_ZONE, action="CleanUp"))
+        self.assertEqual(self.az_txt(fqdn), [])
+        self.assertEqual(self.az.token_requests, 1)
+
+    def test_not_allowed_says_how(self):
+        before = self.az.token_requests
+        resp = self.present(self.srv, "_acme-challenge.no.az.test.",
+                            zptest.acme_key("amb-az-no"), AZ_ZONE, ambient=False)
+        self.assert_fails(resp, "azuredns instance az " + NOT_ALLOWED
+                          % ("clientSecretFile", "clientSecretFile"))
+        self.assertEqual(self.az.token_requests, before)
+
+    def test_zz_no_federated_credential_says_how(self):
+        self.az.federated_token = "another"
+        try:
+            srv = self.serve("nofed")
+            msg = self.assert_fails(self.present(srv, "_acme-challenge.nf.az.test.",
+                                                 zptest.acme_key("amb-az-nf"), AZ_ZONE))
+        finally:
+            del self.az.federated_token
+        self.assertIn("no federated credential of application %s" % self.az.CLIENT, msg)
+        self.assertIn("api://AzureADTokenExchange", msg)
+        self.assertNotIn(self.az.FEDERATED_TOKEN, srv.output())
 
 
 class Route53StsErrors(AmbientBase):

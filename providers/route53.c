@@ -12,7 +12,8 @@
  * After the change, GetChange is polled until Route 53 reports INSYNC.
  * The XML of replies and batches is route53_xml.c's.
  *
- * Without accessKeyId and secretAccessKeyFile an instance is ambient: when
+ * Without accessKeyId and the secret access key (secretAccessKeyFile or
+ * secretAccessKeySecretRef) an instance is ambient: when
  * the request allows it, calls are signed with temporary credentials that
  * STS trades for the pod's web identity token (awssts.c, IRSA).
  */
@@ -53,7 +54,7 @@
 
 struct r53_cfg {
     char *key_id;
-    char *secret_file;
+    struct zp_cred secret; /* secretAccessKeyFile or secretAccessKeySecretRef */
     char *zone_id; /* without "/hostedzone/"; NULL: found by the zone's name */
     char *region;
     char *endpoint; /* scheme://authority[/prefix], no trailing slash */
@@ -79,9 +80,9 @@ struct r53_op {
     char rl_key[192];
 };
 
-static const char *const r53_keys[] = {"accessKeyId",  "region",      "secretAccessKeyFile",
-                                       "hostedZoneId", "endpoint",    "caFile",
-                                       "roleArn",      "stsEndpoint", NULL};
+static const char *const r53_keys[] = {"accessKeyId", "region",   ZP_CRED_KEYS("secretAccessKey"),
+                                       "hostedZoneId", "endpoint", "caFile",
+                                       "roleArn",     "stsEndpoint", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -101,7 +102,7 @@ static void r53_config_free(void *p)
     if (cfg == NULL)
         return;
     free(cfg->key_id);
-    free(cfg->secret_file);
+    zp_cred_free(&cfg->secret);
     free(cfg->zone_id);
     free(cfg->region);
     free(cfg->endpoint);
@@ -117,31 +118,34 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
                             struct zp_err *err)
 {
     struct r53_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *akid = NULL, *file = NULL, *zid = NULL, *region = "us-east-1", *auth;
+    const char *akid = NULL, *zid = NULL, *region = "us-east-1", *auth;
     const char *role = NULL, *sts = NULL;
     size_t hn;
     int rc = -1;
 
     if (zp_y_str(node, path, "accessKeyId", 0, &akid, err) == -1 ||
-        zp_y_str(node, path, "secretAccessKeyFile", 0, &file, err) == -1 ||
         zp_y_str(node, path, "hostedZoneId", 0, &zid, err) == -1 ||
         zp_y_str(node, path, "region", 0, &region, err) == -1 ||
         zp_y_str(node, path, "roleArn", 0, &role, err) == -1 ||
         zp_y_str(node, path, "stsEndpoint", 0, &sts, err) == -1)
         goto out;
     /* Half a key pair is a mistake, not a wish for ambient credentials. */
-    if ((akid == NULL) != (file == NULL)) {
+    if ((akid == NULL) !=
+        (zp_y_get(node, "secretAccessKeyFile") == NULL &&
+         zp_y_get(node, "secretAccessKeySecretRef") == NULL)) {
         zp_y_fail(node, path, err,
                   "%s is set but %s is not: set both for an IAM user's access key, or neither "
                   "for ambient credentials (IRSA web identity)",
-                  akid ? "accessKeyId" : "secretAccessKeyFile",
-                  akid ? "secretAccessKeyFile" : "accessKeyId");
+                  akid ? "accessKeyId"
+                       : (zp_y_get(node, "secretAccessKeyFile") ? "secretAccessKeyFile"
+                                                                : "secretAccessKeySecretRef"),
+                  akid ? "secretAccessKeyFile or secretAccessKeySecretRef" : "accessKeyId");
         goto out;
     }
     if (akid != NULL && (role != NULL || sts != NULL)) {
         zp_y_fail(zp_y_get(node, role ? "roleArn" : "stsEndpoint"), path, err,
                   "%s applies to ambient credentials only; remove it, or remove accessKeyId and "
-                  "secretAccessKeyFile",
+                  "the secret access key (secretAccessKeyFile or secretAccessKeySecretRef)",
                   role ? "roleArn" : "stsEndpoint");
         goto out;
     }
@@ -160,11 +164,11 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
     if (akid != NULL && !all_of(akid, UPPER_DIGITS, 16, 128)) {
         zp_y_fail(zp_y_get(node, "accessKeyId"), path, err,
                   "accessKeyId must be an access key ID (capital letters and digits, like "
-                  "AKIAIOSFODNN7EXAMPLE); the secret access key belongs in the file named by "
-                  "secretAccessKeyFile");
+                  "AKIAIOSFODNN7EXAMPLE); the secret access key belongs in secretAccessKeyFile or "
+                  "secretAccessKeySecretRef");
         goto out;
     }
-    if (file != NULL && zp_secret_file_check(node, path, "secretAccessKeyFile", file, err) == -1)
+    if (zp_cred_parse(node, path, "secretAccessKey", 0, &cfg->secret, err) == -1)
         goto out;
     if (zid != NULL) {
         if (strncmp(zid, "/hostedzone/", 12) == 0)
@@ -201,7 +205,6 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
     cfg->region = zp_xstrdup(region);
     if (akid != NULL) {
         cfg->key_id = zp_xstrdup(akid);
-        cfg->secret_file = zp_xstrdup(file);
     } else {
         size_t n = sts ? strlen(sts) : 0;
         while (n > 0 && sts[n - 1] == '/')
@@ -271,16 +274,15 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
     else if (strcmp(code, "SignatureDoesNotMatch") == 0)
         zp_err_set(err, ZP_EAUTH,
                    "Route 53 rejected the signature made with %s (SignatureDoesNotMatch): "
-                   "the file secretAccessKeyFile names (%s) does not hold that key's secret access "
-                   "key",
-                   akid, cfg->secret_file);
+                   "%s (%s) does not hold that key's secret access key",
+                   akid, cfg->secret.setting, cfg->secret.where);
     else if (strcmp(code, "IncompleteSignature") == 0 ||
              strcmp(code, "MissingAuthenticationToken") == 0 ||
              strcmp(code, "InvalidSignatureException") == 0)
         zp_err_set(err, ZP_EAUTH,
                    "Route 53 rejected the signature made with %s (%s); check "
-                   "accessKeyId, secretAccessKeyFile and region (%s)",
-                   akid, code, cfg->region);
+                   "accessKeyId, %s and region (%s)",
+                   akid, code, cfg->key_id ? cfg->secret.setting : "secretAccessKeyFile", cfg->region);
     else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0) {
         if (strcmp(action, "ListHostedZonesByName") == 0)
             zp_err_set(err, ZP_EPERM,
@@ -663,12 +665,14 @@ static int r53_credentials(struct r53_op *op, struct zp_err *err)
     if (cfg->key_id != NULL) {
         op->key_id = cfg->key_id;
         snprintf(op->who, sizeof(op->who), "access key %s", cfg->key_id);
-        return zp_secret_file_read(cfg->secret_file, "secretAccessKeyFile", &op->secret, err);
+        return zp_cred_read(&cfg->secret, op->call, &op->secret, err);
     }
     if (!op->call->allow_ambient)
         return zp_err_set(err, ZP_ECONFIG,
-                          "route53 instance %s has no secretAccessKeyFile and the Issuer does not "
-                          "allow ambient credentials: set secretAccessKeyFile, or use a "
+                          "route53 instance %s has no secretAccessKeyFile or "
+                          "secretAccessKeySecretRef and the Issuer does not allow ambient "
+                          "credentials: set secretAccessKeyFile or secretAccessKeySecretRef, or "
+                          "use a "
                           "ClusterIssuer (cert-manager allows ambient credentials for "
                           "ClusterIssuers by default) or start cert-manager with "
                           "--issuer-ambient-credentials",

@@ -172,7 +172,7 @@ class Route53Ambient(AmbientBase):
         resp = self.present(self.srv, "_acme-challenge.no.example.test.",
                             zptest.acme_key("amb-r53-no"), R53_ZONE, ambient=False)
         self.assert_fails(resp, "route53 instance aws " + NOT_ALLOWED
-                          % ("secretAccessKeyFile", "secretAccessKeyFile"))
+                          % (("secretAccessKeyFile or secretAccessKeySecretRef",) * 2))
         self.assertEqual(len(self.r53.sts_calls), before)
 
     def test_zz_no_credentials_in_output(self):
@@ -315,7 +315,17 @@ class Route53StsErrors(AmbientBase):
                     "    dnsZones: [example.test]\n    accessKeyId: AKIAZPTESTEXAMPLE001\n")
         r = zptest.run_zp(["check-config", "--config", config])
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("accessKeyId is set but secretAccessKeyFile is not", r.stderr)
+        self.assertIn("accessKeyId is set but secretAccessKeyFile or secretAccessKeySecretRef is "
+                      "not", r.stderr)
+
+    def test_secret_reference_with_access_key_parses(self):
+        config = os.path.join(self.tmp, "ref.yaml")
+        with open(config, "w") as f:
+            f.write("providers:\n  - name: aws\n    type: route53\n"
+                    "    dnsZones: [example.test]\n    accessKeyId: AKIAZPTESTEXAMPLE001\n"
+                    "    secretAccessKeySecretRef: {name: aws, key: secret-access-key}\n")
+        r = zptest.run_zp(["check-config", "--config", config])
+        self.assertEqual(r.returncode, 0, r.stderr)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@
 
 struct cd_cfg {
     char *project;
-    char *key_file;
+    struct zp_cred key; /* serviceAccountFile or serviceAccountSecretRef; unset: ambient */
     char *managed_zone; /* NULL: found by the zone's DNS name */
     char *endpoint;
     char *token_endpoint; /* NULL: the key file's token_uri */
@@ -67,7 +67,7 @@ struct cd_op {
 };
 
 static const char *const cd_keys[] = {
-    "project", "serviceAccountFile", "managedZone", "endpoint", "tokenEndpoint", "caFile", NULL,
+    "project", ZP_CRED_KEYS("serviceAccount"), "managedZone", "endpoint", "tokenEndpoint", "caFile", NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -79,7 +79,7 @@ static void cd_config_free(void *p)
     if (cfg == NULL)
         return;
     free(cfg->project);
-    free(cfg->key_file);
+    zp_cred_free(&cfg->key);
     free(cfg->managed_zone);
     free(cfg->endpoint);
     free(cfg->token_endpoint);
@@ -100,12 +100,11 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct cd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *project = NULL, *file = NULL, *zone = NULL, *tok = NULL;
+    const char *project = NULL, *zone = NULL, *tok = NULL;
     struct zp_err kerr = {0};
     int rc = -1;
 
     if (zp_y_str(node, path, "project", 1, &project, err) == -1 ||
-        zp_y_str(node, path, "serviceAccountFile", 0, &file, err) == -1 ||
         zp_y_str(node, path, "managedZone", 0, &zone, err) == -1 ||
         zp_y_str(node, path, "tokenEndpoint", 0, &tok, err) == -1 ||
         zp_endpoint_parse(node, path, CD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
@@ -131,13 +130,14 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
         goto out;
     }
     /* Checked now so a wrong file fails at start; read again at every call. */
-    if (file != NULL && zp_gauth_check(file, "serviceAccountFile", &kerr) == -1) {
-        zp_y_fail(zp_y_get(node, "serviceAccountFile"), path, err, "%s", kerr.msg);
+    if (zp_cred_parse(node, path, "serviceAccount", 0, &cfg->key, err) == -1)
+        goto out;
+    if (cfg->key.file != NULL && zp_gauth_check(cfg->key.file, cfg->key.setting, &kerr) == -1) {
+        zp_y_fail(zp_y_get(node, cfg->key.setting), path, err, "%s", kerr.msg);
         goto out;
     }
     cfg->project = zp_xstrdup(project);
-    cfg->key_file = file ? zp_xstrdup(file) : NULL;
-    if (file == NULL)
+    if (!zp_cred_set(&cfg->key))
         zp_log(ZP_LOG_INFO, "clouddns uses ambient credentials", ZP_S("provider", path),
                ZP_S("source", "metadata server (GKE Workload Identity)"), ZP_END);
     cfg->managed_zone = zone ? zp_xstrdup(zone) : NULL;
@@ -276,8 +276,8 @@ static int cd_fail(const struct cd_op *op, long status, const cJSON *reply, cons
     if (status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "%s rejected the access token of service account %s even when new; check that "
-                   "the account and its key in serviceAccountFile are enabled",
-                   CD_WHAT, op->who);
+                   "the account and its key in %s are enabled",
+                   CD_WHAT, op->who, cfg->key.setting ? cfg->key.setting : "serviceAccountFile");
     else if (status == 403 && (strcmp(reason, "accessNotConfigured") == 0 ||
                                strstr(message, "has not been used") != NULL ||
                                strstr(message, "is disabled") != NULL))
@@ -595,8 +595,9 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
 
     zp_buf_init(&path, 4096);
     snprintf(op.rate_key, sizeof(op.rate_key), "clouddns:%s", call->instance);
-    op.src = (struct zp_gauth_src){.key_file = cfg->key_file,
-                                   .setting = "serviceAccountFile",
+    op.src = (struct zp_gauth_src){.cred = &cfg->key,
+                                   .call = call,
+                                   .setting = cfg->key.setting,
                                    .token_endpoint = cfg->token_endpoint,
                                    .scope = ZP_GAUTH_SCOPE_DNS,
                                    .ca_file = cfg->ca,
@@ -605,10 +606,11 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
                                    .burst = CD_BURST};
     zp_strlcpy(op.who, "(unknown)", sizeof(op.who));
     /* No key file: the pod's own identity, which only the request can allow. */
-    if (cfg->key_file == NULL && !call->allow_ambient) {
+    if (!zp_cred_set(&cfg->key) && !call->allow_ambient) {
         zp_err_set(err, ZP_ECONFIG,
-                   "clouddns instance %s has no serviceAccountFile and the Issuer does not allow "
-                   "ambient credentials: set serviceAccountFile, or use a ClusterIssuer "
+                   "clouddns instance %s has no serviceAccountFile or serviceAccountSecretRef and "
+                   "the Issuer does not allow ambient credentials: set serviceAccountFile or "
+                   "serviceAccountSecretRef, or use a ClusterIssuer "
                    "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
                    "start cert-manager with --issuer-ambient-credentials",
                    call->instance ? call->instance : "(unnamed)");

@@ -420,9 +420,10 @@ static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_m
         goto out;
     if (zp_http_call(&req, &resp, err) == -1) {
         zp_err_set(err, err->kind,
-                   "no Google credentials: the instance has no serviceAccountFile and the "
-                   "metadata server (%s) did not answer; enable GKE Workload Identity on the "
-                   "cluster and node pool, or set serviceAccountFile",
+                   "no Google credentials: the instance has no serviceAccountFile or "
+                   "serviceAccountSecretRef and the metadata server (%s) did not answer; enable "
+                   "GKE Workload Identity on the cluster and node pool, or set "
+                   "serviceAccountFile or serviceAccountSecretRef",
                    host);
         goto out;
     }
@@ -508,7 +509,7 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
 
     *token = NULL;
     zp_buf_init(&file, GA_KEYFILE_MAX);
-    if (src->key_file == NULL) {
+    if (src->key_file == NULL && (src->cred == NULL || !zp_cred_set(src->cred))) {
         /* Ambient: no key file to hash; the cache holds while the token is fresh. */
         zp_strlcpy(who, ZP_GAUTH_AMBIENT_WHO, whosz);
         memset(hash, 0, sizeof(hash));
@@ -524,9 +525,16 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
             goto out;
         goto store;
     }
-    if (zp_secret_file_read(src->key_file, src->setting, &file, err) == -1 ||
-        zp_gauth_key_parse(file.data, file.len, src->setting, src->key_file, &k, err) == -1)
+    if (src->key_file != NULL) {
+        if (zp_secret_file_read(src->key_file, src->setting, &file, err) == -1 ||
+            zp_gauth_key_parse(file.data, file.len, src->setting, src->key_file, &k, err) == -1)
+            goto out;
+    } else if (zp_cred_read(src->cred, src->call, &file, err) == -1 ||
+               zp_gauth_key_parse(file.data, file.len, src->cred->setting, src->cred->where, &k,
+                                  err) == -1) {
         goto out;
+    }
+    /* The key's bytes, from a file or a Secret, key the cache: a rotated key buys a new token. */
     zp_strlcpy(who, k.client_email, whosz);
     if (EVP_Digest(file.data, file.len, hash, NULL, EVP_sha256(), NULL) != 1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot hash the key file of %s", k.client_email);

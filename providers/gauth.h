@@ -11,6 +11,8 @@
 
 struct zp_buf;
 struct zp_err;
+struct zp_cred;
+struct zp_prov_call;
 
 #define ZP_GAUTH_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define ZP_GAUTH_SCOPE_DNS "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
@@ -49,8 +51,11 @@ int zp_gauth_check(const char *file, const char *setting, struct zp_err *err);
 
 /* Where one instance gets its tokens. */
 struct zp_gauth_src {
-    const char *key_file;       /* serviceAccountFile: read on every call; NULL: ambient */
+    const char *key_file;       /* serviceAccountFile: read on every call; NULL: cred or ambient */
     const char *setting;        /* its setting's name, for messages */
+    /* Instead of key_file: serviceAccountFile or serviceAccountSecretRef, read with call. */
+    const struct zp_cred *cred;
+    const struct zp_prov_call *call;
     const char *token_endpoint; /* NULL: the key file's token_uri */
     const char *scope;
     const char *ca_file;  /* may be NULL */
@@ -59,7 +64,7 @@ struct zp_gauth_src {
 };
 
 /*
- * Ambient credentials (key_file NULL): the token of the instance's service
+ * Ambient credentials (neither key_file nor a set cred): the token of the instance's service
  * account from the metadata server, as GKE Workload Identity serves it.
  * The server is GCE_METADATA_HOST (host[:port]) when set, as Google's
  * libraries do, else metadata.google.internal; always plain HTTP.

@@ -212,7 +212,7 @@ class CloudDNSAmbient(AmbientBase):
         resp = self.present(self.srv, "_acme-challenge.no.gcp.test.",
                             zptest.acme_key("amb-gcp-no"), GCP_ZONE, ambient=False)
         self.assert_fails(resp, "clouddns instance gcp " + NOT_ALLOWED
-                          % ("serviceAccountFile", "serviceAccountFile"))
+                          % (("serviceAccountFile or serviceAccountSecretRef",) * 2))
         self.assertEqual(len(self.meta.requests), before)
 
     def test_zz_unbound_service_account_says_how(self):

@@ -80,5 +80,23 @@ class SecretRef(test_kube.KubeBase):
         self.assert_clean(srv.output())
 
 
+class Parses(unittest.TestCase):
+    """The …SecretRef form of a provider's credential is a valid configuration."""
+
+    def check(self, typ, *settings):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "config.yaml")
+            with open(config, "w") as f:
+                f.write("providers:\n  - name: p\n    type: %s\n    dnsZones: [%s]\n%s"
+                        % (typ, ZONE, "".join("    %s\n" % s for s in settings)))
+            r = zptest.run_zp(["check-config", "--config", config])
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_clouddns(self):
+        self.check("clouddns", "project: zp-test",
+                   "serviceAccountSecretRef: {name: gcp, key: key.json}")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -68,6 +68,18 @@ static long az_aadsts(const cJSON *j)
     return 0;
 }
 
+/* Whether the instance has a client secret (else: workload identity). */
+static int az_has_secret(const struct zp_azauth_src *src)
+{
+    return src->secret != NULL && zp_cred_set(src->secret);
+}
+
+/* The client secret's setting, for messages. */
+static const char *az_setting(const struct zp_azauth_src *src)
+{
+    return az_has_secret(src) ? src->secret->setting : "clientSecretFile";
+}
+
 /* The sentence for a refused grant: each AADSTS code has its own fix. */
 static int az_refused(const struct zp_azauth_src *src, long status, const cJSON *j,
                       struct zp_err *err)
@@ -82,14 +94,14 @@ static int az_refused(const struct zp_azauth_src *src, long status, const cJSON 
                    "%s answered HTTP %ld to the token request of application %s; it is having "
                    "trouble, retry later",
                    AZ_WHAT, status, app);
-    else if (src->secret_file == NULL && (aadsts == 70021 || aadsts == 700211))
+    else if (!az_has_secret(src) && (aadsts == 70021 || aadsts == 700211))
         zp_err_set(err, ZP_EAUTH,
                    "%s found no federated credential of application %s in tenant %s that matches "
                    "this pod's service-account token (AADSTS%ld): add one with the cluster's OIDC "
                    "issuer URL, subject system:serviceaccount:<namespace>:<name> of the pod's "
                    "service account and audience api://AzureADTokenExchange",
                    AZ_WHAT, app, tenant, aadsts);
-    else if (src->secret_file == NULL && (aadsts == 700024 || aadsts == 700027))
+    else if (!az_has_secret(src) && (aadsts == 700024 || aadsts == 700027))
         zp_err_set(err, ZP_EAUTH,
                    "%s refused the service-account token in %s as the client assertion of "
                    "application %s (AADSTS%ld: expired or not yet valid): the kubelet no longer "
@@ -98,15 +110,13 @@ static int az_refused(const struct zp_azauth_src *src, long status, const cJSON 
     else if (aadsts == 7000215)
         zp_err_set(err, ZP_EAUTH,
                    "%s rejected the client secret of application %s in tenant %s (AADSTS7000215): "
-                   "clientSecretFile must hold the secret's Value (not its Secret ID) of that "
-                   "application",
-                   AZ_WHAT, app, tenant);
+                   "%s must hold the secret's Value (not its Secret ID) of that application",
+                   AZ_WHAT, app, tenant, az_setting(src));
     else if (aadsts == 7000222)
         zp_err_set(err, ZP_EAUTH,
                    "the client secret of application %s in tenant %s has expired (AADSTS7000222); "
-                   "create a new secret (az ad app credential reset) and update the Secret mounted "
-                   "at clientSecretFile",
-                   app, tenant);
+                   "create a new secret (az ad app credential reset) and update the Secret of %s",
+                   app, tenant, az_setting(src));
     else if (aadsts == 700016)
         zp_err_set(err, ZP_EAUTH,
                    "application %s was not found in tenant %s (AADSTS700016); check clientId and "
@@ -125,8 +135,9 @@ static int az_refused(const struct zp_azauth_src *src, long status, const cJSON 
     else if (aadsts != 0)
         zp_err_set(err, ZP_EAUTH,
                    "%s refused a token for application %s in tenant %s (HTTP %ld%s%s, AADSTS%ld); "
-                   "check clientId, tenantId and the secret in clientSecretFile",
-                   AZ_WHAT, app, tenant, status, code[0] ? ", " : "", code, aadsts);
+                   "check clientId, tenantId and the secret in %s",
+                   AZ_WHAT, app, tenant, status, code[0] ? ", " : "", code, aadsts,
+                   az_setting(src));
     else
         /* No AADSTS code: probably not Entra ID at all. */
         zp_err_set(
@@ -164,7 +175,7 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         zp_http_escape(src->tenant, &url) == -1 || zp_buf_puts(&url, "/oauth2/v2.0/token") == -1 ||
         zp_buf_puts(&form, "grant_type=client_credentials&client_id=") == -1 ||
         zp_http_escape(src->client_id, &form) == -1 ||
-        zp_buf_puts(&form, src->secret_file ? "&client_secret="
+        zp_buf_puts(&form, az_has_secret(src) ? "&client_secret="
                                             : "&client_assertion_type=" AZ_ASSERTION_TYPE
                                               "&client_assertion=") == -1 ||
         zp_http_escape(zp_buf_str(secret), &form) == -1 || zp_buf_puts(&form, "&scope=") == -1 ||
@@ -256,8 +267,8 @@ int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64
     int rc = -1;
 
     *token = NULL;
-    zp_buf_init(&secret, src->secret_file ? AZ_SECRET_MAX : AZ_ASSERTION_MAX);
-    if (src->secret_file == NULL) {
+    zp_buf_init(&secret, az_has_secret(src) ? AZ_SECRET_MAX : AZ_ASSERTION_MAX);
+    if (!az_has_secret(src)) {
         /* Workload identity: the cache holds while the token is fresh; the file only buys one. */
         memset(hash, 0, sizeof(hash));
         pthread_mutex_lock(&a->mu);
@@ -272,13 +283,14 @@ int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64
             zp_err_set(err, ZP_ECONFIG,
                        "no Azure workload identity: AZURE_FEDERATED_TOKEN_FILE is not set; label "
                        "the pod azure.workload.identity/use: \"true\" and annotate its service "
-                       "account with azure.workload.identity/client-id, or set clientSecretFile");
+                       "account with azure.workload.identity/client-id, or set clientSecretFile or "
+                       "clientSecretSecretRef");
             goto out;
         }
         if (zp_secret_file_read(src->federated_file, "AZURE_FEDERATED_TOKEN_FILE", &secret, err) ==
             -1)
             goto out;
-    } else if (zp_secret_file_read(src->secret_file, "clientSecretFile", &secret, err) == -1)
+    } else if (zp_cred_read(src->secret, src->call, &secret, err) == -1)
         goto out;
     if (EVP_Digest(secret.data, secret.len, hash, NULL, EVP_sha256(), NULL) != 1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot hash the client secret of %s", src->client_id);

@@ -9,15 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct zp_cred;
 struct zp_err;
+struct zp_prov_call;
 
 /* Where one instance gets its tokens. */
 struct zp_azauth_src {
     const char *authority;      /* "https://login.microsoftonline.com", no trailing slash */
     const char *tenant;         /* tenant id or domain */
     const char *client_id;      /* the application (client) id */
-    const char *secret_file;    /* clientSecretFile: read on every call; NULL: workload identity */
-    const char *federated_file; /* with secret_file NULL: the projected service-account token */
+    /* clientSecretFile or clientSecretSecretRef, read on every call with call; NULL or unset:
+     * workload identity */
+    const struct zp_cred *secret;
+    const struct zp_prov_call *call;
+    const char *federated_file; /* without a secret: the projected service-account token */
     const char *scope;          /* "https://management.azure.com/.default" */
     const char *ca_file;        /* may be NULL */
     const char *rate_key;       /* the account's token bucket */

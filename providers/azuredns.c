@@ -51,12 +51,12 @@ struct ad_cfg {
     char *group;
     char *tenant;
     char *client_id;
-    char *secret_file;
+    struct zp_cred secret; /* clientSecretFile or clientSecretSecretRef; unset: workload identity */
     char *zone; /* NULL: the record's zone */
     char *endpoint;
     char *authority;
     char *scope;          /* endpoint + "/.default" */
-    char *federated_file; /* workload identity (secret_file NULL): AZURE_FEDERATED_TOKEN_FILE */
+    char *federated_file; /* workload identity (no secret): AZURE_FEDERATED_TOKEN_FILE */
     char *ca;
     struct zp_azauth *auth; /* the token cache: the only state shared by calls */
 };
@@ -75,8 +75,8 @@ struct ad_op {
 };
 
 static const char *const ad_keys[] = {
-    "subscriptionId", "resourceGroup", "tenantId",          "clientId", "clientSecretFile",
-    "zoneName",       "endpoint",      "authorityEndpoint", "caFile",   NULL,
+    "subscriptionId", "resourceGroup", "tenantId", "clientId", ZP_CRED_KEYS("clientSecret"),
+    "zoneName",       "endpoint",      "authorityEndpoint",    "caFile",   NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -91,7 +91,7 @@ static void ad_config_free(void *p)
     free(cfg->group);
     free(cfg->tenant);
     free(cfg->client_id);
-    free(cfg->secret_file);
+    zp_cred_free(&cfg->secret);
     free(cfg->federated_file);
     free(cfg->zone);
     free(cfg->endpoint);
@@ -157,14 +157,15 @@ static int ad_guid(const struct zp_ynode *node, const char *path, const char *ke
 static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path,
                           struct zp_err *err)
 {
-    const char *group = NULL, *tenant = NULL, *zone = NULL, *file = NULL;
+    const char *group = NULL, *tenant = NULL, *zone = NULL;
+    int has_secret = zp_y_get(node, "clientSecretFile") != NULL ||
+                     zp_y_get(node, "clientSecretSecretRef") != NULL;
     char why[128], canon[ZP_DNAME_MAX];
     size_t n;
 
     if (zp_y_str(node, path, "resourceGroup", 1, &group, err) == -1 ||
         zp_y_str(node, path, "zoneName", 0, &zone, err) == -1 ||
-        zp_y_str(node, path, "clientSecretFile", 0, &file, err) == -1 ||
-        zp_y_str(node, path, "tenantId", file != NULL, &tenant, err) == -1)
+        zp_y_str(node, path, "tenantId", has_secret, &tenant, err) == -1)
         return -1;
     /* Workload identity: the webhook puts the tenant in the environment. */
     if (tenant == NULL && (tenant = ad_env("AZURE_TENANT_ID")) == NULL)
@@ -191,11 +192,10 @@ static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const
         cfg->zone = zp_xstrdup(canon);
     }
     /* Checked now so a wrong path fails at start; read again at every call. */
-    if (file != NULL && zp_secret_file_check(node, path, "clientSecretFile", file, err) == -1)
+    if (zp_cred_parse(node, path, "clientSecret", 0, &cfg->secret, err) == -1)
         return -1;
     cfg->group = zp_xstrdup(group);
     cfg->tenant = zp_xstrdup(tenant);
-    cfg->secret_file = file ? zp_xstrdup(file) : NULL;
     return 0;
 }
 
@@ -210,7 +210,10 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     if (ad_guid(node, path, "subscriptionId", "subscription id", NULL, &cfg->subscription, err) ==
             -1 ||
         ad_guid(node, path, "clientId", "application (client) id",
-                zp_y_get(node, "clientSecretFile") ? NULL : "AZURE_CLIENT_ID", &cfg->client_id,
+                zp_y_get(node, "clientSecretFile") || zp_y_get(node, "clientSecretSecretRef")
+                    ? NULL
+                    : "AZURE_CLIENT_ID",
+                &cfg->client_id,
                 err) == -1 ||
         ad_parse_names(cfg, node, path, err) == -1 ||
         zp_endpoint_parse(node, path, AD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
@@ -226,7 +229,7 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     while (n > 0 && auth[n - 1] == '/')
         n--;
     cfg->authority = zp_xstrndup(auth, n);
-    if (cfg->secret_file == NULL) {
+    if (!zp_cred_set(&cfg->secret)) {
         /* The webhook names the cloud's authority; an explicit authorityEndpoint wins. */
         if (zp_y_get(node, "authorityEndpoint") == NULL && ad_env("AZURE_AUTHORITY_HOST")) {
             const char *h = ad_env("AZURE_AUTHORITY_HOST");
@@ -522,7 +525,8 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
     op.src = (struct zp_azauth_src){.authority = cfg->authority,
                                     .tenant = cfg->tenant,
                                     .client_id = cfg->client_id,
-                                    .secret_file = cfg->secret_file,
+                                    .secret = &cfg->secret,
+                                    .call = call,
                                     .federated_file = cfg->federated_file,
                                     .scope = cfg->scope,
                                     .ca_file = cfg->ca,
@@ -530,10 +534,11 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
                                     .rate = AD_RATE,
                                     .burst = AD_BURST};
     /* No secret file: the pod's workload identity, which only the request can allow. */
-    if (cfg->secret_file == NULL && !call->allow_ambient) {
+    if (!zp_cred_set(&cfg->secret) && !call->allow_ambient) {
         zp_err_set(err, ZP_ECONFIG,
-                   "azuredns instance %s has no clientSecretFile and the Issuer does not allow "
-                   "ambient credentials: set clientSecretFile, or use a ClusterIssuer "
+                   "azuredns instance %s has no clientSecretFile or clientSecretSecretRef and the "
+                   "Issuer does not allow ambient credentials: set clientSecretFile or "
+                   "clientSecretSecretRef, or use a ClusterIssuer "
                    "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
                    "start cert-manager with --issuer-ambient-credentials",
                    call->instance ? call->instance : "(unnamed)");

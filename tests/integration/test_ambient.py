@@ -259,7 +259,7 @@ class AzureDNSAmbient(AmbientBase):
         resp = self.present(self.srv, "_acme-challenge.no.az.test.",
                             zptest.acme_key("amb-az-no"), AZ_ZONE, ambient=False)
         self.assert_fails(resp, "azuredns instance az " + NOT_ALLOWED
-                          % ("clientSecretFile", "clientSecretFile"))
+                          % (("clientSecretFile or clientSecretSecretRef",) * 2))
         self.assertEqual(self.az.token_requests, before)
 
     def test_zz_no_federated_credential_says_how(self):

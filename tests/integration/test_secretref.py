@@ -98,5 +98,12 @@ class Parses(unittest.TestCase):
                    "serviceAccountSecretRef: {name: gcp, key: key.json}")
 
 
+    def test_azuredns(self):
+        self.check("azuredns", "subscriptionId: 00000000-0000-0000-0000-000000000001",
+                   "resourceGroup: dns", "tenantId: 00000000-0000-0000-0000-000000000002",
+                   "clientId: 00000000-0000-0000-0000-000000000003",
+                   "clientSecretSecretRef: {name: azure, key: client-secret}")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -51,7 +51,7 @@
 struct ad_cfg {
     char *endpoint;
     char *ca;
-    char *accounts_file;
+    struct zp_cred accounts; /* accountsFile or accountsSecretRef */
     char ns_host[ZP_DNAME_MAX]; /* the acme-dns DNS server; "" when the check is off */
     unsigned ns_port;
 };
@@ -65,7 +65,8 @@ struct ad_account {
     struct zp_buf pass; /* "X-Api-Key: <password>": a secret */
 };
 
-static const char *const ad_keys[] = {"endpoint", "accountsFile", "caFile", "nameserver", NULL};
+static const char *const ad_keys[] = {"endpoint", ZP_CRED_KEYS("accounts"), "caFile", "nameserver",
+                                      NULL};
 
 /* ---- the accounts file -------------------------------------------------------------------- */
 
@@ -88,26 +89,23 @@ static const char *ad_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-/* Reads and parses the file; checks every entry has what an update needs. */
-static cJSON *ad_accounts_load(const char *file, struct zp_err *err)
+/* Reads and parses the accounts; checks every entry has what an update needs. */
+static cJSON *ad_accounts_load(const struct zp_cred *cred, const struct zp_prov_call *call,
+                               struct zp_err *err)
 {
     struct zp_buf b;
     cJSON *j = NULL, *it;
 
-    /*
-     * Read as zp_secret_file_read does, but with room for hundreds of
-     * accounts: that helper caps a credential at 64 KB.
-     */
+    /* Room for hundreds of accounts: a credential is capped at 64 KB, this at AD_ACCOUNTS_MAX. */
     zp_buf_init(&b, AD_ACCOUNTS_MAX);
-    if (zp_buf_read_file(&b, file, AD_ACCOUNTS_MAX, "accountsFile", err) == -1)
+    if (zp_cred_read(cred, call, &b, err) == -1)
         goto out;
-    zp_buf_trim(&b);
     j = cJSON_ParseWithLength(zp_buf_str(&b), b.len);
     if (!cJSON_IsObject(j)) {
         zp_err_set(err, ZP_ECONFIG,
-                   "accountsFile: %s is not a JSON object of domain -> {username, password, "
+                   "%s: %s is not a JSON object of domain -> {username, password, "
                    "fulldomain, subdomain} (the ACMEDNS format of cert-manager and lego)",
-                   file);
+                   cred->setting, cred->where);
         goto fail;
     }
     cJSON_ArrayForEach(it, j)
@@ -116,9 +114,9 @@ static cJSON *ad_accounts_load(const char *file, struct zp_err *err)
         for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
             if (ad_str(it, need[i]) == NULL) {
                 zp_err_set(err, ZP_ECONFIG,
-                           "accountsFile: %s: the account for \"%.200s\" has no \"%s\"; copy the "
+                           "%s: %s: the account for \"%.200s\" has no \"%s\"; copy the "
                            "whole answer of acme-dns's /register into it",
-                           file, it->string, need[i]);
+                           cred->setting, cred->where, it->string, need[i]);
                 goto fail;
             }
     }
@@ -154,10 +152,11 @@ static void ad_account_free(struct ad_account *a)
  * The account for fqdn: the one whose fulldomain is fqdn (cnameStrategy:
  * Follow), else the one keyed by the domain, fqdn without _acme-challenge.
  */
-static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn, struct ad_account *out,
+static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn,
+                           const struct zp_prov_call *call, struct ad_account *out,
                            struct zp_err *err)
 {
-    cJSON *j = ad_accounts_load(cfg->accounts_file, err), *it, *hit = NULL;
+    cJSON *j = ad_accounts_load(&cfg->accounts, call, err), *it, *hit = NULL;
     const char *domain = fqdn;
     char canon[ZP_DNAME_MAX];
     int rc = -1;
@@ -181,11 +180,11 @@ static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn, struct ad
     }
     if (hit == NULL) {
         zp_err_set(err, ZP_ENOTFOUND,
-                   "no acme-dns account for %s in accountsFile %s (looked for an account whose "
+                   "no acme-dns account for %s in %s %s (looked for an account whose "
                    "fulldomain is that name, or one keyed by %.*s); register one with the "
-                   "acme-dns server's /register, add it to the file, and point "
+                   "acme-dns server's /register, add it to the accounts, and point "
                    "_acme-challenge.%.*s at its fulldomain with a CNAME",
-                   fqdn, cfg->accounts_file, (int)strlen(domain) - 1, domain,
+                   fqdn, cfg->accounts.setting, cfg->accounts.where, (int)strlen(domain) - 1, domain,
                    (int)strlen(domain) - 1, domain);
         goto out;
     }
@@ -196,9 +195,9 @@ static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn, struct ad
         zp_buf_printf(&out->pass, "X-Api-Key: %s", ad_str(hit, "password")) == -1 ||
         strpbrk(out->user.data, "\r\n") || strpbrk(out->pass.data, "\r\n")) {
         zp_err_set(err, ZP_ECONFIG,
-                   "accountsFile: %s: the username or password of the account for \"%s\" is not "
+                   "%s: %s: the username or password of the account for \"%s\" is not "
                    "a single line of text",
-                   cfg->accounts_file, out->key);
+                   cfg->accounts.setting, cfg->accounts.where, out->key);
         goto out;
     }
     rc = 0;
@@ -218,7 +217,7 @@ static void ad_config_free(void *p)
         return;
     free(cfg->endpoint);
     free(cfg->ca);
-    free(cfg->accounts_file);
+    zp_cred_free(&cfg->accounts);
     free(cfg);
 }
 
@@ -249,7 +248,6 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct ad_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *file = NULL;
     struct zp_err e = {0};
     cJSON *j = NULL;
     int rc = -1;
@@ -261,15 +259,17 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
         goto out;
     }
     if (zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "accountsFile", 1, &file, err) == -1 ||
+        zp_cred_parse_max(node, path, "accounts", 1, AD_ACCOUNTS_MAX, &cfg->accounts, err) == -1 ||
         ad_parse_ns(cfg, node, path, err) == -1)
         goto out;
-    /* The shape is checked now so a broken file fails at start; it is read again at every call. */
-    if ((j = ad_accounts_load(file, &e)) == NULL) {
-        zp_y_fail(zp_y_get(node, "accountsFile"), path, err, "%s", e.msg);
+    /*
+     * A file's shape is checked now so a broken one fails at start; a Secret's
+     * needs the challenge's namespace. Both are read again at every call.
+     */
+    if (cfg->accounts.file != NULL && (j = ad_accounts_load(&cfg->accounts, NULL, &e)) == NULL) {
+        zp_y_fail(zp_y_get(node, cfg->accounts.setting), path, err, "%s", e.msg);
         goto out;
     }
-    cfg->accounts_file = zp_xstrdup(file);
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -385,15 +385,15 @@ static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
     if (r->status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "acme-dns at %s rejected the credentials of the account for \"%s\" in "
-                   "accountsFile (401 %s): the username and password must be the ones /register "
+                   "%s (401 %s): the username and password must be the ones /register "
                    "returned for subdomain %s, and this host's address must be inside the "
                    "account's allowfrom",
-                   ep, a->key, code[0] ? code : "forbidden", a->subdomain);
+                   ep, a->key, cfg->accounts.setting, code[0] ? code : "forbidden", a->subdomain);
     else if (r->status == 400 && strcmp(code, "bad_subdomain") == 0)
         zp_err_set(err, ZP_ECONFIG,
                    "acme-dns at %s refused the subdomain \"%s\" of the account for \"%s\" in "
-                   "accountsFile (400 bad_subdomain); it must be the subdomain /register returned",
-                   ep, a->subdomain, a->key);
+                   "%s (400 bad_subdomain); it must be the subdomain /register returned",
+                   ep, a->subdomain, a->key, cfg->accounts.setting);
     else if (r->status == 400 && strcmp(code, "bad_txt") == 0)
         zp_err_set(err, ZP_EINVAL,
                    "acme-dns at %s refused the TXT value for %s (400 bad_txt): it accepts only 43 "
@@ -488,7 +488,7 @@ static int ad_present(void *p, const struct zp_record *rec, const struct zp_prov
     zp_buf_init(&a.user, 512);
     zp_buf_init(&a.pass, 512);
     if (ad_value_ok(rec->value, rec->fqdn, err) == -1 ||
-        ad_account_find(cfg, rec->fqdn, &a, err) == -1)
+        ad_account_find(cfg, rec->fqdn, call, &a, err) == -1)
         goto out;
     if (strcmp(a.fulldomain, rec->fqdn) != 0)
         zp_log(ZP_LOG_WARN,

@@ -54,10 +54,11 @@ int zp_txt_equal(const char *stored, const char *value)
     return *v == '\0';
 }
 
-int zp_secret_file_read(const char *path, const char *setting, struct zp_buf *out,
-                        struct zp_err *err)
+/* zp_secret_file_read with a cap of max bytes. */
+static int secret_file_read_max(const char *path, const char *setting, size_t max,
+                                struct zp_buf *out, struct zp_err *err)
 {
-    if (zp_buf_read_file(out, path, SECRET_MAX, setting, err) == -1)
+    if (zp_buf_read_file(out, path, max, setting, err) == -1)
         return -1;
     zp_buf_trim(out);
     if (out->len == 0)
@@ -65,19 +66,32 @@ int zp_secret_file_read(const char *path, const char *setting, struct zp_buf *ou
     return 0;
 }
 
-int zp_secret_file_check(const struct zp_ynode *map, const char *path, const char *key,
-                         const char *file, struct zp_err *err)
+/* zp_secret_file_check with a cap of max bytes. */
+static int secret_file_check_max(const struct zp_ynode *map, const char *path, const char *key,
+                                 const char *file, size_t max, struct zp_err *err)
 {
     struct zp_buf b;
     struct zp_err e = {0};
     int rc;
 
-    zp_buf_init(&b, SECRET_MAX);
-    rc = zp_secret_file_read(file, key, &b, &e);
+    zp_buf_init(&b, max);
+    rc = secret_file_read_max(file, key, max, &b, &e);
     zp_buf_free_secret(&b);
     if (rc == -1)
         return zp_y_fail(zp_y_get(map, key), path, err, "%s", e.msg);
     return 0;
+}
+
+int zp_secret_file_read(const char *path, const char *setting, struct zp_buf *out,
+                        struct zp_err *err)
+{
+    return secret_file_read_max(path, setting, SECRET_MAX, out, err);
+}
+
+int zp_secret_file_check(const struct zp_ynode *map, const char *path, const char *key,
+                         const char *file, struct zp_err *err)
+{
+    return secret_file_check_max(map, path, key, file, SECRET_MAX, err);
 }
 
 /* ---- credentials: a file or a Secret reference -------------------------------------------- */
@@ -170,6 +184,12 @@ static int cred_parse_ref(const struct zp_ynode *map, const char *path, const ch
 int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base, int required,
                   struct zp_cred *cred, struct zp_err *err)
 {
+    return zp_cred_parse_max(map, path, base, required, SECRET_MAX, cred, err);
+}
+
+int zp_cred_parse_max(const struct zp_ynode *map, const char *path, const char *base, int required,
+                      size_t max, struct zp_cred *cred, struct zp_err *err)
+{
     char *filekey = cred_join(base, "File"), *refkey = cred_join(base, "SecretRef");
     const struct zp_ynode *fnode = zp_y_get(map, filekey), *rnode = zp_y_get(map, refkey);
     const char *file = NULL;
@@ -196,7 +216,7 @@ int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base
     }
     if (fnode != NULL) {
         if (zp_y_str(map, path, filekey, 1, &file, err) == -1 ||
-            zp_secret_file_check(map, path, filekey, file, err) == -1)
+            secret_file_check_max(map, path, filekey, file, max, err) == -1)
             goto out;
         cred->file = zp_xstrdup(file);
         cred->where = zp_xstrdup(file);
@@ -211,6 +231,7 @@ int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base
         refkey = NULL;
     }
     cred->base = zp_xstrdup(base);
+    cred->max = max;
     rc = 0;
 out:
     if (rc == -1)
@@ -234,7 +255,8 @@ int zp_cred_read(const struct zp_cred *cred, const struct zp_prov_call *call, st
     if (cred->setting == NULL)
         return zp_err_set(err, ZP_EINTERNAL, "a credential was read that was never configured");
     if (cred->file != NULL)
-        return zp_secret_file_read(cred->file, cred->setting, out, err);
+        return secret_file_read_max(cred->file, cred->setting, cred->max ? cred->max : SECRET_MAX,
+                                    out, err);
     if (call == NULL || call->secret_get == NULL)
         return zp_err_set(err, ZP_ECONFIG,
                           "%s needs a Kubernetes API: run zoneproof serve in a cluster or with "

@@ -46,6 +46,7 @@ struct zp_cred {
     char *setting;  /* the option given ("apiTokenFile"), for messages; NULL: none */
     char *base;     /* "apiToken" */
     char *where;    /* the file's path, or "secret <name>, key <key>": for messages */
+    size_t max;     /* the most a file may hold; 0: the 64 KB of a credential */
 };
 
 /* Both option names of base, for a provider's .keys list. */
@@ -59,6 +60,13 @@ struct zp_cred {
  */
 int zp_cred_parse(const struct zp_ynode *map, const char *path, const char *base, int required,
                   struct zp_cred *cred, struct zp_err *err);
+/*
+ * zp_cred_parse for a value larger than a credential (a JSON document): a
+ * file may hold up to max bytes, at the check and at every zp_cred_read.
+ * A Secret's value stays bounded by the caller's buffer.
+ */
+int zp_cred_parse_max(const struct zp_ynode *map, const char *path, const char *base, int required,
+                      size_t max, struct zp_cred *cred, struct zp_err *err);
 /* Whether the option was given. */
 int zp_cred_set(const struct zp_cred *cred);
 /*

@@ -105,5 +105,10 @@ class Parses(unittest.TestCase):
                    "clientSecretSecretRef: {name: azure, key: client-secret}")
 
 
+    def test_acmedns(self):
+        self.check("acmedns", "endpoint: https://auth.example.test", "nameserver: none",
+                   "accountsSecretRef: {name: acme-dns, key: accounts.json}")
+
+
 if __name__ == "__main__":
     unittest.main()

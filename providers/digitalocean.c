@@ -36,11 +36,6 @@
 #define DO_TTL_MIN 30u
 #define DO_URL_MAX 4096
 
-struct do_cfg {
-    struct zp_pr_conn conn;
-    char *zone; /* zone setting, canonical; NULL: the challenge's zone */
-};
-
 /* What a request was for: the scope a 403 asks for depends on it. */
 enum do_op { DO_OP_DOMAIN, DO_OP_LIST, DO_OP_CREATE, DO_OP_DELETE };
 
@@ -86,34 +81,17 @@ unsigned zp_do_ttl(unsigned ttl)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-static void do_config_free(void *p)
-{
-    struct do_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    zp_pr_conn_free(&cfg->conn);
-    free(cfg->zone);
-    free(cfg);
-}
-
+/* Only the connection and the zone override: the shared parser with this API's URL. */
 static int do_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    struct do_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-
-    if (zp_pr_conn_parse(node, path, DO_DEFAULT_URL, &cfg->conn, err) == -1 ||
-        zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
-        do_config_free(cfg);
-        return -1;
-    }
-    *cfgp = cfg;
-    return 0;
+    return zp_pr_zcfg_parse(node, path, DO_DEFAULT_URL, cfgp, err);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
+static int do_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
+                        struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
                       "DigitalOcean: the account of the token in %s (%s) has no domain "
@@ -124,7 +102,7 @@ static int do_no_domain(const struct do_cfg *cfg, const struct zp_pr_target *t, 
 }
 
 /* The sentence for a refused request; doing: "add TXT at x". */
-static int do_fail(const struct do_cfg *cfg, const struct zp_prov_call *call, enum do_op op,
+static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call, enum do_op op,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
                    struct zp_err *err)
 {
@@ -160,8 +138,9 @@ static int do_fail(const struct do_cfg *cfg, const struct zp_prov_call *call, en
     return -1;
 }
 
-static int do_send(const struct do_cfg *cfg, const struct zp_prov_call *call, const char *method,
-                   const char *url, const char *body, struct zp_http_resp *resp, struct zp_err *err)
+static int do_send(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call,
+                   const char *method, const char *url, const char *body, struct zp_http_resp *resp,
+                   struct zp_err *err)
 {
     struct zp_pr_req req = {.method = method, .url = url, .body = body};
 
@@ -169,7 +148,7 @@ static int do_send(const struct do_cfg *cfg, const struct zp_prov_call *call, co
 }
 
 /* The zone's domain name, escaped for a path. */
-static void do_domain_url(const struct do_cfg *cfg, const struct zp_pr_target *t,
+static void do_domain_url(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
                           struct zp_buf *url)
 {
     zp_buf_printf(url, "%s/domains/", cfg->conn.endpoint);
@@ -181,7 +160,7 @@ static void do_domain_url(const struct do_cfg *cfg, const struct zp_pr_target *t
 static int do_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_pr_target *t, struct zp_err *err)
 {
-    const struct do_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     char doing[ZP_DNAME_MAX + 32];
@@ -212,7 +191,7 @@ static int do_find(void *p, const struct zp_pr_target *t, const struct zp_record
                    const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
                    struct zp_err *err)
 {
-    const struct do_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     char doing[ZP_DNAME_MAX + 32];
@@ -264,7 +243,7 @@ out:
 static int do_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
                      const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
 {
-    const struct do_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     cJSON *body = cJSON_CreateObject(), *root = NULL;
@@ -304,7 +283,7 @@ out:
 static int do_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
                      const char *id, const struct zp_prov_call *call, struct zp_err *err)
 {
-    const struct do_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
@@ -351,7 +330,7 @@ const struct zp_provider_ops zp_prov_digitalocean = {
     .flags = ZP_PROV_RMW,
     .keys = do_keys,
     .config_parse = do_config_parse,
-    .config_free = do_config_free,
+    .config_free = zp_pr_zcfg_free,
     .present = do_present,
     .cleanup = do_cleanup,
 };

@@ -35,11 +35,6 @@
 #define LI_URL_MAX 4096
 #define LI_FILTER_MAX 1024
 
-struct li_cfg {
-    struct zp_pr_conn conn;
-    char *zone; /* zone setting, canonical; NULL: the challenge's zone */
-};
-
 /* What a request was for: the sentence for a refusal depends on it. */
 enum li_op { LI_OP_DOMAIN, LI_OP_LIST, LI_OP_CREATE, LI_OP_DELETE };
 
@@ -119,34 +114,17 @@ unsigned zp_li_ttl(unsigned ttl)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-static void li_config_free(void *p)
-{
-    struct li_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    zp_pr_conn_free(&cfg->conn);
-    free(cfg->zone);
-    free(cfg);
-}
-
+/* Only the connection and the zone override: the shared parser with this API's URL. */
 static int li_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    struct li_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-
-    if (zp_pr_conn_parse(node, path, LI_DEFAULT_URL, &cfg->conn, err) == -1 ||
-        zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
-        li_config_free(cfg);
-        return -1;
-    }
-    *cfgp = cfg;
-    return 0;
+    return zp_pr_zcfg_parse(node, path, LI_DEFAULT_URL, cfgp, err);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t, struct zp_err *err)
+static int li_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
+                        struct zp_err *err)
 {
     return zp_err_set(err, ZP_ENOTFOUND,
                       "Linode: the account of the token in %s (%s) has no domain %s: "
@@ -157,7 +135,7 @@ static int li_no_domain(const struct li_cfg *cfg, const struct zp_pr_target *t, 
 }
 
 /* The sentence for a refused request; doing: "add TXT at x". */
-static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, enum li_op op,
+static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call, enum li_op op,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
                    struct zp_err *err)
 {
@@ -199,8 +177,8 @@ static int li_fail(const struct li_cfg *cfg, const struct zp_prov_call *call, en
 }
 
 /* One request; filter: an X-Filter object, or NULL. */
-static int li_send(const struct li_cfg *cfg, const struct zp_prov_call *call, const char *method,
-                   const char *url, const cJSON *filter, const char *body,
+static int li_send(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call,
+                   const char *method, const char *url, const cJSON *filter, const char *body,
                    struct zp_http_resp *resp, struct zp_err *err)
 {
     struct zp_pr_req req = {.method = method, .url = url, .body = body};
@@ -228,7 +206,7 @@ out:
 static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_pr_target *t, struct zp_err *err)
 {
-    const struct li_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     cJSON *filter = cJSON_CreateObject(), *root = NULL;
@@ -272,7 +250,7 @@ static int li_find(void *p, const struct zp_pr_target *t, const struct zp_record
                    const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
                    struct zp_err *err)
 {
-    const struct li_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     cJSON *filter = cJSON_CreateObject(), *root = NULL;
@@ -323,7 +301,7 @@ out:
 static int li_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
                      const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
 {
-    const struct li_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     cJSON *body = cJSON_CreateObject(), *root = NULL;
@@ -361,7 +339,7 @@ out:
 static int li_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
                      const char *id, const struct zp_prov_call *call, struct zp_err *err)
 {
-    const struct li_cfg *cfg = p;
+    const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
     struct zp_buf url;
     char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
@@ -407,7 +385,7 @@ const struct zp_provider_ops zp_prov_linode = {
     .flags = ZP_PROV_RMW,
     .keys = li_keys,
     .config_parse = li_config_parse,
-    .config_free = li_config_free,
+    .config_free = zp_pr_zcfg_free,
     .present = li_present,
     .cleanup = li_cleanup,
 };

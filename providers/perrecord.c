@@ -66,6 +66,31 @@ int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *
     return 0;
 }
 
+void zp_pr_zcfg_free(void *p)
+{
+    struct zp_pr_zcfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    zp_pr_conn_free(&cfg->conn);
+    free(cfg->zone);
+    free(cfg);
+}
+
+int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+                     void **cfgp, struct zp_err *err)
+{
+    struct zp_pr_zcfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+
+    if (zp_pr_conn_parse(node, path, def_url, &cfg->conn, err) == -1 ||
+        zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
+        zp_pr_zcfg_free(cfg);
+        return -1;
+    }
+    *cfgp = cfg;
+    return 0;
+}
+
 /* ---- one request -------------------------------------------------------------------------- */
 
 /*

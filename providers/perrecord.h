@@ -53,6 +53,20 @@ void zp_pr_conn_free(struct zp_pr_conn *c);
 int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key, char **zone,
                      struct zp_err *err);
 
+/*
+ * The whole configuration of a type whose only settings are the connection
+ * and an optional `zone` (DigitalOcean, Linode). Parse and free fit
+ * zp_provider_ops.config_parse/config_free once the default URL is bound.
+ */
+struct zp_pr_zcfg {
+    struct zp_pr_conn conn;
+    char *zone; /* zone setting, canonical; NULL: the challenge's zone */
+};
+
+int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+                     void **cfgp, struct zp_err *err);
+void zp_pr_zcfg_free(void *p);
+
 /* One authenticated request. */
 struct zp_pr_req {
     const char *method;

@@ -9,27 +9,21 @@
  * zone are collapsed (the others are told to ask again shortly).
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/dname.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "solver/watch_int.h"
+#include "solver/zone.h"
 
-#define RESOLV_CONF "/etc/resolv.conf"
-#define RESOLVERS_MAX 8
-#define DISCOVERY_TRY_MS 2000u   /* a cold recursive lookup may take a while */
 #define NEGATIVE_TTL_MS 5000u    /* a failed discovery is not retried by every job at once */
 
 struct nscache_entry {
@@ -47,216 +41,6 @@ struct zp_nscache {
     pthread_mutex_t mu;
     struct nscache_entry *head; /* under mu; entries are written only under mu */
 };
-
-/* --- addresses --------------------------------------------------------------------------- */
-
-static void target_set(struct zp_ns_target *t, const struct sockaddr *sa, socklen_t len)
-{
-    memcpy(&t->sa, sa, len);
-    t->salen = len;
-    zp_ns_addr_format(sa, t->addr, sizeof(t->addr));
-}
-
-int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns_target *t,
-                       char *why, size_t whysz)
-{
-    struct addrinfo hints, *res = NULL, *ai, *pick = NULL;
-    char host[ZP_DNAME_MAX], port[8];
-    unsigned p;
-    int rc;
-
-    memset(t, 0, sizeof(*t));
-    if (zp_hostport_split(hostport, default_port, host, sizeof(host), &p) == -1) {
-        snprintf(why, whysz, "\"%s\" is not host:port", hostport);
-        zp_strlcpy(t->name, hostport, sizeof(t->name));
-        return -1;
-    }
-    zp_strlcpy(t->name, host, sizeof(t->name));
-    snprintf(port, sizeof(port), "%u", p);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(why, whysz, "cannot resolve %s: %s", host, gai_strerror(rc));
-        snprintf(t->detail, sizeof(t->detail), "cannot resolve the host name: %s",
-                 gai_strerror(rc));
-        return -1;
-    }
-    /* IPv4 first: a pod without an IPv6 route should still reach a dual-stack server. */
-    for (ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET)
-            pick = ai;
-    for (ai = res; ai != NULL && pick == NULL; ai = ai->ai_next)
-        if (ai->ai_family == AF_INET6)
-            pick = ai;
-    if (pick != NULL)
-        target_set(t, pick->ai_addr, pick->ai_addrlen);
-    freeaddrinfo(res);
-    if (pick == NULL) {
-        snprintf(why, whysz, "%s has no IPv4 or IPv6 address", host);
-        snprintf(t->detail, sizeof(t->detail), "the host name has no address");
-        return -1;
-    }
-    return 0;
-}
-
-/* --- asking the resolvers ---------------------------------------------------------------- */
-
-/* One blocking UDP exchange (TCP after truncation); a connected socket reports ICMP errors. */
-static int exchange(const struct zp_ns_target *t, const char *qname, ldns_rr_type type,
-                    uint64_t deadline, ldns_pkt **out, char *why, size_t whysz)
-{
-    uint8_t *wire = NULL, rx[4096];
-    size_t wlen;
-    uint16_t id = 0;
-    uint64_t until = zp_now_ms() + DISCOVERY_TRY_MS;
-    int fd = -1, rc = -1, cut = until > deadline;
-
-    *out = NULL;
-    if (cut)
-        until = deadline;
-    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        id = (uint16_t)zp_now_ms();
-    if (zp_ns_query_wire(qname, type, 1, id, &wire, &wlen) == -1) {
-        snprintf(why, whysz, "cannot build the query");
-        goto out;
-    }
-    fd = socket(t->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (const struct sockaddr *)&t->sa, t->salen) == -1 ||
-        send(fd, wire, wlen, 0) != (ssize_t)wlen) {
-        snprintf(why, whysz, "%s", strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        struct pollfd pfd = {fd, POLLIN, 0};
-        uint64_t left = zp_ms_left(until);
-        ldns_pkt *p = NULL;
-        ssize_t n;
-
-        if (left == 0 || poll(&pfd, 1, (int)left) == 0) {
-            /* A stable phrase: the sentence must not change with timing. */
-            snprintf(why, whysz, "%s",
-                     cut ? "no answer before the deadline" : "no answer within 2 s");
-            goto out;
-        }
-        n = recv(fd, rx, sizeof(rx), 0);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            snprintf(why, whysz, "%s", errno == ECONNREFUSED ? "connection refused (nothing "
-                                                               "listens on that port)"
-                                                             : strerror(errno));
-            goto out;
-        }
-        if (ldns_wire2pkt(&p, rx, (size_t)n) != LDNS_STATUS_OK)
-            continue;
-        if (!zp_ns_answer_matches(p, id, qname, type)) {
-            ldns_pkt_free(p);
-            continue;
-        }
-        if (ldns_pkt_tc(p)) {
-            ldns_pkt_free(p);
-            left = zp_ms_left(deadline);
-            rc = zp_ns_tcp_query((const struct sockaddr *)&t->sa, t->salen, qname, type, 1,
-                                 left < DISCOVERY_TRY_MS ? (unsigned)left + 1 : DISCOVERY_TRY_MS,
-                                 out, why, whysz);
-            goto out;
-        }
-        *out = p;
-        rc = 0;
-        goto out;
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    free(wire);
-    return rc;
-}
-
-/* The resolvers to ask: the configured ones, else the nameserver lines of resolv.conf. */
-static size_t resolvers_get(const struct zp_watch_spec *spec, struct zp_ns_target *out,
-                            struct zp_buf *why)
-{
-    char line[512], w2[ZP_DNAME_MAX], sub[256];
-    size_t n = 0, i;
-    FILE *f;
-
-    if (spec->n_resolvers > 0) {
-        for (i = 0; i < spec->n_resolvers && n < RESOLVERS_MAX; i++) {
-            if (zp_ns_target_parse(spec->resolvers[i], 53, &out[n], sub, sizeof(sub)) == 0)
-                n++;
-            else
-                zp_buf_printf(why, "resolver %s: %s; ", spec->resolvers[i], sub);
-        }
-        return n;
-    }
-    f = fopen(RESOLV_CONF, "re");
-    if (f == NULL) {
-        zp_buf_printf(why, "cannot read %s: %s; ", RESOLV_CONF, strerror(errno));
-        return 0;
-    }
-    while (n < RESOLVERS_MAX && fgets(line, sizeof(line), f) != NULL) {
-        char *pct;
-
-        if (sscanf(line, " nameserver %255s", w2) != 1)
-            continue;
-        if ((pct = strchr(w2, '%')) != NULL)
-            *pct = '\0'; /* an IPv6 scope: link-local resolvers are rare in pods */
-        if (strchr(w2, ':') != NULL) {
-            char br[ZP_DNAME_MAX + 4];
-            snprintf(br, sizeof(br), "[%s]", w2);
-            if (zp_ns_target_parse(br, 53, &out[n], sub, sizeof(sub)) == 0)
-                n++;
-        } else if (zp_ns_target_parse(w2, 53, &out[n], sub, sizeof(sub)) == 0) {
-            n++;
-        }
-    }
-    fclose(f);
-    if (n == 0)
-        zp_buf_printf(why, "%s lists no usable nameserver; ", RESOLV_CONF);
-    return n;
-}
-
-/*
- * Asks the resolvers in turn (at least two tries) until one answers NOERROR
- * or NXDOMAIN. why collects, per resolver, what it was asked and what failed.
- */
-static int ask(const struct zp_ns_target *res, size_t nres, const char *qname,
-               ldns_rr_type type, uint64_t deadline, ldns_pkt **out, size_t *who,
-               struct zp_buf *why)
-{
-    const ldns_rr_descriptor *d = ldns_rr_descript(type);
-    size_t tries = nres < 2 ? 2 : nres, i;
-    char sub[160], last[RESOLVERS_MAX][160];
-
-    memset(last, 0, sizeof(last));
-    for (i = 0; i < tries && zp_ms_left(deadline) > 0; i++) {
-        const struct zp_ns_target *r = &res[i % nres];
-        ldns_pkt *p;
-        int rc;
-
-        if (exchange(r, qname, type, deadline, &p, sub, sizeof(sub)) == 0) {
-            rc = ldns_pkt_get_rcode(p);
-            if (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN) {
-                *out = p;
-                *who = i % nres;
-                return 0;
-            }
-            const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rc);
-            snprintf(sub, sizeof(sub), "answers %s", lt ? lt->name : "an unknown rcode");
-            ldns_pkt_free(p);
-        }
-        zp_strlcpy(last[i % nres], sub, sizeof(last[0]));
-    }
-    for (i = 0; i < nres; i++)
-        if (last[i][0] != '\0')
-            zp_buf_printf(why, "asked %s for %s %s (recursion desired): %s; ", res[i].addr,
-                          qname, d && d->_name ? d->_name : "?", last[i]);
-    if (zp_ms_left(deadline) == 0)
-        zp_buf_printf(why, "ran out of time; ");
-    return -1;
-}
 
 static int sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -308,19 +92,14 @@ static int pick_addr(const ldns_rr_list *list, const char *name, ldns_rr_type ty
         have = 1;
     }
     if (have)
-        target_set(t, (const struct sockaddr *)&best,
+        zp_ns_target_set(t, (const struct sockaddr *)&best,
                    best.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                              : sizeof(struct sockaddr_in6));
     return have;
 }
 
-static int target_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct zp_ns_target *)a)->name, ((const struct zp_ns_target *)b)->name);
-}
-
 /* Resolves an NS host name through the resolvers: A first, then AAAA. */
-static void resolve_name(const struct zp_ns_target *res, size_t nres, struct zp_ns_target *t,
+static void resolve_name(const struct zp_dnsq_resolvers *res, struct zp_ns_target *t,
                          uint64_t deadline)
 {
     static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
@@ -332,7 +111,7 @@ static void resolve_name(const struct zp_ns_target *res, size_t nres, struct zp_
         ldns_pkt *p = NULL;
         int ok;
 
-        if (ask(res, nres, t->name, types[i], deadline, &p, &who, &why) == -1)
+        if (zp_dnsq_recurse(res, t->name, types[i], 0, deadline, &p, &who, &why) == -1)
             break;
         ok = pick_addr(ldns_pkt_answer(p), NULL, types[i], t);
         ldns_pkt_free(p);
@@ -346,64 +125,201 @@ out:
     zp_buf_free(&why);
 }
 
-static int discover(const char *zone, const struct zp_ns_target *res, size_t nres,
-                    uint64_t deadline, struct zp_ns_target *out, size_t *n, uint32_t *ttl,
-                    struct zp_buf *why)
-{
-    const ldns_rr_list *an, *ad;
-    ldns_pkt *p = NULL;
-    size_t i, j, k = 0, who = 0;
-    int rc = -1;
+/* --- the delegation: the zone's own NS set and the parent's ------------------------------- */
 
-    *ttl = ZP_NSCACHE_TTL_MAX_S;
-    if (ask(res, nres, zone, LDNS_RR_TYPE_NS, deadline, &p, &who, why) == -1)
-        goto out;
-    if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN) {
-        zp_buf_printf(why, "%s answers NXDOMAIN for %s NS: the zone does not exist in DNS "
-                      "(check dnsZones and the delegation from the parent zone); ",
-                      res[who].addr, zone);
-        goto out;
-    }
-    an = ldns_pkt_answer(p);
-    ad = ldns_pkt_additional(p);
-    for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
-        const ldns_rr *rr = ldns_rr_list_rr(an, i);
+/* Adds the NS names owned by zone in list to d with bit set; keeps the lowest TTL. */
+static void ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit,
+                       struct zp_deleg *d)
+{
+    for (size_t i = 0; list != NULL && i < ldns_rr_list_rr_count(list); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(list, i);
         char *s, canon[ZP_DNAME_MAX];
+        size_t j;
 
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || ldns_rr_rd_count(rr) != 1 ||
             !zp_ns_name_is(ldns_rr_owner(rr), zone))
             continue;
         s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
         if (s != NULL && zp_dname_canon(s, canon, sizeof(canon)) == 0) {
-            for (j = 0; j < k && strcmp(out[j].name, canon) != 0; j++)
+            for (j = 0; j < d->n && strcmp(d->t[j].name, canon) != 0; j++)
                 ;
-            if (j == k && k < ZP_WATCH_MAX_NS) {
-                memset(&out[k], 0, sizeof(out[k]));
-                zp_strlcpy(out[k].name, canon, sizeof(out[k].name));
-                k++;
+            if (j == d->n && d->n < ZP_WATCH_MAX_NS) {
+                memset(&d->t[j], 0, sizeof(d->t[j]));
+                zp_strlcpy(d->t[j].name, canon, sizeof(d->t[j].name));
+                d->where[j] = 0;
+                d->n++;
             }
+            if (j < d->n)
+                d->where[j] |= bit;
         }
         free(s);
-        if (ldns_rr_ttl(rr) < *ttl)
-            *ttl = ldns_rr_ttl(rr);
+        if (ldns_rr_ttl(rr) < d->ttl)
+            d->ttl = ldns_rr_ttl(rr);
     }
-    if (k == 0) {
-        zp_buf_printf(why, "%s answers %s NS with no NS records: it is not the apex of a zone "
-                      "(check the zone cert-manager sends, or dnsZones); ", res[who].addr, zone);
+}
+
+/* Glue from an additional section for the servers that have no address yet. */
+static void ns_glue(const ldns_rr_list *ad, struct zp_deleg *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->t[i].salen == 0 && !pick_addr(ad, d->t[i].name, LDNS_RR_TYPE_A, &d->t[i]))
+            pick_addr(ad, d->t[i].name, LDNS_RR_TYPE_AAAA, &d->t[i]);
+}
+
+/* The zone's own NS set, through the resolvers. */
+static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                      struct zp_deleg *d, struct zp_buf *why)
+{
+    ldns_pkt *p = NULL;
+    size_t who = 0;
+    int rc = -1;
+
+    if (zp_dnsq_recurse(res, zone, LDNS_RR_TYPE_NS, ZP_DNSQ_CD, deadline, &p, &who, why) == -1)
+        goto out;
+    if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN) {
+        zp_buf_printf(why, "%s answers NXDOMAIN for %s NS: the zone does not exist in DNS "
+                      "(check dnsZones and the delegation from the parent zone); ",
+                      res->t[who].addr, zone);
         goto out;
     }
-    qsort(out, k, sizeof(out[0]), target_cmp);
-    for (i = 0; i < k; i++) {
-        /* Glue first: it saves a round trip and is what the parent hands out. */
-        if (pick_addr(ad, out[i].name, LDNS_RR_TYPE_A, &out[i]) ||
-            pick_addr(ad, out[i].name, LDNS_RR_TYPE_AAAA, &out[i]))
-            continue;
-        resolve_name(res, nres, &out[i], deadline);
+    ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
+    if (d->n == 0) {
+        zp_buf_printf(why, "%s answers %s NS with no NS records: it is not the apex of a zone "
+                      "(check the zone cert-manager sends, or dnsZones); ", res->t[who].addr, zone);
+        goto out;
     }
-    *n = k;
+    ns_glue(ldns_pkt_additional(p), d);
     rc = 0;
 out:
     ldns_pkt_free(p);
+    return rc;
+}
+
+/* The servers of the parent zone, addressed: what to ask for the referral. */
+static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone,
+                          uint64_t deadline, struct zp_deleg *pd, char *parent, size_t psz,
+                          struct zp_buf *why)
+{
+    struct zp_zone_info zi;
+    struct zp_err err = {0};
+    char up[ZP_DNAME_MAX];
+
+    zp_zone_parent(zone, up, sizeof(up));
+    if (up[0] == '\0')
+        return -1; /* the root has no parent */
+    if (zp_zone_find(res, up, deadline, &zi, &err) == -1) {
+        zp_buf_puts(why, err.msg);
+        return -1;
+    }
+    zp_strlcpy(parent, zi.zone, psz);
+    memset(pd, 0, sizeof(*pd));
+    pd->ttl = UINT32_MAX;
+    if (child_view(res, zi.zone, deadline, pd, why) == -1)
+        return -1;
+    for (size_t i = 0; i < pd->n; i++)
+        if (pd->t[i].salen == 0)
+            resolve_name(res, &pd->t[i], deadline);
+    return 0;
+}
+
+/*
+ * The delegation of zone as one of the parent's servers hands it out: the
+ * NS records of its referral (or of its answer, when the same server is
+ * authoritative for both zones) and their glue.
+ */
+static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone,
+                        uint64_t deadline, struct zp_deleg *d)
+{
+    struct zp_deleg *pd = zp_xcalloc(1, sizeof(*pd));
+    struct zp_buf why;
+    char sub[160];
+
+    zp_buf_init(&why, 2048);
+    if (parent_servers(res, zone, deadline, pd, d->parent, sizeof(d->parent), &why) == -1)
+        goto out;
+    for (size_t i = 0; i < pd->n; i++) {
+        ldns_pkt *p = NULL;
+
+        if (zp_dnsq_ask(&pd->t[i], zone, LDNS_RR_TYPE_NS, 0, deadline, 1000, &p, sub,
+                        sizeof(sub)) == -1) {
+            zp_buf_printf(&why, "%s (%s): %s; ", pd->t[i].name, pd->t[i].addr, sub);
+            continue;
+        }
+        if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR) {
+            ns_collect(ldns_pkt_authority(p), zone, ZP_DELEG_PARENT, d);
+            ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_PARENT, d);
+            ns_glue(ldns_pkt_additional(p), d);
+        }
+        ldns_pkt_free(p);
+        snprintf(d->parent_server, sizeof(d->parent_server), "%s (%s)", pd->t[i].name,
+                 pd->t[i].addr);
+        zp_buf_reset(&why);
+        goto out;
+    }
+out:
+    if (why.len > 0)
+        snprintf(d->parent_why, sizeof(d->parent_why), "the delegation of %s in %s cannot be "
+                 "read: %s", zone, d->parent[0] ? d->parent : "its parent", zp_buf_str(&why));
+    zp_buf_free(&why);
+    free(pd);
+}
+
+struct dent {
+    struct zp_ns_target t;
+    unsigned where;
+};
+
+static int dent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct dent *)a)->t.name, ((const struct dent *)b)->t.name);
+}
+
+int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                 struct zp_deleg *d, struct zp_buf *why)
+{
+    struct dent *e;
+
+    memset(d, 0, sizeof(*d));
+    d->ttl = UINT32_MAX;
+    if (child_view(res, zone, deadline, d, why) == -1)
+        return -1;
+    parent_view(res, zone, deadline, d);
+    if (d->ttl > ZP_NSCACHE_TTL_MAX_S)
+        d->ttl = ZP_NSCACHE_TTL_MAX_S;
+    /* Sorted by name: one delegation, one report, whatever order the servers rotate to. */
+    e = zp_xcalloc(d->n ? d->n : 1, sizeof(*e));
+    for (size_t i = 0; i < d->n; i++) {
+        e[i].t = d->t[i];
+        e[i].where = d->where[i];
+    }
+    qsort(e, d->n, sizeof(*e), dent_cmp);
+    for (size_t i = 0; i < d->n; i++) {
+        d->t[i] = e[i].t;
+        d->where[i] = e[i].where;
+        if (d->t[i].salen == 0)
+            resolve_name(res, &d->t[i], deadline);
+    }
+    free(e);
+    return 0;
+}
+
+static int discover(const char *zone, const struct zp_dnsq_resolvers *res,
+                    uint64_t deadline, struct zp_ns_target *out, size_t *n, uint32_t *ttl,
+                    struct zp_buf *why)
+{
+    struct zp_deleg *d = zp_xcalloc(1, sizeof(*d));
+    int rc = -1;
+
+    if (zp_deleg_get(res, zone, deadline, d, why) == 0) {
+        memcpy(out, d->t, d->n * sizeof(d->t[0]));
+        *n = d->n;
+        *ttl = d->ttl;
+        if (d->parent_why[0])
+            zp_log(ZP_LOG_WARN, "parent delegation not checked", ZP_S("zone", zone),
+                   ZP_S("why", d->parent_why), ZP_END);
+        rc = 0;
+    }
+    free(d);
     return rc;
 }
 
@@ -461,10 +377,10 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
                            uint64_t deadline, struct zp_ns_target *out, size_t *n, char *why,
                            size_t whysz)
 {
-    struct zp_ns_target res[RESOLVERS_MAX];
+    struct zp_dnsq_resolvers res;
     struct nscache_entry *e = NULL;
     struct zp_buf key, whyb;
-    size_t nres, i;
+    size_t i;
     uint32_t ttl = 0;
     int rc = ZP_NS_TARGETS_FAIL, mine = 0;
 
@@ -496,8 +412,8 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
         if (!mine)
             goto out;
     }
-    nres = resolvers_get(spec, res, &whyb);
-    if (nres > 0 && discover(spec->zone, res, nres, deadline, out, n, &ttl, &whyb) == 0) {
+    if (zp_dnsq_resolvers(spec->resolvers, spec->n_resolvers, &res, &whyb) > 0 &&
+        discover(spec->zone, &res, deadline, out, n, &ttl, &whyb) == 0) {
         rc = ZP_NS_TARGETS_OK;
     } else {
         /* The sentence: what was asked of whom, then what to change. */

@@ -12,14 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "base/clock.h"
 #include "base/dname.h"
 #include "base/mem.h"
 #include "solver/watch_int.h"
-
-#define EDNS_SIZE 1232
 
 /* --- addresses --------------------------------------------------------------------------- */
 
@@ -55,26 +52,6 @@ int zp_ns_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 
 /* --- one question, one answer ------------------------------------------------------------ */
 
-int zp_ns_query_wire(const char *qname, ldns_rr_type type, int rd, uint16_t id, uint8_t **wire,
-                     size_t *len)
-{
-    ldns_rdf *name = ldns_dname_new_frm_str(qname);
-    ldns_pkt *q;
-    int rc = -1;
-
-    if (name == NULL)
-        return -1;
-    q = ldns_pkt_query_new(name, type, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0);
-    if (q == NULL)
-        return -1; /* ldns_pkt_query_new frees name on failure */
-    ldns_pkt_set_id(q, id);
-    ldns_pkt_set_edns_udp_size(q, EDNS_SIZE);
-    if (ldns_pkt2wire(wire, q, len) == LDNS_STATUS_OK)
-        rc = 0;
-    ldns_pkt_free(q);
-    return rc;
-}
-
 int zp_ns_name_is(const ldns_rdf *rdf, const char *name)
 {
     ldns_rdf *n = ldns_dname_new_frm_str(name);
@@ -82,70 +59,6 @@ int zp_ns_name_is(const ldns_rdf *rdf, const char *name)
 
     ldns_rdf_deep_free(n);
     return eq;
-}
-
-int zp_ns_answer_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_type type)
-{
-    const ldns_rr_list *q = ldns_pkt_question(p);
-    const ldns_rr *rr;
-
-    if (!ldns_pkt_qr(p) || ldns_pkt_id(p) != id || q == NULL || ldns_rr_list_rr_count(q) != 1)
-        return 0;
-    rr = ldns_rr_list_rr(q, 0);
-    return ldns_rr_get_type(rr) == type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-           zp_ns_name_is(ldns_rr_owner(rr), qname);
-}
-
-int zp_ns_tcp_query(const struct sockaddr *sa, socklen_t salen, const char *qname,
-                    ldns_rr_type type, int rd, unsigned timeout_ms, ldns_pkt **out, char *why,
-                    size_t whysz)
-{
-    struct sockaddr_storage to;
-    ldns_buffer *qbin = NULL;
-    ldns_pkt *q = NULL, *p = NULL;
-    ldns_rdf *name;
-    uint8_t *answer = NULL;
-    size_t alen = 0;
-    struct timeval tv = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000};
-    uint16_t id = 0;
-    int rc = -1;
-
-    *out = NULL;
-    /* ldns takes a sockaddr_storage; a watch keeps only as many bytes as the address has. */
-    memset(&to, 0, sizeof(to));
-    memcpy(&to, sa, salen < sizeof(to) ? salen : sizeof(to));
-    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        id = (uint16_t)zp_now_ms();
-    name = ldns_dname_new_frm_str(qname);
-    if (name == NULL || (q = ldns_pkt_query_new(name, type, LDNS_RR_CLASS_IN,
-                                                rd ? LDNS_RD : 0)) == NULL) {
-        snprintf(why, whysz, "cannot build the query");
-        goto out;
-    }
-    ldns_pkt_set_id(q, id);
-    qbin = ldns_buffer_new(LDNS_MAX_PACKETLEN);
-    if (ldns_pkt2buffer_wire(qbin, q) != LDNS_STATUS_OK) {
-        snprintf(why, whysz, "cannot build the query");
-        goto out;
-    }
-    if (ldns_tcp_send(&answer, qbin, &to, salen, tv, &alen) != LDNS_STATUS_OK || answer == NULL) {
-        snprintf(why, whysz, "no answer over TCP within %u ms", timeout_ms);
-        goto out;
-    }
-    if (ldns_wire2pkt(&p, answer, alen) != LDNS_STATUS_OK ||
-        !zp_ns_answer_matches(p, id, qname, type)) {
-        snprintf(why, whysz, "malformed answer over TCP");
-        goto out;
-    }
-    *out = p;
-    p = NULL;
-    rc = 0;
-out:
-    free(answer);
-    ldns_pkt_free(p);
-    ldns_pkt_free(q);
-    ldns_buffer_free(qbin);
-    return rc;
 }
 
 /* --- the state of one nameserver --------------------------------------------------------- */

@@ -22,19 +22,11 @@
 
 #include <ldns/ldns.h>
 
+#include "solver/dnsq.h"
 #include "solver/watch.h"
 
 #define ZP_WATCH_QUERY_TIMEOUT_MS 1000u /* one query, one server: then ZP_NS_TIMEOUT */
 #define ZP_NSCACHE_TTL_MAX_S 300u       /* discovered NS sets are kept at most this long */
-
-/* One nameserver found by discovery or configured: what the report shows, and where to send. */
-struct zp_ns_target {
-    char name[ZP_DNAME_MAX];    /* NS host name, or the host as configured */
-    char addr[64];              /* "127.0.0.1:53", "[::1]:53"; "" when unresolved */
-    struct sockaddr_storage sa;
-    socklen_t salen;            /* 0: no address; detail says why */
-    char detail[128];
-};
 
 /*
  * One nameserver of a watch: where it is and what it answered last. Only
@@ -227,10 +219,6 @@ enum { ZP_NS_TARGETS_OK = 0, ZP_NS_TARGETS_FAIL = -1, ZP_NS_TARGETS_BUSY = 1 };
 int zp_ns_targets(struct zp_nscache *c, const struct zp_watch_spec *spec, uint64_t deadline,
                   struct zp_ns_target *out, size_t *n, char *why, size_t whysz);
 
-/* "host:port" (port defaults to default_port) into t; host names are resolved. */
-int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns_target *t,
-                       char *why, size_t whysz);
-
 /* --- one question, one answer (nswire.c) ------------------------------------------------- */
 
 void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz);
@@ -238,19 +226,6 @@ void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz);
 int zp_ns_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* Whether the domain name rdf is name (text, any case). */
 int zp_ns_name_is(const ldns_rdf *rdf, const char *name);
-
-/* A query in wire form (EDNS, 1232-byte buffer); *wire is freed with free(). */
-int zp_ns_query_wire(const char *qname, ldns_rr_type type, int rd, uint16_t id, uint8_t **wire,
-                     size_t *len);
-/* Whether p answers the query (id, qname, type): a response, same question. */
-int zp_ns_answer_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_type type);
-/*
- * Asks over TCP (after a truncated UDP answer): blocking, at most timeout_ms.
- * Returns 0 with *out (free with ldns_pkt_free), or -1 with why.
- */
-int zp_ns_tcp_query(const struct sockaddr *sa, socklen_t salen, const char *qname,
-                    ldns_rr_type type, int rd, unsigned timeout_ms, ldns_pkt **out, char *why,
-                    size_t whysz);
 
 /*
  * Sets l's state, rcode, other values and detail from a TXT answer for

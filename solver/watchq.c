@@ -212,7 +212,7 @@ void zp_wq_send(struct zp_wq *q, struct zp_wask *a, uint64_t deadline, int cut)
             continue;
         }
         id = new_id(q);
-        if (zp_ns_query_wire(a->fqdn, LDNS_RR_TYPE_TXT, 0, id, &wire, &len) == -1) {
+        if (zp_dnsq_wire(a->fqdn, LDNS_RR_TYPE_TXT, 0, id, &wire, &len) == -1) {
             zp_ns_live_set(l, ZP_NS_ERROR, 0, "cannot build the query");
             continue;
         }
@@ -248,11 +248,16 @@ static void on_answer(struct query *x, ldns_pkt *p)
     if (ldns_pkt_tc(p)) {
         /* Truncated: that one question again over TCP; a short blocking exchange. */
         uint64_t left = zp_ms_left(x->deadline);
+        struct zp_ns_target t;
         ldns_pkt *tp = NULL;
         char why[96];
 
-        if (zp_ns_tcp_query(&l->to.sa, l->tolen, a->fqdn, LDNS_RR_TYPE_TXT, 0,
-                            left < 100 ? 100 : (unsigned)left, &tp, why, sizeof(why)) == -1) {
+        memset(&t, 0, sizeof(t));
+        zp_ns_target_set(&t, &l->to.sa, l->tolen);
+        if (left < 100)
+            left = 100;
+        if (zp_dnsq_ask(&t, a->fqdn, LDNS_RR_TYPE_TXT, ZP_DNSQ_TCP, zp_now_ms() + left,
+                        (unsigned)left, &tp, why, sizeof(why)) == -1) {
             char d[128];
             snprintf(d, sizeof(d), "truncated over UDP, then %s", why);
             zp_ns_live_set(l, ZP_NS_ERROR, 0, d);
@@ -288,7 +293,7 @@ static void recv_all(struct zp_wq *q, int fd)
             continue; /* late (timed out) or not ours */
         if (ldns_wire2pkt(&p, q->rx, (size_t)n) != LDNS_STATUS_OK)
             continue;
-        if (zp_ns_answer_matches(p, x->id, x->ask->fqdn, LDNS_RR_TYPE_TXT)) {
+        if (zp_dnsq_matches(p, x->id, x->ask->fqdn, LDNS_RR_TYPE_TXT)) {
             on_answer(x, p);
             query_done(q, x);
         }

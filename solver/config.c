@@ -18,9 +18,12 @@
 
 #define MAX_INSTANCES 256
 
-static const char *const top_keys[] = {"groupName", "solverName", "propagation", "providers",
-                                       "workers", NULL};
-static const char *const prop_keys[] = {"mode", "timeout", "resolvers", "nameservers", NULL};
+static const char *const top_keys[] = {"groupName", "solverName",    "propagation",
+                                       "providers", "workers",       "caaIssuers",
+                                       "dnssec",    "publicSuffixList", NULL};
+static const char *const prop_keys[] = {"mode", "timeout", "resolvers", "nameservers",
+                                        "verifyResolvers", NULL};
+static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
 static const char *const worker_keys[] = {"watch", "provider", NULL};
 static const char *const generic_keys[] = {"name", "type", "dnsZones", "ttl", "propagation"};
 #define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
@@ -38,7 +41,8 @@ static void prop_free(struct zp_prop_cfg *p)
 {
     zp_strlist_free(p->resolvers);
     zp_strlist_free(p->nameservers);
-    p->resolvers = p->nameservers = NULL;
+    zp_strlist_free(p->verify_resolvers);
+    p->resolvers = p->nameservers = p->verify_resolvers = NULL;
 }
 
 static int check_addrs(const struct zp_ynode *map, const char *path, const char *key,
@@ -71,8 +75,11 @@ static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_pr
         zp_y_duration(map, path, "timeout", 0, 1000, 3600000, &timeout, err) == -1 ||
         zp_y_strlist(map, path, "resolvers", 0, &p->resolvers, &p->n_resolvers, err) == -1 ||
         zp_y_strlist(map, path, "nameservers", 0, &p->nameservers, &p->n_nameservers, err) == -1 ||
+        zp_y_strlist(map, path, "verifyResolvers", 0, &p->verify_resolvers,
+                     &p->n_verify_resolvers, err) == -1 ||
         check_addrs(map, path, "resolvers", p->resolvers, err) == -1 ||
-        check_addrs(map, path, "nameservers", p->nameservers, err) == -1)
+        check_addrs(map, path, "nameservers", p->nameservers, err) == -1 ||
+        check_addrs(map, path, "verifyResolvers", p->verify_resolvers, err) == -1)
         return -1;
     if (mode != NULL) {
         if (strcmp(mode, "wait") == 0)
@@ -168,6 +175,8 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
     in->prop = cfg->prop;
     in->prop.resolvers = strlist_dup(cfg->prop.resolvers, cfg->prop.n_resolvers);
     in->prop.nameservers = strlist_dup(cfg->prop.nameservers, cfg->prop.n_nameservers);
+    in->prop.verify_resolvers =
+        strlist_dup(cfg->prop.verify_resolvers, cfg->prop.n_verify_resolvers);
     {
         char ppath[80];
         snprintf(ppath, sizeof(ppath), "%s.propagation", path);
@@ -194,6 +203,44 @@ static int parse_workers(const struct zp_ynode *map, struct zp_config *cfg, stru
     return 0;
 }
 
+/* dnssec: {validate: auto|true|false, trustAnchorFile: F}; caaIssuers; publicSuffixList. */
+static int parse_checks(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
+{
+    const struct zp_ynode *d = zp_y_get(root, "dnssec");
+    const char *v = NULL, *ta = NULL, *psl = NULL;
+    char why[160];
+
+    if (zp_y_strlist(root, "configuration", "caaIssuers", 0, &cfg->caa_issuers,
+                     &cfg->n_caa_issuers, err) == -1 ||
+        zp_y_str(root, "configuration", "publicSuffixList", 0, &psl, err) == -1)
+        return -1;
+    for (size_t i = 0; i < cfg->n_caa_issuers; i++)
+        if (zp_dname_check(cfg->caa_issuers[i], 0, why, sizeof(why)) == -1)
+            return zp_y_fail(zp_y_get(root, "caaIssuers"), "configuration", err,
+                             "caaIssuers[%zu]: \"%s\" %s (a CA's CAA identity, e.g. "
+                             "letsencrypt.org)", i, cfg->caa_issuers[i], why);
+    cfg->psl_file = psl ? zp_xstrdup(psl) : NULL;
+    if (d == NULL)
+        return 0;
+    if (d->type != ZP_Y_MAP)
+        return zp_y_fail(d, "dnssec", err, "must be a mapping (validate, trustAnchorFile)");
+    if (zp_y_check_keys(d, "dnssec", dnssec_keys, err) == -1 ||
+        zp_y_str(d, "dnssec", "validate", 0, &v, err) == -1 ||
+        zp_y_str(d, "dnssec", "trustAnchorFile", 0, &ta, err) == -1)
+        return -1;
+    if (v == NULL || strcmp(v, "auto") == 0)
+        cfg->dnssec = ZP_DNSSEC_AUTO;
+    else if (strcmp(v, "true") == 0)
+        cfg->dnssec = ZP_DNSSEC_ON;
+    else if (strcmp(v, "false") == 0)
+        cfg->dnssec = ZP_DNSSEC_OFF;
+    else
+        return zp_y_fail(zp_y_get(d, "validate"), "dnssec", err,
+                         "validate must be auto, true or false, not \"%s\"", v);
+    cfg->trust_anchor_file = ta ? zp_xstrdup(ta) : NULL;
+    return 0;
+}
+
 static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
 {
     const char *group = NULL, *solver = NULL;
@@ -209,6 +256,7 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
         zp_y_str(root, "configuration", "groupName", 0, &group, err) == -1 ||
         zp_y_str(root, "configuration", "solverName", 0, &solver, err) == -1 ||
         parse_workers(zp_y_get(root, "workers"), cfg, err) == -1 ||
+        parse_checks(root, cfg, err) == -1 ||
         parse_prop(zp_y_get(root, "propagation"), "propagation", &cfg->prop, err) == -1)
         return -1;
     if (group != NULL) {
@@ -301,6 +349,9 @@ void zp_config_free(struct zp_config *cfg)
     }
     free(cfg->inst);
     prop_free(&cfg->prop);
+    zp_strlist_free(cfg->caa_issuers);
+    free(cfg->trust_anchor_file);
+    free(cfg->psl_file);
     free(cfg->group_name);
     free(cfg->solver_name);
     free(cfg->file);

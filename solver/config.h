@@ -28,7 +28,13 @@ struct zp_prop_cfg {
     size_t n_resolvers;
     char **nameservers; /* NULL-terminated "host:port"; empty: discover */
     size_t n_nameservers;
+    /* Resolvers that see what the CA sees (split horizon): each must return the value too. */
+    char **verify_resolvers;
+    size_t n_verify_resolvers;
 };
+
+/* dnssec.validate: auto checks the chain whenever zoneproof has resolvers to ask. */
+enum zp_dnssec_mode { ZP_DNSSEC_AUTO = 0, ZP_DNSSEC_ON, ZP_DNSSEC_OFF };
 
 struct zp_instance {
     char *name;
@@ -46,6 +52,11 @@ struct zp_config {
     char *group_name;  /* groupName; GROUP_NAME in the environment wins */
     char *solver_name; /* solverName, default "zoneproof" */
     struct zp_prop_cfg prop;
+    char **caa_issuers;        /* caaIssuers: the CAs' CAA identities; empty: CAA not judged */
+    size_t n_caa_issuers;
+    enum zp_dnssec_mode dnssec; /* dnssec.validate */
+    char *trust_anchor_file;   /* dnssec.trustAnchorFile; NULL: the root's built-in anchors */
+    char *psl_file;            /* publicSuffixList; NULL: the system's list */
     unsigned watch_workers;    /* watcher.workers, default 4 */
     unsigned provider_workers; /* providerWorkers, default 8 */
     struct zp_instance *inst;

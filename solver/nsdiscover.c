@@ -178,14 +178,16 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
         goto out;
     if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN) {
         zp_buf_printf(why, "%s answers NXDOMAIN for %s NS: the zone does not exist in DNS "
-                      "(check dnsZones and the delegation from the parent zone); ",
+                      "(check dnsZones and the delegation from the parent zone)",
                       res->t[who].addr, zone);
+        d->missing = 1;
         goto out;
     }
     ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
     if (d->n == 0) {
         zp_buf_printf(why, "%s answers %s NS with no NS records: it is not the apex of a zone "
-                      "(check the zone cert-manager sends, or dnsZones); ", res->t[who].addr, zone);
+                      "(check the zone cert-manager sends, or dnsZones)", res->t[who].addr, zone);
+        d->missing = 1;
         goto out;
     }
     ns_glue(ldns_pkt_additional(p), d);
@@ -305,7 +307,7 @@ int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t
 
 static int discover(const char *zone, const struct zp_dnsq_resolvers *res,
                     uint64_t deadline, struct zp_ns_target *out, size_t *n, uint32_t *ttl,
-                    struct zp_buf *why)
+                    int *missing, struct zp_buf *why)
 {
     struct zp_deleg *d = zp_xcalloc(1, sizeof(*d));
     int rc = -1;
@@ -319,6 +321,7 @@ static int discover(const char *zone, const struct zp_dnsq_resolvers *res,
                    ZP_S("why", d->parent_why), ZP_END);
         rc = 0;
     }
+    *missing = d->missing;
     free(d);
     return rc;
 }
@@ -382,7 +385,7 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
     struct zp_buf key, whyb;
     size_t i;
     uint32_t ttl = 0;
-    int rc = ZP_NS_TARGETS_FAIL, mine = 0;
+    int rc = ZP_NS_TARGETS_FAIL, mine = 0, missing = 0;
 
     zp_buf_init(&key, 64 * 1024);
     zp_buf_init(&whyb, 64 * 1024);
@@ -413,8 +416,12 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
             goto out;
     }
     if (zp_dnsq_resolvers(spec->resolvers, spec->n_resolvers, &res, &whyb) > 0 &&
-        discover(spec->zone, &res, deadline, out, n, &ttl, &whyb) == 0) {
+        discover(spec->zone, &res, deadline, out, n, &ttl, &missing, &whyb) == 0) {
         rc = ZP_NS_TARGETS_OK;
+    } else if (missing) {
+        /* The resolvers work: the zone is what is wrong, and only its fix helps. */
+        snprintf(why, whysz, "cannot find the authoritative nameservers of %s: %s",
+                 spec->zone, zp_buf_str(&whyb));
     } else {
         /* The sentence: what was asked of whom, then what to change. */
         snprintf(why, whysz, "cannot find the authoritative nameservers of %s: %s"

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "providers/provider.h"
+#include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
 
@@ -46,6 +47,7 @@ struct busy_name {
 struct zp_solver {
     const struct zp_config *cfg;
     struct zp_watcher *watcher;
+    struct zp_precheck *pc;       /* immutable lists, own lock for its cache */
     pthread_t *threads;
     unsigned n_threads;
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
@@ -189,6 +191,8 @@ static int run_job(struct job *j)
         /* Whatever happened, a remembered "served" result for this value is stale now. */
         if (j->s->watcher)
             zp_watcher_forget(j->s->watcher, j->ch.fqdn, j->ch.key);
+    } else if (zp_precheck_present(j->s->pc, in, &j->ch, j->zone, j->deadline_ms, err) == -1) {
+        rc = -1;
     } else {
         rc = in->ops->present(in->cfg, &rec, &call, err);
     }
@@ -246,7 +250,7 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->watcher = zp_watcher_new(cfg->watch_workers ? cfg->watch_workers : 4, err);
-    if (s->watcher == NULL) {
+    if (s->watcher == NULL || zp_precheck_new(cfg, &s->pc, err) == -1) {
         zp_solver_free(s);
         return NULL;
     }
@@ -288,6 +292,7 @@ void zp_solver_free(struct zp_solver *s)
         finish(j);
     }
     zp_watcher_free(s->watcher); /* answers watches still waiting */
+    zp_precheck_free(s->pc);
     free(s->threads);
     while (s->busy)
         busy_remove(s, s->busy->fqdn);

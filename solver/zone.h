@@ -33,6 +33,16 @@ struct zp_zone_info {
 int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t deadline,
                  struct zp_zone_info *info, struct zp_err *err);
 
+/*
+ * One question for the zone of name, asked of one server: the SOA of name,
+ * read from the answer (name is an apex) or from the authority section of
+ * a negative answer. flags: ZP_DNSQ_RD|ZP_DNSQ_CD for a resolver, 0 for an
+ * authoritative server. Returns 0 with info (zone "" when the answer names
+ * no SOA: a referral, REFUSED), or -1 with why when no answer came.
+ */
+int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
+                uint64_t deadline, struct zp_zone_info *info, char *why, size_t whysz);
+
 /* The parent of name ("example.com." for "www.example.com."; "." for a TLD); "" for ".". */
 void zp_zone_parent(const char *name, char *out, size_t outsz);
 
@@ -48,6 +58,7 @@ struct zp_deleg {
     char parent_server[ZP_DNAME_MAX + 72];  /* "ns.test. (127.0.0.1:53)" that answered */
     char parent_why[512];                   /* why the parent's view is missing; "" when known */
     uint32_t ttl;                           /* the lowest NS TTL seen */
+    int missing;   /* the resolvers answered: the zone does not exist, or is not an apex */
 };
 
 /*

@@ -121,3 +121,30 @@ out:
     zp_buf_free(&why);
     return rc;
 }
+
+int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
+                uint64_t deadline, struct zp_zone_info *info, char *why, size_t whysz)
+{
+    const ldns_rr_list *au;
+    ldns_pkt *p = NULL;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if (zp_dnsq_ask(t, name, LDNS_RR_TYPE_SOA, flags, deadline, 0, &p, why, whysz) == -1)
+        return -1;
+    rc = ldns_pkt_get_rcode(p);
+    if (rc == LDNS_RCODE_NOERROR && soa_says(p, name, info->cname, sizeof(info->cname))) {
+        zp_dname_canon(name, info->zone, sizeof(info->zone));
+    } else if (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN) {
+        au = ldns_pkt_authority(p);
+        for (size_t i = 0; au != NULL && i < ldns_rr_list_rr_count(au); i++) {
+            const ldns_rr *rr = ldns_rr_list_rr(au, i);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+                rdf_name(ldns_rr_owner(rr), info->zone, sizeof(info->zone));
+                break;
+            }
+        }
+    }
+    ldns_pkt_free(p);
+    return 0;
+}

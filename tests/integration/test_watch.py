@@ -259,13 +259,17 @@ class Discovery(Base):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_resolver_not_answering(self):
-        """Discovery fails: the sentence says which resolver was asked for what."""
+        """The resolver is dead: Present refuses before writing, naming the resolver."""
         port = zptest.free_port()
         fqdn, key = "_acme-challenge.nores.%s." % ZONE, zptest.acme_key("nores")
         cfg = self.config("127.0.0.2:53", resolvers=["127.0.0.1:%d" % port])
         r, took = self.present(cfg, fqdn, key)
-        self.assert_fails_in_budget(r, took, "cannot find the authoritative nameservers",
-                                    "asked 127.0.0.1:%d for %s. NS" % (port, ZONE))
+        self.assert_fails_in_budget(r, took, "cannot check which zone holds %s before writing: "
+                                    "127.0.0.1:%d (connection refused" % (fqdn, port),
+                                    "nothing was written")
+        self.assertEqual(self.a.txt(fqdn), [])
+        r, _ = self.check(cfg, fqdn, key)
+        self.assertIn("asked 127.0.0.1:%d for %s. NS" % (port, ZONE), r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

@@ -97,11 +97,43 @@ static void who(const struct zp_ns_status *st, struct zp_buf *b)
  * What one laggard answered; the hint (what to check) only the first time a
  * state appears, so ten secondaries with NXDOMAIN do not repeat it ten times.
  */
+/* Whether other (as shown, escaped) is value with quotes or backslashes added around it. */
+static int only_quoting(const char *other, const char *value)
+{
+    char bare[ZP_WATCH_VALUE_MAX];
+    size_t j = 0;
+
+    for (; *other && j + 1 < sizeof(bare); other++)
+        if (*other != '"' && *other != '\\')
+            bare[j++] = *other;
+    bare[j] = '\0';
+    return strcmp(bare, value) == 0;
+}
+
+/*
+ * Why a server does not have the record yet. A secondary behind the primary
+ * only when another server already serves it; a single server, or none of
+ * several, means the write went somewhere else.
+ */
+static const char *not_yet(const struct zp_watch_report *rep)
+{
+    size_t have = 0;
+
+    for (size_t i = 0; i < rep->n; i++)
+        have += rep->ns[i].state == ZP_NS_HAS_VALUE;
+    if (have > 0)
+        return " (a secondary that has not transferred the zone yet? check NOTIFY/IXFR from "
+               "the primary)";
+    if (rep->n == 1)
+        return " (the zone's only server does not serve what the provider wrote: does the "
+               "provider write to this server, in this zone?)";
+    return " (no server serves it yet: the provider wrote to another zone or server, or the "
+           "primary has not loaded the change)";
+}
+
 static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status *st, int hint,
                    struct zp_buf *b)
 {
-    static const char not_yet[] = " (the record is not there yet: a secondary that has not "
-                                  "transferred the zone? check NOTIFY/IXFR from the primary)";
     unsigned i;
 
     switch (st->state) {
@@ -112,13 +144,13 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
         zp_buf_puts(b, " serves the value");
         break;
     case ZP_NS_NXDOMAIN:
-        zp_buf_printf(b, " answers NXDOMAIN%s", hint ? not_yet : "");
+        zp_buf_printf(b, " answers NXDOMAIN%s", hint ? not_yet(rep) : "");
         break;
     case ZP_NS_NODATA:
         zp_buf_puts(b, " answers NOERROR with no TXT record at that name");
         if (st->detail[0])
             zp_buf_printf(b, " (%s)", st->detail);
-        zp_buf_puts(b, hint ? not_yet : "");
+        zp_buf_puts(b, hint ? not_yet(rep) : "");
         break;
     case ZP_NS_OTHER:
         zp_buf_puts(b, " serves other TXT values there:");
@@ -127,7 +159,13 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
                           st->other_ttl[i]);
         if (st->detail[0])
             zp_buf_printf(b, " and %s", st->detail);
-        if (hint)
+        for (i = 0; i < st->n_other && i < ZP_WATCH_MAX_OTHER; i++)
+            if (only_quoting(st->other[i], rep->value))
+                break;
+        if (i < st->n_other && i < ZP_WATCH_MAX_OTHER)
+            zp_buf_puts(b, " (the value differs only in quoting: a tool or the provider "
+                           "quoted it twice; the CA compares the bytes, so it fails)");
+        else if (hint)
             zp_buf_puts(b, " (an older copy of the zone: a secondary behind the primary? "
                            "check NOTIFY/IXFR; or the value was written to another zone)");
         break;

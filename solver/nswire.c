@@ -170,12 +170,27 @@ static int other_cmp(const void *a, const void *b)
     return strcmp(((const struct other *)a)->v, ((const struct other *)b)->v);
 }
 
-/* A value for a sentence or JSON: printable ASCII; anything else becomes '?'. */
-static void printable(char *s)
+/*
+ * A value for a sentence or JSON in DNS presentation form: '"' and '\\' are
+ * escaped with a backslash, other bytes outside printable ASCII as \DDD, so
+ * a value that differs only in quoting shows how (never as '?').
+ */
+static void printable(const char *in, char *out, size_t outsz)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '"')
-            *s = '?';
+    size_t j = 0;
+
+    for (; *in && j + 5 < outsz; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if (ch == '"' || ch == '\\') {
+            out[j++] = '\\';
+            out[j++] = (char)ch;
+        } else if (ch < 0x20 || ch > 0x7e) {
+            j += (size_t)snprintf(out + j, outsz - j, "\\%03u", ch);
+        } else {
+            out[j++] = (char)ch;
+        }
+    }
+    out[j] = '\0';
 }
 
 /* The state of an answer whose rcode or missing AA bit says it all; -1 when it does not. */
@@ -218,7 +233,7 @@ void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
     const char *shown[ZP_WATCH_MAX_OTHER];
     unsigned ttls[ZP_WATCH_MAX_OTHER];
     size_t i, n_oth = 0, cap = 0, vlen = strlen(value);
-    char buf[2048], detail[128] = "";
+    char buf[2048], shownv[ZP_WATCH_VALUE_MAX], detail[128] = "";
     int found = 0, state = rcode_state(p, detail, sizeof(detail));
 
     if (state >= 0) {
@@ -244,9 +259,8 @@ void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
             found = 1;
             continue;
         }
-        printable(buf);
-        buf[ZP_WATCH_VALUE_MAX - 1] = '\0';
-        for (j = 0; j < n_oth && strcmp(oth[j].v, buf) != 0; j++)
+        printable(buf, shownv, sizeof(shownv));
+        for (j = 0; j < n_oth && strcmp(oth[j].v, shownv) != 0; j++)
             ;
         if (j < n_oth)
             continue;
@@ -254,7 +268,7 @@ void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
             cap = cap ? cap * 2 : 8;
             oth = zp_xrealloc(oth, cap * sizeof(*oth));
         }
-        zp_strlcpy(oth[n_oth].v, buf, sizeof(oth[n_oth].v));
+        zp_strlcpy(oth[n_oth].v, shownv, sizeof(oth[n_oth].v));
         oth[n_oth++].ttl = ldns_rr_ttl(rr);
     }
     /* Servers rotate RRsets: sort, so one zone content gives one sentence. */

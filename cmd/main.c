@@ -29,6 +29,7 @@ static const char usage[] =
     "  cleanup   remove exactly one TXT value\n"
     "  check     ask every authoritative nameserver whether it serves a value\n"
     "  check-config  load and validate the configuration, then exit\n"
+    "  doctor    check names before issuing: zone, delegation, CAA, DNSSEC, PSL, credentials\n"
     "  version   print the version\n"
     "\n"
     "Run 'zoneproof <command> --help' for a command's flags. Configuration: docs/configuration.md\n";
@@ -97,6 +98,8 @@ int main(int argc, char **argv)
         rc = zp_cmd_present(argc - 1, argv + 1);
     else if (strcmp(cmd, "check") == 0)
         rc = zp_cmd_check(argc - 1, argv + 1);
+    else if (strcmp(cmd, "doctor") == 0)
+        rc = zp_cmd_doctor(argc - 1, argv + 1);
     else if (strcmp(cmd, "check-config") == 0)
         rc = zp_cmd_check_config(argc - 1, argv + 1);
     else {

@@ -68,6 +68,14 @@ struct zp_provider_ops {
                    struct zp_err *err);
     int (*cleanup)(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_err *err);
+    /*
+     * Optional (`doctor`): proves that the credentials may write in
+     * rec->zone without changing anything. 0 when proven (err->msg may say
+     * how far), -1 with the sentence otherwise. NULL: not provable without
+     * a write.
+     */
+    int (*verify)(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                  struct zp_err *err);
 };
 
 /* NULL if no provider has that type. */

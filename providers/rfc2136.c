@@ -82,6 +82,7 @@ struct rfc_op {
     const struct zp_prov_call *call;
     const char *zone;
     int del;
+    int probe; /* doctor: a delete guarded by a prerequisite that fails by design */
 };
 
 /* Why an exchange produced no reply. */
@@ -596,11 +597,40 @@ out:
 
 /* ---- the update --------------------------------------------------------------------------- */
 
+/*
+ * The probe's prerequisite: "_zoneproof-probe.<fqdn> is in use" (RFC 2136
+ * 2.4.4: class ANY, type ANY, no rdata). That name never exists, so the
+ * server answers NXDOMAIN after checking the key and its authority for the
+ * zone, and applies nothing.
+ */
+static int rfc_probe_prereq(const char *fqdn, ldns_rr_list **out)
+{
+    char name[ZP_DNAME_MAX + 32];
+    ldns_rdf *owner;
+    ldns_rr *rr;
+
+    snprintf(name, sizeof(name), "_zoneproof-probe.%s", fqdn);
+    owner = ldns_dname_new_frm_str(name);
+    rr = ldns_rr_new();
+    *out = ldns_rr_list_new();
+    if (owner == NULL || rr == NULL || *out == NULL) {
+        ldns_rdf_deep_free(owner);
+        ldns_rr_free(rr);
+        return -1;
+    }
+    ldns_rr_set_owner(rr, owner);
+    ldns_rr_set_type(rr, LDNS_RR_TYPE_ANY);
+    ldns_rr_set_class(rr, LDNS_RR_CLASS_ANY);
+    ldns_rr_set_ttl(rr, 0);
+    ldns_rr_list_push_rr(*out, rr);
+    return 0;
+}
+
 /* The UPDATE message: zone section = apex, no prerequisites, one RR to add or delete. */
 static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *err)
 {
     size_t vlen = strlen(op->rec->value);
-    ldns_rr_list *updates = NULL;
+    ldns_rr_list *updates = NULL, *prereq = NULL;
     ldns_rdf *zone = NULL, *owner = NULL, *txt = NULL;
     ldns_rr *rr = NULL;
     uint8_t *data = NULL;
@@ -635,8 +665,13 @@ static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *er
     txt = NULL;
     ldns_rr_list_push_rr(updates, rr);
     rr = NULL;
-    *pktp = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, updates, NULL);
+    if (op->probe && rfc_probe_prereq(op->rec->fqdn, &prereq) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the probe for %s", op->rec->fqdn);
+        goto out;
+    }
+    *pktp = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, prereq, updates, NULL);
     zone = NULL; /* owned by the packet (or freed) now */
+    prereq = NULL;
     if (*pktp == NULL) {
         zp_err_set(err, ZP_EINTERNAL, "cannot build the update for %s", op->rec->fqdn);
         goto out;
@@ -653,6 +688,7 @@ out:
     ldns_rdf_deep_free(txt);
     ldns_rr_free(rr);
     ldns_rr_list_deep_free(updates);
+    ldns_rr_list_deep_free(prereq);
     return rc;
 }
 
@@ -670,7 +706,7 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
                       int del, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = p;
-    struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
+    struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del != 0, .probe = del == 2};
     struct zp_buf secret, reply;
     ldns_pkt *q = NULL, *r = NULL;
     uint8_t *wire = NULL;
@@ -723,11 +759,21 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
                                         secret.data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
     }
     zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", call->instance),
-           ZP_S("action", del ? "delete" : "add"), ZP_S("server", cfg->nameserver),
+           ZP_S("action", op.probe ? "probe" : del ? "delete" : "add"),
+           ZP_S("server", cfg->nameserver),
            ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
            ZP_S("rcode", rfc_rcode_name(ldns_pkt_get_rcode(r))),
            ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
            ZP_B("signed_reply_ok", verified), ZP_END);
+    if (op.probe && ldns_pkt_get_rcode(r) == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
+        (cfg->key == NULL || verified)) {
+        snprintf(err->msg, sizeof(err->msg), "%s accepts %s for updates of zone %s (proven by "
+                 "an update whose prerequisite fails, so nothing changed); whether the "
+                 "update-policy grants TXT at %s shows only in a write test", cfg->nameserver,
+                 cfg->key ? cfg->key : "unsigned updates", op.zone, rec->fqdn);
+        rc = 0;
+        goto out;
+    }
     if (ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR || tsig_error != 0) {
         rfc_explain(&op, ldns_pkt_get_rcode(r), tsig_error, err);
         goto out;
@@ -767,6 +813,16 @@ static int rfc_cleanup(void *cfg, const struct zp_record *rec, const struct zp_p
     return rfc_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: deletes a value that is not there, guarded by a prerequisite that fails. */
+static int rfc_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    struct zp_record probe = *rec;
+
+    probe.value = "zoneproof-credential-probe";
+    return rfc_update(cfg, &probe, call, 2, err);
+}
+
 const struct zp_provider_ops zp_prov_rfc2136 = {
     .type = "rfc2136",
     .flags = 0,
@@ -775,4 +831,5 @@ const struct zp_provider_ops zp_prov_rfc2136 = {
     .config_free = rfc_config_free,
     .present = rfc_present,
     .cleanup = rfc_cleanup,
+    .verify = rfc_verify,
 };

@@ -48,7 +48,7 @@ struct zp_dnssec_anchor;
  * KSK-2024, key tag 38696, as DS records). Else a file of DS or DNSKEY
  * records in presentation format, one per line, ';' starts a comment (the
  * format of unbound's root.key and of dnssec-dsfromkey's output). Errors
- * (ZP_ECONFIG) name the file and the line.
+ * name the file and the line (ZP_ECONFIG; ZP_ENOTFOUND for a missing file).
  */
 int zp_dnssec_anchor_load(const char *path, struct zp_dnssec_anchor **out, struct zp_err *err);
 void zp_dnssec_anchor_free(struct zp_dnssec_anchor *a);

@@ -122,7 +122,8 @@ int zp_precheck_resolvers(const struct zp_instance *inst, struct zp_dnsq_resolve
 /* The check's sentence as Present's error: the cause, then the fix. */
 static int refuse(const struct zp_check *c, enum zp_errkind kind, struct zp_err *err)
 {
-    return zp_err_set(err, kind, "%s%s%s", c->cause, c->fix[0] ? "; " : "", c->fix);
+    return zp_err_set(err, kind, "%s; nothing was written%s%s", c->cause, c->fix[0] ? ". " : "",
+                      c->fix);
 }
 
 static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone,
@@ -139,8 +140,8 @@ static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone,
     if (zp_psl_is_suffix(pc->psl, zone, &priv) == 1)
         return zp_err_set(err, ZP_EINVAL, "%s is a public suffix (%s section of the Public "
                           "Suffix List): its names belong to separate registrants, and a CA "
-                          "does not accept a challenge written there for %s; write the "
-                          "challenge in the zone of the registered domain instead",
+                          "does not accept a challenge written there for %s; nothing was "
+                          "written. Write the challenge in the zone of the registered domain",
                           zone, priv ? "private" : "ICANN", cert);
     return 0;
 }
@@ -173,6 +174,8 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
         if (zp_zone_ask(t, flags, fqdn, deadline, &zi, why, sizeof(why)) == 0)
             break;
     }
+    if (i == n && r->n == 0)
+        return 0; /* a pinned server that does not answer: the watcher names it */
     if (i == n)
         return zp_err_set(err, ZP_ETRANSIENT, "cannot check which zone holds %s before "
                           "writing: %s (%s); nothing was written", fqdn, t->addr, why);
@@ -189,9 +192,8 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
                           "record written in %s would never be served; nothing was written. "
                           "Add %s to the provider's dnsZones (or pass --zone %s)", fqdn,
                           zi.zone, zone, zone, zi.zone, zi.zone);
-    return zp_err_set(err, ZP_EINVAL, "%s is not the zone that holds %s: DNS says the zone is "
-                      "%s; nothing was written. Fix dnsZones (or --zone) to name %s", zone,
-                      fqdn, zi.zone, zi.zone);
+    /* DNS puts the name higher up: providers with a zone setting map that (zoneName). */
+    return 0;
 }
 
 /* CAA: at least one of the configured CAs must be allowed to issue for cert. */
@@ -295,9 +297,10 @@ int zp_precheck_present(struct zp_precheck *pc, const struct zp_instance *inst,
         zp_dnsq_resolvers(NULL, 0, &r, &why); /* validate: true asks resolv.conf's */
         zp_buf_free(&why);
     }
+    /* DNSSEC before CAA: a bogus zone also fails its CAA lookup, less precisely. */
     if (zone_step(inst, &r, ch->fqdn, zone, deadline, err) == -1 ||
-        caa_step(pc->cfg, &r, cert, deadline, err) == -1 ||
-        dnssec_step(pc, inst, &r, zone, deadline, err) == -1)
+        dnssec_step(pc, inst, &r, zone, deadline, err) == -1 ||
+        caa_step(pc->cfg, &r, cert, deadline, err) == -1)
         return -1;
     return 0;
 }

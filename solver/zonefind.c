@@ -98,8 +98,9 @@ int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t d
             goto out;
         }
         cname[0] = '\0';
-        apex = ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR &&
-               soa_says(p, cur, cname, sizeof(cname));
+        /* An alias whose target does not exist answers NXDOMAIN, with the CNAME. */
+        apex = soa_says(p, cur, cname, sizeof(cname)) &&
+               ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
         ldns_pkt_free(p);
         if (cname[0] != '\0' && first)
             zp_strlcpy(info->cname, cname, sizeof(info->cname));
@@ -133,7 +134,7 @@ int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
     if (zp_dnsq_ask(t, name, LDNS_RR_TYPE_SOA, flags, deadline, 0, &p, why, whysz) == -1)
         return -1;
     rc = ldns_pkt_get_rcode(p);
-    if (rc == LDNS_RCODE_NOERROR && soa_says(p, name, info->cname, sizeof(info->cname))) {
+    if (soa_says(p, name, info->cname, sizeof(info->cname)) && rc == LDNS_RCODE_NOERROR) {
         zp_dname_canon(name, info->zone, sizeof(info->zone));
     } else if (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN) {
         au = ldns_pkt_authority(p);

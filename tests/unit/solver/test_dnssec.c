@@ -709,6 +709,34 @@ static void nsec3_opt_out_denial(void **state)
     zone_free(&p);
 }
 
+static void nsec3_nodata_denial(void **state)
+{
+    struct zp_dnssec_result res;
+    struct zone p;
+    ldns_rr_list *keys, *auth;
+    char hx[64], next[64], text[256];
+
+    zone_new(&p, "test3.");
+    keys = dnskey_set(&p);
+    nsec3_hash("_acme-challenge.test3.", hx, sizeof(hx));
+    snprintf(next, sizeof(next), "%s", hx);
+    b32_step(next, 1);
+    snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 0 0 - %s A RRSIG", hx, next);
+    auth = signed_auth(rr(text), p.zsk);
+    assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_TXT, 0, auth,
+                                             keys, "test3.", SERVER, T0, &res), 0);
+    assert_int_equal(res.state, ZP_DNSSEC_SECURE);
+    assert_string_equal(res.why, "test3. proves that _acme-challenge.test3. has no TXT record "
+                                 "(NSEC3)");
+    assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_A, 0, auth,
+                                             keys, "test3.", SERVER, T0, &res), 0);
+    assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
+    assert_string_equal(res.why, "the NSEC3 records from test3. do not prove that "
+                                 "_acme-challenge.test3. has no A record");
+    free_lists(keys, auth, NULL);
+    zone_free(&p);
+}
+
 /* --- the finding -------------------------------------------------------------------------- */
 
 static void findings(void **state)
@@ -768,6 +796,7 @@ int main(void)
         cmocka_unit_test(ds_set_signed_by_the_parent),
         cmocka_unit_test(nsec_denial),
         cmocka_unit_test(nsec3_opt_out_denial),
+        cmocka_unit_test(nsec3_nodata_denial),
         cmocka_unit_test(findings),
     };
 

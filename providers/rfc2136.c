@@ -670,8 +670,7 @@ static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *er
         goto out;
     }
     *pktp = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, prereq, updates, NULL);
-    zone = NULL; /* owned by the packet (or freed) now */
-    prereq = NULL;
+    zone = NULL; /* owned by the packet (or freed) now; the lists were copied */
     if (*pktp == NULL) {
         zp_err_set(err, ZP_EINTERNAL, "cannot build the update for %s", op->rec->fqdn);
         goto out;

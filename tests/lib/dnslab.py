@@ -172,6 +172,7 @@ def _stop_all():
 
 # The daemons die with the test process even when it is SIGKILLed (a CI
 # timeout): otherwise they would hold the lab's addresses for the next run.
+# The signal follows the thread that started them: start a lab in the main thread.
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):

@@ -29,7 +29,7 @@
 
 /* --- servers ------------------------------------------------------------------------------ */
 
-static void addr_format(const struct sockaddr *sa, char *out, size_t outsz)
+void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz)
 {
     char host[INET6_ADDRSTRLEN];
 
@@ -50,7 +50,7 @@ void zp_ns_target_set(struct zp_ns_target *t, const struct sockaddr *sa, socklen
         len = sizeof(t->sa);
     memcpy(&t->sa, sa, len);
     t->salen = len;
-    addr_format(sa, t->addr, sizeof(t->addr));
+    zp_ns_addr_format(sa, t->addr, sizeof(t->addr));
 }
 
 int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns_target *t,
@@ -362,6 +362,45 @@ int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_r
     if (zp_ms_left(deadline) == 0)
         zp_buf_printf(why, "ran out of time; ");
     return -1;
+}
+
+/* --- TXT answers ------------------------------------------------------------------------- */
+
+/* The strings of a TXT record joined, as cert-manager compares them. */
+size_t zp_dnsq_txt_join(const ldns_rr *rr, char *out, size_t outsz)
+{
+    size_t len = 0, i;
+
+    for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+        const ldns_rdf *f = ldns_rr_rdf(rr, i);
+        const uint8_t *d = ldns_rdf_data(f);
+        size_t n;
+
+        if (ldns_rdf_get_type(f) != LDNS_RDF_TYPE_STR || ldns_rdf_size(f) < 1)
+            continue;
+        n = d[0] < ldns_rdf_size(f) - 1 ? d[0] : ldns_rdf_size(f) - 1;
+        if (len + n >= outsz)
+            n = outsz - 1 - len;
+        memcpy(out + len, d + 1, n);
+        len += n;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+int zp_dnsq_txt_has(const ldns_pkt *p, const char *value)
+{
+    const ldns_rr_list *an = ldns_pkt_answer(p);
+    size_t vlen = strlen(value);
+    char buf[2048];
+
+    for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(an, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT &&
+            zp_dnsq_txt_join(rr, buf, sizeof(buf)) == vlen && memcmp(buf, value, vlen) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* --- Extended DNS Errors ------------------------------------------------------------------ */

@@ -42,6 +42,8 @@ struct zp_ns_target {
 /* "host:port" (port defaults to default_port) into t; host names are resolved. */
 int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns_target *t,
                        char *why, size_t whysz);
+/* "127.0.0.1:53", "[::1]:53": how reports and sentences show a server. */
+void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz);
 /* A target for an address already known (glue, an A record). */
 void zp_ns_target_set(struct zp_ns_target *t, const struct sockaddr *sa, socklen_t len);
 
@@ -80,6 +82,11 @@ size_t zp_dnsq_resolvers(char *const *list, size_t n, struct zp_dnsq_resolvers *
 int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_rr_type type,
                     unsigned flags, uint64_t deadline, ldns_pkt **out, size_t *who,
                     struct zp_buf *why);
+
+/* The strings of a TXT record joined, as the CA compares them; returns the length. */
+size_t zp_dnsq_txt_join(const ldns_rr *rr, char *out, size_t outsz);
+/* Whether the answer section holds a TXT record (any owner: a CNAME chain) equal to value. */
+int zp_dnsq_txt_has(const ldns_pkt *p, const char *value);
 
 /*
  * The Extended DNS Error of an answer (RFC 8914) as "code N: text", or ""

@@ -20,21 +20,6 @@
 
 /* --- addresses --------------------------------------------------------------------------- */
 
-void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz)
-{
-    char host[INET6_ADDRSTRLEN];
-
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(out, outsz, "[%s]:%u", host, ntohs(s6->sin6_port));
-    } else {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(out, outsz, "%s:%u", host, ntohs(s4->sin_port));
-    }
-}
-
 int zp_ns_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
     if (a->sa_family != b->sa_family)
@@ -138,28 +123,6 @@ void zp_ns_live_status(const struct zp_ns_live *l, struct zp_ns_status *st)
 
 /* --- what a TXT answer says -------------------------------------------------------------- */
 
-/* The strings of a TXT record joined, as cert-manager compares them. */
-static size_t txt_join(const ldns_rr *rr, char *out, size_t outsz)
-{
-    size_t len = 0, i;
-
-    for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-        const ldns_rdf *f = ldns_rr_rdf(rr, i);
-        const uint8_t *d = ldns_rdf_data(f);
-        size_t n;
-
-        if (ldns_rdf_get_type(f) != LDNS_RDF_TYPE_STR || ldns_rdf_size(f) < 1)
-            continue;
-        n = d[0] < ldns_rdf_size(f) - 1 ? d[0] : ldns_rdf_size(f) - 1;
-        if (len + n >= outsz)
-            n = outsz - 1 - len;
-        memcpy(out + len, d + 1, n);
-        len += n;
-    }
-    out[len] = '\0';
-    return len;
-}
-
 struct other {
     char v[ZP_WATCH_VALUE_MAX];
     unsigned ttl;
@@ -254,7 +217,7 @@ void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
         }
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
             continue;
-        len = txt_join(rr, buf, sizeof(buf));
+        len = zp_dnsq_txt_join(rr, buf, sizeof(buf));
         if (len == vlen && memcmp(buf, value, vlen) == 0) {
             found = 1;
             continue;

@@ -221,7 +221,6 @@ int zp_ns_targets(struct zp_nscache *c, const struct zp_watch_spec *spec, uint64
 
 /* --- one question, one answer (nswire.c) ------------------------------------------------- */
 
-void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz);
 /* Same family, address and port. */
 int zp_ns_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* Whether the domain name rdf is name (text, any case). */

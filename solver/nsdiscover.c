@@ -166,7 +166,11 @@ static void ns_glue(const ldns_rr_list *ad, struct zp_deleg *d)
             pick_addr(ad, d->t[i].name, LDNS_RR_TYPE_AAAA, &d->t[i]);
 }
 
-/* The zone's own NS set, through the resolvers. */
+/*
+ * The NS set the resolvers return: where to start. A resolver may hand out
+ * the parent's delegation it cached instead of the zone's own set, so the
+ * bits are set by auth_view() and parent_view(), not here.
+ */
 static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
                       struct zp_deleg *d, struct zp_buf *why)
 {
@@ -183,7 +187,7 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
         d->missing = 1;
         goto out;
     }
-    ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
+    ns_collect(ldns_pkt_answer(p), zone, 0, d); /* whose set this is, auth_view says */
     if (d->n == 0) {
         zp_buf_printf(why, "%s answers %s NS with no NS records: it is not the apex of a zone "
                       "(check the zone cert-manager sends, or dnsZones)", res->t[who].addr, zone);
@@ -276,20 +280,11 @@ static int dent_cmp(const void *a, const void *b)
     return strcmp(((const struct dent *)a)->t.name, ((const struct dent *)b)->t.name);
 }
 
-int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
-                 struct zp_deleg *d, struct zp_buf *why)
+/* Sorted by name: one delegation, one report, whatever order the servers rotate to. */
+static void deleg_sort(struct zp_deleg *d)
 {
-    struct dent *e;
+    struct dent *e = zp_xcalloc(d->n ? d->n : 1, sizeof(*e));
 
-    memset(d, 0, sizeof(*d));
-    d->ttl = UINT32_MAX;
-    if (child_view(res, zone, deadline, d, why) == -1)
-        return -1;
-    parent_view(res, zone, deadline, d);
-    if (d->ttl > ZP_NSCACHE_TTL_MAX_S)
-        d->ttl = ZP_NSCACHE_TTL_MAX_S;
-    /* Sorted by name: one delegation, one report, whatever order the servers rotate to. */
-    e = zp_xcalloc(d->n ? d->n : 1, sizeof(*e));
     for (size_t i = 0; i < d->n; i++) {
         e[i].t = d->t[i];
         e[i].where = d->where[i];
@@ -298,10 +293,60 @@ int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t
     for (size_t i = 0; i < d->n; i++) {
         d->t[i] = e[i].t;
         d->where[i] = e[i].where;
-        if (d->t[i].salen == 0)
-            resolve_name(res, &d->t[i], deadline);
     }
     free(e);
+}
+
+/*
+ * The zone's own NS set, as its servers answer it with authority: the first
+ * server (in name order) that does. When none does, the resolvers' set
+ * stands for it.
+ */
+static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone,
+                      uint64_t deadline, struct zp_deleg *d)
+{
+    char sub[160];
+    size_t n = d->n;
+
+    for (size_t i = 0; i < n; i++) {
+        ldns_pkt *p = NULL;
+        int aa;
+
+        if (d->t[i].salen == 0 || zp_dnsq_ask(&d->t[i], zone, LDNS_RR_TYPE_NS, 0, deadline,
+                                              1000, &p, sub, sizeof(sub)) == -1)
+            continue;
+        aa = ldns_pkt_aa(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
+        if (aa)
+            ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
+        ldns_pkt_free(p);
+        if (aa)
+            return;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if ((d->where[i] & ZP_DELEG_PARENT) == 0)
+            d->where[i] |= ZP_DELEG_CHILD;
+}
+
+int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                 struct zp_deleg *d, struct zp_buf *why)
+{
+    memset(d, 0, sizeof(*d));
+    d->ttl = UINT32_MAX;
+    if (child_view(res, zone, deadline, d, why) == -1)
+        return -1;
+    parent_view(res, zone, deadline, d);
+    deleg_sort(d);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->t[i].salen == 0)
+            resolve_name(res, &d->t[i], deadline);
+    auth_view(res, zone, deadline, d);
+    /* Names only the zone's own set holds need addresses too. */
+    for (size_t i = 0; i < d->n; i++)
+        if (d->t[i].salen == 0 && d->t[i].detail[0] == '\0')
+            resolve_name(res, &d->t[i], deadline);
+    deleg_sort(d);
+    if (d->ttl > ZP_NSCACHE_TTL_MAX_S)
+        d->ttl = ZP_NSCACHE_TTL_MAX_S;
     return 0;
 }
 

@@ -12,9 +12,11 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "cmd/cmd.h"
 #include "solver/challenge.h"
 #include "solver/config.h"
+#include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
 #include "providers/provider.h"
@@ -39,7 +41,7 @@ static const char present_help[] =
     "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
     "  --fqdn NAME        the record name, e.g. _acme-challenge.example.com.\n"
     "  --key VALUE        the TXT value (base64url, as ACME computes it)\n"
-    "  --zone ZONE        the zone to write in (default: the matching dnsZones entry)\n"
+    "  --zone ZONE        the zone to write in (default: the zone DNS says holds NAME)\n"
     "  --provider NAME    use this provider instance instead of routing by dnsZones\n"
     "  --log-level LEVEL  debug, info, warn (default) or error; logs go to stderr\n";
 
@@ -52,9 +54,9 @@ static const char check_help[] =
     "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
     "  --fqdn NAME        the record name, e.g. _acme-challenge.example.com.\n"
     "  --key VALUE        the TXT value to look for\n"
-    "  --zone ZONE        the zone whose nameservers to ask (default: the matching dnsZones entry)\n"
+    "  --zone ZONE        the zone whose nameservers to ask (default: the zone DNS says holds NAME)\n"
     "  --provider NAME    take propagation settings from this provider instance\n"
-    "  --timeout DUR      per-nameserver answer timeout (default 2s)\n"
+    "  --timeout DUR      time for the whole check (default 2s; each query waits at most 1s)\n"
     "  --json             print the report as JSON\n"
     "  --log-level LEVEL  debug, info, warn (default) or error\n";
 
@@ -101,6 +103,33 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
     return 0;
 }
 
+/*
+ * Without --zone: the zone that DNS says holds the name (zone discovery, as
+ * cert-manager does it), when it lies inside the routed dnsZones entry. When
+ * DNS cannot tell, routing's entry stays, and Present's checks explain.
+ */
+static void discover_zone(struct zp_precheck *pc, const struct zp_config *cfg,
+                          struct zp_challenge *ch)
+{
+    const struct zp_instance *inst;
+    const char *entry = NULL;
+    struct zp_dnsq_resolvers r;
+    struct zp_zone_info zi;
+    struct zp_err err = {0};
+    char asked[64];
+
+    if (ch->zone[0] != '\0' ||
+        (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &err)) == NULL)
+        return;
+    zp_precheck_resolvers(pc, inst, &r);
+    if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi,
+                            asked, sizeof(asked), &err) == -1 ||
+        zi.cname[0] != '\0' || zi.zone[0] == '\0')
+        return;
+    if (entry == NULL || zp_dname_in_zone(zi.zone, entry))
+        zp_strlcpy(ch->zone, zi.zone, sizeof(ch->zone));
+}
+
 int zp_cmd_present(int argc, char **argv)
 {
     struct cli_opts o;
@@ -125,6 +154,8 @@ int zp_cmd_present(int argc, char **argv)
         rc = ZP_EXIT_FAIL;
         goto out;
     }
+    /* CleanUp too: removing from the wrong zone "succeeds" and leaves the record. */
+    discover_zone(zp_solver_precheck(solver), cfg, &ch);
     res = calloc(1, sizeof(*res));
     zp_solver_run(solver, &ch, res);
     if (!res->ok) {
@@ -167,6 +198,7 @@ int zp_cmd_check(int argc, char **argv)
     struct zp_challenge ch;
     struct zp_watch_spec spec;
     struct zp_watch_report *rep = NULL;
+    struct zp_precheck *pc = NULL;
     const struct zp_instance *inst;
     const char *zone = NULL;
     struct zp_err err = {0};
@@ -182,11 +214,13 @@ int zp_cmd_check(int argc, char **argv)
         return ZP_EXIT_USAGE;
     }
     if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
+        zp_precheck_new(cfg, &pc, &err) == -1 ||
         zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
         (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
         zp_cmd_fail(&err);
         goto out;
     }
+    discover_zone(pc, cfg, &ch);
     if (ch.zone[0])
         zone = ch.zone;
     if (zone == NULL) {
@@ -194,9 +228,15 @@ int zp_cmd_check(int argc, char **argv)
                 inst->name);
         goto out;
     }
+    rc = ZP_EXIT_FAIL;
+    /* What Present would refuse before writing, check reports the same way. */
+    if (zp_precheck_present(pc, inst, &ch, zone, zp_now_ms() + timeout, &err) == -1) {
+        zp_err_wrap(&err, "%s (%s)", inst->name, inst->ops->type);
+        zp_cmd_fail(&err);
+        goto out;
+    }
     zp_solver_watch_spec(inst, &ch, zone, &spec);
     rep = calloc(1, sizeof(*rep));
-    rc = ZP_EXIT_FAIL;
     if (zp_watch_check_once(&spec, (unsigned)timeout, rep, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
@@ -210,13 +250,16 @@ int zp_cmd_check(int argc, char **argv)
     } else {
         print_report(rep);
     }
-    if (rep->complete) {
+    if (rep->complete &&
+        zp_precheck_view(inst, ch.fqdn, ch.key, zp_now_ms() + timeout, &err) == 0) {
         rc = ZP_EXIT_OK;
     } else {
-        zp_watch_explain(rep, &err);
+        if (!rep->complete)
+            zp_watch_explain(rep, &err);
         zp_cmd_fail(&err);
     }
 out:
+    zp_precheck_free(pc);
     zp_config_free(cfg);
     free(rep);
     return rc;
@@ -235,6 +278,7 @@ int zp_cmd_check_config(int argc, char **argv)
     };
     const char *config = NULL;
     struct zp_config *cfg = NULL;
+    struct zp_precheck *pc = NULL;
     struct zp_err err = {0};
     int c;
 
@@ -255,10 +299,13 @@ int zp_cmd_check_config(int argc, char **argv)
         fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
         return ZP_EXIT_USAGE;
     }
-    if (zp_cmd_load_config(config, &cfg, &err) == -1) {
+    /* The lists Present loads (trust anchors, the Public Suffix List) must load too. */
+    if (zp_cmd_load_config(config, &cfg, &err) == -1 || zp_precheck_new(cfg, &pc, &err) == -1) {
         zp_cmd_fail(&err);
+        zp_config_free(cfg);
         return ZP_EXIT_USAGE;
     }
+    zp_precheck_free(pc);
     printf("%s: valid; %zu provider%s:", cfg->file, cfg->n_inst, cfg->n_inst == 1 ? "" : "s");
     for (size_t i = 0; i < cfg->n_inst; i++)
         printf(" %s (%s)", cfg->inst[i].name, cfg->inst[i].ops->type);

@@ -3,6 +3,7 @@
  * immutable struct zp_config. Every error names file:line and the setting,
  * and says what would be accepted.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,17 @@ static int check_addrs(const struct zp_ynode *map, const char *path, const char 
     char host[256];
     unsigned port;
 
-    for (size_t i = 0; list && list[i]; i++)
-        if (zp_hostport_split(list[i], 53, host, sizeof(host), &port) == -1)
+    for (size_t i = 0; list && list[i]; i++) {
+        struct in6_addr a6;
+        char why[160];
+
+        if (zp_hostport_split(list[i], 53, host, sizeof(host), &port) == -1 ||
+            (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1 &&
+             zp_dname_check(host, 0, why, sizeof(why)) == -1))
             return zp_y_fail(zp_y_get(map, key), path, err,
                              "%s[%zu]: \"%s\" is not host:port (e.g. 127.0.0.1:53 or [::1]:53)",
                              key, i, list[i]);
+    }
     return 0;
 }
 

@@ -90,40 +90,36 @@ static void check_zone(struct ctx *c)
     struct zp_check *k = add(c);
     struct zp_zone_info zi;
     struct zp_err err = {0};
-    char why[160], dig[384];
+    char asked[64], dig[384];
     const char *w = c->route_zone ? c->route_zone : "";
-    int rc;
+    int rc = zp_precheck_zone_of(c->inst, &c->r, c->rep->fqdn, c->deadline, &zi, asked,
+                                 sizeof(asked), &err);
 
-    if (c->r.n > 0) {
-        rc = zp_zone_find(&c->r, c->rep->fqdn, c->deadline, &zi, &err);
-        zp_check_dig(dig, sizeof(dig), c->r.t[0].addr, 0, NULL, c->rep->fqdn, "SOA");
-    } else {
-        struct zp_ns_target t;
-        rc = zp_ns_target_parse(c->inst->prop.nameservers[0], 53, &t, why, sizeof(why));
-        if (rc == 0 && zp_zone_ask(&t, 0, c->rep->fqdn, c->deadline, &zi, why, sizeof(why)) == -1)
-            rc = -1;
-        if (rc == -1)
-            zp_err_set(&err, ZP_ETRANSIENT, "cannot ask %s: %s", t.name, why);
-        zp_check_dig(dig, sizeof(dig), t.addr, 1, NULL, c->rep->fqdn, "SOA");
-    }
+    zp_check_dig(dig, sizeof(dig), asked, c->r.n == 0, NULL, c->rep->fqdn, "SOA");
     if (rc == -1) {
         zp_check_set(k, "zone", ZP_CHECK_FAIL, NULL, NULL, dig, "%s", err.msg);
         return;
     }
     zp_strlcpy(c->rep->zone, zi.zone, sizeof(c->rep->zone));
     zp_strlcpy(c->cname, zi.cname, sizeof(c->cname));
-    if (w[0] == '\0' || strcmp(zi.zone, w) == 0)
-        zp_check_set(k, "zone", ZP_CHECK_OK, NULL, NULL, dig, "%s is in zone %s", c->rep->fqdn,
-                     zi.zone);
-    else if (zp_dname_in_zone(zi.zone, w))
+    if (zi.cname[0] != '\0' && w[0] != '\0') {
+        /* An alias: the SOA came from the target's zone; the challenge check says why. */
+        zp_dname_canon(w, c->rep->zone, sizeof(c->rep->zone));
+        zp_check_set(k, "zone", ZP_CHECK_OK, NULL, NULL, dig, "%s is an alias in zone %s",
+                     c->rep->fqdn, c->rep->zone);
+        return;
+    }
+    if (zi.zone[0] == '\0')
+        zp_check_set(k, "zone", ZP_CHECK_FAIL, "check that the server is authoritative for the "
+                     "zone", NULL, dig, "%s names no zone for %s", asked, c->rep->fqdn);
+    else if (w[0] == '\0' || strcmp(zi.zone, w) == 0 || zp_dname_in_zone(w, zi.zone))
+        zp_check_set(k, "zone", ZP_CHECK_OK, NULL, NULL, dig, "%s is in zone %s",
+                     c->rep->fqdn, c->rep->zone);
+    else
         zp_check_set(k, "zone", ZP_CHECK_FAIL, NULL, NULL, dig, "%s is in zone %s, which is "
                      "delegated from %s: a record written in %s would never be served",
                      c->rep->fqdn, zi.zone, w, w);
-    else
-        zp_check_set(k, "zone", ZP_CHECK_FAIL, NULL, NULL, dig, "%s is in zone %s, but the "
-                     "provider would write in %s, which is not the zone that holds it",
-                     c->rep->fqdn, zi.zone, w);
-    if (k->verdict == ZP_CHECK_FAIL)
+    if (k->verdict == ZP_CHECK_FAIL && zi.zone[0] != '\0')
         snprintf(k->fix, sizeof(k->fix), "add %s to the dnsZones of provider %s (the CLI: "
                  "--zone %s)", zi.zone, c->inst->name, zi.zone);
 }
@@ -281,6 +277,10 @@ static void check_servers(struct ctx *c)
         v = ZP_CHECK_FAIL;
     else if (lag.len)
         v = ZP_CHECK_WARN;
+    if (lag.len)
+        zp_buf_printf(&lag, " while the newest serial is %u", c->serial_max);
+    if (bad.len && lag.len)
+        zp_buf_printf(&bad, "; %s", zp_buf_str(&lag));
     if (v == ZP_CHECK_OK)
         zp_check_set(k, "servers", v, NULL, zp_buf_str(&all), NULL, "every nameserver of %s "
                      "answers over UDP and TCP with authority, at serial %u", c->rep->zone,
@@ -289,12 +289,8 @@ static void check_servers(struct ctx *c)
         zp_check_set(k, "servers", v, bad.len ? "load the zone on every listed server and open "
                      "port 53 over UDP and TCP to it, or remove it from the NS sets"
                      : "check NOTIFY and zone transfers from the primary to the lagging "
-                     "servers", zp_buf_str(&all), dig, "%s%s%s%s%s", bad.len ? zp_buf_str(&bad)
-                     : "", bad.len && lag.len ? "; " : "", lag.len ? zp_buf_str(&lag) : "",
-                     lag.len ? " while the newest serial is " : "", "");
-    if (v != ZP_CHECK_OK && lag.len)
-        snprintf(k->cause + strlen(k->cause), sizeof(k->cause) - strlen(k->cause), "%u",
-                 c->serial_max);
+                     "servers", zp_buf_str(&all), dig, "%s", bad.len ? zp_buf_str(&bad)
+                     : zp_buf_str(&lag));
     zp_buf_free(&bad);
     zp_buf_free(&lag);
     zp_buf_free(&all);
@@ -535,9 +531,10 @@ static void check_split(struct ctx *c)
                      "would hide the challenge from the CA", c->rep->zone, c->serial_max,
                      zp_buf_str(&diff));
     else
-        zp_check_set(k, "split-horizon", ZP_CHECK_OK, NULL, NULL, NULL, "the resolvers in "
-                     "propagation.verifyResolvers see %s at serial %u, as zoneproof does",
-                     c->rep->zone, c->serial_max);
+        zp_check_set(k, "split-horizon", ZP_CHECK_OK, c->o->solver ? NULL : "a view that "
+                     "differs only in its records shows in doctor --write-test", NULL, NULL,
+                     "the resolvers in propagation.verifyResolvers see %s at serial %u, as "
+                     "zoneproof does", c->rep->zone, c->serial_max);
     zp_buf_free(&why);
     zp_buf_free(&diff);
 }
@@ -638,12 +635,7 @@ int zp_doctor_run(const struct zp_doctor_opts *o, const char *name,
     check_psl(c);
     if (c->inst == NULL)
         goto out;
-    if (!zp_precheck_resolvers(c->inst, &c->r) && o->cfg->dnssec == ZP_DNSSEC_ON) {
-        struct zp_buf w;
-        zp_buf_init(&w, 2048);
-        zp_dnsq_resolvers(NULL, 0, &c->r, &w);
-        zp_buf_free(&w);
-    }
+    zp_precheck_resolvers(o->pc, c->inst, &c->r);
     check_zone(c);
     if (rep->zone[0] == '\0')
         goto out;

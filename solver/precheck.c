@@ -28,13 +28,22 @@
 #include "solver/zone.h"
 
 #define DNSSEC_CACHE_MS 60000u
+#define DNSSEC_UNKNOWN_MS 10000u    /* cannot tell: ask again soon, but not on every Present */
 #define DNSSEC_CACHE_MAX 1024u
+#define RESOLVERS_REREAD_MS 60000u  /* resolv.conf may change under a running pod */
+#define VIEW_TRY_MS 1000u
 
 struct verdict {
     struct verdict *next;
     char zone[ZP_DNAME_MAX];
     uint64_t expires;
     struct zp_dnssec_result res;
+};
+
+/* An instance's resolvers, parsed (and resolv.conf read) once a minute, not per Present. */
+struct inst_resolvers {
+    uint64_t until;
+    struct zp_dnsq_resolvers r;
 };
 
 struct zp_precheck {
@@ -44,6 +53,7 @@ struct zp_precheck {
     pthread_mutex_t mu;
     struct verdict *cache;           /* under mu */
     size_t n_cache;
+    struct inst_resolvers *res;      /* one per cfg->inst, under mu */
 };
 
 int zp_precheck_new(const struct zp_config *cfg, struct zp_precheck **out, struct zp_err *err)
@@ -52,14 +62,17 @@ int zp_precheck_new(const struct zp_config *cfg, struct zp_precheck **out, struc
     struct zp_err perr = {0};
 
     pc->cfg = cfg;
+    pc->res = zp_xcalloc(cfg->n_inst ? cfg->n_inst : 1, sizeof(*pc->res));
     pthread_mutex_init(&pc->mu, NULL);
     if (zp_dnssec_anchor_load(cfg->trust_anchor_file, &pc->anchor, err) == -1) {
+        zp_err_wrap(err, "%s: dnssec.trustAnchorFile", cfg->file);
         zp_precheck_free(pc);
         return -1;
     }
     if (zp_psl_load(cfg->psl_file, &pc->psl, &perr) == -1) {
         if (cfg->psl_file != NULL) { /* the user named a list: it must load */
             *err = perr;
+            zp_err_wrap(err, "%s: publicSuffixList", cfg->file);
             zp_precheck_free(pc);
             return -1;
         }
@@ -81,6 +94,7 @@ void zp_precheck_free(struct zp_precheck *pc)
     }
     zp_psl_free(pc->psl);
     zp_dnssec_anchor_free(pc->anchor);
+    free(pc->res);
     pthread_mutex_destroy(&pc->mu);
     free(pc);
 }
@@ -105,18 +119,72 @@ void zp_precheck_cert_name(const char *fqdn, char *out, size_t outsz)
         zp_dname_canon(fqdn, out, outsz);
 }
 
-int zp_precheck_resolvers(const struct zp_instance *inst, struct zp_dnsq_resolvers *r)
+int zp_precheck_resolvers(struct zp_precheck *pc, const struct zp_instance *inst,
+                          struct zp_dnsq_resolvers *r)
 {
+    size_t i = (size_t)(inst - pc->cfg->inst);
+    int pinned = inst->prop.n_nameservers > 0 && inst->prop.n_resolvers == 0;
+    uint64_t now = zp_now_ms();
     struct zp_buf why;
-    size_t n;
 
     r->n = 0;
-    if (inst->prop.n_nameservers > 0 && inst->prop.n_resolvers == 0)
+    if (pinned && pc->cfg->dnssec != ZP_DNSSEC_ON)
         return 0;
+    if (i < pc->cfg->n_inst) {
+        pthread_mutex_lock(&pc->mu);
+        if (pc->res[i].until > now)
+            *r = pc->res[i].r;
+        pthread_mutex_unlock(&pc->mu);
+        if (r->n > 0)
+            return (int)r->n;
+    }
     zp_buf_init(&why, 2048);
-    n = zp_dnsq_resolvers(inst->prop.resolvers, inst->prop.n_resolvers, r, &why);
+    /* dnssec.validate: true with pinned servers asks resolv.conf's resolvers. */
+    zp_dnsq_resolvers(pinned ? NULL : inst->prop.resolvers, pinned ? 0 : inst->prop.n_resolvers,
+                      r, &why);
+    if (why.len > 0)
+        zp_log(ZP_LOG_WARN, "resolvers unusable", ZP_S("provider", inst->name),
+               ZP_S("why", zp_buf_str(&why)), ZP_END);
     zp_buf_free(&why);
-    return n > 0;
+    if (i < pc->cfg->n_inst) {
+        pthread_mutex_lock(&pc->mu);
+        pc->res[i].r = *r;
+        pc->res[i].until = now + RESOLVERS_REREAD_MS;
+        pthread_mutex_unlock(&pc->mu);
+    }
+    return (int)r->n;
+}
+
+int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_resolvers *r,
+                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi,
+                        char *asked, size_t askedsz, struct zp_err *err)
+{
+    struct zp_ns_target pinned;
+    char why[160];
+
+    memset(zi, 0, sizeof(*zi));
+    if (r->n == 0) {
+        if (zp_ns_target_parse(inst->prop.nameservers[0], 53, &pinned, why, sizeof(why)) == -1)
+            return zp_err_set(err, ZP_ECONFIG, "propagation.nameservers[0]: %s", why);
+        zp_strlcpy(asked, pinned.addr, askedsz);
+        if (zp_zone_ask(&pinned, 0, fqdn, deadline, zi, why, sizeof(why)) == -1)
+            return zp_err_set(err, ZP_ETRANSIENT, "cannot ask %s (%s) which zone holds %s: "
+                              "%s", pinned.name, pinned.addr, fqdn, why);
+        return 0;
+    }
+    /* One question usually tells (the SOA of the answer or of the negative answer). */
+    for (size_t i = 0; i < r->n; i++) {
+        zp_strlcpy(asked, r->t[i].addr, askedsz);
+        if (zp_zone_ask(&r->t[i], ZP_DNSQ_RD | ZP_DNSQ_CD, fqdn, deadline, zi, why,
+                        sizeof(why)) == 0) {
+            if (zi->zone[0] != '\0' || zi->cname[0] != '\0')
+                return 0;
+            /* An answer without a SOA: walk up the names, as cert-manager does. */
+            return zp_zone_find(r, fqdn, deadline, zi, err);
+        }
+    }
+    return zp_err_set(err, ZP_ETRANSIENT, "asked %s for %s SOA (recursion desired): %s; set "
+                      "propagation.resolvers to resolvers that answer", asked, fqdn, why);
 }
 
 /* The check's sentence as Present's error: the cause, then the fix. */
@@ -157,28 +225,15 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
                      const char *fqdn, const char *zone, uint64_t deadline, struct zp_err *err)
 {
     struct zp_zone_info zi;
-    struct zp_ns_target pinned;
-    const struct zp_ns_target *t;
-    char why[160];
-    size_t i, n = r->n;
-    unsigned flags = ZP_DNSQ_RD | ZP_DNSQ_CD;
+    struct zp_err e = {0};
+    char asked[64];
 
-    if (n == 0) {
-        if (zp_ns_target_parse(inst->prop.nameservers[0], 53, &pinned, why, sizeof(why)) == -1)
-            return 0; /* the watcher reports an unusable server */
-        n = 1;
-        flags = 0;
+    if (zp_precheck_zone_of(inst, r, fqdn, deadline, &zi, asked, sizeof(asked), &e) == -1) {
+        if (r->n == 0)
+            return 0; /* a pinned server that cannot be asked: the watcher names it */
+        return zp_err_set(err, e.kind, "cannot check which zone holds %s before writing: %s; "
+                          "nothing was written", fqdn, e.msg);
     }
-    for (i = 0; i < n; i++) {
-        t = r->n ? &r->t[i] : &pinned;
-        if (zp_zone_ask(t, flags, fqdn, deadline, &zi, why, sizeof(why)) == 0)
-            break;
-    }
-    if (i == n && r->n == 0)
-        return 0; /* a pinned server that does not answer: the watcher names it */
-    if (i == n)
-        return zp_err_set(err, ZP_ETRANSIENT, "cannot check which zone holds %s before "
-                          "writing: %s (%s); nothing was written", fqdn, t->addr, why);
     if (zi.cname[0] != '\0')
         return zp_err_set(err, ZP_EINVAL, "%s is an alias (CNAME) of %s: a TXT record cannot "
                           "sit beside a CNAME (the server ignores the write) and the CA follows "
@@ -241,15 +296,11 @@ static void dnssec_verdict(struct zp_precheck *pc, const struct zp_dnsq_resolver
     pthread_mutex_unlock(&pc->mu);
 
     memset(res, 0, sizeof(*res));
-    if (zp_dnssec_check_zone(r, pc->anchor, zone, deadline, res) == -1) {
+    if (zp_dnssec_check_zone(r, pc->anchor, zone, deadline, res) == -1)
         res->state = ZP_DNSSEC_UNKNOWN;
-        return;
-    }
-    if (res->state == ZP_DNSSEC_UNKNOWN)
-        return; /* not worth remembering: the next Present asks again */
     v = zp_xcalloc(1, sizeof(*v));
     zp_strlcpy(v->zone, zone, sizeof(v->zone));
-    v->expires = now + DNSSEC_CACHE_MS;
+    v->expires = now + (res->state == ZP_DNSSEC_UNKNOWN ? DNSSEC_UNKNOWN_MS : DNSSEC_CACHE_MS);
     v->res = *res;
     pthread_mutex_lock(&pc->mu);
     if (pc->n_cache < DNSSEC_CACHE_MAX) {
@@ -291,16 +342,72 @@ int zp_precheck_present(struct zp_precheck *pc, const struct zp_instance *inst,
     zp_precheck_cert_name(ch->fqdn, cert, sizeof(cert));
     if (psl_step(pc, cert, zone, err) == -1)
         return -1;
-    if (!zp_precheck_resolvers(inst, &r) && pc->cfg->dnssec == ZP_DNSSEC_ON) {
-        struct zp_buf why;
-        zp_buf_init(&why, 2048);
-        zp_dnsq_resolvers(NULL, 0, &r, &why); /* validate: true asks resolv.conf's */
-        zp_buf_free(&why);
-    }
+    /* propagation.mode: skip asks no DNS server at all; cert-manager's self-check does. */
+    if (inst->prop.mode == ZP_PROP_SKIP)
+        return 0;
+    zp_precheck_resolvers(pc, inst, &r);
     /* DNSSEC before CAA: a bogus zone also fails its CAA lookup, less precisely. */
     if (zone_step(inst, &r, ch->fqdn, zone, deadline, err) == -1 ||
         dnssec_step(pc, inst, &r, zone, deadline, err) == -1 ||
         caa_step(pc->cfg, &r, cert, deadline, err) == -1)
         return -1;
     return 0;
+}
+
+/* What one verify resolver says instead of the value, as a stable phrase. */
+static void view_phrase(ldns_pkt *p, char *out, size_t outsz)
+{
+    int rc = ldns_pkt_get_rcode(p);
+    const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rc);
+    char ede[96];
+
+    zp_dnsq_ede(p, ede, sizeof(ede));
+    if (rc == LDNS_RCODE_NOERROR)
+        snprintf(out, outsz, "answers without the value");
+    else
+        snprintf(out, outsz, "answers %s%s%s%s", lt ? lt->name : "an unknown rcode",
+                 ede[0] ? " (" : "", ede, ede[0] ? ")" : "");
+}
+
+int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const char *value,
+                     uint64_t deadline, struct zp_err *err)
+{
+    struct zp_dnsq_resolvers vr;
+    struct zp_buf why, lag;
+    char sub[160], dig[384] = "";
+    int rc = 0;
+
+    if (inst->prop.n_verify_resolvers == 0)
+        return 0;
+    zp_buf_init(&why, 2048);
+    zp_buf_init(&lag, 2048);
+    zp_dnsq_resolvers(inst->prop.verify_resolvers, inst->prop.n_verify_resolvers, &vr, &why);
+    for (size_t i = 0; i < vr.n; i++) {
+        ldns_pkt *p = NULL;
+
+        /* As the CA asks: recursion, validation on. */
+        if (zp_dnsq_ask(&vr.t[i], fqdn, LDNS_RR_TYPE_TXT, ZP_DNSQ_RD, deadline, VIEW_TRY_MS,
+                        &p, sub, sizeof(sub)) == 0 &&
+            zp_dnsq_txt_has(p, value)) {
+            ldns_pkt_free(p);
+            continue;
+        }
+        if (p != NULL)
+            view_phrase(p, sub, sizeof(sub));
+        ldns_pkt_free(p);
+        zp_buf_printf(&lag, "%s%s %s", lag.len ? "; " : "", vr.t[i].addr, sub);
+        if (dig[0] == '\0')
+            zp_check_dig(dig, sizeof(dig), vr.t[i].addr, 0, NULL, fqdn, "TXT");
+    }
+    if (lag.len > 0 || (vr.n == 0 && why.len > 0))
+        rc = zp_err_set(err, ZP_EPROPAGATION, "TXT value for %s is served by every "
+                        "authoritative nameserver zoneproof asks, but not through "
+                        "propagation.verifyResolvers, which see what the CA sees: %s%s; a "
+                        "split horizon (views) serves the CA another copy of the zone, or "
+                        "those resolvers keep an older answer cached. Publish the record in "
+                        "the view the CA sees%s%s", fqdn, zp_buf_str(&lag), zp_buf_str(&why),
+                        dig[0] ? ". Check with: " : "", dig);
+    zp_buf_free(&why);
+    zp_buf_free(&lag);
+    return rc;
 }

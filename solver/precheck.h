@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "solver/dnsq.h"
+#include "solver/zone.h"
 
 struct zp_config;
 struct zp_instance;
@@ -39,11 +40,32 @@ int zp_precheck_present(struct zp_precheck *pc, const struct zp_instance *inst,
                         struct zp_err *err);
 
 /*
- * Whether zoneproof asks recursive resolvers for inst (configured ones, or
- * resolv.conf when it discovers the nameservers); fills r when it does.
- * Pinned nameservers without resolvers: zoneproof asks no resolver at all.
+ * The recursive resolvers zoneproof asks for inst (configured ones, or
+ * resolv.conf's when it discovers the nameservers), parsed at most once a
+ * minute; returns how many. Pinned nameservers without resolvers: none
+ * (zoneproof asks no resolver), unless dnssec.validate is true.
  */
-int zp_precheck_resolvers(const struct zp_instance *inst, struct zp_dnsq_resolvers *r);
+int zp_precheck_resolvers(struct zp_precheck *pc, const struct zp_instance *inst,
+                          struct zp_dnsq_resolvers *r);
+
+/*
+ * The zone that holds fqdn and a CNAME there: one SOA question to the
+ * resolvers (the SOA walk when that names no zone), or, when r is empty,
+ * to inst's first pinned server. asked receives the server's address (for
+ * a dig). Returns -1 with a sentence when nobody could tell.
+ */
+int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_resolvers *r,
+                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi,
+                        char *asked, size_t askedsz, struct zp_err *err);
+
+/*
+ * After every authoritative server serves value at fqdn: whether the
+ * resolvers of propagation.verifyResolvers (what the CA sees) return it
+ * too. 0 when they do or none are configured; -1 with the sentence (a
+ * split horizon, or an older answer cached there).
+ */
+int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const char *value,
+                     uint64_t deadline, struct zp_err *err);
 
 /* The loaded lists, for doctor. */
 const struct zp_psl *zp_precheck_psl(const struct zp_precheck *pc);

@@ -15,6 +15,7 @@
 #include "solver/watch.h"
 
 struct zp_buf;
+struct zp_precheck;
 
 struct zp_result {
     int ok;
@@ -39,6 +40,8 @@ struct zp_solver;
 struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err);
 void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg);
 void zp_solver_free(struct zp_solver *s);
+/* The loaded checks (PSL, trust anchors, resolvers) the solver runs before a write. */
+struct zp_precheck *zp_solver_precheck(struct zp_solver *s);
 
 /*
  * Starts one challenge. Returns 0 and later calls done exactly once, or

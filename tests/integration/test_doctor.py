@@ -43,13 +43,14 @@ class Scenarios(unittest.TestCase):
     def check(self, name, which):
         return [c for c in name["checks"] if c["check"] == which][0]
 
-    def present(self, zone, fqdn):
+    def present(self, zone, fqdn, action="present", write_zone=None):
         key = zptest.acme_key(fqdn)
-        r = zptest.run_zp(["present", "--config", self.cfg(zone), "--fqdn", fqdn, "--key", key])
+        args = [action, "--config", self.cfg(zone), "--fqdn", fqdn, "--key", key]
+        r = zptest.run_zp(args + (["--zone", write_zone] if write_zone else []))
         return r, key
 
-    def assert_refused(self, zone, fqdn, *phrases):
-        r, key = self.present(zone, fqdn)
+    def assert_refused(self, zone, fqdn, *phrases, write_zone=None):
+        r, key = self.present(zone, fqdn, write_zone=write_zone)
         self.assertEqual(r.returncode, 1, "Present succeeded where the CA fails:\n" + r.stdout)
         for p in phrases:
             self.assertIn(p, r.stderr)
@@ -136,7 +137,40 @@ class Scenarios(unittest.TestCase):
                          "sub.example.test., which is delegated from example.test.: a record "
                          "written in example.test. would never be served")
         self.assert_refused("example.test", "_acme-challenge.x.sub.example.test.",
-                            "is in zone sub.example.test., which is delegated from example.test.")
+                            "is in zone sub.example.test., which is delegated from example.test.",
+                            write_zone="example.test")
+
+    def test_cli_discovers_the_zone(self):
+        """Without --zone the CLI writes in the zone DNS says holds the name: the child."""
+        fqdn = "_acme-challenge.y.sub.example.test."
+        r, key = self.present("example.test", fqdn)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(key, self.lab.txt(self.lab.primary("example.test"), fqdn))
+        r, _ = self.present("example.test", fqdn, action="cleanup")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.lab.txt(self.lab.primary("example.test"), fqdn), [])
+
+    def test_split_horizon(self):
+        """The CA's resolvers see the external view: Present must not answer success."""
+        rc, [n] = self.doctor("views.test", "views.test")
+        self.assertEqual(self.check(n, "split-horizon")["fix"],
+                         "a view that differs only in its records shows in doctor --write-test")
+        fqdn = "_acme-challenge.views.test."
+        r, key = self.present("views.test", fqdn)
+        self.assertEqual(r.returncode, 1, "Present succeeded while the CA sees another view")
+        sentence = ("TXT value for %s is served by every authoritative nameserver zoneproof "
+                    "asks, but not through propagation.verifyResolvers, which see what the CA "
+                    "sees: %s answers NXDOMAIN" % (fqdn, self.lab.ca_resolver))
+        self.assertIn(sentence, r.stderr)
+        r2, _ = self.present("views.test", fqdn)  # the same state, the same sentence
+        self.assertEqual(r2.stderr.splitlines()[-1], r.stderr.splitlines()[-1])
+        self.assertEqual(self.present("views.test", fqdn, action="cleanup")[0].returncode, 0)
+        r = zptest.run_zp(["doctor", "--json", "--write-test", "--config",
+                           self.cfg("views.test"), "views.test"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        w = self.check(json.loads(r.stdout)["names"][0], "write-test")
+        self.assertEqual(w["verdict"], "fail")
+        self.assertIn("not through propagation.verifyResolvers", w["cause"])
 
     def test_caa(self):
         rc, names = self.doctor("caa.test", "caa.test", "other.caa.test", "crit.caa.test")
@@ -154,6 +188,38 @@ class Scenarios(unittest.TestCase):
         self.assertEqual(n["verdict"], "ok", n)
         r, _ = self.present("knot.test", "_acme-challenge.knot.test.")
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_rejected_key_named_without_writing(self):
+        """check-config cannot know the server's keys; doctor proves the key, writing nothing."""
+        bad = zptest.write_secret(self.lab.dir, name="wrong-secret",
+                                  secret="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        cfg = self.lab.config("single.test", path=os.path.join(self.lab.dir, "badkey.yaml"),
+                              provider={"tsigSecretFile": bad},
+                              propagation={"resolvers": [self.lab.resolver]})
+        self.assertEqual(zptest.run_zp(["check-config", "--config", cfg]).returncode, 0)
+        primary = self.lab.primary("single.test").split(":")[0]
+        before = self.lab.query(primary, "single.test.", "SOA").answer
+        r = zptest.run_zp(["doctor", "--json", "--config", cfg, "single.test"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = self.check(json.loads(r.stdout)["names"][0], "credentials")
+        self.assertEqual(c["verdict"], "fail")
+        self.assertIn("signature rejected: tsigSecretFile does not hold the server's secret "
+                      "for key acme-key", c["cause"])
+        self.assertNotIn("AAAAAAAAAAAA", r.stdout + r.stderr)
+        # Nothing changed: the zone's serial is the same.
+        self.assertEqual(self.lab.query(primary, "single.test.", "SOA").answer, before)
+
+    def test_dead_resolver(self):
+        port = zptest.free_port()
+        cfg = self.lab.config("single.test", path=os.path.join(self.lab.dir, "dead.yaml"),
+                              propagation={"resolvers": ["127.0.0.1:%d" % port]})
+        r = zptest.run_zp(["doctor", "--json", "--config", cfg, "single.test"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        z = self.check(json.loads(r.stdout)["names"][0], "zone")
+        self.assertEqual(z["verdict"], "fail")
+        self.assertEqual(z["cause"], "asked 127.0.0.1:%d for _acme-challenge.single.test. SOA "
+                         "(recursion desired): connection refused (nothing listens on that "
+                         "port); set propagation.resolvers to resolvers that answer" % port)
 
     def test_single_server_hint(self):
         fqdn = "_acme-challenge.single.test."

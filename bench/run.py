@@ -10,7 +10,11 @@ Measures:
   - N concurrent Presents of distinct names, in-process and through HTTPS: wall
     time, peak RSS, peak thread count;
   - the raw limit: one hand-made UPDATE plus one query per nameserver;
-  - idle RSS of `zoneproof serve`.
+  - the checks Present runs before it writes (precheck), beside the raw limit;
+  - idle RSS of `zoneproof serve`;
+  - in the scenario lab (tests/lib/dnslab.py, needs root; --no-lab skips it): a
+    signed zone with two servers, resolvers, DNSSEC and CAA checks on: Present,
+    precheck, and `zoneproof doctor` for one name.
 """
 import argparse
 import asyncio
@@ -128,6 +132,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--concurrent", type=int, default=1000)
+    ap.add_argument("--no-lab", action="store_true", help="skip the scenario lab section")
     args = ap.parse_args()
     zp = os.path.join(args.build, "cmd", "zoneproof")
     bench = os.path.join(args.build, "bench", "zp_bench")
@@ -206,6 +211,29 @@ def main():
             serve.terminate()
             serve.wait(10)
         named.cleanup()
+    if not args.no_lab:
+        lab_section(zp, bench, args.count)
+
+
+def lab_section(zp, bench, count):
+    """Every check on: a signed zone through a validating resolver, CAA against an issuer."""
+    import dnslab
+    with dnslab.Lab() as lab:
+        cfg = lab.config("ok.test", propagation={"resolvers": [lab.resolver]},
+                         caaIssuers=["letsencrypt.org"])
+        print("== scenario lab: ok.test (signed, 2 servers), resolver %s, DNSSEC and CAA "
+              "checked" % lab.resolver, flush=True)
+        subprocess.run([bench, "--config", cfg, "--zone", "ok.test", "--count", str(count),
+                        "--concurrent", "0"], check=True)
+        took = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            subprocess.run([zp, "doctor", "--config", cfg, "ok.test"], check=True,
+                           capture_output=True)
+            took.append((time.perf_counter() - t0) * 1000)
+        print("%-34s n=%-5d median=%7.2f ms  p99=%7.2f ms  max=%7.2f ms"
+              % ("doctor, one name (process)", len(took), statistics.median(took),
+                 pct(took, 99), max(took)), flush=True)
 
 
 if __name__ == "__main__":

@@ -120,11 +120,14 @@ static int prop_get(const ldns_rr *rr, struct prop *p)
     const uint8_t *td;
     size_t tlen, i;
 
-    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA || ldns_rr_rd_count(rr) != 3)
+    /* From the wire ldns stops at the end of the rdata: an empty value (0 issue "", which
+     * authorizes no CA) comes as two rdfs, from presentation format as three. */
+    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CAA || ldns_rr_rd_count(rr) < 2 ||
+        ldns_rr_rd_count(rr) > 3)
         return -1;
     f = ldns_rr_rdf(rr, 0);
     t = ldns_rr_rdf(rr, 1);
-    v = ldns_rr_rdf(rr, 2);
+    v = ldns_rr_rd_count(rr) == 3 ? ldns_rr_rdf(rr, 2) : NULL;
     if (ldns_rdf_size(f) != 1 || ldns_rdf_size(t) < 2)
         return -1;
     /* ldns keeps the tag with its length byte (LDNS_RDF_TYPE_TAG) and the value as raw bytes. */
@@ -138,8 +141,8 @@ static int prop_get(const ldns_rr *rr, struct prop *p)
     }
     p->tag[tlen] = '\0';
     p->flags = ldns_rdf_data(f)[0];
-    p->val = ldns_rdf_data(v);
-    p->vlen = ldns_rdf_size(v);
+    p->val = v != NULL ? ldns_rdf_data(v) : (const uint8_t *)"";
+    p->vlen = v != NULL ? ldns_rdf_size(v) : 0;
     return 0;
 }
 

@@ -47,6 +47,29 @@ static ldns_rr_list *set_of(const char *owner, ...)
     return l;
 }
 
+/*
+ * The set as a resolver's answer delivers it: through the wire and back. ldns
+ * parses an empty value from the wire as two fields, from text as three.
+ */
+static ldns_rr_list *via_wire(ldns_rr_list *l)
+{
+    ldns_pkt *q = ldns_pkt_new(), *back = NULL;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    ldns_rr_list *out;
+
+    assert_non_null(q);
+    ldns_pkt_push_rr_list(q, LDNS_SECTION_ANSWER, l);
+    assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+    assert_int_equal(ldns_wire2pkt(&back, wire, len), LDNS_STATUS_OK);
+    out = ldns_rr_list_clone(ldns_pkt_answer(back));
+    free(wire);
+    ldns_pkt_free(back);
+    ldns_pkt_free(q); /* it owns the RRs of l now */
+    ldns_rr_list_free(l);
+    return out;
+}
+
 /* Decides name against set (freed) for issuer, through the resolver 127.0.0.1:53. */
 static void decide(ldns_rr_list *set, const char *name, const char *issuer, struct zp_check *c)
 {
@@ -116,6 +139,15 @@ static void test_empty_issue_forbids(void **state)
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     assert_string_equal(c.cause, "CAA at caa.test. forbids issuance by any CA; letsencrypt.org "
                                  "is not allowed");
+    /* The same record as a resolver answers it (an empty value on the wire). */
+    decide(via_wire(set_of("caa.test.", "0 issue \"\"", NULL)), "www.caa.test.",
+           "letsencrypt.org", &c);
+    assert_int_equal(c.verdict, ZP_CHECK_FAIL);
+    assert_string_equal(c.cause, "CAA at caa.test. forbids issuance by any CA; letsencrypt.org "
+                                 "is not allowed");
+    decide(via_wire(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \"\"",
+                           NULL)), "*.caa.test.", "letsencrypt.org", &c);
+    assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     /* Authorizations add up: ";" beside a CA is that CA alone. */
     decide(set_of("caa.test.", "0 issue \";\"", "0 issue \"letsencrypt.org\"", NULL),
            "www.caa.test.", "letsencrypt.org", &c);

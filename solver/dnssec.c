@@ -65,9 +65,12 @@ static int anchor_line(struct zp_dnssec_anchor *a, char *line, const char *path,
         return zp_err_set(err, ZP_ECONFIG, "trust anchor file %s: line %u: %s", path, no,
                           ldns_get_errorstr_by_id(st));
     if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DS && ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNSKEY) {
+        const char *t = zp_dnssec_tname(ldns_rr_get_type(rr));
         zp_err_set(err, ZP_ECONFIG,
-                   "trust anchor file %s: line %u: a %s record; an anchor is a DS or DNSKEY record",
-                   path, no, zp_dnssec_tname(ldns_rr_get_type(rr)));
+                   "trust anchor file %s: line %u: %s%s%s; an anchor is a DS or DNSKEY record "
+                   "in presentation format, e.g. \". IN DS 20326 8 2 E06D44B8…\"", path, no,
+                   strcmp(t, "?") ? "a record of type " : "not a DNS record",
+                   strcmp(t, "?") ? t : "", "");
         ldns_rr_free(rr);
         return -1;
     }

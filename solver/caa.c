@@ -554,17 +554,19 @@ static void lookup_failed(const struct zp_dnsq_resolvers *r, const char *cur,
                  "when CAA cannot be read", cur, text[0] ? text : "no answer");
 }
 
-int zp_caa_check(const struct zp_dnsq_resolvers *r, const char *cert_name, const char *issuer,
-                 uint64_t deadline, struct zp_check *out)
+int zp_caa_check_any(const struct zp_dnsq_resolvers *r, const char *cert_name,
+                     const char *const *issuers, size_t n_issuers, uint64_t deadline,
+                     struct zp_check *out)
 {
     char name[ZP_DNAME_MAX], cur[ZP_DNAME_MAX], next[ZP_DNAME_MAX], owner[ZP_DNAME_MAX];
     ldns_rr_list *set = NULL;
+    struct zp_check c;
     struct zp_buf why;
     size_t who = 0;
     int rc = 0;
 
     if (name_prep(cert_name, name, cur, sizeof(cur)) == -1)
-        return zp_caa_decide(NULL, NULL, cert_name, issuer, NULL, out);
+        return zp_caa_decide(NULL, NULL, cert_name, n_issuers ? issuers[0] : NULL, NULL, out);
     zp_buf_init(&why, 4096);
     /* The closest enclosing non-empty set wins (§3); the root is never asked. */
     while (set == NULL && zp_dname_labels(cur) > 0) {
@@ -581,10 +583,24 @@ int zp_caa_check(const struct zp_dnsq_resolvers *r, const char *cert_name, const
             zp_strlcpy(cur, next, sizeof(cur));
         }
     }
-    rc = zp_caa_decide(set, set != NULL && owner[0] ? owner : NULL, name, issuer,
-                       r->n ? r->t[who].addr : NULL, out);
+    /* One walk for every CA: the first that may issue answers, else the first refusal. */
+    for (size_t i = 0; i < (n_issuers ? n_issuers : 1); i++) {
+        rc = zp_caa_decide(set, set != NULL && owner[0] ? owner : NULL, name,
+                           n_issuers ? issuers[i] : NULL, r->n ? r->t[who].addr : NULL,
+                           i ? &c : out);
+        if (i > 0 && c.verdict != ZP_CHECK_FAIL)
+            *out = c;
+        if (out->verdict != ZP_CHECK_FAIL)
+            break;
+    }
 out:
     ldns_rr_list_deep_free(set);
     zp_buf_free(&why);
     return rc;
+}
+
+int zp_caa_check(const struct zp_dnsq_resolvers *r, const char *cert_name, const char *issuer,
+                 uint64_t deadline, struct zp_check *out)
+{
+    return zp_caa_check_any(r, cert_name, &issuer, issuer != NULL, deadline, out);
 }

@@ -29,6 +29,13 @@
  */
 int zp_caa_check(const struct zp_dnsq_resolvers *r, const char *cert_name, const char *issuer,
                  uint64_t deadline, struct zp_check *out);
+/*
+ * The same for several CAs with one lookup: ok when any of them may issue
+ * (that CA's finding), else the first CA's refusal. n_issuers 0: no judge.
+ */
+int zp_caa_check_any(const struct zp_dnsq_resolvers *r, const char *cert_name,
+                     const char *const *issuers, size_t n_issuers, uint64_t deadline,
+                     struct zp_check *out);
 
 /*
  * The decision for one relevant RRset: set holds the CAA records found at

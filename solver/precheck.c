@@ -255,20 +255,16 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
 static int caa_step(const struct zp_config *cfg, const struct zp_dnsq_resolvers *r,
                     const char *cert, uint64_t deadline, struct zp_err *err)
 {
-    struct zp_check c, first;
+    struct zp_check c;
 
     if (cfg->n_caa_issuers == 0 || r->n == 0)
         return 0;
-    memset(&first, 0, sizeof(first));
-    for (size_t i = 0; i < cfg->n_caa_issuers; i++) {
-        memset(&c, 0, sizeof(c));
-        if (zp_caa_check(r, cert, cfg->caa_issuers[i], deadline, &c) == -1 ||
-            c.verdict != ZP_CHECK_FAIL)
-            return 0;
-        if (i == 0)
-            first = c;
-    }
-    return refuse(&first, ZP_EPERM, err);
+    memset(&c, 0, sizeof(c));
+    if (zp_caa_check_any(r, cert, (const char *const *)cfg->caa_issuers, cfg->n_caa_issuers,
+                         deadline, &c) == -1 ||
+        c.verdict != ZP_CHECK_FAIL)
+        return 0;
+    return refuse(&c, ZP_EPERM, err);
 }
 
 /* The zone's DNSSEC verdict, from the cache or asked now. */

@@ -525,8 +525,8 @@ static int fake_teardown(void **state)
 }
 
 /* Runs the check against the fake; asked receives the names asked, joined by spaces. */
-static void walk(struct fake *f, const char *name, const char *issuer, struct zp_check *c,
-                 char *asked, size_t askedsz)
+static void walk_cas(struct fake *f, const char *name, const char *const *cas, size_t n,
+                     struct zp_check *c, char *asked, size_t askedsz)
 {
     char addr[32], *list[1] = {addr};
     struct zp_dnsq_resolvers r;
@@ -540,13 +540,37 @@ static void walk(struct fake *f, const char *name, const char *issuer, struct zp
     f->n_asked = 0;
     pthread_mutex_unlock(&f->mu);
     memset(c, 0, sizeof(*c));
-    assert_int_equal(zp_caa_check(&r, name, issuer, zp_now_ms() + 10000, c), 0);
+    assert_int_equal(zp_caa_check_any(&r, name, cas, n, zp_now_ms() + 10000, c), 0);
     asked[0] = '\0';
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->n_asked; i++)
         snprintf(asked + strlen(asked), askedsz - strlen(asked), "%s%s", i ? " " : "",
                  f->asked[i]);
     pthread_mutex_unlock(&f->mu);
+}
+
+static void walk(struct fake *f, const char *name, const char *issuer, struct zp_check *c,
+                 char *asked, size_t askedsz)
+{
+    walk_cas(f, name, &issuer, issuer != NULL, c, asked, askedsz);
+}
+
+/* Several CAs: one lookup, and the one that may issue answers. */
+static void test_walk_several_cas(void **state)
+{
+    static const char *const cas[] = {"letsencrypt.org", "ca.example.net"};
+    struct fake *f = *state;
+    char asked[512];
+    struct zp_check c;
+
+    walk_cas(f, "www.walk.test.", cas, 2, &c, asked, sizeof(asked));
+    assert_string_equal(asked, "www.walk.test. walk.test.");
+    assert_int_equal(c.verdict, ZP_CHECK_OK);
+    assert_string_equal(c.cause, "CAA at walk.test. allows ca.example.net to issue for "
+                                 "www.walk.test.");
+    walk_cas(f, "www.walk.test.", cas, 1, &c, asked, sizeof(asked));
+    assert_string_equal(c.cause, "CAA at walk.test. allows issuance only by ca.example.net; "
+                                 "letsencrypt.org is not allowed");
 }
 
 static void test_walk_parent(void **state)
@@ -654,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_without_issuer),
         cmocka_unit_test(test_bad_name_and_dig),
         cmocka_unit_test_setup_teardown(test_walk_parent, fake_setup, fake_teardown),
+        cmocka_unit_test_setup_teardown(test_walk_several_cas, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_walk_none_stops_below_root, fake_setup,
                                         fake_teardown),
         cmocka_unit_test_setup_teardown(test_walk_cname, fake_setup, fake_teardown),

@@ -576,6 +576,12 @@ static int cf_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return zp_pr_cleanup(&cf_ops, cfg, rec, call, err);
 }
 
+static int cf_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    return zp_pr_verify(&cf_ops, cfg, rec, call, err);
+}
+
 const struct zp_provider_ops zp_prov_cloudflare = {
     .type = "cloudflare",
     .flags = 0,
@@ -584,4 +590,5 @@ const struct zp_provider_ops zp_prov_cloudflare = {
     .config_free = cf_config_free,
     .present = cf_present,
     .cleanup = cf_cleanup,
+    .verify = cf_verify,
 };

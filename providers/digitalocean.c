@@ -325,6 +325,12 @@ static int do_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return zp_pr_cleanup(&do_ops, cfg, rec, call, err);
 }
 
+static int do_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    return zp_pr_verify(&do_ops, cfg, rec, call, err);
+}
+
 const struct zp_provider_ops zp_prov_digitalocean = {
     .type = "digitalocean",
     .flags = ZP_PROV_RMW,
@@ -333,4 +339,5 @@ const struct zp_provider_ops zp_prov_digitalocean = {
     .config_free = zp_pr_zcfg_free,
     .present = do_present,
     .cleanup = do_cleanup,
+    .verify = do_verify,
 };

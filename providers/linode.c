@@ -380,6 +380,12 @@ static int li_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return zp_pr_cleanup(&li_ops, cfg, rec, call, err);
 }
 
+static int li_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    return zp_pr_verify(&li_ops, cfg, rec, call, err);
+}
+
 const struct zp_provider_ops zp_prov_linode = {
     .type = "linode",
     .flags = ZP_PROV_RMW,
@@ -388,4 +394,5 @@ const struct zp_provider_ops zp_prov_linode = {
     .config_free = zp_pr_zcfg_free,
     .present = li_present,
     .cleanup = li_cleanup,
+    .verify = li_verify,
 };

@@ -293,6 +293,26 @@ static void pr_log_failed(const struct zp_pr_ops *ops, const char *action,
            ZP_S("kind", zp_errkind_name(err->kind)), ZP_S("error", err->msg), ZP_END);
 }
 
+int zp_pr_verify(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
+                 const struct zp_prov_call *call, struct zp_err *err)
+{
+    struct zp_pr_target t;
+    struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
+    int rc = -1;
+
+    /* The same reads a Present starts with: the zone, then the records at the name. */
+    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
+        ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg), "the %s credentials can read zone %s and the TXT "
+             "records at %s; whether they may write shows only in a write test",
+             ops->api->what, t.zone, t.fqdn);
+    rc = 0;
+out:
+    free(ids);
+    return rc;
+}
+
 int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
                   const struct zp_prov_call *call, struct zp_err *err)
 {

@@ -148,6 +148,9 @@ struct zp_pr_ops {
                   const char *id, const struct zp_prov_call *call, struct zp_err *err);
 };
 
+/* doctor: the zone and the records at rec->fqdn read, nothing written (provider.h verify). */
+int zp_pr_verify(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
+                 const struct zp_prov_call *call, struct zp_err *err);
 /* Adds rec->value unless a record holds it already. */
 int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
                   const struct zp_prov_call *call, struct zp_err *err);

@@ -71,16 +71,39 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         return list(SECRETS)
 
     # --- helpers for the tests below ---
-    def run_with(self, action, key, fqdn, mode="skip", **settings):
+    def config_with(self, mode="skip", **settings):
         entry = self.provider_yaml(self.fake, self.tmp, **settings)
         entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
         path = os.path.join(self.tmp, "config-custom.yaml")
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: 6s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, fqdn, mode="skip", **settings):
+        path = self.config_with(mode, **settings)
         r = zptest.run_zp([action, "--config", path, "--fqdn", fqdn, "--key", key], timeout=60)
         self.no_secret_in(r)
         return r
+
+    def test_doctor_proves_the_token_without_writing(self):
+        """doctor reads the zone and the records at the name; a bad token is named."""
+        writes = len(self.fake.calls("POST")) + len(self.fake.calls("DELETE"))
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Cloudflare credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len(self.fake.calls("POST")) + len(self.fake.calls("DELETE")), writes)
 
     def failed(self, r, *phrases):
         self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)

@@ -254,8 +254,12 @@ int zp_cmd_check(int argc, char **argv)
         zp_precheck_view(inst, ch.fqdn, ch.key, zp_now_ms() + timeout, &err) == 0) {
         rc = ZP_EXIT_OK;
     } else {
-        if (!rep->complete)
+        if (!rep->complete) {
+            const char *lag = zp_precheck_doubled_where(rep);
             zp_watch_explain(rep, &err);
+            if (lag != NULL)
+                zp_precheck_doubled(lag, ch.fqdn, zone, ch.key, zp_now_ms() + 1000, &err);
+        }
         zp_cmd_fail(&err);
     }
 out:

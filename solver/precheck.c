@@ -407,3 +407,33 @@ int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const cha
     zp_buf_free(&lag);
     return rc;
 }
+
+const char *zp_precheck_doubled_where(const struct zp_watch_report *rep)
+{
+    for (size_t i = 0; i < rep->n && i < ZP_WATCH_MAX_NS; i++)
+        if ((rep->ns[i].state == ZP_NS_NXDOMAIN || rep->ns[i].state == ZP_NS_NODATA) &&
+            rep->ns[i].addr[0] != '\0')
+            return rep->ns[i].addr;
+    return NULL;
+}
+
+void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone,
+                         const char *value, uint64_t deadline, struct zp_err *err)
+{
+    char doubled[2 * ZP_DNAME_MAX], why[160];
+    struct zp_ns_target t;
+    ldns_pkt *p = NULL;
+    size_t n;
+
+    /* A tool that appends the zone to a full name writes _acme-challenge.x.z.z. */
+    if (snprintf(doubled, sizeof(doubled), "%s%s", fqdn, zone) >= ZP_DNAME_MAX - 1 ||
+        zp_ns_target_parse(addr, 53, &t, why, sizeof(why)) == -1 ||
+        zp_dnsq_ask(&t, doubled, LDNS_RR_TYPE_TXT, 0, deadline, 1000, &p, why, sizeof(why)) == -1)
+        return;
+    n = strlen(err->msg);
+    if (zp_dnsq_txt_has(p, value))
+        snprintf(err->msg + n, sizeof(err->msg) - n, "; the value is at %s on %s: it was "
+                 "written with its zone appended twice (a full name given where one relative "
+                 "to the zone was expected)", doubled, addr);
+    ldns_pkt_free(p);
+}

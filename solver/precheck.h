@@ -23,6 +23,7 @@ struct zp_challenge;
 struct zp_err;
 struct zp_psl;
 struct zp_dnssec_anchor;
+struct zp_watch_report;
 
 struct zp_precheck;
 
@@ -66,6 +67,16 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
  */
 int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const char *value,
                      uint64_t deadline, struct zp_err *err);
+
+/*
+ * A laggard that answers NXDOMAIN or NODATA may hold the value under the
+ * doubled name fqdn+zone; zp_precheck_doubled asks addr (one query) and, if
+ * so, appends that to err's sentence. zp_precheck_doubled_where picks the
+ * laggard of a report to ask, or NULL.
+ */
+const char *zp_precheck_doubled_where(const struct zp_watch_report *rep);
+void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone,
+                         const char *value, uint64_t deadline, struct zp_err *err);
 
 /* The loaded lists, for doctor. */
 const struct zp_psl *zp_precheck_psl(const struct zp_precheck *pc);

@@ -37,7 +37,13 @@ struct job {
     void *arg;
     uint64_t start_ms;
     uint64_t deadline_ms;
-    int verify;                     /* served everywhere: back on a worker to ask the CA's view */
+    /*
+     * What a worker does with the job: the write; or, back from the watcher (whose threads
+     * never block), ask the CA's view once every server serves the value, or look for the
+     * value under a doubled name at a laggard (laggard: its address).
+     */
+    enum { PH_WRITE, PH_VIEW, PH_DOUBLED } phase;
+    char laggard[64];
     struct zp_result res;
 };
 
@@ -65,7 +71,7 @@ struct zp_solver {
 
 static int job_rmw(const struct job *j)
 {
-    return j->inst != NULL && !j->verify && (j->inst->ops->flags & ZP_PROV_RMW);
+    return j->inst != NULL && j->phase == PH_WRITE && (j->inst->ops->flags & ZP_PROV_RMW);
 }
 
 /* Appends j to the queue; an accepted job is never refused for a full queue. */
@@ -153,22 +159,36 @@ static void finish(struct job *j)
     free(j);
 }
 
+/* Back to a worker for a blocking step; on shutdown the job is answered at once. */
+static int back_to_worker(struct job *j, int phase)
+{
+    j->phase = phase;
+    j->res.report = NULL;
+    if (enqueue(j->s, j, 1) == 0)
+        return 0;
+    zp_err_clear(&j->res.err);
+    zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+    return -1;
+}
+
 static void on_watched(void *arg, const struct zp_watch_report *rep)
 {
     struct job *j = arg;
+    const char *lag;
 
     j->res.report = rep;
     if (rep->complete && j->inst->prop.n_verify_resolvers > 0) {
-        /* Asking the CA's view blocks: not on a watcher thread. */
-        j->verify = 1;
-        j->res.report = NULL;
-        if (enqueue(j->s, j, 1) == 0)
+        if (back_to_worker(j, PH_VIEW) == 0)
             return;
-        zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
     } else if (rep->complete) {
         j->res.ok = 1;
     } else {
         zp_watch_explain(rep, &j->res.err);
+        if ((lag = zp_precheck_doubled_where(rep)) != NULL) {
+            zp_strlcpy(j->laggard, lag, sizeof(j->laggard));
+            if (back_to_worker(j, PH_DOUBLED) == 0)
+                return;
+        }
         zp_err_wrap(&j->res.err, "%s (%s)", j->inst->name, j->inst->ops->type);
     }
     finish(j);
@@ -201,7 +221,13 @@ static int run_job(struct job *j)
         *err = j->route_err;
         return 0;
     }
-    if (j->verify) {
+    if (j->phase == PH_DOUBLED) {
+        zp_precheck_doubled(j->laggard, j->ch.fqdn, j->zone, j->ch.key,
+                            zp_now_ms() + VIEW_MIN_MS, err);
+        zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
+        return 0;
+    }
+    if (j->phase == PH_VIEW) {
         /* A watch that completed at the deadline still gets one honest question. */
         uint64_t until = j->deadline_ms;
         if (zp_ms_left(until) < VIEW_MIN_MS)

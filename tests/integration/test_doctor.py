@@ -221,6 +221,24 @@ class Scenarios(unittest.TestCase):
                          "(recursion desired): connection refused (nothing listens on that "
                          "port); set propagation.resolvers to resolvers that answer" % port)
 
+    def test_doubled_name(self):
+        """The value sits under the zone appended twice: doctor warns, check says where."""
+        fqdn, doubled = "_acme-challenge.dbl.single.test.", "_acme-challenge.dbl.single.test.single.test."
+        key = zptest.acme_key("doubled")
+        self.lab.nsupdate("single.test", ['update add %s 30 TXT "%s"' % (doubled, key)])
+        try:
+            rc, [n] = self.doctor("single.test", "dbl.single.test")
+            c = self.check(n, "challenge")
+            self.assertEqual(c["verdict"], "warn")
+            self.assertIn("TXT records sit under the doubled name %s" % doubled, c["cause"])
+            r = zptest.run_zp(["check", "--config", self.cfg("single.test"), "--fqdn", fqdn,
+                               "--key", key])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("; the value is at %s on %s: it was written with its zone appended "
+                          "twice" % (doubled, self.lab.primary("single.test")), r.stderr)
+        finally:
+            self.lab.nsupdate("single.test", ["update delete %s TXT" % doubled])
+
     def test_single_server_hint(self):
         fqdn = "_acme-challenge.single.test."
         r = zptest.run_zp(["check", "--config", self.cfg("single.test"), "--fqdn", fqdn,

@@ -345,22 +345,18 @@ static int values_at(struct ctx *c, const char *name, struct zp_buf *vals, uint3
 static void check_cname(struct ctx *c)
 {
     struct zp_check *k = add(c);
-    char wild[ZP_DNAME_MAX + 2], up[ZP_DNAME_MAX], dig[384], why[160];
-    struct zp_zone_info zi;
+    char dig[384];
 
     zp_check_dig(dig, sizeof(dig), c->r.n ? c->r.t[0].addr : NULL, 0, NULL, c->rep->fqdn,
                  "CNAME");
     /* The wildcard trap: *.x CNAME y makes every _acme-challenge name below x an alias. */
-    zp_zone_parent(c->rep->fqdn, up, sizeof(up));
-    snprintf(wild, sizeof(wild), "*.%s", up);
-    if (c->r.n > 0 && zp_zone_ask(&c->r.t[0], ZP_DNSQ_RD | ZP_DNSQ_CD, wild, c->deadline, &zi,
-                                  why, sizeof(why)) == 0 && zi.cname[0] != '\0' &&
-        strcmp(zi.cname, c->cname) == 0)
-        zp_check_set(k, "challenge", ZP_CHECK_FAIL, "add a TXT-capable name at the challenge "
-                     "name (an explicit record there wins over the wildcard), or delegate it "
-                     "with its own CNAME to a zone zoneproof can write", NULL, dig,
-                     "%s is an alias (CNAME) of %s, synthesized from the wildcard %s: the "
-                     "challenge record cannot be written there", c->rep->fqdn, c->cname, wild);
+    if (c->r.n > 0 && zp_zone_wildcard_alias(&c->r.t[0], ZP_DNSQ_RD | ZP_DNSQ_CD, c->rep->fqdn,
+                                             c->cname, c->deadline))
+        zp_check_set(k, "challenge", ZP_CHECK_WARN, "keep cnameStrategy: None in the Issuer "
+                     "(Follow would send the challenge to the wildcard's target); Present's "
+                     "write creates the name, and the wildcard then no longer answers for it",
+                     NULL, dig, "%s is an alias (CNAME) of %s synthesized from a wildcard "
+                     "CNAME in %s", c->rep->fqdn, c->cname, c->rep->zone);
     else
         zp_check_set(k, "challenge", ZP_CHECK_FAIL, "present the challenge at the target "
                      "(cert-manager: cnameStrategy: Follow, with a provider for the target's "

@@ -1,12 +1,16 @@
 /*
- * precheck.c — what Present checks before it writes (precheck.h): the
- * certificate name against the Public Suffix List, the zone that really
- * holds the challenge name and a CNAME there (one SOA question), CAA
- * against the configured CAs, and the DNSSEC chain down to the zone.
+ * precheck.c — the DNS checks that change Present's answer (precheck.h).
+ * Before the write: the certificate name against the Public Suffix List,
+ * the zone that really holds the challenge name and a CNAME there (one SOA
+ * question), the DNSSEC chain down to the zone, CAA against the configured
+ * CAs. After the watch: the CA's view through propagation.verifyResolvers,
+ * and a value written under a doubled name at a laggard.
  *
- * Runs on a provider worker thread, which may block on a few queries. The
- * DNSSEC verdict of a zone takes a dozen queries, so it is cached per zone
- * for a minute: a burst of Presents in one zone pays it once.
+ * Runs on provider worker threads (and the CLI), which may block on a few
+ * queries; never on the watcher's. The DNSSEC verdict of a zone takes a
+ * dozen queries, so it is cached per zone for a minute: a burst of
+ * Presents in one zone pays it once. An instance's resolvers are parsed
+ * once a minute, not per Present.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -234,6 +238,10 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
         return zp_err_set(err, e.kind, "cannot check which zone holds %s before writing: %s; "
                           "nothing was written", fqdn, e.msg);
     }
+    /* A CNAME from a wildcard is no obstacle: the write creates the name. */
+    if (zi.cname[0] != '\0' && r->n > 0 &&
+        zp_zone_wildcard_alias(&r->t[0], ZP_DNSQ_RD | ZP_DNSQ_CD, fqdn, zi.cname, deadline))
+        return 0;
     if (zi.cname[0] != '\0')
         return zp_err_set(err, ZP_EINVAL, "%s is an alias (CNAME) of %s: a TXT record cannot "
                           "sit beside a CNAME (the server ignores the write) and the CA follows "

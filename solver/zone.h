@@ -43,6 +43,14 @@ int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t d
 int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
                 uint64_t deadline, struct zp_zone_info *info, char *why, size_t whysz);
 
+/*
+ * Whether the CNAME cname at name is synthesized from a wildcard (*.parent,
+ * or further up to the zone's apex, with the same target), asked of t. A
+ * write at name creates the name, and the wildcard no longer answers for it.
+ */
+int zp_zone_wildcard_alias(const struct zp_ns_target *t, unsigned flags, const char *name,
+                           const char *cname, uint64_t deadline);
+
 /* The parent of name ("example.com." for "www.example.com."; "." for a TLD); "" for ".". */
 void zp_zone_parent(const char *name, char *out, size_t outsz);
 

@@ -149,3 +149,25 @@ int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
     ldns_pkt_free(p);
     return 0;
 }
+
+int zp_zone_wildcard_alias(const struct zp_ns_target *t, unsigned flags, const char *name,
+                           const char *cname, uint64_t deadline)
+{
+    char up[ZP_DNAME_MAX], next[ZP_DNAME_MAX], wild[ZP_DNAME_MAX + 2], why[160];
+    struct zp_zone_info zi;
+
+    /* The wildcard of the closest encloser answers: try *.parent, then further up. */
+    zp_zone_parent(name, up, sizeof(up));
+    while (zp_dname_labels(up) > 1) {
+        if (snprintf(wild, sizeof(wild), "*.%s", up) >= ZP_DNAME_MAX - 1 ||
+            zp_zone_ask(t, flags, wild, deadline, &zi, why, sizeof(why)) == -1)
+            return 0;
+        if (zi.cname[0] != '\0')
+            return strcmp(zi.cname, cname) == 0;
+        if (zi.zone[0] != '\0' && strcmp(zi.zone, up) == 0)
+            return 0; /* reached the zone's apex */
+        zp_zone_parent(up, next, sizeof(next));
+        zp_strlcpy(up, next, sizeof(up));
+    }
+    return 0;
+}

@@ -129,6 +129,19 @@ class Scenarios(unittest.TestCase):
         self.assert_refused("cname.test", "_acme-challenge.www.cname.test.",
                             "is an alias (CNAME) of www.acme-dns.ok.test.")
 
+    def test_wildcard_cname(self):
+        """*.w.cname.test CNAME: a warning, not a refusal; the write creates the name."""
+        rc, [n] = self.doctor("cname.test", "x.w.cname.test")
+        c = self.check(n, "challenge")
+        self.assertEqual(c["verdict"], "warn", c)
+        self.assertEqual(c["cause"], "_acme-challenge.x.w.cname.test. is an alias (CNAME) "
+                         "of www.ok.test. synthesized from a wildcard CNAME in cname.test.")
+        fqdn = "_acme-challenge.x.w.cname.test."
+        r, key = self.present("cname.test", fqdn)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(key, self.lab.txt(self.lab.primary("cname.test"), fqdn))
+        self.assertEqual(self.present("cname.test", fqdn, action="cleanup")[0].returncode, 0)
+
     def test_delegated_child_zone(self):
         rc, [n] = self.doctor("example.test", "x.sub.example.test")
         z = self.check(n, "zone")

@@ -44,7 +44,8 @@ naming the copy that answered: "live", "stale", "internal" or "external".
                    see and update "internal"
     knot.test      on Knot, signed by Knot, DS in test.; acme-key may add TXT
     single.test    unsigned, one nameserver
-    cname.test     _acme-challenge.www.cname.test. CNAME www.acme-dns.ok.test.
+    cname.test     _acme-challenge.www.cname.test. CNAME www.acme-dns.ok.test.;
+                   *.w.cname.test. CNAME www.ok.test. (a wildcard CNAME)
     example.test   delegates sub.example.test (NS + glue); both zones on p1
     caa.test       CAA: apex 0 issue "ca.example.net"; other.caa.test 0 issue
                    "letsencrypt.org"; crit.caa.test 128 tbs "unknown"
@@ -151,7 +152,7 @@ ZONES = [
     Z("knot.test", [("ns1", "knot")], sign="knot"),
     Z("single.test", [("ns1", "p1")]),
     Z("cname.test", [("ns1", "p1")],
-      records=["_acme-challenge.www CNAME www.acme-dns.ok.test."]),
+      records=["_acme-challenge.www CNAME www.acme-dns.ok.test.", "*.w CNAME www.ok.test."]),
     Z("example.test", [("ns1", "p1")]),  # the parent of sub.example.test
     Z("sub.example.test", [("ns1", "p1")]),
     Z("caa.test", [("ns1", "p1")],

@@ -88,6 +88,14 @@ static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_pr
         check_addrs(map, path, "nameservers", p->nameservers, err) == -1 ||
         check_addrs(map, path, "verifyResolvers", p->verify_resolvers, err) == -1)
         return -1;
+    /* The resolvers zoneproof asks see zoneproof's view (and cache its negative answers). */
+    for (size_t i = 0; i < p->n_verify_resolvers; i++)
+        for (size_t k = 0; k < p->n_resolvers; k++)
+            if (strcmp(p->verify_resolvers[i], p->resolvers[k]) == 0)
+                return zp_y_fail(zp_y_get(map, "verifyResolvers"), path, err,
+                                 "verifyResolvers[%zu]: \"%s\" is also in resolvers: it sees "
+                                 "zoneproof's view, not the CA's; list resolvers outside the "
+                                 "split horizon", i, p->verify_resolvers[i]);
     if (mode != NULL) {
         if (strcmp(mode, "wait") == 0)
             p->mode = ZP_PROP_WAIT;

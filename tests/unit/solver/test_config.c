@@ -153,6 +153,17 @@ static void mistakes_cite_file_line_and_setting(void **state)
          "config.yaml:7: providers[0].propagation: unknown setting \"timout\""},
         {"workers: {watch: 0}\nproviders: [{name: a}]\n",
          "workers: watch must be a whole number from 1 to 64"},
+        {"dnssec: {validate: maybe}\nproviders: [{name: a}]\n",
+         "config.yaml:1: dnssec: validate must be auto, true or false, not \"maybe\""},
+        {"dnssec: {trustAnchor: x}\nproviders: [{name: a}]\n",
+         "dnssec: unknown setting \"trustAnchor\" (known: validate, trustAnchorFile)"},
+        {"caaIssuers: [\"lets encrypt\"]\nproviders: [{name: a}]\n",
+         "caaIssuers[0]: \"lets encrypt\" has the character ' '"},
+        {"propagation:\n  verifyResolvers: [\"a b\"]\nproviders: [{name: a}]\n",
+         "config.yaml:2: propagation: verifyResolvers[0]: \"a b\" is not host:port"},
+        {"propagation:\n  resolvers: [\"127.0.0.1:53\"]\n  verifyResolvers: [\"127.0.0.1:53\"]\n"
+         "providers: [{name: a}]\n",
+         "verifyResolvers[0]: \"127.0.0.1:53\" is also in resolvers: it sees zoneproof's view"},
     };
     struct zp_config *cfg;
     struct zp_err err;

@@ -12,6 +12,7 @@
  * Presents in one zone pays it once. An instance's resolvers are parsed
  * once a minute, not per Present.
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,8 +195,10 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
 /* The check's sentence as Present's error: the cause, then the fix. */
 static int refuse(const struct zp_check *c, enum zp_errkind kind, struct zp_err *err)
 {
-    return zp_err_set(err, kind, "%s; nothing was written%s%s", c->cause, c->fix[0] ? ". " : "",
-                      c->fix);
+    /* The fix is a sentence of its own here: it starts with a capital. */
+    return zp_err_set(err, kind, "%s; nothing was written%s%c%s", c->cause,
+                      c->fix[0] ? ". " : "", c->fix[0] ? toupper((unsigned char)c->fix[0]) : ' ',
+                      c->fix[0] ? c->fix + 1 : "");
 }
 
 static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone,

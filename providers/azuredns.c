@@ -509,6 +509,69 @@ static char *ad_plan(const struct ad_op *op, const cJSON *set, int *nothing, int
     return out;
 }
 
+/*
+ * What every call does before its first read: the token source, the
+ * ambient-credentials rule, and the zone and set names.
+ */
+static int ad_begin(struct ad_op *op, struct zp_err *err)
+{
+    const struct ad_cfg *cfg = op->cfg;
+    char zone[ZP_DNAME_MAX];
+
+    snprintf(op->rate_key, sizeof(op->rate_key), "azuredns:%s", op->call->instance);
+    op->src = (struct zp_azauth_src){.authority = cfg->authority,
+                                     .tenant = cfg->tenant,
+                                     .client_id = cfg->client_id,
+                                     .secret = &cfg->secret,
+                                     .call = op->call,
+                                     .federated_file = cfg->federated_file,
+                                     .scope = cfg->scope,
+                                     .ca_file = cfg->ca,
+                                     .rate_key = op->rate_key,
+                                     .rate = AD_RATE,
+                                     .burst = AD_BURST};
+    /* No secret file: the pod's workload identity, which only the request can allow. */
+    if (!zp_cred_set(&cfg->secret) && !op->call->allow_ambient)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "azuredns instance %s has no clientSecretFile or clientSecretSecretRef "
+                          "and the Issuer does not allow ambient credentials: set "
+                          "clientSecretFile or clientSecretSecretRef, or use a ClusterIssuer "
+                          "(cert-manager allows ambient credentials for ClusterIssuers by "
+                          "default) or start cert-manager with --issuer-ambient-credentials",
+                          op->call->instance ? op->call->instance : "(unnamed)");
+    zp_strlcpy(zone, cfg->zone ? cfg->zone : op->rec->zone, sizeof(zone));
+    if (zp_dname_relative(op->rec->fqdn, zone, op->rel, sizeof(op->rel)) == -1)
+        return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", op->rec->fqdn, zone,
+                          cfg->zone ? "set zoneName to the zone that holds it, or remove zoneName"
+                                    : "the zone cert-manager found does not hold the name");
+    zp_strlcpy(op->zone, zone, sizeof(op->zone));
+    if (strlen(op->zone) > 1 && op->zone[strlen(op->zone) - 1] == '.')
+        op->zone[strlen(op->zone) - 1] = '\0';
+    return 0;
+}
+
+/* GET the TXT set at the name: *set NULL when there is none. */
+static int ad_read(struct ad_op *op, cJSON **set, struct zp_err *err)
+{
+    const char *code, *message;
+    long status = 0;
+
+    if (ad_api(op, "GET", NULL, NULL, &status, set, err) == -1)
+        return -1;
+    if (status == 200)
+        return 0;
+    ad_error_fields(*set, &code, &message);
+    if (status == 404 && strcmp(code, "NotFound") == 0) {
+        cJSON_Delete(*set);
+        *set = NULL; /* no set at the name */
+        return 0;
+    }
+    ad_fail(op, status, *set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set", err);
+    cJSON_Delete(*set);
+    *set = NULL;
+    return -1;
+}
+
 static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
                      struct zp_err *err)
 {
@@ -516,44 +579,13 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
     struct ad_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
     const char *doing = del ? "remove the value from the TXT set" : "add the value to the TXT set";
     cJSON *set = NULL, *reply = NULL;
-    char *body = NULL, *cond = NULL, zone[ZP_DNAME_MAX];
+    char *body = NULL, *cond = NULL;
     const cJSON *etag;
     long status = 0;
     int rc = -1, nothing = 0, last = 0, attempt;
 
-    snprintf(op.rate_key, sizeof(op.rate_key), "azuredns:%s", call->instance);
-    op.src = (struct zp_azauth_src){.authority = cfg->authority,
-                                    .tenant = cfg->tenant,
-                                    .client_id = cfg->client_id,
-                                    .secret = &cfg->secret,
-                                    .call = call,
-                                    .federated_file = cfg->federated_file,
-                                    .scope = cfg->scope,
-                                    .ca_file = cfg->ca,
-                                    .rate_key = op.rate_key,
-                                    .rate = AD_RATE,
-                                    .burst = AD_BURST};
-    /* No secret file: the pod's workload identity, which only the request can allow. */
-    if (!zp_cred_set(&cfg->secret) && !call->allow_ambient) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "azuredns instance %s has no clientSecretFile or clientSecretSecretRef and the "
-                   "Issuer does not allow ambient credentials: set clientSecretFile or "
-                   "clientSecretSecretRef, or use a ClusterIssuer "
-                   "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
-                   "start cert-manager with --issuer-ambient-credentials",
-                   call->instance ? call->instance : "(unnamed)");
+    if (ad_begin(&op, err) == -1)
         goto out;
-    }
-    zp_strlcpy(zone, cfg->zone ? cfg->zone : rec->zone, sizeof(zone));
-    if (zp_dname_relative(rec->fqdn, zone, op.rel, sizeof(op.rel)) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, zone,
-                   cfg->zone ? "set zoneName to the zone that holds it, or remove zoneName"
-                             : "the zone cert-manager found does not hold the name");
-        goto out;
-    }
-    zp_strlcpy(op.zone, zone, sizeof(op.zone));
-    if (strlen(op.zone) > 1 && op.zone[strlen(op.zone) - 1] == '.')
-        op.zone[strlen(op.zone) - 1] = '\0';
     for (attempt = 1;; attempt++) {
         cJSON_Delete(set);
         cJSON_Delete(reply);
@@ -562,23 +594,8 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
         body = NULL;
         zp_free_secret(cond);
         cond = NULL;
-        if (ad_api(&op, "GET", NULL, NULL, &status, &set, err) == -1)
+        if (ad_read(&op, &set, err) == -1)
             goto out;
-        if (status == 404) {
-            const char *code, *message;
-            ad_error_fields(set, &code, &message);
-            if (strcmp(code, "NotFound") != 0) {
-                ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set",
-                        err);
-                goto out;
-            }
-            cJSON_Delete(set);
-            set = NULL; /* no set at the name */
-        } else if (status != 200) {
-            ad_fail(&op, status, set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set",
-                    err);
-            goto out;
-        }
         body = ad_plan(&op, set, &nothing, &last);
         if (nothing) {
             zp_log(ZP_LOG_INFO, del ? "azuredns value already absent" : "azuredns value present",
@@ -650,6 +667,27 @@ static int ad_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return ad_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the read a Present starts with (the TXT set at the name, in the zone), no change. */
+static int ad_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct ad_op op = {.cfg = p, .rec = rec, .call = call};
+    cJSON *set = NULL;
+    int rc = -1;
+
+    if (ad_begin(&op, err) == -1 || ad_read(&op, &set, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read zone %s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             AD_WHAT, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    zp_free_secret(op.token);
+    cJSON_Delete(set);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_azuredns = {
     .type = "azuredns",
     .flags = ZP_PROV_RMW,
@@ -658,4 +696,5 @@ const struct zp_provider_ops zp_prov_azuredns = {
     .config_free = ad_config_free,
     .present = ad_present,
     .cleanup = ad_cleanup,
+    .verify = ad_verify,
 };

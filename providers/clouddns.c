@@ -581,6 +581,38 @@ out:
     return out;
 }
 
+/*
+ * What every call does before its first read of the set: the token source,
+ * the ambient-credentials rule, and the managed zone.
+ */
+static int cd_begin(struct cd_op *op, struct zp_err *err)
+{
+    const struct cd_cfg *cfg = op->cfg;
+
+    snprintf(op->rate_key, sizeof(op->rate_key), "clouddns:%s", op->call->instance);
+    op->src = (struct zp_gauth_src){.cred = &cfg->key,
+                                    .call = op->call,
+                                    .setting = cfg->key.setting,
+                                    .token_endpoint = cfg->token_endpoint,
+                                    .scope = ZP_GAUTH_SCOPE_DNS,
+                                    .ca_file = cfg->ca,
+                                    .rate_key = op->rate_key,
+                                    .rate = CD_RATE,
+                                    .burst = CD_BURST};
+    zp_strlcpy(op->who, "(unknown)", sizeof(op->who));
+    /* No key file: the pod's own identity, which only the request can allow. */
+    if (!zp_cred_set(&cfg->key) && !op->call->allow_ambient)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "clouddns instance %s has no serviceAccountFile or "
+                          "serviceAccountSecretRef and the Issuer does not allow ambient "
+                          "credentials: set serviceAccountFile or serviceAccountSecretRef, or use "
+                          "a ClusterIssuer (cert-manager allows ambient credentials for "
+                          "ClusterIssuers by default) or start cert-manager with "
+                          "--issuer-ambient-credentials",
+                          op->call->instance ? op->call->instance : "(unnamed)");
+    return cd_zone(op, err);
+}
+
 static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
                      struct zp_err *err)
 {
@@ -594,29 +626,7 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
     int rc = -1, deletes_only = 0, attempt;
 
     zp_buf_init(&path, 4096);
-    snprintf(op.rate_key, sizeof(op.rate_key), "clouddns:%s", call->instance);
-    op.src = (struct zp_gauth_src){.cred = &cfg->key,
-                                   .call = call,
-                                   .setting = cfg->key.setting,
-                                   .token_endpoint = cfg->token_endpoint,
-                                   .scope = ZP_GAUTH_SCOPE_DNS,
-                                   .ca_file = cfg->ca,
-                                   .rate_key = op.rate_key,
-                                   .rate = CD_RATE,
-                                   .burst = CD_BURST};
-    zp_strlcpy(op.who, "(unknown)", sizeof(op.who));
-    /* No key file: the pod's own identity, which only the request can allow. */
-    if (!zp_cred_set(&cfg->key) && !call->allow_ambient) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "clouddns instance %s has no serviceAccountFile or serviceAccountSecretRef and "
-                   "the Issuer does not allow ambient credentials: set serviceAccountFile or "
-                   "serviceAccountSecretRef, or use a ClusterIssuer "
-                   "(cert-manager allows ambient credentials for ClusterIssuers by default) or "
-                   "start cert-manager with --issuer-ambient-credentials",
-                   call->instance ? call->instance : "(unnamed)");
-        goto out;
-    }
-    if (cd_zone(&op, err) == -1)
+    if (cd_begin(&op, err) == -1)
         goto out;
     zp_buf_puts(&path, "/managedZones/");
     zp_http_escape(op.zone, &path);
@@ -687,6 +697,27 @@ static int cd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return cd_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the reads a Present starts with (the managed zone, the TXT set at the name), no change. */
+static int cd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct cd_op op = {.cfg = p, .rec = rec, .call = call};
+    cJSON *set = NULL;
+    int rc = -1;
+
+    if (cd_begin(&op, err) == -1 || cd_read(&op, &set, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read zone %.*s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             CD_WHAT, (int)strlen(rec->zone) - 1, rec->zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    zp_free_secret(op.token);
+    cJSON_Delete(set);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_clouddns = {
     .type = "clouddns",
     .flags = ZP_PROV_RMW,
@@ -695,4 +726,5 @@ const struct zp_provider_ops zp_prov_clouddns = {
     .config_free = cd_config_free,
     .present = cd_present,
     .cleanup = cd_cleanup,
+    .verify = cd_verify,
 };

@@ -457,6 +457,30 @@ static int gd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return gd_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the read a Present starts with (the TXT records at the name), no change. */
+static int gd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct gd_op op = {.cfg = p, .rec = rec, .call = call};
+    cJSON *list = NULL;
+    int rc = -1;
+
+    zp_buf_init(&op.auth, 2 * GD_CRED_MAX + 64);
+    zp_buf_init(&op.path, GD_URL_MAX);
+    if (gd_prepare(&op, err) == -1 || gd_read(&op, &list, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read domain %s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             GD_WHAT, op.domain, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    cJSON_Delete(list);
+    zp_buf_free_secret(&op.auth);
+    zp_buf_free(&op.path);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_godaddy = {
     .type = "godaddy",
     .flags = ZP_PROV_RMW,
@@ -465,4 +489,5 @@ const struct zp_provider_ops zp_prov_godaddy = {
     .config_free = gd_config_free,
     .present = gd_present,
     .cleanup = gd_cleanup,
+    .verify = gd_verify,
 };

@@ -519,6 +519,19 @@ out:
 
 /* ---- present and cleanup ------------------------------------------------------------------ */
 
+/* The token, then the zone: everything a call needs before it reads the TXT RRset. */
+static int hz_begin(struct hz_op *op, struct zp_err *err)
+{
+    snprintf(op->rl_key, sizeof(op->rl_key), "hetzner:%s",
+             op->call->instance ? op->call->instance : "");
+    snprintf(op->zone, sizeof(op->zone), "%s", op->rec->zone);
+    if (op->zone[0] != '\0' && op->zone[strlen(op->zone) - 1] == '.')
+        op->zone[strlen(op->zone) - 1] = '\0'; /* the API's names have no root dot */
+    if (hz_auth(op, err) == -1)
+        return -1;
+    return hz_zone(op, err);
+}
+
 static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
                      struct zp_err *err)
 {
@@ -530,18 +543,14 @@ static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_
 
     zp_buf_init(&op.auth, HZ_TOKEN_MAX + 64);
     zp_buf_init(&quoted, 1024);
-    snprintf(op.rl_key, sizeof(op.rl_key), "hetzner:%s", call->instance ? call->instance : "");
-    snprintf(op.zone, sizeof(op.zone), "%s", rec->zone);
-    if (op.zone[0] != '\0' && op.zone[strlen(op.zone) - 1] == '.')
-        op.zone[strlen(op.zone) - 1] = '\0'; /* the API's names have no root dot */
     if (strlen(rec->value) > 255) {
         zp_err_set(err, ZP_EINVAL,
                    "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
                    rec->fqdn, strlen(rec->value));
         goto out;
     }
-    if (zp_txt_quote(rec->value, &quoted) == -1 || hz_auth(&op, err) == -1 ||
-        hz_zone(&op, err) == -1 || hz_read(&op, &found, &stored, err) == -1)
+    if (zp_txt_quote(rec->value, &quoted) == -1 || hz_begin(&op, err) == -1 ||
+        hz_read(&op, &found, &stored, err) == -1)
         goto out;
     if ((stored != NULL) != del) {
         zp_log(ZP_LOG_INFO, "hetzner: nothing to do", ZP_S("instance", call->instance),
@@ -579,6 +588,28 @@ static int hz_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return hz_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the reads a Present starts with (the zone, the TXT RRset at the name), no change. */
+static int hz_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct hz_op op = {.cfg = p, .rec = rec, .call = call};
+    char *stored = NULL;
+    int rc = -1, found = 0;
+
+    zp_buf_init(&op.auth, HZ_TOKEN_MAX + 64);
+    if (hz_begin(&op, err) == -1 || hz_read(&op, &found, &stored, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read zone %s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             HZ_WHAT, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    zp_buf_free_secret(&op.auth);
+    free(stored);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_hetzner = {
     .type = "hetzner",
     .flags = 0, /* add_records and remove_records change one record on the server's side */
@@ -587,4 +618,5 @@ const struct zp_provider_ops zp_prov_hetzner = {
     .config_free = hz_config_free,
     .present = hz_present,
     .cleanup = hz_cleanup,
+    .verify = hz_verify,
 };

@@ -536,6 +536,36 @@ static int nc_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return nc_run(cfg, rec, call, 1, err);
 }
 
+/*
+ * doctor: the read a Present starts with (getHosts, the domain's whole host
+ * list, understood completely), no change. No domain lock: nothing is
+ * written, so a change in flight cannot be lost.
+ */
+static int nc_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct nc_op op;
+    struct zp_nc_hosts hosts = {0};
+    int rc = -1;
+
+    memset(&op, 0, sizeof(op));
+    op.cfg = p;
+    op.rec = rec;
+    op.call = call;
+    zp_buf_init(&op.key, 4096);
+    if (nc_begin(&op, err) == -1 || nc_get_hosts(&op, &hosts, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the Namecheap credentials can read domain %s and the TXT records at %.*s; whether "
+             "they may write shows only in a write test",
+             op.domain, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    zp_nc_hosts_free(&hosts);
+    zp_buf_free_secret(&op.key);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_namecheap = {
     .type = "namecheap",
     .flags = ZP_PROV_RMW, /* the whole domain is rewritten; see also the per-domain lock */
@@ -544,4 +574,5 @@ const struct zp_provider_ops zp_prov_namecheap = {
     .config_free = nc_config_free,
     .present = nc_present,
     .cleanup = nc_cleanup,
+    .verify = nc_verify,
 };

@@ -616,6 +616,37 @@ static int ovh_cleanup(void *cfg, const struct zp_record *rec, const struct zp_p
     return ovh_run(cfg, rec, call, 1, err);
 }
 
+/* doctor: the read a Present starts with (the ids of the TXT records at the name), no change. */
+static int ovh_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    struct ovh_op op;
+    char **ids = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    memset(&op, 0, sizeof(op));
+    op.cfg = p;
+    op.rec = rec;
+    op.call = call;
+    zp_buf_init(&op.as, 4096);
+    zp_buf_init(&op.ck, 4096);
+    if (ovh_begin(&op, err) == -1 || ovh_list(&op, &ids, &n, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the OVH credentials can read zone %s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    zp_buf_free_secret(&op.as);
+    zp_buf_free_secret(&op.ck);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_ovh = {
     .type = "ovh",
     .flags = 0, /* one record per value: nothing is read-modify-written */
@@ -624,4 +655,5 @@ const struct zp_provider_ops zp_prov_ovh = {
     .config_free = ovh_config_free,
     .present = ovh_present,
     .cleanup = ovh_cleanup,
+    .verify = ovh_verify,
 };

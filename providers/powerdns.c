@@ -628,35 +628,34 @@ static cJSON *pd_plan(const struct pd_op *op, const struct pd_set *set, int del,
     return rrsets;
 }
 
-static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+/*
+ * The reads every call starts with: the api-key, the server (the key and
+ * serverId checked, EXTEND/PRUNE learnt) and the zone at the name.
+ */
+static int pd_begin(struct pd_op *op, cJSON **zonep, struct zp_err *err)
 {
-    const struct pd_cfg *cfg = p;
-    struct pd_op op = {.cfg = cfg, .rec = rec, .call = call};
-    struct zp_buf key, quoted, sid;
-    struct pd_set set;
-    cJSON *zone = NULL, *rrsets = NULL;
-    const char *how = NULL;
+    const struct pd_cfg *cfg = op->cfg;
+    const struct zp_record *rec = op->rec;
+    struct zp_buf key, sid;
     int rc = -1;
 
-    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
     zp_buf_init(&key, PD_KEY_MAX);
-    zp_buf_init(&quoted, 1024);
-    zp_buf_init(&sid, sizeof(op.sid_esc));
-    op.zone = cfg->zone ? cfg->zone : rec->zone;
-    snprintf(op.rl_key, sizeof(op.rl_key), "powerdns:%s", call->instance ? call->instance : "");
-    if (!zp_dname_in_zone(rec->fqdn, op.zone)) {
-        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op.zone,
+    zp_buf_init(&sid, sizeof(op->sid_esc));
+    op->zone = cfg->zone ? cfg->zone : rec->zone;
+    snprintf(op->rl_key, sizeof(op->rl_key), "powerdns:%s",
+             op->call->instance ? op->call->instance : "");
+    if (!zp_dname_in_zone(rec->fqdn, op->zone)) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
                    cfg->zone ? "set zone to the zone that holds it, or remove zone"
                              : "the zone cert-manager found does not hold the name");
         goto out;
     }
-    if (zp_http_escape(cfg->server_id, &sid) == -1 || zp_txt_quote(rec->value, &quoted) == -1) {
+    if (zp_http_escape(cfg->server_id, &sid) == -1) {
         zp_err_set(err, ZP_EINVAL, "serverId or the TXT value for %s is too long", rec->fqdn);
         goto out;
     }
-    snprintf(op.sid_esc, sizeof(op.sid_esc), "%s", zp_buf_str(&sid));
-    if (zp_cred_read(&cfg->key, call, &key, err) == -1)
+    snprintf(op->sid_esc, sizeof(op->sid_esc), "%s", zp_buf_str(&sid));
+    if (zp_cred_read(&cfg->key, op->call, &key, err) == -1)
         goto out;
     if (strpbrk(key.data, "\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
@@ -665,12 +664,39 @@ static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_
                    cfg->key.setting, cfg->key.where);
         goto out;
     }
-    if (zp_buf_printf(&op.auth, "X-API-Key: %s", key.data) == -1) {
+    if (zp_buf_printf(&op->auth, "X-API-Key: %s", key.data) == -1) {
         zp_err_set(err, ZP_ECONFIG, "%s: %s is too long for an api-key", cfg->key.setting,
                    cfg->key.where);
         goto out;
     }
-    if (pd_server(&op, err) == -1 || pd_zone_read(&op, &zone, err) == -1)
+    if (pd_server(op, err) == -1 || pd_zone_read(op, zonep, err) == -1)
+        goto out;
+    rc = 0;
+out:
+    zp_buf_free_secret(&key);
+    zp_buf_free(&sid);
+    return rc;
+}
+
+static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
+{
+    const struct pd_cfg *cfg = p;
+    struct pd_op op = {.cfg = cfg, .rec = rec, .call = call};
+    struct zp_buf quoted;
+    struct pd_set set;
+    cJSON *zone = NULL, *rrsets = NULL;
+    const char *how = NULL;
+    int rc = -1;
+
+    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
+    zp_buf_init(&quoted, 1024);
+    op.zone = cfg->zone ? cfg->zone : rec->zone;
+    if (zp_txt_quote(rec->value, &quoted) == -1) {
+        zp_err_set(err, ZP_EINVAL, "serverId or the TXT value for %s is too long", rec->fqdn);
+        goto out;
+    }
+    if (pd_begin(&op, &zone, err) == -1)
         goto out;
     if (!del && pd_check_cname(&op, zone, err) == -1)
         goto out;
@@ -694,10 +720,8 @@ out:
                ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
     cJSON_Delete(rrsets);
     cJSON_Delete(zone);
-    zp_buf_free_secret(&key);
     zp_buf_free_secret(&op.auth);
     zp_buf_free(&quoted);
-    zp_buf_free(&sid);
     return rc;
 }
 
@@ -713,6 +737,28 @@ static int pd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return pd_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the reads a Present starts with (the server, the zone at the name), no change. */
+static int pd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct pd_op op = {.cfg = p, .rec = rec, .call = call};
+    cJSON *zone = NULL;
+    int rc = -1;
+
+    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
+    if (pd_begin(&op, &zone, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read zone %.*s and the TXT records at %.*s; whether they may "
+             "write shows only in a write test",
+             PD_WHAT, (int)strlen(op.zone) - 1, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    cJSON_Delete(zone);
+    zp_buf_free_secret(&op.auth);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_powerdns = {
     .type = "powerdns",
     .flags = ZP_PROV_RMW,
@@ -721,4 +767,5 @@ const struct zp_provider_ops zp_prov_powerdns = {
     .config_free = pd_config_free,
     .present = pd_present,
     .cleanup = pd_cleanup,
+    .verify = pd_verify,
 };

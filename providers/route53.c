@@ -687,6 +687,20 @@ static int r53_credentials(struct r53_op *op, struct zp_err *err)
     return 0;
 }
 
+/* The signing key, then the hosted zone: hostedZoneId, or the public zone named rec->zone. */
+static int r53_begin(struct r53_op *op, struct zp_err *err)
+{
+    snprintf(op->rl_key, sizeof(op->rl_key), "route53:%s",
+             op->call->instance ? op->call->instance : "");
+    if (r53_credentials(op, err) == -1)
+        return -1;
+    if (op->cfg->zone_id) {
+        snprintf(op->zone_id, sizeof(op->zone_id), "%s", op->cfg->zone_id);
+        return 0;
+    }
+    return r53_zone_lookup(op, err);
+}
+
 static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                       int del, struct zp_err *err)
 {
@@ -700,18 +714,13 @@ static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov
     zp_buf_init(&op.secret, 4096);
     zp_buf_init(&quoted, 1024);
     zp_buf_init(&batch, 256 * 1024);
-    snprintf(op.rl_key, sizeof(op.rl_key), "route53:%s", call->instance ? call->instance : "");
     if (strlen(rec->value) > 255) {
         zp_err_set(err, ZP_EINVAL,
                    "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
                    rec->fqdn, strlen(rec->value));
         goto out;
     }
-    if (zp_txt_quote(rec->value, &quoted) == -1 || r53_credentials(&op, err) == -1)
-        goto out;
-    if (cfg->zone_id)
-        snprintf(op.zone_id, sizeof(op.zone_id), "%s", cfg->zone_id);
-    else if (r53_zone_lookup(&op, err) == -1)
+    if (zp_txt_quote(rec->value, &quoted) == -1 || r53_begin(&op, err) == -1)
         goto out;
     for (int attempt = 1;; attempt++) {
         if (r53_read(&op, &set, err) == -1)
@@ -786,6 +795,29 @@ static int r53_cleanup(void *cfg, const struct zp_record *rec, const struct zp_p
     return r53_update(cfg, rec, call, 1, err);
 }
 
+/* doctor: the reads a Present starts with (the hosted zone, the TXT set at the name), no change. */
+static int r53_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    struct r53_op op = {.cfg = p, .rec = rec, .call = call};
+    struct zp_r53_rrset set = {0};
+    int rc = -1;
+
+    zp_buf_init(&op.secret, 4096);
+    if (r53_begin(&op, err) == -1 || r53_read(&op, &set, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the Route 53 credentials can read zone %.*s and the TXT records at %.*s; whether "
+             "they may write shows only in a write test",
+             (int)strlen(rec->zone) - 1, rec->zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    rc = 0;
+out:
+    zp_buf_free_secret(&op.secret);
+    zp_awssts_creds_wipe(&op.tmp);
+    zp_r53_rrset_free(&set);
+    return rc;
+}
+
 const struct zp_provider_ops zp_prov_route53 = {
     .type = "route53",
     .flags = ZP_PROV_RMW,
@@ -794,4 +826,5 @@ const struct zp_provider_ops zp_prov_route53 = {
     .config_free = r53_config_free,
     .present = r53_present,
     .cleanup = r53_cleanup,
+    .verify = r53_verify,
 };

@@ -224,11 +224,12 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},  {"zone", required_argument, NULL, 'z'},
         {"count", required_argument, NULL, 'n'},   {"concurrent", required_argument, NULL, 'C'},
         {"secret-file", required_argument, NULL, 's'}, {"key-name", required_argument, NULL, 'k'},
-        {"server", required_argument, NULL, 'S'},  {NULL, 0, NULL, 0},
+        {"server", required_argument, NULL, 'S'},  {"precheck-only", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *zone = "example.test", *secret_file = NULL, *keyname = "acme-key",
                *server = NULL;
-    int count = 200, concurrent = 1000, c;
+    int count = 200, concurrent = 1000, precheck_only = 0, c;
     struct zp_config *cfg;
     struct zp_solver *s;
     struct zp_err err = {0};
@@ -246,12 +247,13 @@ int main(int argc, char **argv)
         case 's': secret_file = optarg; break;
         case 'k': keyname = optarg; break;
         case 'S': server = optarg; break;
+        case 'P': precheck_only = 1; break;
         default: return 2;
         }
     }
     if (config == NULL || count < 1) {
         fprintf(stderr, "usage: zp_bench --config F [--zone Z] [--count N] [--concurrent N] "
-                        "[--server host:port --secret-file F --key-name K]\n");
+                        "[--server host:port --secret-file F --key-name K] [--precheck-only]\n");
         return 2;
     }
     zp_log_set_level(ZP_LOG_ERROR);
@@ -263,7 +265,7 @@ int main(int argc, char **argv)
            proc_status("VmRSS"));
 
     lat = calloc((size_t)count, sizeof(*lat));
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count && !precheck_only; i++) {
         snprintf(fqdn, sizeof(fqdn), "_acme-challenge.s%d.%s", i, zone);
         key_for(key, sizeof(key), "seq", i);
         t0 = now_us();
@@ -271,10 +273,11 @@ int main(int argc, char **argv)
         lat[i] = now_us() - t0;
         run_one(s, ZP_CLEANUP, fqdn, key, res);
     }
-    print_stats("present->ack, direct (in-process)", lat, (size_t)count);
+    if (!precheck_only)
+        print_stats("present->ack, direct (in-process)", lat, (size_t)count);
     bench_precheck(s, cfg, zone, count, lat);
 
-    if (concurrent > 0) {
+    if (concurrent > 0 && !precheck_only) {
         t0 = now_us();
         run_batch(s, ZP_PRESENT, zone, concurrent, &b);
         printf("%d concurrent presents: wall=%.2f s failed=%d peak_threads=%ld peak_rss=%ld kB\n",
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
         run_batch(s, ZP_CLEANUP, zone, concurrent, &b);
     }
 
-    if (server != NULL && secret_file != NULL) {
+    if (server != NULL && secret_file != NULL && !precheck_only) {
         struct zp_buf sec;
         const struct zp_instance *in = &cfg->inst[0];
         zp_buf_init(&sec, 4096);

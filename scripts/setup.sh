@@ -9,7 +9,7 @@ pkgs=(
   libcmocka-dev libevent-dev libpsl-dev
   bind9 bind9-utils dnsutils ldnsutils pebble lego openssl curl python3 python3-yaml
   pdns-server pdns-backend-sqlite3 sqlite3
-  unbound knot knot-dnsutils
+  unbound knot knot-dnsutils iproute2
   procps psmisc file
 )
 

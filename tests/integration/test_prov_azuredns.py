@@ -58,13 +58,17 @@ class T(conformance.ProviderConformance, unittest.TestCase):
             return [F.SECRET, WRONG_SECRET] + list(self.fake.tokens)
 
     # --- helpers ---
-    def run_with(self, action, key, fqdn, mode="skip", zone=None, **settings):
+    def config_with(self, mode="skip", **settings):
         entry = self.provider_yaml(self.fake, self.tmp, **settings)
         entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
         path = os.path.join(self.tmp, "config-custom.yaml")
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: 8s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, fqdn, mode="skip", zone=None, **settings):
+        path = self.config_with(mode, **settings)
         args = [action, "--config", path, "--fqdn", fqdn, "--key", key]
         if zone:
             args += ["--zone", zone]
@@ -82,6 +86,28 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         self.fake.after_get = None
         self.fake.api_faults = []
         self.assertEqual(self.fake.unconditional, [], "a write without If-Match/If-None-Match")
+
+    def writes(self):
+        return sum(len(self.fake.calls(m)) for m in ("PUT", "PATCH", "DELETE"))
+
+    def test_doctor_proves_the_secret_without_writing(self):
+        """doctor reads the TXT set at the name in the zone; a bad client secret is named."""
+        writes = self.writes()
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Azure DNS credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(self.writes(), writes)
 
     # --- Azure specifics ---
     def test_a_raw_values_and_conditional_writes(self):

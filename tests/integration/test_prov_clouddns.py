@@ -67,13 +67,17 @@ class T(conformance.ProviderConformance, unittest.TestCase):
             return self.pem_secrets + list(self.fake.tokens)
 
     # --- helpers ---
-    def run_with(self, action, key, fqdn, mode="skip", zone=None, **settings):
+    def config_with(self, mode="skip", **settings):
         entry = self.provider_yaml(self.fake, self.tmp, **settings)
         entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
         path = os.path.join(self.tmp, "config-custom.yaml")
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: 8s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, fqdn, mode="skip", zone=None, **settings):
+        path = self.config_with(mode, **settings)
         args = [action, "--config", path, "--fqdn", fqdn, "--key", key]
         if zone:
             args += ["--zone", zone]
@@ -91,6 +95,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         self.fake.after_read = None
         self.fake.api_faults = []
         self.fake.pending_polls = 2
+
+    def test_doctor_proves_the_key_without_writing(self):
+        """doctor finds the managed zone and reads the TXT set at the name; a bad key is named."""
+        writes = len(self.fake.calls("POST", "/changes"))
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Google Cloud DNS credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len(self.fake.calls("POST", "/changes")), writes)
 
     # --- Google specifics ---
     def test_a_one_change_with_the_old_set_and_the_new(self):

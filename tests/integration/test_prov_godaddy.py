@@ -6,6 +6,7 @@ DELETE only when ours was the last), the eligibility 403, validation
 errors, a retryAfterSec given only in the body, and the records with empty
 data that the API's early days left behind.
 """
+import json
 import os
 import sys
 import unittest
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 import conformance  # noqa: E402
 import fake_godaddy  # noqa: E402
 import zptest  # noqa: E402
-from conformance import FQDN, FOREIGN, KEY1, KEY2  # noqa: E402
+from conformance import FQDN, FOREIGN, KEY1, KEY2, ZONE  # noqa: E402
 from fakebase import Reply  # noqa: E402
 
 PATH = "/v1/domains/example.test/records/TXT/_acme-challenge"
@@ -48,13 +49,17 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         fake.seed(FQDN, "TXT", FOREIGN, ttl=3600)
         fake.seed(FQDN, "A", "192.0.2.1", ttl=600)
 
-    def run_with(self, action, value, fqdn=FQDN, mode="skip", timeout="6s", **extra):
+    def config_with(self, mode="skip", timeout="6s", good=True, **extra):
         path = os.path.join(self.tmp, "config-extra.yaml")
-        entry = self.provider_yaml(self.fake, self.tmp, True, **extra)
+        entry = self.provider_yaml(self.fake, self.tmp, good, **extra)
         entry = "\n".join("    " + line for line in entry.strip("\n").splitlines()).lstrip()
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: %s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, timeout, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, value, fqdn=FQDN, mode="skip", timeout="6s", **extra):
+        path = self.config_with(mode, timeout, **extra)
         return zptest.run_zp([action, "--config", path, "--fqdn", fqdn, "--key", value],
                              timeout=90)
 
@@ -66,6 +71,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
 
     def writes(self, since):
         return [(m, p, b) for m, p, b in self.fake.bodies[since:] if m != "GET"]
+
+    def test_doctor_proves_the_key_without_writing(self):
+        """doctor reads the TXT records at the name; a bad API secret is named."""
+        writes = len([c for c in self.fake.calls() if c[0] != "GET"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the GoDaddy credentials can read domain %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len([c for c in self.fake.calls() if c[0] != "GET"]), writes)
 
     # --- GoDaddy specifics ---
     def test_8_only_the_name_is_written(self):

@@ -6,6 +6,7 @@ exact request (quoted value, TTL only for a new RRset), actions followed to
 the end, a removal that races with another client, the read-only token, a
 secondary zone, the zone option by id and by name, and each error sentence.
 """
+import json
 import os
 import sys
 import unittest
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 import conformance  # noqa: E402
 import fake_hetzner  # noqa: E402
 import zptest  # noqa: E402
-from conformance import FOREIGN, FQDN, KEY1, KEY2  # noqa: E402
+from conformance import FOREIGN, FQDN, KEY1, KEY2, ZONE  # noqa: E402
 
 WRONG_TOKEN = "hzWrongToken0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 WWW = "_acme-challenge.www.example.test."
@@ -64,6 +65,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
 
     def writes(self):
         return [b for p, b in self.fake.bodies]
+
+    def test_doctor_proves_the_token_without_writing(self):
+        """doctor reads the zone and the TXT RRset at the name; a bad token is named."""
+        writes = len([c for c in self.fake.calls() if c[0] != "GET"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config(mode="skip"),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Hetzner Cloud credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config(good=False, mode="skip"),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len([c for c in self.fake.calls() if c[0] != "GET"]), writes)
 
     # --- what is sent ---
     def test_8_add_sends_one_quoted_value_and_ttl_only_for_a_new_rrset(self):

@@ -61,14 +61,18 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         return [fnc.API_KEY, WRONG_KEY]
 
     # --- helpers ---
-    def run_with(self, action, key, extra="", mode="skip", fqdn=FQDN, zone=None,
-                 client_ip=fnc.CLIENT_IP):
+    def config_with(self, extra="", mode="skip", client_ip=fnc.CLIENT_IP, good=True):
         path = os.path.join(self.tmp, "config-custom.yaml")
-        entry = self.provider_yaml(self.fake, self.tmp, True, extra, client_ip).strip("\n")
+        entry = self.provider_yaml(self.fake, self.tmp, good, extra, client_ip).strip("\n")
         entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: 6s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, extra="", mode="skip", fqdn=FQDN, zone=None,
+                 client_ip=fnc.CLIENT_IP):
+        path = self.config_with(extra, mode, client_ip)
         args = [action, "--config", path, "--fqdn", fqdn, "--key", key, "--log-level", "debug"]
         if zone:
             args += ["--zone", zone]
@@ -90,6 +94,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         with self.fake.lock:
             for d in self.fake.domains.values():
                 d["hosts"] = [h for h in d["hosts"] if h["Address"] not in (KEY1, KEY2)]
+
+    def test_doctor_proves_the_key_without_writing(self):
+        """doctor reads the domain's hosts (getHosts) and never sets them; a bad key is named."""
+        writes = len(self.fake.set_calls())
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Namecheap credentials can read domain %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len(self.fake.set_calls()), writes)
 
     # --- the whole-zone write ---
     def test_every_host_resent_unchanged(self):

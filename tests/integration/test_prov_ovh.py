@@ -63,14 +63,18 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                 NODELETE_CK, PENDING_CK]
 
     # --- helpers ---
-    def run_with(self, action, key, ck=fake_ovh.CONSUMER_KEY, extra="", mode="skip",
-                 fqdn=FQDN, zone=None):
+    def config_with(self, ck=fake_ovh.CONSUMER_KEY, extra="", mode="skip", good=True):
         path = os.path.join(self.tmp, "config-custom.yaml")
-        entry = self.provider_yaml(self.fake, self.tmp, True, ck, extra).strip("\n")
+        entry = self.provider_yaml(self.fake, self.tmp, good, ck, extra).strip("\n")
         entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
         with open(path, "w") as f:
             f.write("propagation:\n  mode: %s\n  timeout: 6s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n" % (mode, self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, ck=fake_ovh.CONSUMER_KEY, extra="", mode="skip",
+                 fqdn=FQDN, zone=None):
+        path = self.config_with(ck, extra, mode)
         args = [action, "--config", path, "--fqdn", fqdn, "--key", key, "--log-level", "debug"]
         if zone:
             args += ["--zone", zone]
@@ -93,6 +97,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                         rec["target"]) in (KEY1, KEY2):
                     del self.fake.zones[ZONE][rid]
             self.fake._publish(ZONE)
+
+    def test_doctor_proves_the_keys_without_writing(self):
+        """doctor lists the TXT records at the name; a bad application secret is named."""
+        writes = len(self.fake.calls("POST")) + len(self.fake.calls("DELETE"))
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the OVH credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len(self.fake.calls("POST")) + len(self.fake.calls("DELETE")), writes)
 
     # --- what is particular to OVH ---
     def test_raw_target_sent_then_refresh(self):

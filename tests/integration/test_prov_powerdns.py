@@ -6,6 +6,7 @@ itself. An HTTPS proxy in front of the API (tests/lib/pdns.py) injects the
 conformance suite's 429, 503 and hangs, logs what zoneproof sent, and can
 make the server look like PowerDNS 5.1 so the EXTEND/PRUNE path runs too.
 """
+import json
 import os
 import sys
 import time
@@ -19,7 +20,7 @@ import conformance  # noqa: E402
 import pdns  # noqa: E402
 import pki  # noqa: E402
 import zptest  # noqa: E402
-from conformance import FQDN, FOREIGN, KEY1, KEY2  # noqa: E402
+from conformance import FQDN, FOREIGN, KEY1, KEY2, ZONE  # noqa: E402
 
 FOREIGN_TTL = 120  # differs from zoneproof's ttl: the set must keep it
 FOREIGN_A = "192.0.2.1"
@@ -59,8 +60,7 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         self.named.set_rrset(FQDN, "A", 60, [FOREIGN_A])
 
     # --- helpers for the tests below ---
-    def run_with(self, action, key, fqdn=FQDN, mode="skip", timeout="10s", nameservers=None,
-                 **extra):
+    def config_with(self, mode="skip", timeout="10s", nameservers=None, **extra):
         path = os.path.join(self.tmp, "config-extra.yaml")
         entry = self.provider_yaml(extra.pop("fake", self.fake), self.tmp, extra.pop("good", True),
                                    **extra)
@@ -69,6 +69,11 @@ class T(conformance.ProviderConformance, unittest.TestCase):
             f.write("propagation:\n  mode: %s\n  timeout: %s\n  nameservers: [\"%s\"]\n"
                     "providers:\n  - %s\n"
                     % (mode, timeout, nameservers or self.named.addr(), entry))
+        return path
+
+    def run_with(self, action, key, fqdn=FQDN, mode="skip", timeout="10s", nameservers=None,
+                 **extra):
+        path = self.config_with(mode, timeout, nameservers, **extra)
         return zptest.run_zp([action, "--config", path, "--fqdn", fqdn, "--key", key],
                              timeout=90)
 
@@ -77,6 +82,25 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         for n in needles:
             self.assertIn(n, r.stderr)
         self.no_secret_in(r)
+
+    def test_doctor_proves_the_key_without_writing(self):
+        """doctor reads the server and the zone at the name; a bad api-key is named."""
+        writes = len([c for c in self.fake.calls() if c[0] != "GET"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the PowerDNS credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertEqual(len([c for c in self.fake.calls() if c[0] != "GET"]), writes)
 
     # --- PowerDNS specifics ---
     def test_8_exact_changes_sent(self):

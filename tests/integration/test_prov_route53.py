@@ -8,6 +8,7 @@ cursor of ListResourceRecordSets, the private zone of the same name, 400
 Throttling, GetChange polling, and the sentence for each refusal.
 """
 import datetime
+import json
 import os
 import ssl
 import sys
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 import conformance  # noqa: E402
 import fake_route53  # noqa: E402
 import zptest  # noqa: E402
-from conformance import FOREIGN, FQDN, KEY1, KEY2  # noqa: E402
+from conformance import FOREIGN, FQDN, KEY1, KEY2, ZONE  # noqa: E402
 
 WRONG_SECRET = "wrongSecret/K7MDENG+bPxRfiCYEXAMPLEKEY00"
 WWW = "_acme-challenge.www.example.test."
@@ -69,6 +70,26 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         for n in needles:
             self.assertIn(n, r.stderr)
         self.no_secret_in(r)
+
+    def test_doctor_proves_the_key_without_writing(self):
+        """doctor finds the hosted zone and reads the TXT set at the name; a bad key is named."""
+        writes = len(self.fake.calls("POST", "/rrset"))
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config(mode="skip"),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("the Route 53 credentials can read zone %s" % ZONE, c["cause"])
+        r = zptest.run_zp(["doctor", "--json", "--config", self.config(good=False, mode="skip"),
+                           "d." + ZONE])
+        self.no_secret_in(r)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+             if k["check"] == "credentials"][0]
+        self.assertEqual(c["verdict"], "fail")
+        self.assertIn("SignatureDoesNotMatch", c["cause"])
+        self.assertEqual(len(self.fake.calls("POST", "/rrset")), writes)
 
     # --- what is sent ---
     def test_8_batch_is_delete_as_read_plus_create(self):

@@ -99,6 +99,16 @@ int zp_ns_target_parse(const char *hostport, unsigned default_port, struct zp_ns
 
 /* --- one exchange ------------------------------------------------------------------------- */
 
+/* A random query id: an off-path answer must guess it. */
+static uint16_t query_id(void)
+{
+    uint16_t id;
+
+    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        id = (uint16_t)zp_now_ms();
+    return id;
+}
+
 static ldns_pkt *query_new(const char *qname, ldns_rr_type type, unsigned flags, uint16_t id)
 {
     ldns_rdf *name = ldns_dname_new_frm_str(qname);
@@ -159,8 +169,7 @@ static int tcp_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type
     uint16_t id = 0;
     int rc = -1;
 
-    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        id = (uint16_t)zp_now_ms();
+    id = query_id();
     q = query_new(qname, type, flags, id);
     if (q == NULL || qbin == NULL || ldns_pkt2buffer_wire(qbin, q) != LDNS_STATUS_OK) {
         snprintf(why, whysz, "cannot build the query");
@@ -216,8 +225,7 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
         }
         return tcp_ask(t, qname, type, flags, (unsigned)left, out, why, whysz);
     }
-    if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-        id = (uint16_t)zp_now_ms();
+    id = query_id();
     if (zp_dnsq_wire(qname, type, flags, id, &wire, &wlen) == -1) {
         snprintf(why, whysz, "cannot build the query");
         goto out;

@@ -15,6 +15,7 @@ provides:
     seed_foreign(fake)         -> put a foreign TXT value and a non-TXT record at FQDN
 Optionally: account_hint (text the wrong-zone message must contain).
 """
+import json
 import os
 import shutil
 import sys
@@ -78,6 +79,24 @@ class ProviderConformance:
 
     def secrets(self):
         return []
+
+    def doctor_credentials(self, name, good_cfg, bad_cfg, writes, proven):
+        """doctor proves the credentials by the reads a Present starts with: ok naming what
+        was read (proven), a refused credential fails, and the fake saw no write. good_cfg
+        and bad_cfg make the configuration files; returns the failing check's cause."""
+        before = writes()
+        causes = {}
+        for make, verdict in ((good_cfg, "ok"), (bad_cfg, "fail")):
+            r = zptest.run_zp(["doctor", "--json", "--config", make(), name])
+            self.no_secret_in(r)
+            self.assertEqual(r.returncode, 0 if verdict == "ok" else 1, r.stdout + r.stderr)
+            c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
+                 if k["check"] == "credentials"][0]
+            self.assertEqual(c["verdict"], verdict, c)
+            causes[verdict] = c["cause"]
+        self.assertIn(proven, causes["ok"])
+        self.assertEqual(writes(), before)
+        return causes["fail"]
 
     # --- the conformance sequence ---
     def test_1_strict_conformance(self):

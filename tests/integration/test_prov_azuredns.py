@@ -92,22 +92,11 @@ class T(conformance.ProviderConformance, unittest.TestCase):
 
     def test_doctor_proves_the_secret_without_writing(self):
         """doctor reads the TXT set at the name in the zone; a bad client secret is named."""
-        writes = self.writes()
-        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
-                           "d." + ZONE])
-        self.no_secret_in(r)
-        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
-             if k["check"] == "credentials"][0]
-        self.assertEqual(c["verdict"], "ok", c)
-        self.assertIn("the Azure DNS credentials can read zone %s" % ZONE, c["cause"])
-        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
-                           "d." + ZONE])
-        self.no_secret_in(r)
-        self.assertEqual(r.returncode, 1, r.stdout)
-        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
-             if k["check"] == "credentials"][0]
-        self.assertEqual(c["verdict"], "fail")
-        self.assertEqual(self.writes(), writes)
+        self.doctor_credentials(
+            "d." + ZONE, lambda: self.config_with(),
+            lambda: self.config_with(good=False),
+            lambda: self.writes(),
+            "the Azure DNS credentials can read zone %s" % ZONE)
 
     # --- Azure specifics ---
     def test_a_raw_values_and_conditional_writes(self):

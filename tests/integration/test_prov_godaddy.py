@@ -74,22 +74,11 @@ class T(conformance.ProviderConformance, unittest.TestCase):
 
     def test_doctor_proves_the_key_without_writing(self):
         """doctor reads the TXT records at the name; a bad API secret is named."""
-        writes = len([c for c in self.fake.calls() if c[0] != "GET"])
-        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(),
-                           "d." + ZONE])
-        self.no_secret_in(r)
-        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
-             if k["check"] == "credentials"][0]
-        self.assertEqual(c["verdict"], "ok", c)
-        self.assertIn("the GoDaddy credentials can read domain %s" % ZONE, c["cause"])
-        r = zptest.run_zp(["doctor", "--json", "--config", self.config_with(good=False),
-                           "d." + ZONE])
-        self.no_secret_in(r)
-        self.assertEqual(r.returncode, 1, r.stdout)
-        c = [k for k in json.loads(r.stdout)["names"][0]["checks"]
-             if k["check"] == "credentials"][0]
-        self.assertEqual(c["verdict"], "fail")
-        self.assertEqual(len([c for c in self.fake.calls() if c[0] != "GET"]), writes)
+        self.doctor_credentials(
+            "d." + ZONE, lambda: self.config_with(),
+            lambda: self.config_with(good=False),
+            lambda: len([c for c in self.fake.calls() if c[0] != "GET"]),
+            "the GoDaddy credentials can read domain %s" % ZONE)
 
     # --- GoDaddy specifics ---
     def test_8_only_the_name_is_written(self):

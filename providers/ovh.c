@@ -558,9 +558,12 @@ static int ovh_begin(struct ovh_op *op, struct zp_err *err)
     return ovh_clock(op, err);
 }
 
-static int ovh_run(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+enum { OVH_PRESENT, OVH_DELETE, OVH_VERIFY };
+
+static int ovh_run(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int mode,
                    struct zp_err *err)
 {
+    int del = mode == OVH_DELETE;
     struct ovh_op op;
     char **ids = NULL;
     size_t n = 0, held = 0;
@@ -574,6 +577,14 @@ static int ovh_run(void *p, const struct zp_record *rec, const struct zp_prov_ca
     zp_buf_init(&op.ck, 4096);
     if (ovh_begin(&op, err) == -1 || ovh_list(&op, &ids, &n, err) == -1)
         goto out;
+    if (mode == OVH_VERIFY) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "the OVH credentials can read zone %s and the TXT records at %.*s; whether they "
+                 "may write shows only in a write test",
+                 op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+        rc = 0;
+        goto out;
+    }
     for (size_t i = 0; i < n && (del || held == 0); i++) {
         int h = ovh_holds(&op, ids[i], err);
         if (h == -1)
@@ -607,44 +618,20 @@ out:
 static int ovh_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                        struct zp_err *err)
 {
-    return ovh_run(cfg, rec, call, 0, err);
+    return ovh_run(cfg, rec, call, OVH_PRESENT, err);
 }
 
 static int ovh_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                        struct zp_err *err)
 {
-    return ovh_run(cfg, rec, call, 1, err);
+    return ovh_run(cfg, rec, call, OVH_DELETE, err);
 }
 
 /* doctor: the read a Present starts with (the ids of the TXT records at the name), no change. */
-static int ovh_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+static int ovh_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                       struct zp_err *err)
 {
-    struct ovh_op op;
-    char **ids = NULL;
-    size_t n = 0;
-    int rc = -1;
-
-    memset(&op, 0, sizeof(op));
-    op.cfg = p;
-    op.rec = rec;
-    op.call = call;
-    zp_buf_init(&op.as, 4096);
-    zp_buf_init(&op.ck, 4096);
-    if (ovh_begin(&op, err) == -1 || ovh_list(&op, &ids, &n, err) == -1)
-        goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the OVH credentials can read zone %s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
-out:
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    zp_buf_free_secret(&op.as);
-    zp_buf_free_secret(&op.ck);
-    return rc;
+    return ovh_run(cfg, rec, call, OVH_VERIFY, err);
 }
 
 const struct zp_provider_ops zp_prov_ovh = {

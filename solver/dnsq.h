@@ -37,6 +37,7 @@ struct zp_ns_target {
     struct sockaddr_storage sa;
     socklen_t salen;            /* 0: no address; detail says why */
     char detail[128];
+    int parent_only;            /* listed in the parent's delegation, not in the zone's NS set */
 };
 
 /* "host:port" (port defaults to default_port) into t; host names are resolved. */

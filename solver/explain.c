@@ -115,10 +115,14 @@ static int only_quoting(const char *other, const char *value)
  * only when another server already serves it; a single server, or none of
  * several, means the write went somewhere else.
  */
-static const char *not_yet(const struct zp_watch_report *rep)
+static const char *not_yet(const struct zp_watch_report *rep, const struct zp_ns_status *st)
 {
     size_t have = 0;
 
+    if (st->parent_only)
+        return " (only the parent's delegation lists this server, not the zone's own NS records: "
+               "resolvers and the CA ask it too; load the zone there, or remove it from the "
+               "delegation at the registrar)";
     for (size_t i = 0; i < rep->n; i++)
         have += rep->ns[i].state == ZP_NS_HAS_VALUE;
     if (have > 0)
@@ -144,13 +148,13 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
         zp_buf_puts(b, " serves the value");
         break;
     case ZP_NS_NXDOMAIN:
-        zp_buf_printf(b, " answers NXDOMAIN%s", hint ? not_yet(rep) : "");
+        zp_buf_printf(b, " answers NXDOMAIN%s", hint || st->parent_only ? not_yet(rep, st) : "");
         break;
     case ZP_NS_NODATA:
         zp_buf_puts(b, " answers NOERROR with no TXT record at that name");
         if (st->detail[0])
             zp_buf_printf(b, " (%s)", st->detail);
-        zp_buf_puts(b, hint ? not_yet(rep) : "");
+        zp_buf_puts(b, hint || st->parent_only ? not_yet(rep, st) : "");
         break;
     case ZP_NS_OTHER:
         zp_buf_puts(b, " serves other TXT values there:");
@@ -165,6 +169,8 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
         if (i < st->n_other && i < ZP_WATCH_MAX_OTHER)
             zp_buf_puts(b, " (the value differs only in quoting: a tool or the provider "
                            "quoted it twice; the CA compares the bytes, so it fails)");
+        else if (st->parent_only)
+            zp_buf_puts(b, not_yet(rep, st));
         else if (hint)
             zp_buf_puts(b, " (an older copy of the zone: a secondary behind the primary? "
                            "check NOTIFY/IXFR; or the value was written to another zone)");
@@ -305,6 +311,7 @@ int zp_watch_report_json(const struct zp_watch_report *rep, struct zp_buf *out)
             cJSON_AddNumberToObject(v, "ttl", st->other_ttl[k]);
         }
         cJSON_AddStringToObject(ns, "detail", st->detail);
+        cJSON_AddBoolToObject(ns, "parentOnly", st->parent_only != 0);
     }
     if (rep->discovery_error[0] != '\0')
         cJSON_AddStringToObject(o, "discoveryError", rep->discovery_error);

@@ -359,6 +359,8 @@ static int discover(const char *zone, const struct zp_dnsq_resolvers *res,
 
     if (zp_deleg_get(res, zone, deadline, d, why) == 0) {
         memcpy(out, d->t, d->n * sizeof(d->t[0]));
+        for (size_t i = 0; i < d->n; i++)
+            out[i].parent_only = d->where[i] == ZP_DELEG_PARENT;
         *n = d->n;
         *ttl = d->ttl;
         if (d->parent_why[0])

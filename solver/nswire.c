@@ -84,6 +84,7 @@ void zp_ns_live_init(struct zp_ns_live *l, const struct zp_ns_target *t)
         l->tolen = t->salen;
     }
     l->state = l->tolen ? ZP_NS_PENDING : ZP_NS_ERROR;
+    l->parent_only = t->parent_only != 0;
     str_set(&l->detail, t->detail);
 }
 
@@ -113,6 +114,7 @@ void zp_ns_live_status(const struct zp_ns_live *l, struct zp_ns_status *st)
         zp_ns_addr_format(&l->to.sa, st->addr, sizeof(st->addr));
     st->state = l->state;
     st->rcode = l->rcode;
+    st->parent_only = l->parent_only;
     st->n_other = l->n_other;
     for (i = 0; i < l->n_other && i < ZP_WATCH_MAX_OTHER; i++) {
         zp_strlcpy(st->other[i], l->other[i], sizeof(st->other[i]));

@@ -48,6 +48,7 @@ struct zp_ns_status {
     char other[ZP_WATCH_MAX_OTHER][ZP_WATCH_VALUE_MAX];
     unsigned other_ttl[ZP_WATCH_MAX_OTHER];
     char detail[128];        /* e.g. "connection refused" for ZP_NS_ERROR */
+    int parent_only;         /* only the parent's delegation lists it */
 };
 
 struct zp_watch_report {

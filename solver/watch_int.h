@@ -48,6 +48,7 @@ struct zp_ns_live {
     unsigned other_ttl[ZP_WATCH_MAX_OTHER];
     char *other[ZP_WATCH_MAX_OTHER];  /* n_other allocated values, sorted */
     char *detail;                     /* allocated; NULL when there is nothing to add */
+    unsigned char parent_only;        /* only the parent's delegation lists it */
 };
 
 /* Name, address and first state from a target: PENDING, or ERROR when it has no address. */

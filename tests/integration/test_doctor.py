@@ -77,7 +77,10 @@ class Scenarios(unittest.TestCase):
         r, _ = self.present("stale.test", "_acme-challenge.stale.test.")
         self.assertEqual(r.returncode, 1)
         self.assertIn("not yet served by 1 of 3 authoritative nameservers: ns3.stale.test "
-                      "(%s:53) answers NXDOMAIN" % self.lab.addr("ns3"), r.stderr)
+                      "(%s:53) answers NXDOMAIN (only the parent's delegation lists this "
+                      "server, not the zone's own NS records: resolvers and the CA ask it too; "
+                      "load the zone there, or remove it from the delegation at the "
+                      "registrar)" % self.lab.addr("ns3"), r.stderr)
 
     def test_ds_mismatch(self):
         rc, [n] = self.doctor("dsbad.test", "dsbad.test")

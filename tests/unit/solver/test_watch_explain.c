@@ -94,6 +94,26 @@ static void test_nxdomain(void **state)
     check_state(r, (const char *const[]){"NXDOMAIN", NULL});
 }
 
+/* A server only the parent lists gets that hint, whatever came first. */
+static void test_parent_only(void **state)
+{
+    struct zp_watch_report *r = report_new();
+    struct zp_err e;
+
+    (void)state;
+    r->ns[1].state = ZP_NS_NXDOMAIN;
+    r->ns[1].rcode = 3;
+    r->ns[1].parent_only = 1;
+    explain(r, &e);
+    assert_string_equal(
+        e.msg,
+        "TXT value for _acme-challenge.example.test. is not yet served by 1 of 2 authoritative "
+        "nameservers: ns2.example.test (127.0.0.1:5302) answers NXDOMAIN (only the parent's "
+        "delegation lists this server, not the zone's own NS records: resolvers and the CA ask it "
+        "too; load the zone there, or remove it from the delegation at the registrar). " DIG);
+    free(r);
+}
+
 static void test_nodata(void **state)
 {
     struct zp_watch_report *r = report_new();
@@ -328,6 +348,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nxdomain),
+        cmocka_unit_test(test_parent_only),
         cmocka_unit_test(test_nodata),
         cmocka_unit_test(test_other),
         cmocka_unit_test(test_servfail),

@@ -93,10 +93,6 @@ static void who(const struct zp_ns_status *st, struct zp_buf *b)
         zp_buf_printf(b, "%.*s (%s)", (int)n, st->name, st->addr);
 }
 
-/*
- * What one laggard answered; the hint (what to check) only the first time a
- * state appears, so ten secondaries with NXDOMAIN do not repeat it ten times.
- */
 /* Whether other (as shown, escaped) is value with quotes or backslashes added around it. */
 static int only_quoting(const char *other, const char *value)
 {
@@ -135,6 +131,10 @@ static const char *not_yet(const struct zp_watch_report *rep, const struct zp_ns
            "primary has not loaded the change)";
 }
 
+/*
+ * What one laggard answered; the hint (what to check) only the first time a
+ * state appears, so ten secondaries with NXDOMAIN do not repeat it ten times.
+ */
 static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status *st, int hint,
                    struct zp_buf *b)
 {
@@ -176,7 +176,8 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
                            "check NOTIFY/IXFR; or the value was written to another zone)");
         break;
     case ZP_NS_SERVFAIL:
-        zp_buf_printf(b, " answers SERVFAIL%s",
+        zp_buf_printf(b, " answers SERVFAIL%s%s%s%s", st->detail[0] ? " (" : "", st->detail,
+                      st->detail[0] ? ")" : "",
                       hint ? " (the server failed to load the zone: DNSSEC? zone file error? "
                              "check its logs)"
                            : "");

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +167,11 @@ static int rcode_state(const ldns_pkt *p, char *detail, size_t detailsz)
 
     if (rcode == LDNS_RCODE_REFUSED)
         return ZP_NS_REFUSED;
-    if (rcode == LDNS_RCODE_SERVFAIL)
+    if (rcode == LDNS_RCODE_SERVFAIL) {
+        /* The server's own reason (RFC 8914), when it gives one; ldns parses it lazily. */
+        zp_dnsq_ede((ldns_pkt *)(uintptr_t)p, detail, detailsz);
         return ZP_NS_SERVFAIL;
+    }
     if (rcode == LDNS_RCODE_NOTAUTH ||
         ((rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) && !ldns_pkt_aa(p))) {
         const ldns_rr_list *au = ldns_pkt_authority(p);

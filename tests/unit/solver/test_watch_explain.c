@@ -147,6 +147,13 @@ static void test_servfail(void **state)
     r->ns[1].rcode = 2;
     check_state(r, (const char *const[]){"SERVFAIL", "failed to load the zone", "DNSSEC",
                                          NULL});
+    /* The server's Extended DNS Error, when it sent one, comes first. */
+    r = report_new();
+    r->ns[1].state = ZP_NS_SERVFAIL;
+    r->ns[1].rcode = 2;
+    snprintf(r->ns[1].detail, sizeof(r->ns[1].detail), "Extended DNS Error 20: Not Authoritative");
+    check_state(r, (const char *const[]){"answers SERVFAIL (Extended DNS Error 20: Not "
+                                         "Authoritative) (the server failed", NULL});
 }
 
 static void test_refused(void **state)

@@ -15,24 +15,24 @@
 
 enum zp_errkind {
     ZP_EOK = 0,
-    ZP_EINVAL,     /* the caller's input is wrong: fix the request or config */
-    ZP_ECONFIG,    /* the configuration file is wrong */
-    ZP_EAUTH,      /* credentials rejected */
-    ZP_EPERM,      /* credentials accepted, permission missing */
-    ZP_ENOTFOUND,  /* zone, record or object does not exist */
-    ZP_ETRANSIENT, /* try again: upstream 5xx, network error */
-    ZP_ETIMEOUT,   /* a deadline ran out */
-    ZP_ERATELIMIT, /* upstream asked us to slow down */
+    ZP_EINVAL,       /* the caller's input is wrong: fix the request or config */
+    ZP_ECONFIG,      /* the configuration file is wrong */
+    ZP_EAUTH,        /* credentials rejected */
+    ZP_EPERM,        /* credentials accepted, permission missing */
+    ZP_ENOTFOUND,    /* zone, record or object does not exist */
+    ZP_ETRANSIENT,   /* try again: upstream 5xx, network error */
+    ZP_ETIMEOUT,     /* a deadline ran out */
+    ZP_ERATELIMIT,   /* upstream asked us to slow down */
     ZP_EPROPAGATION, /* written, but not yet served by every nameserver */
-    ZP_EINTERNAL,  /* a bug or resource exhaustion on our side */
+    ZP_EINTERNAL,    /* a bug or resource exhaustion on our side */
 };
 
 #define ZP_ERR_MSG_MAX 3072
 
 struct zp_err {
     enum zp_errkind kind;
-    int upstream;              /* HTTP status or DNS rcode, 0 if none */
-    char msg[ZP_ERR_MSG_MAX];  /* the sentence; "" while kind is ZP_EOK */
+    int upstream;             /* HTTP status or DNS rcode, 0 if none */
+    char msg[ZP_ERR_MSG_MAX]; /* the sentence; "" while kind is ZP_EOK */
 };
 
 /* Sets the error unless one is already set (the innermost cause wins).

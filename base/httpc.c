@@ -83,8 +83,7 @@ static void url_host(const char *url, char *out, size_t outsz)
     out[n] = '\0';
 }
 
-const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out,
-                           size_t outsz)
+const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out, size_t outsz)
 {
     const char *p = zp_buf_str(&r->headers);
     size_t nl = strlen(name);
@@ -232,7 +231,8 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
     curl_easy_setopt(c, CURLOPT_USERAGENT, "zoneproof");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < CONNECT_MAX_MS ? left : CONNECT_MAX_MS));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(left < CONNECT_MAX_MS ? left : CONNECT_MAX_MS));
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -250,8 +250,8 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
 
     rc = curl_easy_perform(c);
     if (rc == CURLE_WRITE_ERROR && sink.overflow) {
-        zp_err_set(err, ZP_ETRANSIENT, "%s (%s) answered with more than %zu bytes", req->what,
-                   host, resp->body.max);
+        zp_err_set(err, ZP_ETRANSIENT, "%s (%s) answered with more than %zu bytes", req->what, host,
+                   resp->body.max);
         goto out;
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -269,15 +269,14 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->retry_after_ms = parse_retry_after(resp);
     ret = 0;
-out:
-    {
-        char path[256];
-        const char *p = strstr(req->url, "://");
-        p = p ? strchr(p + 3, '/') : NULL;
-        snprintf(path, sizeof(path), "%.*s", p ? (int)strcspn(p, "?#") : 1, p ? p : "/");
-        zp_log(ZP_LOG_DEBUG, "http", ZP_S("to", req->what), ZP_S("method", req->method),
-               ZP_S("host", host), ZP_S("path", path), ZP_I("status", resp->status), ZP_END);
-    }
+out : {
+    char path[256];
+    const char *p = strstr(req->url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    snprintf(path, sizeof(path), "%.*s", p ? (int)strcspn(p, "?#") : 1, p ? p : "/");
+    zp_log(ZP_LOG_DEBUG, "http", ZP_S("to", req->what), ZP_S("method", req->method),
+           ZP_S("host", host), ZP_S("path", path), ZP_I("status", resp->status), ZP_END);
+}
     /* libcurl copied the header lines, Authorization among them: wipe the copies. */
     for (struct curl_slist *h = hdrs; h != NULL; h = h->next)
         zp_wipe(h->data, strlen(h->data));

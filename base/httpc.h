@@ -21,23 +21,23 @@ struct zp_err;
 #define ZP_HTTP_HEADERS_MAX (64u * 1024u)
 
 struct zp_http_req {
-    const char *method;             /* "GET", "POST", … */
+    const char *method; /* "GET", "POST", … */
     const char *url;
-    const char *const *headers;     /* "Name: value" lines, NULL-terminated; may be NULL */
-    const char *body;               /* may be NULL */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *body;           /* may be NULL */
     size_t body_len;
-    uint64_t deadline_ms;           /* absolute, zp_now_ms() clock; 0: 30 s from now */
-    size_t max_response;            /* 0: ZP_HTTP_BODY_MAX */
-    const char *ca_file;            /* trust only this bundle; NULL: the system's */
-    const char *client_cert_file;   /* optional TLS client certificate (PEM) */
+    uint64_t deadline_ms;         /* absolute, zp_now_ms() clock; 0: 30 s from now */
+    size_t max_response;          /* 0: ZP_HTTP_BODY_MAX */
+    const char *ca_file;          /* trust only this bundle; NULL: the system's */
+    const char *client_cert_file; /* optional TLS client certificate (PEM) */
     const char *client_key_file;
-    const char *what;               /* who is called, for messages: "Cloudflare" */
+    const char *what; /* who is called, for messages: "Cloudflare" */
 };
 
 struct zp_http_resp {
-    long status;         /* 0 when no response arrived */
+    long status; /* 0 when no response arrived */
     struct zp_buf body;
-    struct zp_buf headers; /* raw "Name: value\r\n" lines of the last response */
+    struct zp_buf headers;   /* raw "Name: value\r\n" lines of the last response */
     uint64_t retry_after_ms; /* from Retry-After, 0 if absent */
 };
 
@@ -61,8 +61,7 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
 int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err);
 
 /* The value of a response header (case-insensitive name), or NULL. */
-const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out,
-                           size_t outsz);
+const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out, size_t outsz);
 
 /* Percent-encodes s for a URL query or path segment. */
 int zp_http_escape(const char *s, struct zp_buf *out);

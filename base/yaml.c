@@ -149,8 +149,9 @@ static int parse_node(struct builder *b, yaml_event_t *ev, int depth, struct zp_
         rc = parse_children(b, n, depth);
         break;
     case YAML_ALIAS_EVENT:
-        zp_err_set(b->err, ZP_ECONFIG, "%s:%zu: YAML aliases (*name) are not supported; write the value out",
-                   b->file, ev->start_mark.line + 1);
+        zp_err_set(b->err, ZP_ECONFIG,
+                   "%s:%zu: YAML aliases (*name) are not supported; write the value out", b->file,
+                   ev->start_mark.line + 1);
         break;
     default:
         zp_err_set(b->err, ZP_ECONFIG, "%s:%zu: unexpected YAML structure", b->file,
@@ -336,14 +337,14 @@ int zp_y_uint(const struct zp_ynode *map, const char *path, const char *key, int
     v = strtoul(n->scalar, &end, 10);
     if (n->scalar[0] < '0' || n->scalar[0] > '9' || *end != '\0' || errno != 0 || v < min ||
         v > max)
-        return zp_y_fail(n, path, err, "%s must be a whole number from %lu to %lu, not \"%s\"",
-                         key, min, max, n->scalar);
+        return zp_y_fail(n, path, err, "%s must be a whole number from %lu to %lu, not \"%s\"", key,
+                         min, max, n->scalar);
     *out = v;
     return 0;
 }
 
-int zp_y_bool(const struct zp_ynode *map, const char *path, const char *key, int required,
-              int *out, struct zp_err *err)
+int zp_y_bool(const struct zp_ynode *map, const char *path, const char *key, int required, int *out,
+              struct zp_err *err)
 {
     const struct zp_ynode *n;
 

@@ -58,8 +58,8 @@ int zp_y_str(const struct zp_ynode *map, const char *path, const char *key, int 
              const char **out, struct zp_err *err);
 int zp_y_uint(const struct zp_ynode *map, const char *path, const char *key, int required,
               unsigned long min, unsigned long max, unsigned long *out, struct zp_err *err);
-int zp_y_bool(const struct zp_ynode *map, const char *path, const char *key, int required,
-              int *out, struct zp_err *err);
+int zp_y_bool(const struct zp_ynode *map, const char *path, const char *key, int required, int *out,
+              struct zp_err *err);
 int zp_y_duration(const struct zp_ynode *map, const char *path, const char *key, int required,
                   uint64_t min_ms, uint64_t max_ms, uint64_t *out, struct zp_err *err);
 /* A sequence of scalars (or one scalar) as a NULL-terminated array of copies. */

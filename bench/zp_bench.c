@@ -69,8 +69,8 @@ static void bench_precheck(struct zp_solver *s, const struct zp_config *cfg, con
         if (zp_challenge_make(&ch, ZP_PRESENT, fqdn, canon, "precheck-bench", NULL, &err) == -1)
             break;
         t0 = now_us();
-        failed += zp_precheck_present(zp_solver_precheck(s), in, &ch, canon,
-                                      zp_now_ms() + 5000, &err) == -1;
+        failed += zp_precheck_present(zp_solver_precheck(s), in, &ch, canon, zp_now_ms() + 5000,
+                                      &err) == -1;
         lat[i] = now_us() - t0;
     }
     print_stats("precheck before a write (in-process)", lat, (size_t)count);
@@ -221,10 +221,14 @@ static uint64_t raw_once(const char *server, const char *zone, const char *keyna
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"zone", required_argument, NULL, 'z'},
-        {"count", required_argument, NULL, 'n'},   {"concurrent", required_argument, NULL, 'C'},
-        {"secret-file", required_argument, NULL, 's'}, {"key-name", required_argument, NULL, 'k'},
-        {"server", required_argument, NULL, 'S'},  {"precheck-only", no_argument, NULL, 'P'},
+        {"config", required_argument, NULL, 'c'},
+        {"zone", required_argument, NULL, 'z'},
+        {"count", required_argument, NULL, 'n'},
+        {"concurrent", required_argument, NULL, 'C'},
+        {"secret-file", required_argument, NULL, 's'},
+        {"key-name", required_argument, NULL, 'k'},
+        {"server", required_argument, NULL, 'S'},
+        {"precheck-only", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *zone = "example.test", *secret_file = NULL, *keyname = "acme-key",
@@ -240,15 +244,32 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'z': zone = optarg; break;
-        case 'n': count = atoi(optarg); break;
-        case 'C': concurrent = atoi(optarg); break;
-        case 's': secret_file = optarg; break;
-        case 'k': keyname = optarg; break;
-        case 'S': server = optarg; break;
-        case 'P': precheck_only = 1; break;
-        default: return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'z':
+            zone = optarg;
+            break;
+        case 'n':
+            count = atoi(optarg);
+            break;
+        case 'C':
+            concurrent = atoi(optarg);
+            break;
+        case 's':
+            secret_file = optarg;
+            break;
+        case 'k':
+            keyname = optarg;
+            break;
+        case 'S':
+            server = optarg;
+            break;
+        case 'P':
+            precheck_only = 1;
+            break;
+        default:
+            return 2;
         }
     }
     if (config == NULL || count < 1) {

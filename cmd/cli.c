@@ -54,7 +54,8 @@ static const char check_help[] =
     "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
     "  --fqdn NAME        the record name, e.g. _acme-challenge.example.com.\n"
     "  --key VALUE        the TXT value to look for\n"
-    "  --zone ZONE        the zone whose nameservers to ask (default: the zone DNS says holds NAME)\n"
+    "  --zone ZONE        the zone whose nameservers to ask (default: the zone DNS says holds "
+    "NAME)\n"
     "  --provider NAME    take propagation settings from this provider instance\n"
     "  --timeout DUR      time for the whole check (default 2s; each query waits at most 1s)\n"
     "  --json             print the report as JSON\n"
@@ -77,19 +78,37 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case 'f': o->fqdn = optarg; break;
-        case 'k': o->key = optarg; break;
-        case 'z': o->zone = optarg; break;
-        case 'p': o->provider = optarg; break;
-        case 't': o->timeout = optarg; break;
-        case 'j': o->json = 1; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'f':
+            o->fqdn = optarg;
+            break;
+        case 'k':
+            o->key = optarg;
+            break;
+        case 'z':
+            o->zone = optarg;
+            break;
+        case 'p':
+            o->provider = optarg;
+            break;
+        case 't':
+            o->timeout = optarg;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
         case 'l':
             if (zp_cmd_log_level(optarg) == -1)
                 return -1;
             break;
-        case 'h': fputs(help, stdout); return 1;
-        default: fputs(help, stderr); return -1;
+        case 'h':
+            fputs(help, stdout);
+            return 1;
+        default:
+            fputs(help, stderr);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -118,12 +137,11 @@ static void discover_zone(struct zp_precheck *pc, const struct zp_config *cfg,
     struct zp_err err = {0};
     char asked[64];
 
-    if (ch->zone[0] != '\0' ||
-        (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &err)) == NULL)
+    if (ch->zone[0] != '\0' || (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &err)) == NULL)
         return;
     zp_precheck_resolvers(pc, inst, &r);
-    if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi,
-                            asked, sizeof(asked), &err) == -1 ||
+    if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi, asked,
+                            sizeof(asked), &err) == -1 ||
         zi.cname[0] != '\0' || zi.zone[0] == '\0')
         return;
     if (entry == NULL || zp_dname_in_zone(zi.zone, entry))
@@ -207,14 +225,13 @@ int zp_cmd_check(int argc, char **argv)
 
     if ((p = parse(argc, argv, check_help, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
-    if (o.timeout != NULL && (zp_duration_parse(o.timeout, &timeout) == -1 || timeout == 0 ||
-                              timeout > 60000)) {
+    if (o.timeout != NULL &&
+        (zp_duration_parse(o.timeout, &timeout) == -1 || timeout == 0 || timeout > 60000)) {
         fprintf(stderr, "zoneproof: --timeout \"%s\" must be a duration from 1ms to 60s\n",
                 o.timeout);
         return ZP_EXIT_USAGE;
     }
-    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
-        zp_precheck_new(cfg, &pc, &err) == -1 ||
+    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 || zp_precheck_new(cfg, &pc, &err) == -1 ||
         zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
         (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
         zp_cmd_fail(&err);

@@ -47,10 +47,14 @@ struct doctor_opts {
 static int parse(int argc, char **argv, struct doctor_opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"issuer", required_argument, NULL, 'i'},
-        {"provider", required_argument, NULL, 'p'}, {"write-test", no_argument, NULL, 'w'},
-        {"timeout", required_argument, NULL, 't'},  {"json", no_argument, NULL, 'j'},
-        {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"issuer", required_argument, NULL, 'i'},
+        {"provider", required_argument, NULL, 'p'},
+        {"write-test", no_argument, NULL, 'w'},
+        {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -61,16 +65,28 @@ static int parse(int argc, char **argv, struct doctor_opts *o)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': o->config = optarg; break;
-        case 'i': o->issuer = optarg; break;
-        case 'p': o->provider = optarg; break;
-        case 'w': o->write_test = 1; break;
-        case 'j': o->json = 1; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'i':
+            o->issuer = optarg;
+            break;
+        case 'p':
+            o->provider = optarg;
+            break;
+        case 'w':
+            o->write_test = 1;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
         case 't':
             if (zp_duration_parse(optarg, &o->timeout) == -1 || o->timeout == 0 ||
                 o->timeout > 120000) {
-                fprintf(stderr, "zoneproof: --timeout \"%s\" must be a duration from 1ms to "
-                        "2m\n", optarg);
+                fprintf(stderr,
+                        "zoneproof: --timeout \"%s\" must be a duration from 1ms to "
+                        "2m\n",
+                        optarg);
                 return -1;
             }
             break;
@@ -78,8 +94,12 @@ static int parse(int argc, char **argv, struct doctor_opts *o)
             if (zp_cmd_log_level(optarg) == -1)
                 return -1;
             break;
-        case 'h': fputs(doctor_help, stdout); return 1;
-        default: fputs(doctor_help, stderr); return -1;
+        case 'h':
+            fputs(doctor_help, stdout);
+            return 1;
+        default:
+            fputs(doctor_help, stderr);
+            return -1;
         }
     }
     if (optind >= argc) {
@@ -124,8 +144,7 @@ int zp_cmd_doctor(int argc, char **argv)
 
     if ((p = parse(argc, argv, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
-    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
-        zp_precheck_new(cfg, &pc, &err) == -1) {
+    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 || zp_precheck_new(cfg, &pc, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -154,8 +173,10 @@ int zp_cmd_doctor(int argc, char **argv)
     }
     for (int i = optind; i < argc; i++, n++) {
         if (zp_doctor_run(&dopt, argv[i], &reps[n]) == -1) {
-            fprintf(stderr, "zoneproof: \"%s\" is not a DNS name (expected example.com or "
-                    "*.example.com)\n", argv[i]);
+            fprintf(stderr,
+                    "zoneproof: \"%s\" is not a DNS name (expected example.com or "
+                    "*.example.com)\n",
+                    argv[i]);
             goto out;
         }
         failed |= zp_doctor_verdict(&reps[n]) == ZP_CHECK_FAIL;

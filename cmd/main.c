@@ -32,7 +32,8 @@ static const char usage[] =
     "  doctor    check names before issuing: zone, delegation, CAA, DNSSEC, PSL, credentials\n"
     "  version   print the version\n"
     "\n"
-    "Run 'zoneproof <command> --help' for a command's flags. Configuration: docs/configuration.md\n";
+    "Run 'zoneproof <command> --help' for a command's flags. Configuration: "
+    "docs/configuration.md\n";
 
 const char *zp_cmd_config_path(const char *flag)
 {
@@ -60,8 +61,8 @@ int zp_cmd_log_level(const char *s)
     int lvl = zp_log_parse_level(s);
 
     if (lvl < 0) {
-        fprintf(stderr, "zoneproof: --log-level \"%s\" is unknown: use debug, info, warn or error\n",
-                s);
+        fprintf(stderr,
+                "zoneproof: --log-level \"%s\" is unknown: use debug, info, warn or error\n", s);
         return -1;
     }
     zp_log_set_level((enum zp_loglevel)lvl);

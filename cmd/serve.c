@@ -30,7 +30,8 @@ static const char serve_help[] =
     "  --secure-port N                           HTTPS port (default 8443)\n"
     "  --bind-address ADDR                       listen address (default: every address,\n"
     "                                            IPv6 and IPv4)\n"
-    "  --tls-cert-file FILE                      serving certificate (PEM, re-read when it changes)\n"
+    "  --tls-cert-file FILE                      serving certificate (PEM, re-read when it "
+    "changes)\n"
     "  --tls-private-key-file FILE               its private key\n"
     "  --kubeconfig FILE                         the cluster to use outside it (default: the\n"
     "                                            service account when in a cluster)\n"
@@ -135,7 +136,9 @@ int zp_cmd_serve(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
+        case 'c':
+            config = optarg;
+            break;
         case 'p': {
             unsigned long port = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || port == 0 || port > 65535) {
@@ -145,15 +148,33 @@ int zp_cmd_serve(int argc, char **argv)
             o.secure_port = (unsigned)port;
             break;
         }
-        case 'b': o.bind_address = optarg; break;
-        case 'C': o.tls_cert_file = optarg; break;
-        case 'K': o.tls_key_file = optarg; break;
-        case 'k': kubeconfig = optarg; break;
-        case 'A': o.client_ca_file = optarg; break;
-        case 'N': set_list(&o.allowed_names, &o.n_allowed_names, optarg); break;
-        case 'U': set_list(&o.username_headers, &o.n_username_headers, optarg); break;
-        case 'G': set_list(&o.group_headers, &o.n_group_headers, optarg); break;
-        case 'E': set_list(&o.extra_prefixes, &o.n_extra_prefixes, optarg); break;
+        case 'b':
+            o.bind_address = optarg;
+            break;
+        case 'C':
+            o.tls_cert_file = optarg;
+            break;
+        case 'K':
+            o.tls_key_file = optarg;
+            break;
+        case 'k':
+            kubeconfig = optarg;
+            break;
+        case 'A':
+            o.client_ca_file = optarg;
+            break;
+        case 'N':
+            set_list(&o.allowed_names, &o.n_allowed_names, optarg);
+            break;
+        case 'U':
+            set_list(&o.username_headers, &o.n_username_headers, optarg);
+            break;
+        case 'G':
+            set_list(&o.group_headers, &o.n_group_headers, optarg);
+            break;
+        case 'E':
+            set_list(&o.extra_prefixes, &o.n_extra_prefixes, optarg);
+            break;
         case 'l':
             if (zp_cmd_log_level(optarg) == -1)
                 goto out;
@@ -162,7 +183,9 @@ int zp_cmd_serve(int argc, char **argv)
             fputs(serve_help, stdout);
             rc = ZP_EXIT_OK;
             goto out;
-        default: fputs(serve_help, stderr); goto out;
+        default:
+            fputs(serve_help, stderr);
+            goto out;
         }
     }
     if (optind < argc) {
@@ -183,8 +206,10 @@ int zp_cmd_serve(int argc, char **argv)
     if (group == NULL || *group == '\0')
         group = cfg->group_name;
     if (group == NULL) {
-        fprintf(stderr, "zoneproof: no API group: set GROUP_NAME or groupName in %s (it must "
-                        "match the Issuer's webhook.groupName)\n", cfg->file);
+        fprintf(stderr,
+                "zoneproof: no API group: set GROUP_NAME or groupName in %s (it must "
+                "match the Issuer's webhook.groupName)\n",
+                cfg->file);
         goto out;
     }
     o.group_name = group;

@@ -313,22 +313,33 @@ out:
 static const char *phrase(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
     }
 }
 
-static void reply(const struct zp_api *api, struct evhttp_request *req, int code,
-                  const char *ctype, const char *body, struct reqlog *lg)
+static void reply(const struct zp_api *api, struct evhttp_request *req, int code, const char *ctype,
+                  const char *body, struct reqlog *lg)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
@@ -343,8 +354,8 @@ static void reply(const struct zp_api *api, struct evhttp_request *req, int code
     lg->status = code;
 }
 
-static void reply_json(const struct zp_api *api, struct evhttp_request *req, int code,
-                       char *body, struct reqlog *lg)
+static void reply_json(const struct zp_api *api, struct evhttp_request *req, int code, char *body,
+                       struct reqlog *lg)
 {
     reply(api, req, code, "application/json", body, lg);
     free(body);
@@ -406,8 +417,8 @@ static void call_finish(struct zp_handoff_item *it, int live)
     if (live && c->req != NULL) {
         /* Forget the connection first: the reply may close and free it. */
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-        reply_json(c->api, c->req,
-                   201, zp_api_result_json(c->ch.uid, c->ok, c->err.kind, c->err.msg), &c->log);
+        reply_json(c->api, c->req, 201,
+                   zp_api_result_json(c->ch.uid, c->ok, c->err.kind, c->err.msg), &c->log);
     } else {
         zp_strlcpy(c->log.error,
                    live ? "the client went away before the answer"
@@ -504,15 +515,24 @@ out:
 static const char *method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "OTHER";
 }
@@ -603,8 +623,7 @@ static enum admit admit(struct zp_api *api, struct evhttp_request *req, enum zp_
     struct authz_wait *w = NULL;
     enum admit rc = ADMIT_REFUSED;
 
-    if (zp_authn_request(api->authn, ssl, evhttp_request_get_input_headers(req), &id, &err) ==
-        -1) {
+    if (zp_authn_request(api->authn, ssl, evhttp_request_get_input_headers(req), &id, &err) == -1) {
         zp_strlcpy(lg->error, err.msg, sizeof(lg->error));
         reply_status(api, req, 401, "Unauthorized", "Unauthorized", lg);
         goto out;
@@ -656,8 +675,7 @@ static int serve(struct zp_api *api, struct evhttp_request *req, enum zp_route r
         else if (route == ZP_ROUTE_GROUP)
             reply_json(api, req, 200, zp_api_group_json(api->group), lg);
         else
-            reply_json(api, req, 200, zp_api_resource_list_json(api->group, api->solver_name),
-                       lg);
+            reply_json(api, req, 200, zp_api_resource_list_json(api->group, api->solver_name), lg);
         return 0;
     case ZP_ROUTE_SOLVER:
         if (m != EVHTTP_REQ_POST) {
@@ -714,8 +732,10 @@ void zp_api_handle(struct evhttp_request *req, void *arg)
     case ZP_ROUTE_NOT_FOUND:
     case ZP_ROUTE__MAX:
         switch (admit(api, req, route, path, &lg)) {
-        case ADMIT_PARKED: return; /* on_authz continues and logs */
-        case ADMIT_REFUSED: break;
+        case ADMIT_PARKED:
+            return; /* on_authz continues and logs */
+        case ADMIT_REFUSED:
+            break;
         case ADMIT_OK:
             if (serve(api, req, route, &lg))
                 return; /* parked: call_finish answers and logs */
@@ -737,8 +757,9 @@ struct zp_api *zp_api_new(const struct zp_api_cfg *cfg)
     api->authz = cfg->authz;
     api->handoff = cfg->handoff;
     if (api->authz != NULL)
-        zp_log(ZP_LOG_INFO, "authorization: SubjectAccessReview for every caller outside "
-                            "system:masters",
+        zp_log(ZP_LOG_INFO,
+               "authorization: SubjectAccessReview for every caller outside "
+               "system:masters",
                ZP_END);
     else
         zp_log(ZP_LOG_WARN,

@@ -27,10 +27,10 @@
 
 /* One generation of settings, shared by the requests that started with it. */
 struct settings {
-    unsigned refs;              /* under zp_authn.mu */
-    struct zp_authn_cfg cfg;    /* the lists, owned; the CA fields are unused */
-    X509_STORE *store;          /* NULL: nobody is authenticated */
-    STACK_OF(X509_NAME) *names; /* the bundle's subjects, for the TLS CertificateRequest */
+    unsigned refs;               /* under zp_authn.mu */
+    struct zp_authn_cfg cfg;     /* the lists, owned; the CA fields are unused */
+    X509_STORE *store;           /* NULL: nobody is authenticated */
+    STACK_OF(X509_NAME) * names; /* the bundle's subjects, for the TLS CertificateRequest */
 };
 
 struct zp_authn {
@@ -59,7 +59,7 @@ static void free_list(char **list, size_t n)
 }
 
 static struct settings *settings_new(const struct zp_authn_cfg *cfg, X509_STORE *store,
-                                     STACK_OF(X509_NAME) *names)
+                                     STACK_OF(X509_NAME) * names)
 {
     struct settings *s = zp_xcalloc(1, sizeof(*s));
     struct zp_authn_cfg *c = &s->cfg;
@@ -138,7 +138,7 @@ static X509_STORE *new_store(void)
     return store;
 }
 
-static int load_file(const char *path, X509_STORE **storep, STACK_OF(X509_NAME) **namesp,
+static int load_file(const char *path, X509_STORE **storep, STACK_OF(X509_NAME) * *namesp,
                      struct zp_err *err)
 {
     X509_STORE *store = new_store();
@@ -165,8 +165,8 @@ out:
     return rc;
 }
 
-static int load_pem(const char *pem, size_t len, X509_STORE **storep,
-                    STACK_OF(X509_NAME) **namesp, struct zp_err *err)
+static int load_pem(const char *pem, size_t len, X509_STORE **storep, STACK_OF(X509_NAME) * *namesp,
+                    struct zp_err *err)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     X509_STORE *store = new_store();
@@ -275,7 +275,7 @@ int zp_authn_update(struct zp_authn *a, const struct zp_authn_cfg *cfg, struct z
     return 0;
 }
 
-STACK_OF(X509_NAME) *zp_authn_ca_names(struct zp_authn *a)
+STACK_OF(X509_NAME) * zp_authn_ca_names(struct zp_authn *a)
 {
     struct settings *s = settings_get(a);
     STACK_OF(X509_NAME) *dup = s->names ? SSL_dup_CA_list(s->names) : NULL;
@@ -304,7 +304,7 @@ static char *subject_cn(X509 *x)
     return cn;
 }
 
-static int verify_with(const struct settings *s, X509 *leaf, STACK_OF(X509) *chain,
+static int verify_with(const struct settings *s, X509 *leaf, STACK_OF(X509) * chain,
                        struct zp_err *err)
 {
     X509_STORE_CTX *vc = NULL;
@@ -312,8 +312,9 @@ static int verify_with(const struct settings *s, X509 *leaf, STACK_OF(X509) *cha
     int rc = -1, allowed;
 
     if (s->store == NULL) {
-        zp_err_set(err, ZP_EAUTH, "front-proxy authentication is not configured "
-                                  "(no request-header CA)");
+        zp_err_set(err, ZP_EAUTH,
+                   "front-proxy authentication is not configured "
+                   "(no request-header CA)");
         goto out;
     }
     if (leaf == NULL) {
@@ -329,8 +330,7 @@ static int verify_with(const struct settings *s, X509 *leaf, STACK_OF(X509) *cha
     /* clientAuth: a serving certificate from the same CA is not a front proxy. */
     X509_STORE_CTX_set_purpose(vc, X509_PURPOSE_SSL_CLIENT);
     if (X509_verify_cert(vc) != 1) {
-        zp_err_set(err, ZP_EAUTH, "client certificate CN=%s not accepted: %s",
-                   cn ? cn : "(none)",
+        zp_err_set(err, ZP_EAUTH, "client certificate CN=%s not accepted: %s", cn ? cn : "(none)",
                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
         goto out;
     }
@@ -452,8 +452,7 @@ int zp_authn_headers(const struct zp_authn_cfg *cfg, const struct evkeyvalq *hea
     return 0;
 }
 
-int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
-                         struct zp_err *err)
+int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) * chain, struct zp_err *err)
 {
     struct settings *s = settings_get(a);
     int rc = verify_with(s, leaf, chain, err);

@@ -69,7 +69,7 @@ int zp_authn_update(struct zp_authn *a, const struct zp_authn_cfg *cfg, struct z
  * (a Go client sends its certificate only to a server that names its CA).
  * A copy for SSL_set_client_CA_list(), or NULL when there is no bundle.
  */
-STACK_OF(X509_NAME) *zp_authn_ca_names(struct zp_authn *a);
+STACK_OF(X509_NAME) * zp_authn_ca_names(struct zp_authn *a);
 
 /*
  * Re-reads the CA file when it changed (or always, with force). Returns 1
@@ -91,7 +91,7 @@ int zp_authn_request(struct zp_authn *a, SSL *ssl, const struct evkeyvalq *heade
  * may be NULL) verified for clientAuth against the CA bundle, and its CN
  * checked against the allowed names.
  */
-int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) *chain,
+int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) * chain,
                          struct zp_err *err);
 
 /*

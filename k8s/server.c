@@ -304,7 +304,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct server *srv = arg;
     struct bufferevent *bev;
     SSL *ssl = zp_tls_ssl_new(srv->tls);
-    STACK_OF(X509_NAME) *cas;
+    STACK_OF(X509_NAME) * cas;
 
     /*
      * The acceptable-CA hint follows the ConfigMap's CA: a Go client sends
@@ -400,8 +400,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 static int is_wildcard(const char *addr)
 {
-    return addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0 ||
-           strcmp(addr, "::") == 0;
+    return addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0;
 }
 
 /* One listening socket; -1 with errno set on failure. */
@@ -456,8 +455,8 @@ static int listen_on(struct server *srv, struct zp_err *err)
         hints.ai_socktype = SOCK_STREAM;
         if ((e = getaddrinfo(tries[i], port, &hints, &res)) != 0) {
             if (!is_wildcard(want)) {
-                zp_err_set(err, ZP_ECONFIG, "--bind-address \"%s\" is not an IP address: %s",
-                           want, gai_strerror(e));
+                zp_err_set(err, ZP_ECONFIG, "--bind-address \"%s\" is not an IP address: %s", want,
+                           gai_strerror(e));
                 goto out;
             }
             continue;
@@ -529,8 +528,9 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     struct timeval every = {o->reload_interval_s ? (time_t)o->reload_interval_s : 60, 0};
 
     if (o->group_name == NULL || *o->group_name == '\0')
-        return zp_err_set(err, ZP_ECONFIG, "no API group: set GROUP_NAME or groupName (it must "
-                                           "match the Issuer's webhook.groupName)");
+        return zp_err_set(err, ZP_ECONFIG,
+                          "no API group: set GROUP_NAME or groupName (it must "
+                          "match the Issuer's webhook.groupName)");
     if ((srv->tls = zp_tls_new(o->tls_cert_file, o->tls_key_file, o->client_ca_file, err)) ==
             NULL ||
         setup_authn(srv, err) == -1)

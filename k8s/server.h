@@ -27,16 +27,16 @@ struct zp_server_opts {
      */
     const char *client_ca_file;
     /* The lists: NULL when not given (then the ConfigMap's, else the defaults). */
-    char **allowed_names;      /* --requestheader-allowed-names; empty: any CN */
+    char **allowed_names; /* --requestheader-allowed-names; empty: any CN */
     size_t n_allowed_names;
-    char **username_headers;   /* default X-Remote-User */
+    char **username_headers; /* default X-Remote-User */
     size_t n_username_headers;
-    char **group_headers;      /* default X-Remote-Group */
+    char **group_headers; /* default X-Remote-Group */
     size_t n_group_headers;
-    char **extra_prefixes;     /* default X-Remote-Extra- */
+    char **extra_prefixes; /* default X-Remote-Extra- */
     size_t n_extra_prefixes;
-    const char *group_name;    /* the API group, e.g. acme.example.com */
-    const char *solver_name;   /* the resource, default "zoneproof" */
+    const char *group_name;     /* the API group, e.g. acme.example.com */
+    const char *solver_name;    /* the resource, default "zoneproof" */
     unsigned reload_interval_s; /* how often to stat the certificate files; default 60 */
     /*
      * The cluster (kclient.h), or NULL. With one: SubjectAccessReviews for

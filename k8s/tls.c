@@ -116,15 +116,15 @@ static void log_cert(SSL_CTX *ctx, const char *file)
         }
         BIO_free(mem);
     }
-    zp_log(ZP_LOG_INFO, "serving certificate loaded", ZP_S("file", file),
-           ZP_S("subject", subject), ZP_S("serial", serial), ZP_S("not_after", not_after), ZP_END);
+    zp_log(ZP_LOG_INFO, "serving certificate loaded", ZP_S("file", file), ZP_S("subject", subject),
+           ZP_S("serial", serial), ZP_S("not_after", not_after), ZP_END);
 }
 
 static SSL_CTX *build_ctx(char *const files[F__MAX], struct zp_err *err)
 {
     static const unsigned char sid_ctx[] = "zoneproof";
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method()), *ret = NULL;
-    STACK_OF(X509_NAME) *cas;
+    STACK_OF(X509_NAME) * cas;
     char why[256];
 
     if (ctx == NULL) {

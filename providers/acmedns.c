@@ -51,7 +51,7 @@
 struct ad_cfg {
     char *endpoint;
     char *ca;
-    struct zp_cred accounts; /* accountsFile or accountsSecretRef */
+    struct zp_cred accounts;    /* accountsFile or accountsSecretRef */
     char ns_host[ZP_DNAME_MAX]; /* the acme-dns DNS server; "" when the check is off */
     unsigned ns_port;
 };
@@ -184,8 +184,8 @@ static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn,
                    "fulldomain is that name, or one keyed by %.*s); register one with the "
                    "acme-dns server's /register, add it to the accounts, and point "
                    "_acme-challenge.%.*s at its fulldomain with a CNAME",
-                   fqdn, cfg->accounts.setting, cfg->accounts.where, (int)strlen(domain) - 1, domain,
-                   (int)strlen(domain) - 1, domain);
+                   fqdn, cfg->accounts.setting, cfg->accounts.where, (int)strlen(domain) - 1,
+                   domain, (int)strlen(domain) - 1, domain);
         goto out;
     }
     zp_dname_canon(ad_str(hit, "fulldomain"), out->fulldomain, sizeof(out->fulldomain));

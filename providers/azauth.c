@@ -176,8 +176,8 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         zp_buf_puts(&form, "grant_type=client_credentials&client_id=") == -1 ||
         zp_http_escape(src->client_id, &form) == -1 ||
         zp_buf_puts(&form, az_has_secret(src) ? "&client_secret="
-                                            : "&client_assertion_type=" AZ_ASSERTION_TYPE
-                                              "&client_assertion=") == -1 ||
+                                              : "&client_assertion_type=" AZ_ASSERTION_TYPE
+                                                "&client_assertion=") == -1 ||
         zp_http_escape(zp_buf_str(secret), &form) == -1 || zp_buf_puts(&form, "&scope=") == -1 ||
         zp_http_escape(src->scope, &form) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot build the token request for application %s",

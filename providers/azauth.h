@@ -15,9 +15,9 @@ struct zp_prov_call;
 
 /* Where one instance gets its tokens. */
 struct zp_azauth_src {
-    const char *authority;      /* "https://login.microsoftonline.com", no trailing slash */
-    const char *tenant;         /* tenant id or domain */
-    const char *client_id;      /* the application (client) id */
+    const char *authority; /* "https://login.microsoftonline.com", no trailing slash */
+    const char *tenant;    /* tenant id or domain */
+    const char *client_id; /* the application (client) id */
     /* clientSecretFile or clientSecretSecretRef, read on every call with call; NULL or unset:
      * workload identity */
     const struct zp_cred *secret;

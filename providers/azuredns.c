@@ -52,7 +52,7 @@ struct ad_cfg {
     char *tenant;
     char *client_id;
     struct zp_cred secret; /* clientSecretFile or clientSecretSecretRef; unset: workload identity */
-    char *zone; /* NULL: the record's zone */
+    char *zone;            /* NULL: the record's zone */
     char *endpoint;
     char *authority;
     char *scope;          /* endpoint + "/.default" */
@@ -75,8 +75,16 @@ struct ad_op {
 };
 
 static const char *const ad_keys[] = {
-    "subscriptionId", "resourceGroup", "tenantId", "clientId", ZP_CRED_KEYS("clientSecret"),
-    "zoneName",       "endpoint",      "authorityEndpoint",    "caFile",   NULL,
+    "subscriptionId",
+    "resourceGroup",
+    "tenantId",
+    "clientId",
+    ZP_CRED_KEYS("clientSecret"),
+    "zoneName",
+    "endpoint",
+    "authorityEndpoint",
+    "caFile",
+    NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -213,8 +221,7 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
                 zp_y_get(node, "clientSecretFile") || zp_y_get(node, "clientSecretSecretRef")
                     ? NULL
                     : "AZURE_CLIENT_ID",
-                &cfg->client_id,
-                err) == -1 ||
+                &cfg->client_id, err) == -1 ||
         ad_parse_names(cfg, node, path, err) == -1 ||
         zp_endpoint_parse(node, path, AD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
         zp_y_str(node, path, "authorityEndpoint", 0, &auth, err) == -1)

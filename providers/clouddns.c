@@ -67,7 +67,8 @@ struct cd_op {
 };
 
 static const char *const cd_keys[] = {
-    "project", ZP_CRED_KEYS("serviceAccount"), "managedZone", "endpoint", "tokenEndpoint", "caFile", NULL,
+    "project", ZP_CRED_KEYS("serviceAccount"), "managedZone", "endpoint", "tokenEndpoint", "caFile",
+    NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -697,7 +698,8 @@ static int cd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
     return cd_update(cfg, rec, call, 1, err);
 }
 
-/* doctor: the reads a Present starts with (the managed zone, the TXT set at the name), no change. */
+/* doctor: the reads a Present starts with (the managed zone, the TXT set at the name), no change.
+ */
 static int cd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                      struct zp_err *err)
 {

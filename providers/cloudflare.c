@@ -38,7 +38,7 @@
 struct cf_cfg {
     struct zp_pr_conn conn;
     struct zp_cred zone_token; /* zoneApiToken…; not set: the lookup uses apiToken… */
-    char *zone_id;         /* zoneId; NULL: looked up by name */
+    char *zone_id;             /* zoneId; NULL: looked up by name */
 };
 
 /* What a request was for: the sentence for a refusal depends on it. */
@@ -250,8 +250,7 @@ out:
 /* The token a request of kind op is made with. */
 static const struct zp_cred *cf_token(const struct cf_cfg *cfg, enum cf_op op)
 {
-    return op == CF_OP_ZONES && zp_cred_set(&cfg->zone_token) ? &cfg->zone_token
-                                                               : &cfg->conn.token;
+    return op == CF_OP_ZONES && zp_cred_set(&cfg->zone_token) ? &cfg->zone_token : &cfg->conn.token;
 }
 
 /* The setting and where (file or Secret) of that token, for messages. */

@@ -51,8 +51,8 @@ int zp_gauth_check(const char *file, const char *setting, struct zp_err *err);
 
 /* Where one instance gets its tokens. */
 struct zp_gauth_src {
-    const char *key_file;       /* serviceAccountFile: read on every call; NULL: cred or ambient */
-    const char *setting;        /* its setting's name, for messages */
+    const char *key_file; /* serviceAccountFile: read on every call; NULL: cred or ambient */
+    const char *setting;  /* its setting's name, for messages */
     /* Instead of key_file: serviceAccountFile or serviceAccountSecretRef, read with call. */
     const struct zp_cred *cred;
     const struct zp_prov_call *call;

@@ -42,7 +42,7 @@ struct gd_cfg {
     char *ca;
     struct zp_cred key;    /* apiKeyFile or apiKeySecretRef */
     struct zp_cred secret; /* apiSecretFile or apiSecretSecretRef */
-    char *zone; /* domain override, canonical; NULL: the record's zone */
+    char *zone;            /* domain override, canonical; NULL: the record's zone */
 };
 
 /* One present or cleanup in flight. */
@@ -128,8 +128,7 @@ static int gd_auth(struct gd_op *op, struct zp_err *err)
         goto out;
     }
     if (zp_buf_printf(&op->auth, "Authorization: sso-key %s:%s", key.data, secret.data) == -1) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s or %s holds too much for a GoDaddy credential",
+        zp_err_set(err, ZP_ECONFIG, "%s or %s holds too much for a GoDaddy credential",
                    op->cfg->key.setting, op->cfg->secret.setting);
         goto out;
     }
@@ -226,8 +225,7 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
                    "GoDaddy rejected the API key and secret in %s and %s (401 "
                    "%s); check that both belong to the same production key (keys made for the "
                    "OTE test environment work only with endpoint https://api.ote-godaddy.com)",
-                   op->cfg->key.setting, op->cfg->secret.setting,
-                   code[0] ? code : "Unauthorized");
+                   op->cfg->key.setting, op->cfg->secret.setting, code[0] ? code : "Unauthorized");
         break;
     case 403:
         zp_err_set(err, ZP_EPERM,

@@ -279,8 +279,7 @@ static int hz_auth(struct hz_op *op, struct zp_err *err)
     if (zp_cred_read(&op->cfg->token, op->call, &tok, err) == -1)
         goto out;
     if (strpbrk(tok.data, " \t\r\n") != NULL) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s (%s) must hold one Hetzner Cloud API token on one line",
+        zp_err_set(err, ZP_ECONFIG, "%s (%s) must hold one Hetzner Cloud API token on one line",
                    op->cfg->token.setting, op->cfg->token.where);
         goto out;
     }

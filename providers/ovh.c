@@ -47,8 +47,8 @@ struct ovh_cfg {
     char *app_key;
     struct zp_cred secret; /* applicationSecretFile or applicationSecretSecretRef */
     struct zp_cred ck;     /* consumerKeyFile or consumerKeySecretRef */
-    char *zone;     /* zone override, lower case, no trailing dot; NULL: the record's zone */
-    char host[256]; /* the endpoint's host, for sentences */
+    char *zone;            /* zone override, lower case, no trailing dot; NULL: the record's zone */
+    char host[256];        /* the endpoint's host, for sentences */
 };
 
 /* One present or cleanup in flight. */
@@ -64,8 +64,13 @@ struct ovh_op {
 };
 
 static const char *const ovh_keys[] = {
-    "endpoint", "caFile", "applicationKey", ZP_CRED_KEYS("applicationSecret"),
-    ZP_CRED_KEYS("consumerKey"), "zone", NULL,
+    "endpoint",
+    "caFile",
+    "applicationKey",
+    ZP_CRED_KEYS("applicationSecret"),
+    ZP_CRED_KEYS("consumerKey"),
+    "zone",
+    NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */

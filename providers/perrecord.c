@@ -98,8 +98,7 @@ int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const char *
  * header (or smuggle a second one), and usually means the file holds
  * "Bearer …", a key pair, or a JSON credential instead of the token.
  */
-static int pr_token_check(const struct zp_buf *tok, const struct zp_cred *cred,
-                          struct zp_err *err)
+static int pr_token_check(const struct zp_buf *tok, const struct zp_cred *cred, struct zp_err *err)
 {
     for (size_t i = 0; i < tok->len; i++) {
         unsigned char ch = (unsigned char)tok->data[i];
@@ -304,7 +303,8 @@ int zp_pr_verify(const struct zp_pr_ops *ops, void *cfg, const struct zp_record 
     if (ops->zone(cfg, rec, call, &t, err) == -1 ||
         ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
         goto out;
-    snprintf(err->msg, sizeof(err->msg), "the %s credentials can read zone %s and the TXT "
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read zone %s and the TXT "
              "records at %s; whether they may write shows only in a write test",
              ops->api->what, t.zone, t.fqdn);
     rc = 0;

@@ -39,8 +39,8 @@ struct zp_pr_api {
 
 /* Settings every instance of these types has. */
 struct zp_pr_conn {
-    char *endpoint;   /* base URL, no trailing slash */
-    char *ca_file;    /* NULL: the system's CAs */
+    char *endpoint;       /* base URL, no trailing slash */
+    char *ca_file;        /* NULL: the system's CAs */
     struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
 };
 
@@ -71,8 +71,8 @@ void zp_pr_zcfg_free(void *p);
 struct zp_pr_req {
     const char *method;
     const char *url;
-    const char *body;          /* JSON, or NULL */
-    const char *header;        /* one more header line ("X-Filter: {…}"), or NULL */
+    const char *body;            /* JSON, or NULL */
+    const char *header;          /* one more header line ("X-Filter: {…}"), or NULL */
     const struct zp_cred *token; /* NULL: the connection's apiToken */
 };
 

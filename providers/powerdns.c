@@ -69,7 +69,8 @@ struct pd_set {
     int ours_off;         /* our value is there, disabled */
 };
 
-static const char *const pd_keys[] = {"endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
+static const char *const pd_keys[] = {
+    "endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 

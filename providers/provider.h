@@ -56,7 +56,8 @@ struct zp_prov_call {
 struct zp_provider_ops {
     const char *type; /* the "type:" of a providers: entry */
     unsigned flags;
-    /* Settings this type reads, besides the generic ones (name, type, dnsZones, ttl, propagation). */
+    /* Settings this type reads, besides the generic ones (name, type, dnsZones, ttl, propagation).
+     */
     const char *const *keys;
 
     /* node: the providers[i] mapping; path: "providers[i]" for messages. */

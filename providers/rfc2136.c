@@ -758,18 +758,20 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
                                         secret.data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
     }
     zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", call->instance),
-           ZP_S("action", op.probe ? "probe" : del ? "delete" : "add"),
-           ZP_S("server", cfg->nameserver),
-           ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
-           ZP_S("rcode", rfc_rcode_name(ldns_pkt_get_rcode(r))),
+           ZP_S("action", op.probe ? "probe"
+                          : del    ? "delete"
+                                   : "add"),
+           ZP_S("server", cfg->nameserver), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
+           ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(ldns_pkt_get_rcode(r))),
            ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
            ZP_B("signed_reply_ok", verified), ZP_END);
     if (op.probe && ldns_pkt_get_rcode(r) == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
         (cfg->key == NULL || verified)) {
-        snprintf(err->msg, sizeof(err->msg), "%s accepts %s for updates of zone %s (proven by "
+        snprintf(err->msg, sizeof(err->msg),
+                 "%s accepts %s for updates of zone %s (proven by "
                  "an update whose prerequisite fails, so nothing changed); whether the "
-                 "update-policy grants TXT at %s shows only in a write test", cfg->nameserver,
-                 cfg->key ? cfg->key : "unsigned updates", op.zone, rec->fqdn);
+                 "update-policy grants TXT at %s shows only in a write test",
+                 cfg->nameserver, cfg->key ? cfg->key : "unsigned updates", op.zone, rec->fqdn);
         rc = 0;
         goto out;
     }

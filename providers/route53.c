@@ -55,7 +55,7 @@
 struct r53_cfg {
     char *key_id;
     struct zp_cred secret; /* secretAccessKeyFile or secretAccessKeySecretRef */
-    char *zone_id; /* without "/hostedzone/"; NULL: found by the zone's name */
+    char *zone_id;         /* without "/hostedzone/"; NULL: found by the zone's name */
     char *region;
     char *endpoint; /* scheme://authority[/prefix], no trailing slash */
     char *ca;
@@ -80,9 +80,10 @@ struct r53_op {
     char rl_key[192];
 };
 
-static const char *const r53_keys[] = {"accessKeyId", "region",   ZP_CRED_KEYS("secretAccessKey"),
-                                       "hostedZoneId", "endpoint", "caFile",
-                                       "roleArn",     "stsEndpoint", NULL};
+static const char *const r53_keys[] = {
+    "accessKeyId",  "region",      ZP_CRED_KEYS("secretAccessKey"),
+    "hostedZoneId", "endpoint",    "caFile",
+    "roleArn",      "stsEndpoint", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -130,9 +131,8 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
         zp_y_str(node, path, "stsEndpoint", 0, &sts, err) == -1)
         goto out;
     /* Half a key pair is a mistake, not a wish for ambient credentials. */
-    if ((akid == NULL) !=
-        (zp_y_get(node, "secretAccessKeyFile") == NULL &&
-         zp_y_get(node, "secretAccessKeySecretRef") == NULL)) {
+    if ((akid == NULL) != (zp_y_get(node, "secretAccessKeyFile") == NULL &&
+                           zp_y_get(node, "secretAccessKeySecretRef") == NULL)) {
         zp_y_fail(node, path, err,
                   "%s is set but %s is not: set both for an IAM user's access key, or neither "
                   "for ambient credentials (IRSA web identity)",
@@ -282,7 +282,8 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
         zp_err_set(err, ZP_EAUTH,
                    "Route 53 rejected the signature made with %s (%s); check "
                    "accessKeyId, %s and region (%s)",
-                   akid, code, cfg->key_id ? cfg->secret.setting : "secretAccessKeyFile", cfg->region);
+                   akid, code, cfg->key_id ? cfg->secret.setting : "secretAccessKeyFile",
+                   cfg->region);
     else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0) {
         if (strcmp(action, "ListHostedZonesByName") == 0)
             zp_err_set(err, ZP_EPERM,

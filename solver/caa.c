@@ -20,7 +20,7 @@
 #include "solver/caa.h"
 #include "solver/zone.h"
 
-#define SET_MAX 16  /* names kept per list; the smallest in sort order win */
+#define SET_MAX 16 /* names kept per list; the smallest in sort order win */
 #define SET_LEN 256
 #define SHOW_MAX 64 /* characters of a record value quoted in a sentence */
 
@@ -108,7 +108,7 @@ static void show(const uint8_t *v, size_t n, char *out, size_t outsz)
 
 struct prop {
     unsigned flags;
-    char tag[32];       /* lower case; other characters than [a-z0-9] shown as '?' */
+    char tag[32]; /* lower case; other characters than [a-z0-9] shown as '?' */
     const uint8_t *val;
     size_t vlen;
 };
@@ -149,8 +149,8 @@ static int prop_get(const ldns_rr *rr, struct prop *p)
 /* Property tags CAs know (RFC 8659, RFC 9495, and the CA/B Forum's contact tags). */
 static int tag_known(const char *tag)
 {
-    static const char *const known[] = {"issue", "issuewild", "iodef", "issuemail",
-                                        "contactemail", "contactphone"};
+    static const char *const known[] = {"issue",     "issuewild",    "iodef",
+                                        "issuemail", "contactemail", "contactphone"};
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (strcmp(tag, known[i]) == 0)
@@ -280,15 +280,15 @@ struct caa_eval {
     char where[ZP_DNAME_MAX]; /* the owner of the relevant set */
     char issuer[SET_LEN];     /* lower case without a trailing dot; "" when not judged */
     char dig[384];
-    const char *prop;         /* "issue" or "issuewild" */
-    int relevant;             /* records with that property */
-    int issuer_open;          /* a dns-01 record of the issuer without accounturi */
-    struct strset critical;   /* unknown tags with the critical flag */
-    struct strset named;      /* CAs the relevant records name */
-    struct strset dns01;      /* of those, the ones a record allows to use dns-01 */
-    struct strset methods;    /* validationmethods lists without dns-01 */
-    struct strset accounts;   /* accounturi of the issuer's dns-01 records */
-    struct strset malformed;  /* values that authorize no one */
+    const char *prop;        /* "issue" or "issuewild" */
+    int relevant;            /* records with that property */
+    int issuer_open;         /* a dns-01 record of the issuer without accounturi */
+    struct strset critical;  /* unknown tags with the critical flag */
+    struct strset named;     /* CAs the relevant records name */
+    struct strset dns01;     /* of those, the ones a record allows to use dns-01 */
+    struct strset methods;   /* validationmethods lists without dns-01 */
+    struct strset accounts;  /* accounturi of the issuer's dns-01 records */
+    struct strset malformed; /* values that authorize no one */
 };
 
 /* Sorts the set's records into e; returns how many CAA records it holds. */
@@ -346,8 +346,8 @@ static void malformed_note(const struct caa_eval *e, char *out, size_t outsz)
         return;
     set_join(&e->malformed, 1, list, sizeof(list));
     snprintf(out, outsz, "; the %s %s %s malformed and %s no CA",
-             e->malformed.n == 1 ? "value" : "values", list,
-             e->malformed.n == 1 ? "is" : "are", e->malformed.n == 1 ? "allows" : "allow");
+             e->malformed.n == 1 ? "value" : "values", list, e->malformed.n == 1 ? "is" : "are",
+             e->malformed.n == 1 ? "allows" : "allow");
 }
 
 /* The verdict when a CA is named. */
@@ -363,33 +363,44 @@ static void judge_issuer(const struct caa_eval *e, struct zp_check *out)
             say(note, sizeof(note), " with the ACME account%s %s only",
                 e->accounts.n > 1 ? "s" : "", list);
         }
-        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig, "CAA at %s allows %s to issue "
-                     "for %s%s", e->where, e->issuer, e->name, note);
+        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig,
+                     "CAA at %s allows %s to issue "
+                     "for %s%s",
+                     e->where, e->issuer, e->name, note);
         return;
     }
     if (set_has(&e->named, e->issuer)) {
         set_join(&e->methods, 0, list, sizeof(list));
-        say(fix, sizeof(fix), "add dns-01 to the validationmethods parameter of the %s "
-            "record for %s at %s, or remove the parameter", e->prop, e->issuer, e->where);
-        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s allows %s to "
+        say(fix, sizeof(fix),
+            "add dns-01 to the validationmethods parameter of the %s "
+            "record for %s at %s, or remove the parameter",
+            e->prop, e->issuer, e->where);
+        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                     "CAA at %s allows %s to "
                      "issue for %s only through the validation methods %s; dns-01 is not "
-                     "among them", e->where, e->issuer, e->name, list);
+                     "among them",
+                     e->where, e->issuer, e->name, list);
         return;
     }
     malformed_note(e, note, sizeof(note));
     set_join(&e->named, 0, list, sizeof(list));
     if (e->named.n > 0) {
-        say(fix, sizeof(fix), "add '%s CAA 0 %s \"%s\"' or issue from a CA the record "
-            "allows", e->where, e->prop, e->issuer);
-        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s allows %s"
-                     "issuance only by %s; %s is not allowed%s", e->where, w, list, e->issuer,
-                     note);
+        say(fix, sizeof(fix),
+            "add '%s CAA 0 %s \"%s\"' or issue from a CA the record "
+            "allows",
+            e->where, e->prop, e->issuer);
+        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                     "CAA at %s allows %s"
+                     "issuance only by %s; %s is not allowed%s",
+                     e->where, w, list, e->issuer, note);
         return;
     }
-    say(fix, sizeof(fix), "add '%s CAA 0 %s \"%s\"' if certificates for %s are wanted",
-        e->where, e->prop, e->issuer, e->name);
-    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s forbids %sissuance "
-                 "by any CA; %s is not allowed%s", e->where, w, e->issuer, note);
+    say(fix, sizeof(fix), "add '%s CAA 0 %s \"%s\"' if certificates for %s are wanted", e->where,
+        e->prop, e->issuer, e->name);
+    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                 "CAA at %s forbids %sissuance "
+                 "by any CA; %s is not allowed%s",
+                 e->where, w, e->issuer, note);
 }
 
 /* The verdict when no CA is named: what the set allows. */
@@ -401,25 +412,37 @@ static void judge_open(const struct caa_eval *e, struct zp_check *out)
     malformed_note(e, note, sizeof(note));
     set_join(&e->dns01, 0, list, sizeof(list));
     if (e->dns01.n > 0) {
-        zp_check_set(out, "caa", ZP_CHECK_WARN, "check that your CA's CAA identity is among "
-                     "those allowed", NULL, e->dig, "CAA at %s allows only %s to issue %s"
-                     "certificates for %s%s", e->where, list, w, e->name, note);
+        zp_check_set(out, "caa", ZP_CHECK_WARN,
+                     "check that your CA's CAA identity is among "
+                     "those allowed",
+                     NULL, e->dig,
+                     "CAA at %s allows only %s to issue %s"
+                     "certificates for %s%s",
+                     e->where, list, w, e->name, note);
         return;
     }
     if (e->named.n > 0) {
         set_join(&e->named, 0, list, sizeof(list));
         set_join(&e->methods, 0, methods, sizeof(methods));
-        say(fix, sizeof(fix), "add dns-01 to the validationmethods parameters of the %s "
-            "records at %s, or remove the parameter", e->prop, e->where);
-        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s allows only %s "
+        say(fix, sizeof(fix),
+            "add dns-01 to the validationmethods parameters of the %s "
+            "records at %s, or remove the parameter",
+            e->prop, e->where);
+        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                     "CAA at %s allows only %s "
                      "to issue %scertificates for %s, through the validation methods %s; "
-                     "dns-01 is not among them", e->where, list, w, e->name, methods);
+                     "dns-01 is not among them",
+                     e->where, list, w, e->name, methods);
         return;
     }
-    say(fix, sizeof(fix), "add '%s CAA 0 %s \"<your CA's CAA identity>\"' if certificates "
-        "for %s are wanted", e->where, e->prop, e->name);
-    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s forbids %sissuance "
-                 "by any CA%s", e->where, w, note);
+    say(fix, sizeof(fix),
+        "add '%s CAA 0 %s \"<your CA's CAA identity>\"' if certificates "
+        "for %s are wanted",
+        e->where, e->prop, e->name);
+    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                 "CAA at %s forbids %sissuance "
+                 "by any CA%s",
+                 e->where, w, note);
 }
 
 /* Lower-case issuer domain without a trailing dot into out ("" for NULL). */
@@ -445,8 +468,7 @@ static int name_prep(const char *cert_name, char *name, char *base, size_t sz)
     int wild = strncmp(cert_name, "*.", 2) == 0;
 
     if (zp_dname_check(cert_name + (wild ? 2 : 0), 0, why, sizeof(why)) == -1 ||
-        zp_dname_canon(cert_name + (wild ? 2 : 0), base, sz) == -1 ||
-        zp_dname_labels(base) < 1)
+        zp_dname_canon(cert_name + (wild ? 2 : 0), base, sz) == -1 || zp_dname_labels(base) < 1)
         return -1;
     snprintf(name, sz, "%s%s", wild ? "*." : "", base);
     return 0;
@@ -470,21 +492,27 @@ int zp_caa_decide(const ldns_rr_list *set, const char *owner, const char *cert_n
     zp_check_dig(e->dig, sizeof(e->dig), resolver, 0, NULL, e->where, "CAA");
     rc = 0;
     if (eval_scan(e, set) == 0) {
-        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig, "no CAA records at %s or "
-                     "its parent domains: any CA may issue", base);
+        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig,
+                     "no CAA records at %s or "
+                     "its parent domains: any CA may issue",
+                     base);
     } else if (e->critical.n > 0) {
         set_join(&e->critical, 1, list, sizeof(list));
-        say(fix, sizeof(fix), "remove the critical flag (128) from the %s %s at %s, or "
-            "remove %s", list, e->critical.n == 1 ? "record" : "records", e->where,
+        say(fix, sizeof(fix),
+            "remove the critical flag (128) from the %s %s at %s, or "
+            "remove %s",
+            list, e->critical.n == 1 ? "record" : "records", e->where,
             e->critical.n == 1 ? "that record" : "those records");
-        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig, "CAA at %s has the %s %s "
+        zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, NULL, e->dig,
+                     "CAA at %s has the %s %s "
                      "with the critical flag, unknown to CAs: every CA must refuse to issue "
-                     "for %s", e->where, e->critical.n == 1 ? "property" : "properties", list,
-                     e->name);
+                     "for %s",
+                     e->where, e->critical.n == 1 ? "property" : "properties", list, e->name);
     } else if (e->relevant == 0) {
-        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig, "CAA at %s has no %s "
-                     "property: any CA may issue for %s", e->where,
-                     e->name[0] == '*' ? "issue or issuewild" : "issue", e->name);
+        zp_check_set(out, "caa", ZP_CHECK_OK, NULL, NULL, e->dig,
+                     "CAA at %s has no %s "
+                     "property: any CA may issue for %s",
+                     e->where, e->name[0] == '*' ? "issue or issuewild" : "issue", e->name);
     } else if (e->issuer[0] != '\0') {
         judge_issuer(e, out);
     } else {
@@ -533,8 +561,8 @@ static void why_trim(struct zp_buf *why, char *out, size_t outsz)
         out[--len] = '\0';
 }
 
-static void lookup_failed(const struct zp_dnsq_resolvers *r, const char *cur,
-                          struct zp_buf *why, struct zp_check *out)
+static void lookup_failed(const struct zp_dnsq_resolvers *r, const char *cur, struct zp_buf *why,
+                          struct zp_check *out)
 {
     char text[1024], dig[384], servers[512], fix[768];
     size_t i, len = 0;
@@ -542,16 +570,19 @@ static void lookup_failed(const struct zp_dnsq_resolvers *r, const char *cur,
     why_trim(why, text, sizeof(text));
     servers[0] = '\0';
     for (i = 0; i < r->n && len < sizeof(servers); i++) {
-        int k = snprintf(servers + len, sizeof(servers) - len, "%s%s", i ? ", " : "",
-                         r->t[i].addr);
+        int k = snprintf(servers + len, sizeof(servers) - len, "%s%s", i ? ", " : "", r->t[i].addr);
         len += k > 0 ? (size_t)k : 0;
     }
     zp_check_dig(dig, sizeof(dig), r->n ? r->t[0].addr : NULL, 0, NULL, cur, "CAA");
-    say(fix, sizeof(fix), "make CAA queries for %s answerable: repair what the resolver "
-        "reports (often broken DNSSEC, or nameservers that fail CAA queries)", cur);
-    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, servers, dig, "cannot read the CAA records of "
+    say(fix, sizeof(fix),
+        "make CAA queries for %s answerable: repair what the resolver "
+        "reports (often broken DNSSEC, or nameservers that fail CAA queries)",
+        cur);
+    zp_check_set(out, "caa", ZP_CHECK_FAIL, fix, servers, dig,
+                 "cannot read the CAA records of "
                  "%s: %s; the CA's own lookup fails the same way, and CAs refuse to issue "
-                 "when CAA cannot be read", cur, text[0] ? text : "no answer");
+                 "when CAA cannot be read",
+                 cur, text[0] ? text : "no answer");
 }
 
 int zp_caa_check_any(const struct zp_dnsq_resolvers *r, const char *cert_name,

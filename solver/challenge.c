@@ -30,9 +30,8 @@ static int check_key(const char *key, const char *field, struct zp_err *err)
     if (n == 0)
         return zp_err_set(err, ZP_EINVAL, "%s is empty: expected the base64url TXT value", field);
     if (n > ZP_KEY_MAX)
-        return zp_err_set(err, ZP_EINVAL,
-                          "%s is %zu characters long; a TXT value holds at most %d", field, n,
-                          ZP_KEY_MAX);
+        return zp_err_set(err, ZP_EINVAL, "%s is %zu characters long; a TXT value holds at most %d",
+                          field, n, ZP_KEY_MAX);
     for (size_t i = 0; i < n; i++) {
         char c = key[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -58,8 +57,10 @@ static int check_names(struct zp_challenge *ch, const char *fqdn, const char *zo
     char why[160];
 
     if (fqdn == NULL || *fqdn == '\0')
-        return zp_err_set(err, ZP_EINVAL, "%s is missing: expected the name to write, such as "
-                          "_acme-challenge.example.com.", fqdn_field);
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s is missing: expected the name to write, such as "
+                          "_acme-challenge.example.com.",
+                          fqdn_field);
     if (zp_dname_check(fqdn, 1, why, sizeof(why)) == -1)
         return zp_err_set(err, ZP_EINVAL, "%s \"%.253s\" %s", fqdn_field, fqdn, why);
     zp_dname_canon(fqdn, ch->fqdn, sizeof(ch->fqdn));
@@ -114,7 +115,8 @@ static int parse_issuer_config(const cJSON *cfg, struct zp_challenge *ch, struct
     if (cfg == NULL || cJSON_IsNull(cfg))
         return 0;
     if (!cJSON_IsObject(cfg))
-        return zp_err_set(err, ZP_EINVAL, "request.config must be a JSON object such as "
+        return zp_err_set(err, ZP_EINVAL,
+                          "request.config must be a JSON object such as "
                           "{\"provider\": \"<name>\"}");
     cJSON_ArrayForEach(it, cfg)
     {
@@ -172,8 +174,8 @@ int zp_challenge_from_json(const cJSON *req, struct zp_challenge *ch, struct zp_
 
     if (copy_field(ch->uid, sizeof(ch->uid), uid, "uid", err) == -1 ||
         copy_field(ch->dns_name, sizeof(ch->dns_name), dns_name, "dnsName", err) == -1 ||
-        copy_field(ch->resource_namespace, sizeof(ch->resource_namespace), ns,
-                   "resourceNamespace", err) == -1)
+        copy_field(ch->resource_namespace, sizeof(ch->resource_namespace), ns, "resourceNamespace",
+                   err) == -1)
         return -1;
     if (check_key(key ? key : "", "request.key", err) == -1)
         return -1;
@@ -184,8 +186,7 @@ int zp_challenge_from_json(const cJSON *req, struct zp_challenge *ch, struct zp_
 }
 
 int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
-                      const char *zone, const char *key, const char *provider,
-                      struct zp_err *err)
+                      const char *zone, const char *key, const char *provider, struct zp_err *err)
 {
     char fq[ZP_DNAME_MAX + 1], zn[ZP_DNAME_MAX + 1];
 
@@ -200,8 +201,8 @@ int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char
     if (check_key(key ? key : "", "--key", err) == -1)
         return -1;
     zp_strlcpy(ch->key, key, sizeof(ch->key));
-    if (provider != NULL && copy_field(ch->provider, sizeof(ch->provider), provider,
-                                       "provider", err) == -1)
+    if (provider != NULL &&
+        copy_field(ch->provider, sizeof(ch->provider), provider, "provider", err) == -1)
         return -1;
     return 0;
 }

@@ -37,8 +37,7 @@ int zp_challenge_from_json(const struct cJSON *request, struct zp_challenge *ch,
  * provider may be NULL.
  */
 int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
-                      const char *zone, const char *key, const char *provider,
-                      struct zp_err *err);
+                      const char *zone, const char *key, const char *provider, struct zp_err *err);
 
 const char *zp_action_name(enum zp_action a);
 

@@ -15,13 +15,13 @@
 enum zp_verdict { ZP_CHECK_OK = 0, ZP_CHECK_WARN, ZP_CHECK_FAIL };
 
 struct zp_check {
-    const char *id;     /* "zone", "routing", "delegation", "challenge", "caa", "dnssec", "psl",
-                         * "split-horizon", "credentials", "write-test": a static string */
+    const char *id; /* "zone", "routing", "delegation", "challenge", "caa", "dnssec", "psl",
+                     * "split-horizon", "credentials", "write-test": a static string */
     enum zp_verdict verdict;
-    char cause[1536];   /* what is true, in one or more sentences */
-    char fix[768];      /* what to change; "" when nothing */
-    char servers[512];  /* the servers concerned, "ns1.example.com (192.0.2.1:53), …"; or "" */
-    char dig[384];      /* a command that shows it; or "" */
+    char cause[1536];  /* what is true, in one or more sentences */
+    char fix[768];     /* what to change; "" when nothing */
+    char servers[512]; /* the servers concerned, "ns1.example.com (192.0.2.1:53), …"; or "" */
+    char dig[384];     /* a command that shows it; or "" */
 };
 
 /* Sets every text of c (printf-style cause; fix, servers and dig may be NULL). */

@@ -19,11 +19,11 @@
 
 #define MAX_INSTANCES 256
 
-static const char *const top_keys[] = {"groupName", "solverName",    "propagation",
-                                       "providers", "workers",       "caaIssuers",
+static const char *const top_keys[] = {"groupName", "solverName",       "propagation",
+                                       "providers", "workers",          "caaIssuers",
                                        "dnssec",    "publicSuffixList", NULL};
-static const char *const prop_keys[] = {"mode", "timeout", "resolvers", "nameservers",
-                                        "verifyResolvers", NULL};
+static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
+                                        "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
 static const char *const worker_keys[] = {"watch", "provider", NULL};
 static const char *const generic_keys[] = {"name", "type", "dnsZones", "ttl", "propagation"};
@@ -46,8 +46,8 @@ static void prop_free(struct zp_prop_cfg *p)
     p->resolvers = p->nameservers = p->verify_resolvers = NULL;
 }
 
-static int check_addrs(const struct zp_ynode *map, const char *path, const char *key,
-                       char **list, struct zp_err *err)
+static int check_addrs(const struct zp_ynode *map, const char *path, const char *key, char **list,
+                       struct zp_err *err)
 {
     char host[256];
     unsigned port;
@@ -76,14 +76,15 @@ static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_pr
     if (map == NULL)
         return 0;
     if (map->type != ZP_Y_MAP)
-        return zp_y_fail(map, path, err, "must be a mapping (mode, timeout, resolvers, nameservers)");
+        return zp_y_fail(map, path, err,
+                         "must be a mapping (mode, timeout, resolvers, nameservers)");
     if (zp_y_check_keys(map, path, prop_keys, err) == -1 ||
         zp_y_str(map, path, "mode", 0, &mode, err) == -1 ||
         zp_y_duration(map, path, "timeout", 0, 1000, 3600000, &timeout, err) == -1 ||
         zp_y_strlist(map, path, "resolvers", 0, &p->resolvers, &p->n_resolvers, err) == -1 ||
         zp_y_strlist(map, path, "nameservers", 0, &p->nameservers, &p->n_nameservers, err) == -1 ||
-        zp_y_strlist(map, path, "verifyResolvers", 0, &p->verify_resolvers,
-                     &p->n_verify_resolvers, err) == -1 ||
+        zp_y_strlist(map, path, "verifyResolvers", 0, &p->verify_resolvers, &p->n_verify_resolvers,
+                     err) == -1 ||
         check_addrs(map, path, "resolvers", p->resolvers, err) == -1 ||
         check_addrs(map, path, "nameservers", p->nameservers, err) == -1 ||
         check_addrs(map, path, "verifyResolvers", p->verify_resolvers, err) == -1)
@@ -95,7 +96,8 @@ static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_pr
                 return zp_y_fail(zp_y_get(map, "verifyResolvers"), path, err,
                                  "verifyResolvers[%zu]: \"%s\" is also in resolvers: it sees "
                                  "zoneproof's view, not the CA's; list resolvers outside the "
-                                 "split horizon", i, p->verify_resolvers[i]);
+                                 "split horizon",
+                                 i, p->verify_resolvers[i]);
     if (mode != NULL) {
         if (strcmp(mode, "wait") == 0)
             p->mode = ZP_PROP_WAIT;
@@ -138,8 +140,8 @@ static int parse_zones(const struct zp_ynode *map, const char *path, struct zp_i
     for (size_t i = 0; i < in->n_zones; i++) {
         char canon[ZP_DNAME_MAX];
         if (zp_dname_check(in->zones[i], 0, why, sizeof(why)) == -1)
-            return zp_y_fail(zp_y_get(map, "dnsZones"), path, err,
-                             "dnsZones[%zu]: \"%s\" %s", i, in->zones[i], why);
+            return zp_y_fail(zp_y_get(map, "dnsZones"), path, err, "dnsZones[%zu]: \"%s\" %s", i,
+                             in->zones[i], why);
         zp_dname_canon(in->zones[i], canon, sizeof(canon));
         free(in->zones[i]);
         in->zones[i] = zp_xstrdup(canon);
@@ -174,8 +176,8 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
     in->name = zp_xstrdup(name);
     in->ops = zp_provider_find(type);
     if (in->ops == NULL)
-        return zp_y_fail(zp_y_get(map, "type"), path, err, "unknown type \"%s\" (known: %s)",
-                         type, zp_provider_types());
+        return zp_y_fail(zp_y_get(map, "type"), path, err, "unknown type \"%s\" (known: %s)", type,
+                         zp_provider_types());
 
     for (size_t i = 0; i < N_GENERIC; i++)
         allowed[na++] = generic_keys[i];
@@ -225,15 +227,16 @@ static int parse_checks(const struct zp_ynode *root, struct zp_config *cfg, stru
     const char *v = NULL, *ta = NULL, *psl = NULL;
     char why[160];
 
-    if (zp_y_strlist(root, "configuration", "caaIssuers", 0, &cfg->caa_issuers,
-                     &cfg->n_caa_issuers, err) == -1 ||
+    if (zp_y_strlist(root, "configuration", "caaIssuers", 0, &cfg->caa_issuers, &cfg->n_caa_issuers,
+                     err) == -1 ||
         zp_y_str(root, "configuration", "publicSuffixList", 0, &psl, err) == -1)
         return -1;
     for (size_t i = 0; i < cfg->n_caa_issuers; i++)
         if (zp_dname_check(cfg->caa_issuers[i], 0, why, sizeof(why)) == -1)
             return zp_y_fail(zp_y_get(root, "caaIssuers"), "configuration", err,
                              "caaIssuers[%zu]: \"%s\" %s (a CA's CAA identity, e.g. "
-                             "letsencrypt.org)", i, cfg->caa_issuers[i], why);
+                             "letsencrypt.org)",
+                             i, cfg->caa_issuers[i], why);
     cfg->psl_file = psl ? zp_xstrdup(psl) : NULL;
     if (d == NULL)
         return 0;

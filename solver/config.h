@@ -39,8 +39,8 @@ enum zp_dnssec_mode { ZP_DNSSEC_AUTO = 0, ZP_DNSSEC_ON, ZP_DNSSEC_OFF };
 struct zp_instance {
     char *name;
     const struct zp_provider_ops *ops;
-    void *cfg;             /* what ops->config_parse produced */
-    char **zones;          /* dnsZones, canonical: lower case, trailing dot */
+    void *cfg;    /* what ops->config_parse produced */
+    char **zones; /* dnsZones, canonical: lower case, trailing dot */
     size_t n_zones;
     unsigned ttl;
     struct zp_prop_cfg prop; /* the global block with this instance's overrides */
@@ -52,13 +52,13 @@ struct zp_config {
     char *group_name;  /* groupName; GROUP_NAME in the environment wins */
     char *solver_name; /* solverName, default "zoneproof" */
     struct zp_prop_cfg prop;
-    char **caa_issuers;        /* caaIssuers: the CAs' CAA identities; empty: CAA not judged */
+    char **caa_issuers; /* caaIssuers: the CAs' CAA identities; empty: CAA not judged */
     size_t n_caa_issuers;
     enum zp_dnssec_mode dnssec; /* dnssec.validate */
-    char *trust_anchor_file;   /* dnssec.trustAnchorFile; NULL: the root's built-in anchors */
-    char *psl_file;            /* publicSuffixList; NULL: the system's list */
-    unsigned watch_workers;    /* watcher.workers, default 4 */
-    unsigned provider_workers; /* providerWorkers, default 8 */
+    char *trust_anchor_file;    /* dnssec.trustAnchorFile; NULL: the root's built-in anchors */
+    char *psl_file;             /* publicSuffixList; NULL: the system's list */
+    unsigned watch_workers;     /* watcher.workers, default 4 */
+    unsigned provider_workers;  /* providerWorkers, default 8 */
     struct zp_instance *inst;
     size_t n_inst;
 };

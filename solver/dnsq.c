@@ -128,8 +128,8 @@ static ldns_pkt *query_new(const char *qname, ldns_rr_type type, unsigned flags,
     return q;
 }
 
-int zp_dnsq_wire(const char *qname, ldns_rr_type type, unsigned flags, uint16_t id,
-                 uint8_t **wire, size_t *len)
+int zp_dnsq_wire(const char *qname, ldns_rr_type type, unsigned flags, uint16_t id, uint8_t **wire,
+                 size_t *len)
 {
     ldns_pkt *q = query_new(qname, type, flags, id);
     int rc = -1;
@@ -196,9 +196,8 @@ out:
     return rc;
 }
 
-int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type,
-                unsigned flags, uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why,
-                size_t whysz)
+int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type, unsigned flags,
+                uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why, size_t whysz)
 {
     uint8_t *wire = NULL, rx[65536];
     size_t wlen;
@@ -253,9 +252,10 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            snprintf(why, whysz, "%s", errno == ECONNREFUSED ? "connection refused (nothing "
-                                                               "listens on that port)"
-                                                             : strerror(errno));
+            snprintf(why, whysz, "%s",
+                     errno == ECONNREFUSED ? "connection refused (nothing "
+                                             "listens on that port)"
+                                           : strerror(errno));
             goto out;
         }
         if (ldns_wire2pkt(&p, rx, (size_t)n) != LDNS_STATUS_OK)
@@ -267,8 +267,8 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
         if (ldns_pkt_tc(p)) {
             ldns_pkt_free(p);
             left = zp_ms_left(deadline);
-            rc = tcp_ask(t, qname, type, flags, left < try_ms ? (unsigned)left + 1 : try_ms,
-                         out, why, whysz);
+            rc = tcp_ask(t, qname, type, flags, left < try_ms ? (unsigned)left + 1 : try_ms, out,
+                         why, whysz);
             goto out;
         }
         *out = p;
@@ -346,8 +346,8 @@ int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_r
         ldns_pkt *p;
         int rc;
 
-        if (zp_dnsq_ask(t, qname, type, flags | ZP_DNSQ_RD, deadline, 0, &p, sub,
-                        sizeof(sub)) == 0) {
+        if (zp_dnsq_ask(t, qname, type, flags | ZP_DNSQ_RD, deadline, 0, &p, sub, sizeof(sub)) ==
+            0) {
             rc = ldns_pkt_get_rcode(p);
             if (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN) {
                 *out = p;
@@ -365,8 +365,8 @@ int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_r
     }
     for (i = 0; i < r->n; i++)
         if (last[i][0] != '\0')
-            zp_buf_printf(why, "asked %s for %s %s (recursion desired): %s; ", r->t[i].addr,
-                          qname, d && d->_name ? d->_name : "?", last[i]);
+            zp_buf_printf(why, "asked %s for %s %s (recursion desired): %s; ", r->t[i].addr, qname,
+                          d && d->_name ? d->_name : "?", last[i]);
     if (zp_ms_left(deadline) == 0)
         zp_buf_printf(why, "ran out of time; ");
     return -1;

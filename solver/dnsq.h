@@ -27,17 +27,17 @@ struct zp_buf;
 #define ZP_DNSQ_CD 4u  /* checking disabled: a validating resolver hands over bogus data too */
 #define ZP_DNSQ_TCP 8u /* over TCP only (a reachability check, or a large answer) */
 
-#define ZP_DNSQ_TRY_MS 2000u  /* one exchange with one server, unless the deadline is earlier */
+#define ZP_DNSQ_TRY_MS 2000u /* one exchange with one server, unless the deadline is earlier */
 #define ZP_DNSQ_RESOLVERS_MAX 8
 
 /* One server: what a report shows, and where to send. */
 struct zp_ns_target {
-    char name[ZP_DNAME_MAX];    /* NS host name, or the host as configured */
-    char addr[64];              /* "127.0.0.1:53", "[::1]:53"; "" when unresolved */
+    char name[ZP_DNAME_MAX]; /* NS host name, or the host as configured */
+    char addr[64];           /* "127.0.0.1:53", "[::1]:53"; "" when unresolved */
     struct sockaddr_storage sa;
-    socklen_t salen;            /* 0: no address; detail says why */
+    socklen_t salen; /* 0: no address; detail says why */
     char detail[128];
-    int parent_only;            /* listed in the parent's delegation, not in the zone's NS set */
+    int parent_only; /* listed in the parent's delegation, not in the zone's NS set */
 };
 
 /* "host:port" (port defaults to default_port) into t; host names are resolved. */
@@ -49,8 +49,8 @@ void zp_ns_addr_format(const struct sockaddr *sa, char *out, size_t outsz);
 void zp_ns_target_set(struct zp_ns_target *t, const struct sockaddr *sa, socklen_t len);
 
 /* A query in wire form (EDNS, 1232-byte buffer); *wire is freed with free(). */
-int zp_dnsq_wire(const char *qname, ldns_rr_type type, unsigned flags, uint16_t id,
-                 uint8_t **wire, size_t *len);
+int zp_dnsq_wire(const char *qname, ldns_rr_type type, unsigned flags, uint16_t id, uint8_t **wire,
+                 size_t *len);
 
 /* Whether p answers the query (id, qname, type): a response to the same question. */
 int zp_dnsq_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_type type);
@@ -61,9 +61,8 @@ int zp_dnsq_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_t
  * never past deadline. Returns 0 with *out (ldns_pkt_free), or -1 with a
  * stable phrase in why ("connection refused", "no answer within 2 s").
  */
-int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type,
-                unsigned flags, uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why,
-                size_t whysz);
+int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type, unsigned flags,
+                uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why, size_t whysz);
 
 /* The resolvers to ask: list[0..n) when n > 0, else the nameserver lines of resolv.conf. */
 struct zp_dnsq_resolvers {

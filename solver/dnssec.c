@@ -28,7 +28,7 @@
 
 #define FLAGS (ZP_DNSQ_DO | ZP_DNSQ_CD)
 #define CNAME_HOPS 8
-#define CHAIN_MAX 1400     /* "the DNSSEC chain of trust from . to Z is valid (cuts)" */
+#define CHAIN_MAX 1400 /* "the DNSSEC chain of trust from . to Z is valid (cuts)" */
 #define ANCHOR_FILE_MAX (1u << 20)
 
 /* The built-in root anchors (https://data.iana.org/root-anchors/root-anchors.xml). */
@@ -68,8 +68,8 @@ static int anchor_line(struct zp_dnssec_anchor *a, char *line, const char *path,
         const char *t = zp_dnssec_tname(ldns_rr_get_type(rr));
         zp_err_set(err, ZP_ECONFIG,
                    "trust anchor file %s: line %u: %s%s%s; an anchor is a DS or DNSKEY record "
-                   "in presentation format, e.g. \". IN DS 20326 8 2 E06D44B8…\"", path, no,
-                   strcmp(t, "?") ? "a record of type " : "not a DNS record",
+                   "in presentation format, e.g. \". IN DS 20326 8 2 E06D44B8…\"",
+                   path, no, strcmp(t, "?") ? "a record of type " : "not a DNS record",
                    strcmp(t, "?") ? t : "", "");
         ldns_rr_free(rr);
         return -1;
@@ -79,8 +79,7 @@ static int anchor_line(struct zp_dnssec_anchor *a, char *line, const char *path,
     return 0;
 }
 
-static int anchor_text(struct zp_dnssec_anchor *a, char *text, const char *path,
-                       struct zp_err *err)
+static int anchor_text(struct zp_dnssec_anchor *a, char *text, const char *path, struct zp_err *err)
 {
     unsigned no = 1;
 
@@ -142,8 +141,8 @@ const ldns_rr_list *zp_dnssec_anchor_rrs(const struct zp_dnssec_anchor *a)
 }
 
 /* The deepest anchor owner at or above name, into owner; -1 when none covers it. */
-static int anchor_owner(const struct zp_dnssec_anchor *a, const char *name, char *owner,
-                        size_t sz, char *all, size_t allsz)
+static int anchor_owner(const struct zp_dnssec_anchor *a, const char *name, char *owner, size_t sz,
+                        char *all, size_t allsz)
 {
     char last[ZP_DNAME_MAX] = "";
     int best = -1;
@@ -173,11 +172,11 @@ struct walk {
     uint64_t deadline;
     time_t now;
     struct zp_dnssec_result *res;
-    char zone[ZP_DNAME_MAX];  /* the deepest zone whose DNSKEY set is validated */
-    ldns_rr_list *keys;       /* that set (owned) */
-    char cuts[768];           /* ".", "test.", "ok.test.": for the final sentence */
-    int gone;                 /* a name on the way does not exist: stop descending */
-    int lenient;              /* finding the zone that holds a record: see walk_down */
+    char zone[ZP_DNAME_MAX]; /* the deepest zone whose DNSKEY set is validated */
+    ldns_rr_list *keys;      /* that set (owned) */
+    char cuts[768];          /* ".", "test.", "ok.test.": for the final sentence */
+    int gone;                /* a name on the way does not exist: stop descending */
+    int lenient;             /* finding the zone that holds a record: see walk_down */
 };
 
 struct ans {
@@ -230,7 +229,8 @@ static int ask(struct walk *w, const char *name, ldns_rr_type type, struct ans *
         while (len > 0 && (why.data[len - 1] == ' ' || why.data[len - 1] == ';'))
             why.data[--len] = '\0';
         zp_dnssec_res_dig(w->res, w->r->n ? w->r->t[0].addr : NULL, name, type);
-        zp_dnssec_verdict(w->res, ZP_DNSSEC_UNKNOWN, name, "make a resolver reachable "
+        zp_dnssec_verdict(w->res, ZP_DNSSEC_UNKNOWN, name,
+                          "make a resolver reachable "
                           "(propagation.resolvers, or the nameserver lines of /etc/resolv.conf)",
                           "cannot check DNSSEC: no resolver answered %s %s: %s", name,
                           zp_dnssec_tname(type), zp_buf_str(&why));
@@ -322,14 +322,19 @@ static int walk_nods(struct walk *w, const char *name, const struct ans *ds)
     /* A proven unsigned delegation; say whether the child publishes keys nobody anchors. */
     if (ask(w, name, LDNS_RR_TYPE_DNSKEY, &a) == 0 && zp_dnssec_count(a.rrs) > 0) {
         zp_dnssec_tags_str(a.rrs, keys, sizeof(keys));
-        snprintf(fix, sizeof(fix), "to secure it, publish a DS for one of its keys (%s) at the "
-                 "registrar (dnssec-dsfromkey)", keys);
-        zp_dnssec_verdict(w->res, ZP_DNSSEC_INSECURE, name, fix, "%s is signed, but its parent %s "
-                          "has no DS for it: the chain of trust is not anchored (%s)", name,
-                          w->zone, kind);
+        snprintf(fix, sizeof(fix),
+                 "to secure it, publish a DS for one of its keys (%s) at the "
+                 "registrar (dnssec-dsfromkey)",
+                 keys);
+        zp_dnssec_verdict(w->res, ZP_DNSSEC_INSECURE, name, fix,
+                          "%s is signed, but its parent %s "
+                          "has no DS for it: the chain of trust is not anchored (%s)",
+                          name, w->zone, kind);
     } else {
-        zp_dnssec_verdict(w->res, ZP_DNSSEC_INSECURE, name, NULL, "%s is not signed: its parent %s "
-                          "proves that it has no DS record (%s)", name, w->zone, kind);
+        zp_dnssec_verdict(w->res, ZP_DNSSEC_INSECURE, name, NULL,
+                          "%s is not signed: its parent %s "
+                          "proves that it has no DS record (%s)",
+                          name, w->zone, kind);
     }
     zp_dnssec_res_dig(w->res, ds->server, name, LDNS_RR_TYPE_DS);
     ans_free(&a);
@@ -394,10 +399,13 @@ static int walk_run(struct walk *w, const char *target)
     int rc;
 
     if (anchor_owner(w->a, target, owner, sizeof(owner), all, sizeof(all)) == -1)
-        return zp_dnssec_verdict(w->res, ZP_DNSSEC_UNKNOWN, target, "add a DS or DNSKEY of the "
+        return zp_dnssec_verdict(w->res, ZP_DNSSEC_UNKNOWN, target,
+                                 "add a DS or DNSKEY of the "
                                  "root (or of the private root above the name) to "
-                                 "dnssec.trustAnchorFile", "cannot check DNSSEC: no trust anchor "
-                                 "covers %s (anchors for: %s)", target, all);
+                                 "dnssec.trustAnchorFile",
+                                 "cannot check DNSSEC: no trust anchor "
+                                 "covers %s (anchors for: %s)",
+                                 target, all);
     if ((rc = walk_anchor(w, owner)) != 0)
         return rc;
     for (int n = zp_dname_labels(owner) + 1; n <= zp_dname_labels(target) && !w->gone; n++) {
@@ -439,8 +447,10 @@ static int check_args(const struct zp_dnsq_resolvers *r, const struct zp_dnssec_
         return -1;
     if (zp_dname_canon(zone, z, zsz) == -1 ||
         (strcmp(z, ".") != 0 && zp_dname_check(z, 1, why, sizeof(why)) == -1)) {
-        zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, res->zone, NULL, "cannot check DNSSEC: \"%s\" is "
-                          "not a DNS name", zone);
+        zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, res->zone, NULL,
+                          "cannot check DNSSEC: \"%s\" is "
+                          "not a DNS name",
+                          zone);
         return -1;
     }
     return 0;
@@ -494,16 +504,22 @@ static int keys_for(struct walk *w, const char *signer, const char *owner, const
     if (strcmp(signer, w->zone) == 0)
         return 0;
     if (!zp_dname_in_zone(owner, signer))
-        return zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, owner, "sign the records with the keys "
-                                 "of the zone that holds them", "%s is signed by %s, which is not "
-                                 "a zone above %s", what, signer, owner);
+        return zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, owner,
+                                 "sign the records with the keys "
+                                 "of the zone that holds them",
+                                 "%s is signed by %s, which is not "
+                                 "a zone above %s",
+                                 what, signer, owner);
     walk_init(sub, w, w->res);
     if ((rc = walk_run(sub, signer)) != 0)
         return rc;
     if (strcmp(sub->zone, signer) != 0)
-        return zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, owner, "sign the records with the keys "
-                                 "of the zone that holds them", "%s is signed by %s, which is not "
-                                 "a zone apex (it is part of %s)", what, signer, sub->zone);
+        return zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, owner,
+                                 "sign the records with the keys "
+                                 "of the zone that holds them",
+                                 "%s is signed by %s, which is not "
+                                 "a zone apex (it is part of %s)",
+                                 what, signer, sub->zone);
     *use = sub;
     return 0;
 }
@@ -535,8 +551,10 @@ static int answer_rrset(struct walk *w, const ldns_rr_list *rrs, const ldns_rr_l
         if ((rc = walk_run(&sub, owner)) == 0) {
             snprintf(fix, sizeof(fix), "sign %s again so that %s carries a signature", sub.zone,
                      what);
-            rc = zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, sub.zone, fix, "%s has no signature "
-                                   "(RRSIG), but its zone %s is signed", what, sub.zone);
+            rc = zp_dnssec_verdict(w->res, ZP_DNSSEC_BOGUS, sub.zone, fix,
+                                   "%s has no signature "
+                                   "(RRSIG), but its zone %s is signed",
+                                   what, sub.zone);
             zp_dnssec_res_dig(w->res, server, owner, ldns_rr_get_type(ldns_rr_list_rr(rrs, 0)));
         }
     } else if ((rc = keys_for(w, signer, owner, what, &sub, &use)) == 0) {
@@ -545,8 +563,10 @@ static int answer_rrset(struct walk *w, const ldns_rr_list *rrs, const ldns_rr_l
             rc = -1;
         else if (w->res->state == ZP_DNSSEC_SECURE) {
             chain_str(use, chain, sizeof(chain));
-            zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL, "%s is signed by %s and "
-                              "verifies; %s", what, use->zone, chain);
+            zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL,
+                              "%s is signed by %s and "
+                              "verifies; %s",
+                              what, use->zone, chain);
         }
     }
     walk_free(&sub);
@@ -588,12 +608,15 @@ static int answer_denial(struct walk *w, const char *name, ldns_rr_type type, co
         if (rc == 0 && w->res->state == ZP_DNSSEC_SECURE) {
             chain_str(use, chain, sizeof(chain));
             if (nx)
-                zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL, "%s does not exist, "
-                                  "and %s proves it (%s); %s", name, use->zone, kind, chain);
+                zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL,
+                                  "%s does not exist, "
+                                  "and %s proves it (%s); %s",
+                                  name, use->zone, kind, chain);
             else
-                zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL, "%s has no %s record, "
-                                  "and %s proves it (%s); %s", name, zp_dnssec_tname(type),
-                                  use->zone, kind, chain);
+                zp_dnssec_verdict(w->res, ZP_DNSSEC_SECURE, use->zone, NULL,
+                                  "%s has no %s record, "
+                                  "and %s proves it (%s); %s",
+                                  name, zp_dnssec_tname(type), use->zone, kind, chain);
         }
     }
     ldns_rr_list_deep_free(s);
@@ -643,10 +666,9 @@ static int answer_run(struct walk *w, const char *name, ldns_rr_type type)
     return rc == -1 ? -1 : 0;
 }
 
-int zp_dnssec_check_answer_at(const struct zp_dnsq_resolvers *r,
-                              const struct zp_dnssec_anchor *a, const char *zone,
-                              const char *name, ldns_rr_type type, uint64_t deadline, time_t now,
-                              struct zp_dnssec_result *res)
+int zp_dnssec_check_answer_at(const struct zp_dnsq_resolvers *r, const struct zp_dnssec_anchor *a,
+                              const char *zone, const char *name, ldns_rr_type type,
+                              uint64_t deadline, time_t now, struct zp_dnssec_result *res)
 {
     struct walk w, base = {.r = r, .a = a, .deadline = deadline, .now = now};
     char z[ZP_DNAME_MAX], n[ZP_DNAME_MAX];
@@ -668,8 +690,8 @@ int zp_dnssec_check_answer_at(const struct zp_dnsq_resolvers *r,
 }
 
 int zp_dnssec_check_answer(const struct zp_dnsq_resolvers *r, const struct zp_dnssec_anchor *a,
-                           const char *zone, const char *name, ldns_rr_type type,
-                           uint64_t deadline, struct zp_dnssec_result *res)
+                           const char *zone, const char *name, ldns_rr_type type, uint64_t deadline,
+                           struct zp_dnssec_result *res)
 {
     return zp_dnssec_check_answer_at(r, a, zone, name, type, deadline, time(NULL), res);
 }
@@ -686,16 +708,19 @@ void zp_dnssec_to_check(const struct zp_dnssec_result *res, struct zp_check *c)
         zp_check_set(c, "dnssec", ZP_CHECK_OK, NULL, NULL, dig, "%s", res->why);
         return;
     case ZP_DNSSEC_INSECURE:
-        zp_check_set(c, "dnssec", ZP_CHECK_OK, fix, NULL, dig, "%s; the CA accepts unsigned "
-                     "names", res->why);
+        zp_check_set(c, "dnssec", ZP_CHECK_OK, fix, NULL, dig,
+                     "%s; the CA accepts unsigned "
+                     "names",
+                     res->why);
         return;
     case ZP_DNSSEC_BOGUS:
-        zp_check_set(c, "dnssec", ZP_CHECK_FAIL, fix, NULL, dig, "%s; the CA validates DNSSEC "
-                     "and will fail the challenge", res->why);
+        zp_check_set(c, "dnssec", ZP_CHECK_FAIL, fix, NULL, dig,
+                     "%s; the CA validates DNSSEC "
+                     "and will fail the challenge",
+                     res->why);
         return;
     case ZP_DNSSEC_UNKNOWN:
         break;
     }
     zp_check_set(c, "dnssec", ZP_CHECK_WARN, fix, NULL, dig, "%s", res->why);
 }
-

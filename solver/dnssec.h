@@ -86,12 +86,11 @@ int zp_dnssec_check_zone_at(const struct zp_dnsq_resolvers *r, const struct zp_d
  * is followed (up to 8 links) with that zone's chain.
  */
 int zp_dnssec_check_answer(const struct zp_dnsq_resolvers *r, const struct zp_dnssec_anchor *a,
-                           const char *zone, const char *name, ldns_rr_type type,
-                           uint64_t deadline, struct zp_dnssec_result *res);
-int zp_dnssec_check_answer_at(const struct zp_dnsq_resolvers *r,
-                              const struct zp_dnssec_anchor *a, const char *zone,
-                              const char *name, ldns_rr_type type, uint64_t deadline, time_t now,
-                              struct zp_dnssec_result *res);
+                           const char *zone, const char *name, ldns_rr_type type, uint64_t deadline,
+                           struct zp_dnssec_result *res);
+int zp_dnssec_check_answer_at(const struct zp_dnsq_resolvers *r, const struct zp_dnssec_anchor *a,
+                              const char *zone, const char *name, ldns_rr_type type,
+                              uint64_t deadline, time_t now, struct zp_dnssec_result *res);
 
 /* The "dnssec" finding: SECURE ok, INSECURE ok (unsigned names are accepted), BOGUS fail,
  * UNKNOWN warn. */
@@ -117,8 +116,7 @@ struct zp_dnssec_cut {
  * anchor, a mismatch or a DNSKEY set without any RRSIG is UNKNOWN (the
  * resolver or the anchor file, not a zone, is then the likely cause).
  */
-int zp_dnssec_verify_cut(const struct zp_dnssec_cut *cut, time_t now,
-                         struct zp_dnssec_result *res);
+int zp_dnssec_verify_cut(const struct zp_dnssec_cut *cut, time_t now, struct zp_dnssec_result *res);
 
 /*
  * An RRset (the RRs of rrset with the owner and type of its first RR)
@@ -136,8 +134,7 @@ int zp_dnssec_verify_rrset(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
  * (opt-out included). SECURE means "proven".
  */
 int zp_dnssec_verify_denial(const char *name, ldns_rr_type type, int nxdomain,
-                            const ldns_rr_list *auth, const ldns_rr_list *keys,
-                            const char *signer, const char *server, time_t now,
-                            struct zp_dnssec_result *res);
+                            const ldns_rr_list *auth, const ldns_rr_list *keys, const char *signer,
+                            const char *server, time_t now, struct zp_dnssec_result *res);
 
 #endif

@@ -54,9 +54,10 @@ void zp_dnssec_res_dig(struct zp_dnssec_result *res, const char *server, const c
                        ldns_rr_type type);
 
 /* Sets the verdict (every text but dig); returns 1, the "stop" of the internal steps. */
-__attribute__((format(printf, 5, 6))) int
-zp_dnssec_verdict(struct zp_dnssec_result *res, enum zp_dnssec_state st, const char *zone,
-                  const char *fix, const char *fmt, ...);
+__attribute__((format(printf, 5, 6))) int zp_dnssec_verdict(struct zp_dnssec_result *res,
+                                                            enum zp_dnssec_state st,
+                                                            const char *zone, const char *fix,
+                                                            const char *fmt, ...);
 
 /*
  * The proof in auth that name (canonical) has no type record (nxdomain: does

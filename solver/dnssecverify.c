@@ -29,7 +29,7 @@
 #include "solver/dnssec_int.h"
 
 #define DIG_FLAGS "+dnssec +cd"
-#define TAGS_MAX 32        /* key tags listed in one sentence */
+#define TAGS_MAX 32         /* key tags listed in one sentence */
 #define DNSKEY_ZONE 0x0100u /* the Zone Key flag: only such keys sign zone data */
 
 /* --- small helpers ------------------------------------------------------------------------ */
@@ -97,8 +97,7 @@ ldns_rr_list *zp_dnssec_pick(const ldns_rr_list *l, const ldns_rdf *owner, ldns_
         if (owner != NULL && ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
             continue;
         if (covered != 0) {
-            tc = ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG ? ldns_rr_rrsig_typecovered(rr)
-                                                              : NULL;
+            tc = ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG ? ldns_rr_rrsig_typecovered(rr) : NULL;
             if (tc == NULL || ldns_rdf2rr_type(tc) != covered)
                 continue;
         }
@@ -291,8 +290,8 @@ enum sigv { SIG_OK, SIG_NONE, SIG_UNSUPPORTED, SIG_NOKEY, SIG_BAD, SIG_NOTYET, S
 
 struct sigfail {
     enum sigv v;
-    struct tag by;  /* the signature concerned */
-    char when[40];  /* its expiration (SIG_EXPIRED) or inception (SIG_NOTYET) */
+    struct tag by; /* the signature concerned */
+    char when[40]; /* its expiration (SIG_EXPIRED) or inception (SIG_NOTYET) */
 };
 
 static enum sigv sig_one(const ldns_rr_list *rrset, const ldns_rr *sig, const ldns_rr_list *keys,
@@ -304,8 +303,7 @@ static enum sigv sig_one(const ldns_rr_list *rrset, const ldns_rr *sig, const ld
         return SIG_BAD;
     if (!alg_ok(t.alg))
         return SIG_UNSUPPORTED;
-    if (ldns_dname_compare(ldns_rr_rrsig_signame(sig), signer) != 0 ||
-        !has_key(keys, t.tag, t.alg))
+    if (ldns_dname_compare(ldns_rr_rrsig_signame(sig), signer) != 0 || !has_key(keys, t.tag, t.alg))
         return SIG_NOKEY;
     switch (ldns_verify_rrsig_keylist_time(rrset, sig, keys, now, NULL)) {
     case LDNS_STATUS_OK:
@@ -320,9 +318,8 @@ static enum sigv sig_one(const ldns_rr_list *rrset, const ldns_rr *sig, const ld
 }
 
 /* Whether one of sigs, by signer, verifies rrset with one of keys; else the most precise cause. */
-static void sig_check(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
-                      const ldns_rr_list *keys, const ldns_rdf *signer, time_t now,
-                      struct sigfail *f)
+static void sig_check(const ldns_rr_list *rrset, const ldns_rr_list *sigs, const ldns_rr_list *keys,
+                      const ldns_rdf *signer, time_t now, struct sigfail *f)
 {
     memset(f, 0, sizeof(*f));
     f->v = SIG_NONE;
@@ -333,8 +330,7 @@ static void sig_check(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
         if (v == SIG_OK || v > f->v) {
             f->v = v;
             tag_of(sig, &f->by);
-            time_str(v == SIG_NOTYET ? ldns_rr_rrsig_inception(sig)
-                                     : ldns_rr_rrsig_expiration(sig),
+            time_str(v == SIG_NOTYET ? ldns_rr_rrsig_inception(sig) : ldns_rr_rrsig_expiration(sig),
                      now, f->when, sizeof(f->when));
         }
         if (v == SIG_OK)
@@ -360,32 +356,49 @@ static int sig_verdict(const struct sigfail *f, const char *what, const char *si
         return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "%s has no signature (RRSIG)",
                                  what);
     case SIG_UNSUPPORTED:
-        return zp_dnssec_verdict(res, ZP_DNSSEC_INSECURE, signer, NULL, "%s is signed only with "
+        return zp_dnssec_verdict(res, ZP_DNSSEC_INSECURE, signer, NULL,
+                                 "%s is signed only with "
                                  "algorithms zoneproof cannot validate (%s): per RFC 4035 it "
-                                 "counts as unsigned", what, by);
+                                 "counts as unsigned",
+                                 what, by);
     case SIG_NOKEY:
-        snprintf(fix, sizeof(fix), "sign with a key that %s publishes in its DNSKEY set, or "
-                 "publish the signing key", signer);
-        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "%s is signed only by keys "
+        snprintf(fix, sizeof(fix),
+                 "sign with a key that %s publishes in its DNSKEY set, or "
+                 "publish the signing key",
+                 signer);
+        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                                 "%s is signed only by keys "
                                  "that %s does not publish (signatures by %s; DNSKEYs of %s: %s)",
                                  what, signer, by, signer, ks);
     case SIG_BAD:
-        snprintf(fix, sizeof(fix), "re-sign %s: the records were changed after signing, or "
-                 "the signature is corrupt", signer);
-        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "the signature of %s by key "
-                                 "%u/%u does not verify", what, tag, alg);
+        snprintf(fix, sizeof(fix),
+                 "re-sign %s: the records were changed after signing, or "
+                 "the signature is corrupt",
+                 signer);
+        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                                 "the signature of %s by key "
+                                 "%u/%u does not verify",
+                                 what, tag, alg);
     case SIG_NOTYET:
-        snprintf(fix, sizeof(fix), "check the clock of the signer of %s: its signatures start "
-                 "in the future", signer);
-        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "the signature of %s by key "
-                                 "%u/%u is not valid before %s", what, tag, alg, f->when);
+        snprintf(fix, sizeof(fix),
+                 "check the clock of the signer of %s: its signatures start "
+                 "in the future",
+                 signer);
+        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                                 "the signature of %s by key "
+                                 "%u/%u is not valid before %s",
+                                 what, tag, alg, f->when);
     case SIG_EXPIRED:
         break;
     }
-    snprintf(fix, sizeof(fix), "re-sign %s, and make sure its signatures are refreshed before "
-             "they expire (inline signing, or dnssec-signzone run regularly)", signer);
-    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "the signature of %s by key %u/%u "
-                             "expired on %s", what, tag, alg, f->when);
+    snprintf(fix, sizeof(fix),
+             "re-sign %s, and make sure its signatures are refreshed before "
+             "they expire (inline signing, or dnssec-signzone run regularly)",
+             signer);
+    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                             "the signature of %s by key %u/%u "
+                             "expired on %s",
+                             what, tag, alg, f->when);
 }
 
 int zp_dnssec_verify_rrset(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
@@ -410,8 +423,10 @@ int zp_dnssec_verify_rrset(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
     k = zp_dnssec_pick(keys, sname, LDNS_RR_TYPE_DNSKEY, 0);
     sig_check(set, s, k, sname, now, &f);
     if (f.v == SIG_OK)
-        zp_dnssec_verdict(res, ZP_DNSSEC_SECURE, signer, NULL, "%s is signed by %s (key %u/%u) and "
-                          "verifies", what, res->zone, f.by.tag, f.by.alg);
+        zp_dnssec_verdict(res, ZP_DNSSEC_SECURE, signer, NULL,
+                          "%s is signed by %s (key %u/%u) and "
+                          "verifies",
+                          what, res->zone, f.by.tag, f.by.alg);
     else
         sig_verdict(&f, what, res->zone, k, s, res);
     zp_dnssec_res_dig(res, server, owner, ldns_rr_get_type(first));
@@ -425,8 +440,8 @@ int zp_dnssec_verify_rrset(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
 /* --- one zone cut ------------------------------------------------------------------------- */
 
 struct match {
-    size_t supported;  /* trusted records with an algorithm and digest we validate */
-    int digest_only;   /* a DS had the key tag and algorithm of a key, not its digest */
+    size_t supported; /* trusted records with an algorithm and digest we validate */
+    int digest_only;  /* a DS had the key tag and algorithm of a key, not its digest */
 };
 
 static int same_key(const ldns_rr *a, const ldns_rr *b)
@@ -460,8 +475,8 @@ static void match_trusted(const ldns_rr_list *trusted, const ldns_rr_list *keys,
         struct tag tt, kt;
 
         if (tag_of(t, &tt) == -1 || !alg_ok(tt.alg) ||
-            (ds && (ldns_rr_rdf(t, 2) == NULL ||
-                    !digest_ok(ldns_rdf2native_int8(ldns_rr_rdf(t, 2))))))
+            (ds &&
+             (ldns_rr_rdf(t, 2) == NULL || !digest_ok(ldns_rdf2native_int8(ldns_rr_rdf(t, 2))))))
             continue;
         m->supported++;
         for (size_t j = 0; j < zp_dnssec_count(keys); j++) {
@@ -485,15 +500,20 @@ static int cut_no_dnskey(const struct zp_dnssec_cut *c, const ldns_rr_list *trus
 
     zp_dnssec_res_dig(res, c->server, c->zone, LDNS_RR_TYPE_DNSKEY);
     if (c->parent == NULL)
-        return zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone, "use a resolver that answers "
+        return zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone,
+                                 "use a resolver that answers "
                                  "DNSKEY queries with DNSSEC records (propagation.resolvers)",
                                  "cannot check DNSSEC: the resolver %s returns no DNSKEY for %s",
                                  c->server ? c->server : "", c->zone);
     keys_str(trusted, ds, sizeof(ds));
-    snprintf(fix, sizeof(fix), "sign %s with the key of that DS, or remove the DS at the "
-             "registrar", c->zone);
-    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, fix, "%s serves no DNSKEY, but its "
-                             "parent %s has a DS for it (%s)", c->zone, c->parent, ds);
+    snprintf(fix, sizeof(fix),
+             "sign %s with the key of that DS, or remove the DS at the "
+             "registrar",
+             c->zone);
+    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, fix,
+                             "%s serves no DNSKEY, but its "
+                             "parent %s has a DS for it (%s)",
+                             c->zone, c->parent, ds);
 }
 
 static int cut_mismatch(const struct zp_dnssec_cut *c, const ldns_rr_list *trusted,
@@ -507,21 +527,27 @@ static int cut_mismatch(const struct zp_dnssec_cut *c, const ldns_rr_list *trust
     zp_dnssec_tags_str(keys, ks, sizeof(ks));
     if (c->parent == NULL) {
         zp_dnssec_res_dig(res, c->server, c->zone, LDNS_RR_TYPE_DNSKEY);
-        return zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone, "if the resolver serves a "
+        return zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone,
+                                 "if the resolver serves a "
                                  "private root, give zoneproof that root's trust anchor "
                                  "(dnssec.trustAnchorFile); otherwise use a resolver that answers "
-                                 "from the public DNS", "cannot check DNSSEC: no DNSKEY of %s that "
+                                 "from the public DNS",
+                                 "cannot check DNSSEC: no DNSKEY of %s that "
                                  "the resolver %s returns matches the trust anchor (%s; DNSKEYs of "
-                                 "%s: %s)", c->zone, c->server ? c->server : "", ds, c->zone, ks);
+                                 "%s: %s)",
+                                 c->zone, c->server ? c->server : "", ds, c->zone, ks);
     }
     zp_dnssec_res_dig(res, c->server, c->zone, LDNS_RR_TYPE_DS);
     if (m->digest_only)
-        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, "replace the DS at the registrar "
+        return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone,
+                                 "replace the DS at the registrar "
                                  "with one computed from the zone's key (dnssec-dsfromkey)",
                                  "the DS %s of %s in %s (%s) %s the key tag of a DNSKEY of %s but "
-                                 "not its digest (its keys: %s)", one ? "record" : "records",
-                                 c->zone, c->parent, ds, one ? "has" : "have", c->zone, ks);
-    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, "publish a DS for one of the zone's "
+                                 "not its digest (its keys: %s)",
+                                 one ? "record" : "records", c->zone, c->parent, ds,
+                                 one ? "has" : "have", c->zone, ks);
+    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone,
+                             "publish a DS for one of the zone's "
                              "keys at the registrar (dnssec-dsfromkey), or remove the stale DS",
                              "the DS %s of %s in %s (%s) %s no DNSKEY of %s (its keys: %s)",
                              one ? "record" : "records", c->zone, c->parent, ds,
@@ -535,16 +561,17 @@ static int cut_unsupported(const struct zp_dnssec_cut *c, const ldns_rr_list *tr
 
     keys_str(trusted, ds, sizeof(ds));
     zp_dnssec_res_dig(res, c->server, c->zone, c->parent ? LDNS_RR_TYPE_DS : LDNS_RR_TYPE_DNSKEY);
-    return zp_dnssec_verdict(res, ZP_DNSSEC_INSECURE, c->zone, NULL, "the %s of %s (%s) use only "
+    return zp_dnssec_verdict(res, ZP_DNSSEC_INSECURE, c->zone, NULL,
+                             "the %s of %s (%s) use only "
                              "algorithms or digest types zoneproof cannot validate: per RFC 4035 "
-                             "%s counts as unsigned", c->parent ? "DS records" : "trust anchors",
-                             c->zone, ds, c->zone);
+                             "%s counts as unsigned",
+                             c->parent ? "DS records" : "trust anchors", c->zone, ds, c->zone);
 }
 
 /* The DNSKEY set checked against the keys the parent (or the anchor) names. */
 static int cut_sigs(const struct zp_dnssec_cut *c, const ldns_rr_list *keys,
-                    const ldns_rr_list *sigs, const ldns_rr_list *matched,
-                    const ldns_rdf *zone, time_t now, struct zp_dnssec_result *res)
+                    const ldns_rr_list *sigs, const ldns_rr_list *matched, const ldns_rdf *zone,
+                    time_t now, struct zp_dnssec_result *res)
 {
     char what[ZP_DNAME_MAX + 32], named[320], by[256], src[ZP_DNAME_MAX + 32], fix[512];
     struct sigfail f;
@@ -557,16 +584,22 @@ static int cut_sigs(const struct zp_dnssec_cut *c, const ldns_rr_list *keys,
     zp_dnssec_res_dig(res, c->server, c->zone, LDNS_RR_TYPE_DNSKEY);
     sig_check(keys, sigs, matched, zone, now, &f);
     if (f.v == SIG_OK)
-        return zp_dnssec_verdict(res, ZP_DNSSEC_SECURE, c->zone, NULL, "%s is signed by key %u/%u, "
-                                 "which %s names", what, f.by.tag, f.by.alg, src);
+        return zp_dnssec_verdict(res, ZP_DNSSEC_SECURE, c->zone, NULL,
+                                 "%s is signed by key %u/%u, "
+                                 "which %s names",
+                                 what, f.by.tag, f.by.alg, src);
     if (f.v != SIG_NOKEY && f.v != SIG_UNSUPPORTED)
         return sig_verdict(&f, what, c->zone, keys, sigs, res);
     keys_str(matched, named, sizeof(named));
     zp_dnssec_tags_str(sigs, by, sizeof(by));
-    snprintf(fix, sizeof(fix), "sign the DNSKEY set of %s with the key %s names (the KSK), or "
-             "publish a DS for the key that signs it", c->zone, src);
-    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, fix, "%s is not signed by the key %s "
-                             "names (%s); its signatures are by %s", what, src, named, by);
+    snprintf(fix, sizeof(fix),
+             "sign the DNSKEY set of %s with the key %s names (the KSK), or "
+             "publish a DS for the key that signs it",
+             c->zone, src);
+    return zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, c->zone, fix,
+                             "%s is not signed by the key %s "
+                             "names (%s); its signatures are by %s",
+                             what, src, named, by);
 }
 
 int zp_dnssec_verify_cut(const struct zp_dnssec_cut *c, time_t now, struct zp_dnssec_result *res)
@@ -590,10 +623,13 @@ int zp_dnssec_verify_cut(const struct zp_dnssec_cut *c, time_t now, struct zp_dn
     else if (c->parent == NULL && zp_dnssec_count(sigs) == 0) {
         /* A resolver that strips DNSSEC records looks exactly like this: never blame a zone. */
         zp_dnssec_res_dig(res, c->server, c->zone, LDNS_RR_TYPE_DNSKEY);
-        zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone, "use a resolver that passes DNSSEC "
-                          "records (the DO bit) in propagation.resolvers", "cannot check DNSSEC: "
+        zp_dnssec_verdict(res, ZP_DNSSEC_UNKNOWN, c->zone,
+                          "use a resolver that passes DNSSEC "
+                          "records (the DO bit) in propagation.resolvers",
+                          "cannot check DNSSEC: "
                           "the resolver %s does not return DNSSEC records (the DNSKEY set of %s "
-                          "comes without RRSIG)", c->server ? c->server : "", c->zone);
+                          "comes without RRSIG)",
+                          c->server ? c->server : "", c->zone);
     } else if (m.supported == 0)
         cut_unsupported(c, trusted, res);
     else if (zp_dnssec_count(matched) == 0)
@@ -611,15 +647,15 @@ int zp_dnssec_verify_cut(const struct zp_dnssec_cut *c, time_t now, struct zp_dn
 /* --- proofs of non-existence -------------------------------------------------------------- */
 
 /* Each NSEC/NSEC3 record of use signed by signer: a forged proof must not prove anything. */
-static int denial_sigs(const ldns_rr_list *use, const ldns_rr_list *sigs,
-                       const ldns_rr_list *keys, const ldns_rdf *signer, const char *signer_s,
-                       const char *claim, time_t now, struct zp_dnssec_result *res)
+static int denial_sigs(const ldns_rr_list *use, const ldns_rr_list *sigs, const ldns_rr_list *keys,
+                       const ldns_rdf *signer, const char *signer_s, const char *claim, time_t now,
+                       struct zp_dnssec_result *res)
 {
     for (size_t i = 0; i < zp_dnssec_count(use); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(use, i);
         ldns_rr_list *set = zp_dnssec_pick(use, ldns_rr_owner(rr), ldns_rr_get_type(rr), 0);
-        ldns_rr_list *s = zp_dnssec_pick(sigs, ldns_rr_owner(rr), LDNS_RR_TYPE_RRSIG,
-                                         ldns_rr_get_type(rr));
+        ldns_rr_list *s =
+            zp_dnssec_pick(sigs, ldns_rr_owner(rr), LDNS_RR_TYPE_RRSIG, ldns_rr_get_type(rr));
         char what[ZP_DNAME_MAX * 3], owner[ZP_DNAME_MAX];
         struct sigfail f;
 
@@ -647,9 +683,9 @@ static void nsec3_kind(const ldns_rr *match, const ldns_rdf *qname, int ds_nodat
     int exact = h != NULL && zone != NULL && ldns_dname_cat(h, zone) == LDNS_STATUS_OK &&
                 ldns_dname_compare(h, ldns_rr_owner(match)) == 0;
 
-    zp_strlcpy(kind, ds_nodata && match && !exact && ldns_nsec3_optout(match) ? "NSEC3, opt-out"
-                                                                                : "NSEC3",
-               ksz);
+    zp_strlcpy(
+        kind, ds_nodata && match && !exact && ldns_nsec3_optout(match) ? "NSEC3, opt-out" : "NSEC3",
+        ksz);
     ldns_rdf_deep_free(h);
     ldns_rdf_deep_free(zone);
 }
@@ -697,8 +733,9 @@ static int denial_cover(ldns_rdf *qname, ldns_rr_type type, int nxdomain, ldns_r
         st = LDNS_STATUS_OK;
         zp_strlcpy(kind, "NSEC3", ksz);
     } else {
-        st = ldns_dnssec_verify_denial_nsec3_match(q, use, sigs, nxdomain ? LDNS_RCODE_NXDOMAIN
-                                                   : LDNS_RCODE_NOERROR, type, !nxdomain, &match);
+        st = ldns_dnssec_verify_denial_nsec3_match(
+            q, use, sigs, nxdomain ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_NOERROR, type, !nxdomain,
+            &match);
         nsec3_kind(match, qname, type == LDNS_RR_TYPE_DS && !nxdomain, kind, ksz);
     }
     ldns_rr_free(q);
@@ -727,14 +764,17 @@ int zp_dnssec_denial_check(const char *name, ldns_rr_type type, int nxdomain,
     rc = 0;
     snprintf(fix, sizeof(fix), "re-sign %s with a complete NSEC or NSEC3 chain", signer);
     if (zp_dnssec_count(use) == 0)
-        zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "%s answers that %s, but without a "
-                          "proof (no NSEC or NSEC3 record)", signer, claim);
+        zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                          "%s answers that %s, but without a "
+                          "proof (no NSEC or NSEC3 record)",
+                          signer, claim);
     else if (denial_sigs(use, sigs, k, sname, signer, claim, now, res) == 0) {
         if (denial_cover(qname, type, nxdomain, use, sigs, kind, ksz) == 0)
             zp_dnssec_verdict(res, ZP_DNSSEC_SECURE, signer, NULL, "%s proves that %s (%s)", signer,
                               claim, kind);
         else
-            zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix, "the %s records from %s do not "
+            zp_dnssec_verdict(res, ZP_DNSSEC_BOGUS, signer, fix,
+                              "the %s records from %s do not "
                               "prove that %s",
                               zp_dnssec_tname(ldns_rr_get_type(ldns_rr_list_rr(use, 0))), signer,
                               claim);
@@ -750,17 +790,15 @@ out:
 }
 
 int zp_dnssec_verify_denial(const char *name, ldns_rr_type type, int nxdomain,
-                            const ldns_rr_list *auth, const ldns_rr_list *keys,
-                            const char *signer, const char *server, time_t now,
-                            struct zp_dnssec_result *res)
+                            const ldns_rr_list *auth, const ldns_rr_list *keys, const char *signer,
+                            const char *server, time_t now, struct zp_dnssec_result *res)
 {
     char kind[32], n[ZP_DNAME_MAX], s[ZP_DNAME_MAX];
 
-    if (name == NULL || signer == NULL || res == NULL ||
-        zp_dname_canon(name, n, sizeof(n)) == -1 || zp_dname_canon(signer, s, sizeof(s)) == -1)
+    if (name == NULL || signer == NULL || res == NULL || zp_dname_canon(name, n, sizeof(n)) == -1 ||
+        zp_dname_canon(signer, s, sizeof(s)) == -1)
         return -1;
     zp_dnssec_res_init(res, s);
     zp_dnssec_res_dig(res, server, n, type);
     return zp_dnssec_denial_check(n, type, nxdomain, auth, keys, s, now, res, kind, sizeof(kind));
 }
-

@@ -41,7 +41,7 @@ struct ctx {
     char cert_full[ZP_DNAME_MAX]; /* "*.example.com." for a wildcard */
     char cname[ZP_DNAME_MAX];     /* a CNAME at the challenge name */
     uint64_t deadline;
-    struct zp_deleg d;            /* the servers to ask: the union, or the pinned ones */
+    struct zp_deleg d; /* the servers to ask: the union, or the pinned ones */
     uint32_t serial_max;
 };
 
@@ -70,19 +70,24 @@ static void check_routing(struct ctx *c)
 
     c->inst = zp_route(c->o->cfg, c->rep->fqdn, c->o->provider, &c->route_zone, &err);
     if (c->inst == NULL) {
-        zp_check_set(k, "routing", ZP_CHECK_FAIL, "add the zone to the dnsZones of a provider "
-                     "instance, or name one with --provider", NULL, NULL, "%s", err.msg);
+        zp_check_set(k, "routing", ZP_CHECK_FAIL,
+                     "add the zone to the dnsZones of a provider "
+                     "instance, or name one with --provider",
+                     NULL, NULL, "%s", err.msg);
         return;
     }
     c->rep->instance = c->inst->name;
     if (c->o->provider != NULL)
-        zp_check_set(k, "routing", ZP_CHECK_OK, NULL, NULL, NULL, "provider %s (%s) handles "
-                     "%s: named by --provider", c->inst->name, c->inst->ops->type,
-                     c->rep->fqdn);
+        zp_check_set(k, "routing", ZP_CHECK_OK, NULL, NULL, NULL,
+                     "provider %s (%s) handles "
+                     "%s: named by --provider",
+                     c->inst->name, c->inst->ops->type, c->rep->fqdn);
     else
-        zp_check_set(k, "routing", ZP_CHECK_OK, NULL, NULL, NULL, "provider %s (%s) handles "
-                     "%s: its dnsZones entry %s is the most specific match", c->inst->name,
-                     c->inst->ops->type, c->rep->fqdn, c->route_zone ? c->route_zone : "?");
+        zp_check_set(k, "routing", ZP_CHECK_OK, NULL, NULL, NULL,
+                     "provider %s (%s) handles "
+                     "%s: its dnsZones entry %s is the most specific match",
+                     c->inst->name, c->inst->ops->type, c->rep->fqdn,
+                     c->route_zone ? c->route_zone : "?");
 }
 
 static void check_zone(struct ctx *c)
@@ -110,18 +115,23 @@ static void check_zone(struct ctx *c)
         return;
     }
     if (zi.zone[0] == '\0')
-        zp_check_set(k, "zone", ZP_CHECK_FAIL, "check that the server is authoritative for the "
-                     "zone", NULL, dig, "%s names no zone for %s", asked, c->rep->fqdn);
+        zp_check_set(k, "zone", ZP_CHECK_FAIL,
+                     "check that the server is authoritative for the "
+                     "zone",
+                     NULL, dig, "%s names no zone for %s", asked, c->rep->fqdn);
     else if (w[0] == '\0' || strcmp(zi.zone, w) == 0 || zp_dname_in_zone(w, zi.zone))
-        zp_check_set(k, "zone", ZP_CHECK_OK, NULL, NULL, dig, "%s is in zone %s",
-                     c->rep->fqdn, c->rep->zone);
+        zp_check_set(k, "zone", ZP_CHECK_OK, NULL, NULL, dig, "%s is in zone %s", c->rep->fqdn,
+                     c->rep->zone);
     else
-        zp_check_set(k, "zone", ZP_CHECK_FAIL, NULL, NULL, dig, "%s is in zone %s, which is "
+        zp_check_set(k, "zone", ZP_CHECK_FAIL, NULL, NULL, dig,
+                     "%s is in zone %s, which is "
                      "delegated from %s: a record written in %s would never be served",
                      c->rep->fqdn, zi.zone, w, w);
     if (k->verdict == ZP_CHECK_FAIL && zi.zone[0] != '\0')
-        snprintf(k->fix, sizeof(k->fix), "add %s to the dnsZones of provider %s (the CLI: "
-                 "--zone %s)", zi.zone, c->inst->name, zi.zone);
+        snprintf(k->fix, sizeof(k->fix),
+                 "add %s to the dnsZones of provider %s (the CLI: "
+                 "--zone %s)",
+                 zi.zone, c->inst->name, zi.zone);
 }
 
 /* --- b: delegation and servers ------------------------------------------------------------ */
@@ -164,39 +174,52 @@ static void check_delegation(struct ctx *c)
     zp_buf_init(&all, 4096);
     if (c->inst->prop.n_nameservers > 0) {
         pinned_servers(c);
-        zp_check_set(k, "delegation", ZP_CHECK_WARN, "make sure the list holds every server "
+        zp_check_set(k, "delegation", ZP_CHECK_WARN,
+                     "make sure the list holds every server "
                      "of the parent's delegation and of the zone's NS set, or remove "
-                     "propagation.nameservers", NULL, NULL, "propagation.nameservers pins the "
+                     "propagation.nameservers",
+                     NULL, NULL,
+                     "propagation.nameservers pins the "
                      "servers zoneproof checks for %s; the CA asks the servers of the "
-                     "delegation instead", z);
+                     "delegation instead",
+                     z);
         goto out;
     }
     if (zp_deleg_get(&c->r, z, c->deadline, &c->d, &why) == -1) {
-        zp_check_set(k, "delegation", ZP_CHECK_FAIL, "check the delegation of the zone at "
-                     "its parent (registrar), and propagation.resolvers", NULL, NULL,
-                     "cannot find the nameservers of %s: %s", z, zp_buf_str(&why));
+        zp_check_set(k, "delegation", ZP_CHECK_FAIL,
+                     "check the delegation of the zone at "
+                     "its parent (registrar), and propagation.resolvers",
+                     NULL, NULL, "cannot find the nameservers of %s: %s", z, zp_buf_str(&why));
         goto out;
     }
     for (size_t i = 0; i < c->d.n; i++)
         who(&c->d.t[i], &all);
     zp_check_dig(dig, sizeof(dig), NULL, 0, NULL, z, "NS +trace");
     if (c->d.parent_why[0]) {
-        zp_check_set(k, "delegation", ZP_CHECK_WARN, "make the parent's servers reachable "
-                     "from here, then run doctor again", zp_buf_str(&all), dig, "%s",
-                     c->d.parent_why);
+        zp_check_set(k, "delegation", ZP_CHECK_WARN,
+                     "make the parent's servers reachable "
+                     "from here, then run doctor again",
+                     zp_buf_str(&all), dig, "%s", c->d.parent_why);
     } else if (names_where(&c->d, ZP_DELEG_PARENT, &only_p) +
-                   names_where(&c->d, ZP_DELEG_CHILD, &only_c) > 0) {
-        zp_check_set(k, "delegation", ZP_CHECK_WARN, "make the two NS sets equal: change the "
+                   names_where(&c->d, ZP_DELEG_CHILD, &only_c) >
+               0) {
+        zp_check_set(k, "delegation", ZP_CHECK_WARN,
+                     "make the two NS sets equal: change the "
                      "delegation at the parent (registrar) or the NS records of the zone",
-                     zp_buf_str(&all), dig, "the NS sets of %s differ: %s%s%s%s%s%s; resolvers "
+                     zp_buf_str(&all), dig,
+                     "the NS sets of %s differ: %s%s%s%s%s%s; resolvers "
                      "and the CA ask every server of both sets, so zoneproof checks them all",
                      z, only_p.len ? "only the parent " : "", only_p.len ? c->d.parent : "",
                      only_p.len ? " lists " : "", zp_buf_str(&only_p),
-                     only_p.len && only_c.len ? "; only the zone lists " : only_c.len ?
-                     "only the zone lists " : "", zp_buf_str(&only_c));
+                     only_p.len && only_c.len ? "; only the zone lists "
+                     : only_c.len             ? "only the zone lists "
+                                              : "",
+                     zp_buf_str(&only_c));
     } else {
-        zp_check_set(k, "delegation", ZP_CHECK_OK, NULL, zp_buf_str(&all), dig, "the parent "
-                     "%s and the zone %s list the same nameservers", c->d.parent, z);
+        zp_check_set(k, "delegation", ZP_CHECK_OK, NULL, zp_buf_str(&all), dig,
+                     "the parent "
+                     "%s and the zone %s list the same nameservers",
+                     c->d.parent, z);
     }
 out:
     zp_buf_free(&why);
@@ -206,18 +229,17 @@ out:
 }
 
 /* One server's SOA over UDP and TCP: -1 unreachable, 0 without authority, 1 with serial. */
-static int server_soa(struct ctx *c, const struct zp_ns_target *t, uint32_t *serial,
-                      char *why, size_t whysz)
+static int server_soa(struct ctx *c, const struct zp_ns_target *t, uint32_t *serial, char *why,
+                      size_t whysz)
 {
     ldns_pkt *p = NULL, *tp = NULL;
     const ldns_rr_list *an;
     int rc = -1;
 
-    if (zp_dnsq_ask(t, c->rep->zone, LDNS_RR_TYPE_SOA, 0, c->deadline, 1000, &p, why,
-                    whysz) == -1)
+    if (zp_dnsq_ask(t, c->rep->zone, LDNS_RR_TYPE_SOA, 0, c->deadline, 1000, &p, why, whysz) == -1)
         goto out;
-    if (zp_dnsq_ask(t, c->rep->zone, LDNS_RR_TYPE_SOA, ZP_DNSQ_TCP, c->deadline, 1000, &tp,
-                    why, whysz) == -1) {
+    if (zp_dnsq_ask(t, c->rep->zone, LDNS_RR_TYPE_SOA, ZP_DNSQ_TCP, c->deadline, 1000, &tp, why,
+                    whysz) == -1) {
         char sub[160];
         zp_strlcpy(sub, why, sizeof(sub));
         snprintf(why, whysz, "answers over UDP but not over TCP (%s)", sub);
@@ -266,8 +288,8 @@ static void check_servers(struct ctx *c)
         if (dig[0] == '\0')
             zp_check_dig(dig, sizeof(dig), t->addr, 1, NULL, c->rep->zone, "SOA");
         if (st[i] == 1) {
-            zp_buf_printf(&lag, "%s%s (%s) serves serial %u", lag.len ? ", " : "", t->name,
-                          t->addr, serial[i]);
+            zp_buf_printf(&lag, "%s%s (%s) serves serial %u", lag.len ? ", " : "", t->name, t->addr,
+                          serial[i]);
             continue;
         }
         zp_buf_printf(&bad, "%s%s (%s) %s", bad.len ? "; " : "", t->name,
@@ -282,15 +304,17 @@ static void check_servers(struct ctx *c)
     if (bad.len && lag.len)
         zp_buf_printf(&bad, "; %s", zp_buf_str(&lag));
     if (v == ZP_CHECK_OK)
-        zp_check_set(k, "servers", v, NULL, zp_buf_str(&all), NULL, "every nameserver of %s "
-                     "answers over UDP and TCP with authority, at serial %u", c->rep->zone,
-                     c->serial_max);
+        zp_check_set(k, "servers", v, NULL, zp_buf_str(&all), NULL,
+                     "every nameserver of %s "
+                     "answers over UDP and TCP with authority, at serial %u",
+                     c->rep->zone, c->serial_max);
     else
-        zp_check_set(k, "servers", v, bad.len ? "load the zone on every listed server and open "
-                     "port 53 over UDP and TCP to it, or remove it from the NS sets"
-                     : "check NOTIFY and zone transfers from the primary to the lagging "
-                     "servers", zp_buf_str(&all), dig, "%s", bad.len ? zp_buf_str(&bad)
-                     : zp_buf_str(&lag));
+        zp_check_set(k, "servers", v,
+                     bad.len ? "load the zone on every listed server and open "
+                               "port 53 over UDP and TCP to it, or remove it from the NS sets"
+                             : "check NOTIFY and zone transfers from the primary to the lagging "
+                               "servers",
+                     zp_buf_str(&all), dig, "%s", bad.len ? zp_buf_str(&bad) : zp_buf_str(&lag));
     zp_buf_free(&bad);
     zp_buf_free(&lag);
     zp_buf_free(&all);
@@ -323,8 +347,8 @@ static void txt_values(const ldns_pkt *p, const char *name, uint32_t *ttl, struc
 }
 
 /* What the first server that answers holds at name: its TXT values (shown) and their TTL. */
-static int values_at(struct ctx *c, const char *name, struct zp_buf *vals, uint32_t *ttl,
-                     char *dig, size_t digsz)
+static int values_at(struct ctx *c, const char *name, struct zp_buf *vals, uint32_t *ttl, char *dig,
+                     size_t digsz)
 {
     char why[160];
 
@@ -347,20 +371,25 @@ static void check_cname(struct ctx *c)
     struct zp_check *k = add(c);
     char dig[384];
 
-    zp_check_dig(dig, sizeof(dig), c->r.n ? c->r.t[0].addr : NULL, 0, NULL, c->rep->fqdn,
-                 "CNAME");
+    zp_check_dig(dig, sizeof(dig), c->r.n ? c->r.t[0].addr : NULL, 0, NULL, c->rep->fqdn, "CNAME");
     /* The wildcard trap: *.x CNAME y makes every _acme-challenge name below x an alias. */
     if (c->r.n > 0 && zp_zone_wildcard_alias(&c->r.t[0], ZP_DNSQ_RD | ZP_DNSQ_CD, c->rep->fqdn,
                                              c->cname, c->deadline))
-        zp_check_set(k, "challenge", ZP_CHECK_WARN, "keep cnameStrategy: None in the Issuer "
+        zp_check_set(k, "challenge", ZP_CHECK_WARN,
+                     "keep cnameStrategy: None in the Issuer "
                      "(Follow would send the challenge to the wildcard's target); Present's "
                      "write creates the name, and the wildcard then no longer answers for it",
-                     NULL, dig, "%s is an alias (CNAME) of %s synthesized from a wildcard "
-                     "CNAME in %s", c->rep->fqdn, c->cname, c->rep->zone);
+                     NULL, dig,
+                     "%s is an alias (CNAME) of %s synthesized from a wildcard "
+                     "CNAME in %s",
+                     c->rep->fqdn, c->cname, c->rep->zone);
     else
-        zp_check_set(k, "challenge", ZP_CHECK_FAIL, "present the challenge at the target "
+        zp_check_set(k, "challenge", ZP_CHECK_FAIL,
+                     "present the challenge at the target "
                      "(cert-manager: cnameStrategy: Follow, with a provider for the target's "
-                     "zone), or remove the CNAME", NULL, dig, "%s is an alias (CNAME) of %s: "
+                     "zone), or remove the CNAME",
+                     NULL, dig,
+                     "%s is an alias (CNAME) of %s: "
                      "a TXT record cannot sit beside it, and the CA follows the alias",
                      c->rep->fqdn, c->cname);
 }
@@ -385,20 +414,27 @@ static void check_challenge(struct ctx *c)
     if (strlen(doubled) < ZP_DNAME_MAX - 1)
         values_at(c, doubled, &dbl, &dttl, ddig, sizeof(ddig));
     if (dbl.len)
-        zp_check_set(k, "challenge", ZP_CHECK_WARN, "delete them; configure the tool that "
-                     "wrote them with a name relative to the zone", NULL, ddig, "TXT records "
+        zp_check_set(k, "challenge", ZP_CHECK_WARN,
+                     "delete them; configure the tool that "
+                     "wrote them with a name relative to the zone",
+                     NULL, ddig,
+                     "TXT records "
                      "sit under the doubled name %s: %s; a tool wrote the full name where a "
-                     "relative one was expected, and the CA never looks there", doubled,
-                     zp_buf_str(&dbl));
+                     "relative one was expected, and the CA never looks there",
+                     doubled, zp_buf_str(&dbl));
     else if (vals.len)
-        zp_check_set(k, "challenge", ZP_CHECK_WARN, "nothing to do if a validation is in "
-                     "flight; otherwise delete the leftover values (a missed CleanUp)", NULL,
-                     dig, "%s already holds TXT %s with TTL %u: resolvers that cached it keep "
+        zp_check_set(k, "challenge", ZP_CHECK_WARN,
+                     "nothing to do if a validation is in "
+                     "flight; otherwise delete the leftover values (a missed CleanUp)",
+                     NULL, dig,
+                     "%s already holds TXT %s with TTL %u: resolvers that cached it keep "
                      "serving it that long, and zoneproof adds its value beside it",
                      c->rep->fqdn, zp_buf_str(&vals), ttl);
     else
-        zp_check_set(k, "challenge", ZP_CHECK_OK, NULL, NULL, dig, "%s holds no TXT record "
-                     "and no CNAME: ready for a challenge", c->rep->fqdn);
+        zp_check_set(k, "challenge", ZP_CHECK_OK, NULL, NULL, dig,
+                     "%s holds no TXT record "
+                     "and no CNAME: ready for a challenge",
+                     c->rep->fqdn);
     zp_buf_free(&vals);
     zp_buf_free(&dbl);
 }
@@ -416,13 +452,17 @@ static void check_caa(struct ctx *c)
     if (issuer == NULL && c->o->cfg->n_caa_issuers > 0)
         issuer = c->o->cfg->caa_issuers[0];
     if (c->r.n == 0) {
-        zp_check_set(k, "caa", ZP_CHECK_WARN, no_resolvers, NULL, NULL, "CAA of %s not "
-                     "checked: no resolver to ask", c->cert_full);
+        zp_check_set(k, "caa", ZP_CHECK_WARN, no_resolvers, NULL, NULL,
+                     "CAA of %s not "
+                     "checked: no resolver to ask",
+                     c->cert_full);
         return;
     }
     if (zp_caa_check(&c->r, c->cert_full, issuer, c->deadline, k) == -1)
-        zp_check_set(k, "caa", ZP_CHECK_WARN, NULL, NULL, NULL, "CAA of %s could not be "
-                     "checked", c->cert_full);
+        zp_check_set(k, "caa", ZP_CHECK_WARN, NULL, NULL, NULL,
+                     "CAA of %s could not be "
+                     "checked",
+                     c->cert_full);
     k->id = "caa";
 }
 
@@ -438,8 +478,8 @@ static void check_dnssec(struct ctx *c)
     }
     if (c->r.n == 0 || c->rep->zone[0] == '\0') {
         zp_check_set(k, "dnssec", ZP_CHECK_WARN, c->r.n ? NULL : no_resolvers, NULL, NULL,
-                     "DNSSEC of %s not checked: %s", c->cert, c->r.n ? "its zone is unknown"
-                     : "no resolver to ask");
+                     "DNSSEC of %s not checked: %s", c->cert,
+                     c->r.n ? "its zone is unknown" : "no resolver to ask");
         return;
     }
     memset(&res, 0, sizeof(res));
@@ -449,8 +489,8 @@ static void check_dnssec(struct ctx *c)
         struct zp_dnssec_result ans;
         memset(&ans, 0, sizeof(ans));
         /* The challenge name's answer too: a zone whose server does not sign new records. */
-        if (zp_dnssec_check_answer(&c->r, zp_precheck_anchor(c->o->pc), c->rep->zone,
-                                   c->rep->fqdn, LDNS_RR_TYPE_TXT, c->deadline, &ans) == 0 &&
+        if (zp_dnssec_check_answer(&c->r, zp_precheck_anchor(c->o->pc), c->rep->zone, c->rep->fqdn,
+                                   LDNS_RR_TYPE_TXT, c->deadline, &ans) == 0 &&
             ans.state == ZP_DNSSEC_BOGUS)
             res = ans;
     }
@@ -464,9 +504,13 @@ static void check_psl(struct ctx *c)
     const struct zp_psl *psl = zp_precheck_psl(c->o->pc);
 
     if (psl == NULL || zp_psl_check(psl, c->cert_full, k) == -1)
-        zp_check_set(k, "psl", ZP_CHECK_WARN, "install the publicsuffix package, or set "
-                     "publicSuffixList to a copy of the list", NULL, NULL, "the Public Suffix "
-                     "List is not loaded: %s not checked against it", c->cert_full);
+        zp_check_set(k, "psl", ZP_CHECK_WARN,
+                     "install the publicsuffix package, or set "
+                     "publicSuffixList to a copy of the list",
+                     NULL, NULL,
+                     "the Public Suffix "
+                     "List is not loaded: %s not checked against it",
+                     c->cert_full);
     k->id = "psl";
 }
 
@@ -481,9 +525,12 @@ static void check_split(struct ctx *c)
     char dig[384] = "";
 
     if (p->n_verify_resolvers == 0) {
-        zp_check_set(k, "split-horizon", ZP_CHECK_OK, "where zoneproof's resolvers see an "
+        zp_check_set(k, "split-horizon", ZP_CHECK_OK,
+                     "where zoneproof's resolvers see an "
                      "internal view, set propagation.verifyResolvers to resolvers that see "
-                     "what the CA sees", NULL, NULL, "not checked: no "
+                     "what the CA sees",
+                     NULL, NULL,
+                     "not checked: no "
                      "propagation.verifyResolvers");
         return;
     }
@@ -498,8 +545,8 @@ static void check_split(struct ctx *c)
         const ldns_rr_list *an;
 
         one.t[0] = vr.t[i];
-        if (zp_dnsq_recurse(&one, c->rep->zone, LDNS_RR_TYPE_SOA, ZP_DNSQ_CD, c->deadline, &pk,
-                            &w, &why) == -1)
+        if (zp_dnsq_recurse(&one, c->rep->zone, LDNS_RR_TYPE_SOA, ZP_DNSQ_CD, c->deadline, &pk, &w,
+                            &why) == -1)
             continue;
         an = ldns_pkt_answer(pk);
         for (size_t j = 0; an != NULL && j < ldns_rr_list_rr_count(an); j++)
@@ -509,28 +556,36 @@ static void check_split(struct ctx *c)
             zp_buf_printf(&diff, "%s%s has no SOA for %s", diff.len ? "; " : "", vr.t[i].addr,
                           c->rep->zone);
         else if (serial != c->serial_max)
-            zp_buf_printf(&diff, "%s%s sees serial %u", diff.len ? "; " : "", vr.t[i].addr,
-                          serial);
+            zp_buf_printf(&diff, "%s%s sees serial %u", diff.len ? "; " : "", vr.t[i].addr, serial);
         if (dig[0] == '\0' && (serial == 0 || serial != c->serial_max))
             zp_check_dig(dig, sizeof(dig), vr.t[i].addr, 0, NULL, c->rep->zone, "SOA");
         ldns_pkt_free(pk);
     }
     if (why.len)
-        zp_check_set(k, "split-horizon", ZP_CHECK_WARN, "fix propagation.verifyResolvers",
-                     NULL, NULL, "the resolvers in propagation.verifyResolvers do not answer: "
-                     "%s", zp_buf_str(&why));
+        zp_check_set(k, "split-horizon", ZP_CHECK_WARN, "fix propagation.verifyResolvers", NULL,
+                     NULL,
+                     "the resolvers in propagation.verifyResolvers do not answer: "
+                     "%s",
+                     zp_buf_str(&why));
     else if (diff.len)
-        zp_check_set(k, "split-horizon", ZP_CHECK_FAIL, "publish the challenge in the view the "
+        zp_check_set(k, "split-horizon", ZP_CHECK_FAIL,
+                     "publish the challenge in the view the "
                      "CA sees (an update key matched by that view), or point the provider at "
-                     "the server of the external view", NULL, dig, "the CA's view of %s differs "
+                     "the server of the external view",
+                     NULL, dig,
+                     "the CA's view of %s differs "
                      "from the servers zoneproof asks (serial %u): %s; a split horizon (views) "
-                     "would hide the challenge from the CA", c->rep->zone, c->serial_max,
-                     zp_buf_str(&diff));
+                     "would hide the challenge from the CA",
+                     c->rep->zone, c->serial_max, zp_buf_str(&diff));
     else
-        zp_check_set(k, "split-horizon", ZP_CHECK_OK, c->o->solver ? NULL : "a view that "
-                     "differs only in its records shows in doctor --write-test", NULL, NULL,
+        zp_check_set(k, "split-horizon", ZP_CHECK_OK,
+                     c->o->solver ? NULL
+                                  : "a view that "
+                                    "differs only in its records shows in doctor --write-test",
+                     NULL, NULL,
                      "the resolvers in propagation.verifyResolvers see %s at serial %u, as "
-                     "zoneproof does", c->rep->zone, c->serial_max);
+                     "zoneproof does",
+                     c->rep->zone, c->serial_max);
     zp_buf_free(&why);
     zp_buf_free(&diff);
 }
@@ -549,8 +604,8 @@ static void check_credentials(struct ctx *c)
     call.instance = c->inst->name;
     call.allow_ambient = 1;
     if (c->inst->ops->verify == NULL) {
-        zp_check_set(k, "credentials", ZP_CHECK_WARN, "run doctor --write-test to prove them",
-                     NULL, NULL, "the credentials of %s (%s) are not proven without writing",
+        zp_check_set(k, "credentials", ZP_CHECK_WARN, "run doctor --write-test to prove them", NULL,
+                     NULL, "the credentials of %s (%s) are not proven without writing",
                      c->inst->name, c->inst->ops->type);
         return;
     }
@@ -558,9 +613,8 @@ static void check_credentials(struct ctx *c)
         zp_check_set(k, "credentials", ZP_CHECK_FAIL, NULL, NULL, NULL, "%s (%s): %s",
                      c->inst->name, c->inst->ops->type, err.msg);
     else
-        zp_check_set(k, "credentials", ZP_CHECK_OK, NULL, NULL, NULL, "%s (%s): %s",
-                     c->inst->name, c->inst->ops->type, err.msg[0] ? err.msg
-                     : "the credentials are accepted");
+        zp_check_set(k, "credentials", ZP_CHECK_OK, NULL, NULL, NULL, "%s (%s): %s", c->inst->name,
+                     c->inst->ops->type, err.msg[0] ? err.msg : "the credentials are accepted");
 }
 
 static void check_write(struct ctx *c)
@@ -574,19 +628,22 @@ static void check_write(struct ctx *c)
 
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         memset(rnd, 0x5a, sizeof(rnd));
-    snprintf(key, sizeof(key), "zoneproof-doctor-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-             rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-    if (zp_challenge_make(&ch, ZP_PRESENT, c->rep->fqdn, c->rep->zone, key, c->inst->name,
-                          &err) == -1) {
+    snprintf(key, sizeof(key), "zoneproof-doctor-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    if (zp_challenge_make(&ch, ZP_PRESENT, c->rep->fqdn, c->rep->zone, key, c->inst->name, &err) ==
+        -1) {
         zp_check_set(k, "write-test", ZP_CHECK_FAIL, NULL, NULL, NULL, "%s", err.msg);
         goto out;
     }
     zp_solver_run(c->o->solver, &ch, res);
     if (!res->ok) {
-        zp_check_set(k, "write-test", ZP_CHECK_FAIL, NULL, NULL, NULL, "a test value could not "
-                     "be presented: %s", res->err.msg);
+        zp_check_set(k, "write-test", ZP_CHECK_FAIL, NULL, NULL, NULL,
+                     "a test value could not "
+                     "be presented: %s",
+                     res->err.msg);
     } else {
-        zp_check_set(k, "write-test", ZP_CHECK_OK, NULL, NULL, NULL, "a test value was "
+        zp_check_set(k, "write-test", ZP_CHECK_OK, NULL, NULL, NULL,
+                     "a test value was "
                      "written, served by every authoritative nameserver, and removed");
     }
     /* Removed whatever happened: a failed Present may still have written. */
@@ -594,17 +651,17 @@ static void check_write(struct ctx *c)
     memset(res, 0, sizeof(*res));
     zp_solver_run(c->o->solver, &ch, res);
     if (!res->ok)
-        zp_check_set(k, "write-test", ZP_CHECK_FAIL, NULL, NULL, NULL, "the test value %s at %s "
-                     "could not be removed: %s; delete it by hand", key, c->rep->fqdn,
-                     res->err.msg);
+        zp_check_set(k, "write-test", ZP_CHECK_FAIL, NULL, NULL, NULL,
+                     "the test value %s at %s "
+                     "could not be removed: %s; delete it by hand",
+                     key, c->rep->fqdn, res->err.msg);
 out:
     free(res);
 }
 
 /* --- the run ------------------------------------------------------------------------------ */
 
-int zp_doctor_run(const struct zp_doctor_opts *o, const char *name,
-                  struct zp_doctor_report *rep)
+int zp_doctor_run(const struct zp_doctor_opts *o, const char *name, struct zp_doctor_report *rep)
 {
     struct ctx *c = zp_xcalloc(1, sizeof(*c));
     const char *base = name;

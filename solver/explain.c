@@ -159,8 +159,7 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
     case ZP_NS_OTHER:
         zp_buf_puts(b, " serves other TXT values there:");
         for (i = 0; i < st->n_other && i < ZP_WATCH_MAX_OTHER; i++)
-            zp_buf_printf(b, "%s \"%s\" (TTL %u)", i ? "," : "", st->other[i],
-                          st->other_ttl[i]);
+            zp_buf_printf(b, "%s \"%s\" (TTL %u)", i ? "," : "", st->other[i], st->other_ttl[i]);
         if (st->detail[0])
             zp_buf_printf(b, " and %s", st->detail);
         for (i = 0; i < st->n_other && i < ZP_WATCH_MAX_OTHER; i++)
@@ -185,14 +184,17 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
     case ZP_NS_REFUSED:
         zp_buf_puts(b, " answers REFUSED");
         if (hint)
-            zp_buf_printf(b, " (the server refuses queries for the zone: is it authoritative "
-                          "for %s? an ACL such as allow-query?)", rep->zone);
+            zp_buf_printf(b,
+                          " (the server refuses queries for the zone: is it authoritative "
+                          "for %s? an ACL such as allow-query?)",
+                          rep->zone);
         break;
     case ZP_NS_NOTAUTH:
-        zp_buf_printf(b, " answers without authority%s%s%s", st->detail[0] ? " (" : "",
-                      st->detail, st->detail[0] ? ")" : "");
+        zp_buf_printf(b, " answers without authority%s%s%s", st->detail[0] ? " (" : "", st->detail,
+                      st->detail[0] ? ")" : "");
         if (hint)
-            zp_buf_printf(b, ": it is listed as a nameserver but is not authoritative for %s "
+            zp_buf_printf(b,
+                          ": it is listed as a nameserver but is not authoritative for %s "
                           "(lame delegation: fix the NS records or load the zone there)",
                           rep->zone);
         break;
@@ -219,18 +221,21 @@ int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err)
     if (rep->complete)
         return 0;
     if (rep->discovery_error[0] != '\0')
-        return zp_err_set(err, ZP_EPROPAGATION, "TXT value for %s cannot be checked: %s",
-                          rep->fqdn, rep->discovery_error);
+        return zp_err_set(err, ZP_EPROPAGATION, "TXT value for %s cannot be checked: %s", rep->fqdn,
+                          rep->discovery_error);
     if (rep->n == 0)
-        return zp_err_set(err, ZP_EPROPAGATION, "TXT value for %s is not confirmed yet: the "
+        return zp_err_set(err, ZP_EPROPAGATION,
+                          "TXT value for %s is not confirmed yet: the "
                           "nameservers of %s were not known before the deadline",
                           rep->fqdn, rep->zone);
     for (i = 0; i < rep->n; i++)
         lag += rep->ns[i].state != ZP_NS_HAS_VALUE;
     zp_buf_init(&b, ZP_ERR_MSG_MAX);
     zp_buf_init(&item, ZP_ERR_MSG_MAX);
-    zp_buf_printf(&b, "TXT value for %s is not yet served by %zu of %zu authoritative "
-                  "nameserver%s: ", rep->fqdn, lag, rep->n, rep->n == 1 ? "" : "s");
+    zp_buf_printf(&b,
+                  "TXT value for %s is not yet served by %zu of %zu authoritative "
+                  "nameserver%s: ",
+                  rep->fqdn, lag, rep->n, rep->n == 1 ? "" : "s");
     for (i = 0; i < rep->n; i++) {
         const struct zp_ns_status *st = &rep->ns[i];
         unsigned s = (unsigned)st->state < N_STATES ? (unsigned)st->state : ZP_NS_ERROR;
@@ -264,8 +269,7 @@ int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err)
     if (first >= 0) {
         addr_host(rep->ns[first].addr, host, sizeof(host), &port);
         zp_buf_printf(&b, ". Check with: dig +norec @%s%s%s %s TXT", host,
-                      strcmp(port, "53") ? " -p " : "", strcmp(port, "53") ? port : "",
-                      rep->fqdn);
+                      strcmp(port, "53") ? " -p " : "", strcmp(port, "53") ? port : "", rep->fqdn);
     } else {
         zp_buf_puts(&b, ".");
     }

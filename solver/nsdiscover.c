@@ -24,15 +24,15 @@
 #include "solver/watch_int.h"
 #include "solver/zone.h"
 
-#define NEGATIVE_TTL_MS 5000u    /* a failed discovery is not retried by every job at once */
+#define NEGATIVE_TTL_MS 5000u /* a failed discovery is not retried by every job at once */
 
 struct nscache_entry {
     struct nscache_entry *next;
-    char *key;       /* zone, then each resolver: one entry per (zone, resolver set) */
-    int loading;     /* a thread is discovering it; the others back off */
+    char *key;   /* zone, then each resolver: one entry per (zone, resolver set) */
+    int loading; /* a thread is discovering it; the others back off */
     uint64_t expires;
     int failed;
-    char *why;       /* the sentence when failed; NULL otherwise */
+    char *why; /* the sentence when failed; NULL otherwise */
     size_t n;
     struct zp_ns_target *t; /* n of them: sized by the zone, not by ZP_WATCH_MAX_NS */
 };
@@ -93,8 +93,8 @@ static int pick_addr(const ldns_rr_list *list, const char *name, ldns_rr_type ty
     }
     if (have)
         zp_ns_target_set(t, (const struct sockaddr *)&best,
-                   best.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                             : sizeof(struct sockaddr_in6));
+                         best.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                   : sizeof(struct sockaddr_in6));
     return have;
 }
 
@@ -128,8 +128,7 @@ out:
 /* --- the delegation: the zone's own NS set and the parent's ------------------------------- */
 
 /* Adds the NS names owned by zone in list to d with bit set; keeps the lowest TTL. */
-static void ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit,
-                       struct zp_deleg *d)
+static void ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit, struct zp_deleg *d)
 {
     for (size_t i = 0; list != NULL && i < ldns_rr_list_rr_count(list); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(list, i);
@@ -181,7 +180,8 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
     if (zp_dnsq_recurse(res, zone, LDNS_RR_TYPE_NS, ZP_DNSQ_CD, deadline, &p, &who, why) == -1)
         goto out;
     if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN) {
-        zp_buf_printf(why, "%s answers NXDOMAIN for %s NS: the zone does not exist in DNS "
+        zp_buf_printf(why,
+                      "%s answers NXDOMAIN for %s NS: the zone does not exist in DNS "
                       "(check dnsZones and the delegation from the parent zone)",
                       res->t[who].addr, zone);
         d->missing = 1;
@@ -189,8 +189,10 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
     }
     ns_collect(ldns_pkt_answer(p), zone, 0, d); /* whose set this is, auth_view says */
     if (d->n == 0) {
-        zp_buf_printf(why, "%s answers %s NS with no NS records: it is not the apex of a zone "
-                      "(check the zone cert-manager sends, or dnsZones)", res->t[who].addr, zone);
+        zp_buf_printf(why,
+                      "%s answers %s NS with no NS records: it is not the apex of a zone "
+                      "(check the zone cert-manager sends, or dnsZones)",
+                      res->t[who].addr, zone);
         d->missing = 1;
         goto out;
     }
@@ -202,9 +204,8 @@ out:
 }
 
 /* The servers of the parent zone, addressed: what to ask for the referral. */
-static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone,
-                          uint64_t deadline, struct zp_deleg *pd, char *parent, size_t psz,
-                          struct zp_buf *why)
+static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                          struct zp_deleg *pd, char *parent, size_t psz, struct zp_buf *why)
 {
     struct zp_zone_info zi;
     struct zp_err err = {0};
@@ -233,8 +234,8 @@ static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone,
  * NS records of its referral (or of its answer, when the same server is
  * authoritative for both zones) and their glue.
  */
-static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone,
-                        uint64_t deadline, struct zp_deleg *d)
+static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                        struct zp_deleg *d)
 {
     struct zp_deleg *pd = zp_xcalloc(1, sizeof(*pd));
     struct zp_buf why;
@@ -264,8 +265,10 @@ static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone,
     }
 out:
     if (why.len > 0)
-        snprintf(d->parent_why, sizeof(d->parent_why), "the delegation of %s in %s cannot be "
-                 "read: %s", zone, d->parent[0] ? d->parent : "its parent", zp_buf_str(&why));
+        snprintf(d->parent_why, sizeof(d->parent_why),
+                 "the delegation of %s in %s cannot be "
+                 "read: %s",
+                 zone, d->parent[0] ? d->parent : "its parent", zp_buf_str(&why));
     zp_buf_free(&why);
     free(pd);
 }
@@ -302,8 +305,8 @@ static void deleg_sort(struct zp_deleg *d)
  * server (in name order) that does. When none does, the resolvers' set
  * stands for it.
  */
-static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone,
-                      uint64_t deadline, struct zp_deleg *d)
+static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                      struct zp_deleg *d)
 {
     char sub[160];
     size_t n = d->n;
@@ -312,8 +315,8 @@ static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone,
         ldns_pkt *p = NULL;
         int aa;
 
-        if (d->t[i].salen == 0 || zp_dnsq_ask(&d->t[i], zone, LDNS_RR_TYPE_NS, 0, deadline,
-                                              1000, &p, sub, sizeof(sub)) == -1)
+        if (d->t[i].salen == 0 || zp_dnsq_ask(&d->t[i], zone, LDNS_RR_TYPE_NS, 0, deadline, 1000,
+                                              &p, sub, sizeof(sub)) == -1)
             continue;
         aa = ldns_pkt_aa(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
         if (aa)
@@ -350,9 +353,9 @@ int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t
     return 0;
 }
 
-static int discover(const char *zone, const struct zp_dnsq_resolvers *res,
-                    uint64_t deadline, struct zp_ns_target *out, size_t *n, uint32_t *ttl,
-                    int *missing, struct zp_buf *why)
+static int discover(const char *zone, const struct zp_dnsq_resolvers *res, uint64_t deadline,
+                    struct zp_ns_target *out, size_t *n, uint32_t *ttl, int *missing,
+                    struct zp_buf *why)
 {
     struct zp_deleg *d = zp_xcalloc(1, sizeof(*d));
     int rc = -1;
@@ -467,13 +470,15 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
         rc = ZP_NS_TARGETS_OK;
     } else if (missing) {
         /* The resolvers work: the zone is what is wrong, and only its fix helps. */
-        snprintf(why, whysz, "cannot find the authoritative nameservers of %s: %s",
-                 spec->zone, zp_buf_str(&whyb));
+        snprintf(why, whysz, "cannot find the authoritative nameservers of %s: %s", spec->zone,
+                 zp_buf_str(&whyb));
     } else {
         /* The sentence: what was asked of whom, then what to change. */
-        snprintf(why, whysz, "cannot find the authoritative nameservers of %s: %s"
+        snprintf(why, whysz,
+                 "cannot find the authoritative nameservers of %s: %s"
                  "set propagation.resolvers to resolvers that answer, or list the servers in "
-                 "propagation.nameservers", spec->zone, zp_buf_str(&whyb));
+                 "propagation.nameservers",
+                 spec->zone, zp_buf_str(&whyb));
         zp_log(ZP_LOG_WARN, "NS discovery failed", ZP_S("zone", spec->zone),
                ZP_S("why", zp_buf_str(&whyb)), ZP_END);
     }
@@ -487,10 +492,10 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
             e->t = zp_xmalloc(e->n * sizeof(e->t[0]));
             memcpy(e->t, out, e->n * sizeof(e->t[0]));
         }
-        e->expires = zp_now_ms() + (e->failed ? NEGATIVE_TTL_MS
-                                              : (ttl < ZP_NSCACHE_TTL_MAX_S ? ttl
-                                                                            : ZP_NSCACHE_TTL_MAX_S)
-                                                        * 1000u);
+        e->expires =
+            zp_now_ms() + (e->failed
+                               ? NEGATIVE_TTL_MS
+                               : (ttl < ZP_NSCACHE_TTL_MAX_S ? ttl : ZP_NSCACHE_TTL_MAX_S) * 1000u);
         pthread_mutex_unlock(&c->mu);
     }
     if (rc == ZP_NS_TARGETS_OK)

@@ -64,8 +64,7 @@ static void str_set(char **dst, const char *src)
     }
 }
 
-static void others_set(struct zp_ns_live *l, const char *const *v, const unsigned *ttl,
-                       unsigned n)
+static void others_set(struct zp_ns_live *l, const char *const *v, const unsigned *ttl, unsigned n)
 {
     unsigned i;
 
@@ -194,8 +193,7 @@ static int rcode_state(const ldns_pkt *p, char *detail, size_t detailsz)
     return -1;
 }
 
-void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
-                    struct zp_ns_live *l)
+void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value, struct zp_ns_live *l)
 {
     const ldns_rr_list *an = ldns_pkt_answer(p);
     struct other *oth = NULL;
@@ -248,8 +246,7 @@ void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
         ttls[i] = oth[i].ttl;
     }
     if (n_oth > ZP_WATCH_MAX_OTHER)
-        snprintf(detail, sizeof(detail), "%zu more values not shown",
-                 n_oth - ZP_WATCH_MAX_OTHER);
+        snprintf(detail, sizeof(detail), "%zu more values not shown", n_oth - ZP_WATCH_MAX_OTHER);
     l->state = found ? ZP_NS_HAS_VALUE : n_oth > 0 ? ZP_NS_OTHER : ZP_NS_NODATA;
     l->rcode = LDNS_RCODE_NOERROR;
     others_set(l, shown, ttls, (unsigned)i);

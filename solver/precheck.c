@@ -33,9 +33,9 @@
 #include "solver/zone.h"
 
 #define DNSSEC_CACHE_MS 60000u
-#define DNSSEC_UNKNOWN_MS 10000u    /* cannot tell: ask again soon, but not on every Present */
+#define DNSSEC_UNKNOWN_MS 10000u /* cannot tell: ask again soon, but not on every Present */
 #define DNSSEC_CACHE_MAX 1024u
-#define RESOLVERS_REREAD_MS 60000u  /* resolv.conf may change under a running pod */
+#define RESOLVERS_REREAD_MS 60000u /* resolv.conf may change under a running pod */
 #define VIEW_TRY_MS 1000u
 
 struct verdict {
@@ -56,9 +56,9 @@ struct zp_precheck {
     struct zp_psl *psl;              /* NULL: no list could be loaded (logged at start) */
     struct zp_dnssec_anchor *anchor; /* immutable after new */
     pthread_mutex_t mu;
-    struct verdict *cache;           /* under mu */
+    struct verdict *cache; /* under mu */
     size_t n_cache;
-    struct inst_resolvers *res;      /* one per cfg->inst, under mu */
+    struct inst_resolvers *res; /* one per cfg->inst, under mu */
 };
 
 int zp_precheck_new(const struct zp_config *cfg, struct zp_precheck **out, struct zp_err *err)
@@ -81,8 +81,10 @@ int zp_precheck_new(const struct zp_config *cfg, struct zp_precheck **out, struc
             zp_precheck_free(pc);
             return -1;
         }
-        zp_log(ZP_LOG_WARN, "public suffix list not loaded; public-suffix names are not "
-               "refused", ZP_S("why", perr.msg), ZP_END);
+        zp_log(ZP_LOG_WARN,
+               "public suffix list not loaded; public-suffix names are not "
+               "refused",
+               ZP_S("why", perr.msg), ZP_END);
     }
     *out = pc;
     return 0;
@@ -145,8 +147,8 @@ int zp_precheck_resolvers(struct zp_precheck *pc, const struct zp_instance *inst
     }
     zp_buf_init(&why, 2048);
     /* dnssec.validate: true with pinned servers asks resolv.conf's resolvers. */
-    zp_dnsq_resolvers(pinned ? NULL : inst->prop.resolvers, pinned ? 0 : inst->prop.n_resolvers,
-                      r, &why);
+    zp_dnsq_resolvers(pinned ? NULL : inst->prop.resolvers, pinned ? 0 : inst->prop.n_resolvers, r,
+                      &why);
     if (why.len > 0)
         zp_log(ZP_LOG_WARN, "resolvers unusable", ZP_S("provider", inst->name),
                ZP_S("why", zp_buf_str(&why)), ZP_END);
@@ -161,8 +163,8 @@ int zp_precheck_resolvers(struct zp_precheck *pc, const struct zp_instance *inst
 }
 
 int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_resolvers *r,
-                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi,
-                        char *asked, size_t askedsz, struct zp_err *err)
+                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi, char *asked,
+                        size_t askedsz, struct zp_err *err)
 {
     struct zp_ns_target pinned;
     char why[160];
@@ -173,36 +175,39 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
             return zp_err_set(err, ZP_ECONFIG, "propagation.nameservers[0]: %s", why);
         zp_strlcpy(asked, pinned.addr, askedsz);
         if (zp_zone_ask(&pinned, 0, fqdn, deadline, zi, why, sizeof(why)) == -1)
-            return zp_err_set(err, ZP_ETRANSIENT, "cannot ask %s (%s) which zone holds %s: "
-                              "%s", pinned.name, pinned.addr, fqdn, why);
+            return zp_err_set(err, ZP_ETRANSIENT,
+                              "cannot ask %s (%s) which zone holds %s: "
+                              "%s",
+                              pinned.name, pinned.addr, fqdn, why);
         return 0;
     }
     /* One question usually tells (the SOA of the answer or of the negative answer). */
     for (size_t i = 0; i < r->n; i++) {
         zp_strlcpy(asked, r->t[i].addr, askedsz);
-        if (zp_zone_ask(&r->t[i], ZP_DNSQ_RD | ZP_DNSQ_CD, fqdn, deadline, zi, why,
-                        sizeof(why)) == 0) {
+        if (zp_zone_ask(&r->t[i], ZP_DNSQ_RD | ZP_DNSQ_CD, fqdn, deadline, zi, why, sizeof(why)) ==
+            0) {
             if (zi->zone[0] != '\0' || zi->cname[0] != '\0')
                 return 0;
             /* An answer without a SOA: walk up the names, as cert-manager does. */
             return zp_zone_find(r, fqdn, deadline, zi, err);
         }
     }
-    return zp_err_set(err, ZP_ETRANSIENT, "asked %s for %s SOA (recursion desired): %s; set "
-                      "propagation.resolvers to resolvers that answer", asked, fqdn, why);
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "asked %s for %s SOA (recursion desired): %s; set "
+                      "propagation.resolvers to resolvers that answer",
+                      asked, fqdn, why);
 }
 
 /* The check's sentence as Present's error: the cause, then the fix. */
 static int refuse(const struct zp_check *c, enum zp_errkind kind, struct zp_err *err)
 {
     /* The fix is a sentence of its own here: it starts with a capital. */
-    return zp_err_set(err, kind, "%s; nothing was written%s%c%s", c->cause,
-                      c->fix[0] ? ". " : "", c->fix[0] ? toupper((unsigned char)c->fix[0]) : ' ',
+    return zp_err_set(err, kind, "%s; nothing was written%s%c%s", c->cause, c->fix[0] ? ". " : "",
+                      c->fix[0] ? toupper((unsigned char)c->fix[0]) : ' ',
                       c->fix[0] ? c->fix + 1 : "");
 }
 
-static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone,
-                    struct zp_err *err)
+static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone, struct zp_err *err)
 {
     struct zp_check c;
     int priv = 0;
@@ -213,7 +218,8 @@ static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone,
     if (zp_psl_check(pc->psl, cert, &c) == 0 && c.verdict == ZP_CHECK_FAIL)
         return refuse(&c, ZP_EINVAL, err);
     if (zp_psl_is_suffix(pc->psl, zone, &priv) == 1)
-        return zp_err_set(err, ZP_EINVAL, "%s is a public suffix (%s section of the Public "
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s is a public suffix (%s section of the Public "
                           "Suffix List): its names belong to separate registrants, and a CA "
                           "does not accept a challenge written there for %s; nothing was "
                           "written. Write the challenge in the zone of the registered domain",
@@ -238,26 +244,31 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
     if (zp_precheck_zone_of(inst, r, fqdn, deadline, &zi, asked, sizeof(asked), &e) == -1) {
         if (r->n == 0)
             return 0; /* a pinned server that cannot be asked: the watcher names it */
-        return zp_err_set(err, e.kind, "cannot check which zone holds %s before writing: %s; "
-                          "nothing was written", fqdn, e.msg);
+        return zp_err_set(err, e.kind,
+                          "cannot check which zone holds %s before writing: %s; "
+                          "nothing was written",
+                          fqdn, e.msg);
     }
     /* A CNAME from a wildcard is no obstacle: the write creates the name. */
     if (zi.cname[0] != '\0' && r->n > 0 &&
         zp_zone_wildcard_alias(&r->t[0], ZP_DNSQ_RD | ZP_DNSQ_CD, fqdn, zi.cname, deadline))
         return 0;
     if (zi.cname[0] != '\0')
-        return zp_err_set(err, ZP_EINVAL, "%s is an alias (CNAME) of %s: a TXT record cannot "
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s is an alias (CNAME) of %s: a TXT record cannot "
                           "sit beside a CNAME (the server ignores the write) and the CA follows "
                           "the alias; nothing was written. Present the challenge at %s "
                           "(cert-manager: cnameStrategy: Follow, with a provider for its "
-                          "zone), or remove the CNAME", fqdn, zi.cname, zi.cname);
+                          "zone), or remove the CNAME",
+                          fqdn, zi.cname, zi.cname);
     if (zi.zone[0] == '\0' || strcmp(zi.zone, zone) == 0)
         return 0;
     if (zp_dname_in_zone(zi.zone, zone))
-        return zp_err_set(err, ZP_EINVAL, "%s is in zone %s, which is delegated from %s: a "
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s is in zone %s, which is delegated from %s: a "
                           "record written in %s would never be served; nothing was written. "
-                          "Add %s to the provider's dnsZones (or pass --zone %s)", fqdn,
-                          zi.zone, zone, zone, zi.zone, zi.zone);
+                          "Add %s to the provider's dnsZones (or pass --zone %s)",
+                          fqdn, zi.zone, zone, zone, zi.zone, zi.zone);
     /* DNS puts the name higher up: providers with a zone setting map that (zoneName). */
     return 0;
 }
@@ -330,12 +341,14 @@ static int dnssec_step(struct zp_precheck *pc, const struct zp_instance *inst,
         return 0;
     dnssec_verdict(pc, r, zone, deadline, &res);
     if (res.state == ZP_DNSSEC_BOGUS)
-        return zp_err_set(err, ZP_EINVAL, "the DNSSEC chain of %s is broken, so the CA's "
+        return zp_err_set(err, ZP_EINVAL,
+                          "the DNSSEC chain of %s is broken, so the CA's "
                           "validating resolvers will fail the challenge; nothing was written: "
-                          "%s%s%s", zone, res.why, res.fix[0] ? "; " : "", res.fix);
+                          "%s%s%s",
+                          zone, res.why, res.fix[0] ? "; " : "", res.fix);
     if (res.state == ZP_DNSSEC_UNKNOWN)
-        zp_log(ZP_LOG_WARN, "DNSSEC not checked", ZP_S("provider", inst->name),
-               ZP_S("zone", zone), ZP_S("why", res.why), ZP_END);
+        zp_log(ZP_LOG_WARN, "DNSSEC not checked", ZP_S("provider", inst->name), ZP_S("zone", zone),
+               ZP_S("why", res.why), ZP_END);
     return 0;
 }
 
@@ -393,8 +406,8 @@ int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const cha
         ldns_pkt *p = NULL;
 
         /* As the CA asks: recursion, validation on. */
-        if (zp_dnsq_ask(&vr.t[i], fqdn, LDNS_RR_TYPE_TXT, ZP_DNSQ_RD, deadline, VIEW_TRY_MS,
-                        &p, sub, sizeof(sub)) == 0 &&
+        if (zp_dnsq_ask(&vr.t[i], fqdn, LDNS_RR_TYPE_TXT, ZP_DNSQ_RD, deadline, VIEW_TRY_MS, &p,
+                        sub, sizeof(sub)) == 0 &&
             zp_dnsq_txt_has(p, value)) {
             ldns_pkt_free(p);
             continue;
@@ -407,13 +420,15 @@ int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const cha
             zp_check_dig(dig, sizeof(dig), vr.t[i].addr, 0, NULL, fqdn, "TXT");
     }
     if (lag.len > 0 || (vr.n == 0 && why.len > 0))
-        rc = zp_err_set(err, ZP_EPROPAGATION, "TXT value for %s is served by every "
+        rc = zp_err_set(err, ZP_EPROPAGATION,
+                        "TXT value for %s is served by every "
                         "authoritative nameserver zoneproof asks, but not through "
                         "propagation.verifyResolvers, which see what the CA sees: %s%s; a "
                         "split horizon (views) serves the CA another copy of the zone, or "
                         "those resolvers keep an older answer cached. Publish the record in "
-                        "the view the CA sees%s%s", fqdn, zp_buf_str(&lag), zp_buf_str(&why),
-                        dig[0] ? ". Check with: " : "", dig);
+                        "the view the CA sees%s%s",
+                        fqdn, zp_buf_str(&lag), zp_buf_str(&why), dig[0] ? ". Check with: " : "",
+                        dig);
     zp_buf_free(&why);
     zp_buf_free(&lag);
     return rc;
@@ -428,8 +443,8 @@ const char *zp_precheck_doubled_where(const struct zp_watch_report *rep)
     return NULL;
 }
 
-void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone,
-                         const char *value, uint64_t deadline, struct zp_err *err)
+void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone, const char *value,
+                         uint64_t deadline, struct zp_err *err)
 {
     char doubled[2 * ZP_DNAME_MAX], why[160];
     struct zp_ns_target t;
@@ -443,8 +458,10 @@ void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone,
         return;
     n = strlen(err->msg);
     if (zp_dnsq_txt_has(p, value))
-        snprintf(err->msg + n, sizeof(err->msg) - n, "; the value is at %s on %s: it was "
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; the value is at %s on %s: it was "
                  "written with its zone appended twice (a full name given where one relative "
-                 "to the zone was expected)", doubled, addr);
+                 "to the zone was expected)",
+                 doubled, addr);
     ldns_pkt_free(p);
 }

@@ -56,8 +56,8 @@ int zp_precheck_resolvers(struct zp_precheck *pc, const struct zp_instance *inst
  * a dig). Returns -1 with a sentence when nobody could tell.
  */
 int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_resolvers *r,
-                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi,
-                        char *asked, size_t askedsz, struct zp_err *err);
+                        const char *fqdn, uint64_t deadline, struct zp_zone_info *zi, char *asked,
+                        size_t askedsz, struct zp_err *err);
 
 /*
  * After every authoritative server serves value at fqdn: whether the
@@ -75,8 +75,8 @@ int zp_precheck_view(const struct zp_instance *inst, const char *fqdn, const cha
  * laggard of a report to ask, or NULL.
  */
 const char *zp_precheck_doubled_where(const struct zp_watch_report *rep);
-void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone,
-                         const char *value, uint64_t deadline, struct zp_err *err);
+void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone, const char *value,
+                         uint64_t deadline, struct zp_err *err);
 
 /* The loaded lists, for doctor. */
 const struct zp_psl *zp_precheck_psl(const struct zp_precheck *pc);

@@ -54,12 +54,15 @@ static int load_system(struct zp_psl *p, struct zp_err *err)
         return 0;
     }
     if (dist == NULL || dist[0] == '\0')
-        return zp_err_set(err, ZP_ECONFIG, "no Public Suffix List: this zoneproof's libpsl has "
+        return zp_err_set(err, ZP_ECONFIG,
+                          "no Public Suffix List: this zoneproof's libpsl has "
                           "no built-in list and names no system list file; configure a list "
                           "file (public_suffix_list.dat from publicsuffix.org)");
-    return zp_err_set(err, ZP_ECONFIG, "no Public Suffix List: this zoneproof's libpsl has no "
+    return zp_err_set(err, ZP_ECONFIG,
+                      "no Public Suffix List: this zoneproof's libpsl has no "
                       "built-in list and cannot read %s; install Debian's publicsuffix package "
-                      "or configure a list file", dist);
+                      "or configure a list file",
+                      dist);
 }
 
 static int load_file(struct zp_psl *p, const char *path, struct zp_err *err)
@@ -73,12 +76,13 @@ static int load_file(struct zp_psl *p, const char *path, struct zp_err *err)
     p->ctx = psl_load_fp(f);
     fclose(f);
     if (p->ctx == NULL)
-        return zp_err_set(err, ZP_ECONFIG, "the Public Suffix List %s is empty or is a DAFSA "
-                          "file this libpsl cannot read", path);
+        return zp_err_set(err, ZP_ECONFIG,
+                          "the Public Suffix List %s is empty or is a DAFSA "
+                          "file this libpsl cannot read",
+                          path);
     /* A text list reports its rule count (a DAFSA -1): none means it is not a list. */
     if (psl_suffix_count(p->ctx) == 0)
-        return zp_err_set(err, ZP_ECONFIG, "the Public Suffix List %s holds no suffix rule",
-                          path);
+        return zp_err_set(err, ZP_ECONFIG, "the Public Suffix List %s holds no suffix rule", path);
     zp_strlcpy(p->source, path, sizeof(p->source));
     return 0;
 }
@@ -119,8 +123,8 @@ static int bare(const char *name, char *out, size_t outsz)
     char why[128];
     size_t len;
 
-    if (zp_dname_check(name, 0, why, sizeof(why)) == -1 ||
-        zp_dname_canon(name, out, outsz) == -1 || zp_dname_labels(out) < 1)
+    if (zp_dname_check(name, 0, why, sizeof(why)) == -1 || zp_dname_canon(name, out, outsz) == -1 ||
+        zp_dname_labels(out) < 1)
         return -1;
     len = strlen(out);
     out[len - 1] = '\0';
@@ -162,33 +166,48 @@ static void is_suffix(const char *name, const char *b, int wild, int kind, struc
     if (kind == 2) {
         /* The Baseline Requirements (3.2.2.6) tell CAs to consult the ICANN section only. */
         if (wild)
-            zp_check_set(out, "psl", ZP_CHECK_WARN, "use a name in a domain you registered, "
-                         "unless you run this platform", NULL, NULL, "%s would cover every "
+            zp_check_set(out, "psl", ZP_CHECK_WARN,
+                         "use a name in a domain you registered, "
+                         "unless you run this platform",
+                         NULL, NULL,
+                         "%s would cover every "
                          "customer of the platform behind the public suffix %s. (private "
                          "section of the Public Suffix List): only that platform controls the "
-                         "zone, and some CAs refuse such wildcards", name, b);
+                         "zone, and some CAs refuse such wildcards",
+                         name, b);
         else
-            zp_check_set(out, "psl", ZP_CHECK_WARN, "use a name in a domain you registered, "
-                         "unless you run this platform", NULL, NULL, "%s is a public suffix "
+            zp_check_set(out, "psl", ZP_CHECK_WARN,
+                         "use a name in a domain you registered, "
+                         "unless you run this platform",
+                         NULL, NULL,
+                         "%s is a public suffix "
                          "(private section of the Public Suffix List): only the platform "
-                         "behind it controls its zone, and some CAs refuse such names", name);
+                         "behind it controls its zone, and some CAs refuse such names",
+                         name);
         return;
     }
     if (wild) {
-        snprintf(fix, sizeof(fix), "request the wildcard one level lower, under a domain you "
-                 "registered (*.<your-domain>.%s.)", b);
-        zp_check_set(out, "psl", ZP_CHECK_FAIL, fix, NULL, NULL, "%s would cover every domain "
+        snprintf(fix, sizeof(fix),
+                 "request the wildcard one level lower, under a domain you "
+                 "registered (*.<your-domain>.%s.)",
+                 b);
+        zp_check_set(out, "psl", ZP_CHECK_FAIL, fix, NULL, NULL,
+                     "%s would cover every domain "
                      "registered under the public suffix %s. (%s): CAs refuse to issue it",
-                     name, b, strchr(b, '.') ? "ICANN section of the Public Suffix List"
-                                             : "a top-level domain");
+                     name, b,
+                     strchr(b, '.') ? "ICANN section of the Public Suffix List"
+                                    : "a top-level domain");
         return;
     }
-    snprintf(fix, sizeof(fix), "request names in a domain you registered under %s., not %s. "
-             "itself", b, b);
-    zp_check_set(out, "psl", ZP_CHECK_FAIL, fix, NULL, NULL, "%s is a public suffix (%s): CAs "
-                 "refuse to issue certificates for it", name,
-                 strchr(b, '.') ? "ICANN section of the Public Suffix List"
-                                : "a top-level domain");
+    snprintf(fix, sizeof(fix),
+             "request names in a domain you registered under %s., not %s. "
+             "itself",
+             b, b);
+    zp_check_set(out, "psl", ZP_CHECK_FAIL, fix, NULL, NULL,
+                 "%s is a public suffix (%s): CAs "
+                 "refuse to issue certificates for it",
+                 name,
+                 strchr(b, '.') ? "ICANN section of the Public Suffix List" : "a top-level domain");
 }
 
 int zp_psl_check(const struct zp_psl *p, const char *cert_name, struct zp_check *out)
@@ -214,18 +233,21 @@ int zp_psl_check(const struct zp_psl *p, const char *cert_name, struct zp_check 
     suffix = psl_unregistrable_domain(p->ctx, b);
     reg = psl_registrable_domain(p->ctx, b);
     if (suffix != NULL && suffix_kind(p->ctx, suffix) == 2) {
-        snprintf(fix, sizeof(fix), "use a name in a domain you registered, or write the "
+        snprintf(fix, sizeof(fix),
+                 "use a name in a domain you registered, or write the "
                  "challenge where %s. lets its customers (some accept a CNAME from "
-                 "_acme-challenge.%s. to a zone you control)", suffix, reg ? reg : b);
+                 "_acme-challenge.%s. to a zone you control)",
+                 suffix, reg ? reg : b);
         if (reg != NULL && (wild || strcmp(reg, b) != 0))
             snprintf(where, sizeof(where), "is in %s.,", reg);
         else
             zp_strlcpy(where, "sits", sizeof(where));
-        zp_check_set(out, "psl", ZP_CHECK_WARN, fix, NULL, NULL, "%s %s directly under the "
+        zp_check_set(out, "psl", ZP_CHECK_WARN, fix, NULL, NULL,
+                     "%s %s directly under the "
                      "public suffix %s. (private section of the Public Suffix List): each name "
                      "there belongs to a different customer of that platform, and the "
-                     "platform's zone is usually not one a customer can write to", name, where,
-                     suffix);
+                     "platform's zone is usually not one a customer can write to",
+                     name, where, suffix);
         return 0;
     }
     zp_check_set(out, "psl", ZP_CHECK_OK, NULL, NULL, NULL, "registrable domain %s.",

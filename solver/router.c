@@ -23,8 +23,7 @@ static void list_zones(const struct zp_config *cfg, struct zp_buf *out)
 }
 
 const struct zp_instance *zp_route(const struct zp_config *cfg, const char *fqdn,
-                                   const char *provider, const char **zone_out,
-                                   struct zp_err *err)
+                                   const char *provider, const char **zone_out, struct zp_err *err)
 {
     const struct zp_instance *best = NULL;
     const char *best_zone = NULL;

@@ -16,7 +16,6 @@ struct zp_err;
  * zone to write in when the request names none.
  */
 const struct zp_instance *zp_route(const struct zp_config *cfg, const char *fqdn,
-                                   const char *provider, const char **zone_out,
-                                   struct zp_err *err);
+                                   const char *provider, const char **zone_out, struct zp_err *err);
 
 #endif

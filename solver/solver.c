@@ -55,7 +55,7 @@ struct busy_name {
 struct zp_solver {
     const struct zp_config *cfg;
     struct zp_watcher *watcher;
-    struct zp_precheck *pc;       /* immutable lists, own lock for its cache */
+    struct zp_precheck *pc; /* immutable lists, own lock for its cache */
     pthread_t *threads;
     unsigned n_threads;
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
@@ -149,8 +149,9 @@ static void finish(struct job *j)
     if (!ok && r->err.msg[0] == '\0')
         zp_err_set(&r->err, ZP_EINTERNAL, "%s of %s failed for an unknown reason",
                    zp_action_name(j->ch.action), j->ch.fqdn);
-    zp_log(ok ? ZP_LOG_INFO : ZP_LOG_WARN, "challenge", ZP_S("action", zp_action_name(j->ch.action)),
-           ZP_S("fqdn", j->ch.fqdn), ZP_S("value", j->ch.key), ZP_S("zone", j->zone), ZP_S("provider", r->instance),
+    zp_log(ok ? ZP_LOG_INFO : ZP_LOG_WARN, "challenge",
+           ZP_S("action", zp_action_name(j->ch.action)), ZP_S("fqdn", j->ch.fqdn),
+           ZP_S("value", j->ch.key), ZP_S("zone", j->zone), ZP_S("provider", r->instance),
            ZP_S("type", r->type), ZP_S("outcome", ok ? "success" : "failure"),
            ZP_S("reason", ok ? NULL : zp_errkind_name(r->err.kind)),
            ZP_S("message", ok ? NULL : r->err.msg), ZP_I("elapsed_ms", r->elapsed_ms), ZP_END);
@@ -222,8 +223,8 @@ static int run_job(struct job *j)
         return 0;
     }
     if (j->phase == PH_DOUBLED) {
-        zp_precheck_doubled(j->laggard, j->ch.fqdn, j->zone, j->ch.key,
-                            zp_now_ms() + VIEW_MIN_MS, err);
+        zp_precheck_doubled(j->laggard, j->ch.fqdn, j->zone, j->ch.key, zp_now_ms() + VIEW_MIN_MS,
+                            err);
         zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
         return 0;
     }
@@ -271,8 +272,10 @@ static int run_job(struct job *j)
     }
     zp_solver_watch_spec(in, &j->ch, j->zone, &spec);
     if (zp_watcher_wait(j->s->watcher, &spec, j->deadline_ms, on_watched, j, err) == -1) {
-        zp_err_wrap(err, "%s (%s): the record was written, but its propagation cannot be "
-                    "checked", in->name, in->ops->type);
+        zp_err_wrap(err,
+                    "%s (%s): the record was written, but its propagation cannot be "
+                    "checked",
+                    in->name, in->ops->type);
         return 0;
     }
     return 1;

@@ -19,9 +19,9 @@ struct zp_precheck;
 
 struct zp_result {
     int ok;
-    struct zp_err err;      /* the sentence for cert-manager when !ok */
-    const char *instance;   /* provider instance name, NULL if routing failed */
-    const char *type;       /* provider type */
+    struct zp_err err;    /* the sentence for cert-manager when !ok */
+    const char *instance; /* provider instance name, NULL if routing failed */
+    const char *type;     /* provider type */
     uint64_t elapsed_ms;
     /* The propagation report when the watcher ran; valid only during the done call. */
     const struct zp_watch_report *report;

@@ -28,8 +28,8 @@
 #include "base/mem.h"
 #include "solver/watch_int.h"
 
-#define TAKE_MAX 32u                 /* jobs per pass: a burst spreads over the workers */
-#define INFLIGHT_MAX 1024u           /* queries in flight per worker */
+#define TAKE_MAX 32u       /* jobs per pass: a burst spreads over the workers */
+#define INFLIGHT_MAX 1024u /* queries in flight per worker */
 #define IDLE_POLL_MS 60000u
 #define WORKERS_DEFAULT 4u
 #define WORKERS_MAX 64u
@@ -281,9 +281,10 @@ static void *worker_main(void *arg)
         pfd[0] = (struct pollfd){w->wake[0], POLLIN, 0};
         pfd[1] = (struct pollfd){w->stop[0], POLLIN, 0};
         nfd = 2 + zp_wq_pollfds(wk->q, pfd + 2);
-        poll(pfd, (nfds_t)nfd, (more && !capped) || ntake == TAKE_MAX ? 0
-                              : next > now                         ? (int)(next - now)
-                                                                   : 0);
+        poll(pfd, (nfds_t)nfd,
+             (more && !capped) || ntake == TAKE_MAX ? 0
+             : next > now                           ? (int)(next - now)
+                                                    : 0);
         if (pfd[0].revents & POLLIN)
             while (read(w->wake[0], drainbuf, sizeof(drainbuf)) > 0)
                 ;
@@ -365,8 +366,7 @@ void zp_watcher_free(struct zp_watcher *w)
 
 /* --- callers ----------------------------------------------------------------------------- */
 
-static int spec_check(const struct zp_watch_spec *spec, char *fqdn, char *zone,
-                      struct zp_err *err)
+static int spec_check(const struct zp_watch_spec *spec, char *fqdn, char *zone, struct zp_err *err)
 {
     char why[128], host[ZP_DNAME_MAX];
     unsigned port;
@@ -374,29 +374,28 @@ static int spec_check(const struct zp_watch_spec *spec, char *fqdn, char *zone,
 
     if (spec->fqdn == NULL || zp_dname_check(spec->fqdn, 0, why, sizeof(why)) == -1 ||
         zp_dname_canon(spec->fqdn, fqdn, ZP_DNAME_MAX) == -1)
-        return zp_err_set(err, ZP_EINVAL, "cannot watch \"%s\": %s",
-                          spec->fqdn ? spec->fqdn : "", spec->fqdn ? why : "no name");
+        return zp_err_set(err, ZP_EINVAL, "cannot watch \"%s\": %s", spec->fqdn ? spec->fqdn : "",
+                          spec->fqdn ? why : "no name");
     if (spec->zone == NULL || zp_dname_check(spec->zone, 0, why, sizeof(why)) == -1 ||
         zp_dname_canon(spec->zone, zone, ZP_DNAME_MAX) == -1)
-        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: zone \"%s\" is not a DNS name",
-                          fqdn, spec->zone ? spec->zone : "");
+        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: zone \"%s\" is not a DNS name", fqdn,
+                          spec->zone ? spec->zone : "");
     if (!zp_dname_in_zone(fqdn, zone))
-        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: it is not inside zone %s", fqdn,
-                          zone);
-    if (spec->value == NULL || spec->value[0] == '\0' ||
-        strlen(spec->value) >= ZP_WATCH_VALUE_MAX)
-        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: the TXT value must be 1 to %d "
-                          "characters", fqdn, ZP_WATCH_VALUE_MAX - 1);
+        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: it is not inside zone %s", fqdn, zone);
+    if (spec->value == NULL || spec->value[0] == '\0' || strlen(spec->value) >= ZP_WATCH_VALUE_MAX)
+        return zp_err_set(err, ZP_EINVAL,
+                          "cannot watch %s: the TXT value must be 1 to %d "
+                          "characters",
+                          fqdn, ZP_WATCH_VALUE_MAX - 1);
     if (spec->n_nameservers > ZP_WATCH_MAX_NS)
-        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: at most %d nameservers, not %zu",
-                          fqdn, ZP_WATCH_MAX_NS, spec->n_nameservers);
+        return zp_err_set(err, ZP_EINVAL, "cannot watch %s: at most %d nameservers, not %zu", fqdn,
+                          ZP_WATCH_MAX_NS, spec->n_nameservers);
     for (i = 0; i < spec->n_nameservers + spec->n_resolvers; i++) {
         const char *s = i < spec->n_nameservers ? spec->nameservers[i]
                                                 : spec->resolvers[i - spec->n_nameservers];
         if (s == NULL || zp_hostport_split(s, 53, host, sizeof(host), &port) == -1)
-            return zp_err_set(err, ZP_EINVAL, "cannot watch %s: %s \"%s\" is not host:port",
-                              fqdn, i < spec->n_nameservers ? "nameserver" : "resolver",
-                              s ? s : "");
+            return zp_err_set(err, ZP_EINVAL, "cannot watch %s: %s \"%s\" is not host:port", fqdn,
+                              i < spec->n_nameservers ? "nameserver" : "resolver", s ? s : "");
     }
     return 0;
 }

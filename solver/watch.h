@@ -34,9 +34,9 @@ enum zp_ns_state {
     ZP_NS_OTHER,       /* TXT records, but not our value */
     ZP_NS_SERVFAIL,
     ZP_NS_REFUSED,
-    ZP_NS_NOTAUTH,     /* answered without the AA bit: not authoritative for the zone */
-    ZP_NS_TIMEOUT,     /* no answer within the query timeout */
-    ZP_NS_ERROR,       /* another rcode, or unreachable */
+    ZP_NS_NOTAUTH, /* answered without the AA bit: not authoritative for the zone */
+    ZP_NS_TIMEOUT, /* no answer within the query timeout */
+    ZP_NS_ERROR,   /* another rcode, or unreachable */
 };
 
 struct zp_ns_status {
@@ -44,22 +44,22 @@ struct zp_ns_status {
     char addr[64];           /* "127.0.0.1:53", "[::1]:53" */
     enum zp_ns_state state;
     int rcode;
-    unsigned n_other;        /* other TXT values seen (ZP_NS_OTHER, also HAS_VALUE) */
+    unsigned n_other; /* other TXT values seen (ZP_NS_OTHER, also HAS_VALUE) */
     char other[ZP_WATCH_MAX_OTHER][ZP_WATCH_VALUE_MAX];
     unsigned other_ttl[ZP_WATCH_MAX_OTHER];
-    char detail[128];        /* e.g. "connection refused" for ZP_NS_ERROR */
-    int parent_only;         /* only the parent's delegation lists it */
+    char detail[128]; /* e.g. "connection refused" for ZP_NS_ERROR */
+    int parent_only;  /* only the parent's delegation lists it */
 };
 
 struct zp_watch_report {
     char fqdn[ZP_DNAME_MAX];
     char zone[ZP_DNAME_MAX];
     char value[ZP_WATCH_VALUE_MAX];
-    size_t n;                          /* nameservers checked */
+    size_t n; /* nameservers checked */
     struct zp_ns_status ns[ZP_WATCH_MAX_NS];
-    int complete;                      /* every nameserver has the value */
-    char discovery_error[512];         /* non-empty when NS discovery failed */
-    uint64_t elapsed_ms;               /* since the watch started */
+    int complete;              /* every nameserver has the value */
+    char discovery_error[512]; /* non-empty when NS discovery failed */
+    uint64_t elapsed_ms;       /* since the watch started */
 };
 
 struct zp_watch_spec {

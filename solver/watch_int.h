@@ -35,20 +35,20 @@
  * holds arrays; zp_ns_live_status() expands it into a zp_ns_status.
  */
 struct zp_ns_live {
-    char *name;                       /* NS host name, or the host as configured */
+    char *name; /* NS host name, or the host as configured */
     union {
         struct sockaddr sa;
         struct sockaddr_in in;
         struct sockaddr_in6 in6;
     } to;
-    socklen_t tolen;                  /* 0: no address (detail says why) */
+    socklen_t tolen; /* 0: no address (detail says why) */
     enum zp_ns_state state;
     int rcode;
-    unsigned n_other;                 /* other TXT values seen, at most ZP_WATCH_MAX_OTHER */
+    unsigned n_other; /* other TXT values seen, at most ZP_WATCH_MAX_OTHER */
     unsigned other_ttl[ZP_WATCH_MAX_OTHER];
-    char *other[ZP_WATCH_MAX_OTHER];  /* n_other allocated values, sorted */
-    char *detail;                     /* allocated; NULL when there is nothing to add */
-    unsigned char parent_only;        /* only the parent's delegation lists it */
+    char *other[ZP_WATCH_MAX_OTHER]; /* n_other allocated values, sorted */
+    char *detail;                    /* allocated; NULL when there is nothing to add */
+    unsigned char parent_only;       /* only the parent's delegation lists it */
 };
 
 /* Name, address and first state from a target: PENDING, or ERROR when it has no address. */
@@ -73,8 +73,8 @@ struct zp_wask {
      */
     struct zp_ns_live *ns;
     size_t n;
-    unsigned inflight;                /* queries in flight; the round ends at 0 */
-    unsigned queries;                 /* sent since the watch started, for the log */
+    unsigned inflight; /* queries in flight; the round ends at 0 */
+    unsigned queries;  /* sent since the watch started, for the log */
 };
 
 /* --- one worker's UDP query engine (watchq.c); only that worker's thread uses it --------- */
@@ -128,18 +128,18 @@ struct zp_watch_job {
     char *fqdn, *zone, *value;
     char **nameservers, **resolvers;
     size_t n_nameservers, n_resolvers;
-    int one_round;                  /* zp_watch_check_once: answer after the first round */
+    int one_round; /* zp_watch_check_once: answer after the first round */
     uint64_t started;
 
     /* Under w->mu. */
-    struct zp_watch_job *hnext;     /* table chain */
+    struct zp_watch_job *hnext; /* table chain */
     int in_table;
-    size_t heap_idx;                /* valid while queued */
-    int queued;                     /* in the heap (else running on one worker) */
+    size_t heap_idx; /* valid while queued */
+    int queued;      /* in the heap (else running on one worker) */
     uint64_t due;
     struct zp_watch_waiter *waiters;
     int forgotten;
-    int reset;                      /* a new waiter: poll now, backoff from the start */
+    int reset; /* a new waiter: poll now, backoff from the start */
     uint64_t linger_until;
 
     /*
@@ -147,8 +147,8 @@ struct zp_watch_job {
      * writes reach the next owner through w->mu (requeue, heap_pop); other
      * workers read ask.n of a queued job under w->mu to size their batch.
      */
-    struct zp_wask ask;             /* the question; one state per nameserver, once known */
-    char *disc_error;               /* why discovery failed; NULL when it did not */
+    struct zp_wask ask; /* the question; one state per nameserver, once known */
+    char *disc_error;   /* why discovery failed; NULL when it did not */
     int resolved, disc_failed, complete;
     unsigned rounds, backoff;
     uint64_t next_round, completed_at;
@@ -160,7 +160,7 @@ struct zp_watch_worker {
     struct zp_watcher *w;
     pthread_t th;
     int started;
-    struct zp_wq *q;                /* its UDP engine, used by the worker thread alone */
+    struct zp_wq *q; /* its UDP engine, used by the worker thread alone */
     /* The worker thread's alone. */
     struct zp_watch_job *running;
 };
@@ -173,11 +173,11 @@ struct zp_watcher {
     size_t nheap, capheap;
     int stopping;
     /* Immutable after zp_watcher_new. */
-    int wake[2];                    /* every worker polls wake[0]; anyone writes a byte */
-    int stop[2];                    /* never drained: once written, wakes every worker */
+    int wake[2]; /* every worker polls wake[0]; anyone writes a byte */
+    int stop[2]; /* never drained: once written, wakes every worker */
     unsigned n_workers;
     struct zp_watch_worker *workers;
-    struct zp_nscache *cache;       /* own lock */
+    struct zp_nscache *cache; /* own lock */
 };
 
 /* watchjob.c: a job's life on its owner. */
@@ -232,7 +232,6 @@ int zp_ns_name_is(const ldns_rdf *rdf, const char *name);
  * fqdn, keeping its name and address. Other values are sorted, so the same
  * zone content always yields the same status.
  */
-void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value,
-                    struct zp_ns_live *l);
+void zp_ns_classify(const ldns_pkt *p, const char *fqdn, const char *value, struct zp_ns_live *l);
 
 #endif

@@ -19,10 +19,10 @@
 #include "solver/watch_int.h"
 
 #define BACKOFF_START_MS 8u
-#define BACKOFF_WAIT_CAP_MS 1000u    /* while a caller waits */
-#define BACKOFF_LINGER_CAP_MS 5000u  /* after the last caller gave up */
+#define BACKOFF_WAIT_CAP_MS 1000u   /* while a caller waits */
+#define BACKOFF_LINGER_CAP_MS 5000u /* after the last caller gave up */
 #define KEEP_COMPLETE_MS (2u * 60u * 1000u)
-#define BUSY_RETRY_MS 10u            /* another worker is discovering the zone */
+#define BUSY_RETRY_MS 10u /* another worker is discovering the zone */
 #define DISCOVERY_MIN_MS 200u
 
 static struct zp_watch_job *job_of(struct zp_wask *a)
@@ -143,8 +143,8 @@ static void answer(struct zp_watcher *w, struct zp_watch_job *j, int all)
 
 static void resolve(struct zp_watcher *w, struct zp_watch_job *j, uint64_t now, int *busy)
 {
-    struct zp_watch_spec spec = {j->fqdn, j->zone, j->value, j->nameservers, j->n_nameservers,
-                                 j->resolvers, j->n_resolvers};
+    struct zp_watch_spec spec = {j->fqdn,          j->zone,      j->value,      j->nameservers,
+                                 j->n_nameservers, j->resolvers, j->n_resolvers};
     /* Room for every nameserver discovery may find, only while it runs. */
     struct zp_ns_target *t = zp_xcalloc(ZP_WATCH_MAX_NS, sizeof(*t));
     char why[sizeof(((struct zp_watch_report *)NULL)->discovery_error)];
@@ -158,8 +158,7 @@ static void resolve(struct zp_watcher *w, struct zp_watch_job *j, uint64_t now, 
         if (wt->deadline > deadline)
             deadline = wt->deadline;
     pthread_mutex_unlock(&w->mu);
-    rc = zp_ns_targets(j->one_round ? NULL : w->cache, &spec, deadline, t, &n, why,
-                       sizeof(why));
+    rc = zp_ns_targets(j->one_round ? NULL : w->cache, &spec, deadline, t, &n, why, sizeof(why));
     free(j->disc_error);
     j->disc_error = why[0] != '\0' ? zp_xstrdup(why) : NULL;
     *busy = rc == ZP_NS_TARGETS_BUSY;
@@ -207,9 +206,9 @@ static void round_done(struct zp_watch_worker *wk, struct zp_watch_job *j)
         for (i = 0; i < j->ask.n && len < sizeof(names) - 1; i++)
             len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? "," : "",
                                     j->ask.ns[i].name);
-        zp_log(ZP_LOG_INFO, "watch complete", ZP_S("fqdn", j->fqdn),
-               ZP_S("nameservers", names), ZP_I("elapsed_ms", now - j->started),
-               ZP_I("queries", j->ask.queries), ZP_I("rounds", j->rounds), ZP_END);
+        zp_log(ZP_LOG_INFO, "watch complete", ZP_S("fqdn", j->fqdn), ZP_S("nameservers", names),
+               ZP_I("elapsed_ms", now - j->started), ZP_I("queries", j->ask.queries),
+               ZP_I("rounds", j->rounds), ZP_END);
     }
     pthread_mutex_lock(&wk->w->mu);
     waiting = j->waiters != NULL;

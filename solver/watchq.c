@@ -29,20 +29,20 @@
 #define QBUCKETS 1024u
 #define RCVBUF_BYTES (1 << 20)
 
-struct query {                      /* one UDP query in flight */
-    struct query *next;             /* bucket chain, by id */
+struct query {          /* one UDP query in flight */
+    struct query *next; /* bucket chain, by id */
     struct zp_wask *ask;
-    size_t ns;                      /* index into ask->ns */
+    size_t ns; /* index into ask->ns */
     uint16_t id;
     uint64_t deadline;
-    int cut;                        /* deadline shortened by a caller's */
+    int cut; /* deadline shortened by a caller's */
 };
 
 struct zp_wq {
     /* Set by zp_wq_new, before the worker thread starts; read-only afterwards. */
     zp_wq_round_fn *round_end;
     void *ctx;
-    int fd4, fd6;                   /* non-blocking UDP; fd6 is -1 on hosts without IPv6 */
+    int fd4, fd6; /* non-blocking UDP; fd6 is -1 on hosts without IPv6 */
     /* The worker thread's alone. */
     struct query *bucket[QBUCKETS];
     unsigned n_inflight;

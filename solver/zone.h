@@ -40,8 +40,8 @@ int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t d
  * authoritative server. Returns 0 with info (zone "" when the answer names
  * no SOA: a referral, REFUSED), or -1 with why when no answer came.
  */
-int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
-                uint64_t deadline, struct zp_zone_info *info, char *why, size_t whysz);
+int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name, uint64_t deadline,
+                struct zp_zone_info *info, char *why, size_t whysz);
 
 /*
  * Whether the CNAME cname at name is synthesized from a wildcard (*.parent,
@@ -59,14 +59,14 @@ void zp_zone_parent(const char *name, char *out, size_t outsz);
 #define ZP_DELEG_PARENT 2u /* in the parent's delegation (referral) */
 
 struct zp_deleg {
-    size_t n;                               /* the union, sorted by name */
+    size_t n; /* the union, sorted by name */
     struct zp_ns_target t[ZP_WATCH_MAX_NS];
-    unsigned where[ZP_WATCH_MAX_NS];        /* ZP_DELEG_* bits */
-    char parent[ZP_DNAME_MAX];              /* the parent zone; "" when not found */
-    char parent_server[ZP_DNAME_MAX + 72];  /* "ns.test. (127.0.0.1:53)" that answered */
-    char parent_why[512];                   /* why the parent's view is missing; "" when known */
-    uint32_t ttl;                           /* the lowest NS TTL seen */
-    int missing;   /* the resolvers answered: the zone does not exist, or is not an apex */
+    unsigned where[ZP_WATCH_MAX_NS];       /* ZP_DELEG_* bits */
+    char parent[ZP_DNAME_MAX];             /* the parent zone; "" when not found */
+    char parent_server[ZP_DNAME_MAX + 72]; /* "ns.test. (127.0.0.1:53)" that answered */
+    char parent_why[512];                  /* why the parent's view is missing; "" when known */
+    uint32_t ttl;                          /* the lowest NS TTL seen */
+    int missing; /* the resolvers answered: the zone does not exist, or is not an apex */
 };
 
 /*

@@ -90,17 +90,17 @@ int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t d
         size_t who;
         int apex;
 
-        if (zp_dnsq_recurse(r, cur, LDNS_RR_TYPE_SOA, ZP_DNSQ_CD, deadline, &p, &who,
-                            &why) == -1) {
-            zp_err_set(err, ZP_ETRANSIENT, "cannot find the zone of %s: %sset "
-                       "propagation.resolvers to resolvers that answer", name,
-                       zp_buf_str(&why));
+        if (zp_dnsq_recurse(r, cur, LDNS_RR_TYPE_SOA, ZP_DNSQ_CD, deadline, &p, &who, &why) == -1) {
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "cannot find the zone of %s: %sset "
+                       "propagation.resolvers to resolvers that answer",
+                       name, zp_buf_str(&why));
             goto out;
         }
         cname[0] = '\0';
         /* An alias whose target does not exist answers NXDOMAIN, with the CNAME. */
-        apex = soa_says(p, cur, cname, sizeof(cname)) &&
-               ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
+        apex =
+            soa_says(p, cur, cname, sizeof(cname)) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
         ldns_pkt_free(p);
         if (cname[0] != '\0' && first)
             zp_strlcpy(info->cname, cname, sizeof(info->cname));
@@ -115,16 +115,18 @@ int zp_zone_find(const struct zp_dnsq_resolvers *r, const char *name, uint64_t d
         zp_zone_parent(cur, cname, sizeof(cname));
         zp_strlcpy(cur, cname, sizeof(cur));
     }
-    zp_err_set(err, ZP_ENOTFOUND, "no zone holds %s: the resolvers %s return no SOA for it or "
+    zp_err_set(err, ZP_ENOTFOUND,
+               "no zone holds %s: the resolvers %s return no SOA for it or "
                "any of its parents; set propagation.resolvers to resolvers that see the "
-               "Internet's DNS", name, r->n ? r->t[0].addr : "");
+               "Internet's DNS",
+               name, r->n ? r->t[0].addr : "");
 out:
     zp_buf_free(&why);
     return rc;
 }
 
-int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name,
-                uint64_t deadline, struct zp_zone_info *info, char *why, size_t whysz)
+int zp_zone_ask(const struct zp_ns_target *t, unsigned flags, const char *name, uint64_t deadline,
+                struct zp_zone_info *info, char *why, size_t whysz)
 {
     const ldns_rr_list *au;
     ldns_pkt *p = NULL;

@@ -19,12 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&set, 0, sizeof(set));
     zp_buf_init(&why, 1024);
     zp_buf_init(&batch, 1 << 20);
-    if (zp_r53_rrset_parse((const char *)data, size, "_acme-challenge.example.test.", &set,
-                           &why) == 0 && set.found) {
+    if (zp_r53_rrset_parse((const char *)data, size, "_acme-challenge.example.test.", &set, &why) ==
+            0 &&
+        set.found) {
         char **v = calloc(set.n + 1, sizeof(*v));
         size_t n = zp_r53_rrset_next(&set, 0, "value", "\"value\"", v);
-        if (n > set.n + 1 || zp_r53_batch("_acme-challenge.example.test.", &set, v, n, 60,
-                                          &batch) == -1)
+        if (n > set.n + 1 ||
+            zp_r53_batch("_acme-challenge.example.test.", &set, v, n, 60, &batch) == -1)
             abort();
         free(v);
     }

@@ -47,8 +47,8 @@ static void relative_names(void **state)
 {
     char out[ZP_DNAME_MAX];
 
-    assert_int_equal(zp_dname_relative("_acme-challenge.www.example.com.", "example.com.", out,
-                                       sizeof(out)), 0);
+    assert_int_equal(
+        zp_dname_relative("_acme-challenge.www.example.com.", "example.com.", out, sizeof(out)), 0);
     assert_string_equal(out, "_acme-challenge.www");
     assert_int_equal(zp_dname_relative("example.com.", "Example.com", out, sizeof(out)), 0);
     assert_string_equal(out, "@");

@@ -195,8 +195,8 @@ static void body_is_capped(void **state)
     struct script s = {.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"},
                        .n = 1};
     char url[64];
-    struct zp_http_req req = {.method = "GET", .url = url, .what = "Example DNS",
-                              .max_response = 4};
+    struct zp_http_req req = {
+        .method = "GET", .url = url, .what = "Example DNS", .max_response = 4};
     struct zp_http_resp r;
     struct zp_err e = {0};
 
@@ -221,8 +221,8 @@ static void token_bucket(void **state)
     assert_true(zp_now_ms() - t0 >= 40);
     /* a slow bucket with no time left refuses with a sentence */
     assert_int_equal(zp_ratelimit_take("test:slow", 0.01, 1.0, t0 + 5000, "Example DNS", &e), 0);
-    assert_int_equal(zp_ratelimit_take("test:slow", 0.01, 1.0, zp_now_ms() + 100, "Example DNS",
-                                       &e), -1);
+    assert_int_equal(
+        zp_ratelimit_take("test:slow", 0.01, 1.0, zp_now_ms() + 100, "Example DNS", &e), -1);
     assert_int_equal(e.kind, ZP_ERATELIMIT);
     assert_non_null(strstr(e.msg, "Example DNS"));
 }

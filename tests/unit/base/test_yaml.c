@@ -80,7 +80,8 @@ static void getters(void **state)
 
     assert_int_equal(load("name: lab\nttl: 60\non: yes\nt: 250ms\nzones: [a, b]\none: c\n"
                           "bad: -3\nbig: 100000\nd: 10 parsecs\nmap: {x: 1}\n",
-                          &doc, &err), 0);
+                          &doc, &err),
+                     0);
     assert_int_equal(zp_y_str(doc.root, "p", "name", 1, &s, &err), 0);
     assert_string_equal(s, "lab");
     assert_int_equal(zp_y_uint(doc.root, "p", "ttl", 1, 1, 86400, &u, &err), 0);
@@ -137,10 +138,8 @@ static void unknown_keys_are_named(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(tree_and_lines),
-        cmocka_unit_test(syntax_errors_cite_the_line),
-        cmocka_unit_test(empty_document),
-        cmocka_unit_test(getters),
+        cmocka_unit_test(tree_and_lines),         cmocka_unit_test(syntax_errors_cite_the_line),
+        cmocka_unit_test(empty_document),         cmocka_unit_test(getters),
         cmocka_unit_test(unknown_keys_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,15 +258,9 @@ static void test_headers(void **state)
 static void test_unescape(void **state)
 {
     static const char *cases[][2] = {
-        {"plain", "plain"},
-        {"a%2fb%2Fc", "a/b/c"},
-        {"a+b", "a+b"},
-        {"%41%42", "AB"},
-        {"bad%zz", "bad%zz"},
-        {"cut%4", "cut%4"},
-        {"cut%", "cut%"},
-        {"mixed%2f%g0", "mixed%2f%g0"},
-        {"", ""},
+        {"plain", "plain"}, {"a%2fb%2Fc", "a/b/c"},         {"a+b", "a+b"},
+        {"%41%42", "AB"},   {"bad%zz", "bad%zz"},           {"cut%4", "cut%4"},
+        {"cut%", "cut%"},   {"mixed%2f%g0", "mixed%2f%g0"}, {"", ""},
     };
 
     (void)state;
@@ -340,8 +334,8 @@ static int pki_setup(void **state)
     p->ca = make_cert(p->key, NULL, NULL, "front-proxy-ca", NULL, 1, 3600);
     p->other_ca = make_cert(p->key, NULL, NULL, "other-ca", NULL, 2, 3600);
     /* An intermediate of other-ca, trusted on its own. */
-    p->mid = make_ca_cert(p->key, p->other_ca, p->key, "front-proxy-intermediate", NULL, 3, 3600,
-                          1);
+    p->mid =
+        make_ca_cert(p->key, p->other_ca, p->key, "front-proxy-intermediate", NULL, 3, 3600, 1);
     write_pem(p->ca_path, sizeof(p->ca_path), p->ca);
     write_pem(p->mid_path, sizeof(p->mid_path), p->mid);
     *state = p;
@@ -390,21 +384,25 @@ static void test_verify_cert(void **state)
     any = zp_authn_new(&cfg, &err);
     assert_non_null(any);
 
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client",
-                                         "clientAuth", 10, 3600)), 0);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", "clientAuth", 10, 3600)),
+        0);
     /* No EKU at all means any usage, as in Go. */
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", NULL, 11,
-                                         3600)), 0);
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client",
-                                         "serverAuth", 12, 3600)), -1);
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "intruder", "clientAuth", 13,
-                                         3600)), -1);
-    assert_int_equal(verify(any, make_cert(p->key, p->ca, p->key, "intruder", "clientAuth", 14,
-                                           3600)), 0);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", NULL, 11, 3600)), 0);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", "serverAuth", 12, 3600)),
+        -1);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "intruder", "clientAuth", 13, 3600)), -1);
+    assert_int_equal(
+        verify(any, make_cert(p->key, p->ca, p->key, "intruder", "clientAuth", 14, 3600)), 0);
     assert_int_equal(verify(a, make_cert(p->key, p->other_ca, p->key, "front-proxy-client",
-                                         "clientAuth", 15, 3600)), -1);
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client",
-                                         "clientAuth", 16, -30)), -1); /* expired */
+                                         "clientAuth", 15, 3600)),
+                     -1);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", "clientAuth", 16, -30)),
+        -1); /* expired */
     assert_int_equal(zp_authn_verify_cert(a, NULL, NULL, &err), -1);
 
     /* The CA file is re-read only when it changed. */
@@ -417,10 +415,12 @@ static void test_verify_cert(void **state)
     cfg.client_ca_file = p->mid_path;
     a = zp_authn_new(&cfg, &err);
     assert_non_null(a);
-    assert_int_equal(verify(a, make_cert(p->key, p->mid, p->key, "front-proxy-client",
-                                         "clientAuth", 17, 3600)), 0);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->mid, p->key, "front-proxy-client", "clientAuth", 17, 3600)),
+        0);
     assert_int_equal(verify(a, make_cert(p->key, p->other_ca, p->key, "front-proxy-client",
-                                         "clientAuth", 18, 3600)), -1);
+                                         "clientAuth", 18, 3600)),
+                     -1);
     zp_authn_free(a);
 }
 
@@ -434,8 +434,9 @@ static void test_no_ca(void **state)
     cfg.client_ca_file = NULL;
     a = zp_authn_new(&cfg, &err);
     assert_non_null(a);
-    assert_int_equal(verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client",
-                                         "clientAuth", 20, 3600)), -1);
+    assert_int_equal(
+        verify(a, make_cert(p->key, p->ca, p->key, "front-proxy-client", "clientAuth", 20, 3600)),
+        -1);
     zp_authn_free(a);
     cfg.client_ca_file = "/nonexistent/ca.crt";
     zp_err_clear(&err);

@@ -34,16 +34,16 @@ static void quoting(void **state)
 
 static void equality_across_api_forms(void **state)
 {
-    assert_true(zp_txt_equal("\"abc\"", "abc"));       /* Cloudflare, PowerDNS, Route 53 */
-    assert_true(zp_txt_equal("abc", "abc"));           /* DigitalOcean, Linode, Azure */
-    assert_true(zp_txt_equal("\"ab\" \"c\"", "abc"));  /* split character-strings */
+    assert_true(zp_txt_equal("\"abc\"", "abc"));      /* Cloudflare, PowerDNS, Route 53 */
+    assert_true(zp_txt_equal("abc", "abc"));          /* DigitalOcean, Linode, Azure */
+    assert_true(zp_txt_equal("\"ab\" \"c\"", "abc")); /* split character-strings */
     assert_true(zp_txt_equal("\"a\\\"b\"", "a\"b"));
     assert_false(zp_txt_equal("\"abc\"", "ab"));
     assert_false(zp_txt_equal("\"ab\"", "abc"));
     assert_false(zp_txt_equal("\"abcd\"", "abc"));
     assert_false(zp_txt_equal("abc ", "abc"));
     assert_false(zp_txt_equal("\"abc", "abc"));
-    assert_true(zp_txt_equal("\"abc", "\"abc"));      /* not quoted: compared as is */
+    assert_true(zp_txt_equal("\"abc", "\"abc")); /* not quoted: compared as is */
 }
 
 static void endpoint_settings(void **state)
@@ -56,23 +56,24 @@ static void endpoint_settings(void **state)
     const char *y3 = "caFile: /nonexistent/ca.pem\n";
 
     assert_int_equal(zp_yaml_load_string("c.yaml", y1, strlen(y1), &doc, &err), 0);
-    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca,
-                                       &err), 0);
+    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca, &err),
+                     0);
     assert_string_equal(ep, "https://api.example.com/v4");
     assert_null(ca);
     free(ep);
     zp_yaml_free(&doc);
 
     assert_int_equal(zp_yaml_load_string("c.yaml", y2, strlen(y2), &doc, &err), 0);
-    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca,
-                                       &err), -1);
-    assert_non_null(strstr(err.msg, "c.yaml:1: providers[0]: endpoint \"ftp://x\" must start with"));
+    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca, &err),
+                     -1);
+    assert_non_null(
+        strstr(err.msg, "c.yaml:1: providers[0]: endpoint \"ftp://x\" must start with"));
     zp_yaml_free(&doc);
 
     zp_err_clear(&err);
     assert_int_equal(zp_yaml_load_string("c.yaml", y3, strlen(y3), &doc, &err), 0);
-    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca,
-                                       &err), -1);
+    assert_int_equal(zp_endpoint_parse(doc.root, "providers[0]", "https://default", &ep, &ca, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "caFile /nonexistent/ca.pem cannot be read"));
     zp_yaml_free(&doc);
 }
@@ -101,8 +102,8 @@ static int fake_secret_get(void *arg, const char *ns, const char *name, const ch
     if (strcmp(key, "empty") == 0)
         return zp_buf_puts(out, " \n");
     if (strcmp(key, "token") != 0)
-        return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key %s (it has: token)", ns,
-                          name, key);
+        return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key %s (it has: token)", ns, name,
+                          key);
     return zp_buf_puts(out, " " CRED_VALUE "\n");
 }
 
@@ -177,8 +178,8 @@ static void cred_from_secret_ref(void **state)
     struct zp_prov_call call = {
         .resource_namespace = "web", .secret_get = fake_secret_get, .secret_arg = &src};
 
-    assert_int_equal(parse_cred("apiTokenSecretRef:\n  name: cf\n  key: token\n", 1, &cred,
-                                &err), 0);
+    assert_int_equal(parse_cred("apiTokenSecretRef:\n  name: cf\n  key: token\n", 1, &cred, &err),
+                     0);
     assert_true(zp_cred_set(&cred));
     assert_string_equal(cred.setting, "apiTokenSecretRef");
     assert_string_equal(cred.where, "secret cf, key token");
@@ -230,8 +231,7 @@ static void cred_from_secret_ref(void **state)
 
     /* An empty value. */
     call.secret_get = fake_secret_get;
-    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: empty}\n", 1, &cred, &err),
-                     0);
+    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: empty}\n", 1, &cred, &err), 0);
     zp_err_clear(&err);
     zp_buf_init(&b, 1024);
     assert_int_equal(zp_cred_read(&cred, &call, &b, &err), -1);
@@ -245,8 +245,9 @@ static void cred_settings_refused(void **state)
     struct zp_cred cred;
     struct zp_err err = {0};
 
-    assert_int_equal(parse_cred("apiTokenFile: /x\napiTokenSecretRef: {name: cf, key: token}\n",
-                                1, &cred, &err), -1);
+    assert_int_equal(
+        parse_cred("apiTokenFile: /x\napiTokenSecretRef: {name: cf, key: token}\n", 1, &cred, &err),
+        -1);
     assert_non_null(strstr(err.msg, "apiTokenFile and apiTokenSecretRef are both set"));
 
     assert_int_equal(parse_cred("zone: example.com\n", 1, &cred, &err), -1);
@@ -266,8 +267,9 @@ static void cred_settings_refused(void **state)
     assert_non_null(strstr(err.msg, "name \"Cf_X\" is not a Secret's name"));
     assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: a/b}\n", 1, &cred, &err), -1);
     assert_non_null(strstr(err.msg, "key \"a/b\" is not a key a Secret may have"));
-    assert_int_equal(parse_cred("apiTokenSecretRef: {name: cf, key: token, namespace: x}\n", 1,
-                                &cred, &err), -1);
+    assert_int_equal(
+        parse_cred("apiTokenSecretRef: {name: cf, key: token, namespace: x}\n", 1, &cred, &err),
+        -1);
     assert_non_null(strstr(err.msg, "namespace"));
     assert_int_equal(parse_cred("apiTokenFile: /nonexistent/token\n", 1, &cred, &err), -1);
     assert_non_null(strstr(err.msg, "apiTokenFile"));

@@ -112,9 +112,11 @@ static void test_issue_mismatch(void **state)
     assert_string_equal(c.dig, "dig @127.0.0.1 caa.test. CAA");
     /* Several CAs, in any order: the same sorted sentence. */
     decide(set_of("caa.test.", "0 issue \"c.example\"", "0 issue \"a.example\"",
-                  "0 issue \"b.example\"", NULL), "www.caa.test.", "letsencrypt.org", &c);
+                  "0 issue \"b.example\"", NULL),
+           "www.caa.test.", "letsencrypt.org", &c);
     decide(set_of("caa.test.", "0 issue \"b.example\"", "0 issue \"c.example\"",
-                  "0 issue \"a.example\"", NULL), "www.caa.test.", "letsencrypt.org", &d);
+                  "0 issue \"a.example\"", NULL),
+           "www.caa.test.", "letsencrypt.org", &d);
     assert_string_equal(c.cause, "CAA at caa.test. allows issuance only by a.example, b.example "
                                  "and c.example; letsencrypt.org is not allowed");
     assert_string_equal(c.cause, d.cause);
@@ -140,13 +142,13 @@ static void test_empty_issue_forbids(void **state)
     assert_string_equal(c.cause, "CAA at caa.test. forbids issuance by any CA; letsencrypt.org "
                                  "is not allowed");
     /* The same record as a resolver answers it (an empty value on the wire). */
-    decide(via_wire(set_of("caa.test.", "0 issue \"\"", NULL)), "www.caa.test.",
-           "letsencrypt.org", &c);
+    decide(via_wire(set_of("caa.test.", "0 issue \"\"", NULL)), "www.caa.test.", "letsencrypt.org",
+           &c);
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     assert_string_equal(c.cause, "CAA at caa.test. forbids issuance by any CA; letsencrypt.org "
                                  "is not allowed");
-    decide(via_wire(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \"\"",
-                           NULL)), "*.caa.test.", "letsencrypt.org", &c);
+    decide(via_wire(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \"\"", NULL)),
+           "*.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     /* Authorizations add up: ";" beside a CA is that CA alone. */
     decide(set_of("caa.test.", "0 issue \";\"", "0 issue \"letsencrypt.org\"", NULL),
@@ -163,15 +165,17 @@ static void test_issuewild_for_wildcards(void **state)
     struct zp_check c;
 
     /* issuewild present: it alone decides for a wildcard. */
-    decide(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \"ca.example.net\"",
-                  NULL), "*.caa.test.", "letsencrypt.org", &c);
+    decide(
+        set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \"ca.example.net\"", NULL),
+        "*.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     assert_string_equal(c.cause, "CAA at caa.test. allows wildcard issuance only by "
                                  "ca.example.net; letsencrypt.org is not allowed");
     assert_string_equal(c.fix, "add 'caa.test. CAA 0 issuewild \"letsencrypt.org\"' or issue "
                                "from a CA the record allows");
-    decide(set_of("caa.test.", "0 issue \"ca.example.net\"", "0 issuewild \"letsencrypt.org\"",
-                  NULL), "*.caa.test.", "letsencrypt.org", &c);
+    decide(
+        set_of("caa.test.", "0 issue \"ca.example.net\"", "0 issuewild \"letsencrypt.org\"", NULL),
+        "*.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. allows letsencrypt.org to issue for "
                                  "*.caa.test.");
@@ -202,8 +206,9 @@ static void test_issuewild_ignored_for_names(void **state)
     decide(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 issuewild \";\"", NULL),
            "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
-    decide(set_of("caa.test.", "0 issue \"ca.example.net\"", "0 issuewild \"letsencrypt.org\"",
-                  NULL), "www.caa.test.", "letsencrypt.org", &c);
+    decide(
+        set_of("caa.test.", "0 issue \"ca.example.net\"", "0 issuewild \"letsencrypt.org\"", NULL),
+        "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
 }
 
@@ -211,15 +216,19 @@ static void test_parameters(void **state)
 {
     struct zp_check c;
 
-    decide(set_of("caa.test.", "0 issue \"letsencrypt.org; accounturi=https://acme.example/"
-                               "acct/1\"", NULL), "www.caa.test.", "letsencrypt.org", &c);
+    decide(set_of("caa.test.",
+                  "0 issue \"letsencrypt.org; accounturi=https://acme.example/"
+                  "acct/1\"",
+                  NULL),
+           "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. allows letsencrypt.org to issue for "
                                  "www.caa.test. with the ACME account https://acme.example/acct/1 "
                                  "only");
     /* A record without accounturi lifts the restriction. */
     decide(set_of("caa.test.", "0 issue \"letsencrypt.org;accounturi=https://acme.example/1\"",
-                  "0 issue \"letsencrypt.org\"", NULL), "www.caa.test.", "letsencrypt.org", &c);
+                  "0 issue \"letsencrypt.org\"", NULL),
+           "www.caa.test.", "letsencrypt.org", &c);
     assert_string_equal(c.cause, "CAA at caa.test. allows letsencrypt.org to issue for "
                                  "www.caa.test.");
     /* White space around the parts, unknown parameters. */
@@ -235,8 +244,9 @@ static void test_parameters(void **state)
                                  "dns-01 is not among them");
     assert_string_equal(c.fix, "add dns-01 to the validationmethods parameter of the issue "
                                "record for letsencrypt.org at caa.test., or remove the parameter");
-    decide(set_of("caa.test.", "0 issue \"letsencrypt.org; validationmethods=http-01,dns-01\"",
-                  NULL), "www.caa.test.", "letsencrypt.org", &c);
+    decide(
+        set_of("caa.test.", "0 issue \"letsencrypt.org; validationmethods=http-01,dns-01\"", NULL),
+        "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
 }
 
@@ -251,7 +261,8 @@ static void test_malformed_values(void **state)
                                  "is not allowed; the value \"letsencrypt.org.\" is malformed and "
                                  "allows no CA");
     decide(set_of("caa.test.", "0 issue \"ca.example.net; letsencrypt.org\"",
-                  "0 issue \"x.example\"", NULL), "www.caa.test.", "letsencrypt.org", &c);
+                  "0 issue \"x.example\"", NULL),
+           "www.caa.test.", "letsencrypt.org", &c);
     assert_string_equal(c.cause, "CAA at caa.test. allows issuance only by x.example; "
                                  "letsencrypt.org is not allowed; the value \"ca.example.net; "
                                  "letsencrypt.org\" is malformed and allows no CA");
@@ -271,8 +282,9 @@ static void test_case(void **state)
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. allows letsencrypt.org to issue for "
                                  "www.caa.test.");
-    decide(set_of("caa.test.", "0 issue \"ca.example.net\"", "0 IssueWild \"letsencrypt.org\"",
-                  NULL), "*.caa.test.", "letsencrypt.org", &c);
+    decide(
+        set_of("caa.test.", "0 issue \"ca.example.net\"", "0 IssueWild \"letsencrypt.org\"", NULL),
+        "*.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
 }
 
@@ -295,8 +307,8 @@ static void test_critical_unknown(void **state)
                                  "the critical flag, unknown to CAs: every CA must refuse to "
                                  "issue for caa.test.");
     /* The critical flag on a known property changes nothing. */
-    decide(set_of("caa.test.", "128 issue \"letsencrypt.org\"", "128 iodef \"mailto:a@b.c\"",
-                  NULL), "www.caa.test.", "letsencrypt.org", &c);
+    decide(set_of("caa.test.", "128 issue \"letsencrypt.org\"", "128 iodef \"mailto:a@b.c\"", NULL),
+           "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
 }
 
@@ -307,8 +319,7 @@ static void test_noncritical_unknown(void **state)
     decide(set_of("caa.test.", "0 issue \"letsencrypt.org\"", "0 tbs \"Unknown\"", NULL),
            "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
-    decide(set_of("caa.test.", "0 tbs \"Unknown\"", NULL), "www.caa.test.", "letsencrypt.org",
-           &c);
+    decide(set_of("caa.test.", "0 tbs \"Unknown\"", NULL), "www.caa.test.", "letsencrypt.org", &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. has no issue property: any CA may issue for "
                                  "www.caa.test.");
@@ -323,8 +334,7 @@ static void test_iodef_only(void **state)
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. has no issue property: any CA may issue for "
                                  "www.caa.test.");
-    decide(set_of("caa.test.", "0 iodef \"mailto:sec@caa.test\"", NULL), "*.caa.test.", NULL,
-           &c);
+    decide(set_of("caa.test.", "0 iodef \"mailto:sec@caa.test\"", NULL), "*.caa.test.", NULL, &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);
     assert_string_equal(c.cause, "CAA at caa.test. has no issue or issuewild property: any CA "
                                  "may issue for *.caa.test.");
@@ -402,9 +412,9 @@ struct fake {
     unsigned port;
     pthread_t th;
     pthread_mutex_t mu;
-    int stop;               /* under mu */
-    char asked[16][64];     /* under mu: the names asked, in order */
-    size_t n_asked;         /* under mu */
+    int stop;           /* under mu */
+    char asked[16][64]; /* under mu: the names asked, in order */
+    size_t n_asked;     /* under mu */
 };
 
 /* The fake's DNS: a few names with CAA, one NXDOMAIN, one SERVFAIL with EDE 6, one CNAME. */
@@ -422,13 +432,12 @@ static void fake_fill(ldns_pkt *a, const char *qname)
         return;
     }
     if (strcmp(qname, "sf.test.") == 0) {
-        static const uint8_t ede[] = {0, 6, 'D', 'N', 'S', 'S', 'E', 'C', ' ', 'B', 'o', 'g',
-                                      'u', 's'};
+        static const uint8_t ede[] = {0,   6,   'D', 'N', 'S', 'S', 'E',
+                                      'C', ' ', 'B', 'o', 'g', 'u', 's'};
         ldns_edns_option_list *opts = ldns_edns_option_list_new();
 
         ldns_pkt_set_rcode(a, LDNS_RCODE_SERVFAIL);
-        ldns_edns_option_list_push(opts, ldns_edns_new_from_data(LDNS_EDNS_EDE, sizeof(ede),
-                                                                  ede));
+        ldns_edns_option_list_push(opts, ldns_edns_new_from_data(LDNS_EDNS_EDE, sizeof(ede), ede));
         ldns_pkt_set_edns_udp_size(a, 1232);
         ldns_pkt_set_edns_option_list(a, opts);
         return;
@@ -544,8 +553,7 @@ static void walk_cas(struct fake *f, const char *name, const char *const *cas, s
     asked[0] = '\0';
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->n_asked; i++)
-        snprintf(asked + strlen(asked), askedsz - strlen(asked), "%s%s", i ? " " : "",
-                 f->asked[i]);
+        snprintf(asked + strlen(asked), askedsz - strlen(asked), "%s%s", i ? " " : "", f->asked[i]);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -630,10 +638,12 @@ static void test_walk_servfail(void **state)
 
     walk(f, "x.sf.test.", "letsencrypt.org", &c, asked, sizeof(asked));
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
-    snprintf(want, sizeof(want), "cannot read the CAA records of sf.test.: asked 127.0.0.1:%u "
+    snprintf(want, sizeof(want),
+             "cannot read the CAA records of sf.test.: asked 127.0.0.1:%u "
              "for sf.test. CAA (recursion desired): answers SERVFAIL (Extended DNS Error 6: "
              "DNSSEC Bogus); the CA's own lookup fails the same way, and CAs refuse to issue "
-             "when CAA cannot be read", f->port);
+             "when CAA cannot be read",
+             f->port);
     assert_string_equal(c.cause, want);
     assert_string_equal(c.fix, "make CAA queries for sf.test. answerable: repair what the "
                                "resolver reports (often broken DNSSEC, or nameservers that fail "
@@ -649,8 +659,8 @@ static void test_walk_bad_name(void **state)
     struct zp_dnsq_resolvers r = {0};
     struct zp_check c;
 
-    assert_int_equal(zp_caa_check(&r, "no spaces allowed", "letsencrypt.org", zp_now_ms() + 100,
-                                  &c), -1);
+    assert_int_equal(
+        zp_caa_check(&r, "no spaces allowed", "letsencrypt.org", zp_now_ms() + 100, &c), -1);
     assert_int_equal(c.verdict, ZP_CHECK_FAIL);
     /* No resolver at all: a lookup failure, not silence. */
     assert_int_equal(zp_caa_check(&r, "caa.test.", "letsencrypt.org", zp_now_ms() + 100, &c), 0);
@@ -679,8 +689,7 @@ int main(void)
         cmocka_unit_test(test_bad_name_and_dig),
         cmocka_unit_test_setup_teardown(test_walk_parent, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_walk_several_cas, fake_setup, fake_teardown),
-        cmocka_unit_test_setup_teardown(test_walk_none_stops_below_root, fake_setup,
-                                        fake_teardown),
+        cmocka_unit_test_setup_teardown(test_walk_none_stops_below_root, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_walk_cname, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_walk_servfail, fake_setup, fake_teardown),
         cmocka_unit_test(test_walk_bad_name),

@@ -39,7 +39,8 @@ static void what_cert_manager_sends(void **state)
                             "\"resourceNamespace\":\"web\",\"resolvedFQDN\":"
                             "\"_acme-challenge.Example.com.\",\"resolvedZone\":\"example.com.\","
                             "\"allowAmbientCredentials\":false,\"config\":{\"provider\":\"lab\"}}}",
-                            &ch, &err), 0);
+                            &ch, &err),
+                     0);
     assert_int_equal(ch.action, ZP_PRESENT);
     assert_string_equal(ch.fqdn, "_acme-challenge.example.com.");
     assert_string_equal(ch.zone, "example.com.");
@@ -54,7 +55,8 @@ static void what_cert_manager_sends(void **state)
                             "\"resolvedFQDN\":\"cert-manager-dns01-tests.example.com.\","
                             "\"resolvedZone\":\"example.com.\",\"allowAmbientCredentials\":true,"
                             "\"apiVersion\":\"ignored\"}}",
-                            &ch, &err), 0);
+                            &ch, &err),
+                     0);
     assert_int_equal(ch.action, ZP_CLEANUP);
     assert_true(ch.allow_ambient);
     assert_string_equal(ch.provider, "");
@@ -76,8 +78,10 @@ static void refusals_name_the_field(void **state)
          "request.key is empty"},
         {"{\"request\":{\"action\":\"Present\",\"key\":\"ab\\\"cd\",\"resolvedFQDN\":\"a.b.\"}}",
          "request.key has the character '\"' at position 3"},
-        {"{\"request\":{\"action\":\"Present\",\"key\":\"abc\"}}", "request.resolvedFQDN is missing"},
-        {"{\"request\":{\"action\":\"Present\",\"key\":\"abc\",\"resolvedFQDN\":\"a.example.com\"}}",
+        {"{\"request\":{\"action\":\"Present\",\"key\":\"abc\"}}",
+         "request.resolvedFQDN is missing"},
+        {"{\"request\":{\"action\":\"Present\",\"key\":\"abc\",\"resolvedFQDN\":\"a.example.com\"}"
+         "}",
          "request.resolvedFQDN \"a.example.com\" must end with a dot"},
         {"{\"request\":{\"action\":\"Present\",\"key\":\"abc\",\"resolvedFQDN\":\"_acme-challenge."
          "example.com.\",\"resolvedZone\":\"example.org.\"}}",
@@ -115,7 +119,8 @@ static void long_key_is_refused(void **state)
     memset(key, 'a', 256);
     key[256] = '\0';
     snprintf(json, sizeof(json),
-             "{\"request\":{\"action\":\"Present\",\"key\":\"%s\",\"resolvedFQDN\":\"a.b.\"}}", key);
+             "{\"request\":{\"action\":\"Present\",\"key\":\"%s\",\"resolvedFQDN\":\"a.b.\"}}",
+             key);
     assert_int_equal(decode(json, &ch, &err), -1);
     assert_non_null(strstr(err.msg, "at most 255"));
 }
@@ -125,16 +130,17 @@ static void cli_challenge(void **state)
     struct zp_challenge ch;
     struct zp_err err = {0};
 
-    assert_int_equal(zp_challenge_make(&ch, ZP_PRESENT, "_acme-challenge.Example.test", NULL,
-                                       KEY43, NULL, &err), 0);
+    assert_int_equal(
+        zp_challenge_make(&ch, ZP_PRESENT, "_acme-challenge.Example.test", NULL, KEY43, NULL, &err),
+        0);
     assert_string_equal(ch.fqdn, "_acme-challenge.example.test.");
     assert_string_equal(ch.zone, "");
-    assert_int_equal(zp_challenge_make(&ch, ZP_PRESENT, "x.example.test", "other.test", KEY43,
-                                       NULL, &err), -1);
+    assert_int_equal(
+        zp_challenge_make(&ch, ZP_PRESENT, "x.example.test", "other.test", KEY43, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "--fqdn x.example.test. is not inside --zone other.test."));
     zp_err_clear(&err);
-    assert_int_equal(zp_challenge_make(&ch, ZP_CLEANUP, "x.example.test", NULL, "a b", NULL,
-                                       &err), -1);
+    assert_int_equal(zp_challenge_make(&ch, ZP_CLEANUP, "x.example.test", NULL, "a b", NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "--key has the character ' '"));
 }
 

@@ -110,7 +110,8 @@ static void timeout_is_capped(void **state)
     assert_int_equal(parse("propagation: {timeout: 2m}\nproviders:\n- name: a\n  type: rfc2136\n"
                            "  dnsZones: [a.test]\n  nameserver: 127.0.0.1\n  tsigKeyName: k\n"
                            "  tsigSecretFile: %s\n",
-                           &cfg, &err), 0);
+                           &cfg, &err),
+                     0);
     assert_int_equal(cfg->prop.timeout_ms, ZP_PROP_TIMEOUT_MAX_MS);
     assert_int_equal(cfg->inst[0].prop.timeout_ms, ZP_PROP_TIMEOUT_MAX_MS);
     zp_config_free(cfg);

@@ -82,8 +82,7 @@ static ldns_rr_list *dnskey_set(const struct zone *z)
     return l;
 }
 
-static ldns_rr_list *sign(const ldns_rr_list *set, ldns_key *k, time_t inception,
-                          time_t expiration)
+static ldns_rr_list *sign(const ldns_rr_list *set, ldns_key *k, time_t inception, time_t expiration)
 {
     ldns_key_list *kl = ldns_key_list_new();
     ldns_rr_list *sigs;
@@ -194,8 +193,10 @@ static void cut_ds_mismatch(void **state)
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.zone, "dsbad.test.");
     two_tags(z.ksk_tag, z.zsk_tag, tags, sizeof(tags));
-    snprintf(want, sizeof(want), "the DS record of dsbad.test. in test. (key tag %u, algorithm 13) "
-             "matches no DNSKEY of dsbad.test. (its keys: %s)", other.ksk_tag, tags);
+    snprintf(want, sizeof(want),
+             "the DS record of dsbad.test. in test. (key tag %u, algorithm 13) "
+             "matches no DNSKEY of dsbad.test. (its keys: %s)",
+             other.ksk_tag, tags);
     assert_string_equal(res.why, want);
     assert_string_equal(res.fix, "publish a DS for one of the zone's keys at the registrar "
                                  "(dnssec-dsfromkey), or remove the stale DS");
@@ -220,7 +221,8 @@ static void cut_ds_digest_mismatch(void **state)
     check_cut("typo.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     two_tags(z.ksk_tag, z.zsk_tag, tags, sizeof(tags));
-    snprintf(want, sizeof(want), "the DS record of typo.test. in test. (key tag %u, algorithm 13) "
+    snprintf(want, sizeof(want),
+             "the DS record of typo.test. in test. (key tag %u, algorithm 13) "
              "has the key tag of a DNSKEY of typo.test. but not its digest (its keys: %s)",
              z.ksk_tag, tags);
     assert_string_equal(res.why, want);
@@ -244,8 +246,10 @@ static void cut_expired(void **state)
     check_cut("expired.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.zone, "expired.test.");
-    snprintf(want, sizeof(want), "the signature of the DNSKEY set of expired.test. by key %u/13 "
-             "expired on 2025-12-31 00:00:00 UTC", z.ksk_tag);
+    snprintf(want, sizeof(want),
+             "the signature of the DNSKEY set of expired.test. by key %u/13 "
+             "expired on 2025-12-31 00:00:00 UTC",
+             z.ksk_tag);
     assert_string_equal(res.why, want);
     assert_string_equal(res.fix, "re-sign expired.test., and make sure its signatures are "
                                  "refreshed before they expire (inline signing, or "
@@ -272,8 +276,10 @@ static void cut_not_yet_valid(void **state)
     ds = ds_of(z.ksk_rr);
     check_cut("early.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    snprintf(want, sizeof(want), "the signature of the DNSKEY set of early.test. by key %u/13 is "
-             "not valid before 2026-01-02 00:00:00 UTC", z.ksk_tag);
+    snprintf(want, sizeof(want),
+             "the signature of the DNSKEY set of early.test. by key %u/13 is "
+             "not valid before 2026-01-02 00:00:00 UTC",
+             z.ksk_tag);
     assert_string_equal(res.why, want);
     assert_string_equal(res.fix, "check the clock of the signer of early.test.: its signatures "
                                  "start in the future");
@@ -313,9 +319,10 @@ static void cut_signed_by_the_wrong_key(void **state)
     ds = ds_of(z.ksk_rr);
     check_cut("zsk.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    snprintf(want, sizeof(want), "the DNSKEY set of zsk.test. is not signed by the key its DS in "
-             "test. names (key tag %u, algorithm 13); its signatures are by %u/13", z.ksk_tag,
-             z.zsk_tag);
+    snprintf(want, sizeof(want),
+             "the DNSKEY set of zsk.test. is not signed by the key its DS in "
+             "test. names (key tag %u, algorithm 13); its signatures are by %u/13",
+             z.ksk_tag, z.zsk_tag);
     assert_string_equal(res.why, want);
     free_lists(keys, sigs, ds);
     zone_free(&z);
@@ -336,8 +343,10 @@ static void cut_changed_after_signing(void **state)
     ds = ds_of(z.ksk_rr);
     check_cut("changed.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    snprintf(want, sizeof(want), "the signature of the DNSKEY set of changed.test. by key %u/13 "
-             "does not verify", z.ksk_tag);
+    snprintf(want, sizeof(want),
+             "the signature of the DNSKEY set of changed.test. by key %u/13 "
+             "does not verify",
+             z.ksk_tag);
     assert_string_equal(res.why, want);
     free_lists(keys, sigs, ds);
     zone_free(&z);
@@ -376,8 +385,10 @@ static void cut_ds_but_no_dnskey(void **state)
     ds = ds_of(z.ksk_rr);
     check_cut("gone.test.", "test.", ds, keys, sigs, &res);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    snprintf(want, sizeof(want), "gone.test. serves no DNSKEY, but its parent test. has a DS for "
-             "it (key tag %u, algorithm 13)", z.ksk_tag);
+    snprintf(want, sizeof(want),
+             "gone.test. serves no DNSKEY, but its parent test. has a DS for "
+             "it (key tag %u, algorithm 13)",
+             z.ksk_tag);
     assert_string_equal(res.why, want);
     free_lists(keys, sigs, ds);
     zone_free(&z);
@@ -428,9 +439,11 @@ static void anchor_mismatch_is_unknown(void **state)
     /* a private root behind the resolver: the resolver or the anchor, not a zone, is wrong */
     assert_int_equal(res.state, ZP_DNSSEC_UNKNOWN);
     two_tags(root.ksk_tag, root.zsk_tag, tags, sizeof(tags));
-    snprintf(want, sizeof(want), "cannot check DNSSEC: no DNSKEY of . that the resolver "
+    snprintf(want, sizeof(want),
+             "cannot check DNSSEC: no DNSKEY of . that the resolver "
              "127.0.0.1:53 returns matches the trust anchor (key tags and algorithms 20326/8, "
-             "38696/8; DNSKEYs of .: %s)", tags);
+             "38696/8; DNSKEYs of .: %s)",
+             tags);
     assert_string_equal(res.why, want);
     free_lists(keys, sigs, NULL);
     zp_dnssec_anchor_free(iana);
@@ -480,17 +493,21 @@ static void anchor_files(void **state)
     zp_dnssec_anchor_free(a);
 
     path = write_tmp("; the lab root\n\n"
-                     ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D ; KSK-2017\n"
-                     "corp. 3600 IN DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n");
+                     ". IN DS 20326 8 2 "
+                     "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D ; KSK-2017\n"
+                     "corp. 3600 IN DNSKEY 257 3 13 "
+                     "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+                     "KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n");
     assert_int_equal(zp_dnssec_anchor_load(path, &a, &err), 0);
     assert_int_equal(ldns_rr_list_rr_count(zp_dnssec_anchor_rrs(a)), 2);
     zp_dnssec_anchor_free(a);
     unlink(path);
     free(path);
 
-    path = write_tmp(". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
-                     "; comment\n"
-                     ". IN DS 20326 8 2 nothex\n");
+    path = write_tmp(
+        ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
+        "; comment\n"
+        ". IN DS 20326 8 2 nothex\n");
     assert_int_equal(zp_dnssec_anchor_load(path, &a, &err), -1);
     assert_null(a);
     assert_int_equal(err.kind, ZP_ECONFIG);
@@ -502,9 +519,11 @@ static void anchor_files(void **state)
     zp_err_clear(&err);
     path = write_tmp("example. IN A 192.0.2.1\n");
     assert_int_equal(zp_dnssec_anchor_load(path, &a, &err), -1);
-    snprintf(want, sizeof(want), "trust anchor file %s: line 1: a record of type A; an anchor is "
+    snprintf(want, sizeof(want),
+             "trust anchor file %s: line 1: a record of type A; an anchor is "
              "a DS or DNSKEY record in presentation format, e.g. \". IN DS 20326 8 2 "
-             "E06D44B8…\"", path);
+             "E06D44B8…\"",
+             path);
     assert_string_equal(err.msg, want);
     unlink(path);
     free(path);
@@ -531,9 +550,11 @@ static void rrset_sentences(void **state)
     zone_new(&z, "ok.test.");
     zone_new(&stranger, "ok.test.");
     keys = dnskey_set(&z);
-    txt = list1(rr("_acme-challenge.ok.test. 60 IN TXT \"q3V9mZ0xY1n2b3c4d5e6f7g8h9i0jKLMNOPQRS\""));
+    txt =
+        list1(rr("_acme-challenge.ok.test. 60 IN TXT \"q3V9mZ0xY1n2b3c4d5e6f7g8h9i0jKLMNOPQRS\""));
     sigs = sign_now(txt, z.zsk);
-    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res), 0);
+    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_SECURE);
     snprintf(want, sizeof(want), "%s is signed by ok.test. (key %u/13) and verifies", what,
              z.zsk_tag);
@@ -542,24 +563,31 @@ static void rrset_sentences(void **state)
     ldns_rr_list_deep_free(sigs);
 
     sigs = ldns_rr_list_new();
-    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res), 0);
+    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    assert_string_equal(res.why, "the TXT set at _acme-challenge.ok.test. has no signature (RRSIG)");
+    assert_string_equal(res.why,
+                        "the TXT set at _acme-challenge.ok.test. has no signature (RRSIG)");
     ldns_rr_list_deep_free(sigs);
 
     sigs = sign_now(txt, stranger.zsk); /* a key the zone does not publish */
     assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, NULL, T0, &res), 0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    snprintf(want, sizeof(want), "%s is signed only by keys that ok.test. does not publish "
-             "(signatures by %u/13; DNSKEYs of ok.test.: ", what, stranger.zsk_tag);
+    snprintf(want, sizeof(want),
+             "%s is signed only by keys that ok.test. does not publish "
+             "(signatures by %u/13; DNSKEYs of ok.test.: ",
+             what, stranger.zsk_tag);
     assert_memory_equal(res.why, want, strlen(want));
     assert_string_equal(res.dig, "dig +dnssec +cd _acme-challenge.ok.test. TXT");
     ldns_rr_list_deep_free(sigs);
 
     sigs = sign(txt, z.zsk, T0 - 10 * DAY, T0 - 3 * DAY - 3600);
-    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res), 0);
-    snprintf(want, sizeof(want), "the signature of %s by key %u/13 expired on 2025-12-28 23:00:00 "
-             "UTC", what, z.zsk_tag);
+    assert_int_equal(zp_dnssec_verify_rrset(txt, sigs, keys, "ok.test.", what, SERVER, T0, &res),
+                     0);
+    snprintf(want, sizeof(want),
+             "the signature of %s by key %u/13 expired on 2025-12-28 23:00:00 "
+             "UTC",
+             what, z.zsk_tag);
     assert_string_equal(res.why, want);
     assert_string_equal(res.zone, "ok.test.");
     free_lists(keys, txt, sigs);
@@ -579,12 +607,17 @@ static void ds_set_signed_by_the_parent(void **state)
     pkeys = dnskey_set(&parent);
     ds = ds_of(child.ksk_rr);
     sigs = sign(ds, parent.zsk, T0 - 20 * DAY, T0 - 10 * DAY);
-    assert_int_equal(zp_dnssec_verify_rrset(ds, sigs, pkeys, "test.", "the DS set of ok.test. in "
-                                            "test.", SERVER, T0, &res), 0);
+    assert_int_equal(zp_dnssec_verify_rrset(ds, sigs, pkeys, "test.",
+                                            "the DS set of ok.test. in "
+                                            "test.",
+                                            SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.zone, "test."); /* the parent must re-sign */
-    snprintf(want, sizeof(want), "the signature of the DS set of ok.test. in test. by key %u/13 "
-             "expired on 2025-12-22 00:00:00 UTC", parent.zsk_tag);
+    snprintf(want, sizeof(want),
+             "the signature of the DS set of ok.test. in test. by key %u/13 "
+             "expired on 2025-12-22 00:00:00 UTC",
+             parent.zsk_tag);
     assert_string_equal(res.why, want);
     assert_string_equal(res.dig, "dig +dnssec +cd @127.0.0.1 ok.test. DS");
     free_lists(pkeys, ds, sigs);
@@ -613,7 +646,8 @@ static void nsec_denial(void **state)
     keys = dnskey_set(&p);
     auth = signed_auth(rr("unsigned.test. 3600 IN NSEC zzz.test. NS RRSIG NSEC"), p.zsk);
     assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res), 0);
+                                             "test.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_SECURE);
     assert_string_equal(res.why, "test. proves that unsigned.test. has no DS record (NSEC)");
     ldns_rr_list_deep_free(auth);
@@ -621,7 +655,8 @@ static void nsec_denial(void **state)
     /* the bitmap says a DS exists: no proof */
     auth = signed_auth(rr("unsigned.test. 3600 IN NSEC zzz.test. NS DS RRSIG NSEC"), p.zsk);
     assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res), 0);
+                                             "test.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.zone, "test.");
     assert_string_equal(res.why, "the NSEC records from test. do not prove that unsigned.test. "
@@ -631,7 +666,8 @@ static void nsec_denial(void **state)
     /* an unsigned NSEC proves nothing */
     auth = list1(rr("unsigned.test. 3600 IN NSEC zzz.test. NS RRSIG NSEC"));
     assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res), 0);
+                                             "test.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.why, "the NSEC record at unsigned.test. (the proof that "
                                  "unsigned.test. has no DS record) has no signature (RRSIG)");
@@ -639,7 +675,8 @@ static void nsec_denial(void **state)
 
     auth = ldns_rr_list_new();
     assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res), 0);
+                                             "test.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.why, "test. answers that unsigned.test. has no DS record, but without "
                                  "a proof (no NSEC or NSEC3 record)");
@@ -694,15 +731,18 @@ static void nsec3_opt_out_denial(void **state)
     /* the closest encloser (test3.) exists; the next closer is covered by an opt-out span */
     snprintf(he_next, sizeof(he_next), "%s", he);
     b32_step(he_next, 1);
-    snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 0 0 - %s NS SOA RRSIG DNSKEY "
-             "NSEC3PARAM", he, he_next);
+    snprintf(text, sizeof(text),
+             "%s.test3. 3600 IN NSEC3 1 0 0 - %s NS SOA RRSIG DNSKEY "
+             "NSEC3PARAM",
+             he, he_next);
     auth = signed_auth(rr(text), p.zsk);
     snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 1 0 - %s NS", before, after);
     more = signed_auth(rr(text), p.zsk);
     ldns_rr_list_cat(auth, more);
     ldns_rr_list_free(more);
     assert_int_equal(zp_dnssec_verify_denial("unsigned.test3.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test3.", SERVER, T0, &res), 0);
+                                             "test3.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_SECURE);
     assert_string_equal(res.why,
                         "test3. proves that unsigned.test3. has no DS record (NSEC3, opt-out)");
@@ -725,12 +765,14 @@ static void nsec3_nodata_denial(void **state)
     snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 0 0 - %s A RRSIG", hx, next);
     auth = signed_auth(rr(text), p.zsk);
     assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_TXT, 0, auth,
-                                             keys, "test3.", SERVER, T0, &res), 0);
+                                             keys, "test3.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_SECURE);
     assert_string_equal(res.why, "test3. proves that _acme-challenge.test3. has no TXT record "
                                  "(NSEC3)");
     assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_A, 0, auth,
-                                             keys, "test3.", SERVER, T0, &res), 0);
+                                             keys, "test3.", SERVER, T0, &res),
+                     0);
     assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
     assert_string_equal(res.why, "the NSEC3 records from test3. do not prove that "
                                  "_acme-challenge.test3. has no A record");
@@ -752,7 +794,8 @@ static void findings(void **state)
     assert_string_equal(c.cause, "the DNSSEC chain of trust from . to ok.test. is valid");
 
     res.state = ZP_DNSSEC_INSECURE;
-    snprintf(res.why, sizeof(res.why), "unsigned.test. is not signed: its parent test. proves "
+    snprintf(res.why, sizeof(res.why),
+             "unsigned.test. is not signed: its parent test. proves "
              "that it has no DS record (NSEC)");
     zp_dnssec_to_check(&res, &c);
     assert_int_equal(c.verdict, ZP_CHECK_OK);

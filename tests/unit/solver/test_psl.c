@@ -100,19 +100,24 @@ static void test_icann_suffix_fails(void **state)
 {
     struct fixture *fx = *state;
 
-    check(fx->psl, "co.uk.", ZP_CHECK_FAIL, "co.uk. is a public suffix (ICANN section of the "
+    check(fx->psl, "co.uk.", ZP_CHECK_FAIL,
+          "co.uk. is a public suffix (ICANN section of the "
           "Public Suffix List): CAs refuse to issue certificates for it",
           "request names in a domain you registered under co.uk., not co.uk. itself");
-    check(fx->psl, "*.co.uk.", ZP_CHECK_FAIL, "*.co.uk. would cover every domain registered "
+    check(fx->psl, "*.co.uk.", ZP_CHECK_FAIL,
+          "*.co.uk. would cover every domain registered "
           "under the public suffix co.uk. (ICANN section of the Public Suffix List): CAs refuse "
-          "to issue it", "request the wildcard one level lower, under a domain you registered "
+          "to issue it",
+          "request the wildcard one level lower, under a domain you registered "
           "(*.<your-domain>.co.uk.)");
     /* Case and the trailing dot do not matter. */
-    check(fx->psl, "CO.UK", ZP_CHECK_FAIL, "co.uk. is a public suffix (ICANN section of the "
+    check(fx->psl, "CO.UK", ZP_CHECK_FAIL,
+          "co.uk. is a public suffix (ICANN section of the "
           "Public Suffix List): CAs refuse to issue certificates for it",
           "request names in a domain you registered under co.uk., not co.uk. itself");
     /* A wildcard rule makes every label below it a suffix. */
-    check(fx->psl, "foo.ck.", ZP_CHECK_FAIL, "foo.ck. is a public suffix (ICANN section of the "
+    check(fx->psl, "foo.ck.", ZP_CHECK_FAIL,
+          "foo.ck. is a public suffix (ICANN section of the "
           "Public Suffix List): CAs refuse to issue certificates for it",
           "request names in a domain you registered under foo.ck., not foo.ck. itself");
 }
@@ -121,14 +126,17 @@ static void test_tlds_fail(void **state)
 {
     struct fixture *fx = *state;
 
-    check(fx->psl, "com.", ZP_CHECK_FAIL, "com. is a public suffix (a top-level domain): CAs "
+    check(fx->psl, "com.", ZP_CHECK_FAIL,
+          "com. is a public suffix (a top-level domain): CAs "
           "refuse to issue certificates for it",
           "request names in a domain you registered under com., not com. itself");
     /* Not in the list: the default rule. */
-    check(fx->psl, "internal.", ZP_CHECK_FAIL, "internal. is a public suffix (a top-level "
+    check(fx->psl, "internal.", ZP_CHECK_FAIL,
+          "internal. is a public suffix (a top-level "
           "domain): CAs refuse to issue certificates for it",
           "request names in a domain you registered under internal., not internal. itself");
-    check(fx->psl, "*.com.", ZP_CHECK_FAIL, "*.com. would cover every domain registered under "
+    check(fx->psl, "*.com.", ZP_CHECK_FAIL,
+          "*.com. would cover every domain registered under "
           "the public suffix com. (a top-level domain): CAs refuse to issue it",
           "request the wildcard one level lower, under a domain you registered "
           "(*.<your-domain>.com.)");
@@ -138,29 +146,37 @@ static void test_private_section_warns(void **state)
 {
     struct fixture *fx = *state;
 
-    check(fx->psl, "x.github.io.", ZP_CHECK_WARN, "x.github.io. sits directly under the public "
+    check(fx->psl, "x.github.io.", ZP_CHECK_WARN,
+          "x.github.io. sits directly under the public "
           "suffix github.io. (private section of the Public Suffix List): each name there "
           "belongs to a different customer of that platform, and the platform's zone is "
-          "usually not one a customer can write to", "use a name in a domain you registered, "
+          "usually not one a customer can write to",
+          "use a name in a domain you registered, "
           "or write the challenge where github.io. lets its customers (some accept a CNAME "
           "from _acme-challenge.x.github.io. to a zone you control)");
-    check(fx->psl, "www.x.github.io.", ZP_CHECK_WARN, "www.x.github.io. is in x.github.io., "
+    check(fx->psl, "www.x.github.io.", ZP_CHECK_WARN,
+          "www.x.github.io. is in x.github.io., "
           "directly under the public suffix github.io. (private section of the Public Suffix "
           "List): each name there belongs to a different customer of that platform, and the "
-          "platform's zone is usually not one a customer can write to", "use a name in a "
+          "platform's zone is usually not one a customer can write to",
+          "use a name in a "
           "domain you registered, or write the challenge where github.io. lets its customers "
           "(some accept a CNAME from _acme-challenge.x.github.io. to a zone you control)");
-    check(fx->psl, "*.x.github.io.", ZP_CHECK_WARN, "*.x.github.io. is in x.github.io., "
+    check(fx->psl, "*.x.github.io.", ZP_CHECK_WARN,
+          "*.x.github.io. is in x.github.io., "
           "directly under the public suffix github.io. (private section of the Public Suffix "
           "List): each name there belongs to a different customer of that platform, and the "
-          "platform's zone is usually not one a customer can write to", "use a name in a "
+          "platform's zone is usually not one a customer can write to",
+          "use a name in a "
           "domain you registered, or write the challenge where github.io. lets its customers "
           "(some accept a CNAME from _acme-challenge.x.github.io. to a zone you control)");
     /* A private entry below an ICANN one. */
-    check(fx->psl, "x.blogspot.co.uk.", ZP_CHECK_WARN, "x.blogspot.co.uk. sits directly under "
+    check(fx->psl, "x.blogspot.co.uk.", ZP_CHECK_WARN,
+          "x.blogspot.co.uk. sits directly under "
           "the public suffix blogspot.co.uk. (private section of the Public Suffix List): each "
           "name there belongs to a different customer of that platform, and the platform's "
-          "zone is usually not one a customer can write to", "use a name in a domain you "
+          "zone is usually not one a customer can write to",
+          "use a name in a domain you "
           "registered, or write the challenge where blogspot.co.uk. lets its customers (some "
           "accept a CNAME from _acme-challenge.x.blogspot.co.uk. to a zone you control)");
 }
@@ -169,14 +185,18 @@ static void test_private_entry_itself_warns(void **state)
 {
     struct fixture *fx = *state;
 
-    check(fx->psl, "github.io.", ZP_CHECK_WARN, "github.io. is a public suffix (private section "
+    check(fx->psl, "github.io.", ZP_CHECK_WARN,
+          "github.io. is a public suffix (private section "
           "of the Public Suffix List): only the platform behind it controls its zone, and some "
-          "CAs refuse such names", "use a name in a domain you registered, unless you run this "
+          "CAs refuse such names",
+          "use a name in a domain you registered, unless you run this "
           "platform");
-    check(fx->psl, "*.github.io.", ZP_CHECK_WARN, "*.github.io. would cover every customer of "
+    check(fx->psl, "*.github.io.", ZP_CHECK_WARN,
+          "*.github.io. would cover every customer of "
           "the platform behind the public suffix github.io. (private section of the Public "
           "Suffix List): only that platform controls the zone, and some CAs refuse such "
-          "wildcards", "use a name in a domain you registered, unless you run this platform");
+          "wildcards",
+          "use a name in a domain you registered, unless you run this platform");
 }
 
 static void test_registrable_ok(void **state)
@@ -247,8 +267,10 @@ static void test_load_errors(void **state)
     write_file(path, "");
     zp_err_clear(&err);
     assert_int_equal(zp_psl_load(path, &p, &err), -1);
-    snprintf(want, sizeof(want), "the Public Suffix List %s is empty or is a DAFSA file this "
-             "libpsl cannot read", path);
+    snprintf(want, sizeof(want),
+             "the Public Suffix List %s is empty or is a DAFSA file this "
+             "libpsl cannot read",
+             path);
     assert_string_equal(err.msg, want);
     snprintf(path, sizeof(path), "%s/comments.dat", fx->dir);
     write_file(path, "// only a comment\n\n");

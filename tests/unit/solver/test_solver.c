@@ -166,7 +166,8 @@ static void failures_name_the_instance(void **state)
     /* a name no instance serves is answered, not dropped */
     submit(s, &t, "_acme-challenge.example.org", "v");
     wait_for(&t, 2);
-    assert_non_null(strstr(t.last_msg, "no provider is configured for _acme-challenge.example.org."));
+    assert_non_null(
+        strstr(t.last_msg, "no provider is configured for _acme-challenge.example.org."));
     assert_non_null(strstr(t.last_msg, "example.test. (lab)"));
     zp_solver_free(s);
 }
@@ -193,8 +194,9 @@ static void run_is_synchronous(void **state)
     struct zp_challenge ch;
     struct zp_result res;
 
-    assert_int_equal(zp_challenge_make(&ch, ZP_CLEANUP, "_acme-challenge.example.test", NULL, "v",
-                                       "lab", &err), 0);
+    assert_int_equal(
+        zp_challenge_make(&ch, ZP_CLEANUP, "_acme-challenge.example.test", NULL, "v", "lab", &err),
+        0);
     zp_solver_run(s, &ch, &res);
     assert_true(res.ok);
     assert_string_equal(res.instance, "lab");

@@ -46,13 +46,13 @@ enum fake_mode { F_VALUE, F_NXDOMAIN, F_OTHER, F_DROP, F_REFUSED, F_NOAA, F_TRUN
 
 struct fake {
     int fd;
-    int tfd;                /* TCP listener on the same port, for truncated answers */
+    int tfd; /* TCP listener on the same port, for truncated answers */
     unsigned port;
     pthread_t th;
     pthread_mutex_t mu;
-    enum fake_mode mode;    /* under mu */
-    unsigned queries;       /* under mu */
-    int stop;               /* under mu */
+    enum fake_mode mode; /* under mu */
+    unsigned queries;    /* under mu */
+    int stop;            /* under mu */
 };
 
 /* The value served for a name: "v-" and the second label ("_acme-challenge.w17.test." → v-w17). */
@@ -404,8 +404,8 @@ static void test_states(void **state)
         enum fake_mode mode;
         enum zp_ns_state want;
     } cases[] = {
-        {F_OTHER, ZP_NS_OTHER},       {F_REFUSED, ZP_NS_REFUSED}, {F_NOAA, ZP_NS_NOTAUTH},
-        {F_DROP, ZP_NS_TIMEOUT},      {F_TRUNC, ZP_NS_HAS_VALUE}, {F_NXDOMAIN, ZP_NS_NXDOMAIN},
+        {F_OTHER, ZP_NS_OTHER},  {F_REFUSED, ZP_NS_REFUSED}, {F_NOAA, ZP_NS_NOTAUTH},
+        {F_DROP, ZP_NS_TIMEOUT}, {F_TRUNC, ZP_NS_HAS_VALUE}, {F_NXDOMAIN, ZP_NS_NXDOMAIN},
     };
     struct zp_watch_report rep;
     struct zp_err err = {0};
@@ -421,8 +421,8 @@ static void test_states(void **state)
         assert_int_equal(zp_watch_check_once(&s, 1500, &rep, &err), 0);
         assert_int_equal(rep.ns[0].state, ZP_NS_HAS_VALUE);
         if (rep.ns[1].state != cases[i].want)
-            fail_msg("mode %d: state %s, want %s", cases[i].mode,
-                     zp_ns_state_name(rep.ns[1].state), zp_ns_state_name(cases[i].want));
+            fail_msg("mode %d: state %s, want %s", cases[i].mode, zp_ns_state_name(rep.ns[1].state),
+                     zp_ns_state_name(cases[i].want));
         if (cases[i].mode == F_OTHER) {
             /* Sorted, so the sentence does not change with the RRset order. */
             assert_int_equal(rep.ns[1].n_other, 2);
@@ -562,8 +562,7 @@ static void test_reenter(void **state)
     r.s = &s;
     r.rc = -2;
     call_init(&r.inner);
-    assert_int_equal(zp_watcher_wait(r.w, &s, zp_now_ms() + 10000, on_done_reenter, &r, &err),
-                     0);
+    assert_int_equal(zp_watcher_wait(r.w, &s, zp_now_ms() + 10000, on_done_reenter, &r, &err), 0);
     call_wait(&r.inner);
     assert_int_equal(r.rc, 0);
     assert_true(r.inner.rep.complete);
@@ -579,8 +578,7 @@ static void test_discovery_failure(void **state)
     struct call c;
     struct zp_err err = {0};
     char *resolvers[1] = {addr_of(res)};
-    struct zp_watch_spec s = {"_acme-challenge.w8.test.", "test.", "v-w8", NULL, 0,
-                              resolvers, 1};
+    struct zp_watch_spec s = {"_acme-challenge.w8.test.", "test.", "v-w8", NULL, 0, resolvers, 1};
 
     (void)state;
     w = zp_watcher_new(1, &err);
@@ -673,8 +671,8 @@ static void test_thousand(void **state)
     }
     assert_int_equal(complete, MANY);
     print_message("    %u watches, 4 workers, %u threads in the process: complete %llu ms "
-                  "after the first wait (300 ms of it on purpose)\n", MANY, thread_count(),
-                  (unsigned long long)(zp_now_ms() - start));
+                  "after the first wait (300 ms of it on purpose)\n",
+                  MANY, thread_count(), (unsigned long long)(zp_now_ms() - start));
     zp_watcher_free(w);
     for (i = 0; i < MANY; i++)
         assert_int_equal(call_count(&c[i]), 1);

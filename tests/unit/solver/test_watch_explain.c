@@ -145,15 +145,15 @@ static void test_servfail(void **state)
     (void)state;
     r->ns[1].state = ZP_NS_SERVFAIL;
     r->ns[1].rcode = 2;
-    check_state(r, (const char *const[]){"SERVFAIL", "failed to load the zone", "DNSSEC",
-                                         NULL});
+    check_state(r, (const char *const[]){"SERVFAIL", "failed to load the zone", "DNSSEC", NULL});
     /* The server's Extended DNS Error, when it sent one, comes first. */
     r = report_new();
     r->ns[1].state = ZP_NS_SERVFAIL;
     r->ns[1].rcode = 2;
     snprintf(r->ns[1].detail, sizeof(r->ns[1].detail), "Extended DNS Error 20: Not Authoritative");
     check_state(r, (const char *const[]){"answers SERVFAIL (Extended DNS Error 20: Not "
-                                         "Authoritative) (the server failed", NULL});
+                                         "Authoritative) (the server failed",
+                                         NULL});
 }
 
 static void test_refused(void **state)
@@ -184,8 +184,8 @@ static void test_timeout(void **state)
     (void)state;
     r->ns[1].state = ZP_NS_TIMEOUT;
     zp_strlcpy(r->ns[1].detail, "no answer within 1 s", sizeof(r->ns[1].detail));
-    check_state(r, (const char *const[]){"does not answer", "within 1 s", "firewall",
-                                         "server down", NULL});
+    check_state(
+        r, (const char *const[]){"does not answer", "within 1 s", "firewall", "server down", NULL});
 }
 
 static void test_error(void **state)
@@ -238,9 +238,11 @@ static void test_complete_and_discovery(void **state)
 
     memset(r, 0, sizeof(*r));
     zp_strlcpy(r->fqdn, FQDN, sizeof(r->fqdn));
-    zp_strlcpy(r->discovery_error, "cannot find the authoritative nameservers of example.test.: "
+    zp_strlcpy(r->discovery_error,
+               "cannot find the authoritative nameservers of example.test.: "
                "asked 127.0.0.2:53 for example.test. NS (recursion desired): no answer within "
-               "2 s; set propagation.resolvers ...", sizeof(r->discovery_error));
+               "2 s; set propagation.resolvers ...",
+               sizeof(r->discovery_error));
     explain(r, &e);
     assert_non_null(strstr(e.msg, "cannot be checked"));
     assert_non_null(strstr(e.msg, "asked 127.0.0.2:53 for example.test. NS"));
@@ -261,8 +263,10 @@ static void test_many(void **state)
     for (i = 0; i < r->n; i++) {
         struct zp_ns_status *st = &r->ns[i];
         unsigned k;
-        snprintf(st->name, sizeof(st->name), "ns%zu.a-rather-long-nameserver-name-for-the-"
-                 "sentence-budget.example.test.", i);
+        snprintf(st->name, sizeof(st->name),
+                 "ns%zu.a-rather-long-nameserver-name-for-the-"
+                 "sentence-budget.example.test.",
+                 i);
         snprintf(st->addr, sizeof(st->addr), "[2001:db8:ffff:ffff:ffff:ffff:ffff:%zx]:53", i);
         st->state = i % 2 ? ZP_NS_OTHER : ZP_NS_NXDOMAIN;
         st->n_other = i % 2 ? ZP_WATCH_MAX_OTHER : 0;
@@ -354,20 +358,13 @@ static void test_state_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nxdomain),
-        cmocka_unit_test(test_parent_only),
-        cmocka_unit_test(test_nodata),
-        cmocka_unit_test(test_other),
-        cmocka_unit_test(test_servfail),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_notauth),
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_error),
-        cmocka_unit_test(test_pending),
-        cmocka_unit_test(test_explicit_v6),
-        cmocka_unit_test(test_complete_and_discovery),
-        cmocka_unit_test(test_many),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_nxdomain),    cmocka_unit_test(test_parent_only),
+        cmocka_unit_test(test_nodata),      cmocka_unit_test(test_other),
+        cmocka_unit_test(test_servfail),    cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_notauth),     cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_error),       cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_explicit_v6), cmocka_unit_test(test_complete_and_discovery),
+        cmocka_unit_test(test_many),        cmocka_unit_test(test_json),
         cmocka_unit_test(test_state_names),
     };
 

@@ -192,6 +192,35 @@ static const char *failure_phrase(CURLcode rc)
     }
 }
 
+/* Sets one PEM blob option; libcurl copies the bytes, so the caller may wipe them after. */
+static void set_blob(CURL *c, CURLoption opt, const struct zp_buf *pem)
+{
+    struct curl_blob blob = {pem->data, pem->len, CURL_BLOB_COPY};
+
+    curl_easy_setopt(c, opt, &blob);
+}
+
+/* Trust and client identity: from memory when the request carries PEM, else from files. */
+static void set_tls_material(CURL *c, const struct zp_http_req *req)
+{
+    if (req->ca_pem != NULL)
+        set_blob(c, CURLOPT_CAINFO_BLOB, req->ca_pem);
+    else if (req->ca_file != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    if (req->client_cert_pem != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(c, CURLOPT_SSLCERT_BLOB, req->client_cert_pem);
+    } else if (req->client_cert_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, req->client_cert_file);
+    }
+    if (req->client_key_pem != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+        set_blob(c, CURLOPT_SSLKEY_BLOB, req->client_key_pem);
+    } else if (req->client_key_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLKEY, req->client_key_file);
+    }
+}
+
 int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err)
 {
     CURL *c = curl_easy_init();
@@ -241,12 +270,7 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp->headers);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (req->ca_file != NULL)
-        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
-    if (req->client_cert_file != NULL) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, req->client_cert_file);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, req->client_key_file);
-    }
+    set_tls_material(c, req);
 
     rc = curl_easy_perform(c);
     if (rc == CURLE_WRITE_ERROR && sink.overflow) {

@@ -31,6 +31,13 @@ struct zp_http_req {
     const char *ca_file;          /* trust only this bundle; NULL: the system's */
     const char *client_cert_file; /* optional TLS client certificate (PEM) */
     const char *client_key_file;
+    /*
+     * The same three as PEM in memory (a kubeconfig's -data fields): a private key never has
+     * to be written to disk for libcurl. Each, when set, takes the place of its file.
+     */
+    const struct zp_buf *ca_pem;
+    const struct zp_buf *client_cert_pem;
+    const struct zp_buf *client_key_pem;
     const char *what; /* who is called, for messages: "Cloudflare" */
 };
 

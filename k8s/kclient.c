@@ -1,16 +1,15 @@
 /*
  * kclient.c — the Kubernetes API client: the in-cluster service account or
  * a kubeconfig's current context (kubeconfig.c), the bearer token re-read
- * as it rotates, inline kubeconfig certificates written to private files
- * for libcurl, and one call whose errors say which permission is missing.
+ * as it rotates, inline kubeconfig certificates and keys handed to libcurl
+ * from memory (never written to disk), and one call whose errors say which
+ * permission is missing.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -35,8 +34,8 @@ struct zp_kclient {
     char *ca_file;   /* NULL: the system's trust store */
     char *cert_file; /* client certificate and key, or NULL */
     char *key_file;
-    char *tmpdir; /* inline kubeconfig data lives here; removed on free */
-    char *tmp_files[T__MAX];
+    /* A kubeconfig's inline -data fields, kept in memory (never written to disk). */
+    struct zp_buf *pem[T__MAX];
     pthread_mutex_t mu; /* guards the three fields below */
     char *token;        /* the bearer token (a secret), or NULL */
     char *token_file;   /* re-read every ZP_KCLIENT_TOKEN_TTL_MS and after a 401 */
@@ -44,50 +43,6 @@ struct zp_kclient {
 };
 
 /* ---- the client ------------------------------------------------------------ */
-
-/* libcurl reads certificates from files: inline data goes to a 0600 file in a 0700 directory. */
-static char *write_private(struct zp_kclient *k, int slot, const char *name,
-                           const struct zp_buf *data, struct zp_err *err)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *path = NULL;
-    size_t off = 0;
-    int fd;
-
-    if (k->tmpdir == NULL) {
-        char *tmpl = zp_xasprintf("%s/zoneproof-kube-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (mkdtemp(tmpl) == NULL) {
-            zp_err_set(err, ZP_ECONFIG,
-                       "cannot make a private directory for the kubeconfig's "
-                       "inline certificates in %s: %s",
-                       tmp && *tmp ? tmp : "/tmp", strerror(errno));
-            free(tmpl);
-            return NULL;
-        }
-        k->tmpdir = tmpl;
-    }
-    path = zp_xasprintf("%s/%s", k->tmpdir, name);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    while (fd != -1 && off < data->len) {
-        ssize_t w = write(fd, data->data + off, data->len - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    if (fd == -1 || off < data->len) {
-        zp_err_set(err, ZP_ECONFIG, "cannot write %s: %s", path, strerror(errno));
-        if (fd != -1)
-            close(fd);
-        unlink(path);
-        free(path);
-        return NULL;
-    }
-    close(fd);
-    k->tmp_files[slot] = path;
-    return zp_xstrdup(path);
-}
 
 /* The first line of a small file, or NULL. */
 static char *read_line(const char *path)
@@ -226,18 +181,13 @@ static int from_kubeconfig(const char *file, struct zp_kclient **out, struct zp_
     k->namespace = zp_xstrdup(kc.namespace);
     k->who = kc.user ? zp_xasprintf("the kubeconfig user \"%s\"", kc.user)
                      : zp_xstrdup("the kubeconfig's anonymous user");
-    if (kc.ca_data != NULL)
-        k->ca_file = write_private(k, T_CA, "ca.crt", kc.ca_data, err);
-    else if (kc.ca_file != NULL)
-        k->ca_file = zp_xstrdup(kc.ca_file);
-    if (kc.cert_data != NULL)
-        k->cert_file = write_private(k, T_CERT, "client.crt", kc.cert_data, err);
-    else if (kc.cert_file != NULL)
-        k->cert_file = zp_xstrdup(kc.cert_file);
-    if (kc.key_data != NULL)
-        k->key_file = write_private(k, T_KEY, "client.key", kc.key_data, err);
-    else if (kc.key_file != NULL)
-        k->key_file = zp_xstrdup(kc.key_file);
+    k->pem[T_CA] = kc.ca_data;
+    k->pem[T_CERT] = kc.cert_data;
+    k->pem[T_KEY] = kc.key_data;
+    kc.ca_data = kc.cert_data = kc.key_data = NULL;
+    k->ca_file = kc.ca_file ? zp_xstrdup(kc.ca_file) : NULL;
+    k->cert_file = kc.cert_file ? zp_xstrdup(kc.cert_file) : NULL;
+    k->key_file = kc.key_file ? zp_xstrdup(kc.key_file) : NULL;
     k->token = kc.token;
     kc.token = NULL;
     k->token_file = kc.token_file;
@@ -277,7 +227,8 @@ int zp_kclient_new(const char *kubeconfig, struct zp_kclient **out, struct zp_er
         zp_log(ZP_LOG_INFO, "kubernetes: API server", ZP_S("server", (*out)->server),
                ZP_S("namespace", (*out)->namespace),
                ZP_S("source", kubeconfig && *kubeconfig ? kubeconfig : "in-cluster"),
-               ZP_S("client_certificate", (*out)->cert_file ? "yes" : "no"), ZP_END);
+               ZP_S("client_certificate", (*out)->cert_file || (*out)->pem[T_CERT] ? "yes" : "no"),
+               ZP_END);
     return rc;
 }
 
@@ -286,13 +237,10 @@ void zp_kclient_free(struct zp_kclient *k)
     if (k == NULL)
         return;
     for (int i = 0; i < T__MAX; i++) {
-        if (k->tmp_files[i] != NULL)
-            unlink(k->tmp_files[i]);
-        free(k->tmp_files[i]);
+        if (k->pem[i] != NULL)
+            zp_buf_free_secret(k->pem[i]);
+        free(k->pem[i]);
     }
-    if (k->tmpdir != NULL)
-        rmdir(k->tmpdir);
-    free(k->tmpdir);
     free(k->server);
     free(k->namespace);
     free(k->who);
@@ -470,6 +418,9 @@ int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char 
     req.ca_file = k->ca_file;
     req.client_cert_file = k->cert_file;
     req.client_key_file = k->key_file;
+    req.ca_pem = k->pem[T_CA];
+    req.client_cert_pem = k->pem[T_CERT];
+    req.client_key_pem = k->pem[T_KEY];
     req.what = WHAT;
     req.headers = headers;
     headers[0] = "Accept: application/json";

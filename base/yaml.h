@@ -3,8 +3,9 @@
  * plus typed getters whose errors cite "file:line: path: what to fix".
  *
  * The tree is built once by libyaml's event parser, then read-only.
- * Anchors and aliases are refused (a configuration file has no need of
- * them and they make line numbers ambiguous).
+ * Aliases (*name) are refused: a configuration file has no need of them,
+ * and a value reached through one would carry another place's line number.
+ * An anchor (&name) alone changes nothing and is accepted.
  */
 #ifndef ZP_BASE_YAML_H
 #define ZP_BASE_YAML_H

@@ -57,8 +57,8 @@ struct zp_config {
     enum zp_dnssec_mode dnssec; /* dnssec.validate */
     char *trust_anchor_file;    /* dnssec.trustAnchorFile; NULL: the root's built-in anchors */
     char *psl_file;             /* publicSuffixList; NULL: the system's list */
-    unsigned watch_workers;     /* watcher.workers, default 4 */
-    unsigned provider_workers;  /* providerWorkers, default 8 */
+    unsigned watch_workers;     /* workers.watch, default 4 */
+    unsigned provider_workers;  /* workers.provider, default 8 */
     struct zp_instance *inst;
     size_t n_inst;
 };

@@ -21,14 +21,19 @@ void zp_buf_init(struct zp_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->failed = 0;
 }
 
 static int reserve(struct zp_buf *b, size_t extra)
 {
     size_t need, cap;
 
-    if (extra > b->max || b->len > b->max - extra)
+    if (b->failed)
         return -1;
+    if (extra > b->max || b->len > b->max - extra) {
+        b->failed = 1;
+        return -1;
+    }
     need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -76,13 +81,27 @@ int zp_buf_printf(struct zp_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || reserve(b, (size_t)n) == -1)
+    if (n < 0)
+        b->failed = 1;
+    if (b->failed || reserve(b, (size_t)n) == -1)
         return -1;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
     return 0;
+}
+
+int zp_buf_ok(const struct zp_buf *b)
+{
+    return !b->failed;
+}
+
+int zp_buf_check(const struct zp_buf *b, const char *what, struct zp_err *err)
+{
+    if (!b->failed)
+        return 0;
+    return zp_err_set(err, ZP_EINTERNAL, "%s is longer than %zu bytes", what, b->max);
 }
 
 const char *zp_buf_str(const struct zp_buf *b)
@@ -93,6 +112,7 @@ const char *zp_buf_str(const struct zp_buf *b)
 void zp_buf_reset(struct zp_buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
@@ -102,6 +122,7 @@ void zp_buf_free(struct zp_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->failed = 0;
 }
 
 void zp_buf_free_secret(struct zp_buf *b)
@@ -116,6 +137,7 @@ char *zp_buf_take(struct zp_buf *b)
 
     b->data = NULL;
     b->len = b->cap = 0;
+    b->failed = 0;
     return s;
 }
 

@@ -4,6 +4,22 @@
  * Everything whose size input controls (request bodies, upstream replies,
  * files) goes through a zp_buf with a maximum: appending past it fails and
  * never truncates. The contents are always NUL-terminated.
+ *
+ * A failure is sticky: once an append is refused, every later append fails
+ * too, so the contents stay exactly what was built before the failure and
+ * never become a different string with a piece missing from the middle. A
+ * builder may therefore ignore the results of a run of appends and ask once,
+ * before it uses what it built:
+ *
+ *     zp_buf_printf(&url, "%s/zones/", endpoint);
+ *     zp_http_escape(zone, &url);
+ *     zp_buf_puts(&url, "/records");
+ *     if (zp_buf_check(&url, "the records URL", err) == -1)
+ *         goto out;
+ *
+ * (zp_buf_ok asks without making an error.) zp_buf_reset, zp_buf_free and
+ * zp_buf_take clear the failure along with the contents. scripts/checksrc
+ * flags a function that ignores an append and never asks.
  */
 #ifndef ZP_BASE_BUF_H
 #define ZP_BASE_BUF_H
@@ -17,12 +33,20 @@ struct zp_buf {
     size_t len;
     size_t cap;
     size_t max; /* appends that would exceed this fail */
+    int failed; /* an append failed: so do all later ones, until reset */
 };
 
 void zp_buf_init(struct zp_buf *b, size_t max);
 int zp_buf_append(struct zp_buf *b, const void *p, size_t n);
 int zp_buf_puts(struct zp_buf *b, const char *s);
 int zp_buf_printf(struct zp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 while every append since init (or reset) succeeded; 0 once one failed. */
+int zp_buf_ok(const struct zp_buf *b);
+/*
+ * The builder's one question, as an error: 0 when b is whole, else -1 with
+ * "<what> is longer than <max> bytes" (ZP_EINTERNAL: the cap is ours).
+ */
+int zp_buf_check(const struct zp_buf *b, const char *what, struct zp_err *err);
 /* Always a valid string, "" when empty. */
 const char *zp_buf_str(const struct zp_buf *b);
 void zp_buf_reset(struct zp_buf *b);

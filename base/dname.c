@@ -112,7 +112,7 @@ int zp_dname_relative(const char *name, const char *zone, char *out, size_t outs
     if (nl == zl) {
         if (outsz < 2)
             return -1;
-        strcpy(out, "@");
+        memcpy(out, "@", 2);
         return 0;
     }
     nl -= zl + (zl ? 1 : 0);

@@ -9,6 +9,7 @@
  *   zp_bench --config F --zone example.test --count 200 --concurrent 1000
  *            --secret-file F --key-name acme-key --server 127.0.0.1:5353
  */
+#include <errno.h>
 #include <getopt.h>
 #include <ldns/ldns.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include "base/dname.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "solver/challenge.h"
 #include "solver/precheck.h"
 #include "solver/solver.h"
@@ -218,7 +220,28 @@ static uint64_t raw_once(const char *server, const char *zone, const char *keyna
     return t;
 }
 
-int main(int argc, char **argv)
+struct bench_opts {
+    const char *config, *zone, *secret_file, *keyname, *server;
+    int count, concurrent, precheck_only;
+};
+
+static int parse_count(const char *arg, const char *flag, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < 0 || v > 1000000) {
+        fprintf(stderr, "bench: %s wants a number from 0 to 1000000, not \"%s\"\n", flag, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* 0, or 2 (the exit code) after a message. */
+static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -231,62 +254,58 @@ int main(int argc, char **argv)
         {"precheck-only", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *zone = "example.test", *secret_file = NULL, *keyname = "acme-key",
-               *server = NULL;
-    int count = 200, concurrent = 1000, precheck_only = 0, c;
-    struct zp_config *cfg;
-    struct zp_solver *s;
-    struct zp_err err = {0};
-    struct zp_result *res = calloc(1, sizeof(*res));
-    struct batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
-    uint64_t *lat, t0;
-    char fqdn[ZP_DNAME_MAX], key[64];
+    int c;
 
+    *o = (struct bench_opts){
+        .zone = "example.test", .keyname = "acme-key", .count = 200, .concurrent = 1000};
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            config = optarg;
+            o->config = optarg;
             break;
         case 'z':
-            zone = optarg;
+            o->zone = optarg;
             break;
         case 'n':
-            count = atoi(optarg);
+            if (parse_count(optarg, "--count", &o->count) == -1)
+                return 2;
             break;
         case 'C':
-            concurrent = atoi(optarg);
+            if (parse_count(optarg, "--concurrent", &o->concurrent) == -1)
+                return 2;
             break;
         case 's':
-            secret_file = optarg;
+            o->secret_file = optarg;
             break;
         case 'k':
-            keyname = optarg;
+            o->keyname = optarg;
             break;
         case 'S':
-            server = optarg;
+            o->server = optarg;
             break;
         case 'P':
-            precheck_only = 1;
+            o->precheck_only = 1;
             break;
         default:
             return 2;
         }
     }
-    if (config == NULL || count < 1) {
+    if (o->config == NULL || o->count < 1) {
         fprintf(stderr, "usage: zp_bench --config F [--zone Z] [--count N] [--concurrent N] "
                         "[--server host:port --secret-file F --key-name K] [--precheck-only]\n");
         return 2;
     }
-    zp_log_set_level(ZP_LOG_ERROR);
-    if (zp_config_load(config, &cfg, &err) == -1 || (s = zp_solver_new(cfg, &err)) == NULL) {
-        fprintf(stderr, "bench: %s\n", err.msg);
-        return 2;
-    }
-    printf("threads at start: %ld, RSS at start: %ld kB\n", proc_status("Threads"),
-           proc_status("VmRSS"));
+    return 0;
+}
 
-    lat = calloc((size_t)count, sizeof(*lat));
-    for (int i = 0; i < count && !precheck_only; i++) {
+/* Present then CleanUp, one name at a time: the latency of one Present. */
+static void bench_sequential(struct zp_solver *s, const char *zone, int count, uint64_t *lat)
+{
+    struct zp_result *res = zp_xcalloc(1, sizeof(*res));
+    char fqdn[ZP_DNAME_MAX], key[64];
+    uint64_t t0;
+
+    for (int i = 0; i < count; i++) {
         snprintf(fqdn, sizeof(fqdn), "_acme-challenge.s%d.%s", i, zone);
         key_for(key, sizeof(key), "seq", i);
         t0 = now_us();
@@ -294,38 +313,74 @@ int main(int argc, char **argv)
         lat[i] = now_us() - t0;
         run_one(s, ZP_CLEANUP, fqdn, key, res);
     }
-    if (!precheck_only)
-        print_stats("present->ack, direct (in-process)", lat, (size_t)count);
-    bench_precheck(s, cfg, zone, count, lat);
+    print_stats("present->ack, direct (in-process)", lat, (size_t)count);
+    free(res);
+}
 
-    if (concurrent > 0 && !precheck_only) {
-        t0 = now_us();
-        run_batch(s, ZP_PRESENT, zone, concurrent, &b);
-        printf("%d concurrent presents: wall=%.2f s failed=%d peak_threads=%ld peak_rss=%ld kB\n",
-               concurrent, (now_us() - t0) / 1e6, b.failed, b.max_threads, proc_status("VmHWM"));
-        run_batch(s, ZP_CLEANUP, zone, concurrent, &b);
-    }
+/* n Presents submitted at once, then their CleanUps: threads and memory under load. */
+static void bench_concurrent(struct zp_solver *s, const char *zone, int n)
+{
+    struct batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    uint64_t t0 = now_us();
 
-    if (server != NULL && secret_file != NULL && !precheck_only) {
-        struct zp_buf sec;
-        const struct zp_instance *in = &cfg->inst[0];
-        zp_buf_init(&sec, 4096);
-        if (zp_buf_read_file(&sec, secret_file, 4096, "secret", &err) == -1) {
-            fprintf(stderr, "bench: %s\n", err.msg);
-            return 2;
-        }
-        zp_buf_trim(&sec);
-        for (int i = 0; i < count; i++) {
-            lat[i] = raw_once(server, zone, keyname, zp_buf_str(&sec), in->prop.nameservers,
-                              in->prop.n_nameservers, i, 0);
-            raw_once(server, zone, keyname, zp_buf_str(&sec), NULL, 0, i, 1);
-        }
-        print_stats("raw limit (UPDATE + 1 query/NS)", lat, (size_t)count);
+    run_batch(s, ZP_PRESENT, zone, n, &b);
+    printf("%d concurrent presents: wall=%.2f s failed=%d peak_threads=%ld peak_rss=%ld kB\n", n,
+           (now_us() - t0) / 1e6, b.failed, b.max_threads, proc_status("VmHWM"));
+    run_batch(s, ZP_CLEANUP, zone, n, &b);
+}
+
+/* The same UPDATE and queries by hand with ldns, no solver: the floor. 0, or 2. */
+static int bench_raw(const struct zp_config *cfg, const struct bench_opts *o, uint64_t *lat)
+{
+    const struct zp_instance *in = &cfg->inst[0];
+    struct zp_err err = {0};
+    struct zp_buf sec;
+
+    zp_buf_init(&sec, 4096);
+    if (zp_buf_read_file(&sec, o->secret_file, 4096, "secret", &err) == -1) {
+        fprintf(stderr, "bench: %s\n", err.msg);
         zp_buf_free_secret(&sec);
+        return 2;
     }
+    zp_buf_trim(&sec);
+    for (int i = 0; i < o->count; i++) {
+        lat[i] = raw_once(o->server, o->zone, o->keyname, zp_buf_str(&sec), in->prop.nameservers,
+                          in->prop.n_nameservers, i, 0);
+        raw_once(o->server, o->zone, o->keyname, zp_buf_str(&sec), NULL, 0, i, 1);
+    }
+    print_stats("raw limit (UPDATE + 1 query/NS)", lat, (size_t)o->count);
+    zp_buf_free_secret(&sec);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_opts o;
+    struct zp_config *cfg;
+    struct zp_solver *s;
+    struct zp_err err = {0};
+    uint64_t *lat;
+    int rc;
+
+    if ((rc = parse_args(argc, argv, &o)) != 0)
+        return rc;
+    zp_log_set_level(ZP_LOG_ERROR);
+    if (zp_config_load(o.config, &cfg, &err) == -1 || (s = zp_solver_new(cfg, &err)) == NULL) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 2;
+    }
+    printf("threads at start: %ld, RSS at start: %ld kB\n", proc_status("Threads"),
+           proc_status("VmRSS"));
+    lat = zp_xcalloc((size_t)o.count, sizeof(*lat));
+    if (!o.precheck_only)
+        bench_sequential(s, o.zone, o.count, lat);
+    bench_precheck(s, cfg, o.zone, o.count, lat);
+    if (o.concurrent > 0 && !o.precheck_only)
+        bench_concurrent(s, o.zone, o.concurrent);
+    if (o.server != NULL && o.secret_file != NULL && !o.precheck_only)
+        rc = bench_raw(cfg, &o, lat);
     zp_solver_free(s);
     zp_config_free(cfg);
     free(lat);
-    free(res);
-    return 0;
+    return rc;
 }

@@ -174,7 +174,7 @@ int zp_cmd_present(int argc, char **argv)
     }
     /* CleanUp too: removing from the wrong zone "succeeds" and leaves the record. */
     discover_zone(zp_solver_precheck(solver), cfg, &ch);
-    res = calloc(1, sizeof(*res));
+    res = zp_xcalloc(1, sizeof(*res));
     zp_solver_run(solver, &ch, res);
     if (!res->ok) {
         zp_cmd_fail(&res->err);
@@ -253,17 +253,23 @@ int zp_cmd_check(int argc, char **argv)
         goto out;
     }
     zp_solver_watch_spec(inst, &ch, zone, &spec);
-    rep = calloc(1, sizeof(*rep));
+    rep = zp_xcalloc(1, sizeof(*rep));
     if (zp_watch_check_once(&spec, (unsigned)timeout, rep, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
     if (o.json) {
         struct zp_buf js;
+        int ok;
         zp_buf_init(&js, 1 << 20);
-        zp_watch_report_json(rep, &js);
-        puts(zp_buf_str(&js));
+        ok = zp_watch_report_json(rep, &js) == 0;
+        if (ok)
+            puts(zp_buf_str(&js));
+        else
+            fprintf(stderr, "zoneproof: the report is larger than %zu bytes of JSON\n", js.max);
         zp_buf_free(&js);
+        if (!ok)
+            goto out; /* rc is ZP_EXIT_FAIL */
     } else {
         print_report(rep);
     }

@@ -183,10 +183,18 @@ int zp_cmd_doctor(int argc, char **argv)
     }
     if (o.json) {
         struct zp_buf js;
+        int ok;
         zp_buf_init(&js, 4u << 20);
-        zp_doctor_json(reps, n, &js);
-        puts(zp_buf_str(&js));
+        ok = zp_doctor_json(reps, n, &js) == 0;
+        if (ok)
+            puts(zp_buf_str(&js));
+        else
+            fprintf(stderr, "zoneproof: the report is larger than %zu bytes of JSON\n", js.max);
         zp_buf_free(&js);
+        if (!ok) {
+            rc = ZP_EXIT_FAIL;
+            goto out;
+        }
     } else {
         for (size_t i = 0; i < n; i++)
             print_text(&reps[i]);

@@ -103,98 +103,115 @@ static void raise_fd_limit(void)
     }
 }
 
+static const struct option serve_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"secure-port", required_argument, NULL, 'p'},
+    {"bind-address", required_argument, NULL, 'b'},
+    {"tls-cert-file", required_argument, NULL, 'C'},
+    {"tls-private-key-file", required_argument, NULL, 'K'},
+    {"kubeconfig", required_argument, NULL, 'k'},
+    {"requestheader-client-ca-file", required_argument, NULL, 'A'},
+    {"requestheader-allowed-names", required_argument, NULL, 'N'},
+    {"requestheader-username-headers", required_argument, NULL, 'U'},
+    {"requestheader-group-headers", required_argument, NULL, 'G'},
+    {"requestheader-extra-headers-prefix", required_argument, NULL, 'E'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/*
+ * The flags into o, *config and *kubeconfig: 0, 1 after --help, -1 after a
+ * message. The lists in o are the caller's to free, whatever the outcome.
+ */
+static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const char **config,
+                       const char **kubeconfig)
+{
+    unsigned long port;
+    char *end;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *config = optarg;
+            break;
+        case 'p':
+            port = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || port == 0 || port > 65535) {
+                fprintf(stderr, "zoneproof: --secure-port \"%s\" must be 1-65535\n", optarg);
+                return -1;
+            }
+            o->secure_port = (unsigned)port;
+            break;
+        case 'b':
+            o->bind_address = optarg;
+            break;
+        case 'C':
+            o->tls_cert_file = optarg;
+            break;
+        case 'K':
+            o->tls_key_file = optarg;
+            break;
+        case 'k':
+            *kubeconfig = optarg;
+            break;
+        case 'A':
+            o->client_ca_file = optarg;
+            break;
+        case 'N':
+            set_list(&o->allowed_names, &o->n_allowed_names, optarg);
+            break;
+        case 'U':
+            set_list(&o->username_headers, &o->n_username_headers, optarg);
+            break;
+        case 'G':
+            set_list(&o->group_headers, &o->n_group_headers, optarg);
+            break;
+        case 'E':
+            set_list(&o->extra_prefixes, &o->n_extra_prefixes, optarg);
+            break;
+        case 'l':
+            if (zp_cmd_log_level(optarg) == -1)
+                return -1;
+            break;
+        case 'h':
+            fputs(serve_help, stdout);
+            return 1;
+        default:
+            fputs(serve_help, stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (o->tls_cert_file == NULL || o->tls_key_file == NULL) {
+        fprintf(stderr, "zoneproof: --tls-cert-file and --tls-private-key-file are required "
+                        "(the chart mounts them from the serving certificate's Secret)\n");
+        return -1;
+    }
+    return 0;
+}
+
 int zp_cmd_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"secure-port", required_argument, NULL, 'p'},
-        {"bind-address", required_argument, NULL, 'b'},
-        {"tls-cert-file", required_argument, NULL, 'C'},
-        {"tls-private-key-file", required_argument, NULL, 'K'},
-        {"kubeconfig", required_argument, NULL, 'k'},
-        {"requestheader-client-ca-file", required_argument, NULL, 'A'},
-        {"requestheader-allowed-names", required_argument, NULL, 'N'},
-        {"requestheader-username-headers", required_argument, NULL, 'U'},
-        {"requestheader-group-headers", required_argument, NULL, 'G'},
-        {"requestheader-extra-headers-prefix", required_argument, NULL, 'E'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct zp_server_opts o;
     struct zp_config *cfg = NULL;
     struct zp_solver *solver = NULL;
     struct zp_kclient *kclient = NULL;
     struct zp_err err = {0};
     const char *config = NULL, *kubeconfig = NULL, *group;
-    char *end;
-    int c, rc = ZP_EXIT_USAGE;
+    int p, rc = ZP_EXIT_USAGE;
 
     memset(&o, 0, sizeof(o));
     o.secure_port = 8443;
     o.reload_interval_s = 60;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'p': {
-            unsigned long port = strtoul(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || port == 0 || port > 65535) {
-                fprintf(stderr, "zoneproof: --secure-port \"%s\" must be 1-65535\n", optarg);
-                goto out;
-            }
-            o.secure_port = (unsigned)port;
-            break;
-        }
-        case 'b':
-            o.bind_address = optarg;
-            break;
-        case 'C':
-            o.tls_cert_file = optarg;
-            break;
-        case 'K':
-            o.tls_key_file = optarg;
-            break;
-        case 'k':
-            kubeconfig = optarg;
-            break;
-        case 'A':
-            o.client_ca_file = optarg;
-            break;
-        case 'N':
-            set_list(&o.allowed_names, &o.n_allowed_names, optarg);
-            break;
-        case 'U':
-            set_list(&o.username_headers, &o.n_username_headers, optarg);
-            break;
-        case 'G':
-            set_list(&o.group_headers, &o.n_group_headers, optarg);
-            break;
-        case 'E':
-            set_list(&o.extra_prefixes, &o.n_extra_prefixes, optarg);
-            break;
-        case 'l':
-            if (zp_cmd_log_level(optarg) == -1)
-                goto out;
-            break;
-        case 'h':
-            fputs(serve_help, stdout);
+    if ((p = parse_flags(argc, argv, &o, &config, &kubeconfig)) != 0) {
+        if (p == 1)
             rc = ZP_EXIT_OK;
-            goto out;
-        default:
-            fputs(serve_help, stderr);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
-        goto out;
-    }
-    if (o.tls_cert_file == NULL || o.tls_key_file == NULL) {
-        fprintf(stderr, "zoneproof: --tls-cert-file and --tls-private-key-file are required "
-                        "(the chart mounts them from the serving certificate's Secret)\n");
         goto out;
     }
     /* Lists not given stay NULL: the cluster's ConfigMap or the defaults fill them. */

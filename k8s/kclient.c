@@ -392,7 +392,7 @@ static int build_url(const struct zp_kclient *k, const struct zp_kobj *o, struct
         zp_buf_puts(url, "/");
         zp_http_escape(o->name, url);
     }
-    return 0;
+    return zp_buf_ok(url) ? 0 : -1;
 }
 
 int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char *body,
@@ -408,8 +408,13 @@ int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char 
     *out = NULL;
     zp_http_resp_init(&resp);
     zp_buf_init(&url, 8192);
-    build_url(k, obj, &url);
     memset(&req, 0, sizeof(req));
+    if (build_url(k, obj, &url) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the URL of %s %s/%s at %s is longer than %zu bytes",
+                   obj->resource, obj->ns ? obj->ns : "", obj->name ? obj->name : "", WHAT,
+                   url.max);
+        goto out;
+    }
     req.method = body != NULL ? "POST" : "GET";
     req.url = zp_buf_str(&url);
     req.body = body;

@@ -69,18 +69,19 @@ static const char *env(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-void zp_awssts_endpoint(const struct zp_awssts_src *src, char *out, size_t outsz)
+int zp_awssts_endpoint(const struct zp_awssts_src *src, struct zp_buf *out)
 {
     const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
     const char *mode = env("AWS_STS_REGIONAL_ENDPOINTS");
 
     if (src->endpoint != NULL)
-        snprintf(out, outsz, "%s", src->endpoint);
+        zp_buf_puts(out, src->endpoint);
     else if (region == NULL || (mode != NULL && strcmp(mode, "legacy") == 0))
-        snprintf(out, outsz, "https://sts.amazonaws.com");
+        zp_buf_puts(out, "https://sts.amazonaws.com");
     else
-        snprintf(out, outsz, "https://sts.%s.amazonaws.com%s", region,
-                 strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+        zp_buf_printf(out, "https://sts.%s.amazonaws.com%s", region,
+                      strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    return zp_buf_ok(out) ? 0 : -1;
 }
 
 static time_t parse_expiration(const char *s)
@@ -149,39 +150,73 @@ static int form_pair(struct zp_buf *b, const char *name, const char *value)
                : 0;
 }
 
+/* The role to assume and the token file that proves who asks: the instance's, else the pod's. */
+static int sts_identity(const struct zp_awssts_src *src, const char **role, const char **file,
+                        struct zp_err *err)
+{
+    *role = src->role_arn ? src->role_arn : env("AWS_ROLE_ARN");
+    *file = src->token_file ? src->token_file : env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    if (*role == NULL)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "no role to assume for ambient AWS credentials: AWS_ROLE_ARN is not set "
+                          "and neither is roleArn; annotate the service account with "
+                          "eks.amazonaws.com/role-arn (IRSA) or set roleArn");
+    if (*file == NULL)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "no web identity token for ambient AWS credentials: "
+                          "AWS_WEB_IDENTITY_TOKEN_FILE is not set; annotate the service account "
+                          "with eks.amazonaws.com/role-arn so the pod identity webhook mounts the "
+                          "token, or set secretAccessKeyFile");
+    return 0;
+}
+
+/* The credentials in a 200 reply to AssumeRoleWithWebIdentity, into *out and *expires. */
+static int sts_parse(const struct zp_buf *body, const char *role, struct zp_awssts_creds *out,
+                     time_t *expires, struct zp_err *err)
+{
+    const char *end = body->data + body->len;
+    struct zp_buf t;
+    int rc = -1;
+
+    zp_buf_init(&t, 4096);
+    if (!zp_r53_xml_get(body->data, end, "AccessKeyId", &t) || t.len == 0)
+        goto out;
+    out->access_key_id = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(body->data, end, "SecretAccessKey", &t) || t.len == 0)
+        goto out;
+    out->secret_access_key = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(body->data, end, "SessionToken", &t) || t.len == 0)
+        goto out;
+    out->session_token = zp_xstrdup(zp_buf_str(&t));
+    if (!zp_r53_xml_get(body->data, end, "Expiration", &t) ||
+        (*expires = parse_expiration(zp_buf_str(&t))) == (time_t)-1)
+        goto out;
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "AWS STS answered AssumeRoleWithWebIdentity for role %s without usable "
+                   "credentials",
+                   role);
+    zp_buf_free_secret(&t);
+    return rc;
+}
+
 /* One exchange: new credentials into *out and their expiry into *expires. */
 static int sts_fetch(const struct zp_awssts_src *src, uint64_t deadline_ms,
                      struct zp_awssts_creds *out, time_t *expires, struct zp_err *err)
 {
-    const char *role = src->role_arn ? src->role_arn : env("AWS_ROLE_ARN");
-    const char *file = src->token_file ? src->token_file : env("AWS_WEB_IDENTITY_TOKEN_FILE");
-    char url[512];
-    struct zp_buf token, form, t;
+    const char *role, *file;
+    struct zp_buf url, token, form;
     struct zp_http_resp resp;
-    const char *end;
     int rc = -1;
 
+    zp_buf_init(&url, 2048);
     zp_buf_init(&token, STS_TOKEN_MAX);
     zp_buf_init(&form, 2 * STS_TOKEN_MAX);
-    zp_buf_init(&t, 4096);
     zp_http_resp_init(&resp);
-    zp_awssts_endpoint(src, url, sizeof(url));
-    if (role == NULL) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "no role to assume for ambient AWS credentials: AWS_ROLE_ARN is not set and "
-                   "neither is roleArn; annotate the service account with "
-                   "eks.amazonaws.com/role-arn (IRSA) or set roleArn");
-        goto out;
-    }
-    if (file == NULL) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "no web identity token for ambient AWS credentials: "
-                   "AWS_WEB_IDENTITY_TOKEN_FILE is not set; annotate the service account with "
-                   "eks.amazonaws.com/role-arn so the pod identity webhook mounts the token, or "
-                   "set secretAccessKeyFile");
-        goto out;
-    }
-    if (zp_secret_file_read(file, "AWS_WEB_IDENTITY_TOKEN_FILE", &token, err) == -1)
+    if (sts_identity(src, &role, &file, err) == -1 ||
+        zp_secret_file_read(file, "AWS_WEB_IDENTITY_TOKEN_FILE", &token, err) == -1)
         goto out;
     if (form_pair(&form, "Action", "AssumeRoleWithWebIdentity") == -1 ||
         form_pair(&form, "Version", "2011-06-15") == -1 ||
@@ -191,11 +226,14 @@ static int sts_fetch(const struct zp_awssts_src *src, uint64_t deadline_ms,
         zp_err_set(err, ZP_ECONFIG, "the web identity token in %s is too long", file);
         goto out;
     }
-    strncat(url, "/", sizeof(url) - strlen(url) - 1);
+    zp_awssts_endpoint(src, &url);
+    zp_buf_puts(&url, "/");
+    if (zp_buf_check(&url, "the AWS STS URL", err) == -1)
+        goto out;
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", "Accept: text/xml",
                              NULL};
     struct zp_http_req req = {.method = "POST",
-                              .url = url,
+                              .url = zp_buf_str(&url),
                               .headers = headers,
                               .body = zp_buf_str(&form),
                               .body_len = form.len,
@@ -206,38 +244,21 @@ static int sts_fetch(const struct zp_awssts_src *src, uint64_t deadline_ms,
     if (zp_http_call(&req, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
-        sts_fail(&resp, role, file, url, err);
+        sts_fail(&resp, role, file, zp_buf_str(&url), err);
         goto out;
     }
-    end = resp.body.data + resp.body.len;
-    if (!zp_r53_xml_get(resp.body.data, end, "AccessKeyId", &t) || t.len == 0)
-        goto bad;
-    out->access_key_id = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(resp.body.data, end, "SecretAccessKey", &t) || t.len == 0)
-        goto bad;
-    out->secret_access_key = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(resp.body.data, end, "SessionToken", &t) || t.len == 0)
-        goto bad;
-    out->session_token = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(resp.body.data, end, "Expiration", &t) ||
-        (*expires = parse_expiration(zp_buf_str(&t))) == (time_t)-1)
-        goto bad;
-    zp_log(ZP_LOG_INFO, "sts credentials", ZP_S("role", role), ZP_S("endpoint", url),
+    if (sts_parse(&resp.body, role, out, expires, err) == -1)
+        goto out;
+    zp_log(ZP_LOG_INFO, "sts credentials", ZP_S("role", role), ZP_S("endpoint", zp_buf_str(&url)),
            ZP_S("access_key_id", out->access_key_id), ZP_I("valid_s", *expires - time(NULL)),
            ZP_END);
     rc = 0;
-    goto out;
-bad:
-    zp_err_set(err, ZP_ETRANSIENT,
-               "AWS STS answered AssumeRoleWithWebIdentity for role %s without usable "
-               "credentials",
-               role);
 out:
     if (rc == -1)
         zp_awssts_creds_wipe(out);
+    zp_buf_free(&url);
     zp_buf_free_secret(&token);
     zp_buf_free_secret(&form);
-    zp_buf_free_secret(&t);
     if (resp.body.data != NULL)
         zp_wipe(resp.body.data, resp.body.len);
     zp_http_resp_free(&resp);

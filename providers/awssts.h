@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct zp_buf;
 struct zp_err;
 
 /* Where one instance gets its credentials. Every string may be NULL: then the environment's. */
@@ -43,7 +44,7 @@ int zp_awssts_get(struct zp_awssts *s, const struct zp_awssts_src *src, uint64_t
 void zp_awssts_forget(struct zp_awssts *s, const char *akid);
 void zp_awssts_creds_wipe(struct zp_awssts_creds *c);
 
-/* The STS URL the environment selects (no trailing slash), for messages and logs. */
-void zp_awssts_endpoint(const struct zp_awssts_src *src, char *out, size_t outsz);
+/* Appends the STS URL src or the environment selects (no trailing slash); -1 when out is full. */
+int zp_awssts_endpoint(const struct zp_awssts_src *src, struct zp_buf *out);
 
 #endif

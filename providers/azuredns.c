@@ -276,6 +276,26 @@ static void ad_error_fields(const cJSON *j, const char **code, const char **mess
     *message = cJSON_IsString(m) ? m->valuestring : "";
 }
 
+/* The URL of the TXT set op names; -1 when url is full. */
+static int ad_url(const struct ad_op *op, struct zp_buf *url)
+{
+    const struct ad_cfg *cfg = op->cfg;
+
+    zp_buf_printf(url, "%s/subscriptions/", cfg->endpoint);
+    zp_http_escape(cfg->subscription, url);
+    zp_buf_puts(url, "/resourceGroups/");
+    zp_http_escape(cfg->group, url);
+    zp_buf_puts(url, "/providers/Microsoft.Network/dnsZones/");
+    zp_http_escape(op->zone, url);
+    zp_buf_puts(url, "/TXT/");
+    if (strcmp(op->rel, "@") == 0)
+        zp_buf_puts(url, "@");
+    else
+        zp_http_escape(op->rel, url);
+    zp_buf_puts(url, "?api-version=" AD_API);
+    return zp_buf_ok(url) ? 0 : -1;
+}
+
 /*
  * One request on the TXT set, with cond ("If-Match: …") when not NULL. A
  * 401 drops the cached token and tries once more with a new one. Returns 0
@@ -295,18 +315,7 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
     *reply = NULL;
     zp_http_resp_init(&resp);
     zp_buf_init(&url, 8192);
-    zp_buf_printf(&url, "%s/subscriptions/", cfg->endpoint);
-    zp_http_escape(cfg->subscription, &url);
-    zp_buf_puts(&url, "/resourceGroups/");
-    zp_http_escape(cfg->group, &url);
-    zp_buf_puts(&url, "/providers/Microsoft.Network/dnsZones/");
-    zp_http_escape(op->zone, &url);
-    zp_buf_puts(&url, "/TXT/");
-    if (strcmp(op->rel, "@") == 0)
-        zp_buf_puts(&url, "@");
-    else
-        zp_http_escape(op->rel, &url);
-    if (zp_buf_puts(&url, "?api-version=" AD_API) == -1) {
+    if (ad_url(op, &url) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
         goto out;
     }

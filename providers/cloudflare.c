@@ -368,7 +368,7 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
 {
     const struct cf_cfg *cfg = p;
     struct zp_http_resp resp;
-    struct zp_buf url, name;
+    struct zp_buf url;
     const char *setting, *file;
     cJSON *root = NULL;
     enum zp_cf_outcome o;
@@ -376,7 +376,6 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
 
     zp_http_resp_init(&resp);
     zp_buf_init(&url, CF_URL_MAX);
-    zp_buf_init(&name, CF_URL_MAX);
     if (zp_pr_target_set(t, &cf_api, rec->zone, rec->fqdn, NULL, err) == -1)
         goto out;
     if (cfg->zone_id != NULL) {
@@ -384,9 +383,11 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
         rc = 0;
         goto out;
     }
-    zp_http_escape(t->zone, &name);
-    zp_buf_printf(&url, "%s/zones?name=%s&per_page=50", cfg->conn.endpoint, zp_buf_str(&name));
-    if (cf_do(cfg, call, CF_OP_ZONES, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+    zp_buf_printf(&url, "%s/zones?name=", cfg->conn.endpoint);
+    zp_http_escape(t->zone, &url);
+    zp_buf_puts(&url, "&per_page=50");
+    if (zp_buf_check(&url, "the zone lookup URL", err) == -1 ||
+        cf_do(cfg, call, CF_OP_ZONES, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
               err) == -1)
         goto out;
     if (o != ZP_CF_OK) {
@@ -415,7 +416,6 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
 out:
     cJSON_Delete(root);
     zp_buf_free(&url);
-    zp_buf_free(&name);
     zp_http_resp_free(&resp);
     return rc;
 }
@@ -426,15 +426,13 @@ static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record
 {
     const struct cf_cfg *cfg = p;
     struct zp_http_resp resp;
-    struct zp_buf url, name;
+    struct zp_buf url;
     cJSON *root = NULL;
     enum zp_cf_outcome o;
     int rc = -1, code, pages = 1;
 
     zp_http_resp_init(&resp);
     zp_buf_init(&url, CF_URL_MAX);
-    zp_buf_init(&name, CF_URL_MAX);
-    zp_http_escape(t->fqdn, &name);
     for (int page = 1; page <= pages; page++) {
         if (page > CF_PAGES_MAX) {
             zp_log(ZP_LOG_WARN, "cloudflare: too many TXT records at one name; read the first",
@@ -443,11 +441,14 @@ static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record
             break;
         }
         zp_buf_reset(&url);
-        zp_buf_printf(&url, "%s/zones/%s/dns_records?type=TXT&name.exact=%s&per_page=%d&page=%d",
-                      cfg->conn.endpoint, t->zone_id, zp_buf_str(&name), CF_PER_PAGE, page);
+        zp_buf_printf(&url, "%s/zones/%s/dns_records?type=TXT&name.exact=", cfg->conn.endpoint,
+                      t->zone_id);
+        zp_http_escape(t->fqdn, &url);
+        zp_buf_printf(&url, "&per_page=%d&page=%d", CF_PER_PAGE, page);
         cJSON_Delete(root);
         root = NULL;
-        if (cf_do(cfg, call, CF_OP_LIST, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
+            cf_do(cfg, call, CF_OP_LIST, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
                   err) == -1)
             goto out;
         if (o != ZP_CF_OK) {
@@ -470,7 +471,6 @@ static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record
 out:
     cJSON_Delete(root);
     zp_buf_free(&url);
-    zp_buf_free(&name);
     zp_http_resp_free(&resp);
     return rc;
 }
@@ -499,7 +499,8 @@ static int cf_create(void *p, const struct zp_pr_target *t, const struct zp_reco
     cJSON_AddNumberToObject(body, "ttl", zp_cf_ttl(rec->ttl));
     json = cJSON_PrintUnformatted(body);
     zp_buf_printf(&url, "%s/zones/%s/dns_records", cfg->conn.endpoint, t->zone_id);
-    if (cf_do(cfg, call, CF_OP_CREATE, "POST", zp_buf_str(&url), json, &resp, &root, &o, &code,
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        cf_do(cfg, call, CF_OP_CREATE, "POST", zp_buf_str(&url), json, &resp, &root, &o, &code,
               err) == -1)
         goto out;
     if (o == ZP_CF_EXISTS) {
@@ -529,7 +530,7 @@ static int cf_remove(void *p, const struct zp_pr_target *t, const struct zp_reco
 {
     const struct cf_cfg *cfg = p;
     struct zp_http_resp resp;
-    struct zp_buf url, eid;
+    struct zp_buf url;
     cJSON *root = NULL;
     enum zp_cf_outcome o;
     int rc = -1, code;
@@ -537,11 +538,10 @@ static int cf_remove(void *p, const struct zp_pr_target *t, const struct zp_reco
     (void)rec;
     zp_http_resp_init(&resp);
     zp_buf_init(&url, CF_URL_MAX);
-    zp_buf_init(&eid, CF_URL_MAX);
-    zp_http_escape(id, &eid);
-    zp_buf_printf(&url, "%s/zones/%s/dns_records/%s", cfg->conn.endpoint, t->zone_id,
-                  zp_buf_str(&eid));
-    if (cf_do(cfg, call, CF_OP_DELETE, "DELETE", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
+    zp_buf_printf(&url, "%s/zones/%s/dns_records/", cfg->conn.endpoint, t->zone_id);
+    zp_http_escape(id, &url);
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        cf_do(cfg, call, CF_OP_DELETE, "DELETE", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
               err) == -1)
         goto out;
     /* Gone between the list and the delete: another cleanup got there first. */
@@ -555,7 +555,6 @@ static int cf_remove(void *p, const struct zp_pr_target *t, const struct zp_reco
 out:
     cJSON_Delete(root);
     zp_buf_free(&url);
-    zp_buf_free(&eid);
     zp_http_resp_free(&resp);
     return rc;
 }

@@ -147,12 +147,13 @@ static int do_send(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     return zp_pr_send(&do_api, &cfg->conn, call, &req, resp, err);
 }
 
-/* The zone's domain name, escaped for a path. */
-static void do_domain_url(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
-                          struct zp_buf *url)
+/* The zone's domain name, escaped for a path; -1 when url is full. */
+static int do_domain_url(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
+                         struct zp_buf *url)
 {
     zp_buf_printf(url, "%s/domains/", cfg->conn.endpoint);
     zp_http_escape(t->zone, url);
+    return zp_buf_ok(url) ? 0 : -1;
 }
 
 /* ---- the four steps ----------------------------------------------------------------------- */
@@ -173,7 +174,8 @@ static int do_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
         goto out;
     zp_strlcpy(t->zone_id, t->zone, sizeof(t->zone_id));
     do_domain_url(cfg, t, &url);
-    if (do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
+    if (zp_buf_check(&url, "the domain URL", err) == -1 ||
+        do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         snprintf(doing, sizeof(doing), "read domain %s", t->zone);
@@ -213,7 +215,8 @@ static int do_find(void *p, const struct zp_pr_target *t, const struct zp_record
         zp_buf_puts(&url, "/records?type=TXT&name=");
         zp_http_escape(t->fqdn, &url); /* the filter wants the full name, the answer is relative */
         zp_buf_printf(&url, "&per_page=%d&page=%d", DO_PER_PAGE, page);
-        if (do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
+        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
+            do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
             goto out;
         if (resp.status != 200) {
             do_fail(cfg, call, DO_OP_LIST, t, doing, &resp, err);
@@ -259,7 +262,8 @@ static int do_create(void *p, const struct zp_pr_target *t, const struct zp_reco
     json = cJSON_PrintUnformatted(body);
     do_domain_url(cfg, t, &url);
     zp_buf_puts(&url, "/records");
-    if (do_send(cfg, call, "POST", zp_buf_str(&url), json, &resp, err) == -1)
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        do_send(cfg, call, "POST", zp_buf_str(&url), json, &resp, err) == -1)
         goto out;
     if (resp.status != 201 && resp.status != 200) {
         snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
@@ -295,7 +299,8 @@ static int do_remove(void *p, const struct zp_pr_target *t, const struct zp_reco
     do_domain_url(cfg, t, &url);
     zp_buf_puts(&url, "/records/");
     zp_http_escape(id, &url);
-    if (do_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, &resp, err) == -1)
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        do_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, &resp, err) == -1)
         goto out;
     /* 404: deleted between the list and now, by another cleanup or a person. */
     if (resp.status != 204 && resp.status != 200 && resp.status != 404) {

@@ -222,7 +222,8 @@ static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
         t->rel[0] = '\0'; /* Linode names the apex "" */
     cJSON_AddStringToObject(filter, "domain", t->zone);
     zp_buf_printf(&url, "%s/domains", cfg->conn.endpoint);
-    if (li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
+    if (zp_buf_check(&url, "the domain list URL", err) == -1 ||
+        li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         snprintf(doing, sizeof(doing), "look up domain %s", t->zone);
@@ -272,7 +273,8 @@ static int li_find(void *p, const struct zp_pr_target *t, const struct zp_record
         zp_buf_reset(&url);
         zp_buf_printf(&url, "%s/domains/%s/records?page=%d&page_size=%d", cfg->conn.endpoint,
                       t->zone_id, page, LI_PAGE_SIZE);
-        if (li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
+        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
+            li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
             goto out;
         if (resp.status != 200) {
             li_fail(cfg, call, LI_OP_LIST, t, doing, &resp, err);
@@ -316,7 +318,8 @@ static int li_create(void *p, const struct zp_pr_target *t, const struct zp_reco
     cJSON_AddNumberToObject(body, "ttl_sec", zp_li_ttl(rec->ttl));
     json = cJSON_PrintUnformatted(body);
     zp_buf_printf(&url, "%s/domains/%s/records", cfg->conn.endpoint, t->zone_id);
-    if (li_send(cfg, call, "POST", zp_buf_str(&url), NULL, json, &resp, err) == -1)
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        li_send(cfg, call, "POST", zp_buf_str(&url), NULL, json, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
@@ -350,7 +353,8 @@ static int li_remove(void *p, const struct zp_pr_target *t, const struct zp_reco
     zp_buf_init(&url, LI_URL_MAX);
     zp_buf_printf(&url, "%s/domains/%s/records/", cfg->conn.endpoint, t->zone_id);
     zp_http_escape(id, &url);
-    if (li_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, NULL, &resp, err) == -1)
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        li_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, NULL, &resp, err) == -1)
         goto out;
     /* 404: deleted between the list and now, by another cleanup or a person. */
     if (resp.status != 200 && resp.status != 204 && resp.status != 404) {

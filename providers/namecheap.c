@@ -382,19 +382,19 @@ out:
 static void nc_log_hosts(const struct nc_op *op, const struct zp_nc_hosts *hosts)
 {
     struct zp_buf b;
+    size_t i;
 
     zp_buf_init(&b, NC_LOG_MAX);
-    for (size_t i = 0; i < hosts->n; i++) {
+    for (i = 0; i < hosts->n; i++) {
         const struct zp_nc_host *h = &hosts->host[i];
         if (zp_buf_printf(&b, "%s%s %s %s %s \"%s\"", i ? "; " : "", h->name, h->ttl, h->type,
-                          h->mxpref, h->address) == -1) {
-            zp_buf_puts(&b, " …");
+                          h->mxpref, h->address) == -1)
             break;
-        }
     }
+    /* A list too long for one log line shows its first i hosts, each whole. */
     zp_log(ZP_LOG_INFO, "namecheap: hosts before the write", ZP_S("instance", op->call->instance),
            ZP_S("domain", op->domain), ZP_S("email_type", hosts->email_type),
-           ZP_I("count", hosts->n), ZP_S("hosts", zp_buf_str(&b)), ZP_END);
+           ZP_I("count", hosts->n), ZP_I("shown", i), ZP_S("hosts", zp_buf_str(&b)), ZP_END);
     zp_buf_free(&b);
 }
 

@@ -273,13 +273,51 @@ static int px_comment(struct nc_px *px)
     return 0;
 }
 
+/* The rest of n's start tag, after its name: attributes, then '>' (0) or "/>" (1). */
+static int px_start_tag(struct nc_px *px, struct nc_node *n)
+{
+    for (;;) {
+        size_t ws = px_ws(px);
+        if (px->p >= px->end)
+            return px_fail(px, "the reply ends inside the tag <%s>", n->name);
+        if (px_starts(px, "/>")) {
+            px->p += 2;
+            return 1;
+        }
+        if (*px->p == '>') {
+            px->p++;
+            return 0;
+        }
+        if (ws == 0)
+            return px_fail(px, "attributes of <%s> not separated by space", n->name);
+        if (px_attr(px, n) == -1)
+            return -1;
+    }
+}
+
+/* The end tag at px->p ("</"), which must close n. */
+static int px_end_tag(struct nc_px *px, const struct nc_node *n)
+{
+    char close[NC_NAME_MAX + 1];
+
+    px->p += 2;
+    if (px_name(px, close) == -1)
+        return -1;
+    px_ws(px);
+    if (px->p >= px->end)
+        return px_fail(px, "the reply ends inside </%s>", close);
+    if (strcmp(close, n->name) != 0 || *px->p != '>')
+        return px_fail(px, "<%s> closed by </%s>", n->name, close);
+    px->p++;
+    return 0;
+}
+
 /* One element at px->p ('<'); *out is set as soon as it exists, so the caller frees it. */
 static int px_element(struct nc_px *px, int depth, struct nc_node **out)
 {
     struct nc_node *n;
     struct zp_buf text;
-    char close[NC_NAME_MAX + 1];
-    int rc = -1;
+    int rc = -1, empty = 0;
 
     zp_buf_init(&text, NC_TEXT_MAX);
     if (depth > NC_DEPTH_MAX || ++px->nodes > NC_NODES_MAX) {
@@ -291,49 +329,16 @@ static int px_element(struct nc_px *px, int depth, struct nc_node **out)
     }
     n = *out = zp_xcalloc(1, sizeof(*n));
     px->p++;
-    if (px_name(px, n->name) == -1)
+    if (px_name(px, n->name) == -1 || (empty = px_start_tag(px, n)) == -1)
         goto out;
-    for (;;) {
-        size_t ws = px_ws(px);
-        if (px->p >= px->end) {
-            px_fail(px, "the reply ends inside the tag <%s>", n->name);
-            goto out;
-        }
-        if (px_starts(px, "/>")) {
-            px->p += 2;
-            rc = 0;
-            goto out;
-        }
-        if (*px->p == '>') {
-            px->p++;
-            break;
-        }
-        if (ws == 0) {
-            px_fail(px, "attributes of <%s> not separated by space", n->name);
-            goto out;
-        }
-        if (px_attr(px, n) == -1)
-            goto out;
-    }
-    for (;;) {
+    while (!empty) {
         if (px->p >= px->end) {
             px_fail(px, "the reply ends before </%s>", n->name);
             goto out;
         }
         if (px_starts(px, "</")) {
-            px->p += 2;
-            if (px_name(px, close) == -1)
+            if (px_end_tag(px, n) == -1)
                 goto out;
-            px_ws(px);
-            if (px->p >= px->end) {
-                px_fail(px, "the reply ends inside </%s>", close);
-                goto out;
-            }
-            if (strcmp(close, n->name) != 0 || *px->p != '>') {
-                px_fail(px, "<%s> closed by </%s>", n->name, close);
-                goto out;
-            }
-            px->p++;
             break;
         }
         if (px_starts(px, "<!--")) {

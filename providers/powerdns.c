@@ -276,9 +276,11 @@ static int pd_no_server(struct pd_op *op, struct zp_err *err)
             if (cJSON_IsString(id))
                 zp_buf_printf(&ids, "%s%s", ids.len ? ", " : "", id->valuestring);
         }
+        /* a list too long for the sentence shows its first ids, each whole */
         zp_err_set(err, ZP_ECONFIG,
-                   "PowerDNS at %s has no server \"%s\"; set serverId to one it has (%s)",
-                   op->cfg->endpoint, op->cfg->server_id, ids.len ? zp_buf_str(&ids) : "none");
+                   "PowerDNS at %s has no server \"%s\"; set serverId to one it has (%s%s)",
+                   op->cfg->endpoint, op->cfg->server_id, ids.len ? zp_buf_str(&ids) : "none",
+                   zp_buf_ok(&ids) ? "" : ", …");
     } else {
         zp_err_set(err, ZP_ECONFIG,
                    "%s does not serve the PowerDNS API (HTTP %ld for %s/servers); point endpoint "

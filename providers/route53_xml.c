@@ -189,19 +189,19 @@ int zp_r53_rrset_parse(const char *body, size_t len, const char *fqdn, struct zp
         goto out;
     }
     if (zp_r53_xml_get(cs, ce, "SetIdentifier", &t)) {
-        zp_buf_printf(why, "a record set with a routing policy (SetIdentifier \"%.64s\")",
-                      zp_buf_str(&t));
+        (void)zp_buf_printf(why, "a record set with a routing policy (SetIdentifier \"%.64s\")",
+                            zp_buf_str(&t));
         goto out;
     }
     if (!zp_r53_xml_get(cs, ce, "TTL", &t)) {
-        zp_buf_puts(why, "a TXT record set without a TTL (an alias record)");
+        (void)zp_buf_puts(why, "a TXT record set without a TTL (an alias record)");
         goto out;
     }
     set->ttl = strtoul(zp_buf_str(&t), NULL, 10);
     set->found = 1;
     for (p = cs; zp_r53_xml_elem(p, ce, "Value", &cs, &next, &p);) {
         if (zp_r53_xml_text(cs, next, &t) == -1) {
-            zp_buf_puts(why, "a value that is not well-formed XML");
+            (void)zp_buf_puts(why, "a value that is not well-formed XML");
             goto out;
         }
         set->v = zp_xrealloc(set->v, (set->n + 1) * sizeof(*set->v));

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake pkg-config clang libclang-rt-14-dev
+  build-essential cmake pkg-config clang clang-format-14 libclang-rt-14-dev
   libcurl4-openssl-dev libcjson-dev libssl-dev libyaml-dev libldns-dev
   libcmocka-dev libevent-dev libpsl-dev
   bind9 bind9-utils dnsutils ldnsutils pebble lego openssl curl python3 python3-yaml

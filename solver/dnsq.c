@@ -196,6 +196,22 @@ out:
     return rc;
 }
 
+/* A UDP socket connected to t with the query sent on it; -1 with why. */
+static int udp_send(const struct zp_ns_target *t, const uint8_t *wire, size_t wlen, char *why,
+                    size_t whysz)
+{
+    int fd = socket(t->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || connect(fd, (const struct sockaddr *)&t->sa, t->salen) == -1 ||
+        send(fd, wire, wlen, 0) != (ssize_t)wlen) {
+        snprintf(why, whysz, "%s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type, unsigned flags,
                 uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why, size_t whysz)
 {
@@ -229,12 +245,8 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
         snprintf(why, whysz, "cannot build the query");
         goto out;
     }
-    fd = socket(t->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (const struct sockaddr *)&t->sa, t->salen) == -1 ||
-        send(fd, wire, wlen, 0) != (ssize_t)wlen) {
-        snprintf(why, whysz, "%s", strerror(errno));
+    if ((fd = udp_send(t, wire, wlen, why, whysz)) == -1)
         goto out;
-    }
     for (;;) {
         struct pollfd pfd = {fd, POLLIN, 0};
         uint64_t left = zp_ms_left(until);

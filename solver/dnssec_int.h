@@ -4,9 +4,10 @@
  * setters, and the check of a proof of non-existence that the walk reuses
  * for a DS that is not there.
  *
- * dnssecverify.c owns verification (signatures of an RRset, one zone cut,
- * proofs of non-existence) and these helpers; dnssec.c owns the trust
- * anchors, the walk through the resolvers, answers and the finding.
+ * dnssecverify.c owns verification (signatures of an RRset, one zone cut)
+ * and these helpers; dnssecdenial.c owns proofs of non-existence; dnssec.c
+ * owns the trust anchors, the walk through the resolvers, answers and the
+ * finding.
  *
  * Internal steps return 0 (go on), 1 (a verdict is in the result: stop) or
  * -1 (an internal error).
@@ -58,6 +59,15 @@ __attribute__((format(printf, 5, 6))) int zp_dnssec_verdict(struct zp_dnssec_res
                                                             enum zp_dnssec_state st,
                                                             const char *zone, const char *fix,
                                                             const char *fmt, ...);
+
+/*
+ * Whether one of sigs, by signer (signer_s as sentences write it), verifies
+ * rrset with one of keys: 0, or 1 with the sentence about what in res (the
+ * most precise cause: no signature, unknown key, expired...).
+ */
+int zp_dnssec_sig_require(const ldns_rr_list *rrset, const ldns_rr_list *sigs,
+                          const ldns_rr_list *keys, const ldns_rdf *signer, const char *signer_s,
+                          const char *what, time_t now, struct zp_dnssec_result *res);
 
 /*
  * The proof in auth that name (canonical) has no type record (nxdomain: does

@@ -442,6 +442,8 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
     zp_buf_puts(&key, spec->zone);
     for (i = 0; i < spec->n_resolvers; i++)
         zp_buf_printf(&key, "|%s", spec->resolvers[i]);
+    if (!zp_buf_ok(&key))
+        c = NULL; /* a key cut short could name another lookup's entry: no cache */
     if (c != NULL) {
         pthread_mutex_lock(&c->mu);
         e = cache_find(c, zp_buf_str(&key), zp_now_ms());

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/mem.h"
 #include "providers/route53_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (zp_r53_rrset_parse((const char *)data, size, "_acme-challenge.example.test.", &set, &why) ==
             0 &&
         set.found) {
-        char **v = calloc(set.n + 1, sizeof(*v));
+        char **v = zp_xcalloc(set.n + 1, sizeof(*v));
         size_t n = zp_r53_rrset_next(&set, 0, "value", "\"value\"", v);
         if (n > set.n + 1 ||
             zp_r53_batch("_acme-challenge.example.test.", &set, v, n, 60, &batch) == -1)

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/httpc.h"
 
 static void first_error_wins_and_wraps(void **state)
 {
@@ -57,6 +58,95 @@ static void buffer_cap(void **state)
     assert_int_equal(zp_buf_printf(&b, "%d", 678), 0);
     assert_int_equal(zp_buf_puts(&b, "9"), -1); /* refused, not truncated */
     assert_string_equal(zp_buf_str(&b), "12345678");
+    zp_buf_free(&b);
+}
+
+/* Once an append is refused, every later one is too, even one that would fit. */
+static void failure_is_sticky(void **state)
+{
+    struct zp_buf b;
+
+    zp_buf_init(&b, 8);
+    assert_true(zp_buf_ok(&b));
+    assert_int_equal(zp_buf_puts(&b, "1234"), 0);
+    assert_true(zp_buf_ok(&b));
+    assert_int_equal(zp_buf_puts(&b, "56789"), -1);
+    assert_false(zp_buf_ok(&b));
+    assert_int_equal(zp_buf_puts(&b, "5"), -1);
+    assert_int_equal(zp_buf_append(&b, "5", 1), -1);
+    assert_int_equal(zp_buf_printf(&b, "%d", 5), -1);
+    assert_int_equal(zp_buf_append(&b, "", 0), -1);
+    assert_int_equal(zp_http_escape("5", &b), -1);
+    assert_false(zp_buf_ok(&b));
+    assert_string_equal(zp_buf_str(&b), "1234");
+    assert_int_equal(b.len, 4);
+    zp_buf_free(&b);
+}
+
+/*
+ * A builder that ignores each result and asks once at the end never gets a
+ * different string: a piece that did not fit is not skipped over by the
+ * smaller pieces after it (".../dnsZones/" + "/TXT/name" would address the zone).
+ */
+static void builder_gets_prefix_and_one_failure(void **state)
+{
+    struct zp_buf url;
+    char big[64];
+
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    zp_buf_init(&url, 40);
+    zp_buf_puts(&url, "https://dns.example/zones/");
+    zp_http_escape(big, &url);
+    zp_buf_puts(&url, "/TXT/");
+    zp_buf_printf(&url, "%s", "_acme-challenge");
+    assert_false(zp_buf_ok(&url));
+    assert_null(strstr(zp_buf_str(&url), "TXT"));
+    assert_int_equal(strncmp(zp_buf_str(&url), "https://dns.example/zones/zzzz", 30), 0);
+    zp_buf_free(&url);
+
+    /* an escape cut halfway leaves no half-encoded byte followed by more text */
+    zp_buf_init(&url, 5);
+    zp_buf_puts(&url, "a=");
+    zp_http_escape("b c", &url); /* "b%20c": the "%20" does not fit */
+    zp_buf_puts(&url, "&");
+    assert_false(zp_buf_ok(&url));
+    assert_string_equal(zp_buf_str(&url), "a=b");
+    zp_buf_free(&url);
+}
+
+/* Reset, free and take start over: the failure goes with the contents. */
+static void reset_free_take_clear_failure(void **state)
+{
+    struct zp_buf b;
+    char *s;
+
+    zp_buf_init(&b, 4);
+    assert_int_equal(zp_buf_puts(&b, "12345"), -1);
+    zp_buf_reset(&b);
+    assert_true(zp_buf_ok(&b));
+    assert_int_equal(zp_buf_puts(&b, "1234"), 0);
+    assert_string_equal(zp_buf_str(&b), "1234");
+
+    assert_int_equal(zp_buf_puts(&b, "5"), -1);
+    zp_buf_free(&b);
+    assert_true(zp_buf_ok(&b));
+    assert_int_equal(b.max, 4);
+    assert_int_equal(zp_buf_puts(&b, "ab"), 0);
+
+    assert_int_equal(zp_buf_puts(&b, "cde"), -1);
+    s = zp_buf_take(&b);
+    assert_string_equal(s, "ab");
+    free(s);
+    assert_true(zp_buf_ok(&b));
+    assert_int_equal(zp_buf_puts(&b, "abcd"), 0);
+    zp_buf_free(&b);
+
+    /* filled exactly to its cap, the buffer is whole, and nothing more still fits */
+    zp_buf_init(&b, 4);
+    assert_int_equal(zp_buf_puts(&b, "1234"), 0);
+    assert_int_equal(zp_buf_printf(&b, "%s", ""), 0);
+    assert_true(zp_buf_ok(&b));
     zp_buf_free(&b);
 }
 
@@ -115,6 +205,9 @@ int main(void)
         cmocka_unit_test(first_error_wins_and_wraps),
         cmocka_unit_test(wrap_never_overflows),
         cmocka_unit_test(buffer_cap),
+        cmocka_unit_test(failure_is_sticky),
+        cmocka_unit_test(builder_gets_prefix_and_one_failure),
+        cmocka_unit_test(reset_free_take_clear_failure),
         cmocka_unit_test(trim_and_read_file),
         cmocka_unit_test(durations),
     };

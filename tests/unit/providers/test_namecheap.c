@@ -19,6 +19,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/namecheap_int.h"
 #include "providers/provider.h"
@@ -105,7 +106,7 @@ static void every_truncation_refused(void **state)
     struct zp_err err = {0};
 
     for (size_t n = 0; n < strlen(good); n++) {
-        char *cut = malloc(n + 1);
+        char *cut = zp_xmalloc(n + 1);
         memcpy(cut, good, n);
         cut[n] = '\0';
         if (parse(cut, n, &h, &a, &err) != -1)
@@ -134,7 +135,7 @@ static void garbled_bytes(void **state)
     struct zp_nc_apierr a;
     struct zp_err err = {0};
     size_t len = strlen(good), accepted = 0;
-    char *copy = malloc(len);
+    char *copy = zp_xmalloc(len);
 
     for (size_t i = 0; i < len; i++) {
         for (size_t s = 0; s < sizeof(subst); s++) {

@@ -23,6 +23,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/mem.h"
 #include "solver/caa.h"
 
 /* --- the decision ------------------------------------------------------------------------- */
@@ -503,7 +504,7 @@ static void *fake_main(void *arg)
 
 static int fake_setup(void **state)
 {
-    struct fake *f = calloc(1, sizeof(*f));
+    struct fake *f = zp_xcalloc(1, sizeof(*f));
     struct sockaddr_in sa = {.sin_family = AF_INET};
     socklen_t len = sizeof(sa);
 

@@ -23,7 +23,7 @@ static int setup(void **state)
 {
     int fd;
 
-    strcpy(secret_path, "/tmp/zp-cfg-secret-XXXXXX");
+    snprintf(secret_path, sizeof(secret_path), "/tmp/zp-cfg-secret-XXXXXX");
     fd = mkstemp(secret_path);
     if (fd < 0)
         return -1;

@@ -2,9 +2,9 @@
  * test_dnssec.c — the pure parts of the DNSSEC chain check, on records
  * built and signed in memory with keys made here (ECDSA P-256, algorithm
  * 13): one zone cut (DS <-> DNSKEY, self-signature, validity window), the
- * trust anchor at the top, an RRset and a proof of non-existence, each with
- * the exact sentence a user reads. Verification runs at a fixed time, never
- * the wall clock.
+ * trust anchor at the top and an RRset, each with the exact sentence a user
+ * reads. Verification runs at a fixed time, never the wall clock. Proofs of
+ * non-existence: test_dnssec_denial.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,118 +19,11 @@
 #include <ldns/ldns.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "solver/check.h"
 #include "solver/dnssec.h"
 
-#define T0 ((time_t)1767225600) /* 2026-01-01 00:00:00 UTC */
-#define DAY 86400
-#define SERVER "127.0.0.1:53"
-
-/* --- fixtures: a zone's keys, signing ----------------------------------------------------- */
-
-struct zone {
-    char name[64];
-    ldns_key *ksk, *zsk;
-    ldns_rr *ksk_rr, *zsk_rr;
-    unsigned ksk_tag, zsk_tag;
-};
-
-static ldns_key *key_new(const char *zone, uint16_t flags, ldns_rr **rr)
-{
-    ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-
-    assert_non_null(k);
-    ldns_key_set_pubkey_owner(k, ldns_dname_new_frm_str(zone));
-    ldns_key_set_flags(k, flags);
-    *rr = ldns_key2rr(k);
-    assert_non_null(*rr);
-    ldns_key_set_keytag(k, ldns_calc_keytag(*rr));
-    return k;
-}
-
-/* Two keys whose tags differ, so the sentences are unambiguous. */
-static void zone_new(struct zone *z, const char *name)
-{
-    snprintf(z->name, sizeof(z->name), "%s", name);
-    z->ksk = key_new(name, 257, &z->ksk_rr);
-    do {
-        z->zsk = key_new(name, 256, &z->zsk_rr);
-        z->zsk_tag = ldns_calc_keytag(z->zsk_rr);
-        if (z->zsk_tag == ldns_calc_keytag(z->ksk_rr)) {
-            ldns_key_deep_free(z->zsk);
-            ldns_rr_free(z->zsk_rr);
-            z->zsk = NULL;
-        }
-    } while (z->zsk == NULL);
-    z->ksk_tag = ldns_calc_keytag(z->ksk_rr);
-}
-
-static void zone_free(struct zone *z)
-{
-    ldns_key_deep_free(z->ksk);
-    ldns_key_deep_free(z->zsk);
-    ldns_rr_free(z->ksk_rr);
-    ldns_rr_free(z->zsk_rr);
-}
-
-static ldns_rr_list *dnskey_set(const struct zone *z)
-{
-    ldns_rr_list *l = ldns_rr_list_new();
-
-    ldns_rr_list_push_rr(l, ldns_rr_clone(z->ksk_rr));
-    ldns_rr_list_push_rr(l, ldns_rr_clone(z->zsk_rr));
-    return l;
-}
-
-static ldns_rr_list *sign(const ldns_rr_list *set, ldns_key *k, time_t inception, time_t expiration)
-{
-    ldns_key_list *kl = ldns_key_list_new();
-    ldns_rr_list *sigs;
-
-    ldns_key_set_inception(k, (uint32_t)inception);
-    ldns_key_set_expiration(k, (uint32_t)expiration);
-    ldns_key_list_push_key(kl, k);
-    sigs = ldns_sign_public((ldns_rr_list *)set, kl);
-    ldns_key_list_set_key_count(kl, 0); /* ldns_key_list_free frees the keys it holds */
-    ldns_key_list_free(kl);
-    assert_non_null(sigs);
-    assert_int_equal(ldns_rr_list_rr_count(sigs), 1);
-    return sigs;
-}
-
-/* Signed from a month before T0 to a month after. */
-static ldns_rr_list *sign_now(const ldns_rr_list *set, ldns_key *k)
-{
-    return sign(set, k, T0 - 30 * DAY, T0 + 30 * DAY);
-}
-
-static ldns_rr *rr(const char *text)
-{
-    ldns_rr *r = NULL;
-
-    assert_int_equal(ldns_rr_new_frm_str(&r, text, 3600, NULL, NULL), LDNS_STATUS_OK);
-    return r;
-}
-
-static ldns_rr_list *list1(ldns_rr *r)
-{
-    ldns_rr_list *l = ldns_rr_list_new();
-
-    ldns_rr_list_push_rr(l, r);
-    return l;
-}
-
-static ldns_rr_list *ds_of(const ldns_rr *key)
-{
-    return list1(ldns_key_rr2ds(key, LDNS_SHA256));
-}
-
-static void free_lists(ldns_rr_list *a, ldns_rr_list *b, ldns_rr_list *c)
-{
-    ldns_rr_list_deep_free(a);
-    ldns_rr_list_deep_free(b);
-    ldns_rr_list_deep_free(c);
-}
+#include "dnssec_fixture.h"
 
 /* "a/13, b/13" in key tag order, as the sentences list keys. */
 static void two_tags(unsigned a, unsigned b, char *out, size_t sz)
@@ -472,7 +365,7 @@ static void resolver_stripping_dnssec_is_unknown(void **state)
 
 static char *write_tmp(const char *text)
 {
-    char *path = strdup("/tmp/zp-anchor-XXXXXX");
+    char *path = zp_xstrdup("/tmp/zp-anchor-XXXXXX");
     int fd = mkstemp(path);
 
     assert_true(fd >= 0);
@@ -625,161 +518,6 @@ static void ds_set_signed_by_the_parent(void **state)
     zone_free(&child);
 }
 
-/* --- proofs that a delegation has no DS --------------------------------------------------- */
-
-static ldns_rr_list *signed_auth(ldns_rr *nsec, ldns_key *k)
-{
-    ldns_rr_list *auth = list1(nsec), *sigs = sign_now(auth, k);
-
-    ldns_rr_list_cat(auth, sigs);
-    ldns_rr_list_free(sigs);
-    return auth;
-}
-
-static void nsec_denial(void **state)
-{
-    struct zp_dnssec_result res;
-    struct zone p;
-    ldns_rr_list *keys, *auth;
-
-    zone_new(&p, "test.");
-    keys = dnskey_set(&p);
-    auth = signed_auth(rr("unsigned.test. 3600 IN NSEC zzz.test. NS RRSIG NSEC"), p.zsk);
-    assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_SECURE);
-    assert_string_equal(res.why, "test. proves that unsigned.test. has no DS record (NSEC)");
-    ldns_rr_list_deep_free(auth);
-
-    /* the bitmap says a DS exists: no proof */
-    auth = signed_auth(rr("unsigned.test. 3600 IN NSEC zzz.test. NS DS RRSIG NSEC"), p.zsk);
-    assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    assert_string_equal(res.zone, "test.");
-    assert_string_equal(res.why, "the NSEC records from test. do not prove that unsigned.test. "
-                                 "has no DS record");
-    ldns_rr_list_deep_free(auth);
-
-    /* an unsigned NSEC proves nothing */
-    auth = list1(rr("unsigned.test. 3600 IN NSEC zzz.test. NS RRSIG NSEC"));
-    assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    assert_string_equal(res.why, "the NSEC record at unsigned.test. (the proof that "
-                                 "unsigned.test. has no DS record) has no signature (RRSIG)");
-    ldns_rr_list_deep_free(auth);
-
-    auth = ldns_rr_list_new();
-    assert_int_equal(zp_dnssec_verify_denial("unsigned.test.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    assert_string_equal(res.why, "test. answers that unsigned.test. has no DS record, but without "
-                                 "a proof (no NSEC or NSEC3 record)");
-    assert_string_equal(res.dig, "dig +dnssec +cd @127.0.0.1 unsigned.test. DS");
-    free_lists(keys, auth, NULL);
-    zone_free(&p);
-}
-
-/* base32hex arithmetic on an NSEC3 hash label: the names just before and after it. */
-static void b32_step(char *s, int delta)
-{
-    static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
-
-    for (int i = (int)strlen(s) - 1; i >= 0; i--) {
-        int v = (int)(strchr(digits, s[i]) - digits) + delta;
-
-        s[i] = digits[(v + 32) % 32];
-        if (v >= 0 && v < 32)
-            return;
-    }
-}
-
-static void nsec3_hash(const char *name, char *out, size_t sz)
-{
-    ldns_rdf *n = ldns_dname_new_frm_str(name);
-    ldns_rdf *h = ldns_nsec3_hash_name(n, 1, 0, 0, NULL);
-    char *s = ldns_rdf2str(h);
-
-    snprintf(out, sz, "%.*s", (int)strcspn(s, "."), s);
-    for (char *p = out; *p; p++)
-        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
-    free(s);
-    ldns_rdf_deep_free(h);
-    ldns_rdf_deep_free(n);
-}
-
-static void nsec3_opt_out_denial(void **state)
-{
-    struct zp_dnssec_result res;
-    struct zone p;
-    ldns_rr_list *keys, *auth, *more;
-    char he[64], he_next[64], hn[64], before[64], after[64], text[256];
-
-    zone_new(&p, "test3.");
-    keys = dnskey_set(&p);
-    nsec3_hash("test3.", he, sizeof(he));
-    nsec3_hash("unsigned.test3.", hn, sizeof(hn));
-    snprintf(before, sizeof(before), "%s", hn);
-    snprintf(after, sizeof(after), "%s", hn);
-    b32_step(before, -1);
-    b32_step(after, 1);
-    /* the closest encloser (test3.) exists; the next closer is covered by an opt-out span */
-    snprintf(he_next, sizeof(he_next), "%s", he);
-    b32_step(he_next, 1);
-    snprintf(text, sizeof(text),
-             "%s.test3. 3600 IN NSEC3 1 0 0 - %s NS SOA RRSIG DNSKEY "
-             "NSEC3PARAM",
-             he, he_next);
-    auth = signed_auth(rr(text), p.zsk);
-    snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 1 0 - %s NS", before, after);
-    more = signed_auth(rr(text), p.zsk);
-    ldns_rr_list_cat(auth, more);
-    ldns_rr_list_free(more);
-    assert_int_equal(zp_dnssec_verify_denial("unsigned.test3.", LDNS_RR_TYPE_DS, 0, auth, keys,
-                                             "test3.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_SECURE);
-    assert_string_equal(res.why,
-                        "test3. proves that unsigned.test3. has no DS record (NSEC3, opt-out)");
-    free_lists(keys, auth, NULL);
-    zone_free(&p);
-}
-
-static void nsec3_nodata_denial(void **state)
-{
-    struct zp_dnssec_result res;
-    struct zone p;
-    ldns_rr_list *keys, *auth;
-    char hx[64], next[64], text[256];
-
-    zone_new(&p, "test3.");
-    keys = dnskey_set(&p);
-    nsec3_hash("_acme-challenge.test3.", hx, sizeof(hx));
-    snprintf(next, sizeof(next), "%s", hx);
-    b32_step(next, 1);
-    snprintf(text, sizeof(text), "%s.test3. 3600 IN NSEC3 1 0 0 - %s A RRSIG", hx, next);
-    auth = signed_auth(rr(text), p.zsk);
-    assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_TXT, 0, auth,
-                                             keys, "test3.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_SECURE);
-    assert_string_equal(res.why, "test3. proves that _acme-challenge.test3. has no TXT record "
-                                 "(NSEC3)");
-    assert_int_equal(zp_dnssec_verify_denial("_acme-challenge.test3.", LDNS_RR_TYPE_A, 0, auth,
-                                             keys, "test3.", SERVER, T0, &res),
-                     0);
-    assert_int_equal(res.state, ZP_DNSSEC_BOGUS);
-    assert_string_equal(res.why, "the NSEC3 records from test3. do not prove that "
-                                 "_acme-challenge.test3. has no A record");
-    free_lists(keys, auth, NULL);
-    zone_free(&p);
-}
-
 /* --- the finding -------------------------------------------------------------------------- */
 
 static void findings(void **state)
@@ -838,9 +576,6 @@ int main(void)
         cmocka_unit_test(anchor_files),
         cmocka_unit_test(rrset_sentences),
         cmocka_unit_test(ds_set_signed_by_the_parent),
-        cmocka_unit_test(nsec_denial),
-        cmocka_unit_test(nsec3_opt_out_denial),
-        cmocka_unit_test(nsec3_nodata_denial),
         cmocka_unit_test(findings),
     };
 

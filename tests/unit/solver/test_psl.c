@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "solver/psl.h"
 
 /* libpsl reads the section markers only in this shape: BEGIN, rules, END, per section. */
@@ -53,7 +54,7 @@ static void write_file(const char *path, const char *text)
 
 static int setup(void **state)
 {
-    struct fixture *fx = calloc(1, sizeof(*fx));
+    struct fixture *fx = zp_xcalloc(1, sizeof(*fx));
     struct zp_err err = {0};
 
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/zp-psl-XXXXXX");

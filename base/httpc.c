@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -347,7 +346,7 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
         }
         zp_log(ZP_LOG_INFO, "http retry", ZP_S("to", req->what), ZP_I("status", resp->status),
                ZP_I("attempt", attempt), ZP_I("wait_ms", wait), ZP_END);
-        usleep((useconds_t)(wait * 1000u));
+        zp_sleep_ms(wait);
     }
 }
 
@@ -416,6 +415,6 @@ int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadl
                               "rate limited by zoneproof's own limit for %s (the provider allows "
                               "about %.0f requests a minute); retry after %llu s",
                               what, rate * 60.0, (unsigned long long)(wait_ms + 999u) / 1000u);
-        usleep((useconds_t)(wait_ms * 1000u));
+        zp_sleep_ms(wait_ms);
     }
 }

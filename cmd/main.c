@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
@@ -69,6 +70,32 @@ int zp_cmd_log_level(const char *s)
     return 0;
 }
 
+/*
+ * ZP_TEST_CLOCK=fast is for the integration tests only: sleeps (backoff,
+ * Retry-After, status polls) return at once and move the clock forward, so
+ * deadlines run out as they would without the tests waiting for them. Read
+ * once, before any thread starts. Never set it in a deployment.
+ */
+static int test_clock(void)
+{
+    const char *v = getenv("ZP_TEST_CLOCK");
+    enum zp_clock_mode m;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (zp_clock_mode_parse(v, &m) == -1 || m == ZP_CLOCK_MANUAL) {
+        fprintf(stderr,
+                "zoneproof: ZP_TEST_CLOCK \"%s\" is unknown: use real or fast (tests only)\n", v);
+        return -1;
+    }
+    zp_clock_set_mode(m);
+    if (m != ZP_CLOCK_REAL)
+        zp_log(ZP_LOG_WARN,
+               "test clock: sleeps return at once; never set ZP_TEST_CLOCK outside tests",
+               ZP_S("ZP_TEST_CLOCK", v), ZP_END);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -87,6 +114,8 @@ int main(int argc, char **argv)
         printf("zoneproof %s (%s)\n", ZP_VERSION, curl_version());
         return ZP_EXIT_OK;
     }
+    if (test_clock() == -1)
+        return ZP_EXIT_USAGE;
     /* A peer closing a socket must be an error return, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

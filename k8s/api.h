@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/queue.h"
 
 struct evhttp_request;
 struct event_base;
@@ -33,7 +34,7 @@ struct zp_solver;
  * may only release memory it owns.
  */
 struct zp_handoff_item {
-    struct zp_handoff_item *next;
+    struct zp_qitem link; /* the hand-off's queue */
     void (*fn)(struct zp_handoff_item *it, int live);
 };
 
@@ -55,10 +56,10 @@ unsigned zp_handoff_pending(struct zp_handoff *h);
 void zp_handoff_close(struct zp_handoff *h);
 
 /*
- * The server's own worker threads (at most two) for its calls to
- * kube-apiserver: SubjectAccessReviews and the re-reads of the front-proxy
- * settings. The event loop never waits on the network; a finished job comes
- * back to the loop through the hand-off.
+ * The server's own worker threads (two, a base/pool.h pool) for its calls
+ * to kube-apiserver: SubjectAccessReviews and the re-reads of the
+ * front-proxy settings. The event loop never waits on the network; a
+ * finished job comes back to the loop through the hand-off.
  */
 #define ZP_KWORKER_THREADS 2
 #define ZP_KWORKER_QUEUE_MAX 1024u /* beyond this, callers answer "busy" rather than queue */
@@ -69,7 +70,7 @@ void zp_handoff_close(struct zp_handoff *h);
  */
 struct zp_kjob {
     struct zp_handoff_item item; /* first: the hand-off gives this pointer back */
-    struct zp_kjob *next_job;    /* the queue's */
+    struct zp_qitem link;        /* the workers' queue */
     void (*run)(struct zp_kjob *job);
 };
 

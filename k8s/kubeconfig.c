@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/secrets.h"
 
 static void wipe_tree(struct zp_ynode *n)
 {
@@ -76,7 +76,7 @@ static int file_or_data(const struct zp_ynode *m, const char *path, const char *
         n = zp_y_get(m, dkey);
         *data = zp_xcalloc(1, sizeof(**data));
         zp_buf_init(*data, ZP_YAML_MAX_BYTES);
-        if (zp_kube_b64decode(s, strlen(s), *data, err) == -1) {
+        if (zp_b64_decode(s, strlen(s), ZP_B64_LINES, *data, err) == -1) {
             zp_err_clear(err);
             return zp_y_fail(n, path, err, "%s is not valid base64", dkey);
         }

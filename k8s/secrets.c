@@ -1,9 +1,9 @@
 /*
  * secrets.c — a Secret's key read through the Kubernetes API for a
  * provider's secretRef: names checked before they go into a URL, the value
- * base64-decoded (the decoder also serves kubeconfig -data values), every
- * copy of the reply wiped, and errors that say what to create or which
- * permission to grant.
+ * base64-decoded (base/base64.h, line breaks skipped as Go's StdEncoding
+ * does), every copy of the reply wiped, and errors that say what to create
+ * or which permission to grant.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -19,72 +20,6 @@
 #include "k8s/secrets.h"
 
 #define LIST_MAX 1024 /* the key list in a message */
-
-/* ---- base64, as Secret data and kubeconfig -data values are written ---------- */
-
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-int zp_kube_b64decode(const char *in, size_t len, struct zp_buf *out, struct zp_err *err)
-{
-    unsigned char chunk[768] = {0};
-    size_t n_chunk = 0, n_sym = 0, n_pad = 0;
-    unsigned acc = 0;
-    int bits = 0, v, rc = -1;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            n_pad++;
-            continue;
-        }
-        if (n_pad > 0 || (v = b64val(c)) < 0) {
-            zp_err_set(err, ZP_EINVAL, "not valid base64 (at byte %zu)", i);
-            goto out;
-        }
-        acc = ((acc << 6) | (unsigned)v) & 0xffffffu;
-        bits += 6;
-        n_sym++;
-        if (bits >= 8) {
-            bits -= 8;
-            chunk[n_chunk++] = (unsigned char)(acc >> bits);
-            if (n_chunk == sizeof(chunk)) {
-                if (zp_buf_append(out, chunk, n_chunk) == -1)
-                    break; /* reported below */
-                n_chunk = 0;
-            }
-        }
-    }
-    if (n_chunk == sizeof(chunk) || zp_buf_append(out, chunk, n_chunk) == -1) {
-        zp_err_set(err, ZP_EINVAL, "the decoded value is larger than %zu bytes", out->max);
-        goto out;
-    }
-    if ((n_sym + n_pad) % 4 != 0 || n_pad > 2 || n_sym % 4 == 1) {
-        zp_err_set(err, ZP_EINVAL, "not valid base64 (its length or padding is wrong)");
-        goto out;
-    }
-    if (out->data == NULL) /* an empty value is still a string */
-        zp_buf_append(out, "", 0);
-    rc = 0;
-out:
-    zp_wipe(chunk, sizeof(chunk));
-    zp_wipe(&acc, sizeof(acc));
-    return rc;
-}
 
 int zp_secret_valid_name(const char *s, int label)
 {
@@ -194,7 +129,7 @@ int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, 
     }
     if (out->max == 0 || out->max > ZP_SECRET_MAX)
         out->max = ZP_SECRET_MAX;
-    if (zp_kube_b64decode(item->valuestring, strlen(item->valuestring), out, err) == -1) {
+    if (zp_b64_decode(item->valuestring, strlen(item->valuestring), ZP_B64_LINES, out, err) == -1) {
         zp_err_clear(err);
         zp_buf_free_secret(out);
         zp_err_set(err, ZP_EINVAL, "secret %s/%s: key \"%s\" is not valid base64", ns, name, key);

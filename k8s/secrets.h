@@ -26,9 +26,6 @@ struct zp_err;
 int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, struct zp_buf *out,
                   struct zp_err *err);
 
-/* Standard base64, line breaks ignored (Go's StdEncoding.DecodeString); for Secret data. */
-int zp_kube_b64decode(const char *in, size_t len, struct zp_buf *out, struct zp_err *err);
-
 /* Whether s is a DNS-1123 subdomain (a Secret's name) or, with label set, a label (a namespace). */
 int zp_secret_valid_name(const char *s, int label);
 /* Whether s may be a key of a Secret's data: [-._a-zA-Z0-9]+, at most 253. */

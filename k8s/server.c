@@ -5,6 +5,12 @@
  * (or a kube-apiserver answer) from another thread back to the loop, the
  * two worker threads that call kube-apiserver, and the wiring of
  * authentication and authorization to the cluster.
+ *
+ * Threads: everything but the hand-off and the workers is the loop
+ * thread's. The hand-off is a base/queue.h queue any thread posts to and
+ * the loop drains; the workers are a base/pool.h pool (started with every
+ * signal blocked, so SIGTERM, SIGINT and SIGHUP reach the loop) whose
+ * finished jobs are posted to the hand-off.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -12,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,8 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pool.h"
+#include "base/queue.h"
 #include "k8s/api.h"
 #include "k8s/authn.h"
 #include "k8s/authsource.h"
@@ -51,42 +60,45 @@
 
 /* ---- The hand-off --------------------------------------------------------- */
 
+/*
+ * Items wait in a base/queue.h queue whose wake hook makes the loop's event
+ * active; the hook runs under the queue's lock, so a post either lands
+ * before the close (and the event still exists) or is refused after it.
+ */
 struct zp_handoff {
-    pthread_mutex_t mu; /* guards everything below */
-    struct event *ev;   /* NULL once the loop is gone */
-    struct zp_handoff_item *head, **tail;
-    unsigned refs; /* the server's, plus one per held item */
+    struct zp_queue q; /* unbounded; closed once the loop is gone */
+    struct event *ev;  /* set before the first post; freed after the close */
+    atomic_uint refs;  /* the server's, plus one per held item */
 };
 
 static void handoff_unref(struct zp_handoff *h)
 {
-    int last;
-
-    pthread_mutex_lock(&h->mu);
-    last = --h->refs == 0;
-    pthread_mutex_unlock(&h->mu);
-    if (last) {
-        pthread_mutex_destroy(&h->mu);
+    if (atomic_fetch_sub(&h->refs, 1) == 1) {
+        zp_queue_destroy(&h->q);
         free(h);
     }
+}
+
+/* The queue's wake hook, under its lock: thread-safe with evthread_use_pthreads(). */
+static void handoff_wake(void *ctx)
+{
+    struct zp_handoff *h = ctx;
+
+    event_active(h->ev, EV_READ, 0);
 }
 
 /* The loop thread: run everything queued, outside the lock. */
 static void handoff_run(evutil_socket_t fd, short what, void *arg)
 {
     struct zp_handoff *h = arg;
-    struct zp_handoff_item *it, *next;
+    struct zp_qitem *it, *next;
 
     (void)fd;
     (void)what;
-    pthread_mutex_lock(&h->mu);
-    it = h->head;
-    h->head = NULL;
-    h->tail = &h->head;
-    pthread_mutex_unlock(&h->mu);
-    for (; it != NULL; it = next) {
-        next = it->next;
-        it->fn(it, 1);
+    for (it = zp_queue_take_all(&h->q); it != NULL; it = next) {
+        struct zp_handoff_item *hi = ZP_CONTAINER_OF(it, struct zp_handoff_item, link);
+        next = it->next; /* before fn, which may free the item */
+        hi->fn(hi, 1);
         handoff_unref(h);
     }
 }
@@ -94,10 +106,10 @@ static void handoff_run(evutil_socket_t fd, short what, void *arg)
 struct zp_handoff *zp_handoff_new(struct event_base *base)
 {
     struct zp_handoff *h = zp_xcalloc(1, sizeof(*h));
+    struct zp_queue_hooks hooks = {.wake = handoff_wake, .ctx = h};
 
-    pthread_mutex_init(&h->mu, NULL);
-    h->tail = &h->head;
-    h->refs = 1;
+    zp_queue_init(&h->q, 0, &hooks);
+    atomic_init(&h->refs, 1);
     h->ev = event_new(base, -1, 0, handoff_run, h);
     if (h->ev == NULL)
         abort(); /* allocation only */
@@ -106,9 +118,7 @@ struct zp_handoff *zp_handoff_new(struct event_base *base)
 
 void zp_handoff_hold(struct zp_handoff *h)
 {
-    pthread_mutex_lock(&h->mu);
-    h->refs++;
-    pthread_mutex_unlock(&h->mu);
+    atomic_fetch_add(&h->refs, 1);
 }
 
 void zp_handoff_release(struct zp_handoff *h)
@@ -118,19 +128,8 @@ void zp_handoff_release(struct zp_handoff *h)
 
 void zp_handoff_post(struct zp_handoff *h, struct zp_handoff_item *it)
 {
-    int live;
-
-    it->next = NULL;
-    pthread_mutex_lock(&h->mu);
-    live = h->ev != NULL;
-    if (live) {
-        *h->tail = it;
-        h->tail = &it->next;
-        /* Thread-safe with evthread_use_pthreads(); wakes the loop. */
-        event_active(h->ev, EV_READ, 0);
-    }
-    pthread_mutex_unlock(&h->mu);
-    if (!live) {
+    /* Accepted: the item was held, so only a closed queue refuses it. */
+    if (zp_queue_push(&h->q, &it->link, ZP_Q_ACCEPTED) == -1) {
         it->fn(it, 0);
         handoff_unref(h);
     }
@@ -138,30 +137,22 @@ void zp_handoff_post(struct zp_handoff *h, struct zp_handoff_item *it)
 
 unsigned zp_handoff_pending(struct zp_handoff *h)
 {
-    unsigned n;
-
-    pthread_mutex_lock(&h->mu);
-    n = h->refs - 1;
-    pthread_mutex_unlock(&h->mu);
-    return n;
+    return atomic_load(&h->refs) - 1;
 }
 
 void zp_handoff_close(struct zp_handoff *h)
 {
-    struct zp_handoff_item *it, *next;
+    struct zp_qitem *it, *next;
 
     if (h == NULL)
         return;
-    pthread_mutex_lock(&h->mu);
-    event_free(h->ev);
+    it = zp_queue_close(&h->q);
+    event_free(h->ev); /* no wake can run any more: pushes are refused */
     h->ev = NULL;
-    it = h->head;
-    h->head = NULL;
-    h->tail = &h->head;
-    pthread_mutex_unlock(&h->mu);
     for (; it != NULL; it = next) {
-        next = it->next;
-        it->fn(it, 0);
+        struct zp_handoff_item *hi = ZP_CONTAINER_OF(it, struct zp_handoff_item, link);
+        next = it->next; /* before fn, which may free the item */
+        hi->fn(hi, 0);
         handoff_unref(h);
     }
     handoff_unref(h);
@@ -169,112 +160,69 @@ void zp_handoff_close(struct zp_handoff *h)
 
 /* ---- The workers ------------------------------------------------------------ */
 
-/* A bounded FIFO and two threads; a stop runs nothing more but gives every job back. */
+/* A base/pool.h pool of two threads; a finished job goes back to the loop through the hand-off. */
 struct zp_kworker {
-    pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cv;
-    struct zp_kjob *head, **tail;
-    unsigned queued, running;
-    int stopping;
+    struct zp_pool *pool;
     struct zp_handoff *handoff;
-    pthread_t threads[ZP_KWORKER_THREADS];
-    unsigned n_threads;
 };
 
-static void *worker_main(void *arg)
+static void kworker_run(void *ctx, struct zp_qitem *it)
 {
-    struct zp_kworker *w = arg;
-    struct zp_kjob *job;
+    struct zp_kworker *w = ctx;
+    struct zp_kjob *job = ZP_CONTAINER_OF(it, struct zp_kjob, link);
 
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (w->stopping)
-            break;
-        job = w->head;
-        w->head = job->next_job;
-        if (w->head == NULL)
-            w->tail = &w->head;
-        w->queued--;
-        w->running++;
-        pthread_mutex_unlock(&w->mu);
-        job->run(job);
-        /* The item may be freed by the loop as soon as it is posted. */
-        zp_handoff_post(w->handoff, &job->item);
-        pthread_mutex_lock(&w->mu);
-        w->running--;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
+    job->run(job);
+    /* The item may be freed by the loop as soon as it is posted. */
+    zp_handoff_post(w->handoff, &job->item);
+}
+
+/* Never run: the hand-off is closed by now, so each runs at once with live = 0. */
+static void kworker_give_back(void *ctx, struct zp_qitem *it)
+{
+    struct zp_kworker *w = ctx;
+
+    zp_handoff_post(w->handoff, &ZP_CONTAINER_OF(it, struct zp_kjob, link)->item);
 }
 
 struct zp_kworker *zp_kworker_new(struct zp_handoff *h)
 {
     struct zp_kworker *w = zp_xcalloc(1, sizeof(*w));
-    sigset_t all, old;
+    struct zp_pool_cfg pc = {
+        .what = "kubernetes worker",
+        .threads = ZP_KWORKER_THREADS,
+        .max = ZP_KWORKER_QUEUE_MAX,
+        .run = kworker_run,
+        .give_back = kworker_give_back,
+        .ctx = w,
+    };
+    struct zp_err err = {0};
 
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    w->tail = &w->head;
     w->handoff = h;
-    /* Signals belong to the loop thread: the workers start with all of them blocked. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (unsigned i = 0; i < ZP_KWORKER_THREADS; i++) {
-        if (pthread_create(&w->threads[w->n_threads], NULL, worker_main, w) != 0) {
-            zp_log(ZP_LOG_WARN, "kubernetes worker thread not started", ZP_END);
-            break;
-        }
-        w->n_threads++;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (w->n_threads == 0)
+    /* The pool starts its threads with every signal blocked: they belong to the loop. */
+    if ((w->pool = zp_pool_new(&pc, &err)) == NULL) {
+        zp_log(ZP_LOG_ERROR, "kubernetes worker threads not started", ZP_S("error", err.msg),
+               ZP_END);
         abort(); /* thread creation fails only when the process is out of resources */
+    }
     return w;
 }
 
 int zp_kworker_submit(struct zp_kworker *w, struct zp_kjob *job)
 {
-    int rc = -1;
-
-    job->next_job = NULL;
-    pthread_mutex_lock(&w->mu);
-    if (!w->stopping && w->queued < ZP_KWORKER_QUEUE_MAX) {
-        zp_handoff_hold(w->handoff);
-        *w->tail = job;
-        w->tail = &job->next_job;
-        w->queued++;
-        pthread_cond_signal(&w->cv);
-        rc = 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return rc;
+    /* Held first: the job may run and post its item before submit returns. */
+    zp_handoff_hold(w->handoff);
+    if (zp_pool_submit(w->pool, &job->link, 0) == 0)
+        return 0;
+    zp_handoff_release(w->handoff);
+    return -1;
 }
 
 void zp_kworker_free(struct zp_kworker *w)
 {
-    struct zp_kjob *job, *next;
-
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->stopping = 1;
-    job = w->head;
-    w->head = NULL;
-    w->tail = &w->head;
-    w->queued = 0;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    for (unsigned i = 0; i < w->n_threads; i++)
-        pthread_join(w->threads[i], NULL);
-    /* Never run: the hand-off is closed by now, so each runs at once with live = 0. */
-    for (; job != NULL; job = next) {
-        next = job->next_job;
-        zp_handoff_post(w->handoff, &job->item);
-    }
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    /* Waits for the jobs running, then gives back (kworker_give_back) those never run. */
+    zp_pool_free(w->pool);
     free(w);
 }
 

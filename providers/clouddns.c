@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -40,7 +39,7 @@
 #define CD_ATTEMPTS 6   /* read-and-change rounds lost to concurrent writers */
 #define CD_PAGES_MAX 50 /* zone-list pages followed */
 #define CD_POLL_FIRST_MS 200u
-#define CD_POLL_MAX_MS 2000u
+#define CD_POLL_MAX_MS 2000u /* pollInterval's default */
 #define CD_REPLY_MAX (1024u * 1024u)
 
 struct cd_cfg {
@@ -51,6 +50,7 @@ struct cd_cfg {
     char *token_endpoint; /* NULL: the key file's token_uri */
     char *ca;
     struct zp_gauth *auth; /* the token cache: the only state shared by calls */
+    uint64_t poll_max_ms;  /* pollInterval: the longest wait between two polls of a change */
 };
 
 /* One present or cleanup. */
@@ -60,15 +60,18 @@ struct cd_op {
     const struct zp_prov_call *call;
     struct zp_gauth_src src;
     char rate_key[192];
-    char *token;    /* a copy of the bearer token; wiped at the end */
-    char who[256];  /* the service account, for messages */
-    char zone[128]; /* the managed zone's name (not its DNS name) */
+    char *token;          /* a copy of the bearer token; wiped at the end */
+    char who[256];        /* the service account, for messages */
+    char zone[128];       /* the managed zone's name (not its DNS name) */
+    struct zp_buf quoted; /* rec->value as rrdata, "a" "b" (Present only) */
     int del;
 };
 
 static const char *const cd_keys[] = {
-    "project", ZP_CRED_KEYS("serviceAccount"), "managedZone", "endpoint", "tokenEndpoint", "caFile",
-    NULL,
+    "project",       ZP_CRED_KEYS("serviceAccount"),
+    "managedZone",   "endpoint",
+    "tokenEndpoint", "caFile",
+    "pollInterval",  NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -105,7 +108,10 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
     struct zp_err kerr = {0};
     int rc = -1;
 
-    if (zp_y_str(node, path, "project", 1, &project, err) == -1 ||
+    cfg->poll_max_ms = CD_POLL_MAX_MS;
+    if (zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
+                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
+        zp_y_str(node, path, "project", 1, &project, err) == -1 ||
         zp_y_str(node, path, "managedZone", 0, &zone, err) == -1 ||
         zp_y_str(node, path, "tokenEndpoint", 0, &tok, err) == -1 ||
         zp_endpoint_parse(node, path, CD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
@@ -353,7 +359,8 @@ static int cd_zone(struct cd_op *op, struct zp_err *err)
             zp_buf_puts(&path, "&pageToken=");
             zp_http_escape(page, &path);
         }
-        if (cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
+        if (zp_buf_check(&path, "the managed zone list URL", err) == -1 ||
+            cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
             goto out;
         if (status != 200) {
             cd_fail(op, status, reply, "dns.managedZones.list", "list the managed zones", err);
@@ -417,7 +424,8 @@ static int cd_read(struct cd_op *op, cJSON **set, struct zp_err *err)
     zp_http_escape(op->zone, &path);
     zp_buf_puts(&path, "/rrsets?type=TXT&name=");
     zp_http_escape(op->rec->fqdn, &path);
-    if (cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
+    if (zp_buf_check(&path, "the TXT set URL", err) == -1 ||
+        cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
         goto out;
     if (status != 200) {
         cd_fail(op, status, reply, "dns.resourceRecordSets.list", "read the TXT set", err);
@@ -455,7 +463,8 @@ static int cd_wait_done(struct cd_op *op, cJSON *change, struct zp_err *err)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(change, "id");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(change, "status");
-    uint64_t wait = CD_POLL_FIRST_MS;
+    uint64_t cap = op->cfg->poll_max_ms;
+    uint64_t wait = CD_POLL_FIRST_MS < cap ? CD_POLL_FIRST_MS : cap;
     struct zp_buf path;
     cJSON *reply = NULL;
     long status = 0;
@@ -473,6 +482,8 @@ static int cd_wait_done(struct cd_op *op, cJSON *change, struct zp_err *err)
     zp_http_escape(op->zone, &path);
     zp_buf_puts(&path, "/changes/");
     zp_http_escape(id->valuestring, &path);
+    if (zp_buf_check(&path, "the change status URL", err) == -1)
+        goto out;
     for (;;) {
         uint64_t left = zp_ms_left(op->call->deadline_ms);
 
@@ -483,8 +494,8 @@ static int cd_wait_done(struct cd_op *op, cJSON *change, struct zp_err *err)
                        CD_WHAT, op->rec->fqdn, op->zone);
             goto out;
         }
-        usleep((useconds_t)(wait * 1000u));
-        wait = wait * 2 > CD_POLL_MAX_MS ? CD_POLL_MAX_MS : wait * 2;
+        zp_sleep_ms(wait);
+        wait = wait * 2 > cap ? cap : wait * 2;
         cJSON_Delete(reply);
         if (cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
             goto out;
@@ -523,7 +534,7 @@ static int cd_has(const cJSON *set, const char *value, cJSON *rest)
 }
 
 /* The quoted rrdata for value: character-strings of at most 255 bytes, "a" "b". */
-static void cd_quote(const char *value, struct zp_buf *q)
+static int cd_quote(const char *value, struct zp_buf *q)
 {
     size_t n = strlen(value);
 
@@ -537,6 +548,7 @@ static void cd_quote(const char *value, struct zp_buf *q)
             zp_buf_puts(q, " ");
         zp_txt_quote(part, q);
     }
+    return zp_buf_ok(q) ? 0 : -1;
 }
 
 /*
@@ -547,19 +559,15 @@ static char *cd_plan(const struct cd_op *op, const cJSON *set, int *deletes_only
 {
     cJSON *rest = cJSON_CreateArray(), *body = NULL, *add = NULL;
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(set, "ttl");
-    struct zp_buf q;
     char *out = NULL;
     int has = set ? cd_has(set, op->rec->value, rest) : 0;
 
-    zp_buf_init(&q, 1024);
     *deletes_only = 0;
     if (has != op->del)
         goto out;
     body = cJSON_CreateObject();
-    if (!op->del) {
-        cd_quote(op->rec->value, &q);
-        cJSON_AddItemToArray(rest, cJSON_CreateString(zp_buf_str(&q)));
-    }
+    if (!op->del)
+        cJSON_AddItemToArray(rest, cJSON_CreateString(zp_buf_str(&op->quoted)));
     if (cJSON_GetArraySize(rest) > 0) {
         add = cJSON_CreateObject();
         cJSON_AddStringToObject(
@@ -578,7 +586,6 @@ static char *cd_plan(const struct cd_op *op, const cJSON *set, int *deletes_only
 out:
     cJSON_Delete(rest);
     cJSON_Delete(body);
-    zp_buf_free(&q);
     return out;
 }
 
@@ -627,11 +634,18 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
     int rc = -1, deletes_only = 0, attempt;
 
     zp_buf_init(&path, 4096);
+    zp_buf_init(&op.quoted, 1024);
+    if (!del && cd_quote(rec->value, &op.quoted) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rec->fqdn);
+        goto out;
+    }
     if (cd_begin(&op, err) == -1)
         goto out;
     zp_buf_puts(&path, "/managedZones/");
     zp_http_escape(op.zone, &path);
     zp_buf_puts(&path, "/changes");
+    if (zp_buf_check(&path, "the change URL", err) == -1)
+        goto out;
     for (attempt = 1;; attempt++) {
         cJSON_Delete(set);
         cJSON_Delete(reply);
@@ -683,6 +697,7 @@ out:
     cJSON_Delete(reply);
     free(body);
     zp_buf_free(&path);
+    zp_buf_free(&op.quoted);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * common.h — what the HTTP-API providers share: TXT quoting, credential
- * files, the endpoint/caFile settings, and JSON bodies read with a cap.
+ * files, the endpoint/caFile settings, the status poll interval, and JSON
+ * bodies read with a cap.
  */
 #ifndef ZP_PROVIDERS_COMMON_H
 #define ZP_PROVIDERS_COMMON_H
@@ -51,6 +52,14 @@ struct zp_cred {
 
 /* Both option names of base, for a provider's .keys list. */
 #define ZP_CRED_KEYS(base) base "File", base "SecretRef"
+
+/*
+ * pollInterval, for providers that follow a change until the API reports it
+ * applied: the longest wait between two status polls (they start shorter
+ * and double up to it). Each provider has its own default.
+ */
+#define ZP_POLL_INTERVAL_MIN_MS 100u
+#define ZP_POLL_INTERVAL_MAX_MS 60000u
 
 /*
  * Reads base's option from map: exactly one of <base>File or

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -159,40 +160,11 @@ static EVP_PKEY *ga_load_key(const struct zp_gauth_key *k, struct zp_err *err)
 
 /* ---- the assertion ------------------------------------------------------------------------ */
 
-int zp_b64url(const void *p, size_t n, struct zp_buf *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const unsigned char *s = p;
-    char q[4];
-    size_t i;
-
-    for (i = 0; i + 3 <= n; i += 3) {
-        q[0] = a[s[i] >> 2];
-        q[1] = a[(s[i] & 3) << 4 | s[i + 1] >> 4];
-        q[2] = a[(s[i + 1] & 15) << 2 | s[i + 2] >> 6];
-        q[3] = a[s[i + 2] & 63];
-        if (zp_buf_append(out, q, 4) == -1)
-            return -1;
-    }
-    if (n - i == 1) {
-        q[0] = a[s[i] >> 2];
-        q[1] = a[(s[i] & 3) << 4];
-        return zp_buf_append(out, q, 2);
-    }
-    if (n - i == 2) {
-        q[0] = a[s[i] >> 2];
-        q[1] = a[(s[i] & 3) << 4 | s[i + 1] >> 4];
-        q[2] = a[(s[i + 1] & 15) << 2];
-        return zp_buf_append(out, q, 3);
-    }
-    return 0;
-}
-
 /* Appends b64url(JSON of j). */
 static int ga_b64_json(const cJSON *j, struct zp_buf *out)
 {
     char *s = cJSON_PrintUnformatted(j);
-    int rc = s ? zp_b64url(s, strlen(s), out) : -1;
+    int rc = s ? zp_b64url_encode(s, strlen(s), out) : -1;
 
     free(s);
     return rc;
@@ -235,7 +207,7 @@ int zp_gauth_jwt(const struct zp_gauth_key *k, const char *scope, const char *au
                    k->client_email);
         goto out;
     }
-    if (zp_buf_puts(out, ".") == -1 || zp_b64url(sig, siglen, out) == -1) {
+    if (zp_buf_puts(out, ".") == -1 || zp_b64url_encode(sig, siglen, out) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot encode the assertion for %s", k->client_email);
         goto out;
     }

@@ -34,9 +34,6 @@ int zp_gauth_key_parse(const char *json, size_t len, const char *setting, const 
 /* Wipes the private key and frees everything. */
 void zp_gauth_key_free(struct zp_gauth_key *k);
 
-/* Base64url without padding (RFC 7515 section 2). */
-int zp_b64url(const void *p, size_t n, struct zp_buf *out);
-
 /*
  * The signed assertion "b64url(header).b64url(claims).b64url(sig)": header
  * {"alg":"RS256","typ":"JWT","kid":…}, claims {iss, scope, aud, iat: now,

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -36,7 +35,7 @@
 #define HZ_RATE 1.0
 #define HZ_BURST 3600.0
 #define HZ_POLL_FIRST_MS 250u
-#define HZ_POLL_MAX_MS 2000u
+#define HZ_POLL_MAX_MS 2000u /* pollInterval's default */
 #define HZ_LOCKED_FIRST_MS 500u
 #define HZ_ID_MAX 32
 
@@ -45,6 +44,7 @@ struct hz_cfg {
     char *ca;
     struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
     char *zone; /* zone id (digits) or name (canonical, no trailing dot); NULL: the record's */
+    uint64_t poll_max_ms; /* pollInterval: the longest wait between two polls of an action */
 };
 
 /* One present or cleanup in flight. */
@@ -59,7 +59,9 @@ struct hz_op {
     char rl_key[160];
 };
 
-static const char *const hz_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
+static const char *const hz_keys[] = {
+    ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", "pollInterval", NULL,
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -84,7 +86,10 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
+    cfg->poll_max_ms = HZ_POLL_MAX_MS;
     if (zp_endpoint_parse(node, path, HZ_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
+        zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
+                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
         zp_cred_parse(node, path, "apiToken", 1, &cfg->token, err) == -1 ||
         zp_y_str(node, path, "zone", 0, &zone, err) == -1)
         goto out;
@@ -258,7 +263,7 @@ static int hz_req(struct hz_op *op, const char *method, const char *path, const 
             break;
         zp_log(ZP_LOG_INFO, "hetzner: zone busy, retrying", ZP_S("instance", op->call->instance),
                ZP_S("code", code), ZP_I("wait_ms", backoff), ZP_END);
-        usleep((useconds_t)(backoff * 1000u));
+        zp_sleep_ms(backoff);
         backoff *= 2;
     }
     rc = 0;
@@ -411,7 +416,8 @@ out:
 static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_err *err)
 {
     struct zp_http_resp resp;
-    uint64_t interval = HZ_POLL_FIRST_MS;
+    uint64_t cap = op->cfg->poll_max_ms;
+    uint64_t interval = HZ_POLL_FIRST_MS < cap ? HZ_POLL_FIRST_MS : cap;
     cJSON *j = NULL;
     char status[32], id[HZ_ID_MAX], *path = NULL;
     const cJSON *idn = cJSON_GetObjectItemCaseSensitive(action, "id");
@@ -449,8 +455,8 @@ static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_
                        what, op->rec->fqdn);
             goto out;
         }
-        usleep((useconds_t)(interval * 1000u));
-        interval = interval * 2 > HZ_POLL_MAX_MS ? HZ_POLL_MAX_MS : interval * 2;
+        zp_sleep_ms(interval);
+        interval = interval * 2 > cap ? cap : interval * 2;
         if (hz_req(op, "GET", path, NULL, &resp, err) == -1)
             goto out;
         if (resp.status != 200) {

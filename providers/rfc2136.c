@@ -29,6 +29,7 @@
 #include <ldns/ldns.h>
 #include <openssl/rand.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/dname.h"
@@ -95,27 +96,6 @@ static const char *const rfc_keys[] = {
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-/* Length of what strict base64 text decodes to, or -1: the secret must be what BIND holds. */
-static long rfc_b64_len(const char *s, size_t n)
-{
-    size_t pad = 0;
-
-    if (n == 0 || n % 4 != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '=') {
-            if (i < n - 2)
-                return -1;
-            pad++;
-        } else if (pad > 0 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                (c >= '0' && c <= '9') || c == '+' || c == '/')) {
-            return -1;
-        }
-    }
-    return (long)(n / 4 * 3 - pad);
-}
-
 /*
  * Reads the TSIG secret (file or Secret reference) into b, trimmed and
  * checked. call may be NULL for a file (at configuration time). The caller
@@ -133,7 +113,8 @@ static int rfc_secret_load(const struct rfc_cfg *cfg, const struct zp_prov_call 
                           "%s: %s holds a key statement; it must hold only the base64 "
                           "text between the quotes after \"secret\"",
                           setting, where);
-    if (rfc_b64_len(b->data, b->len) <= 0)
+    /* Strict (no line breaks) and not empty: the secret must be what BIND holds. */
+    if (zp_b64_decoded_len(b->data, b->len, 0) <= 0)
         return zp_err_set(err, ZP_ECONFIG,
                           "%s: %s does not hold base64 text (as in the secret of a "
                           "BIND key statement)",
@@ -411,7 +392,8 @@ static enum rfc_net rfc_query(const struct addrinfo *ai, int tcp, const uint8_t 
         goto out;
     }
     zp_buf_reset(reply);
-    zp_buf_append(reply, buf, n);
+    if (zp_buf_append(reply, buf, n) == -1)
+        rc = rfc_errno_net(EMSGSIZE, eno);
 out:
     if (fd != -1)
         close(fd);

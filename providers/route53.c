@@ -23,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -49,7 +48,7 @@
 #define R53_THROTTLE_FIRST_MS 400u
 #define R53_THROTTLE_MAX_MS 8000u
 #define R53_POLL_FIRST_MS 500u
-#define R53_POLL_MAX_MS 4000u
+#define R53_POLL_MAX_MS 4000u /* pollInterval's default */
 #define R53_LOG_BODY 300
 
 struct r53_cfg {
@@ -65,6 +64,7 @@ struct r53_cfg {
     char *sts_endpoint;
     char *role_arn;
     struct zp_awssts *sts;
+    uint64_t poll_max_ms; /* pollInterval: the longest wait between two GetChange polls */
 };
 
 /* One present or cleanup. */
@@ -83,7 +83,9 @@ struct r53_op {
 static const char *const r53_keys[] = {
     "accessKeyId",  "region",      ZP_CRED_KEYS("secretAccessKey"),
     "hostedZoneId", "endpoint",    "caFile",
-    "roleArn",      "stsEndpoint", NULL};
+    "roleArn",      "stsEndpoint", "pollInterval",
+    NULL,
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -124,7 +126,10 @@ static int r53_config_parse(const struct zp_ynode *node, const char *path, void 
     size_t hn;
     int rc = -1;
 
-    if (zp_y_str(node, path, "accessKeyId", 0, &akid, err) == -1 ||
+    cfg->poll_max_ms = R53_POLL_MAX_MS;
+    if (zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
+                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
+        zp_y_str(node, path, "accessKeyId", 0, &akid, err) == -1 ||
         zp_y_str(node, path, "hostedZoneId", 0, &zid, err) == -1 ||
         zp_y_str(node, path, "region", 0, &region, err) == -1 ||
         zp_y_str(node, path, "roleArn", 0, &role, err) == -1 ||
@@ -422,7 +427,7 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
         }
         zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->call->instance),
                ZP_S("code", code), ZP_I("wait_ms", wait), ZP_END);
-        usleep((useconds_t)(wait * 1000u));
+        zp_sleep_ms(wait);
         backoff = backoff * 2 > R53_THROTTLE_MAX_MS ? R53_THROTTLE_MAX_MS : backoff * 2;
     }
     rc = 0;
@@ -531,7 +536,8 @@ static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *
     zp_buf_init(&path, 512);
     zp_buf_init(&why, 256);
     zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset", op->zone_id);
-    if (r53_send(op, "GET", zp_buf_str(&path), pairs, 3, NULL, &resp, err) == -1)
+    if (zp_buf_check(&path, "the record set path", err) == -1 ||
+        r53_send(op, "GET", zp_buf_str(&path), pairs, 3, NULL, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         r53_fail(op, "ListResourceRecordSets", &resp, err);
@@ -569,7 +575,8 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
     zp_buf_init(&path, 512);
     zp_buf_init(&t, 1024);
     zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset/", op->zone_id);
-    if (r53_send(op, "POST", zp_buf_str(&path), NULL, 0, batch, &resp, err) == -1)
+    if (zp_buf_check(&path, "the record set path", err) == -1 ||
+        r53_send(op, "POST", zp_buf_str(&path), NULL, 0, batch, &resp, err) == -1)
         goto out;
     if (resp.status == 400 &&
         zp_r53_error_parse(resp.body.data, resp.body.len, code, sizeof(code), why, whysz) &&
@@ -615,13 +622,16 @@ static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
 {
     struct zp_http_resp resp;
     struct zp_buf path, t;
-    uint64_t interval = R53_POLL_FIRST_MS;
+    uint64_t cap = op->cfg->poll_max_ms;
+    uint64_t interval = R53_POLL_FIRST_MS < cap ? R53_POLL_FIRST_MS : cap;
     int rc = -1;
 
     zp_http_resp_init(&resp);
     zp_buf_init(&path, 256);
     zp_buf_init(&t, 256);
     zp_buf_printf(&path, R53_API "/change/%s", id);
+    if (zp_buf_check(&path, "the change path", err) == -1)
+        goto out;
     for (;;) {
         if (r53_send(op, "GET", zp_buf_str(&path), NULL, 0, NULL, &resp, err) == -1)
             goto out;
@@ -642,8 +652,8 @@ static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
                        op->rec->fqdn);
             goto out;
         }
-        usleep((useconds_t)(interval * 1000u));
-        interval = interval * 2 > R53_POLL_MAX_MS ? R53_POLL_MAX_MS : interval * 2;
+        zp_sleep_ms(interval);
+        interval = interval * 2 > cap ? cap : interval * 2;
     }
     rc = 0;
 out:

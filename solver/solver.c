@@ -3,11 +3,16 @@
  * small worker pool, then hand it to the watcher, which answers when every
  * authoritative nameserver serves the value or the budget ends.
  *
- * Threads: provider calls block (DNS UPDATE, HTTPS APIs), so they run on
- * cfg->provider_workers threads. A Present waiting for propagation holds no
- * thread: it lives in the watcher's timer queue. For providers that rewrite
- * a whole RRset (ZP_PROV_RMW) two calls for the same name never overlap;
- * a job whose name is busy stays queued while workers take other jobs.
+ * Threads: provider calls block (DNS UPDATE, HTTPS APIs), so they run on a
+ * pool of cfg->provider_workers threads (base/pool.h). A Present waiting for
+ * propagation holds no thread: it lives in the watcher's timer queue, and
+ * comes back to the pool (as an already accepted job) only for a blocking
+ * step. For providers that rewrite a whole RRset (ZP_PROV_RMW) two calls for
+ * the same name never overlap: the pool's claim hook leaves a job whose name
+ * is busy queued while workers take other jobs, and the worker that frees
+ * the name kicks the pool. The busy names have their own lock, taken inside
+ * the queue's (claim) or alone (release). zp_solver_run waits on a
+ * completion (base/wait.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +22,8 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pool.h"
+#include "base/wait.h"
 #include "providers/provider.h"
 #include "solver/precheck.h"
 #include "solver/router.h"
@@ -27,7 +34,7 @@
 #define VIEW_MIN_MS 1000u
 
 struct job {
-    struct job *next;
+    struct zp_qitem link; /* the pool's queue */
     struct zp_solver *s;
     struct zp_challenge ch;
     const struct zp_instance *inst; /* NULL when routing failed (route_err says why) */
@@ -55,18 +62,13 @@ struct busy_name {
 struct zp_solver {
     const struct zp_config *cfg;
     struct zp_watcher *watcher;
-    struct zp_precheck *pc; /* immutable lists, own lock for its cache */
-    pthread_t *threads;
-    unsigned n_threads;
+    struct zp_precheck *pc;       /* immutable lists, own lock for its cache */
+    struct zp_pool *pool;         /* the provider workers and their queue */
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
     void *secret_arg;
 
-    pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cv;
-    struct job *head, *tail;
-    size_t queued;
-    struct busy_name *busy; /* names with a read-modify-write call in flight */
-    int stopping;
+    pthread_mutex_t busy_mu; /* guards busy */
+    struct busy_name *busy;  /* names with a read-modify-write call in flight */
 };
 
 static int job_rmw(const struct job *j)
@@ -74,23 +76,10 @@ static int job_rmw(const struct job *j)
     return j->inst != NULL && j->phase == PH_WRITE && (j->inst->ops->flags & ZP_PROV_RMW);
 }
 
-/* Appends j to the queue; an accepted job is never refused for a full queue. */
+/* Queues j for a worker; an accepted job is never refused for a full queue. */
 static int enqueue(struct zp_solver *s, struct job *j, int accepted)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping || (!accepted && s->queued >= QUEUE_MAX)) {
-        pthread_mutex_unlock(&s->mu);
-        return -1;
-    }
-    if (s->tail)
-        s->tail->next = j;
-    else
-        s->head = j;
-    s->tail = j;
-    s->queued++;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return 0;
+    return zp_pool_submit(s->pool, &j->link, accepted ? ZP_Q_ACCEPTED : 0);
 }
 
 static int name_busy(const struct zp_solver *s, const char *fqdn)
@@ -113,31 +102,30 @@ static void busy_remove(struct zp_solver *s, const char *fqdn)
     }
 }
 
-/* The first queued job that may run now; called with s->mu held. */
-static struct job *take_job(struct zp_solver *s)
+/*
+ * The pool's claim hook, under the queue's lock: a read-modify-write job
+ * may run only while no other call holds its name, and taking it marks the
+ * name busy.
+ */
+static int claim_job(void *ctx, struct zp_qitem *it)
 {
-    struct job *prev = NULL;
+    struct zp_solver *s = ctx;
+    struct job *j = ZP_CONTAINER_OF(it, struct job, link);
+    int ok = 1;
 
-    for (struct job *j = s->head; j; prev = j, j = j->next) {
-        if (job_rmw(j) && name_busy(s, j->ch.fqdn))
-            continue;
-        if (prev)
-            prev->next = j->next;
-        else
-            s->head = j->next;
-        if (s->tail == j)
-            s->tail = prev;
-        s->queued--;
-        j->next = NULL;
-        if (job_rmw(j)) {
-            struct busy_name *b = zp_xcalloc(1, sizeof(*b));
-            zp_strlcpy(b->fqdn, j->ch.fqdn, sizeof(b->fqdn));
-            b->next = s->busy;
-            s->busy = b;
-        }
-        return j;
+    if (!job_rmw(j))
+        return 1;
+    pthread_mutex_lock(&s->busy_mu);
+    if (name_busy(s, j->ch.fqdn)) {
+        ok = 0;
+    } else {
+        struct busy_name *b = zp_xcalloc(1, sizeof(*b));
+        zp_strlcpy(b->fqdn, j->ch.fqdn, sizeof(b->fqdn));
+        b->next = s->busy;
+        s->busy = b;
     }
-    return NULL;
+    pthread_mutex_unlock(&s->busy_mu);
+    return ok;
 }
 
 static void finish(struct job *j)
@@ -281,56 +269,54 @@ static int run_job(struct job *j)
     return 1;
 }
 
-static void *worker(void *arg)
+/* A pool worker runs one job; j is gone (finished, or the watcher's) afterwards. */
+static void work(void *ctx, struct zp_qitem *it)
 {
-    struct zp_solver *s = arg;
-    struct job *j = NULL;
+    struct zp_solver *s = ctx;
+    struct job *j = ZP_CONTAINER_OF(it, struct job, link);
+    int rmw = job_rmw(j);
+    char fqdn[ZP_DNAME_MAX];
 
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->stopping && (j = take_job(s)) == NULL)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->stopping)
-            break;
-        pthread_mutex_unlock(&s->mu);
-
-        int rmw = job_rmw(j);
-        char fqdn[ZP_DNAME_MAX];
-        zp_strlcpy(fqdn, j->ch.fqdn, sizeof(fqdn));
-        if (!run_job(j))
-            finish(j);
-
-        pthread_mutex_lock(&s->mu);
-        if (rmw) {
-            busy_remove(s, fqdn);
-            pthread_cond_broadcast(&s->cv); /* a job for this name may run now */
-        }
+    zp_strlcpy(fqdn, j->ch.fqdn, sizeof(fqdn));
+    if (!run_job(j))
+        finish(j);
+    if (rmw) {
+        pthread_mutex_lock(&s->busy_mu);
+        busy_remove(s, fqdn);
+        pthread_mutex_unlock(&s->busy_mu);
+        zp_pool_kick(s->pool); /* a job for this name may run now */
     }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
+}
+
+/* At stop, a job never started is answered, so every submit gets its one callback. */
+static void give_back(void *ctx, struct zp_qitem *it)
+{
+    struct job *j = ZP_CONTAINER_OF(it, struct job, link);
+
+    zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+    finish(j);
 }
 
 struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
 {
     struct zp_solver *s = zp_xcalloc(1, sizeof(*s));
+    struct zp_pool_cfg pc = {
+        .what = "provider worker",
+        .threads = cfg->provider_workers ? cfg->provider_workers : 8,
+        .max = QUEUE_MAX,
+        .run = work,
+        .give_back = give_back,
+        .claim = claim_job,
+        .ctx = s,
+    };
 
     s->cfg = cfg;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->busy_mu, NULL);
     s->watcher = zp_watcher_new(cfg->watch_workers ? cfg->watch_workers : 4, err);
-    if (s->watcher == NULL || zp_precheck_new(cfg, &s->pc, err) == -1) {
+    if (s->watcher == NULL || zp_precheck_new(cfg, &s->pc, err) == -1 ||
+        (s->pool = zp_pool_new(&pc, err)) == NULL) {
         zp_solver_free(s);
         return NULL;
-    }
-    s->n_threads = cfg->provider_workers ? cfg->provider_workers : 8;
-    s->threads = zp_xcalloc(s->n_threads, sizeof(*s->threads));
-    for (unsigned i = 0; i < s->n_threads; i++) {
-        if (pthread_create(&s->threads[i], NULL, worker, s) != 0) {
-            s->n_threads = i;
-            zp_err_set(err, ZP_EINTERNAL, "cannot start provider worker threads");
-            zp_solver_free(s);
-            return NULL;
-        }
     }
     return s;
 }
@@ -348,29 +334,18 @@ void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void
 
 void zp_solver_free(struct zp_solver *s)
 {
-    struct job *j;
-
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->n_threads; i++)
-        pthread_join(s->threads[i], NULL);
-    /* Jobs never started are answered, so every submit gets its one callback. */
-    while ((j = s->head) != NULL) {
-        s->head = j->next;
-        zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
-        finish(j);
-    }
-    zp_watcher_free(s->watcher); /* answers watches still waiting */
+    /* Runs nothing more; jobs never started are answered (give_back). */
+    if (s->pool != NULL)
+        zp_pool_stop(s->pool);
+    /* Answers watches still waiting; the stopped pool refuses their way back to a worker. */
+    zp_watcher_free(s->watcher);
     zp_precheck_free(s->pc);
-    free(s->threads);
+    zp_pool_free(s->pool);
     while (s->busy)
         busy_remove(s, s->busy->fqdn);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->busy_mu);
     free(s);
 }
 
@@ -409,52 +384,36 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
     j->deadline_ms = j->start_ms + budget;
 
     if (enqueue(s, j, 0) == -1) {
-        int stopping;
-        pthread_mutex_lock(&s->mu);
-        stopping = s->stopping;
-        pthread_mutex_unlock(&s->mu);
         free(j);
         return zp_err_set(err, ZP_ETRANSIENT,
-                          stopping ? "zoneproof is shutting down; retry"
-                                   : "too many challenges in flight; retry");
+                          zp_pool_stopping(s->pool) ? "zoneproof is shutting down; retry"
+                                                    : "too many challenges in flight; retry");
     }
     return 0;
 }
 
-struct waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;
+struct run_wait {
+    struct zp_wait done;
     struct zp_result *res;
 };
 
 static void on_run_done(void *arg, const struct zp_result *res)
 {
-    struct waiter *w = arg;
+    struct run_wait *w = arg;
 
-    pthread_mutex_lock(&w->mu);
     *w->res = *res;
-    w->res->report = NULL; /* not valid past this call */
-    w->done = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    w->res->report = NULL;    /* not valid past this call */
+    zp_wait_signal(&w->done); /* last: the waiter may return at once */
 }
 
 void zp_solver_run(struct zp_solver *s, const struct zp_challenge *ch, struct zp_result *res)
 {
-    struct waiter w;
+    struct run_wait w;
 
     memset(res, 0, sizeof(*res));
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    w.done = 0;
+    zp_wait_init(&w.done);
     w.res = res;
-    if (zp_solver_submit(s, ch, on_run_done, &w, &res->err) == 0) {
-        pthread_mutex_lock(&w.mu);
-        while (!w.done)
-            pthread_cond_wait(&w.cv, &w.mu);
-        pthread_mutex_unlock(&w.mu);
-    }
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cv);
+    if (zp_solver_submit(s, ch, on_run_done, &w, &res->err) == 0)
+        zp_wait_for(&w.done, 1);
+    zp_wait_destroy(&w.done);
 }

@@ -12,6 +12,11 @@
  * jobs it runs, and puts each job back in the heap with a backoff when its
  * round ends. Callbacks run on the owning worker with no lock held, so they
  * may call back into the watcher.
+ *
+ * The worker threads are a base/pool.h pool (started with every signal
+ * blocked); each thread runs one worker's loop as the one long job the pool
+ * hands it, until the stop. zp_watch_check_once waits on a base/wait.h
+ * completion.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -26,6 +31,8 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pool.h"
+#include "base/wait.h"
 #include "solver/watch_int.h"
 
 #define TAKE_MAX 32u       /* jobs per pass: a burst spreads over the workers */
@@ -133,8 +140,15 @@ static void heap_advance(struct zp_watcher *w, struct zp_watch_job *j, uint64_t 
 
 static void wake(struct zp_watcher *w)
 {
-    ssize_t r = write(w->wake[1], "x", 1);
-    (void)r; /* a full pipe already wakes everyone */
+    zp_clock_pending(1); /* a worker takes the byte out, then looks for the work */
+    if (write(w->wake[1], "x", 1) != 1)
+        zp_clock_pending(-1); /* a full pipe already wakes everyone */
+}
+
+/* The clock jumped (a test advanced it, a fast sleep): a timer may be due before a poll ends. */
+static void on_clock_jump(void *arg)
+{
+    wake(arg);
 }
 
 /* --- running jobs (their owner only) ----------------------------------------------------- */
@@ -223,23 +237,27 @@ static void drain(struct zp_watch_worker *wk)
     }
 }
 
-static void *worker_main(void *arg)
+/* The pool's job: one worker's loop, from the start to the watcher's stop. */
+static void worker_main(void *ctx, struct zp_qitem *it)
 {
-    struct zp_watch_worker *wk = arg;
+    struct zp_watch_worker *wk = ZP_CONTAINER_OF(it, struct zp_watch_worker, link);
     struct zp_watcher *w = wk->w;
     struct zp_watch_job *take[TAKE_MAX], *cut[64];
+    ssize_t woken = 0; /* wake-up bytes taken out of the pipe and not looked into yet */
 
     for (;;) {
         struct pollfd pfd[2 + ZP_WQ_FDS];
         uint64_t now = zp_now_ms(), next = now + IDLE_POLL_MS;
         size_t ntake = 0, ncut = 0, i, reserved = 0, nfd;
-        int more = 0, capped = 0;
+        int more = 0, capped = 0, timeout, idle;
         struct zp_watch_job *r;
         char drainbuf[64];
+        ssize_t nr;
 
         pthread_mutex_lock(&w->mu);
         if (w->stopping) {
             pthread_mutex_unlock(&w->mu);
+            zp_clock_pending(-(int)woken);
             break;
         }
         while (w->nheap > 0 && w->heap[0]->due <= now && ntake < TAKE_MAX) {
@@ -267,6 +285,8 @@ static void *worker_main(void *arg)
             }
         }
         pthread_mutex_unlock(&w->mu);
+        zp_clock_pending(-(int)woken); /* looked: what woke us is seen */
+        woken = 0;
         if (more)
             wake(w);
         for (i = 0; i < ntake; i++) {
@@ -277,27 +297,33 @@ static void *worker_main(void *arg)
             zp_wq_expire(wk->q, now, &cut[i]->ask);
 
         next = zp_wq_earliest(wk->q, next);
-        now = zp_now_ms();
         pfd[0] = (struct pollfd){w->wake[0], POLLIN, 0};
         pfd[1] = (struct pollfd){w->stop[0], POLLIN, 0};
         nfd = 2 + zp_wq_pollfds(wk->q, pfd + 2);
-        poll(pfd, (nfds_t)nfd,
-             (more && !capped) || ntake == TAKE_MAX ? 0
-             : next > now                           ? (int)(next - now)
-                                                    : 0);
+        timeout = (more && !capped) || ntake == TAKE_MAX ? 0 : zp_clock_poll_ms(next);
+        /* Nothing in flight and nothing due: only the clock brings work (tests wait for this). */
+        idle = timeout != 0 && zp_wq_inflight(wk->q) == 0 && zp_clock_idle_begin();
+        poll(pfd, (nfds_t)nfd, timeout);
+        zp_clock_idle_end(idle);
         if (pfd[0].revents & POLLIN)
-            while (read(w->wake[0], drainbuf, sizeof(drainbuf)) > 0)
-                ;
+            while ((nr = read(w->wake[0], drainbuf, sizeof(drainbuf))) > 0)
+                woken += nr;
         zp_wq_ready(wk->q, pfd + 2, nfd - 2);
         zp_wq_expire(wk->q, zp_now_ms(), NULL);
     }
     drain(wk);
-    return NULL;
+}
+
+/* A loop the pool never started (a stop right after the start) still answers what it holds. */
+static void worker_unrun(void *ctx, struct zp_qitem *it)
+{
+    drain(ZP_CONTAINER_OF(it, struct zp_watch_worker, link));
 }
 
 struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err)
 {
     struct zp_watcher *w = zp_xcalloc(1, sizeof(*w));
+    struct zp_pool_cfg pc = {.what = "watcher", .run = worker_main, .give_back = worker_unrun};
     unsigned i;
 
     if (workers == 0)
@@ -309,6 +335,9 @@ struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err)
     w->cache = zp_nscache_new();
     w->workers = zp_xcalloc(workers, sizeof(*w->workers));
     w->n_workers = workers;
+    pc.threads = workers;
+    pc.max = workers;
+    pc.ctx = w;
     for (i = 0; i < workers; i++)
         w->workers[i].w = w;
     if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) == -1 ||
@@ -317,17 +346,18 @@ struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err)
                    strerror(errno));
         goto out;
     }
-    for (i = 0; i < workers; i++) {
-        struct zp_watch_worker *wk = &w->workers[i];
-        wk->q = zp_wq_new(zp_watch_job_round_end, wk, err);
-        if (wk->q == NULL)
-            goto out;
-        if (pthread_create(&wk->th, NULL, worker_main, wk) != 0) {
-            zp_err_set(err, ZP_EINTERNAL, "cannot start watcher thread %u", i);
-            goto out;
-        }
-        wk->started = 1;
+    if (zp_clock_hook_add(on_clock_jump, w) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot register the watcher with the clock");
+        goto out;
     }
+    for (i = 0; i < workers; i++)
+        if ((w->workers[i].q = zp_wq_new(zp_watch_job_round_end, &w->workers[i], err)) == NULL)
+            goto out;
+    if ((w->pool = zp_pool_new(&pc, err)) == NULL)
+        goto out;
+    /* One loop per thread: accepted, so the bound (one job per thread) never refuses one. */
+    for (i = 0; i < workers; i++)
+        zp_pool_submit(w->pool, &w->workers[i].link, ZP_Q_ACCEPTED);
     return w;
 out:
     zp_watcher_free(w);
@@ -345,12 +375,17 @@ void zp_watcher_free(struct zp_watcher *w)
     pthread_mutex_unlock(&w->mu);
     if (w->stop[1] >= 0 && write(w->stop[1], "x", 1) != 1)
         zp_log(ZP_LOG_ERROR, "cannot wake the watcher's workers", ZP_END);
-    for (i = 0; i < w->n_workers; i++)
-        if (w->workers[i].started)
-            pthread_join(w->workers[i].th, NULL);
+    /* The loops end at the stop; one the pool never started drains on this thread. */
+    zp_pool_free(w->pool);
     for (i = 0; i < w->n_workers; i++)
         zp_wq_free(w->workers[i].q);
-    /* Workers that never started leave jobs behind only if wait() ran: it cannot have. */
+    zp_clock_hook_del(on_clock_jump, w); /* before its pipe closes */
+    if (w->wake[0] >= 0) {
+        char buf[64];
+        ssize_t nr;
+        while ((nr = read(w->wake[0], buf, sizeof(buf))) > 0)
+            zp_clock_pending(-(int)nr); /* wake-ups nobody will look into */
+    }
     for (i = 0; i < 2; i++) {
         if (w->wake[i] >= 0)
             close(w->wake[i]);
@@ -473,9 +508,7 @@ void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value
 }
 
 struct once {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done;
+    struct zp_wait done;
     struct zp_watch_report *rep;
 };
 
@@ -483,17 +516,14 @@ static void once_done(void *arg, const struct zp_watch_report *rep)
 {
     struct once *o = arg;
 
-    pthread_mutex_lock(&o->mu);
     *o->rep = *rep;
-    o->done = 1;
-    pthread_cond_signal(&o->cv);
-    pthread_mutex_unlock(&o->mu);
+    zp_wait_signal(&o->done); /* last: the waiter may return at once */
 }
 
 int zp_watch_check_once(const struct zp_watch_spec *spec, unsigned timeout_ms,
                         struct zp_watch_report *rep, struct zp_err *err)
 {
-    struct once o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, rep};
+    struct once o = {ZP_WAIT_INIT, rep};
     struct zp_watcher *w;
     int rc = -1;
 
@@ -503,10 +533,7 @@ int zp_watch_check_once(const struct zp_watch_spec *spec, unsigned timeout_ms,
         return -1;
     if (wait_job(w, spec, zp_now_ms() + timeout_ms, once_done, &o, 1, err) == -1)
         goto out;
-    pthread_mutex_lock(&o.mu);
-    while (!o.done)
-        pthread_cond_wait(&o.cv, &o.mu);
-    pthread_mutex_unlock(&o.mu);
+    zp_wait_for(&o.done, 1);
     rc = 0;
 out:
     zp_watcher_free(w);

@@ -22,6 +22,7 @@
 
 #include <ldns/ldns.h>
 
+#include "base/queue.h"
 #include "solver/dnsq.h"
 #include "solver/watch.h"
 
@@ -156,11 +157,10 @@ struct zp_watch_job {
 };
 
 struct zp_watch_worker {
-    /* Set by zp_watcher_new before the thread starts; read-only afterwards. */
+    /* Set by zp_watcher_new before the pool runs it; read-only afterwards. */
     struct zp_watcher *w;
-    pthread_t th;
-    int started;
-    struct zp_wq *q; /* its UDP engine, used by the worker thread alone */
+    struct zp_qitem link; /* the pool's job: this worker's loop (base/pool.h) */
+    struct zp_wq *q;      /* its UDP engine, used by the worker thread alone */
     /* The worker thread's alone. */
     struct zp_watch_job *running;
 };
@@ -177,6 +177,7 @@ struct zp_watcher {
     int stop[2]; /* never drained: once written, wakes every worker */
     unsigned n_workers;
     struct zp_watch_worker *workers;
+    struct zp_pool *pool;     /* one thread per worker, each running that worker's loop */
     struct zp_nscache *cache; /* own lock */
 };
 

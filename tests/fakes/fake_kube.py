@@ -20,7 +20,6 @@ import os
 import ssl
 import sys
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -68,7 +67,7 @@ class FakeKube(fakebase.FakeServer):
         self.secrets = {}         # (ns, name) -> data (str -> bytes)
         self.sar_rules = []       # (predicate(spec), allowed, reason); first match wins
         self.sar_default = (False, "")
-        self.sar_delay = 0.0      # seconds each review takes
+        self.sar_hold = None      # an Event: each review waits until it is set (a slow API)
         self.sar_calls = []       # the spec of every review, in order
         self.users_seen = []      # the user of every authenticated request
         self.unauthorized = 0     # 401s answered
@@ -208,11 +207,12 @@ class FakeKube(fakebase.FakeServer):
             if pred(spec):
                 allowed, reason = ok, why
                 break
-        if self.sar_delay:
-            # Outside the fake's lock would be nicer, but the delay is what is under test.
+        hold = self.sar_hold
+        if hold is not None:
+            # The wait is what is under test: others may use the fake meanwhile.
             self.lock.release()
             try:
-                time.sleep(self.sar_delay)
+                hold.wait(60)  # until the test lets it answer
             finally:
                 self.lock.acquire()
         st = {"allowed": allowed}

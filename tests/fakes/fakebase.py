@@ -18,7 +18,6 @@ import socketserver
 import ssl
 import sys
 import threading
-import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,7 +72,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                       self.headers, body)
         fault = fake._next_fault(req.path)
         if fault and fault[0] == "hang":
-            time.sleep(fault[1])
+            fault[2].wait(fault[1])  # until the seconds pass or the test clears the faults
             self.close_connection = True
             return
         with fake.lock:
@@ -112,6 +111,7 @@ class FakeServer:
         self.lock = threading.RLock()
         self.requests = []
         self.faults = []
+        self.released = threading.Event()  # set: hanging requests end (clear_faults, stop)
         self.httpd = None
 
     # --- lifecycle ---
@@ -126,6 +126,7 @@ class FakeServer:
         return self
 
     def stop(self):
+        self.clear_faults()
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()
@@ -144,7 +145,8 @@ class FakeServer:
 
     # --- faults ---
     def inject(self, status=None, retry_after=None, hang=None, count=1, path=None):
-        """The next count requests answer status (with Retry-After), or hang seconds.
+        """The next count requests answer status (with Retry-After), or hang seconds (or
+        until clear_faults, whichever comes first).
 
         With path, only requests whose path starts with it are affected: for
         APIs that fetch a token first, faults can target the DNS calls.
@@ -152,7 +154,7 @@ class FakeServer:
         path = path if path is not None else self.fault_path
         with self.lock:
             for _ in range(count):
-                self.faults.append(("hang", hang, None, path) if hang
+                self.faults.append(("hang", hang, self.released, path) if hang
                                    else ("status", status, retry_after, path))
 
     # Default target of inject(); a fake whose clients fetch tokens sets its API prefix.
@@ -161,6 +163,8 @@ class FakeServer:
     def clear_faults(self):
         with self.lock:
             self.faults.clear()
+            self.released.set()  # requests hanging now end
+            self.released = threading.Event()
 
     def _next_fault(self, path):
         with self.lock:

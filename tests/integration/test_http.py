@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,7 +34,8 @@ import zptest  # noqa: E402
 GROUP = "acme.zoneproof.test"
 SOLVER = "zoneproof"
 ZONE = "example.test"
-SLOW_ZONE = "slow.test"
+SLOW_ZONE = "slow.test"  # never propagates; Present answers at its 3 s budget
+PARKED_ZONE = "parked.test"  # never propagates either, with a 50 s budget: a test ends the park
 RESOURCE = "/apis/%s/v1alpha1/%s" % (GROUP, SOLVER)
 AGGREGATOR = {"X-Remote-User": "system:kube-aggregator", "X-Remote-Group": "system:masters"}
 CERT_MANAGER = {"X-Remote-User": "system:serviceaccount:cert-manager:cert-manager",
@@ -109,7 +109,7 @@ class HTTPBase(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="zp-http-")
         cls.pki = pki.make_pki(os.path.join(cls.tmp, "pki"))
-        cls.named = zptest.Named({ZONE: [], SLOW_ZONE: []})
+        cls.named = zptest.Named({ZONE: [], SLOW_ZONE: [], PARKED_ZONE: []})
         cls.named.start()
         secret = zptest.write_secret(cls.tmp)
         dead = zptest.free_port()  # nothing answers here: the slow zone never propagates
@@ -135,12 +135,36 @@ class HTTPBase(unittest.TestCase):
                 "      mode: wait",
                 "      timeout: 3s",
                 '      nameservers: ["127.0.0.1:%d"]' % dead,
+                "  - name: parked",
+                "    type: rfc2136",
+                '    dnsZones: ["%s"]' % PARKED_ZONE,
+                '    nameserver: "%s"' % cls.named.addr(),
+                "    tsigKeyName: acme-key",
+                '    tsigSecretFile: "%s"' % secret,
+                "    propagation:",
+                "      mode: wait",
+                "      timeout: 50s",
+                '      nameservers: ["127.0.0.1:%d"]' % dead,
                 ""]))
 
     @classmethod
     def tearDownClass(cls):
         cls.named.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # ---- what the server did, from its log (never from how long it took) -----------------
+
+    @staticmethod
+    def wait_parked(server, fqdn):
+        """Until the watcher has asked about fqdn: its Present is parked."""
+        zptest.wait_for(lambda: '"msg":"watch round","fqdn":"%s"' % fqdn in server.output(),
+                        what="a parked Present of %s" % fqdn)
+
+    @staticmethod
+    def answered(server, fqdn):
+        """Whether the Present of fqdn has been answered (the "challenge" log line)."""
+        return any('"msg":"challenge"' in line and '"action":"Present"' in line and
+                   '"fqdn":"%s"' % fqdn in line for line in server.output().splitlines())
 
     # ---- HTTP helpers --------------------------------------------------------------------
 
@@ -403,34 +427,40 @@ class HTTP(HTTPBase):
             conn.close()
 
     def test_client_leaving_while_parked(self):
-        # The slow zone parks Present for its 3 s budget; the client leaves at once.
-        body = payload("Present", "_acme-challenge.gone.slow.test.", zptest.acme_key("gone"),
-                       SLOW_ZONE + ".")
+        # The parked zone parks Present; the client leaves; then the Present is answered.
+        fqdn, key = "_acme-challenge.gone.%s." % PARKED_ZONE, zptest.acme_key("gone")
+        body = payload("Present", fqdn, key, PARKED_ZONE + ".")
         raw = socket.create_connection(("127.0.0.1", self.srv.port))
         tls = self.context().wrap_socket(raw, server_hostname="localhost")
         head = ("POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 "X-Remote-User: u\r\nContent-Length: %d\r\n\r\n" % (RESOURCE, len(body)))
         tls.sendall(head.encode() + body)
-        time.sleep(0.3)
+        self.wait_parked(self.srv, fqdn)
         tls.close()
-        time.sleep(4)
+        # CleanUp forgets the watch, so the parked Present is answered now, to nobody.
+        self.assertEqual(self.post(self.srv, payload("CleanUp", fqdn, key,
+                                                     PARKED_ZONE + "."))[0], 201)
+        zptest.wait_for(lambda: self.answered(self.srv, fqdn), what="the answer nobody reads")
         self.assertIsNone(self.srv.proc.poll(), "the server died:\n" + self.srv.output())
         self.assertEqual(self.call(self.srv, "GET", "/healthz", client=None)[0], 200)
 
     def test_parked_requests_do_not_block_others(self):
+        fqdn, key = "_acme-challenge.wait.%s." % PARKED_ZONE, zptest.acme_key("w")
         result = {}
 
         def slow():
-            result["slow"] = self.post(self.srv, payload(
-                "Present", "_acme-challenge.wait.slow.test.", zptest.acme_key("w"),
-                SLOW_ZONE + "."))
+            result["slow"] = self.post(self.srv, payload("Present", fqdn, key,
+                                                         PARKED_ZONE + "."))
 
         t = threading.Thread(target=slow)
         t.start()
-        time.sleep(0.3)
-        start = time.monotonic()
+        self.wait_parked(self.srv, fqdn)
         self.assertEqual(self.get("/apis")[0], 200)
-        self.assertLess(time.monotonic() - start, 2.0)
+        # Served while the Present was still parked: nothing waited for it to end.
+        self.assertFalse(self.answered(self.srv, fqdn), self.srv.output())
+        # CleanUp forgets the watch: the parked Present is answered with what it found.
+        self.assertEqual(self.post(self.srv, payload("CleanUp", fqdn, key,
+                                                     PARKED_ZONE + "."))[0], 201)
         t.join(30)
         status, _, data = result["slow"]
         self.assertEqual(status, 201)
@@ -520,12 +550,19 @@ class Drain(HTTPBase):
             except Exception as e:  # reported below
                 result["error"] = e
 
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+            except OSError:
+                return True
+            return False
+
         try:
             t = threading.Thread(target=slow)
             t.start()
-            time.sleep(0.5)
+            self.wait_parked(srv, "_acme-challenge.drain.slow.test.")
             srv.signal(signal.SIGTERM)
-            time.sleep(0.3)
+            zptest.wait_for(refused, what="the listener closed")
             with self.assertRaises(OSError):
                 socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
             t.join(30)

@@ -13,7 +13,6 @@ a missing resource group or zone).
 import json
 import os
 import sys
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -261,9 +260,10 @@ class T(conformance.ProviderConformance, unittest.TestCase):
     def test_m_arm_429_and_503(self):
         fqdn = "_acme-challenge.m.example.test."
         self.fake.api_faults = [(429, 1)]
-        t0 = time.monotonic()
-        self.ok(self.run_with("present", KEY1, fqdn))
-        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        r = zptest.run_zp(["present", "--config", self.config_with("skip"), "--fqdn", fqdn,
+                           "--key", KEY1, "--log-level", "info"], timeout=60)
+        self.ok(r)
+        self.assertIn(1000, self.waits(r))  # Retry-After: 1 was honoured
         self.fake.api_faults = [(429, 300)] * 5
         r = self.run_with("cleanup", KEY1, fqdn)
         self.failed(r, "rate limited by Azure DNS; retry after 300 s")

@@ -110,6 +110,16 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         self.assertEqual(len(self.fake.calls("GET", "/actions/")) - before, 4)
         self.ok(self.zp("cleanup", KEY1, fqdn=WWW, mode="skip"))
 
+    def test_8_poll_interval_is_a_setting(self):
+        self.fake.running_polls = 2
+        self.extra = "pollInterval: 100ms\n"
+        self.ok(self.zp("present", KEY1, fqdn=WWW, mode="skip"))
+        self.ok(self.zp("cleanup", KEY1, fqdn=WWW, mode="skip"))
+        self.extra = "pollInterval: 10ms\n"
+        r = zptest.run_zp(["check-config", "--config", self.config(mode="skip")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("pollInterval must be between 100ms and 60000ms", r.stderr)
+
     def test_8_action_error_is_a_sentence(self):
         self.fake.fail_next_action = ("action_failed", "rrset could not be updated")
         r = self.zp("present", KEY1, fqdn=WWW, mode="skip")

@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "k8s/api.h"
 #include "k8s/authn.h"
 #include "solver/challenge.h"
@@ -328,7 +329,7 @@ static X509 *make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const 
 
 static int pki_setup(void **state)
 {
-    struct pki *p = calloc(1, sizeof(*p));
+    struct pki *p = zp_xcalloc(1, sizeof(*p));
 
     p->key = EVP_EC_gen("P-256");
     p->ca = make_cert(p->key, NULL, NULL, "front-proxy-ca", NULL, 1, 3600);
@@ -467,7 +468,7 @@ static void *poster(void *arg)
 {
     struct probe *p = arg;
 
-    usleep(20000);
+    /* Before or while the loop runs: either way the item runs on the loop's thread. */
     zp_handoff_post(p->h, &p->item);
     return NULL;
 }

@@ -1,6 +1,7 @@
 /*
- * test_kclient.c — the Kubernetes client's pure parts: base64, kubeconfig
- * parsing, the in-cluster settings, the sentences for refused calls; the
+ * test_kclient.c — the Kubernetes client's pure parts: kubeconfig parsing
+ * (base/base64.c decodes its -data values; test_base64.c tests that), the
+ * in-cluster settings, the sentences for refused calls; the
  * SubjectAccessReview body, answer and 403 wording; the ConfigMap's
  * front-proxy settings; Secret name checks; the server's worker threads.
  *
@@ -51,41 +52,6 @@ static const char *write_file(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     return path;
-}
-
-/* ---- base64 ----------------------------------------------------------------- */
-
-static void test_b64(void **state)
-{
-    static const char *const ok[][2] = {
-        {"", ""},
-        {"Zg==", "f"},
-        {"Zm8=", "fo"},
-        {"Zm9v", "foo"},
-        {"Zm9vYmFy", "foobar"},
-        {"Zm9v\nYmFy\r\n", "foobar"},
-        {"c2VjcmV0LXRva2Vu", "secret-token"},
-    };
-    static const char *const bad[] = {"Zg=",      "Zm9",   "Z",    "Zm9v!",
-                                      "Zg==Zg==", "Zm===", "====", "Zm 9v"};
-    (void)state;
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        struct zp_buf b;
-        struct zp_err err = {0};
-        zp_buf_init(&b, 1024);
-        assert_int_equal(zp_kube_b64decode(ok[i][0], strlen(ok[i][0]), &b, &err), 0);
-        assert_string_equal(zp_buf_str(&b), ok[i][1]);
-        zp_buf_free(&b);
-    }
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct zp_buf b;
-        struct zp_err err = {0};
-        zp_buf_init(&b, 1024);
-        assert_int_equal(zp_kube_b64decode(bad[i], strlen(bad[i]), &b, &err), -1);
-        assert_non_null(strstr(err.msg, "base64"));
-        assert_null(strstr(err.msg, bad[i])); /* the value never appears in a message */
-        zp_buf_free(&b);
-    }
 }
 
 /* ---- kubeconfig ---------------------------------------------------------------- */
@@ -638,7 +604,6 @@ out:
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b64),
         cmocka_unit_test(test_kubeconfig_token_and_paths),
         cmocka_unit_test(test_kubeconfig_inline_certificate),
         cmocka_unit_test(test_kubeconfig_refusals),

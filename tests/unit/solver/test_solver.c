@@ -16,6 +16,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/wait.h"
 #include "providers/provider.h"
 #include "solver/solver.h"
 
@@ -36,7 +37,7 @@ static int fake_call(void *cfg, const struct zp_record *rec, const struct zp_pro
     for (int i = 0; i < n_busy; i++)
         if (strcmp(busy_names[i], rec->fqdn) == 0)
             same_name_overlap = 1;
-    strcpy(busy_names[n_busy++], rec->fqdn);
+    snprintf(busy_names[n_busy++], sizeof(busy_names[0]), "%s", rec->fqdn);
     if (++in_flight > max_in_flight)
         max_in_flight = in_flight;
     calls++;
@@ -83,32 +84,36 @@ static struct zp_config cfg = {
     .n_inst = 1,
 };
 
+/* The answers: one completion each; ok and last_msg are read after waiting for them. */
 struct tally {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int done, ok;
+    pthread_mutex_t mu; /* guards ok and last_msg */
+    int ok;
     char last_msg[ZP_ERR_MSG_MAX];
+    struct zp_wait done;
 };
+
+static void tally_init(struct tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->mu, NULL);
+    zp_wait_init(&t->done);
+}
 
 static void on_done(void *arg, const struct zp_result *res)
 {
     struct tally *t = arg;
 
     pthread_mutex_lock(&t->mu);
-    t->done++;
     t->ok += res->ok;
     if (!res->ok)
-        strcpy(t->last_msg, res->err.msg);
-    pthread_cond_signal(&t->cv);
+        snprintf(t->last_msg, sizeof(t->last_msg), "%s", res->err.msg);
     pthread_mutex_unlock(&t->mu);
+    zp_wait_signal(&t->done);
 }
 
-static void wait_for(struct tally *t, int n)
+static void wait_for(struct tally *t, unsigned n)
 {
-    pthread_mutex_lock(&t->mu);
-    while (t->done < n)
-        pthread_cond_wait(&t->cv, &t->mu);
-    pthread_mutex_unlock(&t->mu);
+    zp_wait_for(&t->done, n);
 }
 
 static void submit(struct zp_solver *s, struct tally *t, const char *fqdn, const char *key)
@@ -127,12 +132,13 @@ static void reset(void)
 
 static void same_name_serialized_other_names_parallel(void **state)
 {
-    struct tally t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+    struct tally t;
     struct zp_err err = {0};
     struct zp_solver *s = zp_solver_new(&cfg, &err);
     char name[64];
 
     assert_non_null(s);
+    tally_init(&t);
     reset();
     /* apex and wildcard: two values at one name, submitted together */
     for (int i = 0; i < 6; i++)
@@ -154,10 +160,11 @@ static void same_name_serialized_other_names_parallel(void **state)
 
 static void failures_name_the_instance(void **state)
 {
-    struct tally t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+    struct tally t;
     struct zp_err err = {0};
     struct zp_solver *s = zp_solver_new(&cfg, &err);
 
+    tally_init(&t);
     submit(s, &t, "_acme-challenge.fail.example.test", "v");
     wait_for(&t, 1);
     assert_int_equal(t.ok, 0);
@@ -174,15 +181,16 @@ static void failures_name_the_instance(void **state)
 
 static void every_submit_answered_once_at_shutdown(void **state)
 {
-    struct tally t = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+    struct tally t;
     struct zp_err err = {0};
     struct zp_solver *s = zp_solver_new(&cfg, &err);
 
+    tally_init(&t);
     reset();
     for (int i = 0; i < 20; i++)
         submit(s, &t, "_acme-challenge.example.test", "v"); /* serialized: most stay queued */
     zp_solver_free(s);
-    assert_int_equal(t.done, 20);
+    assert_int_equal(zp_wait_count(&t.done), 20);
     assert_true(calls < 20);
     assert_non_null(strstr(t.last_msg, "shutting down"));
 }

@@ -256,8 +256,7 @@ class StaticBinary(unittest.TestCase):
             conn.close()
             self.assertEqual(resp.status, 200, body)
 
-            # Idle: nothing in flight, the event loop waiting.
-            time.sleep(1.0)
+            # Idle: nothing in flight (the answer above is back), the event loop waiting.
             self.assertEqual(os.path.realpath("/proc/%d/root" % proc.pid),
                              os.path.realpath(self.root), "serve is not inside the root")
             if os.geteuid() == 0:

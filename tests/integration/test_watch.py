@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +23,6 @@ import zptest  # noqa: E402
 
 ZONE = "example.test"
 BUDGET = 3  # seconds: propagation.timeout in every configuration below
-SLACK = 6   # process start, provider call, scheduler: generous, not a timing test
 
 
 def sentence(r):
@@ -63,10 +61,9 @@ class Base(unittest.TestCase):
         return path
 
     def present(self, cfg, fqdn, key):
-        start = time.monotonic()
-        r = zptest.run_zp(["present", "--config", cfg, "--fqdn", fqdn, "--key", key],
-                          timeout=BUDGET + 60)
-        return r, time.monotonic() - start
+        # A hang past the budget fails at the timeout; how long a run took is never asserted.
+        return zptest.run_zp(["present", "--config", cfg, "--fqdn", fqdn, "--key", key],
+                             timeout=BUDGET + 60)
 
     def check(self, cfg, fqdn, key, json_out=False):
         r = zptest.run_zp(["check", "--config", cfg, "--fqdn", fqdn, "--key", key]
@@ -75,9 +72,9 @@ class Base(unittest.TestCase):
             return r, json.loads(r.stdout)
         return r, None
 
-    def assert_fails_in_budget(self, r, took, *phrases):
+    def assert_fails_in_budget(self, r, *phrases):
+        """Present failed, and its sentence (the budget's report) says each phrase."""
         self.assertNotEqual(r.returncode, 0, "present succeeded:\n" + r.stdout + r.stderr)
-        self.assertLess(took, BUDGET + SLACK, "present took %.1f s" % took)
         s = sentence(r)
         for p in phrases:
             self.assertIn(p, s)
@@ -104,15 +101,15 @@ class TwoServers(Base):
         fqdn, key = "_acme-challenge.lag.%s." % ZONE, zptest.acme_key("lag")
         cfg = self.config(self.a.addr(), nameservers=[self.a.addr(), self.b.addr()])
 
-        r, took = self.present(cfg, fqdn, key)
+        r = self.present(cfg, fqdn, key)
         s = self.assert_fails_in_budget(
-            r, took, "not yet served by 1 of 2", self.b.addr(), "NXDOMAIN",
+            r, "not yet served by 1 of 2", self.b.addr(), "NXDOMAIN",
             "Check with: dig +norec @127.0.0.1 -p %d %s TXT" % (self.b.port, fqdn))
         self.assertNotIn(self.a.addr() + " ", s)  # A serves it: not a laggard
         self.assertEqual(self.a.txt(fqdn), [key])
 
         # The same state gives the same sentence (cert-manager re-reconciles on any change).
-        r2, _ = self.present(cfg, fqdn, key)
+        r2 = self.present(cfg, fqdn, key)
         self.assertEqual(sentence(r2), s)
 
         r, rep = self.check(cfg, fqdn, key, json_out=True)
@@ -122,7 +119,7 @@ class TwoServers(Base):
         self.assertEqual(states, {self.a.addr(): "HAS_VALUE", self.b.addr(): "NXDOMAIN"})
 
         self.b.nsupdate(["update add %s 60 IN TXT \"%s\"" % (fqdn, key)])
-        r, took = self.present(cfg, fqdn, key)
+        r = self.present(cfg, fqdn, key)
         self.assertEqual(r.returncode, 0, "present failed once B caught up:\n" + r.stderr)
         r, _ = self.check(cfg, fqdn, key)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -137,8 +134,8 @@ class TwoServers(Base):
         old = zptest.acme_key("an older challenge")
         self.b.nsupdate(["update add %s 60 IN TXT \"%s\"" % (fqdn, old)])
         cfg = self.config(self.a.addr(), nameservers=[self.a.addr(), self.b.addr()])
-        r, took = self.present(cfg, fqdn, key)
-        self.assert_fails_in_budget(r, took, self.b.addr(), "other TXT values",
+        r = self.present(cfg, fqdn, key)
+        self.assert_fails_in_budget(r, self.b.addr(), "other TXT values",
                                     '"%s" (TTL 60)' % old)
 
     def test_b_silent(self):
@@ -149,8 +146,8 @@ class TwoServers(Base):
             addr = "127.0.0.1:%d" % silent.getsockname()[1]
             fqdn, key = "_acme-challenge.silent.%s." % ZONE, zptest.acme_key("silent")
             cfg = self.config(self.a.addr(), nameservers=[self.a.addr(), addr])
-            r, took = self.present(cfg, fqdn, key)
-            self.assert_fails_in_budget(r, took, addr, "does not answer", "within 1 s",
+            r = self.present(cfg, fqdn, key)
+            self.assert_fails_in_budget(r, addr, "does not answer", "within 1 s",
                                         "firewall? server down?")
             r, rep = self.check(cfg, fqdn, key, json_out=True)
             self.assertNotEqual(r.returncode, 0)
@@ -165,8 +162,8 @@ class TwoServers(Base):
         addr = "127.0.0.1:%d" % port
         fqdn, key = "_acme-challenge.stopped.%s." % ZONE, zptest.acme_key("stopped")
         cfg = self.config(self.a.addr(), nameservers=[self.a.addr(), addr])
-        r, took = self.present(cfg, fqdn, key)
-        self.assert_fails_in_budget(r, took, addr, "connection refused")
+        r = self.present(cfg, fqdn, key)
+        self.assert_fails_in_budget(r, addr, "connection refused")
 
 
 def can_bind(host, port):
@@ -205,22 +202,27 @@ def lo_del(addr):
 
 
 class Discovery(Base):
-    """The NS set found through a resolver: ns1 → 127.0.0.2:53, ns2 → 127.0.0.3:53."""
+    """The NS set found through a resolver: ns1 → NET.2:53, ns2 → NET.3:53, NET being a
+    loopback /24 this process holds (zptest.loopback_net), so that other tests may do the same
+    at once."""
 
     added = ()
 
     @classmethod
     def setUpClass(cls):
-        if not (can_bind("127.0.0.2", 53) and can_bind("127.0.0.3", 53)):
-            raise unittest.SkipTest("cannot bind 127.0.0.2:53 and 127.0.0.3:53 (needs root)")
-        cls.added = [a for a in ("127.0.0.2", "127.0.0.3") if shutil.which("ip") and lo_add(a)]
+        net = zptest.loopback_net()
+        cls.ip_a, cls.ip_b = net + ".2", net + ".3"
+        if not (can_bind(cls.ip_a, 53) and can_bind(cls.ip_b, 53)):
+            raise unittest.SkipTest("cannot bind %s:53 and %s:53 (needs root)"
+                                    % (cls.ip_a, cls.ip_b))
+        cls.added = [a for a in (cls.ip_a, cls.ip_b) if shutil.which("ip") and lo_add(a)]
         super().setUpClass()
         names = ["ns1.%s." % ZONE, "ns2.%s." % ZONE]
-        addrs = ["127.0.0.2", "127.0.0.3"]
-        cls.a = zptest.Named({ZONE: []}, host="127.0.0.2", port=53, ns_names=names,
+        addrs = [cls.ip_a, cls.ip_b]
+        cls.a = zptest.Named({ZONE: []}, host=cls.ip_a, port=53, ns_names=names,
                              ns_addrs=addrs).start()
         try:
-            cls.b = zptest.Named({ZONE: []}, host="127.0.0.3", port=53, ns_names=names,
+            cls.b = zptest.Named({ZONE: []}, host=cls.ip_b, port=53, ns_names=names,
                                  ns_addrs=addrs).start()
         except Exception:
             cls.a.cleanup()
@@ -241,19 +243,20 @@ class Discovery(Base):
 
     def test_discovered_nameservers(self):
         fqdn, key = "_acme-challenge.disc.%s." % ZONE, zptest.acme_key("disc")
-        cfg = self.config("127.0.0.2:53", resolvers=["127.0.0.2:53"])
+        a, b = self.ip_a + ":53", self.ip_b + ":53"
+        cfg = self.config(a, resolvers=[a])
 
-        r, took = self.present(cfg, fqdn, key)
-        self.assert_fails_in_budget(r, took, "not yet served by 1 of 2",
-                                    "ns2.%s (127.0.0.3:53) answers NXDOMAIN" % ZONE,
-                                    "dig +norec @127.0.0.3 %s TXT" % fqdn)
+        r = self.present(cfg, fqdn, key)
+        self.assert_fails_in_budget(r, "not yet served by 1 of 2",
+                                    "ns2.%s (%s) answers NXDOMAIN" % (ZONE, b),
+                                    "dig +norec @%s %s TXT" % (self.ip_b, fqdn))
         r, rep = self.check(cfg, fqdn, key, json_out=True)
         self.assertEqual([(n["name"], n["addr"], n["state"]) for n in rep["nameservers"]],
-                         [("ns1.%s." % ZONE, "127.0.0.2:53", "HAS_VALUE"),
-                          ("ns2.%s." % ZONE, "127.0.0.3:53", "NXDOMAIN")])
+                         [("ns1.%s." % ZONE, a, "HAS_VALUE"),
+                          ("ns2.%s." % ZONE, b, "NXDOMAIN")])
 
         self.b.nsupdate(["update add %s 60 IN TXT \"%s\"" % (fqdn, key)])
-        r, _ = self.present(cfg, fqdn, key)
+        r = self.present(cfg, fqdn, key)
         self.assertEqual(r.returncode, 0, r.stderr)
         r, _ = self.check(cfg, fqdn, key)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -262,9 +265,9 @@ class Discovery(Base):
         """The resolver is dead: Present refuses before writing, naming the resolver."""
         port = zptest.free_port()
         fqdn, key = "_acme-challenge.nores.%s." % ZONE, zptest.acme_key("nores")
-        cfg = self.config("127.0.0.2:53", resolvers=["127.0.0.1:%d" % port])
-        r, took = self.present(cfg, fqdn, key)
-        self.assert_fails_in_budget(r, took, "cannot check which zone holds %s before writing: "
+        cfg = self.config(self.ip_a + ":53", resolvers=["127.0.0.1:%d" % port])
+        r = self.present(cfg, fqdn, key)
+        self.assert_fails_in_budget(r, "cannot check which zone holds %s before writing: "
                                     "asked 127.0.0.1:%d for %s SOA (recursion desired): "
                                     "connection refused" % (fqdn, port, fqdn),
                                     "nothing was written")

@@ -6,12 +6,15 @@ Every server is started by the test, on a free loopback port, inside a
 temporary directory, and stopped when the test ends.
 """
 import base64
+import fcntl
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,22 +33,93 @@ def zoneproof_bin():
     return path
 
 
+# Ports: test modules run at once (ctest -j), and beside other runs of the suite on the same
+# machine. A port is picked outside the kernel's ephemeral range (so no outgoing connection can
+# take it between the pick and the server's bind) and claimed for the life of this process with
+# a lock on byte <port> of one shared file (so no other test process picks it meanwhile; the
+# lock dies with the process, however it ends).
+_port_mutex = threading.Lock()
+_port_lock_fd = None
+_claimed_ports = set()
+
+
+def _port_window():
+    """[lo, hi): the ports below the ephemeral range, which bind(0) and connect() never use."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph = 32768
+    return max(1024, eph - 12000), eph
+
+
+def _can_bind(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        t.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+        t.close()
+
+
 def free_port(host="127.0.0.1", kind=socket.SOCK_DGRAM):
-    """A port free for both UDP and TCP on host."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind((host, port))
-            return port
-        except OSError:
-            continue
-        finally:
+    """A port free for both UDP and TCP on host, that no other test process will pick."""
+    global _port_lock_fd
+    lo, hi = _port_window()
+    with _port_mutex:
+        if _port_lock_fd is None:
+            path = os.path.join(tempfile.gettempdir(), "zoneproof-ports.lock")
+            _port_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        for _ in range(500 if hi - lo >= 1000 else 0):
+            port = random.randrange(lo, hi)
+            if port in _claimed_ports:
+                continue
+            try:
+                fcntl.lockf(_port_lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port)
+            except OSError:
+                continue  # another test process holds it
+            if _can_bind(host, port):
+                _claimed_ports.add(port)
+                return port
+            fcntl.lockf(_port_lock_fd, fcntl.LOCK_UN, 1, port)
+        # No window below the ephemeral range (an unusual ip_local_port_range): the kernel's pick.
+        for _ in range(200):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((host, 0))
+            port = s.getsockname()[1]
             s.close()
-            t.close()
+            if port not in _claimed_ports and _can_bind(host, port):
+                _claimed_ports.add(port)
+                return port
     raise RuntimeError("no free port on %s" % host)
+
+
+_slot_fds = {}
+
+
+def loopback_net(prefix="127.55", slots=range(1, 255)):
+    """Claims a /24 of loopback addresses for this process ("127.55.S"): for servers that
+    must listen on a well-known port (53), each on an address of its own. The claim is a
+    lock file per slot, held until the process ends; the same prefix again returns the
+    same net."""
+    if prefix in _slot_fds:
+        return "%s.%d" % (prefix, _slot_fds[prefix][0])
+    for s in slots:
+        path = os.path.join(tempfile.gettempdir(), "zoneproof-lo-%s.%d.lock" % (prefix, s))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _slot_fds[prefix] = (s, fd)
+        return "%s.%d" % (prefix, s)
+    raise RuntimeError("no free %s.S/24 slot: other test processes hold them all" % prefix)
 
 
 def wait_for(pred, timeout=15.0, what="condition"):

@@ -8,23 +8,18 @@
  * delete before the add would wipe the other value of an apex + wildcard
  * pair that validates at the same name.
  *
- * ldns builds, signs and verifies the messages; the exchange itself is done
- * here rather than by ldns_resolver_send_pkt because that call throws the
- * reply away when its signature does not verify, and an unsigned BADKEY or
- * BADSIG reply is exactly the one whose TSIG error tells the user what to
- * fix. Owning the socket also gives a connected UDP socket (a refused port
- * fails at once instead of after the timeout), reply-ID matching and a
- * deadline in milliseconds. Nothing is shared between calls.
+ * ldns builds, signs and verifies the messages; the exchange itself is
+ * rfc2136_net.c's rather than ldns_resolver_send_pkt's, because that call
+ * throws the reply away when its signature does not verify, and an
+ * unsigned BADKEY or BADSIG reply is exactly the one whose TSIG error tells
+ * the user what to fix. Nothing is shared between calls.
  */
-#include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <ldns/ldns.h>
 #include <openssl/rand.h>
@@ -39,13 +34,12 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/rfc2136_int.h"
 
 #define RFC_SECRET_MAX 4096 /* a BIND secret is under 100 bytes; anything larger is a mistake */
 #define RFC_TIMEOUT_DEFAULT_MS 5000u
 #define RFC_TIMEOUT_MAX_MS 60000u
 #define RFC_FUDGE 300 /* seconds; ldns hard-codes the same value */
-#define RFC_MSG_MAX 65535
-#define RFC_HDR 12
 
 /* TSIG errors (RFC 8945 5.3); ldns has no names for them. */
 enum { RFC_BADSIG = 16, RFC_BADKEY = 17, RFC_BADTIME = 18 };
@@ -85,9 +79,6 @@ struct rfc_op {
     int del;
     int probe; /* doctor: a delete guarded by a prerequisite that fails by design */
 };
-
-/* Why an exchange produced no reply. */
-enum rfc_net { RFC_NET_OK, RFC_NET_REFUSED, RFC_NET_TIMEOUT, RFC_NET_ERROR };
 
 static const char *const rfc_keys[] = {
     "nameserver", "tsigKeyName", "tsigAlgorithm", ZP_CRED_KEYS("tsigSecret"),
@@ -289,119 +280,7 @@ out:
 
 /* ---- the exchange ------------------------------------------------------------------------- */
 
-/* Waits for events on fd until deadline; 1 ready, 0 timed out, -1 error (errno). */
-static int rfc_wait(int fd, short events, uint64_t deadline)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    int n;
-
-    for (;;) {
-        uint64_t left = zp_ms_left(deadline);
-        if (left == 0)
-            return 0;
-        n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1)
-            return -1;
-        if (n == 1)
-            return 1;
-    }
-}
-
-/* Maps a failed socket call to the kind of network failure. */
-static enum rfc_net rfc_errno_net(int e, int *eno)
-{
-    *eno = e;
-    return e == ECONNREFUSED ? RFC_NET_REFUSED : RFC_NET_ERROR;
-}
-
-/*
- * Moves bytes on a non-blocking socket before deadline: exactly *n of them
- * when all is set (a stream), else one datagram of at most *n. A stream
- * still connecting answers EAGAIN, so connect needs no wait of its own.
- */
-static enum rfc_net rfc_io(int fd, uint8_t *p, size_t *n, int out, int all, uint64_t deadline,
-                           int *eno)
-{
-    size_t done = 0;
-
-    while (done < *n) {
-        ssize_t k =
-            out ? send(fd, p + done, *n - done, MSG_NOSIGNAL) : recv(fd, p + done, *n - done, 0);
-        if (k >= 0 && !all) {
-            *n = (size_t)k;
-            return RFC_NET_OK;
-        }
-        if (k == 0 && !out)
-            return rfc_errno_net(ECONNRESET, eno);
-        if (k >= 0) {
-            done += (size_t)k;
-            continue;
-        }
-        if (errno != EAGAIN && errno != EINTR)
-            return rfc_errno_net(errno, eno);
-        int w = rfc_wait(fd, out ? POLLOUT : POLLIN, deadline);
-        if (w <= 0)
-            return w == 0 ? RFC_NET_TIMEOUT : rfc_errno_net(errno, eno);
-    }
-    return RFC_NET_OK;
-}
-
-/* Whether the n bytes at m answer the query q. */
-static int rfc_is_reply(const uint8_t *m, size_t n, const uint8_t *q)
-{
-    return n >= RFC_HDR && m[0] == q[0] && m[1] == q[1] && (m[2] & 0x80);
-}
-
-/*
- * One query over UDP or TCP. UDP sockets are connected, so the kernel drops
- * datagrams from elsewhere and reports a refused port at once.
- */
-static enum rfc_net rfc_query(const struct addrinfo *ai, int tcp, const uint8_t *q, size_t qlen,
-                              uint64_t deadline, struct zp_buf *reply, int *eno)
-{
-    enum rfc_net rc;
-    uint8_t *buf = zp_xmalloc(RFC_MSG_MAX + 2);
-    size_t n = tcp ? qlen + 2 : qlen;
-    int fd;
-
-    fd = socket(ai->ai_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1 || (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)) {
-        rc = rfc_errno_net(errno, eno);
-        goto out;
-    }
-    buf[0] = (uint8_t)(qlen >> 8);
-    buf[1] = (uint8_t)qlen;
-    memcpy(buf + 2, q, qlen);
-    if ((rc = rfc_io(fd, tcp ? buf : buf + 2, &n, 1, 1, deadline, eno)) != RFC_NET_OK)
-        goto out;
-    do {
-        n = tcp ? 2 : RFC_MSG_MAX;
-        rc = rfc_io(fd, buf, &n, 0, tcp, deadline, eno);
-        if (rc == RFC_NET_OK && tcp) {
-            n = (size_t)buf[0] << 8 | buf[1];
-            rc = rfc_io(fd, buf, &n, 0, 1, deadline, eno);
-        }
-        if (rc != RFC_NET_OK)
-            goto out;
-        /* Over UDP, a stray datagram is skipped; over TCP it means a broken server. */
-    } while (!tcp && !rfc_is_reply(buf, n, q));
-    if (!rfc_is_reply(buf, n, q)) {
-        rc = rfc_errno_net(EPROTO, eno);
-        goto out;
-    }
-    zp_buf_reset(reply);
-    if (zp_buf_append(reply, buf, n) == -1)
-        rc = rfc_errno_net(EMSGSIZE, eno);
-out:
-    if (fd != -1)
-        close(fd);
-    free(buf);
-    return rc;
-}
-
-/* Sends q to each address of the nameserver in turn until one answers. */
+/* Sends q to each address of the nameserver in turn; the sentence when none answers. */
 static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
                         struct zp_buf *reply, struct zp_err *err)
 {
@@ -409,7 +288,7 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
     struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
                              .ai_flags = AI_NUMERICSERV | (cfg->numeric ? AI_NUMERICHOST : 0)};
     struct addrinfo *res = NULL;
-    enum rfc_net net = RFC_NET_ERROR;
+    enum zp_rfc_net net;
     char port[8];
     int rc = -1, g, eno = 0;
 
@@ -421,32 +300,22 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
                    cfg->nameserver, gai_strerror(g));
         goto out;
     }
-    for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        uint64_t left = zp_ms_left(op->call->deadline_ms);
-        uint64_t deadline = zp_now_ms() + (left < cfg->timeout_ms ? left : cfg->timeout_ms);
-
-        if (left == 0)
-            break;
-        net = rfc_query(ai, cfg->tcp, q, qlen, deadline, reply, &eno);
-        /* A truncated reply: ask again over TCP. */
-        if (net == RFC_NET_OK && !cfg->tcp && (reply->data[2] & 0x02))
-            net = rfc_query(ai, 1, q, qlen, deadline, reply, &eno);
-        if (net == RFC_NET_OK) {
-            rc = 0;
-            goto out;
-        }
+    net = zp_rfc_send(res, cfg->tcp, cfg->timeout_ms, op->call->deadline_ms, q, qlen, reply, &eno);
+    if (net == ZP_RFC_NET_OK) {
+        rc = 0;
+        goto out;
     }
     if (zp_ms_left(op->call->deadline_ms) == 0)
         zp_err_set(err, ZP_ETIMEOUT,
                    "no answer from %s to the update of TXT at %s before the request's deadline; "
                    "check that nameserver is reachable from this host",
                    cfg->nameserver, op->rec->fqdn);
-    else if (net == RFC_NET_REFUSED)
+    else if (net == ZP_RFC_NET_REFUSED)
         zp_err_set(err, ZP_ETRANSIENT,
                    "connection refused by %s (no DNS server listening there); check nameserver and "
                    "the server's listen-on and firewall",
                    cfg->nameserver);
-    else if (net == RFC_NET_TIMEOUT)
+    else if (net == ZP_RFC_NET_TIMEOUT)
         zp_err_set(err, ZP_ETRANSIENT,
                    "no answer from %s within %llu ms to the update of TXT at %s; check nameserver, "
                    "the firewall (port %u %s) and that the server is up",
@@ -480,99 +349,103 @@ static const char *rfc_rcode_name(int rcode)
     return "an unknown code";
 }
 
-/* The sentence for a reply that is not NOERROR, or a TSIG error. */
-static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, struct zp_err *err)
+/* The sentence for a TSIG error: the server refused the key, the secret or the clock. */
+static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn;
+    const char *key = cfg->key ? cfg->key : "(none)";
+    const char *alg = cfg->alg->name;
+
+    switch (tsig_error) {
+    case RFC_BADKEY:
+        return zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: the server does not know key %s with algorithm "
+            "%s; check tsigKeyName and tsigAlgorithm against the server's key statement",
+            fqdn, srv, key, alg);
+    case RFC_BADSIG:
+        return zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: signature rejected: tsigSecretFile does not hold "
+            "the server's secret for key %s (or the server's algorithm differs from %s)",
+            fqdn, srv, key, alg);
+    case RFC_BADTIME:
+        return zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: the clocks of this host and the server differ by "
+            "more than %d s, so the signature of key %s is refused; fix NTP on both",
+            fqdn, srv, RFC_FUDGE, key);
+    default:
+        return zp_err_set(
+            err, ZP_EAUTH,
+            "update of TXT at %s rejected by %s: TSIG error %s (%d) for key %s; check tsigKeyName, "
+            "tsigAlgorithm and tsigSecretFile against the server's key statement",
+            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
+    }
+}
+
+/* The sentence for a reply code that is not NOERROR: what the server's configuration lacks. */
+static int rfc_explain_rcode(const struct rfc_op *op, int rcode, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
     const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
     const char *key = cfg->key ? cfg->key : "(none)";
     const char *alg = cfg->alg->name;
 
-    switch (tsig_error) {
-    case 0:
-        break;
-    case RFC_BADKEY:
-        zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: the server does not know key %s with algorithm "
-            "%s; check tsigKeyName and tsigAlgorithm against the server's key statement",
-            fqdn, srv, key, alg);
-        goto out;
-    case RFC_BADSIG:
-        zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: signature rejected: tsigSecretFile does not hold "
-            "the server's secret for key %s (or the server's algorithm differs from %s)",
-            fqdn, srv, key, alg);
-        goto out;
-    case RFC_BADTIME:
-        zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: the clocks of this host and the server differ by "
-            "more than %d s, so the signature of key %s is refused; fix NTP on both",
-            fqdn, srv, RFC_FUDGE, key);
-        goto out;
-    default:
-        zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: TSIG error %s (%d) for key %s; check tsigKeyName, "
-            "tsigAlgorithm and tsigSecretFile against the server's key statement",
-            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
-        goto out;
-    }
     switch (rcode) {
     case LDNS_RCODE_REFUSED:
         if (cfg->key)
-            zp_err_set(err, ZP_EPERM,
-                       "update refused by %s: the key %s may not change TXT at %s; allow it in the "
-                       "zone's update-policy (BIND: grant %s name %s TXT;)",
-                       srv, key, fqdn, key, fqdn);
-        else
-            zp_err_set(err, ZP_EPERM,
-                       "update refused by %s: unsigned updates may not change TXT at %s; set "
-                       "tsigKeyName and tsigSecretFile to a key the zone's update-policy allows "
-                       "(BIND: grant <key> name %s TXT;)",
-                       srv, fqdn, fqdn);
-        break;
+            return zp_err_set(err, ZP_EPERM,
+                              "update refused by %s: the key %s may not change TXT at %s; allow it "
+                              "in the zone's update-policy (BIND: grant %s name %s TXT;)",
+                              srv, key, fqdn, key, fqdn);
+        return zp_err_set(err, ZP_EPERM,
+                          "update refused by %s: unsigned updates may not change TXT at %s; set "
+                          "tsigKeyName and tsigSecretFile to a key the zone's update-policy allows "
+                          "(BIND: grant <key> name %s TXT;)",
+                          srv, fqdn, fqdn);
     case LDNS_RCODE_NOTAUTH:
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "update of TXT at %s rejected by %s: the server is not authoritative (primary) "
-                   "for zone %s; point nameserver at the zone's primary, or set zone to the apex "
-                   "of the zone that holds %s",
-                   fqdn, srv, zone, fqdn);
-        break;
+        return zp_err_set(err, ZP_ENOTFOUND,
+                          "update of TXT at %s rejected by %s: the server is not authoritative "
+                          "(primary) for zone %s; point nameserver at the zone's primary, or set "
+                          "zone to the apex of the zone that holds %s",
+                          fqdn, srv, zone, fqdn);
     case LDNS_RCODE_NOTZONE:
-        zp_err_set(err, ZP_ECONFIG,
-                   "update rejected by %s: %s is not inside zone %s; set zone to the apex of the "
-                   "zone that holds it, or remove zone",
-                   srv, fqdn, zone);
-        break;
+        return zp_err_set(err, ZP_ECONFIG,
+                          "update rejected by %s: %s is not inside zone %s; set zone to the apex "
+                          "of the zone that holds it, or remove zone",
+                          srv, fqdn, zone);
     case LDNS_RCODE_SERVFAIL:
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s failed to apply the update of TXT at %s (SERVFAIL); the server's log says "
-                   "why (zone not loaded, journal not writable)",
-                   srv, fqdn);
-        break;
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "%s failed to apply the update of TXT at %s (SERVFAIL); the server's log "
+                          "says why (zone not loaded, journal not writable)",
+                          srv, fqdn);
     case LDNS_RCODE_FORMERR:
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s could not parse the update of TXT at %s (FORMERR); check that nameserver is "
-                   "a DNS server that accepts dynamic updates (RFC 2136)%s%s",
-                   srv, fqdn, cfg->key ? " with TSIG algorithm " : "", cfg->key ? alg : "");
-        break;
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s could not parse the update of TXT at %s (FORMERR); check that "
+                          "nameserver is a DNS server that accepts dynamic updates (RFC 2136)%s%s",
+                          srv, fqdn, cfg->key ? " with TSIG algorithm " : "", cfg->key ? alg : "");
     case LDNS_RCODE_NOTIMPL:
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s does not accept dynamic updates (NOTIMP) for zone %s; enable them for the "
-                   "zone (BIND: update-policy; Knot: an acl with action update)",
-                   srv, zone);
-        break;
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s does not accept dynamic updates (NOTIMP) for zone %s; enable them "
+                          "for the zone (BIND: update-policy; Knot: an acl with action update)",
+                          srv, zone);
     default:
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s answered %s (rcode %d) to the update of TXT at %s, which an update without "
-                   "prerequisites should never get",
-                   srv, rfc_rcode_name(rcode), rcode, fqdn);
-        break;
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "%s answered %s (rcode %d) to the update of TXT at %s, which an update "
+                          "without prerequisites should never get",
+                          srv, rfc_rcode_name(rcode), rcode, fqdn);
     }
-out:
+}
+
+/* The sentence for a reply that is not NOERROR, or a TSIG error. */
+static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, struct zp_err *err)
+{
+    if (tsig_error != 0)
+        rfc_explain_tsig(op, tsig_error, err);
+    else
+        rfc_explain_rcode(op, rcode, err);
     err->upstream = tsig_error ? tsig_error : rcode;
     return -1;
 }
@@ -683,6 +556,111 @@ static int rfc_tsig_error(const ldns_pkt *reply)
     return ldns_rdf2native_int16(ldns_rr_rdf(t, 5));
 }
 
+/*
+ * The signed UPDATE for op, once the name is inside the zone and the
+ * deadline has time left. secret keeps the key for checking the reply.
+ */
+static int rfc_prepare(const struct rfc_op *op, ldns_pkt **q, struct zp_buf *secret,
+                       struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const struct zp_record *rec = op->rec;
+
+    if (!zp_dname_in_zone(rec->fqdn, op->zone))
+        return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
+                          cfg->zone
+                              ? "set zone to the apex of the zone that holds it, or remove zone"
+                              : "the zone cert-manager found does not hold the name");
+    if (zp_ms_left(op->call->deadline_ms) == 0)
+        return zp_err_set(
+            err, ZP_ETIMEOUT,
+            "the deadline for the update of TXT at %s ran out before it could be sent to %s",
+            rec->fqdn, cfg->nameserver);
+    if (rfc_build(op, q, err) == -1)
+        return -1;
+    if (cfg->key == NULL)
+        return 0;
+    if (rfc_secret_load(cfg, op->call, secret, err) == -1)
+        return -1;
+    if (ldns_pkt_tsig_sign(*q, cfg->key_wire, secret->data, RFC_FUDGE, cfg->alg->wire, NULL) !=
+        LDNS_STATUS_OK)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the update for %s with key %s (%s)",
+                          rec->fqdn, cfg->key, cfg->alg->name);
+    return 0;
+}
+
+/* Sends q and parses the reply: its wire form in reply (for the TSIG check), parsed in *r. */
+static int rfc_transact(const struct rfc_op *op, ldns_pkt *q, struct zp_buf *reply, ldns_pkt **r,
+                        struct zp_err *err)
+{
+    uint8_t *wire = NULL;
+    size_t wlen = 0;
+    int rc = -1;
+
+    if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot encode the update for %s", op->rec->fqdn);
+        goto out;
+    }
+    if (rfc_exchange(op, wire, wlen, reply, err) == -1)
+        goto out;
+    if (ldns_wire2pkt(r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK) {
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "%s sent a reply to the update of TXT at %s that is not a DNS message",
+                   op->cfg->nameserver, op->rec->fqdn);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(wire);
+    return rc;
+}
+
+/*
+ * What the reply r to q says, once logged: 0 for an update applied by a
+ * server that proved it holds the key, or a probe refused as designed.
+ */
+static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const struct zp_buf *reply,
+                     const struct zp_buf *secret, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const struct zp_record *rec = op->rec;
+    int rcode = ldns_pkt_get_rcode(r), tsig_error = 0, verified = 0;
+
+    if (cfg->key != NULL) {
+        tsig_error = rfc_tsig_error(r);
+        verified = ldns_pkt_tsig(r) != NULL &&
+                   ldns_pkt_tsig_verify(r, (const uint8_t *)reply->data, reply->len, cfg->key_wire,
+                                        secret->data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
+    }
+    zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", op->call->instance),
+           ZP_S("action", op->probe ? "probe"
+                          : op->del ? "delete"
+                                    : "add"),
+           ZP_S("server", cfg->nameserver), ZP_S("zone", op->zone), ZP_S("fqdn", rec->fqdn),
+           ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(rcode)),
+           ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
+           ZP_B("signed_reply_ok", verified), ZP_END);
+    if (op->probe && rcode == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
+        (cfg->key == NULL || verified)) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "%s accepts %s for updates of zone %s (proven by "
+                 "an update whose prerequisite fails, so nothing changed); whether the "
+                 "update-policy grants TXT at %s shows only in a write test",
+                 cfg->nameserver, cfg->key ? cfg->key : "unsigned updates", op->zone, rec->fqdn);
+        return 0;
+    }
+    if (rcode != LDNS_RCODE_NOERROR || tsig_error != 0)
+        return rfc_explain(op, rcode, tsig_error, err);
+    /* Success is believed only when the server proves it holds the key. */
+    if (cfg->key != NULL && !verified)
+        return zp_err_set(err, ZP_EAUTH,
+                          "%s answered the update of TXT at %s without a valid signature of key "
+                          "%s, so the answer cannot be trusted; check that nameserver is the "
+                          "server itself and not a proxy that strips or rewrites TSIG",
+                          cfg->nameserver, rec->fqdn, cfg->key);
+    return 0;
+}
+
 static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                       int del, struct zp_err *err)
 {
@@ -690,87 +668,14 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
     struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del != 0, .probe = del == 2};
     struct zp_buf secret, reply;
     ldns_pkt *q = NULL, *r = NULL;
-    uint8_t *wire = NULL;
-    size_t wlen = 0;
-    int rc = -1, tsig_error = 0, verified = 0;
+    int rc = -1;
 
     zp_buf_init(&secret, RFC_SECRET_MAX);
-    zp_buf_init(&reply, RFC_MSG_MAX);
+    zp_buf_init(&reply, ZP_RFC_MSG_MAX);
     op.zone = cfg->zone ? cfg->zone : rec->zone;
-    if (!zp_dname_in_zone(rec->fqdn, op.zone)) {
-        zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op.zone,
-                   cfg->zone ? "set zone to the apex of the zone that holds it, or remove zone"
-                             : "the zone cert-manager found does not hold the name");
+    if (rfc_prepare(&op, &q, &secret, err) == -1 || rfc_transact(&op, q, &reply, &r, err) == -1)
         goto out;
-    }
-    if (zp_ms_left(call->deadline_ms) == 0) {
-        zp_err_set(err, ZP_ETIMEOUT,
-                   "the deadline for the update of TXT at %s ran out before it could be sent to %s",
-                   rec->fqdn, cfg->nameserver);
-        goto out;
-    }
-    if (rfc_build(&op, &q, err) == -1)
-        goto out;
-    if (cfg->key != NULL) {
-        if (rfc_secret_load(cfg, call, &secret, err) == -1)
-            goto out;
-        if (ldns_pkt_tsig_sign(q, cfg->key_wire, secret.data, RFC_FUDGE, cfg->alg->wire, NULL) !=
-            LDNS_STATUS_OK) {
-            zp_err_set(err, ZP_EINTERNAL, "cannot sign the update for %s with key %s (%s)",
-                       rec->fqdn, cfg->key, cfg->alg->name);
-            goto out;
-        }
-    }
-    if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot encode the update for %s", rec->fqdn);
-        goto out;
-    }
-    if (rfc_exchange(&op, wire, wlen, &reply, err) == -1)
-        goto out;
-    if (ldns_wire2pkt(&r, (const uint8_t *)reply.data, reply.len) != LDNS_STATUS_OK) {
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s sent a reply to the update of TXT at %s that is not a DNS message",
-                   cfg->nameserver, rec->fqdn);
-        goto out;
-    }
-    if (cfg->key != NULL) {
-        tsig_error = rfc_tsig_error(r);
-        verified = ldns_pkt_tsig(r) != NULL &&
-                   ldns_pkt_tsig_verify(r, (const uint8_t *)reply.data, reply.len, cfg->key_wire,
-                                        secret.data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
-    }
-    zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", call->instance),
-           ZP_S("action", op.probe ? "probe"
-                          : del    ? "delete"
-                                   : "add"),
-           ZP_S("server", cfg->nameserver), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
-           ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(ldns_pkt_get_rcode(r))),
-           ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
-           ZP_B("signed_reply_ok", verified), ZP_END);
-    if (op.probe && ldns_pkt_get_rcode(r) == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
-        (cfg->key == NULL || verified)) {
-        snprintf(err->msg, sizeof(err->msg),
-                 "%s accepts %s for updates of zone %s (proven by "
-                 "an update whose prerequisite fails, so nothing changed); whether the "
-                 "update-policy grants TXT at %s shows only in a write test",
-                 cfg->nameserver, cfg->key ? cfg->key : "unsigned updates", op.zone, rec->fqdn);
-        rc = 0;
-        goto out;
-    }
-    if (ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR || tsig_error != 0) {
-        rfc_explain(&op, ldns_pkt_get_rcode(r), tsig_error, err);
-        goto out;
-    }
-    /* Success is believed only when the server proves it holds the key. */
-    if (cfg->key != NULL && !verified) {
-        zp_err_set(err, ZP_EAUTH,
-                   "%s answered the update of TXT at %s without a valid signature of key %s, so "
-                   "the answer cannot be trusted; check that nameserver is the server itself and "
-                   "not a proxy that strips or rewrites TSIG",
-                   cfg->nameserver, rec->fqdn, cfg->key);
-        goto out;
-    }
-    rc = 0;
+    rc = rfc_judge(&op, q, r, &reply, &secret, err);
 out:
     if (rc == -1)
         zp_log(ZP_LOG_WARN, "rfc2136 update failed", ZP_S("instance", call->instance),
@@ -778,7 +683,6 @@ out:
                ZP_END);
     zp_buf_free_secret(&secret);
     zp_buf_free(&reply);
-    free(wire);
     ldns_pkt_free(q);
     ldns_pkt_free(r);
     return rc;

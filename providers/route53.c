@@ -10,7 +10,8 @@
  * compare-and-swap. UPSERT, which lego and acme.sh use, would silently drop
  * a value written meanwhile (the other half of an apex + wildcard pair).
  * After the change, GetChange is polled until Route 53 reports INSYNC.
- * The XML of replies and batches is route53_xml.c's.
+ * The XML of replies and batches is route53_xml.c's, the settings are
+ * route53_config.c's.
  *
  * Without accessKeyId and the secret access key (secretAccessKeyFile or
  * secretAccessKeySecretRef) an instance is ambient: when
@@ -30,14 +31,13 @@
 #include "base/httpc.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/yaml.h"
 #include "providers/awssts.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/route53_config_int.h"
 #include "providers/route53_int.h"
 #include "providers/sigv4.h"
 
-#define R53_ENDPOINT "https://route53.amazonaws.com"
 #define R53_API "/2013-04-01"
 #define R53_WHAT "Route 53"
 #define R53_RATE 5.0 /* requests a second for the whole account (the historic, strictest rule) */
@@ -48,28 +48,11 @@
 #define R53_THROTTLE_FIRST_MS 400u
 #define R53_THROTTLE_MAX_MS 8000u
 #define R53_POLL_FIRST_MS 500u
-#define R53_POLL_MAX_MS 4000u /* pollInterval's default */
 #define R53_LOG_BODY 300
-
-struct r53_cfg {
-    char *key_id;
-    struct zp_cred secret; /* secretAccessKeyFile or secretAccessKeySecretRef */
-    char *zone_id;         /* without "/hostedzone/"; NULL: found by the zone's name */
-    char *region;
-    char *endpoint; /* scheme://authority[/prefix], no trailing slash */
-    char *ca;
-    char *host;         /* the authority of endpoint: the signed Host header */
-    const char *prefix; /* into endpoint: a path prefix, usually "" */
-    /* Ambient (key_id == NULL): STS settings and the credential cache, the only mutable state. */
-    char *sts_endpoint;
-    char *role_arn;
-    struct zp_awssts *sts;
-    uint64_t poll_max_ms; /* pollInterval: the longest wait between two GetChange polls */
-};
 
 /* One present or cleanup. */
 struct r53_op {
-    const struct r53_cfg *cfg;
+    const struct zp_r53_cfg *cfg;
     const struct zp_record *rec;
     const struct zp_prov_call *call;
     struct zp_buf secret;
@@ -87,147 +70,6 @@ static const char *const r53_keys[] = {
     NULL,
 };
 
-/* ---- configuration ------------------------------------------------------------------------ */
-
-static int all_of(const char *s, const char *set, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-
-    return n >= min && n <= max && strspn(s, set) == n;
-}
-
-#define UPPER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-static void r53_config_free(void *p)
-{
-    struct r53_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->key_id);
-    zp_cred_free(&cfg->secret);
-    free(cfg->zone_id);
-    free(cfg->region);
-    free(cfg->endpoint);
-    free(cfg->ca);
-    free(cfg->host);
-    free(cfg->sts_endpoint);
-    free(cfg->role_arn);
-    zp_awssts_free(cfg->sts);
-    free(cfg);
-}
-
-static int r53_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
-                            struct zp_err *err)
-{
-    struct r53_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *akid = NULL, *zid = NULL, *region = "us-east-1", *auth;
-    const char *role = NULL, *sts = NULL;
-    size_t hn;
-    int rc = -1;
-
-    cfg->poll_max_ms = R53_POLL_MAX_MS;
-    if (zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
-                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
-        zp_y_str(node, path, "accessKeyId", 0, &akid, err) == -1 ||
-        zp_y_str(node, path, "hostedZoneId", 0, &zid, err) == -1 ||
-        zp_y_str(node, path, "region", 0, &region, err) == -1 ||
-        zp_y_str(node, path, "roleArn", 0, &role, err) == -1 ||
-        zp_y_str(node, path, "stsEndpoint", 0, &sts, err) == -1)
-        goto out;
-    /* Half a key pair is a mistake, not a wish for ambient credentials. */
-    if ((akid == NULL) != (zp_y_get(node, "secretAccessKeyFile") == NULL &&
-                           zp_y_get(node, "secretAccessKeySecretRef") == NULL)) {
-        zp_y_fail(node, path, err,
-                  "%s is set but %s is not: set both for an IAM user's access key, or neither "
-                  "for ambient credentials (IRSA web identity)",
-                  akid ? "accessKeyId"
-                       : (zp_y_get(node, "secretAccessKeyFile") ? "secretAccessKeyFile"
-                                                                : "secretAccessKeySecretRef"),
-                  akid ? "secretAccessKeyFile or secretAccessKeySecretRef" : "accessKeyId");
-        goto out;
-    }
-    if (akid != NULL && (role != NULL || sts != NULL)) {
-        zp_y_fail(zp_y_get(node, role ? "roleArn" : "stsEndpoint"), path, err,
-                  "%s applies to ambient credentials only; remove it, or remove accessKeyId and "
-                  "the secret access key (secretAccessKeyFile or secretAccessKeySecretRef)",
-                  role ? "roleArn" : "stsEndpoint");
-        goto out;
-    }
-    if (role != NULL && strncmp(role, "arn:aws", 7) != 0) {
-        zp_y_fail(zp_y_get(node, "roleArn"), path, err,
-                  "roleArn \"%s\" is not a role ARN (like arn:aws:iam::123456789012:role/dns)",
-                  role);
-        goto out;
-    }
-    if (sts != NULL && strncmp(sts, "https://", 8) != 0 && strncmp(sts, "http://", 7) != 0) {
-        zp_y_fail(zp_y_get(node, "stsEndpoint"), path, err,
-                  "stsEndpoint \"%s\" must start with https://", sts);
-        goto out;
-    }
-    /* Never echo a wrong accessKeyId: it may be the secret access key pasted in the wrong place. */
-    if (akid != NULL && !all_of(akid, UPPER_DIGITS, 16, 128)) {
-        zp_y_fail(zp_y_get(node, "accessKeyId"), path, err,
-                  "accessKeyId must be an access key ID (capital letters and digits, like "
-                  "AKIAIOSFODNN7EXAMPLE); the secret access key belongs in secretAccessKeyFile or "
-                  "secretAccessKeySecretRef");
-        goto out;
-    }
-    if (zp_cred_parse(node, path, "secretAccessKey", 0, &cfg->secret, err) == -1)
-        goto out;
-    if (zid != NULL) {
-        if (strncmp(zid, "/hostedzone/", 12) == 0)
-            zid += 12;
-        if (!all_of(zid, UPPER_DIGITS, 1, R53_ID_MAX - 1)) {
-            zp_y_fail(zp_y_get(node, "hostedZoneId"), path, err,
-                      "hostedZoneId \"%s\" is not a hosted zone ID (like Z0123456789ABCDEFGHIJ, "
-                      "as the Route 53 console shows it)",
-                      zid);
-            goto out;
-        }
-        cfg->zone_id = zp_xstrdup(zid);
-    }
-    if (!all_of(region, "abcdefghijklmnopqrstuvwxyz0123456789-", 1, 32)) {
-        zp_y_fail(zp_y_get(node, "region"), path, err,
-                  "region \"%s\" is not an AWS region name (Route 53 signs with us-east-1; "
-                  "cn-northwest-1 for China)",
-                  region);
-        goto out;
-    }
-    if (zp_endpoint_parse(node, path, R53_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
-        goto out;
-    auth = strstr(cfg->endpoint, "://") + 3;
-    hn = strcspn(auth, "/?#");
-    if (hn == 0 || memchr(auth, '@', hn) != NULL || auth[hn] == '?' || auth[hn] == '#') {
-        zp_y_fail(zp_y_get(node, "endpoint"), path, err,
-                  "endpoint \"%s\" must be scheme://host[:port][/path], without user, query or "
-                  "fragment",
-                  cfg->endpoint);
-        goto out;
-    }
-    cfg->host = zp_xstrndup(auth, hn);
-    cfg->prefix = auth + hn;
-    cfg->region = zp_xstrdup(region);
-    if (akid != NULL) {
-        cfg->key_id = zp_xstrdup(akid);
-    } else {
-        size_t n = sts ? strlen(sts) : 0;
-        while (n > 0 && sts[n - 1] == '/')
-            n--;
-        cfg->sts_endpoint = sts ? zp_xstrndup(sts, n) : NULL;
-        cfg->role_arn = role ? zp_xstrdup(role) : NULL;
-        cfg->sts = zp_awssts_new();
-        zp_log(ZP_LOG_INFO, "route53 uses ambient credentials", ZP_S("provider", path),
-               ZP_S("role", role ? role : "AWS_ROLE_ARN"), ZP_END);
-    }
-    *cfgp = cfg;
-    cfg = NULL;
-    rc = 0;
-out:
-    r53_config_free(cfg);
-    return rc;
-}
-
 /* ---- requests ----------------------------------------------------------------------------- */
 
 static void r53_log_reply(const struct r53_op *op, const char *action,
@@ -240,21 +82,17 @@ static void r53_log_reply(const struct r53_op *op, const char *action,
            ZP_S("action", action), ZP_I("status", resp->status), ZP_S("body", body), ZP_END);
 }
 
-/* The sentence for a reply that is not a success. Always returns -1. */
-static int r53_fail(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
-                    struct zp_err *err)
+/*
+ * The sentence for an error about who signed: credentials Route 53 does
+ * not know or no longer takes, a clock that is off, a bad signature. 0
+ * when code is about something else.
+ */
+static int r53_explain_signer(const struct r53_op *op, const char *code, const char *msg,
+                              struct zp_err *err)
 {
-    const struct r53_cfg *cfg = op->cfg;
-    const char *akid = op->who, *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
-    char code[64], msg[400];
+    const struct zp_r53_cfg *cfg = op->cfg;
+    const char *akid = op->who;
 
-    r53_log_reply(op, action, resp);
-    zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
-                       sizeof(msg));
-    /* Temporary credentials that Route 53 no longer takes are not reused by the next call. */
-    if (cfg->sts != NULL &&
-        (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidClientTokenId") == 0))
-        zp_awssts_forget(cfg->sts, op->key_id);
     if (cfg->sts != NULL && strcmp(code, "ExpiredToken") == 0)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 found the temporary credentials of %s expired (ExpiredToken); they "
@@ -289,46 +127,217 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                    "accessKeyId, %s and region (%s)",
                    akid, code, cfg->key_id ? cfg->secret.setting : "secretAccessKeyFile",
                    cfg->region);
-    else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0) {
-        if (strcmp(action, "ListHostedZonesByName") == 0)
-            zp_err_set(err, ZP_EPERM,
-                       "%s may not call route53:ListHostedZonesByName (AccessDenied), "
-                       "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
-                       "key's IAM policy, or set hostedZoneId to skip the lookup",
-                       akid, op->rec->zone);
-        else if (strcmp(action, "GetChange") == 0)
-            zp_err_set(err, ZP_EPERM,
-                       "%s may not call route53:GetChange (AccessDenied); the change of "
-                       "TXT at %s was made, but its progress cannot be followed: allow "
-                       "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
-                       akid, op->rec->fqdn);
-        else
-            zp_err_set(err, ZP_EPERM,
-                       "%s may not call route53:%s for TXT at %s in hosted zone %s "
-                       "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
-                       "IAM policy, with conditions that admit TXT records named %.*s",
-                       akid, action, op->rec->fqdn, zone, zone, (int)strlen(op->rec->fqdn) - 1,
-                       op->rec->fqdn);
-    } else if (strcmp(code, "NoSuchHostedZone") == 0)
+    else
+        return 0;
+    return 1;
+}
+
+/* The sentence for AccessDenied: the permission action needs, on what. 0 for other codes. */
+static int r53_explain_denied(const struct r53_op *op, const char *action, const char *code,
+                              const char *zone, struct zp_err *err)
+{
+    const char *akid = op->who;
+
+    if (strcmp(code, "AccessDenied") != 0 && strcmp(code, "AccessDeniedException") != 0)
+        return 0;
+    if (strcmp(action, "ListHostedZonesByName") == 0)
+        zp_err_set(err, ZP_EPERM,
+                   "%s may not call route53:ListHostedZonesByName (AccessDenied), "
+                   "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
+                   "key's IAM policy, or set hostedZoneId to skip the lookup",
+                   akid, op->rec->zone);
+    else if (strcmp(action, "GetChange") == 0)
+        zp_err_set(err, ZP_EPERM,
+                   "%s may not call route53:GetChange (AccessDenied); the change of "
+                   "TXT at %s was made, but its progress cannot be followed: allow "
+                   "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
+                   akid, op->rec->fqdn);
+    else
+        zp_err_set(err, ZP_EPERM,
+                   "%s may not call route53:%s for TXT at %s in hosted zone %s "
+                   "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
+                   "IAM policy, with conditions that admit TXT records named %.*s",
+                   akid, action, op->rec->fqdn, zone, zone, (int)strlen(op->rec->fqdn) - 1,
+                   op->rec->fqdn);
+    return 1;
+}
+
+/* The sentence for any other failure: by error code, else by HTTP status. */
+static void r53_explain_status(const struct r53_op *op, const char *action, long status,
+                               const char *code, const char *msg, const char *zone,
+                               struct zp_err *err)
+{
+    const struct zp_r53_cfg *cfg = op->cfg;
+
+    if (strcmp(code, "NoSuchHostedZone") == 0)
         zp_err_set(err, ZP_ENOTFOUND, "hosted zone %s does not exist in the AWS account of %s; %s",
-                   zone, akid,
+                   zone, op->who,
                    cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
                                 : "it was deleted while zoneproof used it");
-    else if (code[0] != '\0' && resp->status >= 400 && resp->status < 500)
+    else if (code[0] != '\0' && status >= 400 && status < 500)
         zp_err_set(err, ZP_EINVAL,
                    "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s", action,
                    op->rec->fqdn, zone, code, msg);
-    else if (resp->status >= 500)
+    else if (status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 answered HTTP %ld (%s) to %s: the service is failing or unavailable; "
                    "retry later",
-                   resp->status, code[0] ? code : "no error code", action);
+                   status, code[0] ? code : "no error code", action);
     else
         zp_err_set(err, ZP_ETRANSIENT,
-                   "Route 53 answered HTTP %ld (%s) to %s, which was not expected", resp->status,
+                   "Route 53 answered HTTP %ld (%s) to %s, which was not expected", status,
                    code[0] ? code : "no error code", action);
+}
+
+/* The sentence for a reply that is not a success. Always returns -1. */
+static int r53_fail(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
+                    struct zp_err *err)
+{
+    const struct zp_r53_cfg *cfg = op->cfg;
+    const char *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
+    char code[64], msg[400];
+
+    r53_log_reply(op, action, resp);
+    zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
+                       sizeof(msg));
+    /* Temporary credentials that Route 53 no longer takes are not reused by the next call. */
+    if (cfg->sts != NULL &&
+        (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidClientTokenId") == 0))
+        zp_awssts_forget(cfg->sts, op->key_id);
+    if (!r53_explain_signer(op, code, msg, err) && !r53_explain_denied(op, action, code, zone, err))
+        r53_explain_status(op, action, resp->status, code, msg, zone, err);
     err->upstream = (int)resp->status;
     return -1;
+}
+
+/* One request as it is sent on every try; only its date and signature change. */
+struct r53_req {
+    const char *method, *path, *body;
+    struct zp_sigv4_key key;
+    struct zp_buf query, url, h_host, h_token, auth, h_date;
+};
+
+/* The parts of a request that are the same on every try: key, query, URL, Host and token. */
+static int r53_req_init(const struct r53_op *op, struct r53_req *rq, const char *const *pairs,
+                        size_t npairs, struct zp_err *err)
+{
+    const struct zp_r53_cfg *cfg = op->cfg;
+
+    rq->key = (struct zp_sigv4_key){.access_key_id = op->key_id,
+                                    .secret_access_key = op->tmp.secret_access_key
+                                                             ? op->tmp.secret_access_key
+                                                             : op->secret.data,
+                                    .session_token = op->tmp.session_token,
+                                    .region = cfg->region,
+                                    .service = "route53"};
+    zp_buf_init(&rq->query, 8192);
+    zp_buf_init(&rq->url, 16384);
+    zp_buf_init(&rq->auth, 1024);
+    zp_buf_init(&rq->h_host, 512);
+    zp_buf_init(&rq->h_date, 64);
+    zp_buf_init(&rq->h_token, 8192);
+    if ((rq->key.session_token != NULL &&
+         zp_buf_printf(&rq->h_token, "X-Amz-Security-Token: %s", rq->key.session_token) == -1) ||
+        zp_sigv4_query(pairs, npairs, &rq->query) == -1 ||
+        zp_buf_printf(&rq->url, "%s%s%s%s", cfg->endpoint, rq->path, rq->query.len ? "?" : "",
+                      zp_buf_str(&rq->query)) == -1 ||
+        zp_buf_printf(&rq->h_host, "Host: %s", cfg->host) == -1)
+        return zp_err_set(err, ZP_EINTERNAL, "the Route 53 request for %s is too long",
+                          op->rec->fqdn);
+    return 0;
+}
+
+static void r53_req_free(struct r53_req *rq)
+{
+    zp_buf_free(&rq->query);
+    zp_buf_free(&rq->url);
+    zp_buf_free(&rq->auth);
+    zp_buf_free(&rq->h_host);
+    zp_buf_free(&rq->h_date);
+    zp_buf_free_secret(&rq->h_token);
+}
+
+/* One try: signed with the time now, sent within the account's rate; 0 with whatever reply. */
+static int r53_req_send(const struct r53_op *op, struct r53_req *rq, struct zp_http_resp *resp,
+                        struct zp_err *err)
+{
+    const struct zp_r53_cfg *cfg = op->cfg;
+    const char *body = rq->body;
+    char sent_path[2048], date[ZP_SIGV4_DATE_LEN + 1];
+
+    snprintf(sent_path, sizeof(sent_path), "%s%s", cfg->prefix, rq->path);
+    zp_sigv4_date(time(NULL), date);
+    struct zp_sigv4_req sr = {.method = rq->method,
+                              .host = cfg->host,
+                              .path = sent_path,
+                              .query = zp_buf_str(&rq->query),
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .amz_date = date};
+    zp_buf_reset(&rq->auth);
+    zp_buf_reset(&rq->h_date);
+    if (zp_buf_puts(&rq->auth, "Authorization: ") == -1 ||
+        zp_sigv4_authorization(&rq->key, &sr, &rq->auth) == -1 ||
+        zp_buf_printf(&rq->h_date, "X-Amz-Date: %s", date) == -1)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s",
+                          op->rec->fqdn);
+    const char *headers[] = {zp_buf_str(&rq->h_host),
+                             zp_buf_str(&rq->h_date),
+                             zp_buf_str(&rq->auth),
+                             rq->key.session_token ? zp_buf_str(&rq->h_token) : NULL,
+                             body ? "Content-Type: text/xml" : NULL,
+                             NULL};
+    /* A NULL ends the list: close the gap a long-term key leaves. */
+    if (headers[3] == NULL) {
+        headers[3] = headers[4];
+        headers[4] = NULL;
+    }
+    struct zp_http_req req = {.method = rq->method,
+                              .url = zp_buf_str(&rq->url),
+                              .headers = headers,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = op->call->deadline_ms,
+                              .max_response = R53_REPLY_MAX,
+                              .ca_file = cfg->ca,
+                              .what = R53_WHAT};
+    if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->call->deadline_ms, R53_WHAT, err) ==
+            -1 ||
+        zp_http_call(&req, resp, err) == -1)
+        return -1;
+    return 0;
+}
+
+/*
+ * Throttling and PriorRequestNotComplete, waited out: 1 after the wait
+ * (send again), 0 for any other reply, -1 when the wait would not end
+ * before the deadline.
+ */
+static int r53_throttled(const struct r53_op *op, const char *method,
+                         const struct zp_http_resp *resp, uint64_t *backoff, struct zp_err *err)
+{
+    char code[64], msg[256];
+    uint64_t wait;
+
+    if (resp->status != 400 ||
+        !zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
+                            sizeof(msg)) ||
+        (strcmp(code, "Throttling") != 0 && strcmp(code, "PriorRequestNotComplete") != 0))
+        return 0;
+    /* Jitter keeps instances that were throttled together from retrying together. */
+    wait = *backoff + zp_now_ms() % (*backoff / 4 + 1);
+    if (wait + 500u >= zp_ms_left(op->call->deadline_ms)) {
+        r53_log_reply(op, method, resp);
+        zp_err_set(err, ZP_ERATELIMIT, "rate limited by Route 53; retry after %llu s",
+                   (unsigned long long)(wait + 999u) / 1000u);
+        err->upstream = 400;
+        return -1;
+    }
+    zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->call->instance),
+           ZP_S("code", code), ZP_I("wait_ms", wait), ZP_END);
+    zp_sleep_ms(wait);
+    *backoff = *backoff * 2 > R53_THROTTLE_MAX_MS ? R53_THROTTLE_MAX_MS : *backoff * 2;
+    return 1;
 }
 
 /*
@@ -340,104 +349,20 @@ static int r53_send(struct r53_op *op, const char *method, const char *path,
                     const char *const *pairs, size_t npairs, const char *body,
                     struct zp_http_resp *resp, struct zp_err *err)
 {
-    const struct r53_cfg *cfg = op->cfg;
-    const struct zp_sigv4_key key = {.access_key_id = op->key_id,
-                                     .secret_access_key = op->tmp.secret_access_key
-                                                              ? op->tmp.secret_access_key
-                                                              : op->secret.data,
-                                     .session_token = op->tmp.session_token,
-                                     .region = cfg->region,
-                                     .service = "route53"};
-    struct zp_buf query, url, auth, h_host, h_date, h_token;
+    struct r53_req rq = {.method = method, .path = path, .body = body};
     uint64_t backoff = R53_THROTTLE_FIRST_MS;
-    char date[ZP_SIGV4_DATE_LEN + 1], code[64], msg[256];
-    int rc = -1;
+    int rc = -1, again;
 
-    zp_buf_init(&query, 8192);
-    zp_buf_init(&url, 16384);
-    zp_buf_init(&auth, 1024);
-    zp_buf_init(&h_host, 512);
-    zp_buf_init(&h_date, 64);
-    zp_buf_init(&h_token, 8192);
-    if ((key.session_token != NULL &&
-         zp_buf_printf(&h_token, "X-Amz-Security-Token: %s", key.session_token) == -1) ||
-        zp_sigv4_query(pairs, npairs, &query) == -1 ||
-        zp_buf_printf(&url, "%s%s%s%s", cfg->endpoint, path, query.len ? "?" : "",
-                      zp_buf_str(&query)) == -1 ||
-        zp_buf_printf(&h_host, "Host: %s", cfg->host) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "the Route 53 request for %s is too long", op->rec->fqdn);
+    if (r53_req_init(op, &rq, pairs, npairs, err) == -1)
         goto out;
-    }
-    for (;;) {
-        char sent_path[2048];
-        snprintf(sent_path, sizeof(sent_path), "%s%s", cfg->prefix, path);
-        zp_sigv4_date(time(NULL), date);
-        struct zp_sigv4_req sr = {.method = method,
-                                  .host = cfg->host,
-                                  .path = sent_path,
-                                  .query = zp_buf_str(&query),
-                                  .body = body,
-                                  .body_len = body ? strlen(body) : 0,
-                                  .amz_date = date};
-        zp_buf_reset(&auth);
-        zp_buf_reset(&h_date);
-        if (zp_buf_puts(&auth, "Authorization: ") == -1 ||
-            zp_sigv4_authorization(&key, &sr, &auth) == -1 ||
-            zp_buf_printf(&h_date, "X-Amz-Date: %s", date) == -1) {
-            zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s", op->rec->fqdn);
+    do {
+        if (r53_req_send(op, &rq, resp, err) == -1)
             goto out;
-        }
-        const char *headers[] = {zp_buf_str(&h_host),
-                                 zp_buf_str(&h_date),
-                                 zp_buf_str(&auth),
-                                 key.session_token ? zp_buf_str(&h_token) : NULL,
-                                 body ? "Content-Type: text/xml" : NULL,
-                                 NULL};
-        /* A NULL ends the list: close the gap a long-term key leaves. */
-        if (headers[3] == NULL) {
-            headers[3] = headers[4];
-            headers[4] = NULL;
-        }
-        struct zp_http_req req = {.method = method,
-                                  .url = zp_buf_str(&url),
-                                  .headers = headers,
-                                  .body = body,
-                                  .body_len = body ? strlen(body) : 0,
-                                  .deadline_ms = op->call->deadline_ms,
-                                  .max_response = R53_REPLY_MAX,
-                                  .ca_file = cfg->ca,
-                                  .what = R53_WHAT};
-        if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->call->deadline_ms, R53_WHAT,
-                              err) == -1 ||
-            zp_http_call(&req, resp, err) == -1)
-            goto out;
-        if (resp->status != 400 ||
-            !zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
-                                sizeof(msg)) ||
-            (strcmp(code, "Throttling") != 0 && strcmp(code, "PriorRequestNotComplete") != 0))
-            break;
-        /* Jitter keeps instances that were throttled together from retrying together. */
-        uint64_t wait = backoff + zp_now_ms() % (backoff / 4 + 1);
-        if (wait + 500u >= zp_ms_left(op->call->deadline_ms)) {
-            r53_log_reply(op, method, resp);
-            zp_err_set(err, ZP_ERATELIMIT, "rate limited by Route 53; retry after %llu s",
-                       (unsigned long long)(wait + 999u) / 1000u);
-            err->upstream = 400;
-            goto out;
-        }
-        zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->call->instance),
-               ZP_S("code", code), ZP_I("wait_ms", wait), ZP_END);
-        zp_sleep_ms(wait);
-        backoff = backoff * 2 > R53_THROTTLE_MAX_MS ? R53_THROTTLE_MAX_MS : backoff * 2;
-    }
-    rc = 0;
+        again = r53_throttled(op, method, resp, &backoff, err);
+    } while (again == 1);
+    rc = again;
 out:
-    zp_buf_free(&query);
-    zp_buf_free(&url);
-    zp_buf_free(&auth);
-    zp_buf_free(&h_host);
-    zp_buf_free(&h_date);
-    zp_buf_free_secret(&h_token);
+    r53_req_free(&rq);
     return rc;
 }
 
@@ -483,7 +408,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
             const char *id = zp_buf_str(&t);
             if (strncmp(id, "/hostedzone/", 12) == 0)
                 id += 12;
-            if (!all_of(id, UPPER_DIGITS, 1, R53_ID_MAX - 1))
+            if (!zp_r53_id_ok(id))
                 continue;
             if (found) {
                 zp_err_set(err, ZP_ECONFIG,
@@ -601,7 +526,7 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
     const char *cid = zp_buf_str(&t);
     if (strncmp(cid, "/change/", 8) == 0)
         cid += 8;
-    if (!all_of(cid, UPPER_DIGITS, 1, idsz - 1)) {
+    if (!zp_r53_id_ok(cid)) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 accepted the change of TXT at %s but its answer "
                    "holds a change id that is not one",
@@ -671,7 +596,7 @@ out:
  */
 static int r53_credentials(struct r53_op *op, struct zp_err *err)
 {
-    const struct r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->cfg;
 
     if (cfg->key_id != NULL) {
         op->key_id = cfg->key_id;
@@ -715,7 +640,7 @@ static int r53_begin(struct r53_op *op, struct zp_err *err)
 static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                       int del, struct zp_err *err)
 {
-    const struct r53_cfg *cfg = p;
+    const struct zp_r53_cfg *cfg = p;
     struct r53_op op = {.cfg = cfg, .rec = rec, .call = call};
     struct zp_r53_rrset set = {0}, prev = {0};
     struct zp_buf quoted, batch;
@@ -833,8 +758,8 @@ const struct zp_provider_ops zp_prov_route53 = {
     .type = "route53",
     .flags = ZP_PROV_RMW,
     .keys = r53_keys,
-    .config_parse = r53_config_parse,
-    .config_free = r53_config_free,
+    .config_parse = zp_r53_config_parse,
+    .config_free = zp_r53_config_free,
     .present = r53_present,
     .cleanup = r53_cleanup,
     .verify = r53_verify,

@@ -51,6 +51,9 @@ struct zp_http_resp {
 void zp_http_resp_init(struct zp_http_resp *r);
 void zp_http_resp_free(struct zp_http_resp *r);
 
+/* The reason phrase of an HTTP status ("Forbidden"), or "" for a status without one here. */
+const char *zp_http_reason(long status);
+
 /*
  * One exchange. Returns 0 when any HTTP response arrived (whatever its
  * status); -1 with ZP_ETIMEOUT or ZP_ETRANSIENT and a sentence naming the

@@ -23,6 +23,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/httpc.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/api.h"
@@ -310,32 +311,12 @@ out:
 
 /* ---- Replies --------------------------------------------------------- */
 
+/* Every code this server sends has its phrase; anything else is an internal error. */
 static const char *phrase(int code)
 {
-    switch (code) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Internal Server Error";
-    }
+    const char *p = zp_http_reason(code);
+
+    return *p != '\0' ? p : "Internal Server Error";
 }
 
 static void reply(const struct zp_api *api, struct evhttp_request *req, int code, const char *ctype,

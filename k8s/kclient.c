@@ -287,32 +287,6 @@ static void describe(const struct zp_kobj *o, char *what, size_t wsz, char *rbac
                  o->resource, o->name);
 }
 
-static const char *phrase(long status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 409:
-        return "Conflict";
-    case 422:
-        return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "";
-    }
-}
-
 void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long status,
                              const char *body, size_t len, struct zp_err *err)
 {
@@ -349,8 +323,9 @@ void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long st
     default:
         kind = status >= 500 ? ZP_ETRANSIENT : status == 429 ? ZP_ERATELIMIT : ZP_EINTERNAL;
         zp_err_set(err, kind, "cannot %s %s: the Kubernetes API server answered %ld%s%s%s%s",
-                   obj->verb, what, status, *phrase(status) ? " " : "", phrase(status),
-                   reason && *reason ? ", reason " : "", reason && *reason ? reason : "");
+                   obj->verb, what, status, *zp_http_reason(status) ? " " : "",
+                   zp_http_reason(status), reason && *reason ? ", reason " : "",
+                   reason && *reason ? reason : "");
         break;
     }
     err->upstream = (int)status;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -42,6 +43,11 @@ static const char serve_help[] =
     "  --requestheader-username-headers LIST     default X-Remote-User\n"
     "  --requestheader-group-headers LIST        default X-Remote-Group\n"
     "  --requestheader-extra-headers-prefix LIST default X-Remote-Extra-\n"
+    "  --max-connections N                       open connections beyond which new ones are\n"
+    "                                            closed at accept (default 1024)\n"
+    "  --tls-handshake-timeout DURATION          from accept to the end of TLS (default 10s)\n"
+    "  --request-header-timeout DURATION         to a request's last header (default 10s)\n"
+    "  --request-body-timeout DURATION           from the headers to the body's end (default 30s)\n"
     "  --log-level LEVEL                         debug, info (default), warn or error\n";
 
 /* Splits a comma list into a NULL-terminated array; empty items are dropped. */
@@ -115,10 +121,45 @@ static const struct option serve_opts[] = {
     {"requestheader-username-headers", required_argument, NULL, 'U'},
     {"requestheader-group-headers", required_argument, NULL, 'G'},
     {"requestheader-extra-headers-prefix", required_argument, NULL, 'E'},
+    {"max-connections", required_argument, NULL, 'M'},
+    {"tls-handshake-timeout", required_argument, NULL, 'T'},
+    {"request-header-timeout", required_argument, NULL, 'R'},
+    {"request-body-timeout", required_argument, NULL, 'B'},
     {"log-level", required_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* The connection limits (k8s/conn.h): 0, or -1 after a message. */
+static int limit_flag(int c, const char *arg, struct zp_server_opts *o)
+{
+    const char *name = c == 'T'   ? "--tls-handshake-timeout"
+                       : c == 'R' ? "--request-header-timeout"
+                                  : "--request-body-timeout";
+    unsigned long n;
+    uint64_t ms;
+    char *end;
+
+    if (c == 'M') {
+        n = strtoul(arg, &end, 10);
+        if (*arg == '\0' || *arg == '-' || *end != '\0' || n == 0 || n > 1000000) {
+            fprintf(stderr, "zoneproof: --max-connections \"%s\" must be 1-1000000\n", arg);
+            return -1;
+        }
+        o->max_conns = (unsigned)n;
+        return 0;
+    }
+    if (zp_duration_parse(arg, &ms) == -1 || ms == 0 || ms > 3600000) {
+        fprintf(stderr,
+                "zoneproof: %s \"%s\" must be a duration such as 10s or 500ms, at most 1h\n", name,
+                arg);
+        return -1;
+    }
+    *(c == 'T'   ? &o->handshake_timeout_ms
+      : c == 'R' ? &o->header_timeout_ms
+                 : &o->body_timeout_ms) = ms;
+    return 0;
+}
 
 /*
  * The flags into o, *config and *kubeconfig: 0, 1 after --help, -1 after a
@@ -171,6 +212,13 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const ch
             break;
         case 'E':
             set_list(&o->extra_prefixes, &o->n_extra_prefixes, optarg);
+            break;
+        case 'M':
+        case 'T':
+        case 'R':
+        case 'B':
+            if (limit_flag(c, optarg, o) == -1)
+                return -1;
             break;
         case 'l':
             if (zp_cmd_log_level(optarg) == -1)

@@ -29,6 +29,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 
 #include "base/clock.h"
@@ -41,6 +42,7 @@
 #include "k8s/authn.h"
 #include "k8s/authsource.h"
 #include "k8s/authz.h"
+#include "k8s/conn.h"
 #include "k8s/server.h"
 #include "k8s/tls.h"
 #include "solver/config.h"
@@ -57,6 +59,9 @@
 #define DRAIN_MS 5000u  /* how long a stop waits for parked challenges */
 #define DRAIN_TICK_MS 100
 #define MAX_LISTENERS 1 /* [::] takes IPv4 too; see listen_on() */
+#define ACCEPT_BACKOFF_MIN_MS 25u
+#define ACCEPT_BACKOFF_MAX_MS 1000u
+#define ACCEPT_LOG_EVERY_MS 60000u
 
 /* ---- The hand-off --------------------------------------------------------- */
 
@@ -244,15 +249,33 @@ struct server {
     struct event *sig_term, *sig_int, *sig_hup, *reload_timer, *drain_timer;
     int stopping;
     uint64_t drain_deadline;
+    struct zp_conns *conns;     /* the cap, the deadlines, the header check */
+    struct event *accept_retry; /* accept paused after a failure (no descriptors) */
+    unsigned accept_backoff_ms; /* 0 while accept works */
+    uint64_t accept_logged_ms;  /* the last line about it: one a minute */
 };
 
-/* Every new connection gets TLS on the context current at accept time. */
+/*
+ * The server of this process, for the listener's error callback: evhttp
+ * gives the listener its own argument (the evhttp), and there is one server.
+ */
+static struct server *the_server;
+
+/*
+ * Every new connection gets TLS on the context current at accept time,
+ * under the guard of conn.c; one over the cap gets neither.
+ */
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     struct server *srv = arg;
-    struct bufferevent *bev;
-    SSL *ssl = zp_tls_ssl_new(srv->tls);
+    SSL *ssl;
     STACK_OF(X509_NAME) * cas;
+
+    (void)base;
+    srv->accept_backoff_ms = 0; /* accept works again */
+    if (zp_conns_full(srv->conns))
+        return zp_conns_bev(srv->conns, NULL);
+    ssl = zp_tls_ssl_new(srv->tls);
 
     /*
      * The acceptable-CA hint follows the ConfigMap's CA: a Go client sends
@@ -261,13 +284,69 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
      */
     if (srv->authsrc != NULL && (cas = zp_authn_ca_names(srv->authn)) != NULL)
         SSL_set_client_CA_list(ssl, cas);
-    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                         BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL)
-        abort(); /* allocation only; NULL would make evhttp speak plain text */
-    /* Clients often close without close_notify; that is an ordinary end. */
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return zp_conns_bev(srv->conns, ssl);
+}
+
+/* evhttp's gencb: the request is complete, so its deadlines stop. */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+
+    zp_conns_request(req);
+    zp_api_handle(req, srv->api);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+
+    (void)fd;
+    (void)what;
+    if (srv->n_bound > 0) /* not after a stop: the listener is gone */
+        evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound[0]));
+}
+
+/*
+ * accept() failed for a reason other than a peer that went away: mostly
+ * no descriptor left. libevent would retry at once, forever, at full CPU;
+ * the listener pauses instead, a little longer each time, while the
+ * connections wait in the kernel's backlog.
+ */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct server *srv = the_server;
+    int e = errno;
+    uint64_t now = zp_now_ms();
+    struct timeval tv;
+
+    (void)arg;
+    evconnlistener_disable(lev);
+    srv->accept_backoff_ms =
+        srv->accept_backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS : srv->accept_backoff_ms * 2;
+    if (srv->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+        srv->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+    tv.tv_sec = srv->accept_backoff_ms / 1000;
+    tv.tv_usec = (suseconds_t)(srv->accept_backoff_ms % 1000) * 1000;
+    event_add(srv->accept_retry, &tv);
+    if (srv->accept_logged_ms == 0 || now - srv->accept_logged_ms >= ACCEPT_LOG_EVERY_MS) {
+        srv->accept_logged_ms = now;
+        zp_log(ZP_LOG_WARN, "cannot accept connections; pausing accept and retrying",
+               ZP_S("error", strerror(e)), ZP_END);
+    }
+}
+
+/* libevent's own messages, as JSON lines. */
+static void on_libevent_log(int severity, const char *msg)
+{
+    enum zp_loglevel level = ZP_LOG_ERROR;
+
+    if (severity == EVENT_LOG_DEBUG)
+        level = ZP_LOG_DEBUG;
+    else if (severity == EVENT_LOG_MSG)
+        level = ZP_LOG_INFO;
+    else if (severity == EVENT_LOG_WARN)
+        level = ZP_LOG_WARN;
+    zp_log(level, "libevent", ZP_S("detail", msg), ZP_END);
 }
 
 static void reload(struct server *srv, int force)
@@ -425,6 +504,8 @@ static int listen_on(struct server *srv, struct zp_err *err)
         zp_err_set(err, ZP_EINTERNAL, "cannot accept connections on port %s", port);
         goto out;
     }
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound[srv->n_bound]),
+                                on_accept_error);
     srv->n_bound++;
     rc = 0;
 out:
@@ -469,6 +550,43 @@ static int setup_authn(struct server *srv, struct zp_err *err)
     return srv->authn != NULL ? 0 : -1;
 }
 
+static uint64_t or_default(uint64_t v, uint64_t def)
+{
+    return v != 0 ? v : def;
+}
+
+/* evhttp's limits and callbacks, and the guard on each connection (conn.h). */
+static void setup_http(struct server *srv, const struct zp_api_cfg *apc)
+{
+    const struct zp_server_opts *o = srv->opts;
+    struct zp_conns_cfg cc = {
+        .base = srv->base,
+        .authn = srv->authn,
+        .group = apc->group,
+        .solver_name = apc->solver_name,
+        .max_conns = o->max_conns ? o->max_conns : ZP_SERVER_MAX_CONNS,
+        .handshake_ms = or_default(o->handshake_timeout_ms, ZP_SERVER_HANDSHAKE_MS),
+        .header_ms = or_default(o->header_timeout_ms, ZP_SERVER_HEADER_MS),
+        .body_ms = or_default(o->body_timeout_ms, ZP_SERVER_BODY_MS),
+        .max_headers = MAX_HEADERS_SIZE,
+    };
+
+    srv->conns = zp_conns_new(&cc);
+    srv->accept_retry = evtimer_new(srv->base, on_accept_retry, srv);
+    if (srv->accept_retry == NULL)
+        abort(); /* allocation only */
+    evhttp_set_bevcb(srv->http, make_bev, srv);
+    evhttp_set_gencb(srv->http, on_request, srv);
+    evhttp_set_max_headers_size(srv->http, MAX_HEADERS_SIZE);
+    evhttp_set_max_body_size(srv->http, HARD_BODY_MAX);
+    evhttp_set_timeout(srv->http, IO_TIMEOUT_S);
+    /* Wider than we serve, so a wrong method gets a 405 Status rather than evhttp's 501. */
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                              EVHTTP_REQ_TRACE);
+}
+
 static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *err)
 {
     const struct zp_server_opts *o = srv->opts;
@@ -483,6 +601,7 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
             NULL ||
         setup_authn(srv, err) == -1)
         return -1;
+    event_set_log_callback(on_libevent_log);
     /* Before the base exists: it must be made with locks for event_active() from workers. */
     if (evthread_use_pthreads() == -1 || (srv->base = event_base_new()) == NULL ||
         (srv->http = evhttp_new(srv->base)) == NULL)
@@ -502,17 +621,7 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     apc.authz = srv->authz;
     apc.handoff = srv->handoff;
     srv->api = zp_api_new(&apc);
-
-    evhttp_set_bevcb(srv->http, make_bev, srv);
-    evhttp_set_gencb(srv->http, zp_api_handle, srv->api);
-    evhttp_set_max_headers_size(srv->http, MAX_HEADERS_SIZE);
-    evhttp_set_max_body_size(srv->http, HARD_BODY_MAX);
-    evhttp_set_timeout(srv->http, IO_TIMEOUT_S);
-    /* Wider than we serve, so a wrong method gets a 405 Status rather than evhttp's 501. */
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-                                              EVHTTP_REQ_TRACE);
+    setup_http(srv, &apc);
     if (listen_on(srv, err) == -1)
         return -1;
 
@@ -536,6 +645,7 @@ int zp_server_run(const struct zp_server_opts *opts, struct zp_solver *solver, s
 
     memset(&srv, 0, sizeof(srv));
     srv.opts = opts;
+    the_server = &srv;
     /* A peer closing its socket must be an error return, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     if (setup(&srv, solver, err) == -1)
@@ -570,6 +680,8 @@ out:
         event_free(srv.drain_timer);
     if (srv.reload_timer != NULL)
         event_free(srv.reload_timer);
+    if (srv.accept_retry != NULL)
+        event_free(srv.accept_retry);
     if (srv.sig_term != NULL)
         event_free(srv.sig_term);
     if (srv.sig_int != NULL)
@@ -578,6 +690,9 @@ out:
         event_free(srv.sig_hup);
     if (srv.base != NULL)
         event_base_free(srv.base);
+    /* After the base: its last finalizers free the connections, which count in it. */
+    zp_conns_free(srv.conns);
+    the_server = NULL;
     zp_authn_free(srv.authn);
     zp_tls_free(srv.tls);
     return rc;

@@ -8,12 +8,17 @@
 #define ZP_K8S_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct zp_err;
 struct zp_kclient;
 struct zp_solver;
 
 #define ZP_SERVER_MAX_BODY (256u * 1024u)
+#define ZP_SERVER_MAX_CONNS 1024u     /* --max-connections */
+#define ZP_SERVER_HANDSHAKE_MS 10000u /* --tls-handshake-timeout */
+#define ZP_SERVER_HEADER_MS 10000u    /* --request-header-timeout */
+#define ZP_SERVER_BODY_MS 30000u      /* --request-body-timeout */
 
 struct zp_server_opts {
     const char *bind_address;  /* default "0.0.0.0" (and :: when available) */
@@ -45,6 +50,15 @@ struct zp_server_opts {
      */
     struct zp_kclient *kclient;
     unsigned auth_refresh_s; /* how often the ConfigMap is re-read; default 60 */
+    /*
+     * Per connection (k8s/conn.h); 0 takes the default. Beyond max_conns
+     * open connections, new ones are closed at accept. Each deadline runs
+     * from the start of its phase whatever the peer sends.
+     */
+    unsigned max_conns;
+    uint64_t handshake_timeout_ms;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
 };
 
 /*

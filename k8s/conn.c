@@ -1,0 +1,550 @@
+/*
+ * conn.c — the guard on each connection (conn.h): the cap, the phase
+ * deadlines, and the header check before evhttp reads a body.
+ *
+ * Phases of a connection: HANDSHAKE (from accept), HEADERS (from the end
+ * of the handshake, or from the first byte of a later request), BODY (from
+ * the last header to evhttp's gencb), HANDLING (no deadline: a Present may
+ * wait for propagation), IDLE (between requests: evhttp's idle timeout),
+ * CLOSING (a 400 or 401 is being written). Deadlines are timers armed at
+ * the start of a phase; bytes do not move them.
+ *
+ * How: evhttp reads the TLS bufferevent; a callback on its input buffer
+ * takes what TLS decrypts before evhttp's read callback runs, and gives
+ * it back once a header block is complete and checked. A conn lives as
+ * long as its SSL (ex_data free callback). evhttp frees a connection
+ * whenever it likes; a freed bufferevent lingers until its finalizer runs,
+ * with its callbacks cleared, so alive() asks that before touching it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netdb.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/api.h"
+#include "k8s/authn.h"
+#include "k8s/conn.h"
+#include "k8s/server.h"
+
+enum phase { HANDSHAKE, HEADERS, BODY, HANDLING, IDLE, CLOSING };
+
+static const char *const phase_names[] = {"tls-handshake", "headers", "body",
+                                          "handling",      "idle",    "closing"};
+
+struct zp_conns {
+    struct zp_conns_cfg cfg;
+    unsigned open;          /* conns alive, refused ones not counted */
+    uint64_t cap_logged_ms; /* the last "limit reached" line: one a minute */
+};
+
+struct conn {
+    struct zp_conns *g;
+    struct bufferevent *bev; /* TLS; evhttp's */
+    SSL *ssl;
+    struct evbuffer *held; /* what evhttp may not read yet */
+    struct event *deadline;
+    struct event *kick; /* work that must run outside libevent's own stack */
+    enum phase phase;
+    int passing; /* bytes going back to evhttp: on_input lets them be */
+    /* evhttp's callbacks while a refusal is written (callbacks our own) */
+    bufferevent_data_cb rcb, wcb;
+    bufferevent_event_cb ecb;
+    void *cbarg;
+    int refusing;
+};
+
+/* A connection over the cap: closed on the next turn of the loop, before any byte is read. */
+struct refused {
+    struct bufferevent *bev;
+    struct event *ev;
+};
+
+/* The conn of an SSL; set once per process. */
+static int conn_idx = -1;
+
+/* A bufferevent evhttp has freed lingers until its finalizer, with its callbacks cleared. */
+static int alive(const struct conn *c)
+{
+    bufferevent_event_cb ecb = NULL;
+
+    bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+    return ecb != NULL;
+}
+
+static void arm(struct conn *c, enum phase p, uint64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    c->phase = p;
+    if (ms == 0)
+        event_del(c->deadline);
+    else
+        event_add(c->deadline, &tv);
+}
+
+/* Makes evhttp drop the connection as it does when the peer goes: no reply. */
+static void drop(struct conn *c)
+{
+    event_del(c->deadline);
+    c->phase = CLOSING;
+    if (!alive(c))
+        return;
+    if (c->refusing) {
+        c->refusing = 0;
+        bufferevent_setcb(c->bev, c->rcb, c->wcb, c->ecb, c->cbarg);
+    }
+    bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->phase == HANDLING || c->phase == IDLE)
+        return;
+    zp_log(ZP_LOG_DEBUG, "connection closed at its deadline", ZP_S("phase", phase_names[c->phase]),
+           ZP_END);
+    drop(c);
+}
+
+static void process(struct conn *c);
+
+/*
+ * A refusal written out (CLOSING), or held bytes to look at without a
+ * read from the socket: the reply to the request before them was just sent.
+ */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (!alive(c))
+        return;
+    if (c->phase == CLOSING) {
+        drop(c);
+        return;
+    }
+    process(c);
+    if (c->phase == BODY && alive(c) && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, 0);
+}
+
+static void on_tls_info(const SSL *ssl, int where, int ret)
+{
+    struct conn *c = SSL_get_ex_data(ssl, conn_idx);
+
+    (void)ret;
+    if (c != NULL && (where & SSL_CB_HANDSHAKE_DONE) && c->phase == HANDSHAKE)
+        arm(c, HEADERS, c->g->cfg.header_ms);
+}
+
+/* ---- The header check ------------------------------------------------------ */
+
+struct framing {
+    const char *cl; /* the first Content-Length value, trimmed */
+    size_t cl_len;
+    int conflict; /* another value, or one that is not a number */
+    int te;       /* Transfer-Encoding present */
+};
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r'))
+        (*n)--;
+}
+
+static void header_line(struct framing *f, const char *line, size_t n)
+{
+    const char *colon = memchr(line, ':', n);
+    const char *name = line, *v;
+    size_t nl, vl;
+
+    if (colon == NULL || n == 0 || *line == ' ' || *line == '\t')
+        return; /* a continuation, or garbage evhttp refuses */
+    nl = (size_t)(colon - line);
+    v = colon + 1;
+    vl = n - nl - 1;
+    trim(&name, &nl);
+    trim(&v, &vl);
+    if (nl == 17 && strncasecmp(name, "transfer-encoding", nl) == 0) {
+        f->te = 1;
+    } else if (nl == 14 && strncasecmp(name, "content-length", nl) == 0) {
+        if (vl == 0 || strspn(v, "0123456789") < vl)
+            f->conflict = 1;
+        else if (f->cl == NULL) {
+            f->cl = v;
+            f->cl_len = vl;
+        } else if (vl != f->cl_len || memcmp(v, f->cl, vl) != 0) {
+            f->conflict = 1;
+        }
+    }
+}
+
+/* Whether the request line's target is a path that needs a client certificate. */
+static int needs_cert(const struct zp_conns *g, const char *line, size_t n)
+{
+    const char *sp = memchr(line, ' ', n), *end;
+    char *target;
+    struct evhttp_uri *uri;
+    enum zp_route r = ZP_ROUTE_NOT_FOUND;
+
+    if (sp == NULL)
+        return 1;
+    sp++;
+    end = memchr(sp, ' ', n - (size_t)(sp - line));
+    target = zp_xstrndup(sp, end ? (size_t)(end - sp) : n - (size_t)(sp - line));
+    /* As evhttp parses it, so that api.c routes the same path. */
+    uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
+    if (uri != NULL) {
+        r = zp_api_route(evhttp_uri_get_path(uri), g->cfg.group, g->cfg.solver_name);
+        evhttp_uri_free(uri);
+    }
+    free(target);
+    return !(r == ZP_ROUTE_HEALTH || r == ZP_ROUTE_READY || r == ZP_ROUTE_OPENAPI);
+}
+
+static int cert_ok(struct conn *c, struct zp_err *err)
+{
+    X509 *leaf = SSL_get0_peer_certificate(c->ssl);
+
+    if (leaf == NULL)
+        return zp_err_set(err, ZP_EAUTH, "no client certificate");
+    return zp_authn_verify_cert(c->g->cfg.authn, leaf, SSL_get_peer_cert_chain(c->ssl), err);
+}
+
+static void on_refusal_written(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    event_active(c->kick, EV_WRITE, 0);
+}
+
+static void on_refusal_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    (void)what;
+    event_active(c->kick, EV_WRITE, 0);
+}
+
+static void remote_of(const struct conn *c, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    out[0] = '\0';
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+        getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
+/*
+ * Answers with a Status and closes once it is written; the rest of the
+ * request is never read. Logged like api.c's requests.
+ */
+static void refuse(struct conn *c, struct evbuffer *src, const char *line, size_t n, int code,
+                   const char *reason, const char *message, const char *why)
+{
+    char *body = zp_api_status_json(code, reason, message);
+    const char *sp = memchr(line, ' ', n);
+    char method[16], path[256], remote[64];
+    size_t ml = sp ? (size_t)(sp - line) : 0, pl = 0;
+
+    zp_strlcpy(method, "", sizeof(method));
+    if (ml > 0 && ml < sizeof(method))
+        zp_strlcpy(method, line, ml + 1);
+    if (sp != NULL) {
+        const char *end = memchr(sp + 1, ' ', n - ml - 1);
+        pl = end ? (size_t)(end - sp - 1) : n - ml - 1;
+        zp_strlcpy(path, sp + 1, pl + 1 < sizeof(path) ? pl + 1 : sizeof(path));
+    } else {
+        path[0] = '\0';
+    }
+    remote_of(c, remote, sizeof(remote));
+    zp_log(ZP_LOG_INFO, "request", ZP_S("method", method), ZP_S("path", path), ZP_I("status", code),
+           ZP_S("remote", remote), ZP_S("error", why), ZP_END);
+    evbuffer_drain(src, evbuffer_get_length(src));
+    /* evhttp's callbacks come back for the close; its write callback would take this for a reply.
+     */
+    bufferevent_getcb(c->bev, &c->rcb, &c->wcb, &c->ecb, &c->cbarg);
+    bufferevent_setcb(c->bev, NULL, on_refusal_written, on_refusal_event, c);
+    c->refusing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_enable(c->bev, EV_WRITE);
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Cache-Control: no-cache, private\r\nX-Content-Type-Options: nosniff\r\n"
+                        "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                        code, zp_http_reason(code), strlen(body), body);
+    free(body);
+    arm(c, CLOSING, c->g->cfg.body_ms ? c->g->cfg.body_ms : 1000);
+}
+
+/*
+ * A complete header block of len bytes at the front of src: 0 to pass it
+ * on, -1 when refused.
+ */
+static int check_block(struct conn *c, struct evbuffer *src, size_t len)
+{
+    const char *p = (const char *)evbuffer_pullup(src, (ev_ssize_t)len), *end = p + len;
+    const char *line = p, *nl = memchr(p, '\n', len);
+    size_t first = (size_t)(nl - p);
+    struct framing f = {0};
+    struct zp_err err = {0};
+    const char *why = NULL;
+
+    while (first > 0 && p[first - 1] == '\r')
+        first--;
+    for (const char *q = nl + 1; q < end;) {
+        const char *e = memchr(q, '\n', (size_t)(end - q));
+        header_line(&f, q, (size_t)(e - q));
+        q = e + 1;
+    }
+    if (f.conflict)
+        why = "conflicting Content-Length headers";
+    else if (f.te && f.cl != NULL)
+        why = "Content-Length with Transfer-Encoding";
+    if (why != NULL) {
+        refuse(c, src, line, first, 400, "BadRequest", why, why);
+        return -1;
+    }
+    if (needs_cert(c->g, line, first) && cert_ok(c, &err) == -1) {
+        refuse(c, src, line, first, 401, "Unauthorized", "Unauthorized", err.msg);
+        return -1;
+    }
+    /* evhttp would answer a body past its own limit with an HTML page: the same 413 as api.c's. */
+    if (f.cl != NULL && (f.cl_len > 9 || strtoul(f.cl, NULL, 10) > ZP_SERVER_MAX_BODY)) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "Request entity too large: limit is %u", ZP_SERVER_MAX_BODY);
+        refuse(c, src, line, first, 413, "RequestEntityTooLarge", msg, "body too large");
+        return -1;
+    }
+    return 0;
+}
+
+/* The end of the header block (just past its empty line), or 0 when it is not all here. */
+static size_t block_end(struct evbuffer *src)
+{
+    struct evbuffer_ptr at, eol;
+    size_t eol_len = 0;
+    int first = 1;
+
+    evbuffer_ptr_set(src, &at, 0, EVBUFFER_PTR_SET);
+    for (;;) {
+        eol = evbuffer_search_eol(src, &at, &eol_len, EVBUFFER_EOL_CRLF);
+        if (eol.pos < 0)
+            return 0;
+        if (eol.pos == at.pos && !first)
+            return (size_t)eol.pos + eol_len;
+        first = 0;
+        if (evbuffer_ptr_set(src, &at, (size_t)eol.pos + eol_len, EVBUFFER_PTR_SET) == -1)
+            return 0;
+    }
+}
+
+/*
+ * The held bytes: a request's header block once complete and checked goes
+ * to evhttp with all that follows; before that, nothing does.
+ */
+static void process(struct conn *c)
+{
+    size_t have = evbuffer_get_length(c->held), end;
+
+    if (have == 0 || c->phase == HANDLING || c->phase == CLOSING)
+        return; /* the next request waits for this one's reply: see on_reply_sent */
+    if (c->phase == HANDSHAKE || c->phase == IDLE)
+        arm(c, HEADERS, c->g->cfg.header_ms);
+    if (c->phase == HEADERS) {
+        end = block_end(c->held);
+        if (end == 0 && have <= c->g->cfg.max_headers)
+            return;
+        /* Past the limit without an end: evhttp refuses it on its own. */
+        if (end != 0 && check_block(c, c->held, end) == -1)
+            return;
+        arm(c, BODY, c->g->cfg.body_ms);
+    }
+    c->passing = 1;
+    evbuffer_add_buffer(bufferevent_get_input(c->bev), c->held);
+    c->passing = 0;
+}
+
+/*
+ * What TLS has just decrypted, before evhttp's read callback sees it:
+ * held, unless it is the body of a request already checked.
+ */
+static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->passing || info->n_added == 0 || c->phase == BODY)
+        return;
+    c->passing = 1;
+    evbuffer_remove_buffer(in, c->held, evbuffer_get_length(in));
+    c->passing = 0;
+    process(c);
+}
+
+/* SSL_free, when the bufferevent is finalized: the end of the connection. */
+static void conn_exfree(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    struct conn *c = ptr;
+
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (c == NULL)
+        return;
+    c->g->open--;
+    evbuffer_free(c->held);
+    event_free(c->deadline);
+    event_free(c->kick);
+    free(c);
+}
+
+static void on_refused(evutil_socket_t fd, short what, void *arg)
+{
+    struct refused *r = arg;
+    bufferevent_event_cb ecb = NULL;
+
+    (void)fd;
+    (void)what;
+    /* No callback: evhttp could not take the connection and has freed it already. */
+    bufferevent_getcb(r->bev, NULL, NULL, &ecb, NULL);
+    if (ecb != NULL)
+        bufferevent_trigger_event(r->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+    event_free(r->ev);
+    free(r);
+}
+
+/* evhttp makes its connection around the bufferevent right after this returns; then r runs. */
+static struct bufferevent *refuse_conn(struct zp_conns *g)
+{
+    struct refused *r = zp_xcalloc(1, sizeof(*r));
+    uint64_t now = zp_now_ms();
+
+    r->bev = bufferevent_socket_new(g->cfg.base, -1, BEV_OPT_CLOSE_ON_FREE);
+    r->ev = event_new(g->cfg.base, -1, 0, on_refused, r);
+    if (r->bev == NULL || r->ev == NULL)
+        abort(); /* allocation only */
+    event_active(r->ev, EV_READ, 0);
+    if (g->cap_logged_ms == 0 || now - g->cap_logged_ms >= 60000) {
+        g->cap_logged_ms = now;
+        zp_log(ZP_LOG_WARN, "connection limit reached: new connections are closed at once",
+               ZP_I("max_connections", g->cfg.max_conns), ZP_END);
+    }
+    return r->bev;
+}
+
+int zp_conns_full(const struct zp_conns *g)
+{
+    return g->cfg.max_conns > 0 && g->open >= g->cfg.max_conns;
+}
+
+struct bufferevent *zp_conns_bev(struct zp_conns *g, SSL *ssl)
+{
+    struct conn *c;
+
+    if (ssl == NULL || zp_conns_full(g)) {
+        SSL_free(ssl);
+        return refuse_conn(g);
+    }
+    c = zp_xcalloc(1, sizeof(*c));
+    c->g = g;
+    c->ssl = ssl;
+    c->held = evbuffer_new();
+    c->deadline = evtimer_new(g->cfg.base, on_deadline, c);
+    c->kick = event_new(g->cfg.base, -1, 0, on_kick, c);
+    c->bev = bufferevent_openssl_socket_new(g->cfg.base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                            BEV_OPT_CLOSE_ON_FREE);
+    if (c->held == NULL || c->deadline == NULL || c->kick == NULL || c->bev == NULL)
+        abort(); /* allocation only; NULL would make evhttp speak plain text */
+    /* Clients often close without close_notify; that is an ordinary end. */
+    bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    if (evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c) == NULL)
+        abort();
+    SSL_set_ex_data(ssl, conn_idx, c); /* freed with the SSL: conn_exfree */
+    SSL_set_info_callback(ssl, on_tls_info);
+    g->open++;
+    arm(c, HANDSHAKE, g->cfg.handshake_ms);
+    return c->bev;
+}
+
+static struct conn *conn_of(struct bufferevent *bev)
+{
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+    return ssl ? SSL_get_ex_data(ssl, conn_idx) : NULL;
+}
+
+SSL *zp_conn_ssl(struct bufferevent *bev)
+{
+    return bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+}
+
+/*
+ * evhttp_send_done, before it starts the next request: bytes evhttp read
+ * past this request go back in front of the held ones, to be checked as
+ * the next request's before evhttp parses them.
+ */
+static void on_reply_sent(struct evhttp_request *req, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    (void)req;
+    arm(c, IDLE, 0);
+    if (evbuffer_get_length(in) > 0)
+        evbuffer_prepend_buffer(c->held, in);
+    if (evbuffer_get_length(c->held) > 0)
+        event_active(c->kick, EV_READ, 0);
+}
+
+void zp_conns_request(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct conn *c = conn_of(evcon ? evhttp_connection_get_bufferevent(evcon) : NULL);
+
+    if (c == NULL)
+        return;
+    arm(c, HANDLING, 0);
+    evhttp_request_set_on_complete_cb(req, on_reply_sent, c);
+}
+
+struct zp_conns *zp_conns_new(const struct zp_conns_cfg *cfg)
+{
+    struct zp_conns *g = zp_xcalloc(1, sizeof(*g));
+
+    if (conn_idx == -1 && (conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_exfree)) == -1)
+        abort(); /* allocation only */
+    g->cfg = *cfg;
+    return g;
+}
+
+void zp_conns_free(struct zp_conns *g)
+{
+    free(g);
+}

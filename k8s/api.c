@@ -28,6 +28,7 @@
 #include "base/mem.h"
 #include "k8s/api.h"
 #include "k8s/authn.h"
+#include "k8s/conn.h"
 #include "k8s/authz.h"
 #include "k8s/server.h"
 #include "solver/challenge.h"
@@ -190,6 +191,15 @@ char *zp_api_status_json(int code, const char *reason, const char *message)
     return print(o);
 }
 
+char *zp_api_too_large_json(void)
+{
+    char *msg = zp_xasprintf("Request entity too large: limit is %u", ZP_SERVER_MAX_BODY);
+    char *s = zp_api_status_json(413, "RequestEntityTooLarge", msg);
+
+    free(msg);
+    return s;
+}
+
 static cJSON *group_version(const char *group)
 {
     cJSON *gv = must(cJSON_CreateObject());
@@ -281,32 +291,7 @@ char *zp_api_result_json(const char *uid, int ok, enum zp_errkind kind, const ch
 
 int zp_api_decode(const char *body, size_t len, struct zp_challenge *ch, struct zp_err *err)
 {
-    const char *end = NULL;
-    cJSON *root = NULL;
-    int rc = -1;
-
-    if (len == 0) {
-        zp_err_set(err, ZP_EINVAL, "the request body is empty: expected a ChallengePayload");
-        goto out;
-    }
-    /* The end pointer, not cJSON_GetErrorPtr(): that one is shared by all threads. */
-    root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (root == NULL) {
-        zp_err_set(err, ZP_EINVAL, "the request body is not valid JSON (error at byte %zu)",
-                   end && end >= body ? (size_t)(end - body) : (size_t)0);
-        goto out;
-    }
-    if (!cJSON_IsObject(root)) {
-        zp_err_set(err, ZP_EINVAL, "the request body must be a JSON object: a ChallengePayload");
-        goto out;
-    }
-    /* zp_challenge_from_json refuses a missing or empty request as Go does. */
-    if (zp_challenge_from_json(cJSON_GetObjectItemCaseSensitive(root, "request"), ch, err) == -1)
-        goto out;
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    return rc;
+    return zp_challenge_from_body(body, len, ch, err);
 }
 
 /* ---- Replies --------------------------------------------------------- */
@@ -455,7 +440,7 @@ static int handle_post(struct zp_api *api, struct evhttp_request *req, struct re
     struct zp_challenge ch;
     struct zp_err err = {0};
     struct zp_buf body;
-    char chunk[4096], *msg;
+    char chunk[4096];
     int n, parked = 0;
 
     zp_buf_init(&body, ZP_SERVER_MAX_BODY);
@@ -472,9 +457,7 @@ static int handle_post(struct zp_api *api, struct evhttp_request *req, struct re
             break;
     }
     if (evbuffer_get_length(in) > 0) {
-        msg = zp_xasprintf("Request entity too large: limit is %u", ZP_SERVER_MAX_BODY);
-        reply_status(api, req, 413, "RequestEntityTooLarge", msg, lg);
-        free(msg);
+        reply_json(api, req, 413, zp_api_too_large_json(), lg);
         goto out;
     }
     if (zp_api_decode(zp_buf_str(&body), body.len, &ch, &err) == -1) {
@@ -597,7 +580,7 @@ static enum admit admit(struct zp_api *api, struct evhttp_request *req, enum zp_
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    SSL *ssl = zp_conn_ssl(bev);
     struct zp_identity id;
     struct zp_authz_answer ans;
     struct zp_err err = {0};

@@ -111,6 +111,11 @@ int zp_api_json_content_type(const char *content_type);
 /* ---- JSON documents (caller frees) ------------------------------------- */
 
 char *zp_api_status_json(int code, const char *reason, const char *message);
+/*
+ * The 413 Status for a body above ZP_SERVER_MAX_BODY: the same document
+ * whether api.c finds the body too large or the server refuses it earlier.
+ */
+char *zp_api_too_large_json(void);
 char *zp_api_group_list_json(const char *group);
 char *zp_api_group_json(const char *group);
 char *zp_api_resource_list_json(const char *group, const char *solver);
@@ -122,9 +127,10 @@ char *zp_api_resource_list_json(const char *group, const char *solver);
 char *zp_api_result_json(const char *uid, int ok, enum zp_errkind kind, const char *message);
 
 /*
- * Decodes a ChallengePayload body into ch. Fails (ZP_EINVAL, a sentence for
- * a 400 Status) on malformed JSON, a body that is not an object, a missing
- * or empty request, or a request the solver's validation refuses.
+ * Decodes a ChallengePayload body into ch (zp_challenge_from_body). Fails
+ * (ZP_EINVAL, a sentence for a 400 Status) on malformed JSON, trailing
+ * bytes, a duplicate key, a NUL character, a body that is not an object, a
+ * missing or empty request, or a request the solver's validation refuses.
  */
 int zp_api_decode(const char *body, size_t len, struct zp_challenge *ch, struct zp_err *err);
 

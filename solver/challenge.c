@@ -9,6 +9,7 @@
 
 #include "base/dname.h"
 #include "base/err.h"
+#include "base/jsonstrict.h"
 #include "base/mem.h"
 #include "solver/challenge.h"
 
@@ -183,6 +184,33 @@ int zp_challenge_from_json(const cJSON *req, struct zp_challenge *ch, struct zp_
     if (check_names(ch, fqdn, zone, "request.resolvedFQDN", "request.resolvedZone", err) == -1)
         return -1;
     return parse_issuer_config(cJSON_GetObjectItemCaseSensitive(req, "config"), ch, err);
+}
+
+int zp_challenge_from_body(const char *body, size_t len, struct zp_challenge *ch,
+                           struct zp_err *err)
+{
+    cJSON *root = NULL;
+    int rc = -1;
+
+    memset(ch, 0, sizeof(*ch));
+    if (len == 0) {
+        zp_err_set(err, ZP_EINVAL, "the request body is empty: expected a ChallengePayload");
+        goto out;
+    }
+    /* Strict, so that no field reads one way here and another in a Go webhook. */
+    if (zp_json_strict_parse(body, len, &root, err) == -1) {
+        zp_err_wrap(err, "request body");
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        zp_err_set(err, ZP_EINVAL, "the request body must be a JSON object: a ChallengePayload");
+        goto out;
+    }
+    /* zp_challenge_from_json refuses a missing or empty request as Go does. */
+    rc = zp_challenge_from_json(cJSON_GetObjectItemCaseSensitive(root, "request"), ch, err);
+out:
+    cJSON_Delete(root);
+    return rc;
 }
 
 int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char *fqdn,

@@ -5,6 +5,8 @@
 #ifndef ZP_SOLVER_CHALLENGE_H
 #define ZP_SOLVER_CHALLENGE_H
 
+#include <stddef.h>
+
 #include "base/dname.h"
 
 struct cJSON;
@@ -31,6 +33,14 @@ struct zp_challenge {
  * are ignored, as the Go server does. Errors name the field.
  */
 int zp_challenge_from_json(const struct cJSON *request, struct zp_challenge *ch,
+                           struct zp_err *err);
+/*
+ * Decodes a whole ChallengePayload body, as kube-apiserver forwards it.
+ * The JSON is read strictly (base/jsonstrict.h: one document, no duplicate
+ * key, no NUL); then the request as zp_challenge_from_json. Fails with
+ * ZP_EINVAL and a sentence for a 400 Status.
+ */
+int zp_challenge_from_body(const char *body, size_t len, struct zp_challenge *ch,
                            struct zp_err *err);
 /*
  * Fills and validates a challenge from its parts (the CLI). zone and

@@ -94,6 +94,10 @@ static void test_status_json(void **state)
     check_json(zp_api_status_json(400, "BadRequest", "a \"quoted\" word"),
                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                "\"message\":\"a \\\"quoted\\\" word\",\"reason\":\"BadRequest\",\"code\":400}");
+    check_json(zp_api_too_large_json(),
+               "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+               "\"message\":\"Request entity too large: limit is 262144\","
+               "\"reason\":\"RequestEntityTooLarge\",\"code\":413}");
 }
 
 static void test_discovery_json(void **state)

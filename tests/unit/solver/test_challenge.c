@@ -125,6 +125,59 @@ static void long_key_is_refused(void **state)
     assert_non_null(strstr(err.msg, "at most 255"));
 }
 
+/* The request cert-manager sends, with fields and a tail to wrap around it. */
+#define REQ_HEAD "{\"apiVersion\":\"webhook.acme.cert-manager.io/v1alpha1\",\"request\":{"
+#define REQ_FIELDS                                                                                 \
+    "\"uid\":\"u1\",\"action\":\"Present\",\"key\":\"" KEY43 "\","                                 \
+    "\"resolvedFQDN\":\"_acme-challenge.nul.example.test.\""
+
+static int body(const char *text, struct zp_challenge *ch, struct zp_err *err)
+{
+    zp_err_clear(err);
+    return zp_challenge_from_body(text, strlen(text), ch, err);
+}
+
+static void the_body_is_one_strict_json_document(void **state)
+{
+    struct zp_challenge ch;
+    struct zp_err err;
+
+    (void)state;
+    /* Whitespace around the document and between its tokens is JSON. */
+    assert_int_equal(body(" \r\n\t" REQ_HEAD REQ_FIELDS "}}\r\n \t", &ch, &err), 0);
+    assert_string_equal(ch.fqdn, "_acme-challenge.nul.example.test.");
+    assert_int_equal(body("{ \"request\" :\n { " REQ_FIELDS " } }\n", &ch, &err), 0);
+
+    assert_int_equal(body(REQ_HEAD REQ_FIELDS "}}garbage", &ch, &err), -1);
+    assert_int_equal(err.kind, ZP_EINVAL);
+    assert_string_equal(err.msg, "request body: trailing bytes after the JSON document");
+    assert_int_equal(body(REQ_HEAD REQ_FIELDS "}}" REQ_HEAD REQ_FIELDS "}}", &ch, &err), -1);
+    assert_string_equal(err.msg, "request body: trailing bytes after the JSON document");
+
+    /* Go keeps the last of two keys, cJSON finds the first: neither is taken. */
+    assert_int_equal(body(REQ_HEAD REQ_FIELDS ",\"uid\":\"u2\"}}", &ch, &err), -1);
+    assert_string_equal(err.msg, "request body: duplicate key \"uid\" in request");
+    assert_int_equal(body("{\"request\":{" REQ_FIELDS "},\"request\":{" REQ_FIELDS "}}", &ch, &err),
+                     -1);
+    assert_string_equal(err.msg, "request body: duplicate key \"request\" in the top-level object");
+
+    /* The name would end at the NUL and write _acme-challenge.nul.example.test. */
+    assert_int_equal(body(REQ_HEAD REQ_FIELDS "}}", &ch, &err), 0);
+    assert_int_equal(body(REQ_HEAD
+                          "\"uid\":\"u1\",\"action\":\"Present\",\"key\":\"" KEY43 "\","
+                          "\"resolvedFQDN\":\"_acme-challenge.nul.example.test.\\u0000.evil.\"}}",
+                          &ch, &err),
+                     -1);
+    assert_string_equal(err.msg, "request body: a string contains a NUL character (\\u0000)");
+
+    assert_int_equal(body("{\"request\":", &ch, &err), -1);
+    assert_non_null(strstr(err.msg, "request body: not valid JSON"));
+    assert_int_equal(body("", &ch, &err), -1);
+    assert_non_null(strstr(err.msg, "empty"));
+    assert_int_equal(body("[]", &ch, &err), -1);
+    assert_non_null(strstr(err.msg, "must be a JSON object"));
+}
+
 static void cli_challenge(void **state)
 {
     struct zp_challenge ch;
@@ -150,6 +203,7 @@ int main(void)
         cmocka_unit_test(what_cert_manager_sends),
         cmocka_unit_test(refusals_name_the_field),
         cmocka_unit_test(long_key_is_refused),
+        cmocka_unit_test(the_body_is_one_strict_json_document),
         cmocka_unit_test(cli_challenge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

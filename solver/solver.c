@@ -313,6 +313,10 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
     s->cfg = cfg;
     pthread_mutex_init(&s->busy_mu, NULL);
     s->watcher = zp_watcher_new(cfg->watch_workers ? cfg->watch_workers : 4, err);
+    if (s->watcher != NULL) {
+        struct zp_watch_limits lim = {cfg->max_watches, cfg->watch_queries};
+        zp_watcher_set_limits(s->watcher, &lim);
+    }
     if (s->watcher == NULL || zp_precheck_new(cfg, &s->pc, err) == -1 ||
         (s->pool = zp_pool_new(&pc, err)) == NULL) {
         zp_solver_free(s);

@@ -13,6 +13,13 @@
  * round ends. Callbacks run on the owning worker with no lock held, so they
  * may call back into the watcher.
  *
+ * Memory is bounded by a cap on the jobs in the table (workers.maxWatches):
+ * a Present the CA gave up on leaves its job lingering, polling once per
+ * 30 s for 10 minutes, and a flood of those would otherwise grow without
+ * bound. At the cap the job that has lingered longest makes room; a job a
+ * caller still waits on never does, so at a cap of waiting callers a new
+ * watch is refused. Each job also has a query budget (watchjob.c).
+ *
  * The worker threads are a base/pool.h pool (started with every signal
  * blocked); each thread runs one worker's loop as the one long job the pool
  * hands it, until the stop. zp_watch_check_once waits on a base/wait.h
@@ -41,6 +48,10 @@
 #define WORKERS_DEFAULT 4u
 #define WORKERS_MAX 64u
 
+/* The default cap's watches, each holding all it can, stay within 64 MiB (watch_int.h). */
+_Static_assert((size_t)ZP_WATCH_MAX_DEFAULT *ZP_WATCH_BYTES_MAX <= ZP_WATCH_MEM_BUDGET,
+               "ZP_WATCH_MAX_DEFAULT watches of ZP_WATCH_BYTES_MAX exceed 64 MiB");
+
 /* --- table and heap (w->mu held) --------------------------------------------------------- */
 
 static size_t key_hash(const char *fqdn, const char *value)
@@ -65,16 +76,67 @@ static struct zp_watch_job *table_find(struct zp_watcher *w, const char *fqdn, c
     return NULL;
 }
 
+static void linger_del(struct zp_watcher *w, struct zp_watch_job *j)
+{
+    if (!j->lingering)
+        return;
+    if (j->lprev)
+        j->lprev->lnext = j->lnext;
+    else
+        w->linger_head = j->lnext;
+    if (j->lnext)
+        j->lnext->lprev = j->lprev;
+    else
+        w->linger_tail = j->lprev;
+    j->lnext = j->lprev = NULL;
+    j->lingering = 0;
+    w->stats.lingering--;
+}
+
+void zp_watch_linger_add(struct zp_watcher *w, struct zp_watch_job *j)
+{
+    /* Off the table (forgotten, dropped) it is on its way out already. */
+    if (j->lingering || !j->in_table || j->waiters != NULL)
+        return;
+    j->lnext = NULL;
+    j->lprev = w->linger_tail;
+    if (w->linger_tail)
+        w->linger_tail->lnext = j;
+    else
+        w->linger_head = j;
+    w->linger_tail = j;
+    j->lingering = 1;
+    w->stats.lingering++;
+}
+
+/* Off the table, no caller can join it: it no longer counts against the cap. */
 static void table_remove(struct zp_watcher *w, struct zp_watch_job *j)
 {
     struct zp_watch_job **pp = &w->table[key_hash(j->fqdn, j->value)];
 
     if (!j->in_table)
         return;
+    linger_del(w, j);
     while (*pp != j)
         pp = &(*pp)->hnext;
     *pp = j->hnext;
     j->in_table = 0;
+    w->stats.live--;
+}
+
+void zp_watch_unlist(struct zp_watcher *w, struct zp_watch_job *j)
+{
+    table_remove(w, j);
+}
+
+static void table_add(struct zp_watcher *w, struct zp_watch_job *j)
+{
+    size_t h = key_hash(j->fqdn, j->value);
+
+    j->hnext = w->table[h];
+    w->table[h] = j;
+    j->in_table = 1;
+    w->stats.live++;
 }
 
 static void heap_swap(struct zp_watcher *w, size_t a, size_t b)
@@ -127,6 +189,17 @@ static struct zp_watch_job *heap_pop(struct zp_watcher *w)
         heap_fix(w, 0);
     j->queued = 0;
     return j;
+}
+
+/* Takes a queued job out of the heap: nobody owns it, so its taker may free it. */
+static void heap_remove(struct zp_watcher *w, struct zp_watch_job *j)
+{
+    size_t i = j->heap_idx;
+
+    heap_swap(w, i, --w->nheap);
+    if (i < w->nheap)
+        heap_fix(w, i);
+    j->queued = 0;
 }
 
 /* Moves a queued job's due time earlier. */
@@ -331,6 +404,8 @@ struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err)
     if (workers > WORKERS_MAX)
         workers = WORKERS_MAX;
     pthread_mutex_init(&w->mu, NULL);
+    w->lim.max_watches = ZP_WATCH_MAX_DEFAULT;
+    w->lim.query_budget = ZP_WATCH_QUERY_BUDGET_DEFAULT;
     w->wake[0] = w->wake[1] = w->stop[0] = w->stop[1] = -1;
     w->cache = zp_nscache_new();
     w->workers = zp_xcalloc(workers, sizeof(*w->workers));
@@ -435,13 +510,92 @@ static int spec_check(const struct zp_watch_spec *spec, char *fqdn, char *zone, 
     return 0;
 }
 
+/* A lingering watch dropped to make room, for the log line its dropper writes after the lock. */
+struct dropped {
+    struct zp_watch_job *free; /* queued when dropped: the dropper frees it */
+    char fqdn[ZP_DNAME_MAX];
+    uint64_t lingered_ms;
+    unsigned max; /* workers.maxWatches, for the line */
+    int any;
+};
+
+/*
+ * w->mu held, at the cap: takes the watch that has lingered longest off the
+ * table (the oldest abandoned Present's; no caller waits on it). A queued
+ * one goes to d to be freed; a running one is its owner's to drop when its
+ * round ends. Returns -1 when every live watch has a caller waiting.
+ */
+static int make_room(struct zp_watcher *w, uint64_t now, struct dropped *d)
+{
+    struct zp_watch_job *v = w->linger_head;
+    uint64_t since;
+
+    if (v == NULL)
+        return -1;
+    since = v->linger_until - ZP_WATCH_LINGER_MS;
+    zp_strlcpy(d->fqdn, v->fqdn, sizeof(d->fqdn));
+    d->lingered_ms = now > since ? now - since : 0;
+    d->max = w->lim.max_watches;
+    d->any = 1;
+    table_remove(w, v);
+    if (v->queued) {
+        heap_remove(w, v);
+        d->free = v;
+    } else {
+        v->forgotten = 1; /* off the table, so nobody joins it before its owner drops it */
+    }
+    w->stats.dropped++;
+    return 0;
+}
+
+static void dropped_done(struct dropped *d)
+{
+    if (!d->any)
+        return;
+    zp_log(ZP_LOG_INFO, "lingering watch dropped", ZP_S("fqdn", d->fqdn),
+           ZP_I("lingered_ms", d->lingered_ms), ZP_I("max_watches", d->max),
+           ZP_S("why", "workers.maxWatches reached"), ZP_END);
+    if (d->free != NULL)
+        zp_watch_job_free(d->free);
+}
+
+/* w->mu held: the job for (fqdn, value), joined or new; NULL with err when there is no room. */
+static struct zp_watch_job *job_for(struct zp_watcher *w, const struct zp_watch_spec *spec,
+                                    const char *fqdn, const char *zone, int one_round,
+                                    struct dropped *d, struct zp_err *err)
+{
+    uint64_t now = zp_now_ms();
+    struct zp_watch_job *j = one_round ? NULL : table_find(w, fqdn, spec->value);
+
+    if (j != NULL) {
+        linger_del(w, j); /* a caller waits on it again: never dropped to make room */
+        j->reset = 1;     /* a retried Present: look again now, not after a 30 s backoff */
+        heap_advance(w, j, now);
+        return j;
+    }
+    if (!one_round && w->stats.live >= w->lim.max_watches && make_room(w, now, d) == -1) {
+        w->stats.refused++;
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "cannot watch %s: too many propagation watches in flight "
+                   "(workers.maxWatches is %u, and each has a Present waiting); retry",
+                   fqdn, w->lim.max_watches);
+        return NULL;
+    }
+    j = zp_watch_job_new(spec, fqdn, zone, one_round);
+    if (!one_round)
+        table_add(w, j);
+    j->due = now;
+    heap_push(w, j);
+    return j;
+}
+
 static int wait_job(struct zp_watcher *w, const struct zp_watch_spec *spec, uint64_t deadline_ms,
                     zp_watch_done_fn *done, void *arg, int one_round, struct zp_err *err)
 {
     char fqdn[ZP_DNAME_MAX], zone[ZP_DNAME_MAX];
+    struct dropped d = {0};
     struct zp_watch_waiter *wt;
-    struct zp_watch_job *j = NULL;
-    uint64_t now = zp_now_ms();
+    struct zp_watch_job *j;
     int rc = -1;
 
     if (spec_check(spec, fqdn, zone, err) == -1)
@@ -453,30 +607,18 @@ static int wait_job(struct zp_watcher *w, const struct zp_watch_spec *spec, uint
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
         zp_err_set(err, ZP_ETRANSIENT, "cannot watch %s: the watcher is shutting down", fqdn);
-        free(wt);
         goto out;
     }
-    if (!one_round)
-        j = table_find(w, fqdn, spec->value);
-    if (j == NULL) {
-        j = zp_watch_job_new(spec, fqdn, zone, one_round);
-        if (!one_round) {
-            size_t h = key_hash(fqdn, spec->value);
-            j->hnext = w->table[h];
-            w->table[h] = j;
-            j->in_table = 1;
-        }
-        j->due = now;
-        heap_push(w, j);
-    } else {
-        j->reset = 1; /* a retried Present: look again now, not after a 5 s backoff */
-        heap_advance(w, j, now);
-    }
+    if ((j = job_for(w, spec, fqdn, zone, one_round, &d, err)) == NULL)
+        goto out;
     wt->next = j->waiters;
     j->waiters = wt;
+    wt = NULL;
     rc = 0;
 out:
     pthread_mutex_unlock(&w->mu);
+    free(wt);
+    dropped_done(&d);
     if (rc == 0)
         wake(w);
     return rc;
@@ -486,6 +628,21 @@ int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint
                     zp_watch_done_fn *done, void *arg, struct zp_err *err)
 {
     return wait_job(w, spec, deadline_ms, done, arg, 0, err);
+}
+
+void zp_watcher_set_limits(struct zp_watcher *w, const struct zp_watch_limits *lim)
+{
+    pthread_mutex_lock(&w->mu);
+    w->lim.max_watches = lim->max_watches ? lim->max_watches : ZP_WATCH_MAX_DEFAULT;
+    w->lim.query_budget = lim->query_budget ? lim->query_budget : ZP_WATCH_QUERY_BUDGET_DEFAULT;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void zp_watcher_stats(struct zp_watcher *w, struct zp_watch_stats *st)
+{
+    pthread_mutex_lock(&w->mu);
+    *st = w->stats;
+    pthread_mutex_unlock(&w->mu);
 }
 
 void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value)

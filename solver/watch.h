@@ -25,6 +25,22 @@ struct zp_err;
 #define ZP_WATCH_MAX_OTHER 4
 #define ZP_WATCH_VALUE_MAX 256
 #define ZP_WATCH_LINGER_MS (10u * 60u * 1000u)
+/* A lingering watch asks each nameserver at most once per this long. */
+#define ZP_WATCH_LINGER_INTERVAL_MS 30000u
+/*
+ * workers.maxWatches by default: 64 MiB of watches at the most one watch can
+ * hold (ZP_WATCH_BYTES_MAX in watch_int.h, where the arithmetic is).
+ */
+#define ZP_WATCH_MAX_DEFAULT 1714u
+/*
+ * workers.maxQueriesPerWatch by default. One Present's wait at the 50 s cap
+ * is at most 57 rounds (8 ms doubling to 1 s, then one a second), the whole
+ * linger 20 more (one per 30 s for 10 minutes): 77 rounds of at most 16
+ * nameservers, 1232 queries. 2000 leaves room for a retried Present that
+ * joins the watch, and ends a watch that keeps being retried by its fresh
+ * start instead.
+ */
+#define ZP_WATCH_QUERY_BUDGET_DEFAULT 2000u
 
 enum zp_ns_state {
     ZP_NS_PENDING = 0, /* not answered yet */
@@ -80,6 +96,30 @@ typedef void zp_watch_done_fn(void *arg, const struct zp_watch_report *rep);
 struct zp_watcher;
 
 struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err);
+
+/*
+ * How much the watcher may hold. At max_watches live watches a new one
+ * drops the watch that has lingered longest (no caller waits on it); when
+ * every one has a caller waiting, the new one is refused. A watch that has
+ * sent query_budget queries ends: its callers are answered with what is
+ * known. 0 keeps the default.
+ */
+struct zp_watch_limits {
+    unsigned max_watches;  /* workers.maxWatches, ZP_WATCH_MAX_DEFAULT */
+    unsigned query_budget; /* workers.maxQueriesPerWatch, ZP_WATCH_QUERY_BUDGET_DEFAULT */
+};
+
+void zp_watcher_set_limits(struct zp_watcher *w, const struct zp_watch_limits *lim);
+
+struct zp_watch_stats {
+    size_t live;      /* watches a caller can join (at most max_watches) */
+    size_t lingering; /* of them, those no caller waits on */
+    uint64_t dropped; /* lingering watches dropped to make room */
+    uint64_t refused; /* new watches refused: every live one had a caller */
+    uint64_t spent;   /* watches ended by their query budget */
+};
+
+void zp_watcher_stats(struct zp_watcher *w, struct zp_watch_stats *st);
 /*
  * Stops the workers; callers still waiting are answered with what is known.
  * Not from a done callback: it joins the threads that run them.
@@ -90,7 +130,8 @@ void zp_watcher_free(struct zp_watcher *w);
  * Answers done when every nameserver serves the value, or at deadline_ms
  * (absolute, on the zp_now_ms() clock) with the report so far
  * (rep->complete == 0). Returns -1 (and never calls done) when the watch
- * cannot be started.
+ * cannot be started: an invalid spec, a stop, or workers.maxWatches live
+ * watches that all have a caller (ZP_ETRANSIENT).
  */
 int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint64_t deadline_ms,
                     zp_watch_done_fn *done, void *arg, struct zp_err *err);

@@ -142,6 +142,9 @@ struct zp_watch_job {
     int forgotten;
     int reset; /* a new waiter: poll now, backoff from the start */
     uint64_t linger_until;
+    /* On the linger list (no waiters, in the table), oldest first. */
+    struct zp_watch_job *lnext, *lprev;
+    int lingering;
 
     /*
      * Owner only: the worker running it, or nobody while queued. The owner's
@@ -153,6 +156,7 @@ struct zp_watch_job {
     int resolved, disc_failed, complete;
     unsigned rounds, backoff;
     uint64_t next_round, completed_at;
+    uint64_t round_at;                  /* when the last round was sent */
     struct zp_watch_job *rnext, *rprev; /* the owner's running list */
 };
 
@@ -172,6 +176,9 @@ struct zp_watcher {
     struct zp_watch_job **heap;
     size_t nheap, capheap;
     int stopping;
+    struct zp_watch_job *linger_head, *linger_tail; /* lingering jobs, oldest first */
+    struct zp_watch_limits lim;                     /* both set (never 0) */
+    struct zp_watch_stats stats;
     /* Immutable after zp_watcher_new. */
     int wake[2]; /* every worker polls wake[0]; anyone writes a byte */
     int stop[2]; /* never drained: once written, wakes every worker */
@@ -180,6 +187,41 @@ struct zp_watcher {
     struct zp_pool *pool;     /* one thread per worker, each running that worker's loop */
     struct zp_nscache *cache; /* own lock */
 };
+
+/*
+ * The most one watch can hold, which sizes ZP_WATCH_MAX_DEFAULT (watch.c
+ * asserts the product stays within ZP_WATCH_MEM_BUDGET). A malloc'd block
+ * of n bytes takes at most n + 32 (glibc: an 8-byte header, 16-byte
+ * granules, 32 at the least). With today's sizes (job 272, ns_live 120):
+ *   job                          272 + 32                 =    304
+ *   fqdn, zone, value            3 x (256 + 32)           =    864
+ *   nameservers, resolvers       2 x (16 x 8 + 32)        =    320
+ *     and their strings          2 x 16 x (264 + 32)      =  9,472
+ *   ns_live array                16 x 120 + 32            =  1,952
+ *   per nameserver               16 x (name 256 + 32
+ *                                 + detail 128 + 32
+ *                                 + 4 others x (256 + 32)) = 25,600
+ *   discovery error              512 + 32                 =    544
+ *   one waiter, two heap slots   32 + 32 + 2 x 8          =     80
+ *                                                           ------
+ *                                                           39,136
+ * 64 MiB / 39,136 = 67,108,864 / 39,136 = 1714.8, so 1714; the host:port
+ * strings are copies of the configured lists (resolvers counted as 16, like
+ * nameservers). A typical watch (two to four servers, no other values)
+ * holds about 2 KB.
+ */
+#define ZP_WATCH_ALLOC_MAX(n) ((size_t)(n) + 32u)
+#define ZP_WATCH_HOSTPORT_MAX (ZP_DNAME_MAX + 8u) /* "[host]:65535" */
+#define ZP_WATCH_BYTES_MAX                                                                         \
+    (ZP_WATCH_ALLOC_MAX(sizeof(struct zp_watch_job)) + 3u * ZP_WATCH_ALLOC_MAX(ZP_DNAME_MAX) +     \
+     2u * ZP_WATCH_ALLOC_MAX(ZP_WATCH_MAX_NS * sizeof(char *)) +                                   \
+     2u * ZP_WATCH_MAX_NS * ZP_WATCH_ALLOC_MAX(ZP_WATCH_HOSTPORT_MAX) +                            \
+     ZP_WATCH_ALLOC_MAX(ZP_WATCH_MAX_NS * sizeof(struct zp_ns_live)) +                             \
+     ZP_WATCH_MAX_NS * (ZP_WATCH_ALLOC_MAX(ZP_DNAME_MAX) + ZP_WATCH_ALLOC_MAX(128u) +              \
+                        ZP_WATCH_MAX_OTHER * ZP_WATCH_ALLOC_MAX(ZP_WATCH_VALUE_MAX)) +             \
+     ZP_WATCH_ALLOC_MAX(512u) + ZP_WATCH_ALLOC_MAX(sizeof(struct zp_watch_waiter)) +               \
+     2u * sizeof(struct zp_watch_job *))
+#define ZP_WATCH_MEM_BUDGET ((size_t)64u << 20)
 
 /* watchjob.c: a job's life on its owner. */
 struct zp_watch_job *zp_watch_job_new(const struct zp_watch_spec *spec, const char *fqdn,
@@ -198,6 +240,10 @@ void zp_watch_job_round_end(void *ctx, struct zp_wask *a);
 void zp_watch_requeue(struct zp_watch_worker *wk, struct zp_watch_job *j, uint64_t next);
 /* Frees the job unless a waiter arrived meanwhile; returns whether it did. */
 int zp_watch_drop(struct zp_watch_worker *wk, struct zp_watch_job *j);
+/* w->mu held: takes j off the table; nobody joins it any more. */
+void zp_watch_unlist(struct zp_watcher *w, struct zp_watch_job *j);
+/* w->mu held: j's last waiter was answered; it may be dropped to make room from now on. */
+void zp_watch_linger_add(struct zp_watcher *w, struct zp_watch_job *j);
 
 /* --- finding the nameservers (nsdiscover.c) ---------------------------------------------- */
 

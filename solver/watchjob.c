@@ -19,8 +19,7 @@
 #include "solver/watch_int.h"
 
 #define BACKOFF_START_MS 8u
-#define BACKOFF_WAIT_CAP_MS 1000u   /* while a caller waits */
-#define BACKOFF_LINGER_CAP_MS 5000u /* after the last caller gave up */
+#define BACKOFF_WAIT_CAP_MS 1000u /* while a caller waits */
 #define KEEP_COMPLETE_MS (2u * 60u * 1000u)
 #define BUSY_RETRY_MS 10u /* another worker is discovering the zone */
 #define DISCOVERY_MIN_MS 200u
@@ -125,8 +124,10 @@ static void answer(struct zp_watcher *w, struct zp_watch_job *j, int all)
             pp = &wt->next;
         }
     }
-    if (list != NULL)
+    if (list != NULL) {
         j->linger_until = now + ZP_WATCH_LINGER_MS;
+        zp_watch_linger_add(w, j); /* when that was the last caller */
+    }
     pthread_mutex_unlock(&w->mu);
     if (list == NULL)
         return;
@@ -213,11 +214,16 @@ static void round_done(struct zp_watch_worker *wk, struct zp_watch_job *j)
     pthread_mutex_lock(&wk->w->mu);
     waiting = j->waiters != NULL;
     pthread_mutex_unlock(&wk->w->mu);
-    cap = waiting ? BACKOFF_WAIT_CAP_MS : BACKOFF_LINGER_CAP_MS;
-    if (j->backoff > cap)
-        j->backoff = cap;
-    j->next_round = now + j->backoff;
-    j->backoff = j->backoff * 2 > cap ? cap : j->backoff * 2;
+    if (waiting) {
+        cap = BACKOFF_WAIT_CAP_MS;
+        if (j->backoff > cap)
+            j->backoff = cap;
+        j->next_round = now + j->backoff;
+        j->backoff = j->backoff * 2 > cap ? cap : j->backoff * 2;
+    } else {
+        /* Nobody waits: only a retried Present would see it, and that one resets the pace. */
+        j->next_round = j->round_at + ZP_WATCH_LINGER_INTERVAL_MS;
+    }
     zp_log(ZP_LOG_DEBUG, "watch round", ZP_S("fqdn", j->fqdn), ZP_I("round", j->rounds),
            ZP_B("complete", j->complete), ZP_I("next_ms", j->next_round - now), ZP_END);
 }
@@ -236,10 +242,35 @@ static void send_round(struct zp_watch_worker *wk, struct zp_watch_job *j, uint6
             cut = 1;
         }
     pthread_mutex_unlock(&wk->w->mu);
+    j->round_at = now;
     zp_wq_send(wk->q, &j->ask, deadline, cut);
 }
 
 /* --- running ----------------------------------------------------------------------------- */
+
+/*
+ * The next round would pass the watch's query budget: it ends here, its
+ * callers answered with what is known. The budget bounds what one watch
+ * costs the nameservers whatever its callers do; a later Present starts a
+ * fresh watch.
+ */
+static void spent(struct zp_watch_worker *wk, struct zp_watch_job *j, unsigned budget)
+{
+    struct zp_watcher *w = wk->w;
+
+    zp_log(ZP_LOG_INFO, "watch query budget spent", ZP_S("fqdn", j->fqdn),
+           ZP_I("queries", j->ask.queries), ZP_I("rounds", j->rounds), ZP_I("max_queries", budget),
+           ZP_S("why", "workers.maxQueriesPerWatch reached"), ZP_END);
+    pthread_mutex_lock(&w->mu);
+    zp_watch_unlist(w, j); /* a Present arriving now starts afresh, not on a spent watch */
+    w->stats.spent++;
+    pthread_mutex_unlock(&w->mu);
+    for (;;) {
+        answer(w, j, 1);
+        if (zp_watch_drop(wk, j))
+            return;
+    }
+}
 
 /* Each pass answers whom it can, then takes the one step the job's state calls for. */
 void zp_watch_job_run(struct zp_watch_worker *wk, struct zp_watch_job *j)
@@ -249,6 +280,7 @@ void zp_watch_job_run(struct zp_watch_worker *wk, struct zp_watch_job *j)
     for (;;) {
         uint64_t now = zp_now_ms(), linger;
         int forgotten, stopping, reset, waiting, busy;
+        unsigned budget;
 
         pthread_mutex_lock(&w->mu);
         forgotten = j->forgotten;
@@ -288,11 +320,19 @@ void zp_watch_job_run(struct zp_watch_worker *wk, struct zp_watch_job *j)
         pthread_mutex_lock(&w->mu);
         waiting = j->waiters != NULL;
         linger = j->linger_until;
+        budget = w->lim.query_budget;
         pthread_mutex_unlock(&w->mu);
         if (!waiting && now >= linger) {
             if (zp_watch_drop(wk, j))
                 return;
             continue;
+        }
+        /* The last caller left mid-backoff: the lingering pace holds from the last round. */
+        if (!waiting && j->rounds > 0 && j->next_round < j->round_at + ZP_WATCH_LINGER_INTERVAL_MS)
+            j->next_round = j->round_at + ZP_WATCH_LINGER_INTERVAL_MS;
+        if (now >= j->next_round && j->ask.queries + j->ask.n > budget) {
+            spent(wk, j, budget);
+            return;
         }
         if (now >= j->next_round) {
             send_round(wk, j, now);

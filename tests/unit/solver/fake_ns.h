@@ -4,7 +4,8 @@
  * port for truncated answers) that answers TXT with the value, NXDOMAIN,
  * other values, REFUSED, no AA bit, or drops the query. The mode is read per
  * query, so a test's fake_set holds for every later query. Included by
- * test_watch.c alone (static functions, no library of their own).
+ * test_watch.c and test_watch_limits.c (static functions, no library of
+ * their own).
  */
 #ifndef ZP_TEST_FAKE_NS_H
 #define ZP_TEST_FAKE_NS_H

@@ -211,7 +211,7 @@ static void test_deadline_names_laggard(void **state)
     /* The watch lingers: once B catches up, a retry is answered complete at once. */
     settle(2);
     fake_set(t.b, F_VALUE);
-    zp_clock_advance(5000); /* past the longest backoff of a lingering watch */
+    zp_clock_advance(ZP_WATCH_LINGER_INTERVAL_MS); /* a lingering watch's pace */
     settle(2);
     q0 = fake_queries(t.a) + fake_queries(t.b);
     call_init(&c);

@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
+#include "base/httpc_int.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -113,57 +114,98 @@ const char *zp_http_header(const struct zp_http_resp *r, const char *name, char 
 }
 
 /*
+ * A server's wait is capped: an hour is longer than any challenge waits, and a bigger figure (or
+ * an epoch time taken for seconds) is a mistake that must not overflow into a wait of centuries.
+ */
+#define WAIT_MAX_S 3600u
+
+/*
+ * Whole decimal seconds at *p, nothing but digits: "-5", "+5", " 5" and "" are no number. A
+ * figure past the cap saturates instead of wrapping. Moves *p past the digits; -1 if none.
+ */
+static int parse_digits(const char **p, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t n = 0;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++)
+        if (n < 100000000000ULL) /* beyond any epoch time this code compares */
+            n = n * 10u + (uint64_t)(*s - '0');
+    *p = s;
+    *out = n;
+    return 0;
+}
+
+static uint64_t capped_ms(uint64_t s)
+{
+    return (s > WAIT_MAX_S ? WAIT_MAX_S : s) * 1000u;
+}
+
+/* Seconds from now until the epoch time t: 1 s once past (try again soon), capped. */
+static uint64_t until_ms(uint64_t t)
+{
+    time_t now = time(NULL);
+
+    return now >= 0 && t > (uint64_t)now ? capped_ms(t - (uint64_t)now) : 1000u;
+}
+
+/*
  * When to try again after a 429 that has no Retry-After: DigitalOcean,
  * Hetzner and Linode send the reset as epoch seconds (RateLimit-Reset,
- * X-RateLimit-Reset), Cloudflare as "…;t=<seconds>" in Ratelimit.
+ * X-RateLimit-Reset), Cloudflare as "…;t=<seconds>" in Ratelimit. A value
+ * that is not a plain number is ignored (0: the client's own backoff).
  */
 static uint64_t parse_reset(const struct zp_http_resp *r)
 {
     static const char *const names[] = {"RateLimit-Reset", "X-RateLimit-Reset"};
     char v[128];
     const char *t;
-    unsigned long long n;
-    char *end;
+    uint64_t n;
 
     for (size_t i = 0; i < 2; i++) {
-        if (zp_http_header(r, names[i], v, sizeof(v)) == NULL)
+        t = v;
+        if (zp_http_header(r, names[i], v, sizeof(v)) == NULL || parse_digits(&t, &n) == -1 ||
+            *t != '\0')
             continue;
-        n = strtoull(v, &end, 10);
-        if (end == v)
-            continue;
-        if (n > 1000000000ULL) { /* an epoch time */
-            time_t now = time(NULL);
-            return (time_t)n > now ? (uint64_t)((time_t)n - now) * 1000u : 1000u;
-        }
-        return n * 1000u;
+        return n > 1000000000ULL ? until_ms(n) : capped_ms(n); /* epoch time, or seconds */
     }
     if (zp_http_header(r, "Ratelimit", v, sizeof(v)) != NULL && (t = strstr(v, "t=")) != NULL) {
-        n = strtoull(t + 2, &end, 10);
-        if (end != t + 2)
-            return n * 1000u;
+        t += 2;
+        if (parse_digits(&t, &n) == 0 && (*t == '\0' || *t == ',' || *t == ';' || *t == ' '))
+            return capped_ms(n);
     }
     return 0;
 }
 
-/* Retry-After is seconds or an HTTP date (RFC 9110 10.2.3). */
-static uint64_t parse_retry_after(const struct zp_http_resp *r)
+/*
+ * Retry-After is delta-seconds or an HTTP date (RFC 9110 10.2.3), which a
+ * recipient must take in all three of its forms (IMF-fixdate, RFC 850,
+ * asctime). A negative, malformed or partly parsed value is ignored (0).
+ */
+uint64_t zp_http_retry_after(const struct zp_http_resp *r)
 {
+    static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                        "%a %b %e %H:%M:%S %Y"};
     char v[128];
-    char *end;
-    unsigned long s;
+    const char *p = v;
+    uint64_t s;
 
     if (zp_http_header(r, "Retry-After", v, sizeof(v)) == NULL)
         return r->status == 429 ? parse_reset(r) : 0;
-    s = strtoul(v, &end, 10);
-    if (end != v && *end == '\0')
-        return (uint64_t)s * 1000u;
-    {
+    if (parse_digits(&p, &s) == 0)
+        return *p == '\0' ? capped_ms(s) : 0;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         struct tm tm;
+        const char *end;
+        time_t when;
+
         memset(&tm, 0, sizeof(tm));
-        if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL) {
-            time_t when = timegm(&tm), now = time(NULL);
-            return when > now ? (uint64_t)(when - now) * 1000u : 1000u;
-        }
+        end = strptime(v, forms[i], &tm);
+        if (end == NULL || *end != '\0' || (when = timegm(&tm)) == (time_t)-1 || when < 0)
+            continue;
+        return until_ms((uint64_t)when);
     }
     return 0;
 }
@@ -290,7 +332,7 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-    resp->retry_after_ms = parse_retry_after(resp);
+    resp->retry_after_ms = zp_http_retry_after(resp);
     ret = 0;
 out : {
     char path[256];

@@ -45,7 +45,7 @@ struct zp_http_resp {
     long status; /* 0 when no response arrived */
     struct zp_buf body;
     struct zp_buf headers;   /* raw "Name: value\r\n" lines of the last response */
-    uint64_t retry_after_ms; /* from Retry-After, 0 if absent */
+    uint64_t retry_after_ms; /* from Retry-After or a reset header, at most 1 h; 0: absent/bad */
 };
 
 void zp_http_resp_init(struct zp_http_resp *r);

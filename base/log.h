@@ -6,7 +6,11 @@
  *     zp_log(ZP_LOG_INFO, "challenge done", ZP_S("action", "Present"),
  *            ZP_S("fqdn", fqdn), ZP_I("elapsed_ms", ms), ZP_END);
  *
- * Never pass a secret: there is no redaction layer behind this.
+ * Never pass a secret: the logger does not know one. A body from upstream
+ * goes through zp_redact (base/redact.h) first.
+ * Every line is valid JSON: strings are escaped, bytes that are not UTF-8
+ * become U+FFFD, and a line past 8 KB keeps the fields that fit (a string
+ * cut short, whole fields left out) and adds "truncated":true.
  * Thread-safe: each line is written with a single write(2).
  */
 #ifndef ZP_BASE_LOG_H

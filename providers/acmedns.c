@@ -226,7 +226,7 @@ static int ad_parse_ns(struct ad_cfg *cfg, const struct zp_ynode *node, const ch
                        struct zp_err *err)
 {
     const char *ns = NULL, *host = strstr(cfg->endpoint, "://") + 3;
-    char hostport[ZP_DNAME_MAX];
+    char hostport[ZP_DNAME_MAX], why[192];
 
     if (zp_y_str(node, path, "nameserver", 0, &ns, err) == -1)
         return -1;
@@ -236,9 +236,12 @@ static int ad_parse_ns(struct ad_cfg *cfg, const struct zp_ynode *node, const ch
         snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(host, "/?#"), host);
         ns = hostport;
     }
-    if (zp_hostport_split(ns, 53, cfg->ns_host, sizeof(cfg->ns_host), &cfg->ns_port) == -1)
+    if (zp_hostport_parse(ns, 53, cfg->ns_host, sizeof(cfg->ns_host), &cfg->ns_port, why,
+                          sizeof(why)) == -1)
         return zp_y_fail(zp_y_get(node, "nameserver"), path, err,
-                         "nameserver \"%s\" must be host, host:port or [IPv6]:port, or none", ns);
+                         "nameserver \"%s\" is not host:port: %s; write host, host:port or "
+                         "[IPv6]:port, or none",
+                         ns, why);
     if (ns == hostport)
         cfg->ns_port = 53; /* the endpoint's port is the HTTP one */
     return 0;
@@ -377,8 +380,9 @@ static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
 {
     char code[64], body[AD_LOG_BODY + 1];
     const char *ep = cfg->endpoint;
+    const char *const sent[] = {zp_buf_str(&a->pass), NULL};
 
-    snprintf(body, sizeof(body), "%s", zp_buf_str(&r->body));
+    zp_prov_body(zp_buf_str(&r->body), r->body.len, call, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "acme-dns: unexpected answer", ZP_S("instance", call->instance),
            ZP_S("account", a->key), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
     ad_error(r, code, sizeof(code));

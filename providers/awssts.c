@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "providers/awssts.h"
+#include "providers/awssts_int.h"
 #include "providers/common.h"
 #include "providers/route53_int.h"
 
@@ -98,11 +99,12 @@ static time_t parse_expiration(const char *s)
 
 /* The sentence for a refusal. Always returns -1. */
 static int sts_fail(const struct zp_http_resp *resp, const char *role, const char *file,
-                    const char *url, struct zp_err *err)
+                    const char *url, const struct zp_buf *token, struct zp_err *err)
 {
     char code[64], msg[400], body[STS_LOG_BODY + 1];
+    const char *const sent[] = {zp_buf_str(token), NULL};
 
-    snprintf(body, sizeof(body), "%s", zp_buf_str(&resp->body));
+    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, NULL, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "sts error reply", ZP_S("endpoint", url), ZP_I("status", resp->status),
            ZP_S("body", body), ZP_END);
     if (!zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
@@ -171,21 +173,27 @@ static int sts_identity(const struct zp_awssts_src *src, const char **role, cons
 }
 
 /* The credentials in a 200 reply to AssumeRoleWithWebIdentity, into *out and *expires. */
-static int sts_parse(const struct zp_buf *body, const char *role, struct zp_awssts_creds *out,
-                     time_t *expires, struct zp_err *err)
+/* A credential element's text: not empty, and no NUL that would cut it short (&#0; or a raw 0). */
+static int sts_text_ok(const struct zp_buf *t)
+{
+    return t->len > 0 && memchr(t->data, '\0', t->len) == NULL;
+}
+
+int zp_awssts_parse(const struct zp_buf *body, const char *role, struct zp_awssts_creds *out,
+                    time_t *expires, struct zp_err *err)
 {
     const char *end = body->data + body->len;
     struct zp_buf t;
     int rc = -1;
 
     zp_buf_init(&t, 4096);
-    if (!zp_r53_xml_get(body->data, end, "AccessKeyId", &t) || t.len == 0)
+    if (!zp_r53_xml_get(body->data, end, "AccessKeyId", &t) || !sts_text_ok(&t))
         goto out;
     out->access_key_id = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(body->data, end, "SecretAccessKey", &t) || t.len == 0)
+    if (!zp_r53_xml_get(body->data, end, "SecretAccessKey", &t) || !sts_text_ok(&t))
         goto out;
     out->secret_access_key = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(body->data, end, "SessionToken", &t) || t.len == 0)
+    if (!zp_r53_xml_get(body->data, end, "SessionToken", &t) || !sts_text_ok(&t))
         goto out;
     out->session_token = zp_xstrdup(zp_buf_str(&t));
     if (!zp_r53_xml_get(body->data, end, "Expiration", &t) ||
@@ -244,10 +252,10 @@ static int sts_fetch(const struct zp_awssts_src *src, uint64_t deadline_ms,
     if (zp_http_call(&req, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
-        sts_fail(&resp, role, file, zp_buf_str(&url), err);
+        sts_fail(&resp, role, file, zp_buf_str(&url), &token, err);
         goto out;
     }
-    if (sts_parse(&resp.body, role, out, expires, err) == -1)
+    if (zp_awssts_parse(&resp.body, role, out, expires, err) == -1)
         goto out;
     zp_log(ZP_LOG_INFO, "sts credentials", ZP_S("role", role), ZP_S("endpoint", zp_buf_str(&url)),
            ZP_S("access_key_id", out->access_key_id), ZP_I("valid_s", *expires - time(NULL)),

@@ -192,8 +192,10 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         goto out;
     j = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 != 2) {
-        /* A refusal carries no token: its body may be logged. */
-        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        /* A refusal carries no token, but may echo the secret or assertion sent. */
+        const char *const sent[] = {zp_buf_str(secret), NULL};
+        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, sent, logbody,
+                     sizeof(logbody));
         zp_log(ZP_LOG_WARN, "entra id token request refused", ZP_S("application", src->client_id),
                ZP_S("tenant", src->tenant), ZP_I("status", resp.status), ZP_S("body", logbody),
                ZP_END);

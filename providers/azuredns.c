@@ -363,7 +363,9 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
         goto out;
     }
     if (resp.status / 100 != 2 && !(resp.status == 404 && strcmp(method, "GET") == 0)) {
-        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        const char *const sent[] = {op->token, NULL};
+        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, op->call, NULL, sent, logbody,
+                     sizeof(logbody));
         zp_log(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN, "azuredns request refused",
                ZP_S("instance", op->call->instance), ZP_S("method", method), ZP_S("zone", op->zone),
                ZP_S("name", op->rel), ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);

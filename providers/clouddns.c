@@ -238,7 +238,9 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
         goto out;
     }
     if (resp.status / 100 != 2) {
-        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        const char *const sent[] = {op->token, NULL};
+        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, op->call, NULL, sent, logbody,
+                     sizeof(logbody));
         zp_log(resp.status == 409 || resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
                "clouddns request refused", ZP_S("instance", op->call->instance),
                ZP_S("method", method), ZP_S("project", cfg->project), ZP_S("zone", op->zone),

@@ -271,7 +271,7 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
     const char *setting, *file;
 
     cf_token_of(cfg, op, &setting, &file);
-    zp_pr_log_reply(&cf_api, call, doing, resp);
+    zp_pr_log_reply(&cf_api, cf_token(cfg, op), call, doing, resp);
     switch (o) {
     case ZP_CF_BADHEADER:
         zp_err_set(err, ZP_EAUTH,

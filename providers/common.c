@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/redact.h"
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
@@ -79,6 +80,8 @@ static int secret_file_check_max(const struct zp_ynode *map, const char *path, c
     zp_buf_free_secret(&b);
     if (rc == -1)
         return zp_y_fail(zp_y_get(map, key), path, err, "%s", e.msg);
+    /* Once, at configuration time: a warning, as a mount's mode is not always ours to set. */
+    zp_file_warn_readable(file, key);
     return 0;
 }
 
@@ -295,6 +298,7 @@ int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *
                       char **endpoint, char **ca, struct zp_err *err)
 {
     const char *url = def_url, *cafile = NULL;
+    struct zp_err e = {0};
     size_t n;
 
     if (zp_y_str(map, path, "endpoint", 0, &url, err) == -1 ||
@@ -313,6 +317,8 @@ int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *
                          "caFile %s cannot be read: mount the CA bundle there or remove the "
                          "setting to trust the system's CAs",
                          cafile);
+    if (cafile != NULL && zp_file_check_regular(cafile, "caFile", &e) == -1)
+        return zp_y_fail(zp_y_get(map, "caFile"), path, err, "%s", e.msg);
     *endpoint = zp_xstrndup(url, n);
     *ca = cafile ? zp_xstrdup(cafile) : NULL;
     return 0;
@@ -325,4 +331,74 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
     if (j == NULL)
         zp_err_set(err, ZP_ETRANSIENT, "%s answered with something that is not JSON", what);
     return j;
+}
+
+/* ---- bodies for the log ------------------------------------------------------------------- */
+
+#define PROV_SECRETS_MAX 24
+
+struct prov_secrets {
+    char *v[PROV_SECRETS_MAX + 1];
+    size_t n;
+};
+
+static void secrets_add(struct prov_secrets *s, const char *p, size_t len)
+{
+    if (len > 0 && s->n < PROV_SECRETS_MAX)
+        s->v[s->n++] = zp_xstrndup(p, len);
+}
+
+/*
+ * v itself, and when it is a header line ("Name: value") the value, each word
+ * of it but a scheme before a credential ("Bearer", "sso-key") and the halves
+ * of a "K:S" word: a server may echo any one of them.
+ */
+static void secrets_add_line(struct prov_secrets *s, const char *v)
+{
+    const char *colon = strstr(v, ": "), *w, *e, *half;
+
+    secrets_add(s, v, strlen(v));
+    if (colon == NULL)
+        return;
+    for (v = colon + 2; *v == ' ';)
+        v++;
+    secrets_add(s, v, strlen(v));
+    if (strchr(v, ' ') != NULL) /* the first word names the scheme */
+        v = strchr(v, ' ');
+    for (w = v; *w; w = e) {
+        while (*w == ' ')
+            w++;
+        for (e = w; *e && *e != ' ';)
+            e++;
+        secrets_add(s, w, (size_t)(e - w));
+        if ((half = memchr(w, ':', (size_t)(e - w))) != NULL) {
+            secrets_add(s, w, (size_t)(half - w));
+            secrets_add(s, half + 1, (size_t)(e - half - 1));
+        }
+    }
+}
+
+const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call *call,
+                         const struct zp_cred *const *creds, const char *const *vals, char *out,
+                         size_t outsz)
+{
+    struct prov_secrets s = {.n = 0};
+
+    for (size_t i = 0; creds != NULL && creds[i] != NULL; i++) {
+        struct zp_buf v;
+        struct zp_err e = {0};
+        if (!zp_cred_set(creds[i]))
+            continue;
+        zp_buf_init(&v, creds[i]->max ? creds[i]->max : SECRET_MAX);
+        if (zp_cred_read(creds[i], call, &v, &e) == 0) /* else the generic rules still apply */
+            secrets_add(&s, v.data, v.len);
+        zp_buf_free_secret(&v);
+    }
+    for (size_t i = 0; vals != NULL && vals[i] != NULL; i++)
+        secrets_add_line(&s, vals[i]);
+    s.v[s.n] = NULL;
+    zp_redact(body, len, (const char *const *)s.v, out, outsz);
+    for (size_t i = 0; i < s.n; i++)
+        zp_free_secret(s.v[i]);
+    return out;
 }

@@ -99,4 +99,17 @@ int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *
 /* Parses a JSON reply body; NULL with a sentence naming what when it is not JSON. */
 struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct zp_err *err);
 
+/*
+ * The start of an upstream body (len bytes), fit for the log: every provider logs a
+ * reply through this, which passes it through zp_redact (base/redact.h)
+ * with the call's secret values. creds (NULL-terminated, or NULL) are read
+ * again now, since the values sent were wiped; vals (NULL-terminated, or
+ * NULL) are values or header lines the caller still holds: of a line
+ * ("Authorization: sso-key K:S") the value, each word of it and each half
+ * of a "K:S" word count too. Returns out.
+ */
+const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call *call,
+                         const struct zp_cred *const *creds, const char *const *vals, char *out,
+                         size_t outsz);
+
 #endif

@@ -110,7 +110,7 @@ static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const char *slug = zp_pr_json_str(root, "id");
 
-    zp_pr_log_reply(&do_api, call, doing, resp);
+    zp_pr_log_reply(&do_api, &cfg->conn.token, call, doing, resp);
     if (slug == NULL)
         slug = "";
     if (resp->status == 401)

@@ -327,8 +327,10 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
         goto out;
     j = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 != 2) {
-        /* A refusal carries no token: its body may be logged. */
-        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        /* A refusal carries no token, but may echo the assertion sent. */
+        const char *const sent[] = {zp_buf_str(&jwt), NULL};
+        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, sent, logbody,
+                     sizeof(logbody));
         zp_log(ZP_LOG_WARN, "google token request refused", ZP_S("account", k->client_email),
                ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
         ga_refused(k, src, resp.status, j, err);
@@ -401,7 +403,8 @@ static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_m
     }
     j = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 != 2) {
-        zp_strlcpy(logbody, zp_buf_str(&resp.body), sizeof(logbody));
+        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, NULL, logbody,
+                     sizeof(logbody));
         zp_log(ZP_LOG_WARN, "metadata token request refused", ZP_S("host", host),
                ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
         if (resp.status == 404 || resp.status == 403)

@@ -142,8 +142,9 @@ out:
 static void gd_log_reply(const struct gd_op *op, const char *what, const struct zp_http_resp *r)
 {
     char body[GD_LOG_BODY + 1];
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    snprintf(body, sizeof(body), "%s", zp_buf_str(&r->body));
+    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "godaddy: unexpected answer", ZP_S("instance", op->call->instance),
            ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
 }

@@ -123,8 +123,9 @@ out:
 static void hz_log_reply(const struct hz_op *op, const char *what, const struct zp_http_resp *r)
 {
     char body[HZ_LOG_BODY + 1];
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    snprintf(body, sizeof(body), "%s", zp_buf_str(&r->body));
+    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "hetzner: unexpected answer", ZP_S("instance", op->call->instance),
            ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
 }

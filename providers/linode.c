@@ -143,7 +143,7 @@ static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
     const char *field = zp_pr_json_str(first, "field"), *reason = zp_pr_json_str(first, "reason");
 
-    zp_pr_log_reply(&li_api, call, doing, resp);
+    zp_pr_log_reply(&li_api, &cfg->conn.token, call, doing, resp);
     if (resp->status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "Linode rejected the token in %s (%s) (HTTP 401): it is unknown, "

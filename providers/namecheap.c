@@ -205,10 +205,13 @@ static int nc_lock(struct nc_op *op, pthread_mutex_t *mu, struct zp_err *err)
 
 /* ---- calls -------------------------------------------------------------------------------- */
 
-/* Namecheap's error text, unless it repeats the key (it does not, but a log must never). */
-static const char *nc_safe(const struct nc_op *op, const char *text)
+/* Namecheap's text (a body, an error's text) fit for a log: the ApiKey and the like redacted. */
+static const char *nc_body(const struct nc_op *op, const char *text, size_t len, char *out,
+                           size_t outsz)
 {
-    return op->key.len > 0 && strstr(text, zp_buf_str(&op->key)) != NULL ? "(withheld)" : text;
+    const char *const sent[] = {zp_buf_str(&op->key), NULL};
+
+    return zp_prov_body(text, len, op->call, NULL, sent, out, outsz);
 }
 
 /* The sentence for an <Error> in a reply. */
@@ -216,7 +219,8 @@ static int nc_api_error(const struct nc_op *op, const char *command, const struc
                         struct zp_err *err)
 {
     const struct nc_cfg *cfg = op->cfg;
-    const char *text = nc_safe(op, a->text);
+    char shown[512];
+    const char *text = nc_body(op, a->text, strlen(a->text), shown, sizeof(shown));
 
     zp_log(ZP_LOG_WARN, "namecheap: error", ZP_S("instance", op->call->instance),
            ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("number", a->number),
@@ -328,7 +332,7 @@ static int nc_call(struct nc_op *op, const char *command, const char *extra,
         goto out;
     if (resp->status != 200) {
         char logged[301];
-        snprintf(logged, sizeof(logged), "%s", nc_safe(op, zp_buf_str(&resp->body)));
+        nc_body(op, zp_buf_str(&resp->body), resp->body.len, logged, sizeof(logged));
         zp_log(ZP_LOG_WARN, "namecheap: HTTP error", ZP_S("instance", op->call->instance),
                ZP_S("command", command), ZP_I("status", resp->status), ZP_S("body", logged),
                ZP_END);
@@ -352,7 +356,7 @@ static void nc_log_reply(const struct nc_op *op, const char *command,
 {
     char logged[301];
 
-    snprintf(logged, sizeof(logged), "%s", nc_safe(op, zp_buf_str(&resp->body)));
+    nc_body(op, zp_buf_str(&resp->body), resp->body.len, logged, sizeof(logged));
     zp_log(ZP_LOG_WARN, "namecheap: reply not understood", ZP_S("instance", op->call->instance),
            ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("bytes", resp->body.len),
            ZP_S("body", logged), ZP_END);

@@ -174,7 +174,9 @@ static int ovh_explain(const struct ovh_op *op, const char *call, const struct z
 
     {
         char logged[OVH_LOG_BODY + 1];
-        snprintf(logged, sizeof(logged), "%s", zp_buf_str(&resp->body));
+        const char *const sent[] = {zp_buf_str(&op->as), zp_buf_str(&op->ck), NULL};
+        zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, logged,
+                     sizeof(logged));
         zp_log(ZP_LOG_WARN, "ovh: request refused", ZP_S("instance", op->call->instance),
                ZP_S("call", call), ZP_I("status", resp->status), ZP_S("body", logged), ZP_END);
     }

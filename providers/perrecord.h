@@ -86,9 +86,13 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                const struct zp_prov_call *call, const struct zp_pr_req *req,
                struct zp_http_resp *resp, struct zp_err *err);
 
-/* Logs a reply that is about to become an error: status and the body's start. */
-void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_prov_call *call,
-                     const char *doing, const struct zp_http_resp *resp);
+/*
+ * Logs a reply that is about to become an error: status and the body's
+ * start, redacted (zp_prov_body) with the value of token, the credential sent.
+ */
+void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_cred *token,
+                     const struct zp_prov_call *call, const char *doing,
+                     const struct zp_http_resp *resp);
 
 /*
  * The sentence for a status the provider has no rule of its own for: 5xx

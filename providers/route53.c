@@ -76,8 +76,11 @@ static void r53_log_reply(const struct r53_op *op, const char *action,
                           const struct zp_http_resp *resp)
 {
     char body[R53_LOG_BODY + 1];
+    const char *const sent[] = {zp_buf_str(&op->secret),
+                                op->tmp.secret_access_key ? op->tmp.secret_access_key : "",
+                                op->tmp.session_token ? op->tmp.session_token : "", NULL};
 
-    snprintf(body, sizeof(body), "%s", zp_buf_str(&resp->body));
+    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "route53 error reply", ZP_S("instance", op->call->instance),
            ZP_S("action", action), ZP_I("status", resp->status), ZP_S("body", body), ZP_END);
 }

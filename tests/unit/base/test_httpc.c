@@ -153,6 +153,76 @@ static void reset_headers_stand_in_for_retry_after(void **state)
     stop(&s);
 }
 
+/* What one 429 with header line hdr (then a 200) makes the client wait, in ms. */
+static uint64_t waited_for(const char *hdr)
+{
+    char first[256];
+    struct script s = {.replies = {first, OK200}, .n = 2};
+    struct zp_http_resp r;
+    struct zp_err e;
+    uint64_t slept = zp_clock_slept_ms();
+
+    snprintf(first, sizeof(first),
+             "HTTP/1.1 429 Too Many Requests\r\n%s\r\nContent-Length: 0\r\n\r\n", hdr);
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 5000, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    zp_http_resp_free(&r);
+    stop(&s);
+    return zp_clock_slept_ms() - slept;
+}
+
+/* The sentence when one 429 with header line hdr cannot be waited out. */
+static void gave_up_with(const char *hdr, const char *msg)
+{
+    char first[256];
+    struct script s = {.replies = {first}, .n = 1};
+    struct zp_http_resp r;
+    struct zp_err e;
+
+    snprintf(first, sizeof(first),
+             "HTTP/1.1 429 Too Many Requests\r\n%s\r\nContent-Length: 0\r\n\r\n", hdr);
+    start(&s);
+    zp_http_resp_init(&r);
+    assert_int_equal(call(&s, 3000, &r, &e), -1);
+    assert_int_equal(e.kind, ZP_ERATELIMIT);
+    assert_string_equal(e.msg, msg);
+    zp_http_resp_free(&r);
+    stop(&s);
+}
+
+/* Issue #8: "Retry-After: -5" became a wait of 18446744073709547 s; huge figures overflowed. */
+static void hostile_retry_after_is_ignored_or_capped(void **state)
+{
+    /* Not a plain count of seconds or a whole date: ignored, the first backoff (250 ms) waits. */
+    assert_int_equal(waited_for("Retry-After: -5"), 250);
+    assert_int_equal(waited_for("Retry-After: +5"), 250);
+    assert_int_equal(waited_for("Retry-After: 1e3"), 250);
+    assert_int_equal(waited_for("Retry-After: 2 s"), 250);
+    assert_int_equal(waited_for("Retry-After: soon"), 250);
+    assert_int_equal(waited_for("Retry-After: Sun, 06 Nov 1994 08:49:37 GMT and more"), 250);
+    assert_int_equal(waited_for("X-RateLimit-Reset: -1"), 250);
+    assert_int_equal(waited_for("RateLimit-Reset: 12abc"), 250);
+    assert_int_equal(waited_for("Ratelimit: \"default\";r=0;t=-3"), 250);
+    /* The three date forms of RFC 9110; a date in the past means: try again in a second. */
+    assert_int_equal(waited_for("Retry-After: Sun, 06 Nov 1994 08:49:37 GMT"), 1000);
+    assert_int_equal(waited_for("Retry-After: Sunday, 06-Nov-94 08:49:37 GMT"), 1000);
+    assert_int_equal(waited_for("Retry-After: Sun Nov  6 08:49:37 1994"), 1000);
+    assert_int_equal(waited_for("X-RateLimit-Reset: 1000000001"), 1000); /* epoch, past */
+    /* Absurd figures are capped at an hour, never wrap. */
+    gave_up_with("Retry-After: 99999999999999999999999999999",
+                 "rate limited by Example DNS; retry after 3600 s");
+    gave_up_with("Retry-After: 18446744073709551615",
+                 "rate limited by Example DNS; retry after 3600 s");
+    gave_up_with("Retry-After: Fri, 31 Dec 9999 23:59:59 GMT",
+                 "rate limited by Example DNS; retry after 3600 s");
+    gave_up_with("X-RateLimit-Reset: 99999999999999999999",
+                 "rate limited by Example DNS; retry after 3600 s");
+    gave_up_with("Ratelimit: \"default\";r=0;t=4294967296000",
+                 "rate limited by Example DNS; retry after 3600 s");
+}
+
 static void server_errors_bounded_auth_errors_never(void **state)
 {
     struct script s5 = {.replies = {R500, R500, R500}, .n = 3};
@@ -252,6 +322,7 @@ int main(void)
         cmocka_unit_test(retry_after_is_honoured),
         cmocka_unit_test(retry_after_past_the_deadline),
         cmocka_unit_test(reset_headers_stand_in_for_retry_after),
+        cmocka_unit_test(hostile_retry_after_is_ignored_or_capped),
         cmocka_unit_test(server_errors_bounded_auth_errors_never),
         cmocka_unit_test(hang_and_refusal_name_the_host),
         cmocka_unit_test(body_is_capped),

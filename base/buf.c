@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 
 void zp_buf_init(struct zp_buf *b, size_t max)
@@ -141,6 +142,82 @@ char *zp_buf_take(struct zp_buf *b)
     return s;
 }
 
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/*
+ * Opens path for reading, refusing anything but a regular file. O_NONBLOCK
+ * because opening a FIFO with no writer blocks forever; fstat on the open
+ * descriptor so the file judged is the one read.
+ */
+static int open_regular(const char *path, const char *what, struct stat *st, struct zp_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd == -1)
+        return zp_err_set(err, errno == ENOENT ? ZP_ENOTFOUND : ZP_ECONFIG,
+                          "%s: cannot open %s: %s", what, path, strerror(errno));
+    if (fstat(fd, st) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "%s: cannot stat %s: %s", what, path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        zp_err_set(err, ZP_ECONFIG, "%s: %s is %s, not a regular file; give the path of a file",
+                   what, path, file_kind(st->st_mode));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int zp_file_check_regular(const char *path, const char *what, struct zp_err *err)
+{
+    struct stat st;
+    int fd = open_regular(path, what, &st, err);
+
+    if (fd == -1)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+void zp_file_warn_readable(const char *path, const char *what)
+{
+    struct stat st;
+    char mode[8], *fix;
+
+    if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+        return;
+    /*
+     * Group bits are how a non-root process reads a Secret mounted with
+     * defaultMode 0440 and fsGroup (owner root): only warn about them when
+     * the owner is this process, who needs none.
+     */
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) == 0 &&
+        ((st.st_mode & (S_IRGRP | S_IWGRP)) == 0 || st.st_uid != geteuid()))
+        return;
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 0777));
+    fix = zp_xasprintf("chmod 600 %s; for a Kubernetes Secret volume set defaultMode: 0400 (or "
+                       "0440 with fsGroup), as the zoneproof chart does",
+                       path);
+    zp_log(ZP_LOG_WARN, "secret file is readable by group or others", ZP_S("setting", what),
+           ZP_S("file", path), ZP_S("mode", mode), ZP_S("fix", fix), ZP_END);
+    free(fix);
+}
+
 int zp_buf_read_file(struct zp_buf *b, const char *path, size_t max, const char *what,
                      struct zp_err *err)
 {
@@ -149,14 +226,9 @@ int zp_buf_read_file(struct zp_buf *b, const char *path, size_t max, const char 
     int fd, rc = -1;
     struct stat st;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open_regular(path, what, &st, err);
     if (fd == -1)
-        return zp_err_set(err, errno == ENOENT ? ZP_ENOTFOUND : ZP_ECONFIG,
-                          "%s: cannot open %s: %s", what, path, strerror(errno));
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        zp_err_set(err, ZP_ECONFIG, "%s: %s is a directory, expected a file", what, path);
-        goto out;
-    }
+        return -1;
     b->max = max;
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));

@@ -62,6 +62,13 @@ char *zp_buf_take(struct zp_buf *b);
  */
 int zp_buf_read_file(struct zp_buf *b, const char *path, size_t max, const char *what,
                      struct zp_err *err);
+/*
+ * -1 unless path opens as a regular file: FIFOs, devices, sockets and
+ * directories are refused without blocking. For files another library reads.
+ */
+int zp_file_check_regular(const char *path, const char *what, struct zp_err *err);
+/* Logs a warning naming what and path when a secret file is readable by group or others. */
+void zp_file_warn_readable(const char *path, const char *what);
 
 /* Removes leading and trailing ASCII white space (a Secret's trailing newline). */
 void zp_buf_trim(struct zp_buf *b);

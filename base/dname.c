@@ -1,6 +1,7 @@
 /*
  * dname.c — DNS names in presentation form and host:port strings.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,38 +124,115 @@ int zp_dname_relative(const char *name, const char *zone, char *out, size_t outs
     return 0;
 }
 
+/* The port after the colon: 1-65535 in decimal digits only (strtoul alone takes " 53", "+53"). */
+static int port_parse(const char *p, unsigned *port, char *why, size_t whysz)
+{
+    unsigned long v = 0;
+    size_t n = strlen(p);
+
+    if (n == 0 || n > 5 || strspn(p, "0123456789") != n) {
+        snprintf(why, whysz, "it has port \"%.16s\", and a port is a number from 1 to 65535", p);
+        return -1;
+    }
+    v = strtoul(p, NULL, 10);
+    if (v == 0 || v > 65535) {
+        snprintf(why, whysz, "it has port %lu, and a port is a number from 1 to 65535", v);
+        return -1;
+    }
+    *port = (unsigned)v;
+    return 0;
+}
+
+/* host is an IPv4 address, or a DNS name; an IPv6 address only in brackets (v6 set). */
+static int host_check(const char *host, int v6, char *why, size_t whysz)
+{
+    unsigned char a[16];
+    char sub[128];
+
+    if (v6) {
+        if (inet_pton(AF_INET6, host, a) == 1)
+            return 0;
+        snprintf(why, whysz, "it has \"[%.64s]\", and brackets hold only an IPv6 address", host);
+        return -1;
+    }
+    if (inet_pton(AF_INET, host, a) == 1)
+        return 0;
+    if (strchr(host, ':') != NULL) {
+        snprintf(why, whysz,
+                 "it has two ':' (an IPv6 address without brackets? write it as "
+                 "[2001:db8::1]:53)");
+        return -1;
+    }
+    if (zp_dname_check(host, 0, sub, sizeof(sub)) == -1) {
+        snprintf(why, whysz, "its host is neither an IP address nor a host name: \"%.64s\" %s",
+                 host, sub);
+        return -1;
+    }
+    return 0;
+}
+
+int zp_hostport_parse(const char *s, unsigned default_port, char *host, size_t hostsz,
+                      unsigned *port, char *why, size_t whysz)
+{
+    const char *hend, *colon = NULL;
+    char scratch[8];
+    unsigned p = default_port;
+    size_t hl;
+    int v6 = s != NULL && s[0] == '[';
+
+    if (why == NULL || whysz == 0) {
+        why = scratch; /* the caller wants only the verdict */
+        whysz = sizeof(scratch);
+    }
+    if (s == NULL || *s == '\0') {
+        snprintf(why, whysz, "it is empty");
+        return -1;
+    }
+    for (const char *c = s; *c; c++)
+        if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c)) {
+            snprintf(why, whysz,
+                     "it has a space or control character (write host:port with no "
+                     "spaces)");
+            return -1;
+        }
+    if (v6) {
+        if ((hend = strchr(s, ']')) == NULL) {
+            snprintf(why, whysz, "it has '[' without a closing ']'");
+            return -1;
+        }
+        if (hend[1] != '\0' && hend[1] != ':') {
+            snprintf(why, whysz, "it has \"%.16s\" after ']' where :port belongs", hend + 1);
+            return -1;
+        }
+        colon = hend[1] == ':' ? hend + 1 : NULL;
+        s++;
+    } else {
+        colon = strchr(s, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL)
+            colon = NULL; /* two colons: host_check reports the bare IPv6 address */
+        hend = colon ? colon : s + strlen(s);
+    }
+    if (colon != NULL && port_parse(colon + 1, &p, why, whysz) == -1)
+        return -1;
+    hl = (size_t)(hend - s);
+    if (hl == 0) {
+        snprintf(why, whysz, "it has no host before the ':'");
+        return -1;
+    }
+    if (hl + 1 > hostsz) {
+        snprintf(why, whysz, "its host is longer than %zu characters", hostsz - 1);
+        return -1;
+    }
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (host_check(host, v6, why, whysz) == -1)
+        return -1;
+    *port = p;
+    return 0;
+}
+
 int zp_hostport_split(const char *s, unsigned default_port, char *host, size_t hostsz,
                       unsigned *port)
 {
-    const char *colon, *hend;
-    char *end;
-    unsigned long p = default_port;
-
-    if (s == NULL || *s == '\0')
-        return -1;
-    if (s[0] == '[') {
-        hend = strchr(s, ']');
-        if (hend == NULL)
-            return -1;
-        s++;
-        colon = hend[1] == ':' ? hend + 1 : NULL;
-        if (hend[1] != '\0' && colon == NULL)
-            return -1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon && strchr(s, ':') != colon)
-            colon = NULL; /* bare IPv6 address: no port */
-        hend = colon ? colon : s + strlen(s);
-    }
-    if (colon) {
-        p = strtoul(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || p == 0 || p > 65535)
-            return -1;
-    }
-    if ((size_t)(hend - s) + 1 > hostsz || hend == s)
-        return -1;
-    memcpy(host, s, (size_t)(hend - s));
-    host[hend - s] = '\0';
-    *port = (unsigned)p;
-    return 0;
+    return zp_hostport_parse(s, default_port, host, hostsz, port, NULL, 0);
 }

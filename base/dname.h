@@ -28,9 +28,16 @@ int zp_dname_in_zone(const char *name, const char *zone);
 /* name relative to zone without dots ("_acme-challenge"), or "@" at the apex. */
 int zp_dname_relative(const char *name, const char *zone, char *out, size_t outsz);
 /*
- * Splits "host:port", "[v6]:port", "v6" or "host" (then default_port).
- * host receives the address or name without brackets.
+ * The one parser of "host", "host:port", "IPv4:port", "[IPv6]" and
+ * "[IPv6]:port" (no port: default_port). Strict, so a typo fails at
+ * configuration time rather than at the first challenge: no white space, a
+ * port of 1-65535 in digits, an IPv6 address only in brackets, the host an
+ * IP address or a DNS name. host receives it without brackets. -1 with why
+ * ("it has port 0, ...", to follow "is not host:port: ") when s is none of these.
  */
+int zp_hostport_parse(const char *s, unsigned default_port, char *host, size_t hostsz,
+                      unsigned *port, char *why, size_t whysz);
+/* zp_hostport_parse without the reason. */
 int zp_hostport_split(const char *s, unsigned default_port, char *host, size_t hostsz,
                       unsigned *port);
 

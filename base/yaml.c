@@ -219,14 +219,14 @@ out:
     return rc;
 }
 
-int zp_yaml_load_file(const char *path, struct zp_ydoc *doc, struct zp_err *err)
+int zp_yaml_load_file(const char *path, const char *what, struct zp_ydoc *doc, struct zp_err *err)
 {
     struct zp_buf b;
     int rc;
 
     memset(doc, 0, sizeof(*doc));
     zp_buf_init(&b, ZP_YAML_MAX_BYTES);
-    if (zp_buf_read_file(&b, path, ZP_YAML_MAX_BYTES, "configuration file", err) == -1) {
+    if (zp_buf_read_file(&b, path, ZP_YAML_MAX_BYTES, what, err) == -1) {
         zp_buf_free(&b);
         return -1;
     }

@@ -35,7 +35,8 @@ struct zp_ydoc {
 
 #define ZP_YAML_MAX_BYTES (1024 * 1024)
 
-int zp_yaml_load_file(const char *path, struct zp_ydoc *doc, struct zp_err *err);
+/* what names the file's role in errors about the file itself ("--kubeconfig"). */
+int zp_yaml_load_file(const char *path, const char *what, struct zp_ydoc *doc, struct zp_err *err);
 int zp_yaml_load_string(const char *name, const char *text, size_t len, struct zp_ydoc *doc,
                         struct zp_err *err);
 void zp_yaml_free(struct zp_ydoc *doc);

@@ -47,9 +47,16 @@ const char *zp_cmd_config_path(const char *flag)
     return ZP_DEFAULT_CONFIG;
 }
 
+/* Errors about the file itself name where its path came from: the flag or the variable. */
 int zp_cmd_load_config(const char *flag, struct zp_config **cfg, struct zp_err *err)
 {
-    return zp_config_load(zp_cmd_config_path(flag), cfg, err);
+    const char *env = getenv("ZONEPROOF_CONFIG"), *what = "configuration file (pass --config)";
+
+    if (flag != NULL)
+        what = "--config";
+    else if (env != NULL && *env != '\0')
+        what = "ZONEPROOF_CONFIG";
+    return zp_config_load_as(zp_cmd_config_path(flag), what, cfg, err);
 }
 
 void zp_cmd_fail(const struct zp_err *err)

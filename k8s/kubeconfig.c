@@ -119,6 +119,11 @@ static int parse_user(const struct zp_ynode *u, const char *path, const char *fi
         return -1;
     if (s != NULL && *s != '\0' && kc->token == NULL)
         kc->token_file = resolve(file, s);
+    /* Either is the cluster credential itself: say so when others can read it. */
+    if (kc->token_file != NULL)
+        zp_file_warn_readable(kc->token_file, "kubeconfig tokenFile");
+    if (kc->key_file != NULL)
+        zp_file_warn_readable(kc->key_file, "kubeconfig client-key");
     return 0;
 }
 
@@ -131,7 +136,8 @@ int zp_kubeconfig_parse(const char *file, struct zp_kubeconfig *kc, struct zp_er
     int skip = 0, rc = -1;
 
     memset(kc, 0, sizeof(*kc));
-    if (zp_yaml_load_file(file, &doc, err) == -1)
+    /* The one place a kubeconfig comes from is serve's flag. */
+    if (zp_yaml_load_file(file, "--kubeconfig", &doc, err) == -1)
         goto out;
     root = doc.root;
     if (root == NULL || root->type != ZP_Y_MAP) {

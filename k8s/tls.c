@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -151,6 +152,10 @@ static SSL_CTX *build_ctx(char *const files[F__MAX], struct zp_err *err)
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
 
+    /* OpenSSL would block on a FIFO; refuse anything but a file first. */
+    if (zp_file_check_regular(files[F_CERT], "--tls-cert-file", err) == -1 ||
+        zp_file_check_regular(files[F_KEY], "--tls-private-key-file", err) == -1)
+        goto out;
     if (SSL_CTX_use_certificate_chain_file(ctx, files[F_CERT]) != 1) {
         zp_err_set(err, ZP_ECONFIG, "cannot load --tls-cert-file %s: %s", files[F_CERT],
                    ssl_reason(why, sizeof(why)));
@@ -192,6 +197,7 @@ struct zp_tls *zp_tls_new(const char *cert_file, const char *key_file, const cha
     t->files[F_KEY] = zp_xstrdup(key_file);
     if (client_ca_file != NULL && *client_ca_file != '\0')
         t->files[F_CA] = zp_xstrdup(client_ca_file);
+    zp_file_warn_readable(key_file, "--tls-private-key-file");
     if (zp_tls_reload(t, 1, err) == -1) {
         zp_tls_free(t);
         t = NULL;

@@ -3,7 +3,6 @@
  * immutable struct zp_config. Every error names file:line and the setting,
  * and says what would be accepted.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,8 @@
 #include "base/yaml.h"
 #include "providers/provider.h"
 #include "solver/config.h"
+#include "solver/dnsq.h"
+#include "solver/watch.h"
 
 #define MAX_INSTANCES 256
 
@@ -25,7 +26,8 @@ static const char *const top_keys[] = {"groupName", "solverName",       "propaga
 static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
-static const char *const worker_keys[] = {"watch", "provider", NULL};
+static const char *const worker_keys[] = {"watch", "provider", "maxWatches", "maxQueriesPerWatch",
+                                          NULL};
 static const char *const generic_keys[] = {"name", "type", "dnsZones", "ttl", "propagation"};
 #define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
 
@@ -46,23 +48,28 @@ static void prop_free(struct zp_prop_cfg *p)
     p->resolvers = p->nameservers = p->verify_resolvers = NULL;
 }
 
+/*
+ * Every entry through the one host:port parser, and no more than the
+ * resolver code uses: past the limit Present would write and then fail.
+ */
 static int check_addrs(const struct zp_ynode *map, const char *path, const char *key, char **list,
-                       struct zp_err *err)
+                       size_t max, struct zp_err *err)
 {
-    char host[256];
+    char host[ZP_DNAME_MAX], why[192];
     unsigned port;
+    size_t i;
 
-    for (size_t i = 0; list && list[i]; i++) {
-        struct in6_addr a6;
-        char why[160];
-
-        if (zp_hostport_split(list[i], 53, host, sizeof(host), &port) == -1 ||
-            (inet_pton(AF_INET, host, &a6) != 1 && inet_pton(AF_INET6, host, &a6) != 1 &&
-             zp_dname_check(host, 0, why, sizeof(why)) == -1))
+    for (i = 0; list && list[i]; i++)
+        if (zp_hostport_parse(list[i], 53, host, sizeof(host), &port, why, sizeof(why)) == -1)
             return zp_y_fail(zp_y_get(map, key), path, err,
-                             "%s[%zu]: \"%s\" is not host:port (e.g. 127.0.0.1:53 or [::1]:53)",
-                             key, i, list[i]);
-    }
+                             "%s[%zu]: \"%s\" is not host:port: %s; for example "
+                             "127.0.0.1:53 or [::1]:53",
+                             key, i, list[i], why);
+    if (i > max)
+        return zp_y_fail(zp_y_get(map, key), path, err,
+                         "%s lists %zu servers, more than the %zu zoneproof can ask; list at "
+                         "most %zu",
+                         key, i, max, max);
     return 0;
 }
 
@@ -85,9 +92,10 @@ static int parse_prop(const struct zp_ynode *map, const char *path, struct zp_pr
         zp_y_strlist(map, path, "nameservers", 0, &p->nameservers, &p->n_nameservers, err) == -1 ||
         zp_y_strlist(map, path, "verifyResolvers", 0, &p->verify_resolvers, &p->n_verify_resolvers,
                      err) == -1 ||
-        check_addrs(map, path, "resolvers", p->resolvers, err) == -1 ||
-        check_addrs(map, path, "nameservers", p->nameservers, err) == -1 ||
-        check_addrs(map, path, "verifyResolvers", p->verify_resolvers, err) == -1)
+        check_addrs(map, path, "resolvers", p->resolvers, ZP_DNSQ_RESOLVERS_MAX, err) == -1 ||
+        check_addrs(map, path, "nameservers", p->nameservers, ZP_WATCH_MAX_NS, err) == -1 ||
+        check_addrs(map, path, "verifyResolvers", p->verify_resolvers, ZP_DNSQ_RESOLVERS_MAX,
+                    err) == -1)
         return -1;
     /* The resolvers zoneproof asks see zoneproof's view (and cache its negative answers). */
     for (size_t i = 0; i < p->n_verify_resolvers; i++)
@@ -206,17 +214,23 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
 static int parse_workers(const struct zp_ynode *map, struct zp_config *cfg, struct zp_err *err)
 {
     unsigned long w = cfg->watch_workers, p = cfg->provider_workers;
+    unsigned long mw = cfg->max_watches, mq = cfg->watch_queries;
 
     if (map == NULL)
         return 0;
     if (map->type != ZP_Y_MAP)
-        return zp_y_fail(map, "workers", err, "must be a mapping (watch, provider)");
+        return zp_y_fail(map, "workers", err,
+                         "must be a mapping (watch, provider, maxWatches, maxQueriesPerWatch)");
     if (zp_y_check_keys(map, "workers", worker_keys, err) == -1 ||
         zp_y_uint(map, "workers", "watch", 0, 1, 64, &w, err) == -1 ||
-        zp_y_uint(map, "workers", "provider", 0, 1, 64, &p, err) == -1)
+        zp_y_uint(map, "workers", "provider", 0, 1, 64, &p, err) == -1 ||
+        zp_y_uint(map, "workers", "maxWatches", 0, 1, 1000000, &mw, err) == -1 ||
+        zp_y_uint(map, "workers", "maxQueriesPerWatch", 0, 1, 1000000, &mq, err) == -1)
         return -1;
     cfg->watch_workers = (unsigned)w;
     cfg->provider_workers = (unsigned)p;
+    cfg->max_watches = (unsigned)mw;
+    cfg->watch_queries = (unsigned)mq;
     return 0;
 }
 
@@ -327,6 +341,8 @@ int zp_config_parse(const char *name, const char *text, size_t len, struct zp_co
     cfg->prop.timeout_ms = ZP_PROP_TIMEOUT_DEFAULT_MS;
     cfg->watch_workers = 4;
     cfg->provider_workers = 8;
+    cfg->max_watches = ZP_WATCH_MAX_DEFAULT;
+    cfg->watch_queries = ZP_WATCH_QUERY_BUDGET_DEFAULT;
     if (parse_root(doc.root, cfg, err) == -1)
         goto out;
     *out = cfg;
@@ -340,11 +356,17 @@ out:
 
 int zp_config_load(const char *path, struct zp_config **out, struct zp_err *err)
 {
+    return zp_config_load_as(path, "configuration file", out, err);
+}
+
+int zp_config_load_as(const char *path, const char *what, struct zp_config **out,
+                      struct zp_err *err)
+{
     struct zp_buf b;
     int rc;
 
     zp_buf_init(&b, ZP_YAML_MAX_BYTES);
-    if (zp_buf_read_file(&b, path, ZP_YAML_MAX_BYTES, "configuration file", err) == -1) {
+    if (zp_buf_read_file(&b, path, ZP_YAML_MAX_BYTES, what, err) == -1) {
         zp_buf_free(&b);
         return -1;
     }

@@ -59,11 +59,16 @@ struct zp_config {
     char *psl_file;             /* publicSuffixList; NULL: the system's list */
     unsigned watch_workers;     /* workers.watch, default 4 */
     unsigned provider_workers;  /* workers.provider, default 8 */
+    unsigned max_watches;       /* workers.maxWatches, default ZP_WATCH_MAX_DEFAULT */
+    unsigned watch_queries;     /* workers.maxQueriesPerWatch, ZP_WATCH_QUERY_BUDGET_DEFAULT */
     struct zp_instance *inst;
     size_t n_inst;
 };
 
 int zp_config_load(const char *path, struct zp_config **out, struct zp_err *err);
+/* zp_config_load with what ("--config") naming where the path came from in file errors. */
+int zp_config_load_as(const char *path, const char *what, struct zp_config **out,
+                      struct zp_err *err);
 int zp_config_parse(const char *name, const char *text, size_t len, struct zp_config **out,
                     struct zp_err *err);
 void zp_config_free(struct zp_config *cfg);

@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <libpsl.h>
 
 #include "base/dname.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "solver/psl.h"
@@ -67,8 +69,12 @@ static int load_system(struct zp_psl *p, struct zp_err *err)
 
 static int load_file(struct zp_psl *p, const char *path, struct zp_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
 
+    /* fopen would block on a FIFO; a missing file gets the sentence below. */
+    if (access(path, F_OK) == 0 && zp_file_check_regular(path, "publicSuffixList", err) == -1)
+        return -1;
+    f = fopen(path, "rb");
     /* libpsl says only "NULL": open the file first to say why it cannot be read. */
     if (f == NULL)
         return zp_err_set(err, ZP_ECONFIG, "cannot read the Public Suffix List %s: %s", path,

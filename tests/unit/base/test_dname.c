@@ -81,7 +81,7 @@ static void hostport(void **state)
     assert_int_equal(zp_hostport_split("[::1]:5300", 53, host, sizeof(host), &port), 0);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 5300);
-    assert_int_equal(zp_hostport_split("2001:db8::1", 53, host, sizeof(host), &port), 0);
+    assert_int_equal(zp_hostport_split("[2001:db8::1]", 53, host, sizeof(host), &port), 0);
     assert_string_equal(host, "2001:db8::1");
     assert_int_equal(port, 53);
     assert_int_equal(zp_hostport_split("host:0", 53, host, sizeof(host), &port), -1);
@@ -89,6 +89,49 @@ static void hostport(void **state)
     assert_int_equal(zp_hostport_split("host:", 53, host, sizeof(host), &port), -1);
     assert_int_equal(zp_hostport_split("[::1", 53, host, sizeof(host), &port), -1);
     assert_int_equal(zp_hostport_split("", 53, host, sizeof(host), &port), -1);
+}
+
+/* What the parser refuses, and the reason each time (a config error quotes it). */
+static void hostport_strict(void **state)
+{
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        {"not an addr", "has a space"},
+        {"127.0.0.1: 53", "has a space"},
+        {" 127.0.0.1:53", "has a space"},
+        {"127.0.0.1:+53", "has port \"+53\""},
+        {"127.0.0.1:0x35", "has port \"0x35\""},
+        {"127.0.0.1:0", "has port 0"},
+        {"127.0.0.1:65536", "has port 65536"},
+        {"127.0.0.1:", "has port \"\""},
+        {"::1:53", "two ':'"},
+        {"2001:db8::1", "two ':'"},
+        {"[::1]53", "after ']'"},
+        {"[::1", "without a closing ']'"},
+        {"[ns1.example.com]:53", "only an IPv6 address"},
+        {":53", "has no host"},
+        {"ns_1!.example:53", "neither an IP address nor a host name"},
+    };
+    char host[64], why[160];
+    unsigned port;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(
+            zp_hostport_parse(bad[i].in, 53, host, sizeof(host), &port, why, sizeof(why)), -1);
+        if (strstr(why, bad[i].why) == NULL)
+            fail_msg("\"%s\": \"%s\" lacks \"%s\"", bad[i].in, why, bad[i].why);
+    }
+    assert_int_equal(zp_hostport_parse("[::1]", 5353, host, sizeof(host), &port, why, sizeof(why)),
+                     0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 5353);
+    assert_int_equal(
+        zp_hostport_parse("ns1.example.com:65535", 53, host, sizeof(host), &port, why, sizeof(why)),
+        0);
+    assert_int_equal(port, 65535);
 }
 
 int main(void)
@@ -99,6 +142,7 @@ int main(void)
         cmocka_unit_test(relative_names),
         cmocka_unit_test(canon_and_labels),
         cmocka_unit_test(hostport),
+        cmocka_unit_test(hostport_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

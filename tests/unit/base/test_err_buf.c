@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
+#include "base/log.h"
 
 static void first_error_wins_and_wraps(void **state)
 {
@@ -181,6 +183,77 @@ static void trim_and_read_file(void **state)
     zp_buf_free(&b);
 }
 
+/* A FIFO with no writer would block open() and read() forever: refused at once instead. */
+static void read_file_refuses_non_regular(void **state)
+{
+    struct zp_buf b;
+    struct zp_err e = {0};
+    char dir[] = "/tmp/zp-test-XXXXXX", fifo[64];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    zp_buf_init(&b, 64);
+    assert_int_equal(zp_buf_read_file(&b, fifo, 64, "--config", &e), -1);
+    assert_int_equal(e.kind, ZP_ECONFIG);
+    assert_non_null(strstr(e.msg, "--config: "));
+    assert_non_null(strstr(e.msg, "is a FIFO (named pipe), not a regular file"));
+    zp_err_clear(&e);
+    assert_int_equal(zp_file_check_regular(fifo, "--tls-cert-file", &e), -1);
+    assert_non_null(strstr(e.msg, "--tls-cert-file: "));
+    zp_err_clear(&e);
+    assert_int_equal(zp_buf_read_file(&b, "/dev/zero", 64, "tsigSecretFile", &e), -1);
+    assert_non_null(strstr(e.msg, "/dev/zero is a character device, not a regular file"));
+    zp_err_clear(&e);
+    assert_int_equal(zp_buf_read_file(&b, dir, 64, "tsigSecretFile", &e), -1);
+    assert_non_null(strstr(e.msg, "is a directory, not a regular file"));
+    assert_int_equal(b.len, 0);
+    zp_buf_free(&b);
+    unlink(fifo);
+    rmdir(dir);
+}
+
+/* The warning's text from a file readable by others, "" from one only its owner reads. */
+static void warn_text(const char *path, mode_t mode, char *out, size_t outsz)
+{
+    char logp[] = "/tmp/zp-log-XXXXXX";
+    int fd = mkstemp(logp);
+    ssize_t n;
+
+    assert_true(fd >= 0);
+    assert_int_equal(chmod(path, mode), 0);
+    zp_log_set_fd(fd);
+    zp_file_warn_readable(path, "tsigSecretFile");
+    zp_log_set_fd(2);
+    n = pread(fd, out, outsz - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(logp);
+}
+
+static void secret_file_mode_warning(void **state)
+{
+    char path[] = "/tmp/zp-test-XXXXXX", got[1024], want[128];
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    warn_text(path, 0644, got, sizeof(got));
+    assert_non_null(strstr(got, "secret file is readable by group or others"));
+    assert_non_null(strstr(got, "\"setting\":\"tsigSecretFile\""));
+    assert_non_null(strstr(got, "\"mode\":\"0644\""));
+    snprintf(want, sizeof(want), "chmod 600 %s", path);
+    assert_non_null(strstr(got, want));
+    assert_non_null(strstr(got, "defaultMode"));
+    warn_text(path, 0600, got, sizeof(got));
+    assert_string_equal(got, "");
+    warn_text(path, 0400, got, sizeof(got));
+    assert_string_equal(got, "");
+    unlink(path);
+}
+
 static void durations(void **state)
 {
     uint64_t ms;
@@ -209,6 +282,8 @@ int main(void)
         cmocka_unit_test(builder_gets_prefix_and_one_failure),
         cmocka_unit_test(reset_free_take_clear_failure),
         cmocka_unit_test(trim_and_read_file),
+        cmocka_unit_test(read_file_refuses_non_regular),
+        cmocka_unit_test(secret_file_mode_warning),
         cmocka_unit_test(durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

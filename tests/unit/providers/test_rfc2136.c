@@ -363,8 +363,8 @@ static void config_refusals(void **state)
         const char *lines, *want[3];
     } cases[] = {
         {"    tsigKeyName: k\n", {"zoneproof.yaml:2: providers[0]: nameserver is required"}},
-        {"    nameserver: \"1.2.3.4:99999\"\n", {"nameserver \"1.2.3.4:99999\" must be"}},
-        {"    nameserver: \"bad host\"\n", {"neither an IP address nor a host name"}},
+        {"    nameserver: \"1.2.3.4:99999\"\n", {"nameserver \"1.2.3.4:99999\" is not host:port"}},
+        {"    nameserver: \"bad host\"\n", {"\"bad host\" is not host:port: it has a space"}},
         {"    nameserver: 127.0.0.1\n    tsigKeyName: k\n    tsigAlgorithm: hmac-sha384\n",
          {":7: providers[0]: tsigAlgorithm \"hmac-sha384\" is not supported", "hmac-sha256",
           "hmac-sha512"}},

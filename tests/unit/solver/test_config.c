@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -117,12 +118,30 @@ static void timeout_is_capped(void **state)
     zp_config_free(cfg);
 }
 
+struct refusal {
+    const char *yaml;
+    const char *want;
+};
+
+/* Each YAML is refused with a sentence holding want. */
+static void refusals(const struct refusal *cases, size_t n)
+{
+    struct zp_config *cfg;
+    struct zp_err err;
+
+    for (size_t i = 0; i < n; i++) {
+        cfg = NULL;
+        assert_int_equal(parse(cases[i].yaml, &cfg, &err), -1);
+        assert_null(cfg);
+        assert_int_equal(err.kind, ZP_ECONFIG);
+        if (strstr(err.msg, cases[i].want) == NULL)
+            fail_msg("case %zu: got \"%s\"\nwant \"%s\"", i, err.msg, cases[i].want);
+    }
+}
+
 static void mistakes_cite_file_line_and_setting(void **state)
 {
-    static const struct {
-        const char *yaml;
-        const char *want;
-    } cases[] = {
+    static const struct refusal cases[] = {
         {"providers: []\n", "config.yaml:1: configuration: providers must be a non-empty list"},
         {"", "config.yaml: must be a YAML mapping"},
         {"groupname: x\n", "config.yaml:1: configuration: unknown setting \"groupname\""},
@@ -166,17 +185,87 @@ static void mistakes_cite_file_line_and_setting(void **state)
          "providers: [{name: a}]\n",
          "verifyResolvers[0]: \"127.0.0.1:53\" is also in resolvers: it sees zoneproof's view"},
     };
+
+    refusals(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Every host:port through the one parser, and no list longer than zoneproof asks. */
+static void address_mistakes(void **state)
+{
+    static const struct refusal cases[] = {
+        {"propagation:\n  resolvers: [\"not an addr\"]\nproviders: [{name: a}]\n",
+         "config.yaml:2: propagation: resolvers[0]: \"not an addr\" is not host:port: it has a "
+         "space"},
+        {"propagation:\n  resolvers: [\"127.0.0.1: 53\"]\nproviders: [{name: a}]\n",
+         "resolvers[0]: \"127.0.0.1: 53\" is not host:port: it has a space"},
+        {"propagation:\n  resolvers: [\"127.0.0.1:+53\"]\nproviders: [{name: a}]\n",
+         "resolvers[0]: \"127.0.0.1:+53\" is not host:port: it has port \"+53\", and a port is a "
+         "number from 1 to 65535"},
+        {"propagation:\n  nameservers: [\"ns1.a.test:0\"]\nproviders: [{name: a}]\n",
+         "nameservers[0]: \"ns1.a.test:0\" is not host:port: it has port 0"},
+        {"propagation:\n  verifyResolvers: [\"::1:53\"]\nproviders: [{name: a}]\n",
+         "verifyResolvers[0]: \"::1:53\" is not host:port: it has two ':'"},
+        {"propagation:\n  resolvers: [\"[::1]53\"]\nproviders: [{name: a}]\n",
+         "resolvers[0]: \"[::1]53\" is not host:port: it has \"53\" after ']'"},
+        {"propagation:\n  nameservers: [a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, "
+         "a14, a15, a16, a17]\nproviders: [{name: a}]\n",
+         "config.yaml:2: propagation: nameservers lists 17 servers, more than the 16 zoneproof can "
+         "ask; list at most 16"},
+        {"propagation:\n  resolvers: [r1, r2, r3, r4, r5, r6, r7, r8, r9]\nproviders: [{name: "
+         "a}]\n",
+         "propagation: resolvers lists 9 servers, more than the 8 zoneproof can ask"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  propagation:\n"
+         "    nameservers: [\"127.0.0.1:99999\"]\n",
+         "config.yaml:6: providers[0].propagation: nameservers[0]: \"127.0.0.1:99999\" is not "
+         "host:port"},
+        {"providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n"
+         "  nameserver: \"127.0.0.1: 53\"\n",
+         "config.yaml:5: providers[0]: nameserver \"127.0.0.1: 53\" is not host:port: it has a "
+         "space"},
+    };
+
+    (void)state;
+    refusals(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Every accepted form, at the limits. */
+static void addresses_accepted(void **state)
+{
     struct zp_config *cfg;
     struct zp_err err;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cfg = NULL;
-        assert_int_equal(parse(cases[i].yaml, &cfg, &err), -1);
-        assert_null(cfg);
-        assert_int_equal(err.kind, ZP_ECONFIG);
-        if (strstr(err.msg, cases[i].want) == NULL)
-            fail_msg("case %zu: got \"%s\"\nwant \"%s\"", i, err.msg, cases[i].want);
-    }
+    (void)state;
+    assert_int_equal(parse("propagation:\n  resolvers: [\"[::1]:5353\", \"10.0.0.1\", "
+                           "\"dns.a.test:65535\", \"[2001:db8::1]\"]\n"
+                           "  nameservers: [n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, "
+                           "n13, n14, n15, \"n16:1\"]\n"
+                           "providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n"
+                           "  nameserver: \"[::1]:5300\"\n  tsigKeyName: k\n"
+                           "  tsigSecretFile: %s\n",
+                           &cfg, &err),
+                     0);
+    assert_int_equal(cfg->prop.n_resolvers, 4);
+    assert_int_equal(cfg->prop.n_nameservers, 16);
+    zp_config_free(cfg);
+}
+
+/* A FIFO as the configuration: refused before any read, the flag named. */
+static void fifo_refused(void **state)
+{
+    struct zp_config *cfg = NULL;
+    struct zp_err err = {0};
+    char dir[] = "/tmp/zp-cfg-XXXXXX", fifo[64];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof(fifo), "%s/config.yaml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(zp_config_load_as(fifo, "--config", &cfg, &err), -1);
+    assert_null(cfg);
+    assert_non_null(strstr(err.msg, "--config: "));
+    assert_non_null(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
+    unlink(fifo);
+    rmdir(dir);
 }
 
 static void missing_file(void **state)
@@ -194,7 +283,10 @@ int main(void)
         cmocka_unit_test(documented_example),
         cmocka_unit_test(timeout_is_capped),
         cmocka_unit_test(mistakes_cite_file_line_and_setting),
+        cmocka_unit_test(address_mistakes),
         cmocka_unit_test(missing_file),
+        cmocka_unit_test(addresses_accepted),
+        cmocka_unit_test(fifo_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

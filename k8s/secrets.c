@@ -18,6 +18,7 @@
 #include "base/mem.h"
 #include "k8s/kclient.h"
 #include "k8s/secrets.h"
+#include "k8s/secrets_int.h"
 
 #define LIST_MAX 1024 /* the key list in a message */
 
@@ -60,6 +61,8 @@ static void key_list(const cJSON *data, char *out, size_t outsz)
     out[0] = '\0';
     cJSON_ArrayForEach(it, data)
     {
+        if (it->string == NULL) /* data is an array, not a map: it names no keys */
+            continue;
         size_t n = strlen(it->string);
         if (used + n + 8 >= outsz) {
             zp_strlcpy(out + used, ", ...", outsz - used);
@@ -67,6 +70,33 @@ static void key_list(const cJSON *data, char *out, size_t outsz)
         }
         used += (size_t)snprintf(out + used, outsz - used, "%s%s", used ? ", " : "", it->string);
     }
+}
+
+int zp_secret_from_reply(const cJSON *reply, const char *ns, const char *name, const char *key,
+                         struct zp_buf *out, struct zp_err *err)
+{
+    const cJSON *data, *item;
+    char keys[LIST_MAX];
+
+    data = cJSON_GetObjectItemCaseSensitive(reply, "data");
+    item = cJSON_GetObjectItemCaseSensitive(data, key);
+    if (!cJSON_IsString(item)) {
+        key_list(data, keys, sizeof(keys));
+        if (keys[0] == '\0')
+            return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\": it holds no data",
+                              ns, name, key);
+        return zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\"; its keys are: %s", ns,
+                          name, key, keys);
+    }
+    if (out->max == 0 || out->max > ZP_SECRET_MAX)
+        out->max = ZP_SECRET_MAX;
+    if (zp_b64_decode(item->valuestring, strlen(item->valuestring), ZP_B64_LINES, out, err) == -1) {
+        zp_err_clear(err);
+        zp_buf_free_secret(out);
+        return zp_err_set(err, ZP_EINVAL, "secret %s/%s: key \"%s\" is not valid base64", ns, name,
+                          key);
+    }
+    return 0;
 }
 
 int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, struct zp_buf *out,
@@ -81,8 +111,6 @@ int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, 
         .ns = ns,
         .name = name,
     };
-    const cJSON *data, *item;
-    char keys[LIST_MAX];
     cJSON *reply = NULL;
     int rc = -1;
 
@@ -115,26 +143,8 @@ int zp_secret_get(void *arg, const char *ns, const char *name, const char *key, 
     }
     if (zp_kclient_call(k, &obj, NULL, zp_now_ms() + ZP_KCLIENT_TIMEOUT_MS, 1, &reply, err) == -1)
         goto out;
-    data = cJSON_GetObjectItemCaseSensitive(reply, "data");
-    item = cJSON_GetObjectItemCaseSensitive(data, key);
-    if (!cJSON_IsString(item)) {
-        key_list(data, keys, sizeof(keys));
-        if (keys[0] == '\0')
-            zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\": it holds no data", ns,
-                       name, key);
-        else
-            zp_err_set(err, ZP_ENOTFOUND, "secret %s/%s has no key \"%s\"; its keys are: %s", ns,
-                       name, key, keys);
+    if (zp_secret_from_reply(reply, ns, name, key, out, err) == -1)
         goto out;
-    }
-    if (out->max == 0 || out->max > ZP_SECRET_MAX)
-        out->max = ZP_SECRET_MAX;
-    if (zp_b64_decode(item->valuestring, strlen(item->valuestring), ZP_B64_LINES, out, err) == -1) {
-        zp_err_clear(err);
-        zp_buf_free_secret(out);
-        zp_err_set(err, ZP_EINVAL, "secret %s/%s: key \"%s\" is not valid base64", ns, name, key);
-        goto out;
-    }
     rc = 0;
 out:
     zp_kclient_json_free_secret(reply);

@@ -149,20 +149,19 @@ static int rfc_parse_nameserver(struct rfc_cfg *cfg, const struct zp_ynode *node
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_DGRAM};
     struct addrinfo *ai = NULL;
     const char *s = NULL;
-    char why[128];
+    char why[192];
 
     if (zp_y_str(node, path, "nameserver", 1, &s, err) == -1)
         return -1;
-    if (zp_hostport_split(s, 53, cfg->host, sizeof(cfg->host), &cfg->port) == -1)
+    if (zp_hostport_parse(s, 53, cfg->host, sizeof(cfg->host), &cfg->port, why, sizeof(why)) == -1)
         return zp_y_fail(n, path, err,
-                         "nameserver \"%s\" must be host, host:port, IPv4:port or [IPv6]:port", s);
+                         "nameserver \"%s\" is not host:port: %s; write host, host:port, "
+                         "IPv4:port or [IPv6]:port",
+                         s, why);
     cfg->nameserver = zp_xstrdup(s);
     cfg->numeric = getaddrinfo(cfg->host, NULL, &hints, &ai) == 0;
     if (ai != NULL)
         freeaddrinfo(ai);
-    if (!cfg->numeric && zp_dname_check(cfg->host, 0, why, sizeof(why)) == -1)
-        return zp_y_fail(n, path, err,
-                         "nameserver \"%s\" is neither an IP address nor a host name: %s", s, why);
     return 0;
 }
 
@@ -547,7 +546,7 @@ out:
 }
 
 /* The TSIG error a reply carries, 0 if none or unsigned. */
-static int rfc_tsig_error(const ldns_pkt *reply)
+int zp_rfc_tsig_error(const ldns_pkt *reply)
 {
     const ldns_rr *t = ldns_pkt_tsig(reply);
 
@@ -627,10 +626,14 @@ static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const st
     int rcode = ldns_pkt_get_rcode(r), tsig_error = 0, verified = 0;
 
     if (cfg->key != NULL) {
-        tsig_error = rfc_tsig_error(r);
-        verified = ldns_pkt_tsig(r) != NULL &&
+        ldns_rr *tsig = ldns_pkt_tsig(r);
+        tsig_error = zp_rfc_tsig_error(r);
+        verified = tsig != NULL &&
                    ldns_pkt_tsig_verify(r, (const uint8_t *)reply->data, reply->len, cfg->key_wire,
                                         secret->data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
+        /* ldns unhooks the TSIG RR and keeps it unhooked when verification fails early. */
+        if (tsig != NULL && ldns_pkt_tsig(r) == NULL)
+            ldns_pkt_set_tsig(r, tsig);
     }
     zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", op->call->instance),
            ZP_S("action", op->probe ? "probe"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct addrinfo;
+struct ldns_struct_pkt;
 struct zp_buf;
 
 #define ZP_RFC_MSG_MAX 65535 /* the largest DNS message */
@@ -29,5 +30,8 @@ enum zp_rfc_net { ZP_RFC_NET_OK, ZP_RFC_NET_REFUSED, ZP_RFC_NET_TIMEOUT, ZP_RFC_
 enum zp_rfc_net zp_rfc_send(const struct addrinfo *res, int tcp, uint64_t timeout_ms,
                             uint64_t deadline_ms, const uint8_t *q, size_t qlen,
                             struct zp_buf *reply, int *eno);
+
+/* The TSIG error a reply carries (its TSIG RR's error field), 0 if none or unsigned. */
+int zp_rfc_tsig_error(const struct ldns_struct_pkt *reply);
 
 #endif

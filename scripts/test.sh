@@ -18,7 +18,7 @@
 #                    build-tsan, build-fuzz, and build-logs for the background jobs' logs)
 #   ZP_TEST_JOBS     tests at once in a pass (default 8; the plain pass on 2 cores: 52 s with
 #                    -j4, 46 s with -j6 and -j8, the CPU then 80 % busy)
-#   ZP_FUZZ_SECONDS  seconds per fuzz driver (default 15); ZP_FUZZ_JOBS drivers at once (2)
+#   ZP_FUZZ_SECONDS  seconds per fuzz driver (default 8); ZP_FUZZ_JOBS drivers at once (2)
 #   ZP_STATIC_BUILD=0  no static binary: its dependencies are not built, its test skips
 #   ZP_STATIC_CACHE  the static dependencies' cache (see deploy/static-build.sh)
 set -euo pipefail
@@ -192,7 +192,7 @@ fi
 
 # ---- fuzz ------------------------------------------------------------------------------------
 if [ "$fuzz" = 1 ]; then
-  fsecs=${ZP_FUZZ_SECONDS:-15}
+  fsecs=${ZP_FUZZ_SECONDS:-8}
   fjobs=${ZP_FUZZ_JOBS:-2}
   phase "fuzz (${fsecs} s per driver, $fjobs at once)"
   fuzz_one() { # fuzz_one DRIVER: runs it over a copy of its corpus, into build-fuzz/DRIVER.log

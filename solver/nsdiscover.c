@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "solver/watch_int.h"
+#include "solver/nsdiscover_int.h"
 #include "solver/zone.h"
 
 #define NEGATIVE_TTL_MS 5000u /* a failed discovery is not retried by every job at once */
@@ -128,7 +129,7 @@ out:
 /* --- the delegation: the zone's own NS set and the parent's ------------------------------- */
 
 /* Adds the NS names owned by zone in list to d with bit set; keeps the lowest TTL. */
-static void ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit, struct zp_deleg *d)
+void zp_ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit, struct zp_deleg *d)
 {
     for (size_t i = 0; list != NULL && i < ldns_rr_list_rr_count(list); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(list, i);
@@ -158,7 +159,7 @@ static void ns_collect(const ldns_rr_list *list, const char *zone, unsigned bit,
 }
 
 /* Glue from an additional section for the servers that have no address yet. */
-static void ns_glue(const ldns_rr_list *ad, struct zp_deleg *d)
+void zp_ns_glue(const ldns_rr_list *ad, struct zp_deleg *d)
 {
     for (size_t i = 0; i < d->n; i++)
         if (d->t[i].salen == 0 && !pick_addr(ad, d->t[i].name, LDNS_RR_TYPE_A, &d->t[i]))
@@ -187,7 +188,7 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
         d->missing = 1;
         goto out;
     }
-    ns_collect(ldns_pkt_answer(p), zone, 0, d); /* whose set this is, auth_view says */
+    zp_ns_collect(ldns_pkt_answer(p), zone, 0, d); /* whose set this is, auth_view says */
     if (d->n == 0) {
         zp_buf_printf(why,
                       "%s answers %s NS with no NS records: it is not the apex of a zone "
@@ -196,7 +197,7 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
         d->missing = 1;
         goto out;
     }
-    ns_glue(ldns_pkt_additional(p), d);
+    zp_ns_glue(ldns_pkt_additional(p), d);
     rc = 0;
 out:
     ldns_pkt_free(p);
@@ -253,9 +254,9 @@ static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone, u
             continue;
         }
         if (ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR) {
-            ns_collect(ldns_pkt_authority(p), zone, ZP_DELEG_PARENT, d);
-            ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_PARENT, d);
-            ns_glue(ldns_pkt_additional(p), d);
+            zp_ns_collect(ldns_pkt_authority(p), zone, ZP_DELEG_PARENT, d);
+            zp_ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_PARENT, d);
+            zp_ns_glue(ldns_pkt_additional(p), d);
         }
         ldns_pkt_free(p);
         snprintf(d->parent_server, sizeof(d->parent_server), "%s (%s)", pd->t[i].name,
@@ -320,7 +321,7 @@ static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
             continue;
         aa = ldns_pkt_aa(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
         if (aa)
-            ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
+            zp_ns_collect(ldns_pkt_answer(p), zone, ZP_DELEG_CHILD, d);
         ldns_pkt_free(p);
         if (aa)
             return;

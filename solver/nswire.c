@@ -69,7 +69,13 @@ static void others_set(struct zp_ns_live *l, const char *const *v, const unsigne
     unsigned i;
 
     for (i = 0; i < ZP_WATCH_MAX_OTHER; i++) {
-        str_set(&l->other[i], i < n ? v[i] : NULL);
+        /* An empty TXT value is a value: kept as "", never as NULL (reports copy each one). */
+        if (i < n && v[i][0] == '\0') {
+            free(l->other[i]);
+            l->other[i] = zp_xstrdup("");
+        } else {
+            str_set(&l->other[i], i < n ? v[i] : NULL);
+        }
         l->other_ttl[i] = i < n ? ttl[i] : 0;
     }
     l->n_other = n;

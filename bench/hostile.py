@@ -189,6 +189,14 @@ def attack_phase(zp, cfg, d, tmp, args):
         th = threading.Thread(target=atk.run, args=(args.slowloris, args.holders, args.idle))
         cpu0, t0 = cpu_seconds(srv.p.pid), time.monotonic()
         th.start()
+        # Python's TLS handshakes all progress together: wait until most attackers are in.
+        total = args.slowloris + args.holders + args.idle
+        ramp_end = time.monotonic() + args.ramp
+        while time.monotonic() < ramp_end and atk.open + atk.closed_by_server < 0.9 * total:
+            time.sleep(1.0)  # a benchmark's ramp-up, not a test's wait
+        print("  ramp-up %.0f s: attackers open=%d closed-by-server=%d refused=%d"
+              % (time.monotonic() - t0, atk.open, atk.closed_by_server, atk.refused), flush=True)
+        cpu0, t0 = cpu_seconds(srv.p.pid), time.monotonic()
         peak = 0
         samples = []
         deadline = time.monotonic() + args.seconds
@@ -261,6 +269,7 @@ def main():
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--presents", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=30, help="length of the attack phase")
+    ap.add_argument("--ramp", type=int, default=180, help="at most this long for attackers to connect")
     ap.add_argument("--fd-limit", type=int, default=256)
     ap.add_argument("--fd-seconds", type=int, default=10)
     ap.add_argument("--serve-flag", action="append", default=[],

@@ -279,14 +279,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="zp-hostile-")
     named = zptest.Named({"example.test": []}).start()
     try:
-        secret = zptest.write_secret(tmp)
-        cfg = os.path.join(tmp, "config.yaml")
-        with open(cfg, "w") as f:
-            f.write("groupName: %s\npropagation:\n  mode: wait\n  timeout: 25s\n"
-                    "  nameservers: [\"%s\"]\nproviders:\n  - name: lab\n    type: rfc2136\n"
-                    "    dnsZones: [example.test]\n    nameserver: \"%s\"\n    tsigKeyName: %s\n"
-                    "    tsigSecretFile: %s\n    ttl: 60\n"
-                    % (GROUP, named.addr(), named.addr(), zptest.TSIG_NAME, secret))
+        cfg, _ = benchrun.lab_config(tmp, named)
         d = pki.make_pki(os.path.join(tmp, "pki"))
         print("== attack: %d slowloris, %d body holders, %d idle TLS, %d s"
               % (args.slowloris, args.holders, args.idle, args.seconds), flush=True)

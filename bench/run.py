@@ -120,6 +120,19 @@ async def https_concurrent(port, d, n, action):
     return await asyncio.gather(*(go(i) for i in range(n)))
 
 
+def lab_config(tmp, named):
+    """The benchmarks' configuration: one rfc2136 provider writing into named's example.test."""
+    secret = zptest.write_secret(tmp)
+    cfg = os.path.join(tmp, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write("groupName: %s\npropagation:\n  mode: wait\n  timeout: 25s\n"
+                "  nameservers: [\"%s\"]\nproviders:\n  - name: lab\n    type: rfc2136\n"
+                "    dnsZones: [example.test]\n    nameserver: \"%s\"\n    tsigKeyName: %s\n"
+                "    tsigSecretFile: %s\n    ttl: 60\n"
+                % (GROUP, named.addr(), named.addr(), zptest.TSIG_NAME, secret))
+    return cfg, secret
+
+
 def raise_fd_limit():
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -140,14 +153,7 @@ def main():
     named = zptest.Named({"example.test": []}).start()
     serve = None
     try:
-        secret = zptest.write_secret(tmp)
-        cfg = os.path.join(tmp, "config.yaml")
-        with open(cfg, "w") as f:
-            f.write("groupName: %s\npropagation:\n  mode: wait\n  timeout: 25s\n"
-                    "  nameservers: [\"%s\"]\nproviders:\n  - name: lab\n    type: rfc2136\n"
-                    "    dnsZones: [example.test]\n    nameserver: \"%s\"\n    tsigKeyName: %s\n"
-                    "    tsigSecretFile: %s\n    ttl: 60\n"
-                    % (GROUP, named.addr(), named.addr(), zptest.TSIG_NAME, secret))
+        cfg, secret = lab_config(tmp, named)
         print("== in-process (zp_bench), BIND at %s" % named.addr(), flush=True)
         subprocess.run([bench, "--config", cfg, "--count", str(args.count), "--concurrent",
                         str(args.concurrent), "--server", named.addr(), "--secret-file", secret,

@@ -264,10 +264,9 @@ static void remote_of(const struct conn *c, char *out, size_t n)
  * Answers with a Status and closes once it is written; the rest of the
  * request is never read. Logged like api.c's requests.
  */
-static void refuse(struct conn *c, struct evbuffer *src, const char *line, size_t n, int code,
-                   const char *reason, const char *message, const char *why)
+static void refuse_with(struct conn *c, struct evbuffer *src, const char *line, size_t n, int code,
+                        char *body, const char *why)
 {
-    char *body = zp_api_status_json(code, reason, message);
     const char *sp = memchr(line, ' ', n);
     char method[16], path[256], remote[64];
     size_t ml = sp ? (size_t)(sp - line) : 0, pl = 0;
@@ -302,6 +301,13 @@ static void refuse(struct conn *c, struct evbuffer *src, const char *line, size_
     arm(c, CLOSING, c->g->cfg.body_ms ? c->g->cfg.body_ms : 1000);
 }
 
+/* A Status built from its parts (api.c's document), answered as above. */
+static void refuse(struct conn *c, struct evbuffer *src, const char *line, size_t n, int code,
+                   const char *reason, const char *message, const char *why)
+{
+    refuse_with(c, src, line, n, code, zp_api_status_json(code, reason, message), why);
+}
+
 /*
  * A complete header block of len bytes at the front of src: 0 to pass it
  * on, -1 when refused.
@@ -334,11 +340,12 @@ static int check_block(struct conn *c, struct evbuffer *src, size_t len)
         refuse(c, src, line, first, 401, "Unauthorized", "Unauthorized", err.msg);
         return -1;
     }
-    /* evhttp would answer a body past its own limit with an HTML page: the same 413 as api.c's. */
-    if (f.cl != NULL && (f.cl_len > 9 || strtoul(f.cl, NULL, 10) > ZP_SERVER_MAX_BODY)) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "Request entity too large: limit is %u", ZP_SERVER_MAX_BODY);
-        refuse(c, src, line, first, 413, "RequestEntityTooLarge", msg, "body too large");
+    /*
+     * evhttp would answer a body past its own limit with an HTML page: the same 413 as api.c's.
+     * Smaller ones are read, so the client sees the answer rather than a reset mid-body.
+     */
+    if (f.cl != NULL && (f.cl_len > 9 || strtoul(f.cl, NULL, 10) > ZP_SERVER_HARD_BODY_MAX)) {
+        refuse_with(c, src, line, first, 413, zp_api_too_large_json(), "body too large");
         return -1;
     }
     return 0;

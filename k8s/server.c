@@ -54,7 +54,7 @@
  * 413 Status from api.c, and larger ones are cut by evhttp before they are
  * read (still a 413).
  */
-#define HARD_BODY_MAX (4u * ZP_SERVER_MAX_BODY)
+#define HARD_BODY_MAX ZP_SERVER_HARD_BODY_MAX
 #define IO_TIMEOUT_S 90 /* idle keep-alive and stalled reads; Go's apiserver idles 90 s */
 #define DRAIN_MS 5000u  /* how long a stop waits for parked challenges */
 #define DRAIN_TICK_MS 100

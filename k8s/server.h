@@ -15,6 +15,8 @@ struct zp_kclient;
 struct zp_solver;
 
 #define ZP_SERVER_MAX_BODY (256u * 1024u)
+/* Bodies up to this are read and answered by api.c (a 413 above ZP_SERVER_MAX_BODY). */
+#define ZP_SERVER_HARD_BODY_MAX (4u * ZP_SERVER_MAX_BODY)
 #define ZP_SERVER_MAX_CONNS 1024u     /* --max-connections */
 #define ZP_SERVER_HANDSHAKE_MS 10000u /* --tls-handshake-timeout */
 #define ZP_SERVER_HEADER_MS 10000u    /* --request-header-timeout */

@@ -3,7 +3,7 @@
 attack it, against a real BIND on loopback. Prints numbers; asserts nothing.
 
     python3 bench/hostile.py [--build build] [--slowloris 1000] [--holders 300] [--idle 2000]
-                             [--presents 20] [--fd-limit 256]
+                             [--presents 20] [--handshakes 5000] [--fd-limit 256]
 
 Phases, each on a fresh `zoneproof serve`:
   quiet    Present->ack through HTTPS (mutual TLS, one keep-alive connection) and /healthz,
@@ -13,6 +13,8 @@ Phases, each on a fresh `zoneproof serve`:
            then nothing) and I idle TLS connections (handshake, then silence); every attacker
            reconnects when the server closes it. While they run: RSS now and peak, /healthz and
            Present latency, the server's CPU, and how many attackers the server holds.
+  handshakes  N short TLS connections without a client certificate, one after the other: RSS
+           before and after, what the server keeps of clients that are gone.
   fd-limit serve under `prlimit --nofile=N`; clients open more connections than it has
            descriptors. Reports the server's CPU share and log lines per second while the limit is
            hit, and whether /healthz answers once the clients leave.
@@ -225,6 +227,27 @@ def attack_phase(zp, cfg, d, tmp, args):
         srv.stop()
 
 
+def handshake_phase(zp, cfg, d, tmp, args):
+    """RSS after many short TLS connections from clients without a certificate: what the server
+    keeps of them (its TLS session cache) once they are gone."""
+    import socket
+    srv = Serve(zp, cfg, d, tmp, extra=args.serve_flag)
+    try:
+        ctx = no_cert_ctx()
+        before = srv.rss_kb()
+        for _ in range(args.handshakes):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    while s.recv(65536):
+                        pass
+        print("%d handshakes without a certificate: RSS %d -> %d kB (%.2f kB each)"
+              % (args.handshakes, before, srv.rss_kb(),
+                 (srv.rss_kb() - before) / max(args.handshakes, 1)), flush=True)
+    finally:
+        srv.stop()
+
+
 def fd_phase(zp, cfg, d, tmp, args):
     srv = Serve(zp, cfg, d, tmp, extra=args.serve_flag,
                 prefix=["prlimit", "--nofile=%d:%d" % (args.fd_limit, args.fd_limit), "--"])
@@ -270,6 +293,7 @@ def main():
     ap.add_argument("--presents", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=30, help="length of the attack phase")
     ap.add_argument("--ramp", type=int, default=180, help="at most this long for attackers to connect")
+    ap.add_argument("--handshakes", type=int, default=5000)
     ap.add_argument("--fd-limit", type=int, default=256)
     ap.add_argument("--fd-seconds", type=int, default=10)
     ap.add_argument("--serve-flag", action="append", default=[],
@@ -281,6 +305,8 @@ def main():
     try:
         cfg, _ = benchrun.lab_config(tmp, named)
         d = pki.make_pki(os.path.join(tmp, "pki"))
+        print("== handshakes", flush=True)
+        handshake_phase(zp, cfg, d, tmp, args)
         print("== attack: %d slowloris, %d body holders, %d idle TLS, %d s"
               % (args.slowloris, args.holders, args.idle, args.seconds), flush=True)
         attack_phase(zp, cfg, d, tmp, args)

@@ -39,14 +39,23 @@
 #include "k8s/conn.h"
 #include "k8s/server.h"
 
+/* After a refusal: how long and how much the connection reads before it closes anyway. */
+#define ZP_CONN_LINGER_MS 2000
+#define ZP_CONN_LINGER_BYTES (256u * 1024)
+
 enum phase { HANDSHAKE, HEADERS, BODY, HANDLING, IDLE, CLOSING };
 
 static const char *const phase_names[] = {"tls-handshake", "headers", "body",
                                           "handling",      "idle",    "closing"};
 
+struct conn;
+
 struct zp_conns {
     struct zp_conns_cfg cfg;
-    unsigned open;          /* conns alive, refused ones not counted */
+    unsigned open;       /* conns alive, refused ones not counted */
+    unsigned evicted;    /* of those, closed to make room and not yet freed */
+    struct conn *oldest; /* every conn, in accept order: eviction takes the first untrusted */
+    struct conn *newest;
     uint64_t cap_logged_ms; /* the last "limit reached" line: one a minute */
 };
 
@@ -64,6 +73,12 @@ struct conn {
     bufferevent_event_cb ecb;
     void *cbarg;
     int refusing;
+    int trusted;      /* presented a client certificate the front-proxy CA verifies */
+    int decided;      /* trusted is known */
+    int evicted;      /* closed to make room for a new connection */
+    int lingering;    /* a refusal is written: reading and discarding until the peer goes */
+    size_t discarded; /* bytes read while lingering */
+    struct conn *older, *newer;
 };
 
 /* A connection over the cap: closed on the next turn of the loop, before any byte is read. */
@@ -145,13 +160,23 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
         bufferevent_trigger(c->bev, EV_READ, 0);
 }
 
+static int cert_ok(struct conn *c, struct zp_err *err);
+
+/*
+ * The end of the handshake: the headers' deadline starts, and a peer whose
+ * certificate the front-proxy CA verifies is never closed to make room
+ * (evict_one).
+ */
 static void on_tls_info(const SSL *ssl, int where, int ret)
 {
     struct conn *c = SSL_get_ex_data(ssl, conn_idx);
+    struct zp_err err = {0};
 
     (void)ret;
-    if (c != NULL && (where & SSL_CB_HANDSHAKE_DONE) && c->phase == HANDSHAKE)
-        arm(c, HEADERS, c->g->cfg.header_ms);
+    if (c == NULL || !(where & SSL_CB_HANDSHAKE_DONE) || c->phase != HANDSHAKE)
+        return;
+    c->trusted = SSL_get0_peer_certificate(ssl) != NULL && cert_ok(c, &err) == 0;
+    arm(c, HEADERS, c->g->cfg.header_ms);
 }
 
 /* ---- The header check ------------------------------------------------------ */
@@ -232,14 +257,6 @@ static int cert_ok(struct conn *c, struct zp_err *err)
     return zp_authn_verify_cert(c->g->cfg.authn, leaf, SSL_get_peer_cert_chain(c->ssl), err);
 }
 
-static void on_refusal_written(struct bufferevent *bev, void *arg)
-{
-    struct conn *c = arg;
-
-    (void)bev;
-    event_active(c->kick, EV_WRITE, 0);
-}
-
 static void on_refusal_event(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
@@ -247,6 +264,30 @@ static void on_refusal_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     (void)what;
     event_active(c->kick, EV_WRITE, 0);
+}
+
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+/*
+ * The refusal is written. Closing now, with the rest of the request still
+ * arriving, would make the kernel answer with a reset that can destroy the
+ * reply before the client reads it; so the connection reads and discards
+ * for a while (bytes and time capped) and closes when the peer does.
+ */
+static void on_refusal_written(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->lingering)
+        return;
+    c->lingering = 1;
+    bufferevent_setcb(bev, on_linger_read, NULL, on_refusal_event, c);
+    bufferevent_enable(bev, EV_READ);
+    arm(c, CLOSING, ZP_CONN_LINGER_MS);
 }
 
 static void remote_of(const struct conn *c, char *out, size_t n)
@@ -407,10 +448,82 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
 
     if (c->passing || info->n_added == 0 || c->phase == BODY)
         return;
+    if (c->phase == CLOSING) {
+        c->discarded += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->discarded > ZP_CONN_LINGER_BYTES)
+            event_active(c->kick, EV_WRITE, 0);
+        return;
+    }
     c->passing = 1;
     evbuffer_remove_buffer(in, c->held, evbuffer_get_length(in));
     c->passing = 0;
     process(c);
+}
+
+/* ---- The cap ---------------------------------------------------------------- */
+
+static void link_conn(struct zp_conns *g, struct conn *c)
+{
+    c->older = g->newest;
+    if (g->newest != NULL)
+        g->newest->newer = c;
+    else
+        g->oldest = c;
+    g->newest = c;
+    g->open++;
+}
+
+static void unlink_conn(struct conn *c)
+{
+    struct zp_conns *g = c->g;
+
+    if (c->older != NULL)
+        c->older->newer = c->newer;
+    else
+        g->oldest = c->newer;
+    if (c->newer != NULL)
+        c->newer->older = c->older;
+    else
+        g->newest = c->older;
+    g->open--;
+    if (c->evicted)
+        g->evicted--;
+}
+
+static void log_cap(struct zp_conns *g, const char *what)
+{
+    uint64_t now = zp_now_ms();
+
+    if (g->cap_logged_ms != 0 && now - g->cap_logged_ms < 60000)
+        return;
+    g->cap_logged_ms = now;
+    zp_log(ZP_LOG_WARN, what, ZP_I("max_connections", g->cfg.max_conns), ZP_END);
+}
+
+/*
+ * At the cap, the oldest connection whose peer has shown no verified client
+ * certificate makes room for the new one, so that unauthenticated clients
+ * holding every slot cannot keep the aggregator out: it gets in as soon as
+ * its handshake ends, ahead of every slot they hold. A connection answering
+ * a request (the probes' quick ones) is left to finish. Closed on the next
+ * turn of the loop, outside evhttp's accept.
+ */
+static int evict_one(struct zp_conns *g)
+{
+    for (struct conn *c = g->oldest; c != NULL; c = c->newer) {
+        if (c->trusted || c->evicted || c->phase == HANDLING || c->phase == CLOSING || !alive(c))
+            continue;
+        c->evicted = 1;
+        g->evicted++;
+        event_del(c->deadline);
+        c->phase = CLOSING;
+        event_active(c->kick, EV_WRITE, 0);
+        log_cap(g, "connection limit reached: the oldest connections without a verified client "
+                   "certificate are closed to make room");
+        return 0;
+    }
+    return -1;
 }
 
 /* SSL_free, when the bufferevent is finalized: the end of the connection. */
@@ -425,7 +538,7 @@ static void conn_exfree(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     (void)argp;
     if (c == NULL)
         return;
-    c->g->open--;
+    unlink_conn(c);
     evbuffer_free(c->held);
     event_free(c->deadline);
     event_free(c->kick);
@@ -451,31 +564,32 @@ static void on_refused(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *refuse_conn(struct zp_conns *g)
 {
     struct refused *r = zp_xcalloc(1, sizeof(*r));
-    uint64_t now = zp_now_ms();
 
     r->bev = bufferevent_socket_new(g->cfg.base, -1, BEV_OPT_CLOSE_ON_FREE);
     r->ev = event_new(g->cfg.base, -1, 0, on_refused, r);
     if (r->bev == NULL || r->ev == NULL)
         abort(); /* allocation only */
     event_active(r->ev, EV_READ, 0);
-    if (g->cap_logged_ms == 0 || now - g->cap_logged_ms >= 60000) {
-        g->cap_logged_ms = now;
-        zp_log(ZP_LOG_WARN, "connection limit reached: new connections are closed at once",
-               ZP_I("max_connections", g->cfg.max_conns), ZP_END);
-    }
+    log_cap(g, "connection limit reached with every connection verified or answering: new "
+               "connections are closed at once");
     return r->bev;
 }
 
-int zp_conns_full(const struct zp_conns *g)
+static int at_cap(const struct zp_conns *g)
 {
-    return g->cfg.max_conns > 0 && g->open >= g->cfg.max_conns;
+    return g->cfg.max_conns > 0 && g->open - g->evicted >= g->cfg.max_conns;
+}
+
+int zp_conns_full(struct zp_conns *g)
+{
+    return at_cap(g) && evict_one(g) == -1;
 }
 
 struct bufferevent *zp_conns_bev(struct zp_conns *g, SSL *ssl)
 {
     struct conn *c;
 
-    if (ssl == NULL || zp_conns_full(g)) {
+    if (ssl == NULL || at_cap(g)) {
         SSL_free(ssl);
         return refuse_conn(g);
     }
@@ -495,7 +609,7 @@ struct bufferevent *zp_conns_bev(struct zp_conns *g, SSL *ssl)
         abort();
     SSL_set_ex_data(ssl, conn_idx, c); /* freed with the SSL: conn_exfree */
     SSL_set_info_callback(ssl, on_tls_info);
-    g->open++;
+    link_conn(g, c);
     arm(c, HANDSHAKE, g->cfg.handshake_ms);
     return c->bev;
 }

@@ -29,7 +29,7 @@ struct zp_conns_cfg {
     struct zp_authn *authn;  /* the front-proxy CA the early check uses */
     const char *group;       /* for routing: which paths need a certificate */
     const char *solver_name; /* idem */
-    unsigned max_conns;      /* open connections beyond this are closed at accept */
+    unsigned max_conns;      /* at this many, a new one replaces the oldest unverified */
     uint64_t handshake_ms;   /* from accept to the end of the TLS handshake */
     uint64_t header_ms;      /* from the handshake (or a request's first byte) to its last header */
     uint64_t body_ms;        /* from the last header to the last byte of the body */
@@ -48,8 +48,12 @@ void zp_conns_free(struct zp_conns *g);
  * freed and the connection is closed before any TLS.
  */
 struct bufferevent *zp_conns_bev(struct zp_conns *g, SSL *ssl);
-/* 1 when a new connection would be over the cap: the caller makes no SSL. */
-int zp_conns_full(const struct zp_conns *g);
+/*
+ * 1 when a new connection would be over the cap: the caller makes no SSL.
+ * At the cap, the oldest connection without a verified client certificate
+ * is closed to make room (0); 1 only when every one is verified or busy.
+ */
+int zp_conns_full(struct zp_conns *g);
 
 /*
  * The request is complete (evhttp's gencb, before the handler): its

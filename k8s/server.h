@@ -53,8 +53,8 @@ struct zp_server_opts {
     struct zp_kclient *kclient;
     unsigned auth_refresh_s; /* how often the ConfigMap is re-read; default 60 */
     /*
-     * Per connection (k8s/conn.h); 0 takes the default. Beyond max_conns
-     * open connections, new ones are closed at accept. Each deadline runs
+     * Per connection (k8s/conn.h); 0 takes the default. At max_conns open
+     * connections, a new one replaces the oldest unverified one. Each deadline runs
      * from the start of its phase whatever the peer sends.
      */
     unsigned max_conns;

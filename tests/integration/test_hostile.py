@@ -88,6 +88,25 @@ class TestDeadlinesAndHeaders(HostileBase):
         status, _, _ = self.call(self.srv, "GET", "/healthz", client=None)
         self.assertEqual(status, 200)
 
+    def test_refused_client_still_sending_its_body_reads_the_401(self):
+        """The server reads and discards after a refusal instead of resetting the connection,
+        which could destroy the reply before the client reads it."""
+        body = b"x" * 200000
+        s = self.tls(self.srv, client=None)
+        s.sendall(self.head_block("POST", RESOURCE, ["Content-Type: application/json",
+                                                    "Content-Length: %d" % len(body)]) + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)  # a reset here fails the test
+            if not chunk or b"}" in chunk:
+                data += chunk
+                break
+            data += chunk
+        s.close()
+        code, _, reply = self.status_of(data)
+        self.assertEqual(code, 401)
+        self.assertEqual(json.loads(reply)["reason"], "Unauthorized")
+
     def test_with_certificate_the_body_is_read(self):
         s = self.tls(self.srv)
         s.sendall(self.head_block("POST", "/apis", ["Content-Length: 2"]) + b"{}")
@@ -217,39 +236,66 @@ class TestDeadlinesAndHeaders(HostileBase):
 
 
 class TestConnectionCap(HostileBase):
+    """At the cap, the oldest connection without a verified client certificate makes room.
+
+    The handshake deadline is an hour here, so a connection the server closes was closed to make
+    room, not at its deadline."""
     CAP = 8
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.srv = Server(cls.tmp, cls.pki, cls.config,
-                         extra=["--max-connections", str(cls.CAP)])
+    def setUp(self):
+        self.srv = Server(self.tmp, self.pki, self.config,
+                          extra=["--max-connections", str(self.CAP),
+                                 "--tls-handshake-timeout", "1h"])
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.stop()
-        super().tearDownClass()
+    def tearDown(self):
+        self.srv.stop()
 
-    def test_over_the_cap_closed_at_once(self):
-        legit = self.tls(self.srv)  # one of the CAP, handshake done
-        held = [socket.create_connection(("127.0.0.1", self.srv.port), timeout=WAIT)
-                for _ in range(self.CAP - 1)]
-        # Each held socket is accepted in order; the next ones are over the cap.
-        extras = []
-        for _ in range(5):
-            x = socket.create_connection(("127.0.0.1", self.srv.port), timeout=WAIT)
-            x.sendall(b"\x16\x03\x01")  # the start of a ClientHello: never answered
-            try:
-                self.assertEqual(x.recv(1), b"")
-            except ConnectionResetError:
-                pass
-            extras.append(x)
-        legit.sendall(b"GET /apis HTTP/1.1\r\nHost: localhost\r\nX-Remote-User: a\r\n"
-                      b"X-Remote-Group: system:masters\r\n\r\n")
-        self.assertIn(b"HTTP/1.1 200", legit.recv(65536))
-        for s in held + extras + [legit]:
+    def raw(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=WAIT)
+        s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, never finished
+        return s
+
+    @staticmethod
+    def closed(s):
+        try:
+            return s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def apis_ok(self, s):
+        s.sendall(b"GET /apis HTTP/1.1\r\nHost: localhost\r\nX-Remote-User: a\r\n"
+                  b"X-Remote-Group: system:masters\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += s.recv(65536)
+        return head.startswith(b"HTTP/1.1 200")
+
+    def test_unverified_connections_make_room_for_the_aggregator(self):
+        held = [self.raw() for _ in range(self.CAP)]
+        legit = self.tls(self.srv)  # gets in although every slot is taken
+        self.assertTrue(self.apis_ok(legit))
+        self.assertTrue(self.closed(held[0]), "the oldest unverified connection makes room")
+        # More unverified clients keep taking each other's slots, never the verified one's.
+        more = [self.raw() for _ in range(2 * self.CAP)]
+        self.assertTrue(self.closed(more[self.CAP - 1]))
+        self.assertTrue(self.apis_ok(legit))
+        for s in held + more + [legit]:
             s.close()
         self.assertIn("connection limit reached", self.srv.output())
+
+    def test_when_every_connection_is_verified_a_new_one_is_closed_at_once(self):
+        legit = [self.tls(self.srv) for _ in range(self.CAP)]
+        extra = self.raw()
+        self.assertTrue(self.closed(extra))
+        for s in legit:
+            self.assertTrue(self.apis_ok(s))
+            s.close()
+        extra.close()
+        self.assertIn("every connection verified", self.srv.output())
         # Room again once they are gone.
         zptest.wait_for(lambda: self.healthy(), what="a connection after the cap")
 

@@ -348,6 +348,21 @@ static const char *rfc_rcode_name(int rcode)
     return "an unknown code";
 }
 
+/*
+ * The sentences below are chosen by what the answer shows — its rcode, its
+ * TSIG error, and whether it is signed with the key — never by guessing the
+ * server's brand, and they name the probable causes in the order that
+ * answer makes likely. What BIND 9, Knot 3 and PowerDNS 4 answer to each
+ * refusal (tests/integration/test_rfc2136_servers.py):
+ *
+ *   refusal              BIND               Knot               PowerDNS
+ *   unknown key          NOTAUTH BADKEY     NOTAUTH BADKEY     REFUSED, unsigned
+ *   wrong algorithm      NOTAUTH BADKEY     NOTAUTH BADKEY     REFUSED, unsigned
+ *   wrong secret         NOTAUTH BADSIG     NOTAUTH BADSIG     REFUSED, unsigned
+ *   key not allowed      REFUSED, signed    NOTAUTH BADKEY     REFUSED, signed
+ *   unsigned, no grant   REFUSED            NOTAUTH            REFUSED
+ */
+
 /* The sentence for a TSIG error: the server refused the key, the secret or the clock. */
 static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_err *err)
 {
@@ -355,20 +370,24 @@ static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_e
     const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn;
     const char *key = cfg->key ? cfg->key : "(none)";
     const char *alg = cfg->alg->name;
+    const char *secret = cfg->secret.setting ? cfg->secret.setting : "tsigSecretFile";
 
     switch (tsig_error) {
     case RFC_BADKEY:
+        /* BIND: the key or its algorithm is unknown. Knot: that, or no acl allows the update. */
         return zp_err_set(
             err, ZP_EAUTH,
             "update of TXT at %s rejected by %s: the server does not know key %s with algorithm "
-            "%s; check tsigKeyName and tsigAlgorithm against the server's key statement",
-            fqdn, srv, key, alg);
+            "%s, or (Knot answers the same way) no acl lets that key update TXT at %s; check "
+            "tsigKeyName and tsigAlgorithm against the server's key statement, then the zone's "
+            "acl (Knot: key %s, action update, update-type TXT, an update-owner that covers %s)",
+            fqdn, srv, key, alg, fqdn, key, fqdn);
     case RFC_BADSIG:
         return zp_err_set(
             err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: signature rejected: tsigSecretFile does not hold "
-            "the server's secret for key %s (or the server's algorithm differs from %s)",
-            fqdn, srv, key, alg);
+            "update of TXT at %s rejected by %s: signature rejected: %s does not hold the "
+            "server's secret for key %s (or the server's algorithm differs from %s)",
+            fqdn, srv, secret, key, alg);
     case RFC_BADTIME:
         return zp_err_set(
             err, ZP_EAUTH,
@@ -379,37 +398,79 @@ static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_e
         return zp_err_set(
             err, ZP_EAUTH,
             "update of TXT at %s rejected by %s: TSIG error %s (%d) for key %s; check tsigKeyName, "
-            "tsigAlgorithm and tsigSecretFile against the server's key statement",
-            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key);
+            "tsigAlgorithm and %s against the server's key statement",
+            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key, secret);
     }
 }
 
-/* The sentence for a reply code that is not NOERROR: what the server's configuration lacks. */
-static int rfc_explain_rcode(const struct rfc_op *op, int rcode, struct zp_err *err)
+/*
+ * REFUSED. Signed with the key, the answer proves the server holds it: its
+ * policy refuses. Not signed, to a signed update, the server did not accept
+ * the key at all (PowerDNS answers an unknown key, a wrong secret and a
+ * wrong algorithm so; BIND and Knot would have named a TSIG error).
+ */
+static int rfc_explain_refused(const struct rfc_op *op, int verified, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
-    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
-    const char *key = cfg->key ? cfg->key : "(none)";
-    const char *alg = cfg->alg->name;
+    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *key = cfg->key;
+    const char *secret = cfg->secret.setting ? cfg->secret.setting : "tsigSecretFile";
 
-    switch (rcode) {
-    case LDNS_RCODE_REFUSED:
-        if (cfg->key)
-            return zp_err_set(err, ZP_EPERM,
-                              "update refused by %s: the key %s may not change TXT at %s; allow it "
-                              "in the zone's update-policy (BIND: grant %s name %s TXT;)",
-                              srv, key, fqdn, key, fqdn);
+    if (key == NULL)
         return zp_err_set(err, ZP_EPERM,
                           "update refused by %s: unsigned updates may not change TXT at %s; set "
                           "tsigKeyName and tsigSecretFile to a key the zone's update-policy allows "
                           "(BIND: grant <key> name %s TXT;)",
                           srv, fqdn, fqdn);
-    case LDNS_RCODE_NOTAUTH:
+    if (verified)
+        return zp_err_set(err, ZP_EPERM,
+                          "update refused by %s: the key %s may not change TXT at %s (the server "
+                          "holds the key: it signed its answer); allow it in the zone's update "
+                          "policy (BIND: grant %s name %s TXT; in update-policy. PowerDNS: %s in "
+                          "the zone's TSIG-ALLOW-DNSUPDATE metadata, this host in "
+                          "allow-dnsupdate-from), or set tsigKeyName to a key that may",
+                          srv, key, fqdn, key, fqdn, key);
+    return zp_err_set(err, ZP_EAUTH,
+                      "update of TXT at %s refused by %s in an answer not signed with key %s, so "
+                      "the server did not accept the key: most likely %s does not hold the "
+                      "server's secret, else tsigKeyName names a key the server does not have or "
+                      "tsigAlgorithm (%s) differs from the server's (PowerDNS answers all three "
+                      "this way); if all three match, the zone's update policy refuses the key",
+                      fqdn, srv, key, secret, cfg->alg->name);
+}
+
+/* NOTAUTH without a TSIG error: the wrong server, or (Knot) no acl for an unsigned update. */
+static int rfc_explain_notauth(const struct rfc_op *op, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
+
+    if (cfg->key == NULL)
         return zp_err_set(err, ZP_ENOTFOUND,
                           "update of TXT at %s rejected by %s: the server is not authoritative "
-                          "(primary) for zone %s; point nameserver at the zone's primary, or set "
-                          "zone to the apex of the zone that holds %s",
-                          fqdn, srv, zone, fqdn);
+                          "(primary) for zone %s, or (Knot answers the same way) no acl lets "
+                          "unsigned updates from this host change it; point nameserver at the "
+                          "zone's primary or set zone, else set tsigKeyName and tsigSecretFile to "
+                          "a key the zone's acl allows",
+                          fqdn, srv, zone);
+    return zp_err_set(err, ZP_ENOTFOUND,
+                      "update of TXT at %s rejected by %s: the server is not authoritative "
+                      "(primary) for zone %s; point nameserver at the zone's primary, or set "
+                      "zone to the apex of the zone that holds %s",
+                      fqdn, srv, zone, fqdn);
+}
+
+/* The sentence for a reply code that is not NOERROR: what the server's configuration lacks. */
+static int rfc_explain_rcode(const struct rfc_op *op, int rcode, int verified, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
+    const char *alg = cfg->alg->name;
+
+    switch (rcode) {
+    case LDNS_RCODE_REFUSED:
+        return rfc_explain_refused(op, verified, err);
+    case LDNS_RCODE_NOTAUTH:
+        return rfc_explain_notauth(op, err);
     case LDNS_RCODE_NOTZONE:
         return zp_err_set(err, ZP_ECONFIG,
                           "update rejected by %s: %s is not inside zone %s; set zone to the apex "
@@ -438,13 +499,17 @@ static int rfc_explain_rcode(const struct rfc_op *op, int rcode, struct zp_err *
     }
 }
 
-/* The sentence for a reply that is not NOERROR, or a TSIG error. */
-static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, struct zp_err *err)
+/*
+ * The sentence for a reply that is not NOERROR, or a TSIG error; verified:
+ * the reply is signed with the key.
+ */
+static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, int verified,
+                       struct zp_err *err)
 {
     if (tsig_error != 0)
         rfc_explain_tsig(op, tsig_error, err);
     else
-        rfc_explain_rcode(op, rcode, err);
+        rfc_explain_rcode(op, rcode, verified, err);
     err->upstream = tsig_error ? tsig_error : rcode;
     return -1;
 }
@@ -624,9 +689,9 @@ static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const st
     const struct rfc_cfg *cfg = op->cfg;
     const struct zp_record *rec = op->rec;
     int rcode = ldns_pkt_get_rcode(r), tsig_error = 0, verified = 0;
+    ldns_rr *tsig = ldns_pkt_tsig(r);
 
     if (cfg->key != NULL) {
-        ldns_rr *tsig = ldns_pkt_tsig(r);
         tsig_error = zp_rfc_tsig_error(r);
         verified = tsig != NULL &&
                    ldns_pkt_tsig_verify(r, (const uint8_t *)reply->data, reply->len, cfg->key_wire,
@@ -642,7 +707,7 @@ static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const st
            ZP_S("server", cfg->nameserver), ZP_S("zone", op->zone), ZP_S("fqdn", rec->fqdn),
            ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(rcode)),
            ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
-           ZP_B("signed_reply_ok", verified), ZP_END);
+           ZP_B("reply_has_tsig", tsig != NULL), ZP_B("signed_reply_ok", verified), ZP_END);
     if (op->probe && rcode == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
         (cfg->key == NULL || verified)) {
         snprintf(err->msg, sizeof(err->msg),
@@ -653,7 +718,7 @@ static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const st
         return 0;
     }
     if (rcode != LDNS_RCODE_NOERROR || tsig_error != 0)
-        return rfc_explain(op, rcode, tsig_error, err);
+        return rfc_explain(op, rcode, tsig_error, verified, err);
     /* Success is believed only when the server proves it holds the key. */
     if (cfg->key != NULL && !verified)
         return zp_err_set(err, ZP_EAUTH,

@@ -194,6 +194,9 @@ class RFC2136(unittest.TestCase):
         self.fails("present", cfg, zptest.acme_key("x"),
                    "rejected by %s: the server does not know key nobody-key" % self.named.addr(),
                    "check tsigKeyName and tsigAlgorithm")
+        # Knot answers a key its acl does not allow the same way (test_rfc2136_servers.py).
+        self.fails("present", cfg, zptest.acme_key("x"), "or (Knot answers the same way) no acl "
+                   "lets that key update TXT at %s" % NAME)
         self.assert_txt()
 
     def test_algorithm_differs_from_the_server(self):
@@ -205,8 +208,9 @@ class RFC2136(unittest.TestCase):
     def test_key_allowed_only_elsewhere(self):
         cfg = self.config(secret=NARROW_SECRET, tsigKeyName="narrow-key")
         self.fails("present", cfg, zptest.acme_key("x"),
-                   "update refused by %s: the key narrow-key may not change TXT at %s; allow it "
-                   "in the zone's update-policy (BIND: grant narrow-key name %s TXT;)"
+                   "update refused by %s: the key narrow-key may not change TXT at %s (the "
+                   "server holds the key: it signed its answer); allow it in the zone's update "
+                   "policy (BIND: grant narrow-key name %s TXT; in update-policy."
                    % (self.named.addr(), NAME, NAME))
         self.assert_txt()
         # The grant it does have works.

@@ -4,7 +4,9 @@ Pdns starts pdns_server with the gsqlite3 backend in a temporary directory
 (its own config-dir, database, control socket and log), DNS on a free
 loopback port, and the webserver with the HTTP API on another, guarded by a
 random api-key. No daemon, no guardian, no security polling. Zones are
-created through the API. replica() starts a second pdns_server on the same
+created through the API; so are TSIG keys and zone metadata (add_tsig_key,
+set_metadata) for tests of DNS UPDATE, which extra_conf turns on
+("dnsupdate=yes"). replica() starts a second pdns_server on the same
 database without the API: a front-end whose packet cache the API cannot
 purge, as in set-ups where several servers share one database.
 
@@ -57,7 +59,8 @@ def free_tcp_port():
 class Pdns:
     """pdns_server on 127.0.0.1 with gsqlite3; zones: names created at start (Native)."""
 
-    def __init__(self, zones=("example.test",), api=True, db=None, cache_ttl=None):
+    def __init__(self, zones=("example.test",), api=True, db=None, cache_ttl=None,
+                 extra_conf=()):
         self.host = "127.0.0.1"
         self.dir = tempfile.mkdtemp(prefix="zp-pdns-")
         self.port = zptest.free_port()
@@ -67,6 +70,7 @@ class Pdns:
         self.own_db = db is None
         self.zones = list(zones)
         self.cache_ttl = cache_ttl
+        self.extra_conf = list(extra_conf)  # more pdns.conf lines, e.g. "dnsupdate=yes"
         self.proc = None
         self.replicas = []
 
@@ -101,6 +105,7 @@ class Pdns:
             conf += ["cache-ttl=%d" % self.cache_ttl,
                      "negquery-cache-ttl=%d" % self.cache_ttl,
                      "query-cache-ttl=%d" % self.cache_ttl]
+        conf += self.extra_conf
         return "\n".join(conf) + "\n"
 
     def start(self):
@@ -198,6 +203,23 @@ class Pdns:
             self.set_rrset("ns1." + name, "A", 60, [self.host], zone=name)
         return out
 
+    def add_tsig_key(self, name, secret, algorithm="hmac-sha256"):
+        """A TSIG key in the server's database (what `pdnsutil import-tsig-key` does)."""
+        st, out = self.api("POST", "/servers/localhost/tsigkeys",
+                           {"name": name, "algorithm": algorithm, "key": secret})
+        if st != 201:
+            raise RuntimeError("cannot add TSIG key %s: %s" % (name, st))
+        return out
+
+    def set_metadata(self, zone, kind, values):
+        """Sets one kind of zone metadata (TSIG-ALLOW-DNSUPDATE, ALLOW-DNSUPDATE-FROM...)."""
+        zone = zone.rstrip(".") + "."
+        st, out = self.api("PUT", "/servers/localhost/zones/%s/metadata/%s" % (zone, kind),
+                           {"kind": kind, "metadata": list(values)})
+        if st != 200:
+            raise RuntimeError("cannot set %s of %s: %s %s" % (kind, zone, st, out))
+        return out
+
     def patch(self, zone, rrsets):
         zone = zone.rstrip(".") + "."
         st, out = self.api("PATCH", "/servers/localhost/zones/" + zone, {"rrsets": rrsets})
@@ -260,6 +282,14 @@ class Pdns:
             if line.startswith('"'):
                 vals.append("".join(part for part in line.strip('"').split('" "')))
         return sorted(vals)
+
+    def records(self, name):
+        """Every record at name of the usual types, as sorted (type, data) pairs."""
+        out = []
+        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
+            for line in self.dig(name, rtype).splitlines():
+                out.append((rtype, line.strip()))
+        return sorted(out)
 
 
 class PdnsProxy(fakebase.FakeServer):

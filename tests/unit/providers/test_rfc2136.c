@@ -539,6 +539,11 @@ static void md5_and_unsigned(void **state)
     assert_int_equal(call(cfg, 0, 5000, &err), -1);
     assert_int_equal(err.kind, ZP_EPERM);
     assert_has(err.msg, "unsigned updates may not change TXT at " FQDN);
+    f->rcode = LDNS_RCODE_NOTAUTH; /* Knot's answer to an unsigned update no acl allows */
+    assert_int_equal(call(cfg, 0, 5000, &err), -1);
+    assert_int_equal(err.kind, ZP_ENOTFOUND);
+    assert_has(err.msg, "not authoritative (primary) for zone " ZONE ", or (Knot answers the "
+                        "same way) no acl lets unsigned updates from this host change it");
     ops->config_free(cfg);
     fake_stop(f);
 }
@@ -591,12 +596,25 @@ static void replies_become_sentences(void **state)
         enum zp_errkind kind;
         const char *want;
     } cases[] = {
+        /* signed: the server holds the key, its policy refuses (BIND, PowerDNS) */
         {LDNS_RCODE_REFUSED, 0, SIGN_GOOD, ZP_EPERM,
          "update refused by @: the key acme-key may not change TXT at " FQDN
-         "; allow it in the zone's update-policy (BIND: grant acme-key name " FQDN " TXT;)"},
+         " (the server holds the key: it signed its answer); allow it in the zone's update "
+         "policy (BIND: grant acme-key name " FQDN " TXT; in update-policy. PowerDNS: acme-key "
+         "in the zone's TSIG-ALLOW-DNSUPDATE metadata"},
+        /* not signed with the key: the key was not accepted (PowerDNS), the secret first */
+        {LDNS_RCODE_REFUSED, 0, SIGN_NONE, ZP_EAUTH,
+         "update of TXT at " FQDN " refused by @ in an answer not signed with key acme-key, so "
+         "the server did not accept the key: most likely tsigSecretFile does not hold the "
+         "server's secret, else tsigKeyName names a key the server does not have or "
+         "tsigAlgorithm (hmac-sha256) differs"},
+        {LDNS_RCODE_REFUSED, 0, SIGN_BAD, ZP_EAUTH, "in an answer not signed with key acme-key"},
+        /* BADKEY: an unknown key (BIND, Knot) or one no acl allows (Knot), in that order */
         {LDNS_RCODE_NOTAUTH, 17, SIGN_NONE, ZP_EAUTH,
          "rejected by @: the server does not know key acme-key with algorithm "
-         "hmac-sha256; check tsigKeyName and tsigAlgorithm"},
+         "hmac-sha256, or (Knot answers the same way) no acl lets that key update TXT at " FQDN
+         "; check tsigKeyName and tsigAlgorithm against the server's key statement, then the "
+         "zone's acl"},
         {LDNS_RCODE_NOTAUTH, 16, SIGN_NONE, ZP_EAUTH,
          "rejected by @: signature rejected: tsigSecretFile does not hold the "
          "server's secret for key acme-key"},

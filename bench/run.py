@@ -127,7 +127,8 @@ def lab_config(tmp, named):
     with open(cfg, "w") as f:
         f.write("groupName: %s\npropagation:\n  mode: wait\n  timeout: 25s\n"
                 "  nameservers: [\"%s\"]\nproviders:\n  - name: lab\n    type: rfc2136\n"
-                "    dnsZones: [example.test]\n    nameserver: \"%s\"\n    tsigKeyName: %s\n"
+                "    dnsZones: [example.test]\n    namespaces: [bench]\n    nameserver: \"%s\"\n"
+                "    tsigKeyName: %s\n"
                 "    tsigSecretFile: %s\n    ttl: 60\n"
                 % (GROUP, named.addr(), named.addr(), zptest.TSIG_NAME, secret))
     return cfg, secret

@@ -534,7 +534,7 @@ static int ad_cleanup(void *p, const struct zp_record *rec, const struct zp_prov
 
 const struct zp_provider_ops zp_prov_acmedns = {
     .type = "acmedns",
-    .flags = ZP_PROV_RMW,
+    .flags = ZP_PROV_RMW | ZP_PROV_OWN_NAMES,
     .keys = ad_keys,
     .config_parse = ad_config_parse,
     .config_free = ad_config_free,

@@ -52,6 +52,12 @@ struct zp_prov_call {
 };
 
 #define ZP_PROV_RMW 0x1u /* present/cleanup read-modify-write a whole RRset */
+/*
+ * Every name the provider writes is one its credentials own, and holds only
+ * challenge values (an acme-dns account's fulldomain, a random label): the
+ * firstLabels rule of solver/access.h defaults to any label.
+ */
+#define ZP_PROV_OWN_NAMES 0x2u
 
 struct zp_provider_ops {
     const char *type; /* the "type:" of a providers: entry */

@@ -146,6 +146,7 @@ int zp_challenge_from_json(const cJSON *req, struct zp_challenge *ch, struct zp_
     const cJSON *amb;
 
     memset(ch, 0, sizeof(*ch));
+    ch->from_api = 1;
     if (req == NULL || !cJSON_IsObject(req) || req->child == NULL)
         return zp_err_set(err, ZP_EINVAL, "payload request field cannot be empty");
     if (get_string(req, "uid", &uid, err) == -1 || get_string(req, "action", &action, err) == -1 ||

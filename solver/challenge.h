@@ -26,6 +26,7 @@ struct zp_challenge {
     char resource_namespace[254];
     int allow_ambient;
     char provider[64]; /* config.provider: an instance name, "" to route by dnsZones */
+    int from_api;      /* sent through the API: resource_namespace is checked (access.h) */
 };
 
 /*

@@ -20,15 +20,16 @@
 
 #define MAX_INSTANCES 256
 
-static const char *const top_keys[] = {"groupName", "solverName",       "propagation",
-                                       "providers", "workers",          "caaIssuers",
-                                       "dnssec",    "publicSuffixList", NULL};
+static const char *const top_keys[] = {
+    "groupName",  "solverName", "clusterResourceNamespace", "propagation", "providers", "workers",
+    "caaIssuers", "dnssec",     "publicSuffixList",         NULL};
 static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
 static const char *const worker_keys[] = {"watch", "provider", "maxWatches", "maxQueriesPerWatch",
                                           NULL};
-static const char *const generic_keys[] = {"name", "type", "dnsZones", "ttl", "propagation"};
+static const char *const generic_keys[] = {
+    "name", "type", "dnsZones", "ttl", "propagation", "namespaces", "firstLabels", "concurrency"};
 #define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
 
 static char **strlist_dup(char **list, size_t n)
@@ -164,7 +165,7 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
     const char *name = NULL, *type = NULL;
     const char *allowed[64];
     size_t na = 0;
-    unsigned long ttl = ZP_TTL_DEFAULT;
+    unsigned long ttl = ZP_TTL_DEFAULT, conc = cfg->provider_workers;
 
     snprintf(path, sizeof(path), "providers[%zu]", idx);
     in->line = map->line;
@@ -193,9 +194,12 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
         allowed[na++] = in->ops->keys[i];
     allowed[na] = NULL;
     if (zp_y_check_keys(map, path, allowed, err) == -1 || parse_zones(map, path, in, err) == -1 ||
-        zp_y_uint(map, path, "ttl", 0, 1, 86400, &ttl, err) == -1)
+        zp_access_parse(map, path, &in->access, err) == -1 ||
+        zp_y_uint(map, path, "ttl", 0, 1, 86400, &ttl, err) == -1 ||
+        zp_y_uint(map, path, "concurrency", 0, 1, 64, &conc, err) == -1)
         return -1;
     in->ttl = (unsigned)ttl;
+    in->concurrency = (unsigned)conc;
 
     in->prop = cfg->prop;
     in->prop.resolvers = strlist_dup(cfg->prop.resolvers, cfg->prop.n_resolvers);
@@ -275,7 +279,7 @@ static int parse_checks(const struct zp_ynode *root, struct zp_config *cfg, stru
 
 static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
 {
-    const char *group = NULL, *solver = NULL;
+    const char *group = NULL, *solver = NULL, *cns = NULL;
     const struct zp_ynode *provs;
     char why[160];
 
@@ -287,6 +291,7 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
     if (zp_y_check_keys(root, "configuration", top_keys, err) == -1 ||
         zp_y_str(root, "configuration", "groupName", 0, &group, err) == -1 ||
         zp_y_str(root, "configuration", "solverName", 0, &solver, err) == -1 ||
+        zp_y_str(root, "configuration", "clusterResourceNamespace", 0, &cns, err) == -1 ||
         parse_workers(zp_y_get(root, "workers"), cfg, err) == -1 ||
         parse_checks(root, cfg, err) == -1 ||
         parse_prop(zp_y_get(root, "propagation"), "propagation", &cfg->prop, err) == -1)
@@ -306,6 +311,15 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
                              solver);
         free(cfg->solver_name);
         cfg->solver_name = zp_xstrdup(solver);
+    }
+    if (cns != NULL) {
+        if (!zp_access_valid_namespace(cns))
+            return zp_y_fail(zp_y_get(root, "clusterResourceNamespace"), "configuration", err,
+                             "clusterResourceNamespace \"%s\" must be a namespace name "
+                             "(cert-manager's --cluster-resource-namespace)",
+                             cns);
+        free(cfg->cluster_ns);
+        cfg->cluster_ns = zp_xstrdup(cns);
     }
 
     provs = zp_y_get(root, "providers");
@@ -337,6 +351,7 @@ int zp_config_parse(const char *name, const char *text, size_t len, struct zp_co
     cfg = zp_xcalloc(1, sizeof(*cfg));
     cfg->file = zp_xstrdup(name);
     cfg->solver_name = zp_xstrdup(ZP_DEFAULT_SOLVER_NAME);
+    cfg->cluster_ns = zp_xstrdup(ZP_CLUSTER_NS_DEFAULT);
     cfg->prop.mode = ZP_PROP_WAIT;
     cfg->prop.timeout_ms = ZP_PROP_TIMEOUT_DEFAULT_MS;
     cfg->watch_workers = 4;
@@ -385,6 +400,7 @@ void zp_config_free(struct zp_config *cfg)
             in->ops->config_free(in->cfg);
         zp_strlist_free(in->zones);
         prop_free(&in->prop);
+        zp_access_free(&in->access);
         free(in->name);
     }
     free(cfg->inst);
@@ -394,6 +410,7 @@ void zp_config_free(struct zp_config *cfg)
     free(cfg->psl_file);
     free(cfg->group_name);
     free(cfg->solver_name);
+    free(cfg->cluster_ns);
     free(cfg->file);
     free(cfg);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/yaml.h"
+#include "solver/access.h"
 
 struct zp_err;
 struct zp_provider_ops;
@@ -43,7 +44,9 @@ struct zp_instance {
     char **zones; /* dnsZones, canonical: lower case, trailing dot */
     size_t n_zones;
     unsigned ttl;
+    unsigned concurrency;    /* calls at once: its own threads; 0: workers.provider */
     struct zp_prop_cfg prop; /* the global block with this instance's overrides */
+    struct zp_access access; /* namespaces:, firstLabels: (solver/access.h) */
     int line;
 };
 
@@ -51,6 +54,7 @@ struct zp_config {
     char *file;
     char *group_name;  /* groupName; GROUP_NAME in the environment wins */
     char *solver_name; /* solverName, default "zoneproof" */
+    char *cluster_ns;  /* clusterResourceNamespace: ClusterIssuers' resourceNamespace */
     struct zp_prop_cfg prop;
     char **caa_issuers; /* caaIssuers: the CAs' CAA identities; empty: CAA not judged */
     size_t n_caa_issuers;

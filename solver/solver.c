@@ -1,18 +1,28 @@
 /*
- * solver.c — the life of one challenge: route it, run the provider on a
- * small worker pool, then hand it to the watcher, which answers when every
+ * solver.c — the life of one challenge: route it, check that the request
+ * may use the instance (access.h), run the provider on that instance's
+ * workers, then hand it to the watcher, which answers when every
  * authoritative nameserver serves the value or the budget ends.
  *
- * Threads: provider calls block (DNS UPDATE, HTTPS APIs), so they run on a
- * pool of cfg->provider_workers threads (base/pool.h). A Present waiting for
- * propagation holds no thread: it lives in the watcher's timer queue, and
- * comes back to the pool (as an already accepted job) only for a blocking
- * step. For providers that rewrite a whole RRset (ZP_PROV_RMW) two calls for
- * the same name never overlap: the pool's claim hook leaves a job whose name
- * is busy queued while workers take other jobs, and the worker that frees
- * the name kicks the pool. The busy names have their own lock, taken inside
- * the queue's (claim) or alone (release). zp_solver_run waits on a
- * completion (base/wait.h).
+ * Threads: provider calls block (DNS UPDATE, HTTPS APIs, and the waits a
+ * provider decides on: Retry-After, backoff, status polls, Namecheap's
+ * domain lock), so they run on worker pools (base/pool.h), one per provider
+ * instance with its own queue and the instance's concurrency: an instance
+ * whose API hangs or rate-limits fills only its own threads and queue,
+ * never another's. A pool is made at its instance's first job. A job waits
+ * in the queue on its own budget, counted from submit; one whose budget is
+ * gone when a worker takes it fails at once, unwritten. Jobs without an
+ * instance (routing refused) have one small pool of their own.
+ *
+ * A Present waiting for propagation holds no thread: it lives in the
+ * watcher's timer queue, and comes back to its instance's pool (as an
+ * already accepted job) only for a blocking step. For providers that
+ * rewrite a whole RRset (ZP_PROV_RMW) two calls for the same name never
+ * overlap: the pool's claim hook leaves a job whose name is busy queued
+ * while workers take other jobs, and the worker that frees the name kicks
+ * the pool. The busy names have their own lock, taken inside the queue's
+ * (claim) or alone (release); the pools array has its own, taken alone.
+ * zp_solver_run waits on a completion (base/wait.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,6 +35,7 @@
 #include "base/pool.h"
 #include "base/wait.h"
 #include "providers/provider.h"
+#include "solver/access.h"
 #include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
@@ -63,7 +74,10 @@ struct zp_solver {
     const struct zp_config *cfg;
     struct zp_watcher *watcher;
     struct zp_precheck *pc;       /* immutable lists, own lock for its cache */
-    struct zp_pool *pool;         /* the provider workers and their queue */
+    pthread_mutex_t pools_mu;     /* guards pools[] and stopping */
+    struct zp_pool **pools;       /* one per cfg->inst[i], made at its first job */
+    struct zp_pool *misc;         /* jobs without an instance */
+    int stopping;                 /* no new pool once set */
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
     void *secret_arg;
 
@@ -76,10 +90,58 @@ static int job_rmw(const struct job *j)
     return j->inst != NULL && j->phase == PH_WRITE && (j->inst->ops->flags & ZP_PROV_RMW);
 }
 
-/* Queues j for a worker; an accepted job is never refused for a full queue. */
-static int enqueue(struct zp_solver *s, struct job *j, int accepted)
+static void work(void *ctx, struct zp_qitem *it);
+static void give_back(void *ctx, struct zp_qitem *it);
+static int claim_job(void *ctx, struct zp_qitem *it);
+
+/* The pool of inst, made now if this is its first job; NULL once stopping (or at a thread limit).
+ */
+static struct zp_pool *pool_of(struct zp_solver *s, const struct zp_instance *inst)
 {
-    return zp_pool_submit(s->pool, &j->link, accepted ? ZP_Q_ACCEPTED : 0);
+    size_t i = (size_t)(inst - s->cfg->inst);
+    struct zp_pool *p;
+    struct zp_err err = {0};
+
+    if (i >= s->cfg->n_inst)
+        return NULL; /* not one of this configuration's instances */
+    pthread_mutex_lock(&s->pools_mu);
+    p = s->pools[i];
+    if (p == NULL && !s->stopping) {
+        struct zp_pool_cfg pc = {
+            .what = "provider worker",
+            .threads = inst->concurrency
+                           ? inst->concurrency
+                           : (s->cfg->provider_workers ? s->cfg->provider_workers : 8),
+            .max = QUEUE_MAX,
+            .run = work,
+            .give_back = give_back,
+            .claim = claim_job,
+            .ctx = s,
+        };
+        p = s->pools[i] = zp_pool_new(&pc, &err);
+        if (p == NULL)
+            zp_log(ZP_LOG_ERROR, "cannot start a provider instance's workers",
+                   ZP_S("provider", inst->name), ZP_S("error", err.msg), ZP_END);
+    }
+    pthread_mutex_unlock(&s->pools_mu);
+    return p;
+}
+
+/*
+ * Queues j for a worker of its instance; an accepted job is never refused
+ * for a full queue. -1 with *stopping set when the solver is stopping.
+ */
+static int enqueue(struct zp_solver *s, struct job *j, int accepted, int *stopping)
+{
+    struct zp_pool *p = j->inst ? pool_of(s, j->inst) : s->misc;
+
+    *stopping = 1;
+    if (p == NULL)
+        return -1;
+    if (zp_pool_submit(p, &j->link, accepted ? ZP_Q_ACCEPTED : 0) == 0)
+        return 0;
+    *stopping = zp_pool_stopping(p);
+    return -1;
 }
 
 static int name_busy(const struct zp_solver *s, const char *fqdn)
@@ -151,9 +213,11 @@ static void finish(struct job *j)
 /* Back to a worker for a blocking step; on shutdown the job is answered at once. */
 static int back_to_worker(struct job *j, int phase)
 {
+    int stopping;
+
     j->phase = phase;
     j->res.report = NULL;
-    if (enqueue(j->s, j, 1) == 0)
+    if (enqueue(j->s, j, 1, &stopping) == 0)
         return 0;
     zp_err_clear(&j->res.err);
     zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
@@ -275,16 +339,28 @@ static void work(void *ctx, struct zp_qitem *it)
     struct zp_solver *s = ctx;
     struct job *j = ZP_CONTAINER_OF(it, struct job, link);
     int rmw = job_rmw(j);
+    struct zp_pool *pool = j->inst ? pool_of(s, j->inst) : NULL;
     char fqdn[ZP_DNAME_MAX];
 
     zp_strlcpy(fqdn, j->ch.fqdn, sizeof(fqdn));
-    if (!run_job(j))
+    if (j->inst != NULL && j->phase == PH_WRITE && zp_now_ms() >= j->deadline_ms) {
+        /* Its budget went by in the queue: writing now would be answered after cert-manager gave
+         * up. */
+        zp_err_set(&j->res.err, ZP_ETRANSIENT,
+                   "provider instance %s (%s) was busy with earlier challenges until this one's "
+                   "time was up, so nothing was written; cert-manager retries it, and the "
+                   "instance's concurrency setting allows more calls at once",
+                   j->inst->name, j->inst->ops->type);
         finish(j);
+    } else if (!run_job(j)) {
+        finish(j);
+    }
     if (rmw) {
         pthread_mutex_lock(&s->busy_mu);
         busy_remove(s, fqdn);
         pthread_mutex_unlock(&s->busy_mu);
-        zp_pool_kick(s->pool); /* a job for this name may run now */
+        if (pool != NULL)
+            zp_pool_kick(pool); /* a job for this name may run now */
     }
 }
 
@@ -301,24 +377,25 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
 {
     struct zp_solver *s = zp_xcalloc(1, sizeof(*s));
     struct zp_pool_cfg pc = {
-        .what = "provider worker",
-        .threads = cfg->provider_workers ? cfg->provider_workers : 8,
+        .what = "solver worker",
+        .threads = 1, /* routing refusals only: answered without a call */
         .max = QUEUE_MAX,
         .run = work,
         .give_back = give_back,
-        .claim = claim_job,
         .ctx = s,
     };
 
     s->cfg = cfg;
     pthread_mutex_init(&s->busy_mu, NULL);
+    pthread_mutex_init(&s->pools_mu, NULL);
+    s->pools = zp_xcalloc(cfg->n_inst ? cfg->n_inst : 1, sizeof(*s->pools));
     s->watcher = zp_watcher_new(cfg->watch_workers ? cfg->watch_workers : 4, err);
     if (s->watcher != NULL) {
         struct zp_watch_limits lim = {cfg->max_watches, cfg->watch_queries};
         zp_watcher_set_limits(s->watcher, &lim);
     }
     if (s->watcher == NULL || zp_precheck_new(cfg, &s->pc, err) == -1 ||
-        (s->pool = zp_pool_new(&pc, err)) == NULL) {
+        (s->misc = zp_pool_new(&pc, err)) == NULL) {
         zp_solver_free(s);
         return NULL;
     }
@@ -341,12 +418,22 @@ void zp_solver_free(struct zp_solver *s)
     if (s == NULL)
         return;
     /* Runs nothing more; jobs never started are answered (give_back). */
-    if (s->pool != NULL)
-        zp_pool_stop(s->pool);
-    /* Answers watches still waiting; the stopped pool refuses their way back to a worker. */
+    pthread_mutex_lock(&s->pools_mu);
+    s->stopping = 1;
+    pthread_mutex_unlock(&s->pools_mu);
+    if (s->misc != NULL)
+        zp_pool_stop(s->misc);
+    for (size_t i = 0; s->pools && i < s->cfg->n_inst; i++)
+        if (s->pools[i] != NULL)
+            zp_pool_stop(s->pools[i]);
+    /* Answers watches still waiting; the stopped pools refuse their way back to a worker. */
     zp_watcher_free(s->watcher);
     zp_precheck_free(s->pc);
-    zp_pool_free(s->pool);
+    zp_pool_free(s->misc);
+    for (size_t i = 0; s->pools && i < s->cfg->n_inst; i++)
+        zp_pool_free(s->pools[i]);
+    free(s->pools);
+    pthread_mutex_destroy(&s->pools_mu);
     while (s->busy)
         busy_remove(s, s->busy->fqdn);
     pthread_mutex_destroy(&s->busy_mu);
@@ -358,6 +445,7 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
 {
     struct job *j = zp_xcalloc(1, sizeof(*j));
     uint64_t budget;
+    int stopping;
 
     j->s = s;
     j->ch = *ch;
@@ -365,6 +453,9 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
     j->arg = arg;
     j->start_ms = zp_now_ms();
     j->inst = zp_route(s->cfg, ch->fqdn, ch->provider, &j->zone, &j->route_err);
+    /* Routing picks an instance; this decides whether the request may use it (docs/security.md). */
+    if (j->inst != NULL && zp_access_check(s->cfg, j->inst, ch, &j->route_err) == -1)
+        j->inst = NULL;
     if (j->inst != NULL) {
         if (ch->zone[0] != '\0')
             j->zone = j->ch.zone; /* cert-manager's SOA-derived apex is the most precise */
@@ -387,11 +478,11 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
         budget = CLEANUP_MIN_BUDGET_MS;
     j->deadline_ms = j->start_ms + budget;
 
-    if (enqueue(s, j, 0) == -1) {
+    if (enqueue(s, j, 0, &stopping) == -1) {
         free(j);
         return zp_err_set(err, ZP_ETRANSIENT,
-                          zp_pool_stopping(s->pool) ? "zoneproof is shutting down; retry"
-                                                    : "too many challenges in flight; retry");
+                          stopping ? "zoneproof is shutting down; retry"
+                                   : "too many challenges in flight; retry");
     }
     return 0;
 }

@@ -75,6 +75,7 @@ class Zoneproof:
                 "  - name: lab",
                 "    type: rfc2136",
                 '    dnsZones: ["%s"]' % ZONE,
+                "    namespaces: [default]   # the hook's Issuer namespace (docs/security.md)",
                 '    nameserver: "%s"' % named.addr(),
                 "    tsigKeyName: %s" % TSIG_NAME,
                 "    tsigAlgorithm: hmac-sha256",

@@ -57,7 +57,8 @@ INVALID_DIR = os.path.join(VALUES_DIR, "invalid")
 EXAMPLES = os.path.join(ROOT, "deploy", "examples")
 RELEASE = "zp"
 NAMESPACE = "zoneproof"
-GENERIC = {"name", "type", "dnsZones", "ttl", "propagation"}
+GENERIC = {"name", "type", "dnsZones", "ttl", "propagation", "namespaces", "firstLabels",
+           "concurrency"}
 REQUESTHEADER_FLAGS = ("--requestheader-client-ca-file", "--requestheader-allowed-names",
                        "--requestheader-username-headers", "--requestheader-group-headers",
                        "--requestheader-extra-headers-prefix")
@@ -380,6 +381,22 @@ def config_text(docs):
     name = next(v["configMap"]["name"] for v in dep["spec"]["template"]["spec"]["volumes"]
                 if v["name"] == "config")
     return r.one("ConfigMap", name)["data"]["config.yaml"]
+
+
+class TestTrustModel(HelmCase):
+    def test_who_may_use_each_instance_reaches_the_config(self):
+        """namespaces and firstLabels pass through; ClusterIssuers' namespace follows certManager."""
+        cfg = chartcheck.load_yaml(config_text(render("-f", os.path.join(ROOT, "tests/chart/full.yaml"))))
+        self.assertEqual(cfg["clusterResourceNamespace"], "security")
+        corp = next(p for p in cfg["providers"] if p["name"] == "corp")
+        self.assertEqual(corp["namespaces"], ["web", "security"])
+        self.assertEqual(corp["firstLabels"], ["_acme-challenge"])
+        public = next(p for p in cfg["providers"] if p["name"] == "public.cloudflare")
+        self.assertNotIn("namespaces", public)  # ClusterIssuers only: the safe default
+        cfg = chartcheck.load_yaml(config_text(render(
+            "-f", os.path.join(ROOT, "tests/chart/full.yaml"),
+            "--set", "certManager.clusterResourceNamespace=issuers")))
+        self.assertEqual(cfg["clusterResourceNamespace"], "issuers")
 
 
 class TestConfigLoads(HelmCase):
@@ -839,6 +856,13 @@ class TestExamples(HelmCase):
                         provider = (hook.get("config") or {}).get("provider")
                         if provider:
                             self.assertEqual(provider, zones[z])
+                        # The instance must let this issuer's challenges in (docs/security.md).
+                        ns = (d["metadata"]["namespace"] if d["kind"] == "Issuer"
+                              else cfg["clusterResourceNamespace"])
+                        inst = next(p for p in cfg["providers"] if p["name"] == zones[z])
+                        allowed = inst.get("namespaces", [cfg["clusterResourceNamespace"]])
+                        self.assertTrue("*" in allowed or ns in allowed,
+                                        "%s: namespace %s may not use %s" % (name, ns, zones[z]))
                         selected.add(z)
                 self.assertEqual(len(selected), 2, "%s: selectors for two providers" % name)
         cert = self.load("certificate.yaml")[0]

@@ -43,10 +43,10 @@ CERT_MANAGER = {"X-Remote-User": "system:serviceaccount:cert-manager:cert-manage
                 "X-Remote-Extra-Authentication.kubernetes.io%2fpod-Name": "cert-manager-0"}
 
 
-def payload(action, fqdn, key, zone=None, uid="3f1c2a"):
+def payload(action, fqdn, key, zone=None, uid="3f1c2a", namespace="default", config=None):
     req = {"uid": uid, "action": action, "type": "dns-01", "dnsName": fqdn.split(".", 1)[1],
-           "key": key, "resourceNamespace": "default", "resolvedFQDN": fqdn,
-           "allowAmbientCredentials": False, "config": None}
+           "key": key, "resourceNamespace": namespace, "resolvedFQDN": fqdn,
+           "allowAmbientCredentials": False, "config": config}
     if zone:
         req["resolvedZone"] = zone
     return json.dumps({"apiVersion": "webhook.acme.cert-manager.io/v1alpha1",
@@ -122,12 +122,14 @@ class HTTPBase(unittest.TestCase):
                 "  - name: lab",
                 "    type: rfc2136",
                 '    dnsZones: ["%s"]' % ZONE,
+                "    namespaces: [default]",
                 '    nameserver: "%s"' % cls.named.addr(),
                 "    tsigKeyName: acme-key",
                 '    tsigSecretFile: "%s"' % secret,
                 "  - name: slow",
                 "    type: rfc2136",
                 '    dnsZones: ["%s"]' % SLOW_ZONE,
+                "    namespaces: [default]",
                 '    nameserver: "%s"' % cls.named.addr(),
                 "    tsigKeyName: acme-key",
                 '    tsigSecretFile: "%s"' % secret,
@@ -138,6 +140,7 @@ class HTTPBase(unittest.TestCase):
                 "  - name: parked",
                 "    type: rfc2136",
                 '    dnsZones: ["%s"]' % PARKED_ZONE,
+                "    namespaces: [default]",
                 '    nameserver: "%s"' % cls.named.addr(),
                 "    tsigKeyName: acme-key",
                 '    tsigSecretFile: "%s"' % secret,
@@ -397,6 +400,36 @@ class HTTP(HTTPBase):
         out = self.srv.output()
         self.assertIn('"provider":"lab"', out)
         self.assertIn('"action":"Present"', out)
+
+    def refused(self, body):
+        status, _, data = self.post(self.srv, body)
+        self.assertEqual(status, 201, data)
+        resp = json.loads(data)["response"]
+        self.assertFalse(resp["success"])
+        return resp["status"]["message"]
+
+    def test_namespace_not_allowed_writes_nothing(self):
+        """lab serves namespace default only: an Issuer elsewhere cannot use its credentials."""
+        fqdn = "_acme-challenge.intruder.example.test."
+        msg = self.refused(payload("Present", fqdn, zptest.acme_key("ns"), ZONE + ".",
+                                   namespace="intruder"))
+        self.assertIn('namespace "intruder" may not use provider instance "lab"', msg)
+        self.assertIn('add "intruder" to the instance\'s namespaces', msg)
+        self.assertEqual(self.named.txt(fqdn), [])
+
+    def test_named_instance_writes_only_inside_its_zones(self):
+        """config.provider picks lab, but the name is in slow's zone: nothing is written."""
+        fqdn = "_acme-challenge.esc.%s." % SLOW_ZONE
+        msg = self.refused(payload("Present", fqdn, zptest.acme_key("esc"), SLOW_ZONE + ".",
+                                   config={"provider": "lab"}))
+        self.assertIn('provider instance "lab" writes only inside its dnsZones', msg)
+        self.assertEqual(self.named.txt(fqdn), [])
+
+    def test_only_challenge_names_are_written(self):
+        for fqdn in ("%s." % ZONE, "www.%s." % ZONE):
+            msg = self.refused(payload("Present", fqdn, zptest.acme_key("apex"), ZONE + "."))
+            self.assertIn("writes only names whose first label is one of _acme-challenge", msg)
+            self.assertEqual(self.named.txt(fqdn), [])
 
     def test_zone_no_provider_serves_fails_with_the_zones(self):
         fqdn = "_acme-challenge.www.elsewhere.test."

@@ -158,6 +158,7 @@ class KubeBase(unittest.TestCase):
                 "  - name: lab",
                 "    type: rfc2136",
                 '    dnsZones: ["example.test"]',
+                "    namespaces: [web]",
                 '    nameserver: "127.0.0.1:%d"' % zptest.free_port(),
                 "    tsigKeyName: acme-key",
                 '    tsigSecretFile: "%s"' % secret,

@@ -45,6 +45,7 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         return ("name: nc-test\n"
                 "type: namecheap\n"
                 "dnsZones: [\"example.test\", \"other.test\", \"example.co.test\"]\n"
+                "namespaces: [default]\n"
                 "endpoint: %s\n"
                 "caFile: %s\n"
                 "apiUser: %s\n"

@@ -48,6 +48,7 @@ class SecretRef(test_kube.KubeBase):
                 "  - name: cf",
                 "    type: cloudflare",
                 '    dnsZones: ["%s"]' % ZONE,
+                '    namespaces: ["*"]',
                 "    apiTokenSecretRef: {name: cf-token, key: api-token}",
                 '    endpoint: "%s"' % cls.cf.url("/client/v4"),
                 '    caFile: "%s"' % cls.cf.ca_file,

@@ -124,7 +124,7 @@ Checks the values that a schema cannot: fails with a sentence naming the value t
 {{- fail "providers needs at least one provider instance (name, type, dnsZones, settings, credentials); see docs/helm.md" }}
 {{- end }}
 {{- $required := include "zoneproof.requiredSettings" . | fromYaml }}
-{{- $generic := list "name" "type" "dnsZones" "ttl" "propagation" }}
+{{- $generic := list "name" "type" "dnsZones" "ttl" "propagation" "namespaces" "firstLabels" "concurrency" }}
 {{- $seen := dict }}
 {{- range $i, $p := .Values.providers }}
 {{- $where := printf "providers[%d] (%s)" $i $p.name }}
@@ -192,6 +192,7 @@ JSON, which YAML reads as written (no "on"/"no"/"0x" surprises).
 {{- $dir := include "zoneproof.secretsDir" . -}}
 groupName: {{ .Values.groupName | toJson }}
 solverName: {{ .Values.solverName | toJson }}
+clusterResourceNamespace: {{ .Values.certManager.clusterResourceNamespace | default .Values.certManager.namespace | toJson }}
 {{- $prop := dict }}
 {{- range $k, $v := (.Values.propagation | default dict) }}
 {{- if not (or (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v "")) (and (kindIs "slice" $v) (eq (len $v) 0))) }}
@@ -215,6 +216,15 @@ providers:
   - name: {{ $p.name | toJson }}
     type: {{ $p.type | toJson }}
     dnsZones: {{ $p.dnsZones | toJson }}
+    {{- with $p.namespaces }}
+    namespaces: {{ . | toJson }}
+    {{- end }}
+    {{- with $p.firstLabels }}
+    firstLabels: {{ . | toJson }}
+    {{- end }}
+    {{- if not (kindIs "invalid" $p.concurrency) }}
+    concurrency: {{ $p.concurrency | toJson }}
+    {{- end }}
     {{- if not (kindIs "invalid" $p.ttl) }}
     ttl: {{ $p.ttl | toJson }}
     {{- end }}

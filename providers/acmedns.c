@@ -89,6 +89,33 @@ static const char *ad_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
+/*
+ * One account of the file: what an update needs, and a fulldomain and a
+ * subdomain that are DNS names (both are quoted in sentences and sent).
+ */
+static int ad_account_check(const struct zp_cred *cred, const struct zp_prov_call *call,
+                            const cJSON *it, struct zp_err *err)
+{
+    static const char *const need[] = {"username", "password", "fulldomain", "subdomain"};
+    char key[204], why[128];
+
+    /* The key is the file's text, quoted in the sentence: made fit for one. */
+    zp_prov_text(it->string, call, NULL, NULL, key, sizeof(key));
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        if (ad_str(it, need[i]) == NULL)
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s: %s: the account for \"%s\" has no \"%s\"; copy the "
+                              "whole answer of acme-dns's /register into it",
+                              cred->setting, cred->where, key, need[i]);
+    for (size_t i = 2; i < sizeof(need) / sizeof(need[0]); i++)
+        if (zp_dname_check(ad_str(it, need[i]), 0, why, sizeof(why)) == -1)
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s: %s: the %s of the account for \"%s\" %s; copy it from the "
+                              "answer of acme-dns's /register",
+                              cred->setting, cred->where, need[i], key, why);
+    return 0;
+}
+
 /* Reads and parses the accounts; checks every entry has what an update needs. */
 static cJSON *ad_accounts_load(const struct zp_cred *cred, const struct zp_prov_call *call,
                                struct zp_err *err)
@@ -110,15 +137,8 @@ static cJSON *ad_accounts_load(const struct zp_cred *cred, const struct zp_prov_
     }
     cJSON_ArrayForEach(it, j)
     {
-        static const char *const need[] = {"username", "password", "fulldomain", "subdomain"};
-        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-            if (ad_str(it, need[i]) == NULL) {
-                zp_err_set(err, ZP_ECONFIG,
-                           "%s: %s: the account for \"%.200s\" has no \"%s\"; copy the "
-                           "whole answer of acme-dns's /register into it",
-                           cred->setting, cred->where, it->string, need[i]);
-                goto fail;
-            }
+        if (ad_account_check(cred, call, it, err) == -1)
+            goto fail;
     }
     goto out;
 fail:
@@ -189,7 +209,7 @@ static int ad_account_find(const struct ad_cfg *cfg, const char *fqdn,
         goto out;
     }
     zp_dname_canon(ad_str(hit, "fulldomain"), out->fulldomain, sizeof(out->fulldomain));
-    snprintf(out->key, sizeof(out->key), "%s", hit->string);
+    zp_prov_text(hit->string, call, NULL, NULL, out->key, sizeof(out->key)); /* for sentences */
     out->subdomain = zp_xstrdup(ad_str(hit, "subdomain"));
     if (zp_buf_printf(&out->user, "X-Api-User: %s", ad_str(hit, "username")) == -1 ||
         zp_buf_printf(&out->pass, "X-Api-Key: %s", ad_str(hit, "password")) == -1 ||
@@ -361,16 +381,13 @@ out:
 
 /* ---- the update --------------------------------------------------------------------------- */
 
-/* The "error" of an acme-dns answer; "" when there is none. */
-static void ad_error(const struct zp_http_resp *r, char *out, size_t outsz)
+/* The "error" of an acme-dns answer, fit for a sentence (sent redacted); "" when there is none. */
+static void ad_error(const struct zp_http_resp *r, const struct zp_prov_call *call,
+                     const char *const *sent, char *out, size_t outsz)
 {
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
-    const char *e = ad_str(j, "error");
 
-    snprintf(out, outsz, "%s", e ? e : "");
-    for (size_t i = 0; out[i]; i++)
-        if ((unsigned char)out[i] < 0x20)
-            out[i] = ' ';
+    zp_prov_text(ad_str(j, "error"), call, NULL, sent, out, outsz);
     cJSON_Delete(j);
 }
 
@@ -385,7 +402,7 @@ static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
     zp_prov_body(zp_buf_str(&r->body), r->body.len, call, NULL, sent, body, sizeof(body));
     zp_log(ZP_LOG_WARN, "acme-dns: unexpected answer", ZP_S("instance", call->instance),
            ZP_S("account", a->key), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
-    ad_error(r, code, sizeof(code));
+    ad_error(r, call, sent, code, sizeof(code));
     if (r->status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "acme-dns at %s rejected the credentials of the account for \"%s\" in "

@@ -34,7 +34,8 @@
 #define AZ_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define AZ_TOKEN_MAX 16384 /* Entra ID tokens are JWTs of a few KB */
 #define AZ_LIFETIME 3599
-#define AZ_MARGIN_S 300 /* refresh this long before a token expires */
+#define AZ_EXPIRES_MAX 86400L /* a token said to last longer is not believed: they last 1-2 h */
+#define AZ_MARGIN_S 300       /* refresh this long before a token expires */
 #define AZ_WHAT "Microsoft Entra ID"
 
 struct zp_azauth {
@@ -61,8 +62,9 @@ static long az_aadsts(const cJSON *j)
     const cJSON *c = cJSON_GetArrayItem(codes, 0);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
 
+    /* Bounded before the conversion: 1e300 is a JSON number too. */
     if (cJSON_IsNumber(c))
-        return (long)c->valuedouble;
+        return c->valuedouble >= 0 && c->valuedouble < 1e9 ? (long)c->valuedouble : 0;
     if (cJSON_IsString(d) && strncmp(d->valuestring, "AADSTS", 6) == 0)
         return strtol(d->valuestring + 6, NULL, 10);
     return 0;
@@ -80,14 +82,21 @@ static const char *az_setting(const struct zp_azauth_src *src)
     return az_has_secret(src) ? src->secret->setting : "clientSecretFile";
 }
 
-/* The sentence for a refused grant: each AADSTS code has its own fix. */
+/*
+ * The sentence for a refused grant: each AADSTS code has its own fix. sent is
+ * the secret or assertion the request carried, which the error may echo.
+ */
 static int az_refused(const struct zp_azauth_src *src, long status, const cJSON *j,
-                      struct zp_err *err)
+                      const char *sent, struct zp_err *err)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    const char *code = cJSON_IsString(e) ? e->valuestring : "";
     const char *app = src->client_id, *tenant = src->tenant;
+    const char *const vals[] = {sent, NULL};
     long aadsts = az_aadsts(j);
+    char code[128];
+
+    zp_prov_text(cJSON_IsString(e) ? e->valuestring : "", src->call, NULL, vals, code,
+                 sizeof(code));
 
     if (status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
@@ -199,7 +208,7 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         zp_log(ZP_LOG_WARN, "entra id token request refused", ZP_S("application", src->client_id),
                ZP_S("tenant", src->tenant), ZP_I("status", resp.status), ZP_S("body", logbody),
                ZP_END);
-        az_refused(src, resp.status, j, err);
+        az_refused(src, resp.status, j, zp_buf_str(secret), err);
         goto out;
     }
     at = cJSON_GetObjectItemCaseSensitive(j, "access_token");
@@ -215,12 +224,12 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
         goto out;
     }
     *token = zp_xstrdup(at->valuestring);
-    /* v2.0 sends a number; older answers sent a string. */
-    if (cJSON_IsNumber(ex))
+    /* v2.0 sends a number; older answers sent a string. Bounded before a number's conversion. */
+    if (cJSON_IsNumber(ex) && ex->valuedouble >= 1 && ex->valuedouble <= AZ_EXPIRES_MAX)
         *expires_in = (long)ex->valuedouble;
     else if (cJSON_IsString(ex))
         *expires_in = strtol(ex->valuestring, NULL, 10);
-    if (*expires_in <= 0)
+    if (*expires_in <= 0 || *expires_in > AZ_EXPIRES_MAX)
         *expires_in = AZ_LIFETIME;
     rc = 0;
 out:

@@ -399,10 +399,13 @@ static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, cons
                    const char *doing, struct zp_err *err)
 {
     const struct ad_cfg *cfg = op->cfg;
-    const char *code, *message;
-    char denied[128];
+    const char *raw, *message;
+    const char *const sent[] = {op->token, NULL};
+    char denied[128], code[128];
 
-    ad_error_fields(reply, &code, &message);
+    ad_error_fields(reply, &raw, &message);
+    /* ARM's code is quoted; it may be anything, even an echo of the bearer token. */
+    zp_prov_text(raw, op->call, NULL, sent, code, sizeof(code));
     if (status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "Azure Resource Manager rejected the token of application %s even when new "
@@ -568,6 +571,17 @@ static int ad_begin(struct ad_op *op, struct zp_err *err)
     return 0;
 }
 
+/* Whether an etag can be sent back in If-Match: visible characters, a blank at most. */
+static int ad_etag_ok(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* GET the TXT set at the name: *set NULL when there is none. */
 static int ad_read(struct ad_op *op, cJSON **set, struct zp_err *err)
 {
@@ -623,9 +637,10 @@ static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_
             goto out;
         }
         etag = cJSON_GetObjectItemCaseSensitive(set, "etag");
-        if (set != NULL && !cJSON_IsString(etag)) {
-            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without an etag", AD_WHAT,
-                       rec->fqdn);
+        /* The etag goes into a header line: a CR or LF in it would add headers of its own. */
+        if (set != NULL && (!cJSON_IsString(etag) || !ad_etag_ok(etag->valuestring))) {
+            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without a usable etag",
+                       AD_WHAT, rec->fqdn);
             goto out;
         }
         /* Write only over the set we read, or only where there is none. */

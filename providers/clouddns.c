@@ -62,7 +62,8 @@ struct cd_op {
     char rate_key[192];
     char *token;          /* a copy of the bearer token; wiped at the end */
     char who[256];        /* the service account, for messages */
-    char zone[128];       /* the managed zone's name (not its DNS name) */
+    char zone[128];       /* the managed zone's name (not its DNS name), as the API gave it */
+    char zone_shown[128]; /* the same, for sentences (zp_prov_text) */
     struct zp_buf quoted; /* rec->value as rrdata, "a" "b" (Present only) */
     int del;
 };
@@ -254,6 +255,14 @@ out:
     return rc;
 }
 
+/* Text from a reply fit to quote in a sentence: the bearer token it may echo redacted. */
+static const char *cd_shown(const struct cd_op *op, const char *text, char *out, size_t outsz)
+{
+    const char *const sent[] = {op->token, NULL};
+
+    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+}
+
 /* The permission a 403 names ("Permission 'dns.x.y' denied …"), else ours. */
 static void cd_denied_perm(const char *message, const char *ours, char *out, size_t outsz)
 {
@@ -277,11 +286,13 @@ static int cd_fail(const struct cd_op *op, long status, const cJSON *reply, cons
                    const char *doing, struct zp_err *err)
 {
     const struct cd_cfg *cfg = op->cfg;
-    const char *reason, *message, *gstatus;
-    const char *zone = op->zone[0] ? op->zone : "(not yet known)";
-    char denied[128];
+    const char *raw_reason, *message, *raw_status;
+    const char *zone = op->zone_shown[0] ? op->zone_shown : "(not yet known)";
+    char denied[128], reason[128], gstatus[128];
 
-    cd_error_fields(reply, &reason, &message, &gstatus);
+    cd_error_fields(reply, &raw_reason, &message, &raw_status);
+    cd_shown(op, raw_reason, reason, sizeof(reason));
+    cd_shown(op, raw_status, gstatus, sizeof(gstatus));
     if (status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "%s rejected the access token of service account %s even when new; check that "
@@ -348,6 +359,7 @@ static int cd_zone(struct cd_op *op, struct zp_err *err)
 
     if (op->cfg->managed_zone != NULL) {
         zp_strlcpy(op->zone, op->cfg->managed_zone, sizeof(op->zone));
+        zp_strlcpy(op->zone_shown, op->cfg->managed_zone, sizeof(op->zone_shown));
         return 0;
     }
     zp_buf_init(&path, 4096);
@@ -378,10 +390,11 @@ static int cd_zone(struct cd_op *op, struct zp_err *err)
                 continue;
             if (cJSON_IsString(vis) && strcmp(vis->valuestring, "public") != 0) {
                 if (private_zone[0] == '\0')
-                    zp_strlcpy(private_zone, nm->valuestring, sizeof(private_zone));
+                    cd_shown(op, nm->valuestring, private_zone, sizeof(private_zone));
                 continue;
             }
             zp_strlcpy(op->zone, nm->valuestring, sizeof(op->zone));
+            cd_shown(op, nm->valuestring, op->zone_shown, sizeof(op->zone_shown));
             rc = 0;
             goto out;
         }
@@ -445,7 +458,7 @@ static int cd_read(struct cd_op *op, cJSON **set, struct zp_err *err)
             zp_err_set(err, ZP_EINVAL,
                        "the TXT set at %s in managed zone %s uses a routing policy; zoneproof "
                        "does not change such sets, remove the policy or use another name",
-                       op->rec->fqdn, op->zone);
+                       op->rec->fqdn, op->zone_shown);
             goto out;
         }
         *set = cJSON_Duplicate(rr, 1);
@@ -493,7 +506,7 @@ static int cd_wait_done(struct cd_op *op, cJSON *change, struct zp_err *err)
             zp_err_set(err, ZP_ETIMEOUT,
                        "%s accepted the change of TXT at %s in managed zone %s but did not report "
                        "it done before the deadline; it applies it anyway, retry to check",
-                       CD_WHAT, op->rec->fqdn, op->zone);
+                       CD_WHAT, op->rec->fqdn, op->zone_shown);
             goto out;
         }
         zp_sleep_ms(wait);
@@ -572,8 +585,10 @@ static char *cd_plan(const struct cd_op *op, const cJSON *set, int *deletes_only
         cJSON_AddItemToArray(rest, cJSON_CreateString(zp_buf_str(&op->quoted)));
     if (cJSON_GetArraySize(rest) > 0) {
         add = cJSON_CreateObject();
-        cJSON_AddStringToObject(
-            add, "name", set ? cJSON_GetObjectItem(set, "name")->valuestring : op->rec->fqdn);
+        /* The member cd_read matched, by exact case: {"NAME":1,"name":…} has two. */
+        cJSON_AddStringToObject(add, "name",
+                                set ? cJSON_GetObjectItemCaseSensitive(set, "name")->valuestring
+                                    : op->rec->fqdn);
         cJSON_AddStringToObject(add, "type", "TXT");
         cJSON_AddNumberToObject(add, "ttl", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rec->ttl);
         cJSON_AddItemToObject(add, "rrdatas", rest);
@@ -653,6 +668,7 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
         cJSON_Delete(reply);
         reply = NULL;
         free(body);
+        body = NULL; /* a failed re-read goes to out, which frees it */
         if (cd_read(&op, &set, err) == -1)
             goto out;
         if ((body = cd_plan(&op, set, &deletes_only)) == NULL) {
@@ -680,7 +696,7 @@ static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_
             zp_err_set(err, ZP_ETRANSIENT,
                        "the TXT set at %s in managed zone %s changed between each read and "
                        "change, %d times; another client writes the same name, retry later",
-                       rec->fqdn, op.zone, attempt);
+                       rec->fqdn, op.zone_shown, attempt);
             goto out;
         }
     }

@@ -1,6 +1,7 @@
 /*
  * common.c — TXT quoting and comparison, credential files, endpoint
- * settings and JSON replies for the HTTP-API providers.
+ * settings, JSON replies, and upstream text made fit for the log and for
+ * sentences, for the HTTP-API providers.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -333,7 +334,7 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
     return j;
 }
 
-/* ---- bodies for the log ------------------------------------------------------------------- */
+/* ---- upstream text for the log and for sentences ------------------------------------------ */
 
 #define PROV_SECRETS_MAX 24
 
@@ -400,5 +401,21 @@ const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call
     zp_redact(body, len, (const char *const *)s.v, out, outsz);
     for (size_t i = 0; i < s.n; i++)
         zp_free_secret(s.v[i]);
+    return out;
+}
+
+const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
+                         const struct zp_cred *const *creds, const char *const *vals, char *out,
+                         size_t outsz)
+{
+    if (outsz == 0)
+        return out;
+    if (text == NULL)
+        text = "";
+    zp_prov_body(text, strlen(text), call, creds, vals, out, outsz);
+    /* A sentence is one line: a newline or an escape sequence from upstream would forge more. */
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     return out;
 }

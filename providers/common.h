@@ -1,7 +1,7 @@
 /*
  * common.h — what the HTTP-API providers share: TXT quoting, credential
- * files, the endpoint/caFile settings, the status poll interval, and JSON
- * bodies read with a cap.
+ * files, the endpoint/caFile settings, the status poll interval, JSON
+ * bodies read with a cap, and upstream text made fit for logs and sentences.
  */
 #ifndef ZP_PROVIDERS_COMMON_H
 #define ZP_PROVIDERS_COMMON_H
@@ -109,6 +109,17 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
  * of a "K:S" word count too. Returns out.
  */
 const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call *call,
+                         const struct zp_cred *const *creds, const char *const *vals, char *out,
+                         size_t outsz);
+
+/*
+ * Text from outside (an upstream reply's error code or message, a name an
+ * API returned, a word of a credential file) fit to quote in a user's
+ * sentence: zp_prov_body's redaction, with the same creds and vals, then
+ * each control character a blank, cut to outsz between UTF-8 characters.
+ * The one way such text reaches an error sentence. text NULL: "". Returns out.
+ */
+const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          const struct zp_cred *const *creds, const char *const *vals, char *out,
                          size_t outsz);
 

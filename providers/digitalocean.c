@@ -108,11 +108,12 @@ static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
 {
     static const char *const scope[] = {"read", "read", "create", "delete"};
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
-    const char *slug = zp_pr_json_str(root, "id");
+    const struct zp_cred *const creds[] = {&cfg->conn.token, NULL};
+    char slug[64];
 
     zp_pr_log_reply(&do_api, &cfg->conn.token, call, doing, resp);
-    if (slug == NULL)
-        slug = "";
+    /* DigitalOcean's error id, quoted: made fit for a sentence (an echo of the token redacted). */
+    zp_prov_text(zp_pr_json_str(root, "id"), call, creds, NULL, slug, sizeof(slug));
     if (resp->status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "DigitalOcean rejected the token in %s (%s) (HTTP 401 %s): it is "

@@ -31,9 +31,10 @@
 #include "providers/gauth.h"
 
 #define GA_KEYFILE_MAX (64u * 1024u)
-#define GA_LIFETIME 3600  /* seconds: the longest assertion Google accepts */
-#define GA_MARGIN_S 300   /* refresh this long before a token expires */
-#define GA_TOKEN_MAX 4096 /* Google's tokens are a few hundred bytes */
+#define GA_LIFETIME 3600     /* seconds: the longest assertion Google accepts */
+#define GA_EXPIRES_MAX 86400 /* a token said to last longer is not believed: they last an hour */
+#define GA_MARGIN_S 300      /* refresh this long before a token expires */
+#define GA_TOKEN_MAX 4096    /* Google's tokens are a few hundred bytes */
 #define GA_WHAT "Google OAuth"
 #define GA_GRANT "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
 
@@ -69,11 +70,21 @@ static char *ga_json_strdup(const cJSON *obj, const char *name)
 
 /* ---- the key file ------------------------------------------------------------------------- */
 
+/* Whether s is one word of visible ASCII. */
+static int ga_visible(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x21 || *s > 0x7e)
+            return 0;
+    return 1;
+}
+
 int zp_gauth_key_parse(const char *json, size_t len, const char *setting, const char *file,
                        struct zp_gauth_key *k, struct zp_err *err)
 {
     cJSON *j = cJSON_ParseWithLength(json, len);
     const cJSON *type;
+    const char *bad = NULL;
     int rc = -1;
 
     memset(k, 0, sizeof(*k));
@@ -86,10 +97,14 @@ int zp_gauth_key_parse(const char *json, size_t len, const char *setting, const 
     }
     type = cJSON_GetObjectItemCaseSensitive(j, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "service_account") != 0) {
+        char shown[64]; /* the file's text, quoted: made fit for a sentence */
         zp_err_set(err, ZP_ECONFIG,
                    "%s: %s holds a credential of type \"%s\", not a service-account key; create "
                    "a key for a service account (gcloud iam service-accounts keys create)",
-                   setting, file, cJSON_IsString(type) ? type->valuestring : "(none)");
+                   setting, file,
+                   cJSON_IsString(type)
+                       ? zp_prov_text(type->valuestring, NULL, NULL, NULL, shown, sizeof(shown))
+                       : "(none)");
         goto out;
     }
     k->client_email = ga_json_strdup(j, "client_email");
@@ -101,12 +116,23 @@ int zp_gauth_key_parse(const char *json, size_t len, const char *setting, const 
                    k->client_email == NULL ? "client_email" : "private_key");
         goto out;
     }
+    /* Both are quoted in sentences and logs: one word of visible ASCII, as Google writes them. */
+    if (!ga_visible(k->client_email) || strchr(k->client_email, '@') == NULL)
+        bad = "a client_email that is not an e-mail address";
+    else if (k->private_key_id != NULL && !ga_visible(k->private_key_id))
+        bad = "a private_key_id with blanks or control characters";
+    if (bad != NULL) {
+        zp_err_set(err, ZP_ECONFIG, "%s: %s has %s; download the key file again", setting, file,
+                   bad);
+        goto out;
+    }
     if (k->token_uri == NULL)
         k->token_uri = zp_xstrdup(ZP_GAUTH_TOKEN_URI);
-    if (strncmp(k->token_uri, "https://", 8) != 0) {
+    /* It is the URL the assertion goes to: a blank or control character would bend it. */
+    if (strncmp(k->token_uri, "https://", 8) != 0 || !ga_visible(k->token_uri)) {
         zp_err_set(err, ZP_ECONFIG,
-                   "%s: %s names a token_uri that is not https://; the signed assertion is only "
-                   "sent over TLS",
+                   "%s: %s names a token_uri that is not https:// or holds blanks; the signed "
+                   "assertion is only sent over TLS, to one URL",
                    setting, file);
         goto out;
     }
@@ -243,15 +269,46 @@ out:
 
 /* ---- the exchange ------------------------------------------------------------------------- */
 
-/* The sentence for a refused grant: Google's error codes mean different fixes. */
+/*
+ * A reply's expires_in: seconds, else GA_LIFETIME. Bounded before the
+ * conversion: a number past a long's range (1e300) cannot be converted.
+ */
+static long ga_expires_in(const cJSON *ex)
+{
+    if (!cJSON_IsNumber(ex) || !(ex->valuedouble >= 1 && ex->valuedouble <= GA_EXPIRES_MAX))
+        return GA_LIFETIME;
+    return (long)ex->valuedouble;
+}
+
+/*
+ * Whether an access_token can be sent as "Authorization: Bearer <token>":
+ * RFC 6750's token characters, bounded. Checked for the metadata server's
+ * too: a CR or LF in it would add header lines to every API request.
+ */
+static int ga_token_ok(const cJSON *at)
+{
+    return cJSON_IsString(at) && at->valuestring[0] != '\0' &&
+           strlen(at->valuestring) <= GA_TOKEN_MAX &&
+           strspn(at->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789-._~+/=") == strlen(at->valuestring);
+}
+
+/*
+ * The sentence for a refused grant: Google's error codes mean different
+ * fixes. jwt is the assertion sent, which the error may echo.
+ */
 static int ga_refused(const struct zp_gauth_key *k, const struct zp_gauth_src *src, long status,
-                      const cJSON *j, struct zp_err *err)
+                      const cJSON *j, const char *jwt, struct zp_err *err)
 {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
-    const char *code = cJSON_IsString(e) ? e->valuestring : "";
     const char *desc = cJSON_IsString(d) ? d->valuestring : "";
     const char *kid = k->private_key_id ? k->private_key_id : "(none)";
+    const char *const vals[] = {jwt, NULL};
+    char code[128];
+
+    zp_prov_text(cJSON_IsString(e) ? e->valuestring : "", src->call, NULL, vals, code,
+                 sizeof(code));
 
     if (status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
@@ -333,15 +390,12 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
                      sizeof(logbody));
         zp_log(ZP_LOG_WARN, "google token request refused", ZP_S("account", k->client_email),
                ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
-        ga_refused(k, src, resp.status, j, err);
+        ga_refused(k, src, resp.status, j, zp_buf_str(&jwt), err);
         goto out;
     }
     at = cJSON_GetObjectItemCaseSensitive(j, "access_token");
     ex = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-    if (!cJSON_IsString(at) || at->valuestring[0] == '\0' ||
-        strlen(at->valuestring) > GA_TOKEN_MAX ||
-        strspn(at->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                "0123456789-._~+/=") != strlen(at->valuestring)) {
+    if (!ga_token_ok(at)) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "Google's token endpoint answered the token request of service account %s "
                    "without a usable access_token",
@@ -349,7 +403,7 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
         goto out;
     }
     *token = zp_xstrdup(at->valuestring);
-    *expires_in = cJSON_IsNumber(ex) && ex->valuedouble > 0 ? (long)ex->valuedouble : GA_LIFETIME;
+    *expires_in = ga_expires_in(ex);
     rc = 0;
 out:
     ga_json_free_secret(j);
@@ -425,14 +479,13 @@ static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_m
     }
     at = cJSON_GetObjectItemCaseSensitive(j, "access_token");
     ex = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-    if (!cJSON_IsString(at) || at->valuestring[0] == '\0' ||
-        strlen(at->valuestring) > GA_TOKEN_MAX) {
+    if (!ga_token_ok(at)) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "the GKE metadata server (%s) answered without a usable access_token", host);
         goto out;
     }
     *token = zp_xstrdup(at->valuestring);
-    *expires_in = cJSON_IsNumber(ex) && ex->valuedouble > 0 ? (long)ex->valuedouble : GA_LIFETIME;
+    *expires_in = ga_expires_in(ex);
     rc = 0;
 out:
     ga_json_free_secret(j);

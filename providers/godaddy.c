@@ -149,15 +149,17 @@ static void gd_log_reply(const struct gd_op *op, const char *what, const struct 
            ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
 }
 
-/* A field of a GoDaddy error body, made fit for a sentence; "" when absent. */
-static void gd_field(const cJSON *j, const char *name, char *out, size_t outsz)
+/*
+ * A field of a GoDaddy error body, made fit for a sentence; "" when absent.
+ * GoDaddy's messages may echo the sso-key header sent: zp_prov_text redacts it.
+ */
+static void gd_field(const struct gd_op *op, const cJSON *j, const char *name, char *out,
+                     size_t outsz)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    snprintf(out, outsz, "%s", cJSON_IsString(v) ? v->valuestring : "");
-    for (size_t i = 0; out[i]; i++)
-        if ((unsigned char)out[i] < 0x20)
-            out[i] = ' ';
+    zp_prov_text(cJSON_IsString(v) ? v->valuestring : "", op->call, NULL, sent, out, outsz);
 }
 
 /*
@@ -218,8 +220,8 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
     const char *d = op->domain, *n = op->rec->fqdn;
 
     gd_log_reply(op, what, r);
-    gd_field(j, "code", code, sizeof(code));
-    gd_field(j, "message", msg, sizeof(msg));
+    gd_field(op, j, "code", code, sizeof(code));
+    gd_field(op, j, "message", msg, sizeof(msg));
     switch (r->status) {
     case 401:
         zp_err_set(err, ZP_EAUTH,
@@ -250,9 +252,11 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
         {
             char fm[160], fp[64];
             size_t len = strlen(detail);
-            gd_field(f, "message", fm, sizeof(fm));
-            gd_field(f, "path", fp, sizeof(fp));
-            if (fm[0] && len < sizeof(detail) - 1)
+            if (len >= sizeof(detail) - 1)
+                break; /* full: a reply may list thousands of fields */
+            gd_field(op, f, "message", fm, sizeof(fm));
+            gd_field(op, f, "path", fp, sizeof(fp));
+            if (fm[0])
                 snprintf(detail + len, sizeof(detail) - len, "%s%s%s%s", len ? "; " : ": ", fp,
                          fp[0] ? " " : "", fm);
         }

@@ -141,6 +141,14 @@ static void hz_field(const cJSON *obj, const char *name, char *out, size_t outsz
             out[i] = ' ';
 }
 
+/* Upstream text fit to quote in a sentence: the token it may echo redacted (zp_prov_text). */
+static const char *hz_shown(const struct hz_op *op, const char *text, char *out, size_t outsz)
+{
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
+
+    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+}
+
 /* The code and message of an {"error":{…}} body; what invalid_input says of each field. */
 static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t codesz, char *msg,
                            size_t msgsz)
@@ -177,10 +185,12 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
 {
     const char *file = op->cfg->token.where, *setting = op->cfg->token.setting;
     const char *zone = op->zone;
-    char code[64], msg[512];
+    char rawcode[64], raw[512], code[64], msg[512];
 
     hz_log_reply(op, what, r);
-    hz_error_parse(r, code, sizeof(code), msg, sizeof(msg));
+    hz_error_parse(r, rawcode, sizeof(rawcode), raw, sizeof(raw));
+    hz_shown(op, rawcode, code, sizeof(code));
+    hz_shown(op, raw, msg, sizeof(msg));
     if (r->status == 401 || strcmp(code, "unauthorized") == 0)
         zp_err_set(err, ZP_EAUTH,
                    "Hetzner Cloud rejected the API token in %s, %s (unauthorized): it "
@@ -308,7 +318,7 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
     struct zp_buf path;
     cJSON *j = NULL;
     const cJSON *z, *id;
-    char name[ZP_DNAME_MAX], mode[32], rel[ZP_DNAME_MAX];
+    char name[ZP_DNAME_MAX], mode[32], shown[32], rel[ZP_DNAME_MAX];
     int rc = -1;
 
     zp_http_resp_init(&resp);
@@ -339,17 +349,17 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
         goto out;
     }
     snprintf(op->zone_id, sizeof(op->zone_id), "%.0f", id->valuedouble);
-    snprintf(op->zone, sizeof(op->zone), "%s", name);
+    hz_shown(op, name, op->zone, sizeof(op->zone)); /* for sentences: paths use the id */
     if (mode[0] != '\0' && strcmp(mode, "primary") != 0) {
         zp_err_set(err, ZP_ECONFIG,
                    "zone %s is a %s zone at Hetzner, so its records cannot be written through "
                    "the API; write them where the zone's primary is (for example with the "
                    "rfc2136 provider)",
-                   name, mode);
+                   op->zone, hz_shown(op, mode, shown, sizeof(shown)));
         goto out;
     }
     if (zp_dname_relative(op->rec->fqdn, name, rel, sizeof(rel)) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rec->fqdn, name,
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rec->fqdn, op->zone,
                    op->cfg->zone ? "set zone to the zone that holds it, or remove zone"
                                  : "the zone cert-manager found does not hold the name");
         goto out;
@@ -439,10 +449,12 @@ static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_
         if (strcmp(status, "success") == 0)
             break;
         if (strcmp(status, "error") == 0) {
-            char code[64], msg[256];
+            char raw[256], code[64], msg[256];
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(action, "error");
-            hz_field(e, "code", code, sizeof(code));
-            hz_field(e, "message", msg, sizeof(msg));
+            hz_field(e, "code", raw, sizeof(raw));
+            hz_shown(op, raw, code, sizeof(code));
+            hz_field(e, "message", raw, sizeof(raw));
+            hz_shown(op, raw, msg, sizeof(msg));
             zp_log(ZP_LOG_WARN, "hetzner: action failed", ZP_S("instance", op->call->instance),
                    ZP_S("action", id), ZP_S("code", code), ZP_S("message", msg), ZP_END);
             zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud failed %s at %s in zone %s (%s: %s)",

@@ -142,6 +142,8 @@ static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
     const char *field = zp_pr_json_str(first, "field"), *reason = zp_pr_json_str(first, "reason");
+    const struct zp_cred *const creds[] = {&cfg->conn.token, NULL};
+    char shown[64];
 
     zp_pr_log_reply(&li_api, &cfg->conn.token, call, doing, resp);
     if (resp->status == 401)
@@ -168,7 +170,8 @@ static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     else if (resp->status >= 400 && resp->status < 500)
         zp_err_set(err, ZP_EINVAL,
                    "Linode refused to %s (HTTP %ld%s%s); its reasons are in the log", doing,
-                   resp->status, field ? ", field " : "", field ? field : "");
+                   resp->status, field ? ", field " : "",
+                   field ? zp_prov_text(field, call, creds, NULL, shown, sizeof(shown)) : "");
     else
         zp_pr_fail_status(&li_api, doing, resp, err);
     err->upstream = (int)resp->status;

@@ -214,13 +214,21 @@ static const char *nc_body(const struct nc_op *op, const char *text, size_t len,
     return zp_prov_body(text, len, op->call, NULL, sent, out, outsz);
 }
 
+/* An error's text fit for a sentence too: one line, the ApiKey redacted. */
+static const char *nc_shown(const struct nc_op *op, const char *text, char *out, size_t outsz)
+{
+    const char *const sent[] = {zp_buf_str(&op->key), NULL};
+
+    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+}
+
 /* The sentence for an <Error> in a reply. */
 static int nc_api_error(const struct nc_op *op, const char *command, const struct zp_nc_apierr *a,
                         struct zp_err *err)
 {
     const struct nc_cfg *cfg = op->cfg;
     char shown[512];
-    const char *text = nc_body(op, a->text, strlen(a->text), shown, sizeof(shown));
+    const char *text = nc_shown(op, a->text, shown, sizeof(shown));
 
     zp_log(ZP_LOG_WARN, "namecheap: error", ZP_S("instance", op->call->instance),
            ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("number", a->number),

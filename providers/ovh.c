@@ -169,21 +169,15 @@ static int ovh_explain(const struct ovh_op *op, const char *call, const struct z
     const char *z = op->zone, *host = cfg->host;
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const char *msg = ovh_jstr(j, "message"), *code = ovh_jstr(j, "errorCode");
-    char shown[200];
-    size_t i;
+    const char *const sent[] = {zp_buf_str(&op->as), zp_buf_str(&op->ck), NULL};
+    char shown[200], logged[OVH_LOG_BODY + 1];
 
-    {
-        char logged[OVH_LOG_BODY + 1];
-        const char *const sent[] = {zp_buf_str(&op->as), zp_buf_str(&op->ck), NULL};
-        zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, logged,
-                     sizeof(logged));
-        zp_log(ZP_LOG_WARN, "ovh: request refused", ZP_S("instance", op->call->instance),
-               ZP_S("call", call), ZP_I("status", resp->status), ZP_S("body", logged), ZP_END);
-    }
-    /* OVH's own message, made safe to quote: printable, bounded. */
-    for (i = 0; msg[i] && i < sizeof(shown) - 1; i++)
-        shown[i] = (msg[i] >= 0x20 && msg[i] < 0x7f) ? msg[i] : '?';
-    shown[i] = '\0';
+    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, logged,
+                 sizeof(logged));
+    zp_log(ZP_LOG_WARN, "ovh: request refused", ZP_S("instance", op->call->instance),
+           ZP_S("call", call), ZP_I("status", resp->status), ZP_S("body", logged), ZP_END);
+    /* OVH's own message may echo what it was sent (the consumer key): quoted only sanitized. */
+    zp_prov_text(msg, op->call, NULL, sent, shown, sizeof(shown));
 
     if (strcmp(code, "NOT_GRANTED_CALL") == 0 || strcmp(msg, "This call has not been granted") == 0)
         zp_err_set(err, ZP_EPERM,

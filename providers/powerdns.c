@@ -243,17 +243,22 @@ static int pd_fail(const struct pd_op *op, const char *what, const struct zp_htt
     return -1;
 }
 
+/* Text from a reply fit to quote in a sentence: the api-key it may echo redacted. */
+static const char *pd_shown(const struct pd_op *op, const char *text, char *out, size_t outsz)
+{
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
+
+    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+}
+
 /* The "error" member of a PowerDNS JSON error, cut to fit a sentence; "" when there is none. */
-static void pd_api_error(const struct zp_http_resp *r, char *out, size_t outsz)
+static void pd_api_error(const struct pd_op *op, const struct zp_http_resp *r, char *out,
+                         size_t outsz)
 {
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    size_t n;
 
-    snprintf(out, outsz, "%s", cJSON_IsString(e) ? e->valuestring : "");
-    for (n = 0; out[n]; n++)
-        if ((unsigned char)out[n] < 0x20)
-            out[n] = ' ';
+    pd_shown(op, cJSON_IsString(e) ? e->valuestring : "", out, outsz);
     cJSON_Delete(j);
 }
 
@@ -265,6 +270,7 @@ static int pd_no_server(struct pd_op *op, struct zp_err *err)
     struct zp_http_resp r;
     struct zp_buf ids;
     cJSON *j = NULL, *it;
+    char shown[512];
 
     zp_http_resp_init(&r);
     zp_buf_init(&ids, 512);
@@ -280,7 +286,8 @@ static int pd_no_server(struct pd_op *op, struct zp_err *err)
         /* a list too long for the sentence shows its first ids, each whole */
         zp_err_set(err, ZP_ECONFIG,
                    "PowerDNS at %s has no server \"%s\"; set serverId to one it has (%s%s)",
-                   op->cfg->endpoint, op->cfg->server_id, ids.len ? zp_buf_str(&ids) : "none",
+                   op->cfg->endpoint, op->cfg->server_id,
+                   ids.len ? pd_shown(op, zp_buf_str(&ids), shown, sizeof(shown)) : "none",
                    zp_buf_ok(&ids) ? "" : ", …");
     } else {
         zp_err_set(err, ZP_ECONFIG,
@@ -302,7 +309,7 @@ static int pd_server(struct pd_op *op, struct zp_err *err)
     struct zp_http_resp r;
     cJSON *j = NULL;
     const cJSON *type, *ver;
-    char *path = zp_xasprintf("/servers/%s", op->sid_esc);
+    char *path = zp_xasprintf("/servers/%s", op->sid_esc), shown[64];
     int rc = -1;
 
     zp_http_resp_init(&r);
@@ -324,7 +331,7 @@ static int pd_server(struct pd_op *op, struct zp_err *err)
         zp_err_set(err, ZP_ECONFIG,
                    "%s is a PowerDNS %s, not the Authoritative server; point endpoint at the "
                    "webserver of the pdns_server that holds the zone",
-                   op->cfg->endpoint, type->valuestring);
+                   op->cfg->endpoint, pd_shown(op, type->valuestring, shown, sizeof(shown)));
         goto out;
     }
     op->modern = zp_pdns_version_modern(cJSON_IsString(ver) ? ver->valuestring : NULL);
@@ -372,7 +379,10 @@ static void pd_find_set(const struct pd_op *op, const cJSON *zone, struct pd_set
             strcasecmp(name->valuestring, op->rec->fqdn) != 0)
             continue;
         set->found = 1;
-        set->ttl = cJSON_IsNumber(ttl) ? (long)ttl->valuedouble : (long)op->rec->ttl;
+        /* Bounded before the conversion: 1e300 is a JSON number too. */
+        set->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 0 && ttl->valuedouble <= 2147483647
+                       ? (long)ttl->valuedouble
+                       : (long)op->rec->ttl;
         set->records = cJSON_GetObjectItemCaseSensitive(rrset, "records");
         cJSON_ArrayForEach(rec, set->records)
         {
@@ -404,18 +414,20 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
         const cJSON *rec =
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rrset, "records"), 0);
         const cJSON *target = cJSON_GetObjectItemCaseSensitive(rec, "content");
+        char shown[ZP_DNAME_MAX];
 
-        if (cJSON_IsString(name) && cJSON_IsString(type) &&
-            strcmp(type->valuestring, "CNAME") == 0 &&
-            strcasecmp(name->valuestring, op->rec->fqdn) == 0)
-            return zp_err_set(err, ZP_ECONFIG,
-                              "%s is an alias (CNAME) of %s in zone %s on PowerDNS server \"%s\", "
-                              "so it cannot hold TXT records; set cnameStrategy: Follow on the "
-                              "Issuer's solver so the value is written at %s, and list that "
-                              "name's zone in dnsZones",
-                              op->rec->fqdn, cJSON_IsString(target) ? target->valuestring : "?",
-                              op->zone, op->cfg->server_id,
-                              cJSON_IsString(target) ? target->valuestring : "the target");
+        if (!cJSON_IsString(name) || !cJSON_IsString(type) ||
+            strcmp(type->valuestring, "CNAME") != 0 ||
+            strcasecmp(name->valuestring, op->rec->fqdn) != 0)
+            continue;
+        pd_shown(op, cJSON_IsString(target) ? target->valuestring : "", shown, sizeof(shown));
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s is an alias (CNAME) of %s in zone %s on PowerDNS server \"%s\", "
+                          "so it cannot hold TXT records; set cnameStrategy: Follow on the "
+                          "Issuer's solver so the value is written at %s, and list that "
+                          "name's zone in dnsZones",
+                          op->rec->fqdn, shown[0] ? shown : "?", op->zone, op->cfg->server_id,
+                          shown[0] ? shown : "the target");
     }
     return 0;
 }
@@ -449,7 +461,7 @@ static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
     if ((*zonep = zp_json_parse(&r.body, PD_WHAT, err)) == NULL)
         goto out;
     kind = cJSON_GetObjectItemCaseSensitive(*zonep, "kind");
-    snprintf(op->kind, sizeof(op->kind), "%s", cJSON_IsString(kind) ? kind->valuestring : "");
+    pd_shown(op, cJSON_IsString(kind) ? kind->valuestring : "", op->kind, sizeof(op->kind));
     if (strcasecmp(op->kind, "Slave") == 0 || strcasecmp(op->kind, "Secondary") == 0 ||
         strcasecmp(op->kind, "Consumer") == 0) {
         zp_err_set(err, ZP_ECONFIG,
@@ -543,7 +555,7 @@ static int pd_patch(struct pd_op *op, cJSON *rrsets, struct zp_err *err)
         pd_zone_missing(op, err);
     } else if (r.status == 422 || r.status == 400) {
         pd_log_reply(op, "change the zone", &r);
-        pd_api_error(&r, detail, sizeof(detail));
+        pd_api_error(op, &r, detail, sizeof(detail));
         zp_err_set(err, ZP_EINVAL,
                    "PowerDNS at %s refused the change of TXT at %s in zone %s: %s; fix what it "
                    "names in the zone (pdnsutil check-zone shows the zone's problems)",

@@ -85,6 +85,16 @@ static void r53_log_reply(const struct r53_op *op, const char *action,
            ZP_S("action", action), ZP_I("status", resp->status), ZP_S("body", body), ZP_END);
 }
 
+/* Text of a reply fit to quote: a message may echo what was signed (the session token too). */
+static const char *r53_shown(const struct r53_op *op, const char *text, char *out, size_t outsz)
+{
+    const char *const sent[] = {zp_buf_str(&op->secret),
+                                op->tmp.secret_access_key ? op->tmp.secret_access_key : "",
+                                op->tmp.session_token ? op->tmp.session_token : "", NULL};
+
+    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+}
+
 /*
  * The sentence for an error about who signed: credentials Route 53 does
  * not know or no longer takes, a clock that is off, a bad signature. 0
@@ -198,11 +208,13 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
 {
     const struct zp_r53_cfg *cfg = op->cfg;
     const char *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
-    char code[64], msg[400];
+    char raw_code[64], raw_msg[400], code[64], msg[400];
 
     r53_log_reply(op, action, resp);
-    zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
-                       sizeof(msg));
+    zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, raw_code, sizeof(raw_code), raw_msg,
+                       sizeof(raw_msg));
+    r53_shown(op, raw_code, code, sizeof(code));
+    r53_shown(op, raw_msg, msg, sizeof(msg));
     /* Temporary credentials that Route 53 no longer takes are not reused by the next call. */
     if (cfg->sts != NULL &&
         (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidClientTokenId") == 0))
@@ -495,7 +507,7 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
 {
     struct zp_http_resp resp;
     struct zp_buf path, t;
-    char code[64];
+    char code[64], raw[400];
     int rc = -1;
 
     *refused = 0;
@@ -507,8 +519,9 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
         r53_send(op, "POST", zp_buf_str(&path), NULL, 0, batch, &resp, err) == -1)
         goto out;
     if (resp.status == 400 &&
-        zp_r53_error_parse(resp.body.data, resp.body.len, code, sizeof(code), why, whysz) &&
+        zp_r53_error_parse(resp.body.data, resp.body.len, code, sizeof(code), raw, sizeof(raw)) &&
         strcmp(code, "InvalidChangeBatch") == 0) {
+        r53_shown(op, raw, why, whysz); /* the caller quotes it */
         zp_log(ZP_LOG_INFO, "route53 batch refused", ZP_S("instance", op->call->instance),
                ZP_S("fqdn", op->rec->fqdn), ZP_S("message", why), ZP_END);
         *refused = 1;

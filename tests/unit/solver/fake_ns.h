@@ -3,9 +3,11 @@
  * tests: a UDP responder thread per server (with a TCP listener on the same
  * port for truncated answers) that answers TXT with the value, NXDOMAIN,
  * other values, REFUSED, no AA bit, or drops the query. The mode is read per
- * query, so a test's fake_set holds for every later query. Included by
- * test_watch.c and test_watch_limits.c (static functions, no library of
- * their own).
+ * query, so a test's fake_set holds for every later query. Also what those
+ * tests share besides the servers: settling the manual clock, collecting a
+ * watch's answer, and the heap in use. Included by test_watch.c and
+ * test_watch_limits.c (static functions, no library of their own; the
+ * shared helpers are static inline, as a test may not use each of them).
  */
 #ifndef ZP_TEST_FAKE_NS_H
 #define ZP_TEST_FAKE_NS_H
@@ -28,8 +30,11 @@
 
 #include <cmocka.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 
+#include "base/clock.h"
 #include "base/mem.h"
+#include "solver/watch.h"
 
 enum fake_mode { F_VALUE, F_NXDOMAIN, F_OTHER, F_DROP, F_REFUSED, F_NOAA, F_TRUNC };
 
@@ -264,6 +269,98 @@ static void fake_stop(struct fake *f)
 static char *addr_of(const struct fake *f)
 {
     return zp_xasprintf("127.0.0.1:%u", f->port);
+}
+
+/* --- what the watcher's tests share besides the servers ------------------------------------ */
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZP_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(ZP_TEST_ASAN)
+#define ZP_TEST_ASAN 1
+#endif
+#ifdef ZP_TEST_ASAN
+/* From the sanitizer runtime; GCC does not install the header that declares it. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/*
+ * Every worker of a watcher with n workers waits for the clock alone. Tests
+ * advance only then (or, with one worker, once its query is out): the wake
+ * pipe is shared, so a worker with queries in flight may see an advance
+ * only at its next wake-up.
+ */
+static inline void settle(unsigned n)
+{
+    if (zp_clock_wait_idle(n, GUARD_MS) == -1)
+        fail_msg("the watcher's %u workers never went idle", n);
+}
+
+/* One caller's answers: how many, when the last came, and what it said. */
+struct call {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned calls;
+    uint64_t at;
+    struct zp_watch_report rep;
+};
+
+static inline void call_init(struct call *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+}
+
+static inline void on_done(void *arg, const struct zp_watch_report *rep)
+{
+    struct call *c = arg;
+
+    pthread_mutex_lock(&c->mu);
+    c->calls++;
+    c->at = zp_now_ms();
+    c->rep = *rep;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static inline unsigned call_count(struct call *c)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&c->mu);
+    n = c->calls;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* Waits for the first call (generously: a hang fails the test, slowness does not). */
+static inline void call_wait_at(struct call *c, int line)
+{
+    struct timespec until = guard_time();
+    int rc = 0;
+
+    pthread_mutex_lock(&c->mu);
+    while (c->calls == 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
+    pthread_mutex_unlock(&c->mu);
+    if (call_count(c) != 1)
+        fail_msg("line %d: %u answers, want 1", line, call_count(c));
+}
+#define call_wait(c) call_wait_at((c), __LINE__)
+
+/* Bytes the process has allocated and not freed: the sanitizer's allocator keeps its own count. */
+static inline size_t heap_in_use(void)
+{
+#ifdef ZP_TEST_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+#endif
 }
 
 #endif

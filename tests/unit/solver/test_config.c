@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "providers/provider.h"
 #include "solver/config.h"
+#include "solver/watch.h"
 
 static char secret_path[64];
 
@@ -249,6 +250,81 @@ static void addresses_accepted(void **state)
     zp_config_free(cfg);
 }
 
+/* A provider that loads, after workers: the caps are all a case changes (%s: the secret). */
+#define CAPS_PROVIDER                                                                              \
+    "providers:\n- name: a\n  type: rfc2136\n  dnsZones: [a.test]\n  nameserver: 127.0.0.1\n"      \
+    "  tsigKeyName: k\n  tsigSecretFile: %s\n"
+
+/*
+ * The watcher's caps, workers.maxWatches and workers.maxQueriesPerWatch:
+ * absent, the documented defaults; any whole number from 1 to 1000000
+ * loads as written; anything else is refused with file:line, the key and
+ * the range to pick from, quoting what was written.
+ */
+static void watcher_caps(void **state)
+{
+    static const char *const keys[] = {"maxWatches", "maxQueriesPerWatch"};
+    static const char *const good[] = {"1", "64", "1000000"};
+    static const char *const bad[] = {
+        "0",
+        "-1",
+        "-0",
+        "many",
+        "1.5",
+        "1e6",
+        "0x10",
+        "\" 5\"",
+        "1000001",
+        "\"\"",
+        "null",
+        "4294967297",
+        "18446744073709551616",
+    };
+    struct zp_config *cfg;
+    struct zp_err err;
+    char yaml[1024], want[256];
+
+    (void)state;
+    assert_int_equal(parse(CAPS_PROVIDER, &cfg, &err), 0);
+    assert_int_equal(cfg->max_watches, ZP_WATCH_MAX_DEFAULT);
+    assert_int_equal(cfg->watch_queries, ZP_WATCH_QUERY_BUDGET_DEFAULT);
+    zp_config_free(cfg);
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+            snprintf(yaml, sizeof(yaml), "workers:\n  %s: %s\n%s", keys[k], good[i], CAPS_PROVIDER);
+            if (parse(yaml, &cfg, &err) == -1)
+                fail_msg("%s: %s: %s", keys[k], good[i], err.msg);
+            assert_int_equal(k == 0 ? cfg->max_watches : cfg->watch_queries,
+                             strtoul(good[i], NULL, 10));
+            assert_int_equal(k == 0 ? cfg->watch_queries : cfg->max_watches,
+                             k == 0 ? ZP_WATCH_QUERY_BUDGET_DEFAULT : ZP_WATCH_MAX_DEFAULT);
+            zp_config_free(cfg);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            const char *shown = strcmp(bad[i], "\"\"") == 0     ? ""
+                                : strcmp(bad[i], "\" 5\"") == 0 ? " 5"
+                                                                : bad[i];
+            snprintf(yaml, sizeof(yaml), "workers:\n  %s: %s\n%s", keys[k], bad[i], CAPS_PROVIDER);
+            snprintf(want, sizeof(want),
+                     "config.yaml:2: workers: %s must be a whole number from 1 to 1000000, "
+                     "not \"%s\"",
+                     keys[k], shown);
+            cfg = NULL;
+            assert_int_equal(parse(yaml, &cfg, &err), -1);
+            assert_null(cfg);
+            assert_int_equal(err.kind, ZP_ECONFIG);
+            if (strstr(err.msg, want) == NULL)
+                fail_msg("%s: %s: got \"%s\"\nwant \"%s\"", keys[k], bad[i], err.msg, want);
+        }
+        /* Not a number at all: a list or a mapping is named as such. */
+        snprintf(yaml, sizeof(yaml), "workers:\n  %s: [1]\n%s", keys[k], CAPS_PROVIDER);
+        assert_int_equal(parse(yaml, &cfg, &err), -1);
+        snprintf(want, sizeof(want),
+                 "config.yaml:2: workers: %s must be a single value, not a list", keys[k]);
+        assert_non_null(strstr(err.msg, want));
+    }
+}
+
 /* A FIFO as the configuration: refused before any read, the flag named. */
 static void fifo_refused(void **state)
 {
@@ -287,6 +363,7 @@ int main(void)
         cmocka_unit_test(missing_file),
         cmocka_unit_test(addresses_accepted),
         cmocka_unit_test(fifo_refused),
+        cmocka_unit_test(watcher_caps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -38,84 +38,7 @@
 
 #include "fake_ns.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ZP_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(ZP_TEST_ASAN)
-#define ZP_TEST_ASAN 1
-#endif
-#ifdef ZP_TEST_ASAN
-/* From the sanitizer runtime; GCC does not install the header that declares it. */
-size_t __sanitizer_get_current_allocated_bytes(void);
-#endif
-
-/*
- * Every worker of a watcher with n workers waits for the clock alone. Tests
- * advance only then (or, with one worker, once its query is out): the wake
- * pipe is shared, so a worker with queries in flight may see an advance
- * only at its next wake-up.
- */
-static void settle(unsigned n)
-{
-    if (zp_clock_wait_idle(n, GUARD_MS) == -1)
-        fail_msg("the watcher's %u workers never went idle", n);
-}
-
-/* --- collecting answers -------------------------------------------------------------------- */
-
-struct call {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned calls;
-    uint64_t at;
-    struct zp_watch_report rep;
-};
-
-static void call_init(struct call *c)
-{
-    memset(c, 0, sizeof(*c));
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-}
-
-static void on_done(void *arg, const struct zp_watch_report *rep)
-{
-    struct call *c = arg;
-
-    pthread_mutex_lock(&c->mu);
-    c->calls++;
-    c->at = zp_now_ms();
-    c->rep = *rep;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-}
-
-static unsigned call_count(struct call *c)
-{
-    unsigned n;
-
-    pthread_mutex_lock(&c->mu);
-    n = c->calls;
-    pthread_mutex_unlock(&c->mu);
-    return n;
-}
-
-/* Waits for the first call (generously: a hang fails the test, slowness does not). */
-static void call_wait_at(struct call *c, int line)
-{
-    struct timespec until = guard_time();
-    int rc = 0;
-
-    pthread_mutex_lock(&c->mu);
-    while (c->calls == 0 && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
-    pthread_mutex_unlock(&c->mu);
-    if (call_count(c) != 1)
-        fail_msg("line %d: %u answers, want 1", line, call_count(c));
-}
-#define call_wait(c) call_wait_at((c), __LINE__)
+/* --- two nameservers ----------------------------------------------------------------------- */
 
 struct two {
     struct fake *a, *b;
@@ -551,18 +474,6 @@ static void test_thousand(void **state)
         assert_int_equal(call_count(&c[i]), 1);
     free(c);
     two_stop(&t);
-}
-
-/* Bytes the process has allocated and not freed: the sanitizer's allocator keeps its own count. */
-static size_t heap_in_use(void)
-{
-#ifdef ZP_TEST_ASAN
-    return __sanitizer_get_current_allocated_bytes();
-#else
-    struct mallinfo2 mi = mallinfo2();
-
-    return mi.uordblks + mi.hblkhd;
-#endif
 }
 
 /*

@@ -29,48 +29,7 @@
 
 #include "fake_ns.h"
 
-/* Every one of the watcher's n workers waits for the clock alone. */
-static void settle(unsigned n)
-{
-    if (zp_clock_wait_idle(n, GUARD_MS) == -1)
-        fail_msg("the watcher's %u workers never went idle", n);
-}
-
-/* --- collecting answers -------------------------------------------------------------------- */
-
-struct call {
-    pthread_mutex_t mu;
-    unsigned calls;
-    uint64_t at;
-    struct zp_watch_report rep;
-};
-
-static void call_init(struct call *c)
-{
-    memset(c, 0, sizeof(*c));
-    pthread_mutex_init(&c->mu, NULL);
-}
-
-static void on_done(void *arg, const struct zp_watch_report *rep)
-{
-    struct call *c = arg;
-
-    pthread_mutex_lock(&c->mu);
-    c->calls++;
-    c->at = zp_now_ms();
-    c->rep = *rep;
-    pthread_mutex_unlock(&c->mu);
-}
-
-static unsigned call_count(struct call *c)
-{
-    unsigned n;
-
-    pthread_mutex_lock(&c->mu);
-    n = c->calls;
-    pthread_mutex_unlock(&c->mu);
-    return n;
-}
+/* --- one nameserver ------------------------------------------------------------------------ */
 
 /* One nameserver, and the spec of one (name, value) on it. */
 struct one {
@@ -278,14 +237,6 @@ static void test_query_budget_ends_watch(void **state)
     assert_true(c.rep.complete);
     zp_watcher_free(w);
     one_stop(&o);
-}
-
-/* Bytes the process has allocated and not freed. */
-static size_t heap_in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-
-    return mi.uordblks + mi.hblkhd;
 }
 
 /*

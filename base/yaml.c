@@ -52,6 +52,29 @@ static struct zp_ynode *node_new(struct builder *b, enum zp_ytype type, const ya
     return n;
 }
 
+/*
+ * A YAML file may hold credentials (a kubeconfig's token or client key):
+ * each scalar libyaml hands over is wiped before libyaml frees it, and the
+ * parser's input buffers before the parser goes. What libyaml's scanner
+ * keeps in its own growing work strings while it reads a scalar cannot be
+ * reached from here.
+ */
+static void event_free(yaml_event_t *ev)
+{
+    if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.value != NULL)
+        zp_wipe(ev->data.scalar.value, ev->data.scalar.length);
+    yaml_event_delete(ev);
+}
+
+static void parser_free(yaml_parser_t *p)
+{
+    if (p->buffer.start != NULL)
+        zp_wipe(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+    if (p->raw_buffer.start != NULL)
+        zp_wipe(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+    yaml_parser_delete(p);
+}
+
 static int next_event(struct builder *b, yaml_event_t *ev)
 {
     if (!yaml_parser_parse(&b->parser, ev))
@@ -89,18 +112,18 @@ static int parse_children(struct builder *b, struct zp_ynode *n, int depth)
         if (next_event(b, &ev) == -1)
             return -1;
         if (ev.type == end) {
-            yaml_event_delete(&ev);
+            event_free(&ev);
             return 0;
         }
         if (n->type == ZP_Y_MAP) {
             line = (int)ev.start_mark.line + 1;
             if (ev.type != YAML_SCALAR_EVENT) {
-                yaml_event_delete(&ev);
+                event_free(&ev);
                 return zp_err_set(b->err, ZP_ECONFIG, "%s:%d: mapping keys must be plain strings",
                                   b->file, line);
             }
             key = zp_xstrdup((const char *)ev.data.scalar.value);
-            yaml_event_delete(&ev);
+            event_free(&ev);
             if (zp_y_get(n, key) != NULL) {
                 zp_err_set(b->err, ZP_ECONFIG, "%s:%d: key \"%s\" appears twice", b->file, line,
                            key);
@@ -159,7 +182,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, int depth, struct zp_
         break;
     }
 out:
-    yaml_event_delete(ev);
+    event_free(ev);
     if (rc == -1) {
         node_free(n);
         n = NULL;
@@ -187,33 +210,33 @@ int zp_yaml_load_string(const char *name, const char *text, size_t len, struct z
     /* STREAM-START, then DOCUMENT-START or STREAM-END (empty file). */
     if (next_event(&b, &ev) == -1)
         goto out;
-    yaml_event_delete(&ev);
+    event_free(&ev);
     if (next_event(&b, &ev) == -1)
         goto out;
     if (ev.type == YAML_STREAM_END_EVENT) {
-        yaml_event_delete(&ev);
+        event_free(&ev);
         rc = 0;
         goto out;
     }
-    yaml_event_delete(&ev);
+    event_free(&ev);
     if (next_event(&b, &ev) == -1)
         goto out;
     if (parse_node(&b, &ev, 0, &doc->root) == -1)
         goto out;
     if (next_event(&b, &ev) == -1) /* DOCUMENT-END */
         goto out;
-    yaml_event_delete(&ev);
+    event_free(&ev);
     if (next_event(&b, &ev) == -1)
         goto out;
     if (ev.type != YAML_STREAM_END_EVENT) {
-        yaml_event_delete(&ev);
+        event_free(&ev);
         zp_err_set(err, ZP_ECONFIG, "%s: holds more than one YAML document; keep one", name);
         goto out;
     }
-    yaml_event_delete(&ev);
+    event_free(&ev);
     rc = 0;
 out:
-    yaml_parser_delete(&b.parser);
+    parser_free(&b.parser);
     if (rc == -1)
         zp_yaml_free(doc); /* a failed load leaves nothing for the caller to free */
     return rc;
@@ -231,7 +254,7 @@ int zp_yaml_load_file(const char *path, const char *what, struct zp_ydoc *doc, s
         return -1;
     }
     rc = zp_yaml_load_string(path, zp_buf_str(&b), b.len, doc, err);
-    zp_buf_free(&b);
+    zp_buf_free_secret(&b); /* the raw bytes: a kubeconfig's credentials among them */
     return rc;
 }
 

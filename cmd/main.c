@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -103,6 +105,19 @@ static int test_clock(void)
     return 0;
 }
 
+/*
+ * Every command below reads credentials: a core dump would write them to
+ * disk, and a dumpable process lets any other process of the same user
+ * read its memory (ptrace, /proc/<pid>/mem). Neither, from here on.
+ */
+static void no_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    if (setrlimit(RLIMIT_CORE, &none) == -1 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+        zp_log(ZP_LOG_WARN, "cannot turn core dumps off", ZP_END);
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
@@ -123,6 +138,7 @@ int main(int argc, char **argv)
     }
     if (test_clock() == -1)
         return ZP_EXIT_USAGE;
+    no_dumps();
     /* A peer closing a socket must be an error return, not a signal. */
     signal(SIGPIPE, SIG_IGN);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

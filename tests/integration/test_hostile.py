@@ -9,10 +9,12 @@ bound on time. The descriptor test bounds the server's CPU time: a resource, not
 """
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -345,3 +347,48 @@ class TestDescriptorExhaustion(HostileBase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+class TestProcessHardening(HostileBase):
+    """zoneproof holds credentials in memory: no core dump may write them to disk, and no other
+    process of the same user may read its memory (it is not dumpable, so ptrace and
+    /proc/<pid>/mem are closed to them, and its /proc files belong to root)."""
+
+    def test_no_core_dump_and_not_dumpable(self):
+        shared = tempfile.mkdtemp(prefix="zp-nobody-")
+        self.addCleanup(shutil.rmtree, shared, True)
+        os.chmod(shared, 0o755)
+        secret = zptest.write_secret(shared)
+        for name in ("serving.crt", "serving.key", "proxy-ca.crt"):
+            shutil.copy(pki.path(self.pki, name), os.path.join(shared, name))
+        config = os.path.join(shared, "config.yaml")
+        with open(config, "w") as f:
+            f.write("providers:\n  - name: lab\n    type: rfc2136\n    dnsZones: [example.test]\n"
+                    "    nameserver: 127.0.0.1\n    tsigKeyName: k\n    tsigSecretFile: %s\n"
+                    % secret)
+        for f in os.listdir(shared):
+            os.chmod(os.path.join(shared, f), 0o644)
+        port = zptest.free_port()
+        # As an ordinary user: root's /proc files are root's whatever the process does.
+        p = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", zptest.zoneproof_bin(),
+             "serve", "--config", config, "--secure-port", str(port), "--bind-address",
+             "127.0.0.1", "--tls-cert-file", os.path.join(shared, "serving.crt"),
+             "--tls-private-key-file", os.path.join(shared, "serving.key"),
+             "--requestheader-client-ca-file", os.path.join(shared, "proxy-ca.crt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"GROUP_NAME": GROUP})
+        try:
+            zptest.wait_for(lambda: p.poll() is not None or zptest.tcp_open("127.0.0.1", port),
+                            what="zoneproof serve as nobody")
+            self.assertIsNone(p.poll(), p.stderr.read() if p.poll() is not None else "")
+            with open("/proc/%d/limits" % p.pid) as f:
+                core = next(line for line in f if line.startswith("Max core file size"))
+            self.assertEqual(core.split()[4:6], ["0", "0"], core)
+            with open("/proc/%d/status" % p.pid) as f:
+                uid = next(line for line in f if line.startswith("Uid:")).split()[1]
+            self.assertEqual(uid, "65534")
+            self.assertEqual(os.stat("/proc/%d/mem" % p.pid).st_uid, 0,
+                             "a process of user nobody that is dumpable owns its /proc/<pid>/mem")
+        finally:
+            p.terminate()
+            p.wait(15)

@@ -233,10 +233,14 @@ static const char *failure_phrase(CURLcode rc)
     }
 }
 
-/* Sets one PEM blob option; libcurl copies the bytes, so the caller may wipe them after. */
+/*
+ * Sets one PEM blob option without a copy: libcurl would free its copy of a
+ * client key unwiped. The request outlives the handle (one per call), and
+ * its owner wipes the bytes (zp_buf_free_secret).
+ */
 static void set_blob(CURL *c, CURLoption opt, const struct zp_buf *pem)
 {
-    struct curl_blob blob = {pem->data, pem->len, CURL_BLOB_COPY};
+    struct curl_blob blob = {pem->data, pem->len, CURL_BLOB_NOCOPY};
 
     curl_easy_setopt(c, opt, &blob);
 }

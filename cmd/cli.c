@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "solver/challenge.h"
 #include "solver/config.h"
+#include "solver/journal.h"
 #include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
@@ -29,6 +30,7 @@ struct cli_opts {
     const char *zone;
     const char *provider;
     const char *timeout;
+    const char *state_dir;
     int json;
 };
 
@@ -43,6 +45,9 @@ static const char present_help[] =
     "  --key VALUE        the TXT value (base64url, as ACME computes it)\n"
     "  --zone ZONE        the zone to write in (default: the zone DNS says holds NAME)\n"
     "  --provider NAME    use this provider instance instead of routing by dnsZones\n"
+    "  --state-dir DIR    journal every value written in DIR (present records it before the\n"
+    "                     write, cleanup removes it), so that `zoneproof sweep` removes a value\n"
+    "                     whose cleanup never ran (the hook was killed)\n"
     "  --log-level LEVEL  debug, info, warn (default) or error; logs go to stderr\n";
 
 static const char check_help[] =
@@ -65,11 +70,17 @@ static const char check_help[] =
 static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"fqdn", required_argument, NULL, 'f'},
-        {"key", required_argument, NULL, 'k'},      {"zone", required_argument, NULL, 'z'},
-        {"provider", required_argument, NULL, 'p'}, {"timeout", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},           {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"fqdn", required_argument, NULL, 'f'},
+        {"key", required_argument, NULL, 'k'},
+        {"zone", required_argument, NULL, 'z'},
+        {"provider", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -98,6 +109,9 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
             break;
         case 'j':
             o->json = 1;
+            break;
+        case 's':
+            o->state_dir = optarg;
             break;
         case 'l':
             if (zp_cmd_log_level(optarg) == -1)
@@ -155,6 +169,7 @@ int zp_cmd_present(int argc, char **argv)
     struct zp_solver *solver = NULL;
     struct zp_challenge ch;
     struct zp_result *res = NULL;
+    struct zp_journal *journal = NULL;
     struct zp_err err = {0};
     enum zp_action action = strcmp(argv[0], "cleanup") == 0 ? ZP_CLEANUP : ZP_PRESENT;
     int rc = ZP_EXIT_USAGE, p;
@@ -162,7 +177,8 @@ int zp_cmd_present(int argc, char **argv)
     if ((p = parse(argc, argv, present_help, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
     if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
-        zp_challenge_make(&ch, action, o.fqdn, o.zone, o.key, o.provider, &err) == -1) {
+        zp_challenge_make(&ch, action, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
+        (o.state_dir != NULL && zp_journal_dir_open(o.state_dir, &journal, &err) == -1)) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -172,6 +188,7 @@ int zp_cmd_present(int argc, char **argv)
         rc = ZP_EXIT_FAIL;
         goto out;
     }
+    zp_solver_set_journal(solver, journal);
     /* CleanUp too: removing from the wrong zone "succeeds" and leaves the record. */
     discover_zone(zp_solver_precheck(solver), cfg, &ch);
     res = zp_xcalloc(1, sizeof(*res));
@@ -187,6 +204,7 @@ int zp_cmd_present(int argc, char **argv)
     rc = ZP_EXIT_OK;
 out:
     zp_solver_free(solver);
+    zp_journal_free(journal);
     zp_config_free(cfg);
     free(res);
     return rc;

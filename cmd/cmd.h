@@ -19,6 +19,7 @@ int zp_cmd_present(int argc, char **argv); /* present and cleanup */
 int zp_cmd_check(int argc, char **argv);
 int zp_cmd_check_config(int argc, char **argv);
 int zp_cmd_doctor(int argc, char **argv);
+int zp_cmd_sweep(int argc, char **argv);
 
 /* --config, else $ZONEPROOF_CONFIG, else the default path. */
 const char *zp_cmd_config_path(const char *flag);

@@ -36,6 +36,7 @@
 #include "base/wait.h"
 #include "providers/provider.h"
 #include "solver/access.h"
+#include "solver/journal.h"
 #include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
@@ -80,6 +81,7 @@ struct zp_solver {
     int stopping;                 /* no new pool once set */
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
     void *secret_arg;
+    struct zp_journal *journal; /* idem; NULL: no journal */
 
     pthread_mutex_t busy_mu; /* guards busy */
     struct busy_name *busy;  /* names with a read-modify-write call in flight */
@@ -260,6 +262,52 @@ void zp_solver_watch_spec(const struct zp_instance *inst, const struct zp_challe
     spec->n_resolvers = inst->prop.n_resolvers;
 }
 
+/* The journal entry of j's value (journal.h). */
+static void journal_entry(const struct job *j, struct zp_jentry *e)
+{
+    zp_jentry_make(e, j->inst->name, j->zone, j->ch.fqdn, j->ch.key, j->ch.resource_namespace,
+                   j->ch.uid);
+}
+
+/* Before a Present's write: its entry is recorded, or nothing is written. */
+static int journal_begin(const struct job *j, struct zp_err *err)
+{
+    struct zp_jentry e;
+
+    if (j->s->journal == NULL)
+        return 0;
+    journal_entry(j, &e);
+    if (j->s->journal->ops->put(j->s->journal->ctx, &e, j->deadline_ms, err) == -1) {
+        zp_log(ZP_LOG_WARN, "journal: cannot record a challenge", ZP_S("fqdn", e.fqdn),
+               ZP_S("entry", e.id), ZP_S("error", err->msg), ZP_END);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * After the write: the entry says so (Present), or goes (CleanUp). A
+ * failure here leaves an entry that says more than is true, which the
+ * sweeper resolves by removing the value again: logged, not failed.
+ */
+static void journal_done(const struct job *j, int removed)
+{
+    struct zp_journal *jn = j->s->journal;
+    struct zp_jentry e;
+    struct zp_err err = {0};
+    int rc;
+
+    if (jn == NULL)
+        return;
+    journal_entry(j, &e);
+    e.state = ZP_J_WRITTEN;
+    rc = removed ? jn->ops->remove(jn->ctx, e.id, j->deadline_ms, &err)
+                 : jn->ops->put(jn->ctx, &e, j->deadline_ms, &err);
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "journal: cannot update an entry; the sweeper will settle it",
+               ZP_S("fqdn", e.fqdn), ZP_S("entry", e.id), ZP_S("error", err.msg), ZP_END);
+}
+
 /* Runs the provider; returns 1 when the job went on to the watcher. */
 static int run_job(struct job *j)
 {
@@ -309,10 +357,15 @@ static int run_job(struct job *j)
         /* Whatever happened, a remembered "served" result for this value is stale now. */
         if (j->s->watcher)
             zp_watcher_forget(j->s->watcher, j->ch.fqdn, j->ch.key);
-    } else if (zp_precheck_present(j->s->pc, in, &j->ch, j->zone, j->deadline_ms, err) == -1) {
+        if (rc == 0)
+            journal_done(j, 1);
+    } else if (zp_precheck_present(j->s->pc, in, &j->ch, j->zone, j->deadline_ms, err) == -1 ||
+               journal_begin(j, err) == -1) {
         rc = -1;
     } else {
         rc = in->ops->present(in->cfg, &rec, &call, err);
+        if (rc == 0)
+            journal_done(j, 0);
     }
     if (rc == -1) {
         zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
@@ -405,6 +458,11 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
 struct zp_precheck *zp_solver_precheck(struct zp_solver *s)
 {
     return s->pc;
+}
+
+void zp_solver_set_journal(struct zp_solver *s, struct zp_journal *j)
+{
+    s->journal = j;
 }
 
 void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg)

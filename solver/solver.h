@@ -39,6 +39,13 @@ struct zp_solver;
 /* cfg must outlive the solver. */
 struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err);
 void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg);
+/*
+ * The write-ahead journal (journal.h), before the first submit; NULL: none.
+ * With one, a Present whose entry cannot be recorded fails before any
+ * write, and a CleanUp removes its entry. The caller keeps j.
+ */
+struct zp_journal;
+void zp_solver_set_journal(struct zp_solver *s, struct zp_journal *j);
 void zp_solver_free(struct zp_solver *s);
 /* The loaded checks (PSL, trust anchors, resolvers) the solver runs before a write. */
 struct zp_precheck *zp_solver_precheck(struct zp_solver *s);

@@ -1,0 +1,120 @@
+/*
+ * sweep.c — one pass of the sweeper (sweep.h). Runs on the caller's thread
+ * (serve's sweeper thread, or the CLI): every removal is a blocking
+ * provider call, one after the other, each on its own budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "providers/provider.h"
+#include "solver/config.h"
+#include "solver/sweep.h"
+
+/* Whether e is an orphan; logged with the reason. */
+static int orphan(const struct zp_sweep_opts *o, const struct zp_jentry *e, uint64_t now_s)
+{
+    struct zp_err err = {0};
+    uint64_t age = now_s > e->time_s ? now_s - e->time_s : 0;
+    int alive = o->alive ? o->alive(o->alive_arg, e, &err) : -1;
+
+    if (alive == 1)
+        return 0;
+    if (alive == 0)
+        return 1;
+    if (o->alive != NULL)
+        zp_log(ZP_LOG_DEBUG, "sweep: cannot tell whether the challenge exists; its age decides",
+               ZP_S("entry", e->id), ZP_S("error", err.msg), ZP_END);
+    return age >= o->older_than_s;
+}
+
+/* Another entry that is not an orphan holds the same name and value. */
+static int still_needed(const struct zp_jentry *all, const int *orph, size_t n, size_t i)
+{
+    for (size_t k = 0; k < n; k++)
+        if (k != i && !orph[k] && strcmp(all[k].fqdn, all[i].fqdn) == 0 &&
+            strcmp(all[k].value, all[i].value) == 0)
+            return 1;
+    return 0;
+}
+
+/* CleanUp of e's value through its instance, then its entry dropped. */
+static int remove_value(const struct zp_config *cfg, struct zp_journal *j,
+                        const struct zp_sweep_opts *o, const struct zp_jentry *e,
+                        struct zp_err *err)
+{
+    const struct zp_instance *in = zp_config_instance(cfg, e->instance);
+    struct zp_record rec = {0};
+    struct zp_prov_call call = {0};
+
+    if (in == NULL)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "the entry names provider instance %s, which the configuration no "
+                          "longer has; remove the value by hand, then the entry",
+                          e->instance);
+    rec.fqdn = e->fqdn;
+    rec.zone = e->zone[0] ? e->zone : NULL;
+    rec.value = e->value;
+    rec.ttl = in->ttl;
+    call.deadline_ms = zp_now_ms() + (o->call_timeout_ms ? o->call_timeout_ms : 30000);
+    call.resource_namespace = e->ns;
+    call.instance = in->name;
+    call.secret_get = o->secret_get;
+    call.secret_arg = o->secret_arg;
+    if (rec.zone == NULL && in->n_zones > 0)
+        rec.zone = in->zones[0];
+    if (in->ops->cleanup(in->cfg, &rec, &call, err) == -1)
+        return -1;
+    return j->ops->remove(j->ctx, e->id, call.deadline_ms, err);
+}
+
+int zp_sweep_run(const struct zp_config *cfg, struct zp_journal *j, const struct zp_sweep_opts *o,
+                 struct zp_sweep_result *res, struct zp_err *err)
+{
+    struct zp_jentry *all = NULL;
+    size_t n = 0;
+    int *orph;
+    uint64_t now_s = (uint64_t)time(NULL);
+
+    memset(res, 0, sizeof(*res));
+    if (j->ops->list(j->ctx, &all, &n, zp_now_ms() + 30000, err) == -1)
+        return -1;
+    res->entries = n;
+    orph = calloc(n ? n : 1, sizeof(*orph));
+    if (orph == NULL)
+        abort(); /* allocation only */
+    for (size_t i = 0; i < n; i++)
+        res->orphans += (size_t)(orph[i] = orphan(o, &all[i], now_s));
+    for (size_t i = 0; i < n; i++) {
+        struct zp_err e = {0};
+        if (!orph[i])
+            continue;
+        if (still_needed(all, orph, n, i) || o->dry_run) {
+            zp_log(ZP_LOG_INFO,
+                   o->dry_run ? "sweep: orphan (dry run: kept)"
+                              : "sweep: orphan "
+                                "kept: a live challenge has the same value",
+                   ZP_S("entry", all[i].id), ZP_S("provider", all[i].instance),
+                   ZP_S("fqdn", all[i].fqdn), ZP_S("value", all[i].value), ZP_END);
+            continue;
+        }
+        if (remove_value(cfg, j, o, &all[i], &e) == 0) {
+            res->removed++;
+            zp_log(ZP_LOG_INFO, "sweep: orphaned value removed", ZP_S("entry", all[i].id),
+                   ZP_S("provider", all[i].instance), ZP_S("fqdn", all[i].fqdn),
+                   ZP_S("value", all[i].value), ZP_S("namespace", all[i].ns),
+                   ZP_S("uid", all[i].uid), ZP_END);
+        } else {
+            res->failed++;
+            zp_log(ZP_LOG_WARN, "sweep: cannot remove an orphaned value; tried again next time",
+                   ZP_S("entry", all[i].id), ZP_S("provider", all[i].instance),
+                   ZP_S("fqdn", all[i].fqdn), ZP_S("error", e.msg), ZP_END);
+        }
+    }
+    free(orph);
+    free(all);
+    return 0;
+}

@@ -8,7 +8,8 @@
  * delete before the add would wipe the other value of an apex + wildcard
  * pair that validates at the same name.
  *
- * ldns builds, signs and verifies the messages; the exchange itself is
+ * ldns builds the messages and tsig.c signs them and checks the replies'
+ * signatures (ldns would leave the key in freed memory); the exchange is
  * rfc2136_net.c's rather than ldns_resolver_send_pkt's, because that call
  * throws the reply away when its signature does not verify, and an
  * unsigned BADKEY or BADSIG reply is exactly the one whose TSIG error tells
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 #include <openssl/rand.h>
@@ -35,26 +37,11 @@
 #include "providers/common.h"
 #include "providers/provider.h"
 #include "providers/rfc2136_int.h"
+#include "providers/tsig.h"
 
 #define RFC_SECRET_MAX 4096 /* a BIND secret is under 100 bytes; anything larger is a mistake */
 #define RFC_TIMEOUT_DEFAULT_MS 5000u
 #define RFC_TIMEOUT_MAX_MS 60000u
-#define RFC_FUDGE 300 /* seconds; ldns hard-codes the same value */
-
-/* TSIG errors (RFC 8945 5.3); ldns has no names for them. */
-enum { RFC_BADSIG = 16, RFC_BADKEY = 17, RFC_BADTIME = 18 };
-
-/* The algorithms ldns can compute; sha224 and sha384 are missing or misnamed in ldns. */
-static const struct rfc_alg {
-    const char *name; /* as written in configuration and BIND's key statement */
-    const char *wire; /* the TSIG algorithm name */
-    int weak;
-} rfc_algs[] = {
-    {"hmac-sha256", "hmac-sha256.", 0},
-    {"hmac-sha512", "hmac-sha512.", 0},
-    {"hmac-sha1", "hmac-sha1.", 1},
-    {"hmac-md5", "hmac-md5.sig-alg.reg.int.", 1},
-};
 
 struct rfc_cfg {
     char *nameserver; /* as written, for messages */
@@ -63,7 +50,7 @@ struct rfc_cfg {
     int numeric;    /* host is an address literal: never resolved */
     char *key;      /* tsigKeyName as written; NULL for unsigned updates */
     char *key_wire; /* the same, absolute */
-    const struct rfc_alg *alg;
+    const struct zp_tsig_alg *alg;
     struct zp_cred secret; /* tsigSecretFile or tsigSecretSecretRef */
     int tcp;
     uint64_t timeout_ms;
@@ -111,21 +98,6 @@ static int rfc_secret_load(const struct rfc_cfg *cfg, const struct zp_prov_call 
                           "BIND key statement)",
                           setting, where);
     return 0;
-}
-
-static const struct rfc_alg *rfc_alg_find(const char *name)
-{
-    size_t n = strlen(name);
-
-    if (n > 0 && name[n - 1] == '.')
-        n--;
-    for (size_t i = 0; i < sizeof(rfc_algs) / sizeof(rfc_algs[0]); i++) {
-        const char *w = rfc_algs[i].wire;
-        if ((strlen(rfc_algs[i].name) == n && strncasecmp(name, rfc_algs[i].name, n) == 0) ||
-            (strlen(w) - 1 == n && strncasecmp(name, w, n) == 0))
-            return &rfc_algs[i];
-    }
-    return NULL;
 }
 
 static void rfc_config_free(void *p)
@@ -181,7 +153,7 @@ static int rfc_parse_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
     given = zp_y_get(node, "tsigSecretFile")        ? "tsigSecretFile"
             : zp_y_get(node, "tsigSecretSecretRef") ? "tsigSecretSecretRef"
                                                     : NULL;
-    cfg->alg = rfc_alg_find(alg);
+    cfg->alg = zp_tsig_alg_find(alg);
     if (cfg->alg == NULL) {
         zp_y_fail(zp_y_get(node, "tsigAlgorithm"), path, err,
                   "tsigAlgorithm \"%s\" is not supported (use hmac-sha256, hmac-sha512, or for old "
@@ -373,7 +345,7 @@ static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_e
     const char *secret = cfg->secret.setting ? cfg->secret.setting : "tsigSecretFile";
 
     switch (tsig_error) {
-    case RFC_BADKEY:
+    case ZP_TSIG_ERR_BADKEY:
         /* BIND: the key or its algorithm is unknown. Knot: that, or no acl allows the update. */
         return zp_err_set(
             err, ZP_EAUTH,
@@ -382,18 +354,18 @@ static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_e
             "tsigKeyName and tsigAlgorithm against the server's key statement, then the zone's "
             "acl (Knot: key %s, action update, update-type TXT, an update-owner that covers %s)",
             fqdn, srv, key, alg, fqdn, key, fqdn);
-    case RFC_BADSIG:
+    case ZP_TSIG_ERR_BADSIG:
         return zp_err_set(
             err, ZP_EAUTH,
             "update of TXT at %s rejected by %s: signature rejected: %s does not hold the "
             "server's secret for key %s (or the server's algorithm differs from %s)",
             fqdn, srv, secret, key, alg);
-    case RFC_BADTIME:
+    case ZP_TSIG_ERR_BADTIME:
         return zp_err_set(
             err, ZP_EAUTH,
             "update of TXT at %s rejected by %s: the clocks of this host and the server differ by "
             "more than %d s, so the signature of key %s is refused; fix NTP on both",
-            fqdn, srv, RFC_FUDGE, key);
+            fqdn, srv, ZP_TSIG_FUDGE, key);
     default:
         return zp_err_set(
             err, ZP_EAUTH,
@@ -620,15 +592,36 @@ int zp_rfc_tsig_error(const ldns_pkt *reply)
     return ldns_rdf2native_int16(ldns_rr_rdf(t, 5));
 }
 
+/* The UPDATE for op in wire form into wire: rfc_build's packet, encoded. */
+static int rfc_encode(const struct rfc_op *op, struct zp_buf *wire, struct zp_err *err)
+{
+    ldns_pkt *q = NULL;
+    uint8_t *w = NULL;
+    size_t wlen = 0;
+    int rc = -1;
+
+    if (rfc_build(op, &q, err) == -1)
+        return -1;
+    if (ldns_pkt2wire(&w, q, &wlen) == LDNS_STATUS_OK && zp_buf_append(wire, w, wlen) == 0)
+        rc = 0;
+    else
+        zp_err_set(err, ZP_EINTERNAL, "cannot encode the update for %s", op->rec->fqdn);
+    free(w);
+    ldns_pkt_free(q);
+    return rc;
+}
+
 /*
- * The signed UPDATE for op, once the name is inside the zone and the
- * deadline has time left. secret keeps the key for checking the reply.
+ * The signed UPDATE for op in wire, once the name is inside the zone and
+ * the deadline has time left. secret keeps the key and mac the request's
+ * MAC, for checking the reply.
  */
-static int rfc_prepare(const struct rfc_op *op, ldns_pkt **q, struct zp_buf *secret,
-                       struct zp_err *err)
+static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct zp_buf *secret,
+                       struct zp_tsig_mac *mac, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
     const struct zp_record *rec = op->rec;
+    struct zp_tsig_key key = {.name = cfg->key_wire, .alg = cfg->alg};
 
     if (!zp_dname_in_zone(rec->fqdn, op->zone))
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
@@ -640,65 +633,58 @@ static int rfc_prepare(const struct rfc_op *op, ldns_pkt **q, struct zp_buf *sec
             err, ZP_ETIMEOUT,
             "the deadline for the update of TXT at %s ran out before it could be sent to %s",
             rec->fqdn, cfg->nameserver);
-    if (rfc_build(op, q, err) == -1)
+    if (rfc_encode(op, wire, err) == -1)
         return -1;
     if (cfg->key == NULL)
         return 0;
     if (rfc_secret_load(cfg, op->call, secret, err) == -1)
         return -1;
-    if (ldns_pkt_tsig_sign(*q, cfg->key_wire, secret->data, RFC_FUDGE, cfg->alg->wire, NULL) !=
-        LDNS_STATUS_OK)
-        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the update for %s with key %s (%s)",
-                          rec->fqdn, cfg->key, cfg->alg->name);
+    key.secret = secret->data;
+    key.secret_len = secret->len;
+    if (zp_tsig_sign(&key, (uint64_t)time(NULL), wire, mac, err) == -1) {
+        zp_err_wrap(err, "cannot sign the update for %s with key %s (%s)", rec->fqdn, cfg->key,
+                    cfg->alg->name);
+        return -1;
+    }
     return 0;
 }
 
-/* Sends q and parses the reply: its wire form in reply (for the TSIG check), parsed in *r. */
-static int rfc_transact(const struct rfc_op *op, ldns_pkt *q, struct zp_buf *reply, ldns_pkt **r,
-                        struct zp_err *err)
+/* Sends wire and parses the reply: its wire form in reply (for the TSIG check), parsed in *r. */
+static int rfc_transact(const struct rfc_op *op, const struct zp_buf *wire, struct zp_buf *reply,
+                        ldns_pkt **r, struct zp_err *err)
 {
-    uint8_t *wire = NULL;
-    size_t wlen = 0;
-    int rc = -1;
-
-    if (ldns_pkt2wire(&wire, q, &wlen) != LDNS_STATUS_OK) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot encode the update for %s", op->rec->fqdn);
-        goto out;
-    }
-    if (rfc_exchange(op, wire, wlen, reply, err) == -1)
-        goto out;
-    if (ldns_wire2pkt(r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK) {
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s sent a reply to the update of TXT at %s that is not a DNS message",
-                   op->cfg->nameserver, op->rec->fqdn);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(wire);
-    return rc;
+    if (rfc_exchange(op, (const uint8_t *)wire->data, wire->len, reply, err) == -1)
+        return -1;
+    if (ldns_wire2pkt(r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK)
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "%s sent a reply to the update of TXT at %s that is not a DNS message",
+                          op->cfg->nameserver, op->rec->fqdn);
+    return 0;
 }
 
 /*
- * What the reply r to q says, once logged: 0 for an update applied by a
- * server that proved it holds the key, or a probe refused as designed.
+ * What the reply r (reply in wire form) to a request whose MAC is mac
+ * says, once logged: 0 for an update applied by a server that proved it
+ * holds the key, or a probe refused as designed.
  */
-static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const struct zp_buf *reply,
-                     const struct zp_buf *secret, struct zp_err *err)
+static int rfc_judge(const struct rfc_op *op, ldns_pkt *r, const struct zp_buf *reply,
+                     const struct zp_buf *secret, const struct zp_tsig_mac *mac, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
     const struct zp_record *rec = op->rec;
     int rcode = ldns_pkt_get_rcode(r), tsig_error = 0, verified = 0;
-    ldns_rr *tsig = ldns_pkt_tsig(r);
+    enum zp_tsig_check check = ZP_TSIG_UNSIGNED;
 
     if (cfg->key != NULL) {
+        struct zp_tsig_key key = {.name = cfg->key_wire,
+                                  .alg = cfg->alg,
+                                  .secret = secret->data,
+                                  .secret_len = secret->len};
         tsig_error = zp_rfc_tsig_error(r);
-        verified = tsig != NULL &&
-                   ldns_pkt_tsig_verify(r, (const uint8_t *)reply->data, reply->len, cfg->key_wire,
-                                        secret->data, ldns_rr_rdf(ldns_pkt_tsig(q), 3));
-        /* ldns unhooks the TSIG RR and keeps it unhooked when verification fails early. */
-        if (tsig != NULL && ldns_pkt_tsig(r) == NULL)
-            ldns_pkt_set_tsig(r, tsig);
+        if (zp_tsig_verify(&key, mac, (uint64_t)time(NULL), (const uint8_t *)reply->data,
+                           reply->len, &check, err) == -1)
+            return -1;
+        verified = check == ZP_TSIG_OK;
     }
     zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", op->call->instance),
            ZP_S("action", op->probe ? "probe"
@@ -707,7 +693,8 @@ static int rfc_judge(const struct rfc_op *op, ldns_pkt *q, ldns_pkt *r, const st
            ZP_S("server", cfg->nameserver), ZP_S("zone", op->zone), ZP_S("fqdn", rec->fqdn),
            ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(rcode)),
            ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
-           ZP_B("reply_has_tsig", tsig != NULL), ZP_B("signed_reply_ok", verified), ZP_END);
+           ZP_B("reply_has_tsig", ldns_pkt_tsig(r) != NULL), ZP_B("signed_reply_ok", verified),
+           ZP_S("reply_tsig_check", cfg->key ? zp_tsig_check_name(check) : "none"), ZP_END);
     if (op->probe && rcode == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
         (cfg->key == NULL || verified)) {
         snprintf(err->msg, sizeof(err->msg),
@@ -734,24 +721,27 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
 {
     const struct rfc_cfg *cfg = p;
     struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del != 0, .probe = del == 2};
-    struct zp_buf secret, reply;
-    ldns_pkt *q = NULL, *r = NULL;
+    struct zp_buf secret, query, reply;
+    struct zp_tsig_mac mac = {.len = 0};
+    ldns_pkt *r = NULL;
     int rc = -1;
 
     zp_buf_init(&secret, RFC_SECRET_MAX);
+    zp_buf_init(&query, ZP_RFC_MSG_MAX);
     zp_buf_init(&reply, ZP_RFC_MSG_MAX);
     op.zone = cfg->zone ? cfg->zone : rec->zone;
-    if (rfc_prepare(&op, &q, &secret, err) == -1 || rfc_transact(&op, q, &reply, &r, err) == -1)
+    if (rfc_prepare(&op, &query, &secret, &mac, err) == -1 ||
+        rfc_transact(&op, &query, &reply, &r, err) == -1)
         goto out;
-    rc = rfc_judge(&op, q, r, &reply, &secret, err);
+    rc = rfc_judge(&op, r, &reply, &secret, &mac, err);
 out:
     if (rc == -1)
         zp_log(ZP_LOG_WARN, "rfc2136 update failed", ZP_S("instance", call->instance),
                ZP_S("server", cfg->nameserver), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg),
                ZP_END);
     zp_buf_free_secret(&secret);
+    zp_buf_free(&query);
     zp_buf_free(&reply);
-    ldns_pkt_free(q);
     ldns_pkt_free(r);
     return rc;
 }

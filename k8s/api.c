@@ -46,6 +46,8 @@ struct zp_api {
     struct zp_authz *authz;
     struct zp_handoff *handoff;
     int draining;
+    struct call *parked; /* calls waiting for the solver (loop thread only) */
+    unsigned n_answered; /* of those, answered at the stop */
 };
 
 /* What the one log line of a request says, filled in as the request goes. */
@@ -77,6 +79,7 @@ struct authz_wait {
 };
 
 /* One parked ChallengePayload call. */
+struct call;
 struct call {
     struct zp_handoff_item item; /* first: the hand-off gives this pointer back */
     struct zp_handoff *handoff;
@@ -88,6 +91,9 @@ struct call {
     /* Written on a solver thread before the post, read on the loop after it. */
     int ok;
     struct zp_err err;
+    /* Loop thread only: the list of parked calls, and whether the stop answered it already. */
+    struct call *prev, *next;
+    int answered_at_stop;
 };
 
 /* cJSON says NULL when out of memory; like base/mem.h, stop rather than send half a reply. */
@@ -373,14 +379,41 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
     c->evcon = NULL;
 }
 
+static void park(struct zp_api *api, struct call *c)
+{
+    c->next = api->parked;
+    if (api->parked != NULL)
+        api->parked->prev = c;
+    api->parked = c;
+}
+
+static void unpark(struct call *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (c->api->parked == c)
+        c->api->parked = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
 /* The hand-off: on the loop thread (live), or anywhere after the server stopped. */
 static void call_finish(struct zp_handoff_item *it, int live)
 {
     struct call *c = (struct call *)it;
 
+    if (c->api != NULL) { /* NULL: detached at the server's end (zp_api_detach_parked) */
+        unpark(c);
+        if (c->answered_at_stop)
+            c->api->n_answered--;
+    }
     c->log.outcome = c->ok ? "success" : "failure";
     c->log.reason = c->ok ? NULL : zp_errkind_name(c->err.kind);
-    if (live && c->req != NULL) {
+    if (c->answered_at_stop) {
+        zp_strlcpy(c->log.error, "answered at the stop: zoneproof is restarting",
+                   sizeof(c->log.error));
+    } else if (live && c->req != NULL) {
         /* Forget the connection first: the reply may close and free it. */
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
         reply_json(c->api, c->req, 201,
@@ -422,6 +455,7 @@ static void submit(struct zp_api *api, struct evhttp_request *req, const struct 
     c->log = *lg;
     evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
     zp_handoff_hold(api->handoff);
+    park(api, c);
     if (zp_solver_submit(api->solver, &c->ch, on_solved, c, &c->err) == 0)
         return;
     /* Refused (queue full, stopping): still a 201 that cert-manager retries. */
@@ -745,4 +779,41 @@ void zp_api_free(struct zp_api *api)
 void zp_api_set_draining(struct zp_api *api, int on)
 {
     api->draining = on;
+}
+
+unsigned zp_api_answer_parked(struct zp_api *api)
+{
+    unsigned n = 0;
+
+    for (struct call *c = api->parked; c != NULL; c = c->next) {
+        if (c->answered_at_stop || c->req == NULL)
+            continue;
+        c->answered_at_stop = 1;
+        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        reply_json(api, c->req, 201,
+                   zp_api_result_json(c->ch.uid, 0, ZP_ETRANSIENT, ZP_API_RESTARTING), &c->log);
+        c->req = NULL;
+        c->evcon = NULL;
+        n++;
+    }
+    api->n_answered += n;
+    return n;
+}
+
+void zp_api_detach_parked(struct zp_api *api)
+{
+    struct call *c = api->parked, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        c->api = NULL;
+        c->prev = c->next = NULL;
+    }
+    api->parked = NULL;
+    api->n_answered = 0;
+}
+
+unsigned zp_api_answered_at_stop(const struct zp_api *api)
+{
+    return api->n_answered;
 }

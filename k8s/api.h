@@ -151,6 +151,24 @@ struct zp_api *zp_api_new(const struct zp_api_cfg *cfg);
 void zp_api_free(struct zp_api *api);
 /* While draining, /readyz fails and replies ask clients to close the connection. */
 void zp_api_set_draining(struct zp_api *api, int on);
+
+#define ZP_API_RESTARTING "zoneproof is restarting; cert-manager will retry"
+/*
+ * At a stop: every parked ChallengePayload call is answered now, with
+ * success=false and ZP_API_RESTARTING, rather than when its solver job
+ * ends (a Present may wait for propagation for most of a minute). The
+ * jobs go on: a provider call in flight finishes its write and its journal
+ * entry, so nothing is left half-written. Returns how many were answered.
+ */
+unsigned zp_api_answer_parked(struct zp_api *api);
+/*
+ * The server's end, on the loop's thread before the hand-off closes: calls
+ * still parked forget the api, so that their jobs, ending later on solver
+ * threads, touch only their own memory.
+ */
+void zp_api_detach_parked(struct zp_api *api);
+/* Calls answered at the stop whose solver job has not ended yet. */
+unsigned zp_api_answered_at_stop(const struct zp_api *api);
 /* The evhttp generic callback; arg is the zp_api. */
 void zp_api_handle(struct evhttp_request *req, void *arg);
 

@@ -312,15 +312,19 @@ static void refuse_with(struct conn *c, struct evbuffer *src, const char *line, 
     char method[16], path[256], remote[64];
     size_t ml = sp ? (size_t)(sp - line) : 0, pl = 0;
 
-    zp_strlcpy(method, "", sizeof(method));
-    if (ml > 0 && ml < sizeof(method))
-        zp_strlcpy(method, line, ml + 1);
+    /* line is n bytes inside the request, not a string: copy by length only. */
+    method[0] = path[0] = '\0';
+    if (ml > 0 && ml < sizeof(method)) {
+        memcpy(method, line, ml);
+        method[ml] = '\0';
+    }
     if (sp != NULL) {
         const char *end = memchr(sp + 1, ' ', n - ml - 1);
         pl = end ? (size_t)(end - sp - 1) : n - ml - 1;
-        zp_strlcpy(path, sp + 1, pl + 1 < sizeof(path) ? pl + 1 : sizeof(path));
-    } else {
-        path[0] = '\0';
+        if (pl >= sizeof(path))
+            pl = sizeof(path) - 1;
+        memcpy(path, sp + 1, pl);
+        path[pl] = '\0';
     }
     remote_of(c, remote, sizeof(remote));
     zp_log(ZP_LOG_INFO, "request", ZP_S("method", method), ZP_S("path", path), ZP_I("status", code),

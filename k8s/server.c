@@ -384,11 +384,14 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
-    unsigned pending = zp_handoff_pending(srv->handoff);
+    unsigned pending;
     struct timeval grace = {0, DRAIN_TICK_MS * 1000};
 
     (void)fd;
     (void)what;
+    /* Calls parked since (on connections still open) are answered too; those need no wait. */
+    zp_api_answer_parked(srv->api);
+    pending = zp_handoff_pending(srv->handoff) - zp_api_answered_at_stop(srv->api);
     if (pending > 0 && zp_ms_left(srv->drain_deadline) > 0)
         return;
     if (pending > 0)
@@ -417,6 +420,14 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
         evhttp_del_accept_socket(srv->http, srv->bound[i]);
     srv->n_bound = 0;
     zp_api_set_draining(srv->api, 1);
+    /*
+     * A parked Present may wait most of a minute for propagation: answered
+     * now, so that cert-manager retries it on a replica that stays, while
+     * provider calls in flight finish their writes when the solver stops.
+     */
+    if (zp_api_answer_parked(srv->api) > 0)
+        zp_log(ZP_LOG_INFO, "stopping: parked challenges answered; cert-manager retries them",
+               ZP_END);
     if (srv->authsrc != NULL)
         zp_authsrc_stop(srv->authsrc);
     srv->drain_deadline = zp_now_ms() + DRAIN_MS;
@@ -670,6 +681,8 @@ out:
      */
     if (srv.http != NULL)
         evhttp_free(srv.http);
+    if (srv.api != NULL)
+        zp_api_detach_parked(srv.api);
     zp_handoff_close(srv.handoff);
     /* Waits for calls to kube-apiserver in progress; what never ran is given back. */
     zp_kworker_free(srv.worker);

@@ -577,9 +577,10 @@ class Drain(HTTPBase):
 
         def slow():
             try:
+                # Parked for up to 50 s: the stop answers it at once instead.
                 result["slow"] = self.post(srv, payload(
-                    "Present", "_acme-challenge.drain.slow.test.", zptest.acme_key("d"),
-                    SLOW_ZONE + "."))
+                    "Present", "_acme-challenge.drain.parked.test.", zptest.acme_key("d"),
+                    PARKED_ZONE + "."))
             except Exception as e:  # reported below
                 result["error"] = e
 
@@ -593,7 +594,7 @@ class Drain(HTTPBase):
         try:
             t = threading.Thread(target=slow)
             t.start()
-            self.wait_parked(srv, "_acme-challenge.drain.slow.test.")
+            self.wait_parked(srv, "_acme-challenge.drain.parked.test.")
             srv.signal(signal.SIGTERM)
             zptest.wait_for(refused, what="the listener closed")
             with self.assertRaises(OSError):
@@ -603,6 +604,13 @@ class Drain(HTTPBase):
             status, hdrs, data = result["slow"]
             self.assertEqual(status, 201)
             self.assertEqual(hdrs.get("Connection"), "close")
+            resp = json.loads(data)["response"]
+            self.assertFalse(resp["success"])
+            self.assertEqual(resp["status"]["message"],
+                             "zoneproof is restarting; cert-manager will retry")
+            # Its write was done and stays: cert-manager's CleanUp (or the sweeper) removes it.
+            self.assertEqual(self.named.txt("_acme-challenge.drain.parked.test."),
+                             [zptest.acme_key("d")])
             self.assertEqual(srv.proc.wait(15), 0, srv.output())
         finally:
             srv.stop()

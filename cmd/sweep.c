@@ -5,6 +5,7 @@
  * removal failed, 2 for usage.
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,6 @@
 #include "solver/journal.h"
 #include "solver/sweep.h"
 
-#define DEFAULT_ORPHAN_AFTER_S (24u * 3600u)
-
 static const char sweep_help[] =
     "usage: zoneproof sweep --state-dir DIR [flags]\n"
     "\n"
@@ -29,7 +28,8 @@ static const char sweep_help[] =
     "\n"
     "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
     "  --state-dir DIR    the journal written by present/cleanup --state-dir\n"
-    "  --older-than DUR   age at which an entry is an orphan (default 24h; 0 for all)\n"
+    "  --older-than DUR   age at which an entry is an orphan (default: cleanup.orphanAfter,\n"
+    "                     24h; 0 for all)\n"
     "  --dry-run          list the orphans, change nothing\n"
     "  --log-level LEVEL  debug, info (default) , warn or error; logs go to stderr\n";
 
@@ -54,7 +54,7 @@ static int parse(int argc, char **argv, struct sweep_opts *o)
     int c;
 
     memset(o, 0, sizeof(*o));
-    o->older_than_ms = DEFAULT_ORPHAN_AFTER_S * 1000ull;
+    o->older_than_ms = UINT64_MAX; /* unset: the configuration's cleanup.orphanAfter */
     zp_log_set_level(ZP_LOG_INFO);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -117,7 +117,8 @@ int zp_cmd_sweep(int argc, char **argv)
         zp_cmd_fail(&err);
         goto out;
     }
-    so.older_than_s = o.older_than_ms / 1000;
+    so.older_than_s =
+        (o.older_than_ms == UINT64_MAX ? cfg->orphan_after_ms : o.older_than_ms) / 1000;
     so.dry_run = o.dry_run;
     if (zp_sweep_run(cfg, journal, &so, &res, &err) == -1) {
         zp_cmd_fail(&err);

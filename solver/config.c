@@ -22,10 +22,11 @@
 
 static const char *const top_keys[] = {
     "groupName",  "solverName", "clusterResourceNamespace", "propagation", "providers", "workers",
-    "caaIssuers", "dnssec",     "publicSuffixList",         NULL};
+    "caaIssuers", "dnssec",     "publicSuffixList",         "cleanup",     NULL};
 static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
+static const char *const cleanup_keys[] = {"orphanAfter", "sweepInterval", NULL};
 static const char *const worker_keys[] = {"watch", "provider", "maxWatches", "maxQueriesPerWatch",
                                           NULL};
 static const char *const generic_keys[] = {
@@ -238,6 +239,22 @@ static int parse_workers(const struct zp_ynode *map, struct zp_config *cfg, stru
     return 0;
 }
 
+/* cleanup: {orphanAfter, sweepInterval}: the sweeper (solver/sweep.h). */
+static int parse_cleanup(const struct zp_ynode *map, struct zp_config *cfg, struct zp_err *err)
+{
+    if (map == NULL)
+        return 0;
+    if (map->type != ZP_Y_MAP)
+        return zp_y_fail(map, "cleanup", err, "must be a mapping (orphanAfter, sweepInterval)");
+    if (zp_y_check_keys(map, "cleanup", cleanup_keys, err) == -1 ||
+        zp_y_duration(map, "cleanup", "orphanAfter", 0, 60000ull, 365ull * 86400000ull,
+                      &cfg->orphan_after_ms, err) == -1 ||
+        zp_y_duration(map, "cleanup", "sweepInterval", 0, 10000ull, 86400000ull,
+                      &cfg->sweep_interval_ms, err) == -1)
+        return -1;
+    return 0;
+}
+
 /* dnssec: {validate: auto|true|false, trustAnchorFile: F}; caaIssuers; publicSuffixList. */
 static int parse_checks(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
 {
@@ -294,6 +311,7 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
         zp_y_str(root, "configuration", "clusterResourceNamespace", 0, &cns, err) == -1 ||
         parse_workers(zp_y_get(root, "workers"), cfg, err) == -1 ||
         parse_checks(root, cfg, err) == -1 ||
+        parse_cleanup(zp_y_get(root, "cleanup"), cfg, err) == -1 ||
         parse_prop(zp_y_get(root, "propagation"), "propagation", &cfg->prop, err) == -1)
         return -1;
     if (group != NULL) {
@@ -358,6 +376,8 @@ int zp_config_parse(const char *name, const char *text, size_t len, struct zp_co
     cfg->provider_workers = 8;
     cfg->max_watches = ZP_WATCH_MAX_DEFAULT;
     cfg->watch_queries = ZP_WATCH_QUERY_BUDGET_DEFAULT;
+    cfg->orphan_after_ms = ZP_ORPHAN_AFTER_DEFAULT_MS;
+    cfg->sweep_interval_ms = ZP_SWEEP_INTERVAL_DEFAULT_MS;
     if (parse_root(doc.root, cfg, err) == -1)
         goto out;
     *out = cfg;

@@ -19,6 +19,8 @@ struct zp_provider_ops;
 #define ZP_PROP_TIMEOUT_DEFAULT_MS 25000u
 #define ZP_PROP_TIMEOUT_MAX_MS 50000u /* kube-apiserver cuts requests at 60 s */
 #define ZP_TTL_DEFAULT 60u
+#define ZP_ORPHAN_AFTER_DEFAULT_MS (24ull * 3600 * 1000) /* cleanup.orphanAfter */
+#define ZP_SWEEP_INTERVAL_DEFAULT_MS (10ull * 60 * 1000) /* cleanup.sweepInterval */
 
 enum zp_prop_mode { ZP_PROP_WAIT, ZP_PROP_SKIP };
 
@@ -65,6 +67,8 @@ struct zp_config {
     unsigned provider_workers;  /* workers.provider, default 8 */
     unsigned max_watches;       /* workers.maxWatches, default ZP_WATCH_MAX_DEFAULT */
     unsigned watch_queries;     /* workers.maxQueriesPerWatch, ZP_WATCH_QUERY_BUDGET_DEFAULT */
+    uint64_t orphan_after_ms;   /* cleanup.orphanAfter: when no Challenge can be asked about */
+    uint64_t sweep_interval_ms; /* cleanup.sweepInterval: between two passes of serve's sweeper */
     struct zp_instance *inst;
     size_t n_inst;
 };

@@ -82,6 +82,9 @@ struct zp_solver {
     zp_secret_get_fn *secret_get; /* set before the first submit, read-only after */
     void *secret_arg;
     struct zp_journal *journal; /* idem; NULL: no journal */
+    zp_solver_lock_fn *lock;    /* idem; NULL: this process is the only writer */
+    zp_solver_unlock_fn *unlock;
+    void *lock_arg;
 
     pthread_mutex_t busy_mu; /* guards busy */
     struct busy_name *busy;  /* names with a read-modify-write call in flight */
@@ -308,6 +311,42 @@ static void journal_done(const struct job *j, int removed)
                ZP_S("fqdn", e.fqdn), ZP_S("entry", e.id), ZP_S("error", err.msg), ZP_END);
 }
 
+/*
+ * The provider call of a Present or CleanUp, with its journal entry, under
+ * the cross-replica lock when the provider rewrites a whole RRset.
+ */
+static int write_value(struct job *j, const struct zp_record *rec, const struct zp_prov_call *call,
+                       struct zp_err *err)
+{
+    const struct zp_instance *in = j->inst;
+    struct zp_solver *s = j->s;
+    int locked = 0, rc;
+
+    if ((in->ops->flags & ZP_PROV_RMW) && s->lock != NULL) {
+        if (s->lock(s->lock_arg, in->name, j->zone, j->deadline_ms, err) == -1)
+            return -1;
+        locked = 1;
+    }
+    if (j->ch.action == ZP_CLEANUP) {
+        rc = in->ops->cleanup(in->cfg, rec, call, err);
+        /* Whatever happened, a remembered "served" result for this value is stale now. */
+        if (s->watcher)
+            zp_watcher_forget(s->watcher, j->ch.fqdn, j->ch.key);
+        if (rc == 0)
+            journal_done(j, 1);
+    } else if (zp_precheck_present(s->pc, in, &j->ch, j->zone, j->deadline_ms, err) == -1 ||
+               journal_begin(j, err) == -1) {
+        rc = -1;
+    } else {
+        rc = in->ops->present(in->cfg, rec, call, err);
+        if (rc == 0)
+            journal_done(j, 0);
+    }
+    if (locked)
+        s->unlock(s->lock_arg, in->name, j->zone);
+    return rc;
+}
+
 /* Runs the provider; returns 1 when the job went on to the watcher. */
 static int run_job(struct job *j)
 {
@@ -352,21 +391,7 @@ static int run_job(struct job *j)
     call.secret_get = j->s->secret_get;
     call.secret_arg = j->s->secret_arg;
 
-    if (j->ch.action == ZP_CLEANUP) {
-        rc = in->ops->cleanup(in->cfg, &rec, &call, err);
-        /* Whatever happened, a remembered "served" result for this value is stale now. */
-        if (j->s->watcher)
-            zp_watcher_forget(j->s->watcher, j->ch.fqdn, j->ch.key);
-        if (rc == 0)
-            journal_done(j, 1);
-    } else if (zp_precheck_present(j->s->pc, in, &j->ch, j->zone, j->deadline_ms, err) == -1 ||
-               journal_begin(j, err) == -1) {
-        rc = -1;
-    } else {
-        rc = in->ops->present(in->cfg, &rec, &call, err);
-        if (rc == 0)
-            journal_done(j, 0);
-    }
+    rc = write_value(j, &rec, &call, err);
     if (rc == -1) {
         zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
         return 0;
@@ -463,6 +488,14 @@ struct zp_precheck *zp_solver_precheck(struct zp_solver *s)
 void zp_solver_set_journal(struct zp_solver *s, struct zp_journal *j)
 {
     s->journal = j;
+}
+
+void zp_solver_set_lock(struct zp_solver *s, zp_solver_lock_fn *lock, zp_solver_unlock_fn *unlock,
+                        void *arg)
+{
+    s->lock = lock;
+    s->unlock = unlock;
+    s->lock_arg = arg;
 }
 
 void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void *arg)

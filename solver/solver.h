@@ -46,6 +46,20 @@ void zp_solver_set_secret_source(struct zp_solver *s, zp_secret_get_fn *fn, void
  */
 struct zp_journal;
 void zp_solver_set_journal(struct zp_solver *s, struct zp_journal *j);
+
+/*
+ * Exclusion across processes (replicas) for providers that rewrite a whole
+ * RRset or zone (ZP_PROV_RMW): lock is called on the instance's worker
+ * before the write, for the instance and the zone, and waits until it holds
+ * the lock or the deadline passes (-1 with a sentence); unlock after. Set
+ * before the first submit; NULL: this process is the only writer (the
+ * in-process exclusion per name always applies).
+ */
+typedef int zp_solver_lock_fn(void *arg, const char *instance, const char *zone,
+                              uint64_t deadline_ms, struct zp_err *err);
+typedef void zp_solver_unlock_fn(void *arg, const char *instance, const char *zone);
+void zp_solver_set_lock(struct zp_solver *s, zp_solver_lock_fn *lock, zp_solver_unlock_fn *unlock,
+                        void *arg);
 void zp_solver_free(struct zp_solver *s);
 /* The loaded checks (PSL, trust anchors, resolvers) the solver runs before a write. */
 struct zp_precheck *zp_solver_precheck(struct zp_solver *s);

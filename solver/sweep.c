@@ -1,8 +1,12 @@
 /*
- * sweep.c — one pass of the sweeper (sweep.h). Runs on the caller's thread
- * (serve's sweeper thread, or the CLI): every removal is a blocking
- * provider call, one after the other, each on its own budget.
+ * sweep.c — the sweeper (sweep.h): one pass, on the caller's thread (the
+ * CLI), and serve's periodic runner, a thread of its own. Every removal is
+ * a blocking provider call, one after the other, each on its own budget;
+ * the runner waits between passes on a condition variable (real time: a
+ * stop wakes it at once).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +84,8 @@ int zp_sweep_run(const struct zp_config *cfg, struct zp_journal *j, const struct
     uint64_t now_s = (uint64_t)time(NULL);
 
     memset(res, 0, sizeof(*res));
+    if (o->begin != NULL)
+        o->begin(o->alive_arg);
     if (j->ops->list(j->ctx, &all, &n, zp_now_ms() + 30000, err) == -1)
         return -1;
     res->entries = n;
@@ -117,4 +123,112 @@ int zp_sweep_run(const struct zp_config *cfg, struct zp_journal *j, const struct
     free(orph);
     free(all);
     return 0;
+}
+
+/* ---- serve's runner ---------------------------------------------------------- */
+
+struct zp_sweeper {
+    const struct zp_config *cfg;
+    struct zp_journal *j;
+    struct zp_sweep_opts o;
+    uint64_t interval_ms;
+    zp_sweep_leader_fn *leader;
+    void *leader_arg;
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards stop */
+    pthread_cond_t cv;
+    int stop;
+};
+
+static void one_pass(struct zp_sweeper *sw)
+{
+    struct zp_sweep_result res;
+    struct zp_err err = {0};
+
+    if (sw->leader != NULL && sw->leader(sw->leader_arg) != 1)
+        return; /* another replica sweeps */
+    if (zp_sweep_run(sw->cfg, sw->j, &sw->o, &res, &err) == -1) {
+        zp_log(ZP_LOG_WARN, "sweep: cannot list the journal", ZP_S("error", err.msg), ZP_END);
+        return;
+    }
+    zp_log(res.orphans ? ZP_LOG_INFO : ZP_LOG_DEBUG, "sweep: pass done",
+           ZP_I("entries", res.entries), ZP_I("orphans", res.orphans), ZP_I("removed", res.removed),
+           ZP_I("failed", res.failed), ZP_END);
+}
+
+/* Waits interval_ms, or less when stopped; 1 when stopped. */
+static int pause_or_stop(struct zp_sweeper *sw)
+{
+    struct timespec until;
+    int stop;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(sw->interval_ms / 1000);
+    until.tv_nsec += (long)(sw->interval_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sw->mu);
+    while (!sw->stop && pthread_cond_timedwait(&sw->cv, &sw->mu, &until) != ETIMEDOUT)
+        ;
+    stop = sw->stop;
+    pthread_mutex_unlock(&sw->mu);
+    return stop;
+}
+
+static void *sweeper_main(void *arg)
+{
+    struct zp_sweeper *sw = arg;
+
+    do
+        one_pass(sw);
+    while (!pause_or_stop(sw));
+    return NULL;
+}
+
+int zp_sweeper_start(const struct zp_config *cfg, struct zp_journal *j,
+                     const struct zp_sweep_opts *o, uint64_t interval_ms,
+                     zp_sweep_leader_fn *leader, void *leader_arg, struct zp_sweeper **out,
+                     struct zp_err *err)
+{
+    struct zp_sweeper *sw = calloc(1, sizeof(*sw));
+    pthread_condattr_t ca;
+
+    *out = NULL;
+    if (sw == NULL)
+        abort(); /* allocation only */
+    sw->cfg = cfg;
+    sw->j = j;
+    sw->o = *o;
+    sw->interval_ms = interval_ms ? interval_ms : ZP_SWEEP_INTERVAL_DEFAULT_MS;
+    sw->leader = leader;
+    sw->leader_arg = leader_arg;
+    pthread_mutex_init(&sw->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sw->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&sw->thread, NULL, sweeper_main, sw) != 0) {
+        pthread_cond_destroy(&sw->cv);
+        pthread_mutex_destroy(&sw->mu);
+        free(sw);
+        return zp_err_set(err, ZP_EINTERNAL, "cannot start the sweeper's thread");
+    }
+    *out = sw;
+    return 0;
+}
+
+void zp_sweeper_stop(struct zp_sweeper *sw)
+{
+    if (sw == NULL)
+        return;
+    pthread_mutex_lock(&sw->mu);
+    sw->stop = 1;
+    pthread_cond_signal(&sw->cv);
+    pthread_mutex_unlock(&sw->mu);
+    pthread_join(sw->thread, NULL);
+    pthread_cond_destroy(&sw->cv);
+    pthread_mutex_destroy(&sw->mu);
+    free(sw);
 }

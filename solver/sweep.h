@@ -25,7 +25,9 @@ struct zp_err;
 typedef int zp_sweep_alive_fn(void *arg, const struct zp_jentry *e, struct zp_err *err);
 
 struct zp_sweep_opts {
-    uint64_t older_than_s;    /* age at which an entry is an orphan when alive cannot tell */
+    uint64_t older_than_s; /* age at which an entry is an orphan when alive cannot tell */
+    /* Before each pass (e.g. to list the Challenges once); may be NULL. */
+    void (*begin)(void *alive_arg);
     int dry_run;              /* report, change nothing */
     zp_sweep_alive_fn *alive; /* NULL: age alone decides */
     void *alive_arg;
@@ -44,5 +46,21 @@ struct zp_sweep_result {
 /* One pass. -1 only when the journal cannot be listed; each entry's outcome is logged. */
 int zp_sweep_run(const struct zp_config *cfg, struct zp_journal *j, const struct zp_sweep_opts *o,
                  struct zp_sweep_result *res, struct zp_err *err);
+
+/*
+ * serve's sweeper: a thread that runs a pass at start and then every
+ * interval_ms. leader (may be NULL) is asked before each pass and returns 1
+ * when this process should sweep now (one replica at a time: a Lease).
+ */
+typedef int zp_sweep_leader_fn(void *arg);
+
+struct zp_sweeper;
+
+int zp_sweeper_start(const struct zp_config *cfg, struct zp_journal *j,
+                     const struct zp_sweep_opts *o, uint64_t interval_ms,
+                     zp_sweep_leader_fn *leader, void *leader_arg, struct zp_sweeper **out,
+                     struct zp_err *err);
+/* Lets a pass in progress end, then joins the thread. Accepts NULL. */
+void zp_sweeper_stop(struct zp_sweeper *sw);
 
 #endif

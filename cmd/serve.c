@@ -18,7 +18,9 @@
 #include "k8s/secrets.h"
 #include "k8s/server.h"
 #include "solver/config.h"
+#include "solver/journal.h"
 #include "solver/solver.h"
+#include "solver/sweep.h"
 
 static const char serve_help[] =
     "usage: zoneproof serve [flags]\n"
@@ -49,6 +51,8 @@ static const char serve_help[] =
     "  --tls-handshake-timeout DURATION          from accept to the end of TLS (default 10s)\n"
     "  --request-header-timeout DURATION         to a request's last header (default 10s)\n"
     "  --request-body-timeout DURATION           from the headers to the body's end (default 30s)\n"
+    "  --state-dir DIR                           journal every value written in DIR and sweep\n"
+    "                                            the orphans (outside a cluster)\n"
     "  --log-level LEVEL                         debug, info (default), warn or error\n";
 
 /* Splits a comma list into a NULL-terminated array; empty items are dropped. */
@@ -110,6 +114,11 @@ static void raise_fd_limit(void)
     }
 }
 
+/* The paths among the flags: the configuration, the cluster, the journal. */
+struct serve_paths {
+    const char *config, *kubeconfig, *state_dir;
+};
+
 static const struct option serve_opts[] = {
     {"config", required_argument, NULL, 'c'},
     {"secure-port", required_argument, NULL, 'p'},
@@ -126,6 +135,7 @@ static const struct option serve_opts[] = {
     {"tls-handshake-timeout", required_argument, NULL, 'T'},
     {"request-header-timeout", required_argument, NULL, 'R'},
     {"request-body-timeout", required_argument, NULL, 'B'},
+    {"state-dir", required_argument, NULL, 'S'},
     {"log-level", required_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -163,11 +173,10 @@ static int limit_flag(int c, const char *arg, struct zp_server_opts *o)
 }
 
 /*
- * The flags into o, *config and *kubeconfig: 0, 1 after --help, -1 after a
+ * The flags into o and sp: 0, 1 after --help, -1 after a
  * message. The lists in o are the caller's to free, whatever the outcome.
  */
-static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const char **config,
-                       const char **kubeconfig)
+static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct serve_paths *sp)
 {
     unsigned long port;
     char *end;
@@ -177,7 +186,10 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const ch
     while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            *config = optarg;
+            sp->config = optarg;
+            break;
+        case 'S':
+            sp->state_dir = optarg;
             break;
         case 'p':
             port = strtoul(optarg, &end, 10);
@@ -197,7 +209,7 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const ch
             o->tls_key_file = optarg;
             break;
         case 'k':
-            *kubeconfig = optarg;
+            sp->kubeconfig = optarg;
             break;
         case 'A':
             o->client_ca_file = optarg;
@@ -245,26 +257,42 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, const ch
     return 0;
 }
 
+/* The journal for the solver's writes, and the sweeper over it (a pass at start). */
+static int start_journal(const struct zp_config *cfg, struct zp_solver *solver,
+                         struct zp_journal *journal, struct zp_sweeper **sweeper,
+                         struct zp_err *err)
+{
+    struct zp_sweep_opts so = {0};
+
+    zp_solver_set_journal(solver, journal);
+    so.older_than_s = cfg->orphan_after_ms / 1000;
+    return zp_sweeper_start(cfg, journal, &so, cfg->sweep_interval_ms, NULL, NULL, sweeper, err);
+}
+
 int zp_cmd_serve(int argc, char **argv)
 {
     struct zp_server_opts o;
     struct zp_config *cfg = NULL;
     struct zp_solver *solver = NULL;
     struct zp_kclient *kclient = NULL;
+    struct zp_journal *journal = NULL;
+    struct zp_sweeper *sweeper = NULL;
     struct zp_err err = {0};
-    const char *config = NULL, *kubeconfig = NULL, *group;
+    struct serve_paths sp = {0};
+    const char *group;
     int p, rc = ZP_EXIT_USAGE;
 
     memset(&o, 0, sizeof(o));
     o.secure_port = 8443;
     o.reload_interval_s = 60;
-    if ((p = parse_flags(argc, argv, &o, &config, &kubeconfig)) != 0) {
+    if ((p = parse_flags(argc, argv, &o, &sp)) != 0) {
         if (p == 1)
             rc = ZP_EXIT_OK;
         goto out;
     }
     /* Lists not given stay NULL: the cluster's ConfigMap or the defaults fill them. */
-    if (zp_cmd_load_config(config, &cfg, &err) == -1) {
+    if (zp_cmd_load_config(sp.config, &cfg, &err) == -1 ||
+        (sp.state_dir != NULL && zp_journal_dir_open(sp.state_dir, &journal, &err) == -1)) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -283,7 +311,7 @@ int zp_cmd_serve(int argc, char **argv)
 
     raise_fd_limit();
     rc = ZP_EXIT_FAIL;
-    if (zp_kclient_new(kubeconfig, &kclient, &err) == -1) {
+    if (zp_kclient_new(sp.kubeconfig, &kclient, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -297,13 +325,20 @@ int zp_cmd_serve(int argc, char **argv)
     /* secretRef reads Secrets through the API; without a cluster providers say so. */
     if (kclient != NULL)
         zp_solver_set_secret_source(solver, zp_secret_get, kclient);
+    if (journal != NULL && start_journal(cfg, solver, journal, &sweeper, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
     if (zp_server_run(&o, solver, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
     rc = ZP_EXIT_OK;
 out:
+    /* The sweeper first: it calls providers through the configuration the solver shares. */
+    zp_sweeper_stop(sweeper);
     zp_solver_free(solver);
+    zp_journal_free(journal);
     zp_kclient_free(kclient);
     zp_config_free(cfg);
     zp_strlist_free(o.allowed_names);

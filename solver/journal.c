@@ -3,9 +3,13 @@
  * the directory backend the CLI uses (--state-dir).
  *
  * The directory holds one file per entry, <id>.json. A put writes
- * <id>.json.tmp, fsyncs it, renames it over <id>.json and fsyncs the
- * directory, so a crash leaves the old entry or the new one, never half of
- * one. A stray .tmp (a crash before the rename) is ignored and replaced.
+ * <id>.json.tmp, renames it over <id>.json, so a crash leaves the old entry
+ * or the new one, never half of one. The first put of an entry (WRITING,
+ * before the provider is called) is durable: the file and the directory are
+ * fsynced before the write may go ahead. Marking it WRITTEN and removing it
+ * are not: lost in a crash, they leave an entry that says more than is
+ * true, which the sweeper settles by removing the value again. A stray .tmp
+ * (a crash before the rename) is ignored and replaced.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -181,11 +185,11 @@ static int dir_put(void *ctx, const struct zp_jentry *e, uint64_t deadline_ms, s
     struct dirj *d = ctx;
     char *tmp = entry_path(d, e->id, ".tmp"), *final = entry_path(d, e->id, "");
     char *json = zp_jentry_to_json(e);
-    int fd, rc = -1;
+    int fd, rc = -1, durable = e->state == ZP_J_WRITING;
 
     (void)deadline_ms;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || write_all(fd, json, strlen(json)) == -1 || fsync(fd) == -1) {
+    if (fd < 0 || write_all(fd, json, strlen(json)) == -1 || (durable && fsync(fd) == -1)) {
         zp_err_set(err, ZP_EINTERNAL,
                    "cannot record the challenge in the state directory %s: %s; nothing was "
                    "written to DNS; make the directory writable by zoneproof (--state-dir)",
@@ -194,7 +198,7 @@ static int dir_put(void *ctx, const struct zp_jentry *e, uint64_t deadline_ms, s
     }
     close(fd);
     fd = -1;
-    if (rename(tmp, final) == -1 || sync_dir(d->dir) == -1) {
+    if (rename(tmp, final) == -1 || (durable && sync_dir(d->dir) == -1)) {
         zp_err_set(err, ZP_EINTERNAL,
                    "cannot record the challenge in the state directory %s: %s; nothing was "
                    "written to DNS; make the directory writable by zoneproof (--state-dir)",
@@ -224,9 +228,7 @@ static int dir_remove(void *ctx, const char *id, uint64_t deadline_ms, struct zp
         rc = zp_err_set(err, ZP_EINTERNAL,
                         "cannot remove a journal entry from the state directory %s: %s", d->dir,
                         strerror(errno));
-    else
-        (void)sync_dir(d->dir); /* a lost removal is swept again: harmless */
-    free(path);
+    free(path); /* not synced: a removal lost in a crash is swept again, harmlessly */
     return rc;
 }
 

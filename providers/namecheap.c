@@ -15,6 +15,14 @@
  * domain share its host list, so each instance also holds a lock per domain
  * around getHosts → setHosts. Requests are POSTed: the ApiKey is a form
  * field, never part of a URL that could be logged.
+ *
+ * A reply can be well formed and still incomplete, and setHosts would then
+ * delete every host it lacks. So nothing is written after a read that lists
+ * no host at all, or that lost hosts since this process last read (or
+ * wrote) the domain: the lock of each domain keeps what that list held. The
+ * same shorter list, read again ZP_NC_CONFIRM_MS after it was first refused,
+ * is taken as real (hosts removed on purpose), so a deletion in the
+ * dashboard delays writes to the domain instead of blocking them for good.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +56,7 @@ struct nc_lock {
     struct nc_lock *next;
     char domain[ZP_DNAME_MAX];
     pthread_mutex_t mu;
+    struct zp_nc_seen seen; /* what this process last read or wrote there */
 };
 
 struct nc_cfg {
@@ -91,6 +100,7 @@ static void nc_config_free(void *p)
     for (struct nc_lock *l = cfg->locks, *next; l; l = next) {
         next = l->next;
         pthread_mutex_destroy(&l->mu);
+        zp_nc_seen_free(&l->seen);
         free(l);
     }
     pthread_mutex_destroy(&cfg->locks_mu);
@@ -160,7 +170,7 @@ out:
 
 /* ---- the per-domain lock ------------------------------------------------------------------ */
 
-static pthread_mutex_t *nc_lock_of(struct nc_cfg *cfg, const char *domain)
+static struct nc_lock *nc_lock_of(struct nc_cfg *cfg, const char *domain)
 {
     struct nc_lock *l;
 
@@ -175,7 +185,7 @@ static pthread_mutex_t *nc_lock_of(struct nc_cfg *cfg, const char *domain)
         cfg->locks = l;
     }
     pthread_mutex_unlock(&cfg->locks_mu);
-    return &l->mu;
+    return l;
 }
 
 /* Waits for the domain's lock until the call's deadline. */
@@ -437,6 +447,172 @@ out:
     return rc;
 }
 
+/* ---- what a read may have lost ----------------------------------------------------------- */
+
+/* TXT records at challenge names come and go with other writers of challenges (replicas). */
+static int nc_key_compared(const struct zp_nc_host *h)
+{
+    return !(strcmp(h->type, "TXT") == 0 && (strcasecmp(h->name, "_acme-challenge") == 0 ||
+                                             strncasecmp(h->name, "_acme-challenge.", 16) == 0));
+}
+
+static int nc_key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void zp_nc_keys_of(const struct zp_nc_hosts *hosts, struct zp_nc_keys *out)
+{
+    out->n = 0;
+    out->key = zp_xcalloc(hosts->n + 1, sizeof(*out->key));
+    for (size_t i = 0; i < hosts->n; i++) {
+        const struct zp_nc_host *h = &hosts->host[i];
+        char *k;
+        if (!nc_key_compared(h))
+            continue;
+        k = zp_xasprintf("%s %s", h->type, h->name);
+        for (char *c = k + strlen(h->type) + 1; *c; c++)
+            *c = (char)((*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a' : *c);
+        out->key[out->n++] = k;
+    }
+    qsort(out->key, out->n, sizeof(*out->key), nc_key_cmp);
+}
+
+const char *zp_nc_keys_lost(const struct zp_nc_keys *before, const struct zp_nc_keys *after,
+                            size_t *nlost)
+{
+    const char *first = NULL;
+    size_t i = 0, j = 0;
+    int c;
+
+    *nlost = 0;
+    while (i < before->n) {
+        c = j < after->n ? strcmp(before->key[i], after->key[j]) : -1;
+        if (c == 0) {
+            i++;
+            j++;
+        } else if (c > 0) {
+            j++; /* a host the read added */
+        } else {
+            first = first ? first : before->key[i];
+            (*nlost)++;
+            i++;
+        }
+    }
+    return first;
+}
+
+int zp_nc_keys_equal(const struct zp_nc_keys *a, const struct zp_nc_keys *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->key[i], b->key[i]) != 0)
+            return 0;
+    return 1;
+}
+
+void zp_nc_keys_free(struct zp_nc_keys *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        free(k->key[i]);
+    free(k->key);
+    k->key = NULL;
+    k->n = 0;
+}
+
+void zp_nc_seen_keep(struct zp_nc_seen *seen, const struct zp_nc_hosts *hosts)
+{
+    zp_nc_seen_free(seen);
+    zp_nc_keys_of(hosts, &seen->last);
+    seen->known = 1;
+}
+
+void zp_nc_seen_free(struct zp_nc_seen *seen)
+{
+    zp_nc_keys_free(&seen->last);
+    zp_nc_keys_free(&seen->shorter);
+    memset(seen, 0, sizeof(*seen));
+}
+
+int zp_nc_seen_judge(struct zp_nc_seen *seen, struct zp_nc_keys *now, uint64_t now_ms, char *lost,
+                     size_t lostsz, size_t *nlost)
+{
+    const char *first = NULL;
+
+    *nlost = 0;
+    lost[0] = '\0';
+    if (seen->known)
+        first = zp_nc_keys_lost(&seen->last, now, nlost);
+    if (first == NULL) {
+        zp_nc_seen_free(seen);
+        seen->last = *now;
+        seen->known = 1;
+        return ZP_NC_READ_OK;
+    }
+    snprintf(lost, lostsz, "%s", first);
+    if (seen->has_shorter && zp_nc_keys_equal(&seen->shorter, now)) {
+        if (now_ms - seen->shorter_since_ms >= ZP_NC_CONFIRM_MS) {
+            zp_nc_seen_free(seen);
+            seen->last = *now;
+            seen->known = 1;
+            return ZP_NC_READ_CONFIRMED;
+        }
+        zp_nc_keys_free(now); /* the same list again, too soon: the clock keeps running */
+        return ZP_NC_READ_LOST;
+    }
+    zp_nc_keys_free(&seen->shorter);
+    seen->shorter = *now;
+    seen->has_shorter = 1;
+    seen->shorter_since_ms = now_ms;
+    return ZP_NC_READ_LOST;
+}
+
+/*
+ * Whether a read may be written back: it lists some host, and none that
+ * the last read or write of this process held is missing (zp_nc_seen_judge).
+ * The numbers go to the log; the sentence stays the same.
+ */
+static int nc_read_ok(const struct nc_op *op, struct zp_nc_seen *seen,
+                      const struct zp_nc_hosts *hosts, struct zp_err *err)
+{
+    struct zp_nc_keys now;
+    char lost[300];
+    size_t nlost, before = seen->last.n, tlen;
+    int verdict;
+
+    if (hosts->n == 0)
+        return zp_err_set(
+            err, ZP_ETRANSIENT,
+            "Namecheap's getHosts reply for domain %s lists no host records at all; zoneproof "
+            "wrote nothing, since setHosts replaces every record of the domain and a reply that "
+            "lost them would delete them all: check the domain's records in Namecheap's "
+            "dashboard, and if it really has none, add one (any record) so its list is never empty",
+            op->domain);
+    zp_nc_keys_of(hosts, &now);
+    verdict = zp_nc_seen_judge(seen, &now, zp_now_ms(), lost, sizeof(lost), &nlost);
+    if (verdict != ZP_NC_READ_OK)
+        zp_log(ZP_LOG_WARN,
+               verdict == ZP_NC_READ_LOST
+                   ? "namecheap: getHosts lost hosts since the last read; nothing written"
+                   : "namecheap: a shorter host list read again, taken as real",
+               ZP_S("instance", op->call->instance), ZP_S("domain", op->domain),
+               ZP_I("count_before", before), ZP_I("count_now", hosts->n), ZP_I("lost", nlost),
+               ZP_S("first_lost", lost), ZP_END);
+    if (verdict != ZP_NC_READ_LOST)
+        return 0;
+    tlen = strcspn(lost, " ");
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "Namecheap's getHosts reply for domain %s lacks hosts that its previous "
+                      "reply listed, such as \"%.64s\" (%.*s); zoneproof wrote nothing, since "
+                      "setHosts replaces every record of the domain and would delete them: check "
+                      "the domain's records in Namecheap's dashboard; if they were removed on "
+                      "purpose, an attempt " ZP_NC_CONFIRM_TEXT " after the first that reads the "
+                      "same shorter list goes ahead",
+                      op->domain, lost[tlen] ? lost + tlen + 1 : "", (int)(tlen < 16 ? tlen : 16),
+                      lost);
+}
+
 /* ---- present and cleanup ------------------------------------------------------------------ */
 
 /* Domain, SLD/TLD, host name and key: everything a call needs before its first request. */
@@ -480,7 +656,7 @@ static int nc_run(void *p, const struct zp_record *rec, const struct zp_prov_cal
 {
     struct nc_op op;
     struct zp_nc_hosts hosts = {0};
-    pthread_mutex_t *mu = NULL;
+    struct nc_lock *lk = NULL;
     size_t before = 0, matched = 0;
     char ttl[16];
     int rc = -1, locked = 0;
@@ -492,11 +668,12 @@ static int nc_run(void *p, const struct zp_record *rec, const struct zp_prov_cal
     zp_buf_init(&op.key, 4096);
     if (nc_begin(&op, err) == -1)
         goto out;
-    mu = nc_lock_of(op.cfg, op.domain);
-    if (nc_lock(&op, mu, err) == -1)
+    lk = nc_lock_of(op.cfg, op.domain);
+    if (nc_lock(&op, &lk->mu, err) == -1)
         goto out;
     locked = 1;
-    if (nc_get_hosts(&op, &hosts, err) == -1)
+    /* An incomplete list could also say "already gone" wrongly: judged before anything else. */
+    if (nc_get_hosts(&op, &hosts, err) == -1 || nc_read_ok(&op, &lk->seen, &hosts, err) == -1)
         goto out;
     before = hosts.n;
     /* Only the exact (name, TXT, value) record: never another value, type or name. */
@@ -520,6 +697,7 @@ static int nc_run(void *p, const struct zp_record *rec, const struct zp_prov_cal
     }
     if (nc_set_hosts(&op, &hosts, err) == -1)
         goto out;
+    zp_nc_seen_keep(&lk->seen, &hosts);
     zp_log(ZP_LOG_INFO, del ? "namecheap: value removed" : "namecheap: value added",
            ZP_S("instance", call->instance), ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn),
            ZP_S("value", rec->value), ZP_I("count_before", before), ZP_I("count_after", hosts.n),
@@ -527,7 +705,7 @@ static int nc_run(void *p, const struct zp_record *rec, const struct zp_prov_cal
     rc = 0;
 out:
     if (locked)
-        pthread_mutex_unlock(mu);
+        pthread_mutex_unlock(&lk->mu);
     if (rc == -1)
         zp_log(ZP_LOG_WARN, "namecheap: call failed", ZP_S("instance", call->instance),
                ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);

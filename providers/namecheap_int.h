@@ -12,6 +12,7 @@
 #define ZP_PROVIDERS_NAMECHEAP_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct zp_buf;
 struct zp_err;
@@ -65,5 +66,55 @@ void zp_nc_hosts_add(struct zp_nc_hosts *hosts, const char *name, const char *ty
 /* Removes host i, keeping the order of the others. */
 void zp_nc_hosts_remove(struct zp_nc_hosts *hosts, size_t i);
 void zp_nc_hosts_free(struct zp_nc_hosts *hosts);
+
+/*
+ * What a read may have lost (namecheap.c): a host list as sorted keys
+ * "TYPE name" (name in lower case), one per host, repeats kept. TXT records
+ * at _acme-challenge names are left out: other writers of challenges add
+ * and remove them.
+ */
+struct zp_nc_keys {
+    size_t n;
+    char **key;
+};
+
+void zp_nc_keys_of(const struct zp_nc_hosts *hosts, struct zp_nc_keys *out);
+/* The first key of before that after lacks (repeats counted), *nlost of them; NULL: none. */
+const char *zp_nc_keys_lost(const struct zp_nc_keys *before, const struct zp_nc_keys *after,
+                            size_t *nlost);
+int zp_nc_keys_equal(const struct zp_nc_keys *a, const struct zp_nc_keys *b);
+void zp_nc_keys_free(struct zp_nc_keys *k);
+
+/*
+ * What one process last read (and accepted) or wrote at a domain, and a
+ * shorter list it refused since. Bounded: one list of at most
+ * ZP_NC_HOSTS_MAX keys, and one refused list, per domain.
+ */
+struct zp_nc_seen {
+    int known; /* a read was accepted, or a write succeeded */
+    struct zp_nc_keys last;
+    int has_shorter;
+    struct zp_nc_keys shorter; /* the refused read's hosts */
+    uint64_t shorter_since_ms; /* when that list was first read */
+};
+
+#define ZP_NC_CONFIRM_MS (10u * 60u * 1000u) /* a shorter list this old is taken as real */
+#define ZP_NC_CONFIRM_TEXT "10 minutes or more"
+
+enum { ZP_NC_READ_OK, ZP_NC_READ_LOST, ZP_NC_READ_CONFIRMED };
+
+/*
+ * Judges a read (keys now, taken over) against what was seen: ZP_NC_READ_OK
+ * when it lost nothing, ZP_NC_READ_LOST when it lacks hosts the last one held
+ * (refuse to write; lost gets the first such key), ZP_NC_READ_CONFIRMED when
+ * it lacks them but is the same list as a refused read at least
+ * ZP_NC_CONFIRM_MS before (the hosts went on purpose). OK and CONFIRMED make
+ * now the list seen.
+ */
+int zp_nc_seen_judge(struct zp_nc_seen *seen, struct zp_nc_keys *now, uint64_t now_ms, char *lost,
+                     size_t lostsz, size_t *nlost);
+/* After a write: hosts is what the domain holds now. */
+void zp_nc_seen_keep(struct zp_nc_seen *seen, const struct zp_nc_hosts *hosts);
+void zp_nc_seen_free(struct zp_nc_seen *seen);
 
 #endif

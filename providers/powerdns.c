@@ -11,6 +11,12 @@
  * needs no restart here. Either way the set is read first: an existing
  * value means nothing to write, and a set that already exists keeps its
  * TTL (EXTEND refuses records whose TTL differs from the set's).
+ *
+ * The read must show what the set holds beside the values DNS serves:
+ * disabled records and comments, which a write must carry through
+ * (powerdns_rrset.c). Before 5.0 a read of one name leaves disabled records
+ * out, so the whole zone is read; a zone too large for that is refused
+ * rather than written blind.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -32,6 +38,8 @@
 #define PD_KEY_MAX 4096 /* an api-key is a few dozen bytes */
 #define PD_URL_MAX 2048
 #define PD_BODY_MAX (64u * 1024u)
+#define PD_ZONE_MAX (8u * 1024u * 1024u) /* a whole zone's read, before 5.0 */
+#define PD_ZONE_MAX_TEXT "8 MB"
 #define PD_LOG_BODY 300
 /* Self-hosted, no published limit: a bucket only against a runaway loop. */
 #define PD_RATE 20.0
@@ -55,38 +63,18 @@ struct pd_op {
     const char *zone;
     struct zp_buf auth; /* "X-API-Key: <key>": a secret, wiped at the end */
     char rl_key[160];
-    char sid_esc[256]; /* serverId, escaped for a path */
-    int modern;        /* EXTEND and PRUNE are available */
-    char kind[32];     /* the zone's kind: Native, Master, Slave, … */
-};
-
-/* What the zone holds at the name: the TXT set, borrowed from the parsed zone. */
-struct pd_set {
-    int found;
-    long ttl;
-    const cJSON *records; /* [{content, disabled}] */
-    int ours_on;          /* our value is there and enabled */
-    int ours_off;         /* our value is there, disabled */
+    char sid_esc[256];   /* serverId, escaped for a path */
+    int modern;          /* EXTEND and PRUNE are available */
+    int whole;           /* a read of one name hides disabled records: read the whole zone */
+    char kind[32];       /* the zone's kind: Native, Master, Slave, … */
+    size_t max_response; /* the next request's cap; 0: httpc's */
+    int too_big;         /* the last answer was larger than that cap */
 };
 
 static const char *const pd_keys[] = {
     "endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
 
 /* ---- configuration ------------------------------------------------------------------------ */
-
-int zp_pdns_version_modern(const char *version)
-{
-    char *end;
-    long major, minor;
-
-    if (version == NULL)
-        return 0;
-    major = strtol(version, &end, 10);
-    if (end == version || *end != '.')
-        return 0; /* a development build without a number: the safe path */
-    minor = strtol(end + 1, &end, 10);
-    return major > 5 || (major == 5 && minor >= 1);
-}
 
 char *zp_pdns_api_url(const char *endpoint)
 {
@@ -196,12 +184,15 @@ static int pd_req(struct pd_op *op, const char *method, const char *path, const 
     req.body_len = body ? strlen(body) : 0;
     req.deadline_ms = op->call->deadline_ms;
     req.ca_file = op->cfg->ca;
+    req.max_response = op->max_response;
     req.what = PD_WHAT;
+    op->too_big = 0;
     if (zp_http_call(&req, resp, &e) == 0) {
         rc = 0;
         goto out;
     }
-    if (e.kind == ZP_ETRANSIENT)
+    op->too_big = !zp_buf_ok(&resp->body); /* the answer ran past the cap */
+    if (e.kind == ZP_ETRANSIENT && !op->too_big)
         zp_err_set(err, e.kind,
                    "%s; check endpoint (the PowerDNS webserver, webserver-port, default 8081), "
                    "that pdns runs with webserver=yes and api=yes, and that webserver-allow-from "
@@ -335,6 +326,7 @@ static int pd_server(struct pd_op *op, struct zp_err *err)
         goto out;
     }
     op->modern = zp_pdns_version_modern(cJSON_IsString(ver) ? ver->valuestring : NULL);
+    op->whole = !zp_pdns_filter_shows_disabled(cJSON_IsString(ver) ? ver->valuestring : NULL);
     rc = 0;
 out:
     cJSON_Delete(j);
@@ -361,41 +353,6 @@ static int pd_zone_missing(const struct pd_op *op, struct zp_err *err)
                op->zone, op->cfg->server_id, op->cfg->endpoint, op->rec->fqdn);
     err->upstream = 404;
     return -1;
-}
-
-/* Finds the TXT set at the name in a zone object and whether it holds our value. */
-static void pd_find_set(const struct pd_op *op, const cJSON *zone, struct pd_set *set)
-{
-    const cJSON *rrset, *rec;
-
-    memset(set, 0, sizeof(*set));
-    cJSON_ArrayForEach(rrset, cJSON_GetObjectItemCaseSensitive(zone, "rrsets"))
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rrset, "name");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rrset, "type");
-        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(rrset, "ttl");
-
-        if (!cJSON_IsString(name) || !cJSON_IsString(type) || strcmp(type->valuestring, "TXT") ||
-            strcasecmp(name->valuestring, op->rec->fqdn) != 0)
-            continue;
-        set->found = 1;
-        /* Bounded before the conversion: 1e300 is a JSON number too. */
-        set->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 0 && ttl->valuedouble <= 2147483647
-                       ? (long)ttl->valuedouble
-                       : (long)op->rec->ttl;
-        set->records = cJSON_GetObjectItemCaseSensitive(rrset, "records");
-        cJSON_ArrayForEach(rec, set->records)
-        {
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
-            if (cJSON_IsString(c) && zp_txt_equal(c->valuestring, op->rec->value)) {
-                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "disabled")))
-                    set->ours_off = 1;
-                else
-                    set->ours_on = 1;
-            }
-        }
-        return;
-    }
 }
 
 /*
@@ -432,23 +389,67 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
     return 0;
 }
 
-/* GET the zone, filtered to our name where the server can (4.8+; older ones send it all). */
+/* The whole zone's read ran past its cap: before 5.0 no smaller read shows disabled records. */
+static int pd_zone_too_big(const struct pd_op *op, struct zp_err *err)
+{
+    return zp_err_set(err, ZP_ECONFIG,
+                      "zone %s on PowerDNS server \"%s\" at %s is larger than zoneproof reads "
+                      "whole (" PD_ZONE_MAX_TEXT "), and before PowerDNS 5.0 a read of one name "
+                      "leaves disabled records out, so nothing was written: a disabled record at "
+                      "%s could have been lost; upgrade PowerDNS to 5.0 or later, or move the "
+                      "challenge to a smaller zone (a CNAME to it, with cnameStrategy: Follow)",
+                      op->zone, op->cfg->server_id, op->cfg->endpoint, op->rec->fqdn);
+}
+
+/* A secondary's copy is overwritten by its primary: refuse to write there. */
+static int pd_zone_kind(struct pd_op *op, const cJSON *zone, struct zp_err *err)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(zone, "kind");
+
+    pd_shown(op, cJSON_IsString(kind) ? kind->valuestring : "", op->kind, sizeof(op->kind));
+    if (strcasecmp(op->kind, "Slave") == 0 || strcasecmp(op->kind, "Secondary") == 0 ||
+        strcasecmp(op->kind, "Consumer") == 0)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "zone %s on PowerDNS server \"%s\" at %s is a %s zone, copied from its "
+                          "primary, which would undo the change; point endpoint at the primary's "
+                          "API",
+                          op->zone, op->cfg->server_id, op->cfg->endpoint, op->kind);
+    return 0;
+}
+
+/*
+ * GET the zone with what it holds at our name, disabled records and
+ * comments included: filtered to the name on 5.0+ (include_disabled=true),
+ * the whole zone before (a read of one name leaves disabled records out).
+ */
 static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
 {
     struct zp_http_resp r;
     struct zp_buf path;
-    const cJSON *kind;
-    int rc = -1;
+    int rc = -1, got;
 
     zp_http_resp_init(&r);
     zp_buf_init(&path, PD_URL_MAX);
-    if (pd_zone_path(op, "?rrset_name=", &path) == -1 ||
-        zp_http_escape(op->rec->fqdn, &path) == -1) {
+    if (op->whole ? pd_zone_path(op, "", &path) == -1
+                  : pd_zone_path(op, "?rrset_name=", &path) == -1 ||
+                        zp_http_escape(op->rec->fqdn, &path) == -1 ||
+                        zp_buf_puts(&path, "&include_disabled=true") == -1) {
         zp_err_set(err, ZP_EINTERNAL, "the URL for zone %s is too long", op->zone);
         goto out;
     }
-    if (pd_req(op, "GET", zp_buf_str(&path), NULL, &r, err) == -1)
+    op->max_response = op->whole ? PD_ZONE_MAX : 0;
+    got = pd_req(op, "GET", zp_buf_str(&path), NULL, &r, err);
+    op->max_response = 0;
+    if (got == -1) {
+        if (op->too_big) {
+            zp_log(ZP_LOG_WARN, "powerdns: zone too large to read whole",
+                   ZP_S("instance", op->call->instance), ZP_S("zone", op->zone),
+                   ZP_I("cap_bytes", PD_ZONE_MAX), ZP_S("error", err->msg), ZP_END);
+            zp_err_clear(err); /* httpc's sentence says too little: this one says why */
+            pd_zone_too_big(op, err);
+        }
         goto out;
+    }
     if (r.status == 404) {
         pd_log_reply(op, "read the zone", &r);
         pd_zone_missing(op, err);
@@ -460,14 +461,7 @@ static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
     }
     if ((*zonep = zp_json_parse(&r.body, PD_WHAT, err)) == NULL)
         goto out;
-    kind = cJSON_GetObjectItemCaseSensitive(*zonep, "kind");
-    pd_shown(op, cJSON_IsString(kind) ? kind->valuestring : "", op->kind, sizeof(op->kind));
-    if (strcasecmp(op->kind, "Slave") == 0 || strcasecmp(op->kind, "Secondary") == 0 ||
-        strcasecmp(op->kind, "Consumer") == 0) {
-        zp_err_set(err, ZP_ECONFIG,
-                   "zone %s on PowerDNS server \"%s\" at %s is a %s zone, copied from its "
-                   "primary, which would undo the change; point endpoint at the primary's API",
-                   op->zone, op->cfg->server_id, op->cfg->endpoint, op->kind);
+    if (pd_zone_kind(op, *zonep, err) == -1) {
         cJSON_Delete(*zonep);
         *zonep = NULL;
         goto out;
@@ -477,54 +471,6 @@ out:
     zp_buf_free(&path);
     zp_http_resp_free(&r);
     return rc;
-}
-
-/* Appends {content, disabled} to an array. */
-static void pd_add_record(cJSON *records, const char *content, int disabled)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddStringToObject(o, "content", content);
-    cJSON_AddBoolToObject(o, "disabled", disabled);
-    cJSON_AddItemToArray(records, o);
-}
-
-/*
- * The rrsets entry of a PATCH. REPLACE keeps every record that is not our
- * value (with its disabled flag) and, for present, adds or enables ours.
- */
-static cJSON *pd_change(const struct pd_op *op, const struct pd_set *set, const char *changetype,
-                        int del, const char *quoted)
-{
-    cJSON *rr = cJSON_CreateObject(), *records;
-    const cJSON *rec;
-
-    cJSON_AddStringToObject(rr, "name", op->rec->fqdn);
-    cJSON_AddStringToObject(rr, "type", "TXT");
-    cJSON_AddStringToObject(rr, "changetype", changetype);
-    if (strcmp(changetype, "DELETE") == 0)
-        return rr;
-    cJSON_AddNumberToObject(rr, "ttl", set->found ? (double)set->ttl : (double)op->rec->ttl);
-    records = cJSON_AddArrayToObject(rr, "records");
-    if (strcmp(changetype, "REPLACE") != 0) {
-        /* EXTEND adds our value; PRUNE names the stored forms of it, one entry each (below). */
-        if (!del)
-            pd_add_record(records, quoted, 0);
-        return rr;
-    }
-    cJSON_ArrayForEach(rec, set->records)
-    {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
-        if (!cJSON_IsString(c))
-            continue;
-        if (zp_txt_equal(c->valuestring, op->rec->value))
-            continue;
-        pd_add_record(records, c->valuestring,
-                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "disabled")));
-    }
-    if (!del)
-        pd_add_record(records, quoted, 0);
-    return rr;
 }
 
 /* PATCH /zones/{id} with the rrsets entries given; 204 is success. */
@@ -600,50 +546,6 @@ static void pd_notify(struct pd_op *op)
 
 /* ---- present and cleanup ------------------------------------------------------------------ */
 
-/* Chooses the change for the set as read; NULL changetype when there is nothing to do. */
-static cJSON *pd_plan(const struct pd_op *op, const struct pd_set *set, int del, const char *quoted,
-                      const char **how)
-{
-    cJSON *rrsets = cJSON_CreateArray();
-    const cJSON *rec;
-
-    *how = NULL;
-    if (!del && set->ours_on)
-        return rrsets;
-    if (del && !set->ours_on && !set->ours_off)
-        return rrsets;
-    if (op->modern && !(set->ours_off && !del)) {
-        *how = del ? "PRUNE" : "EXTEND";
-        if (!del) {
-            cJSON_AddItemToArray(rrsets, pd_change(op, set, "EXTEND", 0, quoted));
-            return rrsets;
-        }
-        /* PRUNE compares the stored form: name each form of our value the server holds. */
-        cJSON_ArrayForEach(rec, set->records)
-        {
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
-            if (cJSON_IsString(c) && zp_txt_equal(c->valuestring, op->rec->value)) {
-                cJSON *rr = pd_change(op, set, "PRUNE", 1, quoted);
-                pd_add_record(cJSON_GetObjectItemCaseSensitive(rr, "records"), c->valuestring, 0);
-                cJSON_AddItemToArray(rrsets, rr);
-            }
-        }
-        return rrsets;
-    }
-    {
-        /* REPLACE with what stays, or DELETE when nothing does. */
-        size_t stay = 0;
-        cJSON_ArrayForEach(rec, set->records)
-        {
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "content");
-            stay += cJSON_IsString(c) && !zp_txt_equal(c->valuestring, op->rec->value);
-        }
-        *how = del && stay == 0 ? "DELETE" : "REPLACE";
-        cJSON_AddItemToArray(rrsets, pd_change(op, set, *how, del, quoted));
-    }
-    return rrsets;
-}
-
 /*
  * The reads every call starts with: the api-key, the server (the key and
  * serverId checked, EXTEND/PRUNE learnt) and the zone at the name.
@@ -700,7 +602,8 @@ static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_
     const struct pd_cfg *cfg = p;
     struct pd_op op = {.cfg = cfg, .rec = rec, .call = call};
     struct zp_buf quoted;
-    struct pd_set set;
+    struct zp_pdns_set set;
+    struct zp_pdns_want want = {.fqdn = rec->fqdn, .value = rec->value, .del = del};
     cJSON *zone = NULL, *rrsets = NULL;
     const char *how = NULL;
     int rc = -1;
@@ -716,8 +619,18 @@ static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_
         goto out;
     if (!del && pd_check_cname(&op, zone, err) == -1)
         goto out;
-    pd_find_set(&op, zone, &set);
-    rrsets = pd_plan(&op, &set, del, zp_buf_str(&quoted), &how);
+    zp_pdns_find_set(zone, rec->fqdn, rec->value, (long)rec->ttl, &set);
+    if (set.unreadable > 0) {
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "PowerDNS at %s answered with TXT records at %s in zone %s that zoneproof "
+                   "cannot read, so nothing was written: the change would rewrite them; "
+                   "check them with pdnsutil list-zone %s",
+                   cfg->endpoint, rec->fqdn, op.zone, op.zone);
+        goto out;
+    }
+    want.quoted = zp_buf_str(&quoted);
+    want.modern = op.modern;
+    rrsets = zp_pdns_plan(&set, &want, &how);
     if (how != NULL) {
         cJSON *give = rrsets;
         rrsets = NULL;
@@ -728,7 +641,9 @@ static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_
     zp_log(ZP_LOG_INFO, "powerdns change", ZP_S("instance", call->instance),
            ZP_S("action", del ? "delete" : "add"), ZP_S("server", cfg->server_id),
            ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
-           ZP_S("changetype", how ? how : "none (already so)"), ZP_END);
+           ZP_S("changetype", how ? how : "none (already so)"),
+           ZP_S("read", op.whole ? "whole zone" : "name"), ZP_I("foreign", set.foreign),
+           ZP_I("disabled", set.disabled), ZP_I("comments", set.ncomments), ZP_END);
     rc = 0;
 out:
     if (rc == -1)

@@ -169,6 +169,45 @@ class ProviderConformance:
         if self.account_hint:
             self.assertIn(self.account_hint, r.stderr)
 
+    # --- foreign state the API keeps beside the values (optional hooks) ---
+    # Where the API has disabled records or comments, the provider test defines:
+    #   seed_disabled(fake)  -> puts a disabled foreign TXT at FQDN and no enabled value
+    #                           besides ours; returns probe(), which reads that state back
+    #                           exactly (content, flags, TTL...)
+    #   seed_commented(fake) -> puts a comment on the TXT set at FQDN and no enabled value
+    #                           besides ours; returns probe() likewise
+    # Without them the step is skipped. Our value is the only enabled one, so CleanUp
+    # removes the last enabled value: the case that must not delete the set.
+    seed_disabled = None
+    seed_commented = None
+
+    def foreign_state_kept(self, seed):
+        self.no_values_of_ours()
+        probe = seed(self.fake)
+        seeded = probe()
+        self.assertTrue(seeded, "the hook seeded nothing")
+        before = self.fake.snapshot()
+        self.ok(self.zp("present", KEY1))
+        self.assertIn(KEY1, self.fake.txt_values(FQDN))
+        self.assertEqual(probe(), seeded, "Present changed the foreign state")
+        self.ok(self.zp("present", KEY2, mode="skip"))
+        self.ok(self.zp("cleanup", KEY1, mode="skip"))
+        self.ok(self.zp("cleanup", KEY2, mode="skip"))  # the last enabled value of ours
+        self.assertNotIn(KEY1, self.fake.txt_values(FQDN))
+        self.assertNotIn(KEY2, self.fake.txt_values(FQDN))
+        self.assertEqual(probe(), seeded, "CleanUp changed the foreign state")
+        self.assertEqual(self.fake.snapshot(), before, "a foreign record changed")
+
+    def test_3a_disabled_record_kept(self):
+        if self.seed_disabled is None:
+            self.skipTest("the API has no disabled records")
+        self.foreign_state_kept(self.seed_disabled)
+
+    def test_3b_comment_kept(self):
+        if self.seed_commented is None:
+            self.skipTest("the API has no comments on records")
+        self.foreign_state_kept(self.seed_commented)
+
     def test_4_rate_limited_then_success(self):
         self.no_values_of_ours()
         self.fake.inject(status=429, retry_after=1)

@@ -19,8 +19,9 @@ What it reproduces, and checks, like the real API:
 Tests can make the next getHosts answers incomplete or odd (gethosts_faults):
 "truncate" (the body cut short), "unknown-type", "not-ours"
 (IsUsingOurDNS="false"), "error-ok" (an <Error> in a Status="OK" reply),
-"missing-ttl", "html" (a proxy's page). Accepted TXT changes are mirrored
-into named.
+"missing-ttl", "html" (a proxy's page), and two that are well formed but
+incomplete: "empty" (no host at all) and "lose-hosts" (the second half of the
+hosts left out). Accepted TXT changes are mirrored into named.
 """
 import os
 import re
@@ -154,6 +155,10 @@ class FakeNamecheap(fakebase.FakeServer):
                             'command as this domain is not using proper DNS servers</Error>')
             return Reply(200, body, content_type="text/xml")
         hosts = list(d["hosts"])
+        if fault == "empty":
+            hosts = []
+        elif fault == "lose-hosts":
+            hosts = hosts[:(len(hosts) + 1) // 2]
         if fault == "unknown-type":
             hosts.append({"HostId": "1", "Name": "sip", "Type": "SRV",
                           "Address": "10 5 5060 sip.example.test.", "MXPref": "10",

@@ -4,10 +4,13 @@ The shared conformance (strict present/cleanup with foreign records, bad
 credentials, wrong zone, 429, 5xx, a hanging API), then what matters for an
 API whose only write replaces every host of the domain: every host and the
 mail setting go back unchanged, values that need escaping survive the round
-trip, nothing is written when the read was incomplete or not understood,
-only the exact (name, TXT, value) record is removed, the ApiKey never shows
-and never travels in a URL, and each account error gets its sentence.
+trip, nothing is written when the read was incomplete or not understood
+(also when it is well formed but lists no host, or lost hosts since the
+last read of the same process), only the exact (name, TXT, value) record is
+removed, the ApiKey never shows and never travels in a URL, and each account
+error gets its sentence.
 """
+import contextlib
 import http.client
 import json
 import os
@@ -239,6 +242,112 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                               extra="domain: example.test\n"))
         self.assertEqual(self.fake.txt_values(fqdn), [])
 
+    def test_empty_read_writes_nothing(self):
+        """A well-formed reply that lists no host at all: setHosts would delete every one."""
+        self.ok(self.run_with("present", KEY2))
+        before = self.fake.snapshot()
+        n = len(self.fake.set_calls())
+        for action, key in (("present", KEY1), ("cleanup", KEY2)):
+            with self.subTest(action=action):
+                self.fake.gethosts_faults[:] = ["empty"]
+                err = self.failed(self.run_with(action, key))
+                self.assertIn("Namecheap's getHosts reply for domain example.test lists no host "
+                              "records at all; zoneproof wrote nothing, since setHosts replaces "
+                              "every record of the domain", err)
+                self.assertIn("add one (any record) so its list is never empty", err)
+                self.assertEqual(len(self.fake.set_calls()), n)
+                self.assertEqual(self.fake.snapshot(), before)
+        self.ok(self.run_with("cleanup", KEY2))
+
+    # --- through zoneproof serve: one process, many calls ---
+    @contextlib.contextmanager
+    def serving(self, log_name="serve.log"):
+        """zoneproof serve with this instance; yields (port, log path)."""
+        config = os.path.join(self.tmp, "config-serve.yaml")
+        entry = self.provider_yaml(self.fake, self.tmp).strip("\n")
+        entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
+        with open(config, "w") as f:
+            f.write("groupName: acme.zoneproof.test\npropagation:\n  mode: skip\n"
+                    "providers:\n  - %s\n" % entry)
+        port = zptest.free_port()
+        log_path = os.path.join(self.tmp, log_name)
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [zptest.zoneproof_bin(), "serve", "--config", config, "--secure-port", str(port),
+                 "--bind-address", "127.0.0.1",
+                 "--tls-cert-file", pki.path(self.pki, "serving.crt"),
+                 "--tls-private-key-file", pki.path(self.pki, "serving.key"),
+                 "--requestheader-client-ca-file", pki.path(self.pki, "proxy-ca.crt"),
+                 "--log-level", "debug"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            zptest.wait_for(lambda: proc.poll() is None and zptest.tcp_open("127.0.0.1", port),
+                            what="zoneproof serve")
+            yield port, log_path
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+        with open(log_path) as f:
+            self.assertNotIn(fnc.API_KEY, f.read())
+
+    def serve_call(self, port, action, key, fqdn=FQDN):
+        results = {}
+        self.serve_present(port, action, fqdn, key, results)
+        return results[fqdn]
+
+    def test_lost_hosts_write_nothing(self):
+        """A reply that lost hosts since the last read of the same process is refused, again
+        and again while the loss is recent (the same shorter list is taken as real only 10
+        minutes after it was first refused: tests/unit/providers/test_namecheap.c)."""
+        lost = ("Namecheap's getHosts reply for domain example.test lacks hosts that its "
+                "previous reply listed, such as ")
+        with self.serving("serve-lost.log") as (port, log_path):
+            self.assertTrue(self.serve_call(port, "Present", KEY1)["success"])
+            before = self.fake.snapshot()
+            n = len(self.fake.set_calls())
+            for action, key in (("Present", KEY2), ("CleanUp", KEY1)):
+                with self.subTest(action=action):
+                    self.fake.gethosts_faults[:] = ["lose-hosts"]
+                    r = self.serve_call(port, action, key)
+                    self.assertFalse(r["success"], r)
+                    msg = r["status"]["message"]
+                    self.assertIn(lost, msg)
+                    self.assertIn("zoneproof wrote nothing, since setHosts replaces every record "
+                                  "of the domain and would delete them: check the domain's "
+                                  "records in Namecheap's dashboard", msg)
+                    self.assertEqual(len(self.fake.set_calls()), n)
+                    self.assertEqual(self.fake.snapshot(), before)
+            # A complete read again: the write goes ahead.
+            self.assertTrue(self.serve_call(port, "CleanUp", KEY1)["success"])
+            self.assertEqual(self.without(self.fake.snapshot(), KEY1), self.without(before, KEY1))
+            # A host gone from the account itself: refused while recent, the same sentence
+            # each time; back again, the write goes ahead.
+            with self.fake.lock:
+                hosts = self.fake.domains[ZONE]["hosts"]
+                gone = next(h for h in hosts if h["Name"] == "go")
+                hosts.remove(gone)
+            before = self.fake.snapshot()
+            msgs = []
+            for _ in range(2):
+                r = self.serve_call(port, "Present", KEY1)
+                self.assertFalse(r["success"], r)
+                msgs.append(r["status"]["message"])
+            self.assertIn(lost + "\"go\" (URL)", msgs[0])
+            self.assertIn("an attempt 10 minutes or more after the first that reads the same "
+                          "shorter list goes ahead", msgs[0])
+            self.assertEqual(msgs[0], msgs[1])  # stable: cert-manager sees no new text
+            self.assertEqual(self.fake.snapshot(), before)
+            self.fake.add_host(ZONE, gone["Name"], gone["Type"], gone["Address"],
+                               gone["MXPref"], gone["TTL"])
+            self.assertTrue(self.serve_call(port, "Present", KEY1)["success"])
+            self.assertIn(KEY1, self.fake.txt_values(FQDN))
+            self.assertTrue(self.serve_call(port, "CleanUp", KEY1)["success"])
+            self.assertNotIn(KEY1, self.fake.txt_values(FQDN))
+        with open(log_path) as f:
+            log = f.read()
+        self.assertIn('"msg":"namecheap: getHosts lost hosts since the last read; nothing '
+                      'written"', log)
+        self.assertIn('"first_lost":"URL go"', log)
+
     # --- two names of one domain at once, through zoneproof serve ---
     def serve_present(self, port, action, fqdn, key, results):
         req = {"uid": "u-" + fqdn, "action": action, "type": "dns-01",
@@ -262,26 +371,9 @@ class T(conformance.ProviderConformance, unittest.TestCase):
 
     def test_concurrent_names_of_one_domain(self):
         # Both challenges read the host list before either writes, unless the domain is locked.
-        config = os.path.join(self.tmp, "config-serve.yaml")
-        entry = self.provider_yaml(self.fake, self.tmp).strip("\n")
-        entry = "\n".join("    " + line for line in entry.splitlines()).lstrip()
-        with open(config, "w") as f:
-            f.write("groupName: acme.zoneproof.test\npropagation:\n  mode: skip\n"
-                    "providers:\n  - %s\n" % entry)
-        port = zptest.free_port()
-        log_path = os.path.join(self.tmp, "serve.log")
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [zptest.zoneproof_bin(), "serve", "--config", config, "--secure-port", str(port),
-                 "--bind-address", "127.0.0.1",
-                 "--tls-cert-file", pki.path(self.pki, "serving.crt"),
-                 "--tls-private-key-file", pki.path(self.pki, "serving.key"),
-                 "--requestheader-client-ca-file", pki.path(self.pki, "proxy-ca.crt"),
-                 "--log-level", "debug"], stdout=log, stderr=subprocess.STDOUT)
         names = ["_acme-challenge.a.example.test.", "_acme-challenge.b.example.test."]
-        try:
-            zptest.wait_for(lambda: proc.poll() is None and zptest.tcp_open("127.0.0.1", port),
-                            what="zoneproof serve")
+        with self.serving() as (port, _), contextlib.ExitStack() as stack:
+            stack.callback(setattr, self.fake, "gethosts_delay", 0.0)
             self.fake.gethosts_delay = 0.4
             for action in ("Present", "CleanUp"):
                 results = {}
@@ -295,12 +387,6 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                 for n in names:
                     self.assertTrue(results[n]["success"], results[n])
                     self.assertEqual(self.fake.txt_values(n), [KEY1] if action == "Present" else [])
-        finally:
-            self.fake.gethosts_delay = 0.0
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(15)
-        with open(log_path) as f:
-            self.assertNotIn(fnc.API_KEY, f.read())
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ from conformance import FQDN, FOREIGN, KEY1, KEY2, ZONE  # noqa: E402
 
 FOREIGN_TTL = 120  # differs from zoneproof's ttl: the set must keep it
 FOREIGN_A = "192.0.2.1"
+FOREIGN_OFF = "v=foreign-disabled-keep-me"  # a disabled record: not served, kept by the API
+COMMENT = {"content": "kept by hand: ask ops before removing", "account": "ops",
+           "modified_at": 1700000000}
+OURS = ('"%s"' % KEY1, '"%s"' % KEY2)
 
 
 class T(conformance.ProviderConformance, unittest.TestCase):
@@ -58,6 +62,34 @@ class T(conformance.ProviderConformance, unittest.TestCase):
     def seed_foreign(self, fake):
         self.named.set_rrset(FQDN, "TXT", FOREIGN_TTL, ['"%s"' % FOREIGN])
         self.named.set_rrset(FQDN, "A", 60, [FOREIGN_A])
+
+    # --- the conformance hooks for what PowerDNS keeps beside the values ---
+    def foreign_at(self, name=FQDN):
+        """The TXT set at name as the whole-zone read shows it, without our values: the
+        foreign records with their disabled flags (and the TTL they set), the comments with
+        account and modified_at."""
+        rr = self.named.rrset(name)
+        if rr is None:
+            return None
+        recs = sorted((r["content"], r["disabled"]) for r in rr["records"]
+                      if r["content"] not in OURS)
+        return (rr["ttl"] if recs else None, recs,
+                sorted((c["content"], c["account"], c["modified_at"]) for c in rr["comments"]))
+
+    def seed_disabled(self, fake, name=FQDN):
+        """One disabled foreign TXT, no comment, nothing enabled."""
+        self.named.patch(ZONE, [{"name": name, "type": "TXT", "ttl": FOREIGN_TTL,
+                                 "changetype": "REPLACE", "comments": [],
+                                 "records": [{"content": '"%s"' % FOREIGN_OFF,
+                                              "disabled": True}]}])
+        return lambda: self.foreign_at(name)
+
+    def seed_commented(self, fake, name=FQDN):
+        """A comment on the TXT set, no record at all."""
+        self.named.patch(ZONE, [{"name": name, "type": "TXT", "ttl": FOREIGN_TTL,
+                                 "changetype": "REPLACE", "records": [],
+                                 "comments": [dict(COMMENT)]}])
+        return lambda: self.foreign_at(name)
 
     # --- helpers for the tests below ---
     def config_with(self, mode="skip", timeout="10s", nameservers=None, **extra):
@@ -249,6 +281,83 @@ class T(conformance.ProviderConformance, unittest.TestCase):
                     % self.named.endpoint)
         r = zptest.run_zp(["present", "--config", path, "--fqdn", FQDN, "--key", KEY1])
         self.refused(r, "apiKeyFile", "/nonexistent/pdns-key")
+
+    # --- disabled records and comments (issue #9: no foreign record lost) ---
+    def seed_all_kinds(self, name):
+        """An enabled and a disabled foreign TXT with a comment at name: the probe of them."""
+        self.named.patch(ZONE, [{"name": name, "type": "TXT", "ttl": FOREIGN_TTL,
+                                 "changetype": "REPLACE", "comments": [dict(COMMENT)],
+                                 "records": [{"content": '"%s"' % FOREIGN, "disabled": False},
+                                             {"content": '"%s"' % FOREIGN_OFF,
+                                              "disabled": True}]}])
+        return lambda: self.foreign_at(name)
+
+    def test_21_before_50_the_whole_zone_is_read(self):
+        """4.x leaves disabled records out of a read of one name: the whole zone is read, and
+        every change carries the disabled record and the comment through."""
+        name = "_acme-challenge.kinds.example.test."
+        probe = self.seed_all_kinds(name)
+        seeded = probe()
+        n0, g0 = len(self.fake.patches()), len(self.fake.calls("GET", "/zones/example.test."))
+        self.ok(self.run_with("present", KEY1, fqdn=name))
+        self.assertEqual(probe(), seeded)
+        self.ok(self.run_with("cleanup", KEY1, fqdn=name))
+        self.assertEqual(probe(), seeded)
+        reads = self.fake.calls("GET", "/zones/example.test.")[g0:]
+        self.assertTrue(reads)
+        for _, _, query in reads:
+            self.assertNotIn("rrset_name", query)
+        add, rm = [p[0] for p in self.fake.patches()[n0:]]
+        self.assertEqual((add["changetype"], rm["changetype"]), ("REPLACE", "REPLACE"))
+        self.assertIn({"content": '"%s"' % FOREIGN_OFF, "disabled": True}, rm["records"])
+        self.assertEqual(rm["comments"], [COMMENT])
+
+    def test_22_51_replaces_a_set_with_disabled_records_or_comments(self):
+        """5.1's EXTEND and PRUNE rebuild the set from its enabled records: a set holding a
+        disabled record or a comment is changed by REPLACE, read with include_disabled."""
+        proxy = pdns.PdnsProxy50(self.pki, self.named, version="5.1.0").start()
+        try:
+            cases = {"_acme-challenge.k51.example.test.": self.seed_all_kinds,
+                     "_acme-challenge.d51.example.test.": lambda n: self.seed_disabled(None, n),
+                     "_acme-challenge.c51.example.test.": lambda n: self.seed_commented(None, n)}
+            for name, seed in cases.items():
+                with self.subTest(name=name):
+                    probe = seed(name)
+                    seeded = probe()
+                    n0 = len(proxy.patches())
+                    self.ok(self.run_with("present", KEY1, fqdn=name, fake=proxy))
+                    self.assertEqual(self.named.rrset(name)["records"].count(
+                        {"content": '"%s"' % KEY1, "disabled": False}), 1)
+                    self.assertEqual(probe(), seeded)
+                    self.ok(self.run_with("cleanup", KEY1, fqdn=name, fake=proxy))
+                    self.assertEqual(probe(), seeded)
+                    self.assertEqual([p[0]["changetype"] for p in proxy.patches()[n0:]],
+                                     ["REPLACE", "REPLACE"])
+            reads = [q for _, _, q in proxy.calls("GET", "/zones/example.test.")]
+            self.assertTrue(reads)
+            for q in reads:
+                self.assertEqual(q.get("include_disabled"), ["true"])
+                self.assertIn("rrset_name", q)
+        finally:
+            proxy.stop()
+
+    def test_23_zone_too_large_to_read_whole_is_refused(self):
+        """Before 5.0 only the whole zone shows disabled records: one too large is refused."""
+        proxy = pdns.PdnsProxy50(self.pki, self.named, version="4.7.3",
+                                 pad_zone=9 * 1024 * 1024).start()
+        try:
+            name = "_acme-challenge.big.example.test."
+            probe = self.seed_disabled(None, name)
+            seeded = probe()
+            r = self.run_with("present", KEY1, fqdn=name, fake=proxy)
+            self.refused(r, "zone example.test. on PowerDNS server \"localhost\" at %s is larger "
+                         "than zoneproof reads whole (8 MB)" % proxy.url(),
+                         "a disabled record at %s could have been lost" % name,
+                         "upgrade PowerDNS to 5.0 or later")
+            self.assertEqual(proxy.patches(), [])
+            self.assertEqual(probe(), seeded)
+        finally:
+            proxy.stop()
 
 
 if __name__ == "__main__":

@@ -409,3 +409,36 @@ class PdnsProxy(fakebase.FakeServer):
 
     def txt_values(self, fqdn):
         return self.pdns.txt_values(fqdn)
+
+
+class PdnsProxy50(PdnsProxy):
+    """A PdnsProxy that answers a read of one name as PowerDNS 5.0 does when asked with
+    include_disabled=true: disabled records shown (4.x leaves them out), so the 5.x read path
+    runs against the real 4.x server. pad_zone (bytes) pads every read of a whole zone, for
+    a zone too large to read whole."""
+
+    def __init__(self, pki_dir, pdns, version="5.1.0", pad_zone=0):
+        super().__init__(pki_dir, pdns, version=version)
+        self.pad_zone = pad_zone
+
+    def route(self, req):
+        zone_read = (req.method == "GET" and req.path.startswith("/api/v1/servers/") and
+                     "/zones/" in req.path and req.path.rstrip("/").count("/") == 6)
+        q = {k: v[-1] for k, v in req.query.items()}
+        if zone_read and "rrset_name" in q and q.get("include_disabled") == "true":
+            self.bodies.append((req.method, req.path, None))
+            st, doc = self.pdns.api("GET", req.path[len("/api/v1"):],
+                                    key=req.headers.get("X-API-Key"))
+            if st == 200:
+                name = q["rrset_name"].lower()
+                doc["rrsets"] = [rr for rr in doc["rrsets"] if rr["name"].lower() == name and
+                                 q.get("rrset_type", rr["type"]) == rr["type"]]
+            return fakebase.Reply(st, doc)
+        if zone_read and self.pad_zone and "rrset_name" not in q:
+            self.bodies.append((req.method, req.path, None))
+            st, doc = self.pdns.api("GET", req.path[len("/api/v1"):],
+                                    key=req.headers.get("X-API-Key"))
+            if st == 200:
+                doc["padding"] = "x" * self.pad_zone
+            return fakebase.Reply(st, doc)
+        return super().route(req)

@@ -3,8 +3,9 @@
  * a complete reply gives every host with every field decoded; a reply cut
  * anywhere, garbled, with an error element, an unknown record type, another
  * domain or a domain not on Namecheap's DNS gives no host list at all (so
- * nothing can be written); the host list goes back as a form unchanged; and
- * the settings a user can get wrong are refused at start.
+ * nothing can be written); the host list goes back as a form unchanged; a
+ * read is compared with the last one by the hosts it lost; and the settings
+ * a user can get wrong are refused at start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -400,6 +401,103 @@ static void settings(void **state)
     unlink(path);
 }
 
+/* The keys of a host list given as "TYPE name" pairs. */
+static void keys_of(struct zp_nc_keys *k, const char *const *hosts, size_t n)
+{
+    struct zp_nc_hosts h = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        char type[16], name[64];
+        assert_int_equal(sscanf(hosts[i], "%15s %63s", type, name), 2);
+        zp_nc_hosts_add(&h, name, type, "x", "10", "1800");
+    }
+    zp_nc_keys_of(&h, k);
+    zp_nc_hosts_free(&h);
+}
+
+static void lost_hosts(void **state)
+{
+    static const char *const before[] = {"A @",   "CNAME www", "TXT @",
+                                         "TXT @", "MX @",      "TXT _acme-challenge"};
+    /* Another order and case, a host added, the challenge TXT gone: nothing lost. */
+    static const char *const more[] = {"TXT @", "MX @", "A @", "TXT @", "CNAME WWW", "A new"};
+    /* One of two TXT at the apex gone, and the CNAME. */
+    static const char *const fewer[] = {"A @", "TXT @", "MX @", "TXT _acme-challenge.x"};
+    struct zp_nc_keys b, m, f, f2;
+    size_t n;
+
+    (void)state;
+    keys_of(&b, before, 6);
+    keys_of(&m, more, 6);
+    keys_of(&f, fewer, 4);
+    keys_of(&f2, fewer, 4);
+    assert_int_equal(b.n, 5); /* the challenge TXT is not compared */
+    assert_null(zp_nc_keys_lost(&b, &m, &n));
+    assert_int_equal(n, 0);
+    assert_string_equal(zp_nc_keys_lost(&b, &f, &n), "CNAME www");
+    assert_int_equal(n, 2);
+    assert_null(zp_nc_keys_lost(&f, &b, &n));
+    assert_true(zp_nc_keys_equal(&f, &f2));
+    assert_false(zp_nc_keys_equal(&f, &b));
+    zp_nc_keys_free(&b);
+    zp_nc_keys_free(&m);
+    zp_nc_keys_free(&f);
+    zp_nc_keys_free(&f2);
+}
+
+/* A read judged at t ms: the verdict, and the first host it lost in *lost. */
+static int judge(struct zp_nc_seen *seen, const char *const *hosts, size_t n, uint64_t t,
+                 char *lost)
+{
+    struct zp_nc_keys now;
+    size_t nlost;
+
+    keys_of(&now, hosts, n);
+    return zp_nc_seen_judge(seen, &now, t, lost, 64, &nlost);
+}
+
+static void reads_judged(void **state)
+{
+    static const char *const full[] = {"A @", "CNAME www", "URL go", "TXT @"};
+    static const char *const added[] = {"A @",   "CNAME www",           "URL go",
+                                        "TXT @", "TXT _acme-challenge", "A new"};
+    static const char *const half[] = {"A @", "CNAME www"};
+    static const char *const third[] = {"A @"};
+    struct zp_nc_seen seen = {0};
+    struct zp_nc_hosts written = {0};
+    char lost[64];
+    uint64_t t = 1000000;
+
+    (void)state;
+    /* The first read of the process has nothing to be compared with. */
+    assert_int_equal(judge(&seen, half, 2, t, lost), ZP_NC_READ_OK);
+    assert_int_equal(judge(&seen, full, 4, t, lost), ZP_NC_READ_OK);
+    assert_int_equal(judge(&seen, added, 6, t, lost), ZP_NC_READ_OK);
+    assert_int_equal(judge(&seen, full, 4, t, lost), ZP_NC_READ_LOST); /* A new */
+    assert_string_equal(lost, "A new");
+    assert_int_equal(judge(&seen, added, 6, t, lost), ZP_NC_READ_OK); /* complete again */
+    /* A shorter list is refused, also read again soon after; another shorter list starts the
+     * clock again; the same one ZP_NC_CONFIRM_MS after its first refusal is taken as real. */
+    assert_int_equal(judge(&seen, half, 2, t, lost), ZP_NC_READ_LOST);
+    assert_string_equal(lost, "A new"); /* the first lost, in the keys' order */
+    assert_int_equal(judge(&seen, half, 2, t + ZP_NC_CONFIRM_MS - 1, lost), ZP_NC_READ_LOST);
+    assert_int_equal(judge(&seen, third, 1, t + ZP_NC_CONFIRM_MS, lost), ZP_NC_READ_LOST);
+    assert_int_equal(judge(&seen, half, 2, t + ZP_NC_CONFIRM_MS, lost), ZP_NC_READ_LOST);
+    assert_int_equal(judge(&seen, half, 2, t + 2 * ZP_NC_CONFIRM_MS - 1, lost), ZP_NC_READ_LOST);
+    assert_int_equal(judge(&seen, half, 2, t + 2 * ZP_NC_CONFIRM_MS, lost), ZP_NC_READ_CONFIRMED);
+    assert_string_equal(lost, "A new");
+    assert_int_equal(judge(&seen, half, 2, t, lost), ZP_NC_READ_OK); /* now what is there */
+    /* What was written is what the next read is compared with. */
+    zp_nc_hosts_add(&written, "@", "A", "192.0.2.1", "10", "60");
+    zp_nc_hosts_add(&written, "www", "CNAME", "x.", "10", "60");
+    zp_nc_hosts_add(&written, "@", "MX", "mx.", "10", "60");
+    zp_nc_seen_keep(&seen, &written);
+    assert_int_equal(judge(&seen, half, 2, t, lost), ZP_NC_READ_LOST);
+    assert_string_equal(lost, "MX @");
+    zp_nc_hosts_free(&written);
+    zp_nc_seen_free(&seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +506,7 @@ int main(void)
         cmocka_unit_test(malformed_xml),  cmocka_unit_test(caps),
         cmocka_unit_test(api_errors),     cmocka_unit_test(sethosts_replies),
         cmocka_unit_test(form_of_hosts),  cmocka_unit_test(settings),
+        cmocka_unit_test(lost_hosts),     cmocka_unit_test(reads_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

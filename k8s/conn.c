@@ -16,6 +16,7 @@
  * whenever it likes; a freed bufferevent lingers until its finalizer runs,
  * with its callbacks cleared, so alive() asks that before touching it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "k8s/api.h"
 #include "k8s/authn.h"
 #include "k8s/conn.h"
+#include "k8s/conn_int.h"
 #include "k8s/server.h"
 
 /* After a refusal: how long and how much the connection reads before it closes anyway. */
@@ -181,12 +183,25 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
 
 /* ---- The header check ------------------------------------------------------ */
 
-struct framing {
-    const char *cl; /* the first Content-Length value, trimmed */
-    size_t cl_len;
-    int conflict; /* another value, or one that is not a number */
-    int te;       /* Transfer-Encoding present */
-};
+int zp_conn_block_end(const char *p, size_t len, size_t *end)
+{
+    size_t at = 0;
+    const char *nl;
+
+    *end = 0;
+    for (int first = 1; at < len; first = 0) {
+        nl = memchr(p + at, '\n', len - at);
+        if (nl == NULL)
+            return -1;
+        /* An empty line: LF or CRLF where the line starts (as EVBUFFER_EOL_CRLF reads it). */
+        if (!first && (nl == p + at || (nl == p + at + 1 && p[at] == '\r'))) {
+            *end = (size_t)(nl - p) + 1;
+            return 0;
+        }
+        at = (size_t)(nl - p) + 1;
+    }
+    return -1;
+}
 
 static void trim(const char **s, size_t *n)
 {
@@ -198,11 +213,31 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-static void header_line(struct framing *f, const char *line, size_t n)
+/* The n bytes at v as a number: -1 unless all digits (and at least one); UINT64_MAX if too big. */
+static int digits(const char *v, size_t n, uint64_t *out)
+{
+    uint64_t x = 0;
+
+    if (n == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        if (x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+            x = UINT64_MAX;
+        else
+            x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = x;
+    return 0;
+}
+
+static void header_line(struct zp_conn_framing *f, const char *line, size_t n)
 {
     const char *colon = memchr(line, ':', n);
     const char *name = line, *v;
     size_t nl, vl;
+    uint64_t x;
 
     if (colon == NULL || n == 0 || *line == ' ' || *line == '\t')
         return; /* a continuation, or garbage evhttp refuses */
@@ -214,14 +249,69 @@ static void header_line(struct framing *f, const char *line, size_t n)
     if (nl == 17 && strncasecmp(name, "transfer-encoding", nl) == 0) {
         f->te = 1;
     } else if (nl == 14 && strncasecmp(name, "content-length", nl) == 0) {
-        if (vl == 0 || strspn(v, "0123456789") < vl)
+        if (digits(v, vl, &x) == -1) {
             f->conflict = 1;
-        else if (f->cl == NULL) {
+        } else if (f->cl == NULL) {
             f->cl = v;
             f->cl_len = vl;
+            f->length = x;
         } else if (vl != f->cl_len || memcmp(v, f->cl, vl) != 0) {
             f->conflict = 1;
         }
+    }
+}
+
+void zp_conn_framing(const char *block, size_t len, struct zp_conn_framing *f)
+{
+    const char *end = block + len, *nl;
+
+    memset(f, 0, sizeof(*f));
+    if (len == 0)
+        return;
+    nl = memchr(block, '\n', len);
+    f->first = nl != NULL ? (size_t)(nl - block) : len;
+    while (f->first > 0 && block[f->first - 1] == '\r')
+        f->first--;
+    for (const char *q = nl != NULL ? nl + 1 : end; q < end;) {
+        const char *e = memchr(q, '\n', (size_t)(end - q));
+
+        if (e == NULL)
+            e = end;
+        header_line(f, q, (size_t)(e - q));
+        q = e < end ? e + 1 : end;
+    }
+}
+
+void zp_conn_request_line(const char *line, size_t n, char *method, size_t msz, char *path,
+                          size_t psz)
+{
+    const char *sp, *cut;
+    size_t ml, pl;
+
+    /* line is n bytes inside the request, not a string: read and copy by length only. */
+    if (msz > 0)
+        method[0] = '\0';
+    if (psz > 0)
+        path[0] = '\0';
+    if ((cut = memchr(line, '\r', n)) != NULL)
+        n = (size_t)(cut - line);
+    if ((cut = memchr(line, '\n', n)) != NULL)
+        n = (size_t)(cut - line);
+    sp = memchr(line, ' ', n);
+    if (sp == NULL)
+        return;
+    ml = (size_t)(sp - line);
+    if (ml > 0 && ml < msz) {
+        memcpy(method, line, ml);
+        method[ml] = '\0';
+    }
+    cut = memchr(sp + 1, ' ', n - ml - 1);
+    pl = cut != NULL ? (size_t)(cut - sp - 1) : n - ml - 1;
+    if (psz > 0) {
+        if (pl >= psz)
+            pl = psz - 1;
+        memcpy(path, sp + 1, pl);
+        path[pl] = '\0';
     }
 }
 
@@ -308,24 +398,9 @@ static void remote_of(const struct conn *c, char *out, size_t n)
 static void refuse_with(struct conn *c, struct evbuffer *src, const char *line, size_t n, int code,
                         char *body, const char *why)
 {
-    const char *sp = memchr(line, ' ', n);
     char method[16], path[256], remote[64];
-    size_t ml = sp ? (size_t)(sp - line) : 0, pl = 0;
 
-    /* line is n bytes inside the request, not a string: copy by length only. */
-    method[0] = path[0] = '\0';
-    if (ml > 0 && ml < sizeof(method)) {
-        memcpy(method, line, ml);
-        method[ml] = '\0';
-    }
-    if (sp != NULL) {
-        const char *end = memchr(sp + 1, ' ', n - ml - 1);
-        pl = end ? (size_t)(end - sp - 1) : n - ml - 1;
-        if (pl >= sizeof(path))
-            pl = sizeof(path) - 1;
-        memcpy(path, sp + 1, pl);
-        path[pl] = '\0';
-    }
+    zp_conn_request_line(line, n, method, sizeof(method), path, sizeof(path));
     remote_of(c, remote, sizeof(remote));
     zp_log(ZP_LOG_INFO, "request", ZP_S("method", method), ZP_S("path", path), ZP_I("status", code),
            ZP_S("remote", remote), ZP_S("error", why), ZP_END);
@@ -359,38 +434,30 @@ static void refuse(struct conn *c, struct evbuffer *src, const char *line, size_
  */
 static int check_block(struct conn *c, struct evbuffer *src, size_t len)
 {
-    const char *p = (const char *)evbuffer_pullup(src, (ev_ssize_t)len), *end = p + len;
-    const char *line = p, *nl = memchr(p, '\n', len);
-    size_t first = (size_t)(nl - p);
-    struct framing f = {0};
+    const char *line = (const char *)evbuffer_pullup(src, (ev_ssize_t)len);
+    struct zp_conn_framing f;
     struct zp_err err = {0};
     const char *why = NULL;
 
-    while (first > 0 && p[first - 1] == '\r')
-        first--;
-    for (const char *q = nl + 1; q < end;) {
-        const char *e = memchr(q, '\n', (size_t)(end - q));
-        header_line(&f, q, (size_t)(e - q));
-        q = e + 1;
-    }
+    zp_conn_framing(line, len, &f);
     if (f.conflict)
         why = "conflicting Content-Length headers";
     else if (f.te && f.cl != NULL)
         why = "Content-Length with Transfer-Encoding";
     if (why != NULL) {
-        refuse(c, src, line, first, 400, "BadRequest", why, why);
+        refuse(c, src, line, f.first, 400, "BadRequest", why, why);
         return -1;
     }
-    if (needs_cert(c->g, line, first) && cert_ok(c, &err) == -1) {
-        refuse(c, src, line, first, 401, "Unauthorized", "Unauthorized", err.msg);
+    if (needs_cert(c->g, line, f.first) && cert_ok(c, &err) == -1) {
+        refuse(c, src, line, f.first, 401, "Unauthorized", "Unauthorized", err.msg);
         return -1;
     }
     /*
      * evhttp would answer a body past its own limit with an HTML page: the same 413 as api.c's.
      * Smaller ones are read, so the client sees the answer rather than a reset mid-body.
      */
-    if (f.cl != NULL && (f.cl_len > 9 || strtoul(f.cl, NULL, 10) > ZP_SERVER_HARD_BODY_MAX)) {
-        refuse_with(c, src, line, first, 413, zp_api_too_large_json(), "body too large");
+    if (f.cl != NULL && (f.cl_len > 9 || f.length > ZP_SERVER_HARD_BODY_MAX)) {
+        refuse_with(c, src, line, f.first, 413, zp_api_too_large_json(), "body too large");
         return -1;
     }
     return 0;
@@ -399,21 +466,12 @@ static int check_block(struct conn *c, struct evbuffer *src, size_t len)
 /* The end of the header block (just past its empty line), or 0 when it is not all here. */
 static size_t block_end(struct evbuffer *src)
 {
-    struct evbuffer_ptr at, eol;
-    size_t eol_len = 0;
-    int first = 1;
+    const char *p = (const char *)evbuffer_pullup(src, -1);
+    size_t end;
 
-    evbuffer_ptr_set(src, &at, 0, EVBUFFER_PTR_SET);
-    for (;;) {
-        eol = evbuffer_search_eol(src, &at, &eol_len, EVBUFFER_EOL_CRLF);
-        if (eol.pos < 0)
-            return 0;
-        if (eol.pos == at.pos && !first)
-            return (size_t)eol.pos + eol_len;
-        first = 0;
-        if (evbuffer_ptr_set(src, &at, (size_t)eol.pos + eol_len, EVBUFFER_PTR_SET) == -1)
-            return 0;
-    }
+    if (p == NULL || zp_conn_block_end(p, evbuffer_get_length(src), &end) == -1)
+        return 0;
+    return end;
 }
 
 /*

@@ -286,7 +286,10 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
     if (c == NULL)
         return zp_err_set(err, ZP_EINTERNAL, "cannot start an HTTP request");
     if (left == 0) {
-        zp_err_set(err, ZP_ETIMEOUT, "%s (%s): no time left for the request", req->what, host);
+        /* The same words as a call cut short: which of the two happens is a matter of timing. */
+        zp_log(ZP_LOG_WARN, "http not sent: no time left", ZP_S("to", req->what),
+               ZP_S("host", host), ZP_END);
+        zp_err_set(err, ZP_ETIMEOUT, "%s (%s) did not answer in time", req->what, host);
         goto out;
     }
     for (const char *const *h = req->headers; h && *h; h++)
@@ -383,8 +386,12 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
                 return -1;
             }
             if (resp->status == 429) {
-                zp_err_set(err, ZP_ERATELIMIT, "rate limited by %s; retry after %llu s", req->what,
-                           (unsigned long long)((wait + 999u) / 1000u));
+                /* The wait changes from one attempt to the next: the log has it, not the text. */
+                zp_log(ZP_LOG_WARN, "http rate limited", ZP_S("to", req->what),
+                       ZP_I("attempt", attempt), ZP_I("wait_ms", wait),
+                       ZP_I("retry_after_ms", resp->retry_after_ms),
+                       ZP_I("left_ms", zp_ms_left(r.deadline_ms)), ZP_END);
+                zp_err_set(err, ZP_ERATELIMIT, ZP_HTTP_RATE_SENTENCE, req->what);
                 err->upstream = 429;
                 return -1;
             }
@@ -456,11 +463,16 @@ int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadl
         }
         wait_ms = (uint64_t)((1.0 - b->tokens) * 1000.0 / rate) + 1;
         pthread_mutex_unlock(&buckets_mu);
-        if (wait_ms >= zp_ms_left(deadline_ms))
+        if (wait_ms >= zp_ms_left(deadline_ms)) {
+            zp_log(ZP_LOG_WARN, "own rate limit", ZP_S("key", key), ZP_S("to", what),
+                   ZP_I("wait_ms", wait_ms), ZP_I("left_ms", zp_ms_left(deadline_ms)), ZP_END);
             return zp_err_set(err, ZP_ERATELIMIT,
                               "rate limited by zoneproof's own limit for %s (the provider allows "
-                              "about %.0f requests a minute); retry after %llu s",
-                              what, rate * 60.0, (unsigned long long)(wait_ms + 999u) / 1000u);
+                              "about %.0f requests a minute); retry after a turn comes free: "
+                              "the wait did not fit in this attempt's time (the log says how "
+                              "long), and cert-manager tries again",
+                              what, rate * 60.0);
+        }
         zp_sleep_ms(wait_ms);
     }
 }

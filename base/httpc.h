@@ -20,6 +20,16 @@ struct zp_err;
 #define ZP_HTTP_BODY_MAX (4u * 1024u * 1024u)
 #define ZP_HTTP_HEADERS_MAX (64u * 1024u)
 
+/*
+ * The sentence for a rate limit that cannot be waited out, with one %s (who
+ * limits). No figure: the wait changes from one attempt to the next, and a
+ * changed status message makes cert-manager reconcile again. Callers log
+ * the wait.
+ */
+#define ZP_HTTP_RATE_SENTENCE                                                                      \
+    "rate limited by %s; retry after its limit resets: waiting it out did not fit in this "        \
+    "attempt's time (the log says how long), and cert-manager tries again"
+
 struct zp_http_req {
     const char *method; /* "GET", "POST", … */
     const char *url;
@@ -65,8 +75,8 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
  * zp_http_do with retries: 429 and 503 wait for Retry-After (or a short
  * backoff) when it fits before the deadline; other 5xx and network errors
  * are retried with a backoff up to 3 attempts. Anything else is returned
- * as it came. A 429 that cannot be waited out fails with ZP_ERATELIMIT:
- * "rate limited by <what>; retry after N s".
+ * as it came. A 429 that cannot be waited out fails with ZP_ERATELIMIT and
+ * ZP_HTTP_RATE_SENTENCE; the wait goes to the log ("http rate limited").
  */
 int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err);
 

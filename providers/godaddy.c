@@ -165,20 +165,22 @@ static void gd_field(const struct gd_op *op, const cJSON *j, const char *name, c
 /*
  * GoDaddy tells how long to wait in the body (retryAfterSec); the HTTP
  * client knows only Retry-After. When a 429 could not be waited out, the
- * sentence takes the body's figure.
+ * log takes the body's figure and the sentence names GoDaddy's limit: the
+ * figure counts down from one attempt to the next, so it stays out of it.
  */
-static void gd_rate_sentence(const struct zp_http_resp *r, struct zp_err *err)
+static void gd_rate_sentence(const struct gd_op *op, const struct zp_http_resp *r,
+                             struct zp_err *err)
 {
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "retryAfterSec");
 
-    if (cJSON_IsNumber(s) && s->valuedouble >= 1 && s->valuedouble < 86400) {
-        zp_err_clear(err);
-        zp_err_set(err, ZP_ERATELIMIT,
-                   "rate limited by GoDaddy (60 requests a minute per API); retry after %.0f s",
-                   s->valuedouble);
-        err->upstream = 429;
-    }
+    if (cJSON_IsNumber(s) && s->valuedouble >= 1 && s->valuedouble < 86400)
+        zp_log(ZP_LOG_WARN, "godaddy rate limited", ZP_S("instance", op->call->instance),
+               ZP_I("retry_after_s", (long long)s->valuedouble), ZP_END);
+    zp_err_clear(err);
+    zp_err_set(err, ZP_ERATELIMIT, ZP_HTTP_RATE_SENTENCE,
+               GD_WHAT " (60 requests a minute per API)");
+    err->upstream = 429;
     cJSON_Delete(j);
 }
 
@@ -204,7 +206,7 @@ static int gd_req(struct gd_op *op, const char *method, const char *path, const 
     req.what = GD_WHAT;
     rc = zp_http_call(&req, resp, err);
     if (rc == -1 && err->kind == ZP_ERATELIMIT && resp->status == 429)
-        gd_rate_sentence(resp, err);
+        gd_rate_sentence(op, resp, err);
 out:
     free(url);
     return rc;

@@ -251,6 +251,24 @@ out:
 
 /* ---- the exchange ------------------------------------------------------------------------- */
 
+/*
+ * No answer from the server, whether its own timeout or the request's
+ * deadline ended the wait (timing only: one sentence, the figures logged).
+ */
+static int rfc_no_answer(const struct rfc_op *op, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+
+    zp_log(ZP_LOG_DEBUG, "rfc2136 no answer", ZP_S("nameserver", cfg->nameserver),
+           ZP_I("timeout_ms", cfg->timeout_ms), ZP_I("left_ms", zp_ms_left(op->call->deadline_ms)),
+           ZP_END);
+    return zp_err_set(
+        err, ZP_ETRANSIENT,
+        "no answer from %s to the update of TXT at %s; check nameserver, that it is "
+        "reachable from this host, the firewall (port %u %s) and that the server is up",
+        cfg->nameserver, op->rec->fqdn, cfg->port, cfg->tcp ? "TCP" : "UDP and TCP");
+}
+
 /* Sends q to each address of the nameserver in turn; the sentence when none answers. */
 static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
                         struct zp_buf *reply, struct zp_err *err)
@@ -276,22 +294,14 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
         rc = 0;
         goto out;
     }
-    if (zp_ms_left(op->call->deadline_ms) == 0)
-        zp_err_set(err, ZP_ETIMEOUT,
-                   "no answer from %s to the update of TXT at %s before the request's deadline; "
-                   "check that nameserver is reachable from this host",
-                   cfg->nameserver, op->rec->fqdn);
+    /* Whether the deadline or the server's own timeout ended the wait is timing: one sentence. */
+    if (net == ZP_RFC_NET_TIMEOUT || zp_ms_left(op->call->deadline_ms) == 0)
+        rfc_no_answer(op, err);
     else if (net == ZP_RFC_NET_REFUSED)
         zp_err_set(err, ZP_ETRANSIENT,
                    "connection refused by %s (no DNS server listening there); check nameserver and "
                    "the server's listen-on and firewall",
                    cfg->nameserver);
-    else if (net == ZP_RFC_NET_TIMEOUT)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "no answer from %s within %llu ms to the update of TXT at %s; check nameserver, "
-                   "the firewall (port %u %s) and that the server is up",
-                   cfg->nameserver, (unsigned long long)cfg->timeout_ms, op->rec->fqdn, cfg->port,
-                   cfg->tcp ? "TCP" : "UDP and TCP");
     else
         zp_err_set(
             err, ZP_ETRANSIENT,
@@ -629,10 +639,7 @@ static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct zp_b
                               ? "set zone to the apex of the zone that holds it, or remove zone"
                               : "the zone cert-manager found does not hold the name");
     if (zp_ms_left(op->call->deadline_ms) == 0)
-        return zp_err_set(
-            err, ZP_ETIMEOUT,
-            "the deadline for the update of TXT at %s ran out before it could be sent to %s",
-            rec->fqdn, cfg->nameserver);
+        return rfc_no_answer(op, err);
     if (rfc_encode(op, wire, err) == -1)
         return -1;
     if (cfg->key == NULL)

@@ -343,8 +343,11 @@ static int r53_throttled(const struct r53_op *op, const char *method,
     wait = *backoff + zp_now_ms() % (*backoff / 4 + 1);
     if (wait + 500u >= zp_ms_left(op->call->deadline_ms)) {
         r53_log_reply(op, method, resp);
-        zp_err_set(err, ZP_ERATELIMIT, "rate limited by Route 53; retry after %llu s",
-                   (unsigned long long)(wait + 999u) / 1000u);
+        /* The jittered wait differs every time: the log has it, the sentence does not. */
+        zp_log(ZP_LOG_WARN, "route53 throttled past the deadline",
+               ZP_S("instance", op->call->instance), ZP_S("code", code), ZP_I("wait_ms", wait),
+               ZP_I("left_ms", zp_ms_left(op->call->deadline_ms)), ZP_END);
+        zp_err_set(err, ZP_ERATELIMIT, ZP_HTTP_RATE_SENTENCE, R53_WHAT);
         err->upstream = 400;
         return -1;
     }

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "solver/dnsq.h"
 
@@ -235,7 +236,7 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
     if (flags & ZP_DNSQ_TCP) {
         uint64_t left = zp_ms_left(until);
         if (left == 0) {
-            snprintf(why, whysz, "no answer before the deadline");
+            snprintf(why, whysz, "no answer");
             return -1;
         }
         return tcp_ask(t, qname, type, flags, (unsigned)left, out, why, whysz);
@@ -254,10 +255,11 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
         ssize_t n;
 
         if (left == 0 || poll(&pfd, 1, (int)left) == 0) {
-            if (cut)
-                snprintf(why, whysz, "no answer before the deadline");
-            else
-                snprintf(why, whysz, "no answer within %u s", (try_ms + 999) / 1000);
+            /* One phrase whether the try ran its course or the deadline cut it: that is
+             * timing, and the phrase goes into sentences that must not change (issue #9). */
+            snprintf(why, whysz, "no answer");
+            zp_log(ZP_LOG_DEBUG, "dns query unanswered", ZP_S("qname", qname),
+                   ZP_I("try_ms", try_ms), ZP_B("cut_by_deadline", cut), ZP_END);
             goto out;
         }
         n = recv(fd, rx, sizeof(rx), 0);
@@ -343,7 +345,7 @@ int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_r
                     struct zp_buf *why)
 {
     const ldns_rr_descriptor *d = ldns_rr_descript(type);
-    size_t tries, i;
+    size_t tries, i, asked;
     char sub[160], last[ZP_DNSQ_RESOLVERS_MAX][160];
 
     *out = NULL;
@@ -375,11 +377,13 @@ int zp_dnsq_recurse(const struct zp_dnsq_resolvers *r, const char *qname, ldns_r
         }
         zp_strlcpy(last[i % r->n], sub, sizeof(last[0]));
     }
+    asked = i;
     for (i = 0; i < r->n; i++)
         if (last[i][0] != '\0')
             zp_buf_printf(why, "asked %s for %s %s (recursion desired): %s; ", r->t[i].addr, qname,
                           d && d->_name ? d->_name : "?", last[i]);
-    if (zp_ms_left(deadline) == 0)
+    /* Whether time ran out first varies between attempts: said only when nobody was asked. */
+    if (asked == 0)
         zp_buf_printf(why, "ran out of time; ");
     return -1;
 }

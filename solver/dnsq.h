@@ -59,7 +59,7 @@ int zp_dnsq_matches(const ldns_pkt *p, uint16_t id, const char *qname, ldns_rr_t
  * One exchange with one server: UDP, then TCP after a truncated answer (or
  * TCP alone with ZP_DNSQ_TCP). Waits at most try_ms (0: ZP_DNSQ_TRY_MS) and
  * never past deadline. Returns 0 with *out (ldns_pkt_free), or -1 with a
- * stable phrase in why ("connection refused", "no answer within 2 s").
+ * stable phrase in why ("connection refused", "no answer").
  */
 int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type type, unsigned flags,
                 uint64_t deadline, unsigned try_ms, ldns_pkt **out, char *why, size_t whysz);

@@ -199,9 +199,11 @@ static void phrase(const struct zp_watch_report *rep, const struct zp_ns_status 
                           rep->zone);
         break;
     case ZP_NS_TIMEOUT:
-        zp_buf_printf(b, " does not answer (%s%s)",
-                      st->detail[0] ? st->detail : "no answer within 1 s",
-                      hint ? ": firewall? server down?" : "");
+        zp_buf_puts(b, " does not answer");
+        if (st->detail[0])
+            zp_buf_printf(b, " (%s)", st->detail);
+        if (hint)
+            zp_buf_puts(b, " (firewall? server down?)");
         break;
     case ZP_NS_ERROR:
         zp_buf_printf(b, " cannot be asked (%s)", st->detail[0] ? st->detail : "error");

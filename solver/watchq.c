@@ -396,10 +396,13 @@ size_t zp_wq_expire(struct zp_wq *q, uint64_t now, struct zp_wask *only)
         struct zp_ns_live *l = &x->ask->ns[x->ns];
 
         list = x->next;
-        /* A query cut short keeps what the server said last time. */
+        /*
+         * A query cut short keeps what the server said last time. No detail:
+         * whether the deadline or the query's own second ran out first is a
+         * matter of timing, and the report's sentence must not change with it.
+         */
         if (!x->cut || l->state == ZP_NS_PENDING)
-            zp_ns_live_set(l, ZP_NS_TIMEOUT, 0,
-                           x->cut ? "no answer before the deadline" : "no answer within 1 s");
+            zp_ns_live_set(l, ZP_NS_TIMEOUT, 0, NULL);
         query_finish(q, x);
     }
     return n;

@@ -243,3 +243,49 @@ class ProviderConformance:
         self.assertNotEqual(r.returncode, 0)
         self.assertRegex(r.stderr, r"did not answer in time|no time left|timed? ?out")
         self.fake.clear_faults()
+
+    # --- the same failure twice, the same sentence (issue #9) ---
+    @staticmethod
+    def final_sentence(r):
+        """The CLI's last 'zoneproof: ' line on stderr: the status message cert-manager would
+        show (the JSON log lines around it carry the figures)."""
+        lines = [ln for ln in r.stderr.splitlines() if ln.startswith("zoneproof: ")]
+        return lines[-1] if lines else ""
+
+    def test_8_each_fault_twice_same_sentence(self):
+        """cert-manager reconciles again whenever the status message changes: every fault of
+        the steps above (same set-up), run twice, says byte for byte the same thing. Waits,
+        retry-after seconds, attempts and elapsed times go to the log, never to the sentence.
+        The second attempt comes later, as cert-manager's does: the API's Retry-After has
+        counted down meanwhile."""
+        rate = {"status": 429, "count": 20}
+        faults = (
+            ("bad credentials", (None, None), {"good": False}),
+            ("wrong zone", (None, None),
+             {"fqdn": "_acme-challenge.other.test.", "zone": "other.test"}),
+            ("rate limited past the deadline",
+             (dict(rate, retry_after=300), dict(rate, retry_after=240)),
+             {"mode": "skip", "timeout": "3s"}),
+            ("server errors", ({"status": 503, "count": 20},) * 2,
+             {"mode": "skip", "timeout": "3s"}),
+            ("hang past the deadline", ({"hang": 60, "count": 3},) * 2,
+             {"mode": "skip", "timeout": "2s"}),
+        )
+        for name, attempts, how in faults:
+            with self.subTest(fault=name):
+                said = []
+                for fault in attempts:
+                    self.fake.clear_faults()
+                    self.no_values_of_ours()
+                    if fault:
+                        self.fake.inject(**fault)
+                    try:
+                        r = self.zp("present", KEY1, **how)
+                    finally:
+                        self.fake.clear_faults()
+                    self.assertNotEqual(r.returncode, 0, "%s: present succeeded" % name)
+                    self.no_secret_in(r)
+                    said.append(self.final_sentence(r))
+                    self.assertTrue(said[-1], "%s: no 'zoneproof: ' line:\n%s" % (name, r.stderr))
+                self.assertEqual(said[0], said[1], "%s: the sentence changed between attempts"
+                                 % name)

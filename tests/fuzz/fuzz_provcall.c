@@ -286,7 +286,7 @@ int __wrap_zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp
                           resp->body.max);
     resp->status = status;
     if (status == 429) { /* what the real client says once a 429 cannot be waited out */
-        zp_err_set(err, ZP_ERATELIMIT, "rate limited by %s; retry after 1 s", req->what);
+        zp_err_set(err, ZP_ERATELIMIT, "rate limited by %s (the driver's stand-in)", req->what);
         err->upstream = 429;
         return -1;
     }

@@ -664,26 +664,30 @@ static void network_failures(void **state)
     struct fake *f = fake_start();
     void *cfg = cfg_for(f, "    timeout: 200ms\n");
     struct zp_err err;
-    char lines[256];
+    char lines[256], first[ZP_ERR_MSG_MAX];
     int s;
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t al = sizeof(a);
 
-    /* no answer within the per-exchange timeout: transient, names the server and the timeout */
+    /* no answer within the per-exchange timeout: transient, names the server, no figures */
     f->silent = 1;
     assert_int_equal(call(cfg, 0, 10000, &err), -1);
     assert_int_equal(err.kind, ZP_ETRANSIENT);
     assert_has(err.msg, "no answer from 127.0.0.1:");
-    assert_has(err.msg, "within 200 ms");
+    assert_null(strstr(err.msg, " ms"));
+    snprintf(first, sizeof(first), "%s", err.msg);
     ops->config_free(cfg);
 
-    /* the call's deadline wins over a longer timeout (the sentence says which ended it) */
+    /*
+     * The call's deadline ending the wait before the server's timeout, or leaving no time to
+     * send at all, is only timing: the same sentence (cert-manager re-reconciles on a change).
+     */
     cfg = cfg_for(f, "    timeout: 30s\n");
     assert_int_equal(call(cfg, 0, 300, &err), -1);
-    assert_int_equal(err.kind, ZP_ETIMEOUT);
-    assert_has(err.msg, "before the request's deadline");
+    assert_int_equal(err.kind, ZP_ETRANSIENT);
+    assert_string_equal(err.msg, first);
     assert_int_equal(call(cfg, 0, 0, &err), -1);
-    assert_int_equal(err.kind, ZP_ETIMEOUT);
+    assert_string_equal(err.msg, first);
     ops->config_free(cfg);
     fake_stop(f);
 

@@ -182,10 +182,8 @@ static void test_timeout(void **state)
     struct zp_watch_report *r = report_new();
 
     (void)state;
-    r->ns[1].state = ZP_NS_TIMEOUT;
-    zp_strlcpy(r->ns[1].detail, "no answer within 1 s", sizeof(r->ns[1].detail));
-    check_state(
-        r, (const char *const[]){"does not answer", "within 1 s", "firewall", "server down", NULL});
+    r->ns[1].state = ZP_NS_TIMEOUT; /* no detail: how long it waited varies (issue #9) */
+    check_state(r, (const char *const[]){"does not answer (firewall? server down?)", NULL});
 }
 
 static void test_error(void **state)
@@ -240,8 +238,8 @@ static void test_complete_and_discovery(void **state)
     zp_strlcpy(r->fqdn, FQDN, sizeof(r->fqdn));
     zp_strlcpy(r->discovery_error,
                "cannot find the authoritative nameservers of example.test.: "
-               "asked 127.0.0.2:53 for example.test. NS (recursion desired): no answer within "
-               "2 s; set propagation.resolvers ...",
+               "asked 127.0.0.2:53 for example.test. NS (recursion desired): no answer; set "
+               "propagation.resolvers ...",
                sizeof(r->discovery_error));
     explain(r, &e);
     assert_non_null(strstr(e.msg, "cannot be checked"));

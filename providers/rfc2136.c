@@ -662,7 +662,7 @@ static int rfc_transact(const struct rfc_op *op, const struct zp_buf *wire, stru
 {
     if (rfc_exchange(op, (const uint8_t *)wire->data, wire->len, reply, err) == -1)
         return -1;
-    if (ldns_wire2pkt(r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK)
+    if (zp_tsig_wire2pkt(r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK)
         return zp_err_set(err, ZP_ETRANSIENT,
                           "%s sent a reply to the update of TXT at %s that is not a DNS message",
                           op->cfg->nameserver, op->rec->fqdn);

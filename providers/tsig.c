@@ -241,6 +241,42 @@ static enum zp_tsig_check tsig_find(const uint8_t *m, size_t len, struct tsig_rr
     return tsig_rr_read(m, len, pos, t);
 }
 
+/* TSIG RRs in the additional section: 0, 1, or 2 for more than one; -1 when it does not parse. */
+static int tsig_count(const uint8_t *m, size_t len)
+{
+    uint8_t name[TSIG_NAME_MAX];
+    size_t pos = TSIG_HDR, n;
+    unsigned long before;
+    int count = 0;
+
+    if (len < TSIG_HDR)
+        return -1;
+    for (unsigned i = tsig_get16(m + 4); i > 0; i--) {
+        if (tsig_name_read(m, len, &pos, name, &n) == -1 || len - pos < 4)
+            return -1;
+        pos += 4;
+    }
+    before = (unsigned long)tsig_get16(m + 6) + tsig_get16(m + 8);
+    for (unsigned long i = 0; i < before + tsig_get16(m + 10) && count < 2; i++) {
+        size_t at = pos;
+        if (tsig_name_read(m, len, &at, name, &n) == -1 || len - at < 10)
+            return -1;
+        if (i >= before && tsig_get16(m + at) == TSIG_TYPE)
+            count++;
+        if (tsig_rr_skip(m, len, &pos) == -1)
+            return -1;
+    }
+    return count;
+}
+
+int zp_tsig_wire2pkt(ldns_pkt **out, const uint8_t *m, size_t len)
+{
+    *out = NULL;
+    if (tsig_count(m, len) > 1)
+        return LDNS_STATUS_ERR;
+    return (int)ldns_wire2pkt(out, m, len);
+}
+
 /* ---- the MAC ------------------------------------------------------------------------------ */
 
 /*

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ldns/ldns.h>
+
 struct zp_buf;
 struct zp_err;
 
@@ -76,5 +78,14 @@ int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req,
 
 /* "ok", "unsigned", "FORMERR", "BADKEY", "BADSIG" or "BADTIME", for logs. */
 const char *zp_tsig_check_name(enum zp_tsig_check check);
+
+/*
+ * ldns_wire2pkt for every DNS message zoneproof reads (answers, referrals,
+ * UPDATE replies), except that a message with more than one TSIG RR in its
+ * additional section is refused (LDNS_STATUS_ERR): ldns keeps the last one
+ * and leaks the others (found by fuzz_dns), so any server could make each
+ * of its replies leak. Returns an ldns_status.
+ */
+int zp_tsig_wire2pkt(ldns_pkt **out, const uint8_t *m, size_t len);
 
 #endif

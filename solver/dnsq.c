@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "providers/tsig.h"
 #include "solver/dnsq.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -182,7 +183,8 @@ static int tcp_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type
         snprintf(why, whysz, "no answer over TCP");
         goto out;
     }
-    if (ldns_wire2pkt(&p, answer, alen) != LDNS_STATUS_OK || !zp_dnsq_matches(p, id, qname, type)) {
+    if (zp_tsig_wire2pkt(&p, answer, alen) != LDNS_STATUS_OK ||
+        !zp_dnsq_matches(p, id, qname, type)) {
         snprintf(why, whysz, "malformed answer over TCP");
         goto out;
     }
@@ -272,7 +274,7 @@ int zp_dnsq_ask(const struct zp_ns_target *t, const char *qname, ldns_rr_type ty
                                            : strerror(errno));
             goto out;
         }
-        if (ldns_wire2pkt(&p, rx, (size_t)n) != LDNS_STATUS_OK)
+        if (zp_tsig_wire2pkt(&p, rx, (size_t)n) != LDNS_STATUS_OK)
             continue;
         if (!zp_dnsq_matches(p, id, qname, type)) {
             ldns_pkt_free(p);

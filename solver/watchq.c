@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "providers/tsig.h"
 #include "solver/watch_int.h"
 
 #define QBUCKETS 1024u
@@ -291,7 +292,7 @@ static void recv_all(struct zp_wq *q, int fd)
         x = query_find(q, (uint16_t)(q->rx[0] << 8 | q->rx[1]), (struct sockaddr *)&from);
         if (x == NULL)
             continue; /* late (timed out) or not ours */
-        if (ldns_wire2pkt(&p, q->rx, (size_t)n) != LDNS_STATUS_OK)
+        if (zp_tsig_wire2pkt(&p, q->rx, (size_t)n) != LDNS_STATUS_OK)
             continue;
         if (zp_dnsq_matches(p, x->id, x->ask->fqdn, LDNS_RR_TYPE_TXT)) {
             on_answer(x, p);

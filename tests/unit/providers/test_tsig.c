@@ -473,13 +473,44 @@ static void fixed_vectors(void **state)
     }
 }
 
+/* A reply with n TSIG RRs (root owner, algorithm ".", empty MAC) in its additional section. */
+static size_t reply_with_tsigs(uint8_t *m, unsigned n)
+{
+    static const uint8_t hdr[] = {0x12, 0x34, 0xa8, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t rr[] = {0, 0, 250,  0,    255, 0, 0, 0, 0,  0, 17, /* owner . TSIG ANY */
+                                 0, 0, 0,    0,    0,   0, 0, 1, 44,        /* alg ., time, fudge */
+                                 0, 0, 0x12, 0x34, 0,   0, 0, 0}; /* mac, id, err, other */
+    size_t len = sizeof(hdr);
+
+    memcpy(m, hdr, sizeof(hdr));
+    m[11] = (uint8_t)n;
+    for (unsigned i = 0; i < n; i++, len += sizeof(rr))
+        memcpy(m + len, rr, sizeof(rr));
+    return len;
+}
+
+/* ldns keeps the last TSIG RR of a message and leaks the others: such a message is refused. */
+static void second_tsig_rr_refused(void **state)
+{
+    uint8_t m[256];
+    ldns_pkt *p = NULL;
+
+    (void)state;
+    assert_int_equal(zp_tsig_wire2pkt(&p, m, reply_with_tsigs(m, 1)), LDNS_STATUS_OK);
+    assert_non_null(ldns_pkt_tsig(p));
+    ldns_pkt_free(p);
+    assert_int_not_equal(zp_tsig_wire2pkt(&p, m, reply_with_tsigs(m, 2)), LDNS_STATUS_OK);
+    assert_null(p);
+    assert_int_not_equal(zp_tsig_wire2pkt(&p, m, reply_with_tsigs(m, 3)), LDNS_STATUS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ldns_accepts_ours), cmocka_unit_test(ours_accepts_ldns),
         cmocka_unit_test(refusals),          cmocka_unit_test(error_reply_with_empty_mac),
         cmocka_unit_test(malformed),         cmocka_unit_test(bad_secret),
-        cmocka_unit_test(fixed_vectors),
+        cmocka_unit_test(fixed_vectors),     cmocka_unit_test(second_tsig_rr_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

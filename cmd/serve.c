@@ -14,13 +14,12 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "cmd/cmd.h"
+#include "k8s/controller.h"
 #include "k8s/kclient.h"
 #include "k8s/secrets.h"
 #include "k8s/server.h"
 #include "solver/config.h"
-#include "solver/journal.h"
 #include "solver/solver.h"
-#include "solver/sweep.h"
 
 static const char serve_help[] =
     "usage: zoneproof serve [flags]\n"
@@ -51,8 +50,8 @@ static const char serve_help[] =
     "  --tls-handshake-timeout DURATION          from accept to the end of TLS (default 10s)\n"
     "  --request-header-timeout DURATION         to a request's last header (default 10s)\n"
     "  --request-body-timeout DURATION           from the headers to the body's end (default 30s)\n"
-    "  --state-dir DIR                           journal every value written in DIR and sweep\n"
-    "                                            the orphans (outside a cluster)\n"
+    "  --state-dir DIR                           journal every value written in DIR, not in\n"
+    "                                            the cluster's ConfigMaps (outside a cluster)\n"
     "  --log-level LEVEL                         debug, info (default), warn or error\n";
 
 /* Splits a comma list into a NULL-terminated array; empty items are dropped. */
@@ -257,26 +256,13 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
     return 0;
 }
 
-/* The journal for the solver's writes, and the sweeper over it (a pass at start). */
-static int start_journal(const struct zp_config *cfg, struct zp_solver *solver,
-                         struct zp_journal *journal, struct zp_sweeper **sweeper,
-                         struct zp_err *err)
-{
-    struct zp_sweep_opts so = {0};
-
-    zp_solver_set_journal(solver, journal);
-    so.older_than_s = cfg->orphan_after_ms / 1000;
-    return zp_sweeper_start(cfg, journal, &so, cfg->sweep_interval_ms, NULL, NULL, sweeper, err);
-}
-
 int zp_cmd_serve(int argc, char **argv)
 {
     struct zp_server_opts o;
     struct zp_config *cfg = NULL;
     struct zp_solver *solver = NULL;
     struct zp_kclient *kclient = NULL;
-    struct zp_journal *journal = NULL;
-    struct zp_sweeper *sweeper = NULL;
+    struct zp_controller *ctl = NULL;
     struct zp_err err = {0};
     struct serve_paths sp = {0};
     const char *group;
@@ -291,8 +277,7 @@ int zp_cmd_serve(int argc, char **argv)
         goto out;
     }
     /* Lists not given stay NULL: the cluster's ConfigMap or the defaults fill them. */
-    if (zp_cmd_load_config(sp.config, &cfg, &err) == -1 ||
-        (sp.state_dir != NULL && zp_journal_dir_open(sp.state_dir, &journal, &err) == -1)) {
+    if (zp_cmd_load_config(sp.config, &cfg, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -325,7 +310,7 @@ int zp_cmd_serve(int argc, char **argv)
     /* secretRef reads Secrets through the API; without a cluster providers say so. */
     if (kclient != NULL)
         zp_solver_set_secret_source(solver, zp_secret_get, kclient);
-    if (journal != NULL && start_journal(cfg, solver, journal, &sweeper, &err) == -1) {
+    if (zp_controller_start(cfg, solver, kclient, sp.state_dir, &ctl, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -335,10 +320,10 @@ int zp_cmd_serve(int argc, char **argv)
     }
     rc = ZP_EXIT_OK;
 out:
-    /* The sweeper first: it calls providers through the configuration the solver shares. */
-    zp_sweeper_stop(sweeper);
+    /* The sweeper first (it calls providers), the Leases last (workers hold zone Leases). */
+    zp_controller_stop(ctl);
     zp_solver_free(solver);
-    zp_journal_free(journal);
+    zp_controller_free(ctl);
     zp_kclient_free(kclient);
     zp_config_free(cfg);
     zp_strlist_free(o.allowed_names);

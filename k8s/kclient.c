@@ -2,8 +2,11 @@
  * kclient.c — the Kubernetes API client: the in-cluster service account or
  * a kubeconfig's current context (kubeconfig.c), the bearer token re-read
  * as it rotates, inline kubeconfig certificates and keys handed to libcurl
- * from memory (never written to disk), and one call whose errors say which
- * permission is missing.
+ * from memory (never written to disk), and one call (get, list page by
+ * page, create, update, delete) whose errors say which permission is
+ * missing, or what conflicted.
+ *
+ * Threads: any; the token is the only mutable state, under k->mu.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -268,23 +271,50 @@ const char *zp_kclient_who(const struct zp_kclient *k)
     return k->who;
 }
 
-/* ---- one call ----------------------------------------------------------- */
+/* ---- sentences ----------------------------------------------------------------- */
 
-/* "secret web/cf-token", "subjectaccessreviews.authorization.k8s.io". */
-static void describe(const struct zp_kobj *o, char *what, size_t wsz, char *rbac, size_t rsz)
+/*
+ * What a sentence names: "secret web/cf-token", "configmaps in namespace
+ * zoneproof", "tokenreviews.authentication.k8s.io".
+ */
+static void describe(const struct zp_kobj *o, const char *name, char *what, size_t wsz, char *rbac,
+                     size_t rsz)
 {
     size_t n = strlen(o->resource);
     int grouped = o->group != NULL && *o->group != '\0';
+    int one = (int)(n > 1 && o->resource[n - 1] == 's' ? n - 1 : n);
 
     snprintf(rbac, rsz, "%s%s%s", o->resource, grouped ? "." : "", grouped ? o->group : "");
-    if (o->name == NULL)
+    if (name == NULL && o->ns != NULL)
+        snprintf(what, wsz, "%s in namespace %s", rbac, o->ns);
+    else if (name == NULL && strcmp(o->verb, "list") == 0)
+        snprintf(what, wsz, "%s in all namespaces", rbac);
+    else if (name == NULL)
         snprintf(what, wsz, "%s", rbac);
     else if (o->ns != NULL)
-        snprintf(what, wsz, "%.*s %s/%s", (int)(n > 1 && o->resource[n - 1] == 's' ? n - 1 : n),
-                 o->resource, o->ns, o->name);
+        snprintf(what, wsz, "%.*s %s/%s", one, o->resource, o->ns, name);
     else
-        snprintf(what, wsz, "%.*s %s", (int)(n > 1 && o->resource[n - 1] == 's' ? n - 1 : n),
-                 o->resource, o->name);
+        snprintf(what, wsz, "%.*s %s", one, o->resource, name);
+}
+
+/* A 409: the object exists already (create), or changed since it was read. */
+static void conflict_error(const struct zp_kobj *obj, const cJSON *st, const char *reason,
+                           struct zp_err *err)
+{
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(st, "details");
+    const char *dname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(det, "name"));
+    char what[512], rbac[256], name[254];
+
+    /* The name in the Status, when the call had none (create): which object exists. */
+    zp_strlcpy(name, obj->name ? obj->name : dname ? dname : "", sizeof(name));
+    describe(obj, name[0] ? name : NULL, what, sizeof(what), rbac, sizeof(rbac));
+    if (reason != NULL && strcmp(reason, "AlreadyExists") == 0)
+        zp_err_set(err, ZP_ETRANSIENT, "cannot %s %s (409 AlreadyExists): it already exists",
+                   obj->verb, what);
+    else
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "cannot %s %s (409 Conflict): it changed since it was read; read it again",
+                   obj->verb, what);
 }
 
 void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long status,
@@ -295,9 +325,11 @@ void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long st
     const char *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "reason"));
     enum zp_errkind kind;
 
-    describe(obj, what, sizeof(what), rbac, sizeof(rbac));
+    describe(obj, obj->name, what, sizeof(what), rbac, sizeof(rbac));
     if (obj->ns != NULL)
         snprintf(scope, sizeof(scope), " in namespace %s", obj->ns);
+    else if (strcmp(obj->verb, "list") == 0)
+        snprintf(scope, sizeof(scope), " in all namespaces");
     if (obj->hint != NULL)
         snprintf(hint, sizeof(hint), " (%s)", obj->hint);
     switch (status) {
@@ -308,7 +340,7 @@ void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long st
             zp_err_set(err, ZP_ENOTFOUND,
                        "%s is not served by the Kubernetes API server "
                        "(404 Not Found)",
-                       what);
+                       rbac);
         break;
     case 403:
         zp_err_set(err, ZP_EPERM, "cannot %s %s (403 Forbidden): %s needs %s on %s%s%s", obj->verb,
@@ -320,8 +352,14 @@ void zp_kclient_status_error(const struct zp_kobj *obj, const char *who, long st
                    "did not accept the credentials of %s",
                    obj->verb, what, who);
         break;
+    case ZP_KCLIENT_CONFLICT:
+        conflict_error(obj, st, reason, err);
+        break;
     default:
-        kind = status >= 500 ? ZP_ETRANSIENT : status == 429 ? ZP_ERATELIMIT : ZP_EINTERNAL;
+        /* 410: a list's continue token expired; a new list may succeed. */
+        kind = status >= 500 || status == 410 ? ZP_ETRANSIENT
+               : status == 429                ? ZP_ERATELIMIT
+                                              : ZP_EINTERNAL;
         zp_err_set(err, kind, "cannot %s %s: the Kubernetes API server answered %ld%s%s%s%s",
                    obj->verb, what, status, *zp_http_reason(status) ? " " : "",
                    zp_http_reason(status), reason && *reason ? ", reason " : "",
@@ -349,7 +387,20 @@ void zp_kclient_json_free_secret(cJSON *j)
     cJSON_Delete(j);
 }
 
-static int build_url(const struct zp_kclient *k, const struct zp_kobj *o, struct zp_buf *url)
+const char *zp_kclient_rv(const cJSON *obj)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const char *rv =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
+
+    return rv ? rv : "";
+}
+
+/* ---- one exchange ------------------------------------------------------------- */
+
+/* The object's URL, or its collection's (name NULL, or create and list). */
+static int build_url(const struct zp_kclient *k, const struct zp_kobj *o, int collection,
+                     struct zp_buf *url)
 {
     int grouped = o->group != NULL && *o->group != '\0';
 
@@ -363,35 +414,38 @@ static int build_url(const struct zp_kclient *k, const struct zp_kobj *o, struct
         zp_http_escape(o->ns, url);
     }
     zp_buf_printf(url, "/%s", o->resource);
-    if (o->name != NULL) {
+    if (o->name != NULL && !collection) {
         zp_buf_puts(url, "/");
         zp_http_escape(o->name, url);
     }
     return zp_buf_ok(url) ? 0 : -1;
 }
 
-int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char *body,
-                    uint64_t deadline_ms, int secret, cJSON **out, struct zp_err *err)
+static int url_error(const struct zp_kobj *obj, size_t max, struct zp_err *err)
+{
+    return zp_err_set(err, ZP_EINVAL, "the URL of %s %s/%s at %s is longer than %zu bytes",
+                      obj->resource, obj->ns ? obj->ns : "", obj->name ? obj->name : "", WHAT, max);
+}
+
+/*
+ * One request and its answer: 0 with the parsed JSON of a 2xx, or -1 with
+ * the sentence for anything else. A 401 with a token file is tried once
+ * more if the token changed meanwhile (it may have rotated just now).
+ */
+static int exchange(struct zp_kclient *k, const struct zp_kobj *obj, const char *method,
+                    const char *url, const char *body, uint64_t deadline_ms, int secret,
+                    cJSON **out, struct zp_err *err)
 {
     struct zp_http_resp resp;
     struct zp_http_req req;
-    struct zp_buf url;
     const char *headers[4] = {0};
     char *auth = NULL, *again = NULL;
-    int rc = -1;
+    int rc = -1, slot = body != NULL ? 2 : 1;
 
-    *out = NULL;
     zp_http_resp_init(&resp);
-    zp_buf_init(&url, 8192);
     memset(&req, 0, sizeof(req));
-    if (build_url(k, obj, &url) == -1) {
-        zp_err_set(err, ZP_EINVAL, "the URL of %s %s/%s at %s is longer than %zu bytes",
-                   obj->resource, obj->ns ? obj->ns : "", obj->name ? obj->name : "", WHAT,
-                   url.max);
-        goto out;
-    }
-    req.method = body != NULL ? "POST" : "GET";
-    req.url = zp_buf_str(&url);
+    req.method = method;
+    req.url = url;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.deadline_ms = deadline_ms ? deadline_ms : zp_now_ms() + ZP_KCLIENT_TIMEOUT_MS;
@@ -405,15 +459,13 @@ int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char 
     req.headers = headers;
     headers[0] = "Accept: application/json";
     headers[1] = body != NULL ? "Content-Type: application/json" : NULL;
-    auth = auth_header(k, 0);
-    headers[body != NULL ? 2 : 1] = auth;
+    headers[slot] = auth = auth_header(k, 0);
     if (zp_http_call(&req, &resp, err) == -1)
         goto out;
-    /* A 401 with a token file: maybe it rotated just now. One more try if it changed. */
     if (resp.status == 401 && k->token_file != NULL) {
         again = auth_header(k, 1);
         if (again != NULL && (auth == NULL || strcmp(again, auth) != 0)) {
-            headers[body != NULL ? 2 : 1] = again;
+            headers[slot] = again;
             if (secret)
                 zp_wipe(resp.body.data, resp.body.len);
             if (zp_http_call(&req, &resp, err) == -1)
@@ -422,15 +474,17 @@ int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char 
     }
     if (resp.status < 200 || resp.status > 299) {
         zp_kclient_status_error(obj, k->who, resp.status, resp.body.data, resp.body.len, err);
-        zp_log(ZP_LOG_WARN, "kubernetes: call refused", ZP_S("verb", obj->verb),
-               ZP_S("resource", obj->resource), ZP_S("namespace", obj->ns), ZP_S("name", obj->name),
-               ZP_I("status", resp.status), ZP_S("error", err->msg), ZP_END);
+        /* 404 and 409 are answers callers expect (absent, already there, changed): not warnings. */
+        zp_log(resp.status == 404 || resp.status == ZP_KCLIENT_CONFLICT ? ZP_LOG_INFO : ZP_LOG_WARN,
+               "kubernetes: call refused", ZP_S("verb", obj->verb), ZP_S("resource", obj->resource),
+               ZP_S("namespace", obj->ns), ZP_S("name", obj->name), ZP_I("status", resp.status),
+               ZP_S("error", err->msg), ZP_END);
         goto out;
     }
     *out = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (*out == NULL) {
         zp_err_set(err, ZP_ETRANSIENT, "%s answered %s %s with something that is not JSON", WHAT,
-                   req.method, obj->resource);
+                   method, obj->resource);
         goto out;
     }
     rc = 0;
@@ -440,6 +494,187 @@ out:
     if (secret)
         zp_buf_free_secret(&resp.body);
     zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* ---- list, page by page ----------------------------------------------------------- */
+
+#define CONTINUE_MAX 4096u /* a continue token longer than this is refused */
+#define PAGES_MAX 1000u    /* a server that pages forever is cut off */
+
+/* The URL of one page: the collection with limit, labelSelector and continue. */
+static int page_url(const struct zp_kclient *k, const struct zp_kobj *obj, const char *cont,
+                    struct zp_buf *url)
+{
+    zp_buf_reset(url);
+    build_url(k, obj, 1, url);
+    zp_buf_printf(url, "?limit=%u", ZP_KCLIENT_LIST_PAGE);
+    if (obj->selector != NULL && *obj->selector != '\0') {
+        zp_buf_puts(url, "&labelSelector=");
+        zp_http_escape(obj->selector, url);
+    }
+    if (cont != NULL && *cont != '\0') {
+        zp_buf_puts(url, "&continue=");
+        zp_http_escape(cont, url);
+    }
+    return zp_buf_ok(url) ? 0 : -1;
+}
+
+/* Moves page's items into items (*n so far); -1 when that would pass ZP_KCLIENT_LIST_MAX. */
+static int take_items(cJSON *page, cJSON *items, size_t *n, const struct zp_kobj *obj,
+                      struct zp_err *err)
+{
+    cJSON *got = cJSON_GetObjectItemCaseSensitive(page, "items"), *it;
+    char what[512], rbac[256];
+
+    if (got != NULL && !cJSON_IsArray(got) && !cJSON_IsNull(got))
+        return zp_err_set(err, ZP_ETRANSIENT, "%s answered a list of %s without an items array",
+                          WHAT, obj->resource);
+    while (cJSON_IsArray(got) && (it = cJSON_DetachItemFromArray(got, 0)) != NULL) {
+        if (*n >= ZP_KCLIENT_LIST_MAX) {
+            cJSON_Delete(it);
+            describe(obj, NULL, what, sizeof(what), rbac, sizeof(rbac));
+            return zp_err_set(err, ZP_EINTERNAL,
+                              "there are more than %u %s; zoneproof reads at most %u",
+                              ZP_KCLIENT_LIST_MAX, what, ZP_KCLIENT_LIST_MAX);
+        }
+        cJSON_AddItemToArray(items, it);
+        (*n)++;
+    }
+    return 0;
+}
+
+/* The next page's continue token into cont (empty: the last page). */
+static int next_token(const cJSON *page, char *cont, size_t sz, const struct zp_kobj *obj,
+                      struct zp_err *err)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
+    const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "continue"));
+
+    if (c == NULL)
+        c = "";
+    if (strlen(c) >= sz)
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "%s answered a list of %s with a continue token longer than %zu bytes",
+                          WHAT, obj->resource, sz - 1);
+    zp_strlcpy(cont, c, sz);
+    return 0;
+}
+
+/*
+ * Every page. A continue token expires (410 Gone) when the list takes
+ * longer than the API server keeps its snapshot: then the list starts over,
+ * once, so the result is never two snapshots glued together.
+ */
+static int list_all(struct zp_kclient *k, const struct zp_kobj *obj, uint64_t deadline_ms,
+                    cJSON **out, struct zp_err *err)
+{
+    cJSON *all = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(all, "items"), *page;
+    char *cont = zp_xcalloc(1, CONTINUE_MAX);
+    struct zp_buf url;
+    int restarted = 0, rc = -1;
+    size_t n = 0, pages = 0;
+
+    zp_buf_init(&url, 16384);
+    if (all == NULL || items == NULL)
+        abort(); /* allocation only */
+    for (;;) {
+        struct zp_err e = {0};
+        int bad;
+        if (page_url(k, obj, cont, &url) == -1) {
+            url_error(obj, url.max, err);
+            goto out;
+        }
+        if (++pages > PAGES_MAX) {
+            zp_err_set(err, ZP_ETRANSIENT, "%s answered a list of %s in more than %u pages", WHAT,
+                       obj->resource, PAGES_MAX);
+            goto out;
+        }
+        page = NULL;
+        if (exchange(k, obj, "GET", zp_buf_str(&url), NULL, deadline_ms, 0, &page, &e) == -1) {
+            if (e.upstream != 410 || cont[0] == '\0' || restarted) {
+                *err = e;
+                goto out;
+            }
+            restarted = 1; /* the token expired: start over */
+            cont[0] = '\0';
+            n = 0;
+            cJSON_DeleteItemFromObject(all, "items");
+            if ((items = cJSON_AddArrayToObject(all, "items")) == NULL)
+                abort(); /* allocation only */
+            continue;
+        }
+        bad = take_items(page, items, &n, obj, err) == -1 ||
+              next_token(page, cont, CONTINUE_MAX, obj, err) == -1;
+        cJSON_Delete(page);
+        if (bad)
+            goto out;
+        if (cont[0] == '\0')
+            break;
+    }
+    rc = 0;
+out:
+    if (rc == 0)
+        *out = all;
+    else
+        cJSON_Delete(all);
+    free(cont);
+    zp_buf_free(&url);
+    return rc;
+}
+
+/* ---- the call ------------------------------------------------------------------- */
+
+/* DeleteOptions with a resourceVersion precondition. */
+static char *delete_options(const char *rv)
+{
+    cJSON *o = cJSON_CreateObject(), *pre;
+    char *s;
+
+    if (o == NULL || cJSON_AddStringToObject(o, "apiVersion", "v1") == NULL ||
+        cJSON_AddStringToObject(o, "kind", "DeleteOptions") == NULL ||
+        (pre = cJSON_AddObjectToObject(o, "preconditions")) == NULL ||
+        cJSON_AddStringToObject(pre, "resourceVersion", rv) == NULL ||
+        (s = cJSON_PrintUnformatted(o)) == NULL)
+        abort(); /* allocation only */
+    cJSON_Delete(o);
+    return s;
+}
+
+int zp_kclient_call(struct zp_kclient *k, const struct zp_kobj *obj, const char *body,
+                    uint64_t deadline_ms, int secret, cJSON **out, struct zp_err *err)
+{
+    static const struct {
+        const char *verb, *method;
+        int collection;
+    } verbs[] = {
+        {"get", "GET", 0}, {"create", "POST", 1}, {"update", "PUT", 0}, {"delete", "DELETE", 0}};
+    struct zp_buf url;
+    char *opts = NULL;
+    int rc = -1, v = -1;
+
+    *out = NULL;
+    if (deadline_ms == 0)
+        deadline_ms = zp_now_ms() + ZP_KCLIENT_TIMEOUT_MS;
+    if (strcmp(obj->verb, "list") == 0)
+        return list_all(k, obj, deadline_ms, out, err);
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(obj->verb, verbs[i].verb) == 0)
+            v = (int)i;
+    if (v == -1 || (!verbs[v].collection && obj->name == NULL) ||
+        ((v == 1 || v == 2) && body == NULL))
+        return zp_err_set(err, ZP_EINTERNAL, "kubernetes client: cannot %s %s without %s",
+                          obj->verb, obj->resource, v == -1 ? "a known verb" : "a name or body");
+    zp_buf_init(&url, 8192);
+    if (build_url(k, obj, verbs[v].collection, &url) == -1) {
+        url_error(obj, url.max, err);
+        goto out;
+    }
+    if (v == 3 && obj->rv != NULL && body == NULL)
+        body = opts = delete_options(obj->rv);
+    rc = exchange(k, obj, verbs[v].method, zp_buf_str(&url), body, deadline_ms, secret, out, err);
+out:
+    free(opts);
     zp_buf_free(&url);
     return rc;
 }

@@ -46,7 +46,7 @@
 #include "providers/provider.h"
 
 #define NC_DEFAULT_ENDPOINT "https://api.namecheap.com/xml.response"
-#define NC_RATE (20.0 / 60.0) /* Namecheap allows about 20 calls a minute per account */
+#define NC_RPM_DEFAULT 20ul /* requestsPerMinute: Namecheap allows about 20 calls a minute */
 #define NC_BURST 5.0
 #define NC_FORM_MAX (2u * 1024u * 1024u)
 #define NC_LOG_MAX 8000 /* the host list logged before a write, for recovery */
@@ -67,6 +67,7 @@ struct nc_cfg {
     struct zp_cred key; /* apiKeyFile or apiKeySecretRef */
     char *client_ip;
     char *domain;             /* domain override, lower case, no dot; NULL: the record's zone */
+    double rate;              /* requestsPerMinute, per second */
     char host[256];           /* the endpoint's host, for sentences */
     pthread_mutex_t locks_mu; /* guards locks; the only mutable state */
     struct nc_lock *locks;
@@ -86,7 +87,8 @@ struct nc_op {
 };
 
 static const char *const nc_keys[] = {
-    "apiUser", ZP_CRED_KEYS("apiKey"), "username", "clientIp", "endpoint", "caFile", "domain", NULL,
+    "apiUser", ZP_CRED_KEYS("apiKey"), "username", "clientIp", "endpoint", "caFile",
+    "domain",  "requestsPerMinute",    NULL,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -119,18 +121,22 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
 {
     struct nc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
     const char *user = NULL, *uname = NULL, *ip = NULL, *domain = NULL, *p;
+    unsigned long rpm = NC_RPM_DEFAULT;
     char why[128], canon[ZP_DNAME_MAX];
     struct in_addr a4;
     struct in6_addr a6;
     int rc = -1;
 
     pthread_mutex_init(&cfg->locks_mu, NULL);
+    cfg->rate = (double)NC_RPM_DEFAULT / 60.0;
     if (zp_y_str(node, path, "apiUser", 1, &user, err) == -1 ||
         zp_y_str(node, path, "username", 0, &uname, err) == -1 ||
         zp_y_str(node, path, "clientIp", 1, &ip, err) == -1 ||
         zp_y_str(node, path, "domain", 0, &domain, err) == -1 ||
+        zp_y_uint(node, path, "requestsPerMinute", 0, 1, 6000, &rpm, err) == -1 ||
         zp_endpoint_parse(node, path, NC_DEFAULT_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
         goto out;
+    cfg->rate = (double)rpm / 60.0;
     if (inet_pton(AF_INET, ip, &a4) != 1) {
         zp_y_fail(zp_y_get(node, "clientIp"), path, err,
                   inet_pton(AF_INET6, ip, &a6) == 1
@@ -333,7 +339,7 @@ static int nc_call(struct nc_op *op, const char *command, const char *extra,
         zp_err_set(err, ZP_EINVAL, "the host list of domain %s is too large to send", op->domain);
         goto out;
     }
-    if (zp_ratelimit_take(op->ratekey, NC_RATE, NC_BURST, op->call->deadline_ms, "Namecheap",
+    if (zp_ratelimit_take(op->ratekey, op->cfg->rate, NC_BURST, op->call->deadline_ms, "Namecheap",
                           err) == -1)
         goto out;
     memset(&req, 0, sizeof(req));

@@ -132,8 +132,7 @@ struct zp_sweeper {
     struct zp_journal *j;
     struct zp_sweep_opts o;
     uint64_t interval_ms;
-    zp_sweep_leader_fn *leader;
-    void *leader_arg;
+    struct zp_sweep_leader leader; /* take NULL: always this process */
     pthread_t thread;
     pthread_mutex_t mu; /* guards stop */
     pthread_cond_t cv;
@@ -145,15 +144,16 @@ static void one_pass(struct zp_sweeper *sw)
     struct zp_sweep_result res;
     struct zp_err err = {0};
 
-    if (sw->leader != NULL && sw->leader(sw->leader_arg) != 1)
+    if (sw->leader.take != NULL && sw->leader.take(sw->leader.arg) != 1)
         return; /* another replica sweeps */
-    if (zp_sweep_run(sw->cfg, sw->j, &sw->o, &res, &err) == -1) {
+    if (zp_sweep_run(sw->cfg, sw->j, &sw->o, &res, &err) == -1)
         zp_log(ZP_LOG_WARN, "sweep: cannot list the journal", ZP_S("error", err.msg), ZP_END);
-        return;
-    }
-    zp_log(res.orphans ? ZP_LOG_INFO : ZP_LOG_DEBUG, "sweep: pass done",
-           ZP_I("entries", res.entries), ZP_I("orphans", res.orphans), ZP_I("removed", res.removed),
-           ZP_I("failed", res.failed), ZP_END);
+    else
+        zp_log(res.orphans ? ZP_LOG_INFO : ZP_LOG_DEBUG, "sweep: pass done",
+               ZP_I("entries", res.entries), ZP_I("orphans", res.orphans),
+               ZP_I("removed", res.removed), ZP_I("failed", res.failed), ZP_END);
+    if (sw->leader.take != NULL && sw->leader.release != NULL)
+        sw->leader.release(sw->leader.arg);
 }
 
 /* Waits interval_ms, or less when stopped; 1 when stopped. */
@@ -189,7 +189,7 @@ static void *sweeper_main(void *arg)
 
 int zp_sweeper_start(const struct zp_config *cfg, struct zp_journal *j,
                      const struct zp_sweep_opts *o, uint64_t interval_ms,
-                     zp_sweep_leader_fn *leader, void *leader_arg, struct zp_sweeper **out,
+                     const struct zp_sweep_leader *leader, struct zp_sweeper **out,
                      struct zp_err *err)
 {
     struct zp_sweeper *sw = calloc(1, sizeof(*sw));
@@ -202,8 +202,8 @@ int zp_sweeper_start(const struct zp_config *cfg, struct zp_journal *j,
     sw->j = j;
     sw->o = *o;
     sw->interval_ms = interval_ms ? interval_ms : ZP_SWEEP_INTERVAL_DEFAULT_MS;
-    sw->leader = leader;
-    sw->leader_arg = leader_arg;
+    if (leader != NULL)
+        sw->leader = *leader;
     pthread_mutex_init(&sw->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

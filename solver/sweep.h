@@ -49,16 +49,21 @@ int zp_sweep_run(const struct zp_config *cfg, struct zp_journal *j, const struct
 
 /*
  * serve's sweeper: a thread that runs a pass at start and then every
- * interval_ms. leader (may be NULL) is asked before each pass and returns 1
- * when this process should sweep now (one replica at a time: a Lease).
+ * interval_ms. When leader is set, take is asked before each pass and
+ * returns 1 when this process should sweep now (one replica at a time: a
+ * Lease), and release is called after the pass it allowed.
  */
-typedef int zp_sweep_leader_fn(void *arg);
+struct zp_sweep_leader {
+    int (*take)(void *arg);
+    void (*release)(void *arg);
+    void *arg;
+};
 
 struct zp_sweeper;
 
 int zp_sweeper_start(const struct zp_config *cfg, struct zp_journal *j,
                      const struct zp_sweep_opts *o, uint64_t interval_ms,
-                     zp_sweep_leader_fn *leader, void *leader_arg, struct zp_sweeper **out,
+                     const struct zp_sweep_leader *leader, struct zp_sweeper **out,
                      struct zp_err *err);
 /* Lets a pass in progress end, then joins the thread. Accepts NULL. */
 void zp_sweeper_stop(struct zp_sweeper *sw);

@@ -10,16 +10,25 @@ It serves:
   GET  /api/v1/namespaces/<ns>/secrets/<name>      (data base64, as the API stores it)
   POST /apis/authorization.k8s.io/v1/subjectaccessreviews
   POST /apis/authentication.k8s.io/v1/tokenreviews
-with per-user RBAC (grant()), real Status shapes for 401/403/404, and
+  configmaps (core v1) and leases (coordination.k8s.io/v1), namespaced, in an object store:
+       POST create (409 AlreadyExists), GET, PUT (resourceVersion checked: 409 Conflict when
+       stale; none: unconditional), DELETE (preconditions.resourceVersion; 404 NotFound),
+       LIST with labelSelector, limit and continue (one namespace, or every one)
+  challenges (acme.cert-manager.io/v1): GET and LIST, stored by tests (add_challenge,
+       delete_challenge) in cert-manager's shape; challenges_served = False is a cluster
+       without cert-manager's CRDs (404 for the resource)
+with per-user RBAC (grant()), real Status shapes for 401/403/404/409, and
 SubjectAccessReview answers from a rule table the test sets, every review
-recorded so tests can count them.
+recorded so tests can count them. resourceVersion is one counter, as a string.
 """
 import base64
+import datetime
 import json
 import os
 import ssl
 import sys
 import threading
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -32,6 +41,11 @@ AUTH_CM = "extension-apiserver-authentication"
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 TOKENREVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 
+# (group, version, resource) -> Kind, for the object store and the challenges.
+STORED = {("", "v1", "configmaps"): "ConfigMap",
+          ("coordination.k8s.io", "v1", "leases"): "Lease"}
+CHALLENGES = ("acme.cert-manager.io", "v1", "challenges")
+
 
 def status(code, reason, message, details=None):
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -39,6 +53,72 @@ def status(code, reason, message, details=None):
     if details is not None:
         body["details"] = details
     return Reply(code, body)
+
+
+def now_rfc3339():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def micro_time(seconds_from_now=0.0):
+    """A MicroTime, as client-go writes a lease's renewTime."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_from_now)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_path(parts):
+    """((group, version, resource), namespace or None, name or None) of an API path, or None."""
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        gv, rest = ("", parts[1]), parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        gv, rest = (parts[1], parts[2]), parts[3:]
+    else:
+        return None
+    ns = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        ns, rest = rest[1], rest[2:]
+    if len(rest) not in (1, 2):
+        return None
+    return (gv + (rest[0],), ns, rest[1] if len(rest) == 2 else None)
+
+
+def qualified(gvr):
+    return "%s.%s" % (gvr[2], gvr[0]) if gvr[0] else gvr[2]
+
+
+def details(gvr, name):
+    d = {"name": name, "kind": gvr[2]}
+    if gvr[0]:
+        d["group"] = gvr[0]
+    return d
+
+
+def not_found(gvr, name):
+    return status(404, "NotFound", '%s "%s" not found' % (qualified(gvr), name),
+                  details(gvr, name))
+
+
+def conflict(gvr, name, why):
+    return status(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": %s'
+                  % (qualified(gvr), name, why), details(gvr, name))
+
+
+def selector(text):
+    """A labelSelector's equality and existence requirements as a predicate on labels."""
+    reqs = []
+    for term in [t.strip() for t in text.split(",") if t.strip()]:
+        if "!=" in term:
+            k, v = term.split("!=", 1)
+            reqs.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) != v)
+        elif "=" in term:
+            k, v = term.split("==", 1) if "==" in term else term.split("=", 1)
+            reqs.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) == v)
+        elif term.startswith("!"):
+            reqs.append(lambda l, k=term[1:].strip(): k not in l)
+        elif " " in term or "(" in term:
+            raise ValueError(term)
+        else:
+            reqs.append(lambda l, k=term: k in l)
+    return lambda labels: all(r(labels) for r in reqs)
 
 
 class _KubeHandler(fakebase._Handler):
@@ -72,6 +152,12 @@ class FakeKube(fakebase.FakeServer):
         self.users_seen = []      # the user of every authenticated request
         self.unauthorized = 0     # 401s answered
         self.resource_version = 1
+        self.objects = {}         # (resource, ns, name) -> the stored object (configmaps, leases)
+        self.challenges = {}      # (ns, name) -> Challenge
+        self.challenges_served = True
+        self.interfere_puts = {}  # (resource, ns, name) -> PUTs that first meet another writer
+        self.history = []         # (resource, ns, name, object or None) of every API write
+        self.expire_continues = 0  # the next lists given a continue token answer 410 Expired
 
     # ---- lifecycle: client certificates are requested, not required ----
 
@@ -128,6 +214,87 @@ class FakeKube(fakebase.FakeServer):
         with self.lock:
             return len([s for s in self.sar_calls if pred is None or pred(s)])
 
+    # ---- the object store, as tests see it ----
+
+    def _next_rv(self):
+        self.resource_version += 1
+        return str(self.resource_version)
+
+    def obj(self, resource, ns, name):
+        """A copy of a stored configmap or lease, or None."""
+        with self.lock:
+            o = self.objects.get((resource, ns, name))
+            return json.loads(json.dumps(o)) if o is not None else None
+
+    def names(self, resource, ns=None):
+        with self.lock:
+            return sorted(k[2] for k in self.objects if k[0] == resource and
+                          (ns is None or k[1] == ns))
+
+    def put_obj(self, resource, ns, obj):
+        """Stores obj as if someone else wrote it (a new resourceVersion)."""
+        with self.lock:
+            obj = json.loads(json.dumps(obj))
+            meta = obj.setdefault("metadata", {})
+            meta["namespace"] = ns
+            meta["resourceVersion"] = self._next_rv()
+            meta.setdefault("uid", str(uuid.uuid4()))
+            self.objects[(resource, ns, meta["name"])] = obj
+
+    def holders(self, ns, name):
+        """The lease's holderIdentity after each write through the API (None: nobody),
+        consecutive repeats (renewals) folded."""
+        with self.lock:
+            seq = [(o or {}).get("spec", {}).get("holderIdentity") for r, n_, m, o in self.history
+                   if r == "leases" and n_ == ns and m == name]
+        return [h for i, h in enumerate(seq) if i == 0 or seq[i - 1] != h]
+
+    def set_lease_spec(self, ns, name, **spec):
+        """Changes a lease's spec fields (renewTime="..." to age it), as another writer would."""
+        with self.lock:
+            o = self.objects[("leases", ns, name)]
+            for k, v in spec.items():
+                if v is None:
+                    o["spec"].pop(k, None)
+                else:
+                    o["spec"][k] = v
+            o["metadata"]["resourceVersion"] = self._next_rv()
+
+    def interfere(self, resource, ns, name, count=1):
+        """The next count PUTs of the object meet a concurrent writer: its resourceVersion
+        moves on just before each, so a PUT carrying what its writer read gets 409."""
+        with self.lock:
+            self.interfere_puts[(resource, ns, name)] = count
+
+    def add_challenge(self, ns, name, key, dns_name, wildcard=False, state="pending"):
+        """A cert-manager Challenge as the ACME controller writes it."""
+        with self.lock:
+            self.challenges[(ns, name)] = {
+                "apiVersion": "acme.cert-manager.io/v1", "kind": "Challenge",
+                "metadata": {"name": name, "namespace": ns, "uid": str(uuid.uuid4()),
+                             "resourceVersion": self._next_rv(),
+                             "creationTimestamp": now_rfc3339(),
+                             "finalizers": ["finalizer.acme.cert-manager.io"],
+                             "ownerReferences": [{"apiVersion": "acme.cert-manager.io/v1",
+                                                  "kind": "Order", "name": name.rsplit("-", 1)[0],
+                                                  "uid": str(uuid.uuid4()), "controller": True,
+                                                  "blockOwnerDeletion": True}]},
+                "spec": {"authorizationURL": "https://acme.test/authz/" + name,
+                         "dnsName": dns_name, "key": key, "token": "tok-" + name,
+                         "type": "DNS-01", "url": "https://acme.test/chall/" + name,
+                         "wildcard": wildcard,
+                         "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer",
+                                       "name": "letsencrypt"},
+                         "solver": {"dns01": {"webhook": {"groupName": "acme.zoneproof.test",
+                                                          "solverName": "zoneproof",
+                                                          "config": {}}}}},
+                "status": {"presented": True, "processing": True, "state": state,
+                           "reason": ""}}
+
+    def delete_challenge(self, ns, name):
+        with self.lock:
+            self.challenges.pop((ns, name), None)
+
     # ---- authentication and RBAC ----
 
     def _user(self, req):
@@ -172,12 +339,17 @@ class FakeKube(fakebase.FakeServer):
             return status(401, "Unauthorized", "Unauthorized")
         self.users_seen.append(user)
         parts = req.path.strip("/").split("/")
-        if req.method == "GET" and len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"]:
-            return self._get(user, parts[3], parts[4], parts[5])
         if req.method == "POST" and req.path == SAR_PATH:
             return self._sar(user, req)
         if req.method == "POST" and req.path == TOKENREVIEW_PATH:
             return self._tokenreview(user, req)
+        where = parse_path(parts)
+        if where is not None and where[0] in STORED:
+            return self._store(user, req, *where)
+        if where is not None and where[0] == CHALLENGES:
+            return self._challenges(user, req, *where)
+        if req.method == "GET" and len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"]:
+            return self._get(user, parts[3], parts[4], parts[5])
         return status(404, "NotFound", "the server could not find the requested resource")
 
     def _get(self, user, ns, resource, name):
@@ -236,11 +408,175 @@ class FakeKube(fakebase.FakeServer):
                            "metadata": {"creationTimestamp": None},
                            "spec": {}, "status": st})
 
+    # ---- the object store: configmaps and leases ----
 
-def grant_zoneproof(fake, user=SA_USER, secret_namespaces=()):
-    """The chart's RBAC: the auth ConfigMap, auth-delegator, and Secrets where asked."""
+    def _store(self, user, req, gvr, ns, name):
+        group, _, resource = gvr
+        verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
+                "DELETE": "delete"}.get(req.method)
+        if verb is None or (verb == "create" and name) or (verb in ("update", "delete") and
+                                                           not name) or (ns is None and
+                                                                         verb != "list"):
+            return status(405, "MethodNotAllowed", "the server does not allow this method on "
+                          "the requested resource")
+        if not self._allowed(user, verb, resource, ns, name):
+            return self._forbidden(user, verb, resource, group, ns, name)
+        if verb == "list":
+            items = [o for (r, o_ns, _), o in sorted(self.objects.items())
+                     if r == resource and (ns is None or o_ns == ns)]
+            if resource == "configmaps":
+                items += [self._legacy_cm(k[0], k[1]) for k in sorted(self.configmaps)
+                          if ns is None or k[0] == ns]
+            return self._list(req, gvr, items)
+        if verb == "get":
+            o = self.objects.get((resource, ns, name))
+            if o is None and resource == "configmaps" and (ns, name) in self.configmaps:
+                o = self._legacy_cm(ns, name)
+            return Reply(200, o) if o is not None else not_found(gvr, name)
+        if verb == "delete":
+            return self._delete(req, gvr, ns, name)
+        return self._write(req, gvr, ns, name)
+
+    def _legacy_cm(self, ns, name):
+        return {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": ns,
+                             "resourceVersion": str(self.resource_version),
+                             "uid": "00000000-0000-0000-0000-%012d"
+                             % (abs(hash((ns, name))) % 10**12)},
+                "data": dict(self.configmaps[(ns, name)])}
+
+    def _write(self, req, gvr, ns, name):
+        """POST (create) or PUT (update)."""
+        try:
+            body = req.json()
+        except ValueError:
+            return status(400, "BadRequest", "the body is not JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+            return status(400, "BadRequest", "the object has no metadata")
+        meta = body["metadata"]
+        resource = gvr[2]
+        if req.method == "POST":
+            name = meta.get("name")
+            if not name:
+                return status(422, "Invalid", "metadata.name: Required value")
+            if (resource, ns, name) in self.objects:
+                return status(409, "AlreadyExists", '%s "%s" already exists'
+                              % (qualified(gvr), name), details(gvr, name))
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+        else:
+            if meta.get("name") != name:
+                return status(400, "BadRequest", "the name of the object (%s) does not match "
+                              "the name on the URL (%s)" % (meta.get("name"), name))
+            cur = self.objects.get((resource, ns, name))
+            if cur is None:
+                return not_found(gvr, name)
+            if self.interfere_puts.get((resource, ns, name), 0) > 0:
+                self.interfere_puts[(resource, ns, name)] -= 1
+                cur["metadata"]["resourceVersion"] = self._next_rv()
+            rv = meta.get("resourceVersion")
+            if rv and rv != cur["metadata"]["resourceVersion"]:
+                return conflict(gvr, name, "the object has been modified; please apply your "
+                                "changes to the latest version and try again")
+            meta["uid"] = cur["metadata"].get("uid")
+            meta["creationTimestamp"] = cur["metadata"].get("creationTimestamp")
+        meta["namespace"] = ns
+        meta["resourceVersion"] = self._next_rv()
+        body["apiVersion"] = ("%s/%s" % (gvr[0], gvr[1])) if gvr[0] else gvr[1]
+        body["kind"] = STORED[gvr]
+        self.objects[(resource, ns, name)] = body
+        self.history.append((resource, ns, name, json.loads(json.dumps(body))))
+        return Reply(201 if req.method == "POST" else 200, body)
+
+    def _delete(self, req, gvr, ns, name):
+        cur = self.objects.get((gvr[2], ns, name))
+        if cur is None:
+            return not_found(gvr, name)
+        try:
+            opts = req.json() if req.body else {}
+        except ValueError:
+            return status(400, "BadRequest", "the body is not JSON")
+        pre = (opts or {}).get("preconditions") or {}
+        rv = pre.get("resourceVersion")
+        if rv and rv != cur["metadata"]["resourceVersion"]:
+            return conflict(gvr, name, "Precondition failed: ResourceVersion in precondition: "
+                            "%s, ResourceVersion in object meta: %s"
+                            % (rv, cur["metadata"]["resourceVersion"]))
+        del self.objects[(gvr[2], ns, name)]
+        self.history.append((gvr[2], ns, name, None))
+        self._next_rv()
+        return Reply(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                           "status": "Success",
+                           "details": dict(details(gvr, name), uid=cur["metadata"].get("uid"))})
+
+    def _list(self, req, gvr, items):
+        """items (sorted) filtered by labelSelector, paged by limit and continue."""
+        try:
+            match = selector(req.q("labelSelector", ""))
+        except ValueError as e:
+            return status(400, "BadRequest", "unable to parse requirement: %s" % e)
+        items = [o for o in items if match((o.get("metadata") or {}).get("labels") or {})]
+        start, rv = 0, str(self.resource_version)
+        if req.q("continue") and self.expire_continues > 0:
+            self.expire_continues -= 1
+            return status(410, "Expired", "The provided continue parameter is too old to display "
+                          "a consistent list result. You can start a new list without the "
+                          "continue parameter.")
+        if req.q("continue"):
+            try:
+                tok = json.loads(base64.b64decode(req.q("continue")).decode())
+                start, rv = int(tok["start"]), tok["rv"]
+            except (ValueError, KeyError, TypeError):
+                return status(400, "BadRequest", "continue key is not valid")
+        limit = int(req.q("limit", "0") or 0)
+        page = items[start:start + limit] if limit > 0 else items[start:]
+        meta = {"resourceVersion": rv}
+        if limit > 0 and start + limit < len(items):
+            meta["continue"] = base64.b64encode(json.dumps(
+                {"start": start + limit, "rv": rv}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - start - limit
+        out = []
+        for o in page:  # items of a list carry no kind or apiVersion
+            o = dict(o)
+            o.pop("kind", None)
+            o.pop("apiVersion", None)
+            out.append(o)
+        group, version, _ = gvr
+        kind = STORED.get(gvr) or "Challenge"
+        return Reply(200, {"kind": kind + "List",
+                           "apiVersion": "%s/%s" % (group, version) if group else version,
+                           "metadata": meta, "items": out})
+
+    # ---- challenges (cert-manager's CRD) ----
+
+    def _challenges(self, user, req, gvr, ns, name):
+        if not self.challenges_served:
+            return status(404, "NotFound", "the server could not find the requested resource")
+        if req.method != "GET":
+            return status(405, "MethodNotAllowed", "read only in this fake")
+        verb = "get" if name else "list"
+        if not self._allowed(user, verb, "challenges", ns, name):
+            return self._forbidden(user, verb, "challenges", gvr[0], ns, name)
+        if name:
+            c = self.challenges.get((ns, name))
+            return Reply(200, c) if c else not_found(gvr, name)
+        items = [c for (c_ns, _), c in sorted(self.challenges.items())
+                 if ns is None or c_ns == ns]
+        return self._list(req, gvr, items)
+
+
+def grant_zoneproof(fake, user=SA_USER, secret_namespaces=(), homes=("zoneproof", "default")):
+    """The chart's RBAC: the auth ConfigMap, auth-delegator, Secrets where asked, and the
+    controller's: ConfigMaps (the journal) and Leases in zoneproof's own namespace (homes: the
+    service account's, and a kubeconfig's "default"), Challenges read cluster-wide."""
     fake.grant(user, "get", "configmaps", AUTH_NS, AUTH_CM)
     fake.grant(user, "create", "subjectaccessreviews")
     fake.grant(user, "create", "tokenreviews")
     for ns in secret_namespaces:
         fake.grant(user, "get", "secrets", ns)
+    for ns in homes:
+        for verb in ("get", "list", "create", "update", "delete"):
+            fake.grant(user, verb, "configmaps", ns)
+            fake.grant(user, verb, "leases", ns)
+    fake.grant(user, "list", "challenges")
+    fake.grant(user, "get", "challenges")

@@ -147,6 +147,9 @@ class TestRender(HelmCase):
         r = chartcheck.Rendered(render("-f", os.path.join(VALUES_DIR, "full.yaml")))
         roles = {(o["metadata"]["namespace"], o["metadata"]["name"]): o["rules"]
                  for o in r.all("Role")}
+        # The controller's Role: ConfigMaps (the journal) and Leases in its own namespace only.
+        ctl = roles.pop(("zoneproof", "dns-solver:controller"))
+        self.assertEqual(sorted(r_["resources"][0] for r_ in ctl), ["configmaps", "leases"])
         self.assertEqual(roles, {
             ("security", "dns-solver:secret-reader"): [
                 {"apiGroups": [""], "resources": ["secrets"],
@@ -476,7 +479,10 @@ class RenderedPod:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
         env.pop("ZONEPROOF_CONFIG", None)
         env.pop("ZP_SERVICEACCOUNT_DIR", None)
-        env.update({e["name"]: e["value"] for e in c.get("env", [])})
+        env.update({e["name"]: e["value"] for e in c.get("env", []) if "value" in e})
+        env.update({e["name"]: "zoneproof-test-pod" for e in c.get("env", [])
+                    if e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") ==
+                    "metadata.name"})
         env.update(env_extra)
         self.args = args
         self.log_path = os.path.join(tmp, "serve.log")

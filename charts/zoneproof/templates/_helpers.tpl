@@ -205,6 +205,12 @@ propagation:
   {{ $k }}: {{ $v | toJson }}
 {{- end }}
 {{- end }}
+{{- with .Values.cleanup }}
+cleanup:
+{{- range $k, $v := . }}
+  {{ $k }}: {{ $v | toJson }}
+{{- end }}
+{{- end }}
 {{- with .Values.workers }}
 workers:
 {{- range $k, $v := . }}

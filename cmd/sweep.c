@@ -1,8 +1,9 @@
 /*
  * sweep.c — `zoneproof sweep`: one pass of the sweeper (solver/sweep.h) by
- * hand, over a --state-dir journal (the CLI's), printing what it found and
- * did. Exits 0 when every orphan was removed (or none was found), 1 when a
- * removal failed, 2 for usage.
+ * hand, over a --state-dir journal (the CLI's) or, in a cluster, serve's
+ * journal in ConfigMaps with the Challenges as oracle, printing what it
+ * found and did. Exits 0 when every orphan was removed (or none was
+ * found), 1 when a removal failed, 2 for usage.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -14,27 +15,33 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "k8s/challenges.h"
+#include "k8s/kclient.h"
+#include "k8s/kjournal.h"
+#include "k8s/secrets.h"
 #include "solver/config.h"
 #include "solver/journal.h"
 #include "solver/sweep.h"
 
 static const char sweep_help[] =
-    "usage: zoneproof sweep --state-dir DIR [flags]\n"
+    "usage: zoneproof sweep (--state-dir DIR | --kubeconfig FILE | in a pod) [flags]\n"
     "\n"
-    "Removes every challenge value recorded in DIR's journal whose cleanup never ran (the hook\n"
-    "that wrote it was killed), exactly as cleanup would: only that value, through the provider\n"
-    "instance that wrote it. Outside a cluster zoneproof cannot ask whether the challenge still\n"
-    "exists, so an entry is an orphan once it is older than --older-than.\n"
+    "Removes every challenge value recorded in the journal whose cleanup never ran (the hook or\n"
+    "the pod that wrote it was killed), exactly as cleanup would: only that value, through the\n"
+    "provider instance that wrote it. In a cluster (serve's journal in ConfigMaps) an entry is\n"
+    "an orphan once no cert-manager Challenge carries its value; outside one, zoneproof cannot\n"
+    "ask, so an entry is an orphan once it is older than --older-than.\n"
     "\n"
     "  --config FILE      configuration (default $ZONEPROOF_CONFIG or " ZP_DEFAULT_CONFIG ")\n"
     "  --state-dir DIR    the journal written by present/cleanup --state-dir\n"
+    "  --kubeconfig FILE  the cluster whose journal to sweep (default: the pod's service account)\n"
     "  --older-than DUR   age at which an entry is an orphan (default: cleanup.orphanAfter,\n"
     "                     24h; 0 for all)\n"
     "  --dry-run          list the orphans, change nothing\n"
     "  --log-level LEVEL  debug, info (default) , warn or error; logs go to stderr\n";
 
 struct sweep_opts {
-    const char *config, *state_dir;
+    const char *config, *state_dir, *kubeconfig;
     uint64_t older_than_ms;
     int dry_run;
 };
@@ -45,6 +52,7 @@ static int parse(int argc, char **argv, struct sweep_opts *o)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"state-dir", required_argument, NULL, 's'},
+        {"kubeconfig", required_argument, NULL, 'k'},
         {"older-than", required_argument, NULL, 'o'},
         {"dry-run", no_argument, NULL, 'n'},
         {"log-level", required_argument, NULL, 'l'},
@@ -64,6 +72,9 @@ static int parse(int argc, char **argv, struct sweep_opts *o)
             break;
         case 's':
             o->state_dir = optarg;
+            break;
+        case 'k':
+            o->kubeconfig = optarg;
             break;
         case 'o':
             if (strcmp(optarg, "0") != 0 && zp_duration_parse(optarg, &o->older_than_ms) == -1) {
@@ -93,10 +104,30 @@ static int parse(int argc, char **argv, struct sweep_opts *o)
         fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
-    if (o->state_dir == NULL) {
-        fprintf(stderr, "zoneproof: --state-dir is required\n\n%s", sweep_help);
+    return 0;
+}
+
+static void refresh(void *arg)
+{
+    zp_challenges_refresh(arg);
+}
+
+/* --state-dir's journal, or the cluster's (with the Challenges to ask); neither: usage. */
+static int open_journal(const struct sweep_opts *o, const struct zp_config *cfg,
+                        struct zp_kclient **k, struct zp_journal **j, struct zp_challenges **ch,
+                        struct zp_err *err)
+{
+    if (o->state_dir != NULL)
+        return zp_journal_dir_open(o->state_dir, j, err);
+    if (zp_kclient_new(o->kubeconfig, k, err) == -1)
         return -1;
-    }
+    if (*k == NULL)
+        return zp_err_set(err, ZP_EINVAL,
+                          "no journal to sweep: give --state-dir (the CLI's journal), or run in "
+                          "a cluster or with --kubeconfig (serve's journal)");
+    if (zp_kjournal_open(*k, j, err) == -1)
+        return -1;
+    *ch = zp_challenges_new(*k, cfg->cluster_ns);
     return 0;
 }
 
@@ -105,6 +136,8 @@ int zp_cmd_sweep(int argc, char **argv)
     struct sweep_opts o;
     struct zp_config *cfg = NULL;
     struct zp_journal *journal = NULL;
+    struct zp_kclient *k = NULL;
+    struct zp_challenges *ch = NULL;
     struct zp_sweep_opts so = {0};
     struct zp_sweep_result res;
     struct zp_err err = {0};
@@ -113,9 +146,16 @@ int zp_cmd_sweep(int argc, char **argv)
     if ((p = parse(argc, argv, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
     if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
-        zp_journal_dir_open(o.state_dir, &journal, &err) == -1) {
+        open_journal(&o, cfg, &k, &journal, &ch, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
+    }
+    if (ch != NULL) {
+        so.alive = zp_challenges_alive;
+        so.alive_arg = ch;
+        so.begin = refresh;
+        so.secret_get = zp_secret_get;
+        so.secret_arg = k;
     }
     so.older_than_s =
         (o.older_than_ms == UINT64_MAX ? cfg->orphan_after_ms : o.older_than_ms) / 1000;
@@ -130,6 +170,8 @@ int zp_cmd_sweep(int argc, char **argv)
     rc = res.failed ? ZP_EXIT_FAIL : ZP_EXIT_OK;
 out:
     zp_journal_free(journal);
+    zp_challenges_free(ch);
+    zp_kclient_free(k);
     zp_config_free(cfg);
     return rc;
 }

@@ -61,10 +61,10 @@ class Controller(test_kube.KubeBase):
     def journal(self):
         return [n for n in self.fake.names("configmaps", HOME) if n.startswith("zpj-")]
 
-    def post_async(self, srv, uid, key):
+    def post_async(self, srv, uid, key, name=NAME):
         def go():
             try:
-                self.call(srv, "POST", RESOURCE, body=present(uid, NAME, key),
+                self.call(srv, "POST", RESOURCE, body=present(uid, name, key),
                           headers=dict(cert_manager("cm-" + uid),
                                        **{"Content-Type": "application/json"}))
             except OSError:
@@ -103,6 +103,33 @@ class Controller(test_kube.KubeBase):
         self.assertIn("sweep: orphaned value removed", out)
         self.assert_clean(out)
         self.fake.delete_challenge("web", "www-2-222-0")
+
+    kubeconfig = test_kube.Startup.kubeconfig
+
+    def test_sweep_by_hand_with_a_kubeconfig(self):
+        """`zoneproof sweep --kubeconfig`: the same pass by hand, serve's journal, asking the
+        Challenges; --dry-run changes nothing."""
+        key = zptest.acme_key("ctl-hand")
+        name = "_acme-challenge.hand.example.test."
+        kc = self.kubeconfig(True)
+        srv = Server(self, "ctl-hand", {}, extra=["--kubeconfig", kc])
+
+        def journaled():
+            return [n for n in self.fake.names("configmaps", "default") if n.startswith("zpj-")]
+        self.post_async(srv, "h1", key, name)
+        zptest.wait_for(lambda: key in self.named.txt(name) and journaled(), timeout=30,
+                        what="the write journaled")
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        self.assertEqual(len(journaled()), 1)
+        r = zptest.run_zp(["sweep", "--config", self.config, "--kubeconfig", kc, "--dry-run"])
+        self.assertIn("1 journal entries, 1 orphans, 0 removed (dry run)", r.stdout, r.stderr)
+        self.assertIn(key, self.named.txt(name))
+        r = zptest.run_zp(["sweep", "--config", self.config, "--kubeconfig", kc])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 journal entries, 1 orphans, 1 removed, 0 failed", r.stdout)
+        self.assertEqual(self.named.txt(name), [])
+        self.assertEqual(journaled(), [])
 
 
 class TwoReplicasOneDomain(test_kube.KubeBase):

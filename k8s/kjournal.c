@@ -99,10 +99,16 @@ static int put_once(struct kj *j, const struct zp_jentry *e, uint64_t deadline_m
 {
     /* No name on the create: its sentence names the namespace, the same for every entry. */
     struct zp_kobj create = cm_obj(j, "create", NULL);
-    char *body = cm_body(j, e, NULL);
+    char *body;
     struct zp_err first = {0};
-    int rc = write_cm(j, &create, body, deadline_ms, &first);
+    int rc;
 
+    /* Marking an entry written: it exists (recorded before the write), so no create first. */
+    if (e->state == ZP_J_WRITTEN && replace(j, e, deadline_ms, &first) == 0)
+        return 0;
+    zp_err_clear(&first);
+    body = cm_body(j, e, NULL);
+    rc = write_cm(j, &create, body, deadline_ms, &first);
     free(body);
     if (rc == 0 || first.upstream != ZP_KCLIENT_CONFLICT) {
         if (rc == -1)

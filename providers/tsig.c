@@ -241,30 +241,39 @@ static enum zp_tsig_check tsig_find(const uint8_t *m, size_t len, struct tsig_rr
     return tsig_rr_read(m, len, pos, t);
 }
 
-/* TSIG RRs in the additional section: 0, 1, or 2 for more than one; -1 when it does not parse. */
+/*
+ * TSIG RRs in the additional section, as ldns_wire2pkt will see them: it
+ * reads RRs with ldns_wire2rr (whose idea of where an RR ends is not always
+ * RDLENGTH's) and shortens its walk by one RR for each TSIG RR it meets, so
+ * the count walks the same way with the same function. 2 means "more than
+ * one".
+ */
 static int tsig_count(const uint8_t *m, size_t len)
 {
-    uint8_t name[TSIG_NAME_MAX];
-    size_t pos = TSIG_HDR, n;
-    unsigned long before;
+    static const ldns_pkt_section sec[] = {LDNS_SECTION_QUESTION, LDNS_SECTION_ANSWER,
+                                           LDNS_SECTION_AUTHORITY};
+    size_t pos = TSIG_HDR;
+    unsigned long ar;
     int count = 0;
+    ldns_rr *rr;
 
     if (len < TSIG_HDR)
         return -1;
-    for (unsigned i = tsig_get16(m + 4); i > 0; i--) {
-        if (tsig_name_read(m, len, &pos, name, &n) == -1 || len - pos < 4)
-            return -1;
-        pos += 4;
-    }
-    before = (unsigned long)tsig_get16(m + 6) + tsig_get16(m + 8);
-    for (unsigned long i = 0; i < before + tsig_get16(m + 10) && count < 2; i++) {
-        size_t at = pos;
-        if (tsig_name_read(m, len, &at, name, &n) == -1 || len - at < 10)
-            return -1;
-        if (i >= before && tsig_get16(m + at) == TSIG_TYPE)
+    for (int s = 0; s < 3; s++)
+        for (unsigned i = tsig_get16(m + 4 + 2 * s); i > 0; i--) {
+            if (ldns_wire2rr(&rr, m, len, &pos, sec[s]) != LDNS_STATUS_OK)
+                return -1;
+            ldns_rr_free(rr);
+        }
+    ar = tsig_get16(m + 10);
+    for (unsigned long i = 0; i < ar && count < 2; i++) {
+        if (ldns_wire2rr(&rr, m, len, &pos, LDNS_SECTION_ADDITIONAL) != LDNS_STATUS_OK)
+            return count;
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG) {
             count++;
-        if (tsig_rr_skip(m, len, &pos) == -1)
-            return -1;
+            ar--;
+        }
+        ldns_rr_free(rr);
     }
     return count;
 }

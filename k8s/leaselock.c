@@ -308,6 +308,7 @@ static int take(struct zp_leaselock *l, struct entry *e, int wait, uint64_t dead
                 struct zp_err *err)
 {
     uint64_t backoff = 10, released;
+    struct zp_err busy = {0}; /* the last "held by" answer: what a wait that ran out says */
 
     pthread_mutex_lock(&l->mu);
     released = e->released_ms;
@@ -325,8 +326,16 @@ static int take(struct zp_leaselock *l, struct entry *e, int wait, uint64_t dead
             pthread_mutex_unlock(&l->mu);
             return 0;
         }
+        if (rc == 1)
+            busy = e2;
         if (rc == -1 || !wait || zp_ms_left(deadline_ms) <= backoff) {
-            *err = e2;
+            /*
+             * A wait that ran out says why it waited, whether the deadline came between two
+             * looks or during the last one (timing: the sentence must not depend on it).
+             */
+            if (rc == -1 && wait && busy.msg[0] != '\0' && zp_ms_left(deadline_ms) == 0)
+                rc = 1;
+            *err = rc == 1 ? busy : e2;
             if (rc == 1 && wait)
                 zp_err_wrap(err, "waited for the lock until this attempt's time was up");
             pthread_mutex_lock(&l->mu);

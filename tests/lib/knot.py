@@ -19,7 +19,6 @@ zone files stay as written.
 """
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -47,7 +46,7 @@ def _yaml_value(v):
     return str(v)
 
 
-class Knot:
+class Knot(zptest.LocalServer):
     """knotd, authoritative for zones ({"name": ["relative RR", ...]}), on host:port."""
 
     def __init__(self, zones, host="127.0.0.1", port=None, keys=None, acls=None):
@@ -137,49 +136,3 @@ class Knot:
         except OSError:
             return ""
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
-
-    # ---- DNS, as zptest.Named offers it ------------------------------------------------
-
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    def dig(self, name, rtype="TXT", full=False):
-        return subprocess.run(["dig", "+norec", "+time=2", "+tries=1", "-p", str(self.port),
-                               "@" + self.host, name, rtype] + ([] if full else ["+short"]),
-                              capture_output=True, text=True).stdout
-
-    def txt(self, name):
-        """The TXT values at name, unquoted, sorted."""
-        vals = []
-        for line in self.dig(name, "TXT").splitlines():
-            line = line.strip()
-            if line.startswith('"'):
-                vals.append("".join(part for part in line.strip('"').split('" "')))
-        return sorted(vals)
-
-    def records(self, name):
-        """Every record at name of the usual types, as sorted (type, data) pairs."""
-        out = []
-        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
-            for line in self.dig(name, rtype).splitlines():
-                out.append((rtype, line.strip()))
-        return sorted(out)

@@ -20,8 +20,6 @@ import glob
 import json
 import os
 import secrets
-import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -56,7 +54,7 @@ def free_tcp_port():
     return zptest.free_port()
 
 
-class Pdns:
+class Pdns(zptest.LocalServer):
     """pdns_server on 127.0.0.1 with gsqlite3; zones: names created at start (Native)."""
 
     def __init__(self, zones=("example.test",), api=True, db=None, cache_ttl=None,
@@ -149,24 +147,7 @@ class Pdns:
         for r in self.replicas:
             r.cleanup()
         self.replicas = []
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
+        super().stop()
 
     # --- the HTTP API, directly ---
     @property
@@ -264,32 +245,6 @@ class Pdns:
     def txt_values(self, fqdn, zone="example.test."):
         rr = self.rrset(fqdn, "TXT", zone)
         return [fakebase.unquote_txt(r["content"]) for r in rr["records"]] if rr else []
-
-    # --- DNS, as Named offers it ---
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    def dig(self, name, rtype="TXT", full=False):
-        return subprocess.run(["dig", "+norec", "+time=2", "+tries=1", "-p", str(self.port),
-                               "@" + self.host, name, rtype] + ([] if full else ["+short"]),
-                              capture_output=True, text=True).stdout
-
-    def txt(self, name):
-        """The TXT values at name, unquoted, sorted."""
-        vals = []
-        for line in self.dig(name, "TXT").splitlines():
-            line = line.strip()
-            if line.startswith('"'):
-                vals.append("".join(part for part in line.strip('"').split('" "')))
-        return sorted(vals)
-
-    def records(self, name):
-        """Every record at name of the usual types, as sorted (type, data) pairs."""
-        out = []
-        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
-            for line in self.dig(name, rtype).splitlines():
-                out.append((rtype, line.strip()))
-        return sorted(out)
 
 
 class PdnsProxy(fakebase.FakeServer):

@@ -139,7 +139,58 @@ def tcp_open(host, port):
         return True
 
 
-class Named:
+class LocalServer:
+    """What every DNS server the tests start on loopback offers (BIND, Knot, PowerDNS): its
+    address, plain queries with dig, and the process's end. Subclasses set host, port, dir and
+    proc, and define start()."""
+
+    def addr(self):
+        return "%s:%d" % (self.host, self.port)
+
+    def dig(self, name, rtype="TXT", full=False):
+        return subprocess.run(["dig", "+norec", "+time=2", "+tries=1", "-p", str(self.port),
+                               "@" + self.host, name, rtype] + ([] if full else ["+short"]),
+                              capture_output=True, text=True).stdout
+
+    def txt(self, name):
+        """The TXT values at name, unquoted, sorted."""
+        vals = []
+        for line in self.dig(name, "TXT").splitlines():
+            line = line.strip()
+            if line.startswith('"'):
+                vals.append("".join(part for part in line.strip('"').split('" "')))
+        return sorted(vals)
+
+    def records(self, name):
+        """Every record at name of the usual types, as sorted (type, data) pairs."""
+        out = []
+        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
+            for line in self.dig(name, rtype).splitlines():
+                out.append((rtype, line.strip()))
+        return sorted(out)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+class Named(LocalServer):
     """A real BIND named, authoritative for the zones given, on loopback.
 
     zones: {"example.test": ["name TTL IN TYPE data", ...]} relative records
@@ -215,32 +266,6 @@ class Named:
         except OSError:
             return ""
 
-    def addr(self):
-        return "%s:%d" % (self.host, self.port)
-
-    def dig(self, name, rtype="TXT", full=False):
-        out = subprocess.run(["dig", "+norec", "+time=2", "+tries=1", "-p", str(self.port),
-                              "@" + self.host, name, rtype] + ([] if full else ["+short"]),
-                             capture_output=True, text=True).stdout
-        return out
-
-    def txt(self, name):
-        """The TXT values at name, unquoted, sorted."""
-        vals = []
-        for line in self.dig(name, "TXT").splitlines():
-            line = line.strip()
-            if line.startswith('"'):
-                vals.append("".join(part for part in line.strip('"').split('" "')))
-        return sorted(vals)
-
-    def records(self, name):
-        """Every record at name as (type, data) pairs, via AXFR-free ANY-less queries."""
-        out = []
-        for rtype in ("A", "AAAA", "TXT", "CNAME", "MX"):
-            for line in self.dig(name, rtype).splitlines():
-                out.append((rtype, line.strip()))
-        return sorted(out)
-
     def nsupdate(self, commands, key=(TSIG_NAME, "hmac-sha256", TSIG_SECRET)):
         """Applies an nsupdate script (list of lines) with the given key."""
         script = ["server %s %d" % (self.host, self.port)]
@@ -255,26 +280,6 @@ class Named:
             if r.returncode == 0:
                 return
         raise RuntimeError("nsupdate failed: %s" % r.stderr)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
 
 
 def write_secret(dirpath, name="tsig-secret", secret=TSIG_SECRET):

@@ -384,6 +384,21 @@ int zp_y_bool(const struct zp_ynode *map, const char *path, const char *key, int
     return 0;
 }
 
+/* ms in the largest unit that writes it whole, as zp_duration_parse reads it: 1m, 8760h. */
+static void duration_text(uint64_t ms, char *out, size_t n)
+{
+    static const struct {
+        uint64_t ms;
+        const char *unit;
+    } units[] = {{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms % units[i].ms == 0 || units[i].ms == 1) {
+            snprintf(out, n, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+}
+
 int zp_y_duration(const struct zp_ynode *map, const char *path, const char *key, int required,
                   uint64_t min_ms, uint64_t max_ms, uint64_t *out, struct zp_err *err)
 {
@@ -397,9 +412,13 @@ int zp_y_duration(const struct zp_ynode *map, const char *path, const char *key,
     if (zp_duration_parse(n->scalar, &v) == -1)
         return zp_y_fail(n, path, err, "%s must be a duration such as 25s or 500ms, not \"%s\"",
                          key, n->scalar);
-    if (v < min_ms || v > max_ms)
-        return zp_y_fail(n, path, err, "%s must be between %llums and %llums, not \"%s\"", key,
-                         (unsigned long long)min_ms, (unsigned long long)max_ms, n->scalar);
+    if (v < min_ms || v > max_ms) {
+        char lo[24], hi[24];
+        duration_text(min_ms, lo, sizeof(lo));
+        duration_text(max_ms, hi, sizeof(hi));
+        return zp_y_fail(n, path, err, "%s must be between %s and %s, not \"%s\"", key, lo, hi,
+                         n->scalar);
+    }
     *out = v;
     return 0;
 }

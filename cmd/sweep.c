@@ -18,7 +18,6 @@
 #include "k8s/challenges.h"
 #include "k8s/kclient.h"
 #include "k8s/kjournal.h"
-#include "k8s/secrets.h"
 #include "solver/config.h"
 #include "solver/journal.h"
 #include "solver/sweep.h"
@@ -107,11 +106,6 @@ static int parse(int argc, char **argv, struct sweep_opts *o)
     return 0;
 }
 
-static void refresh(void *arg)
-{
-    zp_challenges_refresh(arg);
-}
-
 /* --state-dir's journal, or the cluster's (with the Challenges to ask); neither: usage. */
 static int open_journal(const struct sweep_opts *o, const struct zp_config *cfg,
                         struct zp_kclient **k, struct zp_journal **j, struct zp_challenges **ch,
@@ -150,13 +144,8 @@ int zp_cmd_sweep(int argc, char **argv)
         zp_cmd_fail(&err);
         goto out;
     }
-    if (ch != NULL) {
-        so.alive = zp_challenges_alive;
-        so.alive_arg = ch;
-        so.begin = refresh;
-        so.secret_get = zp_secret_get;
-        so.secret_arg = k;
-    }
+    if (ch != NULL)
+        zp_challenges_sweep_opts(ch, k, &so);
     so.older_than_s =
         (o.older_than_ms == UINT64_MAX ? cfg->orphan_after_ms : o.older_than_ms) / 1000;
     so.dry_run = o.dry_run;

@@ -17,6 +17,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/challenges.h"
+#include "k8s/secrets.h"
+#include "solver/sweep.h"
 #include "k8s/kclient.h"
 #include "solver/journal.h"
 
@@ -217,8 +219,10 @@ struct zp_challenges *zp_challenges_new(struct zp_kclient *k, const char *cluste
     return c;
 }
 
-void zp_challenges_refresh(struct zp_challenges *c)
+void zp_challenges_refresh(void *arg)
 {
+    struct zp_challenges *c = arg;
+
     while (c->lists != NULL) {
         struct listing *next = c->lists->next;
         listing_free(c->lists);
@@ -233,4 +237,14 @@ void zp_challenges_free(struct zp_challenges *c)
     zp_challenges_refresh(c);
     free(c->cluster_ns);
     free(c);
+}
+
+void zp_challenges_sweep_opts(struct zp_challenges *c, struct zp_kclient *k,
+                              struct zp_sweep_opts *o)
+{
+    o->alive = zp_challenges_alive;
+    o->alive_arg = c;
+    o->begin = zp_challenges_refresh;
+    o->secret_get = zp_secret_get;
+    o->secret_arg = k;
 }

@@ -38,8 +38,16 @@ struct zp_challenges;
 struct zp_challenges *zp_challenges_new(struct zp_kclient *k, const char *cluster_ns);
 void zp_challenges_free(struct zp_challenges *c);
 
-/* Starts a sweep pass: what earlier passes listed is forgotten. */
-void zp_challenges_refresh(struct zp_challenges *c);
+/* Starts a sweep pass (zp_sweep_opts.begin; arg is a struct zp_challenges): what earlier passes
+ * listed is forgotten. */
+void zp_challenges_refresh(void *arg);
+/*
+ * A sweep in the cluster of k: c as the oracle (alive, begin) and k's
+ * Secrets for secretRef credentials, into o.
+ */
+struct zp_sweep_opts;
+void zp_challenges_sweep_opts(struct zp_challenges *c, struct zp_kclient *k,
+                              struct zp_sweep_opts *o);
 
 /*
  * The oracle: arg is a struct zp_challenges. 1 live, 0 gone, -1 cannot tell

@@ -15,7 +15,6 @@
 #include "k8s/controller.h"
 #include "k8s/kjournal.h"
 #include "k8s/leaselock.h"
-#include "k8s/secrets.h"
 #include "solver/config.h"
 #include "solver/journal.h"
 #include "solver/solver.h"
@@ -51,12 +50,6 @@ static void sweeper_release(void *arg)
     zp_leaselock_unlock(c->locks, ZP_LEASELOCK_SWEEPER);
 }
 
-/* The pass starts with one list of the Challenges, which answers every entry. */
-static void refresh_challenges(void *arg)
-{
-    zp_challenges_refresh(arg);
-}
-
 static int open_parts(struct zp_controller *c, const struct zp_config *cfg, struct zp_kclient *k,
                       const char *state_dir, struct zp_err *err)
 {
@@ -88,15 +81,8 @@ int zp_controller_start(const struct zp_config *cfg, struct zp_solver *s, struct
     if (c->locks != NULL)
         zp_solver_set_lock(s, zp_leaselock_zone_lock, zp_leaselock_zone_unlock, c->locks);
     so.older_than_s = cfg->orphan_after_ms / 1000;
-    if (c->challenges != NULL) {
-        so.alive = zp_challenges_alive;
-        so.alive_arg = c->challenges;
-        so.begin = refresh_challenges;
-    }
-    if (k != NULL) {
-        so.secret_get = zp_secret_get;
-        so.secret_arg = k;
-    }
+    if (c->challenges != NULL)
+        zp_challenges_sweep_opts(c->challenges, k, &so);
     leader.arg = c;
     if (zp_sweeper_start(cfg, c->journal, &so, cfg->sweep_interval_ms,
                          c->locks != NULL ? &leader : NULL, &c->sweeper, err) == -1) {

@@ -24,6 +24,7 @@
 #define LOG_TAIL ",\"truncated\":true}\n"
 
 static volatile int log_min = ZP_LOG_INFO;
+static volatile int log_audit = 1;
 static volatile int log_fd = 2;
 static int archive_fd = -1;
 static pthread_once_t archive_once = PTHREAD_ONCE_INIT;
@@ -48,6 +49,11 @@ static void archive_open(void)
 void zp_log_set_level(enum zp_loglevel level)
 {
     log_min = level;
+}
+
+void zp_log_set_audit(int on)
+{
+    log_audit = on;
 }
 
 void zp_log_set_fd(int fd)
@@ -210,7 +216,7 @@ static void put_field(struct line *l, int type, const char *key, va_list *ap)
 
 void zp_log(enum zp_loglevel level, const char *msg, ...)
 {
-    static const char *names[] = {"debug", "info", "warn", "error"};
+    static const char *names[] = {"debug", "info", "warn", "error", "info"};
     struct line l;
     struct timespec ts;
     struct tm tm;
@@ -218,7 +224,7 @@ void zp_log(enum zp_loglevel level, const char *msg, ...)
     va_list ap;
     int type;
 
-    if ((int)level < log_min)
+    if (level == ZP_LOG_AUDIT ? !log_audit : (int)level < log_min)
         return;
     l.len = 0;
     l.room = sizeof(l.buf) - strlen(LOG_TAIL);
@@ -233,6 +239,8 @@ void zp_log(enum zp_loglevel level, const char *msg, ...)
     (void)put(&l, ",\"msg\":", 7);
     if (put_str(&l, msg, 1) != 0)
         l.truncated = 1;
+    if (level == ZP_LOG_AUDIT)
+        (void)put(&l, ",\"audit\":true", 13);
 
     va_start(ap, msg);
     while ((type = va_arg(ap, int)) != ZP_LOGT_END) {

@@ -16,7 +16,11 @@
 #ifndef ZP_BASE_LOG_H
 #define ZP_BASE_LOG_H
 
-enum zp_loglevel { ZP_LOG_DEBUG, ZP_LOG_INFO, ZP_LOG_WARN, ZP_LOG_ERROR };
+/*
+ * ZP_LOG_AUDIT: a line of the audit trail, written at any log level (unless
+ * zp_log_set_audit(0)) as level "info" with "audit":true after "msg".
+ */
+enum zp_loglevel { ZP_LOG_DEBUG, ZP_LOG_INFO, ZP_LOG_WARN, ZP_LOG_ERROR, ZP_LOG_AUDIT };
 
 enum zp_logtype { ZP_LOGT_END = 0, ZP_LOGT_STR, ZP_LOGT_INT, ZP_LOGT_BOOL };
 
@@ -29,6 +33,8 @@ void zp_log(enum zp_loglevel level, const char *msg, ...);
 void zp_log_set_level(enum zp_loglevel level);
 /* "debug", "info", "warn", "error"; -1 if unknown. */
 int zp_log_parse_level(const char *s);
+/* Whether audit lines are written (default 1). */
+void zp_log_set_audit(int on);
 /* Sends lines to fd instead of stderr (tests, benchmarks). */
 void zp_log_set_fd(int fd);
 

@@ -70,6 +70,16 @@ static void addr_host(const char *addr, char *host, size_t hostsz, const char **
     host[n] = '\0';
 }
 
+void zp_watch_dig(const char *addr, const char *fqdn, char *out, size_t n)
+{
+    char host[64];
+    const char *port;
+
+    addr_host(addr, host, sizeof(host), &port);
+    snprintf(out, n, "dig +norec @%s%s%s %s TXT", host, strcmp(port, "53") ? " -p " : "",
+             strcmp(port, "53") ? port : "", fqdn);
+}
+
 /*
  * "ns2.example.test (127.0.0.1:5302)": a host name reads better without the
  * root dot; just the address when that is the name (explicit servers).
@@ -217,8 +227,6 @@ int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err)
     size_t i, lag = 0, shown = 0;
     unsigned more[N_STATES] = {0};
     int seen[N_STATES] = {0}, first = -1, rc = -1;
-    char host[ZP_DNAME_MAX];
-    const char *port;
 
     if (rep->complete)
         return 0;
@@ -269,9 +277,9 @@ int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err)
         zp_buf_puts(&b, ")");
     }
     if (first >= 0) {
-        addr_host(rep->ns[first].addr, host, sizeof(host), &port);
-        zp_buf_printf(&b, ". Check with: dig +norec @%s%s%s %s TXT", host,
-                      strcmp(port, "53") ? " -p " : "", strcmp(port, "53") ? port : "", rep->fqdn);
+        char dig[ZP_WATCH_DIG_MAX];
+        zp_watch_dig(rep->ns[first].addr, rep->fqdn, dig, sizeof(dig));
+        zp_buf_printf(&b, ". Check with: %s", dig);
     } else {
         zp_buf_puts(&b, ".");
     }

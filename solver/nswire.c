@@ -91,7 +91,23 @@ void zp_ns_live_init(struct zp_ns_live *l, const struct zp_ns_target *t)
     }
     l->state = l->tolen ? ZP_NS_PENDING : ZP_NS_ERROR;
     l->parent_only = t->parent_only != 0;
+    l->hist.served_ms = ZP_NS_SERVED_NEVER;
     str_set(&l->detail, t->detail);
+}
+
+void zp_ns_live_record(struct zp_ns_live *l, uint32_t at_ms)
+{
+    struct zp_ns_history *h = &l->hist;
+
+    if (l->state == ZP_NS_PENDING || (h->n > 0 && h->state[h->n - 1] == l->state))
+        return;
+    if (l->state == ZP_NS_HAS_VALUE && h->served_ms == ZP_NS_SERVED_NEVER)
+        h->served_ms = at_ms;
+    if (h->n == ZP_NS_HIST)
+        h->n--; /* full: the latest takes the last slot */
+    h->state[h->n] = (uint8_t)l->state;
+    h->at_ms[h->n] = at_ms;
+    h->n++;
 }
 
 void zp_ns_live_set(struct zp_ns_live *l, enum zp_ns_state state, int rcode, const char *detail)
@@ -127,6 +143,7 @@ void zp_ns_live_status(const struct zp_ns_live *l, struct zp_ns_status *st)
         st->other_ttl[i] = l->other_ttl[i];
     }
     zp_strlcpy(st->detail, l->detail ? l->detail : "", sizeof(st->detail));
+    st->hist = l->hist;
 }
 
 /* --- what a TXT answer says -------------------------------------------------------------- */

@@ -664,6 +664,39 @@ void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value
         wake(w);
 }
 
+int zp_watcher_peek(struct zp_watcher *w, const char *fqdn, const char *value,
+                    struct zp_watch_report *rep)
+{
+    char canon[ZP_DNAME_MAX];
+    struct zp_watch_job *j;
+    size_t i;
+
+    memset(rep, 0, sizeof(*rep));
+    if (w == NULL || fqdn == NULL || value == NULL ||
+        zp_dname_canon(fqdn, canon, sizeof(canon)) == -1)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    j = table_find(w, canon, value);
+    /* Only what the owner writes under mu: names and addresses (set once), histories. */
+    for (i = 0; j != NULL && i < j->ask.n && i < ZP_WATCH_MAX_NS; i++) {
+        const struct zp_ns_live *l = &j->ask.ns[i];
+        struct zp_ns_status *st = &rep->ns[i];
+        zp_strlcpy(st->name, l->name ? l->name : "", sizeof(st->name));
+        if (l->tolen > 0)
+            zp_ns_addr_format(&l->to.sa, st->addr, sizeof(st->addr));
+        st->hist = l->hist;
+        st->state = l->hist.n ? (enum zp_ns_state)l->hist.state[l->hist.n - 1] : ZP_NS_PENDING;
+    }
+    if (j != NULL) {
+        rep->n = i;
+        zp_strlcpy(rep->fqdn, j->fqdn, sizeof(rep->fqdn));
+        zp_strlcpy(rep->zone, j->zone, sizeof(rep->zone));
+        rep->elapsed_ms = zp_now_ms() - j->started;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return j != NULL ? 0 : -1;
+}
+
 struct once {
     struct zp_wait done;
     struct zp_watch_report *rep;

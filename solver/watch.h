@@ -31,7 +31,7 @@ struct zp_err;
  * workers.maxWatches by default: 64 MiB of watches at the most one watch can
  * hold (ZP_WATCH_BYTES_MAX in watch_int.h, where the arithmetic is).
  */
-#define ZP_WATCH_MAX_DEFAULT 1714u
+#define ZP_WATCH_MAX_DEFAULT 1692u
 /*
  * workers.maxQueriesPerWatch by default. One Present's wait at the 50 s cap
  * is at most 57 rounds (8 ms doubling to 1 s, then one a second), the whole
@@ -55,6 +55,20 @@ enum zp_ns_state {
     ZP_NS_ERROR,   /* another rcode, or unreachable */
 };
 
+/*
+ * A nameserver's answers over a watch, for the status page: each change of
+ * state with when it was first seen (ms since the watch started). The
+ * first ZP_NS_HIST - 1 changes are kept, then the latest in the last slot.
+ */
+#define ZP_NS_HIST 6
+#define ZP_NS_SERVED_NEVER UINT32_MAX
+struct zp_ns_history {
+    uint32_t served_ms; /* when it first served the value; ZP_NS_SERVED_NEVER */
+    uint8_t n;
+    uint8_t state[ZP_NS_HIST]; /* enum zp_ns_state */
+    uint32_t at_ms[ZP_NS_HIST];
+};
+
 struct zp_ns_status {
     char name[ZP_DNAME_MAX]; /* the NS host name, or the address when given explicitly */
     char addr[64];           /* "127.0.0.1:53", "[::1]:53" */
@@ -65,6 +79,7 @@ struct zp_ns_status {
     unsigned other_ttl[ZP_WATCH_MAX_OTHER];
     char detail[128]; /* e.g. "connection refused" for ZP_NS_ERROR */
     int parent_only;  /* only the parent's delegation lists it */
+    struct zp_ns_history hist;
 };
 
 struct zp_watch_report {
@@ -136,6 +151,15 @@ void zp_watcher_free(struct zp_watcher *w);
 int zp_watcher_wait(struct zp_watcher *w, const struct zp_watch_spec *spec, uint64_t deadline_ms,
                     zp_watch_done_fn *done, void *arg, struct zp_err *err);
 
+/*
+ * What the nameservers of the watch of (fqdn, value) answered so far:
+ * name, address, state and history of each (other values and details
+ * left out). 0 with rep filled (rep->n may be 0 before discovery), or -1
+ * when no such watch is live.
+ */
+int zp_watcher_peek(struct zp_watcher *w, const char *fqdn, const char *value,
+                    struct zp_watch_report *rep);
+
 /* Drops the watch and any remembered result for (fqdn, value): after CleanUp. */
 void zp_watcher_forget(struct zp_watcher *w, const char *fqdn, const char *value);
 
@@ -152,6 +176,10 @@ int zp_watch_check_once(const struct zp_watch_spec *spec, unsigned timeout_ms,
  * -1 with err set; 0, leaving err alone, when the report is complete.
  */
 int zp_watch_explain(const struct zp_watch_report *rep, struct zp_err *err);
+/* The command that asks the nameserver at addr ("1.2.3.4:53", "[::1]:5353") what the sentences
+ * say it answered. */
+#define ZP_WATCH_DIG_MAX (ZP_DNAME_MAX + 96)
+void zp_watch_dig(const char *addr, const char *fqdn, char *out, size_t n);
 /* The report as one JSON object (`zoneproof check --json`). */
 int zp_watch_report_json(const struct zp_watch_report *rep, struct zp_buf *out);
 const char *zp_ns_state_name(enum zp_ns_state s);

@@ -31,7 +31,9 @@
 
 /*
  * One nameserver of a watch: where it is and what it answered last. Only
- * the worker that owns the watch reads or writes it (see zp_wask). A
+ * the worker that owns the watch reads or writes it (see zp_wask), except
+ * name and address (immutable once set) and hist (under the watcher's
+ * lock), which zp_watcher_peek reads. A
  * thousand watches wait at once, so this holds pointers where the report
  * holds arrays; zp_ns_live_status() expands it into a zp_ns_status.
  */
@@ -50,6 +52,8 @@ struct zp_ns_live {
     char *other[ZP_WATCH_MAX_OTHER]; /* n_other allocated values, sorted */
     char *detail;                    /* allocated; NULL when there is nothing to add */
     unsigned char parent_only;       /* only the parent's delegation lists it */
+    /* Written by the owner under the watcher's lock, so zp_watcher_peek may read it. */
+    struct zp_ns_history hist;
 };
 
 /* Name, address and first state from a target: PENDING, or ERROR when it has no address. */
@@ -57,6 +61,8 @@ void zp_ns_live_init(struct zp_ns_live *l, const struct zp_ns_target *t);
 /* A state with no values: a timeout, an ICMP error, a query that could not be sent. */
 void zp_ns_live_set(struct zp_ns_live *l, enum zp_ns_state state, int rcode, const char *detail);
 void zp_ns_live_free(struct zp_ns_live *l);
+/* At a round's end, under the watcher's lock: l's state joins its history if it changed. */
+void zp_ns_live_record(struct zp_ns_live *l, uint32_t at_ms);
 /* The report's view of l; every field of st is written. */
 void zp_ns_live_status(const struct zp_ns_live *l, struct zp_ns_status *st);
 
@@ -192,20 +198,20 @@ struct zp_watcher {
  * The most one watch can hold, which sizes ZP_WATCH_MAX_DEFAULT (watch.c
  * asserts the product stays within ZP_WATCH_MEM_BUDGET). A malloc'd block
  * of n bytes takes at most n + 32 (glibc: an 8-byte header, 16-byte
- * granules, 32 at the least). With today's sizes (job 272, ns_live 120):
+ * granules, 32 at the least). With today's sizes (job 272, ns_live 152):
  *   job                          272 + 32                 =    304
  *   fqdn, zone, value            3 x (256 + 32)           =    864
  *   nameservers, resolvers       2 x (16 x 8 + 32)        =    320
  *     and their strings          2 x 16 x (264 + 32)      =  9,472
- *   ns_live array                16 x 120 + 32            =  1,952
+ *   ns_live array                16 x 152 + 32            =  2,464
  *   per nameserver               16 x (name 256 + 32
  *                                 + detail 128 + 32
  *                                 + 4 others x (256 + 32)) = 25,600
  *   discovery error              512 + 32                 =    544
  *   one waiter, two heap slots   32 + 32 + 2 x 8          =     80
  *                                                           ------
- *                                                           39,136
- * 64 MiB / 39,136 = 67,108,864 / 39,136 = 1714.8, so 1714; the host:port
+ *                                                           39,648
+ * 64 MiB / 39,648 = 67,108,864 / 39,648 = 1692.6, so 1692; the host:port
  * strings are copies of the configured lists (resolvers counted as 16, like
  * nameservers). A typical watch (two to four servers, no other values)
  * holds about 2 KB.

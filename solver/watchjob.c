@@ -151,6 +151,7 @@ static void resolve(struct zp_watcher *w, struct zp_watch_job *j, uint64_t now, 
     char why[sizeof(((struct zp_watch_report *)NULL)->discovery_error)];
     uint64_t deadline = now + DISCOVERY_MIN_MS;
     struct zp_watch_waiter *wt;
+    struct zp_ns_live *ns;
     size_t n = 0, i;
     int rc;
 
@@ -170,10 +171,13 @@ static void resolve(struct zp_watcher *w, struct zp_watch_job *j, uint64_t now, 
         goto out;
     }
     /* Sized by the nameservers there are: most zones have two to four. */
-    j->ask.ns = zp_xcalloc(n > 0 ? n : 1, sizeof(*j->ask.ns));
+    ns = zp_xcalloc(n > 0 ? n : 1, sizeof(*ns));
     for (i = 0; i < n; i++)
-        zp_ns_live_init(&j->ask.ns[i], &t[i]);
+        zp_ns_live_init(&ns[i], &t[i]);
+    pthread_mutex_lock(&w->mu); /* zp_watcher_peek reads them */
+    j->ask.ns = ns;
     j->ask.n = n;
+    pthread_mutex_unlock(&w->mu);
     j->resolved = 1;
     j->next_round = now;
 out:
@@ -213,6 +217,8 @@ static void round_done(struct zp_watch_worker *wk, struct zp_watch_job *j)
     }
     pthread_mutex_lock(&wk->w->mu);
     waiting = j->waiters != NULL;
+    for (size_t i = 0; i < j->ask.n; i++)
+        zp_ns_live_record(&j->ask.ns[i], (uint32_t)(now - j->started));
     pthread_mutex_unlock(&wk->w->mu);
     if (waiting) {
         cap = BACKOFF_WAIT_CAP_MS;

@@ -32,14 +32,17 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/pool.h"
 #include "base/wait.h"
 #include "providers/provider.h"
 #include "solver/access.h"
 #include "solver/journal.h"
+#include "solver/observe.h"
 #include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
+#include "solver/trail.h"
 
 #define QUEUE_MAX 8192
 #define CLEANUP_MIN_BUDGET_MS 10000u
@@ -64,6 +67,7 @@ struct job {
     enum { PH_WRITE, PH_VIEW, PH_DOUBLED } phase;
     char laggard[64];
     struct zp_result res;
+    struct zp_trail_rec *trec; /* its line on the status page */
 };
 
 struct busy_name {
@@ -88,6 +92,7 @@ struct zp_solver {
 
     pthread_mutex_t busy_mu; /* guards busy */
     struct busy_name *busy;  /* names with a read-modify-write call in flight */
+    struct zp_trail *trail;  /* own lock */
 };
 
 static int job_rmw(const struct job *j)
@@ -210,6 +215,8 @@ static void finish(struct job *j)
            ZP_S("type", r->type), ZP_S("outcome", ok ? "success" : "failure"),
            ZP_S("reason", ok ? NULL : zp_errkind_name(r->err.kind)),
            ZP_S("message", ok ? NULL : r->err.msg), ZP_I("elapsed_ms", r->elapsed_ms), ZP_END);
+    zp_observe_challenge(j->ch.action, r);
+    zp_trail_end(j->s->trail, j->trec, r);
     j->done(j->arg, r);
     r->report = NULL;
     free(j);
@@ -235,6 +242,9 @@ static void on_watched(void *arg, const struct zp_watch_report *rep)
     const char *lag;
 
     j->res.report = rep;
+    zp_trail_report(j->s->trail, j->trec, rep);
+    zp_trail_step_end(j->s->trail, j->trec, ZP_TS_PROPAGATION, rep->complete);
+    zp_observe_propagation(rep);
     if (rep->complete && j->inst->prop.n_verify_resolvers > 0) {
         if (back_to_worker(j, PH_VIEW) == 0)
             return;
@@ -320,6 +330,7 @@ static int write_value(struct job *j, const struct zp_record *rec, const struct 
 {
     const struct zp_instance *in = j->inst;
     struct zp_solver *s = j->s;
+    const char *scope;
     int locked = 0, rc;
 
     if ((in->ops->flags & ZP_PROV_RMW) && s->lock != NULL) {
@@ -327,8 +338,11 @@ static int write_value(struct job *j, const struct zp_record *rec, const struct 
             return -1;
         locked = 1;
     }
+    scope = zp_metrics_scope_set(in->name); /* labels the provider's API calls */
     if (j->ch.action == ZP_CLEANUP) {
         rc = in->ops->cleanup(in->cfg, rec, call, err);
+        zp_audit_challenge(&j->ch, in->name, j->zone, rc == 0 ? "success" : "failure",
+                           rc == 0 ? NULL : err);
         /* Whatever happened, a remembered "served" result for this value is stale now. */
         if (s->watcher)
             zp_watcher_forget(s->watcher, j->ch.fqdn, j->ch.key);
@@ -339,9 +353,12 @@ static int write_value(struct job *j, const struct zp_record *rec, const struct 
         rc = -1;
     } else {
         rc = in->ops->present(in->cfg, rec, call, err);
+        zp_audit_challenge(&j->ch, in->name, j->zone, rc == 0 ? "success" : "failure",
+                           rc == 0 ? NULL : err);
         if (rc == 0)
             journal_done(j, 0);
     }
+    zp_metrics_scope_set(scope);
     if (locked)
         s->unlock(s->lock_arg, in->name, j->zone);
     return rc;
@@ -372,10 +389,12 @@ static int run_job(struct job *j)
         uint64_t until = j->deadline_ms;
         if (zp_ms_left(until) < VIEW_MIN_MS)
             until = zp_now_ms() + VIEW_MIN_MS;
+        zp_trail_step_start(j->s->trail, j->trec, ZP_TS_VIEW);
         if (zp_precheck_view(in, j->ch.fqdn, j->ch.key, until, err) == -1)
             zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
         else
             j->res.ok = 1;
+        zp_trail_step_end(j->s->trail, j->trec, ZP_TS_VIEW, j->res.ok);
         return 0;
     }
     memset(&rec, 0, sizeof(rec));
@@ -391,7 +410,10 @@ static int run_job(struct job *j)
     call.secret_get = j->s->secret_get;
     call.secret_arg = j->s->secret_arg;
 
+    zp_trail_step_end(j->s->trail, j->trec, ZP_TS_QUEUED, 1);
+    zp_trail_step_start(j->s->trail, j->trec, ZP_TS_WRITE);
     rc = write_value(j, &rec, &call, err);
+    zp_trail_step_end(j->s->trail, j->trec, ZP_TS_WRITE, rc == 0);
     if (rc == -1) {
         zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
         return 0;
@@ -401,7 +423,9 @@ static int run_job(struct job *j)
         return 0;
     }
     zp_solver_watch_spec(in, &j->ch, j->zone, &spec);
+    zp_trail_step_start(j->s->trail, j->trec, ZP_TS_PROPAGATION);
     if (zp_watcher_wait(j->s->watcher, &spec, j->deadline_ms, on_watched, j, err) == -1) {
+        zp_trail_step_end(j->s->trail, j->trec, ZP_TS_PROPAGATION, 0);
         zp_err_wrap(err,
                     "%s (%s): the record was written, but its propagation cannot be "
                     "checked",
@@ -429,6 +453,7 @@ static void work(void *ctx, struct zp_qitem *it)
                    "time was up, so nothing was written; cert-manager retries it, and the "
                    "instance's concurrency setting allows more calls at once",
                    j->inst->name, j->inst->ops->type);
+        zp_trail_step_end(s->trail, j->trec, ZP_TS_QUEUED, 0);
         finish(j);
     } else if (!run_job(j)) {
         finish(j);
@@ -451,6 +476,26 @@ static void give_back(void *ctx, struct zp_qitem *it)
     finish(j);
 }
 
+static struct zp_metric m_waiting =
+    ZP_GAUGE("zoneproof_watches_waiting", "Propagation watches a challenge waits on now.", "");
+static struct zp_metric m_lingering =
+    ZP_GAUGE("zoneproof_watches_lingering",
+             "Propagation watches kept after their challenges were answered, for a retry.", "");
+static struct zp_metric m_in_flight =
+    ZP_GAUGE("zoneproof_challenges_in_flight", "Challenges received and not yet answered.", "");
+
+/* At each scrape: the gauges read off the watcher and the trail. */
+static void collect(void *arg)
+{
+    struct zp_solver *s = arg;
+    struct zp_watch_stats st;
+
+    zp_watcher_stats(s->watcher, &st);
+    zp_metric_set(&m_waiting, (double)(st.live - st.lingering), ZP_NOLABEL);
+    zp_metric_set(&m_lingering, (double)st.lingering, ZP_NOLABEL);
+    zp_metric_set(&m_in_flight, (double)zp_trail_in_flight(s->trail), ZP_NOLABEL);
+}
+
 struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
 {
     struct zp_solver *s = zp_xcalloc(1, sizeof(*s));
@@ -464,6 +509,7 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
     };
 
     s->cfg = cfg;
+    s->trail = zp_trail_new();
     pthread_mutex_init(&s->busy_mu, NULL);
     pthread_mutex_init(&s->pools_mu, NULL);
     s->pools = zp_xcalloc(cfg->n_inst ? cfg->n_inst : 1, sizeof(*s->pools));
@@ -477,6 +523,8 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
         zp_solver_free(s);
         return NULL;
     }
+    zp_observe_instances(cfg);
+    zp_metrics_collector_add(collect, s);
     return s;
 }
 
@@ -508,6 +556,7 @@ void zp_solver_free(struct zp_solver *s)
 {
     if (s == NULL)
         return;
+    zp_metrics_collector_remove(collect, s);
     /* Runs nothing more; jobs never started are answered (give_back). */
     pthread_mutex_lock(&s->pools_mu);
     s->stopping = 1;
@@ -528,7 +577,13 @@ void zp_solver_free(struct zp_solver *s)
     while (s->busy)
         busy_remove(s, s->busy->fqdn);
     pthread_mutex_destroy(&s->busy_mu);
+    zp_trail_free(s->trail);
     free(s);
+}
+
+int zp_solver_status_json(struct zp_solver *s, struct zp_buf *out)
+{
+    return zp_trail_json(s->trail, s->watcher, out);
 }
 
 int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solve_done_fn *done,
@@ -545,8 +600,10 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
     j->start_ms = zp_now_ms();
     j->inst = zp_route(s->cfg, ch->fqdn, ch->provider, &j->zone, &j->route_err);
     /* Routing picks an instance; this decides whether the request may use it (docs/security.md). */
-    if (j->inst != NULL && zp_access_check(s->cfg, j->inst, ch, &j->route_err) == -1)
+    if (j->inst != NULL && zp_access_check(s->cfg, j->inst, ch, &j->route_err) == -1) {
+        zp_audit_challenge(ch, j->inst->name, j->zone, "refused", &j->route_err);
         j->inst = NULL;
+    }
     if (j->inst != NULL) {
         if (ch->zone[0] != '\0')
             j->zone = j->ch.zone; /* cert-manager's SOA-derived apex is the most precise */
@@ -568,8 +625,15 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
     if (ch->action == ZP_CLEANUP && budget < CLEANUP_MIN_BUDGET_MS)
         budget = CLEANUP_MIN_BUDGET_MS;
     j->deadline_ms = j->start_ms + budget;
+    j->trec = zp_trail_begin(s->trail, ch, j->res.instance, j->res.type, j->zone,
+                             j->inst ? NULL : j->route_err.msg);
 
     if (enqueue(s, j, 0, &stopping) == -1) {
+        struct zp_result refused = {.instance = j->res.instance};
+        zp_err_set(&refused.err, ZP_ETRANSIENT, "%s",
+                   stopping ? "zoneproof is shutting down; retry"
+                            : "too many challenges in flight; retry");
+        zp_trail_end(s->trail, j->trec, &refused);
         free(j);
         return zp_err_set(err, ZP_ETRANSIENT,
                           stopping ? "zoneproof is shutting down; retry"

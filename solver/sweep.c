@@ -14,8 +14,10 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "providers/provider.h"
 #include "solver/config.h"
+#include "solver/observe.h"
 #include "solver/sweep.h"
 
 /* Whether e is an orphan; logged with the reason. */
@@ -53,6 +55,10 @@ static int remove_value(const struct zp_config *cfg, struct zp_journal *j,
     const struct zp_instance *in = zp_config_instance(cfg, e->instance);
     struct zp_record rec = {0};
     struct zp_prov_call call = {0};
+    struct zp_audit_ev ev = {
+        .action = "sweep", .uid = e->uid, .ns = e->ns, .fqdn = e->fqdn, .value = e->value};
+    const char *scope;
+    int rc;
 
     if (in == NULL)
         return zp_err_set(err, ZP_ECONFIG,
@@ -70,7 +76,16 @@ static int remove_value(const struct zp_config *cfg, struct zp_journal *j,
     call.secret_arg = o->secret_arg;
     if (rec.zone == NULL && in->n_zones > 0)
         rec.zone = in->zones[0];
-    if (in->ops->cleanup(in->cfg, &rec, &call, err) == -1)
+    scope = zp_metrics_scope_set(in->name);
+    rc = in->ops->cleanup(in->cfg, &rec, &call, err);
+    zp_metrics_scope_set(scope);
+    ev.provider = in->name;
+    ev.zone = rec.zone;
+    ev.outcome = rc == 0 ? "success" : "failure";
+    ev.err = rc == 0 ? NULL : err;
+    zp_audit(&ev);
+    zp_observe_orphan(in->name, rc == 0);
+    if (rc == -1)
         return -1;
     return j->ops->remove(j->ctx, e->id, call.deadline_ms, err);
 }
@@ -146,12 +161,15 @@ static void one_pass(struct zp_sweeper *sw)
 
     if (sw->leader.take != NULL && sw->leader.take(sw->leader.arg) != 1)
         return; /* another replica sweeps */
-    if (zp_sweep_run(sw->cfg, sw->j, &sw->o, &res, &err) == -1)
+    if (zp_sweep_run(sw->cfg, sw->j, &sw->o, &res, &err) == -1) {
         zp_log(ZP_LOG_WARN, "sweep: cannot list the journal", ZP_S("error", err.msg), ZP_END);
-    else
+        zp_observe_sweep(0);
+    } else {
+        zp_observe_sweep(1);
         zp_log(res.orphans ? ZP_LOG_INFO : ZP_LOG_DEBUG, "sweep: pass done",
                ZP_I("entries", res.entries), ZP_I("orphans", res.orphans),
                ZP_I("removed", res.removed), ZP_I("failed", res.failed), ZP_END);
+    }
     if (sw->leader.take != NULL && sw->leader.release != NULL)
         sw->leader.release(sw->leader.arg);
 }

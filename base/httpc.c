@@ -19,6 +19,7 @@
 #include "base/httpc.h"
 #include "base/httpc_int.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/mem.h"
 
 #define DEFAULT_BUDGET_MS 30000u
@@ -357,6 +358,45 @@ out : {
     return ret;
 }
 
+/*
+ * Provider calls, labelled with the instance the calling thread works for
+ * (zp_metrics_scope): calls made for nobody's instance (the Kubernetes
+ * client) are not counted here.
+ */
+struct zp_metric zp_m_provider_requests =
+    ZP_COUNTER("zoneproof_provider_requests_total",
+               "Requests to provider APIs, by provider instance, method and status class.",
+               "provider,method,code");
+struct zp_metric zp_m_provider_latency =
+    ZP_HISTOGRAM("zoneproof_provider_request_duration_seconds",
+                 "Time of one request to a provider API (each attempt), in seconds.",
+                 "provider,method", zp_metric_seconds_buckets);
+static struct zp_metric m_retries = ZP_COUNTER("zoneproof_provider_retries_total",
+                                               "Requests to provider APIs sent again.", "provider");
+static struct zp_metric m_limited = ZP_COUNTER(
+    "zoneproof_provider_rate_limited_total",
+    "Replies 429 (or 503) from provider APIs: the provider limits the rate.", "provider");
+static struct zp_metric m_limit_wait =
+    ZP_COUNTER("zoneproof_provider_rate_limit_wait_seconds_total",
+               "Seconds waited for a provider's rate limit (server: its Retry-After; client: "
+               "zoneproof's own limit for the account).",
+               "provider,source");
+
+static void count_attempt(const struct zp_http_req *r, const struct zp_http_resp *resp, int got,
+                          uint64_t took_ms)
+{
+    const char *prov = zp_metrics_scope();
+    static const char *const classes[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    long c = got == 0 ? resp->status / 100 : 0;
+
+    if (prov == NULL)
+        return;
+    zp_metric_inc(&zp_m_provider_requests, prov, r->method, classes[c >= 1 && c <= 5 ? c : 0]);
+    zp_metric_observe(&zp_m_provider_latency, (double)took_ms / 1000.0, prov, r->method);
+    if (got == 0 && (resp->status == 429 || resp->status == 503))
+        zp_metric_inc(&m_limited, prov);
+}
+
 int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struct zp_err *err)
 {
     struct zp_http_req r = *req;
@@ -366,12 +406,13 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
         r.deadline_ms = zp_now_ms() + DEFAULT_BUDGET_MS;
     for (int attempt = 1;; attempt++) {
         struct zp_err e = {0};
-        uint64_t wait;
+        uint64_t wait, t0 = zp_now_ms();
         int got = zp_http_do(&r, resp, &e);
         int throttled = got == 0 && (resp->status == 429 || resp->status == 503);
         int retryable = got == -1 ? e.kind == ZP_ETRANSIENT
                                   : (throttled || (resp->status >= 500 && resp->status <= 599));
 
+        count_attempt(&r, resp, got, zp_now_ms() - t0);
         if (!retryable) {
             if (got == -1)
                 *err = e;
@@ -399,6 +440,11 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
         }
         zp_log(ZP_LOG_INFO, "http retry", ZP_S("to", req->what), ZP_I("status", resp->status),
                ZP_I("attempt", attempt), ZP_I("wait_ms", wait), ZP_END);
+        if (zp_metrics_scope() != NULL) {
+            zp_metric_inc(&m_retries, zp_metrics_scope());
+            if (throttled)
+                zp_metric_add(&m_limit_wait, (double)wait / 1000.0, zp_metrics_scope(), "server");
+        }
         zp_sleep_ms(wait);
     }
 }
@@ -473,6 +519,8 @@ int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadl
                               "long), and cert-manager tries again",
                               what, rate * 60.0);
         }
+        if (zp_metrics_scope() != NULL)
+            zp_metric_add(&m_limit_wait, (double)wait_ms / 1000.0, zp_metrics_scope(), "client");
         zp_sleep_ms(wait_ms);
     }
 }

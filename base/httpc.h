@@ -83,6 +83,16 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
 /* The value of a response header (case-insensitive name), or NULL. */
 const char *zp_http_header(const struct zp_http_resp *r, const char *name, char *out, size_t outsz);
 
+/*
+ * The provider-call metrics (metrics.h), counted here for every HTTP call
+ * made for a provider instance (zp_metrics_scope) and by providers with
+ * their own transport (RFC2136's DNS messages): provider, method, code;
+ * and the time of each attempt by provider and method.
+ */
+struct zp_metric;
+extern struct zp_metric zp_m_provider_requests;
+extern struct zp_metric zp_m_provider_latency;
+
 /* Percent-encodes s for a URL query or path segment. */
 int zp_http_escape(const char *s, struct zp_buf *out);
 

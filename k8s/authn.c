@@ -77,6 +77,7 @@ static struct settings *settings_new(const struct zp_authn_cfg *cfg, X509_STORE 
     c->n_extra_prefixes = cfg->n_extra_prefixes;
     s->store = store;
     s->names = names;
+    zp_tls_expiry_client_ca(store);
     return s;
 }
 

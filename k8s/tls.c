@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -15,6 +16,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "k8s/tls.h"
 
 enum { F_CERT, F_KEY, F_CA, F__MAX };
@@ -92,6 +94,45 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+static struct zp_metric m_serving =
+    ZP_GAUGE("zoneproof_serving_certificate_expiry_timestamp_seconds",
+             "When the webhook's serving certificate expires, in seconds since the epoch.", "");
+static struct zp_metric m_client_ca = ZP_GAUGE(
+    "zoneproof_client_ca_expiry_timestamp_seconds",
+    "When the first certificate of the front-proxy CA bundle expires, in seconds since the epoch.",
+    "");
+
+/* Seconds since the epoch of t; 0 when it cannot be read. */
+static double epoch_of(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return (double)timegm(&tm);
+}
+
+void zp_tls_expiry_serving(const X509 *x)
+{
+    if (x != NULL)
+        zp_metric_set(&m_serving, epoch_of(X509_get0_notAfter(x)), ZP_NOLABEL);
+}
+
+void zp_tls_expiry_client_ca(X509_STORE *store)
+{
+    STACK_OF(X509_OBJECT) *objs = store ? X509_STORE_get0_objects(store) : NULL;
+    double first = 0;
+
+    for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+        double t = x ? epoch_of(X509_get0_notAfter(x)) : 0;
+        if (t > 0 && (first == 0 || t < first))
+            first = t;
+    }
+    if (first > 0)
+        zp_metric_set(&m_client_ca, first, ZP_NOLABEL);
+}
+
 static void log_cert(SSL_CTX *ctx, const char *file)
 {
     X509 *x = SSL_CTX_get0_certificate(ctx);
@@ -102,6 +143,7 @@ static void log_cert(SSL_CTX *ctx, const char *file)
 
     if (x == NULL)
         return;
+    zp_tls_expiry_serving(x);
     X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
     if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL) {
         if ((hex = BN_bn2hex(bn)) != NULL) {

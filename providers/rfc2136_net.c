@@ -20,6 +20,8 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/mem.h"
+#include "base/httpc.h"
+#include "base/metrics.h"
 #include "providers/rfc2136_int.h"
 
 #define RFC_HDR 12
@@ -136,11 +138,32 @@ out:
     return rc;
 }
 
+/* One exchange in the provider metrics: method UPDATE or QUERY, code the reply's RCODE. */
+static void count_exchange(const uint8_t *q, enum zp_rfc_net net, const struct zp_buf *reply,
+                           uint64_t took_ms)
+{
+    static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                         "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                         "NXRRSET", "NOTAUTH", "NOTZONE"};
+    const char *prov = zp_metrics_scope();
+    const char *method = ((q[2] >> 3) & 0xf) == 5 ? "UPDATE" : "QUERY";
+    unsigned rc = net == ZP_RFC_NET_OK && reply->len >= RFC_HDR ? reply->data[3] & 0xfu : 99;
+
+    if (prov == NULL)
+        return;
+    zp_metric_inc(&zp_m_provider_requests, prov, method,
+                  rc < sizeof(rcodes) / sizeof(rcodes[0]) ? rcodes[rc]
+                  : rc == 99                              ? "none"
+                                                          : "other");
+    zp_metric_observe(&zp_m_provider_latency, (double)took_ms / 1000.0, prov, method);
+}
+
 enum zp_rfc_net zp_rfc_send(const struct addrinfo *res, int tcp, uint64_t timeout_ms,
                             uint64_t deadline_ms, const uint8_t *q, size_t qlen,
                             struct zp_buf *reply, int *eno)
 {
     enum zp_rfc_net net = ZP_RFC_NET_ERROR;
+    uint64_t t0 = zp_now_ms();
 
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         uint64_t left = zp_ms_left(deadline_ms);
@@ -155,5 +178,7 @@ enum zp_rfc_net zp_rfc_send(const struct addrinfo *res, int tcp, uint64_t timeou
         if (net == ZP_RFC_NET_OK)
             break;
     }
+    if (qlen >= RFC_HDR)
+        count_exchange(q, net, reply, zp_now_ms() - t0);
     return net;
 }

@@ -12,14 +12,20 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "base/yaml.h"
 #include "cmd/cmd.h"
 #include "k8s/controller.h"
 #include "k8s/kclient.h"
+#include "k8s/obsserver.h"
 #include "k8s/secrets.h"
 #include "k8s/server.h"
 #include "solver/config.h"
 #include "solver/solver.h"
+
+#ifndef ZP_VERSION
+#define ZP_VERSION "dev"
+#endif
 
 static const char serve_help[] =
     "usage: zoneproof serve [flags]\n"
@@ -52,6 +58,11 @@ static const char serve_help[] =
     "  --request-body-timeout DURATION           from the headers to the body's end (default 30s)\n"
     "  --state-dir DIR                           journal every value written in DIR, not in\n"
     "                                            the cluster's ConfigMaps (outside a cluster)\n"
+    "  --metrics-bind-address ADDR               serve /metrics over plain HTTP on ADDR (:8080,\n"
+    "                                            127.0.0.1:9090, [::1]:8080); default: none\n"
+    "  --status-page                             also serve /status and /status.json there: each\n"
+    "                                            challenge's steps, read-only "
+    "(docs/observability.md)\n"
     "  --log-level LEVEL                         debug, info (default), warn or error\n";
 
 /* Splits a comma list into a NULL-terminated array; empty items are dropped. */
@@ -113,9 +124,11 @@ static void raise_fd_limit(void)
     }
 }
 
-/* The paths among the flags: the configuration, the cluster, the journal. */
+/* The paths among the flags: the configuration, the cluster, the journal; the listener. */
 struct serve_paths {
     const char *config, *kubeconfig, *state_dir;
+    const char *metrics_bind; /* --metrics-bind-address; NULL: no listener */
+    int status_page;
 };
 
 static const struct option serve_opts[] = {
@@ -135,6 +148,8 @@ static const struct option serve_opts[] = {
     {"request-header-timeout", required_argument, NULL, 'R'},
     {"request-body-timeout", required_argument, NULL, 'B'},
     {"state-dir", required_argument, NULL, 'S'},
+    {"metrics-bind-address", required_argument, NULL, 'm'},
+    {"status-page", no_argument, NULL, 's'},
     {"log-level", required_argument, NULL, 'l'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -171,6 +186,28 @@ static int limit_flag(int c, const char *arg, struct zp_server_opts *o)
     return 0;
 }
 
+/* The flags of serve_paths. */
+static void path_flag(int c, const char *arg, struct serve_paths *sp)
+{
+    switch (c) {
+    case 'c':
+        sp->config = arg;
+        break;
+    case 'S':
+        sp->state_dir = arg;
+        break;
+    case 'm':
+        sp->metrics_bind = arg;
+        break;
+    case 's':
+        sp->status_page = 1;
+        break;
+    case 'k':
+        sp->kubeconfig = arg;
+        break;
+    }
+}
+
 /*
  * The flags into o and sp: 0, 1 after --help, -1 after a
  * message. The lists in o are the caller's to free, whatever the outcome.
@@ -185,10 +222,11 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
     while ((c = getopt_long(argc, argv, "h", serve_opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            sp->config = optarg;
-            break;
         case 'S':
-            sp->state_dir = optarg;
+        case 'm':
+        case 's':
+        case 'k':
+            path_flag(c, optarg, sp);
             break;
         case 'p':
             port = strtoul(optarg, &end, 10);
@@ -206,9 +244,6 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
             break;
         case 'K':
             o->tls_key_file = optarg;
-            break;
-        case 'k':
-            sp->kubeconfig = optarg;
             break;
         case 'A':
             o->client_ca_file = optarg;
@@ -248,12 +283,36 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
         fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
+    if (sp->status_page && sp->metrics_bind == NULL) {
+        fprintf(stderr, "zoneproof: --status-page is served on the metrics listener: give "
+                        "--metrics-bind-address too (for example :8080)\n");
+        return -1;
+    }
     if (o->tls_cert_file == NULL || o->tls_key_file == NULL) {
         fprintf(stderr, "zoneproof: --tls-cert-file and --tls-private-key-file are required "
                         "(the chart mounts them from the serving certificate's Secret)\n");
         return -1;
     }
     return 0;
+}
+
+static int status_json(void *arg, struct zp_buf *out)
+{
+    return zp_solver_status_json(arg, out);
+}
+
+/* The plain-HTTP listener of /metrics (and /status): never the webhook's port. */
+static struct zp_obs *start_obs(const struct serve_paths *sp, struct zp_solver *solver,
+                                struct zp_err *err)
+{
+    struct zp_obs_opts oo = {
+        .bind_address = sp->metrics_bind,
+        .status_page = sp->status_page,
+        .status_json = status_json,
+        .status_arg = solver,
+    };
+
+    return zp_obs_start(&oo, err);
 }
 
 int zp_cmd_serve(int argc, char **argv)
@@ -263,6 +322,7 @@ int zp_cmd_serve(int argc, char **argv)
     struct zp_solver *solver = NULL;
     struct zp_kclient *kclient = NULL;
     struct zp_controller *ctl = NULL;
+    struct zp_obs *obs = NULL;
     struct zp_err err = {0};
     struct serve_paths sp = {0};
     const char *group;
@@ -310,6 +370,11 @@ int zp_cmd_serve(int argc, char **argv)
     /* secretRef reads Secrets through the API; without a cluster providers say so. */
     if (kclient != NULL)
         zp_solver_set_secret_source(solver, zp_secret_get, kclient);
+    zp_metrics_build_info(ZP_VERSION);
+    if (sp.metrics_bind != NULL && (obs = start_obs(&sp, solver, &err)) == NULL) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
     if (zp_controller_start(cfg, solver, kclient, sp.state_dir, &ctl, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
@@ -322,6 +387,7 @@ int zp_cmd_serve(int argc, char **argv)
 out:
     /* The sweeper first (it calls providers), the Leases last (workers hold zone Leases). */
     zp_controller_stop(ctl);
+    zp_obs_stop(obs); /* it reads the solver's status */
     zp_solver_free(solver);
     zp_controller_free(ctl);
     zp_kclient_free(kclient);

@@ -11,6 +11,7 @@ pkgs=(
   pdns-server pdns-backend-sqlite3 sqlite3
   unbound knot knot-dnsutils iproute2
   procps psmisc file
+  prometheus chromium fonts-dejavu-core
 )
 
 missing=()

@@ -92,7 +92,39 @@ class ProviderConformance:
             args += ["--zone", zone]
         if log_level:
             args += ["--log-level", log_level]
-        return zptest.run_zp(args, timeout=90)
+        before = self.stored(fqdn)
+        r = zptest.run_zp(args, timeout=90)
+        self.check_audit(r, action, key, fqdn, before, self.stored(fqdn))
+        return r
+
+    def stored(self, fqdn):
+        try:
+            return sorted(self.fake.txt_values(fqdn))
+        except Exception:  # a name outside the fake's zones holds nothing
+            return []
+
+    def check_audit(self, r, action, key, fqdn, before, after):
+        """The audit trail of one run (issue #11): at most one line (one challenge), and one
+        whenever the values stored at the name changed, about this value; never the value
+        itself, a neighbour's value or a credential."""
+        lines = [json.loads(ln) for ln in r.stderr.splitlines()
+                 if ln.startswith("{") and '"audit":true' in ln]
+        changed = before != after
+        self.assertLessEqual(len(lines), 1, "more than one audit line for one run:\n" + r.stderr)
+        if changed:
+            self.assertEqual(len(lines), 1, "a change without its audit line:\n" + r.stderr)
+        for a in lines:
+            raw = json.dumps(a)
+            self.assertEqual((a["action"], a["fqdn"], a["valueHash"]),
+                             (action, fqdn, zptest.value_hash(key)), raw)
+            self.assertTrue(a["provider"] and a["zone"], raw)
+            # A provider may report a failure after a change it made (an action that failed
+            # later): the line says what zoneproof was told, and it is there.
+            self.assertIn(a["outcome"], ("success", "failure", "refused"), raw)
+            if a["outcome"] == "success":
+                self.assertEqual((a["reason"], a["message"]), (None, None), raw)
+            for secret in self.secrets() + [key, FOREIGN]:
+                self.assertNotIn(secret, raw)
 
     @staticmethod
     def waits(r):

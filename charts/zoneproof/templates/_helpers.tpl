@@ -167,6 +167,25 @@ Checks the values that a schema cannot: fails with a sentence naming the value t
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $m := .Values.metrics }}
+{{- if $m.enabled }}
+{{- if eq (int $m.port) 8443 }}
+{{- fail "metrics.port is 8443, the webhook's HTTPS port: metrics are served on a port of their own (e.g. 8080)" }}
+{{- end }}
+{{- if eq (int $m.port) (int .Values.service.port) }}
+{{- fail (printf "metrics.port and service.port are both %v: the Service needs a port for each; change one" $m.port) }}
+{{- end }}
+{{- else }}
+{{- if $m.statusPage }}
+{{- fail "metrics.statusPage needs metrics.enabled: the status page is served on the metrics port" }}
+{{- end }}
+{{- if .Values.serviceMonitor.enabled }}
+{{- fail "serviceMonitor.enabled needs metrics.enabled: the ServiceMonitor scrapes the metrics port" }}
+{{- end }}
+{{- if .Values.prometheusRule.enabled }}
+{{- fail "prometheusRule.enabled needs metrics.enabled: the alerts read zoneproof's metrics" }}
+{{- end }}
+{{- end }}
 {{- if .Values.secretRef.enabled }}
 {{- if not .Values.secretRef.secrets }}
 {{- fail "secretRef.enabled needs secretRef.secrets: the namespaces and names of the Secrets zoneproof may read (nothing else is granted)" }}
@@ -258,4 +277,12 @@ kube-system/extension-apiserver-authentication itself and follows its changes.
 */}}
 {{- define "zoneproof.explicitCA" -}}
 {{- if or .Values.requestHeader.clientCA .Values.requestHeader.existingConfigMap }}true{{ end }}
+{{- end }}
+
+{{/*
+The page written in files/alerts.yaml's runbook_url annotations (its path in zoneproof's
+sources); prometheusRule.runbookBaseURL, where the operator publishes it, replaces it.
+*/}}
+{{- define "zoneproof.runbookBaseURL" -}}
+docs/observability.md
 {{- end }}

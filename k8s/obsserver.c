@@ -41,6 +41,7 @@
 #include "base/mem.h"
 #include "base/metrics.h"
 #include "k8s/conn_int.h"
+#include "k8s/listen.h"
 #include "k8s/obsserver.h"
 #include "k8s/statuspage.h"
 
@@ -147,25 +148,6 @@ static int split_address(const char *s, char *host, size_t hsz, char *port, size
     return 0;
 }
 
-/* One listening socket; -1 with errno set. */
-static int open_listener(const struct addrinfo *ai, int dual_stack)
-{
-    int fd, one = 1, zero = 0;
-
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd == -1)
-        return -1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-        (dual_stack && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == -1) ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, 64) == -1) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /*
  * Every address (":PORT") is [::] with IPv6-only off, which takes IPv4
  * too; without IPv6, 0.0.0.0. A host must be a numeric address: nothing
@@ -174,40 +156,19 @@ static int open_listener(const struct addrinfo *ai, int dual_stack)
 static int listen_on(struct zp_obs *o, struct zp_err *err)
 {
     char host[128], port[8];
-    const char *tries[2];
-    size_t n = 0;
-    struct addrinfo hints, *res = NULL;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    int fd = -1, e = EADDRNOTAVAIL, gai;
+    int fd, e = 0;
 
     if (split_address(o->addr, host, sizeof(host), port, sizeof(port), err) == -1)
         return -1;
-    if (host[0] == '\0') {
-        tries[n++] = "::";
-        tries[n++] = "0.0.0.0";
-    } else {
-        tries[n++] = host;
-    }
-    for (size_t i = 0; i < n && fd == -1; i++) {
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-        hints.ai_socktype = SOCK_STREAM;
-        if ((gai = getaddrinfo(tries[i], port, &hints, &res)) != 0) {
-            if (host[0] != '\0')
-                return zp_err_set(err, ZP_ECONFIG,
-                                  "--metrics-bind-address \"%s\": \"%s\" is not a numeric IP "
-                                  "address (names are not looked up)",
-                                  o->addr, host);
-            continue;
-        }
-        fd = open_listener(res, host[0] == '\0' && res->ai_family == AF_INET6);
-        e = errno;
-        freeaddrinfo(res);
-        if (e == EADDRINUSE || e == EACCES)
-            break; /* IPv4 alone would fail the same way */
-    }
-    if (fd == -1)
+    fd = zp_listen_tcp(host, port, 64, 0, &e);
+    if (fd == ZP_LISTEN_NOT_NUMERIC)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "--metrics-bind-address \"%s\": \"%s\" is not a numeric IP "
+                          "address (names are not looked up)",
+                          o->addr, host);
+    if (fd < 0)
         return zp_err_set(err, ZP_ECONFIG, "cannot listen on --metrics-bind-address %s: %s",
                           o->addr, strerror(e));
     o->lfd = fd;

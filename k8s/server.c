@@ -43,6 +43,7 @@
 #include "k8s/authsource.h"
 #include "k8s/authz.h"
 #include "k8s/conn.h"
+#include "k8s/listen.h"
 #include "k8s/server.h"
 #include "k8s/tls.h"
 #include "solver/config.h"
@@ -441,86 +442,35 @@ static int is_wildcard(const char *addr)
     return addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0;
 }
 
-/* One listening socket; -1 with errno set on failure. */
-static int open_listener(const struct addrinfo *ai, int dual_stack)
-{
-    int fd, one = 1, zero = 0;
-
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd == -1)
-        return -1;
-    /*
-     * TCP_NODELAY is inherited by accepted sockets on Linux. Without it a
-     * reply written as two TLS records (headers, then body) waits for the
-     * client's delayed ACK of the first: 40 ms on every answer.
-     */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
-        (dual_stack && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == -1) ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, 1024) == -1) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /*
  * The wildcard address listens on [::] with IPv6-only off, which also
  * takes IPv4 (as Go does for 0.0.0.0); without IPv6 it falls back to
- * 0.0.0.0. Any other address must be numeric.
+ * 0.0.0.0 (listen.h). Any other address must be numeric. TCP_NODELAY:
+ * without it a reply written as two TLS records (headers, then body)
+ * waits for the client's delayed ACK of the first, 40 ms on every answer.
  */
 static int listen_on(struct server *srv, struct zp_err *err)
 {
     const char *want = srv->opts->bind_address;
-    const char *tries[2];
-    size_t n_tries = 0;
-    struct addrinfo hints, *res = NULL;
     char port[16];
-    int fd = -1, e = 0, rc = -1;
+    int fd, e = 0;
 
-    if (is_wildcard(want)) {
-        tries[n_tries++] = "::";
-        tries[n_tries++] = "0.0.0.0";
-    } else {
-        tries[n_tries++] = want;
-    }
     snprintf(port, sizeof(port), "%u", srv->opts->secure_port ? srv->opts->secure_port : 8443);
-    for (size_t i = 0; i < n_tries && fd == -1; i++) {
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-        hints.ai_socktype = SOCK_STREAM;
-        if ((e = getaddrinfo(tries[i], port, &hints, &res)) != 0) {
-            if (!is_wildcard(want)) {
-                zp_err_set(err, ZP_ECONFIG, "--bind-address \"%s\" is not an IP address: %s", want,
-                           gai_strerror(e));
-                goto out;
-            }
-            continue;
-        }
-        fd = open_listener(res, is_wildcard(want) && res->ai_family == AF_INET6);
-        e = errno;
-        freeaddrinfo(res);
-        res = NULL;
-    }
-    if (fd == -1) {
-        zp_err_set(err, ZP_ECONFIG, "cannot listen on %s port %s: %s",
-                   is_wildcard(want) ? "all addresses" : want, port, strerror(e));
-        goto out;
-    }
+    fd = zp_listen_tcp(is_wildcard(want) ? NULL : want, port, 1024, 1, &e);
+    if (fd == ZP_LISTEN_NOT_NUMERIC)
+        return zp_err_set(err, ZP_ECONFIG, "--bind-address \"%s\" is not an IP address", want);
+    if (fd < 0)
+        return zp_err_set(err, ZP_ECONFIG, "cannot listen on %s port %s: %s",
+                          is_wildcard(want) ? "all addresses" : want, port, strerror(e));
     srv->bound[srv->n_bound] = evhttp_accept_socket_with_handle(srv->http, fd);
     if (srv->bound[srv->n_bound] == NULL) {
         close(fd);
-        zp_err_set(err, ZP_EINTERNAL, "cannot accept connections on port %s", port);
-        goto out;
+        return zp_err_set(err, ZP_EINTERNAL, "cannot accept connections on port %s", port);
     }
     evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound[srv->n_bound]),
                                 on_accept_error);
     srv->n_bound++;
-    rc = 0;
-out:
-    return rc;
+    return 0;
 }
 
 static struct event *add_signal(struct server *srv, int sig, event_callback_fn fn)

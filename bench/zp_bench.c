@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "solver/challenge.h"
 #include "solver/precheck.h"
 #include "solver/solver.h"
@@ -164,30 +165,34 @@ static void run_batch(struct zp_solver *s, enum zp_action a, const char *zone, i
     pthread_mutex_unlock(&b->mu);
 }
 
-/* One UPDATE with TSIG and one TXT query per nameserver, by hand with ldns. */
-static uint64_t raw_once(const char *server, const char *zone, const char *keyname,
-                         const char *secret, char **ns, size_t n_ns, int i, int del)
+/* Where the raw limit writes and whom it asks. */
+struct raw_target {
+    const char *server, *zone, *keyname, *secret;
+    char *const *ns;
+    size_t n_ns;
+};
+
+/* One UPDATE with TSIG (add, or delete the one value), by hand with ldns; exits on failure. */
+static void raw_update(const struct raw_target *t, const char *owner, const char *value, int del)
 {
-    char host[256], owner[ZP_DNAME_MAX], rrtext[512];
+    char host[256], rrtext[512];
     unsigned port;
     ldns_resolver *res = ldns_resolver_new();
-    ldns_rdf *addr, *zrdf = ldns_dname_new_frm_str(zone);
+    ldns_rdf *addr, *zrdf = ldns_dname_new_frm_str(t->zone);
     ldns_rr_list *up = ldns_rr_list_new(); /* owned by the update packet below */
     ldns_rr *rr = NULL;
     ldns_pkt *pkt, *answer = NULL;
-    uint64_t t0 = now_us(), t;
 
-    snprintf(owner, sizeof(owner), "_acme-challenge.raw%d.%s", i, zone);
-    snprintf(rrtext, sizeof(rrtext), "%s %d %s TXT \"raw%039d\"", owner, del ? 0 : 60,
-             del ? "NONE" : "IN", i);
+    snprintf(rrtext, sizeof(rrtext), "%s %d %s TXT \"%s\"", owner, del ? 0 : 60,
+             del ? "NONE" : "IN", value);
     ldns_rr_new_frm_str(&rr, rrtext, 0, NULL, NULL);
     ldns_rr_list_push_rr(up, rr);
-    zp_hostport_split(server, 53, host, sizeof(host), &port);
+    zp_hostport_split(t->server, 53, host, sizeof(host), &port);
     addr = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
     ldns_resolver_push_nameserver(res, addr);
     ldns_resolver_set_port(res, (uint16_t)port);
-    ldns_resolver_set_tsig_keyname(res, keyname);
-    ldns_resolver_set_tsig_keydata(res, secret);
+    ldns_resolver_set_tsig_keyname(res, t->keyname);
+    ldns_resolver_set_tsig_keydata(res, t->secret);
     ldns_resolver_set_tsig_algorithm(res, "hmac-sha256.");
     pkt = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, up, NULL);
     ldns_update_pkt_tsig_add(pkt, res);
@@ -197,32 +202,64 @@ static uint64_t raw_once(const char *server, const char *zone, const char *keyna
         exit(1);
     }
     ldns_pkt_free(answer);
-    ldns_pkt_free(pkt);
+    ldns_pkt_free(pkt); /* and zrdf and up, which it owned */
     ldns_rdf_deep_free(addr);
-    for (size_t k = 0; k < n_ns; k++) {
-        ldns_resolver *q = ldns_resolver_new();
-        ldns_rdf *qa, *qn = ldns_dname_new_frm_str(owner);
-        ldns_pkt *ans = NULL;
-        zp_hostport_split(ns[k], 53, host, sizeof(host), &port);
-        qa = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
-        ldns_resolver_push_nameserver(q, qa);
-        ldns_resolver_set_port(q, (uint16_t)port);
-        ldns_resolver_set_recursive(q, false);
-        ldns_resolver_query_status(&ans, q, qn, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
-        ldns_pkt_free(ans);
-        ldns_rdf_deep_free(qa);
-        ldns_rdf_deep_free(qn);
-        ldns_resolver_deep_free(q);
-    }
-    t = now_us() - t0;
-    /* the update packet owned zrdf and up; ldns_pkt_free released them */
     ldns_resolver_deep_free(res);
-    return t;
+}
+
+/* Whether the nameserver at hostport serves value at owner (asked directly, recursion off). */
+static int serves(const char *hostport, const char *owner, const char *value)
+{
+    char host[256];
+    unsigned port;
+    ldns_resolver *q = ldns_resolver_new();
+    ldns_rdf *qa, *qn = ldns_dname_new_frm_str(owner);
+    ldns_pkt *ans = NULL;
+    ldns_rr_list *txt;
+    int found = 0;
+
+    zp_hostport_split(hostport, 53, host, sizeof(host), &port);
+    qa = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+    ldns_resolver_push_nameserver(q, qa);
+    ldns_resolver_set_port(q, (uint16_t)port);
+    ldns_resolver_set_recursive(q, false);
+    ldns_resolver_set_retry(q, 1);
+    ldns_resolver_query_status(&ans, q, qn, LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_IN, 0);
+    txt = ans ? ldns_pkt_rr_list_by_type(ans, LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER) : NULL;
+    for (size_t i = 0; txt != NULL && i < ldns_rr_list_rr_count(txt) && !found; i++) {
+        ldns_rdf *rd = ldns_rr_rdf(ldns_rr_list_rr(txt, i), 0);
+        /* a character-string: its length byte, then the text */
+        found = rd != NULL && ldns_rdf_size(rd) == strlen(value) + 1 &&
+                memcmp(ldns_rdf_data(rd) + 1, value, strlen(value)) == 0;
+    }
+    ldns_rr_list_deep_free(txt);
+    ldns_pkt_free(ans);
+    ldns_rdf_deep_free(qa);
+    ldns_rdf_deep_free(qn);
+    ldns_resolver_deep_free(q);
+    return found;
+}
+
+/*
+ * The honest raw limit: one hand-made UPDATE to the primary, then each
+ * nameserver asked again and again (no pause) until it serves the value:
+ * what a perfect solver would wait for, and nothing more.
+ */
+static uint64_t raw_honest(const struct raw_target *t, const char *owner, const char *value,
+                           int del)
+{
+    uint64_t t0 = now_us();
+
+    raw_update(t, owner, value, del);
+    for (size_t k = 0; !del && k < t->n_ns; k++)
+        while (!serves(t->ns[k], owner, value))
+            ;
+    return now_us() - t0;
 }
 
 struct bench_opts {
     const char *config, *zone, *secret_file, *keyname, *server;
-    int count, concurrent, precheck_only;
+    int count, concurrent, precheck_only, use_stdin;
 };
 
 static int parse_count(const char *arg, const char *flag, int *out)
@@ -252,6 +289,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
         {"key-name", required_argument, NULL, 'k'},
         {"server", required_argument, NULL, 'S'},
         {"precheck-only", no_argument, NULL, 'P'},
+        {"stdin", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -285,6 +323,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
             break;
         case 'P':
             o->precheck_only = 1;
+            break;
+        case 'I':
+            o->use_stdin = 1;
             break;
         default:
             return 2;
@@ -329,26 +370,146 @@ static void bench_concurrent(struct zp_solver *s, const char *zone, int n)
     run_batch(s, ZP_CLEANUP, zone, n, &b);
 }
 
-/* The same UPDATE and queries by hand with ldns, no solver: the floor. 0, or 2. */
+/* The secret of --secret-file into sec (trimmed); 0, or 2 with a message. */
+static int read_secret(const char *path, struct zp_buf *sec)
+{
+    struct zp_err err = {0};
+
+    zp_buf_init(sec, 4096);
+    if (zp_buf_read_file(sec, path, 4096, "secret", &err) == -1) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        zp_buf_free_secret(sec);
+        return 2;
+    }
+    zp_buf_trim(sec);
+    return 0;
+}
+
+/* The same UPDATE by hand with ldns, no solver, then every nameserver until it serves it. */
 static int bench_raw(const struct zp_config *cfg, const struct bench_opts *o, uint64_t *lat)
 {
     const struct zp_instance *in = &cfg->inst[0];
-    struct zp_err err = {0};
     struct zp_buf sec;
+    char owner[ZP_DNAME_MAX], key[64];
 
-    zp_buf_init(&sec, 4096);
-    if (zp_buf_read_file(&sec, o->secret_file, 4096, "secret", &err) == -1) {
-        fprintf(stderr, "bench: %s\n", err.msg);
-        zp_buf_free_secret(&sec);
+    if (read_secret(o->secret_file, &sec) != 0)
         return 2;
-    }
-    zp_buf_trim(&sec);
+    struct raw_target t = {o->server,
+                           o->zone,
+                           o->keyname,
+                           zp_buf_str(&sec),
+                           in->prop.nameservers,
+                           in->prop.n_nameservers};
     for (int i = 0; i < o->count; i++) {
-        lat[i] = raw_once(o->server, o->zone, o->keyname, zp_buf_str(&sec), in->prop.nameservers,
-                          in->prop.n_nameservers, i, 0);
-        raw_once(o->server, o->zone, o->keyname, zp_buf_str(&sec), NULL, 0, i, 1);
+        snprintf(owner, sizeof(owner), "_acme-challenge.raw%d.%s", i, o->zone);
+        key_for(key, sizeof(key), "raw", i);
+        lat[i] = raw_honest(&t, owner, key, 0);
+        raw_honest(&t, owner, key, 1);
     }
-    print_stats("raw limit (UPDATE + 1 query/NS)", lat, (size_t)o->count);
+    print_stats("raw limit (UPDATE, then each NS until it serves it)", lat, (size_t)o->count);
+    zp_buf_free_secret(&sec);
+    return 0;
+}
+
+/* A gauge's value read back from the metrics exposition: what a scrape would see. */
+static double gauge(const char *name)
+{
+    struct zp_buf b;
+    const char *p;
+    double v = -1;
+
+    zp_buf_init(&b, 1u << 24);
+    if (zp_metrics_write(&b) == 0 && (p = strstr(zp_buf_str(&b), name)) != NULL)
+        v = strtod(p + strlen(name), NULL);
+    zp_buf_free(&b);
+    return v;
+}
+
+/*
+ * n Presents under zone at once; waiting: until every one waits in the
+ * watcher (the zone's nameservers never serve them), else until all are
+ * answered. Prints the RSS before and after and the difference per
+ * challenge. The waiting ones are answered when the solver stops.
+ */
+static void scale(struct zp_solver *s, const char *zone, int n, int waiting)
+{
+    struct batch b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    char fqdn[2 * ZP_DNAME_MAX], key[64];
+    struct zp_challenge ch;
+    struct zp_err err = {0};
+    long before = proc_status("VmRSS"), after;
+    int refused = 0;
+
+    for (int i = 0; i < n; i++) {
+        snprintf(fqdn, sizeof(fqdn), "_acme-challenge.w%d.%s", i, zone);
+        key_for(key, sizeof(key), waiting ? "wait" : "srv", i);
+        zp_challenge_make(&ch, ZP_PRESENT, fqdn, NULL, key, NULL, &err);
+        if (zp_solver_submit(s, &ch, on_done, &b, &err) == -1)
+            refused++;
+    }
+    if (waiting) {
+        while (gauge("\nzoneproof_watches_waiting ") < n - refused)
+            zp_sleep_ms(10);
+    } else {
+        pthread_mutex_lock(&b.mu);
+        while (b.done < n - refused)
+            pthread_cond_wait(&b.cv, &b.mu);
+        pthread_mutex_unlock(&b.mu);
+    }
+    after = proc_status("VmRSS");
+    printf("%d %ld %ld %.2f %d\n", n, before, after,
+           n - refused > 0 ? (double)(after - before) / (n - refused) : 0.0, refused);
+}
+
+/*
+ * --stdin: one command a line, one answer a line, so that bench/interleaved.py can put
+ * each of these between its own measurements:
+ *   raw OWNER VALUE | rawdel OWNER VALUE   the honest raw limit (µs) | its removal
+ *   present OWNER VALUE | cleanup OWNER VALUE   through the solver (µs, or "fail …")
+ *   waiting N ZONE | served N ZONE   the scale series: "n rss_before rss_after kb_each refused"
+ */
+static int stdin_loop(struct zp_solver *s, const struct zp_config *cfg, const struct bench_opts *o)
+{
+    struct zp_buf sec;
+    char line[1024], cmd[16], a1[ZP_DNAME_MAX], a2[ZP_DNAME_MAX];
+    struct zp_result *res = zp_xcalloc(1, sizeof(*res));
+
+    if (read_secret(o->secret_file, &sec) != 0)
+        return 2;
+    struct raw_target t = {o->server,
+                           o->zone,
+                           o->keyname,
+                           zp_buf_str(&sec),
+                           cfg->inst[0].prop.nameservers,
+                           cfg->inst[0].prop.n_nameservers};
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        uint64_t t0 = now_us();
+        if (sscanf(line, "%15s %254s %254s", cmd, a1, a2) != 3) {
+            printf("error: bad command\n");
+        } else if (strcmp(cmd, "raw") == 0 || strcmp(cmd, "rawdel") == 0) {
+            printf("%llu\n", (unsigned long long)raw_honest(&t, a1, a2, cmd[3] == 'd'));
+        } else if (strcmp(cmd, "present") == 0 || strcmp(cmd, "cleanup") == 0) {
+            struct zp_challenge ch;
+            struct zp_err err = {0};
+            zp_challenge_make(&ch, cmd[0] == 'p' ? ZP_PRESENT : ZP_CLEANUP, a1, NULL, a2, NULL,
+                              &err);
+            zp_solver_run(s, &ch, res);
+            if (res->ok)
+                printf("%llu\n", (unsigned long long)(now_us() - t0));
+            else
+                printf("fail %s\n", res->err.msg);
+        } else if (strcmp(cmd, "waiting") == 0 || strcmp(cmd, "served") == 0) {
+            int n;
+            if (parse_count(a1, cmd, &n) == 0)
+                scale(s, a2, n, cmd[0] == 'w');
+            else
+                printf("error: bad count\n");
+        } else {
+            printf("error: unknown command\n");
+        }
+        fflush(stdout);
+    }
+    free(res);
     zp_buf_free_secret(&sec);
     return 0;
 }
@@ -365,13 +526,19 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc;
     zp_log_set_level(ZP_LOG_ERROR);
+    zp_log_set_audit(0); /* a line per change: the benchmark's output is its numbers */
     if (zp_config_load(o.config, &cfg, &err) == -1 || (s = zp_solver_new(cfg, &err)) == NULL) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 2;
     }
-    printf("threads at start: %ld, RSS at start: %ld kB\n", proc_status("Threads"),
-           proc_status("VmRSS"));
+    if (!o.use_stdin)
+        printf("threads at start: %ld, RSS at start: %ld kB\n", proc_status("Threads"),
+               proc_status("VmRSS"));
     lat = zp_xcalloc((size_t)o.count, sizeof(*lat));
+    if (o.use_stdin) {
+        rc = stdin_loop(s, cfg, &o);
+        goto out;
+    }
     if (!o.precheck_only)
         bench_sequential(s, o.zone, o.count, lat);
     bench_precheck(s, cfg, o.zone, o.count, lat);
@@ -379,6 +546,7 @@ int main(int argc, char **argv)
         bench_concurrent(s, o.zone, o.concurrent);
     if (o.server != NULL && o.secret_file != NULL && !o.precheck_only)
         rc = bench_raw(cfg, &o, lat);
+out:
     zp_solver_free(s);
     zp_config_free(cfg);
     free(lat);

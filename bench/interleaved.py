@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""bench/interleaved.py — Present->ack four ways, in one interleaved loop. Prints numbers; asserts
+nothing.
+
+    python3 bench/interleaved.py [--build build] [--iterations 100] [--servers 1,2,4] [--scale]
+
+For 1, 2 and 4 authoritative servers (a BIND primary, and BIND secondaries that it NOTIFYs at once,
+`notify-delay 0`), each iteration presents one fresh name four ways, in an order that rotates from
+one iteration to the next so that noise lands on all of them alike:
+  raw     the honest limit (zp_bench --stdin): one hand-made UPDATE to the primary, then each
+          server asked again and again until it serves the value, and the answer checked
+  inproc  zoneproof's solver in the same process (zp_bench --stdin)
+  cli     `zoneproof present`, a process per call
+  https   `zoneproof serve` over one keep-alive mTLS connection, as kube-apiserver calls it
+Each value is removed after its measurement (not timed). Printed: median and p99 per way, and the
+median and p99 of the per-iteration ratios to raw.
+
+--scale adds the series of many challenges at once (1k, 5k, 10k), in-process and through HTTPS,
+waiting (their nameserver never answers) and served: KB per waiting challenge, per connection, and
+what stays once they are answered.
+"""
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import pki  # noqa: E402
+import run as benchrun  # noqa: E402
+import zptest  # noqa: E402
+from hostile import Serve  # noqa: E402
+
+ZONE = "example.test"
+WAYS = ("raw", "inproc", "cli", "https")
+
+
+class Chain:
+    """A BIND primary for ZONE and n-1 secondaries it NOTIFYs at once, each on its own port."""
+
+    def __init__(self, n):
+        self.dir = tempfile.mkdtemp(prefix="zp-chain-")
+        self.ports = [zptest.free_port() for _ in range(n)]
+        self.procs = []
+        zone = os.path.join(self.dir, "primary.db")
+        with open(zone, "w") as f:
+            f.write("$ORIGIN %s.\n$TTL 60\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n"
+                    "@ IN NS ns1\nns1 IN A 127.0.0.1\n" % ZONE)
+        for i, port in enumerate(self.ports):
+            d = os.path.join(self.dir, "ns%d" % i)
+            os.makedirs(d)
+            if i == 0:
+                notify = "".join("127.0.0.1 port %d; " % p for p in self.ports[1:])
+                stanza = ('type primary; file "%s"; update-policy { grant %s subdomain %s. TXT; };'
+                          ' notify %s; %s allow-transfer { any; };'
+                          % (zone, zptest.TSIG_NAME, ZONE, "explicit" if n > 1 else "no",
+                             "also-notify { %s};" % notify if n > 1 else ""))
+            else:
+                stanza = ('type secondary; file "%s/sec.db"; primaries { 127.0.0.1 port %d; };'
+                          ' notify no;' % (d, self.ports[0]))
+            conf = ["options {", ' directory "%s";' % d, ' pid-file "%s/named.pid";' % d,
+                    " listen-on port %d { 127.0.0.1; };" % port, " listen-on-v6 { none; };",
+                    " recursion no;", " dnssec-validation no;", " notify-delay 0;",
+                    " minimal-responses no;", "};", "controls { };",
+                    'key "%s" { algorithm hmac-sha256; secret "%s"; };'
+                    % (zptest.TSIG_NAME, zptest.TSIG_SECRET),
+                    'zone "%s" { %s };' % (ZONE, stanza)]
+            with open(os.path.join(d, "named.conf"), "w") as f:
+                f.write("\n".join(conf) + "\n")
+            log = open(os.path.join(d, "named.log"), "w")
+            self.procs.append(subprocess.Popen(["named", "-g", "-c", os.path.join(d, "named.conf")],
+                                               stdout=log, stderr=subprocess.STDOUT))
+        for port in self.ports:
+            zptest.wait_for(lambda: "status: NOERROR" in subprocess.run(
+                ["dig", "+norec", "-p", str(port), "@127.0.0.1", ZONE + ".", "SOA"],
+                capture_output=True, text=True).stdout, timeout=30, what="named :%d" % port)
+
+    def addrs(self):
+        return ["127.0.0.1:%d" % p for p in self.ports]
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+            p.wait(10)
+
+
+def config(tmp, chain, name="interleaved.yaml", nameservers=None, extra=""):
+    secret = zptest.write_secret(tmp)
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write("groupName: %s\npropagation:\n  mode: wait\n  timeout: 25s\n"
+                "  nameservers: %s\nproviders:\n  - name: lab\n    type: rfc2136\n"
+                "    dnsZones: [%s]\n    namespaces: [bench]\n    nameserver: \"%s\"\n"
+                "    tsigKeyName: %s\n    tsigSecretFile: %s\n    ttl: 60\n%s"
+                % (benchrun.GROUP, json.dumps(nameservers or chain.addrs()), ZONE,
+                   chain.addrs()[0], zptest.TSIG_NAME, secret, extra))
+    return path, secret
+
+
+class Bench:
+    """zp_bench --stdin: the raw limit and the in-process solver, one command a line."""
+
+    def __init__(self, exe, cfg, secret, primary):
+        self.p = subprocess.Popen([exe, "--config", cfg, "--stdin", "--zone", ZONE,
+                                   "--server", primary, "--secret-file", secret, "--key-name",
+                                   zptest.TSIG_NAME], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def ask(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().strip()
+        if not out or out.startswith(("fail", "error")):
+            raise SystemExit("zp_bench: %s -> %s" % (line, out))
+        return out
+
+    def stop(self):
+        self.p.stdin.close()
+        self.p.wait(30)
+
+
+class Https:
+    def __init__(self, port, d):
+        self.conn = http.client.HTTPSConnection("127.0.0.1", port,
+                                                context=benchrun.tls_context(d), timeout=60)
+        self.path = "/apis/%s/v1alpha1/zoneproof" % benchrun.GROUP
+
+    def call(self, action, fqdn, key):
+        self.conn.request("POST", self.path, body=benchrun.body(action, fqdn, key),
+                          headers=benchrun.HEADERS)
+        doc = json.loads(self.conn.getresponse().read())
+        if not doc["response"]["success"]:
+            raise SystemExit("https %s failed: %s" % (action, doc["response"]["status"]))
+
+
+def one(way, i, tools):
+    """One Present the given way; returns ms. Its removal follows, untimed."""
+    fqdn = "_acme-challenge.%s%d.%s." % (way, i, ZONE)
+    key = "%s%040d" % (way, i)
+    zp, cfg, bench, https = tools
+    t0 = time.perf_counter()
+    if way == "raw":
+        bench.ask("raw %s %s" % (fqdn, key))
+    elif way == "inproc":
+        bench.ask("present %s %s" % (fqdn, key))
+    elif way == "cli":
+        subprocess.run([zp, "present", "--config", cfg, "--fqdn", fqdn, "--key", key,
+                        "--log-level", "error"], check=True, capture_output=True)
+    else:
+        https.call("Present", fqdn, key)
+    ms = (time.perf_counter() - t0) * 1000
+    if way in ("raw",):
+        bench.ask("rawdel %s %s" % (fqdn, key))
+    elif way == "inproc":
+        bench.ask("cleanup %s %s" % (fqdn, key))
+    elif way == "cli":
+        subprocess.run([zp, "cleanup", "--config", cfg, "--fqdn", fqdn, "--key", key,
+                        "--log-level", "error"], check=True, capture_output=True)
+    else:
+        https.call("CleanUp", fqdn, key)
+    return ms
+
+
+def interleaved(args, zp, exe, n, d):
+    tmp = tempfile.mkdtemp(prefix="zp-il-")
+    chain = Chain(n)
+    cfg, secret = config(tmp, chain)
+    srv = Serve(zp, cfg, d, tmp)
+    bench = Bench(exe, cfg, secret, chain.addrs()[0])
+    try:
+        tools = (zp, cfg, bench, Https(srv.port, d))
+        lat = {w: [] for w in WAYS}
+        for i in range(args.iterations):
+            for k in range(len(WAYS)):
+                way = WAYS[(i + k) % len(WAYS)]
+                lat[way].append(one(way, i, tools))
+        print("== %d authoritative server%s (%s), %d iterations"
+              % (n, "s" if n > 1 else "", "primary" + (" + %d secondaries with NOTIFY" % (n - 1)
+                                                       if n > 1 else ""), args.iterations))
+        for w in WAYS:
+            v = lat[w]
+            line = "  %-7s median=%7.2f ms  p99=%8.2f ms" % (w, statistics.median(v),
+                                                            benchrun.pct(v, 99))
+            if w != "raw":
+                r = [a / b for a, b in zip(v, lat["raw"])]
+                line += "   ÷ raw per iteration: median %.2f×  p99 %.2f×" % (
+                    statistics.median(r), benchrun.pct(r, 99))
+            print(line, flush=True)
+    finally:
+        bench.stop()
+        srv.stop()
+        chain.stop()
+
+
+async def park(port, d, n, tag, dead_fqdn_zone):
+    """n Presents at once over n connections; returns their tasks (answered later)."""
+    ctx = benchrun.tls_context(d)
+    return [asyncio.create_task(benchrun.one_async(
+        port, ctx, "Present", "_acme-challenge.%s%d.%s." % (tag, i, dead_fqdn_zone),
+        "%s%040d" % (tag, i))) for i in range(n)]
+
+
+def metric(port, name):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
+def scale_https(zp, d, n, chain):
+    """serve with n idle TLS connections, then n Presents waiting on a nameserver that never
+    answers (each on its own connection)."""
+    tmp = tempfile.mkdtemp(prefix="zp-scale-")
+    dead = zptest.free_port()
+    cfg, _ = config(tmp, chain, nameservers=["127.0.0.1:%d" % dead],
+                    extra="workers:\n  maxWatches: %d\n" % (n + 100))
+    mport = zptest.free_port(kind=zptest.socket.SOCK_STREAM)
+    # 10,000 handshakes at once queue for the one loop thread longer than the default 10 s.
+    srv = Serve(zp, cfg, d, tmp, extra=["--max-connections", str(n + 100),
+                                        "--tls-handshake-timeout", "300s",
+                                        "--metrics-bind-address", "127.0.0.1:%d" % mport])
+    try:
+        before = srv.rss_kb()
+
+        async def idle():
+            """n TLS connections (client certificate, handshake done), no request."""
+            ctx = benchrun.tls_context(d)
+            conns = [await asyncio.open_connection("127.0.0.1", srv.port, ssl=ctx)
+                     for _ in range(n)]
+            await asyncio.sleep(0.5)
+            rss = srv.rss_kb()
+            for _, w in conns:
+                w.close()
+            await asyncio.sleep(0.5)
+            return rss
+        rss_idle = asyncio.run(idle())
+        print("  https   %6d idle connections: RSS %7d kB -> %7d kB: %.1f KB each"
+              % (n, before, rss_idle, (rss_idle - before) / n), flush=True)
+        before = srv.rss_kb()
+
+        async def run():
+            tasks = await park(srv.port, d, n, "hw", ZONE)
+            t0 = time.time()
+            while (metric(mport, "zoneproof_watches_waiting") or 0) < n and time.time() - t0 < 300:
+                await asyncio.sleep(0.2)
+            waiting = metric(mport, "zoneproof_watches_waiting")
+            rss = srv.rss_kb()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return waiting, rss
+        waiting, rss = asyncio.run(run())
+        print("  https   %6d waiting: %5d of them in the watcher, RSS %7d kB -> %7d kB: "
+              "%.1f KB each" % (n, waiting or 0, before, rss, (rss - before) / n), flush=True)
+    finally:
+        srv.stop()
+
+
+def scale_inproc(exe, n, chain, tmp, served):
+    dead = zptest.free_port()
+    cfg, secret = config(tmp, chain, name="scale-%d.yaml" % n,
+                         nameservers=chain.addrs() if served else ["127.0.0.1:%d" % dead],
+                         extra="workers:\n  maxWatches: %d\n" % (n + 100))
+    b = Bench(exe, cfg, secret, chain.addrs()[0])
+    try:
+        got = b.ask("%s %d %s" % ("served" if served else "waiting", n, ZONE)).split()
+        print("  inproc  %6d %s: RSS %7s kB -> %7s kB: %s KB each, %s refused"
+              % (n, "served " if served else "waiting", got[1], got[2], got[3], got[4]),
+              flush=True)
+    finally:
+        b.stop()
+
+
+def main():
+    benchrun.raise_fd_limit()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--iterations", type=int, default=100)
+    ap.add_argument("--servers", default="1,2,4")
+    ap.add_argument("--scale", action="store_true")
+    ap.add_argument("--scale-sizes", default="1000,5000,10000")
+    args = ap.parse_args()
+    zp = os.path.join(args.build, "cmd", "zoneproof")
+    exe = os.path.join(args.build, "bench", "zp_bench")
+    tmp = tempfile.mkdtemp(prefix="zp-interleaved-")
+    d = pki.make_pki(os.path.join(tmp, "pki"))
+    for n in [int(x) for x in args.servers.split(",") if x]:
+        if args.iterations > 0:
+            interleaved(args, zp, exe, n, d)
+    if args.scale:
+        chain = Chain(1)
+        try:
+            print("== scale series (one BIND; waiting: a nameserver that never answers)")
+            for n in [int(x) for x in args.scale_sizes.split(",")]:
+                scale_inproc(exe, n, chain, tmp, served=False)
+                scale_inproc(exe, n, chain, tmp, served=True)
+                scale_https(zp, d, n, chain)
+        finally:
+            chain.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -83,11 +83,14 @@ struct call {
     struct zp_api *api;
     struct evhttp_request *req; /* NULL once the connection is gone */
     struct evhttp_connection *evcon;
-    struct zp_challenge ch; /* the solver may read it until done */
+    char uid[sizeof(((struct zp_challenge *)NULL)->uid)]; /* the answer's (the solver copied ch) */
     struct reqlog log;
-    /* Written on a solver thread before the post, read on the loop after it. */
+    /*
+     * Written on a solver thread before the post, read on the loop after it. err is
+     * allocated only for a failure: a waiting challenge holds no 3 KB sentence.
+     */
     int ok;
-    struct zp_err err;
+    struct zp_err *err;
     /* Loop thread only: the list of parked calls, and whether the stop answered it already. */
     struct call *prev, *next;
     int answered_at_stop;
@@ -202,7 +205,7 @@ static void call_finish(struct zp_handoff_item *it, int live)
             c->api->n_answered--;
     }
     c->log.outcome = c->ok ? "success" : "failure";
-    c->log.reason = c->ok ? NULL : zp_errkind_name(c->err.kind);
+    c->log.reason = c->ok || c->err == NULL ? NULL : zp_errkind_name(c->err->kind);
     if (c->answered_at_stop) {
         zp_strlcpy(c->log.error, "answered at the stop: zoneproof is restarting",
                    sizeof(c->log.error));
@@ -210,7 +213,9 @@ static void call_finish(struct zp_handoff_item *it, int live)
         /* Forget the connection first: the reply may close and free it. */
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
         reply_json(c->api, c->req, 201,
-                   zp_api_result_json(c->ch.uid, c->ok, c->err.kind, c->err.msg), &c->log);
+                   zp_api_result_json(c->uid, c->ok, c->err ? c->err->kind : ZP_EOK,
+                                      c->err ? c->err->msg : ""),
+                   &c->log);
     } else {
         zp_strlcpy(c->log.error,
                    live ? "the client went away before the answer"
@@ -218,6 +223,7 @@ static void call_finish(struct zp_handoff_item *it, int live)
                    sizeof(c->log.error));
     }
     log_request(&c->log);
+    free(c->err);
     free(c);
 }
 
@@ -227,7 +233,10 @@ static void on_solved(void *arg, const struct zp_result *res)
     struct call *c = arg;
 
     c->ok = res->ok;
-    c->err = res->err;
+    if (!res->ok) {
+        c->err = zp_xcalloc(1, sizeof(*c->err));
+        *c->err = res->err;
+    }
     if (res->instance != NULL)
         zp_strlcpy(c->log.provider, res->instance, sizeof(c->log.provider));
     zp_handoff_post(c->handoff, &c->item);
@@ -238,23 +247,26 @@ static void submit(struct zp_api *api, struct evhttp_request *req, const struct 
                    struct reqlog *lg)
 {
     struct call *c = zp_xcalloc(1, sizeof(*c));
+    struct zp_err refused = {0};
 
     c->item.fn = call_finish;
     c->handoff = api->handoff;
     c->api = api;
     c->req = req;
     c->evcon = evhttp_request_get_connection(req);
-    c->ch = *ch;
+    zp_strlcpy(c->uid, ch->uid, sizeof(c->uid));
     c->log = *lg;
     evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
     zp_handoff_hold(api->handoff);
     park(api, c);
-    if (zp_solver_submit(api->solver, &c->ch, on_solved, c, &c->err) == 0)
+    if (zp_solver_submit(api->solver, ch, on_solved, c, &refused) == 0)
         return;
     /* Refused (queue full, stopping): still a 201 that cert-manager retries. */
     zp_handoff_release(api->handoff);
-    if (c->err.msg[0] == '\0')
-        zp_err_set(&c->err, ZP_ETRANSIENT, "zoneproof cannot take the challenge now; retry");
+    c->err = zp_xcalloc(1, sizeof(*c->err));
+    *c->err = refused;
+    if (c->err->msg[0] == '\0')
+        zp_err_set(c->err, ZP_ETRANSIENT, "zoneproof cannot take the challenge now; retry");
     c->ok = 0;
     call_finish(&c->item, 1);
 }
@@ -584,7 +596,7 @@ unsigned zp_api_answer_parked(struct zp_api *api)
         c->answered_at_stop = 1;
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
         reply_json(api, c->req, 201,
-                   zp_api_result_json(c->ch.uid, 0, ZP_ETRANSIENT, ZP_API_RESTARTING), &c->log);
+                   zp_api_result_json(c->uid, 0, ZP_ETRANSIENT, ZP_API_RESTARTING), &c->log);
         c->req = NULL;
         c->evcon = NULL;
         n++;

@@ -27,8 +27,8 @@ static const char *const prop_keys[] = {"mode",        "timeout",         "resol
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
 static const char *const cleanup_keys[] = {"orphanAfter", "sweepInterval", NULL};
-static const char *const worker_keys[] = {"watch", "provider", "maxWatches", "maxQueriesPerWatch",
-                                          NULL};
+static const char *const worker_keys[] = {
+    "watch", "provider", "maxWatches", "maxQueriesPerWatch", "maxQueued", NULL};
 static const char *const generic_keys[] = {
     "name", "type", "dnsZones", "ttl", "propagation", "namespaces", "firstLabels", "concurrency"};
 #define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
@@ -219,23 +219,26 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
 static int parse_workers(const struct zp_ynode *map, struct zp_config *cfg, struct zp_err *err)
 {
     unsigned long w = cfg->watch_workers, p = cfg->provider_workers;
-    unsigned long mw = cfg->max_watches, mq = cfg->watch_queries;
+    unsigned long mw = cfg->max_watches, mq = cfg->watch_queries, mqd = cfg->max_queued;
 
     if (map == NULL)
         return 0;
     if (map->type != ZP_Y_MAP)
         return zp_y_fail(map, "workers", err,
-                         "must be a mapping (watch, provider, maxWatches, maxQueriesPerWatch)");
+                         "must be a mapping (watch, provider, maxWatches, maxQueriesPerWatch, "
+                         "maxQueued)");
     if (zp_y_check_keys(map, "workers", worker_keys, err) == -1 ||
         zp_y_uint(map, "workers", "watch", 0, 1, 64, &w, err) == -1 ||
         zp_y_uint(map, "workers", "provider", 0, 1, 64, &p, err) == -1 ||
         zp_y_uint(map, "workers", "maxWatches", 0, 1, 1000000, &mw, err) == -1 ||
-        zp_y_uint(map, "workers", "maxQueriesPerWatch", 0, 1, 1000000, &mq, err) == -1)
+        zp_y_uint(map, "workers", "maxQueriesPerWatch", 0, 1, 1000000, &mq, err) == -1 ||
+        zp_y_uint(map, "workers", "maxQueued", 0, 1, 1000000, &mqd, err) == -1)
         return -1;
     cfg->watch_workers = (unsigned)w;
     cfg->provider_workers = (unsigned)p;
     cfg->max_watches = (unsigned)mw;
     cfg->watch_queries = (unsigned)mq;
+    cfg->max_queued = (unsigned)mqd;
     return 0;
 }
 
@@ -376,6 +379,7 @@ int zp_config_parse(const char *name, const char *text, size_t len, struct zp_co
     cfg->provider_workers = 8;
     cfg->max_watches = ZP_WATCH_MAX_DEFAULT;
     cfg->watch_queries = ZP_WATCH_QUERY_BUDGET_DEFAULT;
+    cfg->max_queued = ZP_QUEUED_DEFAULT;
     cfg->orphan_after_ms = ZP_ORPHAN_AFTER_DEFAULT_MS;
     cfg->sweep_interval_ms = ZP_SWEEP_INTERVAL_DEFAULT_MS;
     if (parse_root(doc.root, cfg, err) == -1)

@@ -52,6 +52,14 @@ struct zp_instance {
     int line;
 };
 
+/*
+ * workers.maxQueued by default: challenges waiting for a provider instance's
+ * workers. Past it a new one is answered "busy; retry" at once. 16,384
+ * takes a burst of 10,000 certificates at once; a queued challenge costs
+ * about 2 KB until a worker takes it.
+ */
+#define ZP_QUEUED_DEFAULT 16384u
+
 struct zp_config {
     char *file;
     char *group_name;  /* groupName; GROUP_NAME in the environment wins */
@@ -67,6 +75,7 @@ struct zp_config {
     unsigned provider_workers;  /* workers.provider, default 8 */
     unsigned max_watches;       /* workers.maxWatches, default ZP_WATCH_MAX_DEFAULT */
     unsigned watch_queries;     /* workers.maxQueriesPerWatch, ZP_WATCH_QUERY_BUDGET_DEFAULT */
+    unsigned max_queued;        /* workers.maxQueued, per instance, ZP_QUEUED_DEFAULT */
     uint64_t orphan_after_ms;   /* cleanup.orphanAfter: when no Challenge can be asked about */
     uint64_t sweep_interval_ms; /* cleanup.sweepInterval: between two passes of serve's sweeper */
     struct zp_instance *inst;

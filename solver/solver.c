@@ -44,7 +44,6 @@
 #include "solver/solver.h"
 #include "solver/trail.h"
 
-#define QUEUE_MAX 8192
 #define CLEANUP_MIN_BUDGET_MS 10000u
 #define VIEW_MIN_MS 1000u
 
@@ -52,9 +51,8 @@ struct job {
     struct zp_qitem link; /* the pool's queue */
     struct zp_solver *s;
     struct zp_challenge ch;
-    const struct zp_instance *inst; /* NULL when routing failed (route_err says why) */
+    const struct zp_instance *inst; /* NULL when routing failed (res->err says why) */
     const char *zone;               /* the zone to write in */
-    struct zp_err route_err;
     zp_solve_done_fn *done;
     void *arg;
     uint64_t start_ms;
@@ -66,7 +64,12 @@ struct job {
      */
     enum { PH_WRITE, PH_VIEW, PH_DOUBLED } phase;
     char laggard[64];
-    struct zp_result res;
+    /*
+     * The answer being made (job_res): allocated while a thread works on the job, freed while
+     * the job waits in the watcher with nothing to say yet. A waiting challenge is small: its
+     * sentence (3 KB of room) exists only once something failed or the job runs.
+     */
+    struct zp_result *res;
     struct zp_trail_rec *trec; /* its line on the status page */
 };
 
@@ -122,7 +125,7 @@ static struct zp_pool *pool_of(struct zp_solver *s, const struct zp_instance *in
             .threads = inst->concurrency
                            ? inst->concurrency
                            : (s->cfg->provider_workers ? s->cfg->provider_workers : 8),
-            .max = QUEUE_MAX,
+            .max = s->cfg->max_queued ? s->cfg->max_queued : ZP_QUEUED_DEFAULT,
             .run = work,
             .give_back = give_back,
             .claim = claim_job,
@@ -200,9 +203,20 @@ static int claim_job(void *ctx, struct zp_qitem *it)
     return ok;
 }
 
+/* The job's answer record, made now if it has none. */
+static struct zp_result *job_res(struct job *j)
+{
+    if (j->res == NULL) {
+        j->res = zp_xcalloc(1, sizeof(*j->res));
+        j->res->instance = j->inst ? j->inst->name : NULL;
+        j->res->type = j->inst ? j->inst->ops->type : NULL;
+    }
+    return j->res;
+}
+
 static void finish(struct job *j)
 {
-    struct zp_result *r = &j->res;
+    struct zp_result *r = job_res(j);
     int ok = r->ok;
 
     r->elapsed_ms = zp_now_ms() - j->start_ms;
@@ -218,7 +232,7 @@ static void finish(struct job *j)
     zp_observe_challenge(j->ch.action, r);
     zp_trail_end(j->s->trail, j->trec, r);
     j->done(j->arg, r);
-    r->report = NULL;
+    free(r);
     free(j);
 }
 
@@ -228,11 +242,11 @@ static int back_to_worker(struct job *j, int phase)
     int stopping;
 
     j->phase = phase;
-    j->res.report = NULL;
+    job_res(j)->report = NULL;
     if (enqueue(j->s, j, 1, &stopping) == 0)
         return 0;
-    zp_err_clear(&j->res.err);
-    zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+    zp_err_clear(&job_res(j)->err);
+    zp_err_set(&job_res(j)->err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
     return -1;
 }
 
@@ -241,7 +255,7 @@ static void on_watched(void *arg, const struct zp_watch_report *rep)
     struct job *j = arg;
     const char *lag;
 
-    j->res.report = rep;
+    job_res(j)->report = rep;
     zp_trail_report(j->s->trail, j->trec, rep);
     zp_trail_step_end(j->s->trail, j->trec, ZP_TS_PROPAGATION, rep->complete);
     zp_observe_propagation(rep);
@@ -249,15 +263,15 @@ static void on_watched(void *arg, const struct zp_watch_report *rep)
         if (back_to_worker(j, PH_VIEW) == 0)
             return;
     } else if (rep->complete) {
-        j->res.ok = 1;
+        job_res(j)->ok = 1;
     } else {
-        zp_watch_explain(rep, &j->res.err);
+        zp_watch_explain(rep, &job_res(j)->err);
         if ((lag = zp_precheck_doubled_where(rep)) != NULL) {
             zp_strlcpy(j->laggard, lag, sizeof(j->laggard));
             if (back_to_worker(j, PH_DOUBLED) == 0)
                 return;
         }
-        zp_err_wrap(&j->res.err, "%s (%s)", j->inst->name, j->inst->ops->type);
+        zp_err_wrap(&job_res(j)->err, "%s (%s)", j->inst->name, j->inst->ops->type);
     }
     finish(j);
 }
@@ -364,39 +378,42 @@ static int write_value(struct job *j, const struct zp_record *rec, const struct 
     return rc;
 }
 
-/* Runs the provider; returns 1 when the job went on to the watcher. */
-static int run_job(struct job *j)
+/* Back from the watcher: the CA's view, or the value under a doubled name at a laggard. */
+static void run_followup(struct job *j)
+{
+    const struct zp_instance *in = j->inst;
+    struct zp_err *err = &job_res(j)->err;
+
+    if (j->phase == PH_DOUBLED) {
+        zp_precheck_doubled(j->laggard, j->ch.fqdn, j->zone, j->ch.key, zp_now_ms() + VIEW_MIN_MS,
+                            err);
+        zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
+        return;
+    }
+    /* A watch that completed at the deadline still gets one honest question. */
+    uint64_t until = j->deadline_ms;
+    if (zp_ms_left(until) < VIEW_MIN_MS)
+        until = zp_now_ms() + VIEW_MIN_MS;
+    zp_trail_step_start(j->s->trail, j->trec, ZP_TS_VIEW);
+    if (zp_precheck_view(in, j->ch.fqdn, j->ch.key, until, err) == -1)
+        zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
+    else
+        job_res(j)->ok = 1;
+    zp_trail_step_end(j->s->trail, j->trec, ZP_TS_VIEW, job_res(j)->ok);
+}
+
+/*
+ * The write, then the hand-over to the watcher; returns 1 when the job went
+ * on to the watcher (and may be gone already). err is the caller's.
+ */
+static int run_write(struct job *j, struct zp_err *err)
 {
     const struct zp_instance *in = j->inst;
     struct zp_record rec;
     struct zp_prov_call call;
     struct zp_watch_spec spec;
-    struct zp_err *err = &j->res.err;
     int rc;
 
-    if (in == NULL) {
-        *err = j->route_err;
-        return 0;
-    }
-    if (j->phase == PH_DOUBLED) {
-        zp_precheck_doubled(j->laggard, j->ch.fqdn, j->zone, j->ch.key, zp_now_ms() + VIEW_MIN_MS,
-                            err);
-        zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
-        return 0;
-    }
-    if (j->phase == PH_VIEW) {
-        /* A watch that completed at the deadline still gets one honest question. */
-        uint64_t until = j->deadline_ms;
-        if (zp_ms_left(until) < VIEW_MIN_MS)
-            until = zp_now_ms() + VIEW_MIN_MS;
-        zp_trail_step_start(j->s->trail, j->trec, ZP_TS_VIEW);
-        if (zp_precheck_view(in, j->ch.fqdn, j->ch.key, until, err) == -1)
-            zp_err_wrap(err, "%s (%s)", in->name, in->ops->type);
-        else
-            j->res.ok = 1;
-        zp_trail_step_end(j->s->trail, j->trec, ZP_TS_VIEW, j->res.ok);
-        return 0;
-    }
     memset(&rec, 0, sizeof(rec));
     rec.fqdn = j->ch.fqdn;
     rec.zone = j->zone;
@@ -419,7 +436,7 @@ static int run_job(struct job *j)
         return 0;
     }
     if (j->ch.action == ZP_CLEANUP || in->prop.mode == ZP_PROP_SKIP) {
-        j->res.ok = 1;
+        job_res(j)->ok = 1;
         return 0;
     }
     zp_solver_watch_spec(in, &j->ch, j->zone, &spec);
@@ -435,6 +452,28 @@ static int run_job(struct job *j)
     return 1;
 }
 
+/*
+ * Runs the job's step; returns 1 when the job went on to the watcher. The
+ * write's sentence is made on this thread's stack and kept (job_res) only
+ * when something failed: a job waiting in the watcher holds no sentence.
+ */
+static int run_job(struct job *j)
+{
+    struct zp_err err = {0};
+
+    if (j->inst == NULL)
+        return 0; /* routing's sentence is in res already */
+    if (j->phase != PH_WRITE) {
+        run_followup(j);
+        return 0;
+    }
+    if (run_write(j, &err) == 1)
+        return 1;
+    if (zp_err_isset(&err))
+        job_res(j)->err = err;
+    return 0;
+}
+
 /* A pool worker runs one job; j is gone (finished, or the watcher's) afterwards. */
 static void work(void *ctx, struct zp_qitem *it)
 {
@@ -448,7 +487,7 @@ static void work(void *ctx, struct zp_qitem *it)
     if (j->inst != NULL && j->phase == PH_WRITE && zp_now_ms() >= j->deadline_ms) {
         /* Its budget went by in the queue: writing now would be answered after cert-manager gave
          * up. */
-        zp_err_set(&j->res.err, ZP_ETRANSIENT,
+        zp_err_set(&job_res(j)->err, ZP_ETRANSIENT,
                    "provider instance %s (%s) was busy with earlier challenges until this one's "
                    "time was up, so nothing was written; cert-manager retries it, and the "
                    "instance's concurrency setting allows more calls at once",
@@ -472,7 +511,7 @@ static void give_back(void *ctx, struct zp_qitem *it)
 {
     struct job *j = ZP_CONTAINER_OF(it, struct job, link);
 
-    zp_err_set(&j->res.err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+    zp_err_set(&job_res(j)->err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
     finish(j);
 }
 
@@ -502,7 +541,7 @@ struct zp_solver *zp_solver_new(const struct zp_config *cfg, struct zp_err *err)
     struct zp_pool_cfg pc = {
         .what = "solver worker",
         .threads = 1, /* routing refusals only: answered without a call */
-        .max = QUEUE_MAX,
+        .max = cfg->max_queued ? cfg->max_queued : ZP_QUEUED_DEFAULT,
         .run = work,
         .give_back = give_back,
         .ctx = s,
@@ -590,6 +629,7 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
                      void *arg, struct zp_err *err)
 {
     struct job *j = zp_xcalloc(1, sizeof(*j));
+    struct zp_err rerr_buf = {0}, *rerr = &rerr_buf; /* routing's sentence, when it refuses */
     uint64_t budget;
     int stopping;
 
@@ -598,17 +638,17 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
     j->done = done;
     j->arg = arg;
     j->start_ms = zp_now_ms();
-    j->inst = zp_route(s->cfg, ch->fqdn, ch->provider, &j->zone, &j->route_err);
+    j->inst = zp_route(s->cfg, ch->fqdn, ch->provider, &j->zone, rerr);
     /* Routing picks an instance; this decides whether the request may use it (docs/security.md). */
-    if (j->inst != NULL && zp_access_check(s->cfg, j->inst, ch, &j->route_err) == -1) {
-        zp_audit_challenge(ch, j->inst->name, j->zone, "refused", &j->route_err);
+    if (j->inst != NULL && zp_access_check(s->cfg, j->inst, ch, rerr) == -1) {
+        zp_audit_challenge(ch, j->inst->name, j->zone, "refused", rerr);
         j->inst = NULL;
     }
     if (j->inst != NULL) {
         if (ch->zone[0] != '\0')
             j->zone = j->ch.zone; /* cert-manager's SOA-derived apex is the most precise */
         if (j->zone == NULL) {
-            zp_err_set(&j->route_err, ZP_EINVAL,
+            zp_err_set(rerr, ZP_EINVAL,
                        "%s is inside none of provider %s's dnsZones and the request names no "
                        "resolvedZone; add the zone to its dnsZones",
                        ch->fqdn, j->inst->name);
@@ -616,28 +656,34 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
         }
     }
     if (j->inst != NULL) {
-        j->res.instance = j->inst->name;
-        j->res.type = j->inst->ops->type;
         budget = j->inst->prop.timeout_ms;
     } else {
         budget = s->cfg->prop.timeout_ms;
+        job_res(j)->err = *rerr; /* answered by a worker with this sentence */
     }
     if (ch->action == ZP_CLEANUP && budget < CLEANUP_MIN_BUDGET_MS)
         budget = CLEANUP_MIN_BUDGET_MS;
     j->deadline_ms = j->start_ms + budget;
-    j->trec = zp_trail_begin(s->trail, ch, j->res.instance, j->res.type, j->zone,
-                             j->inst ? NULL : j->route_err.msg);
+    j->trec =
+        zp_trail_begin(s->trail, ch, j->inst ? j->inst->name : NULL,
+                       j->inst ? j->inst->ops->type : NULL, j->zone, j->inst ? NULL : rerr->msg);
 
     if (enqueue(s, j, 0, &stopping) == -1) {
-        struct zp_result refused = {.instance = j->res.instance};
-        zp_err_set(&refused.err, ZP_ETRANSIENT, "%s",
-                   stopping ? "zoneproof is shutting down; retry"
-                            : "too many challenges in flight; retry");
-        zp_trail_end(s->trail, j->trec, &refused);
+        struct zp_result *r = job_res(j);
+        zp_err_clear(&r->err);
+        if (stopping)
+            zp_err_set(&r->err, ZP_ETRANSIENT, "zoneproof is shutting down; retry");
+        else
+            zp_err_set(&r->err, ZP_ETRANSIENT,
+                       "too many challenges are queued for provider instance %s (workers.maxQueued "
+                       "is %u); nothing was written, and cert-manager retries",
+                       j->inst ? j->inst->name : "(none)",
+                       s->cfg->max_queued ? s->cfg->max_queued : ZP_QUEUED_DEFAULT);
+        zp_trail_end(s->trail, j->trec, r);
+        *err = r->err;
+        free(r);
         free(j);
-        return zp_err_set(err, ZP_ETRANSIENT,
-                          stopping ? "zoneproof is shutting down; retry"
-                                   : "too many challenges in flight; retry");
+        return -1;
     }
     return 0;
 }

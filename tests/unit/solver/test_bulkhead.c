@@ -165,10 +165,62 @@ static void hung_instance_stalls_only_itself(void **state)
     zp_wait_destroy(&fast.done);
 }
 
+/*
+ * workers.maxQueued: past the bound a challenge is refused at once, nothing written, with a
+ * sentence that names the bound and is the same every time; the other instance's queue is its own.
+ */
+static void queue_bound_refuses_with_a_stable_sentence(void **state)
+{
+    struct tally hung = {.mu = PTHREAD_MUTEX_INITIALIZER}, fast = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct zp_config small = cfg;
+    struct zp_challenge ch;
+    struct zp_err err = {0}, again = {0};
+    struct zp_solver *s;
+
+    (void)state;
+    small.max_queued = 2;
+    zp_clock_set_mode(ZP_CLOCK_MANUAL);
+    zp_wait_init(&hung_started);
+    zp_wait_init(&hung.done);
+    zp_wait_init(&fast.done);
+    pthread_mutex_lock(&mu);
+    hung_calls = 0;
+    pthread_mutex_unlock(&mu);
+    s = zp_solver_new(&small, &err);
+    assert_non_null(s);
+    submit(s, &hung, "_acme-challenge.a.hung.test"); /* taken by hung's one worker */
+    zp_wait_for(&hung_started, 1);
+    submit(s, &hung, "_acme-challenge.b.hung.test"); /* queued */
+    submit(s, &hung, "_acme-challenge.c.hung.test"); /* queued: the bound */
+    assert_int_equal(
+        zp_challenge_make(&ch, ZP_PRESENT, "_acme-challenge.d.hung.test", NULL, "v", NULL, &err),
+        0);
+    assert_int_equal(zp_solver_submit(s, &ch, on_done, &hung, &err), -1);
+    assert_int_equal(err.kind, ZP_ETRANSIENT);
+    assert_string_equal(err.msg, "too many challenges are queued for provider instance hung "
+                                 "(workers.maxQueued is 2); nothing was written, and "
+                                 "cert-manager retries");
+    assert_int_equal(zp_solver_submit(s, &ch, on_done, &hung, &again), -1);
+    assert_string_equal(again.msg, err.msg);
+    /* Another instance's queue is not that one. */
+    submit(s, &fast, "_acme-challenge.www.fast.test");
+    zp_wait_for(&fast.done, 1);
+    assert_int_equal(fast.ok, 1);
+    zp_clock_advance(BUDGET_MS + 1000);
+    zp_wait_for(&hung.done, 3);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(hung_calls, 1); /* the refused ones never reached the provider */
+    pthread_mutex_unlock(&mu);
+    zp_solver_free(s);
+    zp_wait_destroy(&hung.done);
+    zp_wait_destroy(&fast.done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hung_instance_stalls_only_itself),
+        cmocka_unit_test(queue_bound_refuses_with_a_stable_sentence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,14 +256,21 @@ static void addresses_accepted(void **state)
     "  tsigKeyName: k\n  tsigSecretFile: %s\n"
 
 /*
- * The watcher's caps, workers.maxWatches and workers.maxQueriesPerWatch:
- * absent, the documented defaults; any whole number from 1 to 1000000
+ * The caps, workers.maxWatches, workers.maxQueriesPerWatch and
+ * workers.maxQueued: absent, the documented defaults; any whole number from 1 to 1000000
  * loads as written; anything else is refused with file:line, the key and
  * the range to pick from, quoting what was written.
  */
+static unsigned cap_of(const struct zp_config *cfg, size_t k)
+{
+    return k == 0 ? cfg->max_watches : k == 1 ? cfg->watch_queries : cfg->max_queued;
+}
+
 static void watcher_caps(void **state)
 {
-    static const char *const keys[] = {"maxWatches", "maxQueriesPerWatch"};
+    static const char *const keys[] = {"maxWatches", "maxQueriesPerWatch", "maxQueued"};
+    static const unsigned defaults[] = {ZP_WATCH_MAX_DEFAULT, ZP_WATCH_QUERY_BUDGET_DEFAULT,
+                                        ZP_QUEUED_DEFAULT};
     static const char *const good[] = {"1", "64", "1000000"};
     static const char *const bad[] = {
         "0",
@@ -286,18 +293,16 @@ static void watcher_caps(void **state)
 
     (void)state;
     assert_int_equal(parse(CAPS_PROVIDER, &cfg, &err), 0);
-    assert_int_equal(cfg->max_watches, ZP_WATCH_MAX_DEFAULT);
-    assert_int_equal(cfg->watch_queries, ZP_WATCH_QUERY_BUDGET_DEFAULT);
+    for (size_t k = 0; k < 3; k++)
+        assert_int_equal(cap_of(cfg, k), defaults[k]);
     zp_config_free(cfg);
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; k < 3; k++) {
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
             snprintf(yaml, sizeof(yaml), "workers:\n  %s: %s\n%s", keys[k], good[i], CAPS_PROVIDER);
             if (parse(yaml, &cfg, &err) == -1)
                 fail_msg("%s: %s: %s", keys[k], good[i], err.msg);
-            assert_int_equal(k == 0 ? cfg->max_watches : cfg->watch_queries,
-                             strtoul(good[i], NULL, 10));
-            assert_int_equal(k == 0 ? cfg->watch_queries : cfg->max_watches,
-                             k == 0 ? ZP_WATCH_QUERY_BUDGET_DEFAULT : ZP_WATCH_MAX_DEFAULT);
+            for (size_t o = 0; o < 3; o++)
+                assert_int_equal(cap_of(cfg, o), o == k ? strtoul(good[i], NULL, 10) : defaults[o]);
             zp_config_free(cfg);
         }
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -21,6 +21,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -247,7 +250,7 @@ struct server {
     struct zp_api *api;
     struct evhttp_bound_socket *bound[MAX_LISTENERS];
     size_t n_bound;
-    struct event *sig_term, *sig_int, *sig_hup, *reload_timer, *drain_timer;
+    struct event *sig_term, *sig_int, *sig_hup, *reload_timer, *drain_timer, *trim_timer;
     int stopping;
     uint64_t drain_deadline;
     struct zp_conns *conns;     /* the cap, the deadlines, the header check */
@@ -368,6 +371,25 @@ static void on_reload_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     reload(arg, 0);
+}
+
+/*
+ * A TLS handshake takes about 14 KB of buffers that are freed once it ends;
+ * after a burst of handshakes (cert-manager and kube-apiserver reconnecting
+ * at once, or a flood) glibc keeps those pages, scattered between the
+ * connections that stayed, and RSS stays at the burst's peak. Every few
+ * seconds the free pages go back to the kernel. musl returns them itself.
+ */
+#define TRIM_INTERVAL_S 5
+
+static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 static void on_hup(evutil_socket_t fd, short what, void *arg)
@@ -553,6 +575,7 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     const struct zp_server_opts *o = srv->opts;
     struct zp_api_cfg apc = {0};
     struct timeval every = {o->reload_interval_s ? (time_t)o->reload_interval_s : 60, 0};
+    struct timeval trim_every = {TRIM_INTERVAL_S, 0};
 
     if (o->group_name == NULL || *o->group_name == '\0')
         return zp_err_set(err, ZP_ECONFIG,
@@ -591,6 +614,9 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     srv->sig_hup = add_signal(srv, SIGHUP, on_hup);
     srv->reload_timer = event_new(srv->base, -1, EV_PERSIST, on_reload_timer, srv);
     if (srv->reload_timer == NULL || event_add(srv->reload_timer, &every) == -1)
+        abort(); /* allocation only */
+    srv->trim_timer = event_new(srv->base, -1, EV_PERSIST, on_trim_timer, srv);
+    if (srv->trim_timer == NULL || event_add(srv->trim_timer, &trim_every) == -1)
         abort(); /* allocation only */
     zp_log(ZP_LOG_INFO, "serving", ZP_S("bind_address", o->bind_address ? o->bind_address : "*"),
            ZP_I("port", o->secure_port ? o->secure_port : 8443), ZP_S("group", apc.group),
@@ -643,6 +669,8 @@ out:
         event_free(srv.drain_timer);
     if (srv.reload_timer != NULL)
         event_free(srv.reload_timer);
+    if (srv.trim_timer != NULL)
+        event_free(srv.trim_timer);
     if (srv.accept_retry != NULL)
         event_free(srv.accept_retry);
     if (srv.sig_term != NULL)

@@ -21,9 +21,10 @@ what stays once they are answered.
 """
 import argparse
 import asyncio
-import http.client
 import json
 import os
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -128,17 +129,31 @@ class Bench:
 
 
 class Https:
+    """One keep-alive mTLS connection, requests written and replies read by hand: the client's
+    own cost (http.client parses headers in Python) is kept out of what is measured."""
+
     def __init__(self, port, d):
-        self.conn = http.client.HTTPSConnection("127.0.0.1", port,
-                                                context=benchrun.tls_context(d), timeout=60)
+        raw = socket.create_connection(("127.0.0.1", port))
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = benchrun.tls_context(d).wrap_socket(raw, server_hostname="localhost")
         self.path = "/apis/%s/v1alpha1/zoneproof" % benchrun.GROUP
+        self.buf = b""
 
     def call(self, action, fqdn, key):
-        self.conn.request("POST", self.path, body=benchrun.body(action, fqdn, key),
-                          headers=benchrun.HEADERS)
-        doc = json.loads(self.conn.getresponse().read())
-        if not doc["response"]["success"]:
-            raise SystemExit("https %s failed: %s" % (action, doc["response"]["status"]))
+        body = benchrun.body(action, fqdn, key)
+        head = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n" % (
+            self.path, len(body))
+        head += "".join("%s: %s\r\n" % kv for kv in benchrun.HEADERS.items()) + "\r\n"
+        self.sock.sendall(head.encode() + body)
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(65536)
+        hdrs, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", hdrs).group(1))
+        while len(self.buf) < length:
+            self.buf += self.sock.recv(65536)
+        reply, self.buf = self.buf[:length], self.buf[length:]
+        if b'"success":true' not in reply:
+            raise SystemExit("https %s failed: %s" % (action, reply[:300]))
 
 
 def one(way, i, tools):

@@ -238,12 +238,41 @@ def scale_serve(zp, d, n, chain, tmp):
     cfg, _ = config(tmp, chain, name="scale-https.yaml", nameservers=["127.0.0.1:%d" % dead],
                     extra="workers:\n  maxWatches: %d\n" % (n + 100))
     mport = zptest.free_port(kind=zptest.socket.SOCK_STREAM)
-    # n handshakes at once queue for the one loop thread longer than the default 10 s.
+    # n handshakes at once queue for the one loop thread longer than the default 10 s, and idle
+    # connections would meet the 10 s header deadline before all are open.
     srv = Serve(zp, cfg, d, tmp, extra=["--max-connections", str(n + 100),
                                         "--tls-handshake-timeout", "300s",
+                                        "--request-header-timeout", "300s",
                                         "--metrics-bind-address", "127.0.0.1:%d" % mport])
     time.sleep(1)
     return srv, mport
+
+
+def cpu_s(pid):
+    """User and system CPU seconds of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def handshakes(zp, d, chain, count):
+    """Idle RSS of a fresh serve, then after count mTLS handshakes (each connection closed at
+    once), once settled: what a burst leaves behind."""
+    tmp = tempfile.mkdtemp(prefix="zp-hs-")
+    srv, _ = scale_serve(zp, d, 100, chain, tmp)
+    try:
+        idle = settled_rss(srv)
+        ctx = benchrun.tls_context(d)
+        t0, c0 = time.perf_counter(), cpu_s(srv.p.pid)
+        for _ in range(count):
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", srv.port)),
+                                server_hostname="localhost")
+            s.close()
+        took, cpu = time.perf_counter() - t0, cpu_s(srv.p.pid) - c0
+        print("  serve idle RSS %d kB; after %d handshakes (%.0f/s, %.1f s of serve's CPU): "
+              "%d kB" % (idle, count, count / took, cpu, settled_rss(srv)), flush=True)
+    finally:
+        srv.stop()
 
 
 def settled_rss(srv):
@@ -278,6 +307,8 @@ def scale_https(zp, d, n, chain):
     try:
         before = srv.rss_kb()
 
+        c0 = cpu_s(srv.p.pid)
+
         async def run():
             tasks = await park(srv.port, d, n, "hw", ZONE)
             t0 = time.time()
@@ -291,7 +322,9 @@ def scale_https(zp, d, n, chain):
             return waiting, rss
         waiting, rss = asyncio.run(run())
         print("  https   %6d waiting: %5d of them in the watcher, RSS %7d kB -> %7d kB: "
-              "%.1f KB each" % (n, waiting or 0, before, rss, (rss - before) / n), flush=True)
+              "%.1f KB each; serve's CPU %.1f s" % (n, waiting or 0, before, rss,
+                                                  (rss - before) / n, cpu_s(srv.p.pid) - c0),
+              flush=True)
     finally:
         srv.stop()
 
@@ -319,8 +352,12 @@ def main():
     ap.add_argument("--servers", default="1,2,4")
     ap.add_argument("--scale", action="store_true")
     ap.add_argument("--scale-sizes", default="1000,5000,10000")
+    ap.add_argument("--handshakes", type=int, default=30000)
+    ap.add_argument("--zoneproof", help="the zoneproof binary for cli and https (e.g. a static "
+                    "build); default: the build's")
+    ap.add_argument("--no-inproc", action="store_true", help="scale series: HTTPS only")
     args = ap.parse_args()
-    zp = os.path.join(args.build, "cmd", "zoneproof")
+    zp = args.zoneproof or os.path.join(args.build, "cmd", "zoneproof")
     exe = os.path.join(args.build, "bench", "zp_bench")
     tmp = tempfile.mkdtemp(prefix="zp-interleaved-")
     d = pki.make_pki(os.path.join(tmp, "pki"))
@@ -330,10 +367,14 @@ def main():
     if args.scale:
         chain = Chain(1)
         try:
-            print("== scale series (one BIND; waiting: a nameserver that never answers)")
+            print("== scale series (one BIND; waiting: a nameserver that never answers); %s"
+                  % zp)
+            if args.handshakes > 0:
+                handshakes(zp, d, chain, args.handshakes)
             for n in [int(x) for x in args.scale_sizes.split(",")]:
-                scale_inproc(exe, n, chain, tmp, served=False)
-                scale_inproc(exe, n, chain, tmp, served=True)
+                if not args.no_inproc:
+                    scale_inproc(exe, n, chain, tmp, served=False)
+                    scale_inproc(exe, n, chain, tmp, served=True)
                 scale_https(zp, d, n, chain)
         finally:
             chain.stop()

@@ -23,6 +23,9 @@
 #   ZP_STATIC_JOBS        parallel compile jobs (default: nproc)
 #   ZP_STATIC_APT_UPDATE  1: run apt-get update even when source indexes are present
 #   ZP_STATIC_KEEP_SOURCES 1: keep unpacked sources and build trees in the cache
+#   ZP_STATIC_MALLOC      musl (default: musl's own allocator) or mimalloc (Debian's mimalloc,
+#                         built the same way, linked in place of musl's; bench/interleaved.py
+#                         --scale compares them: docs/static-build.md)
 #
 # What is built, with which flags, and how to check the result: docs/static-build.md.
 set -euo pipefail
@@ -305,6 +308,18 @@ build_libevent() {
   with_env "$deps_libevent" make install
 }
 
+deps_mimalloc=""
+build_mimalloc() {
+  local src=$1 prefix=$2
+  # The object, not the archive: its malloc, free, … come before libc.a on the link line and
+  # take the place of musl's for zoneproof and for every library linked into it.
+  with_env "$deps_mimalloc" cmake -S . -B _build -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DMI_INSTALL_TOPLEVEL=ON -DMI_BUILD_SHARED=OFF \
+    -DMI_BUILD_STATIC=OFF -DMI_BUILD_OBJECT=ON -DMI_BUILD_TESTS=OFF -DMI_OVERRIDE=ON
+  with_env "$deps_mimalloc" cmake --build _build -j"$jobs"
+  with_env "$deps_mimalloc" cmake --install _build
+}
+
 deps_curl="openssl"
 build_curl() {
   local src=$1 prefix=$2 p
@@ -441,7 +456,14 @@ fi
 setup_compat_headers
 
 log "dependencies in $cache ($jobs jobs)"
-for pkg in openssl libpsl cjson libyaml ldns libevent curl; do
+malloc_impl=${ZP_STATIC_MALLOC:-musl}
+case "$malloc_impl" in
+  musl|mimalloc) ;;
+  *) die "ZP_STATIC_MALLOC is \"$malloc_impl\": musl or mimalloc" ;;
+esac
+extra_pkgs=
+[ "$malloc_impl" = musl ] || extra_pkgs=$malloc_impl
+for pkg in openssl libpsl cjson libyaml ldns libevent curl $extra_pkgs; do
   build_pkg "$pkg"
 done
 log "dependencies ready in $(($(now) - t_start)) s"
@@ -454,6 +476,7 @@ fi
 pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl)
 zp_cflags="-pipe -fstack-protector-strong -ffunction-sections -fdata-sections -idirafter$compat_inc"
 zp_ldflags="-Wl,--gc-sections -s"
+[ "$malloc_impl" = musl ] || zp_ldflags="$zp_ldflags ${prefix_of[mimalloc]}/lib/mimalloc.o"
 config_key=$(printf '%s\n' "$pcdirs" "$zp_cflags" "$zp_ldflags" "$gcc_ver" "$musl_ver" |
              sha256sum | cut -d' ' -f1)
 if [ -f "$builddir/CMakeCache.txt" ] &&

@@ -7,7 +7,7 @@ Everything runs on loopback, in temporary directories:
     zoneproof   `zoneproof serve`, over mutual TLS, writing TXT records into named
                 with RFC 2136 and answering only once named serves them
     pebble      Let's Encrypt's test ACME CA, validating DNS-01 against named
-    lego        the ACME client; its exec DNS provider runs tests/e2e/lego-hook.sh,
+    lego        the ACME client; its exec DNS provider runs tests/e2e/lego-hook.py,
                 which calls zoneproof the way cert-manager does
 
     python3 tests/e2e/demo.py [--zoneproof build/cmd/zoneproof] [--out DIR]
@@ -33,7 +33,7 @@ from zptest import TSIG_NAME, TSIG_SECRET, Named, free_port, tcp_open, wait_for,
 from pki import make_pki  # noqa: E402
 from pebble import Pebble  # noqa: E402
 
-HOOK = os.path.join(HERE, "lego-hook.sh")
+HOOK = os.path.join(HERE, "lego-hook.py")
 GROUP = "acme.zoneproof.test"
 ZONE = "example.test"
 CHALLENGE_NAME = "_acme-challenge." + ZONE
@@ -339,7 +339,7 @@ def main():
         if status != 0:
             say("lego failed (exit status %d):" % status)
             hook_lines = [ln for ln in output.splitlines()
-                          if "zoneproof:" in ln or "lego-hook.sh:" in ln]
+                          if "zoneproof:" in ln or "lego-hook.py:" in ln]
             print("\n".join(hook_lines[-4:] + [tail(output, 5)]), flush=True)
             return 1
         crt, key, issuer = cert_files(out, ZONE)

@@ -1,7 +1,7 @@
 """End to end: lego gets a certificate for example.test and *.example.test from
 pebble, solving DNS-01 through `zoneproof serve` and a real BIND.
 
-lego's exec DNS provider runs tests/e2e/lego-hook.sh, which calls zoneproof
+lego's exec DNS provider runs tests/e2e/lego-hook.py, which calls zoneproof
 over mutual TLS with a front-proxy client certificate, as the kube-apiserver
 does for cert-manager. zoneproof writes the TXT values into named with RFC 2136;
 pebble validates them by asking named. The same setup is the demo

@@ -262,6 +262,8 @@ int zp_watch_drop(struct zp_watch_worker *wk, struct zp_watch_job *j)
     return 1;
 }
 
+#define REQUEUE_WAKE_MS 1000u
+
 void zp_watch_requeue(struct zp_watch_worker *wk, struct zp_watch_job *j, uint64_t next)
 {
     struct zp_watcher *w = wk->w;
@@ -279,8 +281,14 @@ void zp_watch_requeue(struct zp_watch_worker *wk, struct zp_watch_job *j, uint64
     heap_push(w, j);
     top = j->heap_idx == 0;
     pthread_mutex_unlock(&w->mu);
-    if (top)
-        wake(w); /* sleeping workers may have planned to sleep past it */
+    /*
+     * This worker looks at the heap's top before it sleeps again, so a job due later than
+     * REQUEUE_WAKE_MS needs nobody else: a watch that answered and lingers (due in 30 s) wakes
+     * no worker, where waking them all took the CPU just when the answer goes back to its caller.
+     * A job due sooner may need a hand while this worker is busy with others: wake them.
+     */
+    if (top && next < zp_now_ms() + REQUEUE_WAKE_MS)
+        wake(w);
 }
 
 /* --- workers ----------------------------------------------------------------------------- */

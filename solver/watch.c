@@ -211,17 +211,43 @@ static void heap_advance(struct zp_watcher *w, struct zp_watch_job *j, uint64_t 
     }
 }
 
-static void wake(struct zp_watcher *w)
+static void wake_one(struct zp_watch_worker *wk)
 {
-    zp_clock_pending(1); /* a worker takes the byte out, then looks for the work */
-    if (write(w->wake[1], "x", 1) != 1)
-        zp_clock_pending(-1); /* a full pipe already wakes everyone */
+    zp_clock_pending(1); /* the worker takes the byte out, then looks for the work */
+    if (write(wk->wake[1], "x", 1) != 1)
+        zp_clock_pending(-1); /* a full pipe already wakes it */
 }
 
-/* The clock jumped (a test advanced it, a fast sleep): a timer may be due before a poll ends. */
+/*
+ * New work in the heap: one worker is enough, since whoever takes work and
+ * sees more due wakes the next. A sleeping one is preferred (a busy one
+ * looks at the heap anyway when it is done); waking every worker cost
+ * each Present a context switch per watcher thread.
+ */
+static void wake(struct zp_watcher *w)
+{
+    unsigned start = __atomic_fetch_add(&w->next_wake, 1, __ATOMIC_RELAXED);
+
+    for (unsigned k = 0; k < w->n_workers; k++) {
+        struct zp_watch_worker *wk = &w->workers[(start + k) % w->n_workers];
+        if (__atomic_load_n(&wk->idle, __ATOMIC_ACQUIRE)) {
+            wake_one(wk);
+            return;
+        }
+    }
+    wake_one(&w->workers[start % w->n_workers]);
+}
+
+/*
+ * The clock jumped (a test advanced it, a fast sleep): a timer may be due before a poll ends,
+ * on any worker (each has its own queries' deadlines).
+ */
 static void on_clock_jump(void *arg)
 {
-    wake(arg);
+    struct zp_watcher *w = arg;
+
+    for (unsigned i = 0; i < w->n_workers; i++)
+        wake_one(&w->workers[i]);
 }
 
 /* --- running jobs (their owner only) ----------------------------------------------------- */
@@ -378,16 +404,18 @@ static void worker_main(void *ctx, struct zp_qitem *it)
             zp_wq_expire(wk->q, now, &cut[i]->ask);
 
         next = zp_wq_earliest(wk->q, next);
-        pfd[0] = (struct pollfd){w->wake[0], POLLIN, 0};
+        pfd[0] = (struct pollfd){wk->wake[0], POLLIN, 0};
         pfd[1] = (struct pollfd){w->stop[0], POLLIN, 0};
         nfd = 2 + zp_wq_pollfds(wk->q, pfd + 2);
         timeout = (more && !capped) || ntake == TAKE_MAX ? 0 : zp_clock_poll_ms(next);
         /* Nothing in flight and nothing due: only the clock brings work (tests wait for this). */
         idle = timeout != 0 && zp_wq_inflight(wk->q) == 0 && zp_clock_idle_begin();
+        __atomic_store_n(&wk->idle, 1, __ATOMIC_RELEASE);
         poll(pfd, (nfds_t)nfd, timeout);
+        __atomic_store_n(&wk->idle, 0, __ATOMIC_RELEASE);
         zp_clock_idle_end(idle);
         if (pfd[0].revents & POLLIN)
-            while ((nr = read(w->wake[0], drainbuf, sizeof(drainbuf))) > 0)
+            while ((nr = read(wk->wake[0], drainbuf, sizeof(drainbuf))) > 0)
                 woken += nr;
         zp_wq_ready(wk->q, pfd + 2, nfd - 2);
         zp_wq_expire(wk->q, zp_now_ms(), NULL);
@@ -414,17 +442,21 @@ struct zp_watcher *zp_watcher_new(unsigned workers, struct zp_err *err)
     pthread_mutex_init(&w->mu, NULL);
     w->lim.max_watches = ZP_WATCH_MAX_DEFAULT;
     w->lim.query_budget = ZP_WATCH_QUERY_BUDGET_DEFAULT;
-    w->wake[0] = w->wake[1] = w->stop[0] = w->stop[1] = -1;
+    w->stop[0] = w->stop[1] = -1;
     w->cache = zp_nscache_new();
     w->workers = zp_xcalloc(workers, sizeof(*w->workers));
     w->n_workers = workers;
     pc.threads = workers;
     pc.max = workers;
     pc.ctx = w;
-    for (i = 0; i < workers; i++)
+    for (i = 0; i < workers; i++) {
         w->workers[i].w = w;
-    if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) == -1 ||
-        pipe2(w->stop, O_NONBLOCK | O_CLOEXEC) == -1) {
+        w->workers[i].wake[0] = w->workers[i].wake[1] = -1;
+    }
+    for (i = 0; i < workers; i++)
+        if (pipe2(w->workers[i].wake, O_NONBLOCK | O_CLOEXEC) == -1)
+            break;
+    if (i < workers || pipe2(w->stop, O_NONBLOCK | O_CLOEXEC) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "cannot create the watcher's wake-up pipe: %s",
                    strerror(errno));
         goto out;
@@ -447,6 +479,20 @@ out:
     return NULL;
 }
 
+/* A worker's wake-up pipe, with the wake-ups nobody will look into given back to the clock. */
+static void close_wake(struct zp_watch_worker *wk)
+{
+    char buf[64];
+    ssize_t nr;
+
+    if (wk->wake[0] >= 0)
+        while ((nr = read(wk->wake[0], buf, sizeof(buf))) > 0)
+            zp_clock_pending(-(int)nr);
+    for (int i = 0; i < 2; i++)
+        if (wk->wake[i] >= 0)
+            close(wk->wake[i]);
+}
+
 void zp_watcher_free(struct zp_watcher *w)
 {
     unsigned i;
@@ -462,19 +508,12 @@ void zp_watcher_free(struct zp_watcher *w)
     zp_pool_free(w->pool);
     for (i = 0; i < w->n_workers; i++)
         zp_wq_free(w->workers[i].q);
-    zp_clock_hook_del(on_clock_jump, w); /* before its pipe closes */
-    if (w->wake[0] >= 0) {
-        char buf[64];
-        ssize_t nr;
-        while ((nr = read(w->wake[0], buf, sizeof(buf))) > 0)
-            zp_clock_pending(-(int)nr); /* wake-ups nobody will look into */
-    }
-    for (i = 0; i < 2; i++) {
-        if (w->wake[i] >= 0)
-            close(w->wake[i]);
+    zp_clock_hook_del(on_clock_jump, w); /* before the pipes close */
+    for (i = 0; i < w->n_workers; i++)
+        close_wake(&w->workers[i]);
+    for (i = 0; i < 2; i++)
         if (w->stop[i] >= 0)
             close(w->stop[i]);
-    }
     free(w->heap);
     free(w->workers);
     zp_nscache_free(w->cache);

@@ -171,6 +171,8 @@ struct zp_watch_worker {
     struct zp_watcher *w;
     struct zp_qitem link; /* the pool's job: this worker's loop (base/pool.h) */
     struct zp_wq *q;      /* its UDP engine, used by the worker thread alone */
+    int wake[2];          /* its own wake-up pipe: a wake-up rouses one worker, not all */
+    int idle;             /* atomic: 1 while it sleeps in poll() */
     /* The worker thread's alone. */
     struct zp_watch_job *running;
 };
@@ -186,8 +188,8 @@ struct zp_watcher {
     struct zp_watch_limits lim;                     /* both set (never 0) */
     struct zp_watch_stats stats;
     /* Immutable after zp_watcher_new. */
-    int wake[2]; /* every worker polls wake[0]; anyone writes a byte */
-    int stop[2]; /* never drained: once written, wakes every worker */
+    int stop[2];        /* never drained: once written, wakes every worker */
+    unsigned next_wake; /* atomic: where wake() starts looking for a sleeping worker */
     unsigned n_workers;
     struct zp_watch_worker *workers;
     struct zp_pool *pool;     /* one thread per worker, each running that worker's loop */

@@ -51,7 +51,17 @@ struct entry {
     unsigned gen;         /* moves on each take and release */
     uint64_t renewed_ms;  /* when the last take or renewal that succeeded began */
     uint64_t released_ms; /* when this process last released its lease */
+    /*
+     * This process's threads waiting for it, in arrival order: the head takes it when it is
+     * free. First come, first served: with a wake-up for all, a waiter could lose to newcomers
+     * until its time ran out while the others went through.
+     */
+    struct waiter *line; /* the head is first; each waiter is on its own thread's stack */
     struct entry *next;
+};
+
+struct waiter {
+    struct waiter *next;
 };
 
 struct zp_leaselock {
@@ -109,14 +119,33 @@ static struct entry *entry_of(struct zp_leaselock *l, const char *name)
 }
 
 /* Takes e for this thread once no other thread has it: 0, or -1 at the deadline. */
+/* l->mu held: w leaves e's line, and whoever is first now may go. */
+static void leave_line(struct zp_leaselock *l, struct entry *e, struct waiter *w)
+{
+    for (struct waiter **pp = &e->line; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    pthread_cond_broadcast(&l->freed);
+}
+
 static int claim(struct zp_leaselock *l, struct entry *e, uint64_t deadline_ms)
 {
-    while (e->busy) {
+    struct waiter me = {NULL}, **tail = &e->line;
+
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = &me;
+    while (e->busy || e->line != &me) {
         uint64_t left = zp_ms_left(deadline_ms);
-        if (left == 0 || l->stop)
+        if (left == 0 || l->stop) {
+            leave_line(l, e, &me);
             return -1;
+        }
         wait_ms(l, &l->freed, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS);
     }
+    e->line = me.next;
     e->busy = 1;
     return 0;
 }
@@ -355,7 +384,7 @@ static int lock_name(struct zp_leaselock *l, const char *name, int wait, uint64_
 
     pthread_mutex_lock(&l->mu);
     e = entry_of(l, name);
-    if ((!wait && e->busy) || claim(l, e, deadline_ms) == -1) {
+    if ((!wait && (e->busy || e->line != NULL)) || claim(l, e, deadline_ms) == -1) {
         pthread_mutex_unlock(&l->mu);
         zp_err_set(err, ZP_ETRANSIENT, "lease %s/%s is held by another worker of this replica%s",
                    zp_kclient_namespace(l->k), name,

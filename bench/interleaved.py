@@ -156,31 +156,29 @@ class Https:
             raise SystemExit("https %s failed: %s" % (action, reply[:300]))
 
 
+def act(way, action, fqdn, key, tools):
+    """Present (or remove) one value the given way."""
+    zp, cfg, bench, https = tools
+    present = action == "Present"
+    if way == "raw":
+        bench.ask("%s %s %s" % ("raw" if present else "rawdel", fqdn, key))
+    elif way == "inproc":
+        bench.ask("%s %s %s" % ("present" if present else "cleanup", fqdn, key))
+    elif way == "cli":
+        subprocess.run([zp, "present" if present else "cleanup", "--config", cfg, "--fqdn", fqdn,
+                        "--key", key, "--log-level", "error"], check=True, capture_output=True)
+    else:
+        https.call(action, fqdn, key)
+
+
 def one(way, i, tools):
     """One Present the given way; returns ms. Its removal follows, untimed."""
     fqdn = "_acme-challenge.%s%d.%s." % (way, i, ZONE)
     key = "%s%040d" % (way, i)
-    zp, cfg, bench, https = tools
     t0 = time.perf_counter()
-    if way == "raw":
-        bench.ask("raw %s %s" % (fqdn, key))
-    elif way == "inproc":
-        bench.ask("present %s %s" % (fqdn, key))
-    elif way == "cli":
-        subprocess.run([zp, "present", "--config", cfg, "--fqdn", fqdn, "--key", key,
-                        "--log-level", "error"], check=True, capture_output=True)
-    else:
-        https.call("Present", fqdn, key)
+    act(way, "Present", fqdn, key, tools)
     ms = (time.perf_counter() - t0) * 1000
-    if way in ("raw",):
-        bench.ask("rawdel %s %s" % (fqdn, key))
-    elif way == "inproc":
-        bench.ask("cleanup %s %s" % (fqdn, key))
-    elif way == "cli":
-        subprocess.run([zp, "cleanup", "--config", cfg, "--fqdn", fqdn, "--key", key,
-                        "--log-level", "error"], check=True, capture_output=True)
-    else:
-        https.call("CleanUp", fqdn, key)
+    act(way, "CleanUp", fqdn, key, tools)
     return ms
 
 

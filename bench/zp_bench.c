@@ -371,6 +371,19 @@ static void bench_concurrent(struct zp_solver *s, const char *zone, int n)
     run_batch(s, ZP_CLEANUP, zone, n, &b);
 }
 
+/* The raw limit's target: the config's first instance's nameservers, the secret in sec. */
+static struct raw_target raw_target_of(const struct zp_config *cfg, const struct bench_opts *o,
+                                       const struct zp_buf *sec)
+{
+    struct raw_target t = {o->server,
+                           o->zone,
+                           o->keyname,
+                           zp_buf_str(sec),
+                           cfg->inst[0].prop.nameservers,
+                           cfg->inst[0].prop.n_nameservers};
+    return t;
+}
+
 /* The secret of --secret-file into sec (trimmed); 0, or 2 with a message. */
 static int read_secret(const char *path, struct zp_buf *sec)
 {
@@ -389,18 +402,12 @@ static int read_secret(const char *path, struct zp_buf *sec)
 /* The same UPDATE by hand with ldns, no solver, then every nameserver until it serves it. */
 static int bench_raw(const struct zp_config *cfg, const struct bench_opts *o, uint64_t *lat)
 {
-    const struct zp_instance *in = &cfg->inst[0];
     struct zp_buf sec;
     char owner[ZP_DNAME_MAX], key[64];
 
     if (read_secret(o->secret_file, &sec) != 0)
         return 2;
-    struct raw_target t = {o->server,
-                           o->zone,
-                           o->keyname,
-                           zp_buf_str(&sec),
-                           in->prop.nameservers,
-                           in->prop.n_nameservers};
+    struct raw_target t = raw_target_of(cfg, o, &sec);
     for (int i = 0; i < o->count; i++) {
         snprintf(owner, sizeof(owner), "_acme-challenge.raw%d.%s", i, o->zone);
         key_for(key, sizeof(key), "raw", i);
@@ -477,12 +484,7 @@ static int stdin_loop(struct zp_solver *s, const struct zp_config *cfg, const st
 
     if (read_secret(o->secret_file, &sec) != 0)
         return 2;
-    struct raw_target t = {o->server,
-                           o->zone,
-                           o->keyname,
-                           zp_buf_str(&sec),
-                           cfg->inst[0].prop.nameservers,
-                           cfg->inst[0].prop.n_nameservers};
+    struct raw_target t = raw_target_of(cfg, o, &sec);
     while (fgets(line, sizeof(line), stdin) != NULL) {
         uint64_t t0 = now_us();
         if (sscanf(line, "%15s %254s %254s", cmd, a1, a2) != 3) {

@@ -328,56 +328,45 @@ int zp_lease_acquire(struct zp_kclient *k, const char *name, const char *holder,
     return 1;
 }
 
-int zp_lease_renew(struct zp_kclient *k, const char *name, const char *holder, unsigned duration_s,
-                   uint64_t deadline_ms, struct zp_err *err)
+/*
+ * While holder holds name: renew it (renew set, for duration_s) or give it
+ * up, read and rewritten under the API's resourceVersion guard, again on a
+ * conflict. Returns 0 done, `gone` when it is not holder's (any more), -1
+ * with err.
+ */
+static int rewrite_mine(struct zp_kclient *k, const char *name, const char *holder, int renew,
+                        unsigned duration_s, int gone, uint64_t deadline_ms, struct zp_err *err)
 {
     for (int attempt = 0; attempt < ZP_LEASE_ATTEMPTS; attempt++) {
         struct zp_err e = {0};
         cJSON *cur = NULL;
         int rc;
-        if (get(k, name, deadline_ms, &cur, &e) == -1) {
-            if (e.kind == ZP_ENOTFOUND)
-                return 1;
-            return pass_on(err, &e);
+        if (get(k, name, deadline_ms, &cur, &e) == -1)
+            return e.kind == ZP_ENOTFOUND ? gone : pass_on(err, &e);
+        if (judge(cur, holder, renew ? duration_s : 1) != ZP_LEASE_MINE) {
+            cJSON_Delete(cur); /* another holder's now: not ours to renew or release */
+            return gone;
         }
-        if (judge(cur, holder, duration_s) != ZP_LEASE_MINE) {
-            cJSON_Delete(cur);
-            return 1;
-        }
-        rc = put(k, name, cur, holder, duration_s, 0, deadline_ms, &e);
+        rc = put(k, name, cur, renew ? holder : NULL, renew ? duration_s : 0, 0, deadline_ms, &e);
         cJSON_Delete(cur);
         if (rc == 0)
             return 0;
         if (e.upstream != ZP_KCLIENT_CONFLICT)
             return pass_on(err, &e);
     }
-    return zp_err_set(err, ZP_ETRANSIENT, "lease %s/%s changed under every one of %d renewals",
-                      zp_kclient_namespace(k), name, ZP_LEASE_ATTEMPTS);
+    return zp_err_set(err, ZP_ETRANSIENT, "lease %s/%s changed under every one of %d %s",
+                      zp_kclient_namespace(k), name, ZP_LEASE_ATTEMPTS,
+                      renew ? "renewals" : "releases");
+}
+
+int zp_lease_renew(struct zp_kclient *k, const char *name, const char *holder, unsigned duration_s,
+                   uint64_t deadline_ms, struct zp_err *err)
+{
+    return rewrite_mine(k, name, holder, 1, duration_s, 1, deadline_ms, err);
 }
 
 int zp_lease_release(struct zp_kclient *k, const char *name, const char *holder,
                      uint64_t deadline_ms, struct zp_err *err)
 {
-    for (int attempt = 0; attempt < ZP_LEASE_ATTEMPTS; attempt++) {
-        struct zp_err e = {0};
-        cJSON *cur = NULL;
-        int rc;
-        if (get(k, name, deadline_ms, &cur, &e) == -1) {
-            if (e.kind == ZP_ENOTFOUND)
-                return 0;
-            return pass_on(err, &e);
-        }
-        if (judge(cur, holder, 1) != ZP_LEASE_MINE) {
-            cJSON_Delete(cur); /* another holder's now: not ours to release */
-            return 0;
-        }
-        rc = put(k, name, cur, NULL, 0, 0, deadline_ms, &e);
-        cJSON_Delete(cur);
-        if (rc == 0)
-            return 0;
-        if (e.upstream != ZP_KCLIENT_CONFLICT)
-            return pass_on(err, &e);
-    }
-    return zp_err_set(err, ZP_ETRANSIENT, "lease %s/%s changed under every one of %d releases",
-                      zp_kclient_namespace(k), name, ZP_LEASE_ATTEMPTS);
+    return rewrite_mine(k, name, holder, 0, 0, 0, deadline_ms, err);
 }

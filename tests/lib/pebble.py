@@ -19,17 +19,15 @@ challenge again.
 """
 import json
 import os
-import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
 import urllib.request
 
 try:
-    from zptest import free_port, wait_for
+    from zptest import LocalProcess, free_port, wait_for
 except ImportError:  # imported as a package module
-    from .zptest import free_port, wait_for
+    from .zptest import LocalProcess, free_port, wait_for
 
 
 def _openssl(args, cwd):
@@ -59,7 +57,7 @@ def make_https_cert(d, host="127.0.0.1"):
         os.unlink(os.path.join(d, name))
 
 
-class Pebble:
+class Pebble(LocalProcess):
     """A pebble process on host, validating DNS-01 against dnsserver."""
 
     def __init__(self, dnsserver, host="127.0.0.1", binary="pebble"):
@@ -141,24 +139,7 @@ class Pebble:
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        super().stop()
         if self._log:
             self._log.close()
             self._log = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()

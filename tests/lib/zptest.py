@@ -140,10 +140,35 @@ def tcp_open(host, port):
         return True
 
 
-class LocalServer:
+class LocalProcess:
+    """A server process a test starts, in a folder of its own: its end (SIGTERM, then SIGKILL
+    after 5 s) and the folder's removal. Subclasses set dir and proc, and define start()."""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+class LocalServer(LocalProcess):
     """What every DNS server the tests start on loopback offers (BIND, Knot, PowerDNS): its
-    address, plain queries with dig, and the process's end. Subclasses set host, port, dir and
-    proc, and define start()."""
+    address and plain queries with dig. Subclasses set host, port, dir and proc, and define
+    start()."""
 
     def addr(self):
         return "%s:%d" % (self.host, self.port)
@@ -169,27 +194,6 @@ class LocalServer:
             for line in self.dig(name, rtype).splitlines():
                 out.append((rtype, line.strip()))
         return sorted(out)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup()
-
 
 class Named(LocalServer):
     """A real BIND named, authoritative for the zones given, on loopback.

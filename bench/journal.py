@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -90,17 +89,8 @@ def main():
     servers = {"none": Serve(zp, cfg, d, tmp),
                "state-dir": Serve(zp, cfg, d, tmp, extra=["--state-dir", state]),
                "kube": Serve(zp, cfg, d, tmp, extra=["--kubeconfig", cluster.kubeconfig])}
-    lat = {k: [] for k in servers}
     try:
-        per = max(1, args.presents // args.rounds)
-        for _ in range(args.rounds):
-            for name, srv in servers.items():
-                lat[name] += benchrun.https_sequential(srv.port, d, per)
-        base = statistics.median(lat["none"])
-        for name, v in lat.items():
-            print("%-10s n=%-4d median=%7.2f ms  p99=%8.2f ms  (median +%.2f ms)"
-                  % (name, len(v), statistics.median(v), benchrun.pct(v, 99),
-                     statistics.median(v) - base), flush=True)
+        benchrun.https_rounds(servers, d, args.presents, args.rounds)
         for srv in servers.values():
             srv.stop()
         servers = {}

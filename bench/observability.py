@@ -91,16 +91,7 @@ def main():
         idle = {"off": servers["off"].rss_kb(), "listener": servers["scraped"].rss_kb()}
         scrapers = [Scraper("http://127.0.0.1:%d/metrics" % p1, 1.0),
                     Scraper("http://127.0.0.1:%d/metrics" % p10, 0.1)]
-        lat = {k: [] for k in servers}
-        per = max(1, args.presents // args.rounds)
-        for _ in range(args.rounds):
-            for name, srv in servers.items():
-                lat[name] += benchrun.https_sequential(srv.port, d, per)
-        base = statistics.median(lat["off"])
-        for name, v in lat.items():
-            print("%-10s n=%-4d median=%7.2f ms  p99=%8.2f ms  (median %+.2f ms)"
-                  % (name, len(v), statistics.median(v), benchrun.pct(v, 99),
-                     statistics.median(v) - base), flush=True)
+        lat = benchrun.https_rounds(servers, d, args.presents, args.rounds)
         print("scrapes during the run: %d (1/s), %d (10/s)" % (scrapers[0].n, scrapers[1].n))
         print("idle RSS: %d kB without the listener, %d kB with it (%+d kB)"
               % (idle["off"], idle["listener"], idle["listener"] - idle["off"]), flush=True)

@@ -120,6 +120,23 @@ async def https_concurrent(port, d, n, action):
     return await asyncio.gather(*(go(i) for i in range(n)))
 
 
+def https_rounds(servers, d, presents, rounds):
+    """Presents through each of servers ({name: Serve}) in rounds that alternate between them, so
+    that noise lands on all alike; prints median and p99 per server and the difference of the
+    medians to the first one. Returns {name: [ms]}."""
+    lat = {k: [] for k in servers}
+    per = max(1, presents // rounds)
+    for _ in range(rounds):
+        for name, srv in servers.items():
+            lat[name] += https_sequential(srv.port, d, per)
+    base = statistics.median(next(iter(lat.values())))
+    for name, v in lat.items():
+        print("%-10s n=%-4d median=%7.2f ms  p99=%8.2f ms  (median %+.2f ms)"
+              % (name, len(v), statistics.median(v), pct(v, 99), statistics.median(v) - base),
+              flush=True)
+    return lat
+
+
 def lab_config(tmp, named):
     """The benchmarks' configuration: one rfc2136 provider writing into named's example.test."""
     secret = zptest.write_secret(tmp)

@@ -17,7 +17,6 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -31,6 +30,7 @@
 #include "k8s/conn.h"
 #include "k8s/authz.h"
 #include "k8s/server.h"
+#include "k8s/xchg.h"
 #include "solver/challenge.h"
 #include "solver/solver.h"
 
@@ -49,7 +49,7 @@ struct zp_api {
 
 /* What the one log line of a request says, filled in as the request goes. */
 struct reqlog {
-    const char *method;
+    char method[16]; /* copied: the exchange may be gone when the line is written */
     char path[256];
     char remote[64];
     char user[256];
@@ -66,8 +66,7 @@ struct reqlog {
 /* A request parked until its SubjectAccessReview is answered. */
 struct authz_wait {
     struct zp_api *api;
-    struct evhttp_request *req; /* NULL once the connection is gone */
-    struct evhttp_connection *evcon;
+    struct zp_xchg *x; /* NULL once the peer is gone */
     enum zp_route route;
     char *user;
     char *path;
@@ -81,8 +80,7 @@ struct call {
     struct zp_handoff_item item; /* first: the hand-off gives this pointer back */
     struct zp_handoff *handoff;
     struct zp_api *api;
-    struct evhttp_request *req; /* NULL once the connection is gone */
-    struct evhttp_connection *evcon;
+    struct zp_xchg *x;                                    /* NULL once the peer is gone */
     char uid[sizeof(((struct zp_challenge *)NULL)->uid)]; /* the answer's (the solver copied ch) */
     struct reqlog log;
     /*
@@ -98,49 +96,46 @@ struct call {
 
 /* ---- Replies --------------------------------------------------------- */
 
-/* Every code this server sends has its phrase; anything else is an internal error. */
-static const char *phrase(int code)
+static void reply_with(const struct zp_api *api, struct zp_xchg *x, int code, const char *ctype,
+                       const char *body, const char *allow, struct reqlog *lg)
 {
-    const char *p = zp_http_reason(code);
+    const struct zp_xchg_hdr h[] = {{"Content-Type", ctype},
+                                    {"Cache-Control", "no-cache, private"},
+                                    {"X-Content-Type-Options", "nosniff"},
+                                    {"Allow", allow}};
 
-    return *p != '\0' ? p : "Internal Server Error";
+    lg->status = code;
+    x->ops->reply(x, code, h, allow != NULL ? 4 : 3, body, strlen(body), api->draining);
 }
 
-static void reply(const struct zp_api *api, struct evhttp_request *req, int code, const char *ctype,
+static void reply(const struct zp_api *api, struct zp_xchg *x, int code, const char *ctype,
                   const char *body, struct reqlog *lg)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-    evhttp_add_header(h, "Content-Type", ctype);
-    evhttp_add_header(h, "Cache-Control", "no-cache, private");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (api->draining)
-        evhttp_add_header(h, "Connection", "close");
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
-        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-    evhttp_send_reply(req, code, phrase(code), NULL);
-    lg->status = code;
+    reply_with(api, x, code, ctype, body, NULL, lg);
 }
 
-static void reply_json(const struct zp_api *api, struct evhttp_request *req, int code, char *body,
+static void reply_json(const struct zp_api *api, struct zp_xchg *x, int code, char *body,
                        struct reqlog *lg)
 {
-    reply(api, req, code, "application/json", body, lg);
+    reply(api, x, code, "application/json", body, lg);
     free(body);
 }
 
-static void reply_status(const struct zp_api *api, struct evhttp_request *req, int code,
-                         const char *reason, const char *message, struct reqlog *lg)
+static void reply_status(const struct zp_api *api, struct zp_xchg *x, int code, const char *reason,
+                         const char *message, struct reqlog *lg)
 {
-    reply_json(api, req, code, zp_api_status_json(code, reason, message), lg);
+    reply_json(api, x, code, zp_api_status_json(code, reason, message), lg);
 }
 
-static void method_not_allowed(const struct zp_api *api, struct evhttp_request *req,
-                               const char *allow, struct reqlog *lg)
+static void method_not_allowed(const struct zp_api *api, struct zp_xchg *x, const char *allow,
+                               struct reqlog *lg)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-    reply_status(api, req, 405, "MethodNotAllowed",
-                 "the server does not allow this method on the requested resource", lg);
+    char *body = zp_api_status_json(405, "MethodNotAllowed",
+                                    "the server does not allow this method on the requested "
+                                    "resource");
+
+    reply_with(api, x, 405, "application/json", body, allow, lg);
+    free(body);
 }
 
 static void log_request(const struct reqlog *lg)
@@ -166,13 +161,11 @@ static void log_request(const struct reqlog *lg)
 
 /* ---- The ChallengePayload call ---------------------------------------- */
 
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+static void on_call_gone(void *arg)
 {
     struct call *c = arg;
 
-    (void)evcon;
-    c->req = NULL;
-    c->evcon = NULL;
+    c->x = NULL;
 }
 
 static void park(struct zp_api *api, struct call *c)
@@ -209,10 +202,9 @@ static void call_finish(struct zp_handoff_item *it, int live)
     if (c->answered_at_stop) {
         zp_strlcpy(c->log.error, "answered at the stop: zoneproof is restarting",
                    sizeof(c->log.error));
-    } else if (live && c->req != NULL) {
-        /* Forget the connection first: the reply may close and free it. */
-        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-        reply_json(c->api, c->req, 201,
+    } else if (live && c->x != NULL) {
+        c->x->ops->watch(c->x, NULL, NULL);
+        reply_json(c->api, c->x, 201,
                    zp_api_result_json(c->uid, c->ok, c->err ? c->err->kind : ZP_EOK,
                                       c->err ? c->err->msg : ""),
                    &c->log);
@@ -243,7 +235,7 @@ static void on_solved(void *arg, const struct zp_result *res)
 }
 
 /* Parks the request; answers at once only when the solver will not take it. */
-static void submit(struct zp_api *api, struct evhttp_request *req, const struct zp_challenge *ch,
+static void submit(struct zp_api *api, struct zp_xchg *x, const struct zp_challenge *ch,
                    struct reqlog *lg)
 {
     struct call *c = zp_xcalloc(1, sizeof(*c));
@@ -252,11 +244,10 @@ static void submit(struct zp_api *api, struct evhttp_request *req, const struct 
     c->item.fn = call_finish;
     c->handoff = api->handoff;
     c->api = api;
-    c->req = req;
-    c->evcon = evhttp_request_get_connection(req);
+    c->x = x;
     zp_strlcpy(c->uid, ch->uid, sizeof(c->uid));
     c->log = *lg;
-    evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+    x->ops->watch(x, on_call_gone, c);
     zp_handoff_hold(api->handoff);
     park(api, c);
     if (zp_solver_submit(api->solver, ch, on_solved, c, &refused) == 0)
@@ -272,41 +263,35 @@ static void submit(struct zp_api *api, struct evhttp_request *req, const struct 
 }
 
 /* Returns 1 when the request was parked (it logs itself later). */
-static int handle_post(struct zp_api *api, struct evhttp_request *req, struct reqlog *lg)
+static int handle_post(struct zp_api *api, struct zp_xchg *x, struct reqlog *lg)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    const char *ct = evhttp_find_header(x->headers, "Content-Type");
     struct zp_challenge ch;
     struct zp_err err = {0};
     struct zp_buf body;
-    char chunk[4096];
-    int n, parked = 0;
+    int parked = 0;
 
     zp_buf_init(&body, ZP_SERVER_MAX_BODY);
     if (!zp_api_json_content_type(ct)) {
-        reply_status(api, req, 415, "UnsupportedMediaType",
+        reply_status(api, x, 415, "UnsupportedMediaType",
                      "the body of the request was in an unknown format - accepted media types "
                      "include: application/json",
                      lg);
         goto out;
     }
-    while (evbuffer_get_length(in) <= ZP_SERVER_MAX_BODY &&
-           (n = evbuffer_remove(in, chunk, sizeof(chunk))) > 0) {
-        if (zp_buf_append(&body, chunk, (size_t)n) == -1)
-            break;
-    }
-    if (evbuffer_get_length(in) > 0) {
-        reply_json(api, req, 413, zp_api_too_large_json(), lg);
+    if (x->body_too_large || x->body_len > ZP_SERVER_MAX_BODY ||
+        (x->body_len > 0 && zp_buf_append(&body, x->body, x->body_len) == -1)) {
+        reply_json(api, x, 413, zp_api_too_large_json(), lg);
         goto out;
     }
     if (zp_api_decode(zp_buf_str(&body), body.len, &ch, &err) == -1) {
         zp_strlcpy(lg->error, err.msg, sizeof(lg->error));
-        reply_status(api, req, 400, "BadRequest", err.msg, lg);
+        reply_status(api, x, 400, "BadRequest", err.msg, lg);
         goto out;
     }
     lg->action = zp_action_name(ch.action);
     zp_strlcpy(lg->fqdn, ch.fqdn, sizeof(lg->fqdn));
-    submit(api, req, &ch, lg);
+    submit(api, x, &ch, lg);
     parked = 1;
 out:
     zp_buf_free(&body);
@@ -315,35 +300,15 @@ out:
 
 /* ---- Dispatch ---------------------------------------------------------- */
 
-static const char *method_name(enum evhttp_cmd_type m)
+static int is_get(const struct zp_xchg *x)
 {
-    switch (m) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    case EVHTTP_REQ_TRACE:
-        return "TRACE";
-    case EVHTTP_REQ_CONNECT:
-        return "CONNECT";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    }
-    return "OTHER";
+    return strcmp(x->method, "GET") == 0 || strcmp(x->method, "HEAD") == 0;
 }
 
 enum admit { ADMIT_OK, ADMIT_REFUSED, ADMIT_PARKED };
 
 /* Answers a refusal (403 on deny, 500 when kube-apiserver gave no answer). */
-static enum admit decide(const struct zp_api *api, struct evhttp_request *req, const char *user,
+static enum admit decide(const struct zp_api *api, struct zp_xchg *x, const char *user,
                          const struct zp_authz_attrs *at, const struct zp_authz_answer *ans,
                          struct reqlog *lg)
 {
@@ -353,22 +318,21 @@ static enum admit decide(const struct zp_api *api, struct evhttp_request *req, c
     if (ans->failed) {
         zp_strlcpy(lg->error, ans->err.msg, sizeof(lg->error));
         msg = zp_xasprintf("Internal error occurred: %s", ans->err.msg);
-        reply_status(api, req, 500, "InternalError", msg, lg);
+        reply_status(api, x, 500, "InternalError", msg, lg);
         free(msg);
         return ADMIT_REFUSED;
     }
     if (!ans->allowed) {
         msg = zp_authz_forbidden_message(&who, at, ans->reason);
         zp_strlcpy(lg->error, msg, sizeof(lg->error));
-        reply_status(api, req, 403, "Forbidden", msg, lg);
+        reply_status(api, x, 403, "Forbidden", msg, lg);
         free(msg);
         return ADMIT_REFUSED;
     }
     return ADMIT_OK;
 }
 
-static int serve(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
-                 struct reqlog *lg);
+static int serve(struct zp_api *api, struct zp_xchg *x, enum zp_route route, struct reqlog *lg);
 
 static void wait_free(struct authz_wait *w)
 {
@@ -377,13 +341,11 @@ static void wait_free(struct authz_wait *w)
     free(w);
 }
 
-static void on_wait_close(struct evhttp_connection *evcon, void *arg)
+static void on_wait_gone(void *arg)
 {
     struct authz_wait *w = arg;
 
-    (void)evcon;
-    w->req = NULL;
-    w->evcon = NULL;
+    w->x = NULL;
 }
 
 /* The review's answer: on the loop thread (live), or anywhere after the server stopped. */
@@ -391,11 +353,10 @@ static void on_authz(void *arg, const struct zp_authz_answer *ans, int live)
 {
     struct authz_wait *w = arg;
 
-    if (live && w->req != NULL) {
-        /* Forget the connection first: the reply may close and free it. */
-        evhttp_connection_set_closecb(w->evcon, NULL, NULL);
-        if (decide(w->api, w->req, w->user, &w->at, ans, &w->log) == ADMIT_OK &&
-            serve(w->api, w->req, w->route, &w->log)) {
+    if (live && w->x != NULL) {
+        w->x->ops->watch(w->x, NULL, NULL);
+        if (decide(w->api, w->x, w->user, &w->at, ans, &w->log) == ADMIT_OK &&
+            serve(w->api, w->x, w->route, &w->log)) {
             wait_free(w); /* parked again, on the solver: it logs the request */
             return;
         }
@@ -414,21 +375,18 @@ static void on_authz(void *arg, const struct zp_authz_answer *ans, int live)
  * go on, ADMIT_REFUSED when the 401, 403 or 500 is sent, ADMIT_PARKED when
  * a review is pending: on_authz continues (and logs) the request.
  */
-static enum admit admit(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
+static enum admit admit(struct zp_api *api, struct zp_xchg *x, enum zp_route route,
                         const char *path, struct reqlog *lg)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    SSL *ssl = zp_conn_ssl(bev);
     struct zp_identity id;
     struct zp_authz_answer ans;
     struct zp_err err = {0};
     struct authz_wait *w = NULL;
     enum admit rc = ADMIT_REFUSED;
 
-    if (zp_authn_request(api->authn, ssl, evhttp_request_get_input_headers(req), &id, &err) == -1) {
+    if (zp_authn_request(api->authn, x->ssl, x->headers, &id, &err) == -1) {
         zp_strlcpy(lg->error, err.msg, sizeof(lg->error));
-        reply_status(api, req, 401, "Unauthorized", "Unauthorized", lg);
+        reply_status(api, x, 401, "Unauthorized", "Unauthorized", lg);
         goto out;
     }
     zp_strlcpy(lg->user, id.user, sizeof(lg->user));
@@ -438,21 +396,20 @@ static enum admit admit(struct zp_api *api, struct evhttp_request *req, enum zp_
     }
     w = zp_xcalloc(1, sizeof(*w));
     w->api = api;
-    w->req = req;
-    w->evcon = evcon;
+    w->x = x;
     w->route = route;
     w->user = zp_xstrdup(id.user);
     w->path = zp_xstrdup(path ? path : "/");
-    zp_authz_attrs_for(method_name(evhttp_request_get_command(req)), route == ZP_ROUTE_SOLVER,
-                       api->group, ZP_API_VERSION, api->solver_name, w->path, &w->at);
+    zp_authz_attrs_for(x->method, route == ZP_ROUTE_SOLVER, api->group, ZP_API_VERSION,
+                       api->solver_name, w->path, &w->at);
     if (zp_authz_check(api->authz, &id, &w->at, on_authz, w, &ans) == 1) {
         w->log = *lg;
-        evhttp_connection_set_closecb(evcon, on_wait_close, w);
+        x->ops->watch(x, on_wait_gone, w);
         w = NULL;
         rc = ADMIT_PARKED;
         goto out;
     }
-    rc = decide(api, req, id.user, &w->at, &ans, lg);
+    rc = decide(api, x, id.user, &w->at, &ans, lg);
 out:
     if (w != NULL)
         wait_free(w);
@@ -461,72 +418,62 @@ out:
 }
 
 /* The routes behind authorization. Returns 1 when the request was parked on the solver. */
-static int serve(struct zp_api *api, struct evhttp_request *req, enum zp_route route,
-                 struct reqlog *lg)
+static int serve(struct zp_api *api, struct zp_xchg *x, enum zp_route route, struct reqlog *lg)
 {
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    int get = is_get(x);
 
     switch (route) {
     case ZP_ROUTE_APIS:
     case ZP_ROUTE_GROUP:
     case ZP_ROUTE_VERSION:
         if (!get)
-            method_not_allowed(api, req, "GET, HEAD", lg);
+            method_not_allowed(api, x, "GET, HEAD", lg);
         else if (route == ZP_ROUTE_APIS)
-            reply_json(api, req, 200, zp_api_group_list_json(api->group), lg);
+            reply_json(api, x, 200, zp_api_group_list_json(api->group), lg);
         else if (route == ZP_ROUTE_GROUP)
-            reply_json(api, req, 200, zp_api_group_json(api->group), lg);
+            reply_json(api, x, 200, zp_api_group_json(api->group), lg);
         else
-            reply_json(api, req, 200, zp_api_resource_list_json(api->group, api->solver_name), lg);
+            reply_json(api, x, 200, zp_api_resource_list_json(api->group, api->solver_name), lg);
         return 0;
     case ZP_ROUTE_SOLVER:
-        if (m != EVHTTP_REQ_POST) {
-            method_not_allowed(api, req, "POST", lg);
+        if (strcmp(x->method, "POST") != 0) {
+            method_not_allowed(api, x, "POST", lg);
             return 0;
         }
-        return handle_post(api, req, lg);
+        return handle_post(api, x, lg);
     default:
-        reply_status(api, req, 404, "NotFound", MSG_NOT_FOUND, lg);
+        reply_status(api, x, 404, "NotFound", MSG_NOT_FOUND, lg);
         return 0;
     }
 }
 
-void zp_api_handle(struct evhttp_request *req, void *arg)
+void zp_api_handle(struct zp_xchg *x, void *arg)
 {
     struct zp_api *api = arg;
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    int get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    const char *path = x->path;
+    int get = is_get(x);
     enum zp_route route;
     struct reqlog lg;
-    char *peer = NULL;
-    ev_uint16_t port = 0;
 
     memset(&lg, 0, sizeof(lg));
     lg.start_ms = zp_now_ms();
-    lg.method = method_name(m);
+    zp_strlcpy(lg.method, x->method, sizeof(lg.method));
     zp_strlcpy(lg.path, path ? path : "", sizeof(lg.path));
-    if (evcon != NULL) {
-        evhttp_connection_get_peer(evcon, &peer, &port);
-        zp_strlcpy(lg.remote, peer ? peer : "", sizeof(lg.remote));
-    }
+    zp_strlcpy(lg.remote, x->remote ? x->remote : "", sizeof(lg.remote));
     route = zp_api_route(path, api->group, api->solver_name);
     switch (route) {
     case ZP_ROUTE_HEALTH:
     case ZP_ROUTE_READY:
         if (!get)
-            method_not_allowed(api, req, "GET, HEAD", &lg);
+            method_not_allowed(api, x, "GET, HEAD", &lg);
         else if (api->draining && route == ZP_ROUTE_READY)
-            reply(api, req, 503, "text/plain; charset=utf-8", "shutting down", &lg);
+            reply(api, x, 503, "text/plain; charset=utf-8", "shutting down", &lg);
         else
-            reply(api, req, 200, "text/plain; charset=utf-8", "ok", &lg);
+            reply(api, x, 200, "text/plain; charset=utf-8", "ok", &lg);
         break;
     case ZP_ROUTE_OPENAPI:
         /* The aggregator reads a 404 as "no OpenAPI here" and stops asking. */
-        reply_status(api, req, 404, "NotFound", MSG_NOT_FOUND, &lg);
+        reply_status(api, x, 404, "NotFound", MSG_NOT_FOUND, &lg);
         break;
     case ZP_ROUTE_APIS:
     case ZP_ROUTE_GROUP:
@@ -534,13 +481,13 @@ void zp_api_handle(struct evhttp_request *req, void *arg)
     case ZP_ROUTE_SOLVER:
     case ZP_ROUTE_NOT_FOUND:
     case ZP_ROUTE__MAX:
-        switch (admit(api, req, route, path, &lg)) {
+        switch (admit(api, x, route, path, &lg)) {
         case ADMIT_PARKED:
             return; /* on_authz continues and logs */
         case ADMIT_REFUSED:
             break;
         case ADMIT_OK:
-            if (serve(api, req, route, &lg))
+            if (serve(api, x, route, &lg))
                 return; /* parked: call_finish answers and logs */
             break;
         }
@@ -591,14 +538,13 @@ unsigned zp_api_answer_parked(struct zp_api *api)
     unsigned n = 0;
 
     for (struct call *c = api->parked; c != NULL; c = c->next) {
-        if (c->answered_at_stop || c->req == NULL)
+        if (c->answered_at_stop || c->x == NULL)
             continue;
         c->answered_at_stop = 1;
-        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-        reply_json(api, c->req, 201,
-                   zp_api_result_json(c->uid, 0, ZP_ETRANSIENT, ZP_API_RESTARTING), &c->log);
-        c->req = NULL;
-        c->evcon = NULL;
+        c->x->ops->watch(c->x, NULL, NULL);
+        reply_json(api, c->x, 201, zp_api_result_json(c->uid, 0, ZP_ETRANSIENT, ZP_API_RESTARTING),
+                   &c->log);
+        c->x = NULL;
         n++;
     }
     api->n_answered += n;

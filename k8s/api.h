@@ -14,12 +14,12 @@
 #include "base/err.h"
 #include "base/queue.h"
 
-struct evhttp_request;
 struct event_base;
 struct zp_authn;
 struct zp_authz;
 struct zp_challenge;
 struct zp_solver;
+struct zp_xchg;
 
 #define ZP_API_VERSION "v1alpha1"
 #define ZP_PAYLOAD_GROUP "webhook.acme.cert-manager.io" /* fixed, whatever the groupName */
@@ -169,7 +169,10 @@ unsigned zp_api_answer_parked(struct zp_api *api);
 void zp_api_detach_parked(struct zp_api *api);
 /* Calls answered at the stop whose solver job has not ended yet. */
 unsigned zp_api_answered_at_stop(const struct zp_api *api);
-/* The evhttp generic callback; arg is the zp_api. */
-void zp_api_handle(struct evhttp_request *req, void *arg);
+/*
+ * One complete request, from either protocol (xchg.h): answered now, or
+ * parked and answered from the loop later. arg is the zp_api.
+ */
+void zp_api_handle(struct zp_xchg *x, void *arg);
 
 #endif

@@ -46,6 +46,7 @@
 #include "k8s/authsource.h"
 #include "k8s/authz.h"
 #include "k8s/conn.h"
+#include "k8s/h1.h"
 #include "k8s/listen.h"
 #include "k8s/server.h"
 #include "k8s/tls.h"
@@ -297,7 +298,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct server *srv = arg;
 
     zp_conns_request(req);
-    zp_api_handle(req, srv->api);
+    zp_h1_handle(req, zp_api_handle, srv->api);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)

@@ -53,6 +53,8 @@ static const char serve_help[] =
     "  --max-connections N                       open connections at most; at the cap a new one\n"
     "                                            replaces the oldest without a verified client\n"
     "                                            certificate (default 1024)\n"
+    "  --disable-http2                           offer only HTTP/1.1 in ALPN (default: h2 too,\n"
+    "                                            which kube-apiserver uses to multiplex calls)\n"
     "  --tls-handshake-timeout DURATION          from accept to the end of TLS (default 10s)\n"
     "  --request-header-timeout DURATION         to a request's last header (default 10s)\n"
     "  --request-body-timeout DURATION           from the headers to the body's end (default 30s)\n"
@@ -144,6 +146,7 @@ static const struct option serve_opts[] = {
     {"requestheader-group-headers", required_argument, NULL, 'G'},
     {"requestheader-extra-headers-prefix", required_argument, NULL, 'E'},
     {"max-connections", required_argument, NULL, 'M'},
+    {"disable-http2", no_argument, NULL, '2'},
     {"tls-handshake-timeout", required_argument, NULL, 'T'},
     {"request-header-timeout", required_argument, NULL, 'R'},
     {"request-body-timeout", required_argument, NULL, 'B'},
@@ -208,6 +211,21 @@ static void path_flag(int c, const char *arg, struct serve_paths *sp)
     }
 }
 
+/* Where and how the server listens: the address, TLS files, HTTP/2. */
+static void listen_flag(int c, const char *arg, struct zp_server_opts *o)
+{
+    if (c == 'b')
+        o->bind_address = arg;
+    else if (c == 'C')
+        o->tls_cert_file = arg;
+    else if (c == 'K')
+        o->tls_key_file = arg;
+    else if (c == 'A')
+        o->client_ca_file = arg;
+    else
+        o->no_http2 = 1;
+}
+
 /*
  * The flags into o and sp: 0, 1 after --help, -1 after a
  * message. The lists in o are the caller's to free, whatever the outcome.
@@ -237,16 +255,11 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
             o->secure_port = (unsigned)port;
             break;
         case 'b':
-            o->bind_address = optarg;
-            break;
         case 'C':
-            o->tls_cert_file = optarg;
-            break;
         case 'K':
-            o->tls_key_file = optarg;
-            break;
         case 'A':
-            o->client_ca_file = optarg;
+        case '2':
+            listen_flag(c, optarg, o);
             break;
         case 'N':
             set_list(&o->allowed_names, &o->n_allowed_names, optarg);

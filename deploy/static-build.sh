@@ -2,7 +2,7 @@
 # static-build.sh — builds zoneproof as one fully static binary linked against musl.
 #
 # Every library zoneproof uses (OpenSSL, libcurl, cJSON, libyaml, ldns, libevent,
-# libpsl) is compiled from Debian's own source package (`apt-get source`, with
+# libpsl, nghttp2) is compiled from Debian's own source package (`apt-get source`, with
 # Debian's patches applied) by musl-gcc, and installed into a cache outside the
 # repository, one prefix per package and version:
 #
@@ -272,6 +272,19 @@ build_cjson() {
   with_env "$deps_cjson" cmake --install _build
 }
 
+deps_nghttp2=""
+build_nghttp2() {
+  local src=$1 prefix=$2
+  # The library only (HTTP/2 for the server, k8s/h2.c): no tools, examples or bindings, so
+  # none of their dependencies (libev, jansson, c-ares, Python) are needed.
+  with_env "$deps_nghttp2" autoreconf -fi
+  with_env "$deps_nghttp2" ./configure --prefix="$prefix" --disable-shared --enable-static \
+    --disable-dependency-tracking --enable-lib-only --disable-python-bindings \
+    --disable-examples --disable-hpack-tools --disable-failmalloc
+  with_env "$deps_nghttp2" make -j"$jobs"
+  with_env "$deps_nghttp2" make install
+}
+
 deps_libyaml=""
 build_libyaml() {
   local src=$1 prefix=$2
@@ -463,7 +476,7 @@ case "$malloc_impl" in
 esac
 extra_pkgs=
 [ "$malloc_impl" = musl ] || extra_pkgs=$malloc_impl
-for pkg in openssl libpsl cjson libyaml ldns libevent curl $extra_pkgs; do
+for pkg in openssl libpsl cjson libyaml ldns libevent curl nghttp2 $extra_pkgs; do
   build_pkg "$pkg"
 done
 log "dependencies ready in $(($(now) - t_start)) s"
@@ -473,7 +486,7 @@ fi
 
 # ---- zoneproof -------------------------------------------------------------------------------
 
-pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl)
+pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl nghttp2)
 zp_cflags="-pipe -fstack-protector-strong -ffunction-sections -fdata-sections -idirafter$compat_inc"
 zp_ldflags="-Wl,--gc-sections -s"
 [ "$malloc_impl" = musl ] || zp_ldflags="$zp_ldflags ${prefix_of[mimalloc]}/lib/mimalloc.o"

@@ -39,16 +39,29 @@
 #include "k8s/authn.h"
 #include "k8s/conn.h"
 #include "k8s/conn_int.h"
+#include "k8s/h2.h"
 #include "k8s/server.h"
 
 /* After a refusal: how long and how much the connection reads before it closes anyway. */
 #define ZP_CONN_LINGER_MS 2000
 #define ZP_CONN_LINGER_BYTES (256u * 1024)
 
-enum phase { HANDSHAKE, HEADERS, BODY, HANDLING, IDLE, CLOSING };
+/* HTTP2: the connection is h2.c's, streams and all; the deadline is for idleness only. */
+enum phase { HANDSHAKE, HEADERS, BODY, HANDLING, IDLE, CLOSING, HTTP2 };
 
-static const char *const phase_names[] = {"tls-handshake", "headers", "body",
-                                          "handling",      "idle",    "closing"};
+static const char *const phase_names[] = {"tls-handshake", "headers", "body", "handling",
+                                          "idle",          "closing", "http2"};
+
+/*
+ * HTTP/2 from a peer without a verified client certificate: it may only
+ * ask for the probes' paths (anything else is a 401), so few small
+ * streams, no body, and the connection lives at most header_ms + body_ms.
+ */
+#define H2_UNTRUSTED_STREAMS 4u
+#define H2_UNTRUSTED_HEADERS (8u * 1024u)
+/* Replies the peer has not read: past this, its requests wait until they drain. */
+#define H2_OUT_MAX (1024u * 1024u)
+#define H2_WRITE_TIMEOUT_S 90
 
 struct conn;
 
@@ -70,11 +83,14 @@ struct conn {
     struct event *kick; /* work that must run outside libevent's own stack */
     enum phase phase;
     int passing; /* bytes going back to evhttp: on_input lets them be */
-    /* evhttp's callbacks while a refusal is written (callbacks our own) */
+    /* evhttp's callbacks while ours are in place (a refusal being written, or HTTP/2) */
     bufferevent_data_cb rcb, wcb;
     bufferevent_event_cb ecb;
     void *cbarg;
     int refusing;
+    struct zp_h2 *h2; /* HTTP/2: the connection's session (h2.h); NULL for HTTP/1.1 */
+    int h2_ending;    /* HTTP/2: close once the output is written */
+    char remote[64];  /* HTTP/2: the peer, for the log of each exchange */
     int trusted;      /* presented a client certificate the front-proxy CA verifies */
     int decided;      /* trusted is known */
     int evicted;      /* closed to make room for a new connection */
@@ -126,6 +142,8 @@ static void drop(struct conn *c)
     bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
 }
 
+static void h2_end_after_write(struct conn *c);
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -134,6 +152,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (c->phase == HANDLING || c->phase == IDLE)
         return;
+    if (c->phase == HTTP2 && c->h2 != NULL) {
+        zp_log(ZP_LOG_DEBUG, "HTTP/2 connection closed at its deadline", ZP_END);
+        zp_h2_goaway(c->h2);
+        h2_end_after_write(c);
+        return;
+    }
     zp_log(ZP_LOG_DEBUG, "connection closed at its deadline", ZP_S("phase", phase_names[c->phase]),
            ZP_END);
     drop(c);
@@ -163,6 +187,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 }
 
 static int cert_ok(struct conn *c, struct zp_err *err);
+static void h2_start(struct conn *c);
 
 /*
  * The end of the handshake: the headers' deadline starts, and a peer whose
@@ -178,142 +203,20 @@ static void on_tls_info(const SSL *ssl, int where, int ret)
     if (c == NULL || !(where & SSL_CB_HANDSHAKE_DONE) || c->phase != HANDSHAKE)
         return;
     c->trusted = SSL_get0_peer_certificate(ssl) != NULL && cert_ok(c, &err) == 0;
+    if (c->g->cfg.dispatch != NULL) {
+        const unsigned char *p = NULL;
+        unsigned int n = 0;
+
+        SSL_get0_alpn_selected(ssl, &p, &n);
+        if (n == 2 && memcmp(p, "h2", 2) == 0) {
+            h2_start(c);
+            return;
+        }
+    }
     arm(c, HEADERS, c->g->cfg.header_ms);
 }
 
 /* ---- The header check ------------------------------------------------------ */
-
-int zp_conn_block_end(const char *p, size_t len, size_t *end)
-{
-    size_t at = 0;
-    const char *nl;
-
-    *end = 0;
-    for (int first = 1; at < len; first = 0) {
-        nl = memchr(p + at, '\n', len - at);
-        if (nl == NULL)
-            return -1;
-        /* An empty line: LF or CRLF where the line starts (as EVBUFFER_EOL_CRLF reads it). */
-        if (!first && (nl == p + at || (nl == p + at + 1 && p[at] == '\r'))) {
-            *end = (size_t)(nl - p) + 1;
-            return 0;
-        }
-        at = (size_t)(nl - p) + 1;
-    }
-    return -1;
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r'))
-        (*n)--;
-}
-
-/* The n bytes at v as a number: -1 unless all digits (and at least one); UINT64_MAX if too big. */
-static int digits(const char *v, size_t n, uint64_t *out)
-{
-    uint64_t x = 0;
-
-    if (n == 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        if (x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
-            x = UINT64_MAX;
-        else
-            x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return 0;
-}
-
-static void header_line(struct zp_conn_framing *f, const char *line, size_t n)
-{
-    const char *colon = memchr(line, ':', n);
-    const char *name = line, *v;
-    size_t nl, vl;
-    uint64_t x;
-
-    if (colon == NULL || n == 0 || *line == ' ' || *line == '\t')
-        return; /* a continuation, or garbage evhttp refuses */
-    nl = (size_t)(colon - line);
-    v = colon + 1;
-    vl = n - nl - 1;
-    trim(&name, &nl);
-    trim(&v, &vl);
-    if (nl == 17 && strncasecmp(name, "transfer-encoding", nl) == 0) {
-        f->te = 1;
-    } else if (nl == 14 && strncasecmp(name, "content-length", nl) == 0) {
-        if (digits(v, vl, &x) == -1) {
-            f->conflict = 1;
-        } else if (f->cl == NULL) {
-            f->cl = v;
-            f->cl_len = vl;
-            f->length = x;
-        } else if (vl != f->cl_len || memcmp(v, f->cl, vl) != 0) {
-            f->conflict = 1;
-        }
-    }
-}
-
-void zp_conn_framing(const char *block, size_t len, struct zp_conn_framing *f)
-{
-    const char *end = block + len, *nl;
-
-    memset(f, 0, sizeof(*f));
-    if (len == 0)
-        return;
-    nl = memchr(block, '\n', len);
-    f->first = nl != NULL ? (size_t)(nl - block) : len;
-    while (f->first > 0 && block[f->first - 1] == '\r')
-        f->first--;
-    for (const char *q = nl != NULL ? nl + 1 : end; q < end;) {
-        const char *e = memchr(q, '\n', (size_t)(end - q));
-
-        if (e == NULL)
-            e = end;
-        header_line(f, q, (size_t)(e - q));
-        q = e < end ? e + 1 : end;
-    }
-}
-
-void zp_conn_request_line(const char *line, size_t n, char *method, size_t msz, char *path,
-                          size_t psz)
-{
-    const char *sp, *cut;
-    size_t ml, pl;
-
-    /* line is n bytes inside the request, not a string: read and copy by length only. */
-    if (msz > 0)
-        method[0] = '\0';
-    if (psz > 0)
-        path[0] = '\0';
-    if ((cut = memchr(line, '\r', n)) != NULL)
-        n = (size_t)(cut - line);
-    if ((cut = memchr(line, '\n', n)) != NULL)
-        n = (size_t)(cut - line);
-    sp = memchr(line, ' ', n);
-    if (sp == NULL)
-        return;
-    ml = (size_t)(sp - line);
-    if (ml > 0 && ml < msz) {
-        memcpy(method, line, ml);
-        method[ml] = '\0';
-    }
-    cut = memchr(sp + 1, ' ', n - ml - 1);
-    pl = cut != NULL ? (size_t)(cut - sp - 1) : n - ml - 1;
-    if (psz > 0) {
-        if (pl >= psz)
-            pl = psz - 1;
-        memcpy(path, sp + 1, pl);
-        path[pl] = '\0';
-    }
-}
 
 /* Whether the request line's target is a path that needs a client certificate. */
 static int needs_cert(const struct zp_conns *g, const char *line, size_t n)
@@ -508,7 +411,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
 {
     struct conn *c = arg;
 
-    if (c->passing || info->n_added == 0 || c->phase == BODY)
+    if (c->passing || info->n_added == 0 || c->phase == BODY || c->h2 != NULL)
         return;
     if (c->phase == CLOSING) {
         c->discarded += evbuffer_get_length(in);
@@ -521,6 +424,140 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     evbuffer_remove_buffer(in, c->held, evbuffer_get_length(in));
     c->passing = 0;
     process(c);
+}
+
+/* ---- HTTP/2 ------------------------------------------------------------------ */
+
+/*
+ * After the handshake chose h2, the connection's bufferevent is h2.c's:
+ * our callbacks replace evhttp's (kept, for the close), and evhttp never
+ * sees a byte. evhttp still owns the connection and frees it as for any
+ * peer that goes (drop); its close callback frees the session, and with
+ * it each stream still waiting (their exchanges' gone()).
+ */
+
+static void on_evcon_gone(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)evcon;
+    if (c->h2 != NULL) {
+        zp_h2_free(c->h2);
+        c->h2 = NULL;
+    }
+}
+
+static void h2_end_after_write(struct conn *c)
+{
+    c->h2_ending = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        event_del(c->deadline);
+        c->phase = CLOSING;
+        event_active(c->kick, EV_WRITE, 0);
+    }
+}
+
+/* After bytes in or out: backpressure, the end, and the idle deadline. */
+static void h2_after(struct conn *c)
+{
+    size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+    if (c->h2_ending || c->phase == CLOSING)
+        return;
+    if (zp_h2_done(c->h2)) {
+        h2_end_after_write(c);
+        return;
+    }
+    if (out > H2_OUT_MAX)
+        bufferevent_disable(c->bev, EV_READ);
+    else
+        bufferevent_enable(c->bev, EV_READ);
+    if (!c->trusted)
+        return; /* its one deadline runs from the handshake */
+    if (zp_h2_streams(c->h2) > 0)
+        event_del(c->deadline); /* a Present may wait for propagation */
+    else if (!event_pending(c->deadline, EV_TIMEOUT, NULL))
+        arm(c, HTTP2, c->g->cfg.idle_ms);
+}
+
+static void h2_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n;
+
+    while (!c->h2_ending && (n = evbuffer_get_contiguous_space(in)) > 0) {
+        int rc = zp_h2_recv(c->h2, evbuffer_pullup(in, (ev_ssize_t)n), n);
+
+        evbuffer_drain(in, n);
+        if (rc == -1) {
+            h2_end_after_write(c);
+            return;
+        }
+    }
+    h2_after(c);
+}
+
+static void h2_written(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (c->h2_ending) {
+        event_del(c->deadline);
+        c->phase = CLOSING;
+        event_active(c->kick, EV_WRITE, 0);
+        return;
+    }
+    h2_after(c);
+}
+
+static void h2_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)bev;
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+        return; /* BEV_EVENT_CONNECTED: the handshake that chose h2 just ended */
+    drop(c);
+}
+
+/* Inside the handshake's info callback: only state is set; bytes come through h2_read. */
+static void h2_start(struct conn *c)
+{
+    const struct zp_conns_cfg *cfg = &c->g->cfg;
+    struct timeval wto = {H2_WRITE_TIMEOUT_S, 0};
+    struct zp_h2_cfg hc = {
+        .max_streams = c->trusted ? cfg->h2_streams : H2_UNTRUSTED_STREAMS,
+        .max_header_list = c->trusted ? cfg->max_headers : H2_UNTRUSTED_HEADERS,
+        .max_body = c->trusted ? ZP_SERVER_MAX_BODY : 0,
+        .dispatch = cfg->dispatch,
+        .arg = cfg->dispatch_arg,
+        .ssl = c->ssl,
+        .remote = c->remote,
+    };
+
+    remote_of(c, c->remote, sizeof(c->remote));
+    c->h2 = zp_h2_new(&hc, bufferevent_get_output(c->bev));
+    if (c->h2 == NULL)
+        abort(); /* allocation only */
+    /* libevent's evhttp gives each connection's bufferevent the connection as its argument. */
+    bufferevent_getcb(c->bev, &c->rcb, &c->wcb, &c->ecb, &c->cbarg);
+    c->refusing = 1; /* drop() puts evhttp's callbacks back for the close */
+    evhttp_connection_set_closecb((struct evhttp_connection *)c->cbarg, on_evcon_gone, c);
+    bufferevent_setcb(c->bev, h2_read, h2_written, h2_event, c);
+    bufferevent_set_timeouts(c->bev, NULL, &wto);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    arm(c, HTTP2, c->trusted ? cfg->idle_ms : cfg->header_ms + cfg->body_ms);
+}
+
+void zp_conns_goaway(struct zp_conns *g)
+{
+    for (struct conn *c = g->oldest; c != NULL; c = c->newer) {
+        if (c->h2 != NULL && alive(c))
+            zp_h2_goaway(c->h2);
+    }
 }
 
 /* ---- The cap ---------------------------------------------------------------- */
@@ -601,6 +638,8 @@ static void conn_exfree(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     if (c == NULL)
         return;
     unlink_conn(c);
+    if (c->h2 != NULL) /* normally freed at evhttp's close already (on_evcon_gone) */
+        zp_h2_free(c->h2);
     evbuffer_free(c->held);
     event_free(c->deadline);
     event_free(c->kick);

@@ -9,7 +9,8 @@
  *
  * evhttp reads each connection's TLS bufferevent; the guard holds a
  * request's bytes back from it until its header block is complete and
- * checked. Event-loop thread only.
+ * checked. A connection whose ALPN chose h2 is handed to h2.c instead.
+ * Event-loop thread only.
  */
 #ifndef ZP_K8S_CONN_H
 #define ZP_K8S_CONN_H
@@ -23,6 +24,7 @@ struct bufferevent;
 struct event_base;
 struct evhttp_request;
 struct zp_authn;
+struct zp_xchg;
 
 struct zp_conns_cfg {
     struct event_base *base;
@@ -34,6 +36,11 @@ struct zp_conns_cfg {
     uint64_t header_ms;      /* from the handshake (or a request's first byte) to its last header */
     uint64_t body_ms;        /* from the last header to the last byte of the body */
     size_t max_headers;      /* beyond this without an end, evhttp gets the bytes and refuses */
+    uint64_t idle_ms;        /* HTTP/2: an open connection with no stream closes after this */
+    unsigned h2_streams;     /* HTTP/2: concurrent streams of a verified peer */
+    /* HTTP/2 requests (h2.h); NULL: ALPN never picks h2, so every connection is evhttp's */
+    void (*dispatch)(struct zp_xchg *x, void *arg);
+    void *dispatch_arg;
 };
 
 struct zp_conns;
@@ -61,6 +68,9 @@ int zp_conns_full(struct zp_conns *g);
  * has been sent.
  */
 void zp_conns_request(struct evhttp_request *req);
+
+/* A stop: every HTTP/2 connection gets a GOAWAY; its open streams are still answered. */
+void zp_conns_goaway(struct zp_conns *g);
 
 /* The TLS session of an evhttp connection's bufferevent, or NULL. */
 SSL *zp_conn_ssl(struct bufferevent *bev);

@@ -452,6 +452,8 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
     if (zp_api_answer_parked(srv->api) > 0)
         zp_log(ZP_LOG_INFO, "stopping: parked challenges answered; cert-manager retries them",
                ZP_END);
+    /* After those answers, so that a client that reads GOAWAY as the end still gets them. */
+    zp_conns_goaway(srv->conns);
     if (srv->authsrc != NULL)
         zp_authsrc_stop(srv->authsrc);
     srv->drain_deadline = zp_now_ms() + DRAIN_MS;
@@ -553,6 +555,10 @@ static void setup_http(struct server *srv, const struct zp_api_cfg *apc)
         .header_ms = or_default(o->header_timeout_ms, ZP_SERVER_HEADER_MS),
         .body_ms = or_default(o->body_timeout_ms, ZP_SERVER_BODY_MS),
         .max_headers = MAX_HEADERS_SIZE,
+        .idle_ms = IO_TIMEOUT_S * 1000u,
+        .h2_streams = ZP_SERVER_H2_STREAMS,
+        .dispatch = o->no_http2 ? NULL : zp_api_handle,
+        .dispatch_arg = srv->api,
     };
 
     srv->conns = zp_conns_new(&cc);
@@ -582,8 +588,8 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
         return zp_err_set(err, ZP_ECONFIG,
                           "no API group: set GROUP_NAME or groupName (it must "
                           "match the Issuer's webhook.groupName)");
-    if ((srv->tls = zp_tls_new(o->tls_cert_file, o->tls_key_file, o->client_ca_file, err)) ==
-            NULL ||
+    if ((srv->tls = zp_tls_new(o->tls_cert_file, o->tls_key_file, o->client_ca_file, !o->no_http2,
+                               err)) == NULL ||
         setup_authn(srv, err) == -1)
         return -1;
     event_set_log_callback(on_libevent_log);

@@ -17,7 +17,9 @@ struct zp_solver;
 #define ZP_SERVER_MAX_BODY (256u * 1024u)
 /* Bodies up to this are read and answered by api.c (a 413 above ZP_SERVER_MAX_BODY). */
 #define ZP_SERVER_HARD_BODY_MAX (4u * ZP_SERVER_MAX_BODY)
-#define ZP_SERVER_MAX_CONNS 1024u     /* --max-connections */
+#define ZP_SERVER_MAX_CONNS 1024u /* --max-connections */
+/* HTTP/2 streams at once on a verified connection: Go's own server's default */
+#define ZP_SERVER_H2_STREAMS 250u
 #define ZP_SERVER_HANDSHAKE_MS 10000u /* --tls-handshake-timeout */
 #define ZP_SERVER_HEADER_MS 10000u    /* --request-header-timeout */
 #define ZP_SERVER_BODY_MS 30000u      /* --request-body-timeout */
@@ -58,6 +60,7 @@ struct zp_server_opts {
      * from the start of its phase whatever the peer sends.
      */
     unsigned max_conns;
+    int no_http2; /* --disable-http2: ALPN offers http/1.1 only */
     uint64_t handshake_timeout_ms;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;

@@ -25,11 +25,14 @@ struct zp_tls {
     char *files[F__MAX]; /* F_CA may be NULL */
     struct zp_file_stamp stamps[F__MAX];
     SSL_CTX *ctx; /* the context new connections get */
+    int http2;    /* offer h2 in ALPN */
 };
 
 /* Ciphers for TLS 1.2: forward secrecy and AEAD only; TLS 1.3 suites are fixed. */
 static const char tls12_ciphers[] = "ECDHE+AESGCM:ECDHE+CHACHA20";
 static const unsigned char alpn_http11[] = "\x08http/1.1";
+/* In our order of preference: SSL_select_next_proto takes the first the client also offers. */
+static const unsigned char alpn_h2_http11[] = "\x02h2\x08http/1.1";
 
 void zp_file_stamp_get(const char *path, struct zp_file_stamp *st)
 {
@@ -66,16 +69,20 @@ static int accept_any_peer(int preverify_ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
-/* http/1.1 when the client offers it; otherwise no ALPN (Go clients then speak HTTP/1.1). */
+/*
+ * h2 when the client offers it and HTTP/2 is on (arg non-NULL), else
+ * http/1.1 when offered; otherwise no ALPN (Go clients then speak HTTP/1.1).
+ * kube-apiserver's aggregator offers both and multiplexes on h2 (h2.h).
+ */
 static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
+    const unsigned char *ours = arg != NULL ? alpn_h2_http11 : alpn_http11;
+    unsigned int n = arg != NULL ? sizeof(alpn_h2_http11) - 1 : sizeof(alpn_http11) - 1;
     unsigned char *sel = NULL;
 
     (void)ssl;
-    (void)arg;
-    if (SSL_select_next_proto(&sel, outlen, alpn_http11, sizeof(alpn_http11) - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, ours, n, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
@@ -163,7 +170,7 @@ static void log_cert(SSL_CTX *ctx, const char *file)
            ZP_S("serial", serial), ZP_S("not_after", not_after), ZP_END);
 }
 
-static SSL_CTX *build_ctx(char *const files[F__MAX], struct zp_err *err)
+static SSL_CTX *build_ctx(char *const files[F__MAX], int http2, struct zp_err *err)
 {
     static const unsigned char sid_ctx[] = "zoneproof";
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method()), *ret = NULL;
@@ -197,7 +204,7 @@ static SSL_CTX *build_ctx(char *const files[F__MAX], struct zp_err *err)
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_peer);
     /* Unused while resumption is off; without it, turning resumption on would fail every resume. */
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn, http2 ? (void *)alpn_h2_http11 : NULL);
 
     /* OpenSSL would block on a FIFO; refuse anything but a file first. */
     if (zp_file_check_regular(files[F_CERT], "--tls-cert-file", err) == -1 ||
@@ -231,7 +238,7 @@ out:
 }
 
 struct zp_tls *zp_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
-                          struct zp_err *err)
+                          int http2, struct zp_err *err)
 {
     struct zp_tls *t = NULL;
 
@@ -242,6 +249,7 @@ struct zp_tls *zp_tls_new(const char *cert_file, const char *key_file, const cha
     t = zp_xcalloc(1, sizeof(*t));
     t->files[F_CERT] = zp_xstrdup(cert_file);
     t->files[F_KEY] = zp_xstrdup(key_file);
+    t->http2 = http2;
     if (client_ca_file != NULL && *client_ca_file != '\0')
         t->files[F_CA] = zp_xstrdup(client_ca_file);
     zp_file_warn_readable(key_file, "--tls-private-key-file");
@@ -282,7 +290,7 @@ int zp_tls_reload(struct zp_tls *t, int force, struct zp_err *err)
      * written before its key fails once and then succeeds on the key's turn.
      */
     memcpy(t->stamps, now, sizeof(now));
-    if ((ctx = build_ctx(t->files, err)) == NULL)
+    if ((ctx = build_ctx(t->files, t->http2, err)) == NULL)
         return -1;
     log_cert(ctx, t->files[F_CERT]);
     /* Open connections hold their own reference; this drops only ours. */

@@ -33,11 +33,6 @@ void zp_file_stamp_get(const char *path, struct zp_file_stamp *st);
 int zp_file_stamp_same(const struct zp_file_stamp *a, const struct zp_file_stamp *b);
 
 /*
- * Loads the certificate chain and key (PEM). client_ca_file may be NULL; when
- * set, its subjects are sent as the acceptable client CAs, which lets a Go
- * client pick its front-proxy certificate.
- */
-/*
  * The expiry gauges (zoneproof_serving_certificate_expiry_timestamp_seconds
  * and zoneproof_client_ca_expiry_timestamp_seconds): x's notAfter, or the
  * earliest notAfter in a store of CAs. Set at each load; never fails.
@@ -47,8 +42,14 @@ struct x509_store_st;
 void zp_tls_expiry_serving(const struct x509_st *x);
 void zp_tls_expiry_client_ca(struct x509_store_st *store);
 
+/*
+ * Loads the certificate chain and key (PEM). client_ca_file may be NULL; when
+ * set, its subjects are sent as the acceptable client CAs, which lets a Go
+ * client pick its front-proxy certificate. http2: offer h2 in ALPN, before
+ * http/1.1 (h2.h).
+ */
 struct zp_tls *zp_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
-                          struct zp_err *err);
+                          int http2, struct zp_err *err);
 void zp_tls_free(struct zp_tls *t);
 
 /*

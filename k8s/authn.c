@@ -9,6 +9,8 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,14 +23,35 @@
 #include <openssl/x509v3.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/authn.h"
 #include "k8s/tls.h"
 
+/*
+ * A chain verified on a connection, remembered in its SSL: the next
+ * requests on it skip the signature checks (about a third of a
+ * millisecond each) while the settings that verified it are still the
+ * current ones, for at most VERIFIED_TTL_MS, so that an expiry or a
+ * narrower allowed-names list still takes effect on a long-lived
+ * connection.
+ */
+#define VERIFIED_TTL_MS 60000u
+
+struct verified {
+    uint64_t gen; /* the settings' generation; never 0 */
+    uint64_t at_ms;
+};
+
+static atomic_uint_fast64_t next_gen = 1;
+static int verified_idx = -1;
+static pthread_once_t verified_once = PTHREAD_ONCE_INIT;
+
 /* One generation of settings, shared by the requests that started with it. */
 struct settings {
+    uint64_t gen;                /* unique to this object, for struct verified */
     unsigned refs;               /* under zp_authn.mu */
     struct zp_authn_cfg cfg;     /* the lists, owned; the CA fields are unused */
     X509_STORE *store;           /* NULL: nobody is authenticated */
@@ -67,6 +90,7 @@ static struct settings *settings_new(const struct zp_authn_cfg *cfg, X509_STORE 
     struct zp_authn_cfg *c = &s->cfg;
 
     s->refs = 1;
+    s->gen = atomic_fetch_add(&next_gen, 1);
     c->allowed_names = copy_list(cfg->allowed_names, cfg->n_allowed_names);
     c->n_allowed_names = cfg->n_allowed_names;
     c->username_headers = copy_list(cfg->username_headers, cfg->n_username_headers);
@@ -468,15 +492,64 @@ int zp_authn_verify_cert(struct zp_authn *a, X509 *leaf, STACK_OF(X509) * chain,
     return rc;
 }
 
+static void verified_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                          void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    free(ptr);
+}
+
+static void verified_init(void)
+{
+    verified_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, verified_free);
+    if (verified_idx == -1)
+        abort(); /* allocation only */
+}
+
+/* verify_with on ssl's peer, or what it found on this connection a moment ago. */
+static int verify_ssl(const struct settings *s, SSL *ssl, struct zp_err *err)
+{
+    struct verified *v;
+    uint64_t now = zp_now_ms();
+
+    if (ssl == NULL)
+        return verify_with(s, NULL, NULL, err);
+    pthread_once(&verified_once, verified_init);
+    v = SSL_get_ex_data(ssl, verified_idx);
+    if (v != NULL && v->gen == s->gen && now - v->at_ms < VERIFIED_TTL_MS)
+        return 0;
+    if (verify_with(s, SSL_get0_peer_certificate(ssl), SSL_get_peer_cert_chain(ssl), err) == -1)
+        return -1;
+    if (v == NULL) {
+        v = zp_xcalloc(1, sizeof(*v));
+        SSL_set_ex_data(ssl, verified_idx, v);
+    }
+    v->gen = s->gen;
+    v->at_ms = now;
+    return 0;
+}
+
+int zp_authn_verify_ssl(struct zp_authn *a, SSL *ssl, struct zp_err *err)
+{
+    struct settings *s = settings_get(a);
+    int rc = verify_ssl(s, ssl, err);
+
+    settings_put(a, s);
+    return rc;
+}
+
 int zp_authn_request(struct zp_authn *a, SSL *ssl, const struct evkeyvalq *headers,
                      struct zp_identity *id, struct zp_err *err)
 {
-    X509 *leaf = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     struct settings *s = settings_get(a);
     int rc = -1;
 
     memset(id, 0, sizeof(*id));
-    if (verify_with(s, leaf, ssl ? SSL_get_peer_cert_chain(ssl) : NULL, err) == 0)
+    if (verify_ssl(s, ssl, err) == 0)
         rc = zp_authn_headers(&s->cfg, headers, id, err);
     settings_put(a, s);
     return rc;

@@ -87,6 +87,14 @@ int zp_authn_request(struct zp_authn *a, SSL *ssl, const struct evkeyvalq *heade
                      struct zp_identity *id, struct zp_err *err);
 
 /*
+ * The certificate half for a connection's peer (zp_authn_verify_cert on
+ * its certificate and chain). A success is remembered in ssl for a minute,
+ * while the settings stay the same: the next requests on the connection
+ * skip the signature checks.
+ */
+int zp_authn_verify_ssl(struct zp_authn *a, SSL *ssl, struct zp_err *err);
+
+/*
  * The certificate half: leaf (with the peer's intermediates in chain, which
  * may be NULL) verified for clientAuth against the CA bundle, and its CN
  * checked against the allowed names.

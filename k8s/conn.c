@@ -243,11 +243,9 @@ static int needs_cert(const struct zp_conns *g, const char *line, size_t n)
 
 static int cert_ok(struct conn *c, struct zp_err *err)
 {
-    X509 *leaf = SSL_get0_peer_certificate(c->ssl);
-
-    if (leaf == NULL)
+    if (SSL_get0_peer_certificate(c->ssl) == NULL)
         return zp_err_set(err, ZP_EAUTH, "no client certificate");
-    return zp_authn_verify_cert(c->g->cfg.authn, leaf, SSL_get_peer_cert_chain(c->ssl), err);
+    return zp_authn_verify_ssl(c->g->cfg.authn, c->ssl, err);
 }
 
 static void on_refusal_event(struct bufferevent *bev, short what, void *arg)

@@ -12,6 +12,7 @@ on SIGTERM (parked streams answered, then GOAWAY).
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -163,6 +164,24 @@ class HTTP2(HTTPBase):
         st = c.call("POST", RESOURCE, self.present_headers(),
                     payload("Present", "_acme-challenge.x.%s." % ZONE, "k", ZONE + "."))
         self.assertEqual(st["status"], 401)
+
+    def test_rotated_front_proxy_ca_applies_to_open_connections(self):
+        # The chain verified at the handshake is remembered on the connection, but only while
+        # the front-proxy settings that verified it are the current ones.
+        ca = os.path.join(self.tmp, "rot-proxy-ca.crt")
+        shutil.copy(pki.path(self.pki, "proxy-ca.crt"), ca)
+        srv = Server(self.tmp, self.pki, self.config, name="h2rot",
+                     extra=["--requestheader-client-ca-file", ca])
+        try:
+            c = self.h2(srv=srv)
+            self.assertEqual(c.call("GET", "/apis", AGGREGATOR)["status"], 200)
+            shutil.copy(pki.path(self.pki, "other-ca.crt"), ca + ".new")
+            os.rename(ca + ".new", ca)
+            srv.signal(signal.SIGHUP)
+            zptest.wait_for(lambda: c.call("GET", "/apis", AGGREGATOR)["status"] == 401,
+                            what="the open connection's next request refused")
+        finally:
+            srv.stop()
 
     def test_zz_no_secret_in_output(self):
         out = self.srv.output()

@@ -11,19 +11,20 @@ one iteration to the next so that noise lands on all of them alike:
           server asked again and again until it serves the value, and the answer checked
   inproc  zoneproof's solver in the same process (zp_bench --stdin)
   cli     `zoneproof present`, a process per call
-  https   `zoneproof serve` over one keep-alive mTLS connection, as kube-apiserver calls it
+  https   `zoneproof serve` over one keep-alive mTLS connection, HTTP/1.1, from C (zp_hclient)
+  h2      the same over HTTP/2, as kube-apiserver calls a server that offers h2
 Each value is removed after its measurement (not timed). Printed: median and p99 per way, and the
 median and p99 of the per-iteration ratios to raw.
 
 --scale adds the series of many challenges at once (1k, 5k, 10k), in-process and through HTTPS,
 waiting (their nameserver never answers) and served: KB per waiting challenge, per connection, and
-what stays once they are answered.
+what stays once they are answered. Through HTTPS twice: HTTP/1.1, a connection per waiting call,
+and HTTP/2, many calls on a connection, as kube-apiserver sends them to a server offering h2.
 """
 import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -35,13 +36,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import h2client  # noqa: E402,F401  (first: it may re-run this under Debian's python3)
 import pki  # noqa: E402
 import run as benchrun  # noqa: E402
 import zptest  # noqa: E402
 from hostile import Serve  # noqa: E402
 
 ZONE = "example.test"
-WAYS = ("raw", "inproc", "cli", "https")
+WAYS = ("raw", "inproc", "cli", "https", "h2")
 
 
 class Chain:
@@ -128,37 +130,34 @@ class Bench:
         self.p.wait(30)
 
 
-class Https:
-    """One keep-alive mTLS connection, requests written and replies read by hand: the client's
-    own cost (http.client parses headers in Python) is kept out of what is measured."""
+class HClient:
+    """zp_hclient: `zoneproof serve` called from C over one kept-alive mTLS connection per
+    protocol, as kube-apiserver calls it, so that no Python client cost is measured."""
 
-    def __init__(self, port, d):
-        raw = socket.create_connection(("127.0.0.1", port))
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = benchrun.tls_context(d).wrap_socket(raw, server_hostname="localhost")
-        self.path = "/apis/%s/v1alpha1/zoneproof" % benchrun.GROUP
-        self.buf = b""
+    def __init__(self, exe, port, d):
+        args = [exe, "--url", "https://localhost:%d/apis/%s/v1alpha1/zoneproof"
+                % (port, benchrun.GROUP), "--cacert", os.path.join(d, "serving-ca.crt"),
+                "--cert", os.path.join(d, "proxy-client.crt"),
+                "--key", os.path.join(d, "proxy-client.key")]
+        for k, v in benchrun.HEADERS.items():
+            args += ["-H", "%s: %s" % (k, v)]
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def call(self, action, fqdn, key):
-        body = benchrun.body(action, fqdn, key)
-        head = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n" % (
-            self.path, len(body))
-        head += "".join("%s: %s\r\n" % kv for kv in benchrun.HEADERS.items()) + "\r\n"
-        self.sock.sendall(head.encode() + body)
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self.sock.recv(65536)
-        hdrs, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", hdrs).group(1))
-        while len(self.buf) < length:
-            self.buf += self.sock.recv(65536)
-        reply, self.buf = self.buf[:length], self.buf[length:]
-        if b'"success":true' not in reply:
-            raise SystemExit("https %s failed: %s" % (action, reply[:300]))
+    def call(self, proto, action, fqdn, key):
+        self.p.stdin.write("%s %s\n" % (proto, benchrun.body(action, fqdn, key).decode()))
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().strip()
+        if not out.isdigit():
+            raise SystemExit("%s %s failed: %s" % (proto, action, out[:300]))
+
+    def stop(self):
+        self.p.stdin.close()
+        self.p.wait(30)
 
 
 def act(way, action, fqdn, key, tools):
     """Present (or remove) one value the given way."""
-    zp, cfg, bench, https = tools
+    zp, cfg, bench, hc = tools
     present = action == "Present"
     if way == "raw":
         bench.ask("%s %s %s" % ("raw" if present else "rawdel", fqdn, key))
@@ -168,7 +167,7 @@ def act(way, action, fqdn, key, tools):
         subprocess.run([zp, "present" if present else "cleanup", "--config", cfg, "--fqdn", fqdn,
                         "--key", key, "--log-level", "error"], check=True, capture_output=True)
     else:
-        https.call(action, fqdn, key)
+        hc.call("h1" if way == "https" else "h2", action, fqdn, key)
 
 
 def one(way, i, tools):
@@ -188,8 +187,9 @@ def interleaved(args, zp, exe, n, d):
     cfg, secret = config(tmp, chain)
     srv = Serve(zp, cfg, d, tmp)
     bench = Bench(exe, cfg, secret, chain.addrs()[0])
+    hc = HClient(os.path.join(args.build, "bench", "zp_hclient"), srv.port, d)
     try:
-        tools = (zp, cfg, bench, Https(srv.port, d))
+        tools = (zp, cfg, bench, hc)
         lat = {w: [] for w in WAYS}
         for i in range(args.iterations):
             for k in range(len(WAYS)):
@@ -208,6 +208,7 @@ def interleaved(args, zp, exe, n, d):
                     statistics.median(r), benchrun.pct(r, 99))
             print(line, flush=True)
     finally:
+        hc.stop()
         bench.stop()
         srv.stop()
         chain.stop()
@@ -327,6 +328,42 @@ def scale_https(zp, d, n, chain):
         srv.stop()
 
 
+def scale_h2(zp, d, n, chain):
+    """n Presents waiting on a nameserver that never answers, as kube-apiserver sends them
+    when the server offers h2: multiplexed, at most the advertised streams per connection."""
+    H2 = h2client.H2
+    tmp = tempfile.mkdtemp(prefix="zp-scale-h2-")
+    srv, mport = scale_serve(zp, d, n, chain, tmp)
+    conns = []
+    try:
+        before = srv.rss_kb()
+        c0 = cpu_s(srv.p.pid)
+        per = None
+        path = "/apis/%s/v1alpha1/zoneproof" % benchrun.GROUP
+        hdrs = benchrun.HEADERS
+        for i in range(n):
+            if not conns or len(conns[-1].streams) >= per:
+                conns.append(H2(srv.port, benchrun.tls_context(d)))
+                while not conns[-1].settings:
+                    conns[-1].pump()
+                per = conns[-1].settings.get(3, 100)  # SETTINGS_MAX_CONCURRENT_STREAMS
+            conns[-1].request("POST", path, hdrs, benchrun.body(
+                "Present", "_acme-challenge.h2w%d.%s." % (i, ZONE), "h2w%037d" % i))
+        t0 = time.time()
+        while (metric(mport, "zoneproof_watches_waiting") or 0) < n and time.time() - t0 < 300:
+            time.sleep(0.2)
+        waiting = metric(mport, "zoneproof_watches_waiting")
+        rss = settled_rss(srv)
+        print("  h2      %6d waiting on %d connections (%d streams each): %5d of them in the "
+              "watcher, RSS %7d kB -> %7d kB: %.1f KB each; serve's CPU %.1f s"
+              % (n, len(conns), per, waiting or 0, before, rss, (rss - before) / n,
+                 cpu_s(srv.p.pid) - c0), flush=True)
+    finally:
+        for c in conns:
+            c.close()
+        srv.stop()
+
+
 def scale_inproc(exe, n, chain, tmp, served):
     dead = zptest.free_port()
     cfg, secret = config(tmp, chain, name="scale-%d.yaml" % n,
@@ -374,6 +411,7 @@ def main():
                     scale_inproc(exe, n, chain, tmp, served=False)
                     scale_inproc(exe, n, chain, tmp, served=True)
                 scale_https(zp, d, n, chain)
+                scale_h2(zp, d, n, chain)
         finally:
             chain.stop()
 

@@ -2,7 +2,7 @@
 # static-build.sh — builds zoneproof as one fully static binary linked against musl.
 #
 # Every library zoneproof uses (OpenSSL, libcurl, cJSON, libyaml, ldns, libevent,
-# libpsl, nghttp2) is compiled from Debian's own source package (`apt-get source`, with
+# libpsl, expat, nghttp2) is compiled from Debian's own source package (`apt-get source`, with
 # Debian's patches applied) by musl-gcc, and installed into a cache outside the
 # repository, one prefix per package and version:
 #
@@ -272,6 +272,22 @@ build_cjson() {
   with_env "$deps_cjson" cmake --install _build
 }
 
+deps_expat=""
+build_expat() {
+  local src=$1 prefix=$2
+  # The package is upstream's repository: the library is in expat/. Built with autotools, as
+  # Debian builds it (Debian's patches expect its expat_config.h, not CMake's). No xmlwf,
+  # examples, tests or docs.
+  cd expat
+  with_env "$deps_expat" autoreconf -fi
+  with_env "$deps_expat" ./configure --prefix="$prefix" --disable-shared --enable-static \
+    --disable-dependency-tracking --without-xmlwf --without-examples --without-tests \
+    --without-docbook
+  with_env "$deps_expat" make -j"$jobs" -C lib
+  with_env "$deps_expat" make -C lib install-libLTLIBRARIES install-includeHEADERS
+  with_env "$deps_expat" make install-pkgconfigDATA
+}
+
 deps_nghttp2=""
 build_nghttp2() {
   local src=$1 prefix=$2
@@ -476,7 +492,7 @@ case "$malloc_impl" in
 esac
 extra_pkgs=
 [ "$malloc_impl" = musl ] || extra_pkgs=$malloc_impl
-for pkg in openssl libpsl cjson libyaml ldns libevent curl nghttp2 $extra_pkgs; do
+for pkg in openssl libpsl cjson libyaml ldns libevent curl expat nghttp2 $extra_pkgs; do
   build_pkg "$pkg"
 done
 log "dependencies ready in $(($(now) - t_start)) s"
@@ -486,7 +502,7 @@ fi
 
 # ---- zoneproof -------------------------------------------------------------------------------
 
-pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl nghttp2)
+pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl expat nghttp2)
 zp_cflags="-pipe -fstack-protector-strong -ffunction-sections -fdata-sections -idirafter$compat_inc"
 zp_ldflags="-Wl,--gc-sections -s"
 [ "$malloc_impl" = musl ] || zp_ldflags="$zp_ldflags ${prefix_of[mimalloc]}/lib/mimalloc.o"

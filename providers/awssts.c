@@ -7,6 +7,8 @@
  * because the kubelet rotates it. Credentials are fetched outside the
  * cache's mutex, so no call waits on another call's deadline; two calls
  * that miss at once both fetch, and the later answer replaces the earlier.
+ * Replies are XML, read with expat by route53_xml.c (zp_r53_xml_parse),
+ * which wipes what it held of them.
  */
 #define _GNU_SOURCE /* timegm */
 #include <pthread.h>
@@ -31,6 +33,7 @@
 #define STS_REPLY_MAX (64u * 1024u)
 #define STS_MARGIN_S 300 /* refresh this long before the credentials expire */
 #define STS_LOG_BODY 300
+#define STS_TEXT_MAX 4096 /* an element's text in a reply (the session token is the longest) */
 
 struct zp_awssts {
     pthread_mutex_t mu;
@@ -173,40 +176,35 @@ static int sts_identity(const struct zp_awssts_src *src, const char **role, cons
 }
 
 /* The credentials in a 200 reply to AssumeRoleWithWebIdentity, into *out and *expires. */
-/* A credential element's text: not empty, and no NUL that would cut it short (&#0; or a raw 0). */
-static int sts_text_ok(const struct zp_buf *t)
-{
-    return t->len > 0 && memchr(t->data, '\0', t->len) == NULL;
-}
-
 int zp_awssts_parse(const struct zp_buf *body, const char *role, struct zp_awssts_creds *out,
                     time_t *expires, struct zp_err *err)
 {
-    const char *end = body->data + body->len;
-    struct zp_buf t;
+    static const char *const names[] = {"AccessKeyId", "SecretAccessKey", "SessionToken"};
+    char **const dst[] = {&out->access_key_id, &out->secret_access_key, &out->session_token};
+    struct zp_r53_xml x;
+    char why[160] = "";
+    const char *t;
     int rc = -1;
 
-    zp_buf_init(&t, 4096);
-    if (!zp_r53_xml_get(body->data, end, "AccessKeyId", &t) || !sts_text_ok(&t))
+    if (zp_r53_xml_parse(zp_buf_str(body), body->len, STS_TEXT_MAX, &x, why, sizeof(why)) == -1)
         goto out;
-    out->access_key_id = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(body->data, end, "SecretAccessKey", &t) || !sts_text_ok(&t))
-        goto out;
-    out->secret_access_key = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(body->data, end, "SessionToken", &t) || !sts_text_ok(&t))
-        goto out;
-    out->session_token = zp_xstrdup(zp_buf_str(&t));
-    if (!zp_r53_xml_get(body->data, end, "Expiration", &t) ||
-        (*expires = parse_expiration(zp_buf_str(&t))) == (time_t)-1)
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        /* expat never passes a NUL on (XML has none), so the text is all of the value. */
+        if ((t = zp_r53_xml_get(&x, 0, names[i])) == NULL || t[0] == '\0')
+            goto out;
+        *dst[i] = zp_xstrdup(t);
+    }
+    if ((t = zp_r53_xml_get(&x, 0, "Expiration")) == NULL ||
+        (*expires = parse_expiration(t)) == (time_t)-1)
         goto out;
     rc = 0;
 out:
     if (rc == -1)
         zp_err_set(err, ZP_ETRANSIENT,
                    "AWS STS answered AssumeRoleWithWebIdentity for role %s without usable "
-                   "credentials",
-                   role);
-    zp_buf_free_secret(&t);
+                   "credentials%s%s%s",
+                   role, why[0] ? " (" : "", why, why[0] ? ")" : "");
+    zp_r53_xml_free(&x);
     return rc;
 }
 

@@ -2,20 +2,22 @@
  * namecheap_xml.c — owns the reading of Namecheap's XML replies and the
  * host list they carry.
  *
- * The replies are small and regular (one ApiResponse, a few fixed elements,
- * one empty <host/> element per record), so a minimal strict parser is
- * enough, and it is safer than a general one: elements, attributes in
- * single or double quotes, the five predefined entities and numeric
- * character references, comments, an optional XML declaration. Nothing else
- * is accepted (no DOCTYPE, no CDATA, no processing instructions in the
- * body), everything is capped (depth, elements, attributes, lengths), and
- * every failure says what was wrong. A reply cut short never parses: the
- * root element would not be closed.
+ * expat reads the replies into a small tree (elements, attributes, text).
+ * A well-kept parser checks well-formedness, entities, character references,
+ * encodings and namespaces (names are matched without them) better than the
+ * hand-written one it replaced. Input controls nothing unbounded: depth,
+ * elements, attributes and lengths are capped, and markup a Namecheap reply
+ * does not contain is refused (a DTD, so no entity of its own; CDATA;
+ * processing instructions). expat's protection against entity expansion
+ * stays on as well. A reply cut short never parses: the root element would
+ * not be closed.
  *
  * On top of the parser, the replies are read as strictly: the host list
  * feeds a call that replaces every record of the domain, so a reply is used
  * only when every host and every field was understood.
  */
+#include <expat.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,25 +36,29 @@
 #define NC_NAME_MAX 64
 #define NC_VALUE_MAX 16384 /* a long DKIM key is 1–2 KB */
 #define NC_TEXT_MAX 4096
+#define NC_NS_SEP '|' /* expat names "namespace|local"; a local name has no '|' */
+#define NC_MARKUP "markup a Namecheap reply does not contain (<!DOCTYPE, CDATA or <?)"
 
 /* ---- the parser --------------------------------------------------------------------------- */
 
 struct nc_node {
-    char name[NC_NAME_MAX + 1];
+    char name[NC_NAME_MAX + 1]; /* the local name */
     size_t nattr;
-    char *attr[2 * NC_ATTRS_MAX]; /* name, value, name, value, … (values decoded) */
-    char *text;                   /* character data, decoded; NULL if none */
+    char *attr[2 * NC_ATTRS_MAX]; /* name, value, name, value, … (local names, decoded values) */
+    struct zp_buf text;           /* character data, decoded */
     struct nc_node *child, *last, *next;
 };
 
 struct nc_px {
-    const char *p, *end;
-    size_t nodes;
+    XML_Parser p;
+    struct nc_node *root, *open[NC_DEPTH_MAX];
+    size_t depth, nodes;
     char why[192];
 };
 
 static int px_fail(struct nc_px *px, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Stops expat; the first failure is the one reported. Always returns -1. */
 static int px_fail(struct nc_px *px, const char *fmt, ...)
 {
     va_list ap;
@@ -61,6 +67,7 @@ static int px_fail(struct nc_px *px, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(px->why, sizeof(px->why), fmt, ap);
         va_end(ap);
+        XML_StopParser(px->p, XML_FALSE);
     }
     return -1;
 }
@@ -71,364 +78,12 @@ static void nd_free(struct nc_node *n)
         struct nc_node *next = n->next;
         for (size_t i = 0; i < 2 * n->nattr; i++)
             free(n->attr[i]);
-        free(n->text);
+        zp_buf_free(&n->text);
         nd_free(n->child); /* depth is capped, so this recursion is too */
         free(n);
         n = next;
     }
 }
-
-static int px_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static size_t px_ws(struct nc_px *px)
-{
-    const char *s = px->p;
-
-    while (px->p < px->end && px_space(*px->p))
-        px->p++;
-    return (size_t)(px->p - s);
-}
-
-static int px_starts(const struct nc_px *px, const char *s)
-{
-    size_t n = strlen(s);
-
-    return (size_t)(px->end - px->p) >= n && memcmp(px->p, s, n) == 0;
-}
-
-static int px_name_char(unsigned char c, int first)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' ||
-           (!first && ((c >= '0' && c <= '9') || c == '-' || c == '.'));
-}
-
-static int px_name(struct nc_px *px, char out[NC_NAME_MAX + 1])
-{
-    size_t n = 0;
-
-    if (px->p >= px->end || !px_name_char((unsigned char)*px->p, 1))
-        return px_fail(px, "a tag or attribute without a valid name");
-    while (px->p < px->end && px_name_char((unsigned char)*px->p, 0)) {
-        if (n == NC_NAME_MAX)
-            return px_fail(px, "a name longer than %d characters", NC_NAME_MAX);
-        out[n++] = *px->p++;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static int px_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes the reference at px->p ('&') into b. */
-static int px_entity(struct nc_px *px, struct zp_buf *b)
-{
-    static const struct {
-        const char *name;
-        char c;
-    } named[] = {{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
-    size_t left = (size_t)(px->end - px->p) - 1;
-    const char *s = px->p + 1, *semi = memchr(s, ';', left < 12 ? left : 12);
-    unsigned long cp = 0;
-    char u[4];
-    size_t n;
-
-    if (semi == NULL)
-        return px_fail(px, "an '&' that starts no character reference");
-    n = (size_t)(semi - s);
-    px->p = semi + 1;
-    if (n >= 2 && s[0] == '#') {
-        int hex = s[1] == 'x', base = hex ? 16 : 10;
-        if (s + 1 + hex == semi)
-            return px_fail(px, "an empty character reference");
-        for (const char *q = s + 1 + hex; q < semi; q++) {
-            int d = px_hexval(*q);
-            if (d < 0 || d >= base)
-                return px_fail(px, "a malformed character reference");
-            cp = cp * (unsigned long)base + (unsigned long)d;
-            if (cp > 0x10FFFF)
-                return px_fail(px, "a character reference beyond Unicode");
-        }
-        if ((cp < 0x20 && cp != 0x9 && cp != 0xA && cp != 0xD) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return px_fail(px, "a character reference to a character XML does not allow");
-        if (cp < 0x80) {
-            u[0] = (char)cp;
-            n = 1;
-        } else if (cp < 0x800) {
-            u[0] = (char)(0xC0 | (cp >> 6));
-            u[1] = (char)(0x80 | (cp & 0x3F));
-            n = 2;
-        } else if (cp < 0x10000) {
-            u[0] = (char)(0xE0 | (cp >> 12));
-            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[2] = (char)(0x80 | (cp & 0x3F));
-            n = 3;
-        } else {
-            u[0] = (char)(0xF0 | (cp >> 18));
-            u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[3] = (char)(0x80 | (cp & 0x3F));
-            n = 4;
-        }
-        return zp_buf_append(b, u, n) == -1 ? px_fail(px, "a value that is too long") : 0;
-    }
-    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
-        if (strlen(named[i].name) == n && memcmp(s, named[i].name, n) == 0)
-            return zp_buf_append(b, &named[i].c, 1) == -1 ? px_fail(px, "a value that is too long")
-                                                          : 0;
-    return px_fail(px, "an unknown entity &%.*s;", (int)n, s);
-}
-
-/* Character data up to stop ('<' for text, the quote for an attribute), decoded into b. */
-static int px_chars(struct nc_px *px, char stop, struct zp_buf *b)
-{
-    while (px->p < px->end && *px->p != stop) {
-        const char *s = px->p;
-        while (px->p < px->end && *px->p != stop && *px->p != '&' && *px->p != '<' &&
-               ((unsigned char)*px->p >= 0x20 || px_space(*px->p)))
-            px->p++;
-        if (px->p > s && zp_buf_append(b, s, (size_t)(px->p - s)) == -1)
-            return px_fail(px, "a value longer than %zu bytes", b->max);
-        if (px->p >= px->end || *px->p == stop)
-            break;
-        if (*px->p == '&') {
-            if (px_entity(px, b) == -1)
-                return -1;
-        } else if (*px->p == '<') {
-            return px_fail(px, "a '<' inside an attribute value");
-        } else {
-            return px_fail(px, "a control character");
-        }
-    }
-    return 0;
-}
-
-static int px_attr(struct nc_px *px, struct nc_node *n)
-{
-    struct zp_buf v;
-    char name[NC_NAME_MAX + 1], quote;
-    int rc = -1;
-
-    zp_buf_init(&v, NC_VALUE_MAX);
-    if (n->nattr == NC_ATTRS_MAX) {
-        px_fail(px, "more than %d attributes in <%s>", NC_ATTRS_MAX, n->name);
-        goto out;
-    }
-    if (px_name(px, name) == -1)
-        goto out;
-    px_ws(px);
-    if (px->p >= px->end || *px->p != '=') {
-        px_fail(px, "attribute %s of <%s> without a value", name, n->name);
-        goto out;
-    }
-    px->p++;
-    px_ws(px);
-    if (px->p >= px->end || (*px->p != '"' && *px->p != '\'')) {
-        px_fail(px, "attribute %s of <%s> without quotes", name, n->name);
-        goto out;
-    }
-    quote = *px->p++;
-    if (px_chars(px, quote, &v) == -1)
-        goto out;
-    if (px->p >= px->end) {
-        px_fail(px, "the reply ends inside attribute %s of <%s>", name, n->name);
-        goto out;
-    }
-    px->p++;
-    for (size_t i = 0; i < n->nattr; i++)
-        if (strcmp(n->attr[2 * i], name) == 0) {
-            px_fail(px, "attribute %s twice in <%s>", name, n->name);
-            goto out;
-        }
-    n->attr[2 * n->nattr] = zp_xstrdup(name);
-    n->attr[2 * n->nattr + 1] = v.data ? zp_buf_take(&v) : zp_xstrdup("");
-    n->nattr++;
-    rc = 0;
-out:
-    zp_buf_free(&v);
-    return rc;
-}
-
-/* Skips a comment at px->p ("<!--"). */
-static int px_comment(struct nc_px *px)
-{
-    const char *s = px->p + 4, *e;
-
-    for (e = s; e + 3 <= px->end && memcmp(e, "-->", 3) != 0; e++)
-        ;
-    if (e + 3 > px->end)
-        return px_fail(px, "the reply ends inside a comment");
-    px->p = e + 3;
-    return 0;
-}
-
-/* The rest of n's start tag, after its name: attributes, then '>' (0) or "/>" (1). */
-static int px_start_tag(struct nc_px *px, struct nc_node *n)
-{
-    for (;;) {
-        size_t ws = px_ws(px);
-        if (px->p >= px->end)
-            return px_fail(px, "the reply ends inside the tag <%s>", n->name);
-        if (px_starts(px, "/>")) {
-            px->p += 2;
-            return 1;
-        }
-        if (*px->p == '>') {
-            px->p++;
-            return 0;
-        }
-        if (ws == 0)
-            return px_fail(px, "attributes of <%s> not separated by space", n->name);
-        if (px_attr(px, n) == -1)
-            return -1;
-    }
-}
-
-/* The end tag at px->p ("</"), which must close n. */
-static int px_end_tag(struct nc_px *px, const struct nc_node *n)
-{
-    char close[NC_NAME_MAX + 1];
-
-    px->p += 2;
-    if (px_name(px, close) == -1)
-        return -1;
-    px_ws(px);
-    if (px->p >= px->end)
-        return px_fail(px, "the reply ends inside </%s>", close);
-    if (strcmp(close, n->name) != 0 || *px->p != '>')
-        return px_fail(px, "<%s> closed by </%s>", n->name, close);
-    px->p++;
-    return 0;
-}
-
-/* One element at px->p ('<'); *out is set as soon as it exists, so the caller frees it. */
-static int px_element(struct nc_px *px, int depth, struct nc_node **out)
-{
-    struct nc_node *n;
-    struct zp_buf text;
-    int rc = -1, empty = 0;
-
-    zp_buf_init(&text, NC_TEXT_MAX);
-    if (depth > NC_DEPTH_MAX || ++px->nodes > NC_NODES_MAX) {
-        px_fail(px,
-                depth > NC_DEPTH_MAX ? "elements nested more than %d deep"
-                                     : "more than %d elements",
-                depth > NC_DEPTH_MAX ? NC_DEPTH_MAX : NC_NODES_MAX);
-        goto out;
-    }
-    n = *out = zp_xcalloc(1, sizeof(*n));
-    px->p++;
-    if (px_name(px, n->name) == -1 || (empty = px_start_tag(px, n)) == -1)
-        goto out;
-    while (!empty) {
-        if (px->p >= px->end) {
-            px_fail(px, "the reply ends before </%s>", n->name);
-            goto out;
-        }
-        if (px_starts(px, "</")) {
-            if (px_end_tag(px, n) == -1)
-                goto out;
-            break;
-        }
-        if (px_starts(px, "<!--")) {
-            if (px_comment(px) == -1)
-                goto out;
-        } else if (px_starts(px, "<!") || px_starts(px, "<?")) {
-            px_fail(px, "markup a Namecheap reply does not contain (<!DOCTYPE, CDATA or <?)");
-            goto out;
-        } else if (*px->p == '<') {
-            struct nc_node *c = NULL;
-            int crc = px_element(px, depth + 1, &c);
-            if (c != NULL) {
-                if (n->last)
-                    n->last->next = c;
-                else
-                    n->child = c;
-                n->last = c;
-            }
-            if (crc == -1)
-                goto out;
-        } else if (px_chars(px, '<', &text) == -1) {
-            goto out;
-        }
-    }
-    if (text.len > 0)
-        n->text = zp_buf_take(&text);
-    rc = 0;
-out:
-    zp_buf_free(&text);
-    return rc;
-}
-
-/* The whole document: an optional BOM and XML declaration, comments, one root element. */
-static struct nc_node *px_document(const char *body, size_t len, char *why, size_t whysz)
-{
-    struct nc_px px = {.p = body, .end = body + len};
-    struct nc_node *root = NULL;
-    int ok = 0, started = 0;
-
-    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
-        px.p += 3;
-    px_ws(&px);
-    if (px_starts(&px, "<?xml")) {
-        const char *e = px.p;
-        while (e + 2 <= px.end && memcmp(e, "?>", 2) != 0)
-            e++;
-        if (e + 2 > px.end) {
-            px_fail(&px, "the reply ends inside the XML declaration");
-            goto out;
-        }
-        px.p = e + 2;
-    }
-    for (px_ws(&px); px_starts(&px, "<!--"); px_ws(&px))
-        if (px_comment(&px) == -1)
-            goto out;
-    if (px.p >= px.end || *px.p != '<' || px_starts(&px, "<!") || px_starts(&px, "<?")) {
-        px_fail(&px, px.p >= px.end ? "the reply is empty" : "the reply is not XML");
-        goto out;
-    }
-    started = 1;
-    if (px_element(&px, 1, &root) == -1)
-        goto out;
-    for (px_ws(&px); px_starts(&px, "<!--"); px_ws(&px))
-        if (px_comment(&px) == -1)
-            goto out;
-    if (px.p != px.end) {
-        px_fail(&px, "content after </%s>", root->name);
-        goto out;
-    }
-    ok = 1;
-out:
-    if (!ok) {
-        nd_free(root);
-        root = NULL;
-        /*
-         * Whatever was being read when the bytes ran out, the cause is the
-         * same: a reply that stops in the middle of the root element, or
-         * not at the end of a tag.
-         */
-        const char *last = body + len;
-        while (last > body && px_space(last[-1]))
-            last--;
-        snprintf(why, whysz, "%s",
-                 started && (px.p >= px.end || last[-1] != '>') ? "the reply is cut short"
-                                                                : px.why);
-    }
-    return root;
-}
-
-/* ---- reading the tree --------------------------------------------------------------------- */
 
 static const char *nd_attr(const struct nc_node *n, const char *name)
 {
@@ -437,6 +92,165 @@ static const char *nd_attr(const struct nc_node *n, const char *name)
             return n->attr[2 * i + 1];
     return NULL;
 }
+
+static const char *px_local(const char *name)
+{
+    const char *sep = strrchr(name, NC_NS_SEP);
+
+    return sep != NULL ? sep + 1 : name;
+}
+
+static int px_attr(struct nc_px *px, struct nc_node *n, const char *name, const char *value)
+{
+    if (n->nattr == NC_ATTRS_MAX)
+        return px_fail(px, "more than %d attributes in <%s>", NC_ATTRS_MAX, n->name);
+    if (strlen(name) > NC_NAME_MAX)
+        return px_fail(px, "a name longer than %d characters", NC_NAME_MAX);
+    if (strlen(value) > NC_VALUE_MAX)
+        return px_fail(px, "a value longer than %d bytes", NC_VALUE_MAX);
+    /* expat compares names with their namespaces; what is read here is the local name. */
+    if (nd_attr(n, name) != NULL)
+        return px_fail(px, "attribute %s twice in <%s>", name, n->name);
+    n->attr[2 * n->nattr] = zp_xstrdup(name);
+    n->attr[2 * n->nattr + 1] = zp_xstrdup(value);
+    n->nattr++;
+    return 0;
+}
+
+static void XMLCALL px_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+    struct nc_px *px = ud;
+    struct nc_node *n, *up = px->depth > 0 ? px->open[px->depth - 1] : NULL;
+
+    if (px->why[0] != '\0')
+        return;
+    if (px->depth == NC_DEPTH_MAX || px->nodes == NC_NODES_MAX) {
+        px_fail(px,
+                px->depth == NC_DEPTH_MAX ? "elements nested more than %d deep"
+                                          : "more than %d elements",
+                px->depth == NC_DEPTH_MAX ? NC_DEPTH_MAX : NC_NODES_MAX);
+        return;
+    }
+    if (strlen(px_local(name)) > NC_NAME_MAX) {
+        px_fail(px, "a name longer than %d characters", NC_NAME_MAX);
+        return;
+    }
+    n = zp_xcalloc(1, sizeof(*n));
+    snprintf(n->name, sizeof(n->name), "%s", px_local(name));
+    zp_buf_init(&n->text, NC_TEXT_MAX);
+    px->nodes++;
+    if (up == NULL)
+        px->root = n;
+    else if (up->last != NULL)
+        up->last->next = n;
+    else
+        up->child = n;
+    if (up != NULL)
+        up->last = n;
+    px->open[px->depth++] = n;
+    for (size_t i = 0; atts[i] != NULL; i += 2)
+        if (px_attr(px, n, px_local(atts[i]), atts[i + 1]) == -1)
+            return;
+}
+
+static void XMLCALL px_end(void *ud, const XML_Char *name)
+{
+    struct nc_px *px = ud;
+
+    if (px->why[0] == '\0')
+        px->depth--;
+}
+
+static void XMLCALL px_text(void *ud, const XML_Char *s, int len)
+{
+    struct nc_px *px = ud;
+    struct zp_buf *t;
+
+    if (px->why[0] != '\0' || px->depth == 0)
+        return;
+    t = &px->open[px->depth - 1]->text;
+    if (zp_buf_append(t, s, (size_t)len) == -1)
+        px_fail(px, "a value longer than %zu bytes", t->max);
+}
+
+static void XMLCALL px_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int internal)
+{
+    px_fail(ud, NC_MARKUP);
+}
+
+static void XMLCALL px_entity(void *ud, const XML_Char *name, int param, const XML_Char *value,
+                              int len, const XML_Char *base, const XML_Char *sysid,
+                              const XML_Char *pubid, const XML_Char *notation)
+{
+    px_fail(ud, NC_MARKUP);
+}
+
+static void XMLCALL px_cdata(void *ud)
+{
+    px_fail(ud, NC_MARKUP);
+}
+
+static void XMLCALL px_pi(void *ud, const XML_Char *target, const XML_Char *data)
+{
+    px_fail(ud, NC_MARKUP);
+}
+
+/* Why expat refused the reply, in the words of the sentence. */
+static void px_syntax(struct nc_px *px, const char *body, size_t len)
+{
+    enum XML_Error code = XML_GetErrorCode(px->p);
+    size_t lead = 0;
+
+    while (lead < len && body[lead] != '\0' && strchr(" \t\r\n", body[lead]) != NULL)
+        lead++;
+    /* Whatever was being read when the bytes ran out, the cause is the same. */
+    if (code == XML_ERROR_UNCLOSED_TOKEN || code == XML_ERROR_PARTIAL_CHAR ||
+        code == XML_ERROR_UNCLOSED_CDATA_SECTION || (code == XML_ERROR_NO_ELEMENTS && px->root))
+        px_fail(px, "the reply is cut short");
+    else if (code == XML_ERROR_NO_ELEMENTS)
+        px_fail(px, "the reply is empty");
+    else if (px->root == NULL && XML_GetCurrentByteIndex(px->p) == (XML_Index)lead &&
+             (code == XML_ERROR_SYNTAX || code == XML_ERROR_INVALID_TOKEN))
+        px_fail(px, "the reply is not XML");
+    else if (code == XML_ERROR_JUNK_AFTER_DOC_ELEMENT && px->root != NULL)
+        px_fail(px, "content after </%s>", px->root->name);
+    else
+        px_fail(px, "not well-formed XML at line %lu, column %lu: %s",
+                (unsigned long)XML_GetCurrentLineNumber(px->p),
+                (unsigned long)XML_GetCurrentColumnNumber(px->p) + 1, XML_ErrorString(code));
+}
+
+/* The whole document as a tree; NULL with a phrase in why when it is refused. */
+static struct nc_node *px_document(const char *body, size_t len, char *why, size_t whysz)
+{
+    static const XML_Memory_Handling_Suite mm = {zp_xmalloc, zp_xrealloc, free};
+    static const XML_Char sep = NC_NS_SEP;
+    struct nc_px px = {0};
+
+    if (len > INT_MAX) {
+        snprintf(why, whysz, "a reply longer than %d bytes", INT_MAX);
+        return NULL;
+    }
+    px.p = XML_ParserCreate_MM(NULL, &mm, &sep); /* cannot fail: zp_xmalloc aborts instead */
+    XML_SetUserData(px.p, &px);
+    XML_SetElementHandler(px.p, px_start, px_end);
+    XML_SetCharacterDataHandler(px.p, px_text);
+    XML_SetStartDoctypeDeclHandler(px.p, px_doctype);
+    XML_SetEntityDeclHandler(px.p, px_entity);
+    XML_SetStartCdataSectionHandler(px.p, px_cdata);
+    XML_SetProcessingInstructionHandler(px.p, px_pi);
+    if (XML_Parse(px.p, body, (int)len, XML_TRUE) != XML_STATUS_OK) {
+        px_syntax(&px, body, len); /* a no-op when a handler refused the reply first */
+        nd_free(px.root);
+        px.root = NULL;
+        snprintf(why, whysz, "%s", px.why);
+    }
+    XML_ParserFree(px.p);
+    return px.root;
+}
+
+/* ---- reading the tree --------------------------------------------------------------------- */
 
 /* The only child called name; NULL if there is none, or more than one (*count says which). */
 static const struct nc_node *nd_child(const struct nc_node *n, const char *name, int *count)
@@ -454,10 +268,9 @@ static const struct nc_node *nd_child(const struct nc_node *n, const char *name,
 
 static int nd_blank(const struct nc_node *n)
 {
-    for (const char *p = n->text; p && *p; p++)
-        if (!px_space(*p))
-            return 0;
-    return 1;
+    const char *t = zp_buf_str(&n->text);
+
+    return t[strspn(t, " \t\r\n")] == '\0';
 }
 
 static int nc_fail(struct zp_err *err, enum zp_errkind kind, const char *what, const char *domain,
@@ -485,8 +298,8 @@ static int nc_apierr(const struct nc_node *errors, struct zp_nc_apierr *a)
         return 0;
     num = nd_attr(e, "Number");
     a->number = num ? strtol(num, NULL, 10) : 0;
-    for (t = e->text ? e->text : ""; px_space(*t); t++)
-        ;
+    t = zp_buf_str(&e->text);
+    t += strspn(t, " \t\r\n");
     for (; t[i] && i < sizeof(a->text) - 1; i++)
         a->text[i] = ((unsigned char)t[i] >= 0x20 && (unsigned char)t[i] < 0x7f) ? t[i] : ' ';
     while (i > 0 && a->text[i - 1] == ' ')

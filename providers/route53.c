@@ -386,23 +386,38 @@ out:
 
 /* ---- the API calls ------------------------------------------------------------------------ */
 
+/* A 200 reply as XML: -1 with a sentence when it is not XML that can be read. */
+static int r53_xml(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
+                   struct zp_r53_xml *x, struct zp_err *err)
+{
+    char why[160];
+
+    if (zp_r53_xml_parse(zp_buf_str(&resp->body), resp->body.len, ZP_R53_TEXT_MAX, x, why,
+                         sizeof(why)) == 0)
+        return 0;
+    r53_log_reply(op, action, resp);
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "Route 53 answered %s with a reply that cannot be read (%s); retry later",
+                      action, why);
+}
+
 /* ListHostedZonesByName: the one public zone named rec->zone. */
 static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
 {
-    const char *zone = op->rec->zone, *akid = op->who;
+    const char *zone = op->rec->zone, *name, *priv, *id;
     char dnsname[ZP_R53_NAME_MAX], next_id[R53_ID_MAX] = "";
     struct zp_http_resp resp;
-    struct zp_buf t;
+    struct zp_r53_xml x = {0};
     int found = 0, privates = 0, done = 0, rc = -1;
+    long hz;
 
     zp_http_resp_init(&resp);
-    zp_buf_init(&t, 4096);
     snprintf(dnsname, sizeof(dnsname), "%s", zone);
     if (dnsname[0] != '\0' && dnsname[strlen(dnsname) - 1] == '.')
         dnsname[strlen(dnsname) - 1] = '\0';
     for (int page = 0; page < R53_ZONE_PAGES && !done; page++) {
         const char *pairs[] = {"dnsname", dnsname, "maxitems", "10", "hostedzoneid", next_id};
-        const char *p, *end, *cs, *ce;
+        zp_r53_xml_free(&x);
         if (r53_send(op, "GET", R53_API "/hostedzonesbyname", pairs, next_id[0] ? 3 : 2, NULL,
                      &resp, err) == -1)
             goto out;
@@ -410,60 +425,56 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
             r53_fail(op, "ListHostedZonesByName", &resp, err);
             goto out;
         }
+        if (r53_xml(op, "ListHostedZonesByName", &resp, &x, err) == -1)
+            goto out;
         /* Ordered by name from dnsname on: the zones of that name first, then others. */
-        end = resp.body.data + resp.body.len;
-        for (p = resp.body.data; !done && zp_r53_xml_elem(p, end, "HostedZone", &cs, &ce, &p);) {
-            if (!zp_r53_xml_get(cs, ce, "Name", &t) || !zp_r53_name_eq(zp_buf_str(&t), zone)) {
-                done = 1;
-                break;
-            }
-            if (zp_r53_xml_get(cs, ce, "PrivateZone", &t) && strcmp(zp_buf_str(&t), "true") == 0) {
-                privates++;
-                continue;
-            }
-            if (!zp_r53_xml_get(cs, ce, "Id", &t))
-                continue;
-            const char *id = zp_buf_str(&t);
-            if (strncmp(id, "/hostedzone/", 12) == 0)
+        for (size_t i = 0; !done && (hz = zp_r53_xml_find(&x, i, x.n, "HostedZone")) >= 0;
+             i = x.e[hz].end) {
+            name = zp_r53_xml_get(&x, (size_t)hz, "Name");
+            priv = zp_r53_xml_get(&x, (size_t)hz, "PrivateZone");
+            id = zp_r53_xml_get(&x, (size_t)hz, "Id");
+            if (id != NULL && strncmp(id, "/hostedzone/", 12) == 0)
                 id += 12;
-            if (!zp_r53_id_ok(id))
-                continue;
-            if (found) {
-                zp_err_set(err, ZP_ECONFIG,
-                           "the AWS account of %s has several public hosted zones "
-                           "named %s (%s, %s, …); set hostedZoneId to the one the domain is "
-                           "delegated to",
-                           akid, zone, op->zone_id, id);
-                goto out;
+            if (name == NULL || !zp_r53_name_eq(name, zone)) {
+                done = 1;
+            } else if (priv != NULL && strcmp(priv, "true") == 0) {
+                privates++;
+            } else if (id != NULL && zp_r53_id_ok(id)) {
+                if (found) {
+                    zp_err_set(err, ZP_ECONFIG,
+                               "the AWS account of %s has several public hosted zones "
+                               "named %s (%s, %s, …); set hostedZoneId to the one the domain is "
+                               "delegated to",
+                               op->who, zone, op->zone_id, id);
+                    goto out;
+                }
+                snprintf(op->zone_id, sizeof(op->zone_id), "%s", id);
+                found = 1;
             }
-            snprintf(op->zone_id, sizeof(op->zone_id), "%s", id);
-            found = 1;
         }
-        if (!done && (!zp_r53_xml_get(resp.body.data, end, "IsTruncated", &t) ||
-                      strcmp(zp_buf_str(&t), "true") != 0 ||
-                      !zp_r53_xml_get(resp.body.data, end, "NextDNSName", &t) ||
-                      !zp_r53_name_eq(zp_buf_str(&t), zone) ||
-                      !zp_r53_xml_get(resp.body.data, end, "NextHostedZoneId", &t)))
+        name = zp_r53_xml_get(&x, 0, "IsTruncated");
+        id = zp_r53_xml_get(&x, 0, "NextHostedZoneId");
+        if (!done &&
+            (name == NULL || strcmp(name, "true") != 0 || id == NULL ||
+             (name = zp_r53_xml_get(&x, 0, "NextDNSName")) == NULL || !zp_r53_name_eq(name, zone)))
             done = 1;
-        if (!done) {
-            const char *nid = zp_buf_str(&t);
+        if (!done)
             snprintf(next_id, sizeof(next_id), "%s",
-                     strncmp(nid, "/hostedzone/", 12) == 0 ? nid + 12 : nid);
-        }
+                     strncmp(id, "/hostedzone/", 12) == 0 ? id + 12 : id);
     }
     if (!found) {
         zp_err_set(err, ZP_ENOTFOUND,
                    "no public hosted zone named %s in the AWS account of %s%s; create "
                    "it there, use the access key of the account that holds it, or set "
                    "hostedZoneId",
-                   zone, akid,
+                   zone, op->who,
                    privates ? " (only a private one, which the internet cannot see)" : "");
         goto out;
     }
     rc = 0;
 out:
     zp_http_resp_free(&resp);
-    zp_buf_free(&t);
+    zp_r53_xml_free(&x);
     return rc;
 }
 
@@ -472,6 +483,7 @@ static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *
 {
     const char *pairs[] = {"name", op->rec->fqdn, "type", "TXT", "maxitems", "1"};
     struct zp_http_resp resp;
+    struct zp_r53_xml x = {0};
     struct zp_buf path, why;
     int rc = -1;
 
@@ -486,7 +498,9 @@ static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *
         r53_fail(op, "ListResourceRecordSets", &resp, err);
         goto out;
     }
-    if (zp_r53_rrset_parse(resp.body.data, resp.body.len, op->rec->fqdn, set, &why) == -1) {
+    if (r53_xml(op, "ListResourceRecordSets", &resp, &x, err) == -1)
+        goto out;
+    if (zp_r53_rrset_read(&x, op->rec->fqdn, set, &why) == -1) {
         zp_err_set(err, ZP_ECONFIG,
                    "TXT at %s in hosted zone %s is %s, which zoneproof does not change; remove it "
                    "(another ACME client may have left it) or use a name without it",
@@ -496,6 +510,7 @@ static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *
     rc = 0;
 out:
     zp_http_resp_free(&resp);
+    zp_r53_xml_free(&x);
     zp_buf_free(&path);
     zp_buf_free(&why);
     return rc;
@@ -509,14 +524,13 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
                       char *why, size_t whysz, struct zp_err *err)
 {
     struct zp_http_resp resp;
-    struct zp_buf path, t;
-    char code[64], raw[400];
+    struct zp_buf path;
+    char code[64], raw[400], text[R53_ID_MAX + 8], *cid = text;
     int rc = -1;
 
     *refused = 0;
     zp_http_resp_init(&resp);
     zp_buf_init(&path, 512);
-    zp_buf_init(&t, 1024);
     zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset/", op->zone_id);
     if (zp_buf_check(&path, "the record set path", err) == -1 ||
         r53_send(op, "POST", zp_buf_str(&path), NULL, 0, batch, &resp, err) == -1)
@@ -535,14 +549,13 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
         r53_fail(op, "ChangeResourceRecordSets", &resp, err);
         goto out;
     }
-    if (!zp_r53_xml_get(resp.body.data, resp.body.data + resp.body.len, "Id", &t)) {
+    if (!zp_r53_xml_first(zp_buf_str(&resp.body), resp.body.len, "Id", text, sizeof(text))) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 accepted the change of TXT at %s but its answer "
                    "holds no change id",
                    op->rec->fqdn);
         goto out;
     }
-    const char *cid = zp_buf_str(&t);
     if (strncmp(cid, "/change/", 8) == 0)
         cid += 8;
     if (!zp_r53_id_ok(cid)) {
@@ -552,12 +565,11 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
                    op->rec->fqdn);
         goto out;
     }
-    snprintf(id, idsz, "%s", cid);
+    zp_strlcpy(id, cid, idsz);
     rc = 0;
 out:
     zp_http_resp_free(&resp);
     zp_buf_free(&path);
-    zp_buf_free(&t);
     return rc;
 }
 
@@ -565,14 +577,14 @@ out:
 static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
 {
     struct zp_http_resp resp;
-    struct zp_buf path, t;
+    struct zp_buf path;
+    char status[16];
     uint64_t cap = op->cfg->poll_max_ms;
     uint64_t interval = R53_POLL_FIRST_MS < cap ? R53_POLL_FIRST_MS : cap;
     int rc = -1;
 
     zp_http_resp_init(&resp);
     zp_buf_init(&path, 256);
-    zp_buf_init(&t, 256);
     zp_buf_printf(&path, R53_API "/change/%s", id);
     if (zp_buf_check(&path, "the change path", err) == -1)
         goto out;
@@ -583,8 +595,9 @@ static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
             r53_fail(op, "GetChange", &resp, err);
             goto out;
         }
-        if (zp_r53_xml_get(resp.body.data, resp.body.data + resp.body.len, "Status", &t) &&
-            strcmp(zp_buf_str(&t), "INSYNC") == 0)
+        if (zp_r53_xml_first(zp_buf_str(&resp.body), resp.body.len, "Status", status,
+                             sizeof(status)) &&
+            strcmp(status, "INSYNC") == 0)
             break;
         if (interval + 300u >= zp_ms_left(op->call->deadline_ms)) {
             zp_log(ZP_LOG_INFO, "route53 change pending at deadline",
@@ -603,7 +616,6 @@ static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
 out:
     zp_http_resp_free(&resp);
     zp_buf_free(&path);
-    zp_buf_free(&t);
     return rc;
 }
 

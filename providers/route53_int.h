@@ -1,6 +1,7 @@
 /*
- * route53_int.h — what route53.c uses of route53_xml.c: reading Route 53's
- * XML replies and writing change batches. Also what the unit tests test.
+ * route53_int.h — what route53.c (and awssts.c) use of route53_xml.c: reading
+ * Route 53's XML replies with expat and writing change batches. Also what
+ * the unit tests test.
  */
 #ifndef ZP_PROVIDERS_ROUTE53_INT_H
 #define ZP_PROVIDERS_ROUTE53_INT_H
@@ -11,6 +12,7 @@ struct zp_buf;
 
 #define R53_ID_MAX 64 /* hosted zone and change ids: Z…, C…, 32 characters at most */
 #define ZP_R53_NAME_MAX 256
+#define ZP_R53_TEXT_MAX 4096 /* an element's text in a reply: a TXT value is 4,000 or less */
 
 /* One TXT record set as ListResourceRecordSets returned it. */
 struct zp_r53_rrset {
@@ -21,16 +23,39 @@ struct zp_r53_rrset {
 };
 
 /*
- * The first element <name> in [p, end): content in [*cs, *ce), the byte after
- * its end tag in *next. 1 if found. Elements of one name never nest in
- * Route 53's replies, so the first end tag closes it.
+ * A reply as expat read it: its elements in document order, each with its
+ * local name (any namespace dropped) and its own text, decoded. The
+ * elements inside e[i] are e[i + 1] up to e[e[i].end - 1].
  */
-int zp_r53_xml_elem(const char *p, const char *end, const char *name, const char **cs,
-                    const char **ce, const char **next);
-/* The decoded text of the first <name> in [p, end) into out; 0 when absent or malformed. */
-int zp_r53_xml_get(const char *p, const char *end, const char *name, struct zp_buf *out);
-/* Element text with entities (&lt; &#34; …) decoded into out; -1 if malformed. */
-int zp_r53_xml_text(const char *cs, const char *ce, struct zp_buf *out);
+struct zp_r53_elem {
+    char *name;
+    char *text; /* "" when none */
+    size_t end;
+};
+
+struct zp_r53_xml {
+    size_t n;
+    struct zp_r53_elem *e;
+};
+
+/*
+ * Reads a reply with expat. -1 with a phrase in why (whysz may be 0) when it
+ * is not well-formed XML, has a DTD, or has an element whose text is longer
+ * than textmax bytes. x is empty then; free it either way.
+ */
+int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_r53_xml *x, char *why,
+                     size_t whysz);
+/* Frees x, wiping the texts (an STS reply holds secrets). */
+void zp_r53_xml_free(struct zp_r53_xml *x);
+/* The index of the first element called name in e[from, to), or -1. */
+long zp_r53_xml_find(const struct zp_r53_xml *x, size_t from, size_t to, const char *name);
+/* The text of the first element called name inside e[i]; NULL when there is none. */
+const char *zp_r53_xml_get(const struct zp_r53_xml *x, size_t i, const char *name);
+/*
+ * The text of the first element called name in a reply, into out: 1 when the
+ * reply is well-formed XML with such an element, whose text fits in out.
+ */
+int zp_r53_xml_first(const char *body, size_t len, const char *name, char *out, size_t outsz);
 /* Whether a name as Route 53 returns it (\NNN escapes, any case) is want (canonical). */
 int zp_r53_name_eq(const char *got, const char *want);
 /*
@@ -38,8 +63,8 @@ int zp_r53_name_eq(const char *got, const char *want);
  * that one (found = 0 otherwise). -1 with a phrase in why for a set that
  * zoneproof must not rewrite (a routing policy, an alias).
  */
-int zp_r53_rrset_parse(const char *body, size_t len, const char *fqdn, struct zp_r53_rrset *set,
-                       struct zp_buf *why);
+int zp_r53_rrset_read(const struct zp_r53_xml *x, const char *fqdn, struct zp_r53_rrset *set,
+                      struct zp_buf *why);
 void zp_r53_rrset_free(struct zp_r53_rrset *set);
 /* Whether two reads returned the same set: then a refused batch was not a race. */
 int zp_r53_rrset_same(const struct zp_r53_rrset *a, const struct zp_r53_rrset *b);
@@ -55,7 +80,7 @@ size_t zp_r53_rrset_next(const struct zp_r53_rrset *set, int del, const char *va
 /* The request body: DELETE of old (when found), then CREATE of v[0..n) (when n > 0). */
 int zp_r53_batch(const char *fqdn, const struct zp_r53_rrset *old, char *const *v, size_t n,
                  unsigned long ttl, struct zp_buf *out);
-/* Code and message of an ErrorResponse or InvalidChangeBatch reply; 1 if it was one. */
+/* Code and message of an ErrorResponse (STS's too) or InvalidChangeBatch; 1 if it was one. */
 int zp_r53_error_parse(const char *body, size_t len, char *code, size_t codesz, char *msg,
                        size_t msgsz);
 

@@ -1,7 +1,9 @@
 /*
- * fuzz_namecheap.c — Namecheap's getHosts and setHosts replies: any bytes
- * are understood completely or refused with a sentence. A host list that
- * is accepted must be complete, because setHosts writes it back whole.
+ * fuzz_namecheap.c — Namecheap's getHosts and setHosts replies, read with
+ * expat by namecheap_xml.c: any bytes are understood completely or refused
+ * with a sentence. A host list that is accepted must be complete, because
+ * setHosts writes it back whole, and no field may hold a character that
+ * XML cannot carry.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct zp_nc_host *h = &hosts.host[i];
             if (!h->name || !h->type || !h->address || !h->mxpref || !h->ttl)
                 abort(); /* a host missing a field would be written back damaged */
+            for (const unsigned char *c = (const unsigned char *)h->address; *c; c++)
+                if (*c < 0x20 && *c != '\t' && *c != '\n' && *c != '\r')
+                    abort();
         }
         zp_nc_hosts_free(&hosts);
     } else if (rc == -1 && err.msg[0] == '\0') {

@@ -1,7 +1,8 @@
 /*
- * test_route53.c — reading Route 53's XML replies (record sets from a
- * start-from cursor, both error shapes, escaped names and entities) and
- * writing change batches, from route53_xml.c.
+ * test_route53.c — reading Route 53's XML replies with expat (record sets
+ * from a start-from cursor, both error shapes, escaped names, entities,
+ * CDATA, namespaces, and what is refused: malformed XML, DTDs, oversized
+ * text) and writing change batches, from route53_xml.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,9 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/err.h"
+#include "providers/awssts.h"
+#include "providers/awssts_int.h"
 #include "providers/route53_int.h"
 
 #define NS "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -27,13 +31,26 @@ static const char list_reply[] =
     "<IsTruncated>true</IsTruncated><NextRecordName>b.example.com.</NextRecordName>"
     "<MaxItems>1</MaxItems></ListResourceRecordSetsResponse>";
 
+/* zp_r53_rrset_read of a reply that must be well-formed XML. */
+static int rrset(const char *body, struct zp_r53_rrset *set, struct zp_buf *why)
+{
+    struct zp_r53_xml x;
+    char no[160];
+    int rc;
+
+    assert_int_equal(zp_r53_xml_parse(body, strlen(body), 4096, &x, no, sizeof(no)), 0);
+    rc = zp_r53_rrset_read(&x, FQDN, set, why);
+    zp_r53_xml_free(&x);
+    return rc;
+}
+
 static void rrset_of_the_name(void **state)
 {
     struct zp_r53_rrset set;
     struct zp_buf why;
 
     zp_buf_init(&why, 256);
-    assert_int_equal(zp_r53_rrset_parse(list_reply, strlen(list_reply), FQDN, &set, &why), 0);
+    assert_int_equal(rrset(list_reply, &set, &why), 0);
     assert_true(set.found);
     assert_int_equal(set.ttl, 300);
     assert_int_equal(set.n, 2);
@@ -70,13 +87,13 @@ static void cursor_is_not_a_filter(void **state)
     struct zp_buf why;
 
     zp_buf_init(&why, 256);
-    assert_int_equal(zp_r53_rrset_parse(other_name, strlen(other_name), FQDN, &set, &why), 0);
+    assert_int_equal(rrset(other_name, &set, &why), 0);
     assert_false(set.found);
-    assert_int_equal(zp_r53_rrset_parse(other_type, strlen(other_type), FQDN, &set, &why), 0);
+    assert_int_equal(rrset(other_type, &set, &why), 0);
     assert_false(set.found);
-    assert_int_equal(zp_r53_rrset_parse(empty, strlen(empty), FQDN, &set, &why), 0);
+    assert_int_equal(rrset(empty, &set, &why), 0);
     assert_false(set.found);
-    assert_int_equal(zp_r53_rrset_parse(routed, strlen(routed), FQDN, &set, &why), -1);
+    assert_int_equal(rrset(routed, &set, &why), -1);
     assert_non_null(strstr(zp_buf_str(&why), "SetIdentifier \"\"k\"\""));
     zp_r53_rrset_free(&set);
     zp_buf_free(&why);
@@ -174,30 +191,153 @@ static void same_set(void **state)
     assert_false(zp_r53_rrset_same(&a, &c));
 }
 
-static void xml_scanning(void **state)
+static void xml_reading(void **state)
 {
-    static const char doc[] = "<A><Id>/change/C1</Id><IdX>no</IdX><Empty/><Bad>&bogus;</Bad>"
-                              "<U>&#xE9;&#233;</U></A>";
-    const char *end = doc + strlen(doc), *cs, *ce, *next;
-    struct zp_buf t;
+    static const char doc[] = "<A><Id>/change/C1</Id><IdX>no</IdX><Empty/>"
+                              "<U>&#xE9;&#233;&lt;&amp;&quot;</U><C><![CDATA[<b>&amp;]]></C></A>";
+    struct zp_r53_xml x;
+    char why[160];
 
-    zp_buf_init(&t, 256);
-    assert_true(zp_r53_xml_get(doc, end, "Id", &t));
-    assert_string_equal(zp_buf_str(&t), "/change/C1");
-    assert_true(zp_r53_xml_get(doc, end, "IdX", &t));
-    assert_string_equal(zp_buf_str(&t), "no");
-    assert_true(zp_r53_xml_elem(doc, end, "Empty", &cs, &ce, &next));
-    assert_ptr_equal(cs, ce);
-    assert_false(zp_r53_xml_get(doc, end, "Bad", &t));
-    assert_false(zp_r53_xml_get(doc, end, "Missing", &t));
-    assert_true(zp_r53_xml_get(doc, end, "U", &t));
-    assert_string_equal(zp_buf_str(&t), "\xc3\xa9\xc3\xa9");
-    /* A NUL after the name is not the end of a tag name. */
+    assert_int_equal(zp_r53_xml_parse(doc, strlen(doc), 64, &x, why, sizeof(why)), 0);
+    assert_int_equal(x.n, 6);
+    assert_string_equal(zp_r53_xml_get(&x, 0, "Id"), "/change/C1");
+    assert_string_equal(zp_r53_xml_get(&x, 0, "IdX"), "no");
+    assert_string_equal(zp_r53_xml_get(&x, 0, "Empty"), "");
+    assert_null(zp_r53_xml_get(&x, 0, "Missing"));
+    assert_null(zp_r53_xml_get(&x, 0, "A")); /* the root is not inside itself */
+    assert_null(zp_r53_xml_get(&x, 1, "IdX"));
+    assert_int_equal(zp_r53_xml_find(&x, 0, x.n, "IdX"), 2);
+    assert_int_equal(zp_r53_xml_find(&x, 3, x.n, "IdX"), -1);
+    assert_int_equal(x.e[0].end, 6);
+    /* Character references become UTF-8; CDATA is text, not markup. */
+    assert_string_equal(zp_r53_xml_get(&x, 0, "U"), "\xc3\xa9\xc3\xa9<&\"");
+    assert_string_equal(zp_r53_xml_get(&x, 0, "C"), "<b>&amp;");
+    zp_r53_xml_free(&x);
+
+    /* Names are matched without their namespace, whatever the prefix. */
+    static const char ns[] =
+        "<r:A xmlns:r=\"urn:r\" xmlns=\"urn:d\"><r:Id>1</r:Id><Id>2</Id></r:A>";
+    assert_int_equal(zp_r53_xml_parse(ns, strlen(ns), 64, &x, why, sizeof(why)), 0);
+    assert_string_equal(x.e[0].name, "A");
+    assert_string_equal(zp_r53_xml_get(&x, 0, "Id"), "1");
+    assert_int_equal(zp_r53_xml_find(&x, 2, x.n, "Id"), 2);
+    zp_r53_xml_free(&x);
+}
+
+/* What is not well-formed, or not bounded, is refused whole, with a phrase that says why. */
+static void refused(const char *doc, size_t len, size_t textmax, const char *needle)
+{
+    struct zp_r53_xml x;
+    char why[160] = "";
+
+    if (zp_r53_xml_parse(doc, len, textmax, &x, why, sizeof(why)) != -1)
+        fail_msg("accepted: %s", doc);
+    if (strstr(why, needle) == NULL)
+        fail_msg("\"%s\" not in \"%s\"", needle, why);
+    assert_int_equal(x.n, 0);
+    assert_null(x.e);
+    zp_r53_xml_free(&x);
+}
+
+static void xml_refused(void **state)
+{
     static const char nul[] = "<Id\0>x</Id>";
-    assert_false(zp_r53_xml_elem(nul, nul + sizeof(nul) - 1, "Id", &cs, &ce, &next));
-    /* Cut short: no end tag, no element. */
-    assert_false(zp_r53_xml_get(doc, doc + 12, "Id", &t));
-    zp_buf_free(&t);
+    static const char laughs[] = "<!DOCTYPE A [<!ENTITY a \"aaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">"
+                                 "]><A>&b;&b;&b;&b;</A>";
+    static const char doc[] = "<A><Id>/change/C1</Id></A>";
+    struct zp_buf b;
+
+    refused("<A><Bad>&bogus;</Bad></A>", 25, 64, "line 1, column 9: undefined entity");
+    refused(nul, sizeof(nul) - 1, 64, "not well-formed XML");
+    refused(doc, 12, 64, "not well-formed XML"); /* cut short: no end tag */
+    refused("", 0, 64, "no element found");
+    refused("<A><B></C></A>", 14, 64, "mismatched tag");
+    refused("<A>&#0;</A>", 11, 64, "reference to invalid character number");
+    refused("<A>\xff</A>", 8, 64, "not well-formed (invalid token)");
+    refused("<A><n:B/></A>", 13, 64, "unbound prefix");
+    refused("<A/><B/>", 8, 64, "junk after document element");
+    refused(laughs, strlen(laughs), 64, "a DTD (<!DOCTYPE>)");
+    refused(doc, strlen(doc), 8, "an element with more than 8 bytes of text");
+
+    zp_buf_init(&b, 1 << 16);
+    for (int i = 0; i < 40; i++)
+        zp_buf_puts(&b, "<a>");
+    refused(zp_buf_str(&b), b.len, 64, "elements nested more than 32 deep");
+    zp_buf_reset(&b);
+    zp_buf_puts(&b, "<A>");
+    for (int i = 0; i < 9000; i++)
+        zp_buf_puts(&b, "<b/>");
+    zp_buf_puts(&b, "</A>");
+    refused(zp_buf_str(&b), b.len, 64, "more than 8192 elements");
+    zp_buf_free(&b);
+}
+
+/* STS's error replies have ErrorResponse's shape; a page from a proxy is no error reply. */
+static void errors_not_xml(void **state)
+{
+    static const char sts[] =
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender"
+        "</Type><Code>InvalidIdentityToken</Code><Message><![CDATA[No OpenIDConnect provider]]>"
+        "</Message></Error></ErrorResponse>";
+    static const char cut[] = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>x";
+    char code[64], msg[256];
+
+    assert_int_equal(zp_r53_error_parse(sts, strlen(sts), code, sizeof(code), msg, sizeof(msg)), 1);
+    assert_string_equal(code, "InvalidIdentityToken");
+    assert_string_equal(msg, "No OpenIDConnect provider");
+    assert_int_equal(zp_r53_error_parse(cut, strlen(cut), code, sizeof(code), msg, sizeof(msg)), 0);
+    assert_string_equal(code, "");
+    assert_string_equal(msg, "");
+    assert_int_equal(
+        zp_r53_error_parse("<h1>502 Bad Gateway</h2>", 24, code, sizeof(code), msg, sizeof(msg)),
+        0);
+}
+
+/* AWS STS's reply to AssumeRoleWithWebIdentity, read with the same reader (awssts.c). */
+static int sts(const char *reply, struct zp_awssts_creds *c, struct zp_err *err)
+{
+    struct zp_buf body;
+    time_t expires = 0;
+    int rc;
+
+    zp_buf_init(&body, 1 << 16);
+    zp_buf_puts(&body, reply);
+    memset(c, 0, sizeof(*c));
+    zp_err_clear(err);
+    rc = zp_awssts_parse(&body, "arn:aws:iam::1:role/r", c, &expires, err);
+    if (rc == 0)
+        assert_int_equal(expires, 1792882823);
+    zp_buf_free(&body);
+    return rc;
+}
+
+static void sts_replies(void **state)
+{
+#define STS_REPLY(key)                                                                             \
+    "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"      \
+    "<AssumeRoleWithWebIdentityResult><Credentials><SessionToken>tok&#x2B;en</SessionToken>"       \
+    "<SecretAccessKey><![CDATA[s/k+]]></SecretAccessKey>"                                          \
+    "<Expiration>2026-10-24T23:00:23Z</Expiration>" key "</Credentials>"                           \
+    "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+    struct zp_awssts_creds c;
+    struct zp_err err;
+
+    assert_int_equal(sts(STS_REPLY("<AccessKeyId>ASIA1</AccessKeyId>"), &c, &err), 0);
+    assert_string_equal(c.access_key_id, "ASIA1");
+    assert_string_equal(c.secret_access_key, "s/k+");
+    assert_string_equal(c.session_token, "tok+en");
+    zp_awssts_creds_wipe(&c);
+    assert_int_equal(sts(STS_REPLY("<AccessKeyId></AccessKeyId>"), &c, &err), -1);
+    assert_string_equal(err.msg, "AWS STS answered AssumeRoleWithWebIdentity for role "
+                                 "arn:aws:iam::1:role/r without usable credentials");
+    zp_awssts_creds_wipe(&c);
+    assert_int_equal(sts(STS_REPLY("<AccessKeyId>A&#0;B</AccessKeyId>"), &c, &err), -1);
+    assert_non_null(strstr(err.msg, "without usable credentials (not well-formed XML at line 1, "
+                                    "column 282: reference to invalid character number)"));
+    assert_null(c.access_key_id);
+    assert_int_equal(sts("<!DOCTYPE x><x/>", &c, &err), -1);
+    assert_non_null(strstr(err.msg, "(a DTD (<!DOCTYPE>), which AWS replies do not have)"));
+#undef STS_REPLY
 }
 
 int main(void)
@@ -209,7 +349,10 @@ int main(void)
         cmocka_unit_test(errors_of_both_shapes),
         cmocka_unit_test(batch_delete_as_read_then_create),
         cmocka_unit_test(same_set),
-        cmocka_unit_test(xml_scanning),
+        cmocka_unit_test(xml_reading),
+        cmocka_unit_test(xml_refused),
+        cmocka_unit_test(errors_not_xml),
+        cmocka_unit_test(sts_replies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

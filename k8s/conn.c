@@ -88,14 +88,15 @@ struct conn {
     bufferevent_event_cb ecb;
     void *cbarg;
     int refusing;
-    struct zp_h2 *h2; /* HTTP/2: the connection's session (h2.h); NULL for HTTP/1.1 */
-    int h2_ending;    /* HTTP/2: close once the output is written */
-    char remote[64];  /* HTTP/2: the peer, for the log of each exchange */
-    int trusted;      /* presented a client certificate the front-proxy CA verifies */
-    int decided;      /* trusted is known */
-    int evicted;      /* closed to make room for a new connection */
-    int lingering;    /* a refusal is written: reading and discarding until the peer goes */
-    size_t discarded; /* bytes read while lingering */
+    struct zp_h2 *h2;    /* HTTP/2: the connection's session (h2.h); NULL for HTTP/1.1 */
+    int h2_ending;       /* HTTP/2: close once the output is written */
+    unsigned h2_streams; /* HTTP/2: streams open when h2_after last looked */
+    char remote[64];     /* HTTP/2: the peer, for the log of each exchange */
+    int trusted;         /* presented a client certificate the front-proxy CA verifies */
+    int decided;         /* trusted is known */
+    int evicted;         /* closed to make room for a new connection */
+    int lingering;       /* a refusal is written: reading and discarding until the peer goes */
+    size_t discarded;    /* bytes read while lingering */
     struct conn *older, *newer;
 };
 
@@ -460,6 +461,7 @@ static void h2_end_after_write(struct conn *c)
 static void h2_after(struct conn *c)
 {
     size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+    unsigned n;
 
     if (c->h2_ending || c->phase == CLOSING)
         return;
@@ -473,10 +475,13 @@ static void h2_after(struct conn *c)
         bufferevent_enable(c->bev, EV_READ);
     if (!c->trusted)
         return; /* its one deadline runs from the handshake */
-    if (zp_h2_streams(c->h2) > 0)
+    /* Idle from the end of the last stream: bytes alone (a PING) do not move it. */
+    n = zp_h2_streams(c->h2);
+    if (n > 0)
         event_del(c->deadline); /* a Present may wait for propagation */
-    else if (!event_pending(c->deadline, EV_TIMEOUT, NULL))
+    else if (c->h2_streams > 0 || !event_pending(c->deadline, EV_TIMEOUT, NULL))
         arm(c, HTTP2, c->g->cfg.idle_ms);
+    c->h2_streams = n;
 }
 
 static void h2_read(struct bufferevent *bev, void *arg)

@@ -1,7 +1,8 @@
 /*
  * fuzz_provcall.c — the HTTP-API providers' readers of their APIs' replies,
  * run the way the solver runs them: one present, cleanup or verify of a
- * hetzner, powerdns, acmedns, godaddy, ovh, azuredns or clouddns instance,
+ * hetzner, powerdns, acmedns, godaddy, ovh, azuredns, clouddns or httpreq
+ * instance,
  * answered by replies taken from the input. That covers each reader in the
  * order its provider meets it (zone lookup, record set, write, status poll,
  * error body) and the Entra ID and Google token endpoints (client secret,
@@ -12,8 +13,8 @@
  * Input: a first line "<type> <present|cleanup|verify> [cred|zone|ambient]",
  * then replies separated by "\n%%\n", each "<status>\n<body>"; a status
  * below 100 is a request that got no answer. "cred": the first part is the
- * instance's credential file instead (a token, acme-dns's accounts, the
- * Google key file; type rfc2136 reads only its TSIG secret file, at
+ * instance's credential file instead (a token, acme-dns's accounts,
+ * httpreq's password, the Google key file; type rfc2136 reads only its TSIG secret file, at
  * configuration). "zone": the instance names its zone. "ambient": the
  * pod's identity (Azure workload identity, GKE's metadata server).
  *
@@ -59,6 +60,9 @@
 #define AZ_SECRET "azCl13ntS3cret~Qw8Er7Ty6.Ui5"
 #define AZ_ASSERTION "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ6cCJ9.c2lnbmF0dXJlLXBvZC10b2tlbg"
 #define AD_PASS "acmeDnsPassw0rd-4f6g8h0j2k4l6z8x0c2v4b6n"
+#define HR_PASS "httpreqPassw0rd-9Kd2Lm4Nb6Vc8Xz"
+/* base64 of "zoneproof:" HR_PASS, as the Authorization header carries it */
+#define HR_BASIC "em9uZXByb29mOmh0dHByZXFQYXNzdzByZC05S2QyTG00TmI2VmM4WHo="
 
 enum {
     F_HZ,
@@ -71,14 +75,26 @@ enum {
     F_AZ_FED,
     F_GSA,
     F_AD,
+    F_HR,
     F_CRED,
     F_N
 };
-enum { P_HETZNER, P_POWERDNS, P_ACMEDNS, P_GODADDY, P_OVH, P_AZUREDNS, P_CLOUDDNS, P_RFC2136, P_N };
+enum {
+    P_HETZNER,
+    P_POWERDNS,
+    P_ACMEDNS,
+    P_GODADDY,
+    P_OVH,
+    P_AZUREDNS,
+    P_CLOUDDNS,
+    P_HTTPREQ,
+    P_RFC2136,
+    P_N
+};
 enum { V_NONE, V_CRED, V_ZONE, V_AMBIENT };
 
-static const char *const types[P_N] = {"hetzner", "powerdns", "acmedns",  "godaddy",
-                                       "ovh",     "azuredns", "clouddns", "rfc2136"};
+static const char *const types[P_N] = {"hetzner",  "powerdns", "acmedns", "godaddy", "ovh",
+                                       "azuredns", "clouddns", "httpreq", "rfc2136"};
 static char dir[64], paths[F_N][128];
 static char *pem_slice; /* a stretch of the Google key's PEM: a secret too */
 
@@ -148,9 +164,9 @@ static void remove_files(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *const names[F_N] = {"hz",    "pd", "gdk",   "gds",      "ovhas",
-                                           "ovhck", "az", "azfed", "gsa.json", "accounts.json",
-                                           "cred"};
+    static const char *const names[F_N] = {"hz",    "pd",  "gdk",   "gds",      "ovhas",
+                                           "ovhck", "az",  "azfed", "gsa.json", "accounts.json",
+                                           "hr",    "cred"};
     static const char accounts[] =
         "{\"www.example.test\":{\"username\":\"c36f50e8-4632-44f0-83fe-e070fef28a10\","
         "\"password\":\"" AD_PASS "\",\"fulldomain\":\"d420c923-bbd7-4056-ab64-c3ca54c9b3cf."
@@ -169,6 +185,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i <= F_AZ_FED; i++)
         write_file(paths[i], values[i], strlen(values[i]));
     write_file(paths[F_AD], accounts, strlen(accounts));
+    write_file(paths[F_HR], HR_PASS, strlen(HR_PASS));
     write_google_key();
     atexit(remove_files);
     setenv("AZURE_FEDERATED_TOKEN_FILE", paths[F_AZ_FED], 1);
@@ -211,6 +228,7 @@ static void check_request(const struct zp_http_req *req)
         "https://api.hetzner.test/v1/",
         "http://pdns.test:8081/api/v1/",
         "https://acme-dns.test/",
+        "https://dns-api.test/acme/",
         "https://api.godaddy.test/",
         "https://eu.api.ovh.test/1.0/",
         "https://management.azure.test/",
@@ -336,6 +354,11 @@ static void settings(int type, int variant, const char *cred, struct zp_buf *y)
                       variant == V_AMBIENT ? "" : (cred ? cred : paths[F_AZ]),
                       variant == V_AMBIENT ? "" : "\n", zone ? "zoneName: example.test\n" : "");
         break;
+    case P_HTTPREQ:
+        zp_buf_printf(
+            y, "endpoint: https://dns-api.test/acme\nusername: zoneproof\npasswordFile: %s\n",
+            cred ? cred : paths[F_HR]);
+        break;
     case P_RFC2136: /* only its configuration: its calls are DNS messages (fuzz_dns) */
         zp_buf_printf(y, "nameserver: 127.0.0.1\ntsigKeyName: acme-key\ntsigSecretFile: %s\n",
                       cred ? cred : paths[F_PD]);
@@ -364,6 +387,7 @@ static const char *leaked(int type, int variant, const char *msg)
         [P_OVH] = {OVH_AS, OVH_CK},
         [P_AZUREDNS] = {ambient ? AZ_ASSERTION : AZ_SECRET},
         [P_CLOUDDNS] = {ambient ? NULL : pem_slice, "PRIVATE KEY"},
+        [P_HTTPREQ] = {HR_PASS, HR_BASIC},
     };
 
     for (size_t i = 0; i < 3; i++)

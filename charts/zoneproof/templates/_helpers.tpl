@@ -108,6 +108,8 @@ powerdns: [endpoint, apiKeyFile]
 hetzner: [apiTokenFile]
 linode: [apiTokenFile]
 acmedns: [endpoint, accountsFile]
+httpreq: [endpoint]
+exec: [command]
 {{- end }}
 
 {{/*

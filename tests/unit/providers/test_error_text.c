@@ -3,10 +3,9 @@
  * in the sentence a user reads (Challenge.status.reason): a credential the
  * reply echoes (GoDaddy's sso-key header, OVH's consumer key and
  * application secret, Hetzner's token, PowerDNS's api-key, acme-dns's
- * password, Azure's bearer token) is redacted, and no control character
- * survives, while the rest of the provider's message is still shown. Each
- * provider runs present for real against a scripted HTTP endpoint in a
- * thread that answers its requests in order.
+ * password, Azure's bearer token, httpreq's basic-auth password) is redacted, and no control
+ * character survives, while the rest of the provider's message is still shown. Each provider runs
+ * present for real against a scripted HTTP endpoint in a thread that answers its requests in order.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
@@ -41,6 +40,9 @@
 #define PD_KEY "pdnsK3y-8c1f0a7e9b2d4c6f"
 #define AD_PASS "acmeDnsPassw0rd-4f6g8h0j2k4l6z8x0c2v4b6n"
 #define AZ_SECRET "azCl13ntS3cret~Qw8Er7Ty6.Ui5"
+#define HR_PASS "httpreqPassw0rd-9Kd2Lm4Nb6Vc8Xz"
+/* base64 of "zoneproof:" HR_PASS, as the Authorization header carries it */
+#define HR_BASIC "em9uZXByb29mOmh0dHByZXFQYXNzdzByZC05S2QyTG00TmI2VmM4WHo="
 #define AZ_TOKEN "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJhcm0ifQ.c2lnbmF0dXJlLXRlc3Q"
 
 static char dir[64];
@@ -156,6 +158,7 @@ static int setup(void **state)
     write_file("hz", HZ_TOKEN);
     write_file("pd", PD_KEY);
     write_file("az", AZ_SECRET);
+    write_file("hr", HR_PASS);
     write_file("accounts.json",
                "{\"www.example.test\":{\"username\":\"c36f50e8-4632-44f0-83fe-e070fef28a10\","
                "\"password\":\"" AD_PASS "\",\"fulldomain\":\"d420c923.auth.example.org\","
@@ -166,8 +169,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    static const char *const names[] = {"gdk", "gds", "ovhas", "ovhck",
-                                        "hz",  "pd",  "az",    "accounts.json"};
+    static const char *const names[] = {"gdk", "gds", "ovhas", "ovhck",        "hz",
+                                        "pd",  "az",  "hr",    "accounts.json"};
     char path[128];
 
     (void)state;
@@ -356,12 +359,30 @@ static void azuredns_echo(void **state)
     check(&err, "is invalid", secrets);
 }
 
+/* A careless httpreq service repeats the user:password pair and the Authorization header. */
+static void httpreq_echo(void **state)
+{
+    static const struct reply r[] = {
+        {400, "{\"message\":\"was refused: request from zoneproof:" HR_PASS "\\u001b[2J "
+              "(Authorization: Basic " HR_BASIC ")\"}"},
+    };
+    const char *const secrets[] = {HR_PASS, HR_BASIC, NULL};
+    struct zp_err err;
+
+    (void)state;
+    present("httpreq", "endpoint: \"{url}/acme\"\nusername: zoneproof\npasswordFile: {dir}/hr\n", r,
+            1, &err);
+    assert_int_equal(err.kind, ZP_EINVAL);
+    check(&err, "was refused", secrets);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(godaddy_echo), cmocka_unit_test(ovh_echo),
         cmocka_unit_test(hetzner_echo), cmocka_unit_test(powerdns_echo),
         cmocka_unit_test(acmedns_echo), cmocka_unit_test(azuredns_echo),
+        cmocka_unit_test(httpreq_echo),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

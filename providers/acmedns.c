@@ -41,7 +41,6 @@
 
 #define AD_ACCOUNTS_MAX (1024u * 1024u) /* thousands of accounts */
 #define AD_VALUE_LEN 43                 /* what acme-dns accepts: an ACME key authorization hash */
-#define AD_LOG_BODY 300
 #define AD_QUERY_MS 1000u /* the check before an update; acme-dns answers at once or not at all */
 /* acme-dns has no limit of its own: a bucket only against a runaway loop. */
 #define AD_RATE 10.0
@@ -395,13 +394,11 @@ static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
                    const struct zp_prov_call *call, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
-    char code[64], body[AD_LOG_BODY + 1];
+    char code[64];
     const char *ep = cfg->endpoint;
-    const char *const sent[] = {zp_buf_str(&a->pass), NULL};
+    const char *const sent[] = {zp_buf_str(&a->pass), NULL}, *const f[] = {"account", a->key, NULL};
 
-    zp_prov_body(zp_buf_str(&r->body), r->body.len, call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "acme-dns: unexpected answer", ZP_S("instance", call->instance),
-           ZP_S("account", a->key), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "acme-dns: unexpected answer", call, f, r, NULL, sent);
     ad_error(r, call, sent, code, sizeof(code));
     if (r->status == 401)
         zp_err_set(err, ZP_EAUTH,

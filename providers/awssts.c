@@ -31,8 +31,7 @@
 #define STS_WHAT "AWS STS"
 #define STS_TOKEN_MAX (64u * 1024u)
 #define STS_REPLY_MAX (64u * 1024u)
-#define STS_MARGIN_S 300 /* refresh this long before the credentials expire */
-#define STS_LOG_BODY 300
+#define STS_MARGIN_S 300  /* refresh this long before the credentials expire */
 #define STS_TEXT_MAX 4096 /* an element's text in a reply (the session token is the longest) */
 
 struct zp_awssts {
@@ -104,12 +103,10 @@ static time_t parse_expiration(const char *s)
 static int sts_fail(const struct zp_http_resp *resp, const char *role, const char *file,
                     const char *url, const struct zp_buf *token, struct zp_err *err)
 {
-    char code[64], msg[400], body[STS_LOG_BODY + 1];
-    const char *const sent[] = {zp_buf_str(token), NULL};
+    char code[64], msg[400];
+    const char *const sent[] = {zp_buf_str(token), NULL}, *const f[] = {"endpoint", url, NULL};
 
-    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, NULL, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "sts error reply", ZP_S("endpoint", url), ZP_I("status", resp->status),
-           ZP_S("body", body), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "sts error reply", NULL, f, resp, NULL, sent);
     if (!zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, code, sizeof(code), msg,
                             sizeof(msg)))
         code[0] = msg[0] = '\0';

@@ -172,7 +172,6 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
                               .what = AZ_WHAT};
     struct zp_http_resp resp;
     struct zp_buf url, form;
-    char logbody[301];
     cJSON *j = NULL;
     const cJSON *at, *ex;
     int rc = -1;
@@ -203,11 +202,9 @@ static int az_fetch(const struct zp_azauth_src *src, const struct zp_buf *secret
     if (resp.status / 100 != 2) {
         /* A refusal carries no token, but may echo the secret or assertion sent. */
         const char *const sent[] = {zp_buf_str(secret), NULL};
-        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, sent, logbody,
-                     sizeof(logbody));
-        zp_log(ZP_LOG_WARN, "entra id token request refused", ZP_S("application", src->client_id),
-               ZP_S("tenant", src->tenant), ZP_I("status", resp.status), ZP_S("body", logbody),
-               ZP_END);
+        const char *const f[] = {"application", src->client_id, "tenant", src->tenant, NULL};
+        zp_prov_log_reply(ZP_LOG_WARN, "entra id token request refused", NULL, f, &resp, NULL,
+                          sent);
         az_refused(src, resp.status, j, zp_buf_str(secret), err);
         goto out;
     }

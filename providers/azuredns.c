@@ -296,6 +296,21 @@ static int ad_url(const struct ad_op *op, struct zp_buf *url)
     return zp_buf_ok(url) ? 0 : -1;
 }
 
+/* zp_prov_bearer's hooks: the Entra ID token of op's credentials, cached by cfg->auth. */
+static int ad_token_get(void *arg, char **token, struct zp_err *err)
+{
+    struct ad_op *op = arg;
+
+    return zp_azauth_token(op->cfg->auth, &op->src, op->call->deadline_ms, token, err);
+}
+
+static void ad_token_drop(void *arg, const char *token)
+{
+    struct ad_op *op = arg;
+
+    zp_azauth_forget(op->cfg->auth, token);
+}
+
 /*
  * One request on the TXT set, with cond ("If-Match: …") when not NULL. A
  * 401 drops the cached token and tries once more with a new one. Returns 0
@@ -305,12 +320,24 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
                   long *status, cJSON **reply, struct zp_err *err)
 {
     const struct ad_cfg *cfg = op->cfg;
+    const struct zp_prov_bearer bearer = {.get = ad_token_get,
+                                          .drop = ad_token_drop,
+                                          .arg = op,
+                                          .rate_key = op->rate_key,
+                                          .rate = AD_RATE,
+                                          .burst = AD_BURST};
+    const char *hdrs[4] = {"Accept: application/json"};
+    struct zp_http_req req = {.method = method,
+                              .headers = hdrs,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = op->call->deadline_ms,
+                              .max_response = AD_REPLY_MAX,
+                              .ca_file = cfg->ca,
+                              .what = AD_WHAT};
     struct zp_http_resp resp;
     struct zp_buf url;
-    char *auth = NULL;
-    const char *hdrs[5];
-    char logbody[301];
-    int rc = -1, h;
+    int rc = -1, h = 1;
 
     *reply = NULL;
     zp_http_resp_init(&resp);
@@ -319,40 +346,14 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
         zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
         goto out;
     }
-    for (int again = 0;; again++) {
-        if (op->token == NULL &&
-            zp_azauth_token(cfg->auth, &op->src, op->call->deadline_ms, &op->token, err) == -1)
-            goto out;
-        zp_free_secret(auth);
-        auth = zp_xasprintf("Authorization: Bearer %s", op->token);
-        h = 0;
-        hdrs[h++] = auth;
-        hdrs[h++] = "Accept: application/json";
-        if (body != NULL)
-            hdrs[h++] = "Content-Type: application/json";
-        if (cond != NULL)
-            hdrs[h++] = cond;
-        hdrs[h] = NULL;
-        struct zp_http_req req = {.method = method,
-                                  .url = url.data,
-                                  .headers = hdrs,
-                                  .body = body,
-                                  .body_len = body ? strlen(body) : 0,
-                                  .deadline_ms = op->call->deadline_ms,
-                                  .max_response = AD_REPLY_MAX,
-                                  .ca_file = cfg->ca,
-                                  .what = AD_WHAT};
-        if (zp_ratelimit_take(op->rate_key, AD_RATE, AD_BURST, op->call->deadline_ms, AD_WHAT,
-                              err) == -1 ||
-            zp_http_call(&req, &resp, err) == -1)
-            goto out;
-        if (resp.status != 401 || again)
-            break;
-        /* Revoked or expired early: a new token may work, a second 401 will not. */
-        zp_azauth_forget(cfg->auth, op->token);
-        zp_free_secret(op->token);
-        op->token = NULL;
-    }
+    if (body != NULL)
+        hdrs[h++] = "Content-Type: application/json";
+    if (cond != NULL)
+        hdrs[h++] = cond;
+    hdrs[h] = NULL;
+    req.url = url.data;
+    if (zp_prov_bearer_call(&bearer, &req, &op->token, &resp, err) == -1)
+        goto out;
     *status = resp.status;
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     /* A set is read and written back as JSON; a DELETE answers with no body. */
@@ -364,15 +365,12 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
     }
     if (resp.status / 100 != 2 && !(resp.status == 404 && strcmp(method, "GET") == 0)) {
         const char *const sent[] = {op->token, NULL};
-        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, op->call, NULL, sent, logbody,
-                     sizeof(logbody));
-        zp_log(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN, "azuredns request refused",
-               ZP_S("instance", op->call->instance), ZP_S("method", method), ZP_S("zone", op->zone),
-               ZP_S("name", op->rel), ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
+        const char *const f[] = {"method", method, "zone", op->zone, "name", op->rel, NULL};
+        zp_prov_log_reply(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
+                          "azuredns request refused", op->call, f, &resp, NULL, sent);
     }
     rc = 0;
 out:
-    zp_free_secret(auth);
     zp_buf_free(&url);
     zp_http_resp_free(&resp);
     return rc;

@@ -176,6 +176,22 @@ static void cd_error_fields(const cJSON *j, const char **reason, const char **me
     *status = cJSON_IsString(s) ? s->valuestring : "";
 }
 
+/* zp_prov_bearer's hooks: the Google token of op's credentials, cached by cfg->auth. */
+static int cd_token_get(void *arg, char **token, struct zp_err *err)
+{
+    struct cd_op *op = arg;
+
+    return zp_gauth_token(op->cfg->auth, &op->src, op->call->deadline_ms, token, op->who,
+                          sizeof(op->who), err);
+}
+
+static void cd_token_drop(void *arg, const char *token)
+{
+    struct cd_op *op = arg;
+
+    zp_gauth_forget(op->cfg->auth, token);
+}
+
 /*
  * One request to path (below /projects/{project}, already escaped). A 401
  * drops the cached token and tries once more with a new one. Returns 0
@@ -186,11 +202,24 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
                   long *status, cJSON **reply, struct zp_err *err)
 {
     const struct cd_cfg *cfg = op->cfg;
+    const struct zp_prov_bearer bearer = {.get = cd_token_get,
+                                          .drop = cd_token_drop,
+                                          .arg = op,
+                                          .rate_key = op->rate_key,
+                                          .rate = CD_RATE,
+                                          .burst = CD_BURST};
+    const char *hdrs[] = {"Accept: application/json",
+                          body ? "Content-Type: application/json" : NULL, NULL};
+    struct zp_http_req req = {.method = method,
+                              .headers = hdrs,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = op->call->deadline_ms,
+                              .max_response = CD_REPLY_MAX,
+                              .ca_file = cfg->ca,
+                              .what = CD_WHAT};
     struct zp_http_resp resp;
     struct zp_buf url;
-    char *auth = NULL;
-    const char *hdrs[4];
-    char logbody[301];
     int rc = -1;
 
     *reply = NULL;
@@ -201,36 +230,9 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
         zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
         goto out;
     }
-    for (int again = 0;; again++) {
-        if (op->token == NULL && zp_gauth_token(cfg->auth, &op->src, op->call->deadline_ms,
-                                                &op->token, op->who, sizeof(op->who), err) == -1)
-            goto out;
-        zp_free_secret(auth);
-        auth = zp_xasprintf("Authorization: Bearer %s", op->token);
-        hdrs[0] = auth;
-        hdrs[1] = "Accept: application/json";
-        hdrs[2] = body ? "Content-Type: application/json" : NULL;
-        hdrs[3] = NULL;
-        struct zp_http_req req = {.method = method,
-                                  .url = url.data,
-                                  .headers = hdrs,
-                                  .body = body,
-                                  .body_len = body ? strlen(body) : 0,
-                                  .deadline_ms = op->call->deadline_ms,
-                                  .max_response = CD_REPLY_MAX,
-                                  .ca_file = cfg->ca,
-                                  .what = CD_WHAT};
-        if (zp_ratelimit_take(op->rate_key, CD_RATE, CD_BURST, op->call->deadline_ms, CD_WHAT,
-                              err) == -1 ||
-            zp_http_call(&req, &resp, err) == -1)
-            goto out;
-        if (resp.status != 401 || again)
-            break;
-        /* Revoked or expired early: a new token may work, a second 401 will not. */
-        zp_gauth_forget(cfg->auth, op->token);
-        zp_free_secret(op->token);
-        op->token = NULL;
-    }
+    req.url = url.data;
+    if (zp_prov_bearer_call(&bearer, &req, &op->token, &resp, err) == -1)
+        goto out;
     *status = resp.status;
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 == 2 && *reply == NULL) {
@@ -240,16 +242,12 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
     }
     if (resp.status / 100 != 2) {
         const char *const sent[] = {op->token, NULL};
-        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, op->call, NULL, sent, logbody,
-                     sizeof(logbody));
-        zp_log(resp.status == 409 || resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
-               "clouddns request refused", ZP_S("instance", op->call->instance),
-               ZP_S("method", method), ZP_S("project", cfg->project), ZP_S("zone", op->zone),
-               ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
+        const char *const f[] = {"method", method, "project", cfg->project, "zone", op->zone, NULL};
+        zp_prov_log_reply(resp.status == 409 || resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
+                          "clouddns request refused", op->call, f, &resp, NULL, sent);
     }
     rc = 0;
 out:
-    zp_free_secret(auth);
     zp_buf_free(&url);
     zp_http_resp_free(&resp);
     return rc;

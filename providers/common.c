@@ -1,7 +1,8 @@
 /*
  * common.c — TXT quoting and comparison, credential files, endpoint
- * settings, JSON replies, and upstream text made fit for the log and for
- * sentences, for the HTTP-API providers.
+ * settings, JSON replies, requests with a cached bearer token, and upstream
+ * text (a reply's body) made fit for the log and for sentences, for the
+ * HTTP-API providers.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/redact.h"
 #include "base/yaml.h"
@@ -334,6 +337,50 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
     return j;
 }
 
+/* ---- a request with a cached bearer token ------------------------------------------------- */
+
+int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req *req, char **token,
+                        struct zp_http_resp *resp, struct zp_err *err)
+{
+    const char *hdrs[ZP_PROV_BEARER_HEADERS + 2];
+    struct zp_http_req r = *req;
+    char *auth = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    while (req->headers != NULL && req->headers[n] != NULL)
+        n++;
+    if (n > ZP_PROV_BEARER_HEADERS) {
+        zp_err_set(err, ZP_EINTERNAL, "a request to %s has too many headers", req->what);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        hdrs[i + 1] = req->headers[i];
+    hdrs[n + 1] = NULL;
+    r.headers = hdrs;
+    for (int again = 0;; again++) {
+        if (*token == NULL && b->get(b->arg, token, err) == -1)
+            goto out;
+        zp_free_secret(auth);
+        auth = zp_xasprintf("Authorization: Bearer %s", *token);
+        hdrs[0] = auth;
+        if (zp_ratelimit_take(b->rate_key, b->rate, b->burst, req->deadline_ms, req->what, err) ==
+                -1 ||
+            zp_http_call(&r, resp, err) == -1)
+            goto out;
+        if (resp->status != 401 || again)
+            break;
+        /* Revoked or expired early: a new token may work, a second 401 will not. */
+        b->drop(b->arg, *token);
+        zp_free_secret(*token);
+        *token = NULL;
+    }
+    rc = 0;
+out:
+    zp_free_secret(auth);
+    return rc;
+}
+
 /* ---- upstream text for the log and for sentences ------------------------------------------ */
 
 #define PROV_SECRETS_MAX 24
@@ -402,6 +449,47 @@ const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call
     for (size_t i = 0; i < s.n; i++)
         zp_free_secret(s.v[i]);
     return out;
+}
+
+void zp_prov_log_reply(enum zp_loglevel level, const char *msg, const struct zp_prov_call *call,
+                       const char *const *fields, const struct zp_http_resp *r,
+                       const struct zp_cred *const *creds, const char *const *vals)
+{
+    const char *k[ZP_PROV_LOG_FIELDS + 1], *v[ZP_PROV_LOG_FIELDS + 1];
+    char body[ZP_PROV_LOG_BODY + 1];
+    long long status = r->status;
+    size_t n = 0;
+
+    if (call != NULL) {
+        k[n] = "instance";
+        v[n++] = call->instance;
+    }
+    for (size_t i = 0; fields != NULL && fields[i] != NULL && i < 2 * ZP_PROV_LOG_FIELDS; i += 2) {
+        k[n] = fields[i];
+        v[n++] = fields[i + 1];
+    }
+    zp_prov_body(zp_buf_str(&r->body), r->body.len, call, creds, vals, body, sizeof(body));
+    /* zp_log takes its fields as arguments: one call for each count. */
+    switch (n) {
+    case 0:
+        zp_log(level, msg, ZP_I("status", status), ZP_S("body", body), ZP_END);
+        break;
+    case 1:
+        zp_log(level, msg, ZP_S(k[0], v[0]), ZP_I("status", status), ZP_S("body", body), ZP_END);
+        break;
+    case 2:
+        zp_log(level, msg, ZP_S(k[0], v[0]), ZP_S(k[1], v[1]), ZP_I("status", status),
+               ZP_S("body", body), ZP_END);
+        break;
+    case 3:
+        zp_log(level, msg, ZP_S(k[0], v[0]), ZP_S(k[1], v[1]), ZP_S(k[2], v[2]),
+               ZP_I("status", status), ZP_S("body", body), ZP_END);
+        break;
+    default:
+        zp_log(level, msg, ZP_S(k[0], v[0]), ZP_S(k[1], v[1]), ZP_S(k[2], v[2]), ZP_S(k[3], v[3]),
+               ZP_I("status", status), ZP_S("body", body), ZP_END);
+        break;
+    }
 }
 
 const char *zp_prov_text(const char *text, const struct zp_prov_call *call,

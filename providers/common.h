@@ -1,16 +1,22 @@
 /*
  * common.h — what the HTTP-API providers share: TXT quoting, credential
  * files, the endpoint/caFile settings, the status poll interval, JSON
- * bodies read with a cap, and upstream text made fit for logs and sentences.
+ * bodies read with a cap, requests with a cached bearer token (one new
+ * token after a 401), and upstream text and replies made fit for logs and
+ * sentences.
  */
 #ifndef ZP_PROVIDERS_COMMON_H
 #define ZP_PROVIDERS_COMMON_H
 
 #include <stddef.h>
 
+#include "base/log.h"
+
 struct cJSON;
 struct zp_buf;
 struct zp_err;
+struct zp_http_req;
+struct zp_http_resp;
 struct zp_prov_call;
 struct zp_ynode;
 
@@ -100,8 +106,8 @@ int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *
 struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct zp_err *err);
 
 /*
- * The start of an upstream body (len bytes), fit for the log: every provider logs a
- * reply through this, which passes it through zp_redact (base/redact.h)
+ * The start of an upstream body (len bytes), fit for the log: every reply
+ * logged (zp_prov_log_reply) passes through this, and so through zp_redact (base/redact.h)
  * with the call's secret values. creds (NULL-terminated, or NULL) are read
  * again now, since the values sent were wiped; vals (NULL-terminated, or
  * NULL) are values or header lines the caller still holds: of a line
@@ -111,6 +117,50 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
 const char *zp_prov_body(const char *body, size_t len, const struct zp_prov_call *call,
                          const struct zp_cred *const *creds, const char *const *vals, char *out,
                          size_t outsz);
+
+/* Bytes of an upstream body that zp_prov_log_reply writes to the log. */
+#define ZP_PROV_LOG_BODY 300
+/* The most fields a caller names a request with in zp_prov_log_reply. */
+#define ZP_PROV_LOG_FIELDS 3
+
+/*
+ * Logs an upstream reply that was not the one expected, as one line: msg
+ * ("godaddy: unexpected answer"), the call's instance (call NULL: outside a
+ * call, a token endpoint's, with no instance), the fields that name the
+ * request (key, value, key, value, …, NULL; at most ZP_PROV_LOG_FIELDS
+ * pairs, or NULL), the status, and the first ZP_PROV_LOG_BODY bytes of the
+ * body through zp_prov_body with creds and vals. The one way a provider
+ * logs a reply: a credential never reaches the log.
+ */
+void zp_prov_log_reply(enum zp_loglevel level, const char *msg, const struct zp_prov_call *call,
+                       const char *const *fields, const struct zp_http_resp *r,
+                       const struct zp_cred *const *creds, const char *const *vals);
+
+/*
+ * A bearer token that a token source (azauth.h, gauth.h) fetches and
+ * caches, for zp_prov_bearer_call. get fills *token (the caller's copy);
+ * drop tells the source to forget a token the API refused (401).
+ */
+struct zp_prov_bearer {
+    int (*get)(void *arg, char **token, struct zp_err *err);
+    void (*drop)(void *arg, const char *token);
+    void *arg;
+    const char *rate_key; /* zp_ratelimit_take before every try, naming req->what */
+    double rate, burst;
+};
+/* The most headers a request to zp_prov_bearer_call has besides Authorization. */
+#define ZP_PROV_BEARER_HEADERS 8
+
+/*
+ * zp_http_call for req with "Authorization: Bearer <*token>" before its
+ * headers, getting a token first when *token is NULL. A 401 drops the token
+ * (b->drop, then wiped and NULL) and tries once more with a new one: a token
+ * revoked or expired early may be replaced, a second 401 is returned as it
+ * came. *token stays the caller's, for its next request and to wipe. 0 when
+ * any HTTP answer arrived.
+ */
+int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req *req, char **token,
+                        struct zp_http_resp *resp, struct zp_err *err);
 
 /*
  * Text from outside (an upstream reply's error code or message, a name an

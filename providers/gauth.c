@@ -361,7 +361,6 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
                               .deadline_ms = deadline_ms,
                               .ca_file = src->ca_file,
                               .what = GA_WHAT};
-    char logbody[301];
     cJSON *j = NULL;
     const cJSON *at, *ex;
     int rc = -1;
@@ -386,10 +385,8 @@ static int ga_fetch(const struct zp_gauth_key *k, const struct zp_gauth_src *src
     if (resp.status / 100 != 2) {
         /* A refusal carries no token, but may echo the assertion sent. */
         const char *const sent[] = {zp_buf_str(&jwt), NULL};
-        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, sent, logbody,
-                     sizeof(logbody));
-        zp_log(ZP_LOG_WARN, "google token request refused", ZP_S("account", k->client_email),
-               ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
+        const char *const f[] = {"account", k->client_email, NULL};
+        zp_prov_log_reply(ZP_LOG_WARN, "google token request refused", NULL, f, &resp, NULL, sent);
         ga_refused(k, src, resp.status, j, zp_buf_str(&jwt), err);
         goto out;
     }
@@ -424,7 +421,6 @@ static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_m
     const char *host = getenv("GCE_METADATA_HOST");
     struct zp_http_resp resp;
     struct zp_buf url;
-    char logbody[301];
     cJSON *j = NULL;
     const cJSON *at, *ex;
     int rc = -1;
@@ -457,10 +453,9 @@ static int ga_fetch_metadata(const struct zp_gauth_src *src, uint64_t deadline_m
     }
     j = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 != 2) {
-        zp_prov_body(zp_buf_str(&resp.body), resp.body.len, NULL, NULL, NULL, logbody,
-                     sizeof(logbody));
-        zp_log(ZP_LOG_WARN, "metadata token request refused", ZP_S("host", host),
-               ZP_I("status", resp.status), ZP_S("body", logbody), ZP_END);
+        const char *const f[] = {"host", host, NULL};
+        zp_prov_log_reply(ZP_LOG_WARN, "metadata token request refused", NULL, f, &resp, NULL,
+                          NULL);
         if (resp.status == 404 || resp.status == 403)
             zp_err_set(err, ZP_EAUTH,
                        "the GKE metadata server (%s) has no token for this pod (HTTP %ld): bind "

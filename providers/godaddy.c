@@ -30,7 +30,6 @@
 #define GD_DEFAULT_URL "https://api.godaddy.com"
 #define GD_CRED_MAX 1024
 #define GD_URL_MAX 2048
-#define GD_LOG_BODY 300
 #define GD_TTL_MIN 600 /* the API refuses shorter TTLs */
 /* 60 requests a minute per endpoint; a call uses two or three. */
 #define GD_RATE 1.0
@@ -139,16 +138,6 @@ out:
     return rc;
 }
 
-static void gd_log_reply(const struct gd_op *op, const char *what, const struct zp_http_resp *r)
-{
-    char body[GD_LOG_BODY + 1];
-    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
-
-    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "godaddy: unexpected answer", ZP_S("instance", op->call->instance),
-           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
-}
-
 /*
  * A field of a GoDaddy error body, made fit for a sentence; "" when absent.
  * GoDaddy's messages may echo the sso-key header sent: zp_prov_text redacts it.
@@ -220,8 +209,10 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
     const cJSON *f;
     char code[64], msg[256], detail[512] = "";
     const char *d = op->domain, *n = op->rec->fqdn;
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
+    const char *const fields[] = {"request", what, NULL};
 
-    gd_log_reply(op, what, r);
+    zp_prov_log_reply(ZP_LOG_WARN, "godaddy: unexpected answer", op->call, fields, r, NULL, sent);
     gd_field(op, j, "code", code, sizeof(code));
     gd_field(op, j, "message", msg, sizeof(msg));
     switch (r->status) {

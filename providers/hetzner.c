@@ -30,7 +30,6 @@
 #define HZ_DEFAULT_URL "https://api.hetzner.cloud/v1"
 #define HZ_WHAT "Hetzner Cloud"
 #define HZ_TOKEN_MAX 4096
-#define HZ_LOG_BODY 300
 /* 3,600 requests an hour per project, refilling one a second. */
 #define HZ_RATE 1.0
 #define HZ_BURST 3600.0
@@ -120,16 +119,6 @@ out:
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-static void hz_log_reply(const struct hz_op *op, const char *what, const struct zp_http_resp *r)
-{
-    char body[HZ_LOG_BODY + 1];
-    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
-
-    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "hetzner: unexpected answer", ZP_S("instance", op->call->instance),
-           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
-}
-
 /* A string member of obj made fit for a sentence (one line); "" when absent. */
 static void hz_field(const cJSON *obj, const char *name, char *out, size_t outsz)
 {
@@ -186,8 +175,9 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
     const char *file = op->cfg->token.where, *setting = op->cfg->token.setting;
     const char *zone = op->zone;
     char rawcode[64], raw[512], code[64], msg[512];
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
 
-    hz_log_reply(op, what, r);
+    zp_prov_log_reply(ZP_LOG_WARN, "hetzner: unexpected answer", op->call, f, r, NULL, sent);
     hz_error_parse(r, rawcode, sizeof(rawcode), raw, sizeof(raw));
     hz_shown(op, rawcode, code, sizeof(code));
     hz_shown(op, raw, msg, sizeof(msg));

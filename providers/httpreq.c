@@ -43,7 +43,6 @@
 #define HR_WHAT "the httpreq service"
 #define HR_USER_MAX 256
 #define HR_PASS_MAX 4096
-#define HR_LOG_BODY 300
 #define HR_MSG_MAX 200 /* the service's own words, in a sentence */
 /* An in-house service publishes no limit: a bucket only against a runaway loop. */
 #define HR_RATE 10.0
@@ -219,17 +218,6 @@ static const char *hr_shown(const struct hr_op *op, const char *text, char *out,
     return zp_prov_text(text, op->call, NULL, sent, out, outsz);
 }
 
-static void hr_log_reply(const struct hr_op *op, const struct zp_http_resp *r)
-{
-    char body[HR_LOG_BODY + 1];
-    const char *const sent[] = {zp_buf_str(&op->auth), zp_buf_str(&op->pass), NULL};
-
-    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "httpreq: unexpected answer", ZP_S("instance", op->call->instance),
-           ZP_S("request", op->del ? "cleanup" : "present"), ZP_I("status", r->status),
-           ZP_S("body", body), ZP_END);
-}
-
 /* Whether a reply is a page (HTML, XML): a proxy's or a framework's, whose tags say nothing. */
 static int hr_markup(const struct zp_http_resp *r)
 {
@@ -279,8 +267,10 @@ static int hr_fail(const struct hr_op *op, const struct zp_http_resp *r, struct 
     const char *ep = cfg->endpoint, *verb = op->del ? "remove" : "add";
     const char *reason = zp_http_reason(r->status), *fqdn = op->rec->fqdn;
     char msg[HR_MSG_MAX + 1], st[64], said[HR_MSG_MAX + 72];
+    const char *const sent[] = {zp_buf_str(&op->auth), zp_buf_str(&op->pass), NULL};
+    const char *const f[] = {"request", op->del ? "cleanup" : "present", NULL};
 
-    hr_log_reply(op, r);
+    zp_prov_log_reply(ZP_LOG_WARN, "httpreq: unexpected answer", op->call, f, r, NULL, sent);
     hr_message(op, r, msg, sizeof(msg));
     snprintf(st, sizeof(st), "HTTP %ld%s%s", r->status, reason[0] ? " " : "", reason);
     snprintf(said, sizeof(said), "%s%s%s", st, msg[0] ? ": " : "", msg);

@@ -221,15 +221,6 @@ static int nc_lock(struct nc_op *op, pthread_mutex_t *mu, struct zp_err *err)
 
 /* ---- calls -------------------------------------------------------------------------------- */
 
-/* Namecheap's text (a body, an error's text) fit for a log: the ApiKey and the like redacted. */
-static const char *nc_body(const struct nc_op *op, const char *text, size_t len, char *out,
-                           size_t outsz)
-{
-    const char *const sent[] = {zp_buf_str(&op->key), NULL};
-
-    return zp_prov_body(text, len, op->call, NULL, sent, out, outsz);
-}
-
 /* An error's text fit for a sentence too: one line, the ApiKey redacted. */
 static const char *nc_shown(const struct nc_op *op, const char *text, char *out, size_t outsz)
 {
@@ -355,11 +346,10 @@ static int nc_call(struct nc_op *op, const char *command, const char *extra,
     if (zp_http_call(&req, resp, err) == -1)
         goto out;
     if (resp->status != 200) {
-        char logged[301];
-        nc_body(op, zp_buf_str(&resp->body), resp->body.len, logged, sizeof(logged));
-        zp_log(ZP_LOG_WARN, "namecheap: HTTP error", ZP_S("instance", op->call->instance),
-               ZP_S("command", command), ZP_I("status", resp->status), ZP_S("body", logged),
-               ZP_END);
+        /* The body in the log: the ApiKey and the like redacted. */
+        const char *const sent[] = {zp_buf_str(&op->key), NULL};
+        const char *const f[] = {"command", command, NULL};
+        zp_prov_log_reply(ZP_LOG_WARN, "namecheap: HTTP error", op->call, f, resp, NULL, sent);
         zp_err_set(err, ZP_ETRANSIENT, "Namecheap (%s) answered HTTP %ld to %s for domain %s%s",
                    cfg->host, resp->status, command, op->domain,
                    resp->status >= 500 ? ": a server error on Namecheap's side; cert-manager "
@@ -378,12 +368,11 @@ out:
 static void nc_log_reply(const struct nc_op *op, const char *command,
                          const struct zp_http_resp *resp)
 {
-    char logged[301];
+    const char *const sent[] = {zp_buf_str(&op->key), NULL};
+    const char *const f[] = {"command", command, "domain", op->domain, NULL};
 
-    nc_body(op, zp_buf_str(&resp->body), resp->body.len, logged, sizeof(logged));
-    zp_log(ZP_LOG_WARN, "namecheap: reply not understood", ZP_S("instance", op->call->instance),
-           ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("bytes", resp->body.len),
-           ZP_S("body", logged), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "namecheap: reply not understood", op->call, f, resp, NULL,
+                      sent);
 }
 
 static int nc_get_hosts(struct nc_op *op, struct zp_nc_hosts *hosts, struct zp_err *err)

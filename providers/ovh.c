@@ -39,7 +39,6 @@
 #define OVH_BURST 15.0      /* one present or cleanup with a few records fits in a burst */
 #define OVH_RECORDS_MAX 100 /* TXT records at one name we are willing to inspect */
 #define OVH_REPLY_MAX (256u * 1024u)
-#define OVH_LOG_BODY 300
 
 struct ovh_cfg {
     char *endpoint; /* base URL without trailing slash, as signed */
@@ -170,12 +169,10 @@ static int ovh_explain(const struct ovh_op *op, const char *call, const struct z
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const char *msg = ovh_jstr(j, "message"), *code = ovh_jstr(j, "errorCode");
     const char *const sent[] = {zp_buf_str(&op->as), zp_buf_str(&op->ck), NULL};
-    char shown[200], logged[OVH_LOG_BODY + 1];
+    const char *const f[] = {"call", call, NULL};
+    char shown[200];
 
-    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, logged,
-                 sizeof(logged));
-    zp_log(ZP_LOG_WARN, "ovh: request refused", ZP_S("instance", op->call->instance),
-           ZP_S("call", call), ZP_I("status", resp->status), ZP_S("body", logged), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "ovh: request refused", op->call, f, resp, NULL, sent);
     /* OVH's own message may echo what it was sent (the consumer key): quoted only sanitized. */
     zp_prov_text(msg, op->call, NULL, sent, shown, sizeof(shown));
 

@@ -165,14 +165,11 @@ void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_cred *token,
                      const struct zp_prov_call *call, const char *doing,
                      const struct zp_http_resp *resp)
 {
-    char body[ZP_PR_LOG_BODY + 1];
     const struct zp_cred *const creds[] = {token, NULL};
+    const char *const f[] = {"provider", api->type, "doing", doing, NULL};
 
     /* The token sent was wiped: it is read again, so an echo of it can be found. */
-    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, call, creds, NULL, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "provider API refused", ZP_S("provider", api->type),
-           ZP_S("instance", call->instance), ZP_S("doing", doing), ZP_I("status", resp->status),
-           ZP_S("body", body), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "provider API refused", call, f, resp, creds, NULL);
 }
 
 int zp_pr_fail_status(const struct zp_pr_api *api, const char *doing,

@@ -25,9 +25,8 @@ struct zp_prov_call;
 struct zp_record;
 struct zp_ynode;
 
-#define ZP_PR_ID_MAX 72    /* a record or zone id as text: 32 hex digits, or an integer */
-#define ZP_PR_IDS_MAX 32   /* records with one value at one name that one cleanup removes */
-#define ZP_PR_LOG_BODY 300 /* bytes of an upstream body that reach the log */
+#define ZP_PR_ID_MAX 72  /* a record or zone id as text: 32 hex digits, or an integer */
+#define ZP_PR_IDS_MAX 32 /* records with one value at one name that one cleanup removes */
 
 /* What is fixed for a provider type. */
 struct zp_pr_api {

@@ -40,7 +40,6 @@
 #define PD_BODY_MAX (64u * 1024u)
 #define PD_ZONE_MAX (8u * 1024u * 1024u) /* a whole zone's read, before 5.0 */
 #define PD_ZONE_MAX_TEXT "8 MB"
-#define PD_LOG_BODY 300
 /* Self-hosted, no published limit: a bucket only against a runaway loop. */
 #define PD_RATE 20.0
 #define PD_BURST 40.0
@@ -153,12 +152,9 @@ out:
 /* Logs an upstream answer that was not a success; the body never reaches a sentence raw. */
 static void pd_log_reply(const struct pd_op *op, const char *what, const struct zp_http_resp *r)
 {
-    char body[PD_LOG_BODY + 1];
-    const char *const sent[] = {zp_buf_str(&op->auth), NULL};
+    const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
 
-    zp_prov_body(zp_buf_str(&r->body), r->body.len, op->call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "powerdns: unexpected answer", ZP_S("instance", op->call->instance),
-           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "powerdns: unexpected answer", op->call, f, r, NULL, sent);
 }
 
 /*

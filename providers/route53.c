@@ -48,7 +48,6 @@
 #define R53_THROTTLE_FIRST_MS 400u
 #define R53_THROTTLE_MAX_MS 8000u
 #define R53_POLL_FIRST_MS 500u
-#define R53_LOG_BODY 300
 
 /* One present or cleanup. */
 struct r53_op {
@@ -75,14 +74,12 @@ static const char *const r53_keys[] = {
 static void r53_log_reply(const struct r53_op *op, const char *action,
                           const struct zp_http_resp *resp)
 {
-    char body[R53_LOG_BODY + 1];
     const char *const sent[] = {zp_buf_str(&op->secret),
                                 op->tmp.secret_access_key ? op->tmp.secret_access_key : "",
                                 op->tmp.session_token ? op->tmp.session_token : "", NULL};
+    const char *const f[] = {"action", action, NULL};
 
-    zp_prov_body(zp_buf_str(&resp->body), resp->body.len, op->call, NULL, sent, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "route53 error reply", ZP_S("instance", op->call->instance),
-           ZP_S("action", action), ZP_I("status", resp->status), ZP_S("body", body), ZP_END);
+    zp_prov_log_reply(ZP_LOG_WARN, "route53 error reply", op->call, f, resp, NULL, sent);
 }
 
 /* Text of a reply fit to quote: a message may echo what was signed (the session token too). */

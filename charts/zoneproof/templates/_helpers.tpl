@@ -110,6 +110,7 @@ linode: [apiTokenFile]
 acmedns: [endpoint, accountsFile]
 httpreq: [endpoint]
 exec: [command]
+akamai: [host, clientToken, clientSecretFile, accessTokenFile]
 {{- end }}
 
 {{/*

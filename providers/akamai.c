@@ -1,0 +1,641 @@
+/*
+ * akamai.c — the akamai provider: the TXT record set at the challenge name
+ * in Akamai Edge DNS, through the Edge DNS API v2 (config-dns/v2), each
+ * request signed with EdgeGrid (providers/edgegrid.c) by an API client's
+ * client token, client secret and access token.
+ *
+ * The API keeps one record set per name and type and replaces it whole:
+ * GET reads it (404: none), POST creates it, PUT replaces its rdata, DELETE
+ * removes it. So every change is a read-modify-write that only ever adds
+ * or removes our value and keeps every other value as read; the solver
+ * never runs two calls for one name at once (ZP_PROV_RMW). A write that
+ * meets a change made meanwhile by someone else (409, or a set gone under
+ * a PUT) is done once more from a fresh read.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/yaml.h"
+#include "providers/common.h"
+#include "providers/edgegrid.h"
+#include "providers/provider.h"
+
+#define AK_WHAT "Akamai Edge DNS"
+#define AK_SECRET_MAX 4096
+#define AK_LOG_BODY 300
+#define AK_HOST_MAX 256
+
+struct ak_cfg {
+    char *endpoint;        /* "https://<host>" */
+    char *host;            /* the host as signed and sent: "akab-….luna.akamaiapis.net" */
+    char *ca;              /* caFile, or NULL */
+    char *client_token;    /* clientToken: names the API client; not enough alone */
+    char *switch_key;      /* accountSwitchKey, or NULL */
+    struct zp_cred secret; /* clientSecretFile or clientSecretSecretRef */
+    struct zp_cred access; /* accessTokenFile or accessTokenSecretRef */
+};
+
+/* One present or cleanup in flight. */
+struct ak_op {
+    const struct ak_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    struct zp_buf secret, access; /* read at the start of the call; wiped at its end */
+    char zone[AK_HOST_MAX];       /* "example.com", for sentences and the path */
+    char *path;                   /* /config-dns/v2/zones/{zone}/names/{name}/types/TXT[?…] */
+};
+
+/* The record set as read: whether it exists, its TTL and its values as Akamai stores them. */
+struct ak_set {
+    int found;
+    unsigned ttl;
+    cJSON *rdata; /* an array of strings; NULL when not found */
+};
+
+static const char *const ak_keys[] = {
+    "host",
+    "clientToken",
+    ZP_CRED_KEYS("clientSecret"),
+    ZP_CRED_KEYS("accessToken"),
+    "accountSwitchKey",
+    "caFile",
+    NULL,
+};
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static void ak_config_free(void *p)
+{
+    struct ak_cfg *cfg = p;
+
+    if (cfg == NULL)
+        return;
+    free(cfg->endpoint);
+    free(cfg->host);
+    free(cfg->ca);
+    free(cfg->client_token);
+    free(cfg->switch_key);
+    zp_cred_free(&cfg->secret);
+    zp_cred_free(&cfg->access);
+    free(cfg);
+}
+
+/* host: "akab-….luna.akamaiapis.net" as in .edgerc, or the same after https://; no path. */
+static int ak_host_parse(const struct zp_ynode *node, const char *path, struct ak_cfg *cfg,
+                         struct zp_err *err)
+{
+    const char *host = NULL;
+    size_t n;
+
+    if (zp_y_str(node, path, "host", 1, &host, err) == -1)
+        return -1;
+    if (strncmp(host, "https://", 8) == 0)
+        host += 8;
+    n = strlen(host);
+    while (n > 0 && host[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= AK_HOST_MAX || strstr(host, "://") != NULL ||
+        strcspn(host, "/?#@ \t\r\n") < n)
+        return zp_y_fail(zp_y_get(node, "host"), path, err,
+                         "host \"%.300s\" must be the API client's host name, as in the "
+                         "credentials file (akab-….luna.akamaiapis.net), reached over https",
+                         host);
+    cfg->host = zp_xstrndup(host, n);
+    cfg->endpoint = zp_xasprintf("https://%s", cfg->host);
+    return 0;
+}
+
+/* A value that is sent: printable ASCII, no blanks, no ';' (it ends a field of the header). */
+static int ak_word_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s <= ' ' || *s > '~' || *s == ';')
+            return 0;
+    return 1;
+}
+
+static int ak_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
+                           struct zp_err *err)
+{
+    struct ak_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    const char *token = NULL, *key = NULL;
+    char *url = NULL;
+    int rc = -1;
+
+    if (ak_host_parse(node, path, cfg, err) == -1)
+        goto out;
+    url = zp_xstrdup(cfg->endpoint);
+    free(cfg->endpoint);
+    cfg->endpoint = NULL;
+    if (zp_endpoint_parse(node, path, url, &cfg->endpoint, &cfg->ca, err) == -1 ||
+        zp_y_str(node, path, "clientToken", 1, &token, err) == -1 ||
+        zp_y_str(node, path, "accountSwitchKey", 0, &key, err) == -1 ||
+        zp_cred_parse(node, path, "clientSecret", 1, &cfg->secret, err) == -1 ||
+        zp_cred_parse(node, path, "accessToken", 1, &cfg->access, err) == -1)
+        goto out;
+    if (token[0] == '\0' || strlen(token) > 256 || !ak_word_ok(token)) {
+        zp_y_fail(zp_y_get(node, "clientToken"), path, err,
+                  "clientToken must be the API client's client_token (akab-…), one word");
+        goto out;
+    }
+    if (key != NULL && (key[0] == '\0' || strlen(key) > 256 || !ak_word_ok(key))) {
+        zp_y_fail(zp_y_get(node, "accountSwitchKey"), path, err,
+                  "accountSwitchKey must be one account switch key (1-ABCDE:1-2345), one word");
+        goto out;
+    }
+    cfg->client_token = zp_xstrdup(token);
+    cfg->switch_key = key ? zp_xstrdup(key) : NULL;
+    *cfgp = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    free(url);
+    ak_config_free(cfg);
+    return rc;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+/* Upstream text fit for the log or a sentence: every credential it may echo redacted. */
+static const char *ak_shown(const struct ak_op *op, const char *text, size_t len, int body,
+                            char *out, size_t outsz)
+{
+    const struct zp_cred *const creds[] = {&op->cfg->secret, &op->cfg->access, NULL};
+    const char *const vals[] = {op->cfg->client_token, zp_buf_str(&op->secret),
+                                zp_buf_str(&op->access), NULL};
+
+    if (body)
+        return zp_prov_body(text, len, op->call, creds, vals, out, outsz);
+    return zp_prov_text(text, op->call, creds, vals, out, outsz);
+}
+
+static void ak_log_reply(const struct ak_op *op, const char *what, const struct zp_http_resp *r)
+{
+    char body[AK_LOG_BODY + 1];
+
+    ak_shown(op, zp_buf_str(&r->body), r->body.len, 1, body, sizeof(body));
+    zp_log(ZP_LOG_WARN, "akamai: unexpected answer", ZP_S("instance", op->call->instance),
+           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
+}
+
+/* The title and detail of an RFC 7807 problem body, made fit for a sentence; "" when absent. */
+static void ak_problem(const struct ak_op *op, const struct zp_http_resp *r, char *title,
+                       size_t titlesz, char *detail, size_t detailsz)
+{
+    cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "title");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "detail");
+
+    ak_shown(op, cJSON_IsString(t) ? t->valuestring : "", 0, 0, title, titlesz);
+    ak_shown(op, cJSON_IsString(d) ? d->valuestring : "", 0, 0, detail, detailsz);
+    cJSON_Delete(j);
+}
+
+/*
+ * One signed exchange at op->path, with a fresh timestamp and nonce. 429
+ * and 5xx go through the client's retry path, which sends the same signed
+ * request again. 0 when any HTTP answer arrived.
+ */
+static int ak_send(struct ak_op *op, const char *method, const char *body,
+                   struct zp_http_resp *resp, struct zp_err *err)
+{
+    const struct zp_eg_creds creds = {.client_token = op->cfg->client_token,
+                                      .access_token = zp_buf_str(&op->access),
+                                      .client_secret = zp_buf_str(&op->secret)};
+    char ts[ZP_EG_TS_LEN + 1], nonce[ZP_EG_NONCE_LEN + 1];
+    struct zp_eg_req sig = {.method = method,
+                            .scheme = "https",
+                            .host = op->cfg->host,
+                            .path_query = op->path,
+                            .body = body,
+                            .body_len = body ? strlen(body) : 0,
+                            .timestamp = ts,
+                            .nonce = nonce};
+    struct zp_buf auth;
+    const char *headers[] = {NULL, "Accept: application/json",
+                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct zp_http_req req = {.method = method,
+                              .headers = headers,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = op->call->deadline_ms,
+                              .ca_file = op->cfg->ca,
+                              .what = AK_WHAT};
+    char *url = zp_xasprintf("%s%s", op->cfg->endpoint, op->path);
+    int rc = -1;
+
+    zp_buf_init(&auth, 16384);
+    zp_eg_timestamp(time(NULL), ts);
+    if (zp_eg_nonce(nonce) == -1 || zp_buf_puts(&auth, "Authorization: ") == -1 ||
+        zp_eg_authorization(&creds, &sig, &auth) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot sign the request for %s", op->rec->fqdn);
+        goto out;
+    }
+    headers[0] = zp_buf_str(&auth);
+    req.url = url;
+    rc = zp_http_call(&req, resp, err);
+out:
+    zp_buf_free_secret(&auth);
+    free(url);
+    return rc;
+}
+
+/*
+ * ak_send, signed once more when the gateway refused a nonce it had seen:
+ * the client's retry after a 5xx the API answered re-sends the request as
+ * signed, and the gateway keeps every nonce it accepted.
+ */
+static int ak_req(struct ak_op *op, const char *method, const char *body, struct zp_http_resp *resp,
+                  struct zp_err *err)
+{
+    char title[64], detail[256];
+
+    if (ak_send(op, method, body, resp, err) == -1)
+        return -1;
+    if (resp->status != 401)
+        return 0;
+    ak_problem(op, resp, title, sizeof(title), detail, sizeof(detail));
+    if (strstr(detail, "nonce") == NULL && strstr(detail, "Nonce") == NULL)
+        return 0;
+    zp_log(ZP_LOG_INFO, "akamai: nonce refused after a retry, signing again",
+           ZP_S("instance", op->call->instance), ZP_S("method", method), ZP_END);
+    return ak_send(op, method, body, resp, err);
+}
+
+/* ---- failures ----------------------------------------------------------------------------- */
+
+/* 401: which credential the EdgeGrid check refused, from its detail. Returns -1. */
+static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_err *err)
+{
+    const struct ak_cfg *cfg = op->cfg;
+
+    if (strstr(detail, "client token") != NULL)
+        return zp_err_set(err, ZP_EAUTH,
+                          "Akamai rejected the EdgeGrid credentials (%s): clientToken is not an "
+                          "API client's client token; copy client_token from the API client's "
+                          "credentials into clientToken",
+                          detail);
+    if (strstr(detail, "access token") != NULL)
+        return zp_err_set(err, ZP_EAUTH,
+                          "Akamai rejected the EdgeGrid credentials (%s): the access token in "
+                          "%s (%s) is wrong or does not belong to clientToken; put the API "
+                          "client's access_token there",
+                          detail, cfg->access.setting, cfg->access.where);
+    if (strstr(detail, "nonce") != NULL || strstr(detail, "Nonce") != NULL)
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "Akamai refused a request as a repeat (%s), twice; cert-manager "
+                          "tries again",
+                          detail);
+    if (strstr(detail, "timestamp") != NULL)
+        return zp_err_set(err, ZP_EAUTH,
+                          "Akamai rejected the EdgeGrid signature (%s): this machine's clock is "
+                          "off; synchronise it (NTP)",
+                          detail);
+    return zp_err_set(err, ZP_EAUTH,
+                      "Akamai rejected the EdgeGrid credentials (%s): the client secret in %s "
+                      "(%s) is wrong or does not belong to clientToken; put the API client's "
+                      "client_secret there, unchanged",
+                      detail[0] ? detail : "unauthorized", cfg->secret.setting, cfg->secret.where);
+}
+
+/* The sentence for an answer that is not a success; what: "adding the TXT value". Returns -1. */
+static int ak_fail(const struct ak_op *op, const char *what, const struct zp_http_resp *r,
+                   struct zp_err *err)
+{
+    char title[128], detail[512];
+
+    ak_log_reply(op, what, r);
+    ak_problem(op, r, title, sizeof(title), detail, sizeof(detail));
+    if (r->status == 401)
+        ak_fail_auth(op, detail, err);
+    else if (r->status == 403)
+        zp_err_set(err, ZP_EPERM,
+                   "Akamai refused %s at %s (403 Forbidden): the API client lacks READ-WRITE "
+                   "access to zone %s; give its credentials the Edge DNS API (DNS—Zone Record "
+                   "Management) with READ-WRITE access, on the account that holds the zone%s",
+                   what, op->rec->fqdn, op->zone,
+                   op->cfg->switch_key ? " (the one accountSwitchKey names)" : "");
+    else if (r->status == 404)
+        zp_err_set(err, ZP_ENOTFOUND,
+                   "zone %s is not an Edge DNS zone of the account the API client reaches%s; "
+                   "add the zone in Edge DNS, or use the API client (or accountSwitchKey) of the "
+                   "account that holds it",
+                   op->zone, op->cfg->switch_key ? " through accountSwitchKey" : "");
+    else if (r->status == 400 || r->status == 422)
+        zp_err_set(err, ZP_EINVAL, "Akamai refused %s at %s (%ld %s): %.300s", what, op->rec->fqdn,
+                   r->status, title[0] ? title : zp_http_reason(r->status), detail);
+    else if (r->status >= 500)
+        zp_err_set(err, ZP_ETRANSIENT,
+                   "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s: the service is failing "
+                   "or unavailable; retry later",
+                   r->status, zp_http_reason(r->status), what, op->rec->fqdn);
+    else
+        zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s",
+                   r->status, zp_http_reason(r->status), what, op->rec->fqdn);
+    err->upstream = (int)r->status;
+    return -1;
+}
+
+/* ---- the record set ----------------------------------------------------------------------- */
+
+static void ak_set_free(struct ak_set *s)
+{
+    cJSON_Delete(s->rdata);
+    memset(s, 0, sizeof(*s));
+}
+
+/* GET the TXT record set into *s (s->found 0 on 404). */
+static int ak_read(struct ak_op *op, struct ak_set *s, struct zp_err *err)
+{
+    struct zp_http_resp resp;
+    cJSON *j = NULL;
+    const cJSON *ttl, *rdata;
+    int rc = -1;
+
+    ak_set_free(s);
+    zp_http_resp_init(&resp);
+    if (ak_req(op, "GET", NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status == 404) {
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200) {
+        ak_fail(op, "reading the TXT records", &resp, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&resp.body, AK_WHAT, err)) == NULL)
+        goto out;
+    ttl = cJSON_GetObjectItemCaseSensitive(j, "ttl");
+    rdata = cJSON_GetObjectItemCaseSensitive(j, "rdata");
+    if (!cJSON_IsArray(rdata)) {
+        zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered the read of %s without rdata",
+                   op->rec->fqdn);
+        goto out;
+    }
+    s->found = 1;
+    s->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 0 && ttl->valuedouble < 1e9
+                 ? (unsigned)ttl->valuedouble
+                 : op->rec->ttl;
+    s->rdata = cJSON_Duplicate(rdata, 1);
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* Whether the set holds our value (compared with one level of quotes removed). */
+static int ak_has(const struct ak_op *op, const struct ak_set *s)
+{
+    const cJSON *v;
+
+    cJSON_ArrayForEach(v, s->rdata)
+    {
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value))
+            return 1;
+    }
+    return 0;
+}
+
+/* The rdata to write: every value read but ours, then ours when adding. */
+static cJSON *ak_rdata(const struct ak_op *op, const struct ak_set *s, int del, const char *quoted)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *v;
+
+    cJSON_ArrayForEach(v, s->rdata)
+    {
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value))
+            continue;
+        cJSON_AddItemToArray(out, cJSON_Duplicate(v, 1));
+    }
+    if (!del)
+        cJSON_AddItemToArray(out, cJSON_CreateString(quoted));
+    return out;
+}
+
+/*
+ * Writes the set as it must become: POST (new), PUT (replace) or DELETE
+ * (empty). *again when the set changed under the write (409, or 404 on a
+ * PUT): the caller reads and tries once more.
+ */
+static int ak_write(struct ak_op *op, const struct ak_set *s, int del, const char *quoted,
+                    int *again, const char **method, struct zp_err *err)
+{
+    const char *what = del ? "removing the TXT value" : "adding the TXT value";
+    struct zp_http_resp resp;
+    cJSON *rdata = ak_rdata(op, s, del, quoted), *body = NULL;
+    char *text = NULL, name[AK_HOST_MAX];
+    int rc = -1;
+
+    *again = 0;
+    zp_http_resp_init(&resp);
+    snprintf(name, sizeof(name), "%.*s", (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
+    *method = !s->found ? "POST" : cJSON_GetArraySize(rdata) == 0 ? "DELETE" : "PUT";
+    if (strcmp(*method, "DELETE") != 0) {
+        body = cJSON_CreateObject();
+        cJSON_AddStringToObject(body, "name", name);
+        cJSON_AddStringToObject(body, "type", "TXT");
+        cJSON_AddNumberToObject(body, "ttl", s->found ? s->ttl : op->rec->ttl);
+        cJSON_AddItemToObject(body, "rdata", rdata);
+        rdata = NULL;
+        if ((text = cJSON_PrintUnformatted(body)) == NULL) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", op->rec->fqdn);
+            goto out;
+        }
+    }
+    if (ak_req(op, *method, text, &resp, err) == -1)
+        goto out;
+    if (resp.status == 409 || (resp.status == 404 && strcmp(*method, "PUT") == 0)) {
+        *again = 1;
+        rc = 0;
+        goto out;
+    }
+    if ((resp.status == 404 || resp.status == 410) && strcmp(*method, "DELETE") == 0) {
+        rc = 0; /* removed meanwhile */
+        goto out;
+    }
+    if (resp.status < 200 || resp.status > 299) {
+        ak_fail(op, what, &resp, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(rdata);
+    cJSON_Delete(body);
+    cJSON_free(text);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* ---- present and cleanup ------------------------------------------------------------------ */
+
+/* The credentials (read now: Secrets rotate) and the record set's path. */
+static int ak_begin(struct ak_op *op, struct zp_err *err)
+{
+    const struct ak_cfg *cfg = op->cfg;
+    struct zp_buf path;
+    char name[AK_HOST_MAX];
+    int rc = -1;
+
+    zp_buf_init(&path, 2048);
+    snprintf(op->zone, sizeof(op->zone), "%s", op->rec->zone);
+    if (op->zone[0] != '\0' && op->zone[strlen(op->zone) - 1] == '.')
+        op->zone[strlen(op->zone) - 1] = '\0'; /* the API's names have no root dot */
+    snprintf(name, sizeof(name), "%.*s", (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
+    if (zp_cred_read(&cfg->secret, op->call, &op->secret, err) == -1 ||
+        zp_cred_read(&cfg->access, op->call, &op->access, err) == -1)
+        goto out;
+    if (!ak_word_ok(zp_buf_str(&op->secret)) || !ak_word_ok(zp_buf_str(&op->access))) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s (%s) and %s (%s) must each hold one EdgeGrid credential on one line",
+                   cfg->secret.setting, cfg->secret.where, cfg->access.setting, cfg->access.where);
+        goto out;
+    }
+    zp_buf_puts(&path, "/config-dns/v2/zones/");
+    zp_http_escape(op->zone, &path);
+    zp_buf_puts(&path, "/names/");
+    zp_http_escape(name, &path);
+    zp_buf_puts(&path, "/types/TXT");
+    if (cfg->switch_key != NULL) {
+        zp_buf_puts(&path, "?accountSwitchKey=");
+        zp_http_escape(cfg->switch_key, &path);
+    }
+    if (zp_buf_check(&path, "the record set's path", err) == -1)
+        goto out;
+    op->path = zp_buf_take(&path);
+    rc = 0;
+out:
+    zp_buf_free(&path);
+    return rc;
+}
+
+static void ak_op_free(struct ak_op *op)
+{
+    zp_buf_free_secret(&op->secret);
+    zp_buf_free_secret(&op->access);
+    free(op->path);
+    op->path = NULL;
+}
+
+/* Read, then write what the set must become; a change met meanwhile is read and done once more. */
+static int ak_apply(struct ak_op *op, int del, const char *quoted, struct zp_err *err)
+{
+    struct ak_set s = {0};
+    const char *method = "";
+    int rc = -1, again = 0;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (ak_read(op, &s, err) == -1)
+            goto out;
+        if (ak_has(op, &s) != del) {
+            zp_log(ZP_LOG_INFO, "akamai: nothing to do", ZP_S("instance", op->call->instance),
+                   ZP_S("zone", op->zone), ZP_S("fqdn", op->rec->fqdn),
+                   ZP_S("state", del ? "already gone" : "already there"), ZP_END);
+            rc = 0;
+            goto out;
+        }
+        if (ak_write(op, &s, del, quoted, &again, &method, err) == -1)
+            goto out;
+        if (!again) {
+            zp_log(ZP_LOG_INFO, "akamai change", ZP_S("instance", op->call->instance),
+                   ZP_S("method", method), ZP_S("zone", op->zone), ZP_S("fqdn", op->rec->fqdn),
+                   ZP_S("value", op->rec->value), ZP_I("attempt", attempt + 1), ZP_END);
+            rc = 0;
+            goto out;
+        }
+        zp_log(ZP_LOG_INFO, "akamai: record set changed meanwhile, reading it again",
+               ZP_S("instance", op->call->instance), ZP_S("fqdn", op->rec->fqdn), ZP_END);
+    }
+    zp_err_set(err, ZP_ETRANSIENT,
+               "Akamai refused %s at %s twice: the record set changed meanwhile (409 Conflict); "
+               "cert-manager tries again",
+               del ? "removing the TXT value" : "adding the TXT value", op->rec->fqdn);
+out:
+    ak_set_free(&s);
+    return rc;
+}
+
+static int ak_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
+                     struct zp_err *err)
+{
+    struct ak_op op = {.cfg = p, .rec = rec, .call = call};
+    struct zp_buf quoted;
+    int rc = -1;
+
+    zp_buf_init(&op.secret, AK_SECRET_MAX);
+    zp_buf_init(&op.access, AK_SECRET_MAX);
+    zp_buf_init(&quoted, 1024);
+    if (strlen(rec->value) > 255) {
+        zp_err_set(err, ZP_EINVAL,
+                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
+                   rec->fqdn, strlen(rec->value));
+        goto out;
+    }
+    if (zp_txt_quote(rec->value, &quoted) == -1 || ak_begin(&op, err) == -1 ||
+        ak_apply(&op, del, zp_buf_str(&quoted), err) == -1)
+        goto out;
+    rc = 0;
+out:
+    if (rc == -1)
+        zp_log(ZP_LOG_WARN, "akamai update failed", ZP_S("instance", call->instance),
+               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
+    ak_op_free(&op);
+    zp_buf_free(&quoted);
+    return rc;
+}
+
+static int ak_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return ak_update(cfg, rec, call, 0, err);
+}
+
+static int ak_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                      struct zp_err *err)
+{
+    return ak_update(cfg, rec, call, 1, err);
+}
+
+/* doctor: the read a Present starts with (the TXT record set at the name), no change. */
+static int ak_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
+                     struct zp_err *err)
+{
+    struct ak_op op = {.cfg = p, .rec = rec, .call = call};
+    struct ak_set s = {0};
+    int rc = -1;
+
+    zp_buf_init(&op.secret, AK_SECRET_MAX);
+    zp_buf_init(&op.access, AK_SECRET_MAX);
+    if (ak_begin(&op, err) == -1 || ak_read(&op, &s, err) == -1)
+        goto out;
+    snprintf(err->msg, sizeof(err->msg),
+             "the %s credentials can read the TXT records at %.*s; whether they may write in "
+             "zone %s shows only in a write test",
+             AK_WHAT, (int)strlen(rec->fqdn) - 1, rec->fqdn, op.zone);
+    rc = 0;
+out:
+    ak_set_free(&s);
+    ak_op_free(&op);
+    return rc;
+}
+
+const struct zp_provider_ops zp_prov_akamai = {
+    .type = "akamai",
+    .flags = ZP_PROV_RMW, /* a PUT replaces the whole record set */
+    .keys = ak_keys,
+    .config_parse = ak_config_parse,
+    .config_free = ak_config_free,
+    .present = ak_present,
+    .cleanup = ak_cleanup,
+    .verify = ak_verify,
+};

@@ -1,6 +1,7 @@
 /*
  * test_common.c — TXT quoting and comparison as the APIs store values
- * (quoted or raw, split into character-strings), and endpoint settings.
+ * (quoted or raw, split into character-strings), endpoint settings,
+ * credentials, and the one line a provider logs about an upstream reply.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/httpc.h"
+#include "base/log.h"
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
@@ -275,6 +278,55 @@ static void cred_settings_refused(void **state)
     assert_non_null(strstr(err.msg, "apiTokenFile"));
 }
 
+/*
+ * What a provider logs about a reply it did not expect: its message, instance, fields and
+ * status, and the body cut to ZP_PROV_LOG_BODY with a credential the API echoed redacted and
+ * its control characters escaped: the log line stays one line, and never carries a secret.
+ */
+static void reply_log_line(void **state)
+{
+    static const char secret[] = "s3cr3t-T0ken-Echoed-9f8e7d";
+    const char *vals[] = {secret, NULL};
+    const char *fields[] = {"zone", "example.test.", "action", "present", NULL};
+    struct zp_prov_call call = {.instance = "prod"};
+    struct zp_http_resp r;
+    char line[4096];
+    ssize_t n;
+    int fds[2];
+
+    (void)state;
+    zp_http_resp_init(&r);
+    r.status = 403;
+    assert_int_equal(zp_buf_printf(&r.body, "{\"error\":\"token %s refused\"}\n\x01", secret), 0);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(zp_buf_printf(&r.body, "0123456789"), 0);
+    assert_int_equal(pipe(fds), 0);
+    zp_log_set_fd(fds[1]);
+    zp_prov_log_reply(ZP_LOG_WARN, "lab: unexpected answer", &call, fields, &r, NULL, vals);
+    zp_log_set_fd(2);
+    close(fds[1]);
+    n = read(fds[0], line, sizeof(line) - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    line[n] = '\0';
+    assert_non_null(strstr(line, "\"msg\":\"lab: unexpected answer\""));
+    assert_non_null(strstr(line, "\"instance\":\"prod\""));
+    assert_non_null(strstr(line, "\"zone\":\"example.test.\",\"action\":\"present\""));
+    assert_non_null(strstr(line, "\"status\":403"));
+    assert_null(strstr(line, secret));
+    assert_non_null(strstr(line, "refused"));
+    assert_non_null(strstr(line, "\\n\\u0001")); /* escaped: the line stays one JSON line */
+    assert_null(strstr(line, "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"
+                             "0123456789012345678901234567890123456789"));
+    assert_ptr_equal(strchr(line, '\n'), line + n - 1); /* one line */
+    zp_http_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +336,7 @@ int main(void)
         cmocka_unit_test(cred_from_file),
         cmocka_unit_test(cred_from_secret_ref),
         cmocka_unit_test(cred_settings_refused),
+        cmocka_unit_test(reply_log_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

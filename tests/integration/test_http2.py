@@ -2,7 +2,8 @@
 
 The aggregator multiplexes every concurrent call on a few connections, so
 each waiting Present costs a stream, not a TLS connection. Checked here with
-two independent clients, curl (nghttp2) and python3-h2 (hyper-h2):
+three independent clients, Go's net/http (what kube-apiserver uses), curl (nghttp2) and
+python3-h2 (hyper-h2):
 ALPN picks h2 (and http/1.1 with --disable-http2); health without a client
 certificate; discovery and Present/CleanUp through a real BIND named; many
 Presents parked on one connection while other calls on it are answered; a
@@ -90,6 +91,50 @@ class HTTP2(HTTPBase):
             self.assertEqual((version, code), ("2", 201), body)
             self.assertTrue(self.check_payload(body.encode())["response"]["success"], body)
             self.assertEqual(self.named.txt(fqdn), want)
+
+    # ---- kube-apiserver's own client: Go's net/http --------------------------------------------
+
+    def go_client(self):
+        """tests/integration/h2go built once (Debian's golang-go, scripts/setup.sh)."""
+        exe = os.path.join(self.tmp, "h2go")
+        if not os.path.exists(exe):
+            env = dict(os.environ)
+            env.setdefault("GOCACHE", os.path.join(os.path.expanduser("~"), ".cache", "go-build")
+                           if "HOME" in os.environ else os.path.join(self.tmp, "gocache"))
+            r = subprocess.run(["go", "build", "-o", exe,
+                                os.path.join(HERE, "h2go", "main.go")],
+                               capture_output=True, text=True, env=env, timeout=600)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        return exe
+
+    def go_posts(self, bodies):
+        r = subprocess.run([self.go_client(), "-url", "https://localhost:%d" % self.srv.port,
+                            "-ca", pki.path(self.pki, "serving-ca.crt"),
+                            "-cert", pki.path(self.pki, "proxy-client.crt"),
+                            "-key", pki.path(self.pki, "proxy-client.key"),
+                            "-path", RESOURCE] + [b.decode() for b in bodies],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_go_client_multiplexes_on_one_connection(self):
+        names = ["_acme-challenge.go%d.%s." % (i, ZONE) for i in range(20)]
+        keys = [zptest.acme_key("go%d" % i) for i in range(20)]
+        out = self.go_posts([payload("Present", f, k, ZONE + ".", uid="go%d" % i)
+                             for i, (f, k) in enumerate(zip(names, keys))])
+        self.assertEqual((out["apis"]["status"], out["apis"]["proto"]), (200, "HTTP/2.0"))
+        for i, res in enumerate(out["posts"]):
+            self.assertEqual((res["status"], res["proto"]), (201, "HTTP/2.0"), res)
+            resp = self.check_payload(res["body"].encode())["response"]
+            self.assertEqual(resp["uid"], "go%d" % i)
+            self.assertTrue(resp["success"], res["body"])
+        self.assertEqual(out["connections"], 1, "the calls were not multiplexed")
+        for f, k in zip(names, keys):
+            self.assertIn(k, self.named.txt(f))
+        out = self.go_posts([payload("CleanUp", f, k, ZONE + ".") for f, k in zip(names, keys)])
+        self.assertTrue(all(r["status"] == 201 for r in out["posts"]), out)
+        for f in names:
+            self.assertEqual(self.named.txt(f), [])
 
     def test_disable_http2_offers_http11_only(self):
         srv = Server(self.tmp, self.pki, self.config, name="h1only", extra=["--disable-http2"])

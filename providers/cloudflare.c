@@ -33,16 +33,12 @@
 #define CF_PAGES_MAX 50 /* 5,000 TXT records at one name is a runaway, not a zone */
 #define CF_TTL_MIN 60u
 #define CF_URL_MAX 4096
-#define CF_BODY_MAX 2048
 
 struct cf_cfg {
     struct zp_pr_conn conn;
     struct zp_cred zone_token; /* zoneApiToken…; not set: the lookup uses apiToken… */
     char *zone_id;             /* zoneId; NULL: looked up by name */
 };
-
-/* What a request was for: the sentence for a refusal depends on it. */
-enum cf_op { CF_OP_ZONES, CF_OP_LIST, CF_OP_CREATE, CF_OP_DELETE };
 
 /*
  * 1,200 requests per 5 minutes per user, shared with the dashboard and
@@ -195,6 +191,8 @@ unsigned zp_cf_ttl(unsigned ttl)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
+static const struct zp_pr_ops cf_ops;
+
 static void cf_config_free(void *p)
 {
     struct cf_cfg *cfg = p;
@@ -214,7 +212,7 @@ static int cf_config_parse(const struct zp_ynode *node, const char *path, void *
     const char *zid = NULL;
     int rc = -1;
 
-    if (zp_pr_conn_parse(node, path, CF_DEFAULT_URL, &cfg->conn, err) == -1 ||
+    if (zp_pr_conn_parse(node, path, &cf_ops, &cfg->conn, err) == -1 ||
         zp_cred_parse(node, path, "zoneApiToken", 0, &cfg->zone_token, err) == -1 ||
         zp_y_str(node, path, "zoneId", 0, &zid, err) == -1)
         goto out;
@@ -247,24 +245,25 @@ out:
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-/* The token a request of kind op is made with. */
-static const struct zp_cred *cf_token(const struct cf_cfg *cfg, enum cf_op op)
+/* The token a request of kind step is made with. */
+static const struct zp_cred *cf_token(const struct cf_cfg *cfg, enum zp_pr_step step)
 {
-    return op == CF_OP_ZONES && zp_cred_set(&cfg->zone_token) ? &cfg->zone_token : &cfg->conn.token;
+    return step == ZP_PR_ZONE && zp_cred_set(&cfg->zone_token) ? &cfg->zone_token
+                                                               : &cfg->conn.token;
 }
 
 /* The setting and where (file or Secret) of that token, for messages. */
-static void cf_token_of(const struct cf_cfg *cfg, enum cf_op op, const char **setting,
+static void cf_token_of(const struct cf_cfg *cfg, enum zp_pr_step step, const char **setting,
                         const char **file)
 {
-    const struct zp_cred *c = cf_token(cfg, op);
+    const struct zp_cred *c = cf_token(cfg, step);
 
     *setting = c->setting;
     *file = c->where;
 }
 
 /* The sentence for a refused request. doing: "add TXT at x", for the generic cases. */
-static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
+static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum zp_pr_step op,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
                    enum zp_cf_outcome o, int code, struct zp_err *err)
 {
@@ -287,7 +286,7 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
                    setting, file, code);
         break;
     case ZP_CF_PERM:
-        if (op == CF_OP_ZONES)
+        if (op == ZP_PR_ZONE)
             zp_err_set(err, ZP_EPERM,
                        "Cloudflare: the API token in %s (%s) may not look up zone %s (error %d): "
                        "give it Zone > Zone > Read, or set zoneId so that no lookup is needed",
@@ -296,7 +295,7 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
             zp_err_set(err, ZP_EPERM,
                        "Cloudflare: the API token in %s (%s) may not %s DNS records of zone %s "
                        "(error %d): give it Zone > DNS > Edit on that zone",
-                       setting, file, op == CF_OP_LIST ? "read" : "change", t->zone, code);
+                       setting, file, op == ZP_PR_LIST ? "read" : "change", t->zone, code);
         break;
     case ZP_CF_NOZONE:
     case ZP_CF_NOTFOUND:
@@ -343,30 +342,33 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
 }
 
 /*
- * One request; *root receives the parsed reply (also for refusals, so
- * callers can read codes) and *o what it means. -1 only when no usable
- * reply came.
+ * Cloudflare says what a reply means in its body (zp_cf_classify), so
+ * every reply of the record steps is judged here.
  */
-static int cf_do(const struct cf_cfg *cfg, const struct zp_prov_call *call, enum cf_op op,
-                 const char *method, const char *url, const char *body, struct zp_http_resp *resp,
-                 cJSON **root, enum zp_cf_outcome *o, int *code, struct zp_err *err)
+static int cf_refused(const void *p, const struct zp_prov_call *call, enum zp_pr_step step,
+                      const struct zp_pr_target *t, const char *doing,
+                      const struct zp_http_resp *resp, struct zp_err *err)
 {
-    struct zp_pr_req req = {.method = method, .url = url, .body = body};
+    cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
+    int code;
+    enum zp_cf_outcome o = zp_cf_classify(resp->status, root, &code); /* not JSON: never OK */
 
-    req.token = cf_token(cfg, op);
-    if (zp_pr_send(&cf_api, &cfg->conn, call, &req, resp, err) == -1)
-        return -1;
-    *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
-    *o = zp_cf_classify(resp->status, *root, code); /* not JSON: never ZP_CF_OK */
-    return 0;
+    cJSON_Delete(root);
+    /* Gone between the list and the delete: another cleanup got there first. */
+    if (o == ZP_CF_OK || (step == ZP_PR_DELETE && (o == ZP_CF_GONE || o == ZP_CF_NOTFOUND)))
+        return 0;
+    if (step == ZP_PR_CREATE && o == ZP_CF_EXISTS)
+        return 1;
+    return cf_fail(p, call, step, t, doing, resp, o, code, err);
 }
 
-/* ---- the four steps ----------------------------------------------------------------------- */
+/* ---- the zone and the table ---------------------------------------------------------------- */
 
 static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_pr_target *t, struct zp_err *err)
 {
     const struct cf_cfg *cfg = p;
+    struct zp_pr_req req = {.method = "GET", .token = cf_token(cfg, ZP_PR_ZONE)};
     struct zp_http_resp resp;
     struct zp_buf url;
     const char *setting, *file;
@@ -386,17 +388,18 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
     zp_buf_printf(&url, "%s/zones?name=", cfg->conn.endpoint);
     zp_http_escape(t->zone, &url);
     zp_buf_puts(&url, "&per_page=50");
+    req.url = zp_buf_str(&url);
     if (zp_buf_check(&url, "the zone lookup URL", err) == -1 ||
-        cf_do(cfg, call, CF_OP_ZONES, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
-              err) == -1)
+        zp_pr_send(&cf_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;
-    if (o != ZP_CF_OK) {
+    root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    if ((o = zp_cf_classify(resp.status, root, &code)) != ZP_CF_OK) {
         char doing[ZP_DNAME_MAX + 32];
         snprintf(doing, sizeof(doing), "look up zone %s", t->zone);
-        cf_fail(cfg, call, CF_OP_ZONES, t, doing, &resp, o, code, err);
+        cf_fail(cfg, call, ZP_PR_ZONE, t, doing, &resp, o, code, err);
         goto out;
     }
-    cf_token_of(cfg, CF_OP_ZONES, &setting, &file);
+    cf_token_of(cfg, ZP_PR_ZONE, &setting, &file);
     n = zp_cf_pick_zone(root, t->zone, t->zone_id, sizeof(t->zone_id));
     if (n == 0)
         zp_err_set(err, ZP_ENOTFOUND,
@@ -420,165 +423,32 @@ out:
     return rc;
 }
 
-static int cf_find(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                   const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
-                   struct zp_err *err)
+/* Cloudflare answers and is asked with full names. */
+static int cf_match(const cJSON *root, const char *rel, const char *fqdn, const char *value,
+                    struct zp_pr_ids *ids, int *pages)
 {
-    const struct cf_cfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    cJSON *root = NULL;
-    enum zp_cf_outcome o;
-    int rc = -1, code, pages = 1;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, CF_URL_MAX);
-    for (int page = 1; page <= pages; page++) {
-        if (page > CF_PAGES_MAX) {
-            zp_log(ZP_LOG_WARN, "cloudflare: too many TXT records at one name; read the first",
-                   ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
-                   ZP_I("pages", CF_PAGES_MAX), ZP_END);
-            break;
-        }
-        zp_buf_reset(&url);
-        zp_buf_printf(&url, "%s/zones/%s/dns_records?type=TXT&name.exact=", cfg->conn.endpoint,
-                      t->zone_id);
-        zp_http_escape(t->fqdn, &url);
-        zp_buf_printf(&url, "&per_page=%d&page=%d", CF_PER_PAGE, page);
-        cJSON_Delete(root);
-        root = NULL;
-        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
-            cf_do(cfg, call, CF_OP_LIST, "GET", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
-                  err) == -1)
-            goto out;
-        if (o != ZP_CF_OK) {
-            char doing[ZP_DNAME_MAX + 32];
-            snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
-            cf_fail(cfg, call, CF_OP_LIST, t, doing, &resp, o, code, err);
-            goto out;
-        }
-        if (zp_cf_match_page(root, t->fqdn, rec->value, ids, &pages) == -1) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "Cloudflare answered the list of TXT records at %s "
-                       "without a list",
-                       t->fqdn);
-            goto out;
-        }
-        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
-            break;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int cf_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
-{
-    const struct cf_cfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url, quoted;
-    cJSON *body = cJSON_CreateObject(), *root = NULL;
-    char *json = NULL;
-    enum zp_cf_outcome o;
-    int rc = -1, code;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, CF_URL_MAX);
-    zp_buf_init(&quoted, CF_BODY_MAX);
-    if (zp_txt_quote(rec->value, &quoted) == -1) {
-        zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rec->fqdn);
-        goto out;
-    }
-    cJSON_AddStringToObject(body, "type", "TXT");
-    cJSON_AddStringToObject(body, "name", t->fqdn);
-    cJSON_AddStringToObject(body, "content", zp_buf_str(&quoted));
-    cJSON_AddNumberToObject(body, "ttl", zp_cf_ttl(rec->ttl));
-    json = cJSON_PrintUnformatted(body);
-    zp_buf_printf(&url, "%s/zones/%s/dns_records", cfg->conn.endpoint, t->zone_id);
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        cf_do(cfg, call, CF_OP_CREATE, "POST", zp_buf_str(&url), json, &resp, &root, &o, &code,
-              err) == -1)
-        goto out;
-    if (o == ZP_CF_EXISTS) {
-        id[0] = '\0';
-    } else if (o != ZP_CF_OK) {
-        char doing[ZP_DNAME_MAX + 32];
-        snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
-        cf_fail(cfg, call, CF_OP_CREATE, t, doing, &resp, o, code, err);
-        goto out;
-    } else if (zp_pr_json_id(cJSON_GetObjectItemCaseSensitive(root, "result"), "id", id, idsz) ==
-               -1) {
-        zp_strlcpy(id, "unknown", idsz);
-    }
-    rc = 0;
-out:
-    cJSON_free(json);
-    cJSON_Delete(body);
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_buf_free(&quoted);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int cf_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
-{
-    const struct cf_cfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    cJSON *root = NULL;
-    enum zp_cf_outcome o;
-    int rc = -1, code;
-
-    (void)rec;
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, CF_URL_MAX);
-    zp_buf_printf(&url, "%s/zones/%s/dns_records/", cfg->conn.endpoint, t->zone_id);
-    zp_http_escape(id, &url);
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        cf_do(cfg, call, CF_OP_DELETE, "DELETE", zp_buf_str(&url), NULL, &resp, &root, &o, &code,
-              err) == -1)
-        goto out;
-    /* Gone between the list and the delete: another cleanup got there first. */
-    if (o != ZP_CF_OK && o != ZP_CF_GONE && o != ZP_CF_NOTFOUND) {
-        char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
-        snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
-        cf_fail(cfg, call, CF_OP_DELETE, t, doing, &resp, o, code, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
+    return zp_cf_match_page(root, fqdn, value, ids, pages);
 }
 
 static const struct zp_pr_ops cf_ops = {
-    .api = &cf_api, .zone = cf_zone, .find = cf_find, .create = cf_create, .remove = cf_remove};
-
-static int cf_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_present(&cf_ops, cfg, rec, call, err);
-}
-
-static int cf_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_cleanup(&cf_ops, cfg, rec, call, err);
-}
-
-static int cf_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    return zp_pr_verify(&cf_ops, cfg, rec, call, err);
-}
+    .api = &cf_api,
+    .url = CF_DEFAULT_URL,
+    .zone = cf_zone,
+    .zones = "/zones/",
+    .records = "/dns_records",
+    .name_query = "?type=TXT&name.exact=",
+    .size_key = "per_page",
+    .page_size = CF_PER_PAGE,
+    .pages_max = CF_PAGES_MAX,
+    .match = cf_match,
+    .name_abs = 1,
+    .value_key = "content",
+    .quote = 1,
+    .ttl_key = "ttl",
+    .ttl = zp_cf_ttl,
+    .created = "result",
+    .refused = cf_refused,
+};
 
 const struct zp_provider_ops zp_prov_cloudflare = {
     .type = "cloudflare",
@@ -586,7 +456,7 @@ const struct zp_provider_ops zp_prov_cloudflare = {
     .keys = cf_keys,
     .config_parse = cf_config_parse,
     .config_free = cf_config_free,
-    .present = cf_present,
-    .cleanup = cf_cleanup,
-    .verify = cf_verify,
+    .present = zp_pr_present,
+    .cleanup = zp_pr_cleanup,
+    .verify = zp_pr_verify,
 };

@@ -14,6 +14,7 @@
  * and the solver runs no two calls for one name at once (ZP_PROV_RMW).
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,6 @@
 #define DO_PAGES_MAX 25
 #define DO_TTL_MIN 30u
 #define DO_URL_MAX 4096
-
-/* What a request was for: the scope a 403 asks for depends on it. */
-enum do_op { DO_OP_DOMAIN, DO_OP_LIST, DO_OP_CREATE, DO_OP_DELETE };
 
 /* 5,000 an hour sustained; a burst far below the 250 a minute. */
 static const struct zp_pr_api do_api = {
@@ -74,6 +72,18 @@ int zp_do_match_page(const cJSON *root, const char *rel, const char *value, stru
     return 0;
 }
 
+/* DigitalOcean tells only whether another page follows. */
+static int do_match(const cJSON *root, const char *rel, const char *fqdn, const char *value,
+                    struct zp_pr_ids *ids, int *pages)
+{
+    int more;
+
+    if (zp_do_match_page(root, rel, value, ids, &more) == -1)
+        return -1;
+    *pages = more ? INT_MAX : 0;
+    return 0;
+}
+
 unsigned zp_do_ttl(unsigned ttl)
 {
     return ttl < DO_TTL_MIN ? DO_TTL_MIN : ttl;
@@ -81,11 +91,13 @@ unsigned zp_do_ttl(unsigned ttl)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-/* Only the connection and the zone override: the shared parser with this API's URL. */
+static const struct zp_pr_ops do_ops;
+
+/* Only the connection and the zone override: the shared parser with this API's table. */
 static int do_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    return zp_pr_zcfg_parse(node, path, DO_DEFAULT_URL, cfgp, err);
+    return zp_pr_zcfg_parse(node, path, &do_ops, cfgp, err);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -101,12 +113,13 @@ static int do_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target 
                                 : "list the domain DigitalOcean serves in dnsZones (or set zone)");
 }
 
-/* The sentence for a refused request; doing: "add TXT at x". */
-static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call, enum do_op op,
+/* The sentence for a refused request (the scope a 403 asks for depends on step). */
+static int do_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_step step,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
                    struct zp_err *err)
 {
     static const char *const scope[] = {"read", "read", "create", "delete"};
+    const struct zp_pr_zcfg *cfg = p;
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const struct zp_cred *const creds[] = {&cfg->conn.token, NULL};
     char slug[64];
@@ -125,7 +138,7 @@ static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
                    "DigitalOcean: the token in %s (%s) may not %s (HTTP 403 %s): it "
                    "needs the scope domain:%s; give the token domain:read, domain:create and "
                    "domain:delete",
-                   cfg->conn.token.setting, cfg->conn.token.where, doing, slug, scope[op]);
+                   cfg->conn.token.setting, cfg->conn.token.where, doing, slug, scope[step]);
     else if (resp->status == 404)
         do_no_domain(cfg, t, err);
     else if (resp->status == 422 || (resp->status >= 400 && resp->status < 500))
@@ -139,30 +152,13 @@ static int do_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     return -1;
 }
 
-static int do_send(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call,
-                   const char *method, const char *url, const char *body, struct zp_http_resp *resp,
-                   struct zp_err *err)
-{
-    struct zp_pr_req req = {.method = method, .url = url, .body = body};
-
-    return zp_pr_send(&do_api, &cfg->conn, call, &req, resp, err);
-}
-
-/* The zone's domain name, escaped for a path; -1 when url is full. */
-static int do_domain_url(const struct zp_pr_zcfg *cfg, const struct zp_pr_target *t,
-                         struct zp_buf *url)
-{
-    zp_buf_printf(url, "%s/domains/", cfg->conn.endpoint);
-    zp_http_escape(t->zone, url);
-    return zp_buf_ok(url) ? 0 : -1;
-}
-
-/* ---- the four steps ----------------------------------------------------------------------- */
+/* ---- the zone and the table ---------------------------------------------------------------- */
 
 static int do_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_pr_target *t, struct zp_err *err)
 {
     const struct zp_pr_zcfg *cfg = p;
+    struct zp_pr_req req = {.method = "GET"};
     struct zp_http_resp resp;
     struct zp_buf url;
     char doing[ZP_DNAME_MAX + 32];
@@ -173,143 +169,15 @@ static int do_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
     if (zp_pr_target_set(t, &do_api, cfg->zone ? cfg->zone : rec->zone, rec->fqdn,
                          cfg->zone ? "zone" : NULL, err) == -1)
         goto out;
-    zp_strlcpy(t->zone_id, t->zone, sizeof(t->zone_id));
-    do_domain_url(cfg, t, &url);
+    zp_strlcpy(t->zone_id, t->zone, sizeof(t->zone_id)); /* DigitalOcean's domain id is its name */
+    zp_buf_printf(&url, "%s/domains/", cfg->conn.endpoint);
+    zp_http_escape(t->zone, &url);
+    req.url = zp_buf_str(&url);
     if (zp_buf_check(&url, "the domain URL", err) == -1 ||
-        do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
+        zp_pr_send(&do_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;
-    if (resp.status != 200) {
-        snprintf(doing, sizeof(doing), "read domain %s", t->zone);
-        do_fail(cfg, call, DO_OP_DOMAIN, t, doing, &resp, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int do_find(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                   const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
-                   struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    char doing[ZP_DNAME_MAX + 32];
-    cJSON *root = NULL;
-    int rc = -1, more = 1;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, DO_URL_MAX);
-    snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
-    for (int page = 1; more; page++) {
-        if (page > DO_PAGES_MAX) {
-            zp_log(ZP_LOG_WARN, "digitalocean: too many TXT records at one name; read the first",
-                   ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
-                   ZP_I("pages", DO_PAGES_MAX), ZP_END);
-            break;
-        }
-        zp_buf_reset(&url);
-        do_domain_url(cfg, t, &url);
-        zp_buf_puts(&url, "/records?type=TXT&name=");
-        zp_http_escape(t->fqdn, &url); /* the filter wants the full name, the answer is relative */
-        zp_buf_printf(&url, "&per_page=%d&page=%d", DO_PER_PAGE, page);
-        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
-            do_send(cfg, call, "GET", zp_buf_str(&url), NULL, &resp, err) == -1)
-            goto out;
-        if (resp.status != 200) {
-            do_fail(cfg, call, DO_OP_LIST, t, doing, &resp, err);
-            goto out;
-        }
-        cJSON_Delete(root);
-        root = zp_json_parse(&resp.body, "DigitalOcean", err);
-        if (root == NULL)
-            goto out;
-        if (zp_do_match_page(root, t->rel, rec->value, ids, &more) == -1) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "DigitalOcean answered the list of TXT records at %s without a list",
-                       t->fqdn);
-            goto out;
-        }
-        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
-            break;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int do_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    cJSON *body = cJSON_CreateObject(), *root = NULL;
-    char *json = NULL, doing[ZP_DNAME_MAX + 32];
-    int rc = -1;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, DO_URL_MAX);
-    cJSON_AddStringToObject(body, "type", "TXT");
-    cJSON_AddStringToObject(body, "name", t->rel);
-    cJSON_AddStringToObject(body, "data", rec->value);
-    cJSON_AddNumberToObject(body, "ttl", zp_do_ttl(rec->ttl));
-    json = cJSON_PrintUnformatted(body);
-    do_domain_url(cfg, t, &url);
-    zp_buf_puts(&url, "/records");
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        do_send(cfg, call, "POST", zp_buf_str(&url), json, &resp, err) == -1)
-        goto out;
-    if (resp.status != 201 && resp.status != 200) {
-        snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
-        do_fail(cfg, call, DO_OP_CREATE, t, doing, &resp, err);
-        goto out;
-    }
-    root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
-    if (zp_pr_json_id(cJSON_GetObjectItemCaseSensitive(root, "domain_record"), "id", id, idsz) ==
-        -1)
-        zp_strlcpy(id, "unknown", idsz);
-    rc = 0;
-out:
-    cJSON_free(json);
-    cJSON_Delete(body);
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int do_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
-    int rc = -1;
-
-    (void)rec;
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, DO_URL_MAX);
-    do_domain_url(cfg, t, &url);
-    zp_buf_puts(&url, "/records/");
-    zp_http_escape(id, &url);
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        do_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, &resp, err) == -1)
-        goto out;
-    /* 404: deleted between the list and now, by another cleanup or a person. */
-    if (resp.status != 204 && resp.status != 200 && resp.status != 404) {
-        snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
-        do_fail(cfg, call, DO_OP_DELETE, t, doing, &resp, err);
-        goto out;
-    }
-    rc = 0;
+    snprintf(doing, sizeof(doing), "read domain %s", t->zone);
+    rc = resp.status == 200 ? 0 : do_fail(cfg, call, ZP_PR_ZONE, t, doing, &resp, err);
 out:
     zp_buf_free(&url);
     zp_http_resp_free(&resp);
@@ -317,25 +185,25 @@ out:
 }
 
 static const struct zp_pr_ops do_ops = {
-    .api = &do_api, .zone = do_zone, .find = do_find, .create = do_create, .remove = do_remove};
-
-static int do_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_present(&do_ops, cfg, rec, call, err);
-}
-
-static int do_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_cleanup(&do_ops, cfg, rec, call, err);
-}
-
-static int do_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    return zp_pr_verify(&do_ops, cfg, rec, call, err);
-}
+    .api = &do_api,
+    .url = DO_DEFAULT_URL,
+    .zone = do_zone,
+    .zones = "/domains/",
+    .zone_by_name = 1,
+    .records = "/records",
+    .name_query = "?type=TXT&name=",
+    .size_key = "per_page",
+    .page_size = DO_PER_PAGE,
+    .pages_max = DO_PAGES_MAX,
+    .match = do_match,
+    .value_key = "data",
+    .ttl_key = "ttl",
+    .ttl = zp_do_ttl,
+    .created = "domain_record",
+    /* 404 on delete: deleted between the list and now, by another cleanup or a person. */
+    .ok = {[ZP_PR_LIST] = {200}, [ZP_PR_CREATE] = {201, 200}, [ZP_PR_DELETE] = {204, 200, 404}},
+    .refused = do_fail,
+};
 
 const struct zp_provider_ops zp_prov_digitalocean = {
     .type = "digitalocean",
@@ -343,7 +211,7 @@ const struct zp_provider_ops zp_prov_digitalocean = {
     .keys = do_keys,
     .config_parse = do_config_parse,
     .config_free = zp_pr_zcfg_free,
-    .present = do_present,
-    .cleanup = do_cleanup,
-    .verify = do_verify,
+    .present = zp_pr_present,
+    .cleanup = zp_pr_cleanup,
+    .verify = zp_pr_verify,
 };

@@ -33,10 +33,6 @@
 #define LI_PAGE_SIZE 500 /* the largest page Linode serves */
 #define LI_PAGES_MAX 10
 #define LI_URL_MAX 4096
-#define LI_FILTER_MAX 1024
-
-/* What a request was for: the sentence for a refusal depends on it. */
-enum li_op { LI_OP_DOMAIN, LI_OP_LIST, LI_OP_CREATE, LI_OP_DELETE };
 
 /*
  * GET on a collection: 100 a minute (and 10 a second) per user; each call
@@ -114,11 +110,13 @@ unsigned zp_li_ttl(unsigned ttl)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-/* Only the connection and the zone override: the shared parser with this API's URL. */
+static const struct zp_pr_ops li_ops;
+
+/* Only the connection and the zone override: the shared parser with this API's table. */
 static int li_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    return zp_pr_zcfg_parse(node, path, LI_DEFAULT_URL, cfgp, err);
+    return zp_pr_zcfg_parse(node, path, &li_ops, cfgp, err);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -135,10 +133,11 @@ static int li_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target 
 }
 
 /* The sentence for a refused request; doing: "add TXT at x". */
-static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call, enum li_op op,
+static int li_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_step step,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
                    struct zp_err *err)
 {
+    const struct zp_pr_zcfg *cfg = p;
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
     const char *field = zp_pr_json_str(first, "field"), *reason = zp_pr_json_str(first, "reason");
@@ -157,7 +156,7 @@ static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
                    "Linode: the token in %s (%s) may not %s (HTTP 403): give it the "
                    "scope Domains Read/Write%s",
                    cfg->conn.token.setting, cfg->conn.token.where, doing,
-                   op == LI_OP_CREATE || op == LI_OP_DELETE
+                   step == ZP_PR_CREATE || step == ZP_PR_DELETE
                        ? " (Read Only is not enough to change records)"
                        : "");
     else if (resp->status == 404)
@@ -179,32 +178,7 @@ static int li_fail(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call
     return -1;
 }
 
-/* One request; filter: an X-Filter object, or NULL. */
-static int li_send(const struct zp_pr_zcfg *cfg, const struct zp_prov_call *call,
-                   const char *method, const char *url, const cJSON *filter, const char *body,
-                   struct zp_http_resp *resp, struct zp_err *err)
-{
-    struct zp_pr_req req = {.method = method, .url = url, .body = body};
-    char *f = filter ? cJSON_PrintUnformatted(filter) : NULL;
-    struct zp_buf h;
-    int rc = -1;
-
-    zp_buf_init(&h, LI_FILTER_MAX);
-    if (f != NULL) {
-        if (zp_buf_printf(&h, "X-Filter: %s", f) == -1) {
-            zp_err_set(err, ZP_EINTERNAL, "a Linode filter is longer than %d bytes", LI_FILTER_MAX);
-            goto out;
-        }
-        req.header = h.data;
-    }
-    rc = zp_pr_send(&li_api, &cfg->conn, call, &req, resp, err);
-out:
-    cJSON_free(f);
-    zp_buf_free(&h);
-    return rc;
-}
-
-/* ---- the four steps ----------------------------------------------------------------------- */
+/* ---- the zone and the table ---------------------------------------------------------------- */
 
 static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
                    struct zp_pr_target *t, struct zp_err *err)
@@ -213,6 +187,7 @@ static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
     struct zp_http_resp resp;
     struct zp_buf url;
     cJSON *filter = cJSON_CreateObject(), *root = NULL;
+    struct zp_pr_req req = {.method = "GET", .filter = filter};
     char doing[ZP_DNAME_MAX + 32];
     int rc = -1, n;
 
@@ -225,12 +200,13 @@ static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
         t->rel[0] = '\0'; /* Linode names the apex "" */
     cJSON_AddStringToObject(filter, "domain", t->zone);
     zp_buf_printf(&url, "%s/domains", cfg->conn.endpoint);
+    req.url = zp_buf_str(&url);
     if (zp_buf_check(&url, "the domain list URL", err) == -1 ||
-        li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
+        zp_pr_send(&li_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         snprintf(doing, sizeof(doing), "look up domain %s", t->zone);
-        li_fail(cfg, call, LI_OP_DOMAIN, t, doing, &resp, err);
+        li_fail(cfg, call, ZP_PR_ZONE, t, doing, &resp, err);
         goto out;
     }
     if ((root = zp_json_parse(&resp.body, "Linode", err)) == NULL)
@@ -250,148 +226,24 @@ out:
     return rc;
 }
 
-static int li_find(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                   const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
-                   struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    cJSON *filter = cJSON_CreateObject(), *root = NULL;
-    char doing[ZP_DNAME_MAX + 32];
-    int rc = -1, pages = 1;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, LI_URL_MAX);
-    cJSON_AddStringToObject(filter, "type", "TXT");
-    cJSON_AddStringToObject(filter, "name", t->rel);
-    snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
-    for (int page = 1; page <= pages; page++) {
-        if (page > LI_PAGES_MAX) {
-            zp_log(ZP_LOG_WARN, "linode: too many TXT records at one name; read the first",
-                   ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
-                   ZP_I("pages", LI_PAGES_MAX), ZP_END);
-            break;
-        }
-        zp_buf_reset(&url);
-        zp_buf_printf(&url, "%s/domains/%s/records?page=%d&page_size=%d", cfg->conn.endpoint,
-                      t->zone_id, page, LI_PAGE_SIZE);
-        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
-            li_send(cfg, call, "GET", zp_buf_str(&url), filter, NULL, &resp, err) == -1)
-            goto out;
-        if (resp.status != 200) {
-            li_fail(cfg, call, LI_OP_LIST, t, doing, &resp, err);
-            goto out;
-        }
-        cJSON_Delete(root);
-        if ((root = zp_json_parse(&resp.body, "Linode", err)) == NULL)
-            goto out;
-        if (zp_li_match_page(root, t->rel, t->fqdn, rec->value, ids, &pages) == -1) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "Linode answered the list of TXT records at %s without a list", t->fqdn);
-            goto out;
-        }
-        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
-            break;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(filter);
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int li_create(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    cJSON *body = cJSON_CreateObject(), *root = NULL;
-    char *json = NULL, doing[ZP_DNAME_MAX + 32];
-    int rc = -1;
-
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, LI_URL_MAX);
-    cJSON_AddStringToObject(body, "type", "TXT");
-    cJSON_AddStringToObject(body, "name", t->rel);
-    cJSON_AddStringToObject(body, "target", rec->value);
-    cJSON_AddNumberToObject(body, "ttl_sec", zp_li_ttl(rec->ttl));
-    json = cJSON_PrintUnformatted(body);
-    zp_buf_printf(&url, "%s/domains/%s/records", cfg->conn.endpoint, t->zone_id);
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        li_send(cfg, call, "POST", zp_buf_str(&url), NULL, json, &resp, err) == -1)
-        goto out;
-    if (resp.status != 200) {
-        snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
-        li_fail(cfg, call, LI_OP_CREATE, t, doing, &resp, err);
-        goto out;
-    }
-    root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
-    if (zp_pr_json_id(root, "id", id, idsz) == -1)
-        zp_strlcpy(id, "unknown", idsz);
-    rc = 0;
-out:
-    cJSON_free(json);
-    cJSON_Delete(body);
-    cJSON_Delete(root);
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-static int li_remove(void *p, const struct zp_pr_target *t, const struct zp_record *rec,
-                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
-{
-    const struct zp_pr_zcfg *cfg = p;
-    struct zp_http_resp resp;
-    struct zp_buf url;
-    char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
-    int rc = -1;
-
-    (void)rec;
-    zp_http_resp_init(&resp);
-    zp_buf_init(&url, LI_URL_MAX);
-    zp_buf_printf(&url, "%s/domains/%s/records/", cfg->conn.endpoint, t->zone_id);
-    zp_http_escape(id, &url);
-    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        li_send(cfg, call, "DELETE", zp_buf_str(&url), NULL, NULL, &resp, err) == -1)
-        goto out;
-    /* 404: deleted between the list and now, by another cleanup or a person. */
-    if (resp.status != 200 && resp.status != 204 && resp.status != 404) {
-        snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
-        li_fail(cfg, call, LI_OP_DELETE, t, doing, &resp, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    zp_buf_free(&url);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
 static const struct zp_pr_ops li_ops = {
-    .api = &li_api, .zone = li_zone, .find = li_find, .create = li_create, .remove = li_remove};
-
-static int li_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_present(&li_ops, cfg, rec, call, err);
-}
-
-static int li_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return zp_pr_cleanup(&li_ops, cfg, rec, call, err);
-}
-
-static int li_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    return zp_pr_verify(&li_ops, cfg, rec, call, err);
-}
+    .api = &li_api,
+    .url = LI_DEFAULT_URL,
+    .zone = li_zone,
+    .zones = "/domains/",
+    .records = "/records",
+    .xfilter = 1,
+    .size_key = "page_size",
+    .page_size = LI_PAGE_SIZE,
+    .pages_max = LI_PAGES_MAX,
+    .match = zp_li_match_page,
+    .value_key = "target",
+    .ttl_key = "ttl_sec",
+    .ttl = zp_li_ttl,
+    /* 404 on delete: deleted between the list and now, by another cleanup or a person. */
+    .ok = {[ZP_PR_LIST] = {200}, [ZP_PR_CREATE] = {200}, [ZP_PR_DELETE] = {200, 204, 404}},
+    .refused = li_fail,
+};
 
 const struct zp_provider_ops zp_prov_linode = {
     .type = "linode",
@@ -399,7 +251,7 @@ const struct zp_provider_ops zp_prov_linode = {
     .keys = li_keys,
     .config_parse = li_config_parse,
     .config_free = zp_pr_zcfg_free,
-    .present = li_present,
-    .cleanup = li_cleanup,
-    .verify = li_verify,
+    .present = zp_pr_present,
+    .cleanup = zp_pr_cleanup,
+    .verify = zp_pr_verify,
 };

@@ -28,13 +28,17 @@
 #define PR_TOKEN_MAX 8192 /* bearer tokens are under 100 bytes; a JWT-style one under 2 KB */
 #define PR_AUTH_MAX (PR_TOKEN_MAX + 64)
 #define PR_RESPONSE_MAX (1024u * 1024u) /* one page of records; the APIs cap pages far below */
+#define PR_URL_MAX 4096
+#define PR_FILTER_MAX 1024
+#define PR_VALUE_MAX 2048 /* a quoted value */
 
 /* ---- settings ----------------------------------------------------------------------------- */
 
-int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
                      struct zp_pr_conn *c, struct zp_err *err)
 {
-    if (zp_endpoint_parse(node, path, def_url, &c->endpoint, &c->ca_file, err) == -1 ||
+    c->ops = ops;
+    if (zp_endpoint_parse(node, path, ops->url, &c->endpoint, &c->ca_file, err) == -1 ||
         zp_cred_parse(node, path, "apiToken", 1, &c->token, err) == -1)
         return -1;
     return 0;
@@ -77,12 +81,12 @@ void zp_pr_zcfg_free(void *p)
     free(cfg);
 }
 
-int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
                      void **cfgp, struct zp_err *err)
 {
     struct zp_pr_zcfg *cfg = zp_xcalloc(1, sizeof(*cfg));
 
-    if (zp_pr_conn_parse(node, path, def_url, &cfg->conn, err) == -1 ||
+    if (zp_pr_conn_parse(node, path, ops, &cfg->conn, err) == -1 ||
         zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
         zp_pr_zcfg_free(cfg);
         return -1;
@@ -117,13 +121,19 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
 {
     const struct zp_cred *cred = req->token ? req->token : &conn->token;
     const char *headers[6];
-    struct zp_buf tok, auth;
-    char key[256];
+    struct zp_buf tok, auth, xf;
+    char key[256], *f = req->filter ? cJSON_PrintUnformatted(req->filter) : NULL;
     size_t nh = 0;
     int rc = -1;
 
     zp_buf_init(&tok, PR_TOKEN_MAX);
     zp_buf_init(&auth, PR_AUTH_MAX);
+    zp_buf_init(&xf, PR_FILTER_MAX);
+    if (f != NULL && zp_buf_printf(&xf, "X-Filter: %s", f) == -1) {
+        zp_err_set(err, ZP_EINTERNAL, "a %s filter is longer than %d bytes", api->what,
+                   PR_FILTER_MAX);
+        goto out;
+    }
     snprintf(key, sizeof(key), "%s:%s", api->type, call->instance ? call->instance : "");
     if (zp_ratelimit_take(key, api->rate, api->burst, call->deadline_ms, api->what, err) == -1 ||
         zp_cred_read(cred, call, &tok, err) == -1 || pr_token_check(&tok, cred, err) == -1)
@@ -138,8 +148,8 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
     headers[nh++] = "Accept: application/json";
     if (req->body != NULL)
         headers[nh++] = "Content-Type: application/json";
-    if (req->header != NULL)
-        headers[nh++] = req->header;
+    if (f != NULL)
+        headers[nh++] = xf.data;
     headers[nh] = NULL;
     {
         struct zp_http_req h = {
@@ -156,6 +166,8 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
         rc = zp_http_call(&h, resp, err);
     }
 out:
+    cJSON_free(f);
+    zp_buf_free(&xf);
     zp_buf_free_secret(&auth);
     zp_buf_free_secret(&tok);
     return rc;
@@ -270,6 +282,187 @@ int zp_pr_target_set(struct zp_pr_target *t, const struct zp_pr_api *api, const 
     return 0;
 }
 
+/* The zone's records: <endpoint><zones><zone id><records>; -1 when url is full. */
+static int pr_records_url(const struct zp_pr_ops *ops, const struct zp_pr_conn *conn,
+                          const struct zp_pr_target *t, struct zp_buf *url)
+{
+    zp_buf_printf(url, "%s%s", conn->endpoint, ops->zones);
+    zp_http_escape(ops->zone_by_name ? t->zone : t->zone_id, url);
+    zp_buf_puts(url, ops->records);
+    return zp_buf_ok(url) ? 0 : -1;
+}
+
+/* 0: success; 1: (create) it exists already; -1: refused, err set. */
+static int pr_judge(const struct zp_pr_ops *ops, const void *cfg, const struct zp_prov_call *call,
+                    enum zp_pr_step step, const struct zp_pr_target *t, const char *doing,
+                    const struct zp_http_resp *resp, struct zp_err *err)
+{
+    for (size_t i = 0; i < 3 && ops->ok[step][i] != 0; i++)
+        if (resp->status == ops->ok[step][i])
+            return 0;
+    return ops->refused(cfg, call, step, t, doing, resp, err);
+}
+
+/* One page of the list of TXT records at t->fqdn; -1 when url is full. */
+static int pr_list_url(const struct zp_pr_ops *ops, const struct zp_pr_conn *conn,
+                       const struct zp_pr_target *t, int page, struct zp_buf *url)
+{
+    zp_buf_reset(url);
+    pr_records_url(ops, conn, t, url);
+    if (ops->name_query != NULL) {
+        zp_buf_puts(url, ops->name_query);
+        zp_http_escape(t->fqdn, url); /* the filters want the full name */
+        zp_buf_printf(url, "&%s=%d&page=%d", ops->size_key, ops->page_size, page);
+    } else {
+        zp_buf_printf(url, "?page=%d&%s=%d", page, ops->size_key, ops->page_size);
+    }
+    return zp_buf_ok(url) ? 0 : -1;
+}
+
+/*
+ * The zone step, which fills t, then the ids of the TXT records at t->fqdn
+ * that hold rec->value; with first, one is enough.
+ */
+static int pr_find(const struct zp_pr_ops *ops, void *cfg, struct zp_pr_target *t,
+                   const struct zp_record *rec, const struct zp_prov_call *call, int first,
+                   struct zp_pr_ids *ids, struct zp_err *err)
+{
+    const struct zp_pr_conn *conn = cfg;
+    struct zp_pr_req req = {.method = "GET"};
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    cJSON *filter = NULL, *root = NULL;
+    char doing[ZP_DNAME_MAX + 32], msg[96];
+    int rc = -1, pages = 1;
+
+    if (ops->zone(cfg, rec, call, t, err) == -1)
+        return -1;
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, PR_URL_MAX);
+    if (ops->xfilter) {
+        req.filter = filter = cJSON_CreateObject();
+        cJSON_AddStringToObject(filter, "type", "TXT");
+        cJSON_AddStringToObject(filter, "name", t->rel);
+    }
+    snprintf(doing, sizeof(doing), "list TXT records at %s", t->fqdn);
+    for (int page = 1; page <= pages; page++) {
+        if (page > ops->pages_max) {
+            snprintf(msg, sizeof(msg), "%s: too many TXT records at one name; read the first",
+                     ops->api->type);
+            zp_log(ZP_LOG_WARN, msg, ZP_S("instance", call->instance), ZP_S("fqdn", t->fqdn),
+                   ZP_I("pages", ops->pages_max), ZP_END);
+            break;
+        }
+        pr_list_url(ops, conn, t, page, &url);
+        req.url = zp_buf_str(&url);
+        cJSON_Delete(root);
+        root = NULL;
+        if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
+            zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+            pr_judge(ops, cfg, call, ZP_PR_LIST, t, doing, &resp, err) == -1 ||
+            (root = zp_json_parse(&resp.body, ops->api->what, err)) == NULL)
+            goto out;
+        if (ops->match(root, t->rel, t->fqdn, rec->value, ids, &pages) == -1) {
+            zp_err_set(err, ZP_ETRANSIENT,
+                       "%s answered the list of TXT records at %s without a list", ops->api->what,
+                       t->fqdn);
+            goto out;
+        }
+        if ((first && ids->n > 0) || ids->n >= ZP_PR_IDS_MAX)
+            break;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(filter);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* Creates the record; id receives its id, or "" when the API says it exists already. */
+static int pr_create(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_target *t,
+                     const struct zp_record *rec, const struct zp_prov_call *call, char *id,
+                     size_t idsz, struct zp_err *err)
+{
+    const struct zp_pr_conn *conn = cfg;
+    struct zp_pr_req req = {.method = "POST"};
+    struct zp_http_resp resp;
+    struct zp_buf url, quoted;
+    cJSON *body = cJSON_CreateObject(), *root = NULL;
+    const char *value = rec->value;
+    char *json = NULL, doing[ZP_DNAME_MAX + 32];
+    int rc = -1, ok = 0;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, PR_URL_MAX);
+    zp_buf_init(&quoted, PR_VALUE_MAX);
+    if (ops->quote) {
+        if (zp_txt_quote(rec->value, &quoted) == -1) {
+            zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rec->fqdn);
+            goto out;
+        }
+        value = zp_buf_str(&quoted);
+    }
+    snprintf(doing, sizeof(doing), "add TXT at %s", t->fqdn);
+    cJSON_AddStringToObject(body, "type", "TXT");
+    cJSON_AddStringToObject(body, "name", ops->name_abs ? t->fqdn : t->rel);
+    cJSON_AddStringToObject(body, ops->value_key, value);
+    cJSON_AddNumberToObject(body, ops->ttl_key, ops->ttl(rec->ttl));
+    req.body = json = cJSON_PrintUnformatted(body);
+    pr_records_url(ops, conn, t, &url);
+    req.url = zp_buf_str(&url);
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+        (ok = pr_judge(ops, cfg, call, ZP_PR_CREATE, t, doing, &resp, err)) == -1)
+        goto out;
+    root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
+    if (ok == 1)
+        id[0] = '\0';
+    else if (zp_pr_json_id(ops->created ? cJSON_GetObjectItemCaseSensitive(root, ops->created)
+                                        : root,
+                           "id", id, idsz) == -1)
+        zp_strlcpy(id, "unknown", idsz);
+    rc = 0;
+out:
+    cJSON_free(json);
+    cJSON_Delete(body);
+    cJSON_Delete(root);
+    zp_buf_free(&url);
+    zp_buf_free(&quoted);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* Deletes one record by id; "no such record" is success (another cleanup got there first). */
+static int pr_remove(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_target *t,
+                     const char *id, const struct zp_prov_call *call, struct zp_err *err)
+{
+    const struct zp_pr_conn *conn = cfg;
+    struct zp_pr_req req = {.method = "DELETE"};
+    struct zp_http_resp resp;
+    struct zp_buf url;
+    char doing[ZP_DNAME_MAX + ZP_PR_ID_MAX + 32];
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    zp_buf_init(&url, PR_URL_MAX);
+    snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
+    pr_records_url(ops, conn, t, &url);
+    zp_buf_puts(&url, "/");
+    zp_http_escape(id, &url);
+    req.url = zp_buf_str(&url);
+    if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
+        zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+        pr_judge(ops, cfg, call, ZP_PR_DELETE, t, doing, &resp, err) == -1)
+        goto out;
+    rc = 0;
+out:
+    zp_buf_free(&url);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
 static void pr_log_done(const struct zp_pr_ops *ops, const char *action, const char *outcome,
                         const struct zp_pr_target *t, const struct zp_record *rec,
                         const struct zp_prov_call *call, const char *id, size_t n)
@@ -289,16 +482,16 @@ static void pr_log_failed(const struct zp_pr_ops *ops, const char *action,
            ZP_S("kind", zp_errkind_name(err->kind)), ZP_S("error", err->msg), ZP_END);
 }
 
-int zp_pr_verify(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                 const struct zp_prov_call *call, struct zp_err *err)
+int zp_pr_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                 struct zp_err *err)
 {
+    const struct zp_pr_ops *ops = ((const struct zp_pr_conn *)cfg)->ops;
     struct zp_pr_target t;
     struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
     int rc = -1;
 
     /* The same reads a Present starts with: the zone, then the records at the name. */
-    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
-        ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
+    if (pr_find(ops, cfg, &t, rec, call, 1, ids, err) == -1)
         goto out;
     snprintf(err->msg, sizeof(err->msg),
              "the %s credentials can read zone %s and the TXT "
@@ -310,23 +503,23 @@ out:
     return rc;
 }
 
-int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                  const struct zp_prov_call *call, struct zp_err *err)
+int zp_pr_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                  struct zp_err *err)
 {
+    const struct zp_pr_ops *ops = ((const struct zp_pr_conn *)cfg)->ops;
     struct zp_pr_target t;
     struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
     char id[ZP_PR_ID_MAX] = "";
     int rc = -1;
 
-    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
-        ops->find(cfg, &t, rec, call, 1, ids, err) == -1)
+    if (pr_find(ops, cfg, &t, rec, call, 1, ids, err) == -1)
         goto out;
     if (ids->n > 0) {
         pr_log_done(ops, "present", "already there", &t, rec, call, ids->id[0], ids->n);
         rc = 0;
         goto out;
     }
-    if (ops->create(cfg, &t, rec, call, id, sizeof(id), err) == -1)
+    if (pr_create(ops, cfg, &t, rec, call, id, sizeof(id), err) == -1)
         goto out;
     pr_log_done(ops, "present", id[0] ? "created" : "already there", &t, rec, call, id, 1);
     rc = 0;
@@ -337,18 +530,18 @@ out:
     return rc;
 }
 
-int zp_pr_cleanup(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                  const struct zp_prov_call *call, struct zp_err *err)
+int zp_pr_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                  struct zp_err *err)
 {
+    const struct zp_pr_ops *ops = ((const struct zp_pr_conn *)cfg)->ops;
     struct zp_pr_target t;
     struct zp_pr_ids *ids = zp_xcalloc(1, sizeof(*ids));
     int rc = -1;
 
-    if (ops->zone(cfg, rec, call, &t, err) == -1 ||
-        ops->find(cfg, &t, rec, call, 0, ids, err) == -1)
+    if (pr_find(ops, cfg, &t, rec, call, 0, ids, err) == -1)
         goto out;
     for (size_t i = 0; i < ids->n; i++)
-        if (ops->remove(cfg, &t, rec, ids->id[i], call, err) == -1)
+        if (pr_remove(ops, cfg, &t, ids->id[i], call, err) == -1)
             goto out;
     pr_log_done(ops, "cleanup", ids->n ? "deleted" : "already gone", &t, rec, call,
                 ids->n ? ids->id[0] : "", ids->n);

@@ -5,10 +5,10 @@
  *
  * In these APIs every TXT value is a record of its own with an id, so
  * adding one value is a create and removing one is a delete by id: no
- * other value at the name is ever rewritten. Each provider supplies four
- * small steps (find its zone, find the records holding a value, create,
- * delete by id); zp_pr_present and zp_pr_cleanup run them in order and log
- * the outcome the same way for all three.
+ * other value at the name is ever rewritten. Each provider supplies its
+ * zone step and a table (struct zp_pr_ops) of how its records are listed,
+ * created and deleted by id; zp_pr_present and zp_pr_cleanup run the steps
+ * in order and log the outcome the same way for all three.
  */
 #ifndef ZP_PROVIDERS_PERRECORD_H
 #define ZP_PROVIDERS_PERRECORD_H
@@ -21,6 +21,7 @@
 
 struct cJSON;
 struct zp_err;
+struct zp_pr_ops;
 struct zp_prov_call;
 struct zp_record;
 struct zp_ynode;
@@ -38,13 +39,17 @@ struct zp_pr_api {
 
 /* Settings every instance of these types has. */
 struct zp_pr_conn {
-    char *endpoint;       /* base URL, no trailing slash */
-    char *ca_file;        /* NULL: the system's CAs */
-    struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
+    char *endpoint;              /* base URL, no trailing slash */
+    char *ca_file;               /* NULL: the system's CAs */
+    struct zp_cred token;        /* apiTokenFile or apiTokenSecretRef */
+    const struct zp_pr_ops *ops; /* the provider's description, which zp_pr_present follows */
 };
 
-/* endpoint, caFile and apiTokenFile/apiTokenSecretRef (required, read again at every call). */
-int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+/*
+ * endpoint (default ops->url), caFile and apiTokenFile/apiTokenSecretRef
+ * (required, read again at every call).
+ */
+int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
                      struct zp_pr_conn *c, struct zp_err *err);
 void zp_pr_conn_free(struct zp_pr_conn *c);
 
@@ -55,23 +60,26 @@ int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *
 /*
  * The whole configuration of a type whose only settings are the connection
  * and an optional `zone` (DigitalOcean, Linode). Parse and free fit
- * zp_provider_ops.config_parse/config_free once the default URL is bound.
+ * zp_provider_ops.config_parse/config_free once the provider's ops are bound.
  */
 struct zp_pr_zcfg {
     struct zp_pr_conn conn;
     char *zone; /* zone setting, canonical; NULL: the challenge's zone */
 };
 
-int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const char *def_url,
+int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
                      void **cfgp, struct zp_err *err);
 void zp_pr_zcfg_free(void *p);
+
+/* What a request is for: the sentence for a refusal depends on it. */
+enum zp_pr_step { ZP_PR_ZONE, ZP_PR_LIST, ZP_PR_CREATE, ZP_PR_DELETE };
 
 /* One authenticated request. */
 struct zp_pr_req {
     const char *method;
     const char *url;
     const char *body;            /* JSON, or NULL */
-    const char *header;          /* one more header line ("X-Filter: {…}"), or NULL */
+    const struct cJSON *filter;  /* sent as "X-Filter: {…}" (Linode), or NULL */
     const struct zp_cred *token; /* NULL: the connection's apiToken */
 };
 
@@ -134,31 +142,62 @@ struct zp_pr_target {
 int zp_pr_target_set(struct zp_pr_target *t, const struct zp_pr_api *api, const char *zone,
                      const char *fqdn, const char *override, struct zp_err *err);
 
-/* The four steps a provider supplies; cfg is its parsed configuration. */
+/*
+ * A provider described: its zone step, and a table of how it lists, adds
+ * and deletes one zone's records, which zp_pr_present and zp_pr_cleanup
+ * follow. cfg is the parsed configuration; it starts with its struct
+ * zp_pr_conn. The records of a zone are at
+ * <endpoint><zones><zone id, escaped><records>, one of them at .../<id>.
+ */
 struct zp_pr_ops {
     const struct zp_pr_api *api;
+    const char *url; /* the default endpoint */
     int (*zone)(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                 struct zp_pr_target *t, struct zp_err *err);
-    /* Ids of the TXT records at t->fqdn that hold rec->value; with first, one is enough. */
-    int (*find)(void *cfg, const struct zp_pr_target *t, const struct zp_record *rec,
-                const struct zp_prov_call *call, int first, struct zp_pr_ids *ids,
-                struct zp_err *err);
-    /* Creates the record; id receives its id, or "" when the API says it exists already. */
-    int (*create)(void *cfg, const struct zp_pr_target *t, const struct zp_record *rec,
-                  const struct zp_prov_call *call, char *id, size_t idsz, struct zp_err *err);
-    /* Deletes one record by id; "no such record" is success. */
-    int (*remove)(void *cfg, const struct zp_pr_target *t, const struct zp_record *rec,
-                  const char *id, const struct zp_prov_call *call, struct zp_err *err);
+    const char *zones;   /* "/domains/" */
+    int zone_by_name;    /* the zone id in URLs is the zone's name (t->zone) */
+    const char *records; /* "/records" */
+    /*
+     * List query: name_query, the escaped fqdn, "&<size_key>=N&page=P"; or,
+     * without name_query, "?page=P&<size_key>=N" (xfilter: the name goes in
+     * an X-Filter of type and relative name).
+     */
+    const char *name_query; /* "?type=TXT&name=" */
+    int xfilter;
+    const char *size_key; /* "per_page" */
+    int page_size;
+    int pages_max; /* more pages are not read, and a warning is logged */
+    /* One page: appends the ids of records holding value; *pages: pages in all. -1: no list. */
+    int (*match)(const struct cJSON *root, const char *rel, const char *fqdn, const char *value,
+                 struct zp_pr_ids *ids, int *pages);
+    int name_abs;          /* a record is created named by fqdn, else by rel */
+    const char *value_key; /* "data" */
+    int quote;             /* values are sent quoted ("\"v\"") */
+    const char *ttl_key;   /* "ttl" */
+    unsigned (*ttl)(unsigned ttl);
+    const char *created; /* the member of the create reply holding "id"; NULL: the reply */
+    long ok[4][3];       /* per step, the statuses that are success (0 ends a list) */
+    /*
+     * Any other reply: 0 success after all, 1 (create only) the record
+     * exists already, -1 refused with err set. doing: "add TXT at x".
+     */
+    int (*refused)(const void *cfg, const struct zp_prov_call *call, enum zp_pr_step step,
+                   const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
+                   struct zp_err *err);
 };
 
-/* doctor: the zone and the records at rec->fqdn read, nothing written (provider.h verify). */
-int zp_pr_verify(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                 const struct zp_prov_call *call, struct zp_err *err);
+/*
+ * The provider.h entry points, for a cfg that starts with its struct
+ * zp_pr_conn (whose ops say how).
+ * verify (doctor): the zone and the records at rec->fqdn read, nothing written.
+ */
+int zp_pr_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                 struct zp_err *err);
 /* Adds rec->value unless a record holds it already. */
-int zp_pr_present(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                  const struct zp_prov_call *call, struct zp_err *err);
+int zp_pr_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                  struct zp_err *err);
 /* Deletes every record at rec->fqdn that holds rec->value, and nothing else. */
-int zp_pr_cleanup(const struct zp_pr_ops *ops, void *cfg, const struct zp_record *rec,
-                  const struct zp_prov_call *call, struct zp_err *err);
+int zp_pr_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
+                  struct zp_err *err);
 
 #endif

@@ -408,7 +408,11 @@ int zp_http_call(const struct zp_http_req *req, struct zp_http_resp *resp, struc
     for (int attempt = 1;; attempt++) {
         struct zp_err e = {0};
         uint64_t wait, t0 = zp_now_ms();
-        int got = zp_http_do(&r, resp, &e);
+        int got;
+
+        if (r.sign != NULL && r.sign(r.sign_arg, &r, err) == -1)
+            return -1;
+        got = zp_http_do(&r, resp, &e);
         int throttled = got == 0 && (resp->status == 429 || resp->status == 503);
         int retryable = got == -1 ? e.kind == ZP_ETRANSIENT
                                   : (throttled || (resp->status >= 500 && resp->status <= 599));

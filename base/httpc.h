@@ -49,6 +49,14 @@ struct zp_http_req {
     const struct zp_buf *client_cert_pem;
     const struct zp_buf *client_key_pem;
     const char *what; /* who is called, for messages: "Cloudflare" */
+    /*
+     * Optional: run before every attempt, the first and each retry, to sign
+     * the request anew (a fresh timestamp and nonce: a gateway refuses a
+     * signed request it has seen). It may point r->headers elsewhere. -1
+     * ends the call with its err.
+     */
+    int (*sign)(void *arg, struct zp_http_req *r, struct zp_err *err);
+    void *sign_arg;
 };
 
 struct zp_http_resp {

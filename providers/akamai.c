@@ -30,7 +30,6 @@
 
 #define AK_WHAT "Akamai Edge DNS"
 #define AK_SECRET_MAX 4096
-#define AK_LOG_BODY 300
 #define AK_HOST_MAX 256
 
 struct ak_cfg {
@@ -177,15 +176,6 @@ static const char *ak_shown(const struct ak_op *op, const char *text, size_t len
     return zp_prov_text(text, op->call, creds, vals, out, outsz);
 }
 
-static void ak_log_reply(const struct ak_op *op, const char *what, const struct zp_http_resp *r)
-{
-    char body[AK_LOG_BODY + 1];
-
-    ak_shown(op, zp_buf_str(&r->body), r->body.len, 1, body, sizeof(body));
-    zp_log(ZP_LOG_WARN, "akamai: unexpected answer", ZP_S("instance", op->call->instance),
-           ZP_S("request", what), ZP_I("status", r->status), ZP_S("body", body), ZP_END);
-}
-
 /* The title and detail of an RFC 7807 problem body, made fit for a sentence; "" when absent. */
 static void ak_problem(const struct ak_op *op, const struct zp_http_resp *r, char *title,
                        size_t titlesz, char *detail, size_t detailsz)
@@ -199,75 +189,66 @@ static void ak_problem(const struct ak_op *op, const struct zp_http_resp *r, cha
     cJSON_Delete(j);
 }
 
-/*
- * One signed exchange at op->path, with a fresh timestamp and nonce. 429
- * and 5xx go through the client's retry path, which sends the same signed
- * request again. 0 when any HTTP answer arrived.
- */
+/* What each attempt of one exchange is signed with (zp_http_req.sign). */
+struct ak_signing {
+    struct zp_eg_creds creds;
+    struct zp_eg_req sig;
+    char ts[ZP_EG_TS_LEN + 1], nonce[ZP_EG_NONCE_LEN + 1];
+    struct zp_buf auth;
+    const char *headers[4];
+};
+
+/* Before every attempt: a fresh timestamp and nonce, since the gateway keeps every nonce. */
+static int ak_sign(void *arg, struct zp_http_req *r, struct zp_err *err)
+{
+    struct ak_signing *s = arg;
+
+    zp_buf_reset(&s->auth);
+    zp_eg_timestamp(time(NULL), s->ts);
+    if (zp_eg_nonce(s->nonce) == -1 || zp_buf_puts(&s->auth, "Authorization: ") == -1 ||
+        zp_eg_authorization(&s->creds, &s->sig, &s->auth) == -1)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the request to %s", r->what);
+    s->headers[0] = zp_buf_str(&s->auth);
+    r->headers = s->headers;
+    return 0;
+}
+
+/* One exchange at op->path, each attempt (the client retries 429 and 5xx) signed anew. */
 static int ak_send(struct ak_op *op, const char *method, const char *body,
                    struct zp_http_resp *resp, struct zp_err *err)
 {
-    const struct zp_eg_creds creds = {.client_token = op->cfg->client_token,
-                                      .access_token = zp_buf_str(&op->access),
-                                      .client_secret = zp_buf_str(&op->secret)};
-    char ts[ZP_EG_TS_LEN + 1], nonce[ZP_EG_NONCE_LEN + 1];
-    struct zp_eg_req sig = {.method = method,
-                            .scheme = "https",
-                            .host = op->cfg->host,
-                            .path_query = op->path,
-                            .body = body,
-                            .body_len = body ? strlen(body) : 0,
-                            .timestamp = ts,
-                            .nonce = nonce};
-    struct zp_buf auth;
-    const char *headers[] = {NULL, "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct ak_signing s = {
+        .creds = {.client_token = op->cfg->client_token,
+                  .access_token = zp_buf_str(&op->access),
+                  .client_secret = zp_buf_str(&op->secret)},
+        .sig = {.method = method,
+                .scheme = "https",
+                .host = op->cfg->host,
+                .path_query = op->path,
+                .body = body,
+                .body_len = body ? strlen(body) : 0},
+        .headers = {NULL, "Accept: application/json",
+                    body ? "Content-Type: application/json" : NULL, NULL},
+    };
     struct zp_http_req req = {.method = method,
-                              .headers = headers,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
                               .deadline_ms = op->call->deadline_ms,
                               .ca_file = op->cfg->ca,
-                              .what = AK_WHAT};
+                              .what = AK_WHAT,
+                              .sign = ak_sign,
+                              .sign_arg = &s};
     char *url = zp_xasprintf("%s%s", op->cfg->endpoint, op->path);
-    int rc = -1;
+    int rc;
 
-    zp_buf_init(&auth, 16384);
-    zp_eg_timestamp(time(NULL), ts);
-    if (zp_eg_nonce(nonce) == -1 || zp_buf_puts(&auth, "Authorization: ") == -1 ||
-        zp_eg_authorization(&creds, &sig, &auth) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot sign the request for %s", op->rec->fqdn);
-        goto out;
-    }
-    headers[0] = zp_buf_str(&auth);
+    s.sig.timestamp = s.ts;
+    s.sig.nonce = s.nonce;
+    zp_buf_init(&s.auth, 16384);
     req.url = url;
     rc = zp_http_call(&req, resp, err);
-out:
-    zp_buf_free_secret(&auth);
+    zp_buf_free_secret(&s.auth);
     free(url);
     return rc;
-}
-
-/*
- * ak_send, signed once more when the gateway refused a nonce it had seen:
- * the client's retry after a 5xx the API answered re-sends the request as
- * signed, and the gateway keeps every nonce it accepted.
- */
-static int ak_req(struct ak_op *op, const char *method, const char *body, struct zp_http_resp *resp,
-                  struct zp_err *err)
-{
-    char title[64], detail[256];
-
-    if (ak_send(op, method, body, resp, err) == -1)
-        return -1;
-    if (resp->status != 401)
-        return 0;
-    ak_problem(op, resp, title, sizeof(title), detail, sizeof(detail));
-    if (strstr(detail, "nonce") == NULL && strstr(detail, "Nonce") == NULL)
-        return 0;
-    zp_log(ZP_LOG_INFO, "akamai: nonce refused after a retry, signing again",
-           ZP_S("instance", op->call->instance), ZP_S("method", method), ZP_END);
-    return ak_send(op, method, body, resp, err);
 }
 
 /* ---- failures ----------------------------------------------------------------------------- */
@@ -291,8 +272,8 @@ static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_er
                           detail, cfg->access.setting, cfg->access.where);
     if (strstr(detail, "nonce") != NULL || strstr(detail, "Nonce") != NULL)
         return zp_err_set(err, ZP_ETRANSIENT,
-                          "Akamai refused a request as a repeat (%s), twice; cert-manager "
-                          "tries again",
+                          "Akamai refused a request as a repeat (%s); cert-manager tries "
+                          "again",
                           detail);
     if (strstr(detail, "timestamp") != NULL)
         return zp_err_set(err, ZP_EAUTH,
@@ -310,9 +291,13 @@ static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_er
 static int ak_fail(const struct ak_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
+    const struct zp_cred *const creds[] = {&op->cfg->secret, &op->cfg->access, NULL};
+    const char *const vals[] = {op->cfg->client_token, zp_buf_str(&op->secret),
+                                zp_buf_str(&op->access), NULL};
+    const char *const fields[] = {"request", what, NULL};
     char title[128], detail[512];
 
-    ak_log_reply(op, what, r);
+    zp_prov_log_reply(ZP_LOG_WARN, "akamai: unexpected answer", op->call, fields, r, creds, vals);
     ak_problem(op, r, title, sizeof(title), detail, sizeof(detail));
     if (r->status == 401)
         ak_fail_auth(op, detail, err);
@@ -362,7 +347,7 @@ static int ak_read(struct ak_op *op, struct ak_set *s, struct zp_err *err)
 
     ak_set_free(s);
     zp_http_resp_init(&resp);
-    if (ak_req(op, "GET", NULL, &resp, err) == -1)
+    if (ak_send(op, "GET", NULL, &resp, err) == -1)
         goto out;
     if (resp.status == 404) {
         rc = 0;
@@ -453,7 +438,7 @@ static int ak_write(struct ak_op *op, const struct ak_set *s, int del, const cha
             goto out;
         }
     }
-    if (ak_req(op, *method, text, &resp, err) == -1)
+    if (ak_send(op, *method, text, &resp, err) == -1)
         goto out;
     if (resp.status == 409 || (resp.status == 404 && strcmp(*method, "PUT") == 0)) {
         *again = 1;

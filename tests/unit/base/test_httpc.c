@@ -285,6 +285,53 @@ static void server_errors_bounded_auth_errors_never(void **state)
     stop(&s4);
 }
 
+/* The sign hook of the request: counts its runs, and refuses from the third on. */
+struct signer {
+    int runs;
+    char header[64];
+    const char *headers[2];
+};
+
+static int sign_attempt(void *arg, struct zp_http_req *r, struct zp_err *err)
+{
+    struct signer *g = arg;
+
+    if (++g->runs > 2)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the request to %s", r->what);
+    snprintf(g->header, sizeof(g->header), "X-Nonce: n%d", g->runs);
+    g->headers[0] = g->header;
+    r->headers = g->headers;
+    return 0;
+}
+
+/* A signed request is signed anew before each attempt, and a refusal to sign sends nothing. */
+static void each_attempt_is_signed_anew(void **state)
+{
+    struct script s = {.replies = {R500, OK200}, .n = 2};
+    struct signer g = {0};
+    struct zp_http_req req = {
+        .method = "GET", .what = "Example DNS", .sign = sign_attempt, .sign_arg = &g};
+    struct zp_http_resp r;
+    struct zp_err e = {0};
+    char url[64];
+
+    start(&s);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/zones", s.port);
+    req.url = url;
+    req.deadline_ms = zp_now_ms() + 10000;
+    zp_http_resp_init(&r);
+    assert_int_equal(zp_http_call(&req, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(g.runs, 2); /* the first attempt and the retry after the 500 */
+    assert_string_equal(g.header, "X-Nonce: n2");
+    assert_int_equal(s.served, 2);
+    stop(&s);
+    assert_int_equal(zp_http_call(&req, &r, &e), -1);
+    assert_string_equal(e.msg, "cannot sign the request to Example DNS");
+    assert_int_equal(s.served, 2); /* nothing went out */
+    zp_http_resp_free(&r);
+}
+
 static void hang_and_refusal_name_the_host(void **state)
 {
     struct script s = {.replies = {""}, .n = 1};
@@ -374,6 +421,7 @@ int main(void)
         cmocka_unit_test(reset_headers_stand_in_for_retry_after),
         cmocka_unit_test(hostile_retry_after_is_ignored_or_capped),
         cmocka_unit_test(server_errors_bounded_auth_errors_never),
+        cmocka_unit_test(each_attempt_is_signed_anew),
         cmocka_unit_test(hang_and_refusal_name_the_host),
         cmocka_unit_test(body_is_capped),
         cmocka_unit_test(token_bucket),

@@ -34,6 +34,7 @@
 #include "providers/azauth.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define AD_ENDPOINT "https://management.azure.com"
 #define AD_AUTHORITY "https://login.microsoftonline.com"
@@ -47,6 +48,7 @@
 #define AD_STRING_MAX 255 /* one character-string */
 
 struct ad_cfg {
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
     char *subscription;
     char *group;
     char *tenant;
@@ -61,18 +63,19 @@ struct ad_cfg {
     struct zp_azauth *auth; /* the token cache: the only state shared by calls */
 };
 
-/* One present or cleanup. */
+/* One present or cleanup (rrset.h: rs.zone without the trailing dot). */
 struct ad_op {
-    const struct ad_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
+    struct zp_rs_op rs;
     struct zp_azauth_src src;
     char rate_key[192];
-    char *token;             /* a copy of the bearer token; wiped at the end */
-    char zone[ZP_DNAME_MAX]; /* without the trailing dot */
-    char rel[ZP_DNAME_MAX];  /* the record set's name in the zone, "@" at the apex */
-    int del;
+    char *token;            /* a copy of the bearer token; wiped at the end */
+    char rel[ZP_DNAME_MAX]; /* the record set's name in the zone, "@" at the apex */
+    cJSON *set;             /* the set read; NULL: none at the name */
+    char *body;             /* the PUT body the set must become; NULL when it must go */
+    int last;               /* cleanup of the set's last value: DELETE the set */
 };
+
+static const struct zp_rs_ops ad_rs;
 
 static const char *const ad_keys[] = {
     "subscriptionId",
@@ -255,6 +258,7 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     /* The token's audience is the Resource Manager it is used with (sovereign clouds too). */
     cfg->scope = zp_xasprintf("%s/.default", cfg->endpoint);
     cfg->auth = zp_azauth_new();
+    cfg->rs = &ad_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -279,14 +283,14 @@ static void ad_error_fields(const cJSON *j, const char **code, const char **mess
 /* The URL of the TXT set op names; -1 when url is full. */
 static int ad_url(const struct ad_op *op, struct zp_buf *url)
 {
-    const struct ad_cfg *cfg = op->cfg;
+    const struct ad_cfg *cfg = op->rs.cfg;
 
     zp_buf_printf(url, "%s/subscriptions/", cfg->endpoint);
     zp_http_escape(cfg->subscription, url);
     zp_buf_puts(url, "/resourceGroups/");
     zp_http_escape(cfg->group, url);
     zp_buf_puts(url, "/providers/Microsoft.Network/dnsZones/");
-    zp_http_escape(op->zone, url);
+    zp_http_escape(op->rs.zone, url);
     zp_buf_puts(url, "/TXT/");
     if (strcmp(op->rel, "@") == 0)
         zp_buf_puts(url, "@");
@@ -301,14 +305,15 @@ static int ad_token_get(void *arg, char **token, struct zp_err *err)
 {
     struct ad_op *op = arg;
 
-    return zp_azauth_token(op->cfg->auth, &op->src, op->call->deadline_ms, token, err);
+    return zp_azauth_token(((const struct ad_cfg *)op->rs.cfg)->auth, &op->src,
+                           op->rs.call->deadline_ms, token, err);
 }
 
 static void ad_token_drop(void *arg, const char *token)
 {
     struct ad_op *op = arg;
 
-    zp_azauth_forget(op->cfg->auth, token);
+    zp_azauth_forget(((const struct ad_cfg *)op->rs.cfg)->auth, token);
 }
 
 /*
@@ -319,7 +324,7 @@ static void ad_token_drop(void *arg, const char *token)
 static int ad_api(struct ad_op *op, const char *method, const char *cond, const char *body,
                   long *status, cJSON **reply, struct zp_err *err)
 {
-    const struct ad_cfg *cfg = op->cfg;
+    const struct ad_cfg *cfg = op->rs.cfg;
     const struct zp_prov_bearer bearer = {.get = ad_token_get,
                                           .drop = ad_token_drop,
                                           .arg = op,
@@ -331,7 +336,7 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
                               .headers = hdrs,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms,
+                              .deadline_ms = op->rs.call->deadline_ms,
                               .max_response = AD_REPLY_MAX,
                               .ca_file = cfg->ca,
                               .what = AD_WHAT};
@@ -343,7 +348,7 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
     zp_http_resp_init(&resp);
     zp_buf_init(&url, 8192);
     if (ad_url(op, &url) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
+        zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rs.rec->fqdn);
         goto out;
     }
     if (body != NULL)
@@ -360,14 +365,14 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
     if (resp.status / 100 == 2 && strcmp(method, "DELETE") != 0 && *reply == NULL) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "%s answered %s of the TXT set at %s with something that is not JSON", AD_WHAT,
-                   method, op->rec->fqdn);
+                   method, op->rs.rec->fqdn);
         goto out;
     }
     if (resp.status / 100 != 2 && !(resp.status == 404 && strcmp(method, "GET") == 0)) {
         const char *const sent[] = {op->token, NULL};
-        const char *const f[] = {"method", method, "zone", op->zone, "name", op->rel, NULL};
+        const char *const f[] = {"method", method, "zone", op->rs.zone, "name", op->rel, NULL};
         zp_prov_log_reply(resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
-                          "azuredns request refused", op->call, f, &resp, NULL, sent);
+                          "azuredns request refused", op->rs.call, f, &resp, NULL, sent);
     }
     rc = 0;
 out:
@@ -396,14 +401,14 @@ static void ad_denied_action(const char *message, const char *ours, char *out, s
 static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, const char *action,
                    const char *doing, struct zp_err *err)
 {
-    const struct ad_cfg *cfg = op->cfg;
+    const struct ad_cfg *cfg = op->rs.cfg;
     const char *raw, *message;
     const char *const sent[] = {op->token, NULL};
     char denied[128], code[128];
 
     ad_error_fields(reply, &raw, &message);
     /* ARM's code is quoted; it may be anything, even an echo of the bearer token. */
-    zp_prov_text(raw, op->call, NULL, sent, code, sizeof(code));
+    zp_prov_text(raw, op->rs.call, NULL, sent, code, sizeof(code));
     if (status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "Azure Resource Manager rejected the token of application %s even when new "
@@ -416,17 +421,17 @@ static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, cons
                    "application %s may not perform %s on DNS zone %s in resource group %s "
                    "(subscription %s); assign it the DNS Zone Contributor role on the zone, or a "
                    "role with Microsoft.Network/dnsZones/TXT/read, write and delete",
-                   cfg->client_id, denied, op->zone, cfg->group, cfg->subscription);
+                   cfg->client_id, denied, op->rs.zone, cfg->group, cfg->subscription);
     } else if (status == 403)
         zp_err_set(err, ZP_EPERM,
                    "Azure refused application %s to %s in DNS zone %s (%s); the log has the reason "
                    "(often an Azure Policy or a resource lock)",
-                   cfg->client_id, doing, op->zone, code[0] ? code : "403");
+                   cfg->client_id, doing, op->rs.zone, code[0] ? code : "403");
     else if (status == 404 && strcmp(code, "ResourceGroupNotFound") == 0)
         zp_err_set(err, ZP_ENOTFOUND,
                    "resource group %s was not found in subscription %s; check resourceGroup (the "
                    "group that holds DNS zone %s)",
-                   cfg->group, cfg->subscription, op->zone);
+                   cfg->group, cfg->subscription, op->rs.zone);
     else if (status == 404 && strcmp(code, "SubscriptionNotFound") == 0)
         zp_err_set(err, ZP_ENOTFOUND,
                    "subscription %s was not found, or application %s has no role in it; check "
@@ -436,20 +441,20 @@ static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, cons
         zp_err_set(err, ZP_ENOTFOUND,
                    "DNS zone %s was not found in resource group %s of subscription %s; create it "
                    "there, or fix %s",
-                   op->zone, cfg->group, cfg->subscription,
+                   op->rs.zone, cfg->group, cfg->subscription,
                    cfg->zone ? "zoneName and resourceGroup" : "resourceGroup (or set zoneName)");
     else if (status == 400 || status == 409)
         zp_err_set(err, ZP_EINVAL,
                    "%s refused to %s at %s (%s); the log has its message (a set holds at most 20 "
                    "records; a CNAME at the name excludes TXT)",
-                   AD_WHAT, doing, op->rec->fqdn, code[0] ? code : "no code given");
+                   AD_WHAT, doing, op->rs.rec->fqdn, code[0] ? code : "no code given");
     else if (status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "%s answered HTTP %ld%s%s to %s at %s; it is having trouble, retry later",
-                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rec->fqdn);
+                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rs.rec->fqdn);
     else
         zp_err_set(err, ZP_ETRANSIENT, "%s answered HTTP %ld%s%s to %s at %s, which it should not",
-                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rec->fqdn);
+                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rs.rec->fqdn);
     err->upstream = (int)status;
     return -1;
 }
@@ -489,39 +494,34 @@ static cJSON *ad_record_new(const char *value)
     return r;
 }
 
-/*
- * The PUT body that moves set (NULL: absent) to what op wants; NULL with
- * *nothing set when no write is needed, or with *last set when the set must
- * go.
- */
-static char *ad_plan(const struct ad_op *op, const cJSON *set, int *nothing, int *last)
+/* The PUT body that moves op->set (NULL: absent) to what op wants; NULL when the set must go. */
+static char *ad_plan(struct ad_op *op)
 {
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(set, "properties");
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(op->set, "properties");
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(props, "TTL");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(props, "metadata");
     const cJSON *r;
     cJSON *body, *p, *records;
     char *out = NULL;
-    int has = 0;
 
+    op->rs.has = 0;
     body = cJSON_CreateObject();
     p = cJSON_AddObjectToObject(body, "properties");
     if (cJSON_IsObject(meta) && meta->child != NULL)
         cJSON_AddItemToObject(p, "metadata", cJSON_Duplicate(meta, 1));
-    cJSON_AddNumberToObject(p, "TTL", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rec->ttl);
+    cJSON_AddNumberToObject(p, "TTL", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rs.rec->ttl);
     records = cJSON_AddArrayToObject(p, "TXTRecords");
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(props, "TXTRecords"))
     {
-        if (ad_record_is(r, op->rec->value))
-            has = 1;
-        if (!ad_record_is(r, op->rec->value) || !op->del)
+        if (ad_record_is(r, op->rs.rec->value))
+            op->rs.has = 1;
+        if (!ad_record_is(r, op->rs.rec->value) || !op->rs.del)
             cJSON_AddItemToArray(records, cJSON_Duplicate(r, 1));
     }
-    *nothing = has != op->del;
-    *last = op->del && cJSON_GetArraySize(records) == 0;
-    if (!*nothing && !*last) {
-        if (!op->del)
-            cJSON_AddItemToArray(records, ad_record_new(op->rec->value));
+    op->last = op->rs.del && cJSON_GetArraySize(records) == 0;
+    if (!op->last) {
+        if (!op->rs.del)
+            cJSON_AddItemToArray(records, ad_record_new(op->rs.rec->value));
         out = cJSON_PrintUnformatted(body);
     }
     cJSON_Delete(body);
@@ -532,17 +532,18 @@ static char *ad_plan(const struct ad_op *op, const cJSON *set, int *nothing, int
  * What every call does before its first read: the token source, the
  * ambient-credentials rule, and the zone and set names.
  */
-static int ad_begin(struct ad_op *op, struct zp_err *err)
+static int ad_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct ad_cfg *cfg = op->cfg;
+    struct ad_op *op = (struct ad_op *)rs;
+    const struct ad_cfg *cfg = rs->cfg;
     char zone[ZP_DNAME_MAX];
 
-    snprintf(op->rate_key, sizeof(op->rate_key), "azuredns:%s", op->call->instance);
+    snprintf(op->rate_key, sizeof(op->rate_key), "azuredns:%s", rs->call->instance);
     op->src = (struct zp_azauth_src){.authority = cfg->authority,
                                      .tenant = cfg->tenant,
                                      .client_id = cfg->client_id,
                                      .secret = &cfg->secret,
-                                     .call = op->call,
+                                     .call = rs->call,
                                      .federated_file = cfg->federated_file,
                                      .scope = cfg->scope,
                                      .ca_file = cfg->ca,
@@ -550,22 +551,22 @@ static int ad_begin(struct ad_op *op, struct zp_err *err)
                                      .rate = AD_RATE,
                                      .burst = AD_BURST};
     /* No secret file: the pod's workload identity, which only the request can allow. */
-    if (!zp_cred_set(&cfg->secret) && !op->call->allow_ambient)
+    if (!zp_cred_set(&cfg->secret) && !rs->call->allow_ambient)
         return zp_err_set(err, ZP_ECONFIG,
                           "azuredns instance %s has no clientSecretFile or clientSecretSecretRef "
                           "and the Issuer does not allow ambient credentials: set "
                           "clientSecretFile or clientSecretSecretRef, or use a ClusterIssuer "
                           "(cert-manager allows ambient credentials for ClusterIssuers by "
                           "default) or start cert-manager with --issuer-ambient-credentials",
-                          op->call->instance ? op->call->instance : "(unnamed)");
-    zp_strlcpy(zone, cfg->zone ? cfg->zone : op->rec->zone, sizeof(zone));
-    if (zp_dname_relative(op->rec->fqdn, zone, op->rel, sizeof(op->rel)) == -1)
-        return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", op->rec->fqdn, zone,
+                          rs->call->instance ? rs->call->instance : "(unnamed)");
+    zp_strlcpy(zone, cfg->zone ? cfg->zone : rs->rec->zone, sizeof(zone));
+    if (zp_dname_relative(rs->rec->fqdn, zone, op->rel, sizeof(op->rel)) == -1)
+        return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rs->rec->fqdn, zone,
                           cfg->zone ? "set zoneName to the zone that holds it, or remove zoneName"
                                     : "the zone cert-manager found does not hold the name");
-    zp_strlcpy(op->zone, zone, sizeof(op->zone));
-    if (strlen(op->zone) > 1 && op->zone[strlen(op->zone) - 1] == '.')
-        op->zone[strlen(op->zone) - 1] = '\0';
+    zp_strlcpy(rs->zone, zone, sizeof(rs->zone));
+    if (strlen(rs->zone) > 1 && rs->zone[strlen(rs->zone) - 1] == '.')
+        rs->zone[strlen(rs->zone) - 1] = '\0';
     return 0;
 }
 
@@ -580,144 +581,99 @@ static int ad_etag_ok(const char *s)
     return 1;
 }
 
-/* GET the TXT set at the name: *set NULL when there is none. */
-static int ad_read(struct ad_op *op, cJSON **set, struct zp_err *err)
+/* GET the TXT set at the name (op->set NULL when there is none), and plan its change. */
+static int ad_read(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct ad_op *op = (struct ad_op *)rs;
     const char *code, *message;
     long status = 0;
 
-    if (ad_api(op, "GET", NULL, NULL, &status, set, err) == -1)
+    cJSON_Delete(op->set);
+    op->set = NULL;
+    free(op->body);
+    op->body = NULL;
+    if (ad_api(op, "GET", NULL, NULL, &status, &op->set, err) == -1)
         return -1;
-    if (status == 200)
-        return 0;
-    ad_error_fields(*set, &code, &message);
-    if (status == 404 && strcmp(code, "NotFound") == 0) {
-        cJSON_Delete(*set);
-        *set = NULL; /* no set at the name */
-        return 0;
+    if (status != 200) {
+        ad_error_fields(op->set, &code, &message);
+        if (status != 404 || strcmp(code, "NotFound") != 0)
+            return ad_fail(op, status, op->set, "Microsoft.Network/dnsZones/TXT/read",
+                           "read the TXT set", err);
+        cJSON_Delete(op->set);
+        op->set = NULL; /* no set at the name */
     }
-    ad_fail(op, status, *set, "Microsoft.Network/dnsZones/TXT/read", "read the TXT set", err);
-    cJSON_Delete(*set);
-    *set = NULL;
-    return -1;
+    op->body = ad_plan(op);
+    return 0;
 }
 
-static int ad_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+/* PUT (or DELETE) over the set read, or only where there is none. */
+static int ad_write(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct ad_cfg *cfg = p;
-    struct ad_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
-    const char *doing = del ? "remove the value from the TXT set" : "add the value to the TXT set";
-    cJSON *set = NULL, *reply = NULL;
-    char *body = NULL, *cond = NULL;
-    const cJSON *etag;
+    struct ad_op *op = (struct ad_op *)rs;
+    const cJSON *etag = cJSON_GetObjectItemCaseSensitive(op->set, "etag");
+    cJSON *reply = NULL;
+    char *cond = NULL;
     long status = 0;
-    int rc = -1, nothing = 0, last = 0, attempt;
-
-    if (ad_begin(&op, err) == -1)
-        goto out;
-    for (attempt = 1;; attempt++) {
-        cJSON_Delete(set);
-        cJSON_Delete(reply);
-        set = reply = NULL;
-        free(body);
-        body = NULL;
-        zp_free_secret(cond);
-        cond = NULL;
-        if (ad_read(&op, &set, err) == -1)
-            goto out;
-        body = ad_plan(&op, set, &nothing, &last);
-        if (nothing) {
-            zp_log(ZP_LOG_INFO, del ? "azuredns value already absent" : "azuredns value present",
-                   ZP_S("instance", call->instance), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
-                   ZP_S("value", rec->value), ZP_END);
-            rc = 0;
-            goto out;
-        }
-        etag = cJSON_GetObjectItemCaseSensitive(set, "etag");
-        /* The etag goes into a header line: a CR or LF in it would add headers of its own. */
-        if (set != NULL && (!cJSON_IsString(etag) || !ad_etag_ok(etag->valuestring))) {
-            zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without a usable etag",
-                       AD_WHAT, rec->fqdn);
-            goto out;
-        }
-        /* Write only over the set we read, or only where there is none. */
-        cond =
-            set ? zp_xasprintf("If-Match: %s", etag->valuestring) : zp_xstrdup("If-None-Match: *");
-        if (ad_api(&op, last ? "DELETE" : "PUT", cond, body, &status, &reply, err) == -1)
-            goto out;
-        if (status == 200 || status == 201 || (last && (status == 202 || status == 204)))
-            break;
-        if (last && status == 404) {
-            rc = 0; /* gone already, and our value with it */
-            goto out;
-        }
-        if (status != 412) {
-            ad_fail(&op, status, reply,
-                    last ? "Microsoft.Network/dnsZones/TXT/delete"
-                         : "Microsoft.Network/dnsZones/TXT/write",
-                    last ? "delete the TXT set" : doing, err);
-            goto out;
-        }
-        /* Someone changed the set between our read and our write: read it again. */
-        if (attempt >= AD_ATTEMPTS) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "the TXT set at %s in DNS zone %s changed between each read and write, %d "
-                       "times; another client writes the same name, retry later",
-                       rec->fqdn, op.zone, attempt);
-            goto out;
-        }
-    }
-    zp_log(ZP_LOG_INFO, "azuredns change", ZP_S("instance", call->instance),
-           ZP_S("group", cfg->group), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
-           ZP_S("value", rec->value),
-           ZP_S("action", del ? (last ? "delete set" : "delete") : "add"), ZP_I("status", status),
-           ZP_I("attempts", attempt), ZP_END);
-    rc = 0;
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "azuredns update failed", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    zp_free_secret(op.token);
-    zp_free_secret(cond);
-    cJSON_Delete(set);
-    cJSON_Delete(reply);
-    free(body);
-    return rc;
-}
-
-static int ad_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return ad_update(cfg, rec, call, 0, err);
-}
-
-static int ad_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return ad_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the read a Present starts with (the TXT set at the name, in the zone), no change. */
-static int ad_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct ad_op op = {.cfg = p, .rec = rec, .call = call};
-    cJSON *set = NULL;
     int rc = -1;
 
-    if (ad_begin(&op, err) == -1 || ad_read(&op, &set, err) == -1)
+    /* The etag goes into a header line: a CR or LF in it would add headers of its own. */
+    if (op->set != NULL && (!cJSON_IsString(etag) || !ad_etag_ok(etag->valuestring)))
+        return zp_err_set(err, ZP_ETRANSIENT, "%s returned the TXT set at %s without a usable etag",
+                          AD_WHAT, rs->rec->fqdn);
+    cond =
+        op->set ? zp_xasprintf("If-Match: %s", etag->valuestring) : zp_xstrdup("If-None-Match: *");
+    rs->how = op->last ? "DELETE set" : "PUT";
+    if (ad_api(op, op->last ? "DELETE" : "PUT", cond, op->body, &status, &reply, err) == -1)
         goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read zone %s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             AD_WHAT, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
+    /* A set deleted already took our value with it; 412: someone wrote since the read. */
+    if (status == 200 || status == 201 ||
+        (op->last && (status == 202 || status == 204 || status == 404)))
+        rc = 0;
+    else if (status == 412)
+        rc = 1;
+    else
+        ad_fail(op, status, reply,
+                op->last ? "Microsoft.Network/dnsZones/TXT/delete"
+                         : "Microsoft.Network/dnsZones/TXT/write",
+                op->last  ? "delete the TXT set"
+                : rs->del ? "remove the value from the TXT set"
+                          : "add the value to the TXT set",
+                err);
 out:
-    zp_free_secret(op.token);
-    cJSON_Delete(set);
+    zp_free_secret(cond);
+    cJSON_Delete(reply);
     return rc;
 }
+
+static int ad_raced(struct zp_rs_op *rs, struct zp_err *err)
+{
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "the TXT set at %s in DNS zone %s changed between each read and write, %d "
+                      "times; another client writes the same name, retry later",
+                      rs->rec->fqdn, rs->zone, AD_ATTEMPTS);
+}
+
+static void ad_end(struct zp_rs_op *rs)
+{
+    struct ad_op *op = (struct ad_op *)rs;
+
+    zp_free_secret(op->token);
+    cJSON_Delete(op->set);
+    free(op->body);
+}
+
+static const struct zp_rs_ops ad_rs = {
+    .type = "azuredns",
+    .what = AD_WHAT,
+    .zone_word = "zone",
+    .op_size = sizeof(struct ad_op),
+    .attempts = AD_ATTEMPTS,
+    .begin = ad_begin,
+    .read = ad_read,
+    .write = ad_write,
+    .raced = ad_raced,
+    .end = ad_end,
+};
 
 const struct zp_provider_ops zp_prov_azuredns = {
     .type = "azuredns",
@@ -725,7 +681,7 @@ const struct zp_provider_ops zp_prov_azuredns = {
     .keys = ad_keys,
     .config_parse = ad_config_parse,
     .config_free = ad_config_free,
-    .present = ad_present,
-    .cleanup = ad_cleanup,
-    .verify = ad_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

@@ -14,14 +14,11 @@
  * expires, whatever the file holds meanwhile.
  */
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
 #include "base/log.h"
@@ -39,10 +36,7 @@
 #define AZ_WHAT "Microsoft Entra ID"
 
 struct zp_azauth {
-    pthread_mutex_t mu;
-    char *token;                   /* under mu; wiped when replaced */
-    uint64_t fresh_until;          /* zp_now_ms() clock */
-    unsigned char secret_hash[32]; /* SHA-256 of the secret the token was bought with */
+    struct zp_tokcache cache; /* keyed by the secret or federated token that bought it */
 };
 
 /* Wipes every string of a tree that held a token, then frees it. */
@@ -242,7 +236,7 @@ struct zp_azauth *zp_azauth_new(void)
 {
     struct zp_azauth *a = zp_xcalloc(1, sizeof(*a));
 
-    pthread_mutex_init(&a->mu, NULL);
+    zp_tokcache_init(&a->cache);
     return a;
 }
 
@@ -250,40 +244,30 @@ void zp_azauth_free(struct zp_azauth *a)
 {
     if (a == NULL)
         return;
-    zp_free_secret(a->token);
-    pthread_mutex_destroy(&a->mu);
+    zp_tokcache_fini(&a->cache);
     free(a);
 }
 
 void zp_azauth_forget(struct zp_azauth *a, const char *token)
 {
-    pthread_mutex_lock(&a->mu);
-    if (a->token != NULL && strcmp(a->token, token) == 0) {
-        zp_free_secret(a->token);
-        a->token = NULL;
-    }
-    pthread_mutex_unlock(&a->mu);
+    zp_tokcache_forget(&a->cache, token);
 }
 
 int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64_t deadline_ms,
                     char **token, struct zp_err *err)
 {
     struct zp_buf secret;
-    unsigned char hash[32];
+    unsigned char key[ZP_TOKCACHE_KEY] = {0};
     char *fresh = NULL;
-    long expires_in = 0, margin;
+    long expires_in = 0;
     int rc = -1;
 
     *token = NULL;
     zp_buf_init(&secret, az_has_secret(src) ? AZ_SECRET_MAX : AZ_ASSERTION_MAX);
     if (!az_has_secret(src)) {
         /* Workload identity: the cache holds while the token is fresh; the file only buys one. */
-        memset(hash, 0, sizeof(hash));
-        pthread_mutex_lock(&a->mu);
-        if (a->token != NULL && zp_now_ms() < a->fresh_until)
-            *token = zp_xstrdup(a->token);
-        pthread_mutex_unlock(&a->mu);
-        if (*token != NULL) {
+        zp_tokcache_key(NULL, 0, key);
+        if ((*token = zp_tokcache_get(&a->cache, key)) != NULL) {
             rc = 0;
             goto out;
         }
@@ -298,38 +282,28 @@ int zp_azauth_token(struct zp_azauth *a, const struct zp_azauth_src *src, uint64
         if (zp_secret_file_read(src->federated_file, "AZURE_FEDERATED_TOKEN_FILE", &secret, err) ==
             -1)
             goto out;
-    } else if (zp_cred_read(src->secret, src->call, &secret, err) == -1)
-        goto out;
-    if (EVP_Digest(secret.data, secret.len, hash, NULL, EVP_sha256(), NULL) != 1) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot hash the client secret of %s", src->client_id);
-        goto out;
-    }
-    pthread_mutex_lock(&a->mu);
-    if (a->token != NULL && memcmp(a->secret_hash, hash, sizeof(hash)) == 0 &&
-        zp_now_ms() < a->fresh_until)
-        *token = zp_xstrdup(a->token);
-    pthread_mutex_unlock(&a->mu);
-    if (*token != NULL) {
-        rc = 0;
-        goto out;
+    } else {
+        if (zp_cred_read(src->secret, src->call, &secret, err) == -1)
+            goto out;
+        if (zp_tokcache_key(secret.data, secret.len, key) == -1) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot hash the client secret of %s", src->client_id);
+            goto out;
+        }
+        if ((*token = zp_tokcache_get(&a->cache, key)) != NULL) {
+            rc = 0;
+            goto out;
+        }
     }
     if (az_fetch(src, &secret, deadline_ms, &fresh, &expires_in, err) == -1)
         goto out;
-    margin = expires_in > 2 * AZ_MARGIN_S ? AZ_MARGIN_S : expires_in / 2;
-    *token = zp_xstrdup(fresh);
-    pthread_mutex_lock(&a->mu);
-    zp_free_secret(a->token);
-    a->token = fresh;
+    *token = zp_tokcache_put(&a->cache, key, fresh, expires_in, AZ_MARGIN_S);
     fresh = NULL;
-    a->fresh_until = zp_now_ms() + (uint64_t)(expires_in - margin) * 1000u;
-    memcpy(a->secret_hash, hash, sizeof(hash));
-    pthread_mutex_unlock(&a->mu);
     zp_log(ZP_LOG_DEBUG, "entra id token", ZP_S("application", src->client_id),
            ZP_I("expires_in", expires_in), ZP_END);
     rc = 0;
 out:
     zp_free_secret(fresh);
-    zp_wipe(hash, sizeof(hash));
+    zp_wipe(key, sizeof(key));
     zp_buf_free_secret(&secret);
     return rc;
 }

@@ -5,12 +5,14 @@
  * HTTP-API providers.
  */
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
 #include "base/log.h"
@@ -506,4 +508,65 @@ const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
     return out;
+}
+
+/* ---- the bearer token cache ---------------------------------------------------------------- */
+
+void zp_tokcache_init(struct zp_tokcache *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+}
+
+void zp_tokcache_fini(struct zp_tokcache *c)
+{
+    zp_free_secret(c->token);
+    c->token = NULL;
+    zp_wipe(c->key, sizeof(c->key));
+    pthread_mutex_destroy(&c->mu);
+}
+
+int zp_tokcache_key(const void *cred, size_t len, unsigned char key[ZP_TOKCACHE_KEY])
+{
+    memset(key, 0, ZP_TOKCACHE_KEY);
+    if (len == 0)
+        return 0;
+    return EVP_Digest(cred, len, key, NULL, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+char *zp_tokcache_get(struct zp_tokcache *c, const unsigned char key[ZP_TOKCACHE_KEY])
+{
+    char *copy = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->token != NULL && memcmp(c->key, key, ZP_TOKCACHE_KEY) == 0 &&
+        zp_now_ms() < c->fresh_until)
+        copy = zp_xstrdup(c->token);
+    pthread_mutex_unlock(&c->mu);
+    return copy;
+}
+
+char *zp_tokcache_put(struct zp_tokcache *c, const unsigned char key[ZP_TOKCACHE_KEY], char *fresh,
+                      long expires_in, long margin_s)
+{
+    long margin = expires_in > 2 * margin_s ? margin_s : expires_in / 2;
+    char *copy = zp_xstrdup(fresh);
+
+    pthread_mutex_lock(&c->mu);
+    zp_free_secret(c->token);
+    c->token = fresh;
+    c->fresh_until = zp_now_ms() + (uint64_t)(expires_in - margin) * 1000u;
+    memcpy(c->key, key, ZP_TOKCACHE_KEY);
+    pthread_mutex_unlock(&c->mu);
+    return copy;
+}
+
+void zp_tokcache_forget(struct zp_tokcache *c, const char *token)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->token != NULL && strcmp(c->token, token) == 0) {
+        zp_free_secret(c->token);
+        c->token = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
 }

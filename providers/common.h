@@ -8,7 +8,9 @@
 #ifndef ZP_PROVIDERS_COMMON_H
 #define ZP_PROVIDERS_COMMON_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/log.h"
 
@@ -172,5 +174,44 @@ int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req
 const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          const struct zp_cred *const *creds, const char *const *vals, char *out,
                          size_t outsz);
+
+/*
+ * The bearer token cache (azauth.c, gauth.c): a token bought from a token
+ * endpoint (Entra ID, Google's OAuth or metadata server), kept for the calls that follow until
+ * shortly before it expires.
+ *
+ * The token is keyed by a hash of the credential that bought it (the client
+ * secret, the key file, the federated token), so a rotated Secret buys a new
+ * token at the next call instead of using one the old credential earned.
+ * Ambient identities have no credential to hash: their key is all zeros and
+ * only the expiry holds. Workers share one cache per provider instance: the
+ * mutex guards the token, and every reader gets its own copy to wipe.
+ */
+#define ZP_TOKCACHE_KEY 32 /* SHA-256 */
+
+struct zp_tokcache {
+    pthread_mutex_t mu;
+    char *token;                        /* under mu; wiped when replaced */
+    uint64_t fresh_until;               /* zp_now_ms() clock */
+    unsigned char key[ZP_TOKCACHE_KEY]; /* the hash of the credential that bought it */
+};
+
+void zp_tokcache_init(struct zp_tokcache *c);
+/* Wipes the token. */
+void zp_tokcache_fini(struct zp_tokcache *c);
+
+/* key = SHA-256 of the credential's bytes; len 0: all zeros (ambient). -1 when hashing fails. */
+int zp_tokcache_key(const void *cred, size_t len, unsigned char key[ZP_TOKCACHE_KEY]);
+/* A copy of the token when one bought with key is still fresh, else NULL. */
+char *zp_tokcache_get(struct zp_tokcache *c, const unsigned char key[ZP_TOKCACHE_KEY]);
+/*
+ * Keeps fresh (taken) as bought with key, fresh for expires_in seconds less
+ * a margin (margin_s, or half the lifetime when that is shorter), and
+ * returns a copy for the caller.
+ */
+char *zp_tokcache_put(struct zp_tokcache *c, const unsigned char key[ZP_TOKCACHE_KEY], char *fresh,
+                      long expires_in, long margin_s);
+/* Forgets token if it is the one kept: the API refused it (401). */
+void zp_tokcache_forget(struct zp_tokcache *c, const char *token);
 
 #endif

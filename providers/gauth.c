@@ -13,7 +13,6 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,6 @@
 
 #include "base/base64.h"
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
 #include "base/log.h"
@@ -39,10 +37,7 @@
 #define GA_GRANT "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
 
 struct zp_gauth {
-    pthread_mutex_t mu;
-    char *token;                /* under mu; wiped when replaced */
-    uint64_t fresh_until;       /* zp_now_ms() clock */
-    unsigned char key_hash[32]; /* SHA-256 of the key file the token was bought with */
+    struct zp_tokcache cache; /* keyed by the key file that bought it; ambient: zeros */
 };
 
 /* Wipes every string of a tree that held a private key or a token, then frees it. */
@@ -497,7 +492,7 @@ struct zp_gauth *zp_gauth_new(void)
 {
     struct zp_gauth *g = zp_xcalloc(1, sizeof(*g));
 
-    pthread_mutex_init(&g->mu, NULL);
+    zp_tokcache_init(&g->cache);
     return g;
 }
 
@@ -505,19 +500,27 @@ void zp_gauth_free(struct zp_gauth *g)
 {
     if (g == NULL)
         return;
-    zp_free_secret(g->token);
-    pthread_mutex_destroy(&g->mu);
+    zp_tokcache_fini(&g->cache);
     free(g);
 }
 
 void zp_gauth_forget(struct zp_gauth *g, const char *token)
 {
-    pthread_mutex_lock(&g->mu);
-    if (g->token != NULL && strcmp(g->token, token) == 0) {
-        zp_free_secret(g->token);
-        g->token = NULL;
+    zp_tokcache_forget(&g->cache, token);
+}
+
+/* The service account's key, from a file or a Secret: its bytes go into file, parsed into k. */
+static int ga_key_read(const struct zp_gauth_src *src, struct zp_buf *file, struct zp_gauth_key *k,
+                       struct zp_err *err)
+{
+    if (src->key_file != NULL) {
+        if (zp_secret_file_read(src->key_file, src->setting, file, err) == -1)
+            return -1;
+        return zp_gauth_key_parse(file->data, file->len, src->setting, src->key_file, k, err);
     }
-    pthread_mutex_unlock(&g->mu);
+    if (zp_cred_read(src->cred, src->call, file, err) == -1)
+        return -1;
+    return zp_gauth_key_parse(file->data, file->len, src->cred->setting, src->cred->where, k, err);
 }
 
 int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t deadline_ms,
@@ -525,9 +528,9 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
 {
     struct zp_gauth_key k = {0};
     struct zp_buf file;
-    unsigned char hash[32];
+    unsigned char key[ZP_TOKCACHE_KEY] = {0};
     char *fresh = NULL;
-    long expires_in = 0, margin;
+    long expires_in = 0;
     int rc = -1;
 
     *token = NULL;
@@ -535,61 +538,34 @@ int zp_gauth_token(struct zp_gauth *g, const struct zp_gauth_src *src, uint64_t 
     if (src->key_file == NULL && (src->cred == NULL || !zp_cred_set(src->cred))) {
         /* Ambient: no key file to hash; the cache holds while the token is fresh. */
         zp_strlcpy(who, ZP_GAUTH_AMBIENT_WHO, whosz);
-        memset(hash, 0, sizeof(hash));
-        pthread_mutex_lock(&g->mu);
-        if (g->token != NULL && zp_now_ms() < g->fresh_until)
-            *token = zp_xstrdup(g->token);
-        pthread_mutex_unlock(&g->mu);
-        if (*token != NULL) {
-            rc = 0;
+        if ((*token = zp_tokcache_get(&g->cache, key)) == NULL &&
+            ga_fetch_metadata(src, deadline_ms, &fresh, &expires_in, err) == -1)
+            goto out;
+    } else {
+        if (ga_key_read(src, &file, &k, err) == -1)
+            goto out;
+        /* The key's bytes, from a file or a Secret, key the cache: a rotated key buys a new token.
+         */
+        zp_strlcpy(who, k.client_email, whosz);
+        if (zp_tokcache_key(file.data, file.len, key) == -1) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot hash the key file of %s", k.client_email);
             goto out;
         }
-        if (ga_fetch_metadata(src, deadline_ms, &fresh, &expires_in, err) == -1)
+        if ((*token = zp_tokcache_get(&g->cache, key)) == NULL &&
+            ga_fetch(&k, src, deadline_ms, &fresh, &expires_in, err) == -1)
             goto out;
-        goto store;
     }
-    if (src->key_file != NULL) {
-        if (zp_secret_file_read(src->key_file, src->setting, &file, err) == -1 ||
-            zp_gauth_key_parse(file.data, file.len, src->setting, src->key_file, &k, err) == -1)
-            goto out;
-    } else if (zp_cred_read(src->cred, src->call, &file, err) == -1 ||
-               zp_gauth_key_parse(file.data, file.len, src->cred->setting, src->cred->where, &k,
-                                  err) == -1) {
-        goto out;
+    if (fresh != NULL) {
+        *token = zp_tokcache_put(&g->cache, key, fresh, expires_in, GA_MARGIN_S);
+        fresh = NULL;
+        zp_log(ZP_LOG_DEBUG, "google token",
+               ZP_S("account", k.client_email ? k.client_email : "metadata server"),
+               ZP_I("expires_in", expires_in), ZP_END);
     }
-    /* The key's bytes, from a file or a Secret, key the cache: a rotated key buys a new token. */
-    zp_strlcpy(who, k.client_email, whosz);
-    if (EVP_Digest(file.data, file.len, hash, NULL, EVP_sha256(), NULL) != 1) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot hash the key file of %s", k.client_email);
-        goto out;
-    }
-    pthread_mutex_lock(&g->mu);
-    if (g->token != NULL && memcmp(g->key_hash, hash, sizeof(hash)) == 0 &&
-        zp_now_ms() < g->fresh_until)
-        *token = zp_xstrdup(g->token);
-    pthread_mutex_unlock(&g->mu);
-    if (*token != NULL) {
-        rc = 0;
-        goto out;
-    }
-    if (ga_fetch(&k, src, deadline_ms, &fresh, &expires_in, err) == -1)
-        goto out;
-store:
-    margin = expires_in > 2 * GA_MARGIN_S ? GA_MARGIN_S : expires_in / 2;
-    *token = zp_xstrdup(fresh);
-    pthread_mutex_lock(&g->mu);
-    zp_free_secret(g->token);
-    g->token = fresh;
-    fresh = NULL;
-    g->fresh_until = zp_now_ms() + (uint64_t)(expires_in - margin) * 1000u;
-    memcpy(g->key_hash, hash, sizeof(hash));
-    pthread_mutex_unlock(&g->mu);
-    zp_log(ZP_LOG_DEBUG, "google token",
-           ZP_S("account", k.client_email ? k.client_email : "metadata server"),
-           ZP_I("expires_in", expires_in), ZP_END);
     rc = 0;
 out:
     zp_free_secret(fresh);
+    zp_wipe(key, sizeof(key));
     zp_gauth_key_free(&k);
     zp_buf_free_secret(&file);
     return rc;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/httpc.h"
 #include "base/log.h"
@@ -327,6 +328,60 @@ static void reply_log_line(void **state)
     zp_http_resp_free(&r);
 }
 
+/*
+ * The token cache hands out a token only to a caller holding the credential
+ * that bought it, only while it is fresh (its lifetime less the margin), and
+ * forgets it when the API refused it.
+ */
+static void token_cache(void **state)
+{
+    struct zp_tokcache c;
+    unsigned char k1[ZP_TOKCACHE_KEY], k2[ZP_TOKCACHE_KEY], none[ZP_TOKCACHE_KEY];
+    char *t;
+
+    (void)state;
+    zp_clock_set_mode(ZP_CLOCK_MANUAL);
+    zp_tokcache_init(&c);
+    assert_int_equal(zp_tokcache_key("secret-one", 10, k1), 0);
+    assert_int_equal(zp_tokcache_key("secret-two", 10, k2), 0);
+    assert_int_equal(zp_tokcache_key(NULL, 0, none), 0);
+    assert_memory_not_equal(k1, k2, sizeof(k1));
+    assert_null(zp_tokcache_get(&c, k1));
+
+    /* 3600 s with a 300 s margin: fresh for 3300 s, and only for the secret that bought it. */
+    t = zp_tokcache_put(&c, k1, strdup("tok-A"), 3600, 300);
+    assert_string_equal(t, "tok-A");
+    free(t);
+    assert_null(zp_tokcache_get(&c, k2)); /* a rotated secret buys its own */
+    assert_null(zp_tokcache_get(&c, none));
+    zp_clock_advance(3299 * 1000u);
+    t = zp_tokcache_get(&c, k1);
+    assert_non_null(t);
+    assert_string_equal(t, "tok-A");
+    free(t);
+    zp_clock_advance(1000u);
+    assert_null(zp_tokcache_get(&c, k1));
+
+    /* A lifetime shorter than twice the margin keeps half of it. */
+    t = zp_tokcache_put(&c, none, strdup("tok-B"), 60, 300);
+    free(t);
+    zp_clock_advance(29 * 1000u);
+    assert_non_null(t = zp_tokcache_get(&c, none));
+    free(t);
+    zp_clock_advance(1000u);
+    assert_null(zp_tokcache_get(&c, none));
+
+    /* A refused token is forgotten; forgetting another one keeps it. */
+    free(zp_tokcache_put(&c, k2, strdup("tok-C"), 3600, 300));
+    zp_tokcache_forget(&c, "tok-other");
+    assert_non_null(t = zp_tokcache_get(&c, k2));
+    free(t);
+    zp_tokcache_forget(&c, "tok-C");
+    assert_null(zp_tokcache_get(&c, k2));
+    zp_tokcache_fini(&c);
+    zp_clock_set_mode(ZP_CLOCK_REAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +392,7 @@ int main(void)
         cmocka_unit_test(cred_from_secret_ref),
         cmocka_unit_test(cred_settings_refused),
         cmocka_unit_test(reply_log_line),
+        cmocka_unit_test(token_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

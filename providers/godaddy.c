@@ -26,6 +26,7 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define GD_DEFAULT_URL "https://api.godaddy.com"
 #define GD_CRED_MAX 1024
@@ -37,6 +38,7 @@
 #define GD_WHAT "GoDaddy"
 
 struct gd_cfg {
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
     char *endpoint;
     char *ca;
     struct zp_cred key;    /* apiKeyFile or apiKeySecretRef */
@@ -44,17 +46,17 @@ struct gd_cfg {
     char *zone;            /* domain override, canonical; NULL: the record's zone */
 };
 
-/* One present or cleanup in flight. */
+/* One present or cleanup in flight (rrset.h: rs.zone is the domain, "example.com"). */
 struct gd_op {
-    const struct gd_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
-    char domain[ZP_DNAME_MAX]; /* "example.com", no trailing dot */
-    char name[ZP_DNAME_MAX];   /* relative: "_acme-challenge", "@" at the apex */
-    struct zp_buf auth;        /* "Authorization: sso-key K:S": a secret */
-    struct zp_buf path;        /* /v1/domains/{domain}/records/TXT/{name} */
+    struct zp_rs_op rs;
+    struct zp_buf auth; /* "Authorization: sso-key K:S": a secret */
+    struct zp_buf path; /* /v1/domains/{domain}/records/TXT/{name} */
     char rl_key[160];
+    cJSON *keep;    /* the records the name must hold after the write; [] when none */
+    size_t dropped; /* records read with empty data, not written back */
 };
+
+static const struct zp_rs_ops gd_rs;
 
 static const char *const gd_keys[] = {
     "endpoint", ZP_CRED_KEYS("apiKey"), ZP_CRED_KEYS("apiSecret"), "caFile", "zone", NULL};
@@ -97,6 +99,7 @@ static int gd_config_parse(const struct zp_ynode *node, const char *path, void *
         }
         cfg->zone = zp_xstrdup(canon);
     }
+    cfg->rs = &gd_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -110,25 +113,25 @@ out:
 /* Builds the sso-key header from both credentials, read now: Secrets rotate. */
 static int gd_auth(struct gd_op *op, struct zp_err *err)
 {
+    const struct gd_cfg *cfg = op->rs.cfg;
     struct zp_buf key, secret;
     int rc = -1;
 
     zp_buf_init(&key, GD_CRED_MAX);
     zp_buf_init(&secret, GD_CRED_MAX);
-    if (zp_cred_read(&op->cfg->key, op->call, &key, err) == -1 ||
-        zp_cred_read(&op->cfg->secret, op->call, &secret, err) == -1)
+    if (zp_cred_read(&cfg->key, op->rs.call, &key, err) == -1 ||
+        zp_cred_read(&cfg->secret, op->rs.call, &secret, err) == -1)
         goto out;
     if (strpbrk(key.data, ": \t\r\n") != NULL || strpbrk(secret.data, " \t\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
                    "%s and %s must each hold one GoDaddy credential on one "
                    "line: the key in %s, the secret in %s",
-                   op->cfg->key.setting, op->cfg->secret.setting, op->cfg->key.where,
-                   op->cfg->secret.where);
+                   cfg->key.setting, cfg->secret.setting, cfg->key.where, cfg->secret.where);
         goto out;
     }
     if (zp_buf_printf(&op->auth, "Authorization: sso-key %s:%s", key.data, secret.data) == -1) {
         zp_err_set(err, ZP_ECONFIG, "%s or %s holds too much for a GoDaddy credential",
-                   op->cfg->key.setting, op->cfg->secret.setting);
+                   cfg->key.setting, cfg->secret.setting);
         goto out;
     }
     rc = 0;
@@ -148,7 +151,7 @@ static void gd_field(const struct gd_op *op, const cJSON *j, const char *name, c
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    zp_prov_text(cJSON_IsString(v) ? v->valuestring : "", op->call, NULL, sent, out, outsz);
+    zp_prov_text(cJSON_IsString(v) ? v->valuestring : "", op->rs.call, NULL, sent, out, outsz);
 }
 
 /*
@@ -164,7 +167,7 @@ static void gd_rate_sentence(const struct gd_op *op, const struct zp_http_resp *
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "retryAfterSec");
 
     if (cJSON_IsNumber(s) && s->valuedouble >= 1 && s->valuedouble < 86400)
-        zp_log(ZP_LOG_WARN, "godaddy rate limited", ZP_S("instance", op->call->instance),
+        zp_log(ZP_LOG_WARN, "godaddy rate limited", ZP_S("instance", op->rs.call->instance),
                ZP_I("retry_after_s", (long long)s->valuedouble), ZP_END);
     zp_err_clear(err);
     zp_err_set(err, ZP_ERATELIMIT, ZP_HTTP_RATE_SENTENCE,
@@ -179,19 +182,21 @@ static int gd_req(struct gd_op *op, const char *method, const char *path, const 
 {
     const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
+    const struct gd_cfg *cfg = op->rs.cfg;
     struct zp_http_req req = {0};
-    char *url = zp_xasprintf("%s%s", op->cfg->endpoint, path);
+    char *url = zp_xasprintf("%s%s", cfg->endpoint, path);
     int rc = -1;
 
-    if (zp_ratelimit_take(op->rl_key, GD_RATE, GD_BURST, op->call->deadline_ms, GD_WHAT, err) == -1)
+    if (zp_ratelimit_take(op->rl_key, GD_RATE, GD_BURST, op->rs.call->deadline_ms, GD_WHAT, err) ==
+        -1)
         goto out;
     req.method = method;
     req.url = url;
     req.headers = headers;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
-    req.deadline_ms = op->call->deadline_ms;
-    req.ca_file = op->cfg->ca;
+    req.deadline_ms = op->rs.call->deadline_ms;
+    req.ca_file = cfg->ca;
     req.what = GD_WHAT;
     rc = zp_http_call(&req, resp, err);
     if (rc == -1 && err->kind == ZP_ERATELIMIT && resp->status == 429)
@@ -205,14 +210,16 @@ out:
 static int gd_fail(const struct gd_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
+    const struct gd_cfg *cfg = op->rs.cfg;
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
     const cJSON *f;
     char code[64], msg[256], detail[512] = "";
-    const char *d = op->domain, *n = op->rec->fqdn;
+    const char *d = op->rs.zone, *n = op->rs.rec->fqdn;
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
     const char *const fields[] = {"request", what, NULL};
 
-    zp_prov_log_reply(ZP_LOG_WARN, "godaddy: unexpected answer", op->call, fields, r, NULL, sent);
+    zp_prov_log_reply(ZP_LOG_WARN, "godaddy: unexpected answer", op->rs.call, fields, r, NULL,
+                      sent);
     gd_field(op, j, "code", code, sizeof(code));
     gd_field(op, j, "message", msg, sizeof(msg));
     switch (r->status) {
@@ -221,7 +228,7 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
                    "GoDaddy rejected the API key and secret in %s and %s (401 "
                    "%s); check that both belong to the same production key (keys made for the "
                    "OTE test environment work only with endpoint https://api.ote-godaddy.com)",
-                   op->cfg->key.setting, op->cfg->secret.setting, code[0] ? code : "Unauthorized");
+                   cfg->key.setting, cfg->secret.setting, code[0] ? code : "Unauthorized");
         break;
     case 403:
         zp_err_set(err, ZP_EPERM,
@@ -229,14 +236,14 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
                    "opens its DNS API only to accounts with 10 or more domains or a Discount "
                    "Domain Club plan, and otherwise refuses every call; if the account qualifies, "
                    "the key belongs to another account than the domain",
-                   op->cfg->key.setting, d, code[0] ? code : "Forbidden");
+                   cfg->key.setting, d, code[0] ? code : "Forbidden");
         break;
     case 404:
         zp_err_set(err, ZP_ENOTFOUND,
                    "domain %s is not in the GoDaddy account of the key in %s (404 %s); "
                    "use a key of the account that holds it, or set zone to the domain as "
                    "registered at GoDaddy",
-                   d, op->cfg->key.setting, code[0] ? code : "Not Found");
+                   d, cfg->key.setting, code[0] ? code : "Not Found");
         break;
     case 400:
     case 409:
@@ -278,10 +285,51 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
 
 /* ---- the records at the name -------------------------------------------------------------- */
 
-/* GET the TXT records at the name: [{data, name, ttl, type}], [] when none. */
-static int gd_read(struct gd_op *op, cJSON **list, struct zp_err *err)
+/*
+ * The records to write back: every record but ours (and, on present, ours
+ * with the TTL the API allows), each with its own TTL. Empty data is a
+ * leftover of the days the API had no delete and cannot be written: it is
+ * dropped.
+ */
+static void gd_plan(struct gd_op *op, const cJSON *list)
 {
+    const struct zp_record *rec = op->rs.rec;
+    const cJSON *it;
+    cJSON *o;
+
+    op->keep = cJSON_CreateArray();
+    cJSON_ArrayForEach(it, list)
+    {
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(it, "data");
+        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(it, "ttl");
+
+        if (!cJSON_IsString(data) || data->valuestring[0] == '\0') {
+            op->dropped++;
+            continue;
+        }
+        if (zp_txt_equal(data->valuestring, rec->value)) {
+            op->rs.has = 1;
+            continue;
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "data", data->valuestring);
+        cJSON_AddNumberToObject(o, "ttl", cJSON_IsNumber(ttl) ? ttl->valuedouble : GD_TTL_MIN);
+        cJSON_AddItemToArray(op->keep, o);
+    }
+    if (!op->rs.del) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "data", rec->value);
+        cJSON_AddNumberToObject(o, "ttl", rec->ttl < GD_TTL_MIN ? GD_TTL_MIN : rec->ttl);
+        cJSON_AddItemToArray(op->keep, o);
+    }
+}
+
+/* GET the TXT records at the name ([{data, name, ttl, type}], [] when none) and plan the write. */
+static int gd_read(struct zp_rs_op *rs, struct zp_err *err)
+{
+    struct gd_op *op = (struct gd_op *)rs;
     struct zp_http_resp r;
+    cJSON *list = NULL;
     int rc = -1;
 
     zp_http_resp_init(&r);
@@ -291,191 +339,106 @@ static int gd_read(struct gd_op *op, cJSON **list, struct zp_err *err)
         gd_fail(op, "read", &r, err);
         goto out;
     }
-    if ((*list = zp_json_parse(&r.body, GD_WHAT, err)) == NULL)
+    if ((list = zp_json_parse(&r.body, GD_WHAT, err)) == NULL)
         goto out;
-    if (!cJSON_IsArray(*list)) {
+    if (!cJSON_IsArray(list)) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "GoDaddy answered the read of TXT at %s with something "
                    "that is not a list of records",
-                   op->rec->fqdn);
+                   rs->rec->fqdn);
         goto out;
     }
+    gd_plan(op, list);
     rc = 0;
 out:
+    cJSON_Delete(list);
     zp_http_resp_free(&r);
     return rc;
 }
 
-/*
- * The records to write back: every record but ours (and, on cleanup, none
- * of ours), each with its own TTL. Empty data is a leftover of the days the
- * API had no delete and cannot be written: it is dropped.
- */
-static cJSON *gd_keep(const struct gd_op *op, const cJSON *list, int *ours, size_t *dropped)
+/* PUT the records planned at the name, or DELETE the name's TXT records when none are left. */
+static int gd_write(struct zp_rs_op *rs, struct zp_err *err)
 {
-    cJSON *keep = cJSON_CreateArray();
-    const cJSON *it;
-
-    *ours = 0;
-    *dropped = 0;
-    cJSON_ArrayForEach(it, list)
-    {
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(it, "data");
-        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(it, "ttl");
-        cJSON *o;
-
-        if (!cJSON_IsString(data) || data->valuestring[0] == '\0') {
-            (*dropped)++;
-            continue;
-        }
-        if (zp_txt_equal(data->valuestring, op->rec->value)) {
-            *ours = 1;
-            continue;
-        }
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "data", data->valuestring);
-        cJSON_AddNumberToObject(o, "ttl", cJSON_IsNumber(ttl) ? ttl->valuedouble : GD_TTL_MIN);
-        cJSON_AddItemToArray(keep, o);
-    }
-    return keep;
-}
-
-/* PUT the list at the name, or DELETE the name's TXT records when the list is empty. */
-static int gd_write(struct gd_op *op, cJSON *list, struct zp_err *err)
-{
+    struct gd_op *op = (struct gd_op *)rs;
     struct zp_http_resp r;
     char *body = NULL;
-    int del = cJSON_GetArraySize(list) == 0, rc = -1;
+    int last = cJSON_GetArraySize(op->keep) == 0, rc = -1;
 
     zp_http_resp_init(&r);
-    if (!del && (body = cJSON_PrintUnformatted(list)) == NULL) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot build the TXT records for %s", op->rec->fqdn);
+    if (op->dropped > 0)
+        zp_log(ZP_LOG_INFO, "godaddy: records with empty data at the name are not written back",
+               ZP_S("instance", rs->call->instance), ZP_S("fqdn", rs->rec->fqdn),
+               ZP_I("dropped", op->dropped), ZP_END);
+    if (!last && (body = cJSON_PrintUnformatted(op->keep)) == NULL) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the TXT records for %s", rs->rec->fqdn);
         goto out;
     }
-    if (gd_req(op, del ? "DELETE" : "PUT", zp_buf_str(&op->path), body, &r, err) == -1)
+    rs->how = last ? "DELETE" : "PUT";
+    if (gd_req(op, rs->how, zp_buf_str(&op->path), body, &r, err) == -1)
         goto out;
     /* A DELETE that finds nothing left means someone else removed it: the goal is met. */
-    if ((r.status >= 200 && r.status < 300) || (del && r.status == 404)) {
+    if ((r.status >= 200 && r.status < 300) || (last && r.status == 404))
         rc = 0;
-        goto out;
-    }
-    gd_fail(op, del ? "delete" : "write", &r, err);
+    else
+        gd_fail(op, last ? "delete" : "write", &r, err);
 out:
     cJSON_free(body);
     zp_http_resp_free(&r);
     return rc;
 }
 
-/* ---- present and cleanup ------------------------------------------------------------------ */
-
-static int gd_prepare(struct gd_op *op, struct zp_err *err)
+/* The domain and the name in it, the request path, the credentials. */
+static int gd_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const char *zone = op->cfg->zone ? op->cfg->zone : op->rec->zone;
+    struct gd_op *op = (struct gd_op *)rs;
+    const struct gd_cfg *cfg = rs->cfg;
+    const char *zone = cfg->zone ? cfg->zone : rs->rec->zone;
+    char name[ZP_DNAME_MAX]; /* relative: "_acme-challenge", "@" at the apex */
     size_t n = strlen(zone);
 
-    if (!zp_dname_in_zone(op->rec->fqdn, zone))
-        return zp_err_set(err, ZP_ECONFIG, "%s is not inside domain %s; %s", op->rec->fqdn, zone,
-                          op->cfg->zone ? "set zone to the domain that holds it, or remove zone"
-                                        : "the zone cert-manager found does not hold the name");
-    if (n == 0 || n >= sizeof(op->domain) ||
-        zp_dname_relative(op->rec->fqdn, zone, op->name, sizeof(op->name)) == -1)
-        return zp_err_set(err, ZP_EINVAL, "cannot name %s relative to domain %s", op->rec->fqdn,
+    zp_buf_init(&op->auth, 2 * GD_CRED_MAX + 64);
+    zp_buf_init(&op->path, GD_URL_MAX);
+    if (!zp_dname_in_zone(rs->rec->fqdn, zone))
+        return zp_err_set(err, ZP_ECONFIG, "%s is not inside domain %s; %s", rs->rec->fqdn, zone,
+                          cfg->zone ? "set zone to the domain that holds it, or remove zone"
+                                    : "the zone cert-manager found does not hold the name");
+    if (n == 0 || n >= sizeof(rs->zone) ||
+        zp_dname_relative(rs->rec->fqdn, zone, name, sizeof(name)) == -1)
+        return zp_err_set(err, ZP_EINVAL, "cannot name %s relative to domain %s", rs->rec->fqdn,
                           zone);
-    memcpy(op->domain, zone, n - 1); /* without the trailing dot */
-    op->domain[n - 1] = '\0';
-    if (zp_buf_puts(&op->path, "/v1/domains/") == -1 ||
-        zp_http_escape(op->domain, &op->path) == -1 ||
+    memcpy(rs->zone, zone, n - 1); /* without the trailing dot */
+    rs->zone[n - 1] = '\0';
+    if (zp_buf_puts(&op->path, "/v1/domains/") == -1 || zp_http_escape(rs->zone, &op->path) == -1 ||
         zp_buf_puts(&op->path, "/records/TXT/") == -1 ||
-        (strcmp(op->name, "@") == 0 ? zp_buf_puts(&op->path, "@")
-                                    : zp_http_escape(op->name, &op->path)) == -1)
-        return zp_err_set(err, ZP_EINVAL, "the name %s is too long for a URL", op->rec->fqdn);
+        (strcmp(name, "@") == 0 ? zp_buf_puts(&op->path, "@") : zp_http_escape(name, &op->path)) ==
+            -1)
+        return zp_err_set(err, ZP_EINVAL, "the name %s is too long for a URL", rs->rec->fqdn);
     snprintf(op->rl_key, sizeof(op->rl_key), "godaddy:%s",
-             op->call->instance ? op->call->instance : "");
+             rs->call->instance ? rs->call->instance : "");
     return gd_auth(op, err);
 }
 
-static int gd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+static void gd_end(struct zp_rs_op *rs)
 {
-    struct gd_op op = {.cfg = p, .rec = rec, .call = call};
-    cJSON *list = NULL, *keep = NULL;
-    const char *did = "none (already so)";
-    size_t dropped = 0;
-    int ours = 0, rc = -1;
+    struct gd_op *op = (struct gd_op *)rs;
 
-    zp_buf_init(&op.auth, 2 * GD_CRED_MAX + 64);
-    zp_buf_init(&op.path, GD_URL_MAX);
-    if (gd_prepare(&op, err) == -1 || gd_read(&op, &list, err) == -1)
-        goto out;
-    keep = gd_keep(&op, list, &ours, &dropped);
-    if (ours != del) {
-        rc = 0; /* present: already there; cleanup: already gone */
-        goto out;
-    }
-    if (!del) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "data", rec->value);
-        cJSON_AddNumberToObject(o, "ttl", rec->ttl < GD_TTL_MIN ? GD_TTL_MIN : rec->ttl);
-        cJSON_AddItemToArray(keep, o);
-    }
-    if (dropped > 0)
-        zp_log(ZP_LOG_INFO, "godaddy: records with empty data at the name are not written back",
-               ZP_S("instance", call->instance), ZP_S("fqdn", rec->fqdn), ZP_I("dropped", dropped),
-               ZP_END);
-    did = cJSON_GetArraySize(keep) == 0 ? "DELETE" : "PUT";
-    if (gd_write(&op, keep, err) == -1)
-        goto out;
-    rc = 0;
-out:
-    if (rc == 0)
-        zp_log(ZP_LOG_INFO, "godaddy change", ZP_S("instance", call->instance),
-               ZP_S("action", del ? "delete" : "add"), ZP_S("domain", op.domain),
-               ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_S("request", did), ZP_END);
-    else
-        zp_log(ZP_LOG_WARN, "godaddy change failed", ZP_S("instance", call->instance),
-               ZP_S("domain", op.domain), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    cJSON_Delete(list);
-    cJSON_Delete(keep);
-    zp_buf_free_secret(&op.auth);
-    zp_buf_free(&op.path);
-    return rc;
+    cJSON_Delete(op->keep);
+    zp_buf_free_secret(&op->auth);
+    zp_buf_free(&op->path);
 }
 
-static int gd_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return gd_update(cfg, rec, call, 0, err);
-}
-
-static int gd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return gd_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the read a Present starts with (the TXT records at the name), no change. */
-static int gd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct gd_op op = {.cfg = p, .rec = rec, .call = call};
-    cJSON *list = NULL;
-    int rc = -1;
-
-    zp_buf_init(&op.auth, 2 * GD_CRED_MAX + 64);
-    zp_buf_init(&op.path, GD_URL_MAX);
-    if (gd_prepare(&op, err) == -1 || gd_read(&op, &list, err) == -1)
-        goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read domain %s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             GD_WHAT, op.domain, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
-out:
-    cJSON_Delete(list);
-    zp_buf_free_secret(&op.auth);
-    zp_buf_free(&op.path);
-    return rc;
-}
+/* No guard: one read, one write (ZP_PROV_RMW keeps our own calls apart), so no raced. */
+static const struct zp_rs_ops gd_rs = {
+    .type = "godaddy",
+    .what = GD_WHAT,
+    .zone_word = "domain",
+    .op_size = sizeof(struct gd_op),
+    .attempts = 1,
+    .begin = gd_begin,
+    .read = gd_read,
+    .write = gd_write,
+    .end = gd_end,
+};
 
 const struct zp_provider_ops zp_prov_godaddy = {
     .type = "godaddy",
@@ -483,7 +446,7 @@ const struct zp_provider_ops zp_prov_godaddy = {
     .keys = gd_keys,
     .config_parse = gd_config_parse,
     .config_free = gd_config_free,
-    .present = gd_present,
-    .cleanup = gd_cleanup,
-    .verify = gd_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

@@ -26,6 +26,7 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define HZ_DEFAULT_URL "https://api.hetzner.cloud/v1"
 #define HZ_WHAT "Hetzner Cloud"
@@ -39,6 +40,7 @@
 #define HZ_ID_MAX 32
 
 struct hz_cfg {
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
     char *endpoint;
     char *ca;
     struct zp_cred token; /* apiTokenFile or apiTokenSecretRef */
@@ -46,17 +48,20 @@ struct hz_cfg {
     uint64_t poll_max_ms; /* pollInterval: the longest wait between two polls of an action */
 };
 
-/* One present or cleanup in flight. */
+/* One present or cleanup in flight (rrset.h: rs.zone is the zone's name, for sentences). */
 struct hz_op {
-    const struct hz_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
+    struct zp_rs_op rs;
     struct zp_buf auth;      /* "Authorization: Bearer <token>": a secret */
-    char zone[ZP_DNAME_MAX]; /* the zone's name, "example.com", for sentences */
     char zone_id[HZ_ID_MAX]; /* once looked up */
     char name[ZP_DNAME_MAX]; /* relative to the zone, "@" at the apex, URL-escaped */
     char rl_key[160];
+    const char *what; /* "adding the TXT value" or "removing the TXT value" */
+    int found;        /* read: the RRset exists */
+    char *stored;     /* read: our value as the server stores it; NULL when absent */
+    cJSON *reply;     /* write: the answer with the action to follow; NULL when none */
 };
+
+static const struct zp_rs_ops hz_rs;
 
 static const char *const hz_keys[] = {
     ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", "pollInterval", NULL,
@@ -109,6 +114,7 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
         canon[strlen(canon) - 1] = '\0';
         cfg->zone = zp_xstrdup(canon);
     }
+    cfg->rs = &hz_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -135,7 +141,7 @@ static const char *hz_shown(const struct hz_op *op, const char *text, char *out,
 {
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+    return zp_prov_text(text, op->rs.call, NULL, sent, out, outsz);
 }
 
 /* The code and message of an {"error":{…}} body; what invalid_input says of each field. */
@@ -172,12 +178,13 @@ static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t code
 static int hz_fail(const struct hz_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
-    const char *file = op->cfg->token.where, *setting = op->cfg->token.setting;
-    const char *zone = op->zone;
+    const struct hz_cfg *cfg = op->rs.cfg;
+    const char *file = cfg->token.where, *setting = cfg->token.setting;
+    const char *zone = op->rs.zone;
     char rawcode[64], raw[512], code[64], msg[512];
     const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
 
-    zp_prov_log_reply(ZP_LOG_WARN, "hetzner: unexpected answer", op->call, f, r, NULL, sent);
+    zp_prov_log_reply(ZP_LOG_WARN, "hetzner: unexpected answer", op->rs.call, f, r, NULL, sent);
     hz_error_parse(r, rawcode, sizeof(rawcode), raw, sizeof(raw));
     hz_shown(op, rawcode, code, sizeof(code));
     hz_shown(op, raw, msg, sizeof(msg));
@@ -192,7 +199,7 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
         zp_err_set(err, ZP_EPERM,
                    "Hetzner Cloud refused %s at %s (%s): the token is read-only: create a Read & "
                    "Write token in the project that holds zone %s and put it in %s (%s)",
-                   what, op->rec->fqdn, code[0] ? code : "forbidden", zone, setting, file);
+                   what, op->rs.rec->fqdn, code[0] ? code : "forbidden", zone, setting, file);
     else if (strcmp(code, "incorrect_zone_mode") == 0)
         zp_err_set(err, ZP_ECONFIG,
                    "zone %s is not a primary zone at Hetzner (incorrect_zone_mode), so its "
@@ -203,27 +210,27 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
         zp_err_set(err, ZP_EINVAL,
                    "Hetzner Cloud refused %s at %s: zone %s has reached a limit "
                    "(resource_limit_exceeded: %.200s); delete records it no longer needs",
-                   what, op->rec->fqdn, zone, msg);
+                   what, op->rs.rec->fqdn, zone, msg);
     else if (strcmp(code, "invalid_input") == 0 || r->status == 400 || r->status == 422)
         zp_err_set(err, ZP_EINVAL, "Hetzner Cloud refused %s at %s (%s): %.300s", what,
-                   op->rec->fqdn, code[0] ? code : "invalid input", msg);
+                   op->rs.rec->fqdn, code[0] ? code : "invalid input", msg);
     else if (r->status == 404 || strcmp(code, "not_found") == 0)
         zp_err_set(err, ZP_ENOTFOUND,
                    "zone %s is not in the Hetzner Cloud project of the token in %s "
                    "(%s); %s",
                    zone, setting, file,
-                   op->cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
-                                   "the project that holds it"
-                                 : "add the zone to that project, use the token of the project "
-                                   "that holds it, or set zone");
+                   cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
+                               "the project that holds it"
+                             : "add the zone to that project, use the token of the project "
+                               "that holds it, or set zone");
     else if (r->status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Hetzner Cloud answered HTTP %ld (%s) to %s at %s: the service is failing or "
                    "unavailable; retry later",
-                   r->status, code[0] ? code : "no error code", what, op->rec->fqdn);
+                   r->status, code[0] ? code : "no error code", what, op->rs.rec->fqdn);
     else
         zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud answered HTTP %ld (%s) to %s at %s",
-                   r->status, code[0] ? code : "no error code", what, op->rec->fqdn);
+                   r->status, code[0] ? code : "no error code", what, op->rs.rec->fqdn);
     err->upstream = (int)r->status;
     return -1;
 }
@@ -236,33 +243,34 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
 static int hz_req(struct hz_op *op, const char *method, const char *path, const char *body,
                   struct zp_http_resp *resp, struct zp_err *err)
 {
+    const struct hz_cfg *cfg = op->rs.cfg;
     const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct zp_http_req req = {.method = method,
                               .headers = headers,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms,
-                              .ca_file = op->cfg->ca,
+                              .deadline_ms = op->rs.call->deadline_ms,
+                              .ca_file = cfg->ca,
                               .what = HZ_WHAT};
-    char *url = zp_xasprintf("%s%s", op->cfg->endpoint, path);
+    char *url = zp_xasprintf("%s%s", cfg->endpoint, path);
     uint64_t backoff = HZ_LOCKED_FIRST_MS;
     char code[64], msg[128];
     int rc = -1;
 
     req.url = url;
     for (;;) {
-        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->call->deadline_ms, HZ_WHAT, err) ==
-                -1 ||
+        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->rs.call->deadline_ms, HZ_WHAT,
+                              err) == -1 ||
             zp_http_call(&req, resp, err) == -1)
             goto out;
         if (resp->status != 409)
             break;
         hz_error_parse(resp, code, sizeof(code), msg, sizeof(msg));
         if ((strcmp(code, "conflict") != 0 && strcmp(code, "locked") != 0) ||
-            backoff + 500u >= zp_ms_left(op->call->deadline_ms))
+            backoff + 500u >= zp_ms_left(op->rs.call->deadline_ms))
             break;
-        zp_log(ZP_LOG_INFO, "hetzner: zone busy, retrying", ZP_S("instance", op->call->instance),
+        zp_log(ZP_LOG_INFO, "hetzner: zone busy, retrying", ZP_S("instance", op->rs.call->instance),
                ZP_S("code", code), ZP_I("wait_ms", backoff), ZP_END);
         zp_sleep_ms(backoff);
         backoff *= 2;
@@ -278,20 +286,21 @@ out:
 /* Reads the token now (Secrets rotate) into the Authorization header. */
 static int hz_auth(struct hz_op *op, struct zp_err *err)
 {
+    const struct hz_cfg *cfg = op->rs.cfg;
     struct zp_buf tok;
     int rc = -1;
 
     zp_buf_init(&tok, HZ_TOKEN_MAX);
-    if (zp_cred_read(&op->cfg->token, op->call, &tok, err) == -1)
+    if (zp_cred_read(&cfg->token, op->rs.call, &tok, err) == -1)
         goto out;
     if (strpbrk(tok.data, " \t\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG, "%s (%s) must hold one Hetzner Cloud API token on one line",
-                   op->cfg->token.setting, op->cfg->token.where);
+                   cfg->token.setting, cfg->token.where);
         goto out;
     }
     if (zp_buf_printf(&op->auth, "Authorization: Bearer %s", tok.data) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "%s (%s) holds too much for an API token",
-                   op->cfg->token.setting, op->cfg->token.where);
+        zp_err_set(err, ZP_ECONFIG, "%s (%s) holds too much for an API token", cfg->token.setting,
+                   cfg->token.where);
         goto out;
     }
     rc = 0;
@@ -303,7 +312,8 @@ out:
 /* GET /zones/{id_or_name}: the zone's id, name and mode; the record's name relative to it. */
 static int hz_zone(struct hz_op *op, struct zp_err *err)
 {
-    const char *ref = op->cfg->zone ? op->cfg->zone : op->zone;
+    const struct hz_cfg *cfg = op->rs.cfg;
+    const char *ref = cfg->zone ? cfg->zone : op->rs.zone;
     struct zp_http_resp resp;
     struct zp_buf path;
     cJSON *j = NULL;
@@ -320,8 +330,8 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
     if (hz_req(op, "GET", zp_buf_str(&path), NULL, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
-        if (op->cfg->zone)
-            snprintf(op->zone, sizeof(op->zone), "%s", op->cfg->zone);
+        if (cfg->zone)
+            snprintf(op->rs.zone, sizeof(op->rs.zone), "%s", cfg->zone);
         hz_fail(op, "the lookup of the zone", &resp, err);
         goto out;
     }
@@ -339,24 +349,25 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
         goto out;
     }
     snprintf(op->zone_id, sizeof(op->zone_id), "%.0f", id->valuedouble);
-    hz_shown(op, name, op->zone, sizeof(op->zone)); /* for sentences: paths use the id */
+    hz_shown(op, name, op->rs.zone, sizeof(op->rs.zone)); /* for sentences: paths use the id */
     if (mode[0] != '\0' && strcmp(mode, "primary") != 0) {
         zp_err_set(err, ZP_ECONFIG,
                    "zone %s is a %s zone at Hetzner, so its records cannot be written through "
                    "the API; write them where the zone's primary is (for example with the "
                    "rfc2136 provider)",
-                   op->zone, hz_shown(op, mode, shown, sizeof(shown)));
+                   op->rs.zone, hz_shown(op, mode, shown, sizeof(shown)));
         goto out;
     }
-    if (zp_dname_relative(op->rec->fqdn, name, rel, sizeof(rel)) == -1) {
-        zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rec->fqdn, op->zone,
-                   op->cfg->zone ? "set zone to the zone that holds it, or remove zone"
-                                 : "the zone cert-manager found does not hold the name");
+    if (zp_dname_relative(op->rs.rec->fqdn, name, rel, sizeof(rel)) == -1) {
+        zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rs.rec->fqdn,
+                   op->rs.zone,
+                   cfg->zone ? "set zone to the zone that holds it, or remove zone"
+                             : "the zone cert-manager found does not hold the name");
         goto out;
     }
     zp_buf_reset(&path);
     if (zp_http_escape(rel, &path) == -1 || path.len >= sizeof(op->name)) {
-        zp_err_set(err, ZP_EINVAL, "%s is too long for a request", op->rec->fqdn);
+        zp_err_set(err, ZP_EINVAL, "%s is too long for a request", op->rs.rec->fqdn);
         goto out;
     }
     snprintf(op->name, sizeof(op->name), "%s", zp_buf_str(&path));
@@ -368,20 +379,16 @@ out:
     return rc;
 }
 
-/*
- * GET the TXT RRset: *found is whether it exists, *stored the record whose
- * value equals ours (as the server stores it; NULL when none), *ttl its TTL.
- */
-static int hz_read(struct hz_op *op, int *found, char **stored, struct zp_err *err)
+/* GET the TXT RRset: whether it exists, and the record whose value equals ours, as stored. */
+static int hz_read(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct hz_op *op = (struct hz_op *)rs;
     struct zp_http_resp resp;
     char *path = zp_xasprintf("/zones/%s/rrsets/%s/TXT", op->zone_id, op->name);
     const cJSON *rec;
     cJSON *j = NULL;
     int rc = -1;
 
-    *found = 0;
-    *stored = NULL;
     zp_http_resp_init(&resp);
     if (hz_req(op, "GET", path, NULL, &resp, err) == -1)
         goto out;
@@ -395,13 +402,14 @@ static int hz_read(struct hz_op *op, int *found, char **stored, struct zp_err *e
     }
     if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
         goto out;
-    *found = 1;
+    op->found = 1;
     cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(
                                 cJSON_GetObjectItemCaseSensitive(j, "rrset"), "records"))
     {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "value");
-        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value)) {
-            *stored = zp_xstrdup(v->valuestring);
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, rs->rec->value)) {
+            op->stored = zp_xstrdup(v->valuestring);
+            rs->has = 1;
             break;
         }
     }
@@ -413,23 +421,78 @@ out:
     return rc;
 }
 
-/* Follows the action a write returned until it succeeds, fails, or the deadline comes. */
-static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_err *err)
+/*
+ * POST add_records or remove_records with one value: removal names the
+ * value as the server stores it; an RRset already there keeps its TTL.
+ */
+static int hz_write(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct hz_op *op = (struct hz_op *)rs;
     struct zp_http_resp resp;
-    uint64_t cap = op->cfg->poll_max_ms;
+    cJSON *body = cJSON_CreateObject(), *recs, *one;
+    char *text = NULL, *path = NULL;
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    recs = cJSON_AddArrayToObject(body, "records");
+    one = cJSON_CreateObject();
+    cJSON_AddItemToArray(recs, one);
+    if (cJSON_AddStringToObject(one, "value", rs->del ? op->stored : zp_buf_str(&rs->quoted)) ==
+            NULL ||
+        (!op->found && cJSON_AddNumberToObject(body, "ttl", rs->rec->ttl) == NULL) ||
+        (text = cJSON_PrintUnformatted(body)) == NULL) {
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", rs->rec->fqdn);
+        goto out;
+    }
+    rs->how = rs->del ? "remove_records" : "add_records";
+    path = zp_xasprintf("/zones/%s/rrsets/%s/TXT/actions/%s", op->zone_id, op->name, rs->how);
+    if (hz_req(op, "POST", path, text, &resp, err) == -1)
+        goto out;
+    if (rs->del && resp.status == 404) { /* removed meanwhile, RRset and all */
+        rs->how = "remove_records (already gone)";
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200 && resp.status != 201) {
+        hz_fail(op, op->what, &resp, err);
+        goto out;
+    }
+    if ((op->reply = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
+        goto out;
+    rc = 0;
+out:
+    cJSON_Delete(body);
+    cJSON_free(text);
+    free(path);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/*
+ * Follows the action the write returned until it succeeds, fails, or the
+ * deadline comes; none when the RRset was gone already.
+ */
+static int hz_settle(struct zp_rs_op *rs, struct zp_err *err)
+{
+    struct hz_op *op = (struct hz_op *)rs;
+    const char *what = op->what;
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(op->reply, "action");
+    struct zp_http_resp resp;
+    uint64_t cap = ((const struct hz_cfg *)rs->cfg)->poll_max_ms;
     uint64_t interval = HZ_POLL_FIRST_MS < cap ? HZ_POLL_FIRST_MS : cap;
     cJSON *j = NULL;
     char status[32], id[HZ_ID_MAX], *path = NULL;
     const cJSON *idn = cJSON_GetObjectItemCaseSensitive(action, "id");
     int rc = -1;
 
+    if (op->reply == NULL)
+        return 0;
     zp_http_resp_init(&resp);
     if (!cJSON_IsNumber(idn) || idn->valuedouble < 1 || idn->valuedouble > 9e15) {
         zp_err_set(err, ZP_ETRANSIENT,
                    "Hetzner Cloud accepted %s at %s but answered without an "
                    "action to follow",
-                   what, op->rec->fqdn);
+                   what, rs->rec->fqdn);
         goto out;
     }
     snprintf(id, sizeof(id), "%.0f", idn->valuedouble);
@@ -445,17 +508,17 @@ static int hz_wait(struct hz_op *op, const char *what, cJSON *action, struct zp_
             hz_shown(op, raw, code, sizeof(code));
             hz_field(e, "message", raw, sizeof(raw));
             hz_shown(op, raw, msg, sizeof(msg));
-            zp_log(ZP_LOG_WARN, "hetzner: action failed", ZP_S("instance", op->call->instance),
+            zp_log(ZP_LOG_WARN, "hetzner: action failed", ZP_S("instance", rs->call->instance),
                    ZP_S("action", id), ZP_S("code", code), ZP_S("message", msg), ZP_END);
             zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud failed %s at %s in zone %s (%s: %s)",
-                       what, op->rec->fqdn, op->zone, code[0] ? code : "no error code", msg);
+                       what, rs->rec->fqdn, rs->zone, code[0] ? code : "no error code", msg);
             goto out;
         }
-        if (interval + 300u >= zp_ms_left(op->call->deadline_ms)) {
+        if (interval + 300u >= zp_ms_left(rs->call->deadline_ms)) {
             zp_err_set(err, ZP_ETIMEOUT,
                        "Hetzner Cloud accepted %s at %s, but the change was still running when "
                        "the deadline ran out; a retry finds it done",
-                       what, op->rec->fqdn);
+                       what, rs->rec->fqdn);
             goto out;
         }
         zp_sleep_ms(interval);
@@ -479,144 +542,48 @@ out:
     return rc;
 }
 
-/* POST add_records or remove_records with one value; *gone when remove found no RRset. */
-static int hz_write(struct hz_op *op, int del, const char *value, int with_ttl, int *gone,
-                    struct zp_err *err)
-{
-    const char *what = del ? "removing the TXT value" : "adding the TXT value";
-    struct zp_http_resp resp;
-    cJSON *body = cJSON_CreateObject(), *recs, *one, *j = NULL;
-    char *text = NULL, *path = NULL;
-    int rc = -1;
-
-    *gone = 0;
-    zp_http_resp_init(&resp);
-    recs = cJSON_AddArrayToObject(body, "records");
-    one = cJSON_CreateObject();
-    cJSON_AddItemToArray(recs, one);
-    if (cJSON_AddStringToObject(one, "value", value) == NULL ||
-        (with_ttl && cJSON_AddNumberToObject(body, "ttl", op->rec->ttl) == NULL) ||
-        (text = cJSON_PrintUnformatted(body)) == NULL) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", op->rec->fqdn);
-        goto out;
-    }
-    path = zp_xasprintf("/zones/%s/rrsets/%s/TXT/actions/%s", op->zone_id, op->name,
-                        del ? "remove_records" : "add_records");
-    if (hz_req(op, "POST", path, text, &resp, err) == -1)
-        goto out;
-    if (del && resp.status == 404) { /* removed meanwhile, RRset and all */
-        *gone = 1;
-        rc = 0;
-        goto out;
-    }
-    if (resp.status != 200 && resp.status != 201) {
-        hz_fail(op, what, &resp, err);
-        goto out;
-    }
-    if ((j = zp_json_parse(&resp.body, HZ_WHAT, err)) == NULL)
-        goto out;
-    rc = hz_wait(op, what, cJSON_GetObjectItemCaseSensitive(j, "action"), err);
-out:
-    cJSON_Delete(body);
-    cJSON_Delete(j);
-    cJSON_free(text);
-    free(path);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-/* ---- present and cleanup ------------------------------------------------------------------ */
+/* ---- present, cleanup and verify (rrset.h) ------------------------------------------------- */
 
 /* The token, then the zone: everything a call needs before it reads the TXT RRset. */
-static int hz_begin(struct hz_op *op, struct zp_err *err)
+static int hz_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct hz_op *op = (struct hz_op *)rs;
+
+    zp_buf_init(&op->auth, HZ_TOKEN_MAX + 64);
+    op->what = rs->del ? "removing the TXT value" : "adding the TXT value";
     snprintf(op->rl_key, sizeof(op->rl_key), "hetzner:%s",
-             op->call->instance ? op->call->instance : "");
-    snprintf(op->zone, sizeof(op->zone), "%s", op->rec->zone);
-    if (op->zone[0] != '\0' && op->zone[strlen(op->zone) - 1] == '.')
-        op->zone[strlen(op->zone) - 1] = '\0'; /* the API's names have no root dot */
+             rs->call->instance ? rs->call->instance : "");
+    snprintf(rs->zone, sizeof(rs->zone), "%s", rs->rec->zone);
+    if (rs->zone[0] != '\0' && rs->zone[strlen(rs->zone) - 1] == '.')
+        rs->zone[strlen(rs->zone) - 1] = '\0'; /* the API's names have no root dot */
     if (hz_auth(op, err) == -1)
         return -1;
     return hz_zone(op, err);
 }
 
-static int hz_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+static void hz_end(struct zp_rs_op *rs)
 {
-    const struct hz_cfg *cfg = p;
-    struct hz_op op = {.cfg = cfg, .rec = rec, .call = call};
-    struct zp_buf quoted;
-    char *stored = NULL;
-    int rc = -1, found = 0, gone = 0;
+    struct hz_op *op = (struct hz_op *)rs;
 
-    zp_buf_init(&op.auth, HZ_TOKEN_MAX + 64);
-    zp_buf_init(&quoted, 1024);
-    if (strlen(rec->value) > 255) {
-        zp_err_set(err, ZP_EINVAL,
-                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
-                   rec->fqdn, strlen(rec->value));
-        goto out;
-    }
-    if (zp_txt_quote(rec->value, &quoted) == -1 || hz_begin(&op, err) == -1 ||
-        hz_read(&op, &found, &stored, err) == -1)
-        goto out;
-    if ((stored != NULL) != del) {
-        zp_log(ZP_LOG_INFO, "hetzner: nothing to do", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
-               ZP_S("state", del ? "already gone" : "already there"), ZP_END);
-        rc = 0;
-        goto out;
-    }
-    /* Removal names the value as the server stores it; an RRset already there keeps its TTL. */
-    if (hz_write(&op, del, del ? stored : zp_buf_str(&quoted), !found, &gone, err) == -1)
-        goto out;
-    zp_log(ZP_LOG_INFO, "hetzner change", ZP_S("instance", call->instance),
-           ZP_S("action", del ? "remove_records" : "add_records"), ZP_S("zone", op.zone),
-           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_B("already_gone", gone), ZP_END);
-    rc = 0;
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "hetzner update failed", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    zp_buf_free_secret(&op.auth);
-    zp_buf_free(&quoted);
-    free(stored);
-    return rc;
+    zp_buf_free_secret(&op->auth);
+    free(op->stored);
+    cJSON_Delete(op->reply);
 }
 
-static int hz_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return hz_update(cfg, rec, call, 0, err);
-}
-
-static int hz_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return hz_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the reads a Present starts with (the zone, the TXT RRset at the name), no change. */
-static int hz_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct hz_op op = {.cfg = p, .rec = rec, .call = call};
-    char *stored = NULL;
-    int rc = -1, found = 0;
-
-    zp_buf_init(&op.auth, HZ_TOKEN_MAX + 64);
-    if (hz_begin(&op, err) == -1 || hz_read(&op, &found, &stored, err) == -1)
-        goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read zone %s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             HZ_WHAT, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
-out:
-    zp_buf_free_secret(&op.auth);
-    free(stored);
-    return rc;
-}
+/* No guard: one read, one write (the server adds or removes the one value), so no raced. */
+static const struct zp_rs_ops hz_rs = {
+    .type = "hetzner",
+    .what = HZ_WHAT,
+    .zone_word = "zone",
+    .op_size = sizeof(struct hz_op),
+    .one_string = 1,
+    .attempts = 1,
+    .begin = hz_begin,
+    .read = hz_read,
+    .write = hz_write,
+    .settle = hz_settle,
+    .end = hz_end,
+};
 
 const struct zp_provider_ops zp_prov_hetzner = {
     .type = "hetzner",
@@ -624,7 +591,7 @@ const struct zp_provider_ops zp_prov_hetzner = {
     .keys = hz_keys,
     .config_parse = hz_config_parse,
     .config_free = hz_config_free,
-    .present = hz_present,
-    .cleanup = hz_cleanup,
-    .verify = hz_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

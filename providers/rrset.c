@@ -16,8 +16,6 @@
 #include "providers/provider.h"
 #include "providers/rrset.h"
 
-#define RS_QUOTED_MAX 1024 /* a challenge value is 43 bytes; a long one still fits quoted */
-
 static struct zp_rs_op *rs_open(void *cfg, const struct zp_record *rec,
                                 const struct zp_prov_call *call, int del)
 {
@@ -29,7 +27,7 @@ static struct zp_rs_op *rs_open(void *cfg, const struct zp_record *rec,
     op->rec = rec;
     op->call = call;
     op->del = del;
-    zp_buf_init(&op->quoted, RS_QUOTED_MAX);
+    zp_buf_init(&op->quoted, 2 * strlen(rec->value) + 3); /* every byte escaped, quotes */
     return op;
 }
 
@@ -85,8 +83,13 @@ static int rs_apply(struct zp_rs_op *op, struct zp_err *err)
                    op->del ? "none (already gone)" : "none (already there)", NULL);
             return 0;
         }
-        if (op->attempt > ops->attempts)
+        if (op->attempt > ops->attempts && ops->raced != NULL)
             return ops->raced(op, err);
+        if (op->attempt > ops->attempts)
+            return zp_err_set(err, ZP_ETRANSIENT,
+                              "the TXT set at %s changed between each read and write; another "
+                              "client writes the same name, retry later",
+                              op->rec->fqdn);
         int w = ops->write(op, err);
         if (w == -1)
             return -1;

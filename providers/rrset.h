@@ -64,7 +64,7 @@ struct zp_rs_ops {
      * found the set changed since the read (read again), -1 err set.
      */
     int (*write)(struct zp_rs_op *op, struct zp_err *err);
-    /* The sentence when every attempt met a changed set. */
+    /* The sentence when every attempt met a changed set; NULL: a general one. */
     int (*raced)(struct zp_rs_op *op, struct zp_err *err);
     /* NULL, or after a write: wait until the API reports the change applied. */
     int (*settle)(struct zp_rs_op *op, struct zp_err *err);

@@ -510,6 +510,72 @@ const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
     return out;
 }
 
+/* ---- refusals ------------------------------------------------------------------------------ */
+
+/*
+ * tmpl with each {name} that vars names replaced by its value, cut to
+ * outsz; other braces stay as they are.
+ */
+static void prov_expand(const char *tmpl, const char *const *vars, char *out, size_t outsz)
+{
+    size_t o = 0;
+
+    for (const char *p = tmpl; *p != '\0'; p++) {
+        const char *end = *p == '{' ? strchr(p, '}') : NULL, *src = p;
+        size_t n = 1;
+
+        for (size_t i = 0; end != NULL && vars != NULL && vars[i] != NULL; i += 2)
+            if (strlen(vars[i]) == (size_t)(end - p - 1) &&
+                memcmp(vars[i], p + 1, (size_t)(end - p - 1)) == 0) {
+                src = vars[i + 1] ? vars[i + 1] : "";
+                n = strlen(src);
+                p = end;
+                break;
+            }
+        if (n > outsz - 1 - o)
+            n = outsz - 1 - o;
+        memcpy(out + o, src, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+int zp_prov_refuse(const struct zp_prov_refusal *tab, long status, const char *code,
+                   const char *const *vars, struct zp_err *err)
+{
+    const char *const fallback[2] = {
+        "{what} answered HTTP {status} (server error) when asked to {doing}; it is tried again "
+        "at the next attempt, and the provider's status page says whether it has an outage",
+        "{what} answered HTTP {status} when asked to {doing}, which its API does not describe; "
+        "the log holds the start of its answer"};
+    const char *all[2 * 12 + 3];
+    const char *tmpl = status >= 500 ? fallback[0] : fallback[1];
+    enum zp_errkind kind = status >= 500 ? ZP_ETRANSIENT : ZP_EINTERNAL;
+    char st[24], msg[ZP_ERR_MSG_MAX];
+    size_t n = 0;
+
+    for (; tab != NULL && tab->lo != 0; tab++)
+        if (status >= tab->lo && status <= tab->hi &&
+            (tab->code == NULL || (code != NULL && strcmp(tab->code, code) == 0))) {
+            tmpl = tab->sentence;
+            kind = tab->kind;
+            break;
+        }
+    snprintf(st, sizeof(st), "%ld", status);
+    all[n++] = "status";
+    all[n++] = st;
+    for (size_t i = 0; vars != NULL && vars[i] != NULL && n + 2 < sizeof(all) / sizeof(*all);
+         i += 2) {
+        all[n++] = vars[i];
+        all[n++] = vars[i + 1];
+    }
+    all[n] = NULL;
+    prov_expand(tmpl, all, msg, sizeof(msg));
+    zp_err_set(err, kind, "%s", msg);
+    err->upstream = (int)status;
+    return -1;
+}
+
 /* ---- the bearer token cache ---------------------------------------------------------------- */
 
 void zp_tokcache_init(struct zp_tokcache *c)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/log.h"
 
 struct cJSON;
@@ -174,6 +175,31 @@ int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req
 const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          const struct zp_cred *const *creds, const char *const *vals, char *out,
                          size_t outsz);
+
+/*
+ * A provider's refusals as a table: the first row whose statuses hold the
+ * reply's and whose code (NULL: any) is the provider's error code gives the
+ * error's kind and sentence. A row with lo 0 ends the table. The sentence is
+ * a template: each {name} becomes the value vars gives it (name, value, …,
+ * NULL; values are the caller's, made fit with zp_prov_text where they come
+ * from outside), and {status} the reply's status.
+ */
+struct zp_prov_refusal {
+    long lo, hi;      /* the HTTP statuses the row covers */
+    const char *code; /* the provider's error code (or a word of its reason); NULL: any */
+    enum zp_errkind kind;
+    const char *sentence;
+};
+
+/*
+ * Sets err from the first row of tab that matches status and code (NULL:
+ * the reply had none), err->upstream to status. When no row matches: a 5xx
+ * is {what}'s trouble (ZP_ETRANSIENT), anything else an answer its API does
+ * not describe (ZP_EINTERNAL); both name {what} and {doing} from vars.
+ * Always -1.
+ */
+int zp_prov_refuse(const struct zp_prov_refusal *tab, long status, const char *code,
+                   const char *const *vars, struct zp_err *err);
 
 /*
  * The bearer token cache (azauth.c, gauth.c): a token bought from a token

@@ -113,6 +113,20 @@ static int do_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target 
                                 : "list the domain DigitalOcean serves in dnsZones (or set zone)");
 }
 
+/* DigitalOcean's refusals; a 404 is the domain's absence (do_no_domain). */
+static const struct zp_prov_refusal do_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "DigitalOcean rejected the token in {setting} ({where}) (HTTP 401 {code}): it is unknown, "
+     "expired or revoked; create a personal access token with the scopes domain:read, "
+     "domain:create and domain:delete and put it in that file's Secret"},
+    {403, 403, NULL, ZP_EPERM,
+     "DigitalOcean: the token in {setting} ({where}) may not {doing} (HTTP 403 {code}): it needs "
+     "the scope domain:{scope}; give the token domain:read, domain:create and domain:delete"},
+    {400, 499, NULL, ZP_EINVAL,
+     "DigitalOcean refused to {doing} (HTTP {status} {code}); its message is in the log"},
+    {0},
+};
+
 /* The sentence for a refused request (the scope a 403 asks for depends on step). */
 static int do_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_step step,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
@@ -127,29 +141,20 @@ static int do_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_st
     zp_pr_log_reply(&do_api, &cfg->conn.token, call, doing, resp);
     /* DigitalOcean's error id, quoted: made fit for a sentence (an echo of the token redacted). */
     zp_prov_text(zp_pr_json_str(root, "id"), call, creds, NULL, slug, sizeof(slug));
-    if (resp->status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "DigitalOcean rejected the token in %s (%s) (HTTP 401 %s): it is "
-                   "unknown, expired or revoked; create a personal access token with the scopes "
-                   "domain:read, domain:create and domain:delete and put it in that file's Secret",
-                   cfg->conn.token.setting, cfg->conn.token.where, slug);
-    else if (resp->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "DigitalOcean: the token in %s (%s) may not %s (HTTP 403 %s): it "
-                   "needs the scope domain:%s; give the token domain:read, domain:create and "
-                   "domain:delete",
-                   cfg->conn.token.setting, cfg->conn.token.where, doing, slug, scope[step]);
-    else if (resp->status == 404)
-        do_no_domain(cfg, t, err);
-    else if (resp->status == 422 || (resp->status >= 400 && resp->status < 500))
-        zp_err_set(err, ZP_EINVAL,
-                   "DigitalOcean refused to %s (HTTP %ld %s); its message is in the log", doing,
-                   resp->status, slug);
-    else
-        zp_pr_fail_status(&do_api, doing, resp, err);
-    err->upstream = (int)resp->status;
     cJSON_Delete(root);
-    return -1;
+    if (resp->status == 404) {
+        do_no_domain(cfg, t, err);
+        err->upstream = 404;
+        return -1;
+    }
+    const char *const vars[] = {"what",    do_api.what,
+                                "setting", cfg->conn.token.setting,
+                                "where",   cfg->conn.token.where,
+                                "doing",   doing,
+                                "code",    slug,
+                                "scope",   scope[step],
+                                NULL};
+    return zp_prov_refuse(do_refusals, resp->status, NULL, vars, err);
 }
 
 /* ---- the zone and the table ---------------------------------------------------------------- */

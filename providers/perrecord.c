@@ -187,21 +187,9 @@ void zp_pr_log_reply(const struct zp_pr_api *api, const struct zp_cred *token,
 int zp_pr_fail_status(const struct zp_pr_api *api, const char *doing,
                       const struct zp_http_resp *resp, struct zp_err *err)
 {
-    int rc;
+    const char *const vars[] = {"what", api->what, "doing", doing, NULL};
 
-    if (resp->status >= 500)
-        rc = zp_err_set(err, ZP_ETRANSIENT,
-                        "%s answered HTTP %ld (server error) when asked to %s; it is tried again "
-                        "at the next attempt, and the provider's status page says whether it has "
-                        "an outage",
-                        api->what, resp->status, doing);
-    else
-        rc = zp_err_set(err, ZP_EINTERNAL,
-                        "%s answered HTTP %ld when asked to %s, which its API does not describe; "
-                        "the log holds the start of its answer",
-                        api->what, resp->status, doing);
-    err->upstream = (int)resp->status;
-    return rc;
+    return zp_prov_refuse(NULL, resp->status, NULL, vars, err);
 }
 
 /* ---- JSON and ids ------------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/httpc.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
@@ -349,7 +350,7 @@ static void token_cache(void **state)
     assert_null(zp_tokcache_get(&c, k1));
 
     /* 3600 s with a 300 s margin: fresh for 3300 s, and only for the secret that bought it. */
-    t = zp_tokcache_put(&c, k1, strdup("tok-A"), 3600, 300);
+    t = zp_tokcache_put(&c, k1, zp_xstrdup("tok-A"), 3600, 300);
     assert_string_equal(t, "tok-A");
     free(t);
     assert_null(zp_tokcache_get(&c, k2)); /* a rotated secret buys its own */
@@ -363,7 +364,7 @@ static void token_cache(void **state)
     assert_null(zp_tokcache_get(&c, k1));
 
     /* A lifetime shorter than twice the margin keeps half of it. */
-    t = zp_tokcache_put(&c, none, strdup("tok-B"), 60, 300);
+    t = zp_tokcache_put(&c, none, zp_xstrdup("tok-B"), 60, 300);
     free(t);
     zp_clock_advance(29 * 1000u);
     assert_non_null(t = zp_tokcache_get(&c, none));
@@ -372,7 +373,7 @@ static void token_cache(void **state)
     assert_null(zp_tokcache_get(&c, none));
 
     /* A refused token is forgotten; forgetting another one keeps it. */
-    free(zp_tokcache_put(&c, k2, strdup("tok-C"), 3600, 300));
+    free(zp_tokcache_put(&c, k2, zp_xstrdup("tok-C"), 3600, 300));
     zp_tokcache_forget(&c, "tok-other");
     assert_non_null(t = zp_tokcache_get(&c, k2));
     free(t);
@@ -380,6 +381,50 @@ static void token_cache(void **state)
     assert_null(zp_tokcache_get(&c, k2));
     zp_tokcache_fini(&c);
     zp_clock_set_mode(ZP_CLOCK_REAL);
+}
+
+/*
+ * A refusal table: the first row whose statuses and code match gives kind
+ * and sentence, with {name} filled from the caller's values; with no row, a
+ * 5xx is the provider's trouble and anything else an unexpected answer.
+ */
+static void refusal_table(void **state)
+{
+    static const struct zp_prov_refusal tab[] = {
+        {401, 401, NULL, ZP_EAUTH, "{what} rejected the key in {setting} (HTTP {status})"},
+        {400, 400, "CNAME", ZP_EINVAL, "a CNAME sits at {fqdn}; {unknown} stays"},
+        {400, 499, NULL, ZP_EINVAL, "{what} refused to {doing} (HTTP {status})"},
+        {0},
+    };
+    const char *const vars[] = {"what",  "Example DNS",  "setting", "apiKeyFile",
+                                "doing", "add TXT at x", "fqdn",    "_acme-challenge.x",
+                                NULL};
+    struct zp_err err;
+
+    (void)state;
+    zp_err_clear(&err);
+    assert_int_equal(zp_prov_refuse(tab, 401, "whatever", vars, &err), -1);
+    assert_int_equal(err.kind, ZP_EAUTH);
+    assert_int_equal(err.upstream, 401);
+    assert_string_equal(err.msg, "Example DNS rejected the key in apiKeyFile (HTTP 401)");
+
+    zp_err_clear(&err);
+    zp_prov_refuse(tab, 400, "CNAME", vars, &err);
+    assert_string_equal(err.msg, "a CNAME sits at _acme-challenge.x; {unknown} stays");
+    zp_err_clear(&err);
+    zp_prov_refuse(tab, 400, "OTHER", vars, &err); /* the code decides: the next row */
+    assert_int_equal(err.kind, ZP_EINVAL);
+    assert_string_equal(err.msg, "Example DNS refused to add TXT at x (HTTP 400)");
+
+    zp_err_clear(&err);
+    zp_prov_refuse(tab, 503, NULL, vars, &err);
+    assert_int_equal(err.kind, ZP_ETRANSIENT);
+    assert_non_null(strstr(err.msg, "Example DNS answered HTTP 503 (server error) when asked to "
+                                    "add TXT at x"));
+    zp_err_clear(&err);
+    zp_prov_refuse(NULL, 302, NULL, vars, &err);
+    assert_int_equal(err.kind, ZP_EINTERNAL);
+    assert_non_null(strstr(err.msg, "which its API does not describe"));
 }
 
 int main(void)
@@ -393,6 +438,7 @@ int main(void)
         cmocka_unit_test(cred_settings_refused),
         cmocka_unit_test(reply_log_line),
         cmocka_unit_test(token_cache),
+        cmocka_unit_test(refusal_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

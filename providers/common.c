@@ -510,6 +510,39 @@ const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
     return out;
 }
 
+/* ---- requests ------------------------------------------------------------------------------ */
+
+int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_call *call,
+                      const char *method, const char *path, const char *body,
+                      struct zp_http_resp *resp, struct zp_err *err)
+{
+    const char *headers[] = {c->auth ? c->auth : "Accept: application/json",
+                             c->auth ? "Accept: application/json" : NULL,
+                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct zp_http_req req = {.method = method,
+                              .headers = headers,
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .deadline_ms = call->deadline_ms,
+                              .max_response = c->max_response,
+                              .ca_file = c->ca_file,
+                              .what = c->what,
+                              .sign = c->sign,
+                              .sign_arg = c->sign_arg};
+    char *url = zp_xasprintf("%s%s", c->base, path);
+    int rc = -1;
+
+    if (headers[1] == NULL) { /* no auth line: the content type moves up */
+        headers[1] = headers[2];
+        headers[2] = NULL;
+    }
+    req.url = url;
+    if (zp_ratelimit_take(c->rate_key, c->rate, c->burst, call->deadline_ms, c->what, err) == 0)
+        rc = zp_http_call(&req, resp, err);
+    free(url);
+    return rc;
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 /*

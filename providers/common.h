@@ -177,6 +177,34 @@ const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          size_t outsz);
 
 /*
+ * How one provider instance's JSON API is reached, for zp_prov_json_send:
+ * the one way the HTTP-API providers send a request.
+ */
+struct zp_prov_api_conn {
+    const char *what;     /* "GoDaddy": messages */
+    const char *rate_key; /* the account's token bucket */
+    double rate, burst;
+    const char *base;    /* endpoint, no trailing slash; a path follows it */
+    const char *ca_file; /* NULL: the system's CAs */
+    const char *auth; /* a header line ("Authorization: …", a secret the caller wipes), or NULL */
+    size_t max_response; /* 0: httpc's */
+    /* NULL, or signs every attempt anew (zp_http_req.sign: signed-request APIs). */
+    int (*sign)(void *arg, struct zp_http_req *r, struct zp_err *err);
+    void *sign_arg;
+};
+
+/*
+ * Takes a token from the account's bucket, then sends method to base+path
+ * with auth, "Accept: application/json" and, with a body, its JSON
+ * Content-Type. 0 when any answer arrived, whatever its status
+ * (zp_http_call has waited out 429 and retried 5xx where the deadline
+ * allowed).
+ */
+int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_call *call,
+                      const char *method, const char *path, const char *body,
+                      struct zp_http_resp *resp, struct zp_err *err);
+
+/*
  * A provider's refusals as a table: the first row whose statuses hold the
  * reply's and whose code (NULL: any) is the provider's error code gives the
  * error's kind and sentence. A row with lo 0 ends the table. The sentence is

@@ -10,7 +10,8 @@
  * or removes our value and keeps every other value as read; the solver
  * never runs two calls for one name at once (ZP_PROV_RMW). A write that
  * meets a change made meanwhile by someone else (409, or a set gone under
- * a PUT) is done once more from a fresh read.
+ * a PUT) is done once more from a fresh read; the steps run in the RRset
+ * family's order (rrset.h).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -27,37 +28,35 @@
 #include "providers/common.h"
 #include "providers/edgegrid.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define AK_WHAT "Akamai Edge DNS"
 #define AK_SECRET_MAX 4096
 #define AK_HOST_MAX 256
 
 struct ak_cfg {
-    char *endpoint;        /* "https://<host>" */
-    char *host;            /* the host as signed and sent: "akab-….luna.akamaiapis.net" */
-    char *ca;              /* caFile, or NULL */
-    char *client_token;    /* clientToken: names the API client; not enough alone */
-    char *switch_key;      /* accountSwitchKey, or NULL */
-    struct zp_cred secret; /* clientSecretFile or clientSecretSecretRef */
-    struct zp_cred access; /* accessTokenFile or accessTokenSecretRef */
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
+    char *endpoint;             /* "https://<host>" */
+    char *host;                 /* the host as signed and sent: "akab-….luna.akamaiapis.net" */
+    char *ca;                   /* caFile, or NULL */
+    char *client_token;         /* clientToken: names the API client; not enough alone */
+    char *switch_key;           /* accountSwitchKey, or NULL */
+    struct zp_cred secret;      /* clientSecretFile or clientSecretSecretRef */
+    struct zp_cred access;      /* accessTokenFile or accessTokenSecretRef */
 };
 
-/* One present or cleanup in flight. */
+/* One present, cleanup or verify in flight (rrset.h: rs.zone, "example.com", is in the path). */
 struct ak_op {
-    const struct ak_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
+    struct zp_rs_op rs;
     struct zp_buf secret, access; /* read at the start of the call; wiped at its end */
-    char zone[AK_HOST_MAX];       /* "example.com", for sentences and the path */
     char *path;                   /* /config-dns/v2/zones/{zone}/names/{name}/types/TXT[?…] */
-};
-
-/* The record set as read: whether it exists, its TTL and its values as Akamai stores them. */
-struct ak_set {
+    /* The record set as read: whether it exists, its TTL and its values as Akamai stores them. */
     int found;
     unsigned ttl;
     cJSON *rdata; /* an array of strings; NULL when not found */
 };
+
+static const struct zp_rs_ops ak_rs;
 
 static const char *const ak_keys[] = {
     "host",
@@ -152,6 +151,7 @@ static int ak_config_parse(const struct zp_ynode *node, const char *path, void *
     }
     cfg->client_token = zp_xstrdup(token);
     cfg->switch_key = key ? zp_xstrdup(key) : NULL;
+    cfg->rs = &ak_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -167,13 +167,14 @@ out:
 static const char *ak_shown(const struct ak_op *op, const char *text, size_t len, int body,
                             char *out, size_t outsz)
 {
-    const struct zp_cred *const creds[] = {&op->cfg->secret, &op->cfg->access, NULL};
-    const char *const vals[] = {op->cfg->client_token, zp_buf_str(&op->secret),
-                                zp_buf_str(&op->access), NULL};
+    const struct ak_cfg *cfg = op->rs.cfg;
+    const struct zp_cred *const creds[] = {&cfg->secret, &cfg->access, NULL};
+    const char *const vals[] = {cfg->client_token, zp_buf_str(&op->secret), zp_buf_str(&op->access),
+                                NULL};
 
     if (body)
-        return zp_prov_body(text, len, op->call, creds, vals, out, outsz);
-    return zp_prov_text(text, op->call, creds, vals, out, outsz);
+        return zp_prov_body(text, len, op->rs.call, creds, vals, out, outsz);
+    return zp_prov_text(text, op->rs.call, creds, vals, out, outsz);
 }
 
 /* The title and detail of an RFC 7807 problem body, made fit for a sentence; "" when absent. */
@@ -217,13 +218,14 @@ static int ak_sign(void *arg, struct zp_http_req *r, struct zp_err *err)
 static int ak_send(struct ak_op *op, const char *method, const char *body,
                    struct zp_http_resp *resp, struct zp_err *err)
 {
+    const struct ak_cfg *cfg = op->rs.cfg;
     struct ak_signing s = {
-        .creds = {.client_token = op->cfg->client_token,
+        .creds = {.client_token = cfg->client_token,
                   .access_token = zp_buf_str(&op->access),
                   .client_secret = zp_buf_str(&op->secret)},
         .sig = {.method = method,
                 .scheme = "https",
-                .host = op->cfg->host,
+                .host = cfg->host,
                 .path_query = op->path,
                 .body = body,
                 .body_len = body ? strlen(body) : 0},
@@ -233,12 +235,12 @@ static int ak_send(struct ak_op *op, const char *method, const char *body,
     struct zp_http_req req = {.method = method,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms,
-                              .ca_file = op->cfg->ca,
+                              .deadline_ms = op->rs.call->deadline_ms,
+                              .ca_file = cfg->ca,
                               .what = AK_WHAT,
                               .sign = ak_sign,
                               .sign_arg = &s};
-    char *url = zp_xasprintf("%s%s", op->cfg->endpoint, op->path);
+    char *url = zp_xasprintf("%s%s", cfg->endpoint, op->path);
     int rc;
 
     s.sig.timestamp = s.ts;
@@ -256,7 +258,7 @@ static int ak_send(struct ak_op *op, const char *method, const char *body,
 /* 401: which credential the EdgeGrid check refused, from its detail. Returns -1. */
 static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_err *err)
 {
-    const struct ak_cfg *cfg = op->cfg;
+    const struct ak_cfg *cfg = op->rs.cfg;
 
     if (strstr(detail, "client token") != NULL)
         return zp_err_set(err, ZP_EAUTH,
@@ -291,13 +293,15 @@ static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_er
 static int ak_fail(const struct ak_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
-    const struct zp_cred *const creds[] = {&op->cfg->secret, &op->cfg->access, NULL};
-    const char *const vals[] = {op->cfg->client_token, zp_buf_str(&op->secret),
-                                zp_buf_str(&op->access), NULL};
+    const struct ak_cfg *cfg = op->rs.cfg;
+    const struct zp_cred *const creds[] = {&cfg->secret, &cfg->access, NULL};
+    const char *const vals[] = {cfg->client_token, zp_buf_str(&op->secret), zp_buf_str(&op->access),
+                                NULL};
     const char *const fields[] = {"request", what, NULL};
     char title[128], detail[512];
 
-    zp_prov_log_reply(ZP_LOG_WARN, "akamai: unexpected answer", op->call, fields, r, creds, vals);
+    zp_prov_log_reply(ZP_LOG_WARN, "akamai: unexpected answer", op->rs.call, fields, r, creds,
+                      vals);
     ak_problem(op, r, title, sizeof(title), detail, sizeof(detail));
     if (r->status == 401)
         ak_fail_auth(op, detail, err);
@@ -306,179 +310,50 @@ static int ak_fail(const struct ak_op *op, const char *what, const struct zp_htt
                    "Akamai refused %s at %s (403 Forbidden): the API client lacks READ-WRITE "
                    "access to zone %s; give its credentials the Edge DNS API (DNS—Zone Record "
                    "Management) with READ-WRITE access, on the account that holds the zone%s",
-                   what, op->rec->fqdn, op->zone,
-                   op->cfg->switch_key ? " (the one accountSwitchKey names)" : "");
+                   what, op->rs.rec->fqdn, op->rs.zone,
+                   cfg->switch_key ? " (the one accountSwitchKey names)" : "");
     else if (r->status == 404)
         zp_err_set(err, ZP_ENOTFOUND,
                    "zone %s is not an Edge DNS zone of the account the API client reaches%s; "
                    "add the zone in Edge DNS, or use the API client (or accountSwitchKey) of the "
                    "account that holds it",
-                   op->zone, op->cfg->switch_key ? " through accountSwitchKey" : "");
+                   op->rs.zone, cfg->switch_key ? " through accountSwitchKey" : "");
     else if (r->status == 400 || r->status == 422)
-        zp_err_set(err, ZP_EINVAL, "Akamai refused %s at %s (%ld %s): %.300s", what, op->rec->fqdn,
-                   r->status, title[0] ? title : zp_http_reason(r->status), detail);
+        zp_err_set(err, ZP_EINVAL, "Akamai refused %s at %s (%ld %s): %.300s", what,
+                   op->rs.rec->fqdn, r->status, title[0] ? title : zp_http_reason(r->status),
+                   detail);
     else if (r->status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s: the service is failing "
                    "or unavailable; retry later",
-                   r->status, zp_http_reason(r->status), what, op->rec->fqdn);
+                   r->status, zp_http_reason(r->status), what, op->rs.rec->fqdn);
     else
         zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s",
-                   r->status, zp_http_reason(r->status), what, op->rec->fqdn);
+                   r->status, zp_http_reason(r->status), what, op->rs.rec->fqdn);
     err->upstream = (int)r->status;
     return -1;
 }
 
-/* ---- the record set ----------------------------------------------------------------------- */
-
-static void ak_set_free(struct ak_set *s)
-{
-    cJSON_Delete(s->rdata);
-    memset(s, 0, sizeof(*s));
-}
-
-/* GET the TXT record set into *s (s->found 0 on 404). */
-static int ak_read(struct ak_op *op, struct ak_set *s, struct zp_err *err)
-{
-    struct zp_http_resp resp;
-    cJSON *j = NULL;
-    const cJSON *ttl, *rdata;
-    int rc = -1;
-
-    ak_set_free(s);
-    zp_http_resp_init(&resp);
-    if (ak_send(op, "GET", NULL, &resp, err) == -1)
-        goto out;
-    if (resp.status == 404) {
-        rc = 0;
-        goto out;
-    }
-    if (resp.status != 200) {
-        ak_fail(op, "reading the TXT records", &resp, err);
-        goto out;
-    }
-    if ((j = zp_json_parse(&resp.body, AK_WHAT, err)) == NULL)
-        goto out;
-    ttl = cJSON_GetObjectItemCaseSensitive(j, "ttl");
-    rdata = cJSON_GetObjectItemCaseSensitive(j, "rdata");
-    if (!cJSON_IsArray(rdata)) {
-        zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered the read of %s without rdata",
-                   op->rec->fqdn);
-        goto out;
-    }
-    s->found = 1;
-    s->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 0 && ttl->valuedouble < 1e9
-                 ? (unsigned)ttl->valuedouble
-                 : op->rec->ttl;
-    s->rdata = cJSON_Duplicate(rdata, 1);
-    rc = 0;
-out:
-    cJSON_Delete(j);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-/* Whether the set holds our value (compared with one level of quotes removed). */
-static int ak_has(const struct ak_op *op, const struct ak_set *s)
-{
-    const cJSON *v;
-
-    cJSON_ArrayForEach(v, s->rdata)
-    {
-        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value))
-            return 1;
-    }
-    return 0;
-}
-
-/* The rdata to write: every value read but ours, then ours when adding. */
-static cJSON *ak_rdata(const struct ak_op *op, const struct ak_set *s, int del, const char *quoted)
-{
-    cJSON *out = cJSON_CreateArray();
-    const cJSON *v;
-
-    cJSON_ArrayForEach(v, s->rdata)
-    {
-        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rec->value))
-            continue;
-        cJSON_AddItemToArray(out, cJSON_Duplicate(v, 1));
-    }
-    if (!del)
-        cJSON_AddItemToArray(out, cJSON_CreateString(quoted));
-    return out;
-}
-
-/*
- * Writes the set as it must become: POST (new), PUT (replace) or DELETE
- * (empty). *again when the set changed under the write (409, or 404 on a
- * PUT): the caller reads and tries once more.
- */
-static int ak_write(struct ak_op *op, const struct ak_set *s, int del, const char *quoted,
-                    int *again, const char **method, struct zp_err *err)
-{
-    const char *what = del ? "removing the TXT value" : "adding the TXT value";
-    struct zp_http_resp resp;
-    cJSON *rdata = ak_rdata(op, s, del, quoted), *body = NULL;
-    char *text = NULL, name[AK_HOST_MAX];
-    int rc = -1;
-
-    *again = 0;
-    zp_http_resp_init(&resp);
-    snprintf(name, sizeof(name), "%.*s", (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
-    *method = !s->found ? "POST" : cJSON_GetArraySize(rdata) == 0 ? "DELETE" : "PUT";
-    if (strcmp(*method, "DELETE") != 0) {
-        body = cJSON_CreateObject();
-        cJSON_AddStringToObject(body, "name", name);
-        cJSON_AddStringToObject(body, "type", "TXT");
-        cJSON_AddNumberToObject(body, "ttl", s->found ? s->ttl : op->rec->ttl);
-        cJSON_AddItemToObject(body, "rdata", rdata);
-        rdata = NULL;
-        if ((text = cJSON_PrintUnformatted(body)) == NULL) {
-            zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", op->rec->fqdn);
-            goto out;
-        }
-    }
-    if (ak_send(op, *method, text, &resp, err) == -1)
-        goto out;
-    if (resp.status == 409 || (resp.status == 404 && strcmp(*method, "PUT") == 0)) {
-        *again = 1;
-        rc = 0;
-        goto out;
-    }
-    if ((resp.status == 404 || resp.status == 410) && strcmp(*method, "DELETE") == 0) {
-        rc = 0; /* removed meanwhile */
-        goto out;
-    }
-    if (resp.status < 200 || resp.status > 299) {
-        ak_fail(op, what, &resp, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(rdata);
-    cJSON_Delete(body);
-    cJSON_free(text);
-    zp_http_resp_free(&resp);
-    return rc;
-}
-
-/* ---- present and cleanup ------------------------------------------------------------------ */
+/* ---- the RRset family's steps (rrset.h) ---------------------------------------------------- */
 
 /* The credentials (read now: Secrets rotate) and the record set's path. */
-static int ak_begin(struct ak_op *op, struct zp_err *err)
+static int ak_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct ak_cfg *cfg = op->cfg;
+    struct ak_op *op = (struct ak_op *)rs;
+    const struct ak_cfg *cfg = rs->cfg;
     struct zp_buf path;
     char name[AK_HOST_MAX];
     int rc = -1;
 
+    zp_buf_init(&op->secret, AK_SECRET_MAX);
+    zp_buf_init(&op->access, AK_SECRET_MAX);
     zp_buf_init(&path, 2048);
-    snprintf(op->zone, sizeof(op->zone), "%s", op->rec->zone);
-    if (op->zone[0] != '\0' && op->zone[strlen(op->zone) - 1] == '.')
-        op->zone[strlen(op->zone) - 1] = '\0'; /* the API's names have no root dot */
-    snprintf(name, sizeof(name), "%.*s", (int)strlen(op->rec->fqdn) - 1, op->rec->fqdn);
-    if (zp_cred_read(&cfg->secret, op->call, &op->secret, err) == -1 ||
-        zp_cred_read(&cfg->access, op->call, &op->access, err) == -1)
+    snprintf(rs->zone, sizeof(rs->zone), "%s", rs->rec->zone);
+    if (rs->zone[0] != '\0' && rs->zone[strlen(rs->zone) - 1] == '.')
+        rs->zone[strlen(rs->zone) - 1] = '\0'; /* the API's names have no root dot */
+    snprintf(name, sizeof(name), "%.*s", (int)strlen(rs->rec->fqdn) - 1, rs->rec->fqdn);
+    if (zp_cred_read(&cfg->secret, rs->call, &op->secret, err) == -1 ||
+        zp_cred_read(&cfg->access, rs->call, &op->access, err) == -1)
         goto out;
     if (!ak_word_ok(zp_buf_str(&op->secret)) || !ak_word_ok(zp_buf_str(&op->access))) {
         zp_err_set(err, ZP_ECONFIG,
@@ -487,7 +362,7 @@ static int ak_begin(struct ak_op *op, struct zp_err *err)
         goto out;
     }
     zp_buf_puts(&path, "/config-dns/v2/zones/");
-    zp_http_escape(op->zone, &path);
+    zp_http_escape(rs->zone, &path);
     zp_buf_puts(&path, "/names/");
     zp_http_escape(name, &path);
     zp_buf_puts(&path, "/types/TXT");
@@ -504,115 +379,148 @@ out:
     return rc;
 }
 
-static void ak_op_free(struct ak_op *op)
+/* GET the TXT record set (op->found 0 on 404), and whether it holds our value. */
+static int ak_read(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct ak_op *op = (struct ak_op *)rs;
+    struct zp_http_resp resp;
+    cJSON *j = NULL;
+    const cJSON *ttl, *v;
+    int rc = -1;
+
+    cJSON_Delete(op->rdata);
+    op->rdata = NULL;
+    op->found = 0;
+    rs->has = 0;
+    zp_http_resp_init(&resp);
+    if (ak_send(op, "GET", NULL, &resp, err) == -1)
+        goto out;
+    if (resp.status == 404) {
+        rc = 0;
+        goto out;
+    }
+    if (resp.status != 200) {
+        ak_fail(op, "reading the TXT records", &resp, err);
+        goto out;
+    }
+    if ((j = zp_json_parse(&resp.body, AK_WHAT, err)) == NULL)
+        goto out;
+    ttl = cJSON_GetObjectItemCaseSensitive(j, "ttl");
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "rdata"))) {
+        zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered the read of %s without rdata",
+                   rs->rec->fqdn);
+        goto out;
+    }
+    op->found = 1;
+    op->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 0 && ttl->valuedouble < 1e9
+                  ? (unsigned)ttl->valuedouble
+                  : rs->rec->ttl;
+    op->rdata = cJSON_DetachItemFromObjectCaseSensitive(j, "rdata");
+    cJSON_ArrayForEach(v, op->rdata)
+    {
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, rs->rec->value))
+            rs->has = 1; /* compared with one level of quotes removed */
+    }
+    rc = 0;
+out:
+    cJSON_Delete(j);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+/* The rdata to write: every value read but ours, then ours when adding. */
+static cJSON *ak_rdata(const struct ak_op *op)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *v;
+
+    cJSON_ArrayForEach(v, op->rdata)
+    {
+        if (cJSON_IsString(v) && zp_txt_equal(v->valuestring, op->rs.rec->value))
+            continue;
+        cJSON_AddItemToArray(out, cJSON_Duplicate(v, 1));
+    }
+    if (!op->rs.del)
+        cJSON_AddItemToArray(out, cJSON_CreateString(zp_buf_str(&op->rs.quoted)));
+    return out;
+}
+
+/*
+ * Writes the set as it must become: POST (new), PUT (replace) or DELETE
+ * (empty). 1 when the set changed under the write (409, or 404 on a PUT).
+ */
+static int ak_write(struct zp_rs_op *rs, struct zp_err *err)
+{
+    struct ak_op *op = (struct ak_op *)rs;
+    struct zp_http_resp resp;
+    cJSON *rdata = ak_rdata(op), *body = NULL;
+    char *text = NULL, name[AK_HOST_MAX];
+    int rc = -1;
+
+    zp_http_resp_init(&resp);
+    snprintf(name, sizeof(name), "%.*s", (int)strlen(rs->rec->fqdn) - 1, rs->rec->fqdn);
+    rs->how = !op->found ? "POST" : cJSON_GetArraySize(rdata) == 0 ? "DELETE" : "PUT";
+    if (strcmp(rs->how, "DELETE") != 0) {
+        body = cJSON_CreateObject();
+        cJSON_AddStringToObject(body, "name", name);
+        cJSON_AddStringToObject(body, "type", "TXT");
+        cJSON_AddNumberToObject(body, "ttl", op->found ? op->ttl : rs->rec->ttl);
+        cJSON_AddItemToObject(body, "rdata", rdata);
+        rdata = NULL;
+        if ((text = cJSON_PrintUnformatted(body)) == NULL) {
+            zp_err_set(err, ZP_EINTERNAL, "cannot build the request for %s", rs->rec->fqdn);
+            goto out;
+        }
+    }
+    if (ak_send(op, rs->how, text, &resp, err) == -1)
+        goto out;
+    if (resp.status == 409 || (resp.status == 404 && strcmp(rs->how, "PUT") == 0))
+        rc = 1;
+    else if ((resp.status == 404 || resp.status == 410) && strcmp(rs->how, "DELETE") == 0)
+        rc = 0; /* removed meanwhile */
+    else if (resp.status < 200 || resp.status > 299)
+        ak_fail(op, rs->del ? "removing the TXT value" : "adding the TXT value", &resp, err);
+    else
+        rc = 0;
+out:
+    cJSON_Delete(rdata);
+    cJSON_Delete(body);
+    cJSON_free(text);
+    zp_http_resp_free(&resp);
+    return rc;
+}
+
+static int ak_raced(struct zp_rs_op *rs, struct zp_err *err)
+{
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "Akamai refused %s at %s twice: the record set changed meanwhile (409 "
+                      "Conflict); cert-manager tries again",
+                      rs->del ? "removing the TXT value" : "adding the TXT value", rs->rec->fqdn);
+}
+
+static void ak_end(struct zp_rs_op *rs)
+{
+    struct ak_op *op = (struct ak_op *)rs;
+
     zp_buf_free_secret(&op->secret);
     zp_buf_free_secret(&op->access);
     free(op->path);
-    op->path = NULL;
+    cJSON_Delete(op->rdata);
 }
 
-/* Read, then write what the set must become; a change met meanwhile is read and done once more. */
-static int ak_apply(struct ak_op *op, int del, const char *quoted, struct zp_err *err)
-{
-    struct ak_set s = {0};
-    const char *method = "";
-    int rc = -1, again = 0;
-
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (ak_read(op, &s, err) == -1)
-            goto out;
-        if (ak_has(op, &s) != del) {
-            zp_log(ZP_LOG_INFO, "akamai: nothing to do", ZP_S("instance", op->call->instance),
-                   ZP_S("zone", op->zone), ZP_S("fqdn", op->rec->fqdn),
-                   ZP_S("state", del ? "already gone" : "already there"), ZP_END);
-            rc = 0;
-            goto out;
-        }
-        if (ak_write(op, &s, del, quoted, &again, &method, err) == -1)
-            goto out;
-        if (!again) {
-            zp_log(ZP_LOG_INFO, "akamai change", ZP_S("instance", op->call->instance),
-                   ZP_S("method", method), ZP_S("zone", op->zone), ZP_S("fqdn", op->rec->fqdn),
-                   ZP_S("value", op->rec->value), ZP_I("attempt", attempt + 1), ZP_END);
-            rc = 0;
-            goto out;
-        }
-        zp_log(ZP_LOG_INFO, "akamai: record set changed meanwhile, reading it again",
-               ZP_S("instance", op->call->instance), ZP_S("fqdn", op->rec->fqdn), ZP_END);
-    }
-    zp_err_set(err, ZP_ETRANSIENT,
-               "Akamai refused %s at %s twice: the record set changed meanwhile (409 Conflict); "
-               "cert-manager tries again",
-               del ? "removing the TXT value" : "adding the TXT value", op->rec->fqdn);
-out:
-    ak_set_free(&s);
-    return rc;
-}
-
-static int ak_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
-{
-    struct ak_op op = {.cfg = p, .rec = rec, .call = call};
-    struct zp_buf quoted;
-    int rc = -1;
-
-    zp_buf_init(&op.secret, AK_SECRET_MAX);
-    zp_buf_init(&op.access, AK_SECRET_MAX);
-    zp_buf_init(&quoted, 1024);
-    if (strlen(rec->value) > 255) {
-        zp_err_set(err, ZP_EINVAL,
-                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
-                   rec->fqdn, strlen(rec->value));
-        goto out;
-    }
-    if (zp_txt_quote(rec->value, &quoted) == -1 || ak_begin(&op, err) == -1 ||
-        ak_apply(&op, del, zp_buf_str(&quoted), err) == -1)
-        goto out;
-    rc = 0;
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "akamai update failed", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    ak_op_free(&op);
-    zp_buf_free(&quoted);
-    return rc;
-}
-
-static int ak_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return ak_update(cfg, rec, call, 0, err);
-}
-
-static int ak_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return ak_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the read a Present starts with (the TXT record set at the name), no change. */
-static int ak_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct ak_op op = {.cfg = p, .rec = rec, .call = call};
-    struct ak_set s = {0};
-    int rc = -1;
-
-    zp_buf_init(&op.secret, AK_SECRET_MAX);
-    zp_buf_init(&op.access, AK_SECRET_MAX);
-    if (ak_begin(&op, err) == -1 || ak_read(&op, &s, err) == -1)
-        goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read the TXT records at %.*s; whether they may write in "
-             "zone %s shows only in a write test",
-             AK_WHAT, (int)strlen(rec->fqdn) - 1, rec->fqdn, op.zone);
-    rc = 0;
-out:
-    ak_set_free(&s);
-    ak_op_free(&op);
-    return rc;
-}
+static const struct zp_rs_ops ak_rs = {
+    .type = "akamai",
+    .what = AK_WHAT,
+    .zone_word = NULL, /* a missing zone and a missing set both answer 404 */
+    .op_size = sizeof(struct ak_op),
+    .one_string = 1,
+    .attempts = 2,
+    .begin = ak_begin,
+    .read = ak_read,
+    .write = ak_write,
+    .raced = ak_raced,
+    .end = ak_end,
+};
 
 const struct zp_provider_ops zp_prov_akamai = {
     .type = "akamai",
@@ -620,7 +528,7 @@ const struct zp_provider_ops zp_prov_akamai = {
     .keys = ak_keys,
     .config_parse = ak_config_parse,
     .config_free = ak_config_free,
-    .present = ak_present,
-    .cleanup = ak_cleanup,
-    .verify = ak_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

@@ -10,7 +10,9 @@
  * server's version decides, read at every call, so an upgrade of PowerDNS
  * needs no restart here. Either way the set is read first: an existing
  * value means nothing to write, and a set that already exists keeps its
- * TTL (EXTEND refuses records whose TTL differs from the set's).
+ * TTL (EXTEND refuses records whose TTL differs from the set's). The
+ * steps run in the RRset family's order (rrset.h); with no guard on the
+ * write, there is one attempt.
  *
  * The read must show what the set holds beside the values DNS serves:
  * disabled records and comments, which a write must carry through
@@ -34,10 +36,10 @@
 #include "providers/common.h"
 #include "providers/powerdns_int.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define PD_KEY_MAX 4096 /* an api-key is a few dozen bytes */
 #define PD_URL_MAX 2048
-#define PD_BODY_MAX (64u * 1024u)
 #define PD_ZONE_MAX (8u * 1024u * 1024u) /* a whole zone's read, before 5.0 */
 #define PD_ZONE_MAX_TEXT "8 MB"
 /* Self-hosted, no published limit: a bucket only against a runaway loop. */
@@ -46,29 +48,32 @@
 #define PD_WHAT "PowerDNS"
 
 struct pd_cfg {
-    char *endpoint; /* as configured, for messages */
-    char *api;      /* endpoint with /api/v1 */
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
+    char *endpoint;             /* as configured, for messages */
+    char *api;                  /* endpoint with /api/v1 */
     char *ca;
     struct zp_cred key; /* apiKeyFile or apiKeySecretRef */
     char *server_id;
     char *zone; /* zone override, canonical; NULL: the record's zone */
 };
 
-/* One present or cleanup in flight. */
+/* One present, cleanup or verify in flight (rrset.h: rs.zone without the trailing dot). */
 struct pd_op {
-    const struct pd_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
-    const char *zone;
+    struct zp_rs_op rs;
+    const char *zone;   /* the zone as the API and the sentences name it, trailing dot */
     struct zp_buf auth; /* "X-API-Key: <key>": a secret, wiped at the end */
     char rl_key[160];
-    char sid_esc[256];   /* serverId, escaped for a path */
-    int modern;          /* EXTEND and PRUNE are available */
-    int whole;           /* a read of one name hides disabled records: read the whole zone */
-    char kind[32];       /* the zone's kind: Native, Master, Slave, … */
-    size_t max_response; /* the next request's cap; 0: httpc's */
-    int too_big;         /* the last answer was larger than that cap */
+    char sid_esc[256];      /* serverId, escaped for a path */
+    int modern;             /* EXTEND and PRUNE are available */
+    int whole;              /* a read of one name hides disabled records: read the whole zone */
+    char kind[32];          /* the zone's kind: Native, Master, Slave, … */
+    size_t max_response;    /* the next request's cap; 0: httpc's */
+    int too_big;            /* the last answer was larger than that cap */
+    cJSON *zone_read;       /* the zone read, with what it holds at the name */
+    struct zp_pdns_set set; /* the TXT set at the name, borrowed from zone_read */
 };
+
+static const struct zp_rs_ops pd_rs;
 
 static const char *const pd_keys[] = {
     "endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
@@ -139,6 +144,7 @@ static int pd_config_parse(const struct zp_ynode *node, const char *path, void *
     }
     cfg->api = zp_pdns_api_url(cfg->endpoint);
     cfg->server_id = zp_xstrdup(sid);
+    cfg->rs = &pd_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -154,7 +160,7 @@ static void pd_log_reply(const struct pd_op *op, const char *what, const struct 
 {
     const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
 
-    zp_prov_log_reply(ZP_LOG_WARN, "powerdns: unexpected answer", op->call, f, r, NULL, sent);
+    zp_prov_log_reply(ZP_LOG_WARN, "powerdns: unexpected answer", op->rs.call, f, r, NULL, sent);
 }
 
 /*
@@ -168,18 +174,20 @@ static int pd_req(struct pd_op *op, const char *method, const char *path, const 
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct zp_http_req req = {0};
     struct zp_err e = {0};
-    char *url = zp_xasprintf("%s%s", op->cfg->api, path);
+    const struct pd_cfg *cfg = op->rs.cfg;
+    char *url = zp_xasprintf("%s%s", cfg->api, path);
     int rc = -1;
 
-    if (zp_ratelimit_take(op->rl_key, PD_RATE, PD_BURST, op->call->deadline_ms, PD_WHAT, err) == -1)
+    if (zp_ratelimit_take(op->rl_key, PD_RATE, PD_BURST, op->rs.call->deadline_ms, PD_WHAT, err) ==
+        -1)
         goto out;
     req.method = method;
     req.url = url;
     req.headers = headers;
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
-    req.deadline_ms = op->call->deadline_ms;
-    req.ca_file = op->cfg->ca;
+    req.deadline_ms = op->rs.call->deadline_ms;
+    req.ca_file = cfg->ca;
     req.max_response = op->max_response;
     req.what = PD_WHAT;
     op->too_big = 0;
@@ -205,14 +213,15 @@ out:
 static int pd_fail(const struct pd_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
-    const char *ep = op->cfg->endpoint;
+    const struct pd_cfg *cfg = op->rs.cfg;
+    const char *ep = cfg->endpoint;
 
     pd_log_reply(op, what, r);
     if (r->status == 401)
         zp_err_set(err, ZP_EAUTH,
                    "PowerDNS at %s rejected the API key in %s (401 Unauthorized); it must "
                    "equal the api-key setting of that server",
-                   ep, op->cfg->key.setting);
+                   ep, cfg->key.setting);
     else if (r->status == 403)
         zp_err_set(err, ZP_EPERM,
                    "PowerDNS at %s refused to %s (403 Forbidden); PowerDNS itself does not answer "
@@ -235,7 +244,7 @@ static const char *pd_shown(const struct pd_op *op, const char *text, char *out,
 {
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
 
-    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+    return zp_prov_text(text, op->rs.call, NULL, sent, out, outsz);
 }
 
 /* The "error" member of a PowerDNS JSON error, cut to fit a sentence; "" when there is none. */
@@ -254,6 +263,7 @@ static void pd_api_error(const struct pd_op *op, const struct zp_http_resp *r, c
 /* After a 404 for our server: is it the serverId, or is there no API at endpoint at all? */
 static int pd_no_server(struct pd_op *op, struct zp_err *err)
 {
+    const struct pd_cfg *cfg = op->rs.cfg;
     struct zp_http_resp r;
     struct zp_buf ids;
     cJSON *j = NULL, *it;
@@ -273,14 +283,14 @@ static int pd_no_server(struct pd_op *op, struct zp_err *err)
         /* a list too long for the sentence shows its first ids, each whole */
         zp_err_set(err, ZP_ECONFIG,
                    "PowerDNS at %s has no server \"%s\"; set serverId to one it has (%s%s)",
-                   op->cfg->endpoint, op->cfg->server_id,
+                   cfg->endpoint, cfg->server_id,
                    ids.len ? pd_shown(op, zp_buf_str(&ids), shown, sizeof(shown)) : "none",
                    zp_buf_ok(&ids) ? "" : ", …");
     } else {
         zp_err_set(err, ZP_ECONFIG,
                    "%s does not serve the PowerDNS API (HTTP %ld for %s/servers); point endpoint "
                    "at the PowerDNS webserver and set api=yes in pdns.conf",
-                   op->cfg->endpoint, r.status, op->cfg->api);
+                   cfg->endpoint, r.status, cfg->api);
     }
     err->upstream = 404;
 out:
@@ -318,7 +328,8 @@ static int pd_server(struct pd_op *op, struct zp_err *err)
         zp_err_set(err, ZP_ECONFIG,
                    "%s is a PowerDNS %s, not the Authoritative server; point endpoint at the "
                    "webserver of the pdns_server that holds the zone",
-                   op->cfg->endpoint, pd_shown(op, type->valuestring, shown, sizeof(shown)));
+                   ((const struct pd_cfg *)op->rs.cfg)->endpoint,
+                   pd_shown(op, type->valuestring, shown, sizeof(shown)));
         goto out;
     }
     op->modern = zp_pdns_version_modern(cJSON_IsString(ver) ? ver->valuestring : NULL);
@@ -343,10 +354,12 @@ static int pd_zone_path(const struct pd_op *op, const char *suffix, struct zp_bu
 
 static int pd_zone_missing(const struct pd_op *op, struct zp_err *err)
 {
+    const struct pd_cfg *cfg = op->rs.cfg;
+
     zp_err_set(err, ZP_ENOTFOUND,
                "zone %s not found on PowerDNS server \"%s\" at %s; create it there (pdnsutil "
                "create-zone), or set zone to the zone that holds %s",
-               op->zone, op->cfg->server_id, op->cfg->endpoint, op->rec->fqdn);
+               op->zone, cfg->server_id, cfg->endpoint, op->rs.rec->fqdn);
     err->upstream = 404;
     return -1;
 }
@@ -358,6 +371,7 @@ static int pd_zone_missing(const struct pd_op *op, struct zp_err *err)
  */
 static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_err *err)
 {
+    const struct pd_cfg *cfg = op->rs.cfg;
     const cJSON *rrset;
 
     cJSON_ArrayForEach(rrset, cJSON_GetObjectItemCaseSensitive(zone, "rrsets"))
@@ -371,7 +385,7 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
 
         if (!cJSON_IsString(name) || !cJSON_IsString(type) ||
             strcmp(type->valuestring, "CNAME") != 0 ||
-            strcasecmp(name->valuestring, op->rec->fqdn) != 0)
+            strcasecmp(name->valuestring, op->rs.rec->fqdn) != 0)
             continue;
         pd_shown(op, cJSON_IsString(target) ? target->valuestring : "", shown, sizeof(shown));
         return zp_err_set(err, ZP_ECONFIG,
@@ -379,7 +393,7 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
                           "so it cannot hold TXT records; set cnameStrategy: Follow on the "
                           "Issuer's solver so the value is written at %s, and list that "
                           "name's zone in dnsZones",
-                          op->rec->fqdn, shown[0] ? shown : "?", op->zone, op->cfg->server_id,
+                          op->rs.rec->fqdn, shown[0] ? shown : "?", op->zone, cfg->server_id,
                           shown[0] ? shown : "the target");
     }
     return 0;
@@ -388,18 +402,21 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
 /* The whole zone's read ran past its cap: before 5.0 no smaller read shows disabled records. */
 static int pd_zone_too_big(const struct pd_op *op, struct zp_err *err)
 {
+    const struct pd_cfg *cfg = op->rs.cfg;
+
     return zp_err_set(err, ZP_ECONFIG,
                       "zone %s on PowerDNS server \"%s\" at %s is larger than zoneproof reads "
                       "whole (" PD_ZONE_MAX_TEXT "), and before PowerDNS 5.0 a read of one name "
                       "leaves disabled records out, so nothing was written: a disabled record at "
                       "%s could have been lost; upgrade PowerDNS to 5.0 or later, or move the "
                       "challenge to a smaller zone (a CNAME to it, with cnameStrategy: Follow)",
-                      op->zone, op->cfg->server_id, op->cfg->endpoint, op->rec->fqdn);
+                      op->zone, cfg->server_id, cfg->endpoint, op->rs.rec->fqdn);
 }
 
 /* A secondary's copy is overwritten by its primary: refuse to write there. */
 static int pd_zone_kind(struct pd_op *op, const cJSON *zone, struct zp_err *err)
 {
+    const struct pd_cfg *cfg = op->rs.cfg;
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(zone, "kind");
 
     pd_shown(op, cJSON_IsString(kind) ? kind->valuestring : "", op->kind, sizeof(op->kind));
@@ -409,7 +426,7 @@ static int pd_zone_kind(struct pd_op *op, const cJSON *zone, struct zp_err *err)
                           "zone %s on PowerDNS server \"%s\" at %s is a %s zone, copied from its "
                           "primary, which would undo the change; point endpoint at the primary's "
                           "API",
-                          op->zone, op->cfg->server_id, op->cfg->endpoint, op->kind);
+                          op->zone, cfg->server_id, cfg->endpoint, op->kind);
     return 0;
 }
 
@@ -418,7 +435,7 @@ static int pd_zone_kind(struct pd_op *op, const cJSON *zone, struct zp_err *err)
  * comments included: filtered to the name on 5.0+ (include_disabled=true),
  * the whole zone before (a read of one name leaves disabled records out).
  */
-static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
+static int pd_zone_read(struct pd_op *op, struct zp_err *err)
 {
     struct zp_http_resp r;
     struct zp_buf path;
@@ -428,7 +445,7 @@ static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
     zp_buf_init(&path, PD_URL_MAX);
     if (op->whole ? pd_zone_path(op, "", &path) == -1
                   : pd_zone_path(op, "?rrset_name=", &path) == -1 ||
-                        zp_http_escape(op->rec->fqdn, &path) == -1 ||
+                        zp_http_escape(op->rs.rec->fqdn, &path) == -1 ||
                         zp_buf_puts(&path, "&include_disabled=true") == -1) {
         zp_err_set(err, ZP_EINTERNAL, "the URL for zone %s is too long", op->zone);
         goto out;
@@ -439,7 +456,7 @@ static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
     if (got == -1) {
         if (op->too_big) {
             zp_log(ZP_LOG_WARN, "powerdns: zone too large to read whole",
-                   ZP_S("instance", op->call->instance), ZP_S("zone", op->zone),
+                   ZP_S("instance", op->rs.call->instance), ZP_S("zone", op->zone),
                    ZP_I("cap_bytes", PD_ZONE_MAX), ZP_S("error", err->msg), ZP_END);
             zp_err_clear(err); /* httpc's sentence says too little: this one says why */
             pd_zone_too_big(op, err);
@@ -455,13 +472,9 @@ static int pd_zone_read(struct pd_op *op, cJSON **zonep, struct zp_err *err)
         pd_fail(op, "read the zone", &r, err);
         goto out;
     }
-    if ((*zonep = zp_json_parse(&r.body, PD_WHAT, err)) == NULL)
+    if ((op->zone_read = zp_json_parse(&r.body, PD_WHAT, err)) == NULL ||
+        pd_zone_kind(op, op->zone_read, err) == -1)
         goto out;
-    if (pd_zone_kind(op, *zonep, err) == -1) {
-        cJSON_Delete(*zonep);
-        *zonep = NULL;
-        goto out;
-    }
     rc = 0;
 out:
     zp_buf_free(&path);
@@ -483,7 +496,7 @@ static int pd_patch(struct pd_op *op, cJSON *rrsets, struct zp_err *err)
     cJSON_AddItemToObject(doc, "rrsets", rrsets);
     body = cJSON_PrintUnformatted(doc);
     if (body == NULL || pd_zone_path(op, "", &path) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot build the change of TXT at %s", op->rec->fqdn);
+        zp_err_set(err, ZP_EINTERNAL, "cannot build the change of TXT at %s", op->rs.rec->fqdn);
         goto out;
     }
     if (pd_req(op, "PATCH", zp_buf_str(&path), body, &r, err) == -1)
@@ -501,7 +514,7 @@ static int pd_patch(struct pd_op *op, cJSON *rrsets, struct zp_err *err)
         zp_err_set(err, ZP_EINVAL,
                    "PowerDNS at %s refused the change of TXT at %s in zone %s: %s; fix what it "
                    "names in the zone (pdnsutil check-zone shows the zone's problems)",
-                   op->cfg->endpoint, op->rec->fqdn, op->zone,
+                   ((const struct pd_cfg *)op->rs.cfg)->endpoint, op->rs.rec->fqdn, op->zone,
                    detail[0] ? detail : "no reason given");
         err->upstream = (int)r.status;
     } else {
@@ -534,30 +547,33 @@ static void pd_notify(struct pd_op *op)
         zp_log(ZP_LOG_WARN,
                "powerdns: notify failed; secondaries learn of the change at their "
                "next refresh",
-               ZP_S("instance", op->call->instance), ZP_S("zone", op->zone), ZP_S("error", e.msg),
-               ZP_END);
+               ZP_S("instance", op->rs.call->instance), ZP_S("zone", op->zone),
+               ZP_S("error", e.msg), ZP_END);
     zp_buf_free(&path);
     zp_http_resp_free(&r);
 }
 
-/* ---- present and cleanup ------------------------------------------------------------------ */
+/* ---- the RRset family's steps (rrset.h) ---------------------------------------------------- */
 
 /*
- * The reads every call starts with: the api-key, the server (the key and
- * serverId checked, EXTEND/PRUNE learnt) and the zone at the name.
+ * What every call starts with: the zone, the api-key and the server (the
+ * key and serverId checked, EXTEND/PRUNE learnt).
  */
-static int pd_begin(struct pd_op *op, cJSON **zonep, struct zp_err *err)
+static int pd_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct pd_cfg *cfg = op->cfg;
-    const struct zp_record *rec = op->rec;
+    struct pd_op *op = (struct pd_op *)rs;
+    const struct pd_cfg *cfg = rs->cfg;
+    const struct zp_record *rec = rs->rec;
     struct zp_buf key, sid;
     int rc = -1;
 
+    zp_buf_init(&op->auth, PD_KEY_MAX + 32);
     zp_buf_init(&key, PD_KEY_MAX);
     zp_buf_init(&sid, sizeof(op->sid_esc));
     op->zone = cfg->zone ? cfg->zone : rec->zone;
+    snprintf(rs->zone, sizeof(rs->zone), "%.*s", (int)strlen(op->zone) - 1, op->zone);
     snprintf(op->rl_key, sizeof(op->rl_key), "powerdns:%s",
-             op->call->instance ? op->call->instance : "");
+             rs->call->instance ? rs->call->instance : "");
     if (!zp_dname_in_zone(rec->fqdn, op->zone)) {
         zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
                    cfg->zone ? "set zone to the zone that holds it, or remove zone"
@@ -569,7 +585,7 @@ static int pd_begin(struct pd_op *op, cJSON **zonep, struct zp_err *err)
         goto out;
     }
     snprintf(op->sid_esc, sizeof(op->sid_esc), "%s", zp_buf_str(&sid));
-    if (zp_cred_read(&cfg->key, op->call, &key, err) == -1)
+    if (zp_cred_read(&cfg->key, rs->call, &key, err) == -1)
         goto out;
     if (strpbrk(key.data, "\r\n") != NULL) {
         zp_err_set(err, ZP_ECONFIG,
@@ -583,108 +599,83 @@ static int pd_begin(struct pd_op *op, cJSON **zonep, struct zp_err *err)
                    cfg->key.where);
         goto out;
     }
-    if (pd_server(op, err) == -1 || pd_zone_read(op, zonep, err) == -1)
-        goto out;
-    rc = 0;
+    rc = pd_server(op, err);
 out:
     zp_buf_free_secret(&key);
     zp_buf_free(&sid);
     return rc;
 }
 
-static int pd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+/*
+ * The zone at the name, and in it the TXT set. A present also checks for
+ * a CNAME there (a cleanup does not). Our value counts as there for an add
+ * only when enabled: a disabled copy is enabled by the write.
+ */
+static int pd_read(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct pd_cfg *cfg = p;
-    struct pd_op op = {.cfg = cfg, .rec = rec, .call = call};
-    struct zp_buf quoted;
-    struct zp_pdns_set set;
-    struct zp_pdns_want want = {.fqdn = rec->fqdn, .value = rec->value, .del = del};
-    cJSON *zone = NULL, *rrsets = NULL;
-    const char *how = NULL;
-    int rc = -1;
+    struct pd_op *op = (struct pd_op *)rs;
+    const struct pd_cfg *cfg = rs->cfg;
 
-    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
-    zp_buf_init(&quoted, 1024);
-    op.zone = cfg->zone ? cfg->zone : rec->zone;
-    if (zp_txt_quote(rec->value, &quoted) == -1) {
-        zp_err_set(err, ZP_EINVAL, "serverId or the TXT value for %s is too long", rec->fqdn);
-        goto out;
-    }
-    if (pd_begin(&op, &zone, err) == -1)
-        goto out;
-    if (!del && pd_check_cname(&op, zone, err) == -1)
-        goto out;
-    zp_pdns_find_set(zone, rec->fqdn, rec->value, (long)rec->ttl, &set);
-    if (set.unreadable > 0) {
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "PowerDNS at %s answered with TXT records at %s in zone %s that zoneproof "
-                   "cannot read, so nothing was written: the change would rewrite them; "
-                   "check them with pdnsutil list-zone %s",
-                   cfg->endpoint, rec->fqdn, op.zone, op.zone);
-        goto out;
-    }
-    want.quoted = zp_buf_str(&quoted);
-    want.modern = op.modern;
-    rrsets = zp_pdns_plan(&set, &want, &how);
-    if (how != NULL) {
-        cJSON *give = rrsets;
-        rrsets = NULL;
-        if (pd_patch(&op, give, err) == -1)
-            goto out;
-        pd_notify(&op);
-    }
-    zp_log(ZP_LOG_INFO, "powerdns change", ZP_S("instance", call->instance),
-           ZP_S("action", del ? "delete" : "add"), ZP_S("server", cfg->server_id),
-           ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
-           ZP_S("changetype", how ? how : "none (already so)"),
-           ZP_S("read", op.whole ? "whole zone" : "name"), ZP_I("foreign", set.foreign),
-           ZP_I("disabled", set.disabled), ZP_I("comments", set.ncomments), ZP_END);
-    rc = 0;
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "powerdns change failed", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    cJSON_Delete(rrsets);
-    cJSON_Delete(zone);
-    zp_buf_free_secret(&op.auth);
-    zp_buf_free(&quoted);
-    return rc;
+    cJSON_Delete(op->zone_read);
+    op->zone_read = NULL;
+    if (pd_zone_read(op, err) == -1)
+        return -1;
+    if (rs->verify)
+        return 0;
+    if (!rs->del && pd_check_cname(op, op->zone_read, err) == -1)
+        return -1;
+    zp_pdns_find_set(op->zone_read, rs->rec->fqdn, rs->rec->value, (long)rs->rec->ttl, &op->set);
+    if (op->set.unreadable > 0)
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "PowerDNS at %s answered with TXT records at %s in zone %s that "
+                          "zoneproof cannot read, so nothing was written: the change would "
+                          "rewrite them; check them with pdnsutil list-zone %s",
+                          cfg->endpoint, rs->rec->fqdn, op->zone, op->zone);
+    rs->has = rs->del ? op->set.ours_on || op->set.ours_off : op->set.ours_on;
+    return 0;
 }
 
-static int pd_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
+/* PATCH the set with the changetype its state calls for, then NOTIFY a primary's secondaries. */
+static int pd_write(struct zp_rs_op *rs, struct zp_err *err)
 {
-    return pd_update(cfg, rec, call, 0, err);
+    struct pd_op *op = (struct pd_op *)rs;
+    const struct zp_pdns_want want = {.fqdn = rs->rec->fqdn,
+                                      .value = rs->rec->value,
+                                      .quoted = zp_buf_str(&rs->quoted),
+                                      .modern = op->modern,
+                                      .del = rs->del};
+
+    /* called only when the set must change, so the plan names a changetype */
+    if (pd_patch(op, zp_pdns_plan(&op->set, &want, &rs->how), err) == -1)
+        return -1;
+    pd_notify(op);
+    zp_log(ZP_LOG_INFO, "powerdns patch", ZP_S("instance", rs->call->instance),
+           ZP_S("server", ((const struct pd_cfg *)rs->cfg)->server_id), ZP_S("zone", rs->zone),
+           ZP_S("fqdn", rs->rec->fqdn), ZP_S("changetype", rs->how),
+           ZP_S("read", op->whole ? "whole zone" : "name"), ZP_I("foreign", op->set.foreign),
+           ZP_I("disabled", op->set.disabled), ZP_I("comments", op->set.ncomments), ZP_END);
+    return 0;
 }
 
-static int pd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
+static void pd_end(struct zp_rs_op *rs)
 {
-    return pd_update(cfg, rec, call, 1, err);
+    struct pd_op *op = (struct pd_op *)rs;
+
+    cJSON_Delete(op->zone_read);
+    zp_buf_free_secret(&op->auth);
 }
 
-/* doctor: the reads a Present starts with (the server, the zone at the name), no change. */
-static int pd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct pd_op op = {.cfg = p, .rec = rec, .call = call};
-    cJSON *zone = NULL;
-    int rc = -1;
-
-    zp_buf_init(&op.auth, PD_KEY_MAX + 32);
-    if (pd_begin(&op, &zone, err) == -1)
-        goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read zone %.*s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             PD_WHAT, (int)strlen(op.zone) - 1, op.zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
-out:
-    cJSON_Delete(zone);
-    zp_buf_free_secret(&op.auth);
-    return rc;
-}
+static const struct zp_rs_ops pd_rs = {
+    .type = "powerdns",
+    .what = PD_WHAT,
+    .zone_word = "zone",
+    .op_size = sizeof(struct pd_op),
+    .attempts = 1, /* the API has no guard that reports a set changed since the read */
+    .begin = pd_begin,
+    .read = pd_read,
+    .write = pd_write,
+    .end = pd_end,
+};
 
 const struct zp_provider_ops zp_prov_powerdns = {
     .type = "powerdns",
@@ -692,7 +683,7 @@ const struct zp_provider_ops zp_prov_powerdns = {
     .keys = pd_keys,
     .config_parse = pd_config_parse,
     .config_free = pd_config_free,
-    .present = pd_present,
-    .cleanup = pd_cleanup,
-    .verify = pd_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

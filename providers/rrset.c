@@ -140,10 +140,17 @@ int zp_rs_verify(void *cfg, const struct zp_record *rec, const struct zp_prov_ca
     op->verify = 1;
     if (op->ops->begin(op, err) == -1 || op->ops->read(op, err) == -1)
         goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read %s %s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             op->ops->what, op->ops->zone_word, op->zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
+    if (op->ops->zone_word != NULL)
+        snprintf(err->msg, sizeof(err->msg),
+                 "the %s credentials can read %s %s and the TXT records at %.*s; whether they may "
+                 "write shows only in a write test",
+                 op->ops->what, op->ops->zone_word, op->zone, (int)strlen(rec->fqdn) - 1,
+                 rec->fqdn);
+    else
+        snprintf(err->msg, sizeof(err->msg),
+                 "the %s credentials can read the TXT records at %.*s; whether they may write in "
+                 "zone %s shows only in a write test",
+                 op->ops->what, (int)strlen(rec->fqdn) - 1, rec->fqdn, op->zone);
     rc = 0;
 out:
     rs_close(op);

@@ -48,12 +48,16 @@ struct zp_rs_op {
 
 /* A provider of the RRset family described. */
 struct zp_rs_ops {
-    const char *type;      /* "azuredns": log lines */
-    const char *what;      /* "Azure DNS": sentences */
-    const char *zone_word; /* "zone", "domain": doctor's sentence */
-    size_t op_size;        /* sizeof the provider's op, at least sizeof(struct zp_rs_op) */
-    int one_string;        /* values past one character-string (255 bytes) are refused */
-    int attempts;          /* writes tried while the guard says the set changed */
+    const char *type; /* "azuredns": log lines */
+    const char *what; /* "Azure DNS": sentences */
+    /*
+     * "zone", "domain": doctor's sentence says the zone was read; NULL: the
+     * read proves only the name (a missing zone and a missing set answer alike)
+     */
+    const char *zone_word;
+    size_t op_size; /* sizeof the provider's op, at least sizeof(struct zp_rs_op) */
+    int one_string; /* values past one character-string (255 bytes) are refused */
+    int attempts;   /* writes tried while the guard says the set changed */
     /* Credentials and the zone; fills op->zone. */
     int (*begin)(struct zp_rs_op *op, struct zp_err *err);
     /* The set as it is now; sets op->has. Called again before each write. */

@@ -11,8 +11,10 @@
  * (as some clients do) would make every sibling value vanish in between.
  *
  * Values are sent quoted; values read back are reused byte for byte in
- * deletions and compared after unquoting. The only mutable state is the
- * access-token cache in gauth.c.
+ * deletions and compared after unquoting. rrset.h runs the read, the
+ * change and the reads again; this file has Google's requests, its token
+ * and its sentences. The only mutable state is the access-token cache in
+ * gauth.c.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "providers/common.h"
 #include "providers/gauth.h"
 #include "providers/provider.h"
+#include "providers/rrset.h"
 
 #define CD_ENDPOINT "https://dns.googleapis.com/dns/v1"
 #define CD_WHAT "Google Cloud DNS"
@@ -43,6 +46,7 @@
 #define CD_REPLY_MAX (1024u * 1024u)
 
 struct cd_cfg {
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
     char *project;
     struct zp_cred key; /* serviceAccountFile or serviceAccountSecretRef; unset: ambient */
     char *managed_zone; /* NULL: found by the zone's DNS name */
@@ -53,20 +57,22 @@ struct cd_cfg {
     uint64_t poll_max_ms;  /* pollInterval: the longest wait between two polls of a change */
 };
 
-/* One present or cleanup. */
+/* One present or cleanup (rrset.h: rs.zone is rec->zone without the trailing dot). */
 struct cd_op {
-    const struct cd_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
+    struct zp_rs_op rs; /* rs.quoted: the rrdata, "a" "b" past 255 bytes */
     struct zp_gauth_src src;
     char rate_key[192];
     char *token;          /* a copy of the bearer token; wiped at the end */
     char who[256];        /* the service account, for messages */
     char zone[128];       /* the managed zone's name (not its DNS name), as the API gave it */
     char zone_shown[128]; /* the same, for sentences (zp_prov_text) */
-    struct zp_buf quoted; /* rec->value as rrdata, "a" "b" (Present only) */
-    int del;
+    cJSON *set;           /* the TXT set read; NULL: none at the name */
+    char *body;           /* the change the set needs; NULL: none */
+    int deletes_only;     /* the change only removes */
+    cJSON *reply;         /* the change as Google accepted it; NULL: nothing to wait for */
 };
+
+static const struct zp_rs_ops cd_rs;
 
 static const char *const cd_keys[] = {
     "project",       ZP_CRED_KEYS("serviceAccount"),
@@ -151,6 +157,7 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
     cfg->managed_zone = zone ? zp_xstrdup(zone) : NULL;
     cfg->token_endpoint = tok ? zp_xstrdup(tok) : NULL;
     cfg->auth = zp_gauth_new();
+    cfg->rs = &cd_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -181,15 +188,15 @@ static int cd_token_get(void *arg, char **token, struct zp_err *err)
 {
     struct cd_op *op = arg;
 
-    return zp_gauth_token(op->cfg->auth, &op->src, op->call->deadline_ms, token, op->who,
-                          sizeof(op->who), err);
+    return zp_gauth_token(((const struct cd_cfg *)op->rs.cfg)->auth, &op->src,
+                          op->rs.call->deadline_ms, token, op->who, sizeof(op->who), err);
 }
 
 static void cd_token_drop(void *arg, const char *token)
 {
     struct cd_op *op = arg;
 
-    zp_gauth_forget(op->cfg->auth, token);
+    zp_gauth_forget(((const struct cd_cfg *)op->rs.cfg)->auth, token);
 }
 
 /*
@@ -201,7 +208,7 @@ static void cd_token_drop(void *arg, const char *token)
 static int cd_api(struct cd_op *op, const char *method, const char *path, const char *body,
                   long *status, cJSON **reply, struct zp_err *err)
 {
-    const struct cd_cfg *cfg = op->cfg;
+    const struct cd_cfg *cfg = op->rs.cfg;
     const struct zp_prov_bearer bearer = {.get = cd_token_get,
                                           .drop = cd_token_drop,
                                           .arg = op,
@@ -214,7 +221,7 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
                               .headers = hdrs,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms,
+                              .deadline_ms = op->rs.call->deadline_ms,
                               .max_response = CD_REPLY_MAX,
                               .ca_file = cfg->ca,
                               .what = CD_WHAT};
@@ -227,7 +234,7 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
     zp_buf_init(&url, 8192);
     if (zp_buf_printf(&url, "%s/projects/", cfg->endpoint) == -1 ||
         zp_http_escape(cfg->project, &url) == -1 || zp_buf_puts(&url, path) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rec->fqdn);
+        zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rs.rec->fqdn);
         goto out;
     }
     req.url = url.data;
@@ -237,14 +244,14 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
     if (resp.status / 100 == 2 && *reply == NULL) {
         zp_err_set(err, ZP_ETRANSIENT, "%s answered %s %s with something that is not JSON", CD_WHAT,
-                   method, op->rec->fqdn);
+                   method, op->rs.rec->fqdn);
         goto out;
     }
     if (resp.status / 100 != 2) {
         const char *const sent[] = {op->token, NULL};
         const char *const f[] = {"method", method, "project", cfg->project, "zone", op->zone, NULL};
         zp_prov_log_reply(resp.status == 409 || resp.status == 412 ? ZP_LOG_INFO : ZP_LOG_WARN,
-                          "clouddns request refused", op->call, f, &resp, NULL, sent);
+                          "clouddns request refused", op->rs.call, f, &resp, NULL, sent);
     }
     rc = 0;
 out:
@@ -258,7 +265,7 @@ static const char *cd_shown(const struct cd_op *op, const char *text, char *out,
 {
     const char *const sent[] = {op->token, NULL};
 
-    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+    return zp_prov_text(text, op->rs.call, NULL, sent, out, outsz);
 }
 
 /* The permission a 403 names ("Permission 'dns.x.y' denied …"), else ours. */
@@ -283,7 +290,7 @@ static void cd_denied_perm(const char *message, const char *ours, char *out, siz
 static int cd_fail(const struct cd_op *op, long status, const cJSON *reply, const char *perm,
                    const char *doing, struct zp_err *err)
 {
-    const struct cd_cfg *cfg = op->cfg;
+    const struct cd_cfg *cfg = op->rs.cfg;
     const char *raw_reason, *message, *raw_status;
     const char *zone = op->zone_shown[0] ? op->zone_shown : "(not yet known)";
     char denied[128], reason[128], gstatus[128];
@@ -348,16 +355,17 @@ static int cd_fail(const struct cd_op *op, long status, const cJSON *reply, cons
 /* The managed zone's name: managedZone, else the public zone whose dnsName is rec->zone. */
 static int cd_zone(struct cd_op *op, struct zp_err *err)
 {
-    const char *zone = op->rec->zone;
+    const struct cd_cfg *cfg = op->rs.cfg;
+    const char *zone = op->rs.rec->zone;
     struct zp_buf path;
     char private_zone[128] = "", *page = NULL;
     cJSON *reply = NULL;
     long status = 0;
     int rc = -1;
 
-    if (op->cfg->managed_zone != NULL) {
-        zp_strlcpy(op->zone, op->cfg->managed_zone, sizeof(op->zone));
-        zp_strlcpy(op->zone_shown, op->cfg->managed_zone, sizeof(op->zone_shown));
+    if (cfg->managed_zone != NULL) {
+        zp_strlcpy(op->zone, cfg->managed_zone, sizeof(op->zone));
+        zp_strlcpy(op->zone_shown, cfg->managed_zone, sizeof(op->zone_shown));
         return 0;
     }
     zp_buf_init(&path, 4096);
@@ -409,122 +417,14 @@ static int cd_zone(struct cd_op *op, struct zp_err *err)
                    "project %s has only a private managed zone (%s) for %s, which ACME servers "
                    "cannot see; create a public zone, or set managedZone: %s to write there "
                    "anyway",
-                   op->cfg->project, private_zone, zone, private_zone);
+                   cfg->project, private_zone, zone, private_zone);
     else
         zp_err_set(err, ZP_ENOTFOUND,
                    "no managed zone for %s in project %s (service account %s); create it, fix "
                    "project, or set managedZone",
-                   zone, op->cfg->project, op->who);
+                   zone, cfg->project, op->who);
 out:
     free(page);
-    cJSON_Delete(reply);
-    zp_buf_free(&path);
-    return rc;
-}
-
-/* The TXT set at rec->fqdn as Google returned it (*set NULL when there is none). */
-static int cd_read(struct cd_op *op, cJSON **set, struct zp_err *err)
-{
-    struct zp_buf path;
-    cJSON *reply = NULL;
-    const cJSON *rr;
-    long status = 0;
-    int rc = -1;
-
-    *set = NULL;
-    zp_buf_init(&path, 4096);
-    zp_buf_puts(&path, "/managedZones/");
-    zp_http_escape(op->zone, &path);
-    zp_buf_puts(&path, "/rrsets?type=TXT&name=");
-    zp_http_escape(op->rec->fqdn, &path);
-    if (zp_buf_check(&path, "the TXT set URL", err) == -1 ||
-        cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
-        goto out;
-    if (status != 200) {
-        cd_fail(op, status, reply, "dns.resourceRecordSets.list", "read the TXT set", err);
-        goto out;
-    }
-    cJSON_ArrayForEach(rr, cJSON_GetObjectItemCaseSensitive(reply, "rrsets"))
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rr, "name");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rr, "type");
-
-        if (!cJSON_IsString(name) || !cJSON_IsString(type) ||
-            strcasecmp(name->valuestring, op->rec->fqdn) != 0 || strcmp(type->valuestring, "TXT"))
-            continue;
-        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rr, "rrdatas"))) {
-            zp_err_set(err, ZP_EINVAL,
-                       "the TXT set at %s in managed zone %s uses a routing policy; zoneproof "
-                       "does not change such sets, remove the policy or use another name",
-                       op->rec->fqdn, op->zone_shown);
-            goto out;
-        }
-        *set = cJSON_Duplicate(rr, 1);
-        break;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(reply);
-    zp_buf_free(&path);
-    return rc;
-}
-
-/* ---- the change --------------------------------------------------------------------------- */
-
-/* Waits until Google reports the change done (it was sent to the nameservers). */
-static int cd_wait_done(struct cd_op *op, cJSON *change, struct zp_err *err)
-{
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(change, "id");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(change, "status");
-    uint64_t cap = op->cfg->poll_max_ms;
-    uint64_t wait = CD_POLL_FIRST_MS < cap ? CD_POLL_FIRST_MS : cap;
-    struct zp_buf path;
-    cJSON *reply = NULL;
-    long status = 0;
-    int rc = -1, polls = 0;
-
-    if (cJSON_IsString(st) && strcmp(st->valuestring, "done") == 0)
-        return 0;
-    zp_buf_init(&path, 4096);
-    if (!cJSON_IsString(id)) {
-        zp_err_set(err, ZP_ETRANSIENT, "%s accepted the change of TXT at %s without a change id",
-                   CD_WHAT, op->rec->fqdn);
-        goto out;
-    }
-    zp_buf_puts(&path, "/managedZones/");
-    zp_http_escape(op->zone, &path);
-    zp_buf_puts(&path, "/changes/");
-    zp_http_escape(id->valuestring, &path);
-    if (zp_buf_check(&path, "the change status URL", err) == -1)
-        goto out;
-    for (;;) {
-        uint64_t left = zp_ms_left(op->call->deadline_ms);
-
-        if (left <= wait) {
-            zp_err_set(err, ZP_ETIMEOUT,
-                       "%s accepted the change of TXT at %s in managed zone %s but did not report "
-                       "it done before the deadline; it applies it anyway, retry to check",
-                       CD_WHAT, op->rec->fqdn, op->zone_shown);
-            goto out;
-        }
-        zp_sleep_ms(wait);
-        wait = wait * 2 > cap ? cap : wait * 2;
-        cJSON_Delete(reply);
-        if (cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
-            goto out;
-        if (status != 200) {
-            cd_fail(op, status, reply, "dns.changes.get", "read the change's status", err);
-            goto out;
-        }
-        polls++;
-        st = cJSON_GetObjectItemCaseSensitive(reply, "status");
-        if (cJSON_IsString(st) && strcmp(st->valuestring, "done") == 0)
-            break;
-    }
-    zp_log(ZP_LOG_DEBUG, "clouddns change done", ZP_S("instance", op->call->instance),
-           ZP_S("change", id->valuestring), ZP_I("polls", polls), ZP_END);
-    rc = 0;
-out:
     cJSON_Delete(reply);
     zp_buf_free(&path);
     return rc;
@@ -546,11 +446,105 @@ static int cd_has(const cJSON *set, const char *value, cJSON *rest)
     return has;
 }
 
-/* The quoted rrdata for value: character-strings of at most 255 bytes, "a" "b". */
+/*
+ * Whether op->set holds the value (rs.has) and, when the set must change,
+ * the change that moves it to what op wants, as JSON in op->body.
+ */
+static void cd_plan(struct cd_op *op)
+{
+    const cJSON *set = op->set;
+    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(set, "ttl");
+    cJSON *rest = cJSON_CreateArray(), *body = NULL, *add = NULL;
+
+    op->rs.has = cd_has(set, op->rs.rec->value, rest);
+    if (op->rs.verify || op->rs.has != op->rs.del)
+        goto out;
+    body = cJSON_CreateObject();
+    if (!op->rs.del)
+        cJSON_AddItemToArray(rest, cJSON_CreateString(zp_buf_str(&op->rs.quoted)));
+    if (cJSON_GetArraySize(rest) > 0) {
+        add = cJSON_CreateObject();
+        /* The member cd_read matched, by exact case: {"NAME":1,"name":…} has two. */
+        cJSON_AddStringToObject(add, "name",
+                                set ? cJSON_GetObjectItemCaseSensitive(set, "name")->valuestring
+                                    : op->rs.rec->fqdn);
+        cJSON_AddStringToObject(add, "type", "TXT");
+        cJSON_AddNumberToObject(add, "ttl",
+                                cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rs.rec->ttl);
+        cJSON_AddItemToObject(add, "rrdatas", rest);
+        rest = NULL;
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "additions"), add);
+    }
+    /* The set exactly as read: Google applies the change only if it is still so. */
+    if (set != NULL)
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "deletions"), cJSON_Duplicate(set, 1));
+    op->deletes_only = add == NULL;
+    op->body = cJSON_PrintUnformatted(body);
+out:
+    cJSON_Delete(rest);
+    cJSON_Delete(body);
+}
+
+/* The TXT set at rec->fqdn as Google returned it (op->set NULL when there is none), planned. */
+static int cd_read(struct zp_rs_op *rs, struct zp_err *err)
+{
+    struct cd_op *op = (struct cd_op *)rs;
+    struct zp_buf path;
+    cJSON *reply = NULL;
+    const cJSON *rr;
+    long status = 0;
+    int rc = -1;
+
+    cJSON_Delete(op->set);
+    op->set = NULL;
+    free(op->body);
+    op->body = NULL;
+    zp_buf_init(&path, 4096);
+    zp_buf_puts(&path, "/managedZones/");
+    zp_http_escape(op->zone, &path);
+    zp_buf_puts(&path, "/rrsets?type=TXT&name=");
+    zp_http_escape(rs->rec->fqdn, &path);
+    if (zp_buf_check(&path, "the TXT set URL", err) == -1 ||
+        cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
+        goto out;
+    if (status != 200) {
+        cd_fail(op, status, reply, "dns.resourceRecordSets.list", "read the TXT set", err);
+        goto out;
+    }
+    cJSON_ArrayForEach(rr, cJSON_GetObjectItemCaseSensitive(reply, "rrsets"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rr, "name");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rr, "type");
+
+        if (!cJSON_IsString(name) || !cJSON_IsString(type) ||
+            strcasecmp(name->valuestring, rs->rec->fqdn) != 0 || strcmp(type->valuestring, "TXT"))
+            continue;
+        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rr, "rrdatas"))) {
+            zp_err_set(err, ZP_EINVAL,
+                       "the TXT set at %s in managed zone %s uses a routing policy; zoneproof "
+                       "does not change such sets, remove the policy or use another name",
+                       rs->rec->fqdn, op->zone_shown);
+            goto out;
+        }
+        op->set = cJSON_Duplicate(rr, 1);
+        break;
+    }
+    cd_plan(op);
+    rc = 0;
+out:
+    cJSON_Delete(reply);
+    zp_buf_free(&path);
+    return rc;
+}
+
+/* ---- the change --------------------------------------------------------------------------- */
+
+/* The rrdata for value: character-strings of at most 255 bytes, "a" "b". */
 static int cd_quote(const char *value, struct zp_buf *q)
 {
     size_t n = strlen(value);
 
+    zp_buf_reset(q);
     for (size_t off = 0; off == 0 || off < n; off += 255) {
         char part[256];
         size_t len = n - off > 255 ? 255 : n - off;
@@ -565,56 +559,21 @@ static int cd_quote(const char *value, struct zp_buf *q)
 }
 
 /*
- * The change that moves set to what op wants, as JSON; NULL when nothing
- * is to be done. *deletes_only tells a change that only removes.
+ * What every call does before its first read of the set: the rrdata, the
+ * token source, the ambient-credentials rule, and the managed zone.
  */
-static char *cd_plan(const struct cd_op *op, const cJSON *set, int *deletes_only)
+static int cd_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
-    cJSON *rest = cJSON_CreateArray(), *body = NULL, *add = NULL;
-    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(set, "ttl");
-    char *out = NULL;
-    int has = set ? cd_has(set, op->rec->value, rest) : 0;
+    struct cd_op *op = (struct cd_op *)rs;
+    const struct cd_cfg *cfg = rs->cfg;
 
-    *deletes_only = 0;
-    if (has != op->del)
-        goto out;
-    body = cJSON_CreateObject();
-    if (!op->del)
-        cJSON_AddItemToArray(rest, cJSON_CreateString(zp_buf_str(&op->quoted)));
-    if (cJSON_GetArraySize(rest) > 0) {
-        add = cJSON_CreateObject();
-        /* The member cd_read matched, by exact case: {"NAME":1,"name":…} has two. */
-        cJSON_AddStringToObject(add, "name",
-                                set ? cJSON_GetObjectItemCaseSensitive(set, "name")->valuestring
-                                    : op->rec->fqdn);
-        cJSON_AddStringToObject(add, "type", "TXT");
-        cJSON_AddNumberToObject(add, "ttl", cJSON_IsNumber(ttl) ? ttl->valuedouble : op->rec->ttl);
-        cJSON_AddItemToObject(add, "rrdatas", rest);
-        rest = NULL;
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "additions"), add);
-    }
-    /* The set exactly as read: Google applies the change only if it is still so. */
-    if (set != NULL)
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "deletions"), cJSON_Duplicate(set, 1));
-    *deletes_only = add == NULL;
-    out = cJSON_PrintUnformatted(body);
-out:
-    cJSON_Delete(rest);
-    cJSON_Delete(body);
-    return out;
-}
-
-/*
- * What every call does before its first read of the set: the token source,
- * the ambient-credentials rule, and the managed zone.
- */
-static int cd_begin(struct cd_op *op, struct zp_err *err)
-{
-    const struct cd_cfg *cfg = op->cfg;
-
-    snprintf(op->rate_key, sizeof(op->rate_key), "clouddns:%s", op->call->instance);
+    snprintf(rs->zone, sizeof(rs->zone), "%.*s", (int)strlen(rs->rec->zone) - 1, rs->rec->zone);
+    /* rs.quoted is one character-string: a longer value goes as several. */
+    if (!rs->del && strlen(rs->rec->value) > 255 && cd_quote(rs->rec->value, &rs->quoted) == -1)
+        return zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rs->rec->fqdn);
+    snprintf(op->rate_key, sizeof(op->rate_key), "clouddns:%s", rs->call->instance);
     op->src = (struct zp_gauth_src){.cred = &cfg->key,
-                                    .call = op->call,
+                                    .call = rs->call,
                                     .setting = cfg->key.setting,
                                     .token_endpoint = cfg->token_endpoint,
                                     .scope = ZP_GAUTH_SCOPE_DNS,
@@ -624,7 +583,7 @@ static int cd_begin(struct cd_op *op, struct zp_err *err)
                                     .burst = CD_BURST};
     zp_strlcpy(op->who, "(unknown)", sizeof(op->who));
     /* No key file: the pod's own identity, which only the request can allow. */
-    if (!zp_cred_set(&cfg->key) && !op->call->allow_ambient)
+    if (!zp_cred_set(&cfg->key) && !rs->call->allow_ambient)
         return zp_err_set(err, ZP_ECONFIG,
                           "clouddns instance %s has no serviceAccountFile or "
                           "serviceAccountSecretRef and the Issuer does not allow ambient "
@@ -632,124 +591,137 @@ static int cd_begin(struct cd_op *op, struct zp_err *err)
                           "a ClusterIssuer (cert-manager allows ambient credentials for "
                           "ClusterIssuers by default) or start cert-manager with "
                           "--issuer-ambient-credentials",
-                          op->call->instance ? op->call->instance : "(unnamed)");
+                          rs->call->instance ? rs->call->instance : "(unnamed)");
     return cd_zone(op, err);
 }
 
-static int cd_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call, int del,
-                     struct zp_err *err)
+/* The change planned: 404, 409 and 412 say the set is no longer as it was read. */
+static int cd_write(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const struct cd_cfg *cfg = p;
-    struct cd_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del};
-    const char *action = del ? "remove the value from the TXT set" : "add the value to the TXT set";
+    struct cd_op *op = (struct cd_op *)rs;
     struct zp_buf path;
-    cJSON *set = NULL, *reply = NULL;
-    char *body = NULL;
     long status = 0;
-    int rc = -1, deletes_only = 0, attempt;
-
-    zp_buf_init(&path, 4096);
-    zp_buf_init(&op.quoted, 1024);
-    if (!del && cd_quote(rec->value, &op.quoted) == -1) {
-        zp_err_set(err, ZP_EINVAL, "the TXT value for %s is too long", rec->fqdn);
-        goto out;
-    }
-    if (cd_begin(&op, err) == -1)
-        goto out;
-    zp_buf_puts(&path, "/managedZones/");
-    zp_http_escape(op.zone, &path);
-    zp_buf_puts(&path, "/changes");
-    if (zp_buf_check(&path, "the change URL", err) == -1)
-        goto out;
-    for (attempt = 1;; attempt++) {
-        cJSON_Delete(set);
-        cJSON_Delete(reply);
-        reply = NULL;
-        free(body);
-        body = NULL; /* a failed re-read goes to out, which frees it */
-        if (cd_read(&op, &set, err) == -1)
-            goto out;
-        if ((body = cd_plan(&op, set, &deletes_only)) == NULL) {
-            zp_log(ZP_LOG_INFO, del ? "clouddns value already absent" : "clouddns value present",
-                   ZP_S("instance", call->instance), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
-                   ZP_S("value", rec->value), ZP_END);
-            rc = 0;
-            goto out;
-        }
-        if (cd_api(&op, "POST", zp_buf_str(&path), body, &status, &reply, err) == -1)
-            goto out;
-        if (status == 200 || status == 201)
-            break;
-        /* The set we deleted is gone already: so is our value. */
-        if (status == 404 && deletes_only) {
-            rc = 0;
-            goto out;
-        }
-        if (status != 404 && status != 409 && status != 412) {
-            cd_fail(&op, status, reply, "dns.changes.create", action, err);
-            goto out;
-        }
-        /* Someone changed the set between our read and our change: read it again. */
-        if (attempt >= CD_ATTEMPTS) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "the TXT set at %s in managed zone %s changed between each read and "
-                       "change, %d times; another client writes the same name, retry later",
-                       rec->fqdn, op.zone_shown, attempt);
-            goto out;
-        }
-    }
-    zp_log(ZP_LOG_INFO, "clouddns change", ZP_S("instance", call->instance),
-           ZP_S("project", cfg->project), ZP_S("zone", op.zone), ZP_S("fqdn", rec->fqdn),
-           ZP_S("value", rec->value), ZP_S("action", del ? "delete" : "add"),
-           ZP_I("attempts", attempt), ZP_END);
-    rc = cd_wait_done(&op, reply, err);
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "clouddns update failed", ZP_S("instance", call->instance),
-               ZP_S("project", cfg->project), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg),
-               ZP_END);
-    zp_free_secret(op.token);
-    cJSON_Delete(set);
-    cJSON_Delete(reply);
-    free(body);
-    zp_buf_free(&path);
-    zp_buf_free(&op.quoted);
-    return rc;
-}
-
-static int cd_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return cd_update(cfg, rec, call, 0, err);
-}
-
-static int cd_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    return cd_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the reads a Present starts with (the managed zone, the TXT set at the name), no change.
- */
-static int cd_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                     struct zp_err *err)
-{
-    struct cd_op op = {.cfg = p, .rec = rec, .call = call};
-    cJSON *set = NULL;
     int rc = -1;
 
-    if (cd_begin(&op, err) == -1 || cd_read(&op, &set, err) == -1)
+    cJSON_Delete(op->reply);
+    op->reply = NULL;
+    zp_buf_init(&path, 4096);
+    zp_buf_puts(&path, "/managedZones/");
+    zp_http_escape(op->zone, &path);
+    zp_buf_puts(&path, "/changes");
+    if (zp_buf_check(&path, "the change URL", err) == -1 ||
+        cd_api(op, "POST", zp_buf_str(&path), op->body, &status, &op->reply, err) == -1)
         goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the %s credentials can read zone %.*s and the TXT records at %.*s; whether they may "
-             "write shows only in a write test",
-             CD_WHAT, (int)strlen(rec->zone) - 1, rec->zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
+    if (status == 404 && op->deletes_only) {
+        /* The set we deleted is gone already: so is our value, and there is nothing to wait for. */
+        cJSON_Delete(op->reply);
+        op->reply = NULL;
+        rs->how = "none (the set was gone)";
+        rc = 0;
+    } else if (status == 200 || status == 201)
+        rc = 0;
+    else if (status == 404 || status == 409 || status == 412)
+        rc = 1;
+    else
+        cd_fail(op, status, op->reply, "dns.changes.create",
+                rs->del ? "remove the value from the TXT set" : "add the value to the TXT set",
+                err);
 out:
-    zp_free_secret(op.token);
-    cJSON_Delete(set);
+    zp_buf_free(&path);
     return rc;
 }
+
+/* Waits until Google reports the change done (it was sent to the nameservers). */
+static int cd_wait_done(struct zp_rs_op *rs, struct zp_err *err)
+{
+    struct cd_op *op = (struct cd_op *)rs;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(op->reply, "id");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(op->reply, "status");
+    uint64_t cap = ((const struct cd_cfg *)rs->cfg)->poll_max_ms;
+    uint64_t wait = CD_POLL_FIRST_MS < cap ? CD_POLL_FIRST_MS : cap;
+    struct zp_buf path;
+    cJSON *reply = NULL;
+    long status = 0;
+    int rc = -1, polls = 0;
+
+    if (op->reply == NULL || (cJSON_IsString(st) && strcmp(st->valuestring, "done") == 0))
+        return 0;
+    zp_buf_init(&path, 4096);
+    if (!cJSON_IsString(id)) {
+        zp_err_set(err, ZP_ETRANSIENT, "%s accepted the change of TXT at %s without a change id",
+                   CD_WHAT, rs->rec->fqdn);
+        goto out;
+    }
+    zp_buf_puts(&path, "/managedZones/");
+    zp_http_escape(op->zone, &path);
+    zp_buf_puts(&path, "/changes/");
+    zp_http_escape(id->valuestring, &path);
+    if (zp_buf_check(&path, "the change status URL", err) == -1)
+        goto out;
+    for (;;) {
+        uint64_t left = zp_ms_left(rs->call->deadline_ms);
+
+        if (left <= wait) {
+            zp_err_set(err, ZP_ETIMEOUT,
+                       "%s accepted the change of TXT at %s in managed zone %s but did not report "
+                       "it done before the deadline; it applies it anyway, retry to check",
+                       CD_WHAT, rs->rec->fqdn, op->zone_shown);
+            goto out;
+        }
+        zp_sleep_ms(wait);
+        wait = wait * 2 > cap ? cap : wait * 2;
+        cJSON_Delete(reply);
+        if (cd_api(op, "GET", zp_buf_str(&path), NULL, &status, &reply, err) == -1)
+            goto out;
+        if (status != 200) {
+            cd_fail(op, status, reply, "dns.changes.get", "read the change's status", err);
+            goto out;
+        }
+        polls++;
+        st = cJSON_GetObjectItemCaseSensitive(reply, "status");
+        if (cJSON_IsString(st) && strcmp(st->valuestring, "done") == 0)
+            break;
+    }
+    zp_log(ZP_LOG_DEBUG, "clouddns change done", ZP_S("instance", rs->call->instance),
+           ZP_S("change", id->valuestring), ZP_I("polls", polls), ZP_END);
+    rc = 0;
+out:
+    cJSON_Delete(reply);
+    zp_buf_free(&path);
+    return rc;
+}
+
+static int cd_raced(struct zp_rs_op *rs, struct zp_err *err)
+{
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "the TXT set at %s in managed zone %s changed between each read and "
+                      "change, %d times; another client writes the same name, retry later",
+                      rs->rec->fqdn, ((const struct cd_op *)rs)->zone_shown, CD_ATTEMPTS);
+}
+
+static void cd_end(struct zp_rs_op *rs)
+{
+    struct cd_op *op = (struct cd_op *)rs;
+
+    zp_free_secret(op->token);
+    cJSON_Delete(op->set);
+    free(op->body);
+    cJSON_Delete(op->reply);
+}
+
+static const struct zp_rs_ops cd_rs = {
+    .type = "clouddns",
+    .what = CD_WHAT,
+    .zone_word = "zone",
+    .op_size = sizeof(struct cd_op),
+    .attempts = CD_ATTEMPTS,
+    .begin = cd_begin,
+    .read = cd_read,
+    .write = cd_write,
+    .raced = cd_raced,
+    .settle = cd_wait_done,
+    .end = cd_end,
+};
 
 const struct zp_provider_ops zp_prov_clouddns = {
     .type = "clouddns",
@@ -757,7 +729,7 @@ const struct zp_provider_ops zp_prov_clouddns = {
     .keys = cd_keys,
     .config_parse = cd_config_parse,
     .config_free = cd_config_free,
-    .present = cd_present,
-    .cleanup = cd_cleanup,
-    .verify = cd_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

@@ -10,8 +10,8 @@
  * compare-and-swap. UPSERT, which lego and acme.sh use, would silently drop
  * a value written meanwhile (the other half of an apex + wildcard pair).
  * After the change, GetChange is polled until Route 53 reports INSYNC.
- * The XML of replies and batches is route53_xml.c's, the settings are
- * route53_config.c's.
+ * rrset.h runs the read, the batch and the reads again; the XML of replies
+ * and batches is route53_xml.c's, the settings are route53_config.c's.
  *
  * Without accessKeyId and the secret access key (secretAccessKeyFile or
  * secretAccessKeySecretRef) an instance is ambient: when
@@ -36,6 +36,7 @@
 #include "providers/provider.h"
 #include "providers/route53_config_int.h"
 #include "providers/route53_int.h"
+#include "providers/rrset.h"
 #include "providers/sigv4.h"
 
 #define R53_API "/2013-04-01"
@@ -49,17 +50,20 @@
 #define R53_THROTTLE_MAX_MS 8000u
 #define R53_POLL_FIRST_MS 500u
 
-/* One present or cleanup. */
+/* One present or cleanup (rrset.h: rs.zone is rec->zone without the trailing dot). */
 struct r53_op {
-    const struct zp_r53_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
+    struct zp_rs_op rs;
     struct zp_buf secret;
     struct zp_awssts_creds tmp; /* ambient: the temporary credentials of this call */
     const char *key_id;         /* cfg->key_id or tmp.access_key_id */
     char who[320]; /* "access key AKIA…" or "role arn:…": who acts, for sentences */
     char zone_id[R53_ID_MAX];
     char rl_key[192];
+    struct zp_r53_rrset set;  /* the TXT set read */
+    struct zp_r53_rrset prev; /* the set a refused batch was written over */
+    int refused;              /* the last batch was refused (InvalidChangeBatch) */
+    char why[400];            /* Route 53's reason for that, fit to quote */
+    char change[R53_ID_MAX];  /* the change made, for GetChange */
 };
 
 static const char *const r53_keys[] = {
@@ -79,7 +83,7 @@ static void r53_log_reply(const struct r53_op *op, const char *action,
                                 op->tmp.session_token ? op->tmp.session_token : "", NULL};
     const char *const f[] = {"action", action, NULL};
 
-    zp_prov_log_reply(ZP_LOG_WARN, "route53 error reply", op->call, f, resp, NULL, sent);
+    zp_prov_log_reply(ZP_LOG_WARN, "route53 error reply", op->rs.call, f, resp, NULL, sent);
 }
 
 /* Text of a reply fit to quote: a message may echo what was signed (the session token too). */
@@ -89,7 +93,7 @@ static const char *r53_shown(const struct r53_op *op, const char *text, char *ou
                                 op->tmp.secret_access_key ? op->tmp.secret_access_key : "",
                                 op->tmp.session_token ? op->tmp.session_token : "", NULL};
 
-    return zp_prov_text(text, op->call, NULL, sent, out, outsz);
+    return zp_prov_text(text, op->rs.call, NULL, sent, out, outsz);
 }
 
 /*
@@ -100,7 +104,7 @@ static const char *r53_shown(const struct r53_op *op, const char *text, char *ou
 static int r53_explain_signer(const struct r53_op *op, const char *code, const char *msg,
                               struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
     const char *akid = op->who;
 
     if (cfg->sts != NULL && strcmp(code, "ExpiredToken") == 0)
@@ -155,20 +159,20 @@ static int r53_explain_denied(const struct r53_op *op, const char *action, const
                    "%s may not call route53:ListHostedZonesByName (AccessDenied), "
                    "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
                    "key's IAM policy, or set hostedZoneId to skip the lookup",
-                   akid, op->rec->zone);
+                   akid, op->rs.rec->zone);
     else if (strcmp(action, "GetChange") == 0)
         zp_err_set(err, ZP_EPERM,
                    "%s may not call route53:GetChange (AccessDenied); the change of "
                    "TXT at %s was made, but its progress cannot be followed: allow "
                    "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
-                   akid, op->rec->fqdn);
+                   akid, op->rs.rec->fqdn);
     else
         zp_err_set(err, ZP_EPERM,
                    "%s may not call route53:%s for TXT at %s in hosted zone %s "
                    "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
                    "IAM policy, with conditions that admit TXT records named %.*s",
-                   akid, action, op->rec->fqdn, zone, zone, (int)strlen(op->rec->fqdn) - 1,
-                   op->rec->fqdn);
+                   akid, action, op->rs.rec->fqdn, zone, zone, (int)strlen(op->rs.rec->fqdn) - 1,
+                   op->rs.rec->fqdn);
     return 1;
 }
 
@@ -177,7 +181,7 @@ static void r53_explain_status(const struct r53_op *op, const char *action, long
                                const char *code, const char *msg, const char *zone,
                                struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
 
     if (strcmp(code, "NoSuchHostedZone") == 0)
         zp_err_set(err, ZP_ENOTFOUND, "hosted zone %s does not exist in the AWS account of %s; %s",
@@ -187,7 +191,7 @@ static void r53_explain_status(const struct r53_op *op, const char *action, long
     else if (code[0] != '\0' && status >= 400 && status < 500)
         zp_err_set(err, ZP_EINVAL,
                    "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s", action,
-                   op->rec->fqdn, zone, code, msg);
+                   op->rs.rec->fqdn, zone, code, msg);
     else if (status >= 500)
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 answered HTTP %ld (%s) to %s: the service is failing or unavailable; "
@@ -203,7 +207,7 @@ static void r53_explain_status(const struct r53_op *op, const char *action, long
 static int r53_fail(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
                     struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
     const char *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
     char raw_code[64], raw_msg[400], code[64], msg[400];
 
@@ -233,7 +237,7 @@ struct r53_req {
 static int r53_req_init(const struct r53_op *op, struct r53_req *rq, const char *const *pairs,
                         size_t npairs, struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
 
     rq->key = (struct zp_sigv4_key){.access_key_id = op->key_id,
                                     .secret_access_key = op->tmp.secret_access_key
@@ -255,7 +259,7 @@ static int r53_req_init(const struct r53_op *op, struct r53_req *rq, const char 
                       zp_buf_str(&rq->query)) == -1 ||
         zp_buf_printf(&rq->h_host, "Host: %s", cfg->host) == -1)
         return zp_err_set(err, ZP_EINTERNAL, "the Route 53 request for %s is too long",
-                          op->rec->fqdn);
+                          op->rs.rec->fqdn);
     return 0;
 }
 
@@ -273,7 +277,7 @@ static void r53_req_free(struct r53_req *rq)
 static int r53_req_send(const struct r53_op *op, struct r53_req *rq, struct zp_http_resp *resp,
                         struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
     const char *body = rq->body;
     char sent_path[2048], date[ZP_SIGV4_DATE_LEN + 1];
 
@@ -292,7 +296,7 @@ static int r53_req_send(const struct r53_op *op, struct r53_req *rq, struct zp_h
         zp_sigv4_authorization(&rq->key, &sr, &rq->auth) == -1 ||
         zp_buf_printf(&rq->h_date, "X-Amz-Date: %s", date) == -1)
         return zp_err_set(err, ZP_EINTERNAL, "cannot sign the Route 53 request for %s",
-                          op->rec->fqdn);
+                          op->rs.rec->fqdn);
     const char *headers[] = {zp_buf_str(&rq->h_host),
                              zp_buf_str(&rq->h_date),
                              zp_buf_str(&rq->auth),
@@ -309,12 +313,12 @@ static int r53_req_send(const struct r53_op *op, struct r53_req *rq, struct zp_h
                               .headers = headers,
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->call->deadline_ms,
+                              .deadline_ms = op->rs.call->deadline_ms,
                               .max_response = R53_REPLY_MAX,
                               .ca_file = cfg->ca,
                               .what = R53_WHAT};
-    if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->call->deadline_ms, R53_WHAT, err) ==
-            -1 ||
+    if (zp_ratelimit_take(op->rl_key, R53_RATE, R53_BURST, op->rs.call->deadline_ms, R53_WHAT,
+                          err) == -1 ||
         zp_http_call(&req, resp, err) == -1)
         return -1;
     return 0;
@@ -338,17 +342,17 @@ static int r53_throttled(const struct r53_op *op, const char *method,
         return 0;
     /* Jitter keeps instances that were throttled together from retrying together. */
     wait = *backoff + zp_now_ms() % (*backoff / 4 + 1);
-    if (wait + 500u >= zp_ms_left(op->call->deadline_ms)) {
+    if (wait + 500u >= zp_ms_left(op->rs.call->deadline_ms)) {
         r53_log_reply(op, method, resp);
         /* The jittered wait differs every time: the log has it, the sentence does not. */
         zp_log(ZP_LOG_WARN, "route53 throttled past the deadline",
-               ZP_S("instance", op->call->instance), ZP_S("code", code), ZP_I("wait_ms", wait),
-               ZP_I("left_ms", zp_ms_left(op->call->deadline_ms)), ZP_END);
+               ZP_S("instance", op->rs.call->instance), ZP_S("code", code), ZP_I("wait_ms", wait),
+               ZP_I("left_ms", zp_ms_left(op->rs.call->deadline_ms)), ZP_END);
         zp_err_set(err, ZP_ERATELIMIT, ZP_HTTP_RATE_SENTENCE, R53_WHAT);
         err->upstream = 400;
         return -1;
     }
-    zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->call->instance),
+    zp_log(ZP_LOG_INFO, "route53 throttled", ZP_S("instance", op->rs.call->instance),
            ZP_S("code", code), ZP_I("wait_ms", wait), ZP_END);
     zp_sleep_ms(wait);
     *backoff = *backoff * 2 > R53_THROTTLE_MAX_MS ? R53_THROTTLE_MAX_MS : *backoff * 2;
@@ -401,7 +405,7 @@ static int r53_xml(const struct r53_op *op, const char *action, const struct zp_
 /* ListHostedZonesByName: the one public zone named rec->zone. */
 static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
 {
-    const char *zone = op->rec->zone, *name, *priv, *id;
+    const char *zone = op->rs.rec->zone, *name, *priv, *id;
     char dnsname[ZP_R53_NAME_MAX], next_id[R53_ID_MAX] = "";
     struct zp_http_resp resp;
     struct zp_r53_xml x = {0};
@@ -476,14 +480,16 @@ out:
 }
 
 /* ListResourceRecordSets from the TXT set at fqdn: that set, or found = 0. */
-static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *err)
+static int r53_read(struct zp_rs_op *rs, struct zp_err *err)
 {
-    const char *pairs[] = {"name", op->rec->fqdn, "type", "TXT", "maxitems", "1"};
+    struct r53_op *op = (struct r53_op *)rs;
+    const char *pairs[] = {"name", rs->rec->fqdn, "type", "TXT", "maxitems", "1"};
     struct zp_http_resp resp;
     struct zp_r53_xml x = {0};
     struct zp_buf path, why;
     int rc = -1;
 
+    zp_r53_rrset_free(&op->set);
     zp_http_resp_init(&resp);
     zp_buf_init(&path, 512);
     zp_buf_init(&why, 256);
@@ -497,13 +503,14 @@ static int r53_read(struct r53_op *op, struct zp_r53_rrset *set, struct zp_err *
     }
     if (r53_xml(op, "ListResourceRecordSets", &resp, &x, err) == -1)
         goto out;
-    if (zp_r53_rrset_read(&x, op->rec->fqdn, set, &why) == -1) {
+    if (zp_r53_rrset_read(&x, rs->rec->fqdn, &op->set, &why) == -1) {
         zp_err_set(err, ZP_ECONFIG,
                    "TXT at %s in hosted zone %s is %s, which zoneproof does not change; remove it "
                    "(another ACME client may have left it) or use a name without it",
-                   op->rec->fqdn, op->zone_id, zp_buf_str(&why));
+                   rs->rec->fqdn, op->zone_id, zp_buf_str(&why));
         goto out;
     }
+    rs->has = zp_r53_rrset_find(&op->set, rs->rec->value) >= 0;
     rc = 0;
 out:
     zp_http_resp_free(&resp);
@@ -514,18 +521,18 @@ out:
 }
 
 /*
- * ChangeResourceRecordSets. On success the change id; a batch refused with
- * InvalidChangeBatch sets *refused and its message instead (not an error).
+ * ChangeResourceRecordSets. On success the change id in op->change; a batch
+ * refused with InvalidChangeBatch sets op->refused and op->why instead (not
+ * an error).
  */
-static int r53_change(struct r53_op *op, const char *batch, char *id, size_t idsz, int *refused,
-                      char *why, size_t whysz, struct zp_err *err)
+static int r53_change(struct r53_op *op, const char *batch, struct zp_err *err)
 {
     struct zp_http_resp resp;
     struct zp_buf path;
     char code[64], raw[400], text[R53_ID_MAX + 8], *cid = text;
     int rc = -1;
 
-    *refused = 0;
+    op->refused = 0;
     zp_http_resp_init(&resp);
     zp_buf_init(&path, 512);
     zp_buf_printf(&path, R53_API "/hostedzone/%s/rrset/", op->zone_id);
@@ -535,10 +542,10 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
     if (resp.status == 400 &&
         zp_r53_error_parse(resp.body.data, resp.body.len, code, sizeof(code), raw, sizeof(raw)) &&
         strcmp(code, "InvalidChangeBatch") == 0) {
-        r53_shown(op, raw, why, whysz); /* the caller quotes it */
-        zp_log(ZP_LOG_INFO, "route53 batch refused", ZP_S("instance", op->call->instance),
-               ZP_S("fqdn", op->rec->fqdn), ZP_S("message", why), ZP_END);
-        *refused = 1;
+        r53_shown(op, raw, op->why, sizeof(op->why)); /* the caller quotes it */
+        zp_log(ZP_LOG_INFO, "route53 batch refused", ZP_S("instance", op->rs.call->instance),
+               ZP_S("fqdn", op->rs.rec->fqdn), ZP_S("message", op->why), ZP_END);
+        op->refused = 1;
         rc = 0;
         goto out;
     }
@@ -550,7 +557,7 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 accepted the change of TXT at %s but its answer "
                    "holds no change id",
-                   op->rec->fqdn);
+                   op->rs.rec->fqdn);
         goto out;
     }
     if (strncmp(cid, "/change/", 8) == 0)
@@ -559,10 +566,10 @@ static int r53_change(struct r53_op *op, const char *batch, char *id, size_t ids
         zp_err_set(err, ZP_ETRANSIENT,
                    "Route 53 accepted the change of TXT at %s but its answer "
                    "holds a change id that is not one",
-                   op->rec->fqdn);
+                   op->rs.rec->fqdn);
         goto out;
     }
-    zp_strlcpy(id, cid, idsz);
+    zp_strlcpy(op->change, cid, sizeof(op->change));
     rc = 0;
 out:
     zp_http_resp_free(&resp);
@@ -571,12 +578,14 @@ out:
 }
 
 /* GetChange until INSYNC (every Route 53 nameserver has the change) or the deadline. */
-static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
+static int r53_wait(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct r53_op *op = (struct r53_op *)rs;
+    const char *id = op->change;
     struct zp_http_resp resp;
     struct zp_buf path;
     char status[16];
-    uint64_t cap = op->cfg->poll_max_ms;
+    uint64_t cap = ((const struct zp_r53_cfg *)rs->cfg)->poll_max_ms;
     uint64_t interval = R53_POLL_FIRST_MS < cap ? R53_POLL_FIRST_MS : cap;
     int rc = -1;
 
@@ -596,14 +605,14 @@ static int r53_wait(struct r53_op *op, const char *id, struct zp_err *err)
                              sizeof(status)) &&
             strcmp(status, "INSYNC") == 0)
             break;
-        if (interval + 300u >= zp_ms_left(op->call->deadline_ms)) {
+        if (interval + 300u >= zp_ms_left(op->rs.call->deadline_ms)) {
             zp_log(ZP_LOG_INFO, "route53 change pending at deadline",
-                   ZP_S("instance", op->call->instance), ZP_S("change", id), ZP_END);
+                   ZP_S("instance", op->rs.call->instance), ZP_S("change", id), ZP_END);
             zp_err_set(err, ZP_ETIMEOUT,
                        "Route 53 accepted the change of TXT at %s, but it was not yet in sync on "
                        "Route 53's nameservers (PENDING) when the deadline ran out; a retry finds "
                        "it done",
-                       op->rec->fqdn);
+                       op->rs.rec->fqdn);
             goto out;
         }
         zp_sleep_ms(interval);
@@ -624,14 +633,15 @@ out:
  */
 static int r53_credentials(struct r53_op *op, struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = op->cfg;
+    const struct zp_r53_cfg *cfg = op->rs.cfg;
+    const struct zp_prov_call *call = op->rs.call;
 
     if (cfg->key_id != NULL) {
         op->key_id = cfg->key_id;
         snprintf(op->who, sizeof(op->who), "access key %s", cfg->key_id);
-        return zp_cred_read(&cfg->secret, op->call, &op->secret, err);
+        return zp_cred_read(&cfg->secret, call, &op->secret, err);
     }
-    if (!op->call->allow_ambient)
+    if (!call->allow_ambient)
         return zp_err_set(err, ZP_ECONFIG,
                           "route53 instance %s has no secretAccessKeyFile or "
                           "secretAccessKeySecretRef and the Issuer does not allow ambient "
@@ -640,11 +650,11 @@ static int r53_credentials(struct r53_op *op, struct zp_err *err)
                           "ClusterIssuer (cert-manager allows ambient credentials for "
                           "ClusterIssuers by default) or start cert-manager with "
                           "--issuer-ambient-credentials",
-                          op->call->instance ? op->call->instance : "(unnamed)");
+                          call->instance ? call->instance : "(unnamed)");
     const struct zp_awssts_src src = {
         .endpoint = cfg->sts_endpoint, .role_arn = cfg->role_arn, .ca_file = cfg->ca};
     const char *role = cfg->role_arn ? cfg->role_arn : getenv("AWS_ROLE_ARN");
-    if (zp_awssts_get(cfg->sts, &src, op->call->deadline_ms, &op->tmp, err) == -1)
+    if (zp_awssts_get(cfg->sts, &src, call->deadline_ms, &op->tmp, err) == -1)
         return -1;
     op->key_id = op->tmp.access_key_id;
     snprintf(op->who, sizeof(op->who), "role %s", role ? role : "(AWS_ROLE_ARN)");
@@ -652,135 +662,104 @@ static int r53_credentials(struct r53_op *op, struct zp_err *err)
 }
 
 /* The signing key, then the hosted zone: hostedZoneId, or the public zone named rec->zone. */
-static int r53_begin(struct r53_op *op, struct zp_err *err)
+static int r53_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
+    struct r53_op *op = (struct r53_op *)rs;
+    const struct zp_r53_cfg *cfg = rs->cfg;
+
+    snprintf(rs->zone, sizeof(rs->zone), "%.*s", (int)strlen(rs->rec->zone) - 1, rs->rec->zone);
     snprintf(op->rl_key, sizeof(op->rl_key), "route53:%s",
-             op->call->instance ? op->call->instance : "");
+             rs->call->instance ? rs->call->instance : "");
+    zp_buf_init(&op->secret, 4096);
     if (r53_credentials(op, err) == -1)
         return -1;
-    if (op->cfg->zone_id) {
-        snprintf(op->zone_id, sizeof(op->zone_id), "%s", op->cfg->zone_id);
+    if (cfg->zone_id) {
+        snprintf(op->zone_id, sizeof(op->zone_id), "%s", cfg->zone_id);
         return 0;
     }
     return r53_zone_lookup(op, err);
 }
 
-static int r53_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                      int del, struct zp_err *err)
+/* After a batch refused as invalid, a set read again unchanged: the batch itself was wrong. */
+static int r53_refusal(const struct r53_op *op, struct zp_err *err)
 {
-    const struct zp_r53_cfg *cfg = p;
-    struct r53_op op = {.cfg = cfg, .rec = rec, .call = call};
-    struct zp_r53_rrset set = {0}, prev = {0};
-    struct zp_buf quoted, batch;
-    char change[R53_ID_MAX] = "", why[400] = "";
-    int rc = -1, refused = 0;
-
-    zp_buf_init(&op.secret, 4096);
-    zp_buf_init(&quoted, 1024);
-    zp_buf_init(&batch, 256 * 1024);
-    if (strlen(rec->value) > 255) {
-        zp_err_set(err, ZP_EINVAL,
-                   "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
-                   rec->fqdn, strlen(rec->value));
-        goto out;
-    }
-    if (zp_txt_quote(rec->value, &quoted) == -1 || r53_begin(&op, err) == -1)
-        goto out;
-    for (int attempt = 1;; attempt++) {
-        if (r53_read(&op, &set, err) == -1)
-            goto out;
-        if ((zp_r53_rrset_find(&set, rec->value) >= 0) != del) {
-            zp_log(ZP_LOG_INFO, "route53 nothing to do", ZP_S("instance", call->instance),
-                   ZP_S("zone", op.zone_id), ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value),
-                   ZP_S("state", del ? "already gone" : "already there"), ZP_END);
-            rc = 0;
-            goto out;
-        }
-        if (refused && zp_r53_rrset_same(&set, &prev)) {
-            /* Nobody changed the set, so the refusal is about the batch itself. */
-            zp_err_set(err, ZP_EINVAL,
-                       "Route 53 refused the change of TXT at %s in hosted zone %s "
-                       "(InvalidChangeBatch): %.250s",
-                       rec->fqdn, op.zone_id, why);
-            goto out;
-        }
-        if (attempt > R53_CHANGE_TRIES) {
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "the TXT set at %s in hosted zone %s changed %d times while zoneproof "
-                       "tried to %s one value; something else keeps writing it, retry later",
-                       rec->fqdn, op.zone_id, R53_CHANGE_TRIES, del ? "remove" : "add");
-            goto out;
-        }
-        char **v = zp_xcalloc(set.n + 1, sizeof(*v));
-        size_t n = zp_r53_rrset_next(&set, del, rec->value, zp_buf_str(&quoted), v);
-        zp_buf_reset(&batch);
-        int b = zp_r53_batch(rec->fqdn, &set, v, n, set.found ? set.ttl : rec->ttl, &batch);
-        free(v);
-        if (b == -1) {
-            zp_err_set(err, ZP_EINVAL, "the TXT set at %s is too large to rewrite", rec->fqdn);
-            goto out;
-        }
-        if (r53_change(&op, zp_buf_str(&batch), change, sizeof(change), &refused, why, sizeof(why),
-                       err) == -1)
-            goto out;
-        if (!refused)
-            break;
-        zp_r53_rrset_free(&prev);
-        prev = set;
-        memset(&set, 0, sizeof(set));
-    }
-    zp_log(ZP_LOG_INFO, "route53 change", ZP_S("instance", call->instance),
-           ZP_S("action", del ? "delete" : "add"), ZP_S("zone", op.zone_id),
-           ZP_S("fqdn", rec->fqdn), ZP_S("value", rec->value), ZP_I("values_before", set.n),
-           ZP_S("change", change), ZP_END);
-    rc = r53_wait(&op, change, err);
-out:
-    if (rc == -1)
-        zp_log(ZP_LOG_WARN, "route53 update failed", ZP_S("instance", call->instance),
-               ZP_S("zone", op.zone_id), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg), ZP_END);
-    zp_buf_free_secret(&op.secret);
-    zp_awssts_creds_wipe(&op.tmp);
-    zp_buf_free(&quoted);
-    zp_buf_free(&batch);
-    zp_r53_rrset_free(&set);
-    zp_r53_rrset_free(&prev);
-    return rc;
+    if (!op->refused || !zp_r53_rrset_same(&op->set, &op->prev))
+        return 0;
+    return zp_err_set(err, ZP_EINVAL,
+                      "Route 53 refused the change of TXT at %s in hosted zone %s "
+                      "(InvalidChangeBatch): %.250s",
+                      op->rs.rec->fqdn, op->zone_id, op->why);
 }
 
-static int r53_present(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                       struct zp_err *err)
+/* One batch: DELETE of the set as read, CREATE of the set it must become; 1 when refused. */
+static int r53_write(struct zp_rs_op *rs, struct zp_err *err)
 {
-    return r53_update(cfg, rec, call, 0, err);
-}
-
-static int r53_cleanup(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
-                       struct zp_err *err)
-{
-    return r53_update(cfg, rec, call, 1, err);
-}
-
-/* doctor: the reads a Present starts with (the hosted zone, the TXT set at the name), no change. */
-static int r53_verify(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
-                      struct zp_err *err)
-{
-    struct r53_op op = {.cfg = p, .rec = rec, .call = call};
-    struct zp_r53_rrset set = {0};
+    struct r53_op *op = (struct r53_op *)rs;
+    const struct zp_r53_rrset *set = &op->set;
+    unsigned long ttl = set->found ? set->ttl : rs->rec->ttl;
+    struct zp_buf batch;
+    char **v;
     int rc = -1;
 
-    zp_buf_init(&op.secret, 4096);
-    if (r53_begin(&op, err) == -1 || r53_read(&op, &set, err) == -1)
+    if (r53_refusal(op, err) == -1)
+        return -1;
+    zp_buf_init(&batch, 256 * 1024);
+    v = zp_xcalloc(set->n + 1, sizeof(*v));
+    size_t n = zp_r53_rrset_next(set, rs->del, rs->rec->value, zp_buf_str(&rs->quoted), v);
+    if (zp_r53_batch(rs->rec->fqdn, set, v, n, ttl, &batch) == -1) {
+        zp_err_set(err, ZP_EINVAL, "the TXT set at %s is too large to rewrite", rs->rec->fqdn);
         goto out;
-    snprintf(err->msg, sizeof(err->msg),
-             "the Route 53 credentials can read zone %.*s and the TXT records at %.*s; whether "
-             "they may write shows only in a write test",
-             (int)strlen(rec->zone) - 1, rec->zone, (int)strlen(rec->fqdn) - 1, rec->fqdn);
-    rc = 0;
+    }
+    if (r53_change(op, zp_buf_str(&batch), err) == -1)
+        goto out;
+    rc = op->refused;
+    if (op->refused) { /* kept: the next read tells a race from a bad batch */
+        zp_r53_rrset_free(&op->prev);
+        op->prev = op->set;
+        memset(&op->set, 0, sizeof(op->set));
+    }
 out:
-    zp_buf_free_secret(&op.secret);
-    zp_awssts_creds_wipe(&op.tmp);
-    zp_r53_rrset_free(&set);
+    free(v);
+    zp_buf_free(&batch);
     return rc;
 }
+
+static int r53_raced(struct zp_rs_op *rs, struct zp_err *err)
+{
+    const struct r53_op *op = (const struct r53_op *)rs;
+
+    if (r53_refusal(op, err) == -1)
+        return -1;
+    return zp_err_set(err, ZP_ETRANSIENT,
+                      "the TXT set at %s in hosted zone %s changed %d times while zoneproof "
+                      "tried to %s one value; something else keeps writing it, retry later",
+                      rs->rec->fqdn, op->zone_id, R53_CHANGE_TRIES, rs->del ? "remove" : "add");
+}
+
+static void r53_end(struct zp_rs_op *rs)
+{
+    struct r53_op *op = (struct r53_op *)rs;
+
+    zp_buf_free_secret(&op->secret);
+    zp_awssts_creds_wipe(&op->tmp);
+    zp_r53_rrset_free(&op->set);
+    zp_r53_rrset_free(&op->prev);
+}
+
+const struct zp_rs_ops zp_r53_rs = {
+    .type = "route53",
+    .what = R53_WHAT,
+    .zone_word = "zone",
+    .op_size = sizeof(struct r53_op),
+    .one_string = 1,
+    .attempts = R53_CHANGE_TRIES,
+    .begin = r53_begin,
+    .read = r53_read,
+    .write = r53_write,
+    .raced = r53_raced,
+    .settle = r53_wait,
+    .end = r53_end,
+};
 
 const struct zp_provider_ops zp_prov_route53 = {
     .type = "route53",
@@ -788,7 +767,7 @@ const struct zp_provider_ops zp_prov_route53 = {
     .keys = r53_keys,
     .config_parse = zp_r53_config_parse,
     .config_free = zp_r53_config_free,
-    .present = r53_present,
-    .cleanup = r53_cleanup,
-    .verify = r53_verify,
+    .present = zp_rs_present,
+    .cleanup = zp_rs_cleanup,
+    .verify = zp_rs_verify,
 };

@@ -183,6 +183,7 @@ int zp_r53_config_parse(const struct zp_ynode *node, const char *path, void **cf
         goto out;
     cfg->region = zp_xstrdup(g.region);
     r53_set_signer(cfg, path, &g);
+    cfg->rs = &zp_r53_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;

@@ -1,7 +1,8 @@
 /*
  * route53_config_int.h — what route53.c uses of route53_config.c: the
  * settings of one route53 instance, read and checked once at start, and
- * the shape of a Route 53 id, which replies are held to as well.
+ * the shape of a Route 53 id, which replies are held to as well; and the
+ * one thing route53_config.c uses of route53.c, its rrset.h steps.
  */
 #ifndef ZP_PROVIDERS_ROUTE53_CONFIG_INT_H
 #define ZP_PROVIDERS_ROUTE53_CONFIG_INT_H
@@ -12,9 +13,11 @@
 
 struct zp_awssts;
 struct zp_err;
+struct zp_rs_ops;
 struct zp_ynode;
 
 struct zp_r53_cfg {
+    const struct zp_rs_ops *rs; /* first: rrset.h runs the calls, with zp_r53_rs */
     char *key_id;
     struct zp_cred secret; /* secretAccessKeyFile or secretAccessKeySecretRef */
     char *zone_id;         /* without "/hostedzone/"; NULL: found by the zone's name */
@@ -29,6 +32,9 @@ struct zp_r53_cfg {
     struct zp_awssts *sts;
     uint64_t poll_max_ms; /* pollInterval: the longest wait between two GetChange polls */
 };
+
+/* route53.c's steps for rrset.h, which every struct zp_r53_cfg starts with. */
+extern const struct zp_rs_ops zp_r53_rs;
 
 /* A route53 instance's settings into a new struct zp_r53_cfg in *cfgp. */
 int zp_r53_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,

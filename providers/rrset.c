@@ -27,6 +27,10 @@ static struct zp_rs_op *rs_open(void *cfg, const struct zp_record *rec,
     op->rec = rec;
     op->call = call;
     op->del = del;
+    /* The zone as messages name it, until begin says otherwise. */
+    zp_strlcpy(op->zone, rec->zone, sizeof(op->zone));
+    if (strlen(op->zone) > 1 && op->zone[strlen(op->zone) - 1] == '.')
+        op->zone[strlen(op->zone) - 1] = '\0';
     zp_buf_init(&op->quoted, 2 * strlen(rec->value) + 3); /* every byte escaped, quotes */
     return op;
 }

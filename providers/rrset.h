@@ -11,7 +11,10 @@
  * runs those steps in one order for all of them: read, nothing to do when
  * the value is already there (or already gone), write, and when the guard
  * says the set changed since the read, read and write again up to the
- * provider's number of attempts. It logs the outcome the same way for all
+ * provider's number of attempts. After the last refused write the set is
+ * read once more: a value someone else put there (or took away) ends the
+ * call as done, and Route 53 tells a batch refused for its own sake from a
+ * set that keeps changing. It logs the outcome the same way for all
  * and answers doctor's verify with the same reads a Present starts with.
  */
 #ifndef ZP_PROVIDERS_RRSET_H
@@ -58,7 +61,7 @@ struct zp_rs_ops {
     size_t op_size; /* sizeof the provider's op, at least sizeof(struct zp_rs_op) */
     int one_string; /* values past one character-string (255 bytes) are refused */
     int attempts;   /* writes tried while the guard says the set changed */
-    /* Credentials and the zone; fills op->zone. */
+    /* Credentials and the zone; sets op->zone when messages name another. */
     int (*begin)(struct zp_rs_op *op, struct zp_err *err);
     /* The set as it is now; sets op->has. Called again before each write. */
     int (*read)(struct zp_rs_op *op, struct zp_err *err);

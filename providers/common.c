@@ -581,13 +581,13 @@ int zp_prov_refuse(const struct zp_prov_refusal *tab, long status, const char *c
         "at the next attempt, and the provider's status page says whether it has an outage",
         "{what} answered HTTP {status} when asked to {doing}, which its API does not describe; "
         "the log holds the start of its answer"};
-    const char *all[2 * 12 + 3];
+    const char *all[2 * 16 + 3]; /* status, 16 names, NULL */
     const char *tmpl = status >= 500 ? fallback[0] : fallback[1];
     enum zp_errkind kind = status >= 500 ? ZP_ETRANSIENT : ZP_EINTERNAL;
     char st[24], msg[ZP_ERR_MSG_MAX];
     size_t n = 0;
 
-    for (; tab != NULL && tab->lo != 0; tab++)
+    for (; tab != NULL && tab->sentence != NULL; tab++)
         if (status >= tab->lo && status <= tab->hi &&
             (tab->code == NULL || (code != NULL && strcmp(tab->code, code) == 0))) {
             tmpl = tab->sentence;

@@ -207,7 +207,7 @@ int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_cal
 /*
  * A provider's refusals as a table: the first row whose statuses hold the
  * reply's and whose code (NULL: any) is the provider's error code gives the
- * error's kind and sentence. A row with lo 0 ends the table. The sentence is
+ * error's kind and sentence. A row without a sentence ends the table. The sentence is
  * a template: each {name} becomes the value vars gives it (name, value, …,
  * NULL; values are the caller's, made fit with zp_prov_text where they come
  * from outside), and {status} the reply's status.

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,42 @@ static const char *nc_shown(const struct nc_op *op, const char *text, char *out,
     return zp_prov_text(text, op->call, NULL, sent, out, outsz);
 }
 
+/*
+ * Namecheap's error numbers (its "status" here: the HTTP status is 200
+ * either way); the first digit is the class, 1 and 2 the caller's doing.
+ */
+#define NC_NOT_OURS                                                                                \
+    "domain {domain} is not in the Namecheap account of user {user}; check the zone, username, "   \
+    "or set domain to the domain registered at Namecheap"
+#define NC_REFUSED "Namecheap refused {command} for domain {domain}: error {status}: {text}"
+static const struct zp_prov_refusal nc_refusals[] = {
+    {1011102, 1011102, NULL, ZP_EAUTH,
+     "Namecheap rejected the API key of API user {apiuser}: it is invalid or API access is not "
+     "enabled; check {setting} and apiUser, and enable API access under Profile > Tools > "
+     "Namecheap API Access"},
+    {1011150, 1011150, NULL, ZP_EPERM,
+     "Namecheap refused the request from clientIp {ip}: that address is not whitelisted for API "
+     "user {apiuser} (or this host calls from another address); whitelist it under Profile > "
+     "Tools > Namecheap API Access, or set clientIp to the address this host calls from"},
+    {1011105, 1011105, NULL, ZP_ECONFIG,
+     "Namecheap says clientIp {ip} is invalid; set it to this host's public IPv4 address"},
+    {2019166, 2019166, NULL, ZP_ENOTFOUND, NC_NOT_OURS},
+    {2016166, 2016166, NULL, ZP_ENOTFOUND, NC_NOT_OURS},
+    {2030288, 2030288, NULL, ZP_ECONFIG,
+     "domain {domain} does not use Namecheap's DNS servers, so Namecheap cannot change its "
+     "records; switch it to Namecheap BasicDNS or PremiumDNS, or use a provider for the servers "
+     "it uses"},
+    {2030166, 2030166, NULL, ZP_EPERM,
+     "Namecheap user {user} may not edit the records of domain {domain}; give the user access to "
+     "the domain, or use its owner's account"},
+    {3013288, 3013288, NULL, ZP_EINVAL,
+     "domain {domain} has as many host records as Namecheap allows; remove some before issuing "
+     "certificates"},
+    {LONG_MIN, 2999999, NULL, ZP_EINVAL, NC_REFUSED},
+    {3000000, LONG_MAX, NULL, ZP_ETRANSIENT, NC_REFUSED},
+    {0},
+};
+
 /* The sentence for an <Error> in a reply. */
 static int nc_api_error(const struct nc_op *op, const char *command, const struct zp_nc_apierr *a,
                         struct zp_err *err)
@@ -236,66 +273,16 @@ static int nc_api_error(const struct nc_op *op, const char *command, const struc
     const struct nc_cfg *cfg = op->cfg;
     char shown[512];
     const char *text = nc_shown(op, a->text, shown, sizeof(shown));
+    const char *const vars[] = {
+        "domain",      op->domain, "user",         cfg->username, "apiuser",
+        cfg->api_user, "ip",       cfg->client_ip, "setting",     cfg->key.setting,
+        "command",     command,    "text",         text,          "what",
+        "Namecheap",   "doing",    command,        NULL};
 
     zp_log(ZP_LOG_WARN, "namecheap: error", ZP_S("instance", op->call->instance),
            ZP_S("command", command), ZP_S("domain", op->domain), ZP_I("number", a->number),
            ZP_S("text", text), ZP_END);
-    switch (a->number) {
-    case 1011102:
-        zp_err_set(err, ZP_EAUTH,
-                   "Namecheap rejected the API key of API user %s: it is invalid or API access is "
-                   "not enabled; check %s and apiUser, and enable API access under "
-                   "Profile > Tools > Namecheap API Access",
-                   cfg->api_user, cfg->key.setting);
-        break;
-    case 1011150:
-        zp_err_set(err, ZP_EPERM,
-                   "Namecheap refused the request from clientIp %s: that address is not "
-                   "whitelisted for API user %s (or this host calls from another address); "
-                   "whitelist it under Profile > Tools > Namecheap API Access, or set clientIp to "
-                   "the address this host calls from",
-                   cfg->client_ip, cfg->api_user);
-        break;
-    case 1011105:
-        zp_err_set(err, ZP_ECONFIG,
-                   "Namecheap says clientIp %s is invalid; set it to this host's "
-                   "public IPv4 address",
-                   cfg->client_ip);
-        break;
-    case 2019166:
-    case 2016166:
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "domain %s is not in the Namecheap account of user %s; check the zone, "
-                   "username, or set domain to the domain registered at Namecheap",
-                   op->domain, cfg->username);
-        break;
-    case 2030288:
-        zp_err_set(err, ZP_ECONFIG,
-                   "domain %s does not use Namecheap's DNS servers, so Namecheap cannot change "
-                   "its records; switch it to Namecheap BasicDNS or PremiumDNS, or use a provider "
-                   "for the servers it uses",
-                   op->domain);
-        break;
-    case 2030166:
-        zp_err_set(err, ZP_EPERM,
-                   "Namecheap user %s may not edit the records of domain %s; give the user "
-                   "access to the domain, or use its owner's account",
-                   cfg->username, op->domain);
-        break;
-    case 3013288:
-        zp_err_set(err, ZP_EINVAL,
-                   "domain %s has as many host records as Namecheap allows; remove some before "
-                   "issuing certificates",
-                   op->domain);
-        break;
-    default:
-        zp_err_set(err, a->number / 1000000 <= 2 ? ZP_EINVAL : ZP_ETRANSIENT,
-                   "Namecheap refused %s for domain %s: error %ld: %s", command, op->domain,
-                   a->number, text);
-        break;
-    }
-    err->upstream = (int)a->number;
-    return -1;
+    return zp_prov_refuse(nc_refusals, a->number, NULL, vars, err);
 }
 
 /*

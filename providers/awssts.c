@@ -7,7 +7,7 @@
  * because the kubelet rotates it. Credentials are fetched outside the
  * cache's mutex, so no call waits on another call's deadline; two calls
  * that miss at once both fetch, and the later answer replaces the earlier.
- * Replies are XML, read with expat by route53_xml.c (zp_r53_xml_parse),
+ * Replies are XML, read by xml.h with AWS's limits (zp_r53_xml_parse),
  * which wipes what it held of them.
  */
 #define _GNU_SOURCE /* timegm */
@@ -178,7 +178,7 @@ int zp_awssts_parse(const struct zp_buf *body, const char *role, struct zp_awsst
 {
     static const char *const names[] = {"AccessKeyId", "SecretAccessKey", "SessionToken"};
     char **const dst[] = {&out->access_key_id, &out->secret_access_key, &out->session_token};
-    struct zp_r53_xml x;
+    struct zp_xml x;
     char why[160] = "";
     const char *t;
     int rc = -1;
@@ -187,11 +187,11 @@ int zp_awssts_parse(const struct zp_buf *body, const char *role, struct zp_awsst
         goto out;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         /* expat never passes a NUL on (XML has none), so the text is all of the value. */
-        if ((t = zp_r53_xml_get(&x, 0, names[i])) == NULL || t[0] == '\0')
+        if ((t = zp_xml_get(&x, 0, names[i])) == NULL || t[0] == '\0')
             goto out;
         *dst[i] = zp_xstrdup(t);
     }
-    if ((t = zp_r53_xml_get(&x, 0, "Expiration")) == NULL ||
+    if ((t = zp_xml_get(&x, 0, "Expiration")) == NULL ||
         (*expires = parse_expiration(t)) == (time_t)-1)
         goto out;
     rc = 0;
@@ -201,7 +201,7 @@ out:
                    "AWS STS answered AssumeRoleWithWebIdentity for role %s without usable "
                    "credentials%s%s%s",
                    role, why[0] ? " (" : "", why, why[0] ? ")" : "");
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     return rc;
 }
 

@@ -2,23 +2,16 @@
  * namecheap_xml.c — owns the reading of Namecheap's XML replies and the
  * host list they carry.
  *
- * expat reads the replies into a small tree (elements, attributes, text).
- * A well-kept parser checks well-formedness, entities, character references,
- * encodings and namespaces (names are matched without them) better than the
- * hand-written one it replaced. Input controls nothing unbounded: depth,
- * elements, attributes and lengths are capped, and markup a Namecheap reply
- * does not contain is refused (a DTD, so no entity of its own; CDATA;
- * processing instructions). expat's protection against entity expansion
- * stays on as well. A reply cut short never parses: the root element would
- * not be closed.
+ * xml.h (expat) reads a reply into its elements, attributes and text under
+ * Namecheap's limits: depth, elements, attributes and lengths are capped,
+ * and markup a Namecheap reply does not contain is refused (a DTD, so no
+ * entity of its own; CDATA; processing instructions).
  *
  * On top of the parser, the replies are read as strictly: the host list
  * feeds a call that replaces every record of the domain, so a reply is used
  * only when every host and every field was understood.
  */
-#include <expat.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +22,7 @@
 #include "base/httpc.h"
 #include "base/mem.h"
 #include "providers/namecheap_int.h"
+#include "providers/xml.h"
 
 #define NC_DEPTH_MAX 16
 #define NC_NODES_MAX (ZP_NC_HOSTS_MAX + 256)
@@ -36,239 +30,22 @@
 #define NC_NAME_MAX 64
 #define NC_VALUE_MAX 16384 /* a long DKIM key is 1–2 KB */
 #define NC_TEXT_MAX 4096
-#define NC_NS_SEP '|' /* expat names "namespace|local"; a local name has no '|' */
 #define NC_MARKUP "markup a Namecheap reply does not contain (<!DOCTYPE, CDATA or <?)"
 
-/* ---- the parser --------------------------------------------------------------------------- */
+static const struct zp_xml_limits nc_limits = {.depth = NC_DEPTH_MAX,
+                                               .elems = NC_NODES_MAX,
+                                               .attrs = NC_ATTRS_MAX,
+                                               .name = NC_NAME_MAX,
+                                               .value = NC_VALUE_MAX,
+                                               .text = NC_TEXT_MAX,
+                                               .markup = NC_MARKUP,
+                                               .strict = 1};
 
-struct nc_node {
-    char name[NC_NAME_MAX + 1]; /* the local name */
-    size_t nattr;
-    char *attr[2 * NC_ATTRS_MAX]; /* name, value, name, value, … (local names, decoded values) */
-    struct zp_buf text;           /* character data, decoded */
-    struct nc_node *child, *last, *next;
-};
+/* ---- reading the elements ----------------------------------------------------------------- */
 
-struct nc_px {
-    XML_Parser p;
-    struct nc_node *root, *open[NC_DEPTH_MAX];
-    size_t depth, nodes;
-    char why[192];
-};
-
-static int px_fail(struct nc_px *px, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Stops expat; the first failure is the one reported. Always returns -1. */
-static int px_fail(struct nc_px *px, const char *fmt, ...)
+static int nd_blank(const struct zp_xml *x, size_t i)
 {
-    va_list ap;
-
-    if (px->why[0] == '\0') {
-        va_start(ap, fmt);
-        vsnprintf(px->why, sizeof(px->why), fmt, ap);
-        va_end(ap);
-        XML_StopParser(px->p, XML_FALSE);
-    }
-    return -1;
-}
-
-static void nd_free(struct nc_node *n)
-{
-    while (n != NULL) {
-        struct nc_node *next = n->next;
-        for (size_t i = 0; i < 2 * n->nattr; i++)
-            free(n->attr[i]);
-        zp_buf_free(&n->text);
-        nd_free(n->child); /* depth is capped, so this recursion is too */
-        free(n);
-        n = next;
-    }
-}
-
-static const char *nd_attr(const struct nc_node *n, const char *name)
-{
-    for (size_t i = 0; i < n->nattr; i++)
-        if (strcmp(n->attr[2 * i], name) == 0)
-            return n->attr[2 * i + 1];
-    return NULL;
-}
-
-static const char *px_local(const char *name)
-{
-    const char *sep = strrchr(name, NC_NS_SEP);
-
-    return sep != NULL ? sep + 1 : name;
-}
-
-static int px_attr(struct nc_px *px, struct nc_node *n, const char *name, const char *value)
-{
-    if (n->nattr == NC_ATTRS_MAX)
-        return px_fail(px, "more than %d attributes in <%s>", NC_ATTRS_MAX, n->name);
-    if (strlen(name) > NC_NAME_MAX)
-        return px_fail(px, "a name longer than %d characters", NC_NAME_MAX);
-    if (strlen(value) > NC_VALUE_MAX)
-        return px_fail(px, "a value longer than %d bytes", NC_VALUE_MAX);
-    /* expat compares names with their namespaces; what is read here is the local name. */
-    if (nd_attr(n, name) != NULL)
-        return px_fail(px, "attribute %s twice in <%s>", name, n->name);
-    n->attr[2 * n->nattr] = zp_xstrdup(name);
-    n->attr[2 * n->nattr + 1] = zp_xstrdup(value);
-    n->nattr++;
-    return 0;
-}
-
-static void XMLCALL px_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-    struct nc_px *px = ud;
-    struct nc_node *n, *up = px->depth > 0 ? px->open[px->depth - 1] : NULL;
-
-    if (px->why[0] != '\0')
-        return;
-    if (px->depth == NC_DEPTH_MAX || px->nodes == NC_NODES_MAX) {
-        px_fail(px,
-                px->depth == NC_DEPTH_MAX ? "elements nested more than %d deep"
-                                          : "more than %d elements",
-                px->depth == NC_DEPTH_MAX ? NC_DEPTH_MAX : NC_NODES_MAX);
-        return;
-    }
-    if (strlen(px_local(name)) > NC_NAME_MAX) {
-        px_fail(px, "a name longer than %d characters", NC_NAME_MAX);
-        return;
-    }
-    n = zp_xcalloc(1, sizeof(*n));
-    snprintf(n->name, sizeof(n->name), "%s", px_local(name));
-    zp_buf_init(&n->text, NC_TEXT_MAX);
-    px->nodes++;
-    if (up == NULL)
-        px->root = n;
-    else if (up->last != NULL)
-        up->last->next = n;
-    else
-        up->child = n;
-    if (up != NULL)
-        up->last = n;
-    px->open[px->depth++] = n;
-    for (size_t i = 0; atts[i] != NULL; i += 2)
-        if (px_attr(px, n, px_local(atts[i]), atts[i + 1]) == -1)
-            return;
-}
-
-static void XMLCALL px_end(void *ud, const XML_Char *name)
-{
-    struct nc_px *px = ud;
-
-    if (px->why[0] == '\0')
-        px->depth--;
-}
-
-static void XMLCALL px_text(void *ud, const XML_Char *s, int len)
-{
-    struct nc_px *px = ud;
-    struct zp_buf *t;
-
-    if (px->why[0] != '\0' || px->depth == 0)
-        return;
-    t = &px->open[px->depth - 1]->text;
-    if (zp_buf_append(t, s, (size_t)len) == -1)
-        px_fail(px, "a value longer than %zu bytes", t->max);
-}
-
-static void XMLCALL px_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int internal)
-{
-    px_fail(ud, NC_MARKUP);
-}
-
-static void XMLCALL px_entity(void *ud, const XML_Char *name, int param, const XML_Char *value,
-                              int len, const XML_Char *base, const XML_Char *sysid,
-                              const XML_Char *pubid, const XML_Char *notation)
-{
-    px_fail(ud, NC_MARKUP);
-}
-
-static void XMLCALL px_cdata(void *ud)
-{
-    px_fail(ud, NC_MARKUP);
-}
-
-static void XMLCALL px_pi(void *ud, const XML_Char *target, const XML_Char *data)
-{
-    px_fail(ud, NC_MARKUP);
-}
-
-/* Why expat refused the reply, in the words of the sentence. */
-static void px_syntax(struct nc_px *px, const char *body, size_t len)
-{
-    enum XML_Error code = XML_GetErrorCode(px->p);
-    size_t lead = 0;
-
-    while (lead < len && body[lead] != '\0' && strchr(" \t\r\n", body[lead]) != NULL)
-        lead++;
-    /* Whatever was being read when the bytes ran out, the cause is the same. */
-    if (code == XML_ERROR_UNCLOSED_TOKEN || code == XML_ERROR_PARTIAL_CHAR ||
-        code == XML_ERROR_UNCLOSED_CDATA_SECTION || (code == XML_ERROR_NO_ELEMENTS && px->root))
-        px_fail(px, "the reply is cut short");
-    else if (code == XML_ERROR_NO_ELEMENTS)
-        px_fail(px, "the reply is empty");
-    else if (px->root == NULL && XML_GetCurrentByteIndex(px->p) == (XML_Index)lead &&
-             (code == XML_ERROR_SYNTAX || code == XML_ERROR_INVALID_TOKEN))
-        px_fail(px, "the reply is not XML");
-    else if (code == XML_ERROR_JUNK_AFTER_DOC_ELEMENT && px->root != NULL)
-        px_fail(px, "content after </%s>", px->root->name);
-    else
-        px_fail(px, "not well-formed XML at line %lu, column %lu: %s",
-                (unsigned long)XML_GetCurrentLineNumber(px->p),
-                (unsigned long)XML_GetCurrentColumnNumber(px->p) + 1, XML_ErrorString(code));
-}
-
-/* The whole document as a tree; NULL with a phrase in why when it is refused. */
-static struct nc_node *px_document(const char *body, size_t len, char *why, size_t whysz)
-{
-    static const XML_Memory_Handling_Suite mm = {zp_xmalloc, zp_xrealloc, free};
-    static const XML_Char sep = NC_NS_SEP;
-    struct nc_px px = {0};
-
-    if (len > INT_MAX) {
-        snprintf(why, whysz, "a reply longer than %d bytes", INT_MAX);
-        return NULL;
-    }
-    px.p = XML_ParserCreate_MM(NULL, &mm, &sep); /* cannot fail: zp_xmalloc aborts instead */
-    XML_SetUserData(px.p, &px);
-    XML_SetElementHandler(px.p, px_start, px_end);
-    XML_SetCharacterDataHandler(px.p, px_text);
-    XML_SetStartDoctypeDeclHandler(px.p, px_doctype);
-    XML_SetEntityDeclHandler(px.p, px_entity);
-    XML_SetStartCdataSectionHandler(px.p, px_cdata);
-    XML_SetProcessingInstructionHandler(px.p, px_pi);
-    if (XML_Parse(px.p, body, (int)len, XML_TRUE) != XML_STATUS_OK) {
-        px_syntax(&px, body, len); /* a no-op when a handler refused the reply first */
-        nd_free(px.root);
-        px.root = NULL;
-        snprintf(why, whysz, "%s", px.why);
-    }
-    XML_ParserFree(px.p);
-    return px.root;
-}
-
-/* ---- reading the tree --------------------------------------------------------------------- */
-
-/* The only child called name; NULL if there is none, or more than one (*count says which). */
-static const struct nc_node *nd_child(const struct nc_node *n, const char *name, int *count)
-{
-    const struct nc_node *found = NULL;
-
-    *count = 0;
-    for (const struct nc_node *c = n->child; c; c = c->next)
-        if (strcmp(c->name, name) == 0) {
-            found = c;
-            (*count)++;
-        }
-    return *count == 1 ? found : NULL;
-}
-
-static int nd_blank(const struct nc_node *n)
-{
-    const char *t = zp_buf_str(&n->text);
+    const char *t = x->e[i].text;
 
     return t[strspn(t, " \t\r\n")] == '\0';
 }
@@ -285,20 +62,18 @@ static int nc_fail(struct zp_err *err, enum zp_errkind kind, const char *what, c
                             "Namecheap's dashboard");
 }
 
-/* The first <Error> of <Errors>, made safe to quote. */
-static int nc_apierr(const struct nc_node *errors, struct zp_nc_apierr *a)
+/* The first <Error> of <Errors> (errors -1: none), made safe to quote. */
+static int nc_apierr(const struct zp_xml *x, long errors, struct zp_nc_apierr *a)
 {
-    const struct nc_node *e;
+    long e = errors >= 0 ? zp_xml_find(x, (size_t)errors + 1, x->e[errors].end, "Error") : -1;
     const char *num, *t;
     size_t i = 0;
 
-    for (e = errors ? errors->child : NULL; e && strcmp(e->name, "Error") != 0; e = e->next)
-        ;
-    if (e == NULL)
+    if (e < 0)
         return 0;
-    num = nd_attr(e, "Number");
+    num = zp_xml_attr(x, (size_t)e, "Number");
     a->number = num ? strtol(num, NULL, 10) : 0;
-    t = zp_buf_str(&e->text);
+    t = x->e[e].text;
     t += strspn(t, " \t\r\n");
     for (; t[i] && i < sizeof(a->text) - 1; i++)
         a->text[i] = ((unsigned char)t[i] >= 0x20 && (unsigned char)t[i] < 0x7f) ? t[i] : ' ';
@@ -312,36 +87,36 @@ static int nc_apierr(const struct nc_node *errors, struct zp_nc_apierr *a)
  * The parts every reply shares: <ApiResponse Status="OK">, an empty
  * <Errors>, and the one <CommandResponse Type="command">.
  */
-static int nc_envelope(const struct nc_node *root, const char *command, const char *what,
-                       const char *domain, const struct nc_node **cr, struct zp_nc_apierr *apierr,
+static int nc_envelope(const struct zp_xml *x, const char *command, const char *what,
+                       const char *domain, long *cr, struct zp_nc_apierr *apierr,
                        struct zp_err *err)
 {
-    const char *status = nd_attr(root, "Status"), *type;
-    const struct nc_node *errors;
+    const char *status = zp_xml_attr(x, 0, "Status"), *type;
+    long errors;
     char why[160];
     int count;
 
-    if (strcmp(root->name, "ApiResponse") != 0) {
-        snprintf(why, sizeof(why), "its root element is <%s>, not <ApiResponse>", root->name);
+    if (strcmp(x->e[0].name, "ApiResponse") != 0) {
+        snprintf(why, sizeof(why), "its root element is <%s>, not <ApiResponse>", x->e[0].name);
         return nc_fail(err, ZP_ETRANSIENT, what, domain, why);
     }
-    errors = nd_child(root, "Errors", &count);
+    errors = zp_xml_child(x, 0, "Errors", &count);
     if (count > 1)
         return nc_fail(err, ZP_ETRANSIENT, what, domain, "<Errors> appears twice");
-    if (nc_apierr(errors, apierr))
+    if (nc_apierr(x, errors, apierr))
         return 1;
     if (status == NULL || strcmp(status, "OK") != 0) {
         snprintf(why, sizeof(why), "Status is \"%.32s\" without an <Error>",
                  status ? status : "(missing)");
         return nc_fail(err, ZP_ETRANSIENT, what, domain, why);
     }
-    if (errors != NULL && errors->child != NULL)
+    if (errors >= 0 && x->e[errors].end > (size_t)errors + 1)
         return nc_fail(err, ZP_ETRANSIENT, what, domain, "<Errors> is not empty");
-    *cr = nd_child(root, "CommandResponse", &count);
-    if (*cr == NULL)
+    *cr = zp_xml_child(x, 0, "CommandResponse", &count);
+    if (*cr < 0)
         return nc_fail(err, ZP_ETRANSIENT, what, domain,
                        count ? "<CommandResponse> appears twice" : "it has no <CommandResponse>");
-    type = nd_attr(*cr, "Type");
+    type = zp_xml_attr(x, (size_t)*cr, "Type");
     if (type == NULL || strcasecmp(type, command) != 0) {
         snprintf(why, sizeof(why), "it answers %.64s, not %s", type ? type : "(no Type)", command);
         return nc_fail(err, ZP_ETRANSIENT, what, domain, why);
@@ -379,21 +154,21 @@ static int nc_hostname_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.*@") == n;
 }
 
-static int nc_read_host(const struct nc_node *h, const char *domain, struct zp_nc_hosts *hosts,
-                        struct zp_err *err)
+static int nc_read_host(const struct zp_xml *x, size_t h, const char *domain,
+                        struct zp_nc_hosts *hosts, struct zp_err *err)
 {
     static const char *const fields[] = {"Name", "Type", "Address", "MXPref", "TTL"};
-    const char *v[5], *active = nd_attr(h, "IsActive");
+    const char *v[5], *active = zp_xml_attr(x, h, "IsActive");
     char why[192];
 
-    if (strcasecmp(h->name, "host") != 0) {
-        snprintf(why, sizeof(why), "an element <%s> among the hosts", h->name);
+    if (strcasecmp(x->e[h].name, "host") != 0) {
+        snprintf(why, sizeof(why), "an element <%s> among the hosts", x->e[h].name);
         return nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, why);
     }
-    if (h->child != NULL || !nd_blank(h))
+    if (x->e[h].end > h + 1 || !nd_blank(x, h))
         return nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, "a <host> with content");
     for (int i = 0; i < 5; i++)
-        if ((v[i] = nd_attr(h, fields[i])) == NULL) {
+        if ((v[i] = zp_xml_attr(x, h, fields[i])) == NULL) {
             snprintf(why, sizeof(why), "a host without %s", fields[i]);
             return nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, why);
         }
@@ -426,30 +201,30 @@ static int nc_read_host(const struct nc_node *h, const char *domain, struct zp_n
 int zp_nc_parse_gethosts(const char *body, size_t len, const char *domain,
                          struct zp_nc_hosts *hosts, struct zp_nc_apierr *apierr, struct zp_err *err)
 {
-    struct nc_node *root;
-    const struct nc_node *cr = NULL, *res;
+    struct zp_xml x;
     const char *d, *ours, *email;
     char why[192];
+    long cr = -1, res;
     int rc = -1, count;
 
     memset(hosts, 0, sizeof(*hosts));
     memset(apierr, 0, sizeof(*apierr));
-    if ((root = px_document(body, len, why, sizeof(why))) == NULL)
+    if (zp_xml_parse(body, len, &nc_limits, &x, why, sizeof(why)) == -1)
         return nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, why);
-    if ((rc = nc_envelope(root, "namecheap.domains.dns.getHosts", "getHosts", domain, &cr, apierr,
+    if ((rc = nc_envelope(&x, "namecheap.domains.dns.getHosts", "getHosts", domain, &cr, apierr,
                           err)) != 0)
         goto out;
     rc = -1;
-    res = nd_child(cr, "DomainDNSGetHostsResult", &count);
-    if (res == NULL) {
+    res = zp_xml_child(&x, (size_t)cr, "DomainDNSGetHostsResult", &count);
+    if (res < 0) {
         nc_fail(err, ZP_ETRANSIENT, "getHosts", domain,
                 count ? "<DomainDNSGetHostsResult> appears twice"
                       : "it has no <DomainDNSGetHostsResult>");
         goto out;
     }
-    d = nd_attr(res, "Domain");
-    ours = nd_attr(res, "IsUsingOurDNS");
-    email = nd_attr(res, "EmailType");
+    d = zp_xml_attr(&x, (size_t)res, "Domain");
+    ours = zp_xml_attr(&x, (size_t)res, "IsUsingOurDNS");
+    email = zp_xml_attr(&x, (size_t)res, "EmailType");
     if (d == NULL || strcasecmp(d, domain) != 0) {
         snprintf(why, sizeof(why), "it is about domain %.64s", d ? d : "(none)");
         nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, why);
@@ -474,45 +249,45 @@ int zp_nc_parse_gethosts(const char *body, size_t len, const char *domain,
         nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, "EmailType is malformed");
         goto out;
     }
-    if (!nd_blank(res)) {
+    if (!nd_blank(&x, (size_t)res)) {
         nc_fail(err, ZP_ETRANSIENT, "getHosts", domain, "text among the hosts");
         goto out;
     }
     hosts->email_type = email && email[0] ? zp_xstrdup(email) : NULL;
-    for (const struct nc_node *h = res->child; h; h = h->next)
-        if (nc_read_host(h, domain, hosts, err) == -1)
+    for (size_t h = (size_t)res + 1; h < x.e[res].end; h = x.e[h].end)
+        if (nc_read_host(&x, h, domain, hosts, err) == -1)
             goto out;
     rc = 0;
 out:
     if (rc != 0)
         zp_nc_hosts_free(hosts);
-    nd_free(root);
+    zp_xml_free(&x);
     return rc;
 }
 
 int zp_nc_parse_sethosts(const char *body, size_t len, const char *domain,
                          struct zp_nc_apierr *apierr, struct zp_err *err)
 {
-    struct nc_node *root;
-    const struct nc_node *cr = NULL, *res;
+    struct zp_xml x;
     const char *d, *ok;
     char why[192];
+    long cr = -1, res;
     int rc, count;
 
     memset(apierr, 0, sizeof(*apierr));
-    if ((root = px_document(body, len, why, sizeof(why))) == NULL)
+    if (zp_xml_parse(body, len, &nc_limits, &x, why, sizeof(why)) == -1)
         return nc_fail(err, ZP_ETRANSIENT, "setHosts", domain, why);
-    rc = nc_envelope(root, "namecheap.domains.dns.setHosts", "setHosts", domain, &cr, apierr, err);
+    rc = nc_envelope(&x, "namecheap.domains.dns.setHosts", "setHosts", domain, &cr, apierr, err);
     if (rc == 0) {
-        res = nd_child(cr, "DomainDNSSetHostsResult", &count);
-        d = res ? nd_attr(res, "Domain") : NULL;
-        ok = res ? nd_attr(res, "IsSuccess") : NULL;
-        if (res == NULL || d == NULL || strcasecmp(d, domain) != 0 || ok == NULL ||
+        res = zp_xml_child(&x, (size_t)cr, "DomainDNSSetHostsResult", &count);
+        d = res >= 0 ? zp_xml_attr(&x, (size_t)res, "Domain") : NULL;
+        ok = res >= 0 ? zp_xml_attr(&x, (size_t)res, "IsSuccess") : NULL;
+        if (res < 0 || d == NULL || strcasecmp(d, domain) != 0 || ok == NULL ||
             strcmp(ok, "true") != 0)
             rc = nc_fail(err, ZP_ETRANSIENT, "setHosts", domain,
                          "it does not say IsSuccess=\"true\" for the domain");
     }
-    nd_free(root);
+    zp_xml_free(&x);
     return rc;
 }
 

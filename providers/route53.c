@@ -389,7 +389,7 @@ out:
 
 /* A 200 reply as XML: -1 with a sentence when it is not XML that can be read. */
 static int r53_xml(const struct r53_op *op, const char *action, const struct zp_http_resp *resp,
-                   struct zp_r53_xml *x, struct zp_err *err)
+                   struct zp_xml *x, struct zp_err *err)
 {
     char why[160];
 
@@ -408,7 +408,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
     const char *zone = op->rs.rec->zone, *name, *priv, *id;
     char dnsname[ZP_R53_NAME_MAX], next_id[R53_ID_MAX] = "";
     struct zp_http_resp resp;
-    struct zp_r53_xml x = {0};
+    struct zp_xml x = {0};
     int found = 0, privates = 0, done = 0, rc = -1;
     long hz;
 
@@ -418,7 +418,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
         dnsname[strlen(dnsname) - 1] = '\0';
     for (int page = 0; page < R53_ZONE_PAGES && !done; page++) {
         const char *pairs[] = {"dnsname", dnsname, "maxitems", "10", "hostedzoneid", next_id};
-        zp_r53_xml_free(&x);
+        zp_xml_free(&x);
         if (r53_send(op, "GET", R53_API "/hostedzonesbyname", pairs, next_id[0] ? 3 : 2, NULL,
                      &resp, err) == -1)
             goto out;
@@ -429,11 +429,11 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
         if (r53_xml(op, "ListHostedZonesByName", &resp, &x, err) == -1)
             goto out;
         /* Ordered by name from dnsname on: the zones of that name first, then others. */
-        for (size_t i = 0; !done && (hz = zp_r53_xml_find(&x, i, x.n, "HostedZone")) >= 0;
+        for (size_t i = 0; !done && (hz = zp_xml_find(&x, i, x.n, "HostedZone")) >= 0;
              i = x.e[hz].end) {
-            name = zp_r53_xml_get(&x, (size_t)hz, "Name");
-            priv = zp_r53_xml_get(&x, (size_t)hz, "PrivateZone");
-            id = zp_r53_xml_get(&x, (size_t)hz, "Id");
+            name = zp_xml_get(&x, (size_t)hz, "Name");
+            priv = zp_xml_get(&x, (size_t)hz, "PrivateZone");
+            id = zp_xml_get(&x, (size_t)hz, "Id");
             if (id != NULL && strncmp(id, "/hostedzone/", 12) == 0)
                 id += 12;
             if (name == NULL || !zp_r53_name_eq(name, zone)) {
@@ -453,11 +453,11 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
                 found = 1;
             }
         }
-        name = zp_r53_xml_get(&x, 0, "IsTruncated");
-        id = zp_r53_xml_get(&x, 0, "NextHostedZoneId");
+        name = zp_xml_get(&x, 0, "IsTruncated");
+        id = zp_xml_get(&x, 0, "NextHostedZoneId");
         if (!done &&
             (name == NULL || strcmp(name, "true") != 0 || id == NULL ||
-             (name = zp_r53_xml_get(&x, 0, "NextDNSName")) == NULL || !zp_r53_name_eq(name, zone)))
+             (name = zp_xml_get(&x, 0, "NextDNSName")) == NULL || !zp_r53_name_eq(name, zone)))
             done = 1;
         if (!done)
             snprintf(next_id, sizeof(next_id), "%s",
@@ -475,7 +475,7 @@ static int r53_zone_lookup(struct r53_op *op, struct zp_err *err)
     rc = 0;
 out:
     zp_http_resp_free(&resp);
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     return rc;
 }
 
@@ -485,7 +485,7 @@ static int r53_read(struct zp_rs_op *rs, struct zp_err *err)
     struct r53_op *op = (struct r53_op *)rs;
     const char *pairs[] = {"name", rs->rec->fqdn, "type", "TXT", "maxitems", "1"};
     struct zp_http_resp resp;
-    struct zp_r53_xml x = {0};
+    struct zp_xml x = {0};
     struct zp_buf path, why;
     int rc = -1;
 
@@ -514,7 +514,7 @@ static int r53_read(struct zp_rs_op *rs, struct zp_err *err)
     rc = 0;
 out:
     zp_http_resp_free(&resp);
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     zp_buf_free(&path);
     zp_buf_free(&why);
     return rc;

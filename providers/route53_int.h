@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "providers/xml.h"
+
 struct zp_buf;
 
 #define R53_ID_MAX 64 /* hosted zone and change ids: Z…, C…, 32 characters at most */
@@ -23,34 +25,13 @@ struct zp_r53_rrset {
 };
 
 /*
- * A reply as expat read it: its elements in document order, each with its
- * local name (any namespace dropped) and its own text, decoded. The
- * elements inside e[i] are e[i + 1] up to e[e[i].end - 1].
+ * Reads a reply with xml.h under AWS's limits: -1 with a phrase in why
+ * (whysz may be 0) when it is not well-formed XML, has a DTD, or has an
+ * element whose text is longer than textmax bytes. x is empty then; free it
+ * with zp_xml_free either way.
  */
-struct zp_r53_elem {
-    char *name;
-    char *text; /* "" when none */
-    size_t end;
-};
-
-struct zp_r53_xml {
-    size_t n;
-    struct zp_r53_elem *e;
-};
-
-/*
- * Reads a reply with expat. -1 with a phrase in why (whysz may be 0) when it
- * is not well-formed XML, has a DTD, or has an element whose text is longer
- * than textmax bytes. x is empty then; free it either way.
- */
-int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_r53_xml *x, char *why,
+int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_xml *x, char *why,
                      size_t whysz);
-/* Frees x, wiping the texts (an STS reply holds secrets). */
-void zp_r53_xml_free(struct zp_r53_xml *x);
-/* The index of the first element called name in e[from, to), or -1. */
-long zp_r53_xml_find(const struct zp_r53_xml *x, size_t from, size_t to, const char *name);
-/* The text of the first element called name inside e[i]; NULL when there is none. */
-const char *zp_r53_xml_get(const struct zp_r53_xml *x, size_t i, const char *name);
 /*
  * The text of the first element called name in a reply, into out: 1 when the
  * reply is well-formed XML with such an element, whose text fits in out.
@@ -63,7 +44,7 @@ int zp_r53_name_eq(const char *got, const char *want);
  * that one (found = 0 otherwise). -1 with a phrase in why for a set that
  * zoneproof must not rewrite (a routing policy, an alias).
  */
-int zp_r53_rrset_read(const struct zp_r53_xml *x, const char *fqdn, struct zp_r53_rrset *set,
+int zp_r53_rrset_read(const struct zp_xml *x, const char *fqdn, struct zp_r53_rrset *set,
                       struct zp_buf *why);
 void zp_r53_rrset_free(struct zp_r53_rrset *set);
 /* Whether two reads returned the same set: then a refused batch was not a race. */

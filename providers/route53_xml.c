@@ -1,21 +1,16 @@
 /*
  * route53_xml.c — Route 53's XML: reading its replies (record sets, errors,
  * names with \NNN escapes) and writing change batches. AWS STS replies are
- * read here too (awssts.c). Pure functions, unit-tested on their own
- * (tests/unit/providers/test_route53.c).
+ * read with the same limits (awssts.c). Pure functions, unit-tested on their
+ * own (tests/unit/providers/test_route53.c).
  *
- * Replies are read with expat rather than by hand: it checks that a reply
- * is well-formed and decodes entities, character references, CDATA and
- * namespaces (elements are matched by local name). What a reply controls is
- * bounded: no DTD (so no entity of its own; expat's protection against
- * entity expansion stays on as well), a cap on each element's text, on
- * nesting and on the number of elements. expat's memory is wiped when freed,
- * since an STS reply holds a secret key and a session token.
+ * Replies are read by xml.h (expat): well-formedness, entities, CDATA and
+ * namespaces are its job, and elements are matched by local name. What a
+ * reply controls is bounded here: no DTD, a cap on each element's text, on
+ * nesting and on the number of elements.
  */
 #include <ctype.h>
-#include <expat.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,201 +22,39 @@
 #include "providers/route53_int.h"
 
 #define R53_XMLNS "https://route53.amazonaws.com/doc/2013-04-01/"
-#define R53_NS_SEP '|' /* expat names "namespace|local"; a local name has no '|' */
 #define R53_DEPTH_MAX 32
 #define R53_ELEMS_MAX 8192 /* a full page of record sets is a few hundred */
 #define R53_ERROR_TEXT_MAX 8192
 
-/* ---- reading: expat into a list of elements ----------------------------------------------- */
+/* ---- reading: xml.h with AWS's limits ---------------------------------------------------- */
 
-union px_head { /* before each block expat asks for: its size, for the wipe */
-    size_t n;
-    max_align_t align;
-};
-
-static void *px_malloc(size_t n)
-{
-    union px_head *h = zp_xmalloc(sizeof(*h) + n);
-
-    h->n = n;
-    return h + 1;
-}
-
-static void px_free(void *p)
-{
-    union px_head *h = p;
-
-    if (p == NULL)
-        return;
-    zp_wipe(p, h[-1].n);
-    free(h - 1);
-}
-
-static void *px_realloc(void *p, size_t n)
-{
-    void *q = px_malloc(n);
-    size_t old = p != NULL ? ((union px_head *)p)[-1].n : 0;
-
-    if (p != NULL)
-        memcpy(q, p, old < n ? old : n);
-    px_free(p);
-    return q;
-}
-
-struct r53_px {
-    XML_Parser p;
-    struct zp_r53_xml *x;
-    size_t cap, textmax, depth, open[R53_DEPTH_MAX];
-    struct zp_buf text[R53_DEPTH_MAX]; /* of each open element */
-    char *why;
-    size_t whysz;
-    int failed;
-};
-
-static void px_fail(struct r53_px *px, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void px_fail(struct r53_px *px, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!px->failed && px->whysz > 0) {
-        va_start(ap, fmt);
-        vsnprintf(px->why, px->whysz, fmt, ap);
-        va_end(ap);
-    }
-    px->failed = 1;
-    XML_StopParser(px->p, XML_FALSE);
-}
-
-static void XMLCALL px_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-    struct r53_px *px = ud;
-    struct zp_r53_xml *x = px->x;
-    const char *local = strrchr(name, R53_NS_SEP);
-
-    if (px->failed)
-        return;
-    if (px->depth == R53_DEPTH_MAX || x->n == R53_ELEMS_MAX) {
-        px_fail(px,
-                px->depth == R53_DEPTH_MAX ? "elements nested more than %d deep"
-                                           : "more than %d elements",
-                px->depth == R53_DEPTH_MAX ? R53_DEPTH_MAX : R53_ELEMS_MAX);
-        return;
-    }
-    if (x->n == px->cap) {
-        px->cap = px->cap ? 2 * px->cap : 16;
-        x->e = zp_xrealloc(x->e, px->cap * sizeof(*x->e));
-    }
-    x->e[x->n].name = zp_xstrdup(local != NULL ? local + 1 : name);
-    x->e[x->n].text = NULL;
-    x->e[x->n].end = 0;
-    zp_buf_init(&px->text[px->depth], px->textmax);
-    px->open[px->depth++] = x->n++;
-}
-
-static void XMLCALL px_end(void *ud, const XML_Char *name)
-{
-    struct r53_px *px = ud;
-    struct zp_r53_elem *e;
-
-    if (px->failed)
-        return;
-    e = &px->x->e[px->open[--px->depth]];
-    e->text = zp_buf_take(&px->text[px->depth]);
-    e->end = px->x->n;
-}
-
-static void XMLCALL px_text(void *ud, const XML_Char *s, int len)
-{
-    struct r53_px *px = ud;
-
-    if (!px->failed && px->depth > 0 &&
-        zp_buf_append(&px->text[px->depth - 1], s, (size_t)len) == -1)
-        px_fail(px, "an element with more than %zu bytes of text", px->textmax);
-}
-
-static void XMLCALL px_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int internal)
-{
-    px_fail(ud, "a DTD (<!DOCTYPE>), which AWS replies do not have");
-}
-
-static void XMLCALL px_entity(void *ud, const XML_Char *name, int param, const XML_Char *value,
-                              int len, const XML_Char *base, const XML_Char *sysid,
-                              const XML_Char *pubid, const XML_Char *notation)
-{
-    px_fail(ud, "an entity declaration, which AWS replies do not have");
-}
-
-int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_r53_xml *x, char *why,
+int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_xml *x, char *why,
                      size_t whysz)
 {
-    static const XML_Memory_Handling_Suite mm = {px_malloc, px_realloc, px_free};
-    static const XML_Char sep = R53_NS_SEP;
-    struct r53_px px = {.x = x, .textmax = textmax, .why = why, .whysz = whysz};
-    int rc = -1;
+    const struct zp_xml_limits lim = {.depth = R53_DEPTH_MAX,
+                                      .elems = R53_ELEMS_MAX,
+                                      .attrs = 16,
+                                      .name = 256,
+                                      .value = 1024,
+                                      .text = textmax,
+                                      .markup =
+                                          "a DTD (<!DOCTYPE>), which AWS replies do not have"};
 
-    memset(x, 0, sizeof(*x));
-    px.p = XML_ParserCreate_MM(NULL, &mm, &sep); /* cannot fail: px_malloc aborts instead */
-    XML_SetUserData(px.p, &px);
-    XML_SetElementHandler(px.p, px_start, px_end);
-    XML_SetCharacterDataHandler(px.p, px_text);
-    XML_SetStartDoctypeDeclHandler(px.p, px_doctype);
-    XML_SetEntityDeclHandler(px.p, px_entity);
-    if (len > INT_MAX)
-        px_fail(&px, "a reply longer than %d bytes", INT_MAX);
-    else if (XML_Parse(px.p, body, (int)len, XML_TRUE) == XML_STATUS_OK)
-        rc = 0;
-    else /* when a handler refused the reply, that is the reason given */
-        px_fail(&px, "not well-formed XML at line %lu, column %lu: %s",
-                (unsigned long)XML_GetCurrentLineNumber(px.p),
-                (unsigned long)XML_GetCurrentColumnNumber(px.p) + 1,
-                XML_ErrorString(XML_GetErrorCode(px.p)));
-    for (size_t i = 0; i < R53_DEPTH_MAX; i++)
-        zp_buf_free_secret(&px.text[i]);
-    XML_ParserFree(px.p);
-    if (rc == -1)
-        zp_r53_xml_free(x);
-    return rc;
-}
-
-void zp_r53_xml_free(struct zp_r53_xml *x)
-{
-    for (size_t i = 0; i < x->n; i++) {
-        free(x->e[i].name);
-        zp_free_secret(x->e[i].text);
-    }
-    free(x->e);
-    memset(x, 0, sizeof(*x));
-}
-
-long zp_r53_xml_find(const struct zp_r53_xml *x, size_t from, size_t to, const char *name)
-{
-    for (size_t i = from; i < to && i < x->n; i++)
-        if (strcmp(x->e[i].name, name) == 0)
-            return (long)i;
-    return -1;
-}
-
-const char *zp_r53_xml_get(const struct zp_r53_xml *x, size_t i, const char *name)
-{
-    long at = i < x->n ? zp_r53_xml_find(x, i + 1, x->e[i].end, name) : -1;
-
-    return at >= 0 ? x->e[at].text : NULL;
+    return zp_xml_parse(body, len, &lim, x, why, whysz);
 }
 
 int zp_r53_xml_first(const char *body, size_t len, const char *name, char *out, size_t outsz)
 {
-    struct zp_r53_xml x;
+    struct zp_xml x;
     long i = -1;
 
     out[0] = '\0';
     if (zp_r53_xml_parse(body, len, ZP_R53_TEXT_MAX, &x, NULL, 0) == 0 &&
-        (i = zp_r53_xml_find(&x, 0, x.n, name)) >= 0 && strlen(x.e[i].text) < outsz)
+        (i = zp_xml_find(&x, 0, x.n, name)) >= 0 && strlen(x.e[i].text) < outsz)
         snprintf(out, outsz, "%s", x.e[i].text);
     else
         i = -1;
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     return i >= 0;
 }
 
@@ -257,32 +90,32 @@ int zp_r53_name_eq(const char *got, const char *want)
     return (*g == '\0' || strcmp(g, ".") == 0) && (*w == '\0' || strcmp(w, ".") == 0);
 }
 
-int zp_r53_rrset_read(const struct zp_r53_xml *x, const char *fqdn, struct zp_r53_rrset *set,
+int zp_r53_rrset_read(const struct zp_xml *x, const char *fqdn, struct zp_r53_rrset *set,
                       struct zp_buf *why)
 {
-    long rs = zp_r53_xml_find(x, 0, x->n, "ResourceRecordSet"), v;
+    long rs = zp_xml_find(x, 0, x->n, "ResourceRecordSet"), v;
     const char *name, *type, *id, *ttl;
 
     memset(set, 0, sizeof(*set));
     /* A start-from cursor, not a filter: the first set may be another name or type. */
     if (rs < 0)
         return 0;
-    name = zp_r53_xml_get(x, (size_t)rs, "Name");
-    type = zp_r53_xml_get(x, (size_t)rs, "Type");
+    name = zp_xml_get(x, (size_t)rs, "Name");
+    type = zp_xml_get(x, (size_t)rs, "Type");
     if (name == NULL || !zp_r53_name_eq(name, fqdn) || type == NULL || strcmp(type, "TXT") != 0)
         return 0;
-    if ((id = zp_r53_xml_get(x, (size_t)rs, "SetIdentifier")) != NULL) {
+    if ((id = zp_xml_get(x, (size_t)rs, "SetIdentifier")) != NULL) {
         (void)zp_buf_printf(why, "a record set with a routing policy (SetIdentifier \"%.64s\")",
                             id);
         return -1;
     }
-    if ((ttl = zp_r53_xml_get(x, (size_t)rs, "TTL")) == NULL) {
+    if ((ttl = zp_xml_get(x, (size_t)rs, "TTL")) == NULL) {
         (void)zp_buf_puts(why, "a TXT record set without a TTL (an alias record)");
         return -1;
     }
     set->ttl = strtoul(ttl, NULL, 10);
     set->found = 1;
-    for (v = rs; (v = zp_r53_xml_find(x, (size_t)v + 1, x->e[rs].end, "Value")) >= 0;) {
+    for (v = rs; (v = zp_xml_find(x, (size_t)v + 1, x->e[rs].end, "Value")) >= 0;) {
         set->v = zp_xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
         set->v[set->n++] = zp_xstrdup(x->e[v].text);
     }
@@ -341,18 +174,18 @@ int zp_r53_error_parse(const char *body, size_t len, char *code, size_t codesz, 
                        size_t msgsz)
 {
     const char *c = NULL, *m = NULL;
-    struct zp_r53_xml x;
+    struct zp_xml x;
     long i;
 
     code[0] = msg[0] = '\0';
     if (zp_r53_xml_parse(body, len, R53_ERROR_TEXT_MAX, &x, NULL, 0) == 0) {
         /* InvalidChangeBatch has a root of its own; everything else is an ErrorResponse. */
-        if ((i = zp_r53_xml_find(&x, 0, x.n, "InvalidChangeBatch")) >= 0)
+        if ((i = zp_xml_find(&x, 0, x.n, "InvalidChangeBatch")) >= 0)
             c = "InvalidChangeBatch";
-        else if ((i = zp_r53_xml_find(&x, 0, x.n, "Error")) >= 0)
-            c = zp_r53_xml_get(&x, (size_t)i, "Code");
+        else if ((i = zp_xml_find(&x, 0, x.n, "Error")) >= 0)
+            c = zp_xml_get(&x, (size_t)i, "Code");
         if (c != NULL) {
-            m = zp_r53_xml_get(&x, (size_t)i, "Message");
+            m = zp_xml_get(&x, (size_t)i, "Message");
             snprintf(code, codesz, "%s", c);
             snprintf(msg, msgsz, "%s", m != NULL ? m : "");
         }
@@ -361,7 +194,7 @@ int zp_r53_error_parse(const char *body, size_t len, char *code, size_t codesz, 
     for (char *p = msg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     return c != NULL;
 }
 

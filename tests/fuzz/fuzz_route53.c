@@ -12,7 +12,7 @@
 #include "base/mem.h"
 #include "providers/route53_int.h"
 
-static void rrset(const struct zp_r53_xml *x)
+static void rrset(const struct zp_xml *x)
 {
     struct zp_r53_rrset set;
     struct zp_buf why, batch;
@@ -36,7 +36,7 @@ static void rrset(const struct zp_r53_xml *x)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct zp_r53_xml x;
+    struct zp_xml x;
     char code[64], msg[256], why[160] = "";
 
     if (zp_r53_xml_parse((const char *)data, size, 4096, &x, why, sizeof(why)) == 0) {
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (why[0] == '\0' || x.n != 0) {
         abort();
     }
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     zp_r53_error_parse((const char *)data, size, code, sizeof(code), msg, sizeof(msg));
     return 0;
 }

@@ -34,13 +34,13 @@ static const char list_reply[] =
 /* zp_r53_rrset_read of a reply that must be well-formed XML. */
 static int rrset(const char *body, struct zp_r53_rrset *set, struct zp_buf *why)
 {
-    struct zp_r53_xml x;
+    struct zp_xml x;
     char no[160];
     int rc;
 
     assert_int_equal(zp_r53_xml_parse(body, strlen(body), 4096, &x, no, sizeof(no)), 0);
     rc = zp_r53_rrset_read(&x, FQDN, set, why);
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
     return rc;
 }
 
@@ -195,39 +195,39 @@ static void xml_reading(void **state)
 {
     static const char doc[] = "<A><Id>/change/C1</Id><IdX>no</IdX><Empty/>"
                               "<U>&#xE9;&#233;&lt;&amp;&quot;</U><C><![CDATA[<b>&amp;]]></C></A>";
-    struct zp_r53_xml x;
+    struct zp_xml x;
     char why[160];
 
     assert_int_equal(zp_r53_xml_parse(doc, strlen(doc), 64, &x, why, sizeof(why)), 0);
     assert_int_equal(x.n, 6);
-    assert_string_equal(zp_r53_xml_get(&x, 0, "Id"), "/change/C1");
-    assert_string_equal(zp_r53_xml_get(&x, 0, "IdX"), "no");
-    assert_string_equal(zp_r53_xml_get(&x, 0, "Empty"), "");
-    assert_null(zp_r53_xml_get(&x, 0, "Missing"));
-    assert_null(zp_r53_xml_get(&x, 0, "A")); /* the root is not inside itself */
-    assert_null(zp_r53_xml_get(&x, 1, "IdX"));
-    assert_int_equal(zp_r53_xml_find(&x, 0, x.n, "IdX"), 2);
-    assert_int_equal(zp_r53_xml_find(&x, 3, x.n, "IdX"), -1);
+    assert_string_equal(zp_xml_get(&x, 0, "Id"), "/change/C1");
+    assert_string_equal(zp_xml_get(&x, 0, "IdX"), "no");
+    assert_string_equal(zp_xml_get(&x, 0, "Empty"), "");
+    assert_null(zp_xml_get(&x, 0, "Missing"));
+    assert_null(zp_xml_get(&x, 0, "A")); /* the root is not inside itself */
+    assert_null(zp_xml_get(&x, 1, "IdX"));
+    assert_int_equal(zp_xml_find(&x, 0, x.n, "IdX"), 2);
+    assert_int_equal(zp_xml_find(&x, 3, x.n, "IdX"), -1);
     assert_int_equal(x.e[0].end, 6);
     /* Character references become UTF-8; CDATA is text, not markup. */
-    assert_string_equal(zp_r53_xml_get(&x, 0, "U"), "\xc3\xa9\xc3\xa9<&\"");
-    assert_string_equal(zp_r53_xml_get(&x, 0, "C"), "<b>&amp;");
-    zp_r53_xml_free(&x);
+    assert_string_equal(zp_xml_get(&x, 0, "U"), "\xc3\xa9\xc3\xa9<&\"");
+    assert_string_equal(zp_xml_get(&x, 0, "C"), "<b>&amp;");
+    zp_xml_free(&x);
 
     /* Names are matched without their namespace, whatever the prefix. */
     static const char ns[] =
         "<r:A xmlns:r=\"urn:r\" xmlns=\"urn:d\"><r:Id>1</r:Id><Id>2</Id></r:A>";
     assert_int_equal(zp_r53_xml_parse(ns, strlen(ns), 64, &x, why, sizeof(why)), 0);
     assert_string_equal(x.e[0].name, "A");
-    assert_string_equal(zp_r53_xml_get(&x, 0, "Id"), "1");
-    assert_int_equal(zp_r53_xml_find(&x, 2, x.n, "Id"), 2);
-    zp_r53_xml_free(&x);
+    assert_string_equal(zp_xml_get(&x, 0, "Id"), "1");
+    assert_int_equal(zp_xml_find(&x, 2, x.n, "Id"), 2);
+    zp_xml_free(&x);
 }
 
 /* What is not well-formed, or not bounded, is refused whole, with a phrase that says why. */
 static void refused(const char *doc, size_t len, size_t textmax, const char *needle)
 {
-    struct zp_r53_xml x;
+    struct zp_xml x;
     char why[160] = "";
 
     if (zp_r53_xml_parse(doc, len, textmax, &x, why, sizeof(why)) != -1)
@@ -236,7 +236,7 @@ static void refused(const char *doc, size_t len, size_t textmax, const char *nee
         fail_msg("\"%s\" not in \"%s\"", needle, why);
     assert_int_equal(x.n, 0);
     assert_null(x.e);
-    zp_r53_xml_free(&x);
+    zp_xml_free(&x);
 }
 
 static void xml_refused(void **state)
@@ -249,13 +249,13 @@ static void xml_refused(void **state)
 
     refused("<A><Bad>&bogus;</Bad></A>", 25, 64, "line 1, column 9: undefined entity");
     refused(nul, sizeof(nul) - 1, 64, "not well-formed XML");
-    refused(doc, 12, 64, "not well-formed XML"); /* cut short: no end tag */
-    refused("", 0, 64, "no element found");
+    refused(doc, 12, 64, "the reply is cut short"); /* no end tag */
+    refused("", 0, 64, "the reply is empty");
     refused("<A><B></C></A>", 14, 64, "mismatched tag");
     refused("<A>&#0;</A>", 11, 64, "reference to invalid character number");
     refused("<A>\xff</A>", 8, 64, "not well-formed (invalid token)");
     refused("<A><n:B/></A>", 13, 64, "unbound prefix");
-    refused("<A/><B/>", 8, 64, "junk after document element");
+    refused("<A/><B/>", 8, 64, "content after </A>");
     refused(laughs, strlen(laughs), 64, "a DTD (<!DOCTYPE>)");
     refused(doc, strlen(doc), 8, "an element with more than 8 bytes of text");
 

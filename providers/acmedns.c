@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,48 +391,48 @@ static void ad_error(const struct zp_http_resp *r, const struct zp_prov_call *ca
     cJSON_Delete(j);
 }
 
+/* acme-dns's refusals; {code} is its "error", {why} that or "forbidden". */
+static const struct zp_prov_refusal ad_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "acme-dns at {ep} rejected the credentials of the account for \"{key}\" in {setting} (401 "
+     "{why}): the username and password must be the ones /register returned for subdomain "
+     "{subdomain}, and this host's address must be inside the account's allowfrom"},
+    {400, 400, "bad_subdomain", ZP_ECONFIG,
+     "acme-dns at {ep} refused the subdomain \"{subdomain}\" of the account for \"{key}\" in "
+     "{setting} (400 bad_subdomain); it must be the subdomain /register returned"},
+    {400, 400, "bad_txt", ZP_EINVAL,
+     "acme-dns at {ep} refused the TXT value for {fqdn} (400 bad_txt): it accepts only 43 "
+     "characters of A-Z a-z 0-9 - _"},
+    {404, 405, NULL, ZP_ECONFIG,
+     "{ep} has no acme-dns update API (HTTP {status} for POST /update); point endpoint at the "
+     "acme-dns server's API"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "acme-dns at {ep} failed to store the TXT value for {fqdn} (HTTP {status} {code}); its log "
+     "says why (often its database)"},
+    /* Anything else: worth another try, unlike the shared fallback's unexplained answer. */
+    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "acme-dns at {ep} answered HTTP {status} {code} to the update of {fqdn}"},
+    {0},
+};
+
 static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
                    const struct zp_prov_call *call, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
     char code[64];
-    const char *ep = cfg->endpoint;
     const char *const sent[] = {zp_buf_str(&a->pass), NULL}, *const f[] = {"account", a->key, NULL};
 
     zp_prov_log_reply(ZP_LOG_WARN, "acme-dns: unexpected answer", call, f, r, NULL, sent);
     ad_error(r, call, sent, code, sizeof(code));
-    if (r->status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "acme-dns at %s rejected the credentials of the account for \"%s\" in "
-                   "%s (401 %s): the username and password must be the ones /register "
-                   "returned for subdomain %s, and this host's address must be inside the "
-                   "account's allowfrom",
-                   ep, a->key, cfg->accounts.setting, code[0] ? code : "forbidden", a->subdomain);
-    else if (r->status == 400 && strcmp(code, "bad_subdomain") == 0)
-        zp_err_set(err, ZP_ECONFIG,
-                   "acme-dns at %s refused the subdomain \"%s\" of the account for \"%s\" in "
-                   "%s (400 bad_subdomain); it must be the subdomain /register returned",
-                   ep, a->subdomain, a->key, cfg->accounts.setting);
-    else if (r->status == 400 && strcmp(code, "bad_txt") == 0)
-        zp_err_set(err, ZP_EINVAL,
-                   "acme-dns at %s refused the TXT value for %s (400 bad_txt): it accepts only 43 "
-                   "characters of A-Z a-z 0-9 - _",
-                   ep, a->fulldomain);
-    else if (r->status == 404 || r->status == 405)
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s has no acme-dns update API (HTTP %ld for POST /update); point endpoint at "
-                   "the acme-dns server's API",
-                   ep, r->status);
-    else if (r->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "acme-dns at %s failed to store the TXT value for %s (HTTP %ld %s); its log "
-                   "says why (often its database)",
-                   ep, a->fulldomain, r->status, code);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "acme-dns at %s answered HTTP %ld %s to the update of %s",
-                   ep, r->status, code, a->fulldomain);
-    err->upstream = (int)r->status;
-    return -1;
+    const char *const vars[] = {"ep",        cfg->endpoint,
+                                "key",       a->key,
+                                "setting",   cfg->accounts.setting,
+                                "subdomain", a->subdomain,
+                                "fqdn",      a->fulldomain,
+                                "code",      code,
+                                "why",       code[0] ? code : "forbidden",
+                                NULL};
+    return zp_prov_refuse(ad_refusals, r->status, code[0] ? code : NULL, vars, err);
 }
 
 static int ad_update(const struct ad_cfg *cfg, const struct ad_account *a,

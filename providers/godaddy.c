@@ -13,6 +13,7 @@
  * be lost, which the API gives no means to prevent.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@
 #define GD_RATE 1.0
 #define GD_BURST 6.0
 #define GD_WHAT "GoDaddy"
+/* The sentence for a request GoDaddy finds invalid (400, 409, 422): its code, message, fields. */
+#define GD_INVALID                                                                                 \
+    "GoDaddy refused to {doing} the TXT records at {fqdn} in domain {domain} ({status} {code}): "  \
+    "{msg}{detail}"
 
 struct gd_cfg {
     const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
@@ -52,8 +57,9 @@ struct gd_op {
     struct zp_buf auth; /* "Authorization: sso-key K:S": a secret */
     struct zp_buf path; /* /v1/domains/{domain}/records/TXT/{name} */
     char rl_key[160];
-    cJSON *keep;    /* the records the name must hold after the write; [] when none */
-    size_t dropped; /* records read with empty data, not written back */
+    struct zp_prov_api_conn conn; /* the endpoint, rl_key and auth, once begin has them */
+    cJSON *keep;                  /* the records the name must hold after the write; [] when none */
+    size_t dropped;               /* records read with empty data, not written back */
 };
 
 static const struct zp_rs_ops gd_rs;
@@ -176,34 +182,61 @@ static void gd_rate_sentence(const struct gd_op *op, const struct zp_http_resp *
     cJSON_Delete(j);
 }
 
-/* One exchange; path follows the endpoint. 0 when any HTTP answer arrived. */
+/* One exchange (zp_prov_json_send), with GoDaddy's sentence for a 429 not waited out. */
 static int gd_req(struct gd_op *op, const char *method, const char *path, const char *body,
                   struct zp_http_resp *resp, struct zp_err *err)
 {
-    const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
-    const struct gd_cfg *cfg = op->rs.cfg;
-    struct zp_http_req req = {0};
-    char *url = zp_xasprintf("%s%s", cfg->endpoint, path);
-    int rc = -1;
+    int rc = zp_prov_json_send(&op->conn, op->rs.call, method, path, body, resp, err);
 
-    if (zp_ratelimit_take(op->rl_key, GD_RATE, GD_BURST, op->rs.call->deadline_ms, GD_WHAT, err) ==
-        -1)
-        goto out;
-    req.method = method;
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    req.deadline_ms = op->rs.call->deadline_ms;
-    req.ca_file = cfg->ca;
-    req.what = GD_WHAT;
-    rc = zp_http_call(&req, resp, err);
     if (rc == -1 && err->kind == ZP_ERATELIMIT && resp->status == 429)
         gd_rate_sentence(op, resp, err);
-out:
-    free(url);
     return rc;
+}
+
+/* GoDaddy's refusals; {code} is its error code, or the status's own word when it gave none. */
+static const struct zp_prov_refusal gd_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "GoDaddy rejected the API key and secret in {key} and {secret} (401 {code}); check that both "
+     "belong to the same production key (keys made for the OTE test environment work only with "
+     "endpoint https://api.ote-godaddy.com)"},
+    {403, 403, NULL, ZP_EPERM,
+     "GoDaddy denied the key in {key} access to domain {domain} (403 {code}); GoDaddy opens its "
+     "DNS API only to accounts with 10 or more domains or a Discount Domain Club plan, and "
+     "otherwise refuses every call; if the account qualifies, the key belongs to another account "
+     "than the domain"},
+    {404, 404, NULL, ZP_ENOTFOUND,
+     "domain {domain} is not in the GoDaddy account of the key in {key} (404 {code}); use a key "
+     "of the account that holds it, or set zone to the domain as registered at GoDaddy"},
+    {400, 400, NULL, ZP_EINVAL, GD_INVALID},
+    {409, 409, NULL, ZP_EINVAL, GD_INVALID},
+    {422, 422, NULL, ZP_EINVAL, GD_INVALID},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "GoDaddy failed to {doing} the TXT records at {fqdn} (HTTP {status} {code}); it is "
+     "GoDaddy's side, retry later"},
+    /* Anything else: worth another try, unlike the shared fallback's unexplained answer. */
+    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "GoDaddy answered HTTP {status} {code} when asked to {doing} the TXT records at {fqdn}"},
+    {0},
+};
+
+/* What the fields of a 400/409/422 say (": path message; path message"), cut to fit out. */
+static void gd_detail(const struct gd_op *op, const cJSON *j, char *out, size_t outsz)
+{
+    const cJSON *f;
+
+    out[0] = '\0';
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "fields"))
+    {
+        char fm[160], fp[64];
+        size_t len = strlen(out);
+        if (len >= outsz - 1)
+            break; /* full: a reply may list thousands of fields */
+        gd_field(op, f, "message", fm, sizeof(fm));
+        gd_field(op, f, "path", fp, sizeof(fp));
+        if (fm[0])
+            snprintf(out + len, outsz - len, "%s%s%s%s", len ? "; " : ": ", fp, fp[0] ? " " : "",
+                     fm);
+    }
 }
 
 /* The sentence for an answer that is not success; what: "read", "write", "delete". */
@@ -212,75 +245,33 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
 {
     const struct gd_cfg *cfg = op->rs.cfg;
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&r->body), r->body.len);
-    const cJSON *f;
-    char code[64], msg[256], detail[512] = "";
-    const char *d = op->rs.zone, *n = op->rs.rec->fqdn;
+    char code[64], msg[256], detail[512];
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
     const char *const fields[] = {"request", what, NULL};
+    long st = r->status;
+    /* Without a code the sentence names the status (none past those GoDaddy documents). */
+    const char *word = st == 401                             ? "Unauthorized"
+                       : st == 403                           ? "Forbidden"
+                       : st == 404                           ? "Not Found"
+                       : st == 400 || st == 409 || st == 422 ? "invalid"
+                                                             : "";
 
     zp_prov_log_reply(ZP_LOG_WARN, "godaddy: unexpected answer", op->rs.call, fields, r, NULL,
                       sent);
     gd_field(op, j, "code", code, sizeof(code));
     gd_field(op, j, "message", msg, sizeof(msg));
-    switch (r->status) {
-    case 401:
-        zp_err_set(err, ZP_EAUTH,
-                   "GoDaddy rejected the API key and secret in %s and %s (401 "
-                   "%s); check that both belong to the same production key (keys made for the "
-                   "OTE test environment work only with endpoint https://api.ote-godaddy.com)",
-                   cfg->key.setting, cfg->secret.setting, code[0] ? code : "Unauthorized");
-        break;
-    case 403:
-        zp_err_set(err, ZP_EPERM,
-                   "GoDaddy denied the key in %s access to domain %s (403 %s); GoDaddy "
-                   "opens its DNS API only to accounts with 10 or more domains or a Discount "
-                   "Domain Club plan, and otherwise refuses every call; if the account qualifies, "
-                   "the key belongs to another account than the domain",
-                   cfg->key.setting, d, code[0] ? code : "Forbidden");
-        break;
-    case 404:
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "domain %s is not in the GoDaddy account of the key in %s (404 %s); "
-                   "use a key of the account that holds it, or set zone to the domain as "
-                   "registered at GoDaddy",
-                   d, cfg->key.setting, code[0] ? code : "Not Found");
-        break;
-    case 400:
-    case 409:
-    case 422:
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "fields"))
-        {
-            char fm[160], fp[64];
-            size_t len = strlen(detail);
-            if (len >= sizeof(detail) - 1)
-                break; /* full: a reply may list thousands of fields */
-            gd_field(op, f, "message", fm, sizeof(fm));
-            gd_field(op, f, "path", fp, sizeof(fp));
-            if (fm[0])
-                snprintf(detail + len, sizeof(detail) - len, "%s%s%s%s", len ? "; " : ": ", fp,
-                         fp[0] ? " " : "", fm);
-        }
-        zp_err_set(err, ZP_EINVAL,
-                   "GoDaddy refused to %s the TXT records at %s in domain %s (%ld "
-                   "%s): %s%s",
-                   what, n, d, r->status, code[0] ? code : "invalid", msg[0] ? msg : "no reason",
-                   detail);
-        break;
-    default:
-        if (r->status >= 500)
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "GoDaddy failed to %s the TXT records at %s (HTTP %ld %s); it is GoDaddy's "
-                       "side, retry later",
-                       what, n, r->status, code);
-        else
-            zp_err_set(err, ZP_ETRANSIENT,
-                       "GoDaddy answered HTTP %ld %s when asked to %s the TXT records at %s",
-                       r->status, code, what, n);
-        break;
-    }
-    err->upstream = (int)r->status;
+    gd_detail(op, j, detail, sizeof(detail));
     cJSON_Delete(j);
-    return -1;
+    const char *const vars[] = {"key",    cfg->key.setting,
+                                "secret", cfg->secret.setting,
+                                "domain", op->rs.zone,
+                                "fqdn",   op->rs.rec->fqdn,
+                                "doing",  what,
+                                "code",   code[0] ? code : word,
+                                "msg",    msg[0] ? msg : "no reason",
+                                "detail", detail,
+                                NULL};
+    return zp_prov_refuse(gd_refusals, st, NULL, vars, err);
 }
 
 /* ---- the records at the name -------------------------------------------------------------- */
@@ -415,7 +406,16 @@ static int gd_begin(struct zp_rs_op *rs, struct zp_err *err)
         return zp_err_set(err, ZP_EINVAL, "the name %s is too long for a URL", rs->rec->fqdn);
     snprintf(op->rl_key, sizeof(op->rl_key), "godaddy:%s",
              rs->call->instance ? rs->call->instance : "");
-    return gd_auth(op, err);
+    if (gd_auth(op, err) == -1)
+        return -1;
+    op->conn = (struct zp_prov_api_conn){.what = GD_WHAT,
+                                         .rate_key = op->rl_key,
+                                         .rate = GD_RATE,
+                                         .burst = GD_BURST,
+                                         .base = cfg->endpoint,
+                                         .ca_file = cfg->ca,
+                                         .auth = zp_buf_str(&op->auth)};
+    return 0;
 }
 
 static void gd_end(struct zp_rs_op *rs)

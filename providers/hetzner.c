@@ -12,6 +12,7 @@
  * present leave the TTL of someone else's RRset alone.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,11 @@ struct hz_op {
     char zone_id[HZ_ID_MAX]; /* once looked up */
     char name[ZP_DNAME_MAX]; /* relative to the zone, "@" at the apex, URL-escaped */
     char rl_key[160];
-    const char *what; /* "adding the TXT value" or "removing the TXT value" */
-    int found;        /* read: the RRset exists */
-    char *stored;     /* read: our value as the server stores it; NULL when absent */
-    cJSON *reply;     /* write: the answer with the action to follow; NULL when none */
+    struct zp_prov_api_conn conn; /* the endpoint, rl_key and auth, once begin has them */
+    const char *what;             /* "adding the TXT value" or "removing the TXT value" */
+    int found;                    /* read: the RRset exists */
+    char *stored;                 /* read: our value as the server stores it; NULL when absent */
+    cJSON *reply;                 /* write: the answer with the action to follow; NULL when none */
 };
 
 static const struct zp_rs_ops hz_rs;
@@ -174,111 +176,107 @@ static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t code
     cJSON_Delete(j);
 }
 
+/* Any status: a row keyed by Hetzner's error code alone. */
+#define HZ_ANY LONG_MIN, LONG_MAX
+#define HZ_AUTH                                                                                    \
+    "Hetzner Cloud rejected the API token in {setting}, {file} (unauthorized): it is wrong, "      \
+    "expired or deleted; create an API token in the Cloud Console project that holds zone {zone} " \
+    "(Security, API tokens)"
+#define HZ_READONLY                                                                                \
+    "Hetzner Cloud refused {what} at {fqdn} ({code}): the token is read-only: create a Read & "    \
+    "Write token in the project that holds zone {zone} and put it in {setting} ({file})"
+#define HZ_INVALID "Hetzner Cloud refused {what} at {fqdn} ({code}): {msg300}"
+#define HZ_NOZONE                                                                                  \
+    "zone {zone} is not in the Hetzner Cloud project of the token in {setting} ({file}); {hint}"
+
+/* Hetzner's refusals, in the order they are judged: a code decides before a status. */
+static const struct zp_prov_refusal hz_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH, HZ_AUTH},
+    {HZ_ANY, "unauthorized", ZP_EAUTH, HZ_AUTH},
+    {HZ_ANY, "token_readonly", ZP_EPERM, HZ_READONLY},
+    {HZ_ANY, "forbidden", ZP_EPERM, HZ_READONLY},
+    {403, 403, NULL, ZP_EPERM, HZ_READONLY},
+    {HZ_ANY, "incorrect_zone_mode", ZP_ECONFIG,
+     "zone {zone} is not a primary zone at Hetzner (incorrect_zone_mode), so its records cannot "
+     "be written through the API; write them where the zone's primary is (for example with the "
+     "rfc2136 provider)"},
+    {HZ_ANY, "resource_limit_exceeded", ZP_EINVAL,
+     "Hetzner Cloud refused {what} at {fqdn}: zone {zone} has reached a limit "
+     "(resource_limit_exceeded: {msg200}); delete records it no longer needs"},
+    {HZ_ANY, "invalid_input", ZP_EINVAL, HZ_INVALID},
+    {400, 400, NULL, ZP_EINVAL, HZ_INVALID},
+    {422, 422, NULL, ZP_EINVAL, HZ_INVALID},
+    {404, 404, NULL, ZP_ENOTFOUND, HZ_NOZONE},
+    {HZ_ANY, "not_found", ZP_ENOTFOUND, HZ_NOZONE},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "Hetzner Cloud answered HTTP {status} ({code}) to {what} at {fqdn}: the service is failing "
+     "or unavailable; retry later"},
+    {HZ_ANY, NULL, ZP_ETRANSIENT,
+     "Hetzner Cloud answered HTTP {status} ({code}) to {what} at {fqdn}"},
+    {0},
+};
+
 /* The sentence for an answer that is not a success; what: "adding the TXT value". Returns -1. */
 static int hz_fail(const struct hz_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
     const struct hz_cfg *cfg = op->rs.cfg;
-    const char *file = cfg->token.where, *setting = cfg->token.setting;
-    const char *zone = op->rs.zone;
-    char rawcode[64], raw[512], code[64], msg[512];
+    char rawcode[64], raw[512], code[64], msg[512], msg200[201], msg300[301];
     const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
+    long st = r->status;
+    /* Without a code, what the status means (no code row matches then). */
+    const char *shown = st == 403                ? "forbidden"
+                        : st == 400 || st == 422 ? "invalid input"
+                                                 : "no error code";
+    const char *hint = cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
+                                   "the project that holds it"
+                                 : "add the zone to that project, use the token of the project "
+                                   "that holds it, or set zone";
 
     zp_prov_log_reply(ZP_LOG_WARN, "hetzner: unexpected answer", op->rs.call, f, r, NULL, sent);
     hz_error_parse(r, rawcode, sizeof(rawcode), raw, sizeof(raw));
     hz_shown(op, rawcode, code, sizeof(code));
     hz_shown(op, raw, msg, sizeof(msg));
-    if (r->status == 401 || strcmp(code, "unauthorized") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Hetzner Cloud rejected the API token in %s, %s (unauthorized): it "
-                   "is wrong, expired or deleted; create an API token in the Cloud Console "
-                   "project that holds zone %s (Security, API tokens)",
-                   setting, file, zone);
-    else if (strcmp(code, "token_readonly") == 0 || strcmp(code, "forbidden") == 0 ||
-             r->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "Hetzner Cloud refused %s at %s (%s): the token is read-only: create a Read & "
-                   "Write token in the project that holds zone %s and put it in %s (%s)",
-                   what, op->rs.rec->fqdn, code[0] ? code : "forbidden", zone, setting, file);
-    else if (strcmp(code, "incorrect_zone_mode") == 0)
-        zp_err_set(err, ZP_ECONFIG,
-                   "zone %s is not a primary zone at Hetzner (incorrect_zone_mode), so its "
-                   "records cannot be written through the API; write them where the zone's "
-                   "primary is (for example with the rfc2136 provider)",
-                   zone);
-    else if (strcmp(code, "resource_limit_exceeded") == 0)
-        zp_err_set(err, ZP_EINVAL,
-                   "Hetzner Cloud refused %s at %s: zone %s has reached a limit "
-                   "(resource_limit_exceeded: %.200s); delete records it no longer needs",
-                   what, op->rs.rec->fqdn, zone, msg);
-    else if (strcmp(code, "invalid_input") == 0 || r->status == 400 || r->status == 422)
-        zp_err_set(err, ZP_EINVAL, "Hetzner Cloud refused %s at %s (%s): %.300s", what,
-                   op->rs.rec->fqdn, code[0] ? code : "invalid input", msg);
-    else if (r->status == 404 || strcmp(code, "not_found") == 0)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "zone %s is not in the Hetzner Cloud project of the token in %s "
-                   "(%s); %s",
-                   zone, setting, file,
-                   cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
-                               "the project that holds it"
-                             : "add the zone to that project, use the token of the project "
-                               "that holds it, or set zone");
-    else if (r->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "Hetzner Cloud answered HTTP %ld (%s) to %s at %s: the service is failing or "
-                   "unavailable; retry later",
-                   r->status, code[0] ? code : "no error code", what, op->rs.rec->fqdn);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "Hetzner Cloud answered HTTP %ld (%s) to %s at %s",
-                   r->status, code[0] ? code : "no error code", what, op->rs.rec->fqdn);
-    err->upstream = (int)r->status;
-    return -1;
+    snprintf(msg200, sizeof(msg200), "%.200s", msg); /* the cuts the sentences always had */
+    snprintf(msg300, sizeof(msg300), "%.300s", msg);
+    const char *const vars[] = {"setting", cfg->token.setting,
+                                "file",    cfg->token.where,
+                                "zone",    op->rs.zone,
+                                "what",    what,
+                                "fqdn",    op->rs.rec->fqdn,
+                                "code",    code[0] ? code : shown,
+                                "msg200",  msg200,
+                                "msg300",  msg300,
+                                "hint",    hint,
+                                NULL};
+    return zp_prov_refuse(hz_refusals, st, code[0] ? code : NULL, vars, err);
 }
 
 /*
- * One exchange; path follows the endpoint. A zone locked by another change
- * (409 conflict or locked) is retried until the deadline. 0 when any HTTP
+ * One exchange (zp_prov_json_send). A zone locked by another change (409
+ * conflict or locked) is retried until the deadline. 0 when any HTTP
  * answer arrived.
  */
 static int hz_req(struct hz_op *op, const char *method, const char *path, const char *body,
                   struct zp_http_resp *resp, struct zp_err *err)
 {
-    const struct hz_cfg *cfg = op->rs.cfg;
-    const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
-    struct zp_http_req req = {.method = method,
-                              .headers = headers,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->rs.call->deadline_ms,
-                              .ca_file = cfg->ca,
-                              .what = HZ_WHAT};
-    char *url = zp_xasprintf("%s%s", cfg->endpoint, path);
     uint64_t backoff = HZ_LOCKED_FIRST_MS;
     char code[64], msg[128];
-    int rc = -1;
 
-    req.url = url;
     for (;;) {
-        if (zp_ratelimit_take(op->rl_key, HZ_RATE, HZ_BURST, op->rs.call->deadline_ms, HZ_WHAT,
-                              err) == -1 ||
-            zp_http_call(&req, resp, err) == -1)
-            goto out;
+        if (zp_prov_json_send(&op->conn, op->rs.call, method, path, body, resp, err) == -1)
+            return -1;
         if (resp->status != 409)
-            break;
+            return 0;
         hz_error_parse(resp, code, sizeof(code), msg, sizeof(msg));
         if ((strcmp(code, "conflict") != 0 && strcmp(code, "locked") != 0) ||
             backoff + 500u >= zp_ms_left(op->rs.call->deadline_ms))
-            break;
+            return 0;
         zp_log(ZP_LOG_INFO, "hetzner: zone busy, retrying", ZP_S("instance", op->rs.call->instance),
                ZP_S("code", code), ZP_I("wait_ms", backoff), ZP_END);
         zp_sleep_ms(backoff);
         backoff *= 2;
     }
-    rc = 0;
-out:
-    free(url);
-    return rc;
 }
 
 /* ---- the API calls ------------------------------------------------------------------------ */
@@ -548,6 +546,7 @@ out:
 static int hz_begin(struct zp_rs_op *rs, struct zp_err *err)
 {
     struct hz_op *op = (struct hz_op *)rs;
+    const struct hz_cfg *cfg = rs->cfg;
 
     zp_buf_init(&op->auth, HZ_TOKEN_MAX + 64);
     op->what = rs->del ? "removing the TXT value" : "adding the TXT value";
@@ -558,6 +557,13 @@ static int hz_begin(struct zp_rs_op *rs, struct zp_err *err)
         rs->zone[strlen(rs->zone) - 1] = '\0'; /* the API's names have no root dot */
     if (hz_auth(op, err) == -1)
         return -1;
+    op->conn = (struct zp_prov_api_conn){.what = HZ_WHAT,
+                                         .rate_key = op->rl_key,
+                                         .rate = HZ_RATE,
+                                         .burst = HZ_BURST,
+                                         .base = cfg->endpoint,
+                                         .ca_file = cfg->ca,
+                                         .auth = zp_buf_str(&op->auth)};
     return hz_zone(op, err);
 }
 

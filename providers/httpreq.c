@@ -22,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,67 +261,69 @@ static void hr_message(const struct hr_op *op, const struct zp_http_resp *r, cha
     cJSON_Delete(j);
 }
 
+/*
+ * The service's refusals; {said} is the status with the service's words.
+ * A 401 comes with the code "anonymous" when no credentials were sent.
+ */
+static const struct zp_prov_refusal hr_refusals[] = {
+    {401, 401, "anonymous", ZP_EAUTH,
+     "the httpreq service at {ep} asks for credentials ({said}) and none are configured: set "
+     "username and passwordFile (or passwordSecretRef) to the basic-auth credentials it expects"},
+    {401, 401, NULL, ZP_EAUTH,
+     "the httpreq service at {ep} rejected the basic-auth credentials of user \"{user}\" "
+     "({said}): put the password the service expects for that user in {setting} ({where}), or "
+     "correct username"},
+    {403, 403, NULL, ZP_EPERM,
+     "the httpreq service at {ep} refused to {verb} the TXT value at {fqdn} ({said}): {hint}"},
+    {404, 405, NULL, ZP_ECONFIG,
+     "{url} answered {st} to POST: nothing there speaks lego's httpreq protocol; set endpoint to "
+     "the URL under which the service answers POST /present and POST /cleanup (zoneproof appends "
+     "those paths to it)"},
+    {300, 399, NULL, ZP_ECONFIG,
+     "{url} answered POST with a redirect ({st}), and zoneproof follows none: set endpoint to the "
+     "URL the service answers at itself"},
+    {400, 499, NULL, ZP_EINVAL,
+     "the httpreq service at {ep} refused to {verb} the TXT value at {fqdn} ({why})"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "the httpreq service at {ep} failed to {verb} the TXT value at {fqdn} ({st}): it is failing "
+     "or unavailable; its log says why, and cert-manager retries"},
+    /* Anything else (1xx, a 2xx is success): worth another try, as it always was. */
+    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "the httpreq service at {ep} answered {st} to POST {url}; success is any 2xx"},
+    {0},
+};
+
 /* The sentence for an answer that is not a 2xx. Returns -1. */
 static int hr_fail(const struct hr_op *op, const struct zp_http_resp *r, struct zp_err *err)
 {
     const struct hr_cfg *cfg = op->cfg;
-    const char *ep = cfg->endpoint, *verb = op->del ? "remove" : "add";
-    const char *reason = zp_http_reason(r->status), *fqdn = op->rec->fqdn;
+    const char *reason = zp_http_reason(r->status);
     char msg[HR_MSG_MAX + 1], st[64], said[HR_MSG_MAX + 72];
     const char *const sent[] = {zp_buf_str(&op->auth), zp_buf_str(&op->pass), NULL};
     const char *const f[] = {"request", op->del ? "cleanup" : "present", NULL};
+    const char *hint = cfg->username ? "the credentials were accepted but may not change that "
+                                       "name; allow it for this user in the service, or use "
+                                       "credentials that may"
+                                     : "it wants credentials or another client address; set "
+                                       "username and passwordFile, or allow this client";
 
     zp_prov_log_reply(ZP_LOG_WARN, "httpreq: unexpected answer", op->call, f, r, NULL, sent);
     hr_message(op, r, msg, sizeof(msg));
     snprintf(st, sizeof(st), "HTTP %ld%s%s", r->status, reason[0] ? " " : "", reason);
     snprintf(said, sizeof(said), "%s%s%s", st, msg[0] ? ": " : "", msg);
-    if (r->status == 401 && cfg->username == NULL)
-        zp_err_set(err, ZP_EAUTH,
-                   "the httpreq service at %s asks for credentials (%s) and none are configured: "
-                   "set username and passwordFile (or passwordSecretRef) to the basic-auth "
-                   "credentials it expects",
-                   ep, said);
-    else if (r->status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "the httpreq service at %s rejected the basic-auth credentials of user \"%s\" "
-                   "(%s): put the password the service expects for that user in %s (%s), or "
-                   "correct username",
-                   ep, cfg->username, said, cfg->password.setting, cfg->password.where);
-    else if (r->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "the httpreq service at %s refused to %s the TXT value at %s (%s): %s", ep, verb,
-                   fqdn, said,
-                   cfg->username ? "the credentials were accepted but may not change that name; "
-                                   "allow it for this user in the service, or use credentials "
-                                   "that may"
-                                 : "it wants credentials or another client address; set "
-                                   "username and passwordFile, or allow this client");
-    else if (r->status == 404 || r->status == 405)
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s answered %s to POST: nothing there speaks lego's httpreq protocol; set "
-                   "endpoint to the URL under which the service answers POST /present and POST "
-                   "/cleanup (zoneproof appends those paths to it)",
-                   op->url, st);
-    else if (r->status >= 300 && r->status < 400)
-        zp_err_set(err, ZP_ECONFIG,
-                   "%s answered POST with a redirect (%s), and zoneproof follows none: set "
-                   "endpoint to the URL the service answers at itself",
-                   op->url, st);
-    else if (r->status >= 400 && r->status < 500)
-        zp_err_set(err, ZP_EINVAL,
-                   "the httpreq service at %s refused to %s the TXT value at %s (%s)", ep, verb,
-                   fqdn, msg[0] ? said : st);
-    else if (r->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "the httpreq service at %s failed to %s the TXT value at %s (%s): it is "
-                   "failing or unavailable; its log says why, and cert-manager retries",
-                   ep, verb, fqdn, st);
-    else
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "the httpreq service at %s answered %s to POST %s; success is any 2xx", ep, st,
-                   op->url);
-    err->upstream = (int)r->status;
-    return -1;
+    const char *const vars[] = {"ep",      cfg->endpoint,
+                                "url",     op->url,
+                                "verb",    op->del ? "remove" : "add",
+                                "fqdn",    op->rec->fqdn,
+                                "user",    cfg->username,
+                                "setting", cfg->password.setting,
+                                "where",   cfg->password.where,
+                                "st",      st,
+                                "said",    said,
+                                "why",     msg[0] ? said : st,
+                                "hint",    hint,
+                                NULL};
+    return zp_prov_refuse(hr_refusals, r->status, cfg->username ? NULL : "anonymous", vars, err);
 }
 
 /* ---- the request -------------------------------------------------------------------------- */
@@ -361,23 +364,18 @@ out:
 static int hr_post(struct hr_op *op, const char *body, struct zp_http_resp *resp,
                    struct zp_err *err)
 {
-    const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
-                             op->auth.len > 0 ? zp_buf_str(&op->auth) : NULL, NULL};
-    struct zp_http_req req = {.method = "POST",
-                              .url = op->url,
-                              .headers = headers,
-                              .body = body,
-                              .body_len = strlen(body),
-                              .deadline_ms = op->call->deadline_ms,
-                              .ca_file = op->cfg->ca,
-                              .what = HR_WHAT};
     char rl_key[160];
+    const struct zp_prov_api_conn c = {.what = HR_WHAT,
+                                       .rate_key = rl_key,
+                                       .rate = HR_RATE,
+                                       .burst = HR_BURST,
+                                       .base = op->url,
+                                       .ca_file = op->cfg->ca,
+                                       .auth = op->auth.len > 0 ? zp_buf_str(&op->auth) : NULL};
 
     snprintf(rl_key, sizeof(rl_key), "httpreq:%s", op->call->instance ? op->call->instance : "");
-    if (zp_ratelimit_take(rl_key, HR_RATE, HR_BURST, op->call->deadline_ms, HR_WHAT, err) == -1)
-        return -1;
     /* No answer, or a 429 not waited out: httpc's sentence already says what to check. */
-    return zp_http_call(&req, resp, err);
+    return zp_prov_json_send(&c, op->call, "POST", "", body, resp, err);
 }
 
 /* ---- present and cleanup ------------------------------------------------------------------ */

@@ -132,6 +132,26 @@ static int li_no_domain(const struct zp_pr_zcfg *cfg, const struct zp_pr_target 
                                 : "list the domain Linode serves in dnsZones (or set zone)");
 }
 
+/*
+ * Linode's refusals; a 404 is the domain's absence (li_no_domain), and a
+ * 400 whose reason mentions a CNAME comes with the code "CNAME".
+ */
+static const struct zp_prov_refusal li_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "Linode rejected the token in {setting} ({where}) (HTTP 401): it is unknown, expired or "
+     "revoked; create a personal access token with Domains Read/Write and put it in that file's "
+     "Secret"},
+    {403, 403, NULL, ZP_EPERM,
+     "Linode: the token in {setting} ({where}) may not {doing} (HTTP 403): give it the scope "
+     "Domains Read/Write{readonly}"},
+    {400, 400, "CNAME", ZP_EINVAL,
+     "Linode: a CNAME record sits at {fqdn} and no TXT record may sit beside it; remove the "
+     "CNAME, or list the zone it points to in dnsZones (cert-manager follows it)"},
+    {400, 499, NULL, ZP_EINVAL,
+     "Linode refused to {doing} (HTTP {status}{field}); its reasons are in the log"},
+    {0},
+};
+
 /* The sentence for a refused request; doing: "add TXT at x". */
 static int li_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_step step,
                    const struct zp_pr_target *t, const char *doing, const struct zp_http_resp *resp,
@@ -141,41 +161,31 @@ static int li_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_st
     cJSON *root = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "errors"), 0);
     const char *field = zp_pr_json_str(first, "field"), *reason = zp_pr_json_str(first, "reason");
+    const char *cname = reason != NULL && strstr(reason, "CNAME") != NULL ? "CNAME" : NULL;
     const struct zp_cred *const creds[] = {&cfg->conn.token, NULL};
-    char shown[64];
+    char shown[64], named[80] = "";
+    int writes = step == ZP_PR_CREATE || step == ZP_PR_DELETE;
 
     zp_pr_log_reply(&li_api, &cfg->conn.token, call, doing, resp);
-    if (resp->status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "Linode rejected the token in %s (%s) (HTTP 401): it is unknown, "
-                   "expired or revoked; create a personal access token with Domains Read/Write "
-                   "and put it in that file's Secret",
-                   cfg->conn.token.setting, cfg->conn.token.where);
-    else if (resp->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "Linode: the token in %s (%s) may not %s (HTTP 403): give it the "
-                   "scope Domains Read/Write%s",
-                   cfg->conn.token.setting, cfg->conn.token.where, doing,
-                   step == ZP_PR_CREATE || step == ZP_PR_DELETE
-                       ? " (Read Only is not enough to change records)"
-                       : "");
-    else if (resp->status == 404)
-        li_no_domain(cfg, t, err);
-    else if (resp->status == 400 && reason != NULL && strstr(reason, "CNAME") != NULL)
-        zp_err_set(err, ZP_EINVAL,
-                   "Linode: a CNAME record sits at %s and no TXT record may sit beside it; remove "
-                   "the CNAME, or list the zone it points to in dnsZones (cert-manager follows it)",
-                   t->fqdn);
-    else if (resp->status >= 400 && resp->status < 500)
-        zp_err_set(err, ZP_EINVAL,
-                   "Linode refused to %s (HTTP %ld%s%s); its reasons are in the log", doing,
-                   resp->status, field ? ", field " : "",
-                   field ? zp_prov_text(field, call, creds, NULL, shown, sizeof(shown)) : "");
-    else
-        zp_pr_fail_status(&li_api, doing, resp, err);
-    err->upstream = (int)resp->status;
+    if (field != NULL)
+        snprintf(named, sizeof(named), ", field %s",
+                 zp_prov_text(field, call, creds, NULL, shown, sizeof(shown)));
     cJSON_Delete(root);
-    return -1;
+    if (resp->status == 404) {
+        li_no_domain(cfg, t, err);
+        err->upstream = 404;
+        return -1;
+    }
+    const char *const vars[] = {
+        "what",     li_api.what,
+        "setting",  cfg->conn.token.setting,
+        "where",    cfg->conn.token.where,
+        "doing",    doing,
+        "fqdn",     t->fqdn,
+        "field",    named,
+        "readonly", writes ? " (Read Only is not enough to change records)" : "",
+        NULL};
+    return zp_prov_refuse(li_refusals, resp->status, cname, vars, err);
 }
 
 /* ---- the zone and the table ---------------------------------------------------------------- */

@@ -14,6 +14,7 @@
  * family's order (rrset.h).
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@
 #define AK_WHAT "Akamai Edge DNS"
 #define AK_SECRET_MAX 4096
 #define AK_HOST_MAX 256
+/* Edge DNS publishes no limit for this API: a bucket only against a runaway loop. */
+#define AK_RATE 20.0
+#define AK_BURST 40.0
 
 struct ak_cfg {
     const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
@@ -50,6 +54,12 @@ struct ak_op {
     struct zp_rs_op rs;
     struct zp_buf secret, access; /* read at the start of the call; wiped at its end */
     char *path;                   /* /config-dns/v2/zones/{zone}/names/{name}/types/TXT[?…] */
+    char rl_key[160];
+    struct zp_prov_api_conn conn; /* signed by ak_sign, which reads the rest of op */
+    /* What ak_sign writes before every attempt, since the gateway keeps every nonce. */
+    char ts[ZP_EG_TS_LEN + 1], nonce[ZP_EG_NONCE_LEN + 1];
+    struct zp_buf auth; /* "Authorization: EG1-HMAC-SHA256 …": wiped at the end */
+    const char *headers[4];
     /* The record set as read: whether it exists, its TTL and its values as Akamai stores them. */
     int found;
     unsigned ttl;
@@ -190,103 +200,87 @@ static void ak_problem(const struct ak_op *op, const struct zp_http_resp *r, cha
     cJSON_Delete(j);
 }
 
-/* What each attempt of one exchange is signed with (zp_http_req.sign). */
-struct ak_signing {
-    struct zp_eg_creds creds;
-    struct zp_eg_req sig;
-    char ts[ZP_EG_TS_LEN + 1], nonce[ZP_EG_NONCE_LEN + 1];
-    struct zp_buf auth;
-    const char *headers[4];
-};
-
-/* Before every attempt: a fresh timestamp and nonce, since the gateway keeps every nonce. */
+/* Before every attempt (the client retries 429 and 5xx): a fresh timestamp and nonce. */
 static int ak_sign(void *arg, struct zp_http_req *r, struct zp_err *err)
 {
-    struct ak_signing *s = arg;
-
-    zp_buf_reset(&s->auth);
-    zp_eg_timestamp(time(NULL), s->ts);
-    if (zp_eg_nonce(s->nonce) == -1 || zp_buf_puts(&s->auth, "Authorization: ") == -1 ||
-        zp_eg_authorization(&s->creds, &s->sig, &s->auth) == -1)
-        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the request to %s", r->what);
-    s->headers[0] = zp_buf_str(&s->auth);
-    r->headers = s->headers;
-    return 0;
-}
-
-/* One exchange at op->path, each attempt (the client retries 429 and 5xx) signed anew. */
-static int ak_send(struct ak_op *op, const char *method, const char *body,
-                   struct zp_http_resp *resp, struct zp_err *err)
-{
+    struct ak_op *op = arg;
     const struct ak_cfg *cfg = op->rs.cfg;
-    struct ak_signing s = {
-        .creds = {.client_token = cfg->client_token,
-                  .access_token = zp_buf_str(&op->access),
-                  .client_secret = zp_buf_str(&op->secret)},
-        .sig = {.method = method,
-                .scheme = "https",
-                .host = cfg->host,
-                .path_query = op->path,
-                .body = body,
-                .body_len = body ? strlen(body) : 0},
-        .headers = {NULL, "Accept: application/json",
-                    body ? "Content-Type: application/json" : NULL, NULL},
-    };
-    struct zp_http_req req = {.method = method,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->rs.call->deadline_ms,
-                              .ca_file = cfg->ca,
-                              .what = AK_WHAT,
-                              .sign = ak_sign,
-                              .sign_arg = &s};
-    char *url = zp_xasprintf("%s%s", cfg->endpoint, op->path);
-    int rc;
+    const struct zp_eg_creds creds = {.client_token = cfg->client_token,
+                                      .access_token = zp_buf_str(&op->access),
+                                      .client_secret = zp_buf_str(&op->secret)};
+    const struct zp_eg_req sig = {.method = r->method,
+                                  .scheme = "https",
+                                  .host = cfg->host,
+                                  .path_query = op->path,
+                                  .body = r->body,
+                                  .body_len = r->body_len,
+                                  .timestamp = op->ts,
+                                  .nonce = op->nonce};
 
-    s.sig.timestamp = s.ts;
-    s.sig.nonce = s.nonce;
-    zp_buf_init(&s.auth, 16384);
-    req.url = url;
-    rc = zp_http_call(&req, resp, err);
-    zp_buf_free_secret(&s.auth);
-    free(url);
-    return rc;
+    zp_buf_reset(&op->auth);
+    zp_eg_timestamp(time(NULL), op->ts);
+    if (zp_eg_nonce(op->nonce) == -1 || zp_buf_puts(&op->auth, "Authorization: ") == -1 ||
+        zp_eg_authorization(&creds, &sig, &op->auth) == -1)
+        return zp_err_set(err, ZP_EINTERNAL, "cannot sign the request to %s", r->what);
+    /* The signature's header first, then the JSON headers zp_prov_json_send would send. */
+    op->headers[0] = zp_buf_str(&op->auth);
+    op->headers[1] = "Accept: application/json";
+    op->headers[2] = r->body ? "Content-Type: application/json" : NULL;
+    op->headers[3] = NULL;
+    r->headers = op->headers;
+    return 0;
 }
 
 /* ---- failures ----------------------------------------------------------------------------- */
 
-/* 401: which credential the EdgeGrid check refused, from its detail. Returns -1. */
-static int ak_fail_auth(const struct ak_op *op, const char *detail, struct zp_err *err)
-{
-    const struct ak_cfg *cfg = op->rs.cfg;
+/*
+ * Akamai's refusals. A 401's detail says which part of the EdgeGrid
+ * signature failed: ak_fail passes the word it names as the code.
+ */
+static const struct zp_prov_refusal ak_refusals[] = {
+    {401, 401, "client token", ZP_EAUTH,
+     "Akamai rejected the EdgeGrid credentials ({detail}): clientToken is not an API client's "
+     "client token; copy client_token from the API client's credentials into clientToken"},
+    {401, 401, "access token", ZP_EAUTH,
+     "Akamai rejected the EdgeGrid credentials ({detail}): the access token in {access} is wrong "
+     "or does not belong to clientToken; put the API client's access_token there"},
+    {401, 401, "nonce", ZP_ETRANSIENT,
+     "Akamai refused a request as a repeat ({detail}); cert-manager tries again"},
+    {401, 401, "timestamp", ZP_EAUTH,
+     "Akamai rejected the EdgeGrid signature ({detail}): this machine's clock is off; synchronise "
+     "it (NTP)"},
+    {401, 401, NULL, ZP_EAUTH,
+     "Akamai rejected the EdgeGrid credentials ({detail}): the client secret in {secret} is wrong "
+     "or does not belong to clientToken; put the API client's client_secret there, unchanged"},
+    {403, 403, NULL, ZP_EPERM,
+     "Akamai refused {doing} at {fqdn} (403 Forbidden): the API client lacks READ-WRITE access to "
+     "zone {zone}; give its credentials the Edge DNS API (DNS—Zone Record Management) with "
+     "READ-WRITE access, on the account that holds the zone{switch_403}"},
+    {404, 404, NULL, ZP_ENOTFOUND,
+     "zone {zone} is not an Edge DNS zone of the account the API client reaches{switch_404}; add "
+     "the zone in Edge DNS, or use the API client (or accountSwitchKey) of the account that holds "
+     "it"},
+    {400, 400, NULL, ZP_EINVAL, "Akamai refused {doing} at {fqdn} ({status} {title}): {problem}"},
+    {422, 422, NULL, ZP_EINVAL, "Akamai refused {doing} at {fqdn} ({status} {title}): {problem}"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "Akamai Edge DNS answered HTTP {status} ({reason}) to {doing} at {fqdn}: the service is "
+     "failing or unavailable; retry later"},
+    {1, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "Akamai Edge DNS answered HTTP {status} ({reason}) to {doing} at {fqdn}"},
+    {0},
+};
 
-    if (strstr(detail, "client token") != NULL)
-        return zp_err_set(err, ZP_EAUTH,
-                          "Akamai rejected the EdgeGrid credentials (%s): clientToken is not an "
-                          "API client's client token; copy client_token from the API client's "
-                          "credentials into clientToken",
-                          detail);
-    if (strstr(detail, "access token") != NULL)
-        return zp_err_set(err, ZP_EAUTH,
-                          "Akamai rejected the EdgeGrid credentials (%s): the access token in "
-                          "%s (%s) is wrong or does not belong to clientToken; put the API "
-                          "client's access_token there",
-                          detail, cfg->access.setting, cfg->access.where);
-    if (strstr(detail, "nonce") != NULL || strstr(detail, "Nonce") != NULL)
-        return zp_err_set(err, ZP_ETRANSIENT,
-                          "Akamai refused a request as a repeat (%s); cert-manager tries "
-                          "again",
-                          detail);
-    if (strstr(detail, "timestamp") != NULL)
-        return zp_err_set(err, ZP_EAUTH,
-                          "Akamai rejected the EdgeGrid signature (%s): this machine's clock is "
-                          "off; synchronise it (NTP)",
-                          detail);
-    return zp_err_set(err, ZP_EAUTH,
-                      "Akamai rejected the EdgeGrid credentials (%s): the client secret in %s "
-                      "(%s) is wrong or does not belong to clientToken; put the API client's "
-                      "client_secret there, unchanged",
-                      detail[0] ? detail : "unauthorized", cfg->secret.setting, cfg->secret.where);
+/* Of a 401's detail, the word that names what the EdgeGrid check refused; NULL: none. */
+static const char *ak_auth_word(const char *detail)
+{
+    /* In this order: a detail may name more than one. Either case of nonce is one refusal. */
+    static const char *const words[] = {"client token", "access token", "nonce", "Nonce",
+                                        "timestamp"};
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+        if (strstr(detail, words[i]) != NULL)
+            return strcmp(words[i], "Nonce") == 0 ? "nonce" : words[i];
+    return NULL;
 }
 
 /* The sentence for an answer that is not a success; what: "adding the TXT value". Returns -1. */
@@ -298,40 +292,31 @@ static int ak_fail(const struct ak_op *op, const char *what, const struct zp_htt
     const char *const vals[] = {cfg->client_token, zp_buf_str(&op->secret), zp_buf_str(&op->access),
                                 NULL};
     const char *const fields[] = {"request", what, NULL};
-    char title[128], detail[512];
+    char title[128], detail[512], problem[301], access[ZP_ERR_MSG_MAX], secret[ZP_ERR_MSG_MAX];
 
     zp_prov_log_reply(ZP_LOG_WARN, "akamai: unexpected answer", op->rs.call, fields, r, creds,
                       vals);
     ak_problem(op, r, title, sizeof(title), detail, sizeof(detail));
-    if (r->status == 401)
-        ak_fail_auth(op, detail, err);
-    else if (r->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "Akamai refused %s at %s (403 Forbidden): the API client lacks READ-WRITE "
-                   "access to zone %s; give its credentials the Edge DNS API (DNS—Zone Record "
-                   "Management) with READ-WRITE access, on the account that holds the zone%s",
-                   what, op->rs.rec->fqdn, op->rs.zone,
-                   cfg->switch_key ? " (the one accountSwitchKey names)" : "");
-    else if (r->status == 404)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "zone %s is not an Edge DNS zone of the account the API client reaches%s; "
-                   "add the zone in Edge DNS, or use the API client (or accountSwitchKey) of the "
-                   "account that holds it",
-                   op->rs.zone, cfg->switch_key ? " through accountSwitchKey" : "");
-    else if (r->status == 400 || r->status == 422)
-        zp_err_set(err, ZP_EINVAL, "Akamai refused %s at %s (%ld %s): %.300s", what,
-                   op->rs.rec->fqdn, r->status, title[0] ? title : zp_http_reason(r->status),
-                   detail);
-    else if (r->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s: the service is failing "
-                   "or unavailable; retry later",
-                   r->status, zp_http_reason(r->status), what, op->rs.rec->fqdn);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "Akamai Edge DNS answered HTTP %ld (%s) to %s at %s",
-                   r->status, zp_http_reason(r->status), what, op->rs.rec->fqdn);
-    err->upstream = (int)r->status;
-    return -1;
+    /* A 400 quotes the detail cut short; a setting and its place are one value (12 at most). */
+    snprintf(problem, sizeof(problem), "%.300s", detail);
+    snprintf(access, sizeof(access), "%s (%s)", cfg->access.setting, cfg->access.where);
+    snprintf(secret, sizeof(secret), "%s (%s)", cfg->secret.setting, cfg->secret.where);
+
+    const char *const vars[] = {
+        "doing",      what,
+        "fqdn",       op->rs.rec->fqdn,
+        "zone",       op->rs.zone,
+        "detail",     detail[0] ? detail : "unauthorized",
+        "access",     access,
+        "secret",     secret,
+        "switch_403", cfg->switch_key ? " (the one accountSwitchKey names)" : "",
+        "switch_404", cfg->switch_key ? " through accountSwitchKey" : "",
+        "title",      title[0] ? title : zp_http_reason(r->status),
+        "problem",    problem,
+        "reason",     zp_http_reason(r->status),
+        NULL};
+    return zp_prov_refuse(ak_refusals, r->status, r->status == 401 ? ak_auth_word(detail) : NULL,
+                          vars, err);
 }
 
 /* ---- the RRset family's steps (rrset.h) ---------------------------------------------------- */
@@ -347,6 +332,7 @@ static int ak_begin(struct zp_rs_op *rs, struct zp_err *err)
 
     zp_buf_init(&op->secret, AK_SECRET_MAX);
     zp_buf_init(&op->access, AK_SECRET_MAX);
+    zp_buf_init(&op->auth, 16384);
     zp_buf_init(&path, 2048);
     snprintf(rs->zone, sizeof(rs->zone), "%s", rs->rec->zone);
     if (rs->zone[0] != '\0' && rs->zone[strlen(rs->zone) - 1] == '.')
@@ -373,6 +359,16 @@ static int ak_begin(struct zp_rs_op *rs, struct zp_err *err)
     if (zp_buf_check(&path, "the record set's path", err) == -1)
         goto out;
     op->path = zp_buf_take(&path);
+    snprintf(op->rl_key, sizeof(op->rl_key), "akamai:%s",
+             rs->call->instance ? rs->call->instance : "");
+    op->conn = (struct zp_prov_api_conn){.what = AK_WHAT,
+                                         .rate_key = op->rl_key,
+                                         .rate = AK_RATE,
+                                         .burst = AK_BURST,
+                                         .base = cfg->endpoint,
+                                         .ca_file = cfg->ca,
+                                         .sign = ak_sign,
+                                         .sign_arg = op};
     rc = 0;
 out:
     zp_buf_free(&path);
@@ -393,7 +389,7 @@ static int ak_read(struct zp_rs_op *rs, struct zp_err *err)
     op->found = 0;
     rs->has = 0;
     zp_http_resp_init(&resp);
-    if (ak_send(op, "GET", NULL, &resp, err) == -1)
+    if (zp_prov_json_send(&op->conn, rs->call, "GET", op->path, NULL, &resp, err) == -1)
         goto out;
     if (resp.status == 404) {
         rc = 0;
@@ -472,7 +468,7 @@ static int ak_write(struct zp_rs_op *rs, struct zp_err *err)
             goto out;
         }
     }
-    if (ak_send(op, rs->how, text, &resp, err) == -1)
+    if (zp_prov_json_send(&op->conn, rs->call, rs->how, op->path, text, &resp, err) == -1)
         goto out;
     if (resp.status == 409 || (resp.status == 404 && strcmp(rs->how, "PUT") == 0))
         rc = 1;
@@ -504,6 +500,7 @@ static void ak_end(struct zp_rs_op *rs)
 
     zp_buf_free_secret(&op->secret);
     zp_buf_free_secret(&op->access);
+    zp_buf_free_secret(&op->auth);
     free(op->path);
     cJSON_Delete(op->rdata);
 }

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +59,14 @@ struct ovh_op {
     char zone[ZP_DNAME_MAX]; /* without trailing dot, as OVH names zones */
     char sub[ZP_DNAME_MAX];  /* relative to zone, "" at the apex */
     char ratekey[160];
-    struct zp_buf as, ck; /* the secrets, wiped at the end */
-    long long delta;      /* OVH's clock minus ours, seconds */
+    struct zp_buf as, ck;         /* the secrets, wiped at the end */
+    long long delta;              /* OVH's clock minus ours, seconds */
+    struct zp_prov_api_conn conn; /* signed by ovh_sign, which reads the rest of op */
+    const char *sending;          /* the request being sent, "GET /domain/zone/…", for messages */
+    /* What ovh_sign writes before every attempt; hck and hsig are wiped at the end. */
+    struct zp_buf hak, hck;
+    char hts[64], hsig[ZP_OVH_SIG_SIZE + 20];
+    const char *headers[8];
 };
 
 static const char *const ovh_keys[] = {
@@ -145,15 +152,77 @@ out:
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /* The least-privilege rules for zone, as one phrase for sentences and the docs. */
-#define OVH_RULES_FMT                                                                              \
-    "GET /domain/zone/%s/record*, POST /domain/zone/%s/record, POST /domain/zone/%s/refresh "      \
-    "and DELETE /domain/zone/%s/record/*"
+#define OVH_RULES                                                                                  \
+    "GET /domain/zone/{zone}/record*, POST /domain/zone/{zone}/record, POST "                      \
+    "/domain/zone/{zone}/refresh and DELETE /domain/zone/{zone}/record/*"
+/* A 401 or 403 that names no cause. */
+#define OVH_REFUSED                                                                                \
+    "OVH ({host}) refused {call} ({status}{shown}); check the consumer key and its access "        \
+    "rules " OVH_RULES
 
 static const char *ovh_jstr(const cJSON *j, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
 
     return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* OVH's refusals, by the code ovh_code finds, whatever the status; then by status. */
+static const struct zp_prov_refusal ovh_refusals[] = {
+    {1, LONG_MAX, "NOT_GRANTED_CALL", ZP_EPERM,
+     "OVH refused {call}: the consumer key in consumerKeyFile is not granted this call; create a "
+     "consumer key with the access rules " OVH_RULES},
+    {1, LONG_MAX, "INVALID_SIGNATURE", ZP_EAUTH,
+     "OVH ({host}) rejected the request signature: applicationSecretFile does not hold the secret "
+     "of application key {key}, or consumerKeyFile holds a consumer key created for another "
+     "application"},
+    {1, LONG_MAX, "INVALID_KEY", ZP_EAUTH,
+     "OVH ({host}) does not know application key {key}; check applicationKey, and that endpoint "
+     "is the API of the region where the application was created"},
+    {1, LONG_MAX, "INVALID_CREDENTIAL", ZP_EAUTH,
+     "OVH ({host}) rejected the consumer key in consumerKeyFile: it was never validated or it has "
+     "expired; open its validationUrl, or create a new consumer key for application key {key}"},
+    {1, LONG_MAX, "NOT_CREDENTIAL", ZP_EAUTH,
+     "OVH ({host}) does not know the consumer key in consumerKeyFile (revoked, or created on "
+     "another endpoint); create a consumer key for application key {key}"},
+    {1, LONG_MAX, "QUERY_TIME_OUT", ZP_ETRANSIENT,
+     "OVH ({host}) refused the request's timestamp although it was taken from OVH's own clock "
+     "(GET /auth/time); check that endpoint points at one OVH API and not at a proxy that delays "
+     "requests"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "OVH ({host}) answered {status} to {call}: a server error on OVH's side; cert-manager "
+     "retries the challenge"},
+    {404, 404, NULL, ZP_ENOTFOUND,
+     "OVH ({host}) has no DNS zone {zone} in the account of this consumer key (application key "
+     "{key}); check that OVH hosts the zone in that account, or set zone"},
+    {401, 401, NULL, ZP_EAUTH, OVH_REFUSED},
+    {403, 403, NULL, ZP_EPERM, OVH_REFUSED},
+    {400, 400, NULL, ZP_EINVAL, "OVH ({host}) refused {call} as invalid{shown}"},
+    {1, LONG_MAX, NULL, ZP_ETRANSIENT, "OVH ({host}) answered {status} to {call}{shown}"},
+    {0},
+};
+
+/*
+ * The code of a refusal: OVH's errorCode, or the code its message stands
+ * for (some answers carry only the message). Asked in this order; NULL: none.
+ */
+static const char *ovh_code(const char *code, const char *msg)
+{
+    static const char *const said[][2] = {
+        {"NOT_GRANTED_CALL", "This call has not been granted"},
+        {"INVALID_SIGNATURE", "Invalid signature"},
+        {"INVALID_KEY", "Invalid application key"},
+        {"INVALID_CREDENTIAL", "This credential is not valid"},
+        {"NOT_CREDENTIAL", "This credential does not exist"},
+    };
+
+    for (size_t i = 0; i < sizeof(said) / sizeof(*said); i++)
+        if (strcmp(code, said[i][0]) == 0 || strcmp(msg, said[i][1]) == 0)
+            return said[i][0];
+    if (strcmp(code, "QUERY_TIME_OUT") == 0 || strcasestr(msg, "timestamp") != NULL ||
+        strcasestr(msg, "out of time") != NULL)
+        return "QUERY_TIME_OUT";
+    return NULL;
 }
 
 /*
@@ -164,81 +233,59 @@ static const char *ovh_jstr(const cJSON *j, const char *name)
 static int ovh_explain(const struct ovh_op *op, const char *call, const struct zp_http_resp *resp,
                        struct zp_err *err)
 {
-    const struct ovh_cfg *cfg = op->cfg;
-    const char *z = op->zone, *host = cfg->host;
     cJSON *j = cJSON_ParseWithLength(zp_buf_str(&resp->body), resp->body.len);
-    const char *msg = ovh_jstr(j, "message"), *code = ovh_jstr(j, "errorCode");
     const char *const sent[] = {zp_buf_str(&op->as), zp_buf_str(&op->ck), NULL};
     const char *const f[] = {"call", call, NULL};
-    char shown[200];
+    char shown[200], tail[sizeof(shown) + 2];
 
     zp_prov_log_reply(ZP_LOG_WARN, "ovh: request refused", op->call, f, resp, NULL, sent);
     /* OVH's own message may echo what it was sent (the consumer key): quoted only sanitized. */
-    zp_prov_text(msg, op->call, NULL, sent, shown, sizeof(shown));
+    zp_prov_text(ovh_jstr(j, "message"), op->call, NULL, sent, shown, sizeof(shown));
+    snprintf(tail, sizeof(tail), "%s%s", shown[0] ? ": " : "", shown);
 
-    if (strcmp(code, "NOT_GRANTED_CALL") == 0 || strcmp(msg, "This call has not been granted") == 0)
-        zp_err_set(err, ZP_EPERM,
-                   "OVH refused %s: the consumer key in consumerKeyFile is not granted this call; "
-                   "create a consumer key with the access rules " OVH_RULES_FMT,
-                   call, z, z, z, z);
-    else if (strcmp(code, "INVALID_SIGNATURE") == 0 || strcmp(msg, "Invalid signature") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "OVH (%s) rejected the request signature: applicationSecretFile does not hold "
-                   "the secret of application key %s, or consumerKeyFile holds a consumer key "
-                   "created for another application",
-                   host, cfg->app_key);
-    else if (strcmp(code, "INVALID_KEY") == 0 || strcmp(msg, "Invalid application key") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "OVH (%s) does not know application key %s; check applicationKey, and that "
-                   "endpoint is the API of the region where the application was created",
-                   host, cfg->app_key);
-    else if (strcmp(code, "INVALID_CREDENTIAL") == 0 ||
-             strcmp(msg, "This credential is not valid") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "OVH (%s) rejected the consumer key in consumerKeyFile: it was never validated "
-                   "or it has expired; open its validationUrl, or create a new consumer key for "
-                   "application key %s",
-                   host, cfg->app_key);
-    else if (strcmp(code, "NOT_CREDENTIAL") == 0 ||
-             strcmp(msg, "This credential does not exist") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "OVH (%s) does not know the consumer key in consumerKeyFile (revoked, or "
-                   "created on another endpoint); create a consumer key for application key %s",
-                   host, cfg->app_key);
-    else if (strcmp(code, "QUERY_TIME_OUT") == 0 || strcasestr(msg, "timestamp") != NULL ||
-             strcasestr(msg, "out of time") != NULL)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "OVH (%s) refused the request's timestamp although it was taken from OVH's "
-                   "own clock (GET /auth/time); check that endpoint points at one OVH API and "
-                   "not at a proxy that delays requests",
-                   host);
-    else if (resp->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "OVH (%s) answered %ld to %s: a server error on OVH's side; cert-manager "
-                   "retries the challenge",
-                   host, resp->status, call);
-    else if (resp->status == 404)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "OVH (%s) has no DNS zone %s in the account of this consumer key (application "
-                   "key %s); check that OVH hosts the zone in that account, or set zone",
-                   host, z, cfg->app_key);
-    else if (resp->status == 401 || resp->status == 403)
-        zp_err_set(err, resp->status == 401 ? ZP_EAUTH : ZP_EPERM,
-                   "OVH (%s) refused %s (%ld%s%s); check the consumer key and its access "
-                   "rules " OVH_RULES_FMT,
-                   host, call, resp->status, shown[0] ? ": " : "", shown, z, z, z, z);
-    else if (resp->status == 400)
-        zp_err_set(err, ZP_EINVAL, "OVH (%s) refused %s as invalid%s%s", host, call,
-                   shown[0] ? ": " : "", shown);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "OVH (%s) answered %ld to %s%s%s", host, resp->status, call,
-                   shown[0] ? ": " : "", shown);
-    err->upstream = (int)resp->status;
+    const char *const vars[] = {"host", op->cfg->host,    "call",  call, "zone", op->zone,
+                                "key",  op->cfg->app_key, "shown", tail, NULL};
+    const char *code = ovh_code(ovh_jstr(j, "errorCode"), ovh_jstr(j, "message"));
+
+    zp_prov_refuse(ovh_refusals, resp->status, code, vars, err);
     cJSON_Delete(j);
     return -1;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
+
+/* OVH's four X-Ovh-* headers, not one auth line: signed anew so no retry sends a stale time. */
+static int ovh_sign(void *arg, struct zp_http_req *r, struct zp_err *err)
+{
+    struct ovh_op *op = arg;
+    char sig[ZP_OVH_SIG_SIZE], ts[32];
+    int rc = 0, n = 0;
+
+    zp_buf_reset(&op->hak);
+    zp_buf_reset(&op->hck);
+    snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) + op->delta);
+    snprintf(op->hts, sizeof(op->hts), "X-Ovh-Timestamp: %s", ts);
+    if (zp_buf_printf(&op->hck, "X-Ovh-Consumer: %s", zp_buf_str(&op->ck)) == -1 ||
+        zp_buf_printf(&op->hak, "X-Ovh-Application: %s", op->cfg->app_key) == -1 ||
+        zp_ovh_sign(zp_buf_str(&op->as), zp_buf_str(&op->ck), r->method, r->url, r->body,
+                    r->body_len, ts, sig) == -1)
+        rc = zp_err_set(err, ZP_EINTERNAL, "cannot build the signed OVH request %s", op->sending);
+    else
+        snprintf(op->hsig, sizeof(op->hsig), "X-Ovh-Signature: %s", sig);
+    zp_wipe(sig, sizeof(sig));
+    if (rc == -1)
+        return -1;
+    op->headers[n++] = zp_buf_str(&op->hak);
+    op->headers[n++] = zp_buf_str(&op->hck);
+    op->headers[n++] = op->hts;
+    op->headers[n++] = op->hsig;
+    op->headers[n++] = "Accept: application/json";
+    if (r->body != NULL)
+        op->headers[n++] = "Content-Type: application/json;charset=utf-8";
+    op->headers[n] = NULL;
+    r->headers = op->headers;
+    return 0;
+}
 
 /*
  * One signed request. path follows the endpoint ("/domain/zone/…?…"); body
@@ -249,96 +296,33 @@ static int ovh_explain(const struct ovh_op *op, const char *call, const struct z
 static int ovh_request(struct ovh_op *op, const char *method, const char *path, const char *body,
                        const char *call, long ok, struct zp_http_resp *resp, struct zp_err *err)
 {
-    const struct ovh_cfg *cfg = op->cfg;
-    struct zp_buf url, hck, hak, hts, hsig;
-    struct zp_http_req req;
-    const char *headers[8];
-    char sig[ZP_OVH_SIG_SIZE], ts[32];
-    size_t blen = body ? strlen(body) : 0;
-    int rc = -1, n = 0;
-
-    zp_buf_init(&url, 8192);
-    zp_buf_init(&hck, 4096);
-    zp_buf_init(&hak, 4096);
-    zp_buf_init(&hts, 64);
-    zp_buf_init(&hsig, 128);
-    if (zp_ratelimit_take(op->ratekey, OVH_RATE, OVH_BURST, op->call->deadline_ms, "OVH", err) ==
-        -1)
-        goto out;
     /* POST without a body still sends an empty one, so Content-Length: 0 is on the wire. */
     if (body == NULL && strcmp(method, "POST") == 0)
         body = "";
-    snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) + op->delta);
-    if (zp_buf_printf(&url, "%s%s", cfg->endpoint, path) == -1 ||
-        zp_buf_printf(&hck, "X-Ovh-Consumer: %s", zp_buf_str(&op->ck)) == -1 ||
-        zp_buf_printf(&hak, "X-Ovh-Application: %s", cfg->app_key) == -1 ||
-        zp_buf_printf(&hts, "X-Ovh-Timestamp: %s", ts) == -1 ||
-        zp_ovh_sign(zp_buf_str(&op->as), zp_buf_str(&op->ck), method, zp_buf_str(&url), body, blen,
-                    ts, sig) == -1 ||
-        zp_buf_printf(&hsig, "X-Ovh-Signature: %s", sig) == -1) {
-        zp_err_set(err, ZP_EINTERNAL, "cannot build the signed OVH request %s", call);
-        goto out;
-    }
-    headers[n++] = zp_buf_str(&hak);
-    headers[n++] = zp_buf_str(&hck);
-    headers[n++] = zp_buf_str(&hts);
-    headers[n++] = zp_buf_str(&hsig);
-    headers[n++] = "Accept: application/json";
-    if (body != NULL)
-        headers[n++] = "Content-Type: application/json;charset=utf-8";
-    headers[n] = NULL;
-    memset(&req, 0, sizeof(req));
-    req.method = method;
-    req.url = zp_buf_str(&url);
-    req.headers = headers;
-    req.body = body;
-    req.body_len = blen;
-    req.deadline_ms = op->call->deadline_ms;
-    req.max_response = OVH_REPLY_MAX;
-    req.ca_file = cfg->ca;
-    req.what = "OVH";
-    if (zp_http_call(&req, resp, err) == -1)
-        goto out;
+    op->sending = call;
+    if (zp_prov_json_send(&op->conn, op->call, method, path, body, resp, err) == -1)
+        return -1;
     if (resp->status >= 200 && resp->status <= 299)
-        rc = 0;
-    else if (resp->status == ok)
-        rc = 1;
-    else
-        ovh_explain(op, call, resp, err);
-out:
-    zp_wipe(sig, sizeof(sig));
-    zp_buf_free(&url);
-    zp_buf_free_secret(&hck);
-    zp_buf_free(&hak);
-    zp_buf_free(&hts);
-    zp_buf_free_secret(&hsig);
-    return rc;
+        return 0;
+    if (resp->status == ok)
+        return 1;
+    return ovh_explain(op, call, resp, err);
 }
 
 /* GET /auth/time: OVH's clock, unauthenticated; sets op->delta. */
 static int ovh_clock(struct ovh_op *op, struct zp_err *err)
 {
     const struct ovh_cfg *cfg = op->cfg;
+    struct zp_prov_api_conn c = op->conn;
     struct zp_http_resp resp;
-    struct zp_http_req req;
-    char *url = zp_xasprintf("%s/auth/time", cfg->endpoint), *end;
-    const char *headers[] = {"Accept: application/json", NULL};
+    char *end;
     long long t;
     int rc = -1;
 
+    c.sign = NULL;         /* unsigned: the signature needs this time */
+    c.max_response = 1024; /* a number */
     zp_http_resp_init(&resp);
-    if (zp_ratelimit_take(op->ratekey, OVH_RATE, OVH_BURST, op->call->deadline_ms, "OVH", err) ==
-        -1)
-        goto out;
-    memset(&req, 0, sizeof(req));
-    req.method = "GET";
-    req.url = url;
-    req.headers = headers;
-    req.deadline_ms = op->call->deadline_ms;
-    req.max_response = 1024;
-    req.ca_file = cfg->ca;
-    req.what = "OVH";
-    if (zp_http_call(&req, &resp, err) == -1)
+    if (zp_prov_json_send(&c, op->call, "GET", "/auth/time", NULL, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         if (resp.status >= 500)
@@ -367,7 +351,6 @@ static int ovh_clock(struct ovh_op *op, struct zp_err *err)
     rc = 0;
 out:
     zp_http_resp_free(&resp);
-    free(url);
     return rc;
 }
 
@@ -553,6 +536,15 @@ static int ovh_begin(struct ovh_op *op, struct zp_err *err)
                           "%s: %s holds spaces or control characters; it must hold "
                           "only the consumer key",
                           cfg->ck.setting, cfg->ck.where);
+    op->conn = (struct zp_prov_api_conn){.what = "OVH",
+                                         .rate_key = op->ratekey,
+                                         .rate = OVH_RATE,
+                                         .burst = OVH_BURST,
+                                         .base = cfg->endpoint,
+                                         .ca_file = cfg->ca,
+                                         .max_response = OVH_REPLY_MAX,
+                                         .sign = ovh_sign,
+                                         .sign_arg = op};
     return ovh_clock(op, err);
 }
 
@@ -573,6 +565,8 @@ static int ovh_run(void *p, const struct zp_record *rec, const struct zp_prov_ca
     op.call = call;
     zp_buf_init(&op.as, 4096);
     zp_buf_init(&op.ck, 4096);
+    zp_buf_init(&op.hak, 4096);
+    zp_buf_init(&op.hck, 4096);
     if (ovh_begin(&op, err) == -1 || ovh_list(&op, &ids, &n, err) == -1)
         goto out;
     if (mode == OVH_VERIFY) {
@@ -610,6 +604,9 @@ out:
     free(ids);
     zp_buf_free_secret(&op.as);
     zp_buf_free_secret(&op.ck);
+    zp_buf_free(&op.hak);
+    zp_buf_free_secret(&op.hck);
+    zp_wipe(op.hsig, sizeof(op.hsig));
     return rc;
 }
 

@@ -21,6 +21,7 @@
  * rather than written blind.
  */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,13 @@ struct pd_op {
     const char *zone;   /* the zone as the API and the sentences name it, trailing dot */
     struct zp_buf auth; /* "X-API-Key: <key>": a secret, wiped at the end */
     char rl_key[160];
+    /* How the API is reached (begin); conn.max_response is the next request's cap. */
+    struct zp_prov_api_conn conn;
     char sid_esc[256];      /* serverId, escaped for a path */
     int modern;             /* EXTEND and PRUNE are available */
     int whole;              /* a read of one name hides disabled records: read the whole zone */
     char kind[32];          /* the zone's kind: Native, Master, Slave, … */
-    size_t max_response;    /* the next request's cap; 0: httpc's */
-    int too_big;            /* the last answer was larger than that cap */
+    int too_big;            /* the last answer was larger than conn.max_response */
     cJSON *zone_read;       /* the zone read, with what it holds at the name */
     struct zp_pdns_set set; /* the TXT set at the name, borrowed from zone_read */
 };
@@ -170,73 +172,49 @@ static void pd_log_reply(const struct pd_op *op, const char *what, const struct 
 static int pd_req(struct pd_op *op, const char *method, const char *path, const char *body,
                   struct zp_http_resp *resp, struct zp_err *err)
 {
-    const char *headers[] = {zp_buf_str(&op->auth), "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
-    struct zp_http_req req = {0};
     struct zp_err e = {0};
-    const struct pd_cfg *cfg = op->rs.cfg;
-    char *url = zp_xasprintf("%s%s", cfg->api, path);
-    int rc = -1;
 
-    if (zp_ratelimit_take(op->rl_key, PD_RATE, PD_BURST, op->rs.call->deadline_ms, PD_WHAT, err) ==
-        -1)
-        goto out;
-    req.method = method;
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    req.deadline_ms = op->rs.call->deadline_ms;
-    req.ca_file = cfg->ca;
-    req.max_response = op->max_response;
-    req.what = PD_WHAT;
     op->too_big = 0;
-    if (zp_http_call(&req, resp, &e) == 0) {
-        rc = 0;
-        goto out;
-    }
+    if (zp_prov_json_send(&op->conn, op->rs.call, method, path, body, resp, &e) == 0)
+        return 0;
     op->too_big = !zp_buf_ok(&resp->body); /* the answer ran past the cap */
     if (e.kind == ZP_ETRANSIENT && !op->too_big)
-        zp_err_set(err, e.kind,
-                   "%s; check endpoint (the PowerDNS webserver, webserver-port, default 8081), "
-                   "that pdns runs with webserver=yes and api=yes, and that webserver-allow-from "
-                   "includes this host (PowerDNS closes the connection otherwise)",
-                   e.msg);
-    else
-        *err = e;
-out:
-    free(url);
-    return rc;
+        return zp_err_set(err, e.kind,
+                          "%s; check endpoint (the PowerDNS webserver, webserver-port, default "
+                          "8081), that pdns runs with webserver=yes and api=yes, and that "
+                          "webserver-allow-from includes this host (PowerDNS closes the connection "
+                          "otherwise)",
+                          e.msg);
+    *err = e;
+    return -1;
 }
 
-/* The sentence for an answer no step expected; 404 and 422 are handled by the steps. */
+/* PowerDNS's refusals; 404 and 422 are the steps' own. Anything else it answers is transient. */
+static const struct zp_prov_refusal pd_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "PowerDNS at {endpoint} rejected the API key in {setting} (401 Unauthorized); it must equal "
+     "the api-key setting of that server"},
+    {403, 403, NULL, ZP_EPERM,
+     "PowerDNS at {endpoint} refused to {doing} (403 Forbidden); PowerDNS itself does not answer "
+     "403, so a proxy in front of its API denies it: allow this host there"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "PowerDNS at {endpoint} failed to {doing} (HTTP {status}); the server's log says why (often "
+     "its database is unreachable)"},
+    {1, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "PowerDNS at {endpoint} answered HTTP {status} when asked to {doing}"},
+    {0},
+};
+
+/* The sentence for an answer no step expected. */
 static int pd_fail(const struct pd_op *op, const char *what, const struct zp_http_resp *r,
                    struct zp_err *err)
 {
     const struct pd_cfg *cfg = op->rs.cfg;
-    const char *ep = cfg->endpoint;
+    const char *const vars[] = {"endpoint", cfg->endpoint, "setting", cfg->key.setting,
+                                "doing",    what,          NULL};
 
     pd_log_reply(op, what, r);
-    if (r->status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "PowerDNS at %s rejected the API key in %s (401 Unauthorized); it must "
-                   "equal the api-key setting of that server",
-                   ep, cfg->key.setting);
-    else if (r->status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "PowerDNS at %s refused to %s (403 Forbidden); PowerDNS itself does not answer "
-                   "403, so a proxy in front of its API denies it: allow this host there",
-                   ep, what);
-    else if (r->status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "PowerDNS at %s failed to %s (HTTP %ld); the server's log says why (often its "
-                   "database is unreachable)",
-                   ep, what, r->status);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "PowerDNS at %s answered HTTP %ld when asked to %s", ep,
-                   r->status, what);
-    err->upstream = (int)r->status;
-    return -1;
+    return zp_prov_refuse(pd_refusals, r->status, NULL, vars, err);
 }
 
 /* Text from a reply fit to quote in a sentence: the api-key it may echo redacted. */
@@ -450,9 +428,9 @@ static int pd_zone_read(struct pd_op *op, struct zp_err *err)
         zp_err_set(err, ZP_EINTERNAL, "the URL for zone %s is too long", op->zone);
         goto out;
     }
-    op->max_response = op->whole ? PD_ZONE_MAX : 0;
+    op->conn.max_response = op->whole ? PD_ZONE_MAX : 0;
     got = pd_req(op, "GET", zp_buf_str(&path), NULL, &r, err);
-    op->max_response = 0;
+    op->conn.max_response = 0;
     if (got == -1) {
         if (op->too_big) {
             zp_log(ZP_LOG_WARN, "powerdns: zone too large to read whole",
@@ -599,6 +577,13 @@ static int pd_begin(struct zp_rs_op *rs, struct zp_err *err)
                    cfg->key.where);
         goto out;
     }
+    op->conn = (struct zp_prov_api_conn){.what = PD_WHAT,
+                                         .rate_key = op->rl_key,
+                                         .rate = PD_RATE,
+                                         .burst = PD_BURST,
+                                         .base = cfg->api,
+                                         .ca_file = cfg->ca,
+                                         .auth = zp_buf_str(&op->auth)};
     rc = pd_server(op, err);
 out:
     zp_buf_free_secret(&key);

@@ -516,9 +516,7 @@ int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_cal
                       const char *method, const char *path, const char *body,
                       struct zp_http_resp *resp, struct zp_err *err)
 {
-    const char *headers[] = {c->auth ? c->auth : "Accept: application/json",
-                             c->auth ? "Accept: application/json" : NULL,
-                             body ? "Content-Type: application/json" : NULL, NULL};
+    const char *headers[8];
     struct zp_http_req req = {.method = method,
                               .headers = headers,
                               .body = body,
@@ -529,17 +527,21 @@ int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_cal
                               .what = c->what,
                               .sign = c->sign,
                               .sign_arg = c->sign_arg};
-    char *url = zp_xasprintf("%s%s", c->base, path);
+    size_t n = 0;
     int rc = -1;
 
-    if (headers[1] == NULL) { /* no auth line: the content type moves up */
-        headers[1] = headers[2];
-        headers[2] = NULL;
-    }
-    req.url = url;
+    if (c->auth != NULL)
+        headers[n++] = c->auth;
+    for (size_t i = 0; c->headers != NULL && c->headers[i] != NULL && i < 4; i++)
+        headers[n++] = c->headers[i];
+    headers[n++] = "Accept: application/json";
+    if (body != NULL)
+        headers[n++] = "Content-Type: application/json";
+    headers[n] = NULL;
+    req.url = zp_xasprintf("%s%s", c->base, path);
     if (zp_ratelimit_take(c->rate_key, c->rate, c->burst, call->deadline_ms, c->what, err) == 0)
         rc = zp_http_call(&req, resp, err);
-    free(url);
+    free((char *)req.url);
     return rc;
 }
 
@@ -556,15 +558,25 @@ static void prov_expand(const char *tmpl, const char *const *vars, char *out, si
     for (const char *p = tmpl; *p != '\0'; p++) {
         const char *end = *p == '{' ? strchr(p, '}') : NULL, *src = p;
         size_t n = 1;
+        const char *bar = end ? memchr(p, '|', (size_t)(end - p)) : NULL;
+        size_t nlen = end ? (size_t)((bar ? bar : end) - p - 1) : 0;
 
         for (size_t i = 0; end != NULL && vars != NULL && vars[i] != NULL; i += 2)
-            if (strlen(vars[i]) == (size_t)(end - p - 1) &&
-                memcmp(vars[i], p + 1, (size_t)(end - p - 1)) == 0) {
+            if (strlen(vars[i]) == nlen && memcmp(vars[i], p + 1, nlen) == 0) {
                 src = vars[i + 1] ? vars[i + 1] : "";
                 n = strlen(src);
-                p = end;
+                if (n == 0 && bar != NULL) { /* {name|word}: the word stands in */
+                    src = bar + 1;
+                    n = (size_t)(end - bar - 1);
+                }
                 break;
             }
+        if (end != NULL && src == p && bar != NULL) { /* a name vars lacks: the word */
+            src = bar + 1;
+            n = (size_t)(end - bar - 1);
+        }
+        if (src != p)
+            p = end;
         if (n > outsz - 1 - o)
             n = outsz - 1 - o;
         memcpy(out + o, src, n);
@@ -581,29 +593,30 @@ int zp_prov_refuse(const struct zp_prov_refusal *tab, long status, const char *c
         "at the next attempt, and the provider's status page says whether it has an outage",
         "{what} answered HTTP {status} when asked to {doing}, which its API does not describe; "
         "the log holds the start of its answer"};
-    const char *all[2 * 16 + 3]; /* status, 16 names, NULL */
+    const char **all;
     const char *tmpl = status >= 500 ? fallback[0] : fallback[1];
     enum zp_errkind kind = status >= 500 ? ZP_ETRANSIENT : ZP_EINTERNAL;
     char st[24], msg[ZP_ERR_MSG_MAX];
-    size_t n = 0;
+    size_t n = 0, nv = 0;
 
     for (; tab != NULL && tab->sentence != NULL; tab++)
-        if (status >= tab->lo && status <= tab->hi &&
+        if (((tab->lo == 0 && tab->hi == 0) || (status >= tab->lo && status <= tab->hi)) &&
             (tab->code == NULL || (code != NULL && strcmp(tab->code, code) == 0))) {
             tmpl = tab->sentence;
             kind = tab->kind;
             break;
         }
     snprintf(st, sizeof(st), "%ld", status);
+    while (vars != NULL && vars[nv] != NULL)
+        nv += 2;
+    all = zp_xcalloc(nv + 3, sizeof(*all));
     all[n++] = "status";
     all[n++] = st;
-    for (size_t i = 0; vars != NULL && vars[i] != NULL && n + 2 < sizeof(all) / sizeof(*all);
-         i += 2) {
+    for (size_t i = 0; i < nv; i++)
         all[n++] = vars[i];
-        all[n++] = vars[i + 1];
-    }
     all[n] = NULL;
     prov_expand(tmpl, all, msg, sizeof(msg));
+    free(all);
     zp_err_set(err, kind, "%s", msg);
     err->upstream = (int)status;
     return -1;

@@ -187,7 +187,8 @@ struct zp_prov_api_conn {
     const char *base;    /* endpoint, no trailing slash; a path follows it */
     const char *ca_file; /* NULL: the system's CAs */
     const char *auth; /* a header line ("Authorization: …", a secret the caller wipes), or NULL */
-    size_t max_response; /* 0: httpc's */
+    const char *const *headers; /* more header lines (NULL-terminated, at most 4), or NULL */
+    size_t max_response;        /* 0: httpc's */
     /* NULL, or signs every attempt anew (zp_http_req.sign: signed-request APIs). */
     int (*sign)(void *arg, struct zp_http_req *r, struct zp_err *err);
     void *sign_arg;
@@ -195,7 +196,7 @@ struct zp_prov_api_conn {
 
 /*
  * Takes a token from the account's bucket, then sends method to base+path
- * with auth, "Accept: application/json" and, with a body, its JSON
+ * with auth, the more headers, "Accept: application/json" and, with a body, its JSON
  * Content-Type. 0 when any answer arrived, whatever its status
  * (zp_http_call has waited out 429 and retried 5xx where the deadline
  * allowed).
@@ -210,10 +211,11 @@ int zp_prov_json_send(const struct zp_prov_api_conn *c, const struct zp_prov_cal
  * error's kind and sentence. A row without a sentence ends the table. The sentence is
  * a template: each {name} becomes the value vars gives it (name, value, …,
  * NULL; values are the caller's, made fit with zp_prov_text where they come
- * from outside), and {status} the reply's status.
+ * from outside), and {status} the reply's status. {name|word} is word when
+ * vars lacks the name or its value is NULL or empty.
  */
 struct zp_prov_refusal {
-    long lo, hi;      /* the HTTP statuses the row covers */
+    long lo, hi;      /* the HTTP statuses the row covers; both 0: any */
     const char *code; /* the provider's error code (or a word of its reason); NULL: any */
     enum zp_errkind kind;
     const char *sentence;

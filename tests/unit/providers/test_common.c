@@ -394,6 +394,7 @@ static void refusal_table(void **state)
         {401, 401, NULL, ZP_EAUTH, "{what} rejected the key in {setting} (HTTP {status})"},
         {400, 400, "CNAME", ZP_EINVAL, "a CNAME sits at {fqdn}; {unknown} stays"},
         {400, 499, NULL, ZP_EINVAL, "{what} refused to {doing} (HTTP {status})"},
+        {0, 0, "Throttled", ZP_ERATELIMIT, "{what} throttles ({reason|no reason given})"},
         {0},
     };
     const char *const vars[] = {"what",  "Example DNS",  "setting", "apiKeyFile",
@@ -415,6 +416,16 @@ static void refusal_table(void **state)
     zp_prov_refuse(tab, 400, "OTHER", vars, &err); /* the code decides: the next row */
     assert_int_equal(err.kind, ZP_EINVAL);
     assert_string_equal(err.msg, "Example DNS refused to add TXT at x (HTTP 400)");
+
+    /* A row for any status; {name|word} stands in for a value that is missing or empty. */
+    zp_err_clear(&err);
+    zp_prov_refuse(tab, 503, "Throttled", vars, &err);
+    assert_int_equal(err.kind, ZP_ERATELIMIT);
+    assert_string_equal(err.msg, "Example DNS throttles (no reason given)");
+    const char *const with_reason[] = {"what", "Example DNS", "reason", "quota", NULL};
+    zp_err_clear(&err);
+    zp_prov_refuse(tab, 200, "Throttled", with_reason, &err);
+    assert_string_equal(err.msg, "Example DNS throttles (quota)");
 
     zp_err_clear(&err);
     zp_prov_refuse(tab, 503, NULL, vars, &err);

@@ -28,34 +28,30 @@
 
 /* ---- reading: xml.h with AWS's limits ---------------------------------------------------- */
 
+static struct zp_xml_limits r53_limits(size_t textmax)
+{
+    return (struct zp_xml_limits){.depth = R53_DEPTH_MAX,
+                                  .elems = R53_ELEMS_MAX,
+                                  .attrs = 16,
+                                  .name = 256,
+                                  .value = 1024,
+                                  .text = textmax,
+                                  .markup = "a DTD (<!DOCTYPE>), which AWS replies do not have"};
+}
+
 int zp_r53_xml_parse(const char *body, size_t len, size_t textmax, struct zp_xml *x, char *why,
                      size_t whysz)
 {
-    const struct zp_xml_limits lim = {.depth = R53_DEPTH_MAX,
-                                      .elems = R53_ELEMS_MAX,
-                                      .attrs = 16,
-                                      .name = 256,
-                                      .value = 1024,
-                                      .text = textmax,
-                                      .markup =
-                                          "a DTD (<!DOCTYPE>), which AWS replies do not have"};
+    const struct zp_xml_limits lim = r53_limits(textmax);
 
     return zp_xml_parse(body, len, &lim, x, why, whysz);
 }
 
 int zp_r53_xml_first(const char *body, size_t len, const char *name, char *out, size_t outsz)
 {
-    struct zp_xml x;
-    long i = -1;
+    const struct zp_xml_limits lim = r53_limits(ZP_R53_TEXT_MAX);
 
-    out[0] = '\0';
-    if (zp_r53_xml_parse(body, len, ZP_R53_TEXT_MAX, &x, NULL, 0) == 0 &&
-        (i = zp_xml_find(&x, 0, x.n, name)) >= 0 && strlen(x.e[i].text) < outsz)
-        snprintf(out, outsz, "%s", x.e[i].text);
-    else
-        i = -1;
-    zp_xml_free(&x);
-    return i >= 0;
+    return zp_xml_first(body, len, &lim, name, out, outsz);
 }
 
 /* ---- record sets, change batches and errors ----------------------------------------------- */

@@ -391,12 +391,12 @@ static void ad_error(const struct zp_http_resp *r, const struct zp_prov_call *ca
     cJSON_Delete(j);
 }
 
-/* acme-dns's refusals; {code} is its "error", {why} that or "forbidden". */
+/* acme-dns's refusals; {code} is its "error". */
 static const struct zp_prov_refusal ad_refusals[] = {
     {401, 401, NULL, ZP_EAUTH,
      "acme-dns at {ep} rejected the credentials of the account for \"{key}\" in {setting} (401 "
-     "{why}): the username and password must be the ones /register returned for subdomain "
-     "{subdomain}, and this host's address must be inside the account's allowfrom"},
+     "{code|forbidden}): the username and password must be the ones /register returned for "
+     "subdomain {subdomain}, and this host's address must be inside the account's allowfrom"},
     {400, 400, "bad_subdomain", ZP_ECONFIG,
      "acme-dns at {ep} refused the subdomain \"{subdomain}\" of the account for \"{key}\" in "
      "{setting} (400 bad_subdomain); it must be the subdomain /register returned"},
@@ -410,7 +410,7 @@ static const struct zp_prov_refusal ad_refusals[] = {
      "acme-dns at {ep} failed to store the TXT value for {fqdn} (HTTP {status} {code}); its log "
      "says why (often its database)"},
     /* Anything else: worth another try, unlike the shared fallback's unexplained answer. */
-    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+    {0, 0, NULL, ZP_ETRANSIENT,
      "acme-dns at {ep} answered HTTP {status} {code} to the update of {fqdn}"},
     {0},
 };
@@ -424,13 +424,9 @@ static int ad_fail(const struct ad_cfg *cfg, const struct ad_account *a,
 
     zp_prov_log_reply(ZP_LOG_WARN, "acme-dns: unexpected answer", call, f, r, NULL, sent);
     ad_error(r, call, sent, code, sizeof(code));
-    const char *const vars[] = {"ep",        cfg->endpoint,
-                                "key",       a->key,
-                                "setting",   cfg->accounts.setting,
-                                "subdomain", a->subdomain,
-                                "fqdn",      a->fulldomain,
-                                "code",      code,
-                                "why",       code[0] ? code : "forbidden",
+    const char *const vars[] = {"ep",      cfg->endpoint,         "key",       a->key,
+                                "setting", cfg->accounts.setting, "subdomain", a->subdomain,
+                                "fqdn",    a->fulldomain,         "code",      code,
                                 NULL};
     return zp_prov_refuse(ad_refusals, r->status, code[0] ? code : NULL, vars, err);
 }
@@ -439,13 +435,18 @@ static int ad_update(const struct ad_cfg *cfg, const struct ad_account *a,
                      const struct zp_record *rec, const struct zp_prov_call *call,
                      struct zp_err *err)
 {
-    const char *headers[] = {zp_buf_str(&a->user), zp_buf_str(&a->pass),
-                             "Content-Type: application/json", "Accept: application/json", NULL};
-    struct zp_http_req req = {0};
+    const char *const headers[] = {zp_buf_str(&a->user), zp_buf_str(&a->pass), NULL};
+    char rl_key[160];
+    const struct zp_prov_api_conn c = {.what = AD_WHAT,
+                                       .rate_key = rl_key,
+                                       .rate = AD_RATE,
+                                       .burst = AD_BURST,
+                                       .base = cfg->endpoint,
+                                       .ca_file = cfg->ca,
+                                       .headers = headers};
     struct zp_http_resp r;
     cJSON *doc = cJSON_CreateObject();
-    char *url = zp_xasprintf("%s/update", cfg->endpoint), *body = NULL;
-    char rl_key[160];
+    char *body = NULL;
     int rc = -1;
 
     zp_http_resp_init(&r);
@@ -456,17 +457,7 @@ static int ad_update(const struct ad_cfg *cfg, const struct ad_account *a,
         zp_err_set(err, ZP_EINTERNAL, "cannot build the update for %s", a->fulldomain);
         goto out;
     }
-    if (zp_ratelimit_take(rl_key, AD_RATE, AD_BURST, call->deadline_ms, AD_WHAT, err) == -1)
-        goto out;
-    req.method = "POST";
-    req.url = url;
-    req.headers = headers;
-    req.body = body;
-    req.body_len = strlen(body);
-    req.deadline_ms = call->deadline_ms;
-    req.ca_file = cfg->ca;
-    req.what = AD_WHAT;
-    if (zp_http_call(&req, &r, err) == -1)
+    if (zp_prov_json_send(&c, call, "POST", "/update", body, &r, err) == -1)
         goto out;
     if (r.status != 200) {
         ad_fail(cfg, a, call, &r, err);
@@ -476,7 +467,6 @@ static int ad_update(const struct ad_cfg *cfg, const struct ad_account *a,
 out:
     cJSON_free(body);
     cJSON_Delete(doc);
-    free(url);
     zp_http_resp_free(&r);
     return rc;
 }

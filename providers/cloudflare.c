@@ -385,10 +385,10 @@ static int cf_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
         rc = 0;
         goto out;
     }
-    zp_buf_printf(&url, "%s/zones?name=", cfg->conn.endpoint);
+    zp_buf_puts(&url, "/zones?name=");
     zp_http_escape(t->zone, &url);
     zp_buf_puts(&url, "&per_page=50");
-    req.url = zp_buf_str(&url);
+    req.path = zp_buf_str(&url);
     if (zp_buf_check(&url, "the zone lookup URL", err) == -1 ||
         zp_pr_send(&cf_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;

@@ -175,9 +175,9 @@ static int do_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
                          cfg->zone ? "zone" : NULL, err) == -1)
         goto out;
     zp_strlcpy(t->zone_id, t->zone, sizeof(t->zone_id)); /* DigitalOcean's domain id is its name */
-    zp_buf_printf(&url, "%s/domains/", cfg->conn.endpoint);
+    zp_buf_puts(&url, "/domains/");
     zp_http_escape(t->zone, &url);
-    req.url = zp_buf_str(&url);
+    req.path = zp_buf_str(&url);
     if (zp_buf_check(&url, "the domain URL", err) == -1 ||
         zp_pr_send(&do_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;

@@ -39,8 +39,8 @@
 #define GD_WHAT "GoDaddy"
 /* The sentence for a request GoDaddy finds invalid (400, 409, 422): its code, message, fields. */
 #define GD_INVALID                                                                                 \
-    "GoDaddy refused to {doing} the TXT records at {fqdn} in domain {domain} ({status} {code}): "  \
-    "{msg}{detail}"
+    "GoDaddy refused to {doing} the TXT records at {fqdn} in domain {domain} ({status} "           \
+    "{code|invalid}): {msg|no reason}{detail}"
 
 struct gd_cfg {
     const struct zp_rs_ops *rs; /* first: rrset.h runs the calls */
@@ -193,20 +193,20 @@ static int gd_req(struct gd_op *op, const char *method, const char *path, const 
     return rc;
 }
 
-/* GoDaddy's refusals; {code} is its error code, or the status's own word when it gave none. */
+/* GoDaddy's refusals; without a code of GoDaddy's, {code} is the status's own word. */
 static const struct zp_prov_refusal gd_refusals[] = {
     {401, 401, NULL, ZP_EAUTH,
-     "GoDaddy rejected the API key and secret in {key} and {secret} (401 {code}); check that both "
-     "belong to the same production key (keys made for the OTE test environment work only with "
-     "endpoint https://api.ote-godaddy.com)"},
+     "GoDaddy rejected the API key and secret in {key} and {secret} (401 {code|Unauthorized}); "
+     "check that both belong to the same production key (keys made for the OTE test environment "
+     "work only with endpoint https://api.ote-godaddy.com)"},
     {403, 403, NULL, ZP_EPERM,
-     "GoDaddy denied the key in {key} access to domain {domain} (403 {code}); GoDaddy opens its "
-     "DNS API only to accounts with 10 or more domains or a Discount Domain Club plan, and "
-     "otherwise refuses every call; if the account qualifies, the key belongs to another account "
-     "than the domain"},
+     "GoDaddy denied the key in {key} access to domain {domain} (403 {code|Forbidden}); GoDaddy "
+     "opens its DNS API only to accounts with 10 or more domains or a Discount Domain Club plan, "
+     "and otherwise refuses every call; if the account qualifies, the key belongs to another "
+     "account than the domain"},
     {404, 404, NULL, ZP_ENOTFOUND,
-     "domain {domain} is not in the GoDaddy account of the key in {key} (404 {code}); use a key "
-     "of the account that holds it, or set zone to the domain as registered at GoDaddy"},
+     "domain {domain} is not in the GoDaddy account of the key in {key} (404 {code|Not Found}); "
+     "use a key of the account that holds it, or set zone to the domain as registered at GoDaddy"},
     {400, 400, NULL, ZP_EINVAL, GD_INVALID},
     {409, 409, NULL, ZP_EINVAL, GD_INVALID},
     {422, 422, NULL, ZP_EINVAL, GD_INVALID},
@@ -214,7 +214,7 @@ static const struct zp_prov_refusal gd_refusals[] = {
      "GoDaddy failed to {doing} the TXT records at {fqdn} (HTTP {status} {code}); it is "
      "GoDaddy's side, retry later"},
     /* Anything else: worth another try, unlike the shared fallback's unexplained answer. */
-    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+    {0, 0, NULL, ZP_ETRANSIENT,
      "GoDaddy answered HTTP {status} {code} when asked to {doing} the TXT records at {fqdn}"},
     {0},
 };
@@ -248,13 +248,6 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
     char code[64], msg[256], detail[512];
     const char *const sent[] = {zp_buf_str(&op->auth), NULL};
     const char *const fields[] = {"request", what, NULL};
-    long st = r->status;
-    /* Without a code the sentence names the status (none past those GoDaddy documents). */
-    const char *word = st == 401                             ? "Unauthorized"
-                       : st == 403                           ? "Forbidden"
-                       : st == 404                           ? "Not Found"
-                       : st == 400 || st == 409 || st == 422 ? "invalid"
-                                                             : "";
 
     zp_prov_log_reply(ZP_LOG_WARN, "godaddy: unexpected answer", op->rs.call, fields, r, NULL,
                       sent);
@@ -267,11 +260,11 @@ static int gd_fail(const struct gd_op *op, const char *what, const struct zp_htt
                                 "domain", op->rs.zone,
                                 "fqdn",   op->rs.rec->fqdn,
                                 "doing",  what,
-                                "code",   code[0] ? code : word,
-                                "msg",    msg[0] ? msg : "no reason",
+                                "code",   code,
+                                "msg",    msg,
                                 "detail", detail,
                                 NULL};
-    return zp_prov_refuse(gd_refusals, st, NULL, vars, err);
+    return zp_prov_refuse(gd_refusals, r->status, NULL, vars, err);
 }
 
 /* ---- the records at the name -------------------------------------------------------------- */

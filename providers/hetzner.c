@@ -176,43 +176,44 @@ static void hz_error_parse(const struct zp_http_resp *r, char *code, size_t code
     cJSON_Delete(j);
 }
 
-/* Any status: a row keyed by Hetzner's error code alone. */
-#define HZ_ANY LONG_MIN, LONG_MAX
 #define HZ_AUTH                                                                                    \
     "Hetzner Cloud rejected the API token in {setting}, {file} (unauthorized): it is wrong, "      \
     "expired or deleted; create an API token in the Cloud Console project that holds zone {zone} " \
     "(Security, API tokens)"
 #define HZ_READONLY                                                                                \
-    "Hetzner Cloud refused {what} at {fqdn} ({code}): the token is read-only: create a Read & "    \
-    "Write token in the project that holds zone {zone} and put it in {setting} ({file})"
-#define HZ_INVALID "Hetzner Cloud refused {what} at {fqdn} ({code}): {msg300}"
+    "Hetzner Cloud refused {what} at {fqdn} ({code|forbidden}): the token is read-only: create a " \
+    "Read & Write token in the project that holds zone {zone} and put it in {setting} ({file})"
+#define HZ_INVALID "Hetzner Cloud refused {what} at {fqdn} ({code|invalid input}): {msg300}"
 #define HZ_NOZONE                                                                                  \
     "zone {zone} is not in the Hetzner Cloud project of the token in {setting} ({file}); {hint}"
 
-/* Hetzner's refusals, in the order they are judged: a code decides before a status. */
+/*
+ * Hetzner's refusals, in the order they are judged: a code decides before a
+ * status (rows 0, 0 hold for any). Without a code, {code} says what the status means.
+ */
 static const struct zp_prov_refusal hz_refusals[] = {
     {401, 401, NULL, ZP_EAUTH, HZ_AUTH},
-    {HZ_ANY, "unauthorized", ZP_EAUTH, HZ_AUTH},
-    {HZ_ANY, "token_readonly", ZP_EPERM, HZ_READONLY},
-    {HZ_ANY, "forbidden", ZP_EPERM, HZ_READONLY},
+    {0, 0, "unauthorized", ZP_EAUTH, HZ_AUTH},
+    {0, 0, "token_readonly", ZP_EPERM, HZ_READONLY},
+    {0, 0, "forbidden", ZP_EPERM, HZ_READONLY},
     {403, 403, NULL, ZP_EPERM, HZ_READONLY},
-    {HZ_ANY, "incorrect_zone_mode", ZP_ECONFIG,
+    {0, 0, "incorrect_zone_mode", ZP_ECONFIG,
      "zone {zone} is not a primary zone at Hetzner (incorrect_zone_mode), so its records cannot "
      "be written through the API; write them where the zone's primary is (for example with the "
      "rfc2136 provider)"},
-    {HZ_ANY, "resource_limit_exceeded", ZP_EINVAL,
+    {0, 0, "resource_limit_exceeded", ZP_EINVAL,
      "Hetzner Cloud refused {what} at {fqdn}: zone {zone} has reached a limit "
      "(resource_limit_exceeded: {msg200}); delete records it no longer needs"},
-    {HZ_ANY, "invalid_input", ZP_EINVAL, HZ_INVALID},
+    {0, 0, "invalid_input", ZP_EINVAL, HZ_INVALID},
     {400, 400, NULL, ZP_EINVAL, HZ_INVALID},
     {422, 422, NULL, ZP_EINVAL, HZ_INVALID},
     {404, 404, NULL, ZP_ENOTFOUND, HZ_NOZONE},
-    {HZ_ANY, "not_found", ZP_ENOTFOUND, HZ_NOZONE},
+    {0, 0, "not_found", ZP_ENOTFOUND, HZ_NOZONE},
     {500, LONG_MAX, NULL, ZP_ETRANSIENT,
-     "Hetzner Cloud answered HTTP {status} ({code}) to {what} at {fqdn}: the service is failing "
-     "or unavailable; retry later"},
-    {HZ_ANY, NULL, ZP_ETRANSIENT,
-     "Hetzner Cloud answered HTTP {status} ({code}) to {what} at {fqdn}"},
+     "Hetzner Cloud answered HTTP {status} ({code|no error code}) to {what} at {fqdn}: the "
+     "service is failing or unavailable; retry later"},
+    {0, 0, NULL, ZP_ETRANSIENT,
+     "Hetzner Cloud answered HTTP {status} ({code|no error code}) to {what} at {fqdn}"},
     {0},
 };
 
@@ -223,11 +224,6 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
     const struct hz_cfg *cfg = op->rs.cfg;
     char rawcode[64], raw[512], code[64], msg[512], msg200[201], msg300[301];
     const char *const sent[] = {zp_buf_str(&op->auth), NULL}, *const f[] = {"request", what, NULL};
-    long st = r->status;
-    /* Without a code, what the status means (no code row matches then). */
-    const char *shown = st == 403                ? "forbidden"
-                        : st == 400 || st == 422 ? "invalid input"
-                                                 : "no error code";
     const char *hint = cfg->zone ? "check zone (the zone's name or its ID), or use the token of "
                                    "the project that holds it"
                                  : "add the zone to that project, use the token of the project "
@@ -244,12 +240,12 @@ static int hz_fail(const struct hz_op *op, const char *what, const struct zp_htt
                                 "zone",    op->rs.zone,
                                 "what",    what,
                                 "fqdn",    op->rs.rec->fqdn,
-                                "code",    code[0] ? code : shown,
+                                "code",    code,
                                 "msg200",  msg200,
                                 "msg300",  msg300,
                                 "hint",    hint,
                                 NULL};
-    return zp_prov_refuse(hz_refusals, st, code[0] ? code : NULL, vars, err);
+    return zp_prov_refuse(hz_refusals, r->status, code[0] ? code : NULL, vars, err);
 }
 
 /*

@@ -288,7 +288,7 @@ static const struct zp_prov_refusal hr_refusals[] = {
      "the httpreq service at {ep} failed to {verb} the TXT value at {fqdn} ({st}): it is failing "
      "or unavailable; its log says why, and cert-manager retries"},
     /* Anything else (1xx, a 2xx is success): worth another try, as it always was. */
-    {LONG_MIN, LONG_MAX, NULL, ZP_ETRANSIENT,
+    {0, 0, NULL, ZP_ETRANSIENT,
      "the httpreq service at {ep} answered {st} to POST {url}; success is any 2xx"},
     {0},
 };

@@ -32,7 +32,6 @@
 #define LI_DEFAULT_URL "https://api.linode.com/v4"
 #define LI_PAGE_SIZE 500 /* the largest page Linode serves */
 #define LI_PAGES_MAX 10
-#define LI_URL_MAX 4096
 
 /*
  * GET on a collection: 100 a minute (and 10 a second) per user; each call
@@ -195,24 +194,19 @@ static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
 {
     const struct zp_pr_zcfg *cfg = p;
     struct zp_http_resp resp;
-    struct zp_buf url;
     cJSON *filter = cJSON_CreateObject(), *root = NULL;
-    struct zp_pr_req req = {.method = "GET", .filter = filter};
+    struct zp_pr_req req = {.method = "GET", .path = "/domains", .filter = filter};
     char doing[ZP_DNAME_MAX + 32];
     int rc = -1, n;
 
     zp_http_resp_init(&resp);
-    zp_buf_init(&url, LI_URL_MAX);
     if (zp_pr_target_set(t, &li_api, cfg->zone ? cfg->zone : rec->zone, rec->fqdn,
                          cfg->zone ? "zone" : NULL, err) == -1)
         goto out;
     if (strcmp(t->rel, "@") == 0)
         t->rel[0] = '\0'; /* Linode names the apex "" */
     cJSON_AddStringToObject(filter, "domain", t->zone);
-    zp_buf_printf(&url, "%s/domains", cfg->conn.endpoint);
-    req.url = zp_buf_str(&url);
-    if (zp_buf_check(&url, "the domain list URL", err) == -1 ||
-        zp_pr_send(&li_api, &cfg->conn, call, &req, &resp, err) == -1)
+    if (zp_pr_send(&li_api, &cfg->conn, call, &req, &resp, err) == -1)
         goto out;
     if (resp.status != 200) {
         snprintf(doing, sizeof(doing), "look up domain %s", t->zone);
@@ -231,7 +225,6 @@ static int li_zone(void *p, const struct zp_record *rec, const struct zp_prov_ca
 out:
     cJSON_Delete(filter);
     cJSON_Delete(root);
-    zp_buf_free(&url);
     zp_http_resp_free(&resp);
     return rc;
 }

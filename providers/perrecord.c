@@ -120,10 +120,17 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                struct zp_http_resp *resp, struct zp_err *err)
 {
     const struct zp_cred *cred = req->token ? req->token : &conn->token;
-    const char *headers[6];
+    const char *more[2] = {NULL, NULL};
     struct zp_buf tok, auth, xf;
     char key[256], *f = req->filter ? cJSON_PrintUnformatted(req->filter) : NULL;
-    size_t nh = 0;
+    struct zp_prov_api_conn c = {.what = api->what,
+                                 .rate_key = key,
+                                 .rate = api->rate,
+                                 .burst = api->burst,
+                                 .base = conn->endpoint,
+                                 .ca_file = conn->ca_file,
+                                 .headers = more,
+                                 .max_response = PR_RESPONSE_MAX};
     int rc = -1;
 
     zp_buf_init(&tok, PR_TOKEN_MAX);
@@ -134,9 +141,9 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                    PR_FILTER_MAX);
         goto out;
     }
+    more[0] = f ? zp_buf_str(&xf) : NULL;
     snprintf(key, sizeof(key), "%s:%s", api->type, call->instance ? call->instance : "");
-    if (zp_ratelimit_take(key, api->rate, api->burst, call->deadline_ms, api->what, err) == -1 ||
-        zp_cred_read(cred, call, &tok, err) == -1 || pr_token_check(&tok, cred, err) == -1)
+    if (zp_cred_read(cred, call, &tok, err) == -1 || pr_token_check(&tok, cred, err) == -1)
         goto out;
     if (zp_buf_puts(&auth, "Authorization: Bearer ") == -1 ||
         zp_buf_append(&auth, tok.data, tok.len) == -1) {
@@ -144,27 +151,8 @@ int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                    cred->where, PR_TOKEN_MAX);
         goto out;
     }
-    headers[nh++] = auth.data;
-    headers[nh++] = "Accept: application/json";
-    if (req->body != NULL)
-        headers[nh++] = "Content-Type: application/json";
-    if (f != NULL)
-        headers[nh++] = xf.data;
-    headers[nh] = NULL;
-    {
-        struct zp_http_req h = {
-            .method = req->method,
-            .url = req->url,
-            .headers = headers,
-            .body = req->body,
-            .body_len = req->body ? strlen(req->body) : 0,
-            .deadline_ms = call->deadline_ms,
-            .max_response = PR_RESPONSE_MAX,
-            .ca_file = conn->ca_file,
-            .what = api->what,
-        };
-        rc = zp_http_call(&h, resp, err);
-    }
+    c.auth = zp_buf_str(&auth);
+    rc = zp_prov_json_send(&c, call, req->method, req->path, req->body, resp, err);
 out:
     cJSON_free(f);
     zp_buf_free(&xf);
@@ -270,11 +258,11 @@ int zp_pr_target_set(struct zp_pr_target *t, const struct zp_pr_api *api, const 
     return 0;
 }
 
-/* The zone's records: <endpoint><zones><zone id><records>; -1 when url is full. */
-static int pr_records_url(const struct zp_pr_ops *ops, const struct zp_pr_conn *conn,
-                          const struct zp_pr_target *t, struct zp_buf *url)
+/* The zone's records, after the endpoint: <zones><zone id><records>; -1 when url is full. */
+static int pr_records_url(const struct zp_pr_ops *ops, const struct zp_pr_target *t,
+                          struct zp_buf *url)
 {
-    zp_buf_printf(url, "%s%s", conn->endpoint, ops->zones);
+    zp_buf_puts(url, ops->zones);
     zp_http_escape(ops->zone_by_name ? t->zone : t->zone_id, url);
     zp_buf_puts(url, ops->records);
     return zp_buf_ok(url) ? 0 : -1;
@@ -292,11 +280,11 @@ static int pr_judge(const struct zp_pr_ops *ops, const void *cfg, const struct z
 }
 
 /* One page of the list of TXT records at t->fqdn; -1 when url is full. */
-static int pr_list_url(const struct zp_pr_ops *ops, const struct zp_pr_conn *conn,
-                       const struct zp_pr_target *t, int page, struct zp_buf *url)
+static int pr_list_url(const struct zp_pr_ops *ops, const struct zp_pr_target *t, int page,
+                       struct zp_buf *url)
 {
     zp_buf_reset(url);
-    pr_records_url(ops, conn, t, url);
+    pr_records_url(ops, t, url);
     if (ops->name_query != NULL) {
         zp_buf_puts(url, ops->name_query);
         zp_http_escape(t->fqdn, url); /* the filters want the full name */
@@ -315,7 +303,6 @@ static int pr_find(const struct zp_pr_ops *ops, void *cfg, struct zp_pr_target *
                    const struct zp_record *rec, const struct zp_prov_call *call, int first,
                    struct zp_pr_ids *ids, struct zp_err *err)
 {
-    const struct zp_pr_conn *conn = cfg;
     struct zp_pr_req req = {.method = "GET"};
     struct zp_http_resp resp;
     struct zp_buf url;
@@ -341,12 +328,12 @@ static int pr_find(const struct zp_pr_ops *ops, void *cfg, struct zp_pr_target *
                    ZP_I("pages", ops->pages_max), ZP_END);
             break;
         }
-        pr_list_url(ops, conn, t, page, &url);
-        req.url = zp_buf_str(&url);
+        pr_list_url(ops, t, page, &url);
+        req.path = zp_buf_str(&url);
         cJSON_Delete(root);
         root = NULL;
         if (zp_buf_check(&url, "the TXT record list URL", err) == -1 ||
-            zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+            zp_pr_send(ops->api, cfg, call, &req, &resp, err) == -1 ||
             pr_judge(ops, cfg, call, ZP_PR_LIST, t, doing, &resp, err) == -1 ||
             (root = zp_json_parse(&resp.body, ops->api->what, err)) == NULL)
             goto out;
@@ -373,7 +360,6 @@ static int pr_create(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_
                      const struct zp_record *rec, const struct zp_prov_call *call, char *id,
                      size_t idsz, struct zp_err *err)
 {
-    const struct zp_pr_conn *conn = cfg;
     struct zp_pr_req req = {.method = "POST"};
     struct zp_http_resp resp;
     struct zp_buf url, quoted;
@@ -398,10 +384,10 @@ static int pr_create(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_
     cJSON_AddStringToObject(body, ops->value_key, value);
     cJSON_AddNumberToObject(body, ops->ttl_key, ops->ttl(rec->ttl));
     req.body = json = cJSON_PrintUnformatted(body);
-    pr_records_url(ops, conn, t, &url);
-    req.url = zp_buf_str(&url);
+    pr_records_url(ops, t, &url);
+    req.path = zp_buf_str(&url);
     if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+        zp_pr_send(ops->api, cfg, call, &req, &resp, err) == -1 ||
         (ok = pr_judge(ops, cfg, call, ZP_PR_CREATE, t, doing, &resp, err)) == -1)
         goto out;
     root = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);
@@ -426,7 +412,6 @@ out:
 static int pr_remove(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_target *t,
                      const char *id, const struct zp_prov_call *call, struct zp_err *err)
 {
-    const struct zp_pr_conn *conn = cfg;
     struct zp_pr_req req = {.method = "DELETE"};
     struct zp_http_resp resp;
     struct zp_buf url;
@@ -436,12 +421,12 @@ static int pr_remove(const struct zp_pr_ops *ops, void *cfg, const struct zp_pr_
     zp_http_resp_init(&resp);
     zp_buf_init(&url, PR_URL_MAX);
     snprintf(doing, sizeof(doing), "delete TXT record %s at %s", id, t->fqdn);
-    pr_records_url(ops, conn, t, &url);
+    pr_records_url(ops, t, &url);
     zp_buf_puts(&url, "/");
     zp_http_escape(id, &url);
-    req.url = zp_buf_str(&url);
+    req.path = zp_buf_str(&url);
     if (zp_buf_check(&url, "the TXT record URL", err) == -1 ||
-        zp_pr_send(ops->api, conn, call, &req, &resp, err) == -1 ||
+        zp_pr_send(ops->api, cfg, call, &req, &resp, err) == -1 ||
         pr_judge(ops, cfg, call, ZP_PR_DELETE, t, doing, &resp, err) == -1)
         goto out;
     rc = 0;

@@ -77,17 +77,18 @@ enum zp_pr_step { ZP_PR_ZONE, ZP_PR_LIST, ZP_PR_CREATE, ZP_PR_DELETE };
 /* One authenticated request. */
 struct zp_pr_req {
     const char *method;
-    const char *url;
+    const char *path;            /* after the endpoint: "/domains" */
     const char *body;            /* JSON, or NULL */
     const struct cJSON *filter;  /* sent as "X-Filter: {…}" (Linode), or NULL */
     const struct zp_cred *token; /* NULL: the connection's apiToken */
 };
 
 /*
- * Takes a token from the account's bucket, reads the API token, sends the
- * request with "Authorization: Bearer", and wipes the token. 0 when any
- * response arrived (whatever its status: zp_http_call has already waited
- * out 429 and retried 5xx where the deadline allowed).
+ * Reads the API token, then sends the request with "Authorization: Bearer"
+ * through zp_prov_json_send (which first takes a token from the account's
+ * bucket), and wipes the token. 0 when any response arrived (whatever its
+ * status: zp_http_call has already waited out 429 and retried 5xx where the
+ * deadline allowed).
  */
 int zp_pr_send(const struct zp_pr_api *api, const struct zp_pr_conn *conn,
                const struct zp_prov_call *call, const struct zp_pr_req *req,

@@ -35,6 +35,7 @@
 #include "providers/common.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define AD_ENDPOINT "https://management.azure.com"
 #define AD_AUTHORITY "https://login.microsoftonline.com"
@@ -77,17 +78,25 @@ struct ad_op {
 
 static const struct zp_rs_ops ad_rs;
 
-static const char *const ad_keys[] = {
-    "subscriptionId",
-    "resourceGroup",
-    "tenantId",
-    "clientId",
-    ZP_CRED_KEYS("clientSecret"),
-    "zoneName",
-    "endpoint",
-    "authorityEndpoint",
-    "caFile",
-    NULL,
+/*
+ * clientId and tenantId are read by hand: either may come from the environment (workload
+ * identity), and either is required (not empty) only with a client secret.
+ */
+static const char *const ad_keys[] = {"clientId", "tenantId", NULL};
+
+static const struct zp_setting ad_settings[] = {
+    ZP_SET_S(struct ad_cfg, "subscriptionId", subscription, 1),
+    ZP_SET_S(struct ad_cfg, "resourceGroup", group, 1),
+    ZP_SET_Z(struct ad_cfg, "zoneName", zone, 0),
+    /* Checked now so a wrong path fails at start; read again at every call. */
+    ZP_SET_C(struct ad_cfg, "clientSecret", secret, 0),
+    ZP_SET_E(struct ad_cfg, endpoint, ca, AD_ENDPOINT),
+    ZP_SET_SD(struct ad_cfg, "authorityEndpoint", authority, AD_AUTHORITY),
+    ZP_SET_O(struct ad_cfg, tenant),
+    ZP_SET_O(struct ad_cfg, client_id),
+    ZP_SET_O(struct ad_cfg, scope),
+    ZP_SET_O(struct ad_cfg, federated_file),
+    ZP_SET_LAST,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -96,21 +105,9 @@ static void ad_config_free(void *p)
 {
     struct ad_cfg *cfg = p;
 
-    if (cfg == NULL)
-        return;
-    free(cfg->subscription);
-    free(cfg->group);
-    free(cfg->tenant);
-    free(cfg->client_id);
-    zp_cred_free(&cfg->secret);
-    free(cfg->federated_file);
-    free(cfg->zone);
-    free(cfg->endpoint);
-    free(cfg->authority);
-    free(cfg->scope);
-    free(cfg->ca);
-    zp_azauth_free(cfg->auth);
-    free(cfg);
+    if (cfg != NULL)
+        zp_azauth_free(cfg->auth);
+    zp_settings_free(ad_settings, cfg);
 }
 
 /* 8-4-4-4-12 hexadecimal digits. */
@@ -131,6 +128,15 @@ static const char *ad_env(const char *name)
     const char *v = getenv(name);
 
     return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int ad_guid_fail(const struct zp_ynode *node, const char *path, const char *key,
+                        const char *what, const char *s, struct zp_err *err)
+{
+    return zp_y_fail(zp_y_get(node, key), path, err,
+                     "%s \"%s\" must be a GUID (the %s, as az account show or the portal "
+                     "shows it)",
+                     key, s, what);
 }
 
 /*
@@ -157,26 +163,23 @@ static int ad_guid(const struct zp_ynode *node, const char *path, const char *ke
     if (zp_y_str(node, path, key, 1, &s, err) == -1)
         return -1;
     if (!ad_is_guid(s))
-        return zp_y_fail(zp_y_get(node, key), path, err,
-                         "%s \"%s\" must be a GUID (the %s, as az account show or the portal "
-                         "shows it)",
-                         key, s, what);
+        return ad_guid_fail(node, path, key, what, s, err);
     *out = zp_xstrdup(s);
     return 0;
 }
 
-static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path,
+/* subscriptionId and resourceGroup (read by the table) and tenantId. */
+static int ad_check_names(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path,
                           struct zp_err *err)
 {
-    const char *group = NULL, *tenant = NULL, *zone = NULL;
-    int has_secret = zp_y_get(node, "clientSecretFile") != NULL ||
-                     zp_y_get(node, "clientSecretSecretRef") != NULL;
-    char why[128], canon[ZP_DNAME_MAX];
-    size_t n;
+    const char *group = cfg->group, *tenant = NULL;
+    char why[128];
+    size_t n = strlen(group);
 
-    if (zp_y_str(node, path, "resourceGroup", 1, &group, err) == -1 ||
-        zp_y_str(node, path, "zoneName", 0, &zone, err) == -1 ||
-        zp_y_str(node, path, "tenantId", has_secret, &tenant, err) == -1)
+    if (!ad_is_guid(cfg->subscription))
+        return ad_guid_fail(node, path, "subscriptionId", "subscription id", cfg->subscription,
+                            err);
+    if (zp_y_str(node, path, "tenantId", zp_cred_set(&cfg->secret), &tenant, err) == -1)
         return -1;
     /* Workload identity: the webhook puts the tenant in the environment. */
     if (tenant == NULL && (tenant = ad_env("AZURE_TENANT_ID")) == NULL)
@@ -184,7 +187,6 @@ static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const
                          "tenantId is not set and neither is AZURE_TENANT_ID: set tenantId, or "
                          "run the pod with Azure workload identity (label "
                          "azure.workload.identity/use: \"true\")");
-    n = strlen(group);
     if (n == 0 || n > 90 || strpbrk(group, "/\\?#%&: ") != NULL || group[n - 1] == '.')
         return zp_y_fail(zp_y_get(node, "resourceGroup"), path, err,
                          "resourceGroup \"%s\" is not a resource group name (1 to 90 letters, "
@@ -195,40 +197,43 @@ static int ad_parse_names(struct ad_cfg *cfg, const struct zp_ynode *node, const
                          "tenantId \"%s\" must be the directory (tenant) id, a GUID, or the "
                          "tenant's domain (contoso.onmicrosoft.com)",
                          tenant);
-    if (zone != NULL) {
-        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
-            zp_dname_canon(zone, canon, sizeof(canon)) == -1)
-            return zp_y_fail(zp_y_get(node, "zoneName"), path, err,
-                             "zoneName \"%s\" is not a domain name: %s", zone, why);
-        cfg->zone = zp_xstrdup(canon);
-    }
-    /* Checked now so a wrong path fails at start; read again at every call. */
-    if (zp_cred_parse(node, path, "clientSecret", 0, &cfg->secret, err) == -1)
-        return -1;
-    cfg->group = zp_xstrdup(group);
     cfg->tenant = zp_xstrdup(tenant);
     return 0;
+}
+
+/* Without a client secret: workload identity, which the environment describes. */
+static void ad_ambient(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path)
+{
+    /* The webhook names the cloud's authority; an explicit authorityEndpoint wins. */
+    if (zp_y_get(node, "authorityEndpoint") == NULL && ad_env("AZURE_AUTHORITY_HOST")) {
+        const char *h = ad_env("AZURE_AUTHORITY_HOST");
+        size_t hn = strlen(h);
+        while (hn > 0 && h[hn - 1] == '/')
+            hn--;
+        free(cfg->authority);
+        cfg->authority = zp_xstrndup(h, hn);
+    }
+    if (ad_env("AZURE_FEDERATED_TOKEN_FILE"))
+        cfg->federated_file = zp_xstrdup(ad_env("AZURE_FEDERATED_TOKEN_FILE"));
+    zp_log(ZP_LOG_INFO, "azuredns uses ambient credentials", ZP_S("provider", path),
+           ZP_S("source", "workload identity"), ZP_S("client_id", cfg->client_id),
+           ZP_S("authority", cfg->authority), ZP_END);
 }
 
 static int ad_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct ad_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *auth = AD_AUTHORITY;
+    char *auth;
     size_t n;
     int rc = -1;
 
-    if (ad_guid(node, path, "subscriptionId", "subscription id", NULL, &cfg->subscription, err) ==
-            -1 ||
+    if (zp_settings_parse(node, path, ad_settings, cfg, err) == -1 ||
         ad_guid(node, path, "clientId", "application (client) id",
-                zp_y_get(node, "clientSecretFile") || zp_y_get(node, "clientSecretSecretRef")
-                    ? NULL
-                    : "AZURE_CLIENT_ID",
-                &cfg->client_id, err) == -1 ||
-        ad_parse_names(cfg, node, path, err) == -1 ||
-        zp_endpoint_parse(node, path, AD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "authorityEndpoint", 0, &auth, err) == -1)
+                zp_cred_set(&cfg->secret) ? NULL : "AZURE_CLIENT_ID", &cfg->client_id, err) == -1 ||
+        ad_check_names(cfg, node, path, err) == -1)
         goto out;
+    auth = cfg->authority;
     if (strncmp(auth, "https://", 8) != 0 && strncmp(auth, "http://", 7) != 0) {
         zp_y_fail(zp_y_get(node, "authorityEndpoint"), path, err,
                   "authorityEndpoint \"%s\" must start with https:// (as in %s)", auth,
@@ -237,24 +242,9 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
     }
     n = strlen(auth);
     while (n > 0 && auth[n - 1] == '/')
-        n--;
-    cfg->authority = zp_xstrndup(auth, n);
-    if (!zp_cred_set(&cfg->secret)) {
-        /* The webhook names the cloud's authority; an explicit authorityEndpoint wins. */
-        if (zp_y_get(node, "authorityEndpoint") == NULL && ad_env("AZURE_AUTHORITY_HOST")) {
-            const char *h = ad_env("AZURE_AUTHORITY_HOST");
-            size_t hn = strlen(h);
-            while (hn > 0 && h[hn - 1] == '/')
-                hn--;
-            free(cfg->authority);
-            cfg->authority = zp_xstrndup(h, hn);
-        }
-        if (ad_env("AZURE_FEDERATED_TOKEN_FILE"))
-            cfg->federated_file = zp_xstrdup(ad_env("AZURE_FEDERATED_TOKEN_FILE"));
-        zp_log(ZP_LOG_INFO, "azuredns uses ambient credentials", ZP_S("provider", path),
-               ZP_S("source", "workload identity"), ZP_S("client_id", cfg->client_id),
-               ZP_S("authority", cfg->authority), ZP_END);
-    }
+        auth[--n] = '\0';
+    if (!zp_cred_set(&cfg->secret))
+        ad_ambient(cfg, node, path);
     /* The token's audience is the Resource Manager it is used with (sovereign clouds too). */
     cfg->scope = zp_xasprintf("%s/.default", cfg->endpoint);
     cfg->auth = zp_azauth_new();
@@ -679,6 +669,7 @@ const struct zp_provider_ops zp_prov_azuredns = {
     .type = "azuredns",
     .flags = ZP_PROV_RMW,
     .keys = ad_keys,
+    .settings = ad_settings,
     .config_parse = ad_config_parse,
     .config_free = ad_config_free,
     .present = zp_rs_present,

@@ -33,6 +33,7 @@
 #include "providers/gauth.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define CD_ENDPOINT "https://dns.googleapis.com/dns/v1"
 #define CD_WHAT "Google Cloud DNS"
@@ -74,11 +75,16 @@ struct cd_op {
 
 static const struct zp_rs_ops cd_rs;
 
-static const char *const cd_keys[] = {
-    "project",       ZP_CRED_KEYS("serviceAccount"),
-    "managedZone",   "endpoint",
-    "tokenEndpoint", "caFile",
-    "pollInterval",  NULL,
+static const struct zp_setting cd_settings[] = {
+    ZP_SET_D(struct cd_cfg, "pollInterval", poll_max_ms, CD_POLL_MAX_MS, ZP_POLL_INTERVAL_MIN_MS,
+             ZP_POLL_INTERVAL_MAX_MS),
+    ZP_SET_S(struct cd_cfg, "project", project, 1),
+    ZP_SET_S(struct cd_cfg, "managedZone", managed_zone, 0),
+    ZP_SET_S(struct cd_cfg, "tokenEndpoint", token_endpoint, 0),
+    ZP_SET_E(struct cd_cfg, endpoint, ca, CD_ENDPOINT),
+    /* Checked now so a wrong file fails at start; read again at every call. */
+    ZP_SET_C(struct cd_cfg, "serviceAccount", key, 0),
+    ZP_SET_LAST,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -87,16 +93,9 @@ static void cd_config_free(void *p)
 {
     struct cd_cfg *cfg = p;
 
-    if (cfg == NULL)
-        return;
-    free(cfg->project);
-    zp_cred_free(&cfg->key);
-    free(cfg->managed_zone);
-    free(cfg->endpoint);
-    free(cfg->token_endpoint);
-    free(cfg->ca);
-    zp_gauth_free(cfg->auth);
-    free(cfg);
+    if (cfg != NULL)
+        zp_gauth_free(cfg->auth);
+    zp_settings_free(cd_settings, cfg);
 }
 
 /* Whether s is 1..max characters from set. */
@@ -111,24 +110,20 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct cd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *project = NULL, *zone = NULL, *tok = NULL;
+    const char *zone, *tok;
     struct zp_err kerr = {0};
     int rc = -1;
 
-    cfg->poll_max_ms = CD_POLL_MAX_MS;
-    if (zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
-                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
-        zp_y_str(node, path, "project", 1, &project, err) == -1 ||
-        zp_y_str(node, path, "managedZone", 0, &zone, err) == -1 ||
-        zp_y_str(node, path, "tokenEndpoint", 0, &tok, err) == -1 ||
-        zp_endpoint_parse(node, path, CD_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
+    if (zp_settings_parse(node, path, cd_settings, cfg, err) == -1)
         goto out;
+    zone = cfg->managed_zone;
+    tok = cfg->token_endpoint;
     /* Project ids: lower-case letters, digits, hyphens; old ones "example.com:name". */
-    if (!cd_chars(project, "abcdefghijklmnopqrstuvwxyz0123456789-.:", 100)) {
+    if (!cd_chars(cfg->project, "abcdefghijklmnopqrstuvwxyz0123456789-.:", 100)) {
         zp_y_fail(zp_y_get(node, "project"), path, err,
                   "project \"%s\" is not a Google Cloud project id (lower-case letters, digits "
                   "and hyphens, as gcloud projects list shows in PROJECT_ID)",
-                  project);
+                  cfg->project);
         goto out;
     }
     if (zone != NULL && !cd_chars(zone, "abcdefghijklmnopqrstuvwxyz0123456789-", 63)) {
@@ -143,19 +138,13 @@ static int cd_config_parse(const struct zp_ynode *node, const char *path, void *
                   "tokenEndpoint \"%s\" must start with https://", tok);
         goto out;
     }
-    /* Checked now so a wrong file fails at start; read again at every call. */
-    if (zp_cred_parse(node, path, "serviceAccount", 0, &cfg->key, err) == -1)
-        goto out;
     if (cfg->key.file != NULL && zp_gauth_check(cfg->key.file, cfg->key.setting, &kerr) == -1) {
         zp_y_fail(zp_y_get(node, cfg->key.setting), path, err, "%s", kerr.msg);
         goto out;
     }
-    cfg->project = zp_xstrdup(project);
     if (!zp_cred_set(&cfg->key))
         zp_log(ZP_LOG_INFO, "clouddns uses ambient credentials", ZP_S("provider", path),
                ZP_S("source", "metadata server (GKE Workload Identity)"), ZP_END);
-    cfg->managed_zone = zone ? zp_xstrdup(zone) : NULL;
-    cfg->token_endpoint = tok ? zp_xstrdup(tok) : NULL;
     cfg->auth = zp_gauth_new();
     cfg->rs = &cd_rs;
     *cfgp = cfg;
@@ -726,7 +715,7 @@ static const struct zp_rs_ops cd_rs = {
 const struct zp_provider_ops zp_prov_clouddns = {
     .type = "clouddns",
     .flags = ZP_PROV_RMW,
-    .keys = cd_keys,
+    .settings = cd_settings,
     .config_parse = cd_config_parse,
     .config_free = cd_config_free,
     .present = zp_rs_present,

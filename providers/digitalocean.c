@@ -30,6 +30,7 @@
 #include "providers/digitalocean_int.h"
 #include "providers/perrecord.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
 #define DO_PER_PAGE 200
@@ -40,8 +41,6 @@
 /* 5,000 an hour sustained; a burst far below the 250 a minute. */
 static const struct zp_pr_api do_api = {
     .type = "digitalocean", .what = "DigitalOcean", .rate = 5000.0 / 3600.0, .burst = 50.0};
-
-static const char *const do_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -93,11 +92,31 @@ unsigned zp_do_ttl(unsigned ttl)
 
 static const struct zp_pr_ops do_ops;
 
-/* Only the connection and the zone override: the shared parser with this API's table. */
+/* The connection of every per-record provider and the zone override. */
+static const struct zp_setting do_settings[] = {
+    ZP_SET_E(struct zp_pr_zcfg, conn.endpoint, conn.ca_file, DO_DEFAULT_URL),
+    ZP_SET_C(struct zp_pr_zcfg, "apiToken", conn.token, 1),
+    ZP_SET_Z(struct zp_pr_zcfg, "zone", zone, 0),
+    ZP_SET_LAST,
+};
+
+static void do_config_free(void *p)
+{
+    zp_settings_free(do_settings, p);
+}
+
 static int do_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    return zp_pr_zcfg_parse(node, path, &do_ops, cfgp, err);
+    struct zp_pr_zcfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+
+    if (zp_settings_parse(node, path, do_settings, cfg, err) == -1) {
+        do_config_free(cfg);
+        return -1;
+    }
+    cfg->conn.ops = &do_ops;
+    *cfgp = cfg;
+    return 0;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -213,9 +232,9 @@ static const struct zp_pr_ops do_ops = {
 const struct zp_provider_ops zp_prov_digitalocean = {
     .type = "digitalocean",
     .flags = ZP_PROV_RMW,
-    .keys = do_keys,
+    .settings = do_settings,
     .config_parse = do_config_parse,
-    .config_free = zp_pr_zcfg_free,
+    .config_free = do_config_free,
     .present = zp_pr_present,
     .cleanup = zp_pr_cleanup,
     .verify = zp_pr_verify,

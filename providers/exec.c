@@ -49,6 +49,7 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define EX_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 #define EX_TIMEOUT_DEFAULT_MS 60000u
@@ -110,7 +111,16 @@ struct ex_child {
     struct sigaction dfl;
 };
 
-static const char *const ex_keys[] = {"command", "args", "timeout", "env", "envFromFiles", NULL};
+/* env and envFromFiles are mappings of variables, read by ex_parse_vars. */
+static const char *const ex_keys[] = {"env", "envFromFiles", NULL};
+
+static const struct zp_setting ex_settings[] = {
+    ZP_SET_S(struct ex_cfg, "command", command, 1),
+    ZP_SET_L(struct ex_cfg, "args", args, n_args, 0),
+    ZP_SET_D(struct ex_cfg, "timeout", timeout_ms, EX_TIMEOUT_DEFAULT_MS, EX_TIMEOUT_MIN_MS,
+             EX_TIMEOUT_MAX_MS),
+    ZP_SET_LAST,
+};
 
 static const struct {
     int sig;
@@ -129,17 +139,14 @@ static void ex_config_free(void *p)
 {
     struct ex_cfg *cfg = p;
 
-    if (cfg == NULL)
-        return;
-    free(cfg->command);
-    zp_strlist_free(cfg->args);
-    for (size_t i = 0; i < cfg->n_vars; i++) {
+    for (size_t i = 0; cfg != NULL && i < cfg->n_vars; i++) {
         free(cfg->vars[i].name);
         free(cfg->vars[i].value);
         free(cfg->vars[i].file);
     }
-    free(cfg->vars);
-    free(cfg);
+    if (cfg != NULL)
+        free(cfg->vars);
+    zp_settings_free(ex_settings, cfg);
 }
 
 /* Whether path is a program zoneproof may run; why says what is wrong otherwise. */
@@ -163,14 +170,13 @@ static int ex_runnable(const char *path, char *why, size_t whysz)
     return 0;
 }
 
-static int ex_parse_command(const struct zp_ynode *node, const char *path, struct ex_cfg *cfg,
+/* command (read by the table) must be an absolute path to a program zoneproof may run. */
+static int ex_check_command(const struct zp_ynode *node, const char *path, struct ex_cfg *cfg,
                             struct zp_err *err)
 {
-    const char *cmd = NULL;
+    const char *cmd = cfg->command;
     char why[160];
 
-    if (zp_y_str(node, path, "command", 1, &cmd, err) == -1)
-        return -1;
     if (cmd[0] != '/')
         return zp_y_fail(zp_y_get(node, "command"), path, err,
                          "command \"%.300s\" must be an absolute path, such as "
@@ -182,7 +188,6 @@ static int ex_parse_command(const struct zp_ynode *node, const char *path, struc
                          "command %.300s %s; install the program there and make it executable "
                          "(chmod 755), or point command at it",
                          cmd, why);
-    cfg->command = zp_xstrdup(cmd);
     cfg->prog = strrchr(cfg->command, '/') + 1;
     return 0;
 }
@@ -254,12 +259,9 @@ static int ex_config_parse(const struct zp_ynode *node, const char *path, void *
     struct ex_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
     int rc = -1;
 
-    cfg->timeout_ms = EX_TIMEOUT_DEFAULT_MS;
     cfg->vars = zp_xcalloc(EX_VARS_MAX, sizeof(*cfg->vars));
-    if (ex_parse_command(node, path, cfg, err) == -1 ||
-        zp_y_strlist(node, path, "args", 0, &cfg->args, &cfg->n_args, err) == -1 ||
-        zp_y_duration(node, path, "timeout", 0, EX_TIMEOUT_MIN_MS, EX_TIMEOUT_MAX_MS,
-                      &cfg->timeout_ms, err) == -1 ||
+    if (zp_settings_parse(node, path, ex_settings, cfg, err) == -1 ||
+        ex_check_command(node, path, cfg, err) == -1 ||
         ex_parse_vars(node, path, "env", 0, cfg, err) == -1 ||
         ex_parse_vars(node, path, "envFromFiles", 1, cfg, err) == -1)
         goto out;
@@ -703,6 +705,7 @@ const struct zp_provider_ops zp_prov_exec = {
     .type = "exec",
     .flags = ZP_PROV_RMW, /* a program's safety against two runs for one name is unknown */
     .keys = ex_keys,
+    .settings = ex_settings,
     .config_parse = ex_config_parse,
     .config_free = ex_config_free,
     .present = ex_present,

@@ -26,6 +26,7 @@
 
 struct zp_buf;
 struct zp_err;
+struct zp_setting;
 struct zp_ynode;
 
 struct zp_record {
@@ -65,6 +66,11 @@ struct zp_provider_ops {
     /* Settings this type reads, besides the generic ones (name, type, dnsZones, ttl, propagation).
      */
     const char *const *keys;
+    /*
+     * The settings table (settings.h) of the type, or NULL. When set, the keys it names are
+     * allowed besides .keys, which then lists only the keys config_parse reads by hand.
+     */
+    const struct zp_setting *settings;
 
     /* node: the providers[i] mapping; path: "providers[i]" for messages. */
     int (*config_parse)(const struct zp_ynode *node, const char *path, void **cfgp,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "providers/common.h"
+#include "providers/settings.h"
 
 struct zp_awssts;
 struct zp_err;
@@ -35,6 +36,12 @@ struct zp_r53_cfg {
 
 /* route53.c's steps for rrset.h, which every struct zp_r53_cfg starts with. */
 extern const struct zp_rs_ops zp_r53_rs;
+
+/*
+ * The settings read as a table (settings.h); zp_r53_config_parse checks them and derives the
+ * rest. The provider's key list (route53.c) must name exactly the keys this table reads.
+ */
+extern const struct zp_setting zp_r53_settings[];
 
 /* A route53 instance's settings into a new struct zp_r53_cfg in *cfgp. */
 int zp_r53_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,

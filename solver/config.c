@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 #include "solver/config.h"
 #include "solver/dnsq.h"
 #include "solver/watch.h"
@@ -159,13 +160,39 @@ static int parse_zones(const struct zp_ynode *map, const char *path, struct zp_i
     return 0;
 }
 
+/*
+ * The keys a providers[] entry of ops' type may have: the generic ones, ops->keys and the keys
+ * of its settings table. A type with more than fit is a mistake in zoneproof, and is said so
+ * rather than silently refusing its last settings.
+ */
+static int allowed_keys(const struct zp_provider_ops *ops, const char **allowed, size_t cap,
+                        struct zp_err *err)
+{
+    size_t na = 0;
+
+    for (size_t i = 0; i < N_GENERIC; i++)
+        allowed[na++] = generic_keys[i];
+    for (size_t i = 0; ops->keys && ops->keys[i]; i++, na++)
+        if (na < cap - 1)
+            allowed[na] = ops->keys[i];
+    if (ops->settings != NULL)
+        na += zp_settings_keys(ops->settings, allowed + (na < cap - 1 ? na : cap - 1),
+                               na < cap - 1 ? cap - 1 - na : 0);
+    if (na > cap - 1)
+        return zp_err_set(err, ZP_EINTERNAL,
+                          "provider type %s has %zu settings with the generic ones, more than "
+                          "the %zu solver/config.c has room for",
+                          ops->type, na, cap - 1);
+    allowed[na] = NULL;
+    return 0;
+}
+
 static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *map, size_t idx,
                           struct zp_instance *in, struct zp_err *err)
 {
     char path[64];
     const char *name = NULL, *type = NULL;
     const char *allowed[64];
-    size_t na = 0;
     unsigned long ttl = ZP_TTL_DEFAULT, conc = cfg->provider_workers;
 
     snprintf(path, sizeof(path), "providers[%zu]", idx);
@@ -189,11 +216,8 @@ static int parse_instance(const struct zp_config *cfg, const struct zp_ynode *ma
         return zp_y_fail(zp_y_get(map, "type"), path, err, "unknown type \"%s\" (known: %s)", type,
                          zp_provider_types());
 
-    for (size_t i = 0; i < N_GENERIC; i++)
-        allowed[na++] = generic_keys[i];
-    for (size_t i = 0; in->ops->keys && in->ops->keys[i] && na < 63; i++)
-        allowed[na++] = in->ops->keys[i];
-    allowed[na] = NULL;
+    if (allowed_keys(in->ops, allowed, sizeof(allowed) / sizeof(allowed[0]), err) == -1)
+        return -1;
     if (zp_y_check_keys(map, path, allowed, err) == -1 || parse_zones(map, path, in, err) == -1 ||
         zp_access_parse(map, path, &in->access, err) == -1 ||
         zp_y_uint(map, path, "ttl", 0, 1, 86400, &ttl, err) == -1 ||

@@ -18,6 +18,7 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,66 +388,65 @@ static void ad_denied_action(const char *message, const char *ours, char *out, s
     out[n] = '\0';
 }
 
+/* A 400 or 409: the request as sent is wrong for the set. */
+#define AD_INVALID                                                                                 \
+    "Azure DNS refused to {doing} at {fqdn} ({code|no code given}); the log has its message (a "   \
+    "set holds at most 20 records; a CNAME at the name excludes TXT)"
+
+/* Azure DNS's refusals, by status, then by ARM's error code. */
+static const struct zp_prov_refusal ad_refusals[] = {
+    {401, 401, NULL, ZP_EAUTH,
+     "Azure Resource Manager rejected the token of application {client} even when new "
+     "({code|401}); the application must belong to the tenant of subscription {sub}: check "
+     "tenantId"},
+    {403, 403, "AuthorizationFailed", ZP_EPERM,
+     "application {client} may not perform {denied} on DNS zone {zone} in resource group {group} "
+     "(subscription {sub}); assign it the DNS Zone Contributor role on the zone, or a role with "
+     "Microsoft.Network/dnsZones/TXT/read, write and delete"},
+    {403, 403, NULL, ZP_EPERM,
+     "Azure refused application {client} to {doing} in DNS zone {zone} ({code|403}); the log has "
+     "the reason (often an Azure Policy or a resource lock)"},
+    {404, 404, "ResourceGroupNotFound", ZP_ENOTFOUND,
+     "resource group {group} was not found in subscription {sub}; check resourceGroup (the group "
+     "that holds DNS zone {zone})"},
+    {404, 404, "SubscriptionNotFound", ZP_ENOTFOUND,
+     "subscription {sub} was not found, or application {client} has no role in it; check "
+     "subscriptionId"},
+    {404, 404, NULL, ZP_ENOTFOUND,
+     "DNS zone {zone} was not found in resource group {group} of subscription {sub}; create it "
+     "there, or fix {fix}"},
+    {400, 400, NULL, ZP_EINVAL, AD_INVALID},
+    {409, 409, NULL, ZP_EINVAL, AD_INVALID},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "Azure DNS answered HTTP {status}{sp}{code} to {doing} at {fqdn}; it is having trouble, retry "
+     "later"},
+    {0, 0, NULL, ZP_ETRANSIENT,
+     "Azure DNS answered HTTP {status}{sp}{code} to {doing} at {fqdn}, which it should not"},
+    {0},
+};
+
 /* The sentence for a refused request; action is the permission the request needs. */
 static int ad_fail(const struct ad_op *op, long status, const cJSON *reply, const char *action,
                    const char *doing, struct zp_err *err)
 {
     const struct ad_cfg *cfg = op->rs.cfg;
-    const char *raw, *message;
+    const char *raw, *message, *fqdn = op->rs.rec->fqdn;
     const char *const sent[] = {op->token, NULL};
+    const char *fix = cfg->zone ? "zoneName and resourceGroup" : "resourceGroup (or set zoneName)";
     char denied[128], code[128];
 
     ad_error_fields(reply, &raw, &message);
     /* ARM's code is quoted; it may be anything, even an echo of the bearer token. */
     zp_prov_text(raw, op->rs.call, NULL, sent, code, sizeof(code));
-    if (status == 401)
-        zp_err_set(err, ZP_EAUTH,
-                   "Azure Resource Manager rejected the token of application %s even when new "
-                   "(%s); the application must belong to the tenant of subscription %s: check "
-                   "tenantId",
-                   cfg->client_id, code[0] ? code : "401", cfg->subscription);
-    else if (status == 403 && strcmp(code, "AuthorizationFailed") == 0) {
-        ad_denied_action(message, action, denied, sizeof(denied));
-        zp_err_set(err, ZP_EPERM,
-                   "application %s may not perform %s on DNS zone %s in resource group %s "
-                   "(subscription %s); assign it the DNS Zone Contributor role on the zone, or a "
-                   "role with Microsoft.Network/dnsZones/TXT/read, write and delete",
-                   cfg->client_id, denied, op->rs.zone, cfg->group, cfg->subscription);
-    } else if (status == 403)
-        zp_err_set(err, ZP_EPERM,
-                   "Azure refused application %s to %s in DNS zone %s (%s); the log has the reason "
-                   "(often an Azure Policy or a resource lock)",
-                   cfg->client_id, doing, op->rs.zone, code[0] ? code : "403");
-    else if (status == 404 && strcmp(code, "ResourceGroupNotFound") == 0)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "resource group %s was not found in subscription %s; check resourceGroup (the "
-                   "group that holds DNS zone %s)",
-                   cfg->group, cfg->subscription, op->rs.zone);
-    else if (status == 404 && strcmp(code, "SubscriptionNotFound") == 0)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "subscription %s was not found, or application %s has no role in it; check "
-                   "subscriptionId",
-                   cfg->subscription, cfg->client_id);
-    else if (status == 404)
-        zp_err_set(err, ZP_ENOTFOUND,
-                   "DNS zone %s was not found in resource group %s of subscription %s; create it "
-                   "there, or fix %s",
-                   op->rs.zone, cfg->group, cfg->subscription,
-                   cfg->zone ? "zoneName and resourceGroup" : "resourceGroup (or set zoneName)");
-    else if (status == 400 || status == 409)
-        zp_err_set(err, ZP_EINVAL,
-                   "%s refused to %s at %s (%s); the log has its message (a set holds at most 20 "
-                   "records; a CNAME at the name excludes TXT)",
-                   AD_WHAT, doing, op->rs.rec->fqdn, code[0] ? code : "no code given");
-    else if (status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s answered HTTP %ld%s%s to %s at %s; it is having trouble, retry later",
-                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rs.rec->fqdn);
-    else
-        zp_err_set(err, ZP_ETRANSIENT, "%s answered HTTP %ld%s%s to %s at %s, which it should not",
-                   AD_WHAT, status, code[0] ? " " : "", code, doing, op->rs.rec->fqdn);
-    err->upstream = (int)status;
-    return -1;
+    ad_denied_action(message, action, denied, sizeof(denied));
+
+    const char *const vars[] = {"client", cfg->client_id, "sub",   cfg->subscription,
+                                "group",  cfg->group,     "zone",  op->rs.zone,
+                                "fqdn",   fqdn,           "doing", doing,
+                                "code",   code,           "sp",    code[0] ? " " : "",
+                                "denied", denied,         "fix",   fix,
+                                NULL};
+    return zp_prov_refuse(ad_refusals, status, code, vars, err);
 }
 
 /* ---- the record set ----------------------------------------------------------------------- */

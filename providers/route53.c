@@ -19,6 +19,7 @@
  * STS trades for the pod's web identity token (awssts.c, IRSA).
  */
 #define _GNU_SOURCE /* strcasestr */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,111 +97,90 @@ static const char *r53_shown(const struct r53_op *op, const char *text, char *ou
     return zp_prov_text(text, op->rs.call, NULL, sent, out, outsz);
 }
 
+/* Who may not call what (AccessDenied), when the action is not one with its own row. */
+#define R53_DENIED                                                                                 \
+    "{who} may not call route53:{action} for TXT at {fqdn} in hosted zone {zone} (AccessDenied); " \
+    "allow it on arn:aws:route53:::hostedzone/{zone} in the key's IAM policy, with conditions "    \
+    "that admit TXT records named {name}"
+
+/* Route 53's refusals: by the word r53_word finds, whatever the status; then by status. */
+static const struct zp_prov_refusal r53_refusals[] = {
+    {0, 0, "ExpiredToken", ZP_ETRANSIENT,
+     "Route 53 found the temporary credentials of {who} expired (ExpiredToken); they are renewed "
+     "on the next attempt"},
+    {0, 0, "InvalidClientTokenId", ZP_EAUTH,
+     "Route 53 does not know {who} ({code}): check accessKeyId, and that the key is active in IAM"},
+    {0, 0, "RequestExpired", ZP_EAUTH,
+     "Route 53 refused the request signed with {who} as expired: this host's clock is more than 5 "
+     "minutes off; fix its time (NTP)"},
+    {0, 0, "SignatureDoesNotMatch, temporary", ZP_EAUTH,
+     "Route 53 rejected the signature made with {who} (SignatureDoesNotMatch); check region "
+     "({region}) and that endpoint is Route 53's"},
+    {0, 0, "SignatureDoesNotMatch", ZP_EAUTH,
+     "Route 53 rejected the signature made with {who} (SignatureDoesNotMatch): {setting} ({where}) "
+     "does not hold that key's secret access key"},
+    {0, 0, "IncompleteSignature", ZP_EAUTH,
+     "Route 53 rejected the signature made with {who} ({code}); check accessKeyId, "
+     "{setting|secretAccessKeyFile} and region ({region})"},
+    {0, 0, "ListHostedZonesByName", ZP_EPERM,
+     "{who} may not call route53:ListHostedZonesByName (AccessDenied), needed to find the hosted "
+     "zone of {reczone}; allow it (Resource \"*\") in the key's IAM policy, or set hostedZoneId to "
+     "skip the lookup"},
+    {0, 0, "GetChange", ZP_EPERM,
+     "{who} may not call route53:GetChange (AccessDenied); the change of TXT at {fqdn} was made, "
+     "but its progress cannot be followed: allow route53:GetChange on "
+     "arn:aws:route53:::change/* in the key's IAM policy"},
+    {0, 0, "AccessDenied", ZP_EPERM, R53_DENIED},
+    {0, 0, "NoSuchHostedZone", ZP_ENOTFOUND,
+     "hosted zone {zone} does not exist in the AWS account of {who}; {hint}"},
+    {400, 499, "other", ZP_EINVAL,
+     "Route 53 refused {action} for TXT at {fqdn} in hosted zone {zone} ({code}): {msg200}"},
+    {500, LONG_MAX, NULL, ZP_ETRANSIENT,
+     "Route 53 answered HTTP {status} ({code|no error code}) to {action}: the service is failing "
+     "or unavailable; retry later"},
+    {0, 0, NULL, ZP_ETRANSIENT,
+     "Route 53 answered HTTP {status} ({code|no error code}) to {action}, which was not expected"},
+    {0},
+};
+
 /*
- * The sentence for an error about who signed: credentials Route 53 does
- * not know or no longer takes, a clock that is off, a bad signature. 0
- * when code is about something else.
+ * The word r53_refusals is searched by: a code it has a row for, or the one
+ * a code means the same as; "other" for any other code, "" for none. Then
+ * what is not the code's alone: only temporary credentials expire, a
+ * message about an expired signature outweighs all but a key Route 53 does
+ * not know, and the credentials and the action choose among rows.
  */
-static int r53_explain_signer(const struct r53_op *op, const char *code, const char *msg,
-                              struct zp_err *err)
+static const char *r53_word(const struct r53_op *op, const char *action, const char *code,
+                            const char *msg)
 {
     const struct zp_r53_cfg *cfg = op->rs.cfg;
-    const char *akid = op->who;
+    static const char *const known[][2] = {{"ExpiredToken", "ExpiredToken"},
+                                           {"InvalidClientTokenId", "InvalidClientTokenId"},
+                                           {"UnrecognizedClientException", "InvalidClientTokenId"},
+                                           {"RequestExpired", "RequestExpired"},
+                                           {"SignatureDoesNotMatch", "SignatureDoesNotMatch"},
+                                           {"IncompleteSignature", "IncompleteSignature"},
+                                           {"MissingAuthenticationToken", "IncompleteSignature"},
+                                           {"InvalidSignatureException", "IncompleteSignature"},
+                                           {"AccessDenied", "AccessDenied"},
+                                           {"AccessDeniedException", "AccessDenied"},
+                                           {"NoSuchHostedZone", "NoSuchHostedZone"}};
+    const char *w = code[0] != '\0' ? "other" : "";
 
-    if (cfg->sts != NULL && strcmp(code, "ExpiredToken") == 0)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "Route 53 found the temporary credentials of %s expired (ExpiredToken); they "
-                   "are renewed on the next attempt",
-                   akid);
-    else if (strcmp(code, "InvalidClientTokenId") == 0 ||
-             strcmp(code, "UnrecognizedClientException") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 does not know %s (%s): check accessKeyId, and that the key "
-                   "is active in IAM",
-                   akid, code);
-    else if (strcasestr(msg, "signature expired") != NULL || strcmp(code, "RequestExpired") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 refused the request signed with %s as expired: this "
-                   "host's clock is more than 5 minutes off; fix its time (NTP)",
-                   akid);
-    else if (strcmp(code, "SignatureDoesNotMatch") == 0 && cfg->key_id == NULL)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 rejected the signature made with %s (SignatureDoesNotMatch); check "
-                   "region (%s) and that endpoint is Route 53's",
-                   akid, cfg->region);
-    else if (strcmp(code, "SignatureDoesNotMatch") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 rejected the signature made with %s (SignatureDoesNotMatch): "
-                   "%s (%s) does not hold that key's secret access key",
-                   akid, cfg->secret.setting, cfg->secret.where);
-    else if (strcmp(code, "IncompleteSignature") == 0 ||
-             strcmp(code, "MissingAuthenticationToken") == 0 ||
-             strcmp(code, "InvalidSignatureException") == 0)
-        zp_err_set(err, ZP_EAUTH,
-                   "Route 53 rejected the signature made with %s (%s); check "
-                   "accessKeyId, %s and region (%s)",
-                   akid, code, cfg->key_id ? cfg->secret.setting : "secretAccessKeyFile",
-                   cfg->region);
-    else
-        return 0;
-    return 1;
-}
-
-/* The sentence for AccessDenied: the permission action needs, on what. 0 for other codes. */
-static int r53_explain_denied(const struct r53_op *op, const char *action, const char *code,
-                              const char *zone, struct zp_err *err)
-{
-    const char *akid = op->who;
-
-    if (strcmp(code, "AccessDenied") != 0 && strcmp(code, "AccessDeniedException") != 0)
-        return 0;
-    if (strcmp(action, "ListHostedZonesByName") == 0)
-        zp_err_set(err, ZP_EPERM,
-                   "%s may not call route53:ListHostedZonesByName (AccessDenied), "
-                   "needed to find the hosted zone of %s; allow it (Resource \"*\") in the "
-                   "key's IAM policy, or set hostedZoneId to skip the lookup",
-                   akid, op->rs.rec->zone);
-    else if (strcmp(action, "GetChange") == 0)
-        zp_err_set(err, ZP_EPERM,
-                   "%s may not call route53:GetChange (AccessDenied); the change of "
-                   "TXT at %s was made, but its progress cannot be followed: allow "
-                   "route53:GetChange on arn:aws:route53:::change/* in the key's IAM policy",
-                   akid, op->rs.rec->fqdn);
-    else
-        zp_err_set(err, ZP_EPERM,
-                   "%s may not call route53:%s for TXT at %s in hosted zone %s "
-                   "(AccessDenied); allow it on arn:aws:route53:::hostedzone/%s in the key's "
-                   "IAM policy, with conditions that admit TXT records named %.*s",
-                   akid, action, op->rs.rec->fqdn, zone, zone, (int)strlen(op->rs.rec->fqdn) - 1,
-                   op->rs.rec->fqdn);
-    return 1;
-}
-
-/* The sentence for any other failure: by error code, else by HTTP status. */
-static void r53_explain_status(const struct r53_op *op, const char *action, long status,
-                               const char *code, const char *msg, const char *zone,
-                               struct zp_err *err)
-{
-    const struct zp_r53_cfg *cfg = op->rs.cfg;
-
-    if (strcmp(code, "NoSuchHostedZone") == 0)
-        zp_err_set(err, ZP_ENOTFOUND, "hosted zone %s does not exist in the AWS account of %s; %s",
-                   zone, op->who,
-                   cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
-                                : "it was deleted while zoneproof used it");
-    else if (code[0] != '\0' && status >= 400 && status < 500)
-        zp_err_set(err, ZP_EINVAL,
-                   "Route 53 refused %s for TXT at %s in hosted zone %s (%s): %.200s", action,
-                   op->rs.rec->fqdn, zone, code, msg);
-    else if (status >= 500)
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "Route 53 answered HTTP %ld (%s) to %s: the service is failing or unavailable; "
-                   "retry later",
-                   status, code[0] ? code : "no error code", action);
-    else
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "Route 53 answered HTTP %ld (%s) to %s, which was not expected", status,
-                   code[0] ? code : "no error code", action);
+    for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+        if (strcmp(code, known[i][0]) == 0)
+            w = known[i][1];
+    if (strcmp(w, "ExpiredToken") == 0 && cfg->sts == NULL)
+        w = "other";
+    if (strcasestr(msg, "signature expired") != NULL && strcmp(w, "ExpiredToken") != 0 &&
+        strcmp(w, "InvalidClientTokenId") != 0)
+        w = "RequestExpired";
+    if (strcmp(w, "SignatureDoesNotMatch") == 0 && cfg->key_id == NULL)
+        w = "SignatureDoesNotMatch, temporary";
+    if (strcmp(w, "AccessDenied") == 0 &&
+        (strcmp(action, "ListHostedZonesByName") == 0 || strcmp(action, "GetChange") == 0))
+        w = action;
+    return w;
 }
 
 /* The sentence for a reply that is not a success. Always returns -1. */
@@ -208,8 +188,12 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
                     struct zp_err *err)
 {
     const struct zp_r53_cfg *cfg = op->rs.cfg;
-    const char *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
-    char raw_code[64], raw_msg[400], code[64], msg[400];
+    const char *fqdn = op->rs.rec->fqdn, *zone = op->zone_id[0] ? op->zone_id : "(not found yet)";
+    /* Of a key pair: ambient credentials have no setting. */
+    const char *setting = cfg->key_id ? cfg->secret.setting : NULL;
+    const char *hint = cfg->zone_id ? "check hostedZoneId (the console's Hosted zone ID)"
+                                    : "it was deleted while zoneproof used it";
+    char raw_code[64], raw_msg[400], code[64], msg[400], msg200[201], name[ZP_DNAME_MAX];
 
     r53_log_reply(op, action, resp);
     zp_r53_error_parse(zp_buf_str(&resp->body), resp->body.len, raw_code, sizeof(raw_code), raw_msg,
@@ -220,10 +204,23 @@ static int r53_fail(const struct r53_op *op, const char *action, const struct zp
     if (cfg->sts != NULL &&
         (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidClientTokenId") == 0))
         zp_awssts_forget(cfg->sts, op->key_id);
-    if (!r53_explain_signer(op, code, msg, err) && !r53_explain_denied(op, action, code, zone, err))
-        r53_explain_status(op, action, resp->status, code, msg, zone, err);
-    err->upstream = (int)resp->status;
-    return -1;
+    snprintf(msg200, sizeof(msg200), "%.200s", msg); /* the cuts the sentences always had */
+    snprintf(name, sizeof(name), "%.*s", (int)strlen(fqdn) - 1, fqdn);
+
+    const char *const vars[] = {"who",     op->who,
+                                "code",    code,
+                                "action",  action,
+                                "fqdn",    fqdn,
+                                "name",    name,
+                                "zone",    zone,
+                                "reczone", op->rs.rec->zone,
+                                "region",  cfg->region,
+                                "setting", setting,
+                                "where",   cfg->secret.where,
+                                "msg200",  msg200,
+                                "hint",    hint,
+                                NULL};
+    return zp_prov_refuse(r53_refusals, resp->status, r53_word(op, action, code, msg), vars, err);
 }
 
 /* One request as it is sent on every try; only its date and signature change. */

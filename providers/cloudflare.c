@@ -27,6 +27,7 @@
 #include "providers/common.h"
 #include "providers/perrecord.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define CF_DEFAULT_URL "https://api.cloudflare.com/client/v4"
 #define CF_PER_PAGE 100
@@ -47,8 +48,13 @@ struct cf_cfg {
 static const struct zp_pr_api cf_api = {
     .type = "cloudflare", .what = "Cloudflare", .rate = 3.0, .burst = 20.0};
 
-static const char *const cf_keys[] = {
-    ZP_CRED_KEYS("apiToken"), ZP_CRED_KEYS("zoneApiToken"), "zoneId", "endpoint", "caFile", NULL};
+static const struct zp_setting cf_settings[] = {
+    ZP_SET_E(struct cf_cfg, conn.endpoint, conn.ca_file, CF_DEFAULT_URL),
+    ZP_SET_C(struct cf_cfg, "apiToken", conn.token, 1),
+    ZP_SET_C(struct cf_cfg, "zoneApiToken", zone_token, 0),
+    ZP_SET_S(struct cf_cfg, "zoneId", zone_id, 0), /* checked by cf_config_parse */
+    ZP_SET_LAST,
+};
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -195,29 +201,21 @@ static const struct zp_pr_ops cf_ops;
 
 static void cf_config_free(void *p)
 {
-    struct cf_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    zp_pr_conn_free(&cfg->conn);
-    zp_cred_free(&cfg->zone_token);
-    free(cfg->zone_id);
-    free(cfg);
+    zp_settings_free(cf_settings, p);
 }
 
 static int cf_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct cf_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *zid = NULL;
+    char *zid;
+    size_t n;
     int rc = -1;
 
-    if (zp_pr_conn_parse(node, path, &cf_ops, &cfg->conn, err) == -1 ||
-        zp_cred_parse(node, path, "zoneApiToken", 0, &cfg->zone_token, err) == -1 ||
-        zp_y_str(node, path, "zoneId", 0, &zid, err) == -1)
+    if (zp_settings_parse(node, path, cf_settings, cfg, err) == -1)
         goto out;
-    if (zid != NULL) {
-        size_t n = strlen(zid);
+    if ((zid = cfg->zone_id) != NULL) {
+        n = strlen(zid);
         for (size_t i = 0; i < n; i++)
             if (!isxdigit((unsigned char)zid[i]))
                 n = 0;
@@ -228,13 +226,13 @@ static int cf_config_parse(const struct zp_ynode *node, const char *path, void *
                       zid);
             goto out;
         }
-        cfg->zone_id = zp_xstrdup(zid);
-        for (char *p = cfg->zone_id; *p; p++)
+        for (char *p = zid; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         if (zp_cred_set(&cfg->zone_token))
             zp_log(ZP_LOG_WARN, "cloudflare: zoneApiToken is unused when zoneId is set",
                    ZP_S("setting", cfg->zone_token.setting), ZP_S("provider", path), ZP_END);
     }
+    cfg->conn.ops = &cf_ops;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
@@ -453,7 +451,7 @@ static const struct zp_pr_ops cf_ops = {
 const struct zp_provider_ops zp_prov_cloudflare = {
     .type = "cloudflare",
     .flags = 0,
-    .keys = cf_keys,
+    .settings = cf_settings,
     .config_parse = cf_config_parse,
     .config_free = cf_config_free,
     .present = zp_pr_present,

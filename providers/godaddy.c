@@ -24,10 +24,10 @@
 #include "base/httpc.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define GD_DEFAULT_URL "https://api.godaddy.com"
 #define GD_CRED_MAX 1024
@@ -64,54 +64,33 @@ struct gd_op {
 
 static const struct zp_rs_ops gd_rs;
 
-static const char *const gd_keys[] = {
-    "endpoint", ZP_CRED_KEYS("apiKey"), ZP_CRED_KEYS("apiSecret"), "caFile", "zone", NULL};
+static const struct zp_setting gd_settings[] = {
+    ZP_SET_E(struct gd_cfg, endpoint, ca, GD_DEFAULT_URL),
+    ZP_SET_C(struct gd_cfg, "apiKey", key, 1),
+    ZP_SET_C(struct gd_cfg, "apiSecret", secret, 1),
+    ZP_SET_Z(struct gd_cfg, "zone", zone, 0),
+    ZP_SET_LAST,
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
 static void gd_config_free(void *p)
 {
-    struct gd_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->ca);
-    zp_cred_free(&cfg->key);
-    zp_cred_free(&cfg->secret);
-    free(cfg->zone);
-    free(cfg);
+    zp_settings_free(gd_settings, p);
 }
 
 static int gd_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct gd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *zone = NULL;
-    char why[128], canon[ZP_DNAME_MAX];
-    int rc = -1;
 
-    if (zp_endpoint_parse(node, path, GD_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1 ||
-        zp_cred_parse(node, path, "apiSecret", 1, &cfg->secret, err) == -1 ||
-        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
-        goto out;
-    if (zone != NULL) {
-        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
-            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
-            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is not a domain name: %s",
-                      zone, why);
-            goto out;
-        }
-        cfg->zone = zp_xstrdup(canon);
+    if (zp_settings_parse(node, path, gd_settings, cfg, err) == -1) {
+        gd_config_free(cfg);
+        return -1;
     }
     cfg->rs = &gd_rs;
     *cfgp = cfg;
-    cfg = NULL;
-    rc = 0;
-out:
-    gd_config_free(cfg);
-    return rc;
+    return 0;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -436,7 +415,7 @@ static const struct zp_rs_ops gd_rs = {
 const struct zp_provider_ops zp_prov_godaddy = {
     .type = "godaddy",
     .flags = ZP_PROV_RMW,
-    .keys = gd_keys,
+    .settings = gd_settings,
     .config_parse = gd_config_parse,
     .config_free = gd_config_free,
     .present = zp_rs_present,

@@ -28,6 +28,7 @@
 #include "providers/common.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define HZ_DEFAULT_URL "https://api.hetzner.cloud/v1"
 #define HZ_WHAT "Hetzner Cloud"
@@ -65,47 +66,39 @@ struct hz_op {
 
 static const struct zp_rs_ops hz_rs;
 
-static const char *const hz_keys[] = {
-    ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", "pollInterval", NULL,
+static const struct zp_setting hz_settings[] = {
+    ZP_SET_E(struct hz_cfg, endpoint, ca, HZ_DEFAULT_URL),
+    ZP_SET_D(struct hz_cfg, "pollInterval", poll_max_ms, HZ_POLL_MAX_MS, ZP_POLL_INTERVAL_MIN_MS,
+             ZP_POLL_INTERVAL_MAX_MS),
+    ZP_SET_C(struct hz_cfg, "apiToken", token, 1),
+    ZP_SET_S(struct hz_cfg, "zone", zone, 0), /* an ID or a name: checked by hz_config_parse */
+    ZP_SET_LAST,
 };
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
 static void hz_config_free(void *p)
 {
-    struct hz_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->ca);
-    zp_cred_free(&cfg->token);
-    free(cfg->zone);
-    free(cfg);
+    zp_settings_free(hz_settings, p);
 }
 
 static int hz_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct hz_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *zone = NULL;
+    const char *zone;
     char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
-    cfg->poll_max_ms = HZ_POLL_MAX_MS;
-    if (zp_endpoint_parse(node, path, HZ_DEFAULT_URL, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_duration(node, path, "pollInterval", 0, ZP_POLL_INTERVAL_MIN_MS,
-                      ZP_POLL_INTERVAL_MAX_MS, &cfg->poll_max_ms, err) == -1 ||
-        zp_cred_parse(node, path, "apiToken", 1, &cfg->token, err) == -1 ||
-        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+    if (zp_settings_parse(node, path, hz_settings, cfg, err) == -1)
         goto out;
+    zone = cfg->zone;
     if (zone != NULL && zone[0] != '\0' && strspn(zone, "0123456789") == strlen(zone)) {
         if (strlen(zone) >= HZ_ID_MAX) {
             zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is too long for a zone ID",
                       zone);
             goto out;
         }
-        cfg->zone = zp_xstrdup(zone);
     } else if (zone != NULL) {
         if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
             zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
@@ -114,6 +107,7 @@ static int hz_config_parse(const struct zp_ynode *node, const char *path, void *
             goto out;
         }
         canon[strlen(canon) - 1] = '\0';
+        free(cfg->zone);
         cfg->zone = zp_xstrdup(canon);
     }
     cfg->rs = &hz_rs;
@@ -590,7 +584,7 @@ static const struct zp_rs_ops hz_rs = {
 const struct zp_provider_ops zp_prov_hetzner = {
     .type = "hetzner",
     .flags = 0, /* add_records and remove_records change one record on the server's side */
-    .keys = hz_keys,
+    .settings = hz_settings,
     .config_parse = hz_config_parse,
     .config_free = hz_config_free,
     .present = zp_rs_present,

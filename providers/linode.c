@@ -23,11 +23,11 @@
 #include "base/httpc.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/linode_int.h"
 #include "providers/perrecord.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define LI_DEFAULT_URL "https://api.linode.com/v4"
 #define LI_PAGE_SIZE 500 /* the largest page Linode serves */
@@ -40,7 +40,12 @@
 static const struct zp_pr_api li_api = {
     .type = "linode", .what = "Linode", .rate = 1.5, .burst = 10.0};
 
-static const char *const li_keys[] = {ZP_CRED_KEYS("apiToken"), "zone", "endpoint", "caFile", NULL};
+static const struct zp_setting li_settings[] = {
+    ZP_SET_E(struct zp_pr_zcfg, conn.endpoint, conn.ca_file, LI_DEFAULT_URL),
+    ZP_SET_C(struct zp_pr_zcfg, "apiToken", conn.token, 1),
+    ZP_SET_Z(struct zp_pr_zcfg, "zone", zone, 0),
+    ZP_SET_LAST,
+};
 
 /* The TTLs Linode keeps as they are; it rounds any other to the nearest of them. */
 static const unsigned li_ttls[] = {300,   3600,   7200,   14400,  28800,   57600,
@@ -111,11 +116,23 @@ unsigned zp_li_ttl(unsigned ttl)
 
 static const struct zp_pr_ops li_ops;
 
-/* Only the connection and the zone override: the shared parser with this API's table. */
+static void li_config_free(void *p)
+{
+    zp_settings_free(li_settings, p);
+}
+
 static int li_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
-    return zp_pr_zcfg_parse(node, path, &li_ops, cfgp, err);
+    struct zp_pr_zcfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+
+    if (zp_settings_parse(node, path, li_settings, cfg, err) == -1) {
+        li_config_free(cfg);
+        return -1;
+    }
+    cfg->conn.ops = &li_ops;
+    *cfgp = cfg;
+    return 0;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -251,9 +268,9 @@ static const struct zp_pr_ops li_ops = {
 const struct zp_provider_ops zp_prov_linode = {
     .type = "linode",
     .flags = ZP_PROV_RMW,
-    .keys = li_keys,
+    .settings = li_settings,
     .config_parse = li_config_parse,
-    .config_free = zp_pr_zcfg_free,
+    .config_free = li_config_free,
     .present = zp_pr_present,
     .cleanup = zp_pr_cleanup,
     .verify = zp_pr_verify,

@@ -1,6 +1,6 @@
 /*
- * perrecord.c — the per-record bearer-token providers' shared settings,
- * authenticated request, and add/remove-one-value algorithm.
+ * perrecord.c — the per-record bearer-token providers' authenticated
+ * request and add/remove-one-value algorithm.
  *
  * The algorithm is deliberately list-then-act rather than act-then-handle-
  * conflict: DigitalOcean and Linode accept a second identical TXT record
@@ -20,7 +20,6 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/perrecord.h"
 #include "providers/provider.h"
@@ -31,69 +30,6 @@
 #define PR_URL_MAX 4096
 #define PR_FILTER_MAX 1024
 #define PR_VALUE_MAX 2048 /* a quoted value */
-
-/* ---- settings ----------------------------------------------------------------------------- */
-
-int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
-                     struct zp_pr_conn *c, struct zp_err *err)
-{
-    c->ops = ops;
-    if (zp_endpoint_parse(node, path, ops->url, &c->endpoint, &c->ca_file, err) == -1 ||
-        zp_cred_parse(node, path, "apiToken", 1, &c->token, err) == -1)
-        return -1;
-    return 0;
-}
-
-void zp_pr_conn_free(struct zp_pr_conn *c)
-{
-    free(c->endpoint);
-    free(c->ca_file);
-    zp_cred_free(&c->token);
-    memset(c, 0, sizeof(*c));
-}
-
-int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key, char **zone,
-                     struct zp_err *err)
-{
-    const char *s = NULL;
-    char why[128], canon[ZP_DNAME_MAX];
-
-    if (zp_y_str(node, path, key, 0, &s, err) == -1)
-        return -1;
-    if (s == NULL)
-        return 0;
-    if (zp_dname_check(s, 0, why, sizeof(why)) == -1 ||
-        zp_dname_canon(s, canon, sizeof(canon)) == -1 || zp_dname_labels(canon) < 1)
-        return zp_y_fail(zp_y_get(node, key), path, err, "%s \"%s\" is not a domain name%s%s", key,
-                         s, why[0] ? ": " : "", why);
-    *zone = zp_xstrdup(canon);
-    return 0;
-}
-
-void zp_pr_zcfg_free(void *p)
-{
-    struct zp_pr_zcfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    zp_pr_conn_free(&cfg->conn);
-    free(cfg->zone);
-    free(cfg);
-}
-
-int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
-                     void **cfgp, struct zp_err *err)
-{
-    struct zp_pr_zcfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-
-    if (zp_pr_conn_parse(node, path, ops, &cfg->conn, err) == -1 ||
-        zp_pr_zone_parse(node, path, "zone", &cfg->zone, err) == -1) {
-        zp_pr_zcfg_free(cfg);
-        return -1;
-    }
-    *cfgp = cfg;
-    return 0;
-}
 
 /* ---- one request -------------------------------------------------------------------------- */
 

@@ -24,7 +24,6 @@ struct zp_err;
 struct zp_pr_ops;
 struct zp_prov_call;
 struct zp_record;
-struct zp_ynode;
 
 #define ZP_PR_ID_MAX 72  /* a record or zone id as text: 32 hex digits, or an integer */
 #define ZP_PR_IDS_MAX 32 /* records with one value at one name that one cleanup removes */
@@ -46,30 +45,14 @@ struct zp_pr_conn {
 };
 
 /*
- * endpoint (default ops->url), caFile and apiTokenFile/apiTokenSecretRef
- * (required, read again at every call).
- */
-int zp_pr_conn_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
-                     struct zp_pr_conn *c, struct zp_err *err);
-void zp_pr_conn_free(struct zp_pr_conn *c);
-
-/* An optional setting naming a zone: canonical with a trailing dot, or *zone left NULL. */
-int zp_pr_zone_parse(const struct zp_ynode *node, const char *path, const char *key, char **zone,
-                     struct zp_err *err);
-
-/*
  * The whole configuration of a type whose only settings are the connection
- * and an optional `zone` (DigitalOcean, Linode). Parse and free fit
- * zp_provider_ops.config_parse/config_free once the provider's ops are bound.
+ * and an optional `zone` (DigitalOcean, Linode), read by the provider's
+ * settings table (settings.h).
  */
 struct zp_pr_zcfg {
     struct zp_pr_conn conn;
     char *zone; /* zone setting, canonical; NULL: the challenge's zone */
 };
-
-int zp_pr_zcfg_parse(const struct zp_ynode *node, const char *path, const struct zp_pr_ops *ops,
-                     void **cfgp, struct zp_err *err);
-void zp_pr_zcfg_free(void *p);
 
 /* What a request is for: the sentence for a refusal depends on it. */
 enum zp_pr_step { ZP_PR_ZONE, ZP_PR_LIST, ZP_PR_CREATE, ZP_PR_DELETE };

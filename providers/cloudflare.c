@@ -430,7 +430,6 @@ static int cf_match(const cJSON *root, const char *rel, const char *fqdn, const 
 
 static const struct zp_pr_ops cf_ops = {
     .api = &cf_api,
-    .url = CF_DEFAULT_URL,
     .zone = cf_zone,
     .zones = "/zones/",
     .records = "/dns_records",

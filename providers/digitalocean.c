@@ -210,7 +210,6 @@ out:
 
 static const struct zp_pr_ops do_ops = {
     .api = &do_api,
-    .url = DO_DEFAULT_URL,
     .zone = do_zone,
     .zones = "/domains/",
     .zone_by_name = 1,

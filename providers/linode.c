@@ -248,7 +248,6 @@ out:
 
 static const struct zp_pr_ops li_ops = {
     .api = &li_api,
-    .url = LI_DEFAULT_URL,
     .zone = li_zone,
     .zones = "/domains/",
     .records = "/records",

@@ -135,7 +135,6 @@ int zp_pr_target_set(struct zp_pr_target *t, const struct zp_pr_api *api, const 
  */
 struct zp_pr_ops {
     const struct zp_pr_api *api;
-    const char *url; /* the default endpoint */
     int (*zone)(void *cfg, const struct zp_record *rec, const struct zp_prov_call *call,
                 struct zp_pr_target *t, struct zp_err *err);
     const char *zones;   /* "/domains/" */

@@ -39,6 +39,7 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define AD_ACCOUNTS_MAX (1024u * 1024u) /* thousands of accounts */
 #define AD_VALUE_LEN 43                 /* what acme-dns accepts: an ACME key authorization hash */
@@ -52,6 +53,7 @@ struct ad_cfg {
     char *endpoint;
     char *ca;
     struct zp_cred accounts;    /* accountsFile or accountsSecretRef */
+    char *nameserver;           /* as configured; NULL: the endpoint's host */
     char ns_host[ZP_DNAME_MAX]; /* the acme-dns DNS server; "" when the check is off */
     unsigned ns_port;
 };
@@ -65,8 +67,12 @@ struct ad_account {
     struct zp_buf pass; /* "X-Api-Key: <password>": a secret */
 };
 
-static const char *const ad_keys[] = {"endpoint", ZP_CRED_KEYS("accounts"), "caFile", "nameserver",
-                                      NULL};
+static const struct zp_setting ad_settings[] = {
+    ZP_SET_E(struct ad_cfg, endpoint, ca, ""),
+    ZP_SET_CM(struct ad_cfg, "accounts", accounts, 1, AD_ACCOUNTS_MAX),
+    ZP_SET_S(struct ad_cfg, "nameserver", nameserver, 0),
+    ZP_SET_LAST,
+};
 
 /* ---- the accounts file -------------------------------------------------------------------- */
 
@@ -231,25 +237,16 @@ out:
 
 static void ad_config_free(void *p)
 {
-    struct ad_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->ca);
-    zp_cred_free(&cfg->accounts);
-    free(cfg);
+    zp_settings_free(ad_settings, p);
 }
 
 /* The DNS server to ask: nameserver, else the endpoint's host on port 53. */
 static int ad_parse_ns(struct ad_cfg *cfg, const struct zp_ynode *node, const char *path,
                        struct zp_err *err)
 {
-    const char *ns = NULL, *host = strstr(cfg->endpoint, "://") + 3;
+    const char *ns = cfg->nameserver, *host = strstr(cfg->endpoint, "://") + 3;
     char hostport[ZP_DNAME_MAX], why[192];
 
-    if (zp_y_str(node, path, "nameserver", 0, &ns, err) == -1)
-        return -1;
     if (ns != NULL && (strcmp(ns, "none") == 0 || *ns == '\0'))
         return 0;
     if (ns == NULL) {
@@ -281,8 +278,7 @@ static int ad_config_parse(const struct zp_ynode *node, const char *path, void *
                   "https://auth.example.org");
         goto out;
     }
-    if (zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_cred_parse_max(node, path, "accounts", 1, AD_ACCOUNTS_MAX, &cfg->accounts, err) == -1 ||
+    if (zp_settings_parse(node, path, ad_settings, cfg, err) == -1 ||
         ad_parse_ns(cfg, node, path, err) == -1)
         goto out;
     /*
@@ -540,7 +536,7 @@ static int ad_cleanup(void *p, const struct zp_record *rec, const struct zp_prov
 const struct zp_provider_ops zp_prov_acmedns = {
     .type = "acmedns",
     .flags = ZP_PROV_RMW | ZP_PROV_OWN_NAMES,
-    .keys = ad_keys,
+    .settings = ad_settings,
     .config_parse = ad_config_parse,
     .config_free = ad_config_free,
     .present = ad_present,

@@ -40,6 +40,7 @@
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define HR_WHAT "the httpreq service"
 #define HR_USER_MAX 256
@@ -67,22 +68,19 @@ struct hr_op {
     struct zp_buf auth; /* "Authorization: Basic <base64>": a secret */
 };
 
-static const char *const hr_keys[] = {"endpoint", "caFile", "username", ZP_CRED_KEYS("password"),
-                                      NULL};
+/* endpoint is checked by hand first (hr_endpoint_check); username and password after. */
+static const struct zp_setting hr_settings[] = {
+    ZP_SET_E(struct hr_cfg, endpoint, ca, ""),
+    ZP_SET_S(struct hr_cfg, "username", username, 0),
+    ZP_SET_C(struct hr_cfg, "password", password, 0),
+    ZP_SET_LAST,
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
 static void hr_config_free(void *p)
 {
-    struct hr_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->ca);
-    free(cfg->username);
-    zp_cred_free(&cfg->password);
-    free(cfg);
+    zp_settings_free(hr_settings, p);
 }
 
 /* 127.0.0.0/8, ::1 or localhost: a name that never leaves the pod. */
@@ -99,7 +97,8 @@ static int hr_loopback(const char *host)
 }
 
 /*
- * What zp_endpoint_parse leaves to each provider: /present and /cleanup are
+ * endpoint, read by hand before the table: its presence, and what
+ * zp_endpoint_parse leaves to each provider: /present and /cleanup are
  * appended, so no query or fragment; credentials belong in username and
  * passwordFile, not in the URL (which sentences quote); and plain http only
  * to a loopback address, as the password and the challenge cross it.
@@ -113,6 +112,10 @@ static int hr_endpoint_check(const struct zp_ynode *node, const char *path, stru
     size_t n;
     int http;
 
+    if (at == NULL)
+        return zp_y_fail(node, path, err,
+                         "endpoint is required: the URL under which the service answers POST "
+                         "/present and POST /cleanup, such as https://dns-api.internal/acme");
     if (zp_y_str(node, path, "endpoint", 1, &url, err) == -1)
         return -1;
     for (const char *p = url; *p; p++)
@@ -152,15 +155,12 @@ static int hr_endpoint_check(const struct zp_ynode *node, const char *path, stru
 }
 
 /* username and the password: both, or neither (no basic authentication). */
-static int hr_auth_parse(struct hr_cfg *cfg, const struct zp_ynode *node, const char *path,
+static int hr_auth_check(const struct hr_cfg *cfg, const struct zp_ynode *node, const char *path,
                          struct zp_err *err)
 {
-    const char *user = NULL;
+    const char *user = cfg->username;
     size_t n;
 
-    if (zp_y_str(node, path, "username", 0, &user, err) == -1 ||
-        zp_cred_parse(node, path, "password", 0, &cfg->password, err) == -1)
-        return -1;
     if (user == NULL && !zp_cred_set(&cfg->password))
         return 0;
     if (user == NULL)
@@ -181,7 +181,6 @@ static int hr_auth_parse(struct hr_cfg *cfg, const struct zp_ynode *node, const 
                          "username must be 1 to %u characters without ':' or control characters "
                          "(a basic-auth user-id, RFC 7617)",
                          HR_USER_MAX);
-    cfg->username = zp_xstrdup(user);
     return 0;
 }
 
@@ -189,24 +188,15 @@ static int hr_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct hr_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    int rc = -1;
 
-    if (zp_y_get(node, "endpoint") == NULL) {
-        zp_y_fail(node, path, err,
-                  "endpoint is required: the URL under which the service answers POST /present "
-                  "and POST /cleanup, such as https://dns-api.internal/acme");
-        goto out;
-    }
     if (hr_endpoint_check(node, path, err) == -1 ||
-        zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
-        hr_auth_parse(cfg, node, path, err) == -1)
-        goto out;
+        zp_settings_parse(node, path, hr_settings, cfg, err) == -1 ||
+        hr_auth_check(cfg, node, path, err) == -1) {
+        hr_config_free(cfg);
+        return -1;
+    }
     *cfgp = cfg;
-    cfg = NULL;
-    rc = 0;
-out:
-    hr_config_free(cfg);
-    return rc;
+    return 0;
 }
 
 /* ---- what the service answered ------------------------------------------------------------ */
@@ -437,7 +427,7 @@ static int hr_cleanup(void *cfg, const struct zp_record *rec, const struct zp_pr
 const struct zp_provider_ops zp_prov_httpreq = {
     .type = "httpreq",
     .flags = 0, /* the service adds and removes one value; nothing is read and written back */
-    .keys = hr_keys,
+    .settings = hr_settings,
     .config_parse = hr_config_parse,
     .config_free = hr_config_free,
     .present = hr_present,

@@ -38,6 +38,7 @@
 #include "providers/powerdns_int.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define PD_KEY_MAX 4096 /* an api-key is a few dozen bytes */
 #define PD_URL_MAX 2048
@@ -77,8 +78,15 @@ struct pd_op {
 
 static const struct zp_rs_ops pd_rs;
 
-static const char *const pd_keys[] = {
-    "endpoint", ZP_CRED_KEYS("apiKey"), "serverId", "caFile", "zone", NULL};
+/* serverId is checked after the table; api is derived from endpoint. */
+static const struct zp_setting pd_settings[] = {
+    ZP_SET_E(struct pd_cfg, endpoint, ca, ""),
+    ZP_SET_C(struct pd_cfg, "apiKey", key, 1),
+    ZP_SET_SD(struct pd_cfg, "serverId", server_id, "localhost"),
+    ZP_SET_Z(struct pd_cfg, "zone", zone, 0),
+    ZP_SET_O(struct pd_cfg, api),
+    ZP_SET_LAST,
+};
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -96,25 +104,13 @@ char *zp_pdns_api_url(const char *endpoint)
 
 static void pd_config_free(void *p)
 {
-    struct pd_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->api);
-    free(cfg->ca);
-    zp_cred_free(&cfg->key);
-    free(cfg->server_id);
-    free(cfg->zone);
-    free(cfg);
+    zp_settings_free(pd_settings, p);
 }
 
 static int pd_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct pd_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *sid = "localhost", *zone = NULL;
-    char why[128], canon[ZP_DNAME_MAX];
     int rc = -1;
 
     if (zp_y_get(node, "endpoint") == NULL) {
@@ -123,29 +119,16 @@ static int pd_config_parse(const struct zp_ynode *node, const char *path, void *
                   "such as http://127.0.0.1:8081");
         goto out;
     }
-    if (zp_endpoint_parse(node, path, "", &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1 ||
-        zp_y_str(node, path, "serverId", 0, &sid, err) == -1 ||
-        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+    if (zp_settings_parse(node, path, pd_settings, cfg, err) == -1)
         goto out;
-    if (*sid == '\0' || strpbrk(sid, "/?#% ") != NULL) {
+    if (*cfg->server_id == '\0' || strpbrk(cfg->server_id, "/?#% ") != NULL) {
         zp_y_fail(zp_y_get(node, "serverId"), path, err,
                   "serverId \"%s\" is not a server id; PowerDNS Authoritative calls itself "
                   "localhost",
-                  sid);
+                  cfg->server_id);
         goto out;
     }
-    if (zone != NULL) {
-        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
-            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
-            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is not a domain name: %s",
-                      zone, why);
-            goto out;
-        }
-        cfg->zone = zp_xstrdup(canon);
-    }
     cfg->api = zp_pdns_api_url(cfg->endpoint);
-    cfg->server_id = zp_xstrdup(sid);
     cfg->rs = &pd_rs;
     *cfgp = cfg;
     cfg = NULL;
@@ -665,7 +648,7 @@ static const struct zp_rs_ops pd_rs = {
 const struct zp_provider_ops zp_prov_powerdns = {
     .type = "powerdns",
     .flags = ZP_PROV_RMW,
-    .keys = pd_keys,
+    .settings = pd_settings,
     .config_parse = pd_config_parse,
     .config_free = pd_config_free,
     .present = zp_rs_present,

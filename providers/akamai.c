@@ -30,6 +30,7 @@
 #include "providers/edgegrid.h"
 #include "providers/provider.h"
 #include "providers/rrset.h"
+#include "providers/settings.h"
 
 #define AK_WHAT "Akamai Edge DNS"
 #define AK_SECRET_MAX 4096
@@ -68,43 +69,32 @@ struct ak_op {
 
 static const struct zp_rs_ops ak_rs;
 
-static const char *const ak_keys[] = {
-    "host",
-    "clientToken",
-    ZP_CRED_KEYS("clientSecret"),
-    ZP_CRED_KEYS("accessToken"),
-    "accountSwitchKey",
-    "caFile",
-    NULL,
-};
-
 /* ---- configuration ------------------------------------------------------------------------ */
+
+/* The endpoint is not a setting: it is https:// and host, which ak_config_parse checks. */
+static const struct zp_setting ak_settings[] = {
+    ZP_SET_S(struct ak_cfg, "host", host, 1),
+    ZP_SET_CA(struct ak_cfg, ca),
+    ZP_SET_S(struct ak_cfg, "clientToken", client_token, 1),
+    ZP_SET_S(struct ak_cfg, "accountSwitchKey", switch_key, 0),
+    ZP_SET_C(struct ak_cfg, "clientSecret", secret, 1),
+    ZP_SET_C(struct ak_cfg, "accessToken", access, 1),
+    ZP_SET_O(struct ak_cfg, endpoint),
+    ZP_SET_LAST,
+};
 
 static void ak_config_free(void *p)
 {
-    struct ak_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->host);
-    free(cfg->ca);
-    free(cfg->client_token);
-    free(cfg->switch_key);
-    zp_cred_free(&cfg->secret);
-    zp_cred_free(&cfg->access);
-    free(cfg);
+    zp_settings_free(ak_settings, p);
 }
 
 /* host: "akab-….luna.akamaiapis.net" as in .edgerc, or the same after https://; no path. */
-static int ak_host_parse(const struct zp_ynode *node, const char *path, struct ak_cfg *cfg,
+static int ak_check_host(struct ak_cfg *cfg, const struct zp_ynode *node, const char *path,
                          struct zp_err *err)
 {
-    const char *host = NULL;
+    const char *host = cfg->host;
     size_t n;
 
-    if (zp_y_str(node, path, "host", 1, &host, err) == -1)
-        return -1;
     if (strncmp(host, "https://", 8) == 0)
         host += 8;
     n = strlen(host);
@@ -116,7 +106,8 @@ static int ak_host_parse(const struct zp_ynode *node, const char *path, struct a
                          "host \"%.300s\" must be the API client's host name, as in the "
                          "credentials file (akab-….luna.akamaiapis.net), reached over https",
                          host);
-    cfg->host = zp_xstrndup(host, n);
+    memmove(cfg->host, host, n);
+    cfg->host[n] = '\0';
     cfg->endpoint = zp_xasprintf("https://%s", cfg->host);
     return 0;
 }
@@ -134,21 +125,14 @@ static int ak_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct ak_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *token = NULL, *key = NULL;
-    char *url = NULL;
+    const char *token, *key;
     int rc = -1;
 
-    if (ak_host_parse(node, path, cfg, err) == -1)
+    if (zp_settings_parse(node, path, ak_settings, cfg, err) == -1 ||
+        ak_check_host(cfg, node, path, err) == -1)
         goto out;
-    url = zp_xstrdup(cfg->endpoint);
-    free(cfg->endpoint);
-    cfg->endpoint = NULL;
-    if (zp_endpoint_parse(node, path, url, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "clientToken", 1, &token, err) == -1 ||
-        zp_y_str(node, path, "accountSwitchKey", 0, &key, err) == -1 ||
-        zp_cred_parse(node, path, "clientSecret", 1, &cfg->secret, err) == -1 ||
-        zp_cred_parse(node, path, "accessToken", 1, &cfg->access, err) == -1)
-        goto out;
+    token = cfg->client_token;
+    key = cfg->switch_key;
     if (token[0] == '\0' || strlen(token) > 256 || !ak_word_ok(token)) {
         zp_y_fail(zp_y_get(node, "clientToken"), path, err,
                   "clientToken must be the API client's client_token (akab-…), one word");
@@ -159,14 +143,11 @@ static int ak_config_parse(const struct zp_ynode *node, const char *path, void *
                   "accountSwitchKey must be one account switch key (1-ABCDE:1-2345), one word");
         goto out;
     }
-    cfg->client_token = zp_xstrdup(token);
-    cfg->switch_key = key ? zp_xstrdup(key) : NULL;
     cfg->rs = &ak_rs;
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;
 out:
-    free(url);
     ak_config_free(cfg);
     return rc;
 }
@@ -522,7 +503,7 @@ static const struct zp_rs_ops ak_rs = {
 const struct zp_provider_ops zp_prov_akamai = {
     .type = "akamai",
     .flags = ZP_PROV_RMW, /* a PUT replaces the whole record set */
-    .keys = ak_keys,
+    .settings = ak_settings,
     .config_parse = ak_config_parse,
     .config_free = ak_config_free,
     .present = zp_rs_present,

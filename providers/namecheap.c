@@ -45,6 +45,7 @@
 #include "providers/common.h"
 #include "providers/namecheap_int.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define NC_DEFAULT_ENDPOINT "https://api.namecheap.com/xml.response"
 #define NC_RPM_DEFAULT 20ul /* requestsPerMinute: Namecheap allows about 20 calls a minute */
@@ -68,7 +69,7 @@ struct nc_cfg {
     struct zp_cred key; /* apiKeyFile or apiKeySecretRef */
     char *client_ip;
     char *domain;             /* domain override, lower case, no dot; NULL: the record's zone */
-    double rate;              /* requestsPerMinute, per second */
+    unsigned long rpm;        /* requestsPerMinute */
     char host[256];           /* the endpoint's host, for sentences */
     pthread_mutex_t locks_mu; /* guards locks; the only mutable state */
     struct nc_lock *locks;
@@ -87,12 +88,21 @@ struct nc_op {
     struct zp_buf key; /* the ApiKey, wiped at the end */
 };
 
-static const char *const nc_keys[] = {
-    "apiUser", ZP_CRED_KEYS("apiKey"), "username", "clientIp", "endpoint", "caFile",
-    "domain",  "requestsPerMinute",    NULL,
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static const struct zp_setting nc_settings[] = {
+    ZP_SET_S(struct nc_cfg, "apiUser", api_user, 1),
+    ZP_SET_S(struct nc_cfg, "username", username, 0),
+    ZP_SET_S(struct nc_cfg, "clientIp", client_ip, 1),
+    ZP_SET_U(struct nc_cfg, "requestsPerMinute", rpm, NC_RPM_DEFAULT, 1, 6000),
+    ZP_SET_E(struct nc_cfg, endpoint, ca, NC_DEFAULT_ENDPOINT),
+    ZP_SET_C(struct nc_cfg, "apiKey", key, 1),
+    ZP_SET_O(struct nc_cfg, domain),
+    ZP_SET_LAST,
 };
 
-/* ---- configuration ------------------------------------------------------------------------ */
+/* Read by hand: its sentence asks for a registered domain, not only a domain name. */
+static const char *const nc_keys[] = {"domain", NULL};
 
 static void nc_config_free(void *p)
 {
@@ -107,48 +117,33 @@ static void nc_config_free(void *p)
         free(l);
     }
     pthread_mutex_destroy(&cfg->locks_mu);
-    free(cfg->endpoint);
-    free(cfg->ca);
-    free(cfg->api_user);
-    free(cfg->username);
-    zp_cred_free(&cfg->key);
-    free(cfg->client_ip);
-    free(cfg->domain);
-    free(cfg);
+    zp_settings_free(nc_settings, cfg);
 }
 
 static int nc_config_parse(const struct zp_ynode *node, const char *path, void **cfgp,
                            struct zp_err *err)
 {
     struct nc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *user = NULL, *uname = NULL, *ip = NULL, *domain = NULL, *p;
-    unsigned long rpm = NC_RPM_DEFAULT;
+    const char *domain = NULL, *p;
     char why[128], canon[ZP_DNAME_MAX];
     struct in_addr a4;
     struct in6_addr a6;
     int rc = -1;
 
     pthread_mutex_init(&cfg->locks_mu, NULL);
-    cfg->rate = (double)NC_RPM_DEFAULT / 60.0;
-    if (zp_y_str(node, path, "apiUser", 1, &user, err) == -1 ||
-        zp_y_str(node, path, "username", 0, &uname, err) == -1 ||
-        zp_y_str(node, path, "clientIp", 1, &ip, err) == -1 ||
-        zp_y_str(node, path, "domain", 0, &domain, err) == -1 ||
-        zp_y_uint(node, path, "requestsPerMinute", 0, 1, 6000, &rpm, err) == -1 ||
-        zp_endpoint_parse(node, path, NC_DEFAULT_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1)
+    if (zp_settings_parse(node, path, nc_settings, cfg, err) == -1)
         goto out;
-    cfg->rate = (double)rpm / 60.0;
-    if (inet_pton(AF_INET, ip, &a4) != 1) {
+    if (inet_pton(AF_INET, cfg->client_ip, &a4) != 1) {
         zp_y_fail(zp_y_get(node, "clientIp"), path, err,
-                  inet_pton(AF_INET6, ip, &a6) == 1
+                  inet_pton(AF_INET6, cfg->client_ip, &a6) == 1
                       ? "clientIp \"%s\" is IPv6; Namecheap accepts only the public IPv4 address "
                         "this host calls from, whitelisted in the account"
                       : "clientIp \"%s\" must be the public IPv4 address this host calls from, "
                         "whitelisted in the account",
-                  ip);
+                  cfg->client_ip);
         goto out;
     }
-    if (zp_cred_parse(node, path, "apiKey", 1, &cfg->key, err) == -1)
+    if (zp_y_str(node, path, "domain", 0, &domain, err) == -1)
         goto out;
     if (domain != NULL) {
         if (zp_dname_check(domain, 0, why, sizeof(why)) == -1 ||
@@ -161,9 +156,8 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
         canon[strlen(canon) - 1] = '\0';
         cfg->domain = zp_xstrdup(canon);
     }
-    cfg->api_user = zp_xstrdup(user);
-    cfg->username = zp_xstrdup(uname ? uname : user);
-    cfg->client_ip = zp_xstrdup(ip);
+    if (cfg->username == NULL)
+        cfg->username = zp_xstrdup(cfg->api_user);
     p = strstr(cfg->endpoint, "://");
     p = p ? p + 3 : cfg->endpoint;
     snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
@@ -317,8 +311,8 @@ static int nc_call(struct nc_op *op, const char *command, const char *extra,
         zp_err_set(err, ZP_EINVAL, "the host list of domain %s is too large to send", op->domain);
         goto out;
     }
-    if (zp_ratelimit_take(op->ratekey, op->cfg->rate, NC_BURST, op->call->deadline_ms, "Namecheap",
-                          err) == -1)
+    if (zp_ratelimit_take(op->ratekey, (double)op->cfg->rpm / 60.0, NC_BURST, op->call->deadline_ms,
+                          "Namecheap", err) == -1)
         goto out;
     memset(&req, 0, sizeof(req));
     req.method = "POST";
@@ -742,6 +736,7 @@ const struct zp_provider_ops zp_prov_namecheap = {
     .type = "namecheap",
     .flags = ZP_PROV_RMW, /* the whole domain is rewritten; see also the per-domain lock */
     .keys = nc_keys,
+    .settings = nc_settings,
     .config_parse = nc_config_parse,
     .config_free = nc_config_free,
     .present = nc_present,

@@ -34,6 +34,7 @@
 #include "providers/common.h"
 #include "providers/ovhsig.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define OVH_DEFAULT_ENDPOINT "https://eu.api.ovh.com/1.0"
 #define OVH_RATE 5.0        /* requests a second: OVH publishes no limit, so stay modest */
@@ -69,31 +70,20 @@ struct ovh_op {
     const char *headers[8];
 };
 
-static const char *const ovh_keys[] = {
-    "endpoint",
-    "caFile",
-    "applicationKey",
-    ZP_CRED_KEYS("applicationSecret"),
-    ZP_CRED_KEYS("consumerKey"),
-    "zone",
-    NULL,
-};
-
 /* ---- configuration ------------------------------------------------------------------------ */
+
+static const struct zp_setting ovh_settings[] = {
+    ZP_SET_E(struct ovh_cfg, endpoint, ca, OVH_DEFAULT_ENDPOINT),
+    ZP_SET_S(struct ovh_cfg, "applicationKey", app_key, 1),
+    ZP_SET_C(struct ovh_cfg, "applicationSecret", secret, 1),
+    ZP_SET_C(struct ovh_cfg, "consumerKey", ck, 1),
+    ZP_SET_ZB(struct ovh_cfg, "zone", zone, 0),
+    ZP_SET_LAST,
+};
 
 static void ovh_config_free(void *p)
 {
-    struct ovh_cfg *cfg = p;
-
-    if (cfg == NULL)
-        return;
-    free(cfg->endpoint);
-    free(cfg->ca);
-    free(cfg->app_key);
-    zp_cred_free(&cfg->secret);
-    zp_cred_free(&cfg->ck);
-    free(cfg->zone);
-    free(cfg);
+    zp_settings_free(ovh_settings, p);
 }
 
 /* Keys travel in HTTP headers: printable ASCII without spaces, or a header could be forged. */
@@ -111,33 +101,16 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
                             struct zp_err *err)
 {
     struct ovh_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *ak = NULL, *zone = NULL, *p;
-    char why[128], canon[ZP_DNAME_MAX];
+    const char *p;
     int rc = -1;
 
-    if (zp_endpoint_parse(node, path, OVH_DEFAULT_ENDPOINT, &cfg->endpoint, &cfg->ca, err) == -1 ||
-        zp_y_str(node, path, "applicationKey", 1, &ak, err) == -1 ||
-        zp_y_str(node, path, "zone", 0, &zone, err) == -1)
+    if (zp_settings_parse(node, path, ovh_settings, cfg, err) == -1)
         goto out;
-    if (!ovh_token_ok(ak)) {
+    if (!ovh_token_ok(cfg->app_key)) {
         zp_y_fail(zp_y_get(node, "applicationKey"), path, err,
                   "applicationKey must be the application key OVH gave (letters and digits)");
         goto out;
     }
-    if (zp_cred_parse(node, path, "applicationSecret", 1, &cfg->secret, err) == -1 ||
-        zp_cred_parse(node, path, "consumerKey", 1, &cfg->ck, err) == -1)
-        goto out;
-    if (zone != NULL) {
-        if (zp_dname_check(zone, 0, why, sizeof(why)) == -1 ||
-            zp_dname_canon(zone, canon, sizeof(canon)) == -1) {
-            zp_y_fail(zp_y_get(node, "zone"), path, err, "zone \"%s\" is not a domain name: %s",
-                      zone, why);
-            goto out;
-        }
-        canon[strlen(canon) - 1] = '\0';
-        cfg->zone = zp_xstrdup(canon);
-    }
-    cfg->app_key = zp_xstrdup(ak);
     p = strstr(cfg->endpoint, "://");
     p = p ? p + 3 : cfg->endpoint;
     snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
@@ -632,7 +605,7 @@ static int ovh_verify(void *cfg, const struct zp_record *rec, const struct zp_pr
 const struct zp_provider_ops zp_prov_ovh = {
     .type = "ovh",
     .flags = 0, /* one record per value: nothing is read-modify-written */
-    .keys = ovh_keys,
+    .settings = ovh_settings,
     .config_parse = ovh_config_parse,
     .config_free = ovh_config_free,
     .present = ovh_present,

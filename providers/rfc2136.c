@@ -70,16 +70,8 @@ struct rfc_op {
     int probe; /* doctor: a delete guarded by a prerequisite that fails by design */
 };
 
-/*
- * The keys the solver allows. Those of rfc_settings below, and the TSIG secret, which is read
- * by hand only once the key name is known good: a secret without a key name is that mistake,
- * whatever the file holds. (test_rfc2136's config_keys reads this list alone; once it also
- * reads ops->settings, this list can shrink to ZP_CRED_KEYS("tsigSecret").)
- */
-static const char *const rfc_keys[] = {
-    "nameserver", "tsigKeyName", "tsigAlgorithm", ZP_CRED_KEYS("tsigSecret"),
-    "protocol",   "timeout",     "zone",          NULL,
-};
+/* Read by hand once the key name is known good: a secret without a key name is that mistake. */
+static const char *const rfc_keys[] = {ZP_CRED_KEYS("tsigSecret"), NULL};
 
 /* Read as written; rfc_config_parse checks how they go together. */
 static const struct zp_setting rfc_settings[] = {
@@ -772,6 +764,7 @@ const struct zp_provider_ops zp_prov_rfc2136 = {
     .type = "rfc2136",
     .flags = 0,
     .keys = rfc_keys,
+    .settings = rfc_settings,
     .config_parse = rfc_config_parse,
     .config_free = rfc_config_free,
     .present = rfc_present,

@@ -67,13 +67,6 @@ struct r53_op {
     char change[R53_ID_MAX];  /* the change made, for GetChange */
 };
 
-static const char *const r53_keys[] = {
-    "accessKeyId",  "region",      ZP_CRED_KEYS("secretAccessKey"),
-    "hostedZoneId", "endpoint",    "caFile",
-    "roleArn",      "stsEndpoint", "pollInterval",
-    NULL,
-};
-
 /* ---- requests ----------------------------------------------------------------------------- */
 
 static void r53_log_reply(const struct r53_op *op, const char *action,
@@ -761,7 +754,7 @@ const struct zp_rs_ops zp_r53_rs = {
 const struct zp_provider_ops zp_prov_route53 = {
     .type = "route53",
     .flags = ZP_PROV_RMW,
-    .keys = r53_keys,
+    .settings = zp_r53_settings,
     .config_parse = zp_r53_config_parse,
     .config_free = zp_r53_config_free,
     .present = zp_rs_present,

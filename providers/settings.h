@@ -49,6 +49,7 @@ enum zp_set_type {
     ZP_SET_ZONE_BARE, /* char *: the same without the trailing dot */
     ZP_SET_CRED,      /* struct zp_cred: <key>File or <key>SecretRef (zp_cred_parse) */
     ZP_SET_ENDPOINT,  /* char * endpoint (default def) and char * caFile at off2 */
+    ZP_SET_CAFILE,    /* char * caFile alone, checked as ENDPOINT's, for a fixed endpoint */
     ZP_SET_UINT,      /* unsigned long: dflt when absent, min..max */
     ZP_SET_BOOL,      /* int: dflt when absent */
     ZP_SET_DURATION,  /* uint64_t milliseconds: dflt when absent, min..max */
@@ -105,6 +106,12 @@ struct zp_setting {
     {                                                                                              \
         .type = ZP_SET_ENDPOINT, .key = "endpoint", .names = {"endpoint", "caFile"},               \
         .off = ZP_SET_OFF(T, f, char *), .off2 = ZP_SET_OFF(T, fca, char *), .def = d              \
+    }
+/* caFile alone into f, for a provider whose endpoint is not a setting. */
+#define ZP_SET_CA(T, f)                                                                            \
+    {                                                                                              \
+        .type = ZP_SET_CAFILE, .key = "caFile", .names = {"caFile"},                               \
+        .off = ZP_SET_OFF(T, f, char *)                                                            \
     }
 #define ZP_SET_U(T, k, f, d, mn, mx)                                                               \
     {                                                                                              \

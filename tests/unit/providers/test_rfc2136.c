@@ -29,6 +29,7 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/provider.h"
+#include "providers/settings.h"
 
 #define KEY "acme-key"
 #define SECRET "h8mTBe3nXxuQ9Fgbh9sQKZ8oOOV4mhH0Y3bZZs3dJwA="
@@ -430,7 +431,7 @@ static void config_secret_file(void **state)
     }
 }
 
-/* The solver refuses settings that are neither generic nor in ops->keys. */
+/* The solver refuses settings that are neither generic nor in ops->keys or ops->settings. */
 static void config_keys(void **state)
 {
     static const char *const generic[] = {"name", "type", "dnsZones", "ttl", "propagation"};
@@ -444,8 +445,10 @@ static void config_keys(void **state)
 
     for (size_t i = 0; i < 5; i++)
         allowed[n++] = generic[i];
-    for (size_t i = 0; ops->keys[i]; i++)
+    for (size_t i = 0; ops->keys && ops->keys[i]; i++)
         allowed[n++] = ops->keys[i];
+    n += zp_settings_keys(ops->settings, allowed + n, 31 - n);
+    assert_true(n < 32);
     allowed[n] = NULL;
     assert_int_equal(zp_yaml_load_string("c.yaml", text, strlen(text), &doc, &err), 0);
     assert_int_equal(zp_y_check_keys(doc.root, "providers[0]", allowed, &err), 0);

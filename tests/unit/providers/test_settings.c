@@ -19,8 +19,6 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/common.h"
-#include "providers/provider.h"
-#include "providers/route53_config_int.h"
 #include "providers/settings.h"
 
 /* A configuration with a field of every kind. */
@@ -249,18 +247,48 @@ static void keys_listed(void **state)
     assert_int_equal(zp_settings_keys(NULL, keys, 32), 0);
 }
 
-/* Until route53.c lists its keys with the table, the two lists must be the same. */
-static void route53_keys_match_its_table(void **state)
-{
-    extern const struct zp_provider_ops zp_prov_route53;
-    const char *keys[32];
-    size_t n = zp_settings_keys(zp_r53_settings, keys, 32), m = 0;
+static const struct zp_setting t_ca[] = {
+    ZP_SET_CA(struct t_cfg, ca),
+    ZP_SET_LAST,
+};
+static const struct zp_setting t_ep[] = {
+    ZP_SET_E(struct t_cfg, endpoint, ca, "https://x"),
+    ZP_SET_LAST,
+};
 
-    for (; zp_prov_route53.keys && zp_prov_route53.keys[m]; m++)
-        if (!has(keys, n, zp_prov_route53.keys[m]))
-            fail_msg("route53 lists %s, its table does not", zp_prov_route53.keys[m]);
-    if (zp_prov_route53.settings == NULL)
-        assert_int_equal(m, n);
+/* Parses text with tab into msg: its sentence, or else the caFile read ("" when none). */
+static const char *parse_ca(const struct zp_setting *tab, const char *text, char *msg, size_t msgsz)
+{
+    struct zp_ydoc doc;
+    struct zp_err err = {0};
+    struct t_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
+    int rc;
+
+    assert_int_equal(zp_yaml_load_string("c.yaml", text, strlen(text), &doc, &err), 0);
+    rc = zp_settings_parse(doc.root, "p", tab, cfg, &err);
+    snprintf(msg, msgsz, "%s", rc == -1 ? err.msg : cfg->ca ? cfg->ca : "");
+    zp_settings_free(tab, cfg);
+    zp_yaml_free(&doc);
+    return msg;
+}
+
+/* caFile alone: the endpoint row's sentences, and no endpoint key. */
+static void cafile_alone(void **state)
+{
+    static const char *const bad[] = {"caFile: /nonexistent/ca.pem\n", "caFile: /tmp\n",
+                                      "caFile: [a]\n"};
+    char text[256], a[512], b[512];
+    const char *keys[4];
+
+    assert_int_equal(zp_settings_keys(t_ca, keys, 4), 1);
+    assert_string_equal(keys[0], "caFile");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_non_null(strstr(parse_ca(t_ca, bad[i], a, sizeof(a)), "caFile"));
+        assert_string_equal(a, parse_ca(t_ep, bad[i], b, sizeof(b)));
+    }
+    snprintf(text, sizeof(text), "caFile: %s\nendpoint: ftp://x\n", cred_file);
+    assert_string_equal(parse_ca(t_ca, text, a, sizeof(a)), cred_file);
+    assert_string_equal(parse_ca(t_ca, "endpoint: x\n", a, sizeof(a)), "");
 }
 
 static void free_null(void **state)
@@ -277,7 +305,7 @@ int main(void)
         cmocka_unit_test(required_credential_and_zone),
         cmocka_unit_test(credential_from_secret_ref),
         cmocka_unit_test(keys_listed),
-        cmocka_unit_test(route53_keys_match_its_table),
+        cmocka_unit_test(cafile_alone),
         cmocka_unit_test(free_null),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

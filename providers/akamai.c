@@ -133,7 +133,7 @@ static int ak_config_parse(const struct zp_ynode *node, const char *path, void *
         goto out;
     token = cfg->client_token;
     key = cfg->switch_key;
-    if (token[0] == '\0' || strlen(token) > 256 || !ak_word_ok(token)) {
+    if (strlen(token) > 256 || !ak_word_ok(token)) {
         zp_y_fail(zp_y_get(node, "clientToken"), path, err,
                   "clientToken must be the API client's client_token (akab-…), one word");
         goto out;

@@ -300,15 +300,31 @@ void zp_cred_free(struct zp_cred *cred)
     memset(cred, 0, sizeof(*cred));
 }
 
+int zp_cafile_parse(const struct zp_ynode *map, const char *path, char **ca, struct zp_err *err)
+{
+    const char *cafile = NULL;
+    struct zp_err e = {0};
+
+    if (zp_y_str(map, path, "caFile", 0, &cafile, err) == -1)
+        return -1;
+    if (cafile != NULL && access(cafile, R_OK) != 0)
+        return zp_y_fail(zp_y_get(map, "caFile"), path, err,
+                         "caFile %s cannot be read: mount the CA bundle there or remove the "
+                         "setting to trust the system's CAs",
+                         cafile);
+    if (cafile != NULL && zp_file_check_regular(cafile, "caFile", &e) == -1)
+        return zp_y_fail(zp_y_get(map, "caFile"), path, err, "%s", e.msg);
+    *ca = cafile ? zp_xstrdup(cafile) : NULL;
+    return 0;
+}
+
 int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *def_url,
                       char **endpoint, char **ca, struct zp_err *err)
 {
-    const char *url = def_url, *cafile = NULL;
-    struct zp_err e = {0};
+    const char *url = def_url;
     size_t n;
 
-    if (zp_y_str(map, path, "endpoint", 0, &url, err) == -1 ||
-        zp_y_str(map, path, "caFile", 0, &cafile, err) == -1)
+    if (zp_y_str(map, path, "endpoint", 0, &url, err) == -1)
         return -1;
     if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
         return zp_y_fail(zp_y_get(map, "endpoint"), path, err,
@@ -318,15 +334,9 @@ int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *
     n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
-    if (cafile != NULL && access(cafile, R_OK) != 0)
-        return zp_y_fail(zp_y_get(map, "caFile"), path, err,
-                         "caFile %s cannot be read: mount the CA bundle there or remove the "
-                         "setting to trust the system's CAs",
-                         cafile);
-    if (cafile != NULL && zp_file_check_regular(cafile, "caFile", &e) == -1)
-        return zp_y_fail(zp_y_get(map, "caFile"), path, err, "%s", e.msg);
+    if (zp_cafile_parse(map, path, ca, err) == -1)
+        return -1;
     *endpoint = zp_xstrndup(url, n);
-    *ca = cafile ? zp_xstrdup(cafile) : NULL;
     return 0;
 }
 

@@ -104,6 +104,8 @@ void zp_cred_free(struct zp_cred *cred);
  */
 int zp_endpoint_parse(const struct zp_ynode *map, const char *path, const char *def_url,
                       char **endpoint, char **ca, struct zp_err *err);
+/* caFile alone (an API whose endpoint comes from another setting): zp_endpoint_parse's checks. */
+int zp_cafile_parse(const struct zp_ynode *map, const char *path, char **ca, struct zp_err *err);
 
 /* Parses a JSON reply body; NULL with a sentence naming what when it is not JSON. */
 struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct zp_err *err);

@@ -39,7 +39,7 @@ extern const struct zp_rs_ops zp_r53_rs;
 
 /*
  * The settings read as a table (settings.h); zp_r53_config_parse checks them and derives the
- * rest. The provider's key list (route53.c) must name exactly the keys this table reads.
+ * rest. route53.c names it in its zp_provider_ops (.settings): the keys the solver accepts.
  */
 extern const struct zp_setting zp_r53_settings[];
 

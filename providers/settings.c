@@ -7,7 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/dname.h"
@@ -51,27 +50,6 @@ static int set_zone(const struct zp_ynode *node, const char *path, const struct 
     if (s->type == ZP_SET_ZONE_BARE)
         canon[strlen(canon) - 1] = '\0';
     *SET_FIELD(cfg, s->off, char *) = zp_xstrdup(canon);
-    return 0;
-}
-
-/* zp_endpoint_parse's caFile checks and sentences, without an endpoint setting. */
-static int set_cafile(const struct zp_ynode *node, const char *path, const struct zp_setting *s,
-                      void *cfg, struct zp_err *err)
-{
-    const char *v = NULL;
-    struct zp_err e = {0};
-
-    if (zp_y_str(node, path, s->key, 0, &v, err) == -1)
-        return -1;
-    if (v != NULL && access(v, R_OK) != 0)
-        return zp_y_fail(zp_y_get(node, s->key), path, err,
-                         "caFile %s cannot be read: mount the CA bundle there or remove the "
-                         "setting to trust the system's CAs",
-                         v);
-    if (v != NULL && zp_file_check_regular(v, s->key, &e) == -1)
-        return zp_y_fail(zp_y_get(node, s->key), path, err, "%s", e.msg);
-    if (v != NULL)
-        *SET_FIELD(cfg, s->off, char *) = zp_xstrdup(v);
     return 0;
 }
 
@@ -122,7 +100,7 @@ static int set_row(const struct zp_ynode *node, const char *path, const struct z
         return zp_endpoint_parse(node, path, s->def, SET_FIELD(cfg, s->off, char *),
                                  SET_FIELD(cfg, s->off2, char *), err);
     case ZP_SET_CAFILE:
-        return set_cafile(node, path, s, cfg, err);
+        return zp_cafile_parse(node, path, SET_FIELD(cfg, s->off, char *), err);
     case ZP_SET_UINT:
         return set_uint(node, path, s, cfg, err);
     case ZP_SET_BOOL:

@@ -266,7 +266,7 @@ static const char *parse_ca(const struct zp_setting *tab, const char *text, char
 
     assert_int_equal(zp_yaml_load_string("c.yaml", text, strlen(text), &doc, &err), 0);
     rc = zp_settings_parse(doc.root, "p", tab, cfg, &err);
-    snprintf(msg, msgsz, "%s", rc == -1 ? err.msg : cfg->ca ? cfg->ca : "");
+    zp_strlcpy(msg, rc == -1 ? err.msg : cfg->ca ? cfg->ca : "", msgsz);
     zp_settings_free(tab, cfg);
     zp_yaml_free(&doc);
     return msg;

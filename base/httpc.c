@@ -70,8 +70,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* "https://api.example.com/x?y" -> "api.example.com", for messages that must not carry queries. */
-static void url_host(const char *url, char *out, size_t outsz)
+void zp_http_url_host(const char *url, char *out, size_t outsz)
 {
     const char *p = strstr(url, "://");
     size_t n;
@@ -278,7 +277,7 @@ int zp_http_do(const struct zp_http_req *req, struct zp_http_resp *resp, struct 
     CURLcode rc;
     int ret = -1;
 
-    url_host(req->url, host, sizeof(host));
+    zp_http_url_host(req->url, host, sizeof(host));
     zp_buf_reset(&resp->body);
     zp_buf_reset(&resp->headers);
     resp->body.max = req->max_response ? req->max_response : ZP_HTTP_BODY_MAX;

@@ -69,6 +69,13 @@ struct zp_http_resp {
 void zp_http_resp_init(struct zp_http_resp *r);
 void zp_http_resp_free(struct zp_http_resp *r);
 
+/*
+ * The host (and port) of a URL: "https://api.example.com:8443/x?y" ->
+ * "api.example.com:8443"; for messages that must not carry paths or queries,
+ * and for APIs that sign the host. Cut to outsz.
+ */
+void zp_http_url_host(const char *url, char *out, size_t outsz);
+
 /* The reason phrase of an HTTP status ("Forbidden"), or "" for a status without one here. */
 const char *zp_http_reason(long status);
 

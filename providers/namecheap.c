@@ -124,7 +124,7 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
                            struct zp_err *err)
 {
     struct nc_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *domain = NULL, *p;
+    const char *domain = NULL;
     char why[128], canon[ZP_DNAME_MAX];
     struct in_addr a4;
     struct in6_addr a6;
@@ -158,9 +158,7 @@ static int nc_config_parse(const struct zp_ynode *node, const char *path, void *
     }
     if (cfg->username == NULL)
         cfg->username = zp_xstrdup(cfg->api_user);
-    p = strstr(cfg->endpoint, "://");
-    p = p ? p + 3 : cfg->endpoint;
-    snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
+    zp_http_url_host(cfg->endpoint, cfg->host, sizeof(cfg->host));
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;

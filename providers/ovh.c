@@ -101,7 +101,6 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
                             struct zp_err *err)
 {
     struct ovh_cfg *cfg = zp_xcalloc(1, sizeof(*cfg));
-    const char *p;
     int rc = -1;
 
     if (zp_settings_parse(node, path, ovh_settings, cfg, err) == -1)
@@ -111,9 +110,7 @@ static int ovh_config_parse(const struct zp_ynode *node, const char *path, void 
                   "applicationKey must be the application key OVH gave (letters and digits)");
         goto out;
     }
-    p = strstr(cfg->endpoint, "://");
-    p = p ? p + 3 : cfg->endpoint;
-    snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)strcspn(p, "/?#"), p);
+    zp_http_url_host(cfg->endpoint, cfg->host, sizeof(cfg->host));
     *cfgp = cfg;
     cfg = NULL;
     rc = 0;

@@ -316,24 +316,19 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
                   long *status, cJSON **reply, struct zp_err *err)
 {
     const struct ad_cfg *cfg = op->rs.cfg;
-    const struct zp_prov_bearer bearer = {.get = ad_token_get,
-                                          .drop = ad_token_drop,
-                                          .arg = op,
+    const struct zp_prov_bearer bearer = {.get = ad_token_get, .drop = ad_token_drop, .arg = op};
+    const char *const more[] = {cond, NULL};
+    const struct zp_prov_api_conn conn = {.what = AD_WHAT,
                                           .rate_key = op->rate_key,
                                           .rate = AD_RATE,
-                                          .burst = AD_BURST};
-    const char *hdrs[4] = {"Accept: application/json"};
-    struct zp_http_req req = {.method = method,
-                              .headers = hdrs,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->rs.call->deadline_ms,
-                              .max_response = AD_REPLY_MAX,
-                              .ca_file = cfg->ca,
-                              .what = AD_WHAT};
+                                          .burst = AD_BURST,
+                                          .base = "",
+                                          .ca_file = cfg->ca,
+                                          .headers = more,
+                                          .max_response = AD_REPLY_MAX};
     struct zp_http_resp resp;
     struct zp_buf url;
-    int rc = -1, h = 1;
+    int rc = -1;
 
     *reply = NULL;
     zp_http_resp_init(&resp);
@@ -342,13 +337,8 @@ static int ad_api(struct ad_op *op, const char *method, const char *cond, const 
         zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rs.rec->fqdn);
         goto out;
     }
-    if (body != NULL)
-        hdrs[h++] = "Content-Type: application/json";
-    if (cond != NULL)
-        hdrs[h++] = cond;
-    hdrs[h] = NULL;
-    req.url = url.data;
-    if (zp_prov_bearer_call(&bearer, &req, &op->token, &resp, err) == -1)
+    if (zp_prov_bearer_send(&bearer, &conn, op->rs.call, method, zp_buf_str(&url), body, &op->token,
+                            &resp, err) == -1)
         goto out;
     *status = resp.status;
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);

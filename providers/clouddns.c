@@ -198,22 +198,14 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
                   long *status, cJSON **reply, struct zp_err *err)
 {
     const struct cd_cfg *cfg = op->rs.cfg;
-    const struct zp_prov_bearer bearer = {.get = cd_token_get,
-                                          .drop = cd_token_drop,
-                                          .arg = op,
+    const struct zp_prov_bearer bearer = {.get = cd_token_get, .drop = cd_token_drop, .arg = op};
+    const struct zp_prov_api_conn conn = {.what = CD_WHAT,
                                           .rate_key = op->rate_key,
                                           .rate = CD_RATE,
-                                          .burst = CD_BURST};
-    const char *hdrs[] = {"Accept: application/json",
-                          body ? "Content-Type: application/json" : NULL, NULL};
-    struct zp_http_req req = {.method = method,
-                              .headers = hdrs,
-                              .body = body,
-                              .body_len = body ? strlen(body) : 0,
-                              .deadline_ms = op->rs.call->deadline_ms,
-                              .max_response = CD_REPLY_MAX,
-                              .ca_file = cfg->ca,
-                              .what = CD_WHAT};
+                                          .burst = CD_BURST,
+                                          .base = "",
+                                          .ca_file = cfg->ca,
+                                          .max_response = CD_REPLY_MAX};
     struct zp_http_resp resp;
     struct zp_buf url;
     int rc = -1;
@@ -226,8 +218,8 @@ static int cd_api(struct cd_op *op, const char *method, const char *path, const 
         zp_err_set(err, ZP_EINTERNAL, "the request URL for %s is too long", op->rs.rec->fqdn);
         goto out;
     }
-    req.url = url.data;
-    if (zp_prov_bearer_call(&bearer, &req, &op->token, &resp, err) == -1)
+    if (zp_prov_bearer_send(&bearer, &conn, op->rs.call, method, zp_buf_str(&url), body, &op->token,
+                            &resp, err) == -1)
         goto out;
     *status = resp.status;
     *reply = cJSON_ParseWithLength(zp_buf_str(&resp.body), resp.body.len);

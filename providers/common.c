@@ -351,34 +351,21 @@ struct cJSON *zp_json_parse(const struct zp_buf *body, const char *what, struct 
 
 /* ---- a request with a cached bearer token ------------------------------------------------- */
 
-int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req *req, char **token,
-                        struct zp_http_resp *resp, struct zp_err *err)
+int zp_prov_bearer_send(const struct zp_prov_bearer *b, const struct zp_prov_api_conn *c,
+                        const struct zp_prov_call *call, const char *method, const char *path,
+                        const char *body, char **token, struct zp_http_resp *resp,
+                        struct zp_err *err)
 {
-    const char *hdrs[ZP_PROV_BEARER_HEADERS + 2];
-    struct zp_http_req r = *req;
+    struct zp_prov_api_conn with = *c;
     char *auth = NULL;
-    size_t n = 0;
     int rc = -1;
 
-    while (req->headers != NULL && req->headers[n] != NULL)
-        n++;
-    if (n > ZP_PROV_BEARER_HEADERS) {
-        zp_err_set(err, ZP_EINTERNAL, "a request to %s has too many headers", req->what);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        hdrs[i + 1] = req->headers[i];
-    hdrs[n + 1] = NULL;
-    r.headers = hdrs;
     for (int again = 0;; again++) {
         if (*token == NULL && b->get(b->arg, token, err) == -1)
             goto out;
         zp_free_secret(auth);
-        auth = zp_xasprintf("Authorization: Bearer %s", *token);
-        hdrs[0] = auth;
-        if (zp_ratelimit_take(b->rate_key, b->rate, b->burst, req->deadline_ms, req->what, err) ==
-                -1 ||
-            zp_http_call(&r, resp, err) == -1)
+        with.auth = auth = zp_xasprintf("Authorization: Bearer %s", *token);
+        if (zp_prov_json_send(&with, call, method, path, body, resp, err) == -1)
             goto out;
         if (resp->status != 401 || again)
             break;

@@ -143,29 +143,29 @@ void zp_prov_log_reply(enum zp_loglevel level, const char *msg, const struct zp_
 
 /*
  * A bearer token that a token source (azauth.h, gauth.h) fetches and
- * caches, for zp_prov_bearer_call. get fills *token (the caller's copy);
+ * caches, for zp_prov_bearer_send. get fills *token (the caller's copy);
  * drop tells the source to forget a token the API refused (401).
  */
 struct zp_prov_bearer {
     int (*get)(void *arg, char **token, struct zp_err *err);
     void (*drop)(void *arg, const char *token);
     void *arg;
-    const char *rate_key; /* zp_ratelimit_take before every try, naming req->what */
-    double rate, burst;
 };
-/* The most headers a request to zp_prov_bearer_call has besides Authorization. */
-#define ZP_PROV_BEARER_HEADERS 8
+
+struct zp_prov_api_conn;
 
 /*
- * zp_http_call for req with "Authorization: Bearer <*token>" before its
- * headers, getting a token first when *token is NULL. A 401 drops the token
- * (b->drop, then wiped and NULL) and tries once more with a new one: a token
- * revoked or expired early may be replaced, a second 401 is returned as it
- * came. *token stays the caller's, for its next request and to wipe. 0 when
- * any HTTP answer arrived.
+ * zp_prov_json_send through c with "Authorization: Bearer <*token>" as its
+ * auth line, getting a token first when *token is NULL. A 401 drops the
+ * token (b->drop, then wiped and NULL) and tries once more with a new one:
+ * a token revoked or expired early may be replaced, a second 401 is
+ * returned as it came. *token stays the caller's, for its next request and
+ * to wipe. 0 when any HTTP answer arrived.
  */
-int zp_prov_bearer_call(const struct zp_prov_bearer *b, const struct zp_http_req *req, char **token,
-                        struct zp_http_resp *resp, struct zp_err *err);
+int zp_prov_bearer_send(const struct zp_prov_bearer *b, const struct zp_prov_api_conn *c,
+                        const struct zp_prov_call *call, const char *method, const char *path,
+                        const char *body, char **token, struct zp_http_resp *resp,
+                        struct zp_err *err);
 
 /*
  * Text from outside (an upstream reply's error code or message, a name an

@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config clang clang-format-14 libclang-rt-14-dev
   libcurl4-openssl-dev libcjson-dev libssl-dev libyaml-dev libldns-dev
   libcmocka-dev libevent-dev libpsl-dev libexpat1-dev libnghttp2-dev python3-h2 golang-go
-  bind9 bind9-utils dnsutils ldnsutils pebble lego openssl curl python3 python3-yaml
+  bind9 bind9-utils dnsutils ldnsutils pebble lego certbot openssl curl python3 python3-yaml
   pdns-server pdns-backend-sqlite3 sqlite3
   unbound knot knot-dnsutils iproute2
   procps psmisc file

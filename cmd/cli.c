@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -32,6 +33,7 @@ struct cli_opts {
     const char *timeout;
     const char *state_dir;
     int json;
+    int follow_cname;
 };
 
 static const char present_help[] =
@@ -45,6 +47,9 @@ static const char present_help[] =
     "  --key VALUE        the TXT value (base64url, as ACME computes it)\n"
     "  --zone ZONE        the zone to write in (default: the zone DNS says holds NAME)\n"
     "  --provider NAME    use this provider instance instead of routing by dnsZones\n"
+    "  --follow-cname     when NAME is an alias (CNAME), write at the name its CNAME chain ends\n"
+    "                     at, through the provider and zone that hold that name (also\n"
+    "                     followCNAME: true in the configuration)\n"
     "  --state-dir DIR    journal every value written in DIR (present records it before the\n"
     "                     write, cleanup removes it), so that `zoneproof sweep` removes a value\n"
     "                     whose cleanup never ran (the hook was killed)\n"
@@ -62,6 +67,7 @@ static const char check_help[] =
     "  --zone ZONE        the zone whose nameservers to ask (default: the zone DNS says holds "
     "NAME)\n"
     "  --provider NAME    take propagation settings from this provider instance\n"
+    "  --follow-cname     when NAME is an alias (CNAME), check the name its CNAME chain ends at\n"
     "  --timeout DUR      time for the whole check (default 2s; each query waits at most 1s)\n"
     "  --json             print the report as JSON\n"
     "  --log-level LEVEL  debug, info, warn (default) or error\n";
@@ -79,6 +85,7 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
         {"json", no_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, 'l'},
         {"state-dir", required_argument, NULL, 's'},
+        {"follow-cname", no_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -112,6 +119,9 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
             break;
         case 's':
             o->state_dir = optarg;
+            break;
+        case 'C':
+            o->follow_cname = 1;
             break;
         case 'l':
             if (zp_cmd_log_level(optarg) == -1)
@@ -162,6 +172,76 @@ static void discover_zone(struct zp_precheck *pc, const struct zp_config *cfg,
         zp_strlcpy(ch->zone, zi.zone, sizeof(ch->zone));
 }
 
+/* Once, before anything is written: a CA never looks for a DNS-01 value at other names. */
+static void warn_name(const char *fqdn)
+{
+    static const char acme[] = "_acme-challenge.", persist[] = "_validation-persist.";
+
+    if (strncasecmp(fqdn, acme, sizeof(acme) - 1) != 0 &&
+        strncasecmp(fqdn, persist, sizeof(persist) - 1) != 0)
+        fprintf(stderr,
+                "zoneproof: warning: %s does not start with _acme-challenge.: a CA looks for the "
+                "DNS-01 value at _acme-challenge.<name>; writing where asked\n",
+                fqdn);
+}
+
+/*
+ * --follow-cname: the end of the CNAME chain at ch's name becomes the name
+ * written, checked or cleaned up, through the provider that holds it (or
+ * --provider); orig keeps the name asked for.
+ */
+static int follow_cname(struct zp_precheck *pc, const struct zp_config *cfg,
+                        struct zp_challenge *ch, char *orig, size_t origsz, struct zp_err *err)
+{
+    const struct zp_instance *inst;
+    char target[ZP_DNAME_MAX];
+    struct zp_buf chain;
+    struct zp_err e = {0};
+    int rc = -1;
+
+    inst = zp_route(cfg, ch->fqdn, ch->provider, NULL, &e);
+    if (inst == NULL && ch->provider[0] != '\0') {
+        *err = e;
+        return -1;
+    }
+    if (inst == NULL)
+        inst = &cfg->inst[0]; /* the name's zone may have no provider: acme-dns delegation */
+    zp_buf_init(&chain, 4096);
+    if (zp_precheck_follow(pc, inst, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, target,
+                           sizeof(target), &chain, err) == -1)
+        goto out;
+    if (strcmp(target, ch->fqdn) != 0) {
+        if (ch->provider[0] == '\0' && zp_route(cfg, target, NULL, NULL, &e) == NULL) {
+            zp_err_set(err, e.kind, "the CNAME chain at %s ends at %s: %s", ch->fqdn, target,
+                       e.msg);
+            goto out;
+        }
+        zp_log(ZP_LOG_INFO, "CNAME followed", ZP_S("fqdn", ch->fqdn), ZP_S("target", target),
+               ZP_S("chain", zp_buf_str(&chain)), ZP_END);
+        zp_strlcpy(orig, ch->fqdn, origsz);
+        zp_strlcpy(ch->fqdn, target, sizeof(ch->fqdn));
+    }
+    rc = 0;
+out:
+    zp_buf_free(&chain);
+    return rc;
+}
+
+/*
+ * Which name, before anything is written: the warning, the end of its CNAME
+ * chain with follow (orig "" when it has none), then its zone.
+ */
+static int resolve_name(struct zp_precheck *pc, const struct zp_config *cfg, int follow,
+                        struct zp_challenge *ch, char *orig, size_t origsz, struct zp_err *err)
+{
+    orig[0] = '\0';
+    warn_name(ch->fqdn);
+    if ((follow || cfg->follow_cname) && follow_cname(pc, cfg, ch, orig, origsz, err) == -1)
+        return -1;
+    discover_zone(pc, cfg, ch);
+    return 0;
+}
+
 int zp_cmd_present(int argc, char **argv)
 {
     struct cli_opts o;
@@ -171,6 +251,7 @@ int zp_cmd_present(int argc, char **argv)
     struct zp_result *res = NULL;
     struct zp_journal *journal = NULL;
     struct zp_err err = {0};
+    char orig[ZP_DNAME_MAX];
     enum zp_action action = strcmp(argv[0], "cleanup") == 0 ? ZP_CLEANUP : ZP_PRESENT;
     int rc = ZP_EXIT_USAGE, p;
 
@@ -190,7 +271,12 @@ int zp_cmd_present(int argc, char **argv)
     }
     zp_solver_set_journal(solver, journal);
     /* CleanUp too: removing from the wrong zone "succeeds" and leaves the record. */
-    discover_zone(zp_solver_precheck(solver), cfg, &ch);
+    if (resolve_name(zp_solver_precheck(solver), cfg, o.follow_cname, &ch, orig, sizeof(orig),
+                     &err) == -1) {
+        zp_cmd_fail(&err);
+        rc = ZP_EXIT_FAIL;
+        goto out;
+    }
     res = zp_xcalloc(1, sizeof(*res));
     zp_solver_run(solver, &ch, res);
     if (!res->ok) {
@@ -198,9 +284,10 @@ int zp_cmd_present(int argc, char **argv)
         rc = ZP_EXIT_FAIL;
         goto out;
     }
-    printf("%s %s TXT \"%s\" via %s (%s) in %llu ms\n",
+    printf("%s %s TXT \"%s\" via %s (%s) in %llu ms%s%s%s\n",
            action == ZP_PRESENT ? "presented" : "cleaned up", ch.fqdn, ch.key, res->instance,
-           res->type, (unsigned long long)res->elapsed_ms);
+           res->type, (unsigned long long)res->elapsed_ms,
+           orig[0] ? " (followed the CNAME at " : "", orig, orig[0] ? ")" : "");
     rc = ZP_EXIT_OK;
 out:
     zp_solver_free(solver);
@@ -238,6 +325,7 @@ int zp_cmd_check(int argc, char **argv)
     const struct zp_instance *inst;
     const char *zone = NULL;
     struct zp_err err = {0};
+    char orig[ZP_DNAME_MAX];
     uint64_t timeout = 2000;
     int rc = ZP_EXIT_USAGE, p;
 
@@ -251,11 +339,11 @@ int zp_cmd_check(int argc, char **argv)
     }
     if (zp_cmd_load_config(o.config, &cfg, &err) == -1 || zp_precheck_new(cfg, &pc, &err) == -1 ||
         zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
+        resolve_name(pc, cfg, o.follow_cname, &ch, orig, sizeof(orig), &err) == -1 ||
         (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
         zp_cmd_fail(&err);
         goto out;
     }
-    discover_zone(pc, cfg, &ch);
     if (ch.zone[0])
         zone = ch.zone;
     if (zone == NULL) {

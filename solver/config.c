@@ -22,8 +22,8 @@
 #define MAX_INSTANCES 256
 
 static const char *const top_keys[] = {
-    "groupName",  "solverName", "clusterResourceNamespace", "propagation", "providers", "workers",
-    "caaIssuers", "dnssec",     "publicSuffixList",         "cleanup",     NULL};
+    "groupName",  "solverName", "clusterResourceNamespace", "propagation", "providers",   "workers",
+    "caaIssuers", "dnssec",     "publicSuffixList",         "cleanup",     "followCNAME", NULL};
 static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
@@ -336,6 +336,7 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
         zp_y_str(root, "configuration", "groupName", 0, &group, err) == -1 ||
         zp_y_str(root, "configuration", "solverName", 0, &solver, err) == -1 ||
         zp_y_str(root, "configuration", "clusterResourceNamespace", 0, &cns, err) == -1 ||
+        zp_y_bool(root, "configuration", "followCNAME", 0, &cfg->follow_cname, err) == -1 ||
         parse_workers(zp_y_get(root, "workers"), cfg, err) == -1 ||
         parse_checks(root, cfg, err) == -1 ||
         parse_cleanup(zp_y_get(root, "cleanup"), cfg, err) == -1 ||

@@ -78,6 +78,7 @@ struct zp_config {
     unsigned max_queued;        /* workers.maxQueued, per instance, ZP_QUEUED_DEFAULT */
     uint64_t orphan_after_ms;   /* cleanup.orphanAfter: when no Challenge can be asked about */
     uint64_t sweep_interval_ms; /* cleanup.sweepInterval: between two passes of serve's sweeper */
+    int follow_cname;           /* followCNAME: the CLI follows a CNAME at the name it writes */
     struct zp_instance *inst;
     size_t n_inst;
 };

@@ -30,6 +30,7 @@
 #include "solver/dnssec.h"
 #include "solver/precheck.h"
 #include "solver/psl.h"
+#include "solver/router.h"
 #include "solver/zone.h"
 
 #define DNSSEC_CACHE_MS 60000u
@@ -196,6 +197,68 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
                       "asked %s for %s SOA (recursion desired): %s; set "
                       "propagation.resolvers to resolvers that answer",
                       asked, fqdn, why);
+}
+
+/* The CNAME at name ("" when none), asked of the servers of the provider that holds name. */
+static int cname_at(struct zp_precheck *pc, const struct zp_instance *fallback, const char *name,
+                    uint64_t deadline, char *cname, size_t cnamesz, struct zp_err *err)
+{
+    const struct zp_instance *inst;
+    struct zp_dnsq_resolvers r;
+    struct zp_zone_info zi;
+    struct zp_err e = {0};
+    char asked[64];
+
+    inst = zp_route(pc->cfg, name, NULL, NULL, &e);
+    if (inst == NULL)
+        inst = fallback;
+    if (zp_precheck_resolvers(pc, inst, &r) == 0 && inst->prop.n_nameservers == 0)
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "cannot ask whether %s is an alias (CNAME): no resolver could be "
+                          "read; set propagation.resolvers",
+                          name);
+    if (zp_precheck_zone_of(inst, &r, name, deadline, &zi, asked, sizeof(asked), err) == -1)
+        return -1;
+    cname[0] = '\0';
+    if (zi.cname[0] != '\0')
+        zp_dname_canon(zi.cname, cname, cnamesz);
+    return 0;
+}
+
+int zp_precheck_follow(struct zp_precheck *pc, const struct zp_instance *fallback, const char *fqdn,
+                       uint64_t deadline, char *target, size_t targetsz, struct zp_buf *chain,
+                       struct zp_err *err)
+{
+    char names[ZP_CNAME_CHAIN_MAX + 1][ZP_DNAME_MAX], next[ZP_DNAME_MAX];
+    size_t n = 0;
+
+    zp_dname_canon(fqdn, names[0], sizeof(names[0]));
+    (void)zp_buf_printf(chain, "%s", names[0]);
+    for (;;) {
+        if (cname_at(pc, fallback, names[n], deadline, next, sizeof(next), err) == -1) {
+            zp_err_wrap(err, "cannot follow the CNAME chain at %s", names[0]);
+            return -1;
+        }
+        if (next[0] == '\0')
+            break;
+        if (n == ZP_CNAME_CHAIN_MAX)
+            return zp_err_set(err, ZP_EINVAL,
+                              "the CNAME chain at %s is longer than %d CNAMEs: %s -> ...; "
+                              "zoneproof follows no more, and wrote nothing. Point %s at the "
+                              "name that takes the value",
+                              names[0], ZP_CNAME_CHAIN_MAX, zp_buf_str(chain), names[0]);
+        (void)zp_buf_printf(chain, " -> %s", next);
+        for (size_t i = 0; i <= n; i++)
+            if (strcmp(names[i], next) == 0)
+                return zp_err_set(err, ZP_EINVAL,
+                                  "the CNAME chain at %s loops: %s; the CA cannot follow it "
+                                  "either, and zoneproof wrote nothing. Remove one of these "
+                                  "CNAME records",
+                                  names[0], zp_buf_str(chain));
+        zp_strlcpy(names[++n], next, sizeof(names[0]));
+    }
+    zp_strlcpy(target, names[n], targetsz);
+    return 0;
 }
 
 /* The check's sentence as Present's error: the cause, then the fix. */

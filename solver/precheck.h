@@ -59,6 +59,23 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
                         const char *fqdn, uint64_t deadline, struct zp_zone_info *zi, char *asked,
                         size_t askedsz, struct zp_err *err);
 
+/* CNAMEs zp_precheck_follow follows at most: the CA's own resolvers give up soon after. */
+#define ZP_CNAME_CHAIN_MAX 8
+
+struct zp_buf;
+
+/*
+ * --follow-cname: the name the CNAME chain at fqdn ends at (fqdn itself when
+ * it has no CNAME), copied into target. Each name is asked as
+ * zp_precheck_zone_of asks, of the servers of the provider whose dnsZones
+ * hold it, else of fallback's. chain receives "a. -> b. -> c.". Returns -1
+ * with a sentence naming the names for a loop, a chain of more than
+ * ZP_CNAME_CHAIN_MAX CNAMEs, or a name nobody could be asked about.
+ */
+int zp_precheck_follow(struct zp_precheck *pc, const struct zp_instance *fallback, const char *fqdn,
+                       uint64_t deadline, char *target, size_t targetsz, struct zp_buf *chain,
+                       struct zp_err *err);
+
 /*
  * After every authoritative server serves value at fqdn: whether the
  * resolvers of propagation.verifyResolvers (what the CA sees) return it

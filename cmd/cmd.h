@@ -20,6 +20,7 @@ int zp_cmd_check(int argc, char **argv);
 int zp_cmd_check_config(int argc, char **argv);
 int zp_cmd_doctor(int argc, char **argv);
 int zp_cmd_sweep(int argc, char **argv);
+int zp_cmd_persist(int argc, char **argv); /* persist set|check|remove: DNS-PERSIST-01 */
 
 /* --config, else $ZONEPROOF_CONFIG, else the default path. */
 const char *zp_cmd_config_path(const char *flag);

@@ -34,6 +34,7 @@ static const char usage[] =
     "  check-config  load and validate the configuration, then exit\n"
     "  doctor    check names before issuing: zone, delegation, CAA, DNSSEC, PSL, credentials\n"
     "  sweep     remove challenge values whose cleanup never ran (--state-dir journal)\n"
+    "  persist   set, check or remove a DNS-PERSIST-01 record (_validation-persist.NAME)\n"
     "  version   print the version\n"
     "\n"
     "Run 'zoneproof <command> --help' for a command's flags. Configuration: "
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
         rc = zp_cmd_doctor(argc - 1, argv + 1);
     else if (strcmp(cmd, "sweep") == 0)
         rc = zp_cmd_sweep(argc - 1, argv + 1);
+    else if (strcmp(cmd, "persist") == 0)
+        rc = zp_cmd_persist(argc - 1, argv + 1);
     else if (strcmp(cmd, "check-config") == 0)
         rc = zp_cmd_check_config(argc - 1, argv + 1);
     else {

@@ -43,6 +43,7 @@
 #define RFC_SECRET_MAX 4096 /* a BIND secret is under 100 bytes; anything larger is a mistake */
 #define RFC_TIMEOUT_DEFAULT_MS 5000u
 #define RFC_TIMEOUT_MAX_MS 60000u
+#define RFC_TXT_MAX 1024 /* octets of one TXT value, split into 255-octet strings */
 
 struct rfc_cfg {
     char *nameserver; /* as written, for messages */
@@ -512,31 +513,52 @@ static int rfc_probe_prereq(const char *fqdn, ldns_rr_list **out)
     return 0;
 }
 
+/*
+ * The TXT rdata of value: character-strings of 255 octets, the last one
+ * shorter (RFC 1035 3.3.14; the CA joins them back, draft-ietf-acme-dns-
+ * persist). A deletion must carry the same strings as the addition, so the
+ * split is always the same: a value split otherwise elsewhere stays.
+ */
+static int rfc_txt_rdata(ldns_rr *rr, const char *value, size_t vlen)
+{
+    size_t off = 0;
+
+    do {
+        size_t n = vlen - off > 255 ? 255 : vlen - off;
+        uint8_t data[256];
+        ldns_rdf *txt;
+
+        data[0] = (uint8_t)n;
+        memcpy(data + 1, value + off, n);
+        txt = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, data);
+        if (txt == NULL || !ldns_rr_push_rdf(rr, txt)) {
+            ldns_rdf_deep_free(txt);
+            return -1;
+        }
+        off += n;
+    } while (off < vlen);
+    return 0;
+}
+
 /* The UPDATE message: zone section = apex, no prerequisites, one RR to add or delete. */
 static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *err)
 {
     size_t vlen = strlen(op->rec->value);
     ldns_rr_list *updates = NULL, *prereq = NULL;
-    ldns_rdf *zone = NULL, *owner = NULL, *txt = NULL;
+    ldns_rdf *zone = NULL, *owner = NULL;
     ldns_rr *rr = NULL;
-    uint8_t *data = NULL;
     uint16_t id;
     int rc = -1;
 
-    if (vlen > 255)
-        return zp_err_set(
-            err, ZP_EINVAL,
-            "TXT value for %s is %zu bytes; one DNS character-string holds at most 255",
-            op->rec->fqdn, vlen);
+    if (vlen > RFC_TXT_MAX)
+        return zp_err_set(err, ZP_EINVAL, "TXT value for %s is %zu bytes; at most %d are written",
+                          op->rec->fqdn, vlen, RFC_TXT_MAX);
     zone = ldns_dname_new_frm_str(op->zone);
     owner = ldns_dname_new_frm_str(op->rec->fqdn);
-    data = zp_xmalloc(vlen + 1);
-    data[0] = (uint8_t)vlen;
-    memcpy(data + 1, op->rec->value, vlen);
-    txt = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, vlen + 1, data);
     rr = ldns_rr_new();
     updates = ldns_rr_list_new();
-    if (zone == NULL || owner == NULL || txt == NULL || rr == NULL || updates == NULL) {
+    if (zone == NULL || owner == NULL || rr == NULL || updates == NULL ||
+        rfc_txt_rdata(rr, op->rec->value, vlen) == -1) {
         zp_err_set(err, ZP_EINVAL, "cannot build an update for %s in zone %s: not valid DNS names",
                    op->rec->fqdn, op->zone);
         goto out;
@@ -547,8 +569,6 @@ static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *er
     /* Deletion of one RR: class NONE, TTL 0, the same rdata (RFC 2136 2.5.4). */
     ldns_rr_set_class(rr, op->del ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_IN);
     ldns_rr_set_ttl(rr, op->del ? 0 : op->rec->ttl);
-    ldns_rr_push_rdf(rr, txt);
-    txt = NULL;
     ldns_rr_list_push_rr(updates, rr);
     rr = NULL;
     if (op->probe && rfc_probe_prereq(op->rec->fqdn, &prereq) == -1) {
@@ -567,10 +587,8 @@ static int rfc_build(const struct rfc_op *op, ldns_pkt **pktp, struct zp_err *er
     ldns_pkt_set_id(*pktp, id);
     rc = 0;
 out:
-    free(data);
     ldns_rdf_deep_free(zone);
     ldns_rdf_deep_free(owner);
-    ldns_rdf_deep_free(txt);
     ldns_rr_free(rr);
     ldns_rr_list_deep_free(updates);
     ldns_rr_list_deep_free(prereq);

@@ -235,3 +235,24 @@ int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char
         return -1;
     return 0;
 }
+
+int zp_challenge_make_txt(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
+                          const char *zone, const char *value, const char *field,
+                          const char *provider, struct zp_err *err)
+{
+    size_t n = value ? strlen(value) : 0;
+
+    if (zp_challenge_make(ch, action, fqdn, zone, "x", provider, err) == -1)
+        return -1;
+    if (n == 0 || n > ZP_TXT_MAX)
+        return zp_err_set(err, ZP_EINVAL, "%s is %zu characters long; it must be 1 to %d", field, n,
+                          ZP_TXT_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (value[i] < 0x20 || value[i] > 0x7e || value[i] == '"' || value[i] == '\\')
+            return zp_err_set(err, ZP_EINVAL,
+                              "%s has a quote, a backslash or a byte outside printable ASCII at "
+                              "position %zu",
+                              field, i + 1);
+    zp_strlcpy(ch->key, value, sizeof(ch->key));
+    return 0;
+}

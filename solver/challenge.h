@@ -13,6 +13,11 @@ struct cJSON;
 struct zp_err;
 
 #define ZP_KEY_MAX 255 /* one TXT character-string */
+/*
+ * A value the CLI composes (a DNS-PERSIST-01 record) may be longer: the
+ * rfc2136 provider splits it into character-strings of at most 255 octets.
+ */
+#define ZP_TXT_MAX 512
 
 enum zp_action { ZP_PRESENT, ZP_CLEANUP };
 
@@ -20,9 +25,9 @@ struct zp_challenge {
     enum zp_action action;
     char uid[128];
     char dns_name[ZP_DNAME_MAX];
-    char fqdn[ZP_DNAME_MAX]; /* resolvedFQDN, canonical: lower case, trailing dot */
-    char zone[ZP_DNAME_MAX]; /* resolvedZone, canonical; "" when not given */
-    char key[ZP_KEY_MAX + 1];
+    char fqdn[ZP_DNAME_MAX];  /* resolvedFQDN, canonical: lower case, trailing dot */
+    char zone[ZP_DNAME_MAX];  /* resolvedZone, canonical; "" when not given */
+    char key[ZP_TXT_MAX + 1]; /* ZP_KEY_MAX but for zp_challenge_make_txt */
     char resource_namespace[254];
     int allow_ambient;
     char provider[64]; /* config.provider: an instance name, "" to route by dnsZones */
@@ -49,6 +54,15 @@ int zp_challenge_from_body(const char *body, size_t len, struct zp_challenge *ch
  */
 int zp_challenge_make(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
                       const char *zone, const char *key, const char *provider, struct zp_err *err);
+
+/*
+ * The same for a TXT value the CLI composes itself (a DNS-PERSIST-01
+ * record): printable ASCII but '"' and '\\', 1 to ZP_TXT_MAX characters;
+ * field names the value in sentences.
+ */
+int zp_challenge_make_txt(struct zp_challenge *ch, enum zp_action action, const char *fqdn,
+                          const char *zone, const char *value, const char *field,
+                          const char *provider, struct zp_err *err);
 
 const char *zp_action_name(enum zp_action a);
 

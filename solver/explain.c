@@ -106,7 +106,7 @@ static void who(const struct zp_ns_status *st, struct zp_buf *b)
 /* Whether other (as shown, escaped) is value with quotes or backslashes added around it. */
 static int only_quoting(const char *other, const char *value)
 {
-    char bare[ZP_WATCH_VALUE_MAX];
+    char bare[ZP_WATCH_TXT_MAX];
     size_t j = 0;
 
     for (; *other && j + 1 < sizeof(bare); other++)

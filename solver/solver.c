@@ -44,6 +44,9 @@
 #include "solver/solver.h"
 #include "solver/trail.h"
 
+/* A watch carries every value a challenge may hold. */
+_Static_assert(ZP_WATCH_TXT_MAX >= ZP_TXT_MAX + 1, "ZP_WATCH_TXT_MAX is shorter than ZP_TXT_MAX");
+
 #define CLEANUP_MIN_BUDGET_MS 10000u
 #define VIEW_MIN_MS 1000u
 

@@ -539,11 +539,11 @@ static int spec_check(const struct zp_watch_spec *spec, char *fqdn, char *zone, 
                           spec->zone ? spec->zone : "");
     if (!zp_dname_in_zone(fqdn, zone))
         return zp_err_set(err, ZP_EINVAL, "cannot watch %s: it is not inside zone %s", fqdn, zone);
-    if (spec->value == NULL || spec->value[0] == '\0' || strlen(spec->value) >= ZP_WATCH_VALUE_MAX)
+    if (spec->value == NULL || spec->value[0] == '\0' || strlen(spec->value) >= ZP_WATCH_TXT_MAX)
         return zp_err_set(err, ZP_EINVAL,
                           "cannot watch %s: the TXT value must be 1 to %d "
                           "characters",
-                          fqdn, ZP_WATCH_VALUE_MAX - 1);
+                          fqdn, ZP_WATCH_TXT_MAX - 1);
     if (spec->n_nameservers > ZP_WATCH_MAX_NS)
         return zp_err_set(err, ZP_EINVAL, "cannot watch %s: at most %d nameservers, not %zu", fqdn,
                           ZP_WATCH_MAX_NS, spec->n_nameservers);

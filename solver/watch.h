@@ -23,7 +23,9 @@ struct zp_err;
 
 #define ZP_WATCH_MAX_NS 16
 #define ZP_WATCH_MAX_OTHER 4
-#define ZP_WATCH_VALUE_MAX 256
+#define ZP_WATCH_VALUE_MAX 256 /* another value, as a report shows it */
+/* The value a watch looks for, with its NUL: ZP_TXT_MAX of challenge.h. */
+#define ZP_WATCH_TXT_MAX 513
 #define ZP_WATCH_LINGER_MS (10u * 60u * 1000u)
 /* A lingering watch asks each nameserver at most once per this long. */
 #define ZP_WATCH_LINGER_INTERVAL_MS 30000u
@@ -31,7 +33,7 @@ struct zp_err;
  * workers.maxWatches by default: 64 MiB of watches at the most one watch can
  * hold (ZP_WATCH_BYTES_MAX in watch_int.h, where the arithmetic is).
  */
-#define ZP_WATCH_MAX_DEFAULT 1692u
+#define ZP_WATCH_MAX_DEFAULT 1681u
 /*
  * workers.maxQueriesPerWatch by default. One Present's wait at the 50 s cap
  * is at most 57 rounds (8 ms doubling to 1 s, then one a second), the whole
@@ -85,7 +87,7 @@ struct zp_ns_status {
 struct zp_watch_report {
     char fqdn[ZP_DNAME_MAX];
     char zone[ZP_DNAME_MAX];
-    char value[ZP_WATCH_VALUE_MAX];
+    char value[ZP_WATCH_TXT_MAX];
     size_t n; /* nameservers checked */
     struct zp_ns_status ns[ZP_WATCH_MAX_NS];
     int complete;              /* every nameserver has the value */

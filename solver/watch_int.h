@@ -202,7 +202,8 @@ struct zp_watcher {
  * of n bytes takes at most n + 32 (glibc: an 8-byte header, 16-byte
  * granules, 32 at the least). With today's sizes (job 272, ns_live 152):
  *   job                          272 + 32                 =    304
- *   fqdn, zone, value            3 x (256 + 32)           =    864
+ *   fqdn, zone                   2 x (256 + 32)           =    576
+ *   value (a persist record)     513 + 32                 =    545
  *   nameservers, resolvers       2 x (16 x 8 + 32)        =    320
  *     and their strings          2 x 16 x (264 + 32)      =  9,472
  *   ns_live array                16 x 152 + 32            =  2,464
@@ -212,8 +213,8 @@ struct zp_watcher {
  *   discovery error              512 + 32                 =    544
  *   one waiter, two heap slots   32 + 32 + 2 x 8          =     80
  *                                                           ------
- *                                                           39,648
- * 64 MiB / 39,648 = 67,108,864 / 39,648 = 1692.6, so 1692; the host:port
+ *                                                           39,905
+ * 64 MiB / 39,905 = 67,108,864 / 39,905 = 1681.7, so 1681; the host:port
  * strings are copies of the configured lists (resolvers counted as 16, like
  * nameservers). A typical watch (two to four servers, no other values)
  * holds about 2 KB.
@@ -221,7 +222,8 @@ struct zp_watcher {
 #define ZP_WATCH_ALLOC_MAX(n) ((size_t)(n) + 32u)
 #define ZP_WATCH_HOSTPORT_MAX (ZP_DNAME_MAX + 8u) /* "[host]:65535" */
 #define ZP_WATCH_BYTES_MAX                                                                         \
-    (ZP_WATCH_ALLOC_MAX(sizeof(struct zp_watch_job)) + 3u * ZP_WATCH_ALLOC_MAX(ZP_DNAME_MAX) +     \
+    (ZP_WATCH_ALLOC_MAX(sizeof(struct zp_watch_job)) + 2u * ZP_WATCH_ALLOC_MAX(ZP_DNAME_MAX) +     \
+     ZP_WATCH_ALLOC_MAX(ZP_WATCH_TXT_MAX) +                                                        \
      2u * ZP_WATCH_ALLOC_MAX(ZP_WATCH_MAX_NS * sizeof(char *)) +                                   \
      2u * ZP_WATCH_MAX_NS * ZP_WATCH_ALLOC_MAX(ZP_WATCH_HOSTPORT_MAX) +                            \
      ZP_WATCH_ALLOC_MAX(ZP_WATCH_MAX_NS * sizeof(struct zp_ns_live)) +                             \

@@ -290,9 +290,11 @@ static void *cfg_for(const struct fake *f, const char *extra)
     return cfg;
 }
 
+static const char *call_value = VALUE; /* what call() writes */
+
 static int call(void *cfg, int del, uint64_t budget_ms, struct zp_err *err)
 {
-    struct zp_record rec = {.fqdn = FQDN, .zone = ZONE, .value = VALUE, .ttl = 60};
+    struct zp_record rec = {.fqdn = FQDN, .zone = ZONE, .value = call_value, .ttl = 60};
     struct zp_prov_call c = {.deadline_ms = zp_now_ms() + budget_ms, .instance = "lab"};
     struct fake *f = active;
     int rc;
@@ -711,6 +713,36 @@ static void network_failures(void **state)
     }
 }
 
+/* A value over 255 octets: character-strings of 255, the last shorter; the same to delete. */
+static void splits_long_value(void **state)
+{
+    static const size_t want[] = {255, 255, 90};
+    struct fake *f = fake_start();
+    void *cfg = cfg_for(f, NULL);
+    struct zp_err err;
+    char big[601];
+
+    for (size_t i = 0; i < sizeof(big) - 1; i++)
+        big[i] = (char)('a' + i % 26);
+    big[sizeof(big) - 1] = '\0';
+    call_value = big;
+    for (int del = 0; del < 2; del++) {
+        const ldns_rr *rr;
+        assert_int_equal(call(cfg, del, 5000, &err), 0);
+        rr = ldns_rr_list_rr(ldns_pkt_authority(f->last), 0);
+        assert_int_equal(ldns_rr_get_class(rr), del ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_IN);
+        assert_int_equal(ldns_rr_rd_count(rr), 3);
+        for (size_t i = 0, off = 0; i < 3; off += want[i], i++) {
+            assert_int_equal(ldns_rdf_size(ldns_rr_rdf(rr, i)), 1 + want[i]);
+            assert_int_equal(ldns_rdf_data(ldns_rr_rdf(rr, i))[0], want[i]);
+            assert_memory_equal(ldns_rdf_data(ldns_rr_rdf(rr, i)) + 1, big + off, want[i]);
+        }
+    }
+    call_value = VALUE;
+    ops->config_free(cfg);
+    fake_stop(f);
+}
+
 static void refused_before_sending(void **state)
 {
     struct fake *f = fake_start();
@@ -718,7 +750,7 @@ static void refused_before_sending(void **state)
     struct zp_err err;
     struct zp_record rec = {.fqdn = FQDN, .zone = ZONE, .value = VALUE, .ttl = 60};
     struct zp_prov_call c = {.deadline_ms = zp_now_ms() + 5000, .instance = "lab"};
-    char big[300], gone[128];
+    char big[1100], gone[128];
 
     assert_int_equal(call(cfg, 0, 5000, &err), -1);
     assert_int_equal(err.kind, ZP_ECONFIG);
@@ -732,6 +764,7 @@ static void refused_before_sending(void **state)
     zp_err_clear(&err);
     assert_int_equal(ops->present(cfg, &rec, &c, &err), -1);
     assert_int_equal(err.kind, ZP_EINVAL);
+    assert_has(err.msg, "is 1099 bytes; at most 1024 are written");
 
     /* a secret file that disappears after start fails the call, naming it */
     snprintf(gone, sizeof(gone), "%s/gone", tmpdir);
@@ -757,6 +790,7 @@ int main(void)
         cmocka_unit_test(transport),
         cmocka_unit_test(replies_become_sentences),
         cmocka_unit_test(network_failures),
+        cmocka_unit_test(splits_long_value),
         cmocka_unit_test(refused_before_sending),
     };
 

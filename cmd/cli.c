@@ -32,12 +32,15 @@ struct cli_opts {
     const char *provider;
     const char *timeout;
     const char *state_dir;
+    const char *log_level;
     int json;
     int follow_cname;
+    int hook; /* a client's hook protocol (cmd/hook.c) gave the name and the value */
 };
 
 static const char present_help[] =
     "usage: zoneproof present|cleanup --fqdn NAME --key VALUE [flags]\n"
+    "       zoneproof present|cleanup NAME VALUE [flags]   (lego's exec provider: EXEC_PATH)\n"
     "\n"
     "present adds one TXT value at NAME through the provider that owns it and waits until every\n"
     "authoritative nameserver serves it; cleanup removes exactly that value.\n"
@@ -53,7 +56,8 @@ static const char present_help[] =
     "  --state-dir DIR    journal every value written in DIR (present records it before the\n"
     "                     write, cleanup removes it), so that `zoneproof sweep` removes a value\n"
     "                     whose cleanup never ran (the hook was killed)\n"
-    "  --log-level LEVEL  debug, info, warn (default) or error; logs go to stderr\n";
+    "  --log-level LEVEL  debug, info, warn (default; error for NAME VALUE) or error; logs go to\n"
+    "                     stderr\n";
 
 static const char check_help[] =
     "usage: zoneproof check --fqdn NAME --key VALUE [flags]\n"
@@ -72,8 +76,11 @@ static const char check_help[] =
     "  --json             print the report as JSON\n"
     "  --log-level LEVEL  debug, info, warn (default) or error\n";
 
-/* Returns -1 on bad usage (already reported), 1 for --help, 0 otherwise. */
-static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
+/*
+ * Returns -1 on bad usage (already reported), 1 for --help, 0 otherwise.
+ * hooks: without --fqdn and --key, a client's hook protocol may give them.
+ */
+static int parse(int argc, char **argv, const char *help, int hooks, struct cli_opts *o)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -92,7 +99,6 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
     int c;
 
     memset(o, 0, sizeof(*o));
-    zp_log_set_level(ZP_LOG_WARN);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -124,17 +130,26 @@ static int parse(int argc, char **argv, const char *help, struct cli_opts *o)
             o->follow_cname = 1;
             break;
         case 'l':
-            if (zp_cmd_log_level(optarg) == -1)
-                return -1;
+            o->log_level = optarg;
             break;
         case 'h':
-            fputs(help, stdout);
+            fputs(hooks ? zp_cmd_hook_help(argv[0], help) : help, stdout);
             return 1;
         default:
             fputs(help, stderr);
             return -1;
         }
     }
+    if (hooks && o->fqdn == NULL && o->key == NULL) {
+        if ((o->hook =
+                 zp_cmd_hook_args(argv[0], argc - optind, argv + optind, &o->fqdn, &o->key)) == -1)
+            return -1;
+        optind = o->hook ? argc : optind;
+    }
+    /* A hook's output is the one sentence: errors only, no audit lines, unless asked. */
+    if (zp_cmd_log_level(o->log_level ? o->log_level : o->hook ? "error" : "warn") == -1)
+        return -1;
+    zp_log_set_audit(!o->hook || o->log_level != NULL);
     if (optind < argc) {
         fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
@@ -255,9 +270,11 @@ int zp_cmd_present(int argc, char **argv)
     enum zp_action action = strcmp(argv[0], "cleanup") == 0 ? ZP_CLEANUP : ZP_PRESENT;
     int rc = ZP_EXIT_USAGE, p;
 
-    if ((p = parse(argc, argv, present_help, &o)) != 0)
+    if (strcmp(argv[0], "certbot-cleanup") == 0)
+        action = ZP_CLEANUP;
+    if ((p = parse(argc, argv, present_help, 1, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
-    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 ||
+    if (zp_cmd_load_cli_config(o.config, &cfg, &err) == -1 ||
         zp_challenge_make(&ch, action, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
         (o.state_dir != NULL && zp_journal_dir_open(o.state_dir, &journal, &err) == -1)) {
         zp_cmd_fail(&err);
@@ -329,7 +346,7 @@ int zp_cmd_check(int argc, char **argv)
     uint64_t timeout = 2000;
     int rc = ZP_EXIT_USAGE, p;
 
-    if ((p = parse(argc, argv, check_help, &o)) != 0)
+    if ((p = parse(argc, argv, check_help, 0, &o)) != 0)
         return p == 1 ? ZP_EXIT_OK : ZP_EXIT_USAGE;
     if (o.timeout != NULL &&
         (zp_duration_parse(o.timeout, &timeout) == -1 || timeout == 0 || timeout > 60000)) {
@@ -337,7 +354,8 @@ int zp_cmd_check(int argc, char **argv)
                 o.timeout);
         return ZP_EXIT_USAGE;
     }
-    if (zp_cmd_load_config(o.config, &cfg, &err) == -1 || zp_precheck_new(cfg, &pc, &err) == -1 ||
+    if (zp_cmd_load_cli_config(o.config, &cfg, &err) == -1 ||
+        zp_precheck_new(cfg, &pc, &err) == -1 ||
         zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
         resolve_name(pc, cfg, o.follow_cname, &ch, orig, sizeof(orig), &err) == -1 ||
         (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {

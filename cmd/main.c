@@ -30,6 +30,7 @@ static const char usage[] =
     "  serve     serve the webhook API to kube-apiserver over mutual TLS\n"
     "  present   add a TXT value and wait until every authoritative nameserver serves it\n"
     "  cleanup   remove exactly one TXT value\n"
+    "  certbot-auth, certbot-cleanup  present and cleanup as certbot's manual hooks\n"
     "  check     ask every authoritative nameserver whether it serves a value\n"
     "  check-config  load and validate the configuration, then exit\n"
     "  doctor    check names before issuing: zone, delegation, CAA, DNSSEC, PSL, credentials\n"
@@ -61,6 +62,14 @@ int zp_cmd_load_config(const char *flag, struct zp_config **cfg, struct zp_err *
     else if (env != NULL && *env != '\0')
         what = "ZONEPROOF_CONFIG";
     return zp_config_load_as(zp_cmd_config_path(flag), what, cfg, err);
+}
+
+int zp_cmd_load_cli_config(const char *flag, struct zp_config **cfg, struct zp_err *err)
+{
+    if (zp_cmd_load_config(flag, cfg, err) == -1)
+        return -1;
+    (*cfg)->cli = 1;
+    return 0;
 }
 
 void zp_cmd_fail(const struct zp_err *err)
@@ -149,7 +158,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         rc = zp_cmd_serve(argc - 1, argv + 1);
-    else if (strcmp(cmd, "present") == 0 || strcmp(cmd, "cleanup") == 0)
+    else if (strcmp(cmd, "present") == 0 || strcmp(cmd, "cleanup") == 0 ||
+             strcmp(cmd, "certbot-auth") == 0 || strcmp(cmd, "certbot-cleanup") == 0)
         rc = zp_cmd_present(argc - 1, argv + 1);
     else if (strcmp(cmd, "check") == 0)
         rc = zp_cmd_check(argc - 1, argv + 1);

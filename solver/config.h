@@ -79,6 +79,8 @@ struct zp_config {
     uint64_t orphan_after_ms;   /* cleanup.orphanAfter: when no Challenge can be asked about */
     uint64_t sweep_interval_ms; /* cleanup.sweepInterval: between two passes of serve's sweeper */
     int follow_cname;           /* followCNAME: the CLI follows a CNAME at the name it writes */
+    int cli; /* not a setting: the requests come from the command line or a client's hook, so
+                sentences name --provider and --zone, not the Issuer's config (cmd/) */
     struct zp_instance *inst;
     size_t n_inst;
 };

@@ -36,10 +36,16 @@ const struct zp_instance *zp_route(const struct zp_config *cfg, const char *fqdn
             zp_buf_init(&zones, 1024);
             for (size_t i = 0; i < cfg->n_inst; i++)
                 zp_buf_printf(&zones, "%s%s", i ? ", " : "", cfg->inst[i].name);
-            zp_err_set(err, ZP_ECONFIG,
-                       "the Issuer names provider \"%s\", but zoneproof's configuration has "
-                       "no such instance (configured: %s)",
-                       provider, zp_buf_str(&zones));
+            if (cfg->cli)
+                zp_err_set(err, ZP_ECONFIG,
+                           "--provider \"%s\" names no instance of zoneproof's configuration "
+                           "(configured: %s)",
+                           provider, zp_buf_str(&zones));
+            else
+                zp_err_set(err, ZP_ECONFIG,
+                           "the Issuer names provider \"%s\", but zoneproof's configuration has "
+                           "no such instance (configured: %s)",
+                           provider, zp_buf_str(&zones));
             zp_buf_free(&zones);
             return NULL;
         }
@@ -71,9 +77,10 @@ const struct zp_instance *zp_route(const struct zp_config *cfg, const char *fqdn
         list_zones(cfg, &zones);
         zp_err_set(err, ZP_ECONFIG,
                    "no provider is configured for %s: it is inside none of the configured "
-                   "dnsZones (%s); add its zone to a provider's dnsZones or name the provider "
-                   "in the Issuer's config",
-                   fqdn, zp_buf_str(&zones));
+                   "dnsZones (%s); add its zone to a provider's dnsZones or %s",
+                   fqdn, zp_buf_str(&zones),
+                   cfg->cli ? "pass --provider NAME and --zone ZONE"
+                            : "name the provider in the Issuer's config");
         zp_buf_free(&zones);
         return NULL;
     }

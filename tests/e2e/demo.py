@@ -177,8 +177,9 @@ class Lab:
             "ZP_ZONE": ZONE,
         }
 
-    def lego(self, domains, outdir, hook=HOOK, stream=None, timeout=300, env_extra=None):
-        """Runs `lego run` for domains; returns (exit status, output).
+    def lego(self, domains, outdir, hook=HOOK, stream=None, timeout=300, env_extra=None,
+             command=("run",)):
+        """Runs `lego run` (or command) for domains; returns (exit status, output).
 
         stream, when given, is called with every output line as it comes.
         """
@@ -205,7 +206,7 @@ class Lab:
                 "--path", outdir]
         for d in domains:
             args += ["--domains", d]
-        args.append("run")
+        args += list(command)
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, errors="replace")
         out = []

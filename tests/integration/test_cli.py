@@ -30,7 +30,8 @@ class CLI(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_help_everywhere(self):
-        for cmd in ("serve", "present", "cleanup", "check", "check-config"):
+        for cmd in ("serve", "present", "cleanup", "check", "check-config", "certbot-auth",
+                    "certbot-cleanup"):
             r = zptest.run_zp([cmd, "--help"])
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: zoneproof", r.stdout)

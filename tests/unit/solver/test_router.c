@@ -81,13 +81,31 @@ static void explicit_instance(void **state)
     assert_non_null(strstr(err.msg, "no such instance (configured: apex, sub, dup)"));
 }
 
+/* The webhook's sentences talk to the Issuer; the command line's name its flags. */
+static void sentences_follow_the_caller(void **state)
+{
+    struct zp_err err;
+
+    assert_null(route("_acme-challenge.example.net.", NULL, NULL, &err));
+    assert_non_null(strstr(err.msg, "or name the provider in the Issuer's config"));
+    assert_null(route("_acme-challenge.example.com.", "nope", NULL, &err));
+    assert_non_null(strstr(err.msg, "the Issuer names provider \"nope\""));
+    cfg.cli = 1;
+    assert_null(route("_acme-challenge.example.net.", NULL, NULL, &err));
+    assert_non_null(strstr(err.msg, "or pass --provider NAME and --zone ZONE"));
+    assert_null(strstr(err.msg, "Issuer"));
+    assert_null(route("_acme-challenge.example.com.", "nope", NULL, &err));
+    assert_string_equal(err.msg, "--provider \"nope\" names no instance of zoneproof's "
+                                 "configuration (configured: apex, sub, dup)");
+    cfg.cli = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(most_specific_wins),
-        cmocka_unit_test(ties_keep_the_first),
-        cmocka_unit_test(suffix_is_label_wise),
-        cmocka_unit_test(explicit_instance),
+        cmocka_unit_test(most_specific_wins),          cmocka_unit_test(ties_keep_the_first),
+        cmocka_unit_test(suffix_is_label_wise),        cmocka_unit_test(explicit_instance),
+        cmocka_unit_test(sentences_follow_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,6 +331,26 @@ static void print_report(const struct zp_watch_report *rep)
     }
 }
 
+/* The report as text or, with --json, as JSON; -1 when the JSON outgrows its cap. */
+static int print_check(const struct cli_opts *o, const struct zp_watch_report *rep)
+{
+    struct zp_buf js;
+    int ok;
+
+    if (!o->json) {
+        print_report(rep);
+        return 0;
+    }
+    zp_buf_init(&js, 1 << 20);
+    ok = zp_watch_report_json(rep, &js) == 0;
+    if (ok)
+        puts(zp_buf_str(&js));
+    else
+        fprintf(stderr, "zoneproof: the report is larger than %zu bytes of JSON\n", js.max);
+    zp_buf_free(&js);
+    return ok ? 0 : -1;
+}
+
 int zp_cmd_check(int argc, char **argv)
 {
     struct cli_opts o;
@@ -356,9 +376,17 @@ int zp_cmd_check(int argc, char **argv)
     }
     if (zp_cmd_load_cli_config(o.config, &cfg, &err) == -1 ||
         zp_precheck_new(cfg, &pc, &err) == -1 ||
-        zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1 ||
-        resolve_name(pc, cfg, o.follow_cname, &ch, orig, sizeof(orig), &err) == -1 ||
-        (inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
+        zp_challenge_make(&ch, ZP_PRESENT, o.fqdn, o.zone, o.key, o.provider, &err) == -1) {
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    /* A CNAME chain that loops is what DNS serves, not a wrong flag: a failure, as in present. */
+    if (resolve_name(pc, cfg, o.follow_cname, &ch, orig, sizeof(orig), &err) == -1) {
+        rc = ZP_EXIT_FAIL;
+        zp_cmd_fail(&err);
+        goto out;
+    }
+    if ((inst = zp_route(cfg, ch.fqdn, ch.provider, &zone, &err)) == NULL) {
         zp_cmd_fail(&err);
         goto out;
     }
@@ -382,21 +410,8 @@ int zp_cmd_check(int argc, char **argv)
         zp_cmd_fail(&err);
         goto out;
     }
-    if (o.json) {
-        struct zp_buf js;
-        int ok;
-        zp_buf_init(&js, 1 << 20);
-        ok = zp_watch_report_json(rep, &js) == 0;
-        if (ok)
-            puts(zp_buf_str(&js));
-        else
-            fprintf(stderr, "zoneproof: the report is larger than %zu bytes of JSON\n", js.max);
-        zp_buf_free(&js);
-        if (!ok)
-            goto out; /* rc is ZP_EXIT_FAIL */
-    } else {
-        print_report(rep);
-    }
+    if (print_check(&o, rep) == -1)
+        goto out; /* rc is ZP_EXIT_FAIL */
     if (rep->complete &&
         zp_precheck_view(inst, ch.fqdn, ch.key, zp_now_ms() + timeout, &err) == 0) {
         rc = ZP_EXIT_OK;

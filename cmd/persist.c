@@ -657,7 +657,7 @@ out:
 /* The configuration, and the solver (set, remove) or the checks alone (check). */
 static int persist_open(struct persist_ctx *x, int check, struct zp_err *err)
 {
-    if (zp_cmd_load_config(x->o->config, &x->cfg, err) == -1)
+    if (zp_cmd_load_cli_config(x->o->config, &x->cfg, err) == -1)
         return -1;
     if (check)
         return zp_precheck_new(x->cfg, &x->pc, err);

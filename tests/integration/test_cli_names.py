@@ -164,6 +164,10 @@ class Names(unittest.TestCase):
         r2 = self.zp("cleanup", LOOP, zptest.acme_key("loop"), "--follow-cname")
         self.assertEqual(r2.returncode, 1)
         self.assertEqual(self.sentence(r2), self.sentence(r))
+        # check: what DNS serves is a failure (1), not a wrong flag (2).
+        r3 = self.zp("check", LOOP, zptest.acme_key("loop"), "--follow-cname")
+        self.assertEqual(r3.returncode, 1, r3.stdout)
+        self.assertEqual(self.sentence(r3), self.sentence(r))
 
     def test_cname_chain_too_long(self):
         r = self.zp("present", LONG, zptest.acme_key("long"), "--follow-cname")

@@ -161,22 +161,16 @@ static int parse(int argc, char **argv, const char *help, int hooks, struct cli_
     return 0;
 }
 
-/*
- * Without --zone: the zone that DNS says holds the name (zone discovery, as
- * cert-manager does it), when it lies inside the routed dnsZones entry. When
- * DNS cannot tell, routing's entry stays, and Present's checks explain.
- */
-static void discover_zone(struct zp_precheck *pc, const struct zp_config *cfg,
+/* Zone discovery (cmd.h): present, cleanup and check here, and persist. */
+void zp_cmd_discover_zone(struct zp_precheck *pc, const struct zp_instance *inst, const char *entry,
                           struct zp_challenge *ch)
 {
-    const struct zp_instance *inst;
-    const char *entry = NULL;
     struct zp_dnsq_resolvers r;
     struct zp_zone_info zi;
     struct zp_err err = {0};
     char asked[64];
 
-    if (ch->zone[0] != '\0' || (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &err)) == NULL)
+    if (ch->zone[0] != '\0')
         return;
     zp_precheck_resolvers(pc, inst, &r);
     if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi, asked,
@@ -249,11 +243,17 @@ out:
 static int resolve_name(struct zp_precheck *pc, const struct zp_config *cfg, int follow,
                         struct zp_challenge *ch, char *orig, size_t origsz, struct zp_err *err)
 {
+    const struct zp_instance *inst;
+    const char *entry = NULL;
+    struct zp_err e = {0};
+
     orig[0] = '\0';
     warn_name(ch->fqdn);
     if ((follow || cfg->follow_cname) && follow_cname(pc, cfg, ch, orig, origsz, err) == -1)
         return -1;
-    discover_zone(pc, cfg, ch);
+    /* A name no instance takes stays as it is: Present's routing says so. */
+    if (ch->zone[0] == '\0' && (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &e)) != NULL)
+        zp_cmd_discover_zone(pc, inst, entry, ch);
     return 0;
 }
 

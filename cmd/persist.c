@@ -309,33 +309,6 @@ static int persist_validate(struct persist_opts *o)
     return 0;
 }
 
-/*
- * Without --zone: the zone DNS says holds the name, when it lies inside
- * the routed dnsZones entry (as `zoneproof present` does); else the entry.
- */
-static void persist_zone(struct zp_precheck *pc, struct persist_name *pn, const char *entry)
-{
-    struct zp_dnsq_resolvers r;
-    struct zp_zone_info zi;
-    struct zp_err err = {0};
-    char asked[64];
-
-    pn->zone = entry;
-    if (pn->ch.zone[0] != '\0') {
-        pn->zone = pn->ch.zone;
-        return;
-    }
-    zp_precheck_resolvers(pc, pn->inst, &r);
-    if (zp_precheck_zone_of(pn->inst, &r, pn->ch.fqdn, zp_now_ms() + pn->inst->prop.timeout_ms, &zi,
-                            asked, sizeof(asked), &err) == -1 ||
-        zi.cname[0] != '\0' || zi.zone[0] == '\0')
-        return;
-    if (entry == NULL || zp_dname_in_zone(zi.zone, entry)) {
-        zp_strlcpy(pn->ch.zone, zi.zone, sizeof(pn->ch.zone));
-        pn->zone = pn->ch.zone;
-    }
-}
-
 /* NAME into the record's challenge, instance and zone; -1 with a sentence. */
 static int persist_name(const struct persist_ctx *x, const char *arg, enum zp_action act,
                         struct persist_name *pn, struct zp_err *err)
@@ -368,7 +341,8 @@ static int persist_name(const struct persist_ctx *x, const char *arg, enum zp_ac
                           "rfc2136 provider writes, split into strings, and %s is %s",
                           pn->ch.fqdn, strlen(value), ZP_KEY_MAX, pn->inst->name,
                           pn->inst->ops->type);
-    persist_zone(x->pc, pn, entry);
+    zp_cmd_discover_zone(x->pc, pn->inst, entry, &pn->ch);
+    pn->zone = pn->ch.zone[0] != '\0' ? pn->ch.zone : entry;
     if (pn->zone == NULL)
         return zp_err_set(err, ZP_EINVAL, "%s is inside none of %s's dnsZones; pass --zone",
                           pn->ch.fqdn, pn->inst->name);

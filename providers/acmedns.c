@@ -497,9 +497,12 @@ static int ad_present(void *p, const struct zp_record *rec, const struct zp_prov
         goto out;
     if (strcmp(a.fulldomain, rec->fqdn) != 0)
         zp_log(ZP_LOG_WARN,
-               "acme-dns: the value is served at the account's fulldomain, not at the name "
-               "asked for; set cnameStrategy: Follow on the Issuer's solver so propagation is "
-               "checked where the value is served",
+               call->cli ? "acme-dns: the value is served at the account's fulldomain, not at the "
+                           "name asked for; pass --follow-cname (or set followCNAME: true) so "
+                           "propagation is checked where the value is served"
+                         : "acme-dns: the value is served at the account's fulldomain, not at the "
+                           "name asked for; set cnameStrategy: Follow on the Issuer's solver so "
+                           "propagation is checked where the value is served",
                ZP_S("instance", call->instance), ZP_S("fqdn", rec->fqdn),
                ZP_S("fulldomain", a.fulldomain), ZP_END);
     if (ad_served(cfg, a.fulldomain, rec->value, call->deadline_ms)) {

@@ -325,6 +325,12 @@ static int pd_zone_missing(const struct pd_op *op, struct zp_err *err)
     return -1;
 }
 
+/* The command line or a hook asks: advice names its flags, not the Issuer's. */
+static int pd_cli(const struct pd_op *op)
+{
+    return op->rs.call != NULL && op->rs.call->cli;
+}
+
 /*
  * A CNAME at the name: the challenge was delegated and cert-manager did not
  * follow it. PowerDNS would refuse the TXT ("Conflicts with pre-existing
@@ -351,10 +357,11 @@ static int pd_check_cname(const struct pd_op *op, const cJSON *zone, struct zp_e
         pd_shown(op, cJSON_IsString(target) ? target->valuestring : "", shown, sizeof(shown));
         return zp_err_set(err, ZP_ECONFIG,
                           "%s is an alias (CNAME) of %s in zone %s on PowerDNS server \"%s\", "
-                          "so it cannot hold TXT records; set cnameStrategy: Follow on the "
-                          "Issuer's solver so the value is written at %s, and list that "
-                          "name's zone in dnsZones",
+                          "so it cannot hold TXT records; %s so the value is written at %s, and "
+                          "list that name's zone in dnsZones",
                           op->rs.rec->fqdn, shown[0] ? shown : "?", op->zone, cfg->server_id,
+                          pd_cli(op) ? "pass --follow-cname (or set followCNAME: true)"
+                                     : "set cnameStrategy: Follow on the Issuer's solver",
                           shown[0] ? shown : "the target");
     }
     return 0;
@@ -370,8 +377,9 @@ static int pd_zone_too_big(const struct pd_op *op, struct zp_err *err)
                       "whole (" PD_ZONE_MAX_TEXT "), and before PowerDNS 5.0 a read of one name "
                       "leaves disabled records out, so nothing was written: a disabled record at "
                       "%s could have been lost; upgrade PowerDNS to 5.0 or later, or move the "
-                      "challenge to a smaller zone (a CNAME to it, with cnameStrategy: Follow)",
-                      op->zone, cfg->server_id, cfg->endpoint, op->rs.rec->fqdn);
+                      "challenge to a smaller zone (a CNAME to it, with %s)",
+                      op->zone, cfg->server_id, cfg->endpoint, op->rs.rec->fqdn,
+                      pd_cli(op) ? "--follow-cname" : "cnameStrategy: Follow");
 }
 
 /* A secondary's copy is overwritten by its primary: refuse to write there. */

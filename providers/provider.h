@@ -42,6 +42,7 @@ struct zp_prov_call {
     int allow_ambient;              /* ChallengeRequest.allowAmbientCredentials */
     const char *resource_namespace; /* ChallengeRequest.resourceNamespace */
     const char *instance;           /* the provider instance's name, for logs */
+    int cli; /* the command line or a client's hook asks (zp_config.cli): advice names flags */
     /*
      * Reads one key of a Kubernetes Secret in ns (secretRef options). NULL
      * when no cluster is configured; providers then say that secretRef

@@ -297,8 +297,9 @@ static int psl_step(struct zp_precheck *pc, const char *cert, const char *zone, 
  * alias anyway. A write into a zone below which fqdn is delegated would
  * never be served.
  */
-static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolvers *r,
-                     const char *fqdn, const char *zone, uint64_t deadline, struct zp_err *err)
+static int zone_step(const struct zp_precheck *pc, const struct zp_instance *inst,
+                     const struct zp_dnsq_resolvers *r, const char *fqdn, const char *zone,
+                     uint64_t deadline, struct zp_err *err)
 {
     struct zp_zone_info zi;
     struct zp_err e = {0};
@@ -321,9 +322,9 @@ static int zone_step(const struct zp_instance *inst, const struct zp_dnsq_resolv
                           "%s is an alias (CNAME) of %s: a TXT record cannot "
                           "sit beside a CNAME (the server ignores the write) and the CA follows "
                           "the alias; nothing was written. Present the challenge at %s "
-                          "(cert-manager: cnameStrategy: Follow, with a provider for its "
-                          "zone), or remove the CNAME",
-                          fqdn, zi.cname, zi.cname);
+                          "(%s, with a provider for its zone), or remove the CNAME",
+                          fqdn, zi.cname, zi.cname,
+                          pc->cfg->cli ? "--follow-cname" : "cert-manager: cnameStrategy: Follow");
     if (zi.zone[0] == '\0' || strcmp(zi.zone, zone) == 0)
         return 0;
     if (zp_dname_in_zone(zi.zone, zone))
@@ -430,7 +431,7 @@ int zp_precheck_present(struct zp_precheck *pc, const struct zp_instance *inst,
         return 0;
     zp_precheck_resolvers(pc, inst, &r);
     /* DNSSEC before CAA: a bogus zone also fails its CAA lookup, less precisely. */
-    if (zone_step(inst, &r, ch->fqdn, zone, deadline, err) == -1 ||
+    if (zone_step(pc, inst, &r, ch->fqdn, zone, deadline, err) == -1 ||
         dnssec_step(pc, inst, &r, zone, deadline, err) == -1 ||
         caa_step(pc->cfg, &r, cert, deadline, err) == -1)
         return -1;

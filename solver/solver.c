@@ -427,6 +427,7 @@ static int run_write(struct job *j, struct zp_err *err)
     call.allow_ambient = j->ch.allow_ambient;
     call.resource_namespace = j->ch.resource_namespace;
     call.instance = in->name;
+    call.cli = j->s->cfg->cli;
     call.secret_get = j->s->secret_get;
     call.secret_arg = j->s->secret_arg;
 

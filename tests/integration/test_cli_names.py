@@ -151,6 +151,10 @@ class Names(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("%s is an alias (CNAME) of %s" % (ALIAS, TARGET), self.sentence(r))
         self.assertIn("nothing was written", self.sentence(r))
+        # The CLI's advice names its flag, not the Issuer's cnameStrategy.
+        self.assertIn("Present the challenge at %s (--follow-cname, with a provider for its "
+                      "zone)" % TARGET, self.sentence(r))
+        self.assertNotIn("cnameStrategy", r.stderr)
         self.assertEqual(self.named.txt(TARGET), ["kept-by-someone-else"])
         self.assert_alias_untouched()
 

@@ -6,6 +6,8 @@
  * password, Azure's bearer token, httpreq's basic-auth password) is redacted, and no control
  * character survives, while the rest of the provider's message is still shown. Each provider runs
  * present for real against a scripted HTTP endpoint in a thread that answers its requests in order.
+ * And the advice about a CNAME at the name: the webhook's names the Issuer's cnameStrategy, the
+ * command line's (zp_prov_call.cli) names --follow-cname.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <setjmp.h>
@@ -199,16 +201,17 @@ static void fill(const char *settings, unsigned short port, struct zp_buf *out)
     assert_true(zp_buf_ok(out));
 }
 
-/* Runs present of a type's instance against replies; returns its sentence in err. */
-static void present(const char *type, const char *settings, const struct reply *replies, size_t n,
-                    struct zp_err *err)
+/* Runs present of a type's instance against replies, asked as the CLI when cli; its sentence in
+ * err. */
+static void present_as(const char *type, const char *settings, const struct reply *replies,
+                       size_t n, int cli, struct zp_err *err)
 {
     const struct zp_provider_ops *ops = zp_provider_find(type);
     const struct zp_record rec = {.fqdn = "_acme-challenge.www.example.test.",
                                   .zone = "example.test.",
                                   .value = VALUE,
                                   .ttl = 60};
-    struct zp_prov_call call = {.deadline_ms = zp_now_ms() + 20000, .instance = type};
+    struct zp_prov_call call = {.deadline_ms = zp_now_ms() + 20000, .instance = type, .cli = cli};
     struct zp_ydoc doc = {0};
     struct endpoint e;
     struct zp_buf y;
@@ -229,6 +232,13 @@ static void present(const char *type, const char *settings, const struct reply *
     endpoint_stop(&e);
     if (e.next != n)
         fail_msg("%s: %zu requests for %zu replies: %s", type, e.next, n, err->msg);
+}
+
+/* present_as for the webhook. */
+static void present(const char *type, const char *settings, const struct reply *replies, size_t n,
+                    struct zp_err *err)
+{
+    present_as(type, settings, replies, n, 0, err);
 }
 
 /* The sentence quotes the provider (want), with secrets redacted and no control character. */
@@ -376,13 +386,82 @@ static void httpreq_echo(void **state)
     check(&err, "was refused", secrets);
 }
 
+/* ---- the advice about a CNAME at the name ------------------------------------------------- */
+
+#define PD_SETTINGS "endpoint: \"{url}\"\napiKeyFile: {dir}/pd\n"
+#define PD_CNAME_ZONE                                                                              \
+    "{\"name\":\"example.test.\",\"kind\":\"Native\",\"rrsets\":[{\"name\":"                       \
+    "\"_acme-challenge.www.example.test.\",\"type\":\"CNAME\",\"ttl\":60,\"records\":[{"           \
+    "\"content\":\"elsewhere.example.net.\",\"disabled\":false}],\"comments\":[]}]}"
+#define PD_CNAME_SAID                                                                              \
+    "_acme-challenge.www.example.test. is an alias (CNAME) of elsewhere.example.net. in zone "     \
+    "example.test. on PowerDNS server \"localhost\", so it cannot hold TXT records; "
+#define PD_CNAME_THEN                                                                              \
+    " so the value is written at elsewhere.example.net., and list that name's zone in dnsZones"
+
+/* PowerDNS refuses a TXT beside a CNAME: the webhook's sentence as it was, the CLI's its flag. */
+static void powerdns_cname_advice(void **state)
+{
+    static const struct reply r[] = {
+        {200, "{\"daemon_type\":\"authoritative\",\"version\":\"5.1.0\"}"},
+        {200, PD_CNAME_ZONE},
+    };
+    struct zp_err err;
+
+    (void)state;
+    present_as("powerdns", PD_SETTINGS, r, 2, 0, &err);
+    assert_int_equal(err.kind, ZP_ECONFIG);
+    assert_string_equal(err.msg, PD_CNAME_SAID
+                        "set cnameStrategy: Follow on the Issuer's solver" PD_CNAME_THEN);
+    present_as("powerdns", PD_SETTINGS, r, 2, 1, &err);
+    assert_int_equal(err.kind, ZP_ECONFIG);
+    assert_string_equal(err.msg, PD_CNAME_SAID
+                        "pass --follow-cname (or set followCNAME: true)" PD_CNAME_THEN);
+}
+
+/* acme-dns writes at the account's fulldomain: the warning names the Issuer's setting or the flag.
+ */
+static void acmedns_follow_advice(void **state)
+{
+    static const struct reply r[] = {{403, "{\"error\": \"forbidden\"}"}};
+    static const char *const said[] = {
+        "set cnameStrategy: Follow on the Issuer's solver so propagation is checked where the "
+        "value is served",
+        "pass --follow-cname (or set followCNAME: true) so propagation is checked where the value "
+        "is served"};
+    struct zp_err err;
+    char logs[16384];
+    ssize_t n;
+    int fds[2];
+
+    (void)state;
+    for (int cli = 0; cli < 2; cli++) {
+        assert_int_equal(pipe(fds), 0);
+        zp_log_set_level(ZP_LOG_WARN);
+        zp_log_set_fd(fds[1]);
+        present_as("acmedns",
+                   "endpoint: \"{url}\"\nnameserver: none\naccountsFile: {dir}/accounts.json\n", r,
+                   1, cli, &err);
+        zp_log_set_fd(2);
+        zp_log_set_level(ZP_LOG_ERROR);
+        close(fds[1]);
+        n = read(fds[0], logs, sizeof(logs) - 1);
+        close(fds[0]);
+        assert_true(n > 0);
+        logs[n] = '\0';
+        if (strstr(logs, said[cli]) == NULL || strstr(logs, said[!cli]) != NULL)
+            fail_msg("cli %d: want \"%s\" alone in: %s", cli, said[cli], logs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(godaddy_echo), cmocka_unit_test(ovh_echo),
-        cmocka_unit_test(hetzner_echo), cmocka_unit_test(powerdns_echo),
-        cmocka_unit_test(acmedns_echo), cmocka_unit_test(azuredns_echo),
-        cmocka_unit_test(httpreq_echo),
+        cmocka_unit_test(godaddy_echo),          cmocka_unit_test(ovh_echo),
+        cmocka_unit_test(hetzner_echo),          cmocka_unit_test(powerdns_echo),
+        cmocka_unit_test(acmedns_echo),          cmocka_unit_test(azuredns_echo),
+        cmocka_unit_test(httpreq_echo),          cmocka_unit_test(powerdns_cname_advice),
+        cmocka_unit_test(acmedns_follow_advice),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

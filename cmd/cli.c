@@ -161,26 +161,6 @@ static int parse(int argc, char **argv, const char *help, int hooks, struct cli_
     return 0;
 }
 
-/* Zone discovery (cmd.h): present, cleanup and check here, and persist. */
-void zp_cmd_discover_zone(struct zp_precheck *pc, const struct zp_instance *inst, const char *entry,
-                          struct zp_challenge *ch)
-{
-    struct zp_dnsq_resolvers r;
-    struct zp_zone_info zi;
-    struct zp_err err = {0};
-    char asked[64];
-
-    if (ch->zone[0] != '\0')
-        return;
-    zp_precheck_resolvers(pc, inst, &r);
-    if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi, asked,
-                            sizeof(asked), &err) == -1 ||
-        zi.cname[0] != '\0' || zi.zone[0] == '\0')
-        return;
-    if (entry == NULL || zp_dname_in_zone(zi.zone, entry))
-        zp_strlcpy(ch->zone, zi.zone, sizeof(ch->zone));
-}
-
 /* Once, before anything is written: a CA never looks for a DNS-01 value at other names. */
 static void warn_name(const char *fqdn)
 {
@@ -253,7 +233,7 @@ static int resolve_name(struct zp_precheck *pc, const struct zp_config *cfg, int
         return -1;
     /* A name no instance takes stays as it is: Present's routing says so. */
     if (ch->zone[0] == '\0' && (inst = zp_route(cfg, ch->fqdn, ch->provider, &entry, &e)) != NULL)
-        zp_cmd_discover_zone(pc, inst, entry, ch);
+        zp_precheck_discover_zone(pc, inst, entry, ch);
     return 0;
 }
 

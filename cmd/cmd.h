@@ -35,15 +35,6 @@ int zp_cmd_load_cli_config(const char *flag, struct zp_config **cfg, struct zp_e
 void zp_cmd_fail(const struct zp_err *err);
 /* Applies --log-level; returns -1 (after a message) when the level is unknown. */
 int zp_cmd_log_level(const char *s);
-/*
- * Without --zone (ch->zone ""): the zone DNS says holds ch->fqdn (zone
- * discovery, as cert-manager does it) becomes ch->zone, when it lies inside
- * entry, the dnsZones entry inst was routed by (NULL: any zone). When DNS
- * cannot tell, or the name is an alias, ch->zone stays "": the caller keeps
- * the entry, and Present's checks explain. In cmd/cli.c.
- */
-void zp_cmd_discover_zone(struct zp_precheck *pc, const struct zp_instance *inst, const char *entry,
-                          struct zp_challenge *ch);
 
 /*
  * Hook protocols (cmd/hook.c), for present|cleanup and certbot-* once the

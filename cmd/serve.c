@@ -21,6 +21,7 @@
 #include "k8s/secrets.h"
 #include "k8s/server.h"
 #include "solver/config.h"
+#include "solver/persist.h"
 #include "solver/solver.h"
 
 #ifndef ZP_VERSION
@@ -65,7 +66,9 @@ static const char serve_help[] =
     "  --status-page                             also serve /status and /status.json there: each\n"
     "                                            challenge's steps, read-only "
     "(docs/observability.md)\n"
-    "  --log-level LEVEL                         debug, info (default), warn or error\n";
+    "  --log-level LEVEL                         debug, info (default), warn or error\n"
+    "\n"
+    "SIGUSR1 checks the configuration's persist: records now (docs/configuration.md).\n";
 
 /* Splits a comma list into a NULL-terminated array; empty items are dropped. */
 static char **split_list(const char *s, size_t *n)
@@ -309,6 +312,11 @@ static int parse_flags(int argc, char **argv, struct zp_server_opts *o, struct s
     return 0;
 }
 
+static void persist_poke(void *arg)
+{
+    zp_persist_keeper_poke(arg);
+}
+
 static int status_json(void *arg, struct zp_buf *out)
 {
     return zp_solver_status_json(arg, out);
@@ -328,6 +336,25 @@ static struct zp_obs *start_obs(const struct serve_paths *sp, struct zp_solver *
     return zp_obs_start(&oo, err);
 }
 
+/*
+ * The controller (journal, Leases, sweeper), then the persist: keeper,
+ * which SIGUSR1 pokes: it starts after the journal is wired in, and a kept
+ * record is never journaled, so never swept.
+ */
+static int start_loops(const struct zp_config *cfg, struct zp_solver *solver, const char *state_dir,
+                       struct zp_server_opts *o, struct zp_controller **ctl,
+                       struct zp_persist_keeper **keeper, struct zp_err *err)
+{
+    if (zp_controller_start(cfg, solver, o->kclient, state_dir, ctl, err) == -1 ||
+        zp_persist_keeper_start(cfg, solver, keeper, err) == -1)
+        return -1;
+    if (*keeper != NULL) {
+        o->on_usr1 = persist_poke;
+        o->usr1_arg = *keeper;
+    }
+    return 0;
+}
+
 int zp_cmd_serve(int argc, char **argv)
 {
     struct zp_server_opts o;
@@ -336,6 +363,7 @@ int zp_cmd_serve(int argc, char **argv)
     struct zp_kclient *kclient = NULL;
     struct zp_controller *ctl = NULL;
     struct zp_obs *obs = NULL;
+    struct zp_persist_keeper *keeper = NULL;
     struct zp_err err = {0};
     struct serve_paths sp = {0};
     const char *group;
@@ -388,17 +416,15 @@ int zp_cmd_serve(int argc, char **argv)
         zp_cmd_fail(&err);
         goto out;
     }
-    if (zp_controller_start(cfg, solver, kclient, sp.state_dir, &ctl, &err) == -1) {
-        zp_cmd_fail(&err);
-        goto out;
-    }
-    if (zp_server_run(&o, solver, &err) == -1) {
+    if (start_loops(cfg, solver, sp.state_dir, &o, &ctl, &keeper, &err) == -1 ||
+        zp_server_run(&o, solver, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
     rc = ZP_EXIT_OK;
 out:
     /* The sweeper first (it calls providers), the Leases last (workers hold zone Leases). */
+    zp_persist_keeper_stop(keeper); /* it runs challenges through the solver */
     zp_controller_stop(ctl);
     zp_obs_stop(obs); /* it reads the solver's status */
     zp_solver_free(solver);

@@ -251,7 +251,7 @@ struct server {
     struct zp_api *api;
     struct evhttp_bound_socket *bound[MAX_LISTENERS];
     size_t n_bound;
-    struct event *sig_term, *sig_int, *sig_hup, *reload_timer, *drain_timer, *trim_timer;
+    struct event *sig_term, *sig_int, *sig_hup, *sig_usr1, *reload_timer, *drain_timer, *trim_timer;
     int stopping;
     uint64_t drain_deadline;
     struct zp_conns *conns;     /* the cap, the deadlines, the header check */
@@ -403,6 +403,16 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     reload(srv, 1);
     if (srv->authsrc != NULL)
         zp_authsrc_refresh(srv->authsrc);
+}
+
+static void on_usr1(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+
+    (void)fd;
+    (void)what;
+    zp_log(ZP_LOG_INFO, "SIGUSR1: checking the persist: records now", ZP_END);
+    srv->opts->on_usr1(srv->opts->usr1_arg);
 }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -619,6 +629,8 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     srv->sig_term = add_signal(srv, SIGTERM, on_stop);
     srv->sig_int = add_signal(srv, SIGINT, on_stop);
     srv->sig_hup = add_signal(srv, SIGHUP, on_hup);
+    if (o->on_usr1 != NULL)
+        srv->sig_usr1 = add_signal(srv, SIGUSR1, on_usr1);
     srv->reload_timer = event_new(srv->base, -1, EV_PERSIST, on_reload_timer, srv);
     if (srv->reload_timer == NULL || event_add(srv->reload_timer, &every) == -1)
         abort(); /* allocation only */
@@ -649,6 +661,7 @@ int zp_server_run(const struct zp_server_opts *opts, struct zp_solver *solver, s
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     if (event_base_dispatch(srv.base) == -1) {
         zp_err_set(err, ZP_EINTERNAL, "the event loop failed");
@@ -686,6 +699,8 @@ out:
         event_free(srv.sig_int);
     if (srv.sig_hup != NULL)
         event_free(srv.sig_hup);
+    if (srv.sig_usr1 != NULL)
+        event_free(srv.sig_usr1);
     if (srv.base != NULL)
         event_base_free(srv.base);
     /* After the base: its last finalizers free the connections, which count in it. */

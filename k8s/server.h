@@ -64,6 +64,9 @@ struct zp_server_opts {
     uint64_t handshake_timeout_ms;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
+    /* SIGUSR1 calls it on the loop's thread (serve: check the persist: records now); NULL: none. */
+    void (*on_usr1)(void *arg);
+    void *usr1_arg;
 };
 
 /*

@@ -32,6 +32,7 @@ struct zp_challenge {
     int allow_ambient;
     char provider[64]; /* config.provider: an instance name, "" to route by dnsZones */
     int from_api;      /* sent through the API: resource_namespace is checked (access.h) */
+    int persistent;    /* a DNS-PERSIST-01 record (persist.h): it stays, so never journaled */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/dname.h"
 #include "base/buf.h"
@@ -17,19 +18,25 @@
 #include "providers/settings.h"
 #include "solver/config.h"
 #include "solver/dnsq.h"
+#include "solver/persist.h"
 #include "solver/watch.h"
 
 #define MAX_INSTANCES 256
+#define MAX_PERSIST 256
 
-static const char *const top_keys[] = {
-    "groupName",  "solverName", "clusterResourceNamespace", "propagation", "providers",   "workers",
-    "caaIssuers", "dnssec",     "publicSuffixList",         "cleanup",     "followCNAME", NULL};
+static const char *const top_keys[] = {"groupName",       "solverName",  "clusterResourceNamespace",
+                                       "propagation",     "providers",   "workers",
+                                       "caaIssuers",      "dnssec",      "publicSuffixList",
+                                       "cleanup",         "followCNAME", "persist",
+                                       "persistInterval", NULL};
 static const char *const prop_keys[] = {"mode",        "timeout",         "resolvers",
                                         "nameservers", "verifyResolvers", NULL};
 static const char *const dnssec_keys[] = {"validate", "trustAnchorFile", NULL};
 static const char *const cleanup_keys[] = {"orphanAfter", "sweepInterval", NULL};
 static const char *const worker_keys[] = {
     "watch", "provider", "maxWatches", "maxQueriesPerWatch", "maxQueued", NULL};
+static const char *const persist_keys[] = {"name",         "issuer",   "accountURI", "wildcard",
+                                           "persistUntil", "provider", "zone",       NULL};
 static const char *const generic_keys[] = {
     "name", "type", "dnsZones", "ttl", "propagation", "namespaces", "firstLabels", "concurrency"};
 #define N_GENERIC (sizeof(generic_keys) / sizeof(generic_keys[0]))
@@ -321,6 +328,101 @@ static int parse_checks(const struct zp_ynode *root, struct zp_config *cfg, stru
     return 0;
 }
 
+/* err's sentence (a validator's) again, with file:line and path before it. */
+static int refail(const struct zp_ynode *node, const char *path, struct zp_err *err)
+{
+    char msg[sizeof(err->msg)];
+
+    zp_strlcpy(msg, err->msg, sizeof(msg));
+    zp_err_clear(err);
+    return zp_y_fail(node, path, err, "%s", msg);
+}
+
+/* A persist: entry's strings (issuer canonical), checked as `zoneproof persist` checks its flags.
+ */
+static int persist_strings(const struct zp_ynode *map, const char *path, struct zp_persist_rec *r,
+                           struct zp_err *err)
+{
+    const char *name = NULL, *issuer = NULL, *account = NULL, *until = NULL, *prov = NULL,
+               *zone = NULL;
+    char canon[ZP_DNAME_MAX];
+    const char *bad = NULL;
+
+    if (zp_y_check_keys(map, path, persist_keys, err) == -1 ||
+        zp_y_str(map, path, "name", 1, &name, err) == -1 ||
+        zp_y_str(map, path, "issuer", 1, &issuer, err) == -1 ||
+        zp_y_str(map, path, "accountURI", 1, &account, err) == -1 ||
+        zp_y_bool(map, path, "wildcard", 0, &r->wildcard, err) == -1 ||
+        zp_y_str(map, path, "persistUntil", 0, &until, err) == -1 ||
+        zp_y_str(map, path, "provider", 0, &prov, err) == -1 ||
+        zp_y_str(map, path, "zone", 0, &zone, err) == -1)
+        return -1;
+    r->name = zp_xstrdup(name);
+    r->account = zp_xstrdup(account);
+    if (zp_persist_issuer(issuer, "issuer", canon, sizeof(canon), err) == -1)
+        bad = "issuer";
+    else if (zp_persist_account(account, "accountURI", err) == -1)
+        bad = "accountURI";
+    else if (until != NULL && zp_persist_until(until, "persistUntil", &r->until, err) == -1)
+        bad = "persistUntil";
+    if (bad != NULL)
+        return refail(zp_y_get(map, bad), path, err);
+    r->issuer = zp_xstrdup(canon);
+    r->provider = prov ? zp_xstrdup(prov) : NULL;
+    r->zone = zone ? zp_xstrdup(zone) : NULL;
+    return 0;
+}
+
+static int parse_persist_entry(const struct zp_config *cfg, const struct zp_ynode *map, size_t idx,
+                               struct zp_persist_rec *r, struct zp_err *err)
+{
+    char path[64], why[160];
+
+    snprintf(path, sizeof(path), "persist[%zu]", idx);
+    if (map->type != ZP_Y_MAP)
+        return zp_y_fail(map, path, err, "must be a mapping with name, issuer and accountURI");
+    if (persist_strings(map, path, r, err) == -1)
+        return -1;
+    if (zp_persist_rec_check(r, "name", err) == -1)
+        return refail(zp_y_get(map, "name"), path, err);
+    if (r->provider != NULL && zp_config_instance(cfg, r->provider) == NULL)
+        return zp_y_fail(zp_y_get(map, "provider"), path, err,
+                         "provider \"%s\" is not the name of one of the providers", r->provider);
+    if (r->zone != NULL && zp_dname_check(r->zone, 0, why, sizeof(why)) == -1)
+        return zp_y_fail(zp_y_get(map, "zone"), path, err, "zone \"%s\" %s", r->zone, why);
+    for (size_t i = 0; i < idx; i++)
+        if (strcasecmp(cfg->persist[i].name, r->name) == 0 &&
+            strcmp(cfg->persist[i].issuer, r->issuer) == 0 &&
+            strcmp(cfg->persist[i].account, r->account) == 0)
+            return zp_y_fail(map, path, err, "the same name, issuer and accountURI as persist[%zu]",
+                             i);
+    return 0;
+}
+
+/* persist: [{name, issuer, accountURI, ...}], persistInterval: the records serve keeps. */
+static int parse_persist(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
+{
+    const struct zp_ynode *list = zp_y_get(root, "persist");
+
+    if (zp_y_duration(root, "configuration", "persistInterval", 0, 10000ull, 86400000ull,
+                      &cfg->persist_interval_ms, err) == -1)
+        return -1;
+    if (list == NULL)
+        return 0;
+    if (list->type != ZP_Y_SEQ)
+        return zp_y_fail(list, "persist", err,
+                         "must be a list of records (name, issuer, accountURI, …)");
+    if (list->n > MAX_PERSIST)
+        return zp_y_fail(list, "persist", err, "more than %d records", MAX_PERSIST);
+    cfg->persist = zp_xcalloc(list->n + 1, sizeof(*cfg->persist));
+    for (size_t i = 0; i < list->n; i++) {
+        cfg->n_persist = i + 1;
+        if (parse_persist_entry(cfg, list->items[i], i, &cfg->persist[i], err) == -1)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct zp_err *err)
 {
     const char *group = NULL, *solver = NULL, *cns = NULL;
@@ -381,7 +483,7 @@ static int parse_root(const struct zp_ynode *root, struct zp_config *cfg, struct
         if (parse_instance(cfg, provs->items[i], i, &cfg->inst[i], err) == -1)
             return -1;
     }
-    return 0;
+    return parse_persist(root, cfg, err);
 }
 
 int zp_config_parse(const char *name, const char *text, size_t len, struct zp_config **out,
@@ -407,6 +509,7 @@ int zp_config_parse(const char *name, const char *text, size_t len, struct zp_co
     cfg->max_queued = ZP_QUEUED_DEFAULT;
     cfg->orphan_after_ms = ZP_ORPHAN_AFTER_DEFAULT_MS;
     cfg->sweep_interval_ms = ZP_SWEEP_INTERVAL_DEFAULT_MS;
+    cfg->persist_interval_ms = ZP_PERSIST_INTERVAL_DEFAULT_MS;
     if (parse_root(doc.root, cfg, err) == -1)
         goto out;
     *out = cfg;
@@ -453,6 +556,15 @@ void zp_config_free(struct zp_config *cfg)
         free(in->name);
     }
     free(cfg->inst);
+    for (size_t i = 0; i < cfg->n_persist; i++) {
+        struct zp_persist_rec *r = &cfg->persist[i];
+        free(r->name);
+        free(r->issuer);
+        free(r->account);
+        free(r->provider);
+        free(r->zone);
+    }
+    free(cfg->persist);
     prop_free(&cfg->prop);
     zp_strlist_free(cfg->caa_issuers);
     free(cfg->trust_anchor_file);

@@ -19,8 +19,9 @@ struct zp_provider_ops;
 #define ZP_PROP_TIMEOUT_DEFAULT_MS 25000u
 #define ZP_PROP_TIMEOUT_MAX_MS 50000u /* kube-apiserver cuts requests at 60 s */
 #define ZP_TTL_DEFAULT 60u
-#define ZP_ORPHAN_AFTER_DEFAULT_MS (24ull * 3600 * 1000) /* cleanup.orphanAfter */
-#define ZP_SWEEP_INTERVAL_DEFAULT_MS (10ull * 60 * 1000) /* cleanup.sweepInterval */
+#define ZP_ORPHAN_AFTER_DEFAULT_MS (24ull * 3600 * 1000)   /* cleanup.orphanAfter */
+#define ZP_SWEEP_INTERVAL_DEFAULT_MS (10ull * 60 * 1000)   /* cleanup.sweepInterval */
+#define ZP_PERSIST_INTERVAL_DEFAULT_MS (10ull * 60 * 1000) /* persistInterval */
 
 enum zp_prop_mode { ZP_PROP_WAIT, ZP_PROP_SKIP };
 
@@ -53,6 +54,20 @@ struct zp_instance {
 };
 
 /*
+ * A DNS-PERSIST-01 record (solver/persist.h): a persist: entry of the
+ * configuration, or what `zoneproof persist` was given for one NAME.
+ */
+struct zp_persist_rec {
+    char *name;      /* example.com, or *.example.com for the wildcard policy */
+    char *issuer;    /* the CA's issuer domain, lower case, no trailing dot */
+    char *account;   /* accountURI */
+    int wildcard;    /* policy=wildcard */
+    long long until; /* persistUntil (unix); 0: none */
+    char *provider;  /* an instance name; NULL: routed by dnsZones */
+    char *zone;      /* NULL: the zone DNS says holds the name */
+};
+
+/*
  * workers.maxQueued by default: challenges waiting for a provider instance's
  * workers. Past it a new one is answered "busy; retry" at once. 16,384
  * takes a burst of 10,000 certificates at once; a queued challenge costs
@@ -79,6 +94,9 @@ struct zp_config {
     uint64_t orphan_after_ms;   /* cleanup.orphanAfter: when no Challenge can be asked about */
     uint64_t sweep_interval_ms; /* cleanup.sweepInterval: between two passes of serve's sweeper */
     int follow_cname;           /* followCNAME: the CLI follows a CNAME at the name it writes */
+    struct zp_persist_rec *persist; /* persist:, kept in place by serve (solver/persist.h) */
+    size_t n_persist;
+    uint64_t persist_interval_ms; /* persistInterval: between two checks of persist: */
     int cli; /* not a setting: the requests come from the command line or a client's hook, so
                 sentences name --provider and --zone, not the Issuer's config (cmd/) */
     struct zp_instance *inst;

@@ -529,3 +529,22 @@ void zp_precheck_doubled(const char *addr, const char *fqdn, const char *zone, c
                  doubled, addr);
     ldns_pkt_free(p);
 }
+
+void zp_precheck_discover_zone(struct zp_precheck *pc, const struct zp_instance *inst,
+                               const char *entry, struct zp_challenge *ch)
+{
+    struct zp_dnsq_resolvers r;
+    struct zp_zone_info zi;
+    struct zp_err err = {0};
+    char asked[64];
+
+    if (ch->zone[0] != '\0')
+        return;
+    zp_precheck_resolvers(pc, inst, &r);
+    if (zp_precheck_zone_of(inst, &r, ch->fqdn, zp_now_ms() + inst->prop.timeout_ms, &zi, asked,
+                            sizeof(asked), &err) == -1 ||
+        zi.cname[0] != '\0' || zi.zone[0] == '\0')
+        return;
+    if (entry == NULL || zp_dname_in_zone(zi.zone, entry))
+        zp_strlcpy(ch->zone, zi.zone, sizeof(ch->zone));
+}

@@ -59,6 +59,17 @@ int zp_precheck_zone_of(const struct zp_instance *inst, const struct zp_dnsq_res
                         const char *fqdn, uint64_t deadline, struct zp_zone_info *zi, char *asked,
                         size_t askedsz, struct zp_err *err);
 
+/*
+ * Without a zone (ch->zone ""): the zone DNS says holds ch->fqdn (zone
+ * discovery, as cert-manager does it) becomes ch->zone, when it lies inside
+ * entry, the dnsZones entry inst was routed by (NULL: any zone). When DNS
+ * cannot tell, or the name is an alias, ch->zone stays "": the caller keeps
+ * the entry, and Present's checks explain. The CLI's commands and the
+ * persist records (solver/persist.c) use it.
+ */
+void zp_precheck_discover_zone(struct zp_precheck *pc, const struct zp_instance *inst,
+                               const char *entry, struct zp_challenge *ch);
+
 /* CNAMEs zp_precheck_follow follows at most: the CA's own resolvers give up soon after. */
 #define ZP_CNAME_CHAIN_MAX 8
 

@@ -304,7 +304,7 @@ static int journal_begin(const struct job *j, struct zp_err *err)
 {
     struct zp_jentry e;
 
-    if (j->s->journal == NULL)
+    if (j->s->journal == NULL || j->ch.persistent)
         return 0;
     journal_entry(j, &e);
     if (j->s->journal->ops->put(j->s->journal->ctx, &e, j->deadline_ms, err) == -1) {
@@ -327,7 +327,7 @@ static void journal_done(const struct job *j, int removed)
     struct zp_err err = {0};
     int rc;
 
-    if (jn == NULL)
+    if (jn == NULL || j->ch.persistent)
         return;
     journal_entry(j, &e);
     e.state = ZP_J_WRITTEN;

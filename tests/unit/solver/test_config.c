@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "providers/provider.h"
 #include "solver/config.h"
+#include "solver/persist.h"
 #include "solver/watch.h"
 
 static char secret_path[64];
@@ -358,6 +359,102 @@ static void missing_file(void **state)
     assert_non_null(strstr(err.msg, "configuration file: cannot open /nonexistent/zoneproof.yaml"));
 }
 
+/* The rfc2136 instance "lab" for example.test, then the YAML of a persist: list. */
+#define PERSIST_PROVIDERS                                                                          \
+    "providers:\n- name: lab\n  type: rfc2136\n  dnsZones: [example.test]\n"                       \
+    "  nameserver: 127.0.0.1\n  tsigKeyName: k\n  tsigSecretFile: %s\n"
+
+static void persist_list(void **state)
+{
+    static const char yaml[] = PERSIST_PROVIDERS
+        "persistInterval: 2m\n"
+        "persist:\n"
+        "- name: www.example.test\n  issuer: LetsEncrypt.org.\n"
+        "  accountURI: https://acme-v02.api.letsencrypt.org/acme/acct/42\n"
+        "- name: \"*.app.example.test\"\n  issuer: pki.goog\n"
+        "  accountURI: https://dv.acme-v02.api.pki.goog/account/x7\n"
+        "  persistUntil: 2099-01-01T00:00:00Z\n  provider: lab\n  zone: example.test\n"
+        "- name: api.example.test\n  issuer: pki.goog\n"
+        "  accountURI: https://dv.acme-v02.api.pki.goog/account/x7\n  wildcard: true\n";
+    struct zp_config *cfg = NULL;
+    struct zp_err err;
+    char v[1024];
+
+    if (parse(yaml, &cfg, &err) == -1)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg->persist_interval_ms, 120000);
+    assert_int_equal(cfg->n_persist, 3);
+    assert_string_equal(cfg->persist[0].issuer, "letsencrypt.org");
+    assert_null(cfg->persist[0].provider);
+    assert_null(cfg->persist[0].zone);
+    assert_int_equal(cfg->persist[0].until, 0);
+    zp_persist_value(&cfg->persist[0], v, sizeof(v));
+    assert_string_equal(v, "letsencrypt.org; accounturi=https://acme-v02.api.letsencrypt.org/"
+                           "acme/acct/42");
+    assert_int_equal(cfg->persist[1].until, 4070908800LL);
+    assert_string_equal(cfg->persist[1].provider, "lab");
+    assert_string_equal(cfg->persist[1].zone, "example.test");
+    zp_persist_value(&cfg->persist[1], v, sizeof(v));
+    assert_string_equal(v, "pki.goog; accounturi=https://dv.acme-v02.api.pki.goog/account/x7; "
+                           "policy=wildcard; persistUntil=4070908800");
+    assert_int_equal(cfg->persist[2].wildcard, 1);
+    zp_config_free(cfg);
+
+    /* Without persist: nothing to keep, and the interval's default. */
+    assert_int_equal(parse(PERSIST_PROVIDERS, &cfg, &err), 0);
+    assert_int_equal(cfg->n_persist, 0);
+    assert_int_equal(cfg->persist_interval_ms, ZP_PERSIST_INTERVAL_DEFAULT_MS);
+    zp_config_free(cfg);
+}
+
+static void persist_mistakes(void **state)
+{
+    static const struct refusal cases[] = {
+        {PERSIST_PROVIDERS "persist: {name: a}\n",
+         "config.yaml:8: persist: must be a list of records"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n",
+         "config.yaml:9: persist[0]: accountURI is required"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: http://acme.ca.example/acct/1\n",
+         "config.yaml:11: persist[0]: accountURI \"http://acme.ca.example/acct/1\" is not an "
+         "https URL with a host"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/a;b\n",
+         "persist[0]: accountURI has a space, ';', a quote"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: localhost\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n",
+         "config.yaml:10: persist[0]: issuer \"localhost\" is not a CA's issuer domain name"},
+        {PERSIST_PROVIDERS
+         "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+         "  accountURI: https://acme.ca.example/acct/1\n  persistUntil: 2001-01-01T00:00:00Z\n",
+         "config.yaml:12: persist[0]: persistUntil \"2001-01-01T00:00:00Z\" is not in the future"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n  persistUntil: soon\n",
+         "persist[0]: persistUntil \"soon\" is neither a unix time nor an RFC 3339 date"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.*.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n",
+         "config.yaml:9: persist[0]: name \"a.*.example.test\" has a '*' that is not the whole"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n  provider: cf\n",
+         "config.yaml:12: persist[0]: provider \"cf\" is not the name of one of the providers"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n  wildcard: maybe\n",
+         "persist[0]: wildcard must be true or false"},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n  acount: x\n",
+         "config.yaml:12: persist[0]: unknown setting \"acount\""},
+        {PERSIST_PROVIDERS "persist:\n- name: a.example.test\n  issuer: ca.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n"
+                           "- name: A.example.test\n  issuer: CA.example\n"
+                           "  accountURI: https://acme.ca.example/acct/1\n",
+         "config.yaml:12: persist[1]: the same name, issuer and accountURI as persist[0]"},
+        {PERSIST_PROVIDERS "persistInterval: 1s\n",
+         "config.yaml:8: configuration: persistInterval must be between 10s and 24h"},
+    };
+
+    refusals(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +466,8 @@ int main(void)
         cmocka_unit_test(addresses_accepted),
         cmocka_unit_test(fifo_refused),
         cmocka_unit_test(watcher_caps),
+        cmocka_unit_test(persist_list),
+        cmocka_unit_test(persist_mistakes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,7 +21,6 @@
 #include "solver/precheck.h"
 #include "solver/router.h"
 #include "solver/solver.h"
-#include "solver/zone.h"
 
 /* An issuer domain name: at least two labels, letters, digits and hyphens. */
 int zp_persist_issuer(const char *arg, const char *what, char *canon, size_t n, struct zp_err *err)

@@ -424,7 +424,12 @@ static int run_write(struct job *j, struct zp_err *err)
     rec.ttl = in->ttl;
     memset(&call, 0, sizeof(call));
     call.deadline_ms = j->deadline_ms;
-    call.allow_ambient = j->ch.allow_ambient;
+    /*
+     * cert-manager allows ambient credentials per Issuer so that namespaces
+     * cannot borrow the pod's identity; a command-line run is the operator's
+     * own, on its own machine, so its identity is theirs (doctor does the same).
+     */
+    call.allow_ambient = j->ch.allow_ambient || j->s->cfg->cli;
     call.resource_namespace = j->ch.resource_namespace;
     call.instance = in->name;
     call.cli = j->s->cfg->cli;

@@ -178,6 +178,17 @@ class Route53Ambient(AmbientBase):
                           % (("secretAccessKeyFile or secretAccessKeySecretRef",) * 2))
         self.assertEqual(len(self.r53.sts_calls), before)
 
+    def test_cli_uses_the_machines_identity(self):
+        """A command-line run is the operator's own: no Issuer has to allow the identity."""
+        config = os.path.join(self.tmp, "serve.yaml")
+        fqdn, key = "_acme-challenge.cli.example.test.", zptest.acme_key("amb-r53-cli")
+        for action in ("present", "cleanup"):
+            r = zptest.run_zp([action, "--config", config, "--fqdn", fqdn, "--key", key,
+                               "--zone", R53_ZONE])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("Issuer", r.stderr)
+            self.assertEqual(self.r53.txt_values(fqdn), [key] if action == "present" else [])
+
     def test_zz_no_credentials_in_output(self):
         out = self.srv.output()
         self.assertNotIn(fake_route53.WEB_IDENTITY_TOKEN, out)

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     report(w, "start");
     for (i = 0; i < n; i++) {
         char fqdn[64], value[32];
-        struct zp_watch_spec s = {fqdn, "test.", value, nsv, 1, NULL, 0};
+        struct zp_watch_spec s = {fqdn, "test.", value, nsv, 1, NULL, 0, 0};
         snprintf(fqdn, sizeof(fqdn), "_acme-challenge.r%u.test.", i);
         snprintf(value, sizeof(value), "v-r%u", i);
         zp_err_clear(&err);

@@ -385,6 +385,7 @@ int zp_cmd_check(int argc, char **argv)
         goto out;
     }
     zp_solver_watch_spec(inst, &ch, zone, &spec);
+    spec.cli = cfg->cli;
     rep = zp_xcalloc(1, sizeof(*rep));
     if (zp_watch_check_once(&spec, (unsigned)timeout, rep, &err) == -1) {
         zp_cmd_fail(&err);

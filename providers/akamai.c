@@ -214,6 +214,12 @@ static int ak_sign(void *arg, struct zp_http_req *r, struct zp_err *err)
 
 /* ---- failures ----------------------------------------------------------------------------- */
 
+/* What comes of a refusal worth another try: cert-manager's retry, or the user's. */
+static const char *ak_again(const struct zp_prov_call *call)
+{
+    return call->cli ? "run it again later" : "cert-manager tries again";
+}
+
 /*
  * Akamai's refusals. A 401's detail says which part of the EdgeGrid
  * signature failed: ak_fail passes the word it names as the code.
@@ -226,7 +232,7 @@ static const struct zp_prov_refusal ak_refusals[] = {
      "Akamai rejected the EdgeGrid credentials ({detail}): the access token in {access} is wrong "
      "or does not belong to clientToken; put the API client's access_token there"},
     {401, 401, "nonce", ZP_ETRANSIENT,
-     "Akamai refused a request as a repeat ({detail}); cert-manager tries again"},
+     "Akamai refused a request as a repeat ({detail}); {again|cert-manager tries again}"},
     {401, 401, "timestamp", ZP_EAUTH,
      "Akamai rejected the EdgeGrid signature ({detail}): this machine's clock is off; synchronise "
      "it (NTP)"},
@@ -295,6 +301,7 @@ static int ak_fail(const struct ak_op *op, const char *what, const struct zp_htt
         "title",      title[0] ? title : zp_http_reason(r->status),
         "problem",    problem,
         "reason",     zp_http_reason(r->status),
+        "again",      ak_again(op->rs.call),
         NULL};
     return zp_prov_refuse(ak_refusals, r->status, r->status == 401 ? ak_auth_word(detail) : NULL,
                           vars, err);
@@ -471,8 +478,9 @@ static int ak_raced(struct zp_rs_op *rs, struct zp_err *err)
 {
     return zp_err_set(err, ZP_ETRANSIENT,
                       "Akamai refused %s at %s twice: the record set changed meanwhile (409 "
-                      "Conflict); cert-manager tries again",
-                      rs->del ? "removing the TXT value" : "adding the TXT value", rs->rec->fqdn);
+                      "Conflict); %s",
+                      rs->del ? "removing the TXT value" : "adding the TXT value", rs->rec->fqdn,
+                      ak_again(rs->call));
 }
 
 static void ak_end(struct zp_rs_op *rs)

@@ -543,7 +543,7 @@ static int ad_begin(struct zp_rs_op *rs, struct zp_err *err)
     if (zp_dname_relative(rs->rec->fqdn, zone, op->rel, sizeof(op->rel)) == -1)
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rs->rec->fqdn, zone,
                           cfg->zone ? "set zoneName to the zone that holds it, or remove zoneName"
-                                    : "the zone cert-manager found does not hold the name");
+                                    : zp_prov_zone_unheld(rs->call));
     zp_strlcpy(rs->zone, zone, sizeof(rs->zone));
     if (strlen(rs->zone) > 1 && rs->zone[strlen(rs->zone) - 1] == '.')
         rs->zone[strlen(rs->zone) - 1] = '\0';

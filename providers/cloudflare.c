@@ -319,8 +319,8 @@ static int cf_fail(const struct cf_cfg *cfg, const struct zp_prov_call *call, en
         zp_err_set(err, ZP_EINVAL,
                    "Cloudflare: a CNAME record sits at %s (error %d) and no TXT record may sit "
                    "beside it; remove the CNAME, or list the zone it points to in dnsZones "
-                   "(cert-manager follows it)",
-                   t->fqdn, code);
+                   "(%s follows it)",
+                   t->fqdn, code, call->cli ? "--follow-cname" : "cert-manager");
         break;
     case ZP_CF_SERVER:
         zp_pr_fail_status(&cf_api, doing, resp, err);

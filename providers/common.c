@@ -491,6 +491,13 @@ void zp_prov_log_reply(enum zp_loglevel level, const char *msg, const struct zp_
     }
 }
 
+const char *zp_prov_zone_unheld(const struct zp_prov_call *call)
+{
+    return call != NULL && call->cli
+               ? "the zone taken from --zone, zone discovery or dnsZones does not hold the name"
+               : "the zone cert-manager found does not hold the name";
+}
+
 const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          const struct zp_cred *const *creds, const char *const *vals, char *out,
                          size_t outsz)

@@ -179,6 +179,13 @@ const char *zp_prov_text(const char *text, const struct zp_prov_call *call,
                          size_t outsz);
 
 /*
+ * Why a record's zone is wrong when no setting of the provider chose it: the
+ * zone came from cert-manager, or on the command line (call->cli) from
+ * --zone, zone discovery or dnsZones.
+ */
+const char *zp_prov_zone_unheld(const struct zp_prov_call *call);
+
+/*
  * How one provider instance's JSON API is reached, for zp_prov_json_send:
  * the one way the HTTP-API providers send a request.
  */

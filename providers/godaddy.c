@@ -364,7 +364,7 @@ static int gd_begin(struct zp_rs_op *rs, struct zp_err *err)
     if (!zp_dname_in_zone(rs->rec->fqdn, zone))
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside domain %s; %s", rs->rec->fqdn, zone,
                           cfg->zone ? "set zone to the domain that holds it, or remove zone"
-                                    : "the zone cert-manager found does not hold the name");
+                                    : zp_prov_zone_unheld(rs->call));
     if (n == 0 || n >= sizeof(rs->zone) ||
         zp_dname_relative(rs->rec->fqdn, zone, name, sizeof(name)) == -1)
         return zp_err_set(err, ZP_EINVAL, "cannot name %s relative to domain %s", rs->rec->fqdn,

@@ -350,7 +350,7 @@ static int hz_zone(struct hz_op *op, struct zp_err *err)
         zp_err_set(err, ZP_ECONFIG, "%s is not inside Hetzner zone %s; %s", op->rs.rec->fqdn,
                    op->rs.zone,
                    cfg->zone ? "set zone to the zone that holds it, or remove zone"
-                             : "the zone cert-manager found does not hold the name");
+                             : zp_prov_zone_unheld(op->rs.call));
         goto out;
     }
     zp_buf_reset(&path);

@@ -276,7 +276,7 @@ static const struct zp_prov_refusal hr_refusals[] = {
      "the httpreq service at {ep} refused to {verb} the TXT value at {fqdn} ({why})"},
     {500, LONG_MAX, NULL, ZP_ETRANSIENT,
      "the httpreq service at {ep} failed to {verb} the TXT value at {fqdn} ({st}): it is failing "
-     "or unavailable; its log says why, and cert-manager retries"},
+     "or unavailable; its log says why, and {retry|cert-manager retries}"},
     /* Anything else (1xx, a 2xx is success): worth another try, as it always was. */
     {0, 0, NULL, ZP_ETRANSIENT,
      "the httpreq service at {ep} answered {st} to POST {url}; success is any 2xx"},
@@ -312,6 +312,7 @@ static int hr_fail(const struct hr_op *op, const struct zp_http_resp *r, struct 
                                 "said",    said,
                                 "why",     msg[0] ? said : st,
                                 "hint",    hint,
+                                "retry",   op->call->cli ? "a later run may succeed" : NULL,
                                 NULL};
     return zp_prov_refuse(hr_refusals, r->status, cfg->username ? NULL : "anonymous", vars, err);
 }

@@ -162,7 +162,7 @@ static const struct zp_prov_refusal li_refusals[] = {
      "Domains Read/Write{readonly}"},
     {400, 400, "CNAME", ZP_EINVAL,
      "Linode: a CNAME record sits at {fqdn} and no TXT record may sit beside it; remove the "
-     "CNAME, or list the zone it points to in dnsZones (cert-manager follows it)"},
+     "CNAME, or list the zone it points to in dnsZones ({follower|cert-manager} follows it)"},
     {400, 499, NULL, ZP_EINVAL,
      "Linode refused to {doing} (HTTP {status}{field}); its reasons are in the log"},
     {0},
@@ -200,6 +200,7 @@ static int li_fail(const void *p, const struct zp_prov_call *call, enum zp_pr_st
         "fqdn",     t->fqdn,
         "field",    named,
         "readonly", writes ? " (Read Only is not enough to change records)" : "",
+        "follower", call->cli ? "--follow-cname" : NULL,
         NULL};
     return zp_prov_refuse(li_refusals, resp->status, cname, vars, err);
 }

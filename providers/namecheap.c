@@ -187,6 +187,12 @@ static struct nc_lock *nc_lock_of(struct nc_cfg *cfg, const char *domain)
     return l;
 }
 
+/* What comes of a failure worth another try: cert-manager's retry, or the user's. */
+static const char *nc_retry(const struct nc_op *op)
+{
+    return op->call->cli ? "run it again later" : "cert-manager retries";
+}
+
 /* Waits for the domain's lock until the call's deadline. */
 static int nc_lock(struct nc_op *op, pthread_mutex_t *mu, struct zp_err *err)
 {
@@ -207,8 +213,8 @@ static int nc_lock(struct nc_op *op, pthread_mutex_t *mu, struct zp_err *err)
     if (e == ETIMEDOUT)
         return zp_err_set(err, ZP_ETIMEOUT,
                           "another change to domain %s was still in progress when the deadline "
-                          "ran out; cert-manager retries",
-                          op->domain);
+                          "ran out; %s",
+                          op->domain, nc_retry(op));
     return zp_err_set(err, ZP_EINTERNAL, "cannot lock domain %s: %s", op->domain, strerror(e));
 }
 
@@ -329,11 +335,11 @@ static int nc_call(struct nc_op *op, const char *command, const char *extra,
         const char *const sent[] = {zp_buf_str(&op->key), NULL};
         const char *const f[] = {"command", command, NULL};
         zp_prov_log_reply(ZP_LOG_WARN, "namecheap: HTTP error", op->call, f, resp, NULL, sent);
-        zp_err_set(err, ZP_ETRANSIENT, "Namecheap (%s) answered HTTP %ld to %s for domain %s%s",
+        zp_err_set(err, ZP_ETRANSIENT, "Namecheap (%s) answered HTTP %ld to %s for domain %s%s%s",
                    cfg->host, resp->status, command, op->domain,
-                   resp->status >= 500 ? ": a server error on Namecheap's side; cert-manager "
-                                         "retries"
-                                       : "; check endpoint");
+                   resp->status >= 500 ? ": a server error on Namecheap's side; "
+                                       : "; check endpoint",
+                   resp->status >= 500 ? nc_retry(op) : "");
         err->upstream = (int)resp->status;
         goto out;
     }
@@ -601,7 +607,7 @@ static int nc_begin(struct nc_op *op, struct zp_err *err)
     if (!zp_dname_in_zone(op->rec->fqdn, canon))
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside domain %s; %s", op->rec->fqdn, canon,
                           cfg->domain ? "set domain to the Namecheap domain that holds it"
-                                      : "the zone cert-manager found does not hold the name");
+                                      : zp_prov_zone_unheld(op->call));
     if (zp_dname_labels(canon) < 2)
         return zp_err_set(err, ZP_ECONFIG,
                           "zone %s is not a domain Namecheap can hold; set domain to the domain "

@@ -160,8 +160,8 @@ static const struct zp_prov_refusal ovh_refusals[] = {
      "(GET /auth/time); check that endpoint points at one OVH API and not at a proxy that delays "
      "requests"},
     {500, LONG_MAX, NULL, ZP_ETRANSIENT,
-     "OVH ({host}) answered {status} to {call}: a server error on OVH's side; cert-manager "
-     "retries the challenge"},
+     "OVH ({host}) answered {status} to {call}: a server error on OVH's side; "
+     "{retry|cert-manager retries the challenge}"},
     {404, 404, NULL, ZP_ENOTFOUND,
      "OVH ({host}) has no DNS zone {zone} in the account of this consumer key (application key "
      "{key}); check that OVH hosts the zone in that account, or set zone"},
@@ -213,8 +213,11 @@ static int ovh_explain(const struct ovh_op *op, const char *call, const struct z
     zp_prov_text(ovh_jstr(j, "message"), op->call, NULL, sent, shown, sizeof(shown));
     snprintf(tail, sizeof(tail), "%s%s", shown[0] ? ": " : "", shown);
 
-    const char *const vars[] = {"host", op->cfg->host,    "call",  call, "zone", op->zone,
-                                "key",  op->cfg->app_key, "shown", tail, NULL};
+    const char *const vars[] = {
+        "host",  op->cfg->host, "call",  call,
+        "zone",  op->zone,      "key",   op->cfg->app_key,
+        "shown", tail,          "retry", op->call->cli ? "run it again later" : NULL,
+        NULL};
     const char *code = ovh_code(ovh_jstr(j, "errorCode"), ovh_jstr(j, "message"));
 
     zp_prov_refuse(ovh_refusals, resp->status, code, vars, err);
@@ -489,7 +492,7 @@ static int ovh_begin(struct ovh_op *op, struct zp_err *err)
     if (!zp_dname_in_zone(op->rec->fqdn, canon))
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", op->rec->fqdn, canon,
                           cfg->zone ? "set zone to the OVH zone that holds it, or remove zone"
-                                    : "the zone cert-manager found does not hold the name");
+                                    : zp_prov_zone_unheld(op->call));
     if (zp_dname_relative(op->rec->fqdn, canon, op->sub, sizeof(op->sub)) == -1)
         return zp_err_set(err, ZP_EINVAL, "cannot name %s relative to zone %s", op->rec->fqdn,
                           canon);

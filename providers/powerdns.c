@@ -546,7 +546,7 @@ static int pd_begin(struct zp_rs_op *rs, struct zp_err *err)
     if (!zp_dname_in_zone(rec->fqdn, op->zone)) {
         zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
                    cfg->zone ? "set zone to the zone that holds it, or remove zone"
-                             : "the zone cert-manager found does not hold the name");
+                             : zp_prov_zone_unheld(rs->call));
         goto out;
     }
     if (zp_http_escape(cfg->server_id, &sid) == -1) {

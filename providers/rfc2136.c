@@ -640,7 +640,7 @@ static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct zp_b
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
                           cfg->zone
                               ? "set zone to the apex of the zone that holds it, or remove zone"
-                              : "the zone cert-manager found does not hold the name");
+                              : zp_prov_zone_unheld(op->call));
     if (zp_ms_left(op->call->deadline_ms) == 0)
         return rfc_no_answer(op, err);
     if (rfc_encode(op, wire, err) == -1)

@@ -169,10 +169,11 @@ void zp_ns_glue(const ldns_rr_list *ad, struct zp_deleg *d)
 /*
  * The NS set the resolvers return: where to start. A resolver may hand out
  * the parent's delegation it cached instead of the zone's own set, so the
- * bits are set by auth_view() and parent_view(), not here.
+ * bits are set by auth_view() and parent_view(), not here. cli: the advice
+ * names --zone, not the zone cert-manager sends.
  */
 static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
-                      struct zp_deleg *d, struct zp_buf *why)
+                      int cli, struct zp_deleg *d, struct zp_buf *why)
 {
     ldns_pkt *p = NULL;
     size_t who = 0;
@@ -192,8 +193,8 @@ static int child_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
     if (d->n == 0) {
         zp_buf_printf(why,
                       "%s answers %s NS with no NS records: it is not the apex of a zone "
-                      "(check the zone cert-manager sends, or dnsZones)",
-                      res->t[who].addr, zone);
+                      "(check %s, or dnsZones)",
+                      res->t[who].addr, zone, cli ? "--zone" : "the zone cert-manager sends");
         d->missing = 1;
         goto out;
     }
@@ -206,7 +207,8 @@ out:
 
 /* The servers of the parent zone, addressed: what to ask for the referral. */
 static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
-                          struct zp_deleg *pd, char *parent, size_t psz, struct zp_buf *why)
+                          int cli, struct zp_deleg *pd, char *parent, size_t psz,
+                          struct zp_buf *why)
 {
     struct zp_zone_info zi;
     struct zp_err err = {0};
@@ -222,7 +224,7 @@ static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone,
     zp_strlcpy(parent, zi.zone, psz);
     memset(pd, 0, sizeof(*pd));
     pd->ttl = UINT32_MAX;
-    if (child_view(res, zi.zone, deadline, pd, why) == -1)
+    if (child_view(res, zi.zone, deadline, cli, pd, why) == -1)
         return -1;
     for (size_t i = 0; i < pd->n; i++)
         if (pd->t[i].salen == 0)
@@ -236,14 +238,14 @@ static int parent_servers(const struct zp_dnsq_resolvers *res, const char *zone,
  * authoritative for both zones) and their glue.
  */
 static void parent_view(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
-                        struct zp_deleg *d)
+                        int cli, struct zp_deleg *d)
 {
     struct zp_deleg *pd = zp_xcalloc(1, sizeof(*pd));
     struct zp_buf why;
     char sub[160];
 
     zp_buf_init(&why, 2048);
-    if (parent_servers(res, zone, deadline, pd, d->parent, sizeof(d->parent), &why) == -1)
+    if (parent_servers(res, zone, deadline, cli, pd, d->parent, sizeof(d->parent), &why) == -1)
         goto out;
     for (size_t i = 0; i < pd->n; i++) {
         ldns_pkt *p = NULL;
@@ -331,14 +333,15 @@ static void auth_view(const struct zp_dnsq_resolvers *res, const char *zone, uin
             d->where[i] |= ZP_DELEG_CHILD;
 }
 
-int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
-                 struct zp_deleg *d, struct zp_buf *why)
+/* zp_deleg_get; cli: the advice names --zone (child_view). */
+static int deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                     int cli, struct zp_deleg *d, struct zp_buf *why)
 {
     memset(d, 0, sizeof(*d));
     d->ttl = UINT32_MAX;
-    if (child_view(res, zone, deadline, d, why) == -1)
+    if (child_view(res, zone, deadline, cli, d, why) == -1)
         return -1;
-    parent_view(res, zone, deadline, d);
+    parent_view(res, zone, deadline, cli, d);
     deleg_sort(d);
     for (size_t i = 0; i < d->n; i++)
         if (d->t[i].salen == 0)
@@ -354,14 +357,20 @@ int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t
     return 0;
 }
 
-static int discover(const char *zone, const struct zp_dnsq_resolvers *res, uint64_t deadline,
-                    struct zp_ns_target *out, size_t *n, uint32_t *ttl, int *missing,
-                    struct zp_buf *why)
+int zp_deleg_get(const struct zp_dnsq_resolvers *res, const char *zone, uint64_t deadline,
+                 struct zp_deleg *d, struct zp_buf *why)
+{
+    return deleg_get(res, zone, deadline, 0, d, why);
+}
+
+static int discover(const char *zone, int cli, const struct zp_dnsq_resolvers *res,
+                    uint64_t deadline, struct zp_ns_target *out, size_t *n, uint32_t *ttl,
+                    int *missing, struct zp_buf *why)
 {
     struct zp_deleg *d = zp_xcalloc(1, sizeof(*d));
     int rc = -1;
 
-    if (zp_deleg_get(res, zone, deadline, d, why) == 0) {
+    if (deleg_get(res, zone, deadline, cli, d, why) == 0) {
         memcpy(out, d->t, d->n * sizeof(d->t[0]));
         for (size_t i = 0; i < d->n; i++)
             out[i].parent_only = d->where[i] == ZP_DELEG_PARENT;
@@ -469,7 +478,7 @@ static int discover_cached(struct zp_nscache *c, const struct zp_watch_spec *spe
             goto out;
     }
     if (zp_dnsq_resolvers(spec->resolvers, spec->n_resolvers, &res, &whyb) > 0 &&
-        discover(spec->zone, &res, deadline, out, n, &ttl, &missing, &whyb) == 0) {
+        discover(spec->zone, spec->cli, &res, deadline, out, n, &ttl, &missing, &whyb) == 0) {
         rc = ZP_NS_TARGETS_OK;
     } else if (missing) {
         /* The resolvers work: the zone is what is wrong, and only its fix helps. */

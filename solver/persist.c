@@ -193,6 +193,7 @@ int zp_persist_locate(const struct zp_config *cfg, struct zp_precheck *pc,
                               err) == -1)
         return -1;
     pn->ch.persistent = 1;
+    pn->cli = cfg->cli;
     pn->inst = zp_route(cfg, pn->ch.fqdn, pn->ch.provider, &entry, err);
     if (pn->inst == NULL)
         return -1;
@@ -286,6 +287,7 @@ static int persist_survey(const struct zp_persist_name *pn, uint64_t timeout_ms,
     struct zp_watch_spec spec;
 
     zp_solver_watch_spec(pn->inst, &pn->ch, pn->zone, &spec);
+    spec.cli = pn->cli;
     if (zp_watch_check_once(&spec, (unsigned)timeout_ms, rep, err) == -1)
         return -1;
     if (rep->n == 0)

@@ -65,6 +65,7 @@ struct zp_persist_name {
     struct zp_challenge ch;
     const struct zp_instance *inst;
     const char *zone; /* ch.zone, or the dnsZones entry */
+    int cli;          /* zp_config.cli: sentences name flags */
 };
 
 /* r into pn, for action act; pc asks DNS for the zone when r has none. -1 with a sentence. */

@@ -449,6 +449,7 @@ static int run_write(struct job *j, struct zp_err *err)
         return 0;
     }
     zp_solver_watch_spec(in, &j->ch, j->zone, &spec);
+    spec.cli = j->s->cfg->cli;
     zp_trail_step_start(j->s->trail, j->trec, ZP_TS_PROPAGATION);
     if (zp_watcher_wait(j->s->watcher, &spec, j->deadline_ms, on_watched, j, err) == -1) {
         zp_trail_step_end(j->s->trail, j->trec, ZP_TS_PROPAGATION, 0);
@@ -498,9 +499,10 @@ static void work(void *ctx, struct zp_qitem *it)
          * up. */
         zp_err_set(&job_res(j)->err, ZP_ETRANSIENT,
                    "provider instance %s (%s) was busy with earlier challenges until this one's "
-                   "time was up, so nothing was written; cert-manager retries it, and the "
-                   "instance's concurrency setting allows more calls at once",
-                   j->inst->name, j->inst->ops->type);
+                   "time was up, so nothing was written; %s, and the instance's concurrency "
+                   "setting allows more calls at once",
+                   j->inst->name, j->inst->ops->type,
+                   s->cfg->cli ? "run it again later" : "cert-manager retries it");
         zp_trail_step_end(s->trail, j->trec, ZP_TS_QUEUED, 0);
         finish(j);
     } else if (!run_job(j)) {
@@ -685,9 +687,10 @@ int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solv
         else
             zp_err_set(&r->err, ZP_ETRANSIENT,
                        "too many challenges are queued for provider instance %s (workers.maxQueued "
-                       "is %u); nothing was written, and cert-manager retries",
+                       "is %u); nothing was written, and %s",
                        j->inst ? j->inst->name : "(none)",
-                       s->cfg->max_queued ? s->cfg->max_queued : ZP_QUEUED_DEFAULT);
+                       s->cfg->max_queued ? s->cfg->max_queued : ZP_QUEUED_DEFAULT,
+                       s->cfg->cli ? "a later run may succeed" : "cert-manager retries");
         zp_trail_end(s->trail, j->trec, r);
         *err = r->err;
         free(r);

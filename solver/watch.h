@@ -105,6 +105,7 @@ struct zp_watch_spec {
     /* Recursive resolvers for NS discovery, "host:port"; n == 0: /etc/resolv.conf. */
     char *const *resolvers;
     size_t n_resolvers;
+    int cli; /* the command line or a hook asks (zp_config.cli): advice names --zone */
 };
 
 /* Called exactly once, on a watcher thread; rep is valid only during the call. */

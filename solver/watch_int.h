@@ -136,6 +136,7 @@ struct zp_watch_job {
     char **nameservers, **resolvers;
     size_t n_nameservers, n_resolvers;
     int one_round; /* zp_watch_check_once: answer after the first round */
+    int cli;       /* zp_watch_spec.cli */
     uint64_t started;
 
     /* Under w->mu. */

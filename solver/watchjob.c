@@ -63,6 +63,7 @@ struct zp_watch_job *zp_watch_job_new(const struct zp_watch_spec *spec, const ch
     j->resolvers = strv_dup(spec->resolvers, spec->n_resolvers);
     j->n_resolvers = spec->n_resolvers;
     j->one_round = one_round;
+    j->cli = spec->cli;
     j->started = zp_now_ms();
     j->backoff = BACKOFF_START_MS;
     j->ask.fqdn = j->fqdn;
@@ -144,8 +145,8 @@ static void answer(struct zp_watcher *w, struct zp_watch_job *j, int all)
 
 static void resolve(struct zp_watcher *w, struct zp_watch_job *j, uint64_t now, int *busy)
 {
-    struct zp_watch_spec spec = {j->fqdn,          j->zone,      j->value,      j->nameservers,
-                                 j->n_nameservers, j->resolvers, j->n_resolvers};
+    struct zp_watch_spec spec = {j->fqdn,          j->zone,      j->value,       j->nameservers,
+                                 j->n_nameservers, j->resolvers, j->n_resolvers, j->cli};
     /* Room for every nameserver discovery may find, only while it runs. */
     struct zp_ns_target *t = zp_xcalloc(ZP_WATCH_MAX_NS, sizeof(*t));
     char why[sizeof(((struct zp_watch_report *)NULL)->discovery_error)];

@@ -201,16 +201,14 @@ static void fill(const char *settings, unsigned short port, struct zp_buf *out)
     assert_true(zp_buf_ok(out));
 }
 
-/* Runs present of a type's instance against replies, asked as the CLI when cli; its sentence in
- * err. */
-static void present_as(const char *type, const char *settings, const struct reply *replies,
-                       size_t n, int cli, struct zp_err *err)
+/* Runs present of a type's instance for a record in zone against replies, asked as the CLI when
+ * cli; its sentence in err. */
+static void present_in(const char *type, const char *settings, const char *zone,
+                       const struct reply *replies, size_t n, int cli, struct zp_err *err)
 {
     const struct zp_provider_ops *ops = zp_provider_find(type);
-    const struct zp_record rec = {.fqdn = "_acme-challenge.www.example.test.",
-                                  .zone = "example.test.",
-                                  .value = VALUE,
-                                  .ttl = 60};
+    const struct zp_record rec = {
+        .fqdn = "_acme-challenge.www.example.test.", .zone = zone, .value = VALUE, .ttl = 60};
     struct zp_prov_call call = {.deadline_ms = zp_now_ms() + 20000, .instance = type, .cli = cli};
     struct zp_ydoc doc = {0};
     struct endpoint e;
@@ -232,6 +230,13 @@ static void present_as(const char *type, const char *settings, const struct repl
     endpoint_stop(&e);
     if (e.next != n)
         fail_msg("%s: %zu requests for %zu replies: %s", type, e.next, n, err->msg);
+}
+
+/* present_in for the record in example.test. */
+static void present_as(const char *type, const char *settings, const struct reply *replies,
+                       size_t n, int cli, struct zp_err *err)
+{
+    present_in(type, settings, "example.test.", replies, n, cli, err);
 }
 
 /* present_as for the webhook. */
@@ -454,6 +459,81 @@ static void acmedns_follow_advice(void **state)
     }
 }
 
+/* ---- what cert-manager does, and what a command-line user does instead --------------------- */
+
+/* s ends with tail. */
+static void ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+
+    if (n < k || strcmp(s + n - k, tail) != 0)
+        fail_msg("want the end \"%s\" in: %s", tail, s);
+}
+
+/* The zone cert-manager found, or on the command line --zone, discovery or dnsZones. */
+static void powerdns_zone_unheld(void **state)
+{
+    static const char *const said[] = {
+        "_acme-challenge.www.example.test. is not inside zone other.test.; the zone cert-manager "
+        "found does not hold the name",
+        "_acme-challenge.www.example.test. is not inside zone other.test.; the zone taken from "
+        "--zone, zone discovery or dnsZones does not hold the name"};
+    struct zp_err err;
+
+    (void)state;
+    for (int cli = 0; cli < 2; cli++) {
+        present_in("powerdns", PD_SETTINGS, "other.test.", NULL, 0, cli, &err);
+        assert_int_equal(err.kind, ZP_ECONFIG);
+        assert_string_equal(err.msg, said[cli]);
+    }
+}
+
+/* A failing service: cert-manager retries; a command-line run may succeed later. */
+static void httpreq_retry(void **state)
+{
+    static const struct reply r[] = {{500, "{}"}, {500, "{}"}, {500, "{}"}}; /* httpc tries 3 */
+    static const char *const said[] = {
+        "): it is failing or unavailable; its log says why, and cert-manager retries",
+        "): it is failing or unavailable; its log says why, and a later run may succeed"};
+    struct zp_err err;
+
+    (void)state;
+    for (int cli = 0; cli < 2; cli++) {
+        present_as("httpreq", "endpoint: \"{url}/acme\"\n", r, 3, cli, &err);
+        assert_int_equal(err.kind, ZP_ETRANSIENT);
+        ends_with(err.msg, said[cli]);
+    }
+}
+
+/* Cloudflare refuses a TXT beside a CNAME: who follows it is cert-manager, or --follow-cname. */
+static void cloudflare_cname_follower(void **state)
+{
+    static const struct reply r[] = {
+        {200, "{\"success\":true,\"errors\":[],\"result\":[],\"result_info\":{\"page\":1,"
+              "\"per_page\":100,\"count\":0,\"total_count\":0,\"total_pages\":1}}"},
+        {400, "{\"success\":false,\"errors\":[{\"code\":81054,\"message\":\"A CNAME record "
+              "with that host already exists.\"}],\"result\":null}"},
+    };
+    static const char *const said[] = {"(cert-manager follows it)", "(--follow-cname follows it)"};
+    struct zp_err err;
+    char want[512];
+
+    (void)state;
+    for (int cli = 0; cli < 2; cli++) {
+        present_as("cloudflare",
+                   "endpoint: \"{url}/client/v4\"\napiTokenFile: {dir}/pd\n"
+                   "zoneId: 0123456789abcdef0123456789abcdef\n",
+                   r, 2, cli, &err);
+        assert_int_equal(err.kind, ZP_EINVAL);
+        snprintf(want, sizeof(want),
+                 "Cloudflare: a CNAME record sits at _acme-challenge.www.example.test (error "
+                 "81054) and no TXT record may sit beside it; remove the CNAME, or list the zone "
+                 "it points to in dnsZones %s",
+                 said[cli]);
+        assert_string_equal(err.msg, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,7 +541,8 @@ int main(void)
         cmocka_unit_test(hetzner_echo),          cmocka_unit_test(powerdns_echo),
         cmocka_unit_test(acmedns_echo),          cmocka_unit_test(azuredns_echo),
         cmocka_unit_test(httpreq_echo),          cmocka_unit_test(powerdns_cname_advice),
-        cmocka_unit_test(acmedns_follow_advice),
+        cmocka_unit_test(acmedns_follow_advice), cmocka_unit_test(powerdns_zone_unheld),
+        cmocka_unit_test(httpreq_retry),         cmocka_unit_test(cloudflare_cname_follower),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -63,7 +63,7 @@ static void two_stop(struct two *t)
 
 static struct zp_watch_spec spec_for(struct two *t, const char *fqdn, const char *value)
 {
-    struct zp_watch_spec s = {fqdn, "test.", value, t->ns, 2, NULL, 0};
+    struct zp_watch_spec s = {fqdn, "test.", value, t->ns, 2, NULL, 0, 0};
     return s;
 }
 
@@ -205,7 +205,7 @@ static void test_silence_times_out(void **state)
 {
     struct fake *f = fake_start(F_DROP);
     char *ns[1] = {addr_of(f)};
-    struct zp_watch_spec s = {"_acme-challenge.w9.test.", "test.", "v-w9", ns, 1, NULL, 0};
+    struct zp_watch_spec s = {"_acme-challenge.w9.test.", "test.", "v-w9", ns, 1, NULL, 0, 0};
     struct check_arg a;
     pthread_t th;
 
@@ -266,7 +266,7 @@ static void test_silence_same_sentence_whatever_the_timing(void **state)
 {
     struct fake *f = fake_start(F_DROP);
     char *ns[1] = {addr_of(f)};
-    struct zp_watch_spec s = {"_acme-challenge.w10.test.", "test.", "v-w10", ns, 1, NULL, 0};
+    struct zp_watch_spec s = {"_acme-challenge.w10.test.", "test.", "v-w10", ns, 1, NULL, 0, 0};
     char full[ZP_ERR_MSG_MAX], cut[ZP_ERR_MSG_MAX];
     struct zp_watcher *w;
     struct zp_err err = {0};
@@ -344,7 +344,7 @@ static void test_refused_port(void **state)
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in sa = {0};
     socklen_t sl = sizeof(sa);
-    struct zp_watch_spec s = {"_acme-challenge.w4.test.", "test.", "v-w4", ns, 2, NULL, 0};
+    struct zp_watch_spec s = {"_acme-challenge.w4.test.", "test.", "v-w4", ns, 2, NULL, 0, 0};
 
     (void)state;
     sa.sin_family = AF_INET;
@@ -482,7 +482,8 @@ static void test_discovery_failure(void **state)
     struct call c;
     struct zp_err err = {0};
     char *resolvers[1] = {addr_of(res)};
-    struct zp_watch_spec s = {"_acme-challenge.w8.test.", "test.", "v-w8", NULL, 0, resolvers, 1};
+    struct zp_watch_spec s = {
+        "_acme-challenge.w8.test.", "test.", "v-w8", NULL, 0, resolvers, 1, 0};
 
     (void)state;
     w = zp_watcher_new(1, &err);
@@ -506,7 +507,7 @@ static void test_bad_spec(void **state)
     struct zp_watcher *w;
     struct zp_err err = {0};
     char *bad[1] = {"[::1"};
-    struct zp_watch_spec s = {"_acme-challenge.x.test.", "other.", "v", NULL, 0, NULL, 0};
+    struct zp_watch_spec s = {"_acme-challenge.x.test.", "other.", "v", NULL, 0, NULL, 0, 0};
     struct call c;
 
     (void)state;

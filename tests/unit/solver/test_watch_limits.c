@@ -52,7 +52,7 @@ static void one_stop(struct one *o)
 
 static struct zp_watch_spec spec_n(struct one *o, unsigned i)
 {
-    struct zp_watch_spec s = {o->fqdn, "test.", o->value, o->ns, 1, NULL, 0};
+    struct zp_watch_spec s = {o->fqdn, "test.", o->value, o->ns, 1, NULL, 0, 0};
 
     snprintf(o->fqdn, sizeof(o->fqdn), "_acme-challenge.l%u.test.", i);
     snprintf(o->value, sizeof(o->value), "v-l%u", i);

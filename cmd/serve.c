@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -317,20 +318,37 @@ static void persist_poke(void *arg)
     zp_persist_keeper_poke(arg);
 }
 
+/* What the status page reads: the solver's trail and the persist: keeper's entries. */
+struct status_src {
+    struct zp_solver *solver;
+    struct zp_persist_keeper *keeper; /* atomic: set once it runs; the listener stops first */
+};
+
 static int status_json(void *arg, struct zp_buf *out)
 {
-    return zp_solver_status_json(arg, out);
+    struct status_src *src = arg;
+    struct zp_persist_keeper *k = __atomic_load_n(&src->keeper, __ATOMIC_ACQUIRE);
+    struct zp_buf kept;
+    int rc = -1;
+
+    zp_buf_init(&kept, 1u << 20);
+    if (k != NULL && (zp_persist_keeper_json(k, &kept) == -1 || !zp_buf_ok(&kept)))
+        goto out;
+    rc = zp_solver_status_json(src->solver, k != NULL ? zp_buf_str(&kept) : NULL, out);
+out:
+    zp_buf_free(&kept);
+    return rc;
 }
 
 /* The plain-HTTP listener of /metrics (and /status): never the webhook's port. */
-static struct zp_obs *start_obs(const struct serve_paths *sp, struct zp_solver *solver,
+static struct zp_obs *start_obs(const struct serve_paths *sp, struct status_src *src,
                                 struct zp_err *err)
 {
     struct zp_obs_opts oo = {
         .bind_address = sp->metrics_bind,
         .status_page = sp->status_page,
         .status_json = status_json,
-        .status_arg = solver,
+        .status_arg = src,
     };
 
     return zp_obs_start(&oo, err);
@@ -341,16 +359,18 @@ static struct zp_obs *start_obs(const struct serve_paths *sp, struct zp_solver *
  * which SIGUSR1 pokes: it starts after the journal is wired in, and a kept
  * record is never journaled, so never swept.
  */
-static int start_loops(const struct zp_config *cfg, struct zp_solver *solver, const char *state_dir,
-                       struct zp_server_opts *o, struct zp_controller **ctl,
-                       struct zp_persist_keeper **keeper, struct zp_err *err)
+static int start_loops(const struct zp_config *cfg, struct status_src *src, const char *state_dir,
+                       struct zp_server_opts *o, struct zp_controller **ctl, struct zp_err *err)
 {
-    if (zp_controller_start(cfg, solver, o->kclient, state_dir, ctl, err) == -1 ||
-        zp_persist_keeper_start(cfg, solver, keeper, err) == -1)
+    struct zp_persist_keeper *keeper = NULL;
+
+    if (zp_controller_start(cfg, src->solver, o->kclient, state_dir, ctl, err) == -1 ||
+        zp_persist_keeper_start(cfg, src->solver, &keeper, err) == -1)
         return -1;
-    if (*keeper != NULL) {
+    __atomic_store_n(&src->keeper, keeper, __ATOMIC_RELEASE); /* the status page shows it */
+    if (keeper != NULL) {
         o->on_usr1 = persist_poke;
-        o->usr1_arg = *keeper;
+        o->usr1_arg = keeper;
     }
     return 0;
 }
@@ -363,7 +383,7 @@ int zp_cmd_serve(int argc, char **argv)
     struct zp_kclient *kclient = NULL;
     struct zp_controller *ctl = NULL;
     struct zp_obs *obs = NULL;
-    struct zp_persist_keeper *keeper = NULL;
+    struct status_src src = {0};
     struct zp_err err = {0};
     struct serve_paths sp = {0};
     const char *group;
@@ -412,21 +432,22 @@ int zp_cmd_serve(int argc, char **argv)
     if (kclient != NULL)
         zp_solver_set_secret_source(solver, zp_secret_get, kclient);
     zp_metrics_build_info(ZP_VERSION);
-    if (sp.metrics_bind != NULL && (obs = start_obs(&sp, solver, &err)) == NULL) {
+    src.solver = solver;
+    if (sp.metrics_bind != NULL && (obs = start_obs(&sp, &src, &err)) == NULL) {
         zp_cmd_fail(&err);
         goto out;
     }
-    if (start_loops(cfg, solver, sp.state_dir, &o, &ctl, &keeper, &err) == -1 ||
+    if (start_loops(cfg, &src, sp.state_dir, &o, &ctl, &err) == -1 ||
         zp_server_run(&o, solver, &err) == -1) {
         zp_cmd_fail(&err);
         goto out;
     }
     rc = ZP_EXIT_OK;
 out:
-    /* The sweeper first (it calls providers), the Leases last (workers hold zone Leases). */
-    zp_persist_keeper_stop(keeper); /* it runs challenges through the solver */
+    /* The listener, the keeper, the sweeper (it calls providers), the Leases last. */
+    zp_obs_stop(obs);                   /* it reads the solver's status and the keeper's */
+    zp_persist_keeper_stop(src.keeper); /* it runs challenges through the solver */
     zp_controller_stop(ctl);
-    zp_obs_stop(obs); /* it reads the solver's status */
     zp_solver_free(solver);
     zp_controller_free(ctl);
     zp_kclient_free(kclient);

@@ -26,6 +26,7 @@
 #define DASH "\xe2\x80\x94"  /* U+2014: a missing or unknown field */
 #define ARROW "\xe2\x86\x92" /* U+2192: between answers in the sequence */
 #define ANSWERS_SHOWN 64     /* a flapping nameserver's sequence is cut after this many */
+#define PERSIST_SHOWN 256    /* kept records: the first this many */
 
 /* Inline: no external asset, system fonts, light and dark, one column on a narrow screen. */
 static const char style[] =
@@ -125,6 +126,18 @@ static const char *ns_class(const char *s)
     for (size_t i = 0; i < sizeof(failing) / sizeof(failing[0]); i++)
         if (is(s, failing[i]))
             return "st-fail";
+    return "st-unknown";
+}
+
+/* The colour of a kept record's state (persistkeep.c's states). */
+static const char *persist_class(const char *s)
+{
+    if (is(s, "ok"))
+        return "st-ok";
+    if (is(s, "expiring"))
+        return "st-run";
+    if (is(s, "missing") || is(s, "different") || is(s, "error"))
+        return "st-fail";
     return "st-unknown";
 }
 
@@ -425,6 +438,70 @@ static int put_section(struct zp_buf *b, const char *title, const char *id, cons
     return zp_buf_ok(b) ? 0 : -1;
 }
 
+/* --- kept DNS-PERSIST-01 records ------------------------------------------------------------- */
+
+/* The last re-write: "missing → success at …", or DASH when there was none. */
+static int put_rewrite(struct zp_buf *b, const cJSON *rw)
+{
+    const char *outcome = str_of(rw, "outcome");
+
+    if (!cJSON_IsObject(rw))
+        return zp_buf_puts(b, DASH);
+    put_text(b, str_of(rw, "reason"));
+    zp_buf_puts(b, " " ARROW " ");
+    put_badge(b, is(outcome, "success") ? "st-ok" : "st-fail", outcome);
+    zp_buf_puts(b, " at <time>");
+    put_text(b, str_of(rw, "at"));
+    return zp_buf_puts(b, "</time>");
+}
+
+static int put_kept(struct zp_buf *b, const cJSON *e)
+{
+    const char *state = str_of(e, "state");
+
+    zp_buf_puts(b, "<tr class=\"persist\" data-persist-state=\"");
+    put_text(b, state != NULL ? state : "");
+    zp_buf_puts(b, "\">");
+    put_cell(b, "Name", "fqdn", str_of(e, "name"));
+    put_cell(b, "Issuer", NULL, str_of(e, "issuer"));
+    zp_buf_puts(b, "<td data-label=\"State\">");
+    put_badge(b, persist_class(state), state != NULL ? state : "not checked yet");
+    zp_buf_puts(b, "</td><td data-label=\"Checked\"><time>");
+    put_text(b, str_of(e, "checked"));
+    zp_buf_puts(b, "</time></td><td data-label=\"Last re-write\">");
+    put_rewrite(b, field(e, "rewrite"));
+    zp_buf_puts(b, "</td></tr>\n");
+    return zp_buf_ok(b) ? 0 : -1;
+}
+
+/* The persist: section, only when the document has one (serve keeps records). */
+static int put_persist(struct zp_buf *b, const cJSON *p)
+{
+    const cJSON *list = field(p, "entries"), *e;
+    int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0, shown = 0;
+    long long total = ms_of(p, "total");
+
+    if (!cJSON_IsObject(p))
+        return 0;
+    zp_buf_puts(b, "<h2 id=\"persist\">Kept records (DNS-PERSIST-01)</h2>\n");
+    if (n == 0)
+        return zp_buf_puts(b, "<p class=\"none\">No record kept.</p>\n");
+    zp_buf_puts(b, "<div class=\"box\"><table class=\"inner persist\" id=\"persist-table\">"
+                   "<thead><tr><th>Name</th><th>Issuer</th><th>State</th><th>Checked</th>"
+                   "<th>Last re-write</th></tr></thead><tbody>\n");
+    cJSON_ArrayForEach(e, list)
+    {
+        if (shown++ == PERSIST_SHOWN)
+            break;
+        put_kept(b, e);
+    }
+    zp_buf_puts(b, "</tbody></table></div>\n");
+    if (total > n || n > PERSIST_SHOWN)
+        zp_buf_printf(b, "<p class=\"meta\">The first %d of %lld shown.</p>\n",
+                      n < PERSIST_SHOWN ? n : PERSIST_SHOWN, total > n ? total : (long long)n);
+    return zp_buf_ok(b) ? 0 : -1;
+}
+
 /* The document head, and the header: when, and how many. */
 static int put_head(struct zp_buf *b, const cJSON *doc)
 {
@@ -471,6 +548,7 @@ int zp_statuspage_html(const char *json, size_t len, struct zp_buf *out, struct 
     put_head(out, doc);
     put_section(out, "In flight", "inflight", field(doc, "inFlight"), 1);
     put_section(out, "Recent", "recent", field(doc, "recent"), 0);
+    put_persist(out, field(doc, "persist"));
     zp_buf_puts(out, "<p class=\"meta\">The same as JSON: <a href=\"status.json\">status.json</a>."
                      " Metrics: <a href=\"metrics\">metrics</a>.</p>\n</body></html>\n");
     rc = zp_buf_check(out, "the status page", err);

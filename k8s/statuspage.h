@@ -9,6 +9,9 @@
  * too when there is one), each nameserver a <tr class="ns"
  * data-ns-state="…">, with class "ns laggard" while it does not serve the
  * value (any state but HAS_VALUE), and each dig command a <code class="dig">.
+ * With a "persist" member (serve's kept records), each entry is a
+ * <tr class="persist" data-persist-state="…"> (empty before its first
+ * check) in table#persist-table.
  */
 #ifndef ZP_K8S_STATUSPAGE_H
 #define ZP_K8S_STATUSPAGE_H

@@ -23,6 +23,7 @@
 #include "solver/config.h"
 #include "solver/watch.h"
 
+struct zp_buf;
 struct zp_err;
 struct zp_precheck;
 struct zp_solver;
@@ -120,5 +121,13 @@ int zp_persist_keeper_start(const struct zp_config *cfg, struct zp_solver *s,
 void zp_persist_keeper_poke(struct zp_persist_keeper *k);
 /* Lets a pass in progress end, joins the thread, frees k. Accepts NULL. */
 void zp_persist_keeper_stop(struct zp_persist_keeper *k);
+/*
+ * The status page's view of the entries, appended to out as JSON text:
+ * {"total":N,"entries":[{"name","issuer","state","checked","rewrite":
+ * {"reason","outcome","at"}}]}, the first 256 entries; "state" and
+ * "checked" absent before the entry's first check, "rewrite" before its
+ * first re-write. Any thread, while k runs. 0, or -1.
+ */
+int zp_persist_keeper_json(struct zp_persist_keeper *k, struct zp_buf *out);
 
 #endif

@@ -8,6 +8,14 @@
  *
  * It waits on the project's clock (base/clock.h): a poll() on its pipe
  * with zp_clock_poll_ms, woken by a poke, a stop or a jump of the clock.
+ *
+ * What each entry's last check found (and its last re-write) is kept in
+ * one table, under the keeper's mutex: the thread writes it at the end of
+ * each entry; the metrics' collector (at each scrape) and the status page
+ * (zp_persist_keeper_json, the listener's thread) read it. The thread
+ * makes no metric call under the mutex; the collector sets its gauges
+ * under it (the collectors' lock, then the mutex, then a family's: the
+ * order base/metrics.c's locks already have).
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <fcntl.h>
@@ -19,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -28,6 +39,7 @@
 #include "solver/solver.h"
 
 #define KEEP_CHECK_MS 5000u /* each nameserver's answer to one check */
+#define KEEP_STATUS_MAX 256 /* entries in the status document: the first ones */
 
 static struct zp_metric m_state =
     ZP_GAUGE("zoneproof_persist_state",
@@ -46,25 +58,63 @@ static struct zp_metric m_rewrites =
 static const char *const states[] = {"ok", "missing", "different", "expiring", "error"};
 #define N_STATES (sizeof(states) / sizeof(states[0]))
 
+/* One entry's last check and last re-write; every string a static one. */
+struct keep_rec {
+    const char *state; /* states[]; NULL until the first check ends */
+    time_t checked;
+    const char *reason;  /* the last re-write's: "missing" or "different"; NULL: none yet */
+    const char *outcome; /* "success" or the error kind */
+    time_t rewritten;
+};
+
 struct zp_persist_keeper {
     const struct zp_config *cfg;
     struct zp_solver *s;
     pthread_t thread;
     int pipe[2]; /* a byte: 'p' a poke, 's' a stop, 'w' a jump of the clock */
     int stop;    /* atomic */
+    pthread_mutex_t mu;
+    struct keep_rec *recs; /* cfg->n_persist, under mu */
 };
 
-static void set_state(const struct zp_persist_rec *r, const char *state)
+/* The end of entry i's check: what it found (and the re-write, when rw->reason is set). */
+static void keep_record(struct zp_persist_keeper *k, size_t i, const char *state,
+                        const struct keep_rec *rw)
 {
-    for (size_t i = 0; i < N_STATES; i++)
-        zp_metric_set(&m_state, strcmp(states[i], state) == 0 ? 1.0 : 0.0, r->name, r->issuer,
-                      states[i]);
-    zp_metric_set(&m_checked, (double)time(NULL), r->name, r->issuer);
+    pthread_mutex_lock(&k->mu);
+    k->recs[i].state = state;
+    k->recs[i].checked = time(NULL);
+    if (rw->reason != NULL) {
+        k->recs[i].reason = rw->reason;
+        k->recs[i].outcome = rw->outcome;
+        k->recs[i].rewritten = rw->rewritten;
+    }
+    pthread_mutex_unlock(&k->mu);
 }
 
-/* Sets r again after c found it missing or different; the state after the pass. */
+/* At each scrape: each checked entry's state and time, off the table. */
+static void keep_collect(void *arg)
+{
+    struct zp_persist_keeper *k = arg;
+
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->cfg->n_persist; i++) {
+        const struct zp_persist_rec *r = &k->cfg->persist[i];
+        const struct keep_rec *e = &k->recs[i];
+
+        if (e->state == NULL)
+            continue; /* its last-check series is there from the start, at 0 */
+        for (size_t j = 0; j < N_STATES; j++)
+            zp_metric_set(&m_state, strcmp(states[j], e->state) == 0 ? 1.0 : 0.0, r->name,
+                          r->issuer, states[j]);
+        zp_metric_set(&m_checked, (double)e->checked, r->name, r->issuer);
+    }
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* Sets r again after c found it missing or different; the state after the pass, rw the rest. */
 static const char *rewrite(struct zp_persist_keeper *k, const struct zp_persist_rec *r,
-                           const struct zp_persist_check *c)
+                           const struct zp_persist_check *c, struct keep_rec *rw)
 {
     struct zp_persist_set_res *res = zp_xcalloc(1, sizeof(*res));
     struct zp_persist_name *pn = zp_xcalloc(1, sizeof(*pn));
@@ -73,8 +123,10 @@ static const char *rewrite(struct zp_persist_keeper *k, const struct zp_persist_
     struct zp_err err = {0};
     int rc = zp_persist_set(k->cfg, k->s, r, pn, res, &err);
 
-    zp_metric_inc(&m_rewrites, r->name, r->issuer, reason,
-                  rc == 0 ? "success" : zp_errkind_name(err.kind));
+    rw->reason = reason;
+    rw->outcome = rc == 0 ? "success" : zp_errkind_name(err.kind);
+    rw->rewritten = time(NULL);
+    zp_metric_inc(&m_rewrites, r->name, r->issuer, reason, rw->outcome);
     if (rc == 0) {
         state = r->until != 0 && r->until - (long long)time(NULL) < ZP_PERSIST_SOON_S ? "expiring"
                                                                                       : "ok";
@@ -93,11 +145,13 @@ static const char *rewrite(struct zp_persist_keeper *k, const struct zp_persist_
     return state;
 }
 
-/* One entry: checked, and set again when a nameserver lacks it. */
-static void keep_one(struct zp_persist_keeper *k, const struct zp_persist_rec *r)
+/* Entry i: checked, and set again when a nameserver lacks it. */
+static void keep_one(struct zp_persist_keeper *k, size_t i)
 {
+    const struct zp_persist_rec *r = &k->cfg->persist[i];
     struct zp_persist_check *c = zp_xcalloc(1, sizeof(*c));
     struct zp_persist_name *pn = zp_xcalloc(1, sizeof(*pn));
+    struct keep_rec rw = {0};
     struct zp_err err = {0};
     const char *state;
 
@@ -107,7 +161,7 @@ static void keep_one(struct zp_persist_keeper *k, const struct zp_persist_rec *r
         zp_log(ZP_LOG_WARN, "persist: cannot check the record", ZP_S("name", r->name),
                ZP_S("issuer", r->issuer), ZP_S("error", err.msg), ZP_END);
     } else if (c->worst == ZP_PERSIST_MISSING || c->worst == ZP_PERSIST_DIFFERENT) {
-        state = rewrite(k, r, c);
+        state = rewrite(k, r, c, &rw);
     } else if (c->worst == ZP_PERSIST_UNCHECKED) {
         state = "error";
         zp_log(ZP_LOG_WARN, "persist: a nameserver did not answer; not writing",
@@ -120,7 +174,7 @@ static void keep_one(struct zp_persist_keeper *k, const struct zp_persist_rec *r
                                                : "persist: record served",
                ZP_S("name", r->name), ZP_S("fqdn", pn->ch.fqdn), ZP_END);
     }
-    set_state(r, state);
+    keep_record(k, i, state, &rw);
     free(pn);
     free(c);
 }
@@ -158,7 +212,7 @@ static void *keeper_main(void *arg)
 
     do {
         for (size_t i = 0; i < k->cfg->n_persist && !stopped(k); i++)
-            keep_one(k, &k->cfg->persist[i]);
+            keep_one(k, i);
     } while (!keeper_wait(k, zp_now_ms() + k->cfg->persist_interval_ms));
     return NULL;
 }
@@ -173,6 +227,19 @@ static void keeper_say(struct zp_persist_keeper *k, char c)
 static void keeper_wake(void *arg)
 {
     keeper_say(arg, 'w');
+}
+
+/* The keeper without its thread and collector. Accepts NULL. */
+static void keeper_free(struct zp_persist_keeper *k)
+{
+    if (k == NULL)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (k->pipe[i] >= 0)
+            close(k->pipe[i]);
+    pthread_mutex_destroy(&k->mu);
+    free(k->recs);
+    free(k);
 }
 
 /* The thread, with every signal blocked: they are the server loop's. */
@@ -199,17 +266,20 @@ int zp_persist_keeper_start(const struct zp_config *cfg, struct zp_solver *s,
     k = zp_xcalloc(1, sizeof(*k));
     k->cfg = cfg;
     k->s = s;
+    k->recs = zp_xcalloc(cfg->n_persist, sizeof(*k->recs));
+    pthread_mutex_init(&k->mu, NULL);
     if (pipe2(k->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-        free(k);
+        k->pipe[0] = k->pipe[1] = -1;
+        keeper_free(k);
         return zp_err_set(err, ZP_EINTERNAL, "cannot make the persist keeper's pipe");
     }
     for (size_t i = 0; i < cfg->n_persist; i++)
         zp_metric_touch(&m_checked, cfg->persist[i].name, cfg->persist[i].issuer);
+    zp_metrics_collector_add(keep_collect, k);
     if (zp_clock_hook_add(keeper_wake, k) == -1 || keeper_thread(k) == -1) {
         zp_clock_hook_del(keeper_wake, k);
-        close(k->pipe[0]);
-        close(k->pipe[1]);
-        free(k);
+        zp_metrics_collector_remove(keep_collect, k);
+        keeper_free(k);
         return zp_err_set(err, ZP_EINTERNAL, "cannot start the persist keeper's thread");
     }
     zp_log(ZP_LOG_INFO, "persist: keeping records", ZP_I("entries", cfg->n_persist),
@@ -232,7 +302,57 @@ void zp_persist_keeper_stop(struct zp_persist_keeper *k)
     keeper_say(k, 's');
     pthread_join(k->thread, NULL);
     zp_clock_hook_del(keeper_wake, k);
-    close(k->pipe[0]);
-    close(k->pipe[1]);
-    free(k);
+    zp_metrics_collector_remove(keep_collect, k);
+    keeper_free(k);
+}
+
+/* "2026-12-03T21:40:00Z" into o's key. */
+static void add_time(cJSON *o, const char *key, time_t t)
+{
+    struct tm tm;
+    char s[32];
+
+    gmtime_r(&t, &tm);
+    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(o, key, s);
+}
+
+static cJSON *entry_json(const struct zp_persist_rec *r, const struct keep_rec *e)
+{
+    cJSON *o = cJSON_CreateObject(), *rw;
+
+    cJSON_AddStringToObject(o, "name", r->name);
+    cJSON_AddStringToObject(o, "issuer", r->issuer);
+    if (e->state != NULL) {
+        cJSON_AddStringToObject(o, "state", e->state);
+        add_time(o, "checked", e->checked);
+    }
+    if (e->reason != NULL) {
+        rw = cJSON_AddObjectToObject(o, "rewrite");
+        cJSON_AddStringToObject(rw, "reason", e->reason);
+        cJSON_AddStringToObject(rw, "outcome", e->outcome);
+        add_time(rw, "at", e->rewritten);
+    }
+    return o;
+}
+
+int zp_persist_keeper_json(struct zp_persist_keeper *k, struct zp_buf *out)
+{
+    cJSON *doc = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(doc, "entries");
+    char *text = NULL;
+    int rc = -1;
+
+    cJSON_AddNumberToObject(doc, "total", (double)k->cfg->n_persist);
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->cfg->n_persist && i < KEEP_STATUS_MAX; i++)
+        cJSON_AddItemToArray(list, entry_json(&k->cfg->persist[i], &k->recs[i]));
+    pthread_mutex_unlock(&k->mu);
+    text = cJSON_PrintUnformatted(doc);
+    if (text == NULL)
+        goto out;
+    rc = zp_buf_puts(out, text);
+out:
+    free(text);
+    cJSON_Delete(doc);
+    return rc;
 }

@@ -631,9 +631,9 @@ void zp_solver_free(struct zp_solver *s)
     free(s);
 }
 
-int zp_solver_status_json(struct zp_solver *s, struct zp_buf *out)
+int zp_solver_status_json(struct zp_solver *s, const char *persist, struct zp_buf *out)
 {
-    return zp_trail_json(s->trail, s->watcher, out);
+    return zp_trail_json(s->trail, s->watcher, persist, out);
 }
 
 int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solve_done_fn *done,

@@ -71,8 +71,11 @@ struct zp_precheck *zp_solver_precheck(struct zp_solver *s);
 int zp_solver_submit(struct zp_solver *s, const struct zp_challenge *ch, zp_solve_done_fn *done,
                      void *arg, struct zp_err *err);
 
-/* The status page's document (trail.h): challenges in flight and the last answered. */
-int zp_solver_status_json(struct zp_solver *s, struct zp_buf *out);
+/*
+ * The status page's document (trail.h): challenges in flight and the last
+ * answered; persist (may be NULL), the keeper's entries as JSON text.
+ */
+int zp_solver_status_json(struct zp_solver *s, const char *persist, struct zp_buf *out);
 
 /* Runs one challenge and waits for it: the CLI. */
 void zp_solver_run(struct zp_solver *s, const struct zp_challenge *ch, struct zp_result *res);

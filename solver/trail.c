@@ -390,7 +390,7 @@ static cJSON *rec_json(const struct zp_trail_rec *r, struct zp_watcher *w)
     return o;
 }
 
-int zp_trail_json(struct zp_trail *t, struct zp_watcher *w, struct zp_buf *out)
+int zp_trail_json(struct zp_trail *t, struct zp_watcher *w, const char *persist, struct zp_buf *out)
 {
     cJSON *doc = cJSON_CreateObject(), *fl = cJSON_CreateArray(), *recent = cJSON_CreateArray();
     struct timeval tv;
@@ -420,6 +420,8 @@ int zp_trail_json(struct zp_trail *t, struct zp_watcher *w, struct zp_buf *out)
     }
     cJSON_AddItemToObject(doc, "inFlight", fl);
     cJSON_AddItemToObject(doc, "recent", recent);
+    if (persist != NULL)
+        cJSON_AddRawToObject(doc, "persist", persist);
     text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     if (text == NULL)

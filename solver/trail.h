@@ -74,8 +74,13 @@ void zp_trail_end(struct zp_trail *t, struct zp_trail_rec *r, const struct zp_re
 /* How many are in flight now. */
 unsigned zp_trail_in_flight(struct zp_trail *t);
 
-/* The snapshot as JSON; w (may be NULL) gives the live answers of watches. */
-int zp_trail_json(struct zp_trail *t, struct zp_watcher *w, struct zp_buf *out);
+/*
+ * The snapshot as JSON; w (may be NULL) gives the live answers of watches.
+ * persist (may be NULL): JSON text put in as the document's "persist"
+ * member as it is (persist.h's zp_persist_keeper_json).
+ */
+int zp_trail_json(struct zp_trail *t, struct zp_watcher *w, const char *persist,
+                  struct zp_buf *out);
 
 /* "sha256:" and the first 12 hex digits of the value's SHA-256: the audit's and the page's. */
 void zp_value_hash(const char *value, char *out, size_t n);

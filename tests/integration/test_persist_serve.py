@@ -3,8 +3,11 @@ against a real BIND: the record appears at start; deleted with nsupdate, or repl
 value of the same account, it is written again on the next check, which the test asks for with
 SIGUSR1 rather than waiting for persistInterval; other CAs' values and another account's value at
 the name are never touched; nothing of it goes into the journal (the sweeper would remove it);
-/metrics shows each entry's state, the time of its last check and the re-writes.
+/metrics shows each entry's state, the time of its last check and the re-writes, and the status
+page (/status, /status.json) each entry with its state, last check and last re-write.
 """
+import calendar
+import json
 import os
 import re
 import shutil
@@ -74,7 +77,8 @@ class PersistServe(unittest.TestCase):
         os.makedirs(cls.state)
         cls.metrics = "127.0.0.1:%d" % zptest.free_port(kind=zptest.socket.SOCK_STREAM)
         cls.serve = Server(cls.tmp, cls.pki, cls.config,
-                           extra=["--state-dir", cls.state, "--metrics-bind-address", cls.metrics])
+                           extra=["--state-dir", cls.state, "--metrics-bind-address", cls.metrics,
+                                  "--status-page"])
 
     @classmethod
     def tearDownClass(cls):
@@ -103,6 +107,46 @@ class PersistServe(unittest.TestCase):
         return self.metric("zoneproof_persist_rewrites_total", name="www.%s" % ZONE,
                            issuer=ISSUER, reason=reason, outcome="success") or 0.0
 
+    def get(self, path):
+        with urllib.request.urlopen("http://%s%s" % (self.metrics, path), timeout=5) as r:
+            return r.read().decode()
+
+    def kept(self):
+        """The status page's kept records: {name: (data-persist-state, {column: cell HTML})}."""
+        rows = {}
+        for m in re.finditer(r'<tr class="persist" data-persist-state="([^"]*)">(.*?)</tr>',
+                             self.get("/status")):
+            cells = dict(re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', m.group(2)))
+            rows[cells["Name"]] = (m.group(1), cells)
+        return rows
+
+    def kept_json(self):
+        doc = json.loads(self.get("/status.json"))["persist"]
+        self.assertEqual(doc["total"], 2)
+        return {e["name"]: e for e in doc["entries"]}
+
+    def check_page(self, state, reason, since):
+        """www's row says state, checked and re-written (for reason) at or after since."""
+        www, soon = "www.%s" % ZONE, "soon.%s" % ZONE
+        rows = self.kept()
+        self.assertEqual(sorted(rows), [soon, www])
+        self.assertEqual(rows[www][0], state)
+        self.assertEqual(rows[www][1]["Issuer"], ISSUER)
+        self.assertIn('class="st st-ok">%s</span>' % state, rows[www][1]["State"])
+        self.assertRegex(rows[www][1]["Checked"], r"^<time>\d{4}-\d\d-\d\dT[\d:]{8}Z</time>$")
+        self.assertRegex(rows[www][1]["Last re-write"],
+                         r'^%s \u2192 <span class="st st-ok">success</span> at <time>' % reason)
+        self.assertEqual(rows[soon][0], "expiring")
+        self.assertIn('class="st st-run">expiring</span>', rows[soon][1]["State"])
+        self.assertRegex(rows[soon][1]["Last re-write"], r"^missing \u2192 .*success")
+        e = self.kept_json()[www]
+        self.assertEqual((e["issuer"], e["state"]), (ISSUER, state))
+        self.assertEqual((e["rewrite"]["reason"], e["rewrite"]["outcome"]), (reason, "success"))
+        at = calendar.timegm(time.strptime(e["rewrite"]["at"], "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertGreaterEqual(at, since - 1)
+        self.assertGreaterEqual(e["checked"], e["rewrite"]["at"])
+        return e
+
     def check_others(self, n):
         vals = self.named.txt(fqdn(n))
         for v in (OTHER1, OTHER2, OTHER_ACCT):
@@ -127,12 +171,20 @@ class PersistServe(unittest.TestCase):
                               issuer=ISSUER)
         self.assertGreater(checked, time.time() - 600)
         self.assertEqual(os.listdir(self.state), [], "a kept record must not be journaled")
+        # The status page: each entry, its state after the start-up check, its re-write.
+        first = self.check_page("ok", "missing", time.time() - 600)
 
         # Removed behind zoneproof's back: the next check writes it again.
         self.named.nsupdate(['update delete %s TXT "%s"' % (fqdn("www"), OURS)])
         self.assertNotIn(OURS, self.named.txt(fqdn("www")))
         self.serve.signal(signal.SIGUSR1)
+        since = time.time()
         zptest.wait_for(lambda: self.rewrites("missing") == 2.0, what="the re-write")
+        zptest.wait_for(lambda: self.kept_json()["www.%s" % ZONE]["rewrite"]["at"] >=
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(since))) and
+                        self.kept_json()["www.%s" % ZONE]["checked"] >= first["checked"],
+                        what="the re-write on the status page")
+        self.check_page("ok", "missing", since)
         self.assertEqual(sorted(self.check_others("www")),
                          sorted([OTHER1, OTHER2, OTHER_ACCT, OURS]))
         self.assertTrue(self.state_is(www, "ok"))
@@ -145,6 +197,9 @@ class PersistServe(unittest.TestCase):
                              'update add %s 60 IN TXT "%s"' % (fqdn("www"), changed)])
         self.serve.signal(signal.SIGUSR1)
         zptest.wait_for(lambda: self.rewrites("different") == 1.0, what="the second re-write")
+        zptest.wait_for(lambda: self.kept()["www.%s" % ZONE][1]["Last re-write"]
+                        .startswith("different"), what="the second re-write on the status page")
+        self.check_page("ok", "different", since)
         self.assertEqual(sorted(self.check_others("www")),
                          sorted([OTHER1, OTHER2, OTHER_ACCT, OURS]))
         self.assertTrue(self.state_is(www, "ok"))

@@ -457,6 +457,50 @@ static void test_statuspage_odd_documents(void **state)
     free(page);
 }
 
+/* serve's kept records: escaped, capped, absent without the member, odd types shown as a dash */
+static void test_statuspage_persist(void **state)
+{
+    struct zp_buf doc;
+    char *page;
+
+    (void)state;
+    page = render("{}", 0);
+    assert_null(strstr(page, "id=\"persist\""));
+    free(page);
+    page = render("{\"persist\":{\"total\":3,\"entries\":[{\"name\":\"<b>x&y\","
+                  "\"issuer\":\"ca\\\"'\",\"state\":\"ok\",\"checked\":\"2026-12-03T21:40:00Z\","
+                  "\"rewrite\":{\"reason\":\"missing\",\"outcome\":\"success\","
+                  "\"at\":\"2026-12-03T21:39:59Z\"}},{\"name\":\"n\",\"state\":\"error\","
+                  "\"rewrite\":7},{\"state\":{}},5]}}",
+                  0);
+    assert_non_null(strstr(page, "id=\"persist-table\""));
+    assert_int_equal(count(page, "<tr class=\"persist\""), 4);
+    assert_non_null(strstr(page, "&lt;b&gt;x&amp;y"));
+    assert_non_null(strstr(page, "ca&quot;&#39;"));
+    assert_null(strstr(page, "<b>x"));
+    assert_non_null(strstr(page, "data-persist-state=\"ok\""));
+    assert_non_null(strstr(page, "data-persist-state=\"error\""));
+    assert_non_null(strstr(page, "data-persist-state=\"\">"));
+    assert_non_null(strstr(page, "<time>2026-12-03T21:40:00Z</time>"));
+    assert_non_null(strstr(page, "missing \xe2\x86\x92 <span class=\"st st-ok\">success</span>"));
+    assert_null(strstr(page, " shown.</p>"));
+    free(page);
+    page = render("{\"persist\":{\"entries\":[]}}", 0);
+    assert_non_null(strstr(page, "No record kept."));
+    free(page);
+    /* the cap: 300 entries, 256 rendered */
+    zp_buf_init(&doc, 1u << 20);
+    zp_buf_puts(&doc, "{\"persist\":{\"total\":300,\"entries\":[");
+    for (int i = 0; i < 300; i++)
+        zp_buf_printf(&doc, "%s{\"name\":\"n%d\",\"state\":\"ok\"}", i ? "," : "", i);
+    zp_buf_puts(&doc, "]}}");
+    page = render(zp_buf_str(&doc), 0);
+    assert_int_equal(count(page, "<tr class=\"persist\""), 256);
+    assert_non_null(strstr(page, "The first 256 of 300 shown."));
+    free(page);
+    zp_buf_free(&doc);
+}
+
 static void test_statuspage_cap(void **state)
 {
     struct zp_buf b;
@@ -659,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_status_html),
         cmocka_unit_test(test_statuspage_odd_documents),
+        cmocka_unit_test(test_statuspage_persist),
         cmocka_unit_test(test_statuspage_cap),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_header_too_large),

@@ -76,6 +76,46 @@ static const char check_help[] =
     "  --json             print the report as JSON\n"
     "  --log-level LEVEL  debug, info, warn (default) or error\n";
 
+/* The flags that only set a field: 0 when c is one of them. */
+static int take_flag(int c, struct cli_opts *o)
+{
+    switch (c) {
+    case 'c':
+        o->config = optarg;
+        break;
+    case 'f':
+        o->fqdn = optarg;
+        break;
+    case 'k':
+        o->key = optarg;
+        break;
+    case 'z':
+        o->zone = optarg;
+        break;
+    case 'p':
+        o->provider = optarg;
+        break;
+    case 't':
+        o->timeout = optarg;
+        break;
+    case 'j':
+        o->json = 1;
+        break;
+    case 's':
+        o->state_dir = optarg;
+        break;
+    case 'C':
+        o->follow_cname = 1;
+        break;
+    case 'l':
+        o->log_level = optarg;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Returns -1 on bad usage (already reported), 1 for --help, 0 otherwise.
  * hooks: without --fqdn and --key, a client's hook protocol may give them.
@@ -96,56 +136,40 @@ static int parse(int argc, char **argv, const char *help, int hooks, struct cli_
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    char *pos[3];
+    int c, npos = 0;
 
     memset(o, 0, sizeof(*o));
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    /* "-": hooks take positional arguments in order (RETURN_IN_ORDER), see case 1. */
+    while ((c = getopt_long(argc, argv, hooks ? "-h" : "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            o->config = optarg;
-            break;
-        case 'f':
-            o->fqdn = optarg;
-            break;
-        case 'k':
-            o->key = optarg;
-            break;
-        case 'z':
-            o->zone = optarg;
-            break;
-        case 'p':
-            o->provider = optarg;
-            break;
-        case 't':
-            o->timeout = optarg;
-            break;
-        case 'j':
-            o->json = 1;
-            break;
-        case 's':
-            o->state_dir = optarg;
-            break;
-        case 'C':
-            o->follow_cname = 1;
-            break;
-        case 'l':
-            o->log_level = optarg;
+        case 1:
+            /* lego's NAME VALUE: an ACME value is base64url and may start with '-'
+             * (one in 64), so the argument after NAME is the value, never a flag. */
+            pos[npos < 3 ? npos++ : 2] = optarg;
+            if (npos == 1 && optind < argc)
+                pos[npos++] = argv[optind++];
             break;
         case 'h':
             fputs(hooks ? zp_cmd_hook_help(argv[0], help) : help, stdout);
             return 1;
         default:
+            if (take_flag(c, o) == 0)
+                break;
             fputs(help, stderr);
             return -1;
         }
     }
-    if (hooks && o->fqdn == NULL && o->key == NULL) {
-        if ((o->hook =
-                 zp_cmd_hook_args(argv[0], argc - optind, argv + optind, &o->fqdn, &o->key)) == -1)
-            return -1;
-        optind = o->hook ? argc : optind;
+    while (hooks && optind < argc) /* after "--" */
+        pos[npos < 3 ? npos++ : 2] = argv[optind++];
+    if (npos > 0 && (o->fqdn != NULL || o->key != NULL)) {
+        fprintf(stderr, "zoneproof: unexpected argument \"%s\"\n", pos[0]);
+        return -1;
     }
+    if (hooks && o->fqdn == NULL && o->key == NULL &&
+        (o->hook = zp_cmd_hook_args(argv[0], npos, pos, &o->fqdn, &o->key)) == -1)
+        return -1;
     /* A hook's output is the one sentence: errors only, no audit lines, unless asked. */
     if (zp_cmd_log_level(o->log_level ? o->log_level : o->hook ? "error" : "warn") == -1)
         return -1;

@@ -200,6 +200,11 @@ class Hooks(unittest.TestCase):
         self.assertIn("add its zone to a provider's dnsZones or pass --provider NAME and --zone "
                       "ZONE\n", r.stderr)
         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        # An ACME value is base64url: one in 64 starts with '-', and lego passes it as is.
+        r = subprocess.run([self.zp, "present", "_acme-challenge.example.org.", "-0vMx_Q"],
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("pass --provider NAME and --zone ZONE\n", r.stderr)
         r = subprocess.run([self.zp, "cleanup", "--provider", "nope", CHALLENGE_NAME, "v"],
                            env=env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
@@ -231,19 +236,19 @@ class Hooks(unittest.TestCase):
         name = CHALLENGE_NAME  # acme.sh passes it without the trailing dot
         status, output, conf = self.acmesh(
             {"ZONEPROOF_BIN": self.zp, "ZONEPROOF_CONFIG": self.config},
-            'dns_zoneproof_add %s one && dns_zoneproof_add %s two' % (name, name), shell)
+            'dns_zoneproof_add %s one && dns_zoneproof_add %s -two' % (name, name), shell)
         self.assertEqual(status, 0, output)
         self.assertIn('[info] presented %s. TXT "one" via lab (rfc2136)' % name, output)
-        self.assertEqual(self.lab.named.txt(name), sorted([KEEP, "one", "two"]))
+        self.assertEqual(self.lab.named.txt(name), sorted([KEEP, "one", "-two"]))
         with open(conf) as f:
             saved = f.read()
         self.assertIn("SAVED_ZONEPROOF_CONFIG='%s'" % self.config, saved)
         self.assertIn("SAVED_ZONEPROOF_BIN='%s'" % self.zp, saved)
         # Renewals run with the saved settings only.
         status, output, _ = self.acmesh(
-            {}, 'dns_zoneproof_rm %s one && dns_zoneproof_rm %s two' % (name, name), shell)
+            {}, 'dns_zoneproof_rm %s one && dns_zoneproof_rm %s -two' % (name, name), shell)
         self.assertEqual(status, 0, output)
-        self.assertIn('[info] cleaned up %s. TXT "two"' % name, output)
+        self.assertIn('[info] cleaned up %s. TXT "-two"' % name, output)
         self.assert_clean()
 
     def test_acmesh_failure_is_one_error(self):

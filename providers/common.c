@@ -62,12 +62,13 @@ int zp_txt_equal(const char *stored, const char *value)
 }
 
 /* zp_secret_file_read with a cap of max bytes. */
-static int secret_file_read_max(const char *path, const char *setting, size_t max,
+static int secret_file_read_max(const char *path, const char *setting, size_t max, int binary,
                                 struct zp_buf *out, struct zp_err *err)
 {
     if (zp_buf_read_file(out, path, max, setting, err) == -1)
         return -1;
-    zp_buf_trim(out);
+    if (!binary)
+        zp_buf_trim(out);
     if (out->len == 0)
         return zp_err_set(err, ZP_ECONFIG, "%s: %s is empty", setting, path);
     return 0;
@@ -82,7 +83,7 @@ static int secret_file_check_max(const struct zp_ynode *map, const char *path, c
     int rc;
 
     zp_buf_init(&b, max);
-    rc = secret_file_read_max(file, key, max, &b, &e);
+    rc = secret_file_read_max(file, key, max, 0, &b, &e);
     zp_buf_free_secret(&b);
     if (rc == -1)
         return zp_y_fail(zp_y_get(map, key), path, err, "%s", e.msg);
@@ -94,7 +95,7 @@ static int secret_file_check_max(const struct zp_ynode *map, const char *path, c
 int zp_secret_file_read(const char *path, const char *setting, struct zp_buf *out,
                         struct zp_err *err)
 {
-    return secret_file_read_max(path, setting, SECRET_MAX, out, err);
+    return secret_file_read_max(path, setting, SECRET_MAX, 0, out, err);
 }
 
 int zp_secret_file_check(const struct zp_ynode *map, const char *path, const char *key,
@@ -265,7 +266,7 @@ int zp_cred_read(const struct zp_cred *cred, const struct zp_prov_call *call, st
         return zp_err_set(err, ZP_EINTERNAL, "a credential was read that was never configured");
     if (cred->file != NULL)
         return secret_file_read_max(cred->file, cred->setting, cred->max ? cred->max : SECRET_MAX,
-                                    out, err);
+                                    cred->binary, out, err);
     if (call == NULL || call->secret_get == NULL)
         return zp_err_set(err, ZP_ECONFIG,
                           "%s needs a Kubernetes API: run zoneproof serve in a cluster or with "
@@ -282,7 +283,8 @@ int zp_cred_read(const struct zp_cred *cred, const struct zp_prov_call *call, st
         return zp_err_set(err, e.kind != ZP_EOK ? e.kind : ZP_EINTERNAL, "%s: %s", cred->setting,
                           e.msg[0] ? e.msg : "the secret could not be read");
     }
-    zp_buf_trim(out);
+    if (!cred->binary)
+        zp_buf_trim(out);
     if (out->len == 0)
         return zp_err_set(err, ZP_ECONFIG, "%s: key %s of secret %s/%s is empty", cred->setting,
                           cred->ref_key, ns, cred->ref_name);

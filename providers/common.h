@@ -57,6 +57,7 @@ struct zp_cred {
     char *base;     /* "apiToken" */
     char *where;    /* the file's path, or "secret <name>, key <key>": for messages */
     size_t max;     /* the most a file may hold; 0: the 64 KB of a credential */
+    int binary;     /* bytes as they are (a keytab): no whitespace trimmed */
 };
 
 /* Both option names of base, for a provider's .keys list. */

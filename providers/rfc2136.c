@@ -35,6 +35,8 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/common.h"
+#include "providers/gss.h"
+#include "providers/krb.h"
 #include "providers/provider.h"
 #include "providers/rfc2136_int.h"
 #include "providers/settings.h"
@@ -45,34 +47,11 @@
 #define RFC_TIMEOUT_MAX_MS 60000u
 #define RFC_TXT_MAX 1024 /* octets of one TXT value, split into 255-octet strings */
 
-struct rfc_cfg {
-    char *nameserver; /* as written, for messages */
-    char host[ZP_DNAME_MAX];
-    unsigned port;
-    int numeric;    /* host is an address literal: never resolved */
-    char *key;      /* tsigKeyName as written; NULL for unsigned updates */
-    char *key_wire; /* the same, absolute */
-    char *alg_name; /* tsigAlgorithm as written */
-    const struct zp_tsig_alg *alg;
-    struct zp_cred secret; /* tsigSecretFile or tsigSecretSecretRef */
-    char *protocol;        /* as written: udp or tcp */
-    int tcp;
-    uint64_t timeout_ms;
-    char *zone; /* zone override, canonical; NULL: the record's zone */
-};
-
-/* One update in flight: everything the explanations need. */
-struct rfc_op {
-    const struct rfc_cfg *cfg;
-    const struct zp_record *rec;
-    const struct zp_prov_call *call;
-    const char *zone;
-    int del;
-    int probe; /* doctor: a delete guarded by a prerequisite that fails by design */
-};
-
-/* Read by hand once the key name is known good: a secret without a key name is that mistake. */
-static const char *const rfc_keys[] = {ZP_CRED_KEYS("tsigSecret"), NULL};
+/*
+ * Read by hand once the key name is known good: a secret without a key
+ * name is that mistake; kerberos only with tsigAlgorithm gss-tsig.
+ */
+static const char *const rfc_keys[] = {ZP_CRED_KEYS("tsigSecret"), "kerberos", NULL};
 
 /* Read as written; rfc_config_parse checks how they go together. */
 static const struct zp_setting rfc_settings[] = {
@@ -119,8 +98,11 @@ static void rfc_config_free(void *p)
 {
     struct rfc_cfg *cfg = p;
 
-    if (cfg != NULL)
+    if (cfg != NULL) {
         zp_cred_free(&cfg->secret);
+        zp_krb_free(cfg->krb);
+        zp_gss_cache_free(cfg->gss);
+    }
     zp_settings_free(rfc_settings, cfg);
 }
 
@@ -143,6 +125,35 @@ static int rfc_check_nameserver(struct rfc_cfg *cfg, const struct zp_ynode *node
     return 0;
 }
 
+/* GSS-TSIG: the kerberos settings, and none of the shared key's. */
+static int rfc_check_gss(struct rfc_cfg *cfg, const struct zp_ynode *node, const char *path,
+                         struct zp_err *err)
+{
+    const char *shared = cfg->key                                ? "tsigKeyName"
+                         : zp_y_get(node, "tsigSecretFile")      ? "tsigSecretFile"
+                         : zp_y_get(node, "tsigSecretSecretRef") ? "tsigSecretSecretRef"
+                                                                 : NULL;
+
+    if (cfg->alg->digest != NULL)
+        return zp_y_fail(zp_y_get(node, "kerberos"), path, err,
+                         "kerberos is for tsigAlgorithm: gss-tsig (Kerberos, as Active Directory "
+                         "and BIND's tkey-gssapi-keytab use); remove it or set tsigAlgorithm");
+    if (shared != NULL)
+        return zp_y_fail(zp_y_get(node, shared), path, err,
+                         "%s is for a shared TSIG key; with tsigAlgorithm %s the key is "
+                         "negotiated with Kerberos: remove %s",
+                         shared, cfg->alg->name, shared);
+    if (zp_y_get(node, "kerberos") == NULL)
+        return zp_y_fail(node, path, err,
+                         "tsigAlgorithm %s needs kerberos (principal and keytabFile or "
+                         "keytabSecretRef at least)",
+                         cfg->alg->name);
+    if (zp_krb_parse(zp_y_get(node, "kerberos"), path, &cfg->krb, err) == -1)
+        return -1;
+    cfg->gss = zp_gss_cache_new();
+    return 0;
+}
+
 /* The key name, algorithm and secret: all of them for signed updates, or none. */
 static int rfc_check_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, const char *path,
                           struct zp_err *err)
@@ -160,9 +171,14 @@ static int rfc_check_tsig(struct rfc_cfg *cfg, const struct zp_ynode *node, cons
     cfg->alg = zp_tsig_alg_find(cfg->alg_name);
     if (cfg->alg == NULL) {
         zp_y_fail(zp_y_get(node, "tsigAlgorithm"), path, err,
-                  "tsigAlgorithm \"%s\" is not supported (use hmac-sha256, hmac-sha512, or for old "
-                  "servers hmac-sha1 or hmac-md5)",
+                  "tsigAlgorithm \"%s\" is not supported (use hmac-sha256, hmac-sha512, "
+                  "gss-tsig for Kerberos (Active Directory), or for old servers hmac-sha1 or "
+                  "hmac-md5)",
                   cfg->alg_name);
+        goto out;
+    }
+    if (cfg->alg->digest == NULL || zp_y_get(node, "kerberos") != NULL) {
+        rc = rfc_check_gss(cfg, node, path, err);
         goto out;
     }
     if (key == NULL) {
@@ -275,7 +291,8 @@ static int rfc_exchange(const struct rfc_op *op, const uint8_t *q, size_t qlen,
                    cfg->nameserver, gai_strerror(g));
         goto out;
     }
-    net = zp_rfc_send(res, cfg->tcp, cfg->timeout_ms, op->call->deadline_ms, q, qlen, reply, &eno);
+    net = zp_rfc_send(res, cfg->tcp || op->tcp, cfg->timeout_ms, op->call->deadline_ms, q, qlen,
+                      reply, &eno);
     if (net == ZP_RFC_NET_OK) {
         rc = 0;
         goto out;
@@ -297,189 +314,6 @@ out:
     if (res != NULL)
         freeaddrinfo(res);
     return rc;
-}
-
-/* ---- messages ----------------------------------------------------------------------------- */
-
-static const char *rfc_rcode_name(int rcode)
-{
-    static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                        "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-                                        "NXRRSET", "NOTAUTH", "NOTZONE"};
-    static const char *const tsig[] = {"BADSIG",  "BADKEY", "BADTIME",  "BADMODE",
-                                       "BADNAME", "BADALG", "BADTRUNC", "BADCOOKIE"};
-
-    if (rcode >= 0 && rcode < (int)(sizeof(names) / sizeof(names[0])))
-        return names[rcode];
-    if (rcode >= 16 && rcode < 16 + (int)(sizeof(tsig) / sizeof(tsig[0])))
-        return tsig[rcode - 16];
-    return "an unknown code";
-}
-
-/*
- * The sentences below are chosen by what the answer shows — its rcode, its
- * TSIG error, and whether it is signed with the key — never by guessing the
- * server's brand, and they name the probable causes in the order that
- * answer makes likely. What BIND 9, Knot 3 and PowerDNS 4 answer to each
- * refusal (tests/integration/test_rfc2136_servers.py):
- *
- *   refusal              BIND               Knot               PowerDNS
- *   unknown key          NOTAUTH BADKEY     NOTAUTH BADKEY     REFUSED, unsigned
- *   wrong algorithm      NOTAUTH BADKEY     NOTAUTH BADKEY     REFUSED, unsigned
- *   wrong secret         NOTAUTH BADSIG     NOTAUTH BADSIG     REFUSED, unsigned
- *   key not allowed      REFUSED, signed    NOTAUTH BADKEY     REFUSED, signed
- *   unsigned, no grant   REFUSED            NOTAUTH            REFUSED
- */
-
-/* The sentence for a TSIG error: the server refused the key, the secret or the clock. */
-static int rfc_explain_tsig(const struct rfc_op *op, int tsig_error, struct zp_err *err)
-{
-    const struct rfc_cfg *cfg = op->cfg;
-    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn;
-    const char *key = cfg->key ? cfg->key : "(none)";
-    const char *alg = cfg->alg->name;
-    const char *secret = cfg->secret.setting ? cfg->secret.setting : "tsigSecretFile";
-
-    switch (tsig_error) {
-    case ZP_TSIG_ERR_BADKEY:
-        /* BIND: the key or its algorithm is unknown. Knot: that, or no acl allows the update. */
-        return zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: the server does not know key %s with algorithm "
-            "%s, or (Knot answers the same way) no acl lets that key update TXT at %s; check "
-            "tsigKeyName and tsigAlgorithm against the server's key statement, then the zone's "
-            "acl (Knot: key %s, action update, update-type TXT, an update-owner that covers %s)",
-            fqdn, srv, key, alg, fqdn, key, fqdn);
-    case ZP_TSIG_ERR_BADSIG:
-        return zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: signature rejected: %s does not hold the "
-            "server's secret for key %s (or the server's algorithm differs from %s)",
-            fqdn, srv, secret, key, alg);
-    case ZP_TSIG_ERR_BADTIME:
-        return zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: the clocks of this host and the server differ by "
-            "more than %d s, so the signature of key %s is refused; fix NTP on both",
-            fqdn, srv, ZP_TSIG_FUDGE, key);
-    default:
-        return zp_err_set(
-            err, ZP_EAUTH,
-            "update of TXT at %s rejected by %s: TSIG error %s (%d) for key %s; check tsigKeyName, "
-            "tsigAlgorithm and %s against the server's key statement",
-            fqdn, srv, rfc_rcode_name(tsig_error), tsig_error, key, secret);
-    }
-}
-
-/*
- * REFUSED. Signed with the key, the answer proves the server holds it: its
- * policy refuses. Not signed, to a signed update, the server did not accept
- * the key at all (PowerDNS answers an unknown key, a wrong secret and a
- * wrong algorithm so; BIND and Knot would have named a TSIG error).
- */
-static int rfc_explain_refused(const struct rfc_op *op, int verified, struct zp_err *err)
-{
-    const struct rfc_cfg *cfg = op->cfg;
-    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *key = cfg->key;
-    const char *secret = cfg->secret.setting ? cfg->secret.setting : "tsigSecretFile";
-
-    if (key == NULL)
-        return zp_err_set(err, ZP_EPERM,
-                          "update refused by %s: unsigned updates may not change TXT at %s; set "
-                          "tsigKeyName and tsigSecretFile to a key the zone's update-policy allows "
-                          "(BIND: grant <key> name %s TXT;)",
-                          srv, fqdn, fqdn);
-    if (verified)
-        return zp_err_set(err, ZP_EPERM,
-                          "update refused by %s: the key %s may not change TXT at %s (the server "
-                          "holds the key: it signed its answer); allow it in the zone's update "
-                          "policy (BIND: grant %s name %s TXT; in update-policy. PowerDNS: %s in "
-                          "the zone's TSIG-ALLOW-DNSUPDATE metadata, this host in "
-                          "allow-dnsupdate-from), or set tsigKeyName to a key that may",
-                          srv, key, fqdn, key, fqdn, key);
-    return zp_err_set(err, ZP_EAUTH,
-                      "update of TXT at %s refused by %s in an answer not signed with key %s, so "
-                      "the server did not accept the key: most likely %s does not hold the "
-                      "server's secret, else tsigKeyName names a key the server does not have or "
-                      "tsigAlgorithm (%s) differs from the server's (PowerDNS answers all three "
-                      "this way); if all three match, the zone's update policy refuses the key",
-                      fqdn, srv, key, secret, cfg->alg->name);
-}
-
-/* NOTAUTH without a TSIG error: the wrong server, or (Knot) no acl for an unsigned update. */
-static int rfc_explain_notauth(const struct rfc_op *op, struct zp_err *err)
-{
-    const struct rfc_cfg *cfg = op->cfg;
-    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
-
-    if (cfg->key == NULL)
-        return zp_err_set(err, ZP_ENOTFOUND,
-                          "update of TXT at %s rejected by %s: the server is not authoritative "
-                          "(primary) for zone %s, or (Knot answers the same way) no acl lets "
-                          "unsigned updates from this host change it; point nameserver at the "
-                          "zone's primary or set zone, else set tsigKeyName and tsigSecretFile to "
-                          "a key the zone's acl allows",
-                          fqdn, srv, zone);
-    return zp_err_set(err, ZP_ENOTFOUND,
-                      "update of TXT at %s rejected by %s: the server is not authoritative "
-                      "(primary) for zone %s; point nameserver at the zone's primary, or set "
-                      "zone to the apex of the zone that holds %s",
-                      fqdn, srv, zone, fqdn);
-}
-
-/* The sentence for a reply code that is not NOERROR: what the server's configuration lacks. */
-static int rfc_explain_rcode(const struct rfc_op *op, int rcode, int verified, struct zp_err *err)
-{
-    const struct rfc_cfg *cfg = op->cfg;
-    const char *srv = cfg->nameserver, *fqdn = op->rec->fqdn, *zone = op->zone;
-    const char *alg = cfg->alg->name;
-
-    switch (rcode) {
-    case LDNS_RCODE_REFUSED:
-        return rfc_explain_refused(op, verified, err);
-    case LDNS_RCODE_NOTAUTH:
-        return rfc_explain_notauth(op, err);
-    case LDNS_RCODE_NOTZONE:
-        return zp_err_set(err, ZP_ECONFIG,
-                          "update rejected by %s: %s is not inside zone %s; set zone to the apex "
-                          "of the zone that holds it, or remove zone",
-                          srv, fqdn, zone);
-    case LDNS_RCODE_SERVFAIL:
-        return zp_err_set(err, ZP_ETRANSIENT,
-                          "%s failed to apply the update of TXT at %s (SERVFAIL); the server's log "
-                          "says why (zone not loaded, journal not writable)",
-                          srv, fqdn);
-    case LDNS_RCODE_FORMERR:
-        return zp_err_set(err, ZP_ECONFIG,
-                          "%s could not parse the update of TXT at %s (FORMERR); check that "
-                          "nameserver is a DNS server that accepts dynamic updates (RFC 2136)%s%s",
-                          srv, fqdn, cfg->key ? " with TSIG algorithm " : "", cfg->key ? alg : "");
-    case LDNS_RCODE_NOTIMPL:
-        return zp_err_set(err, ZP_ECONFIG,
-                          "%s does not accept dynamic updates (NOTIMP) for zone %s; enable them "
-                          "for the zone (BIND: update-policy; Knot: an acl with action update)",
-                          srv, zone);
-    default:
-        return zp_err_set(err, ZP_ETRANSIENT,
-                          "%s answered %s (rcode %d) to the update of TXT at %s, which an update "
-                          "without prerequisites should never get",
-                          srv, rfc_rcode_name(rcode), rcode, fqdn);
-    }
-}
-
-/*
- * The sentence for a reply that is not NOERROR, or a TSIG error; verified:
- * the reply is signed with the key.
- */
-static int rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, int verified,
-                       struct zp_err *err)
-{
-    if (tsig_error != 0)
-        rfc_explain_tsig(op, tsig_error, err);
-    else
-        rfc_explain_rcode(op, rcode, verified, err);
-    err->upstream = tsig_error ? tsig_error : rcode;
-    return -1;
 }
 
 /* ---- the update --------------------------------------------------------------------------- */
@@ -624,17 +458,64 @@ static int rfc_encode(const struct rfc_op *op, struct zp_buf *wire, struct zp_er
     return rc;
 }
 
+/* How a request is signed: the shared key's secret, or a GSS-TSIG context. */
+struct rfc_sig {
+    struct zp_tsig_key key;
+    struct zp_buf secret;
+    struct zp_tsig_mac mac;
+    struct zp_gss_ctx *ctx;
+    int fresh; /* ctx was negotiated for this update */
+};
+
+/* GSS-TSIG's TKEY and SOA queries go through the update's own exchange (over TCP if tcp). */
+static int rfc_gss_send(void *arg, const uint8_t *q, size_t qlen, int tcp, struct zp_buf *reply,
+                        struct zp_err *err)
+{
+    struct rfc_op op = *(const struct rfc_op *)arg;
+
+    op.tcp = tcp;
+    return rfc_exchange(&op, q, qlen, reply, err);
+}
+
+/* The key to sign op with: the secret read now, or a context (negotiated if none is usable). */
+static int rfc_key(const struct rfc_op *op, struct rfc_sig *sig, struct zp_err *err)
+{
+    const struct rfc_cfg *cfg = op->cfg;
+    struct zp_gss_peer peer = {.krb = cfg->krb,
+                               .alg = cfg->alg,
+                               .nameserver = cfg->nameserver,
+                               .zone = op->zone,
+                               .deadline_ms = op->call->deadline_ms,
+                               .send = rfc_gss_send,
+                               .arg = (void *)op};
+
+    sig->key.alg = cfg->alg;
+    if (cfg->krb == NULL) {
+        if (rfc_secret_load(cfg, op->call, &sig->secret, err) == -1)
+            return -1;
+        sig->key.name = cfg->key_wire;
+        sig->key.secret = sig->secret.data;
+        sig->key.secret_len = sig->secret.len;
+        return 0;
+    }
+    if (zp_gss_get(cfg->gss, &peer, op->call, &sig->ctx, &sig->fresh, err) == -1)
+        return -1;
+    sig->key.name = zp_gss_key_name(sig->ctx);
+    sig->key.mic = zp_gss_mic(sig->ctx);
+    sig->key.lax = 1;
+    return 0;
+}
+
 /*
  * The signed UPDATE for op in wire, once the name is inside the zone and
- * the deadline has time left. secret keeps the key and mac the request's
- * MAC, for checking the reply.
+ * the deadline has time left; sig keeps the key and the request's MAC,
+ * for checking the reply.
  */
-static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct zp_buf *secret,
-                       struct zp_tsig_mac *mac, struct zp_err *err)
+static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct rfc_sig *sig,
+                       struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
     const struct zp_record *rec = op->rec;
-    struct zp_tsig_key key = {.name = cfg->key_wire, .alg = cfg->alg};
 
     if (!zp_dname_in_zone(rec->fqdn, op->zone))
         return zp_err_set(err, ZP_ECONFIG, "%s is not inside zone %s; %s", rec->fqdn, op->zone,
@@ -645,15 +526,13 @@ static int rfc_prepare(const struct rfc_op *op, struct zp_buf *wire, struct zp_b
         return rfc_no_answer(op, err);
     if (rfc_encode(op, wire, err) == -1)
         return -1;
-    if (cfg->key == NULL)
+    if (cfg->key == NULL && cfg->krb == NULL)
         return 0;
-    if (rfc_secret_load(cfg, op->call, secret, err) == -1)
+    if (sig->key.name == NULL && rfc_key(op, sig, err) == -1)
         return -1;
-    key.secret = secret->data;
-    key.secret_len = secret->len;
-    if (zp_tsig_sign(&key, (uint64_t)time(NULL), wire, mac, err) == -1) {
-        zp_err_wrap(err, "cannot sign the update for %s with key %s (%s)", rec->fqdn, cfg->key,
-                    cfg->alg->name);
+    if (zp_tsig_sign(&sig->key, (uint64_t)time(NULL), wire, &sig->mac, err) == -1) {
+        zp_err_wrap(err, "cannot sign the update for %s with %s (%s)", rec->fqdn,
+                    cfg->krb ? zp_krb_principal(cfg->krb) : cfg->key, cfg->alg->name);
         return -1;
     }
     return 0;
@@ -672,58 +551,117 @@ static int rfc_transact(const struct rfc_op *op, const struct zp_buf *wire, stru
     return 0;
 }
 
+/* The reply's signature: *check, and its TSIG error. */
+static int rfc_check_sig(const struct rfc_op *op, ldns_pkt *r, const struct zp_buf *reply,
+                         const struct rfc_sig *sig, enum zp_tsig_check *check, int *tsig_error,
+                         struct zp_err *err)
+{
+    *check = ZP_TSIG_UNSIGNED;
+    *tsig_error = 0;
+    if (sig->key.name == NULL)
+        return 0;
+    *tsig_error = zp_rfc_tsig_error(r);
+    if (zp_tsig_verify(&sig->key, &sig->mac, (uint64_t)time(NULL), (const uint8_t *)reply->data,
+                       reply->len, check, err) == -1)
+        return -1;
+    if (*check == ZP_TSIG_OK_LAX)
+        zp_log(ZP_LOG_DEBUG,
+               "rfc2136: the server signs without the request MAC's length (Samba, Active "
+               "Directory); accepted",
+               ZP_S("server", op->cfg->nameserver), ZP_END);
+    return 0;
+}
+
 /*
- * What the reply r (reply in wire form) to a request whose MAC is mac
- * says, once logged: 0 for an update applied by a server that proved it
- * holds the key, or a probe refused as designed.
+ * What the reply r (reply in wire form) to a request signed as sig says,
+ * once logged: 0 for an update applied by a server that proved it holds
+ * the key, or a probe refused as designed.
  */
 static int rfc_judge(const struct rfc_op *op, ldns_pkt *r, const struct zp_buf *reply,
-                     const struct zp_buf *secret, const struct zp_tsig_mac *mac, struct zp_err *err)
+                     const struct rfc_sig *sig, struct zp_err *err)
 {
     const struct rfc_cfg *cfg = op->cfg;
     const struct zp_record *rec = op->rec;
-    int rcode = ldns_pkt_get_rcode(r), tsig_error = 0, verified = 0;
-    enum zp_tsig_check check = ZP_TSIG_UNSIGNED;
+    const char *signer = cfg->krb ? zp_krb_principal(cfg->krb) : cfg->key;
+    int rcode = ldns_pkt_get_rcode(r), tsig_error, verified;
+    enum zp_tsig_check check;
 
-    if (cfg->key != NULL) {
-        struct zp_tsig_key key = {.name = cfg->key_wire,
-                                  .alg = cfg->alg,
-                                  .secret = secret->data,
-                                  .secret_len = secret->len};
-        tsig_error = zp_rfc_tsig_error(r);
-        if (zp_tsig_verify(&key, mac, (uint64_t)time(NULL), (const uint8_t *)reply->data,
-                           reply->len, &check, err) == -1)
-            return -1;
-        verified = check == ZP_TSIG_OK;
-    }
+    if (rfc_check_sig(op, r, reply, sig, &check, &tsig_error, err) == -1)
+        return -1;
+    verified = check == ZP_TSIG_OK || check == ZP_TSIG_OK_LAX;
     zp_log(ZP_LOG_INFO, "rfc2136 update", ZP_S("instance", op->call->instance),
            ZP_S("action", op->probe ? "probe"
                           : op->del ? "delete"
                                     : "add"),
            ZP_S("server", cfg->nameserver), ZP_S("zone", op->zone), ZP_S("fqdn", rec->fqdn),
-           ZP_S("value", rec->value), ZP_S("rcode", rfc_rcode_name(rcode)),
-           ZP_S("tsig_error", tsig_error ? rfc_rcode_name(tsig_error) : "none"),
+           ZP_S("value", rec->value), ZP_S("rcode", zp_rfc_rcode_name(rcode)),
+           ZP_S("tsig_error", tsig_error ? zp_rfc_rcode_name(tsig_error) : "none"),
            ZP_B("reply_has_tsig", ldns_pkt_tsig(r) != NULL), ZP_B("signed_reply_ok", verified),
-           ZP_S("reply_tsig_check", cfg->key ? zp_tsig_check_name(check) : "none"), ZP_END);
-    if (op->probe && rcode == LDNS_RCODE_NXDOMAIN && tsig_error == 0 &&
-        (cfg->key == NULL || verified)) {
+           ZP_S("reply_tsig_check", signer ? zp_tsig_check_name(check) : "none"), ZP_END);
+    if (op->probe && rcode == LDNS_RCODE_NXDOMAIN && tsig_error == 0 && (!signer || verified)) {
         snprintf(err->msg, sizeof(err->msg),
                  "%s accepts %s for updates of zone %s (proven by "
                  "an update whose prerequisite fails, so nothing changed); whether the "
                  "update-policy grants TXT at %s shows only in a write test",
-                 cfg->nameserver, cfg->key ? cfg->key : "unsigned updates", op->zone, rec->fqdn);
+                 cfg->nameserver, signer ? signer : "unsigned updates", op->zone, rec->fqdn);
         return 0;
     }
     if (rcode != LDNS_RCODE_NOERROR || tsig_error != 0)
-        return rfc_explain(op, rcode, tsig_error, verified, err);
+        return zp_rfc_explain(op, rcode, tsig_error, verified, err);
     /* Success is believed only when the server proves it holds the key. */
-    if (cfg->key != NULL && !verified)
+    if (signer != NULL && !verified)
         return zp_err_set(err, ZP_EAUTH,
-                          "%s answered the update of TXT at %s without a valid signature of key "
-                          "%s, so the answer cannot be trusted; check that nameserver is the "
-                          "server itself and not a proxy that strips or rewrites TSIG",
-                          cfg->nameserver, rec->fqdn, cfg->key);
+                          "%s answered the update of TXT at %s without a valid signature of %s%s, "
+                          "so the answer cannot be trusted; check that nameserver is the server "
+                          "itself and not a proxy that strips or rewrites TSIG",
+                          cfg->nameserver, rec->fqdn,
+                          cfg->krb ? "the GSS-TSIG context of " : "key ", signer);
     return 0;
+}
+
+static void rfc_sig_done(const struct rfc_cfg *cfg, struct rfc_sig *sig)
+{
+    if (sig->ctx != NULL)
+        zp_gss_put(cfg->gss, sig->ctx);
+    zp_buf_free_secret(&sig->secret);
+    memset(&sig->key, 0, sizeof(sig->key));
+    sig->ctx = NULL;
+}
+
+/*
+ * Whether a failed update should go again on a new GSS-TSIG context: the
+ * cached one was refused by the server (it restarted or let the context
+ * expire: BADKEY, BADSIG, NOTAUTH) or expired here. Once per update.
+ */
+static int rfc_renew(const struct rfc_cfg *cfg, struct rfc_sig *sig, int upstream)
+{
+    if (sig->ctx == NULL || sig->fresh)
+        return 0;
+    if (!zp_gss_expired(sig->ctx) && upstream != ZP_TSIG_ERR_BADKEY &&
+        upstream != ZP_TSIG_ERR_BADSIG && upstream != LDNS_RCODE_NOTAUTH)
+        return 0;
+    zp_log(ZP_LOG_INFO, "rfc2136: the server no longer accepts the GSS-TSIG context; renewing",
+           ZP_S("server", cfg->nameserver), ZP_S("key", zp_gss_key_name(sig->ctx)), ZP_END);
+    zp_gss_drop(cfg->gss, sig->ctx);
+    rfc_sig_done(cfg, sig);
+    return 1;
+}
+
+/* One signed exchange of the update. */
+static int rfc_update_once(const struct rfc_op *op, struct rfc_sig *sig, struct zp_err *err)
+{
+    struct zp_buf query, reply;
+    ldns_pkt *r = NULL;
+    int rc = -1;
+
+    zp_buf_init(&query, ZP_RFC_MSG_MAX);
+    zp_buf_init(&reply, ZP_RFC_MSG_MAX);
+    if (rfc_prepare(op, &query, sig, err) == 0 && rfc_transact(op, &query, &reply, &r, err) == 0)
+        rc = rfc_judge(op, r, &reply, sig, err);
+    zp_buf_free(&query);
+    zp_buf_free(&reply);
+    ldns_pkt_free(r);
+    return rc;
 }
 
 static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov_call *call,
@@ -731,28 +669,22 @@ static int rfc_update(void *p, const struct zp_record *rec, const struct zp_prov
 {
     const struct rfc_cfg *cfg = p;
     struct rfc_op op = {.cfg = cfg, .rec = rec, .call = call, .del = del != 0, .probe = del == 2};
-    struct zp_buf secret, query, reply;
-    struct zp_tsig_mac mac = {.len = 0};
-    ldns_pkt *r = NULL;
-    int rc = -1;
+    struct rfc_sig sig = {.mac = {.len = 0}};
+    int rc;
 
-    zp_buf_init(&secret, RFC_SECRET_MAX);
-    zp_buf_init(&query, ZP_RFC_MSG_MAX);
-    zp_buf_init(&reply, ZP_RFC_MSG_MAX);
+    zp_buf_init(&sig.secret, RFC_SECRET_MAX);
     op.zone = cfg->zone ? cfg->zone : rec->zone;
-    if (rfc_prepare(&op, &query, &secret, &mac, err) == -1 ||
-        rfc_transact(&op, &query, &reply, &r, err) == -1)
-        goto out;
-    rc = rfc_judge(&op, r, &reply, &secret, &mac, err);
-out:
+    rc = rfc_update_once(&op, &sig, err);
+    if (rc == -1 && rfc_renew(cfg, &sig, err->upstream)) {
+        memset(err, 0, sizeof(*err));
+        sig.mac.len = 0;
+        rc = rfc_update_once(&op, &sig, err);
+    }
     if (rc == -1)
         zp_log(ZP_LOG_WARN, "rfc2136 update failed", ZP_S("instance", call->instance),
                ZP_S("server", cfg->nameserver), ZP_S("fqdn", rec->fqdn), ZP_S("error", err->msg),
                ZP_END);
-    zp_buf_free_secret(&secret);
-    zp_buf_free(&query);
-    zp_buf_free(&reply);
-    ldns_pkt_free(r);
+    rfc_sig_done(cfg, &sig);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
- * rfc2136_int.h — what rfc2136.c uses of rfc2136_net.c: one DNS message
- * sent to a nameserver's addresses and the reply that answers it, or why
- * none came.
+ * rfc2136_int.h — what the files of the rfc2136 provider share: its
+ * configuration and the update in flight (rfc2136.c), the exchange of one
+ * DNS message with a nameserver's addresses (rfc2136_net.c) and the
+ * sentences for a server's refusals (rfc2136_explain.c).
  */
 #ifndef ZP_PROVIDERS_RFC2136_INT_H
 #define ZP_PROVIDERS_RFC2136_INT_H
@@ -9,9 +10,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/dname.h"
+#include "providers/common.h"
+
 struct addrinfo;
 struct ldns_struct_pkt;
 struct zp_buf;
+struct zp_err;
+struct zp_gss_cache;
+struct zp_krb;
+struct zp_prov_call;
+struct zp_record;
+struct zp_tsig_alg;
+
+struct rfc_cfg {
+    char *nameserver; /* as written, for messages */
+    char host[ZP_DNAME_MAX];
+    unsigned port;
+    int numeric;    /* host is an address literal: never resolved */
+    char *key;      /* tsigKeyName as written; NULL for unsigned updates */
+    char *key_wire; /* the same, absolute */
+    char *alg_name; /* tsigAlgorithm as written */
+    const struct zp_tsig_alg *alg;
+    struct zp_cred secret; /* tsigSecretFile or tsigSecretSecretRef */
+    char *protocol;        /* as written: udp or tcp */
+    int tcp;
+    uint64_t timeout_ms;
+    char *zone; /* zone override, canonical; NULL: the record's zone */
+    /* GSS-TSIG (tsigAlgorithm gss-tsig): the Kerberos identity and the cached contexts. */
+    struct zp_krb *krb;
+    struct zp_gss_cache *gss;
+};
+
+/* One update in flight: everything the explanations need. */
+struct rfc_op {
+    const struct rfc_cfg *cfg;
+    const struct zp_record *rec;
+    const struct zp_prov_call *call;
+    const char *zone;
+    int del;
+    int probe; /* doctor: a delete guarded by a prerequisite that fails by design */
+    int tcp;   /* this exchange over TCP (a TKEY), whatever protocol says */
+};
 
 #define ZP_RFC_MSG_MAX 65535 /* the largest DNS message */
 
@@ -33,5 +73,15 @@ enum zp_rfc_net zp_rfc_send(const struct addrinfo *res, int tcp, uint64_t timeou
 
 /* The TSIG error a reply carries (its TSIG RR's error field), 0 if none or unsigned. */
 int zp_rfc_tsig_error(const struct ldns_struct_pkt *reply);
+
+/* "NOERROR", "REFUSED", "BADKEY", ...: the name of a reply code or TSIG error, for logs. */
+const char *zp_rfc_rcode_name(int rcode);
+
+/*
+ * The sentence for a reply that is not NOERROR, or a TSIG error; verified:
+ * the reply is signed with the key (or the GSS-TSIG context). Returns -1.
+ */
+int zp_rfc_explain(const struct rfc_op *op, int rcode, int tsig_error, int verified,
+                   struct zp_err *err);
 
 #endif

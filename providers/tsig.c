@@ -13,7 +13,7 @@
  * The framing (what the MAC covers, the TSIG RR, the checks of a reply) is
  * kept apart from the MAC itself, tsig_mac_make and tsig_mac_check: GSS-TSIG
  * (RFC 3645) frames its messages the same way with a GSS-API MIC in place
- * of the HMAC, and would plug in there.
+ * of the HMAC, which the key's mic hook makes and checks (providers/gss.c).
  */
 #include <string.h>
 #include <strings.h>
@@ -46,6 +46,9 @@ static const struct zp_tsig_alg tsig_algs[] = {
     {"hmac-sha512", "hmac-sha512.", "SHA512", 0},
     {"hmac-sha1", "hmac-sha1.", "SHA1", 1},
     {"hmac-md5", "hmac-md5.sig-alg.reg.int.", "MD5", 1},
+    {"gss-tsig", "gss-tsig.", NULL, 0},
+    /* The name Windows 2000 used before RFC 3645; some servers still answer with it. */
+    {"gss.microsoft.com", "gss.microsoft.com.", NULL, 0},
 };
 
 /* A TSIG RR as read from a message: pointers into it, names in canonical wire form. */
@@ -97,6 +100,8 @@ const char *zp_tsig_check_name(enum zp_tsig_check check)
     switch (check) {
     case ZP_TSIG_OK:
         return "ok";
+    case ZP_TSIG_OK_LAX:
+        return "ok-samba-layout";
     case ZP_TSIG_UNSIGNED:
         return "unsigned";
     case ZP_TSIG_FORMERR:
@@ -300,6 +305,8 @@ static int tsig_mac_make(const struct zp_tsig_key *key, const uint8_t *d, size_t
     struct zp_buf k;
     int rc = -1;
 
+    if (key->mic != NULL)
+        return key->mic->make(key->mic->arg, d, n, out, outlen, err);
     zp_buf_init(&k, TSIG_KEY_MAX);
     if (zp_b64_decode(key->secret, key->secret_len, 0, &k, err) == -1) {
         zp_err_wrap(err, "the secret of TSIG key %s", key->name);
@@ -324,6 +331,8 @@ static int tsig_mac_check(const struct zp_tsig_key *key, const uint8_t *d, size_
     uint8_t want[ZP_TSIG_MAC_MAX];
     size_t want_len = 0;
 
+    if (key->mic != NULL)
+        return key->mic->check(key->mic->arg, d, n, mac, len, ok, err);
     if (tsig_mac_make(key, d, n, want, &want_len, err) == -1)
         return -1;
     *ok = len == want_len && CRYPTO_memcmp(want, mac, len) == 0;
@@ -346,7 +355,7 @@ struct tsig_vars {
  * then the TSIG variables: the key's name, class ANY, TTL 0, the
  * algorithm's name (both canonical), the timers and the rest.
  */
-static int tsig_input(const struct zp_tsig_key *key, const struct zp_tsig_mac *req,
+static int tsig_input(const struct zp_tsig_key *key, const struct zp_tsig_mac *req, int lax,
                       const uint8_t *m, size_t n, const uint8_t *id, unsigned arcount,
                       const struct tsig_vars *v, struct zp_buf *d, struct zp_err *err)
 {
@@ -357,9 +366,10 @@ static int tsig_input(const struct zp_tsig_key *key, const struct zp_tsig_mac *r
     if (n < TSIG_HDR || tsig_name_wire(key->name, kw, &kn) == -1 ||
         tsig_name_wire(key->alg->wire, aw, &an) == -1)
         return zp_err_set(err, ZP_EINTERNAL, "cannot lay out the TSIG input for key %s", key->name);
-    if (req != NULL) {
+    if (req != NULL && req->len > 0) {
         tsig_put16(size, (unsigned)req->len);
-        zp_buf_append(d, size, 2);
+        if (!lax)
+            zp_buf_append(d, size, 2);
         zp_buf_append(d, req->mac, req->len);
     }
     memcpy(hdr, m, TSIG_HDR);
@@ -421,7 +431,7 @@ int zp_tsig_sign(const struct zp_tsig_key *key, uint64_t now, struct zp_buf *msg
         v.timers[i] = (uint8_t)(now >> (40 - 8 * i));
     tsig_put16(v.timers + 6, ZP_TSIG_FUDGE);
     zp_buf_init(&d, msg->len + TSIG_INPUT_EXTRA);
-    if (tsig_input(key, NULL, m, msg->len, m, ar, &v, &d, err) == -1 ||
+    if (tsig_input(key, NULL, 0, m, msg->len, m, ar, &v, &d, err) == -1 ||
         tsig_mac_make(key, (const uint8_t *)d.data, d.len, mac->mac, &mac->len, err) == -1)
         goto out;
     n = tsig_rr_write(key, &v, mac, m, rr);
@@ -451,15 +461,34 @@ static int tsig_in_time(const uint8_t *timers, uint64_t now)
     return diff <= (fudge < ZP_TSIG_FUDGE ? fudge : ZP_TSIG_FUDGE);
 }
 
+/* Whether t's MAC is key's over msg in the RFC's layout (lax 0) or Samba's (lax 1): *ok. */
+static int tsig_verify_layout(const struct zp_tsig_key *key, const struct zp_tsig_mac *req, int lax,
+                              const uint8_t *msg, size_t len, const struct tsig_rr *t, int *ok,
+                              struct zp_err *err)
+{
+    struct tsig_vars v;
+    struct zp_buf d;
+    int rc;
+
+    memcpy(v.timers, t->timers, sizeof(v.timers));
+    v.rest = t->rest;
+    v.rest_len = t->rest_len;
+    zp_buf_init(&d, len + TSIG_INPUT_EXTRA);
+    rc =
+        tsig_input(key, req, lax, msg, t->start, t->orig_id, tsig_get16(msg + 10) - 1, &v, &d, err);
+    if (rc == 0)
+        rc = tsig_mac_check(key, (const uint8_t *)d.data, d.len, t->mac, t->mac_len, ok, err);
+    zp_buf_free(&d);
+    return rc;
+}
+
 int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req, uint64_t now,
                    const uint8_t *msg, size_t len, enum zp_tsig_check *check, struct zp_err *err)
 {
     uint8_t kw[TSIG_NAME_MAX], aw[TSIG_NAME_MAX];
     size_t kn = 0, an = 0;
     struct tsig_rr t;
-    struct tsig_vars v;
-    struct zp_buf d;
-    int ok = 0, rc = -1;
+    int ok = 0, lax = 0;
 
     *check = tsig_find(msg, len, &t);
     if (*check != ZP_TSIG_OK)
@@ -471,18 +500,18 @@ int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req,
         *check = ZP_TSIG_BADKEY;
         return 0;
     }
-    memcpy(v.timers, t.timers, sizeof(v.timers));
-    v.rest = t.rest;
-    v.rest_len = t.rest_len;
-    zp_buf_init(&d, len + TSIG_INPUT_EXTRA);
-    if (tsig_input(key, req, msg, t.start, t.orig_id, tsig_get16(msg + 10) - 1, &v, &d, err) ==
-            -1 ||
-        tsig_mac_check(key, (const uint8_t *)d.data, d.len, t.mac, t.mac_len, &ok, err) == -1)
-        goto out;
+    if (tsig_verify_layout(key, req, 0, msg, len, &t, &ok, err) == -1)
+        return -1;
+    /* Samba's layout only when the RFC's fails, and only for a request that had a MAC. */
+    if (!ok && key->lax && req != NULL && req->len > 0) {
+        if (tsig_verify_layout(key, req, 1, msg, len, &t, &ok, err) == -1)
+            return -1;
+        lax = ok;
+    }
     /* The time counts only once the MAC proves it is the server's (RFC 8945 5.4). */
-    *check = !ok ? ZP_TSIG_BADSIG : !tsig_in_time(t.timers, now) ? ZP_TSIG_BADTIME : ZP_TSIG_OK;
-    rc = 0;
-out:
-    zp_buf_free(&d);
-    return rc;
+    *check = !ok                            ? ZP_TSIG_BADSIG
+             : !tsig_in_time(t.timers, now) ? ZP_TSIG_BADTIME
+             : lax                          ? ZP_TSIG_OK_LAX
+                                            : ZP_TSIG_OK;
+    return 0;
 }

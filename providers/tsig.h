@@ -18,8 +18,8 @@
 struct zp_buf;
 struct zp_err;
 
-#define ZP_TSIG_FUDGE 300  /* seconds of clock difference allowed either way (RFC 8945) */
-#define ZP_TSIG_MAC_MAX 64 /* the longest MAC: hmac-sha512 */
+#define ZP_TSIG_FUDGE 300   /* seconds of clock difference allowed either way (RFC 8945) */
+#define ZP_TSIG_MAC_MAX 128 /* the longest MAC: a Kerberos MIC (28-40 bytes), hmac-sha512 (64) */
 
 /* TSIG errors (RFC 8945 5.3), in a reply's TSIG RR. */
 enum { ZP_TSIG_ERR_BADSIG = 16, ZP_TSIG_ERR_BADKEY = 17, ZP_TSIG_ERR_BADTIME = 18 };
@@ -27,8 +27,21 @@ enum { ZP_TSIG_ERR_BADSIG = 16, ZP_TSIG_ERR_BADKEY = 17, ZP_TSIG_ERR_BADTIME = 1
 struct zp_tsig_alg {
     const char *name;   /* as written in configuration and BIND's key statement */
     const char *wire;   /* the TSIG algorithm name, absolute */
-    const char *digest; /* OpenSSL's name of the hash under the HMAC */
+    const char *digest; /* OpenSSL's name of the hash under the HMAC; NULL: GSS-TSIG */
     int weak;           /* MD5, SHA-1: only for old servers */
+};
+
+/*
+ * A MAC that is not an HMAC: GSS-TSIG's (RFC 3645) gss_get_mic and
+ * gss_verify_mic over the same data, on a context that arg holds.
+ */
+struct zp_tsig_mic {
+    int (*make)(void *arg, const uint8_t *d, size_t n, uint8_t *out, size_t *outlen,
+                struct zp_err *err);
+    /* *ok: the MIC verifies; -1 only when the check could not be made. */
+    int (*check)(void *arg, const uint8_t *d, size_t n, const uint8_t *mac, size_t len, int *ok,
+                 struct zp_err *err);
+    void *arg;
 };
 
 struct zp_tsig_key {
@@ -36,6 +49,12 @@ struct zp_tsig_key {
     const struct zp_tsig_alg *alg;
     const char *secret; /* base64, as in BIND's key statement; the caller wipes it */
     size_t secret_len;
+    const struct zp_tsig_mic *mic; /* GSS-TSIG: makes and checks the MAC; secret unused */
+    /*
+     * Accept a reply whose MAC leaves out the request MAC's length (Samba
+     * and Active Directory sign so), when the RFC's layout does not verify.
+     */
+    int lax;
 };
 
 /* The MAC of a signed request: the signature of its reply covers it. */
@@ -47,6 +66,7 @@ struct zp_tsig_mac {
 /* What the check of a reply's signature found. */
 enum zp_tsig_check {
     ZP_TSIG_OK,       /* signed with the key, for this request, within the fudge */
+    ZP_TSIG_OK_LAX,   /* the same, in Samba's layout (no request MAC length; key.lax) */
     ZP_TSIG_UNSIGNED, /* the last RR is not a TSIG RR */
     ZP_TSIG_FORMERR,  /* the message or its TSIG RR does not parse */
     ZP_TSIG_BADKEY,   /* signed with another key name or algorithm */
@@ -76,7 +96,7 @@ int zp_tsig_sign(const struct zp_tsig_key *key, uint64_t now, struct zp_buf *msg
 int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req, uint64_t now,
                    const uint8_t *msg, size_t len, enum zp_tsig_check *check, struct zp_err *err);
 
-/* "ok", "unsigned", "FORMERR", "BADKEY", "BADSIG" or "BADTIME", for logs. */
+/* "ok", "ok-samba-layout", "unsigned", "FORMERR", "BADKEY", "BADSIG" or "BADTIME", for logs. */
 const char *zp_tsig_check_name(enum zp_tsig_check check);
 
 /*

@@ -203,9 +203,17 @@ class Named(LocalServer):
     TXT records anywhere in every zone unless policy says otherwise.
     """
 
+    preexec_fn = None  # run in named's process before exec (krb.GssNamed: die with us)
+
     def __init__(self, zones, host="127.0.0.1", port=None, policy=None, ns_names=None,
-                 extra_keys=None, ns_addrs=None):
+                 extra_keys=None, ns_addrs=None, options=(), extra_conf=(), env=None,
+                 args=()):
+        """options: more lines inside options { } (krb.GssNamed: tkey-gssapi-keytab);
+        extra_conf: more top-level statements; env: more environment for named (KRB5_CONFIG);
+        args: more arguments for named (-d 3: named -g logs only to stderr, at -d's level)."""
         self.host = host
+        self.env = env
+        self.args = list(args)
         self.port = port or free_port(host)
         self.dir = tempfile.mkdtemp(prefix="zp-named-")
         self.proc = None
@@ -221,9 +229,9 @@ class Named(LocalServer):
                 "  recursion no;",
                 "  dnssec-validation no;",
                 "  notify no;",
-                "  minimal-responses no;",
+                "  minimal-responses no;"] + list(options) + [
                 "};",
-                "controls { };"]
+                "controls { };"] + list(extra_conf)
         for kname, (alg, secret) in keys.items():
             conf.append('key "%s" { algorithm %s; secret "%s"; };' % (kname, alg, secret))
         for zone, records in zones.items():
@@ -250,8 +258,9 @@ class Named(LocalServer):
     def start(self):
         with open(os.path.join(self.dir, "named.log"), "w") as log:
             self.proc = subprocess.Popen(
-                ["named", "-g", "-c", os.path.join(self.dir, "named.conf")],
-                stdout=log, stderr=subprocess.STDOUT)
+                ["named", "-g", "-c", os.path.join(self.dir, "named.conf")] + self.args,
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec_fn,
+                env=dict(os.environ, **self.env) if self.env else None)
         try:
             wait_for(lambda: self.proc.poll() is None and tcp_open(self.host, self.port),
                      what="named on %s:%d" % (self.host, self.port))

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gssapi/gssapi_krb5.h>
@@ -41,6 +42,7 @@
 
 #define KRB_KEYTAB_MAX 65536 /* a keytab holds a few keys: well under this */
 #define KRB_NAME_MAX 512
+#define KRB_SKEW_S 300 /* Kerberos' default clockskew, and TSIG's fudge */
 
 struct zp_krb {
     char *principal; /* as written */
@@ -79,7 +81,8 @@ const char *zp_krb_principal(const struct zp_krb *k)
  * MIT asks its profile for relations by path ("realms", REALM, "kdc");
  * this answers from the settings and says "none" to the rest, so nothing
  * is looked up in DNS and the TGT and tickets go over TCP (an AD ticket
- * with its PAC outgrows UDP).
+ * with its PAC outgrows UDP). kdc_timesync off: a clock skew is reported,
+ * not silently compensated (the DNS server checks the clock too).
  */
 static long krb_prof_get(void *cb, const char *const *names, char ***ret)
 {
@@ -92,7 +95,7 @@ static long krb_prof_get(void *cb, const char *const *names, char ***ret)
     if (strcmp(names[0], "libdefaults") == 0 && names[2] == NULL) {
         if (strcmp(names[1], "default_realm") == 0)
             one = k->realm;
-        else if (strcmp(names[1], "dns_lookup_kdc") == 0 ||
+        else if (strcmp(names[1], "dns_lookup_kdc") == 0 || strcmp(names[1], "kdc_timesync") == 0 ||
                  strcmp(names[1], "dns_lookup_realm") == 0 || strcmp(names[1], "rdns") == 0 ||
                  strcmp(names[1], "dns_canonicalize_hostname") == 0)
             one = "false";
@@ -354,11 +357,12 @@ static int krb_kdc_fail(const struct zp_krb *k, krb5_error_code code, const char
                           realm, who);
     case KRB5_KT_NOTFOUND:
     case KRB5_KT_END:
-        return zp_err_set(err, ZP_ECONFIG,
-                          "%s: %s holds no key for %s; export one for that principal (Windows: "
-                          "ktpass -princ %s; Samba: samba-tool domain exportkeytab FILE "
-                          "--principal=%s)",
-                          k->keytab.setting, where, who, who, who);
+        return zp_err_set(
+            err, ZP_ECONFIG,
+            "kerberos.%s: %s holds no key for %s; export one for that principal (Windows: "
+            "ktpass -princ %s; Samba: samba-tool domain exportkeytab FILE "
+            "--principal=%s)",
+            k->keytab.setting, where, who, who, who);
     case KRB5_KT_KVNONOTFOUND:
     case KRB5KDC_ERR_PREAUTH_FAILED:
     case KRB5_PREAUTH_FAILED:
@@ -367,7 +371,7 @@ static int krb_kdc_fail(const struct zp_krb *k, krb5_error_code code, const char
         return zp_err_set(err, ZP_EAUTH,
                           "the Kerberos KDC for realm %s does not accept the key of %s in %s: the "
                           "account's password, and so its key version (kvno), changed after the "
-                          "keytab was exported; export a new keytab and update %s",
+                          "keytab was exported; export a new keytab and update kerberos.%s",
                           realm, who, where, k->keytab.setting);
     case KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN:
         return zp_err_set(err, ZP_EAUTH,
@@ -396,6 +400,14 @@ static int krb_kdc_fail(const struct zp_krb *k, krb5_error_code code, const char
     }
 }
 
+/* Whether the KDC's time t (a ticket's authtime) is further from ours than Kerberos allows. */
+static int krb_skewed(krb5_timestamp t)
+{
+    long long d = (long long)(uint32_t)t - (long long)time(NULL);
+
+    return d > KRB_SKEW_S || d < -KRB_SKEW_S;
+}
+
 /* The TGT with the keytab into cc, then the ticket for server, which lands there too. */
 static krb5_error_code krb_tickets(const struct zp_krb *k, const struct zp_prov_call *call,
                                    krb5_context kctx, krb5_ccache cc, krb5_principal client,
@@ -417,8 +429,18 @@ static krb5_error_code krb_tickets(const struct zp_krb *k, const struct zp_prov_
         (code = krb5_get_init_creds_opt_set_out_ccache(kctx, opt, cc)) != 0)
         goto out;
     krb5_get_init_creds_opt_set_forwardable(opt, 0);
-    if ((code = krb5_get_init_creds_keytab(kctx, &tgt, client, kt, 0, NULL, opt)) != 0 ||
-        (code = krb5_parse_name(kctx, server, &srv)) != 0)
+    if ((code = krb5_get_init_creds_keytab(kctx, &tgt, client, kt, 0, NULL, opt)) != 0)
+        goto out;
+    /*
+     * MIT's client takes the KDC's time for its pre-authentication, so a
+     * skewed clock passes the KDC and fails only at the DNS server, as a
+     * bare TKEY refusal. The ticket's authtime is the KDC's clock: compare.
+     */
+    if (krb_skewed(tgt.times.authtime)) {
+        code = KRB5KRB_AP_ERR_SKEW;
+        goto out;
+    }
+    if ((code = krb5_parse_name(kctx, server, &srv)) != 0)
         goto out;
     in.client = client;
     in.server = srv;

@@ -10,7 +10,7 @@ pkgs=(
   bind9 bind9-utils dnsutils ldnsutils pebble lego certbot openssl curl python3 python3-yaml
   pdns-server pdns-backend-sqlite3 sqlite3
   unbound knot knot-dnsutils iproute2
-  libkrb5-dev krb5-kdc krb5-admin-server krb5-user samba samba-ad-dc samba-ad-provision
+  libkrb5-dev krb5-kdc krb5-admin-server krb5-user samba samba-ad-dc samba-ad-provision faketime
   procps psmisc file
   prometheus chromium fonts-dejavu-core
 )

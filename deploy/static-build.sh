@@ -2,9 +2,9 @@
 # static-build.sh — builds zoneproof as one fully static binary linked against musl.
 #
 # Every library zoneproof uses (OpenSSL, libcurl, cJSON, libyaml, ldns, libevent,
-# libpsl, expat, nghttp2) is compiled from Debian's own source package (`apt-get source`, with
-# Debian's patches applied) by musl-gcc, and installed into a cache outside the
-# repository, one prefix per package and version:
+# libpsl, expat, nghttp2, MIT Kerberos' GSS-API) is compiled from Debian's own source
+# package (`apt-get source`, with Debian's patches applied) by musl-gcc, and installed into a
+# cache outside the repository, one prefix per package and version:
 #
 #   ${ZP_STATIC_CACHE:-$HOME/.cache/zoneproof/static}/<pkg>-<debian version>/
 #
@@ -393,6 +393,69 @@ build_curl() {
   with_env "$deps_curl" make install-pkgconfigDATA
 }
 
+deps_krb5="openssl"
+build_krb5() {
+  local src=$1 prefix=$2 ossl=${prefix_of[openssl]} d f
+  # MIT Kerberos, for GSS-TSIG (rfc2136): the client libraries only (libgssapi_krb5, libkrb5,
+  # libk5crypto, and their own libcom_err and libkrb5support), no KDC, kadmin, tools or plugins.
+  # Crypto from the OpenSSL built above, whose ciphers and digests are in the binary already.
+  # It is built without Camellia and MD4, which krb5 1.20 expects of OpenSSL 3. krb5 compiles
+  # its built-in and its OpenSSL code side by side and picks one by macro: take the built-in
+  # Camellia, and the built-in key derivation and CMAC (krb5's code for OpenSSL 1.1, on
+  # OpenSSL's ciphers and HMAC; OpenSSL 3's KBKDF and CMAC would ask it for Camellia); leave
+  # HMAC-MD4, which nothing uses (MD4 and RC4 are built-in with OpenSSL 3), out of the glue.
+  sed -i '/^#define K5_OPENSSL_CAMELLIA$/c\
+#include <openssl/opensslconf.h>\
+#ifdef OPENSSL_NO_CAMELLIA\
+#define K5_BUILTIN_CAMELLIA\
+#undef K5_OPENSSL_KDF\
+#undef K5_OPENSSL_CMAC\
+#define K5_BUILTIN_KDF\
+#define K5_BUILTIN_CMAC\
+#else\
+#define K5_OPENSSL_CAMELLIA\
+#endif' src/lib/crypto/krb/crypto_int.h
+  sed -i '/else if (hash == &krb5int_hash_md4)$/{N;s/.*/#ifndef OPENSSL_NO_MD4\n&\n#endif/}' \
+    src/lib/crypto/openssl/hmac.c
+  grep -q OPENSSL_NO_CAMELLIA src/lib/crypto/krb/crypto_int.h
+  grep -q OPENSSL_NO_MD4 src/lib/crypto/openssl/hmac.c
+  cd src
+  # Paths as Debian's (/etc/krb5.conf, /etc/krb5kdc, FILE:/tmp/krb5cc_%{uid}). Its own com_err
+  # (Debian links e2fsprogs'); ss, db2 and libverto serve only the KDC and tools, not built, and
+  # the system's are not looked for. No keyutils (KEYRING: caches), LDAP, LMDB, TLS (the KDC
+  # proxy), PKINIT, SPAKE, libedit or NLS.
+  # configure is not regenerated: Debian's patches touch no configure.ac, and its own build
+  # runs the shipped configure.
+  with_env "$deps_krb5" ./configure --prefix="$prefix" --sysconfdir=/etc --localstatedir=/etc \
+    --enable-static --disable-shared --disable-rpath --disable-nls --with-size-optimizations \
+    --with-crypto-impl=openssl --with-tls-impl=no --without-spake-openssl --disable-pkinit \
+    --without-ldap --without-lmdb --without-keyutils --without-libedit --without-readline \
+    --without-system-et --without-system-ss --without-system-db --without-system-verto \
+    CPPFLAGS="-I$ossl/include" LDFLAGS="-L$ossl/lib"
+  # The libraries and what they need, in the order of the top Makefile (util before include,
+  # for compile_et), instead of everything under src/.
+  with_env "$deps_krb5" make update-autoconf-h
+  for d in util/support util/et util/profile include lib/crypto lib/krb5 lib/gssapi; do
+    with_env "$deps_krb5" make -j"$jobs" -C "$d" all
+  done
+  with_env "$deps_krb5" make install-mkdirs install-headers-mkdirs
+  for d in util/support util/et include lib/crypto lib/krb5 lib/gssapi; do
+    with_env "$deps_krb5" make -C "$d" install
+  done
+  rm -rf "$prefix/bin" "$prefix/sbin" "$prefix/share" "$prefix/var" "$prefix/etc" \
+    "$prefix/include/kdb.h" "$prefix/include/krad.h"
+  # The .pc files, with Debian's mit-krb5/ subdirectories (its multi-arch symlink layout) taken
+  # back out; a static link also needs what libk5crypto and libkrb5 use: libcrypto, and the
+  # resolver (-lresolv: an empty archive with musl, needed with glibc).
+  mkdir -p "$prefix/lib/pkgconfig"
+  for f in krb5 krb5-gssapi mit-krb5 mit-krb5-gssapi; do
+    sed -e 's|/mit-krb5$||' "build-tools/$f.pc" >"$prefix/lib/pkgconfig/$f.pc"
+  done
+  sed -i -e 's|^Libs.private: -lkrb5support$|Libs.private: -lkrb5support -lresolv|' \
+    -e '$a Requires.private: libcrypto' "$prefix/lib/pkgconfig/mit-krb5.pc"
+  grep -q '^Libs.private: -lkrb5support -lresolv$' "$prefix/lib/pkgconfig/mit-krb5.pc"
+}
+
 # ---- one package: pick a version, reuse or build ---------------------------------------------
 
 # What a cached build must match to be reused.
@@ -505,7 +568,7 @@ case "$malloc_impl" in
 esac
 extra_pkgs=
 [ "$malloc_impl" = musl ] || extra_pkgs=$malloc_impl
-for pkg in openssl libpsl cjson libyaml ldns libevent curl expat nghttp2 $extra_pkgs; do
+for pkg in openssl libpsl cjson libyaml ldns libevent curl expat nghttp2 krb5 $extra_pkgs; do
   build_pkg "$pkg"
 done
 log "dependencies ready in $(($(now) - t_start)) s"
@@ -515,7 +578,7 @@ fi
 
 # ---- zoneproof -------------------------------------------------------------------------------
 
-pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl expat nghttp2)
+pcdirs=$(pc_path openssl libpsl cjson libyaml ldns libevent curl expat nghttp2 krb5)
 zp_cflags="-pipe -fstack-protector-strong -ffunction-sections -fdata-sections -idirafter$compat_inc"
 zp_ldflags="-Wl,--gc-sections -s"
 [ "$malloc_impl" = musl ] || zp_ldflags="$zp_ldflags ${prefix_of[mimalloc]}/lib/mimalloc.o"

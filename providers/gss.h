@@ -67,4 +67,13 @@ int zp_gss_expired(const struct zp_gss_ctx *ctx);
 /* How many TKEY negotiations this cache has completed: the tests' count. */
 unsigned long zp_gss_negotiations(const struct zp_gss_cache *c);
 
+/*
+ * Tests: the cache's negotiations made by fn instead of Kerberos and TKEY
+ * (fn gives the new context's life in ms, or fails), so reuse, renewal
+ * and refusal run on a manual clock without a KDC. Contexts so made have
+ * no GSS-API context and cannot sign.
+ */
+typedef int zp_gss_fake_fn(void *arg, uint64_t *life_ms, struct zp_err *err);
+void zp_gss_cache_fake(struct zp_gss_cache *c, zp_gss_fake_fn *fn, void *arg);
+
 #endif

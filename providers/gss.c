@@ -261,67 +261,83 @@ static int gss_tkey_refused(const struct zp_gss_peer *p, const char *server, con
                       p->nameserver, zp_krb_principal(p->krb), server, why, server);
 }
 
-/*
- * The server's answer to a TKEY query for key: its token into tok (freed
- * by the caller) and the expiration it grants into *expire. A refusal
- * with a token still gives the token, so that gss_init_sec_context can
- * say what Kerberos refused; *tkey_error then holds the refusal.
- */
-static int gss_tkey_reply(const struct zp_gss_peer *p, const char *server, const char *key,
-                          const struct zp_buf *reply, struct zp_buf *tok, uint32_t *expire,
-                          unsigned *tkey_error, struct zp_err *err)
+enum zp_gss_tkey zp_gss_tkey_parse(const uint8_t *m, size_t n, const char *key, struct zp_buf *tok,
+                                   uint32_t *expire, unsigned *tkey_error, int *rcode)
 {
     ldns_pkt *r = NULL;
     ldns_rdf *owner = ldns_dname_new_frm_str(key);
     const ldns_rr *t = NULL;
     ldns_rr_list *an;
-    char why[64];
-    int rc = -1;
+    enum zp_gss_tkey rc = ZP_GSS_TKEY_NONE;
 
-    if (zp_tsig_wire2pkt(&r, (const uint8_t *)reply->data, reply->len) != LDNS_STATUS_OK) {
-        zp_err_set(err, ZP_ETRANSIENT,
-                   "%s answered the TKEY query with a message that does not "
-                   "parse",
-                   p->nameserver);
+    *rcode = 0;
+    if (owner == NULL || zp_tsig_wire2pkt(&r, m, n) != LDNS_STATUS_OK) {
+        rc = ZP_GSS_TKEY_NOT_DNS;
         goto out;
     }
-    if (ldns_pkt_get_rcode(r) != LDNS_RCODE_NOERROR) {
-        ldns_lookup_table *l = ldns_lookup_by_id(ldns_rcodes, (int)ldns_pkt_get_rcode(r));
-        snprintf(why, sizeof(why), "%s", l ? l->name : "an error");
-        gss_tkey_refused(p, server, why, err);
+    if ((*rcode = (int)ldns_pkt_get_rcode(r)) != LDNS_RCODE_NOERROR) {
+        rc = ZP_GSS_TKEY_RCODE;
         goto out;
     }
     an = ldns_pkt_answer(r);
     for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(an, i);
         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TKEY && ldns_rr_rd_count(rr) == 7 &&
-            owner != NULL && ldns_dname_compare(ldns_rr_owner(rr), owner) == 0)
+            ldns_dname_compare(ldns_rr_owner(rr), owner) == 0)
             t = rr;
     }
     if (t == NULL || ldns_rdf_size(ldns_rr_rdf(t, 5)) < 2 ||
-        ldns_rdf_size(ldns_rr_rdf(t, 2)) != 4 || ldns_rdf_size(ldns_rr_rdf(t, 4)) != 2) {
-        gss_tkey_refused(p, server, "its answer holds no TKEY record for the key", err);
+        ldns_rdf_size(ldns_rr_rdf(t, 2)) != 4 || ldns_rdf_size(ldns_rr_rdf(t, 4)) != 2)
         goto out;
-    }
     *tkey_error = ldns_rdf2native_int16(ldns_rr_rdf(t, 4));
     *expire = ldns_rdf2native_int32(ldns_rr_rdf(t, 2));
     zp_buf_reset(tok);
-    if (zp_buf_append(tok, ldns_rdf_data(ldns_rr_rdf(t, 5)) + 2,
-                      ldns_rdf_size(ldns_rr_rdf(t, 5)) - 2) == -1) {
-        zp_err_set(err, ZP_ETRANSIENT, "%s answered the TKEY query with a token too large",
-                   p->nameserver);
-        goto out;
-    }
-    if (*tkey_error != 0 && tok->len == 0) {
-        snprintf(why, sizeof(why), "TKEY error %s", gss_tkey_error_name(*tkey_error));
-        gss_tkey_refused(p, server, why, err);
-        goto out;
-    }
-    rc = 0;
+    rc = zp_buf_append(tok, ldns_rdf_data(ldns_rr_rdf(t, 5)) + 2,
+                       ldns_rdf_size(ldns_rr_rdf(t, 5)) - 2) == -1
+             ? ZP_GSS_TKEY_TOO_LARGE
+             : ZP_GSS_TKEY_OK;
 out:
     ldns_rdf_deep_free(owner);
     ldns_pkt_free(r);
     return rc;
+}
+
+/*
+ * The server's answer to a TKEY query for key: its token into tok and the
+ * expiration it grants into *expire. A refusal with a token still gives
+ * the token, so that gss_init_sec_context can say what Kerberos refused;
+ * *tkey_error then holds the refusal.
+ */
+static int gss_tkey_reply(const struct zp_gss_peer *p, const char *server, const char *key,
+                          const struct zp_buf *reply, struct zp_buf *tok, uint32_t *expire,
+                          unsigned *tkey_error, struct zp_err *err)
+{
+    char why[64];
+    int rcode;
+
+    switch (zp_gss_tkey_parse((const uint8_t *)reply->data, reply->len, key, tok, expire,
+                              tkey_error, &rcode)) {
+    case ZP_GSS_TKEY_OK:
+        break;
+    case ZP_GSS_TKEY_NOT_DNS:
+        return zp_err_set(err, ZP_ETRANSIENT,
+                          "%s answered the TKEY query with a message that does not parse",
+                          p->nameserver);
+    case ZP_GSS_TKEY_RCODE: {
+        ldns_lookup_table *l = ldns_lookup_by_id(ldns_rcodes, rcode);
+        return gss_tkey_refused(p, server, l ? l->name : "an error", err);
+    }
+    case ZP_GSS_TKEY_NONE:
+        return gss_tkey_refused(p, server, "its answer holds no TKEY record for the key", err);
+    case ZP_GSS_TKEY_TOO_LARGE:
+        return zp_err_set(err, ZP_ETRANSIENT, "%s answered the TKEY query with a token too large",
+                          p->nameserver);
+    }
+    if (*tkey_error != 0 && tok->len == 0) {
+        snprintf(why, sizeof(why), "TKEY error %s", gss_tkey_error_name(*tkey_error));
+        return gss_tkey_refused(p, server, why, err);
+    }
+    return 0;
 }
 
 /* One TKEY exchange: tok out, the server's token back into back; the reply's wire in reply. */

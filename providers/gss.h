@@ -64,6 +64,23 @@ const struct zp_tsig_mic *zp_gss_mic(struct zp_gss_ctx *ctx);
 /* Whether a MIC failed because the context expired on this side (then renew). */
 int zp_gss_expired(const struct zp_gss_ctx *ctx);
 
+/* What a TKEY answer holds, as zp_gss_tkey_parse reads it. */
+enum zp_gss_tkey {
+    ZP_GSS_TKEY_OK,        /* a TKEY RR for the key: its token, expiration and error */
+    ZP_GSS_TKEY_NOT_DNS,   /* not a DNS message ldns reads */
+    ZP_GSS_TKEY_RCODE,     /* an rcode other than NOERROR, in *rcode */
+    ZP_GSS_TKEY_NONE,      /* no well-formed TKEY RR owned by the key in the answer section */
+    ZP_GSS_TKEY_TOO_LARGE, /* the token does not fit tok */
+};
+
+/*
+ * Reads the server's answer m[0..n) to a TKEY query for key: the token
+ * into tok (its max caps it), the expiration the server grants and the
+ * TKEY error field. Untrusted input: tests/fuzz/fuzz_tkey.c.
+ */
+enum zp_gss_tkey zp_gss_tkey_parse(const uint8_t *m, size_t n, const char *key, struct zp_buf *tok,
+                                   uint32_t *expire, unsigned *tkey_error, int *rcode);
+
 /* How many TKEY negotiations this cache has completed: the tests' count. */
 unsigned long zp_gss_negotiations(const struct zp_gss_cache *c);
 

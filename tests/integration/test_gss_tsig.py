@@ -62,8 +62,9 @@ class GssCommon:
     txt()), cls.ns (host:port) and cls.zone."""
 
     def zp(self, action, value, cfg=None, fqdn=None):
+        # --zone: no zone discovery through the machine's resolver (loopback only).
         return zptest.run_zp([action, "--config", cfg or self.cfg, "--fqdn", fqdn or self.name,
-                              "--key", value, "--log-level", "info"])
+                              "--zone", self.zone, "--key", value, "--log-level", "info"])
 
     def ok(self, action, value, cfg=None):
         r = self.zp(action, value, cfg)
@@ -260,7 +261,8 @@ class Bind(GssCommon, HTTPBase):
             lab.kdc.rekey(krb.DNS_SPN)
             cfg = config(os.path.join(self.tmp, "stale-server.yaml"), lab.named.addr(),
                          krb.ZONE, lab.solver, lab.solver_keytab, "127.0.0.1:%d" % lab.kdc.port)
-            r = zptest.run_zp(["present", "--config", cfg, "--fqdn", self.name, "--key", "x"])
+            r = zptest.run_zp(["present", "--config", cfg, "--fqdn", self.name, "--zone",
+                               krb.ZONE, "--key", "x"])
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertIn("%s refused the GSS-TSIG key negotiation (TKEY) of %s for %s: TKEY error BADKEY; "
                           "the server must accept GSS-TSIG for this zone"

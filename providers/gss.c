@@ -13,7 +13,8 @@
  * ZP_GSS_RENEW_MS (or half its life) before it expires.
  *
  * Threads: any worker may call zp_gss_get. The cache's lock guards the
- * current context and the reference counts; a second lock lets one
+ * current contexts (one per scope: the instance, or each namespace when
+ * the keytab is a Secret) and the reference counts; a second lock lets one
  * negotiation run at a time per instance (the others wait for its result
  * rather than each negotiating). MIT's contexts are not safe for
  * concurrent gss_get_mic/gss_verify_mic (sequence state), so each context
@@ -46,6 +47,8 @@
 #define GSS_TKEY_MODE 3      /* GSS-API negotiation (RFC 2930 2.5) */
 #define GSS_TOKEN_MAX 16384  /* a token with a large PAC is a few KB */
 #define GSS_NAME_MAX 512
+#define GSS_SCOPE_MAX 64  /* a namespace's name: at most 63 characters */
+#define GSS_SCOPES_MAX 64 /* scopes holding a context; past that the oldest gives way */
 #define GSS_FLAGS (GSS_C_MUTUAL_FLAG | GSS_C_REPLAY_FLAG | GSS_C_INTEG_FLAG)
 
 struct zp_gss_ctx {
@@ -58,10 +61,21 @@ struct zp_gss_ctx {
     int expired;        /* a MIC call met GSS_S_CONTEXT_EXPIRED; under mu */
 };
 
-struct zp_gss_cache {
-    pthread_mutex_t mu;  /* cur, refs, negotiations */
-    pthread_mutex_t neg; /* one negotiation at a time */
+/*
+ * The current context of one scope: the whole instance, or with a keytab
+ * from a Secret each namespace (its Secret may hold another identity, and
+ * one namespace must never sign with another's).
+ */
+struct gss_slot {
+    char scope[GSS_SCOPE_MAX];
     struct zp_gss_ctx *cur;
+};
+
+struct zp_gss_cache {
+    pthread_mutex_t mu;  /* slots, refs, negotiations */
+    pthread_mutex_t neg; /* one negotiation at a time */
+    struct gss_slot slots[GSS_SCOPES_MAX];
+    size_t nslots;
     unsigned long negotiations;
     zp_gss_fake_fn *fake; /* tests only: see zp_gss_cache_fake */
     void *fake_arg;
@@ -552,10 +566,34 @@ void zp_gss_cache_free(struct zp_gss_cache *c)
 {
     if (c == NULL)
         return;
-    gss_unref(c->cur);
+    for (size_t i = 0; i < c->nslots; i++)
+        gss_unref(c->slots[i].cur);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->neg);
     free(c);
+}
+
+/* The slot of scope, made if there is none (the oldest context gives way); under c->mu. */
+static struct gss_slot *gss_slot(struct zp_gss_cache *c, const char *scope)
+{
+    struct gss_slot *s = NULL;
+
+    for (size_t i = 0; i < c->nslots; i++)
+        if (strcmp(c->slots[i].scope, scope) == 0)
+            return &c->slots[i];
+    if (c->nslots < GSS_SCOPES_MAX) {
+        s = &c->slots[c->nslots++];
+    } else {
+        s = &c->slots[0];
+        for (size_t i = 1; i < c->nslots; i++)
+            if (c->slots[i].cur == NULL ||
+                (s->cur != NULL && c->slots[i].cur->born_ms < s->cur->born_ms))
+                s = &c->slots[i];
+        gss_unref(s->cur);
+        s->cur = NULL;
+    }
+    snprintf(s->scope, sizeof(s->scope), "%s", scope);
+    return s;
 }
 
 /* Whether g may sign one more update: not expired, and more than the margin left. */
@@ -570,13 +608,20 @@ static int gss_usable(struct zp_gss_ctx *g)
     return zp_now_ms() + margin < g->expires_ms;
 }
 
-/* The current context with a reference for the caller, if usable; under c->mu. */
-static struct zp_gss_ctx *gss_take(struct zp_gss_cache *c)
+/* The scope's current context with a reference for the caller, if usable; locks c->mu. */
+static struct zp_gss_ctx *gss_take(struct zp_gss_cache *c, const char *scope)
 {
-    if (!gss_usable(c->cur))
-        return NULL;
-    c->cur->refs++;
-    return c->cur;
+    struct gss_slot *s;
+    struct zp_gss_ctx *g = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    s = gss_slot(c, scope);
+    if (gss_usable(s->cur)) {
+        g = s->cur;
+        g->refs++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return g;
 }
 
 /* A context of the test's fn: no GSS-API context, the life fn gives. */
@@ -598,30 +643,28 @@ void zp_gss_cache_fake(struct zp_gss_cache *c, zp_gss_fake_fn *fn, void *arg)
     c->fake_arg = arg;
 }
 
-int zp_gss_get(struct zp_gss_cache *c, const struct zp_gss_peer *p, const struct zp_prov_call *call,
-               struct zp_gss_ctx **ctx, int *fresh, struct zp_err *err)
+int zp_gss_get(struct zp_gss_cache *c, const char *scope, const struct zp_gss_peer *p,
+               const struct zp_prov_call *call, struct zp_gss_ctx **ctx, int *fresh,
+               struct zp_err *err)
 {
-    struct zp_gss_ctx *g = NULL, *old;
+    struct zp_gss_ctx *g = NULL;
+    struct gss_slot *s;
     int rc = 0;
 
     *fresh = 0;
-    pthread_mutex_lock(&c->mu);
-    *ctx = gss_take(c);
-    pthread_mutex_unlock(&c->mu);
-    if (*ctx != NULL)
+    scope = scope ? scope : "";
+    if ((*ctx = gss_take(c, scope)) != NULL)
         return 0;
     pthread_mutex_lock(&c->neg);
-    pthread_mutex_lock(&c->mu);
-    *ctx = gss_take(c); /* negotiated by the call this one waited for */
-    pthread_mutex_unlock(&c->mu);
+    *ctx = gss_take(c, scope); /* negotiated by the call this one waited for */
     if (*ctx == NULL &&
         (rc = c->fake ? gss_fake(c, &g, err) : gss_negotiate(p, call, &g, err)) == 0) {
         pthread_mutex_lock(&c->mu);
-        old = c->cur;
-        c->cur = g;
+        s = gss_slot(c, scope);
+        gss_unref(s->cur);
+        s->cur = g;
         g->refs = 2; /* the cache's and the caller's */
         c->negotiations++;
-        gss_unref(old);
         pthread_mutex_unlock(&c->mu);
         *ctx = g;
         *fresh = 1;
@@ -640,10 +683,11 @@ void zp_gss_put(struct zp_gss_cache *c, struct zp_gss_ctx *ctx)
 void zp_gss_drop(struct zp_gss_cache *c, struct zp_gss_ctx *ctx)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->cur == ctx) {
-        c->cur = NULL;
-        gss_unref(ctx);
-    }
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].cur == ctx) {
+            c->slots[i].cur = NULL;
+            gss_unref(ctx);
+        }
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -47,13 +47,15 @@ struct zp_gss_cache *zp_gss_cache_new(void);
 void zp_gss_cache_free(struct zp_gss_cache *c);
 
 /*
- * A context for the peer: the cached one while it has time left, else a
- * new one negotiated now (one negotiation at a time per instance; the
- * others wait for it). *fresh: it was negotiated by this call. Release it
- * with zp_gss_put.
+ * A context for the peer in scope (NULL: the instance's one; a namespace
+ * when each namespace's Secret gives the identity): the cached one while
+ * it has time left, else a new one negotiated now (one negotiation at a
+ * time per instance; the others wait for it). *fresh: it was negotiated by
+ * this call. Release it with zp_gss_put.
  */
-int zp_gss_get(struct zp_gss_cache *c, const struct zp_gss_peer *p, const struct zp_prov_call *call,
-               struct zp_gss_ctx **ctx, int *fresh, struct zp_err *err);
+int zp_gss_get(struct zp_gss_cache *c, const char *scope, const struct zp_gss_peer *p,
+               const struct zp_prov_call *call, struct zp_gss_ctx **ctx, int *fresh,
+               struct zp_err *err);
 void zp_gss_put(struct zp_gss_cache *c, struct zp_gss_ctx *ctx);
 /* The server no longer accepts ctx (it restarted, or the context expired there): forget it. */
 void zp_gss_drop(struct zp_gss_cache *c, struct zp_gss_ctx *ctx);

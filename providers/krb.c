@@ -70,6 +70,11 @@ static const char *const krb_keys[] = {"principal",       "keytabFile", "keytabS
                                        "krb5ConfigFile",  "realm",      "kdc",
                                        "serverPrincipal", NULL};
 
+int zp_krb_per_namespace(const struct zp_krb *k)
+{
+    return k->keytab.ref_name != NULL;
+}
+
 const char *zp_krb_principal(const struct zp_krb *k)
 {
     return k->client;

@@ -37,6 +37,9 @@ int zp_krb_parse(const struct zp_ynode *kerberos, const char *path, struct zp_kr
                  struct zp_err *err);
 void zp_krb_free(struct zp_krb *k);
 
+/* Whether the keytab is a Secret, read in each request's namespace (so a context is too). */
+int zp_krb_per_namespace(const struct zp_krb *k);
+
 /* The client principal as configured, with its realm ("acme-solver@CORP.EXAMPLE"). */
 const char *zp_krb_principal(const struct zp_krb *k);
 

@@ -498,7 +498,8 @@ static int rfc_key(const struct rfc_op *op, struct rfc_sig *sig, struct zp_err *
         sig->key.secret_len = sig->secret.len;
         return 0;
     }
-    if (zp_gss_get(cfg->gss, &peer, op->call, &sig->ctx, &sig->fresh, err) == -1)
+    if (zp_gss_get(cfg->gss, zp_krb_per_namespace(cfg->krb) ? op->call->resource_namespace : NULL,
+                   &peer, op->call, &sig->ctx, &sig->fresh, err) == -1)
         return -1;
     sig->key.name = zp_gss_key_name(sig->ctx);
     sig->key.mic = zp_gss_mic(sig->ctx);

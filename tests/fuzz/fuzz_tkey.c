@@ -22,8 +22,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct zp_tsig_key key = {.name = KEY, .secret = SECRET, .secret_len = sizeof(SECRET) - 1,
-                              .lax = 1};
+    struct zp_tsig_key key = {
+        .name = KEY, .secret = SECRET, .secret_len = sizeof(SECRET) - 1, .lax = 1};
     struct zp_tsig_mac req = {.len = 32};
     enum zp_tsig_check check = ZP_TSIG_OK;
     struct zp_err err = {0};
@@ -33,8 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rcode = 0;
 
     zp_buf_init(&tok, TOKEN_MAX);
-    if (zp_gss_tkey_parse(data, size, KEY, &tok, &expire, &tkey_error, &rcode) ==
-            ZP_GSS_TKEY_OK &&
+    if (zp_gss_tkey_parse(data, size, KEY, &tok, &expire, &tkey_error, &rcode) == ZP_GSS_TKEY_OK &&
         (tok.len > TOKEN_MAX || tkey_error > 0xffff))
         abort();
     zp_buf_free(&tok);

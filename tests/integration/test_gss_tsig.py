@@ -15,6 +15,7 @@ principal outside the update policy (BIND) and the ownership trap (AD: another a
 the name). A server that forgets its contexts (BIND restarted) gets one renewal, and the update
 goes through. Renewal by lifetime is driven on a manual clock in unit.providers.test_gss.
 """
+import json
 import os
 import re
 import shutil
@@ -130,6 +131,31 @@ class GssCommon:
 
     def server_tkeys(self):
         return None
+
+    def doctor_credentials(self, cfg):
+        """doctor's credentials check (the server itself as resolver: it answers for the zone)."""
+        with open(cfg) as f:
+            text = f.read().replace("propagation:\n", 'propagation:\n  resolvers: ["%s"]\n'
+                                    % self.ns, 1)
+        path = cfg + ".doctor.yaml"
+        with open(path, "w") as f:
+            f.write(text)
+        r = zptest.run_zp(["doctor", "--json", "--config", path, self.zone])
+        checks = json.loads(r.stdout)["names"][0]["checks"]
+        return [c for c in checks if c["check"] == "credentials"][0]
+
+    def test_doctor_proves_the_credential_without_writing(self):
+        before = self.server.txt(self.name)
+        c = self.doctor_credentials(self.cfg)
+        self.assertEqual(c["verdict"], "ok", c)
+        self.assertIn("accepts %s for updates of zone %s. (proven by an update whose "
+                      "prerequisite fails, so nothing changed)" % (self.principal, self.zone),
+                      c["cause"])
+        dead = "127.0.0.1:%d" % zptest.free_port(kind=zptest.socket.SOCK_STREAM)
+        c = self.doctor_credentials(self.config("doctor-deadkdc", kdc=dead))
+        self.assertEqual(c["verdict"], "fail", c)
+        self.assertIn("cannot reach a Kerberos KDC for realm %s" % self.realm, c["cause"])
+        self.assertEqual(self.server.txt(self.name), before)
 
     # Failures every server shares: they end before the DNS server is asked.
 

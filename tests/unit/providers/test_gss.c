@@ -4,7 +4,8 @@
  * ZP_GSS_RENEW_MS before it expires (half its life when that is shorter),
  * never after; a context the server refused is forgotten and the next call
  * negotiates; a failed negotiation keeps nothing; a context still held by
- * a caller outlives its replacement; many threads at once negotiate once.
+ * a caller outlives its replacement; many threads at once negotiate once;
+ * two namespaces (a keytab from each one's Secret) never share a context.
  * The negotiation itself is the test's (zp_gss_cache_fake); the real one
  * runs against a KDC, BIND and Samba in integration.test_gss_tsig.
  */
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -39,18 +41,23 @@ static int fake_negotiate(void *arg, uint64_t *life_ms, struct zp_err *err)
     return 0;
 }
 
-/* One zp_gss_get: the context (released at once unless keep) and whether it was new. */
-static struct zp_gss_ctx *get(struct zp_gss_cache *c, int *fresh, int keep)
+/* One zp_gss_get in scope: the context (released at once unless keep) and whether it was new. */
+static struct zp_gss_ctx *get_in(struct zp_gss_cache *c, const char *scope, int *fresh, int keep)
 {
     struct zp_gss_peer peer = {.nameserver = "test"};
     struct zp_gss_ctx *ctx = NULL;
     struct zp_err err = {0};
 
-    assert_int_equal(zp_gss_get(c, &peer, NULL, &ctx, fresh, &err), 0);
+    assert_int_equal(zp_gss_get(c, scope, &peer, NULL, &ctx, fresh, &err), 0);
     assert_non_null(ctx);
     if (!keep)
         zp_gss_put(c, ctx);
     return ctx;
+}
+
+static struct zp_gss_ctx *get(struct zp_gss_cache *c, int *fresh, int keep)
+{
+    return get_in(c, NULL, fresh, keep);
 }
 
 static int setup(void **state)
@@ -149,7 +156,7 @@ static void failed_negotiation_keeps_nothing(void **state)
 
     (void)state;
     zp_gss_cache_fake(c, fake_negotiate, &f);
-    assert_int_equal(zp_gss_get(c, &peer, NULL, &ctx, &fresh, &err), -1);
+    assert_int_equal(zp_gss_get(c, NULL, &peer, NULL, &ctx, &fresh, &err), -1);
     assert_null(ctx);
     assert_string_equal(err.msg, "the KDC refused (test)");
     assert_int_equal(zp_gss_negotiations(c), 0);
@@ -158,6 +165,37 @@ static void failed_negotiation_keeps_nothing(void **state)
     get(c, &fresh, 0);
     assert_true(fresh);
     assert_int_equal(f.calls, 2);
+    zp_gss_cache_free(c);
+}
+
+static void namespaces_never_share(void **state)
+{
+    struct fake f = {.life_ms = HOUR_MS};
+    struct zp_gss_cache *c = zp_gss_cache_new();
+    struct zp_gss_ctx *a, *b;
+    int fresh;
+    char ns[16];
+
+    (void)state;
+    zp_gss_cache_fake(c, fake_negotiate, &f);
+    a = get_in(c, "team-a", &fresh, 0);
+    assert_true(fresh);
+    b = get_in(c, "team-b", &fresh, 0);
+    assert_true(fresh);
+    assert_ptr_not_equal(a, b);
+    assert_ptr_equal(get_in(c, "team-a", &fresh, 0), a);
+    assert_false(fresh);
+    /* Past the cap the oldest scope gives way; the others keep theirs. */
+    for (int i = 0; i < 70; i++) {
+        snprintf(ns, sizeof(ns), "ns-%d", i);
+        zp_clock_advance(1000u);
+        get_in(c, ns, &fresh, 0);
+        assert_true(fresh);
+    }
+    get_in(c, "ns-69", &fresh, 0);
+    assert_false(fresh);
+    get_in(c, "team-a", &fresh, 0);
+    assert_true(fresh);
     zp_gss_cache_free(c);
 }
 
@@ -195,6 +233,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refused_context_is_forgotten, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_negotiation_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(threads_share_one_negotiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(namespaces_never_share, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

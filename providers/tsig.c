@@ -482,11 +482,30 @@ static int tsig_verify_layout(const struct zp_tsig_key *key, const struct zp_tsi
     return rc;
 }
 
+/* key under the GSS algorithm name t carries, in *other; NULL when t names neither. */
+static const struct zp_tsig_key *tsig_gss_other(const struct zp_tsig_key *key,
+                                                const struct tsig_rr *t, struct zp_tsig_key *other)
+{
+    uint8_t aw[TSIG_NAME_MAX];
+    size_t an;
+
+    for (size_t i = 0; i < sizeof(tsig_algs) / sizeof(tsig_algs[0]); i++) {
+        if (tsig_algs[i].digest != NULL || tsig_name_wire(tsig_algs[i].wire, aw, &an) == -1 ||
+            an != t->alg_len || memcmp(aw, t->alg, an) != 0)
+            continue;
+        *other = *key;
+        other->alg = &tsig_algs[i];
+        return other;
+    }
+    return NULL;
+}
+
 int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req, uint64_t now,
                    const uint8_t *msg, size_t len, enum zp_tsig_check *check, struct zp_err *err)
 {
     uint8_t kw[TSIG_NAME_MAX], aw[TSIG_NAME_MAX];
     size_t kn = 0, an = 0;
+    struct zp_tsig_key other;
     struct tsig_rr t;
     int ok = 0, lax = 0;
 
@@ -495,7 +514,14 @@ int zp_tsig_verify(const struct zp_tsig_key *key, const struct zp_tsig_mac *req,
         return 0;
     if (tsig_name_wire(key->name, kw, &kn) == -1 || tsig_name_wire(key->alg->wire, aw, &an) == -1)
         return zp_err_set(err, ZP_EINTERNAL, "TSIG key name %s is not a domain name", key->name);
-    if (t.key_len != kn || memcmp(t.key, kw, kn) != 0 || t.alg_len != an ||
+    /* GSS-TSIG: a server may answer under the other name of the algorithm (RFC 3645 2.1). */
+    if (key->alg->digest == NULL && (t.alg_len != an || memcmp(t.alg, aw, an) != 0))
+        key = tsig_gss_other(key, &t, &other);
+    if (t.key_len != kn || memcmp(t.key, kw, kn) != 0 || key == NULL) {
+        *check = ZP_TSIG_BADKEY;
+        return 0;
+    }
+    if (tsig_name_wire(key->alg->wire, aw, &an) == -1 || t.alg_len != an ||
         memcmp(t.alg, aw, an) != 0) {
         *check = ZP_TSIG_BADKEY;
         return 0;

@@ -62,6 +62,51 @@ Names. Every object's name is derived from the fullname.
 /run/secrets/zoneproof
 {{- end }}
 
+{{/* Where each provider's keytab Secret (kerberos.keytabSecret) is mounted: <dir>/<name>/keytab. */}}
+{{- define "zoneproof.keytabDir" -}}
+/run/secrets/zoneproof-kerberos
+{{- end }}
+
+{{/* Where the krb5.conf of krb5Config is mounted (a key of the config ConfigMap). */}}
+{{- define "zoneproof.krb5ConfigPath" -}}
+/etc/zoneproof/krb5.conf
+{{- end }}
+
+{{/* "true" when a provider signs with Kerberos (a kerberos block, or settings.kerberos). */}}
+{{- define "zoneproof.usesKerberos" -}}
+{{- range .Values.providers }}{{ if or .kerberos (.settings | default dict).kerberos }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/*
+krb5Config's krb5.conf. What zoneproof does with kerberos.kdc, as a file: no DNS lookups of KDCs
+or realms, TCP to the KDCs (an Active Directory ticket outgrows UDP), and no silent
+synchronisation with the KDC's clock (a skew is reported, not hidden: the DNS server checks it).
+*/}}
+{{- define "zoneproof.krb5Config" -}}
+{{- $k := .Values.krb5Config -}}
+[libdefaults]
+    default_realm = {{ $k.defaultRealm | default (first $k.realms).realm }}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+    kdc_timesync = 0
+    udp_preference_limit = 1
+
+[realms]
+{{- range $k.realms }}
+    {{ .realm }} = {
+{{- range .kdcs }}
+        kdc = {{ . }}
+{{- end }}
+    }
+{{- end }}
+{{- with $k.extra }}
+
+{{ . | trim }}
+{{- end }}
+{{- end }}
+
 {{/*
 Labels.
 */}}
@@ -159,6 +204,26 @@ Checks the values that a schema cannot: fails with a sentence naming the value t
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with $p.kerberos }}
+{{- if ne $p.type "rfc2136" }}
+{{- fail (printf "%s: kerberos is for type rfc2136 with settings.tsigAlgorithm gss-tsig (GSS-TSIG, docs/providers/rfc2136.md); remove it" $where) }}
+{{- end }}
+{{- if hasKey $settings "kerberos" }}
+{{- fail (printf "%s: kerberos is set both beside settings and in settings.kerberos; keep one (the one beside settings can mount keytabSecret)" $where) }}
+{{- end }}
+{{- if not (has (get $settings "tsigAlgorithm" | default "") (list "gss-tsig" "gss.microsoft.com")) }}
+{{- fail (printf "%s: kerberos needs settings.tsigAlgorithm: gss-tsig (or gss.microsoft.com); the key is then negotiated with Kerberos" $where) }}
+{{- end }}
+{{- if eq (len (pick . "keytabSecret" "keytabSecretRef")) 1 | not }}
+{{- fail (printf "%s: kerberos needs one of keytabSecret ({name, key} of a Secret in the release's namespace, mounted) or keytabSecretRef (read through the Kubernetes API), not both nor neither" $where) }}
+{{- end }}
+{{- if hasKey . "keytabFile" }}
+{{- fail (printf "%s: kerberos.keytabFile is set by the chart from kerberos.keytabSecret; name the Secret there" $where) }}
+{{- end }}
+{{- if and .kdc .krb5ConfigFile }}
+{{- fail (printf "%s: kerberos.kdc and kerberos.krb5ConfigFile both name KDCs; keep one" $where) }}
+{{- end }}
+{{- end }}
 {{- range (get $required $p.type | default list) }}
 {{- $ref := printf "%sSecretRef" (trimSuffix "File" .) }}
 {{- if not (or (hasKey $settings .) (hasKey $files .) (and (hasSuffix "File" .) (hasKey $settings $ref))) }}
@@ -189,6 +254,9 @@ Checks the values that a schema cannot: fails with a sentence naming the value t
 {{- fail "prometheusRule.enabled needs metrics.enabled: the alerts read zoneproof's metrics" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.krb5Config.enabled (not .Values.krb5Config.realms) }}
+{{- fail "krb5Config.enabled needs krb5Config.realms: each realm with its kdcs (host:port), e.g. {realm: CORP.EXAMPLE, kdcs: [\"dc1.corp.example:88\"]}" }}
+{{- end }}
 {{- if .Values.secretRef.enabled }}
 {{- if not .Values.secretRef.secrets }}
 {{- fail "secretRef.enabled needs secretRef.secrets: the namespaces and names of the Secrets zoneproof may read (nothing else is granted)" }}
@@ -211,7 +279,9 @@ zoneproof's configuration file (docs/configuration.md), from the values. Scalars
 JSON, which YAML reads as written (no "on"/"no"/"0x" surprises).
 */}}
 {{- define "zoneproof.config" -}}
+{{- $root := . -}}
 {{- $dir := include "zoneproof.secretsDir" . -}}
+{{- $kdir := include "zoneproof.keytabDir" . -}}
 groupName: {{ .Values.groupName | toJson }}
 solverName: {{ .Values.solverName | toJson }}
 clusterResourceNamespace: {{ .Values.certManager.clusterResourceNamespace | default .Values.certManager.namespace | toJson }}
@@ -268,6 +338,20 @@ providers:
     {{- with $p.credentials }}
     {{- range $k, $key := (.files | default dict) }}
     {{ $k }}: {{ printf "%s/%s/%s" $dir $p.name $key | toJson }}
+    {{- end }}
+    {{- end }}
+    {{- with $p.kerberos }}
+    kerberos:
+    {{- range $k, $v := (omit . "keytabSecret") }}
+    {{- if not (empty $v) }}
+      {{ $k }}: {{ $v | toJson }}
+    {{- end }}
+    {{- end }}
+    {{- if .keytabSecret }}
+      keytabFile: {{ printf "%s/%s/keytab" $kdir $p.name | toJson }}
+    {{- end }}
+    {{- if and $root.Values.krb5Config.enabled (not .kdc) (not .krb5ConfigFile) }}
+      krb5ConfigFile: {{ include "zoneproof.krb5ConfigPath" $root | toJson }}
     {{- end }}
     {{- end }}
 {{- end }}

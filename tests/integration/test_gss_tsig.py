@@ -62,6 +62,13 @@ class GssCommon:
     """What both servers get. A subclass sets cls.tmp, cls.name, cls.cfg, cls.server (with
     txt()), cls.ns (host:port) and cls.zone."""
 
+    @classmethod
+    def config(cls, name, principal=None, keytab=None, kdc=None, wait=None, **opts):
+        """A configuration file like the class's, with the given differences."""
+        return config(os.path.join(cls.tmp, name + ".yaml"), cls.ns, cls.zone,
+                      principal or cls.principal, keytab or cls.keytab, kdc or cls.kdc,
+                      wait=wait, **opts)
+
     def zp(self, action, value, cfg=None, fqdn=None):
         # --zone: no zone discovery through the machine's resolver (loopback only).
         return zptest.run_zp([action, "--config", cfg or self.cfg, "--fqdn", fqdn or self.name,
@@ -229,12 +236,6 @@ class Bind(GssCommon, HTTPBase):
         cls.lab.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    @classmethod
-    def config(cls, name, principal=None, keytab=None, kdc=None, wait=None, **opts):
-        return config(os.path.join(cls.tmp, name + ".yaml"), cls.ns, cls.zone,
-                      principal or cls.principal, keytab or cls.keytab, kdc or cls.kdc,
-                      wait=wait, **opts)
-
     def server_tkeys(self):
         return self.lab.named.tkey_count()
 
@@ -359,12 +360,6 @@ class Samba(GssCommon, HTTPBase):
         cls.dc.stop()
         cls.dc.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    @classmethod
-    def config(cls, name, principal=None, keytab=None, kdc=None, wait=None, **opts):
-        return config(os.path.join(cls.tmp, name + ".yaml"), cls.ns, cls.zone,
-                      principal or cls.principal, keytab or cls.keytab, kdc or cls.kdc,
-                      wait=wait, **opts)
 
     def test_samba_layout_is_accepted_and_logged(self):
         v = zptest.acme_key("samba-layout")

@@ -85,7 +85,6 @@ API
 """
 import atexit
 import base64
-import ctypes
 import fcntl
 import functools
 import hashlib
@@ -171,18 +170,8 @@ def _stop_all():
         lab.stop()
 
 
-# The daemons die with the test process even when it is SIGKILLed (a CI
-# timeout): otherwise they would hold the lab's addresses for the next run.
-# The signal follows the thread that started them: start a lab in the main thread.
-try:
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):
-    _prctl = None
-
-
-def _die_with_parent():
-    if _prctl:
-        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# The daemons die with the test process even when it is SIGKILLed (zptest).
+_die_with_parent = zptest.die_with_parent
 
 
 # ---- a stub DNS client ----------------------------------------------------------

@@ -17,9 +17,7 @@ zone lists every acl: a key that appears in none is known to the server and
 allowed nothing. Updates go to the journal only (zonefile-sync: -1), so the
 zone files stay as written.
 """
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,16 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import zptest  # noqa: E402
 
-try:
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):
-    _prctl = None
-
-
-def _die_with_parent():
-    """knotd dies with the test process, even a SIGKILLed one (a CI timeout)."""
-    if _prctl:
-        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+_die_with_parent = zptest.die_with_parent
 
 
 def _yaml_value(v):

@@ -84,17 +84,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import zptest  # noqa: E402
 
-try:
-    import ctypes
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):
-    _prctl = None
-
-
-def _die_with_parent():
-    """samba dies with the test process, even a SIGKILLed one (a CI timeout)."""
-    if _prctl:
-        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+_die_with_parent = zptest.die_with_parent
 
 
 SOLVER = "acme-solver"

@@ -6,6 +6,7 @@ Every server is started by the test, on a free loopback port, inside a
 temporary directory, and stopped when the test ends.
 """
 import base64
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -24,6 +25,20 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 # A fixed TSIG secret for tests only (32 random bytes, base64).
 TSIG_SECRET = "h8mTBe3nXxuQ9Fgbh9sQKZ8oOOV4mhH0Y3bZZs3dJwA="
 TSIG_NAME = "acme-key"
+
+
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent():
+    """A preexec_fn: the daemon dies with the test process, even a SIGKILLed one (a CI
+    timeout), instead of holding the lab's addresses for the next run. The signal follows the
+    thread that started it: start labs in the main thread."""
+    if _prctl:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def zoneproof_bin():

@@ -2,6 +2,8 @@
 Cloudflare token from a Secret in the challenge's resourceNamespace (the fake
 kube-apiserver), and a Present writes the record with it. A namespace whose
 Secrets zoneproof may not get fails with a sentence; no token reaches the log.
+The same for a Kerberos keytab (kerberos.keytabSecretRef, binary bytes) that
+signs GSS-TSIG updates into BIND (tests/lib/krb.py).
 """
 import json
 import os
@@ -14,6 +16,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 import fake_cloudflare  # noqa: E402
+import krb  # noqa: E402
 import test_kube  # noqa: E402
 import zptest  # noqa: E402
 from test_kube import RESOURCE, WEB_SECRET, Server, cert_manager  # noqa: E402
@@ -78,6 +81,45 @@ class SecretRef(test_kube.KubeBase):
             self.assertIn("other", r["status"]["message"])
         finally:
             srv.stop()
+        self.assert_clean(srv.output())
+
+
+class KeytabSecretRef(SecretRef):
+    """The rfc2136 provider with GSS-TSIG, its keytab a Secret in the challenge's namespace."""
+
+    @classmethod
+    def setUpClass(cls):
+        test_kube.KubeBase.setUpClass.__func__(cls)
+        cls.lab = krb.GssLab().start()
+        with open(cls.lab.solver_keytab, "rb") as f:
+            cls.fake.set_secret("web", "ad-keytab", {"keytab": f.read()})
+        with open(cls.config, "w") as f:
+            f.write("\n".join([
+                "propagation:", "  mode: skip", "providers:", "  - name: ad",
+                "    type: rfc2136", '    dnsZones: ["%s"]' % ZONE, '    namespaces: ["*"]',
+                '    nameserver: "%s"' % cls.lab.named.addr(), "    tsigAlgorithm: gss-tsig",
+                "    kerberos:", "      principal: %s" % cls.lab.solver,
+                "      keytabSecretRef: {name: ad-keytab, key: keytab}",
+                '      kdc: ["127.0.0.1:%d"]' % cls.lab.kdc.port, ""]))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lab.stop()
+        test_kube.KubeBase.tearDownClass.__func__(cls)
+
+    def test_present_reads_the_token_from_the_namespace(self):
+        srv = Server(self, "keytabref", {}, extra=["--kubeconfig", self.kubeconfig(True)])
+        try:
+            r = self.send(srv, "kt1", "web")
+            self.assertTrue(r["success"], r)
+            self.assertEqual(self.lab.named.txt(FQDN), [zptest.acme_key("kt1")])
+            r = self.send(srv, "kt2", "other")
+            self.assertFalse(r["success"], r)
+            self.assertIn("keytabSecretRef", r["status"]["message"])
+            self.assertEqual(self.lab.named.txt(FQDN), [zptest.acme_key("kt1")])
+        finally:
+            srv.stop()
+        self.assertIn('"msg":"gss-tsig context"', srv.output())
         self.assert_clean(srv.output())
 
 

@@ -256,13 +256,6 @@ static int gss_tkey_query(const char *key, const struct zp_tsig_alg *alg, const 
     return 0;
 }
 
-static const char *gss_tkey_error_name(unsigned e)
-{
-    static const char *const names[] = {"BADSIG",  "BADKEY",  "BADTIME",
-                                        "BADMODE", "BADNAME", "BADALG"};
-    return e >= 16 && e < 22 ? names[e - 16] : "an unknown error";
-}
-
 /* The sentence for a TKEY the server refused: why, in its words (rcode or TKEY error). */
 static int gss_tkey_refused(const struct zp_gss_peer *p, const char *server, const char *why,
                             struct zp_err *err)
@@ -337,10 +330,8 @@ static int gss_tkey_reply(const struct zp_gss_peer *p, const char *server, const
         return zp_err_set(err, ZP_ETRANSIENT,
                           "%s answered the TKEY query with a message that does not parse",
                           p->nameserver);
-    case ZP_GSS_TKEY_RCODE: {
-        ldns_lookup_table *l = ldns_lookup_by_id(ldns_rcodes, rcode);
-        return gss_tkey_refused(p, server, l ? l->name : "an error", err);
-    }
+    case ZP_GSS_TKEY_RCODE:
+        return gss_tkey_refused(p, server, zp_rfc_rcode_name(rcode), err);
     case ZP_GSS_TKEY_NONE:
         return gss_tkey_refused(p, server, "its answer holds no TKEY record for the key", err);
     case ZP_GSS_TKEY_TOO_LARGE:
@@ -348,7 +339,7 @@ static int gss_tkey_reply(const struct zp_gss_peer *p, const char *server, const
                           p->nameserver);
     }
     if (*tkey_error != 0 && tok->len == 0) {
-        snprintf(why, sizeof(why), "TKEY error %s", gss_tkey_error_name(*tkey_error));
+        snprintf(why, sizeof(why), "TKEY error %s", zp_rfc_rcode_name((int)*tkey_error));
         return gss_tkey_refused(p, server, why, err);
     }
     return 0;
@@ -467,7 +458,7 @@ static int gss_rounds(const struct zp_gss_peer *p, const char *server, struct zp
             goto out;
         }
         if (tkey_error != 0) { /* refused, and its token did not make Kerberos say why */
-            gss_tkey_refused(p, server, gss_tkey_error_name(tkey_error), err);
+            gss_tkey_refused(p, server, zp_rfc_rcode_name((int)tkey_error), err);
             goto out;
         }
         if (out.length == 0)
@@ -478,9 +469,10 @@ static int gss_rounds(const struct zp_gss_peer *p, const char *server, struct zp
             goto out;
     }
     if (major != GSS_S_COMPLETE || tkey_error != 0) {
-        gss_tkey_refused(
-            p, server,
-            tkey_error ? gss_tkey_error_name(tkey_error) : "the negotiation did not complete", err);
+        gss_tkey_refused(p, server,
+                         tkey_error ? zp_rfc_rcode_name((int)tkey_error)
+                                    : "the negotiation did not complete",
+                         err);
         goto out;
     }
     *life_s = gss_life_s(time_rec, expire);

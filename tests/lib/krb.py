@@ -90,6 +90,28 @@ SOLVER = "acme-solver"                  # allowed TXT at _acme-challenge + *.exa
 STRANGER = "stranger"                   # has a keytab, allowed nothing
 
 
+def client_krb5_conf(realm, kdc_addr, zone):
+    """A krb5.conf for clients of realm (kdc_addr "host:port", zone's names in the realm):
+    the KDC by address over TCP, nothing looked up in DNS, no forwardable tickets."""
+    return "\n".join([
+        "[libdefaults]",
+        "  default_realm = %s" % realm,
+        "  dns_lookup_kdc = false",
+        "  dns_lookup_realm = false",
+        "  dns_canonicalize_hostname = false",
+        "  rdns = false",
+        "  udp_preference_limit = 1",
+        "  forwardable = false",
+        "[realms]",
+        "  %s = {" % realm,
+        "    kdc = %s" % kdc_addr,
+        "  }",
+        "[domain_realm]",
+        "  .%s = %s" % (zone, realm),
+        "  %s = %s" % (zone, realm),
+        ""])
+
+
 class KrbError(RuntimeError):
     pass
 
@@ -149,24 +171,7 @@ class Kdc(zptest.LocalProcess):
 
     def krb5_conf_text(self, kdc_addr=None):
         """A krb5.conf for clients of this realm: the KDC by address, never by DNS."""
-        kdc_addr = kdc_addr or "%s:%d" % (self.host, self.port)
-        return "\n".join([
-            "[libdefaults]",
-            "  default_realm = %s" % self.realm,
-            "  dns_lookup_kdc = false",
-            "  dns_lookup_realm = false",
-            "  dns_canonicalize_hostname = false",
-            "  rdns = false",
-            "  udp_preference_limit = 1",
-            "  forwardable = false",
-            "[realms]",
-            "  %s = {" % self.realm,
-            "    kdc = %s" % kdc_addr,
-            "  }",
-            "[domain_realm]",
-            "  .%s = %s" % (ZONE, self.realm),
-            "  %s = %s" % (ZONE, self.realm),
-            ""])
+        return client_krb5_conf(self.realm, kdc_addr or "%s:%d" % (self.host, self.port), ZONE)
 
     def env(self, ccache=None):
         """The environment for a Kerberos program of this realm (a copy of ours, plus

@@ -82,6 +82,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import krb  # noqa: E402
 import zptest  # noqa: E402
 
 _die_with_parent = zptest.die_with_parent
@@ -169,22 +170,7 @@ class SambaDC(zptest.LocalServer):
 
     def krb5_conf_text(self):
         """A krb5.conf for clients of the DC's realm: its KDC by address, never by DNS."""
-        return "\n".join([
-            "[libdefaults]",
-            "  default_realm = %s" % self.realm,
-            "  dns_lookup_kdc = false",
-            "  dns_lookup_realm = false",
-            "  dns_canonicalize_hostname = false",
-            "  rdns = false",
-            "  udp_preference_limit = 1",
-            "[realms]",
-            "  %s = {" % self.realm,
-            "    kdc = %s:%d" % (self.host, self.kdc_port),
-            "  }",
-            "[domain_realm]",
-            "  .%s = %s" % (self.zone, self.realm),
-            "  %s = %s" % (self.zone, self.realm),
-            ""])
+        return krb.client_krb5_conf(self.realm, "%s:%d" % (self.host, self.kdc_port), self.zone)
 
     def env(self, ccache=None):
         """The environment for a Kerberos or Samba program of this DC (KRB5_CONFIG, and

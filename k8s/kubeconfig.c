@@ -174,6 +174,12 @@ int zp_kubeconfig_parse(const char *file, struct zp_kubeconfig *kc, struct zp_er
                   "server must be an https:// URL (the credentials must not travel in clear)");
         goto out;
     }
+    /* "https://" alone (or "https:///x") names no host: it would become "https:/". */
+    if (s[8] == '\0' || s[8] == '/') {
+        zp_y_fail(zp_y_get(cl, "server"), path, err,
+                  "server \"%s\" names no host; write https://HOST[:PORT]", s);
+        goto out;
+    }
     kc->server = zp_xstrndup(s, strlen(s) - (s[strlen(s) - 1] == '/'));
     if (zp_y_bool(cl, path, "insecure-skip-tls-verify", 0, &skip, err) == -1)
         goto out;

@@ -210,6 +210,11 @@ static void queue_bound(int cli)
     submit(s, &fast, "_acme-challenge.www.fast.test");
     zp_wait_for(&fast.done, 1);
     assert_int_equal(fast.ok, 1);
+    /*
+     * Advance only once hung's call sleeps on the clock: it signals hung_started just before, and
+     * a sleep begun after the advance would wait for a time nobody brings.
+     */
+    assert_int_equal(zp_clock_wait_idle(2, 10000), 0);
     zp_clock_advance(BUDGET_MS + 1000);
     zp_wait_for(&hung.done, 3);
     pthread_mutex_lock(&mu);

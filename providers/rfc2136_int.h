@@ -71,6 +71,16 @@ enum zp_rfc_net zp_rfc_send(const struct addrinfo *res, int tcp, uint64_t timeou
                             uint64_t deadline_ms, const uint8_t *q, size_t qlen,
                             struct zp_buf *reply, int *eno);
 
+/*
+ * One request and its reply on a new TCP connection to ai, each behind a
+ * big-endian length of lenbytes (2: DNS, RFC 1035 4.2.2; 4: Kerberos,
+ * RFC 4120 7.2.2), before deadline. A reply longer than max fails with
+ * EMSGSIZE in *eno; what went wrong otherwise as for zp_rfc_send.
+ */
+enum zp_rfc_net zp_rfc_stream(const struct addrinfo *ai, unsigned lenbytes, const uint8_t *q,
+                              size_t qlen, size_t max, uint64_t deadline, struct zp_buf *reply,
+                              int *eno);
+
 /* The TSIG error a reply carries (its TSIG RR's error field), 0 if none or unsigned. */
 int zp_rfc_tsig_error(const struct ldns_struct_pkt *reply);
 

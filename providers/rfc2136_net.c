@@ -91,6 +91,60 @@ static int rfc_is_reply(const uint8_t *m, size_t n, const uint8_t *q)
     return n >= RFC_HDR && m[0] == q[0] && m[1] == q[1] && (m[2] & 0x80);
 }
 
+/* A new non-blocking socket of type to ai, connecting. -1 with the kind in *net. */
+static int rfc_connect(const struct addrinfo *ai, int type, enum zp_rfc_net *net, int *eno)
+{
+    int fd = socket(ai->ai_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    if (fd == -1 || (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)) {
+        *net = rfc_errno_net(errno, eno);
+        if (fd != -1)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+enum zp_rfc_net zp_rfc_stream(const struct addrinfo *ai, unsigned lenbytes, const uint8_t *q,
+                              size_t qlen, size_t max, uint64_t deadline, struct zp_buf *reply,
+                              int *eno)
+{
+    enum zp_rfc_net rc;
+    size_t n = lenbytes + qlen, len = 0;
+    /* Length and message in one send: two small writes would meet Nagle and a delayed ACK. */
+    uint8_t *buf = zp_xmalloc(n);
+    int fd = rfc_connect(ai, SOCK_STREAM, &rc, eno);
+
+    if (fd == -1)
+        goto out;
+    for (unsigned i = 0; i < lenbytes; i++)
+        buf[i] = (uint8_t)(qlen >> (8 * (lenbytes - 1 - i)));
+    memcpy(buf + lenbytes, q, qlen);
+    if ((rc = rfc_io(fd, buf, &n, 1, 1, deadline, eno)) != ZP_RFC_NET_OK ||
+        (n = lenbytes, rc = rfc_io(fd, buf, &n, 0, 1, deadline, eno)) != ZP_RFC_NET_OK)
+        goto out;
+    for (unsigned i = 0; i < lenbytes; i++)
+        len = len << 8 | buf[i];
+    /* A length past max (for Kerberos: its reserved top bit set) is not an answer we take. */
+    if (len > max) {
+        rc = rfc_errno_net(EMSGSIZE, eno);
+        goto out;
+    }
+    free(buf);
+    buf = zp_xmalloc(len + 1);
+    n = len;
+    if ((rc = rfc_io(fd, buf, &n, 0, 1, deadline, eno)) != ZP_RFC_NET_OK)
+        goto out;
+    zp_buf_reset(reply);
+    if (zp_buf_append(reply, buf, len) == -1)
+        rc = rfc_errno_net(EMSGSIZE, eno);
+out:
+    if (fd != -1)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
 /*
  * One query over UDP or TCP. UDP sockets are connected, so the kernel drops
  * datagrams from elsewhere and reports a refused port at once.
@@ -99,41 +153,32 @@ static enum zp_rfc_net rfc_query(const struct addrinfo *ai, int tcp, const uint8
                                  uint64_t deadline, struct zp_buf *reply, int *eno)
 {
     enum zp_rfc_net rc;
-    uint8_t *buf = zp_xmalloc(ZP_RFC_MSG_MAX + 2);
-    size_t n = tcp ? qlen + 2 : qlen;
+    uint8_t *buf;
+    size_t n = qlen;
     int fd;
 
-    fd = socket(ai->ai_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd == -1 || (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS)) {
-        rc = rfc_errno_net(errno, eno);
-        goto out;
+    if (tcp) {
+        rc = zp_rfc_stream(ai, 2, q, qlen, ZP_RFC_MSG_MAX, deadline, reply, eno);
+        /* Over TCP, an answer to another query means a broken server. */
+        if (rc == ZP_RFC_NET_OK && !rfc_is_reply((const uint8_t *)reply->data, reply->len, q))
+            rc = rfc_errno_net(EPROTO, eno);
+        return rc;
     }
-    buf[0] = (uint8_t)(qlen >> 8);
-    buf[1] = (uint8_t)qlen;
-    memcpy(buf + 2, q, qlen);
-    if ((rc = rfc_io(fd, tcp ? buf : buf + 2, &n, 1, 1, deadline, eno)) != ZP_RFC_NET_OK)
+    if ((fd = rfc_connect(ai, SOCK_DGRAM, &rc, eno)) == -1)
+        return rc;
+    buf = zp_xmalloc(ZP_RFC_MSG_MAX);
+    if ((rc = rfc_io(fd, (uint8_t *)q, &n, 1, 1, deadline, eno)) != ZP_RFC_NET_OK)
         goto out;
-    do {
-        n = tcp ? 2 : ZP_RFC_MSG_MAX;
-        rc = rfc_io(fd, buf, &n, 0, tcp, deadline, eno);
-        if (rc == ZP_RFC_NET_OK && tcp) {
-            n = (size_t)buf[0] << 8 | buf[1];
-            rc = rfc_io(fd, buf, &n, 0, 1, deadline, eno);
-        }
-        if (rc != ZP_RFC_NET_OK)
+    do { /* a stray datagram is skipped */
+        n = ZP_RFC_MSG_MAX;
+        if ((rc = rfc_io(fd, buf, &n, 0, 0, deadline, eno)) != ZP_RFC_NET_OK)
             goto out;
-        /* Over UDP, a stray datagram is skipped; over TCP it means a broken server. */
-    } while (!tcp && !rfc_is_reply(buf, n, q));
-    if (!rfc_is_reply(buf, n, q)) {
-        rc = rfc_errno_net(EPROTO, eno);
-        goto out;
-    }
+    } while (!rfc_is_reply(buf, n, q));
     zp_buf_reset(reply);
     if (zp_buf_append(reply, buf, n) == -1)
         rc = rfc_errno_net(EMSGSIZE, eno);
 out:
-    if (fd != -1)
-        close(fd);
+    close(fd);
     free(buf);
     return rc;
 }

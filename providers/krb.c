@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,21 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/dname.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/common.h"
 #include "providers/krb.h"
+#include "providers/rfc2136_int.h"
 #include "providers/settings.h"
 
 #define KRB_KEYTAB_MAX 65536 /* a keytab holds a few keys: well under this */
 #define KRB_NAME_MAX 512
-#define KRB_SKEW_S 300 /* Kerberos' default clockskew, and TSIG's fudge */
+#define KRB_SKEW_S 300           /* Kerberos' default clockskew, and TSIG's fudge */
+#define KRB_REPLY_MAX (1u << 20) /* an AD ticket with a large PAC is tens of KB */
+#define KRB_KDC_TRY_MS 3000u     /* a KDC's time before the next is asked; the last has the rest */
 
 struct zp_krb {
     char *principal; /* as written */
@@ -184,6 +189,15 @@ static int krb_check_names(struct zp_krb *k, const struct zp_ynode *node, const 
     if (k->conf_file != NULL && k->nkdc > 0)
         return zp_y_fail(zp_y_get(node, "kdc"), path, err,
                          "kerberos.kdc and kerberos.krb5ConfigFile both name KDCs; keep one");
+    for (size_t i = 0; i < k->nkdc; i++) {
+        char host[256], why[192];
+        unsigned port;
+        if (zp_hostport_parse(k->kdc[i], 88, host, sizeof(host), &port, why, sizeof(why)) == -1)
+            return zp_y_fail(zp_y_get(node, "kdc"), path, err,
+                             "kerberos.kdc \"%s\" is not host:port: %s; write host, host:port, "
+                             "IPv4:port or [IPv6]:port (port 88 when none is given)",
+                             k->kdc[i], why);
+    }
     if (k->server != NULL && strchr(k->server, '/') == NULL)
         return zp_y_fail(zp_y_get(node, "serverPrincipal"), path, err,
                          "kerberos.serverPrincipal \"%s\" is not a service principal such as "
@@ -328,6 +342,144 @@ int zp_krb_server(const struct zp_krb *k, const char *mname, char *out, size_t n
     return 0;
 }
 
+/* ---- the exchange with the KDCs, bounded by the call's deadline ---------------------------- */
+
+/*
+ * MIT 1.20's own transport waits for a KDC that accepts and never answers
+ * for about 25 s per request (its passes, and 10 s on an open TCP
+ * connection), whatever the challenge's time, and has no setting to
+ * shorten it. Through krb5_set_kdc_send_hook zoneproof sends a request
+ * itself when it knows the realm's KDCs (kerberos.kdc, or the kdc lines of
+ * the krb5.conf): over TCP, one KDC after another, each given its share of
+ * the time left (at most KRB_KDC_TRY_MS while another is left to ask), the
+ * one that answered last asked first. Other realms (a
+ * referral), KDCs found in DNS and the forms it does not speak (udp/,
+ * https:// for a KDC proxy) go to MIT's transport.
+ */
+struct krb_route {
+    const char *realm;
+    char *const *kdc; /* the realm's KDCs */
+    size_t n;         /* 0: MIT's transport */
+    char **owned;     /* kdc, when read from the profile */
+    uint64_t deadline_ms;
+    size_t first;  /* the KDC that answered last */
+    int timed_out; /* a KDC was still silent when its time was up */
+};
+
+/* One request to the KDC at entry ("host[:port]", "tcp/host[:port]") before deadline. */
+static enum zp_rfc_net krb_ask(const char *entry, const krb5_data *msg, uint64_t deadline,
+                               struct zp_buf *reply)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    enum zp_rfc_net net = ZP_RFC_NET_ERROR;
+    char host[256], port[8];
+    unsigned p;
+    int eno = 0;
+
+    if (strncmp(entry, "tcp/", 4) == 0)
+        entry += 4;
+    if (zp_hostport_split(entry, 88, host, sizeof(host), &p) == -1)
+        return ZP_RFC_NET_ERROR;
+    snprintf(port, sizeof(port), "%u", p);
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return ZP_RFC_NET_ERROR;
+    for (const struct addrinfo *ai = res; ai != NULL && net != ZP_RFC_NET_OK; ai = ai->ai_next)
+        net = zp_rfc_stream(ai, 4, (const uint8_t *)msg->data, msg->length, KRB_REPLY_MAX, deadline,
+                            reply, &eno);
+    freeaddrinfo(res);
+    return net;
+}
+
+/* Whether reply is a KRB-ERROR saying the KDC cannot serve now (MIT asks the next one). */
+static int krb_unavailable(krb5_context kctx, const struct zp_buf *reply)
+{
+    krb5_data d = {.data = reply->data, .length = (unsigned)reply->len};
+    krb5_error *e = NULL;
+    int u;
+
+    if (reply->len == 0 || (uint8_t)reply->data[0] != 0x7e || krb5_rd_error(kctx, &d, &e) != 0)
+        return 0;
+    u = e->error == (krb5_ui_4)(KRB5KDC_ERR_SVC_UNAVAILABLE - ERROR_TABLE_BASE_krb5);
+    krb5_free_error(kctx, e);
+    return u;
+}
+
+static krb5_error_code krb_send(krb5_context kctx, void *data, const krb5_data *realm,
+                                const krb5_data *msg, krb5_data **new_msg, krb5_data **reply_out)
+{
+    struct krb_route *r = data;
+    struct zp_buf b;
+    krb5_error_code code = KRB5_KDC_UNREACH;
+
+    (void)new_msg;
+    if (r->n == 0 || realm->length != strlen(r->realm) ||
+        memcmp(realm->data, r->realm, realm->length) != 0)
+        return 0;
+    zp_buf_init(&b, KRB_REPLY_MAX);
+    for (size_t i = 0; i < r->n && code != 0; i++) {
+        size_t at = (r->first + i) % r->n;
+        uint64_t left = zp_ms_left(r->deadline_ms);
+        enum zp_rfc_net net;
+
+        if (left == 0) {
+            r->timed_out = 1;
+            break;
+        }
+        if (i + 1 < r->n && left / (r->n - i) < KRB_KDC_TRY_MS)
+            left /= r->n - i;
+        else if (i + 1 < r->n)
+            left = KRB_KDC_TRY_MS;
+        net = krb_ask(r->kdc[at], msg, zp_now_ms() + left, &b);
+        r->timed_out |= net == ZP_RFC_NET_TIMEOUT;
+        if (net != ZP_RFC_NET_OK || krb_unavailable(kctx, &b))
+            continue;
+        *reply_out = zp_xmalloc(sizeof(**reply_out)); /* MIT frees both with free() */
+        (*reply_out)->magic = KV5M_DATA;
+        (*reply_out)->length = (unsigned)b.len;
+        (*reply_out)->data = zp_xmalloc(b.len + 1);
+        memcpy((*reply_out)->data, b.data, b.len);
+        r->first = at;
+        code = 0;
+    }
+    zp_buf_free(&b);
+    return code;
+}
+
+/* Routes kctx's requests for k's realm through krb_send, until krb_route_end. */
+static void krb_route_begin(const struct zp_krb *k, krb5_context kctx, uint64_t deadline_ms,
+                            struct krb_route *r)
+{
+    const char *names[] = {"realms", k->realm, "kdc", NULL};
+    profile_t prof = NULL;
+
+    memset(r, 0, sizeof(*r));
+    r->realm = k->realm;
+    r->deadline_ms = deadline_ms;
+    if (k->nkdc > 0) {
+        r->kdc = k->kdc;
+        r->n = k->nkdc;
+    } else if (krb5_get_profile(kctx, &prof) == 0 &&
+               profile_get_values(prof, names, &r->owned) == 0) {
+        r->kdc = r->owned;
+        while (r->owned[r->n] != NULL)
+            r->n++;
+    }
+    if (prof != NULL)
+        profile_release(prof);
+    for (size_t i = 0; i < r->n; i++)
+        if (strchr(strncmp(r->kdc[i], "tcp/", 4) == 0 ? r->kdc[i] + 4 : r->kdc[i], '/') != NULL)
+            r->n = 0; /* udp/ or a URL: all of the realm's requests to MIT's transport */
+    krb5_set_kdc_send_hook(kctx, krb_send, r);
+}
+
+static void krb_route_end(krb5_context kctx, struct krb_route *r)
+{
+    krb5_set_kdc_send_hook(kctx, NULL, NULL);
+    if (r->owned != NULL)
+        profile_free_list(r->owned);
+    r->owned = NULL;
+}
+
 /* ---- tickets ------------------------------------------------------------------------------ */
 
 /* Where the KDCs come from, for sentences. */
@@ -416,7 +568,8 @@ static int krb_skewed(krb5_timestamp t)
 /* The TGT with the keytab into cc, then the ticket for server, which lands there too. */
 static krb5_error_code krb_tickets(const struct zp_krb *k, const struct zp_prov_call *call,
                                    krb5_context kctx, krb5_ccache cc, krb5_principal client,
-                                   const char *server, struct zp_err *err)
+                                   const char *server, const struct krb_route *r,
+                                   struct zp_err *err)
 {
     krb5_get_init_creds_opt *opt = NULL;
     krb5_keytab kt = NULL;
@@ -451,7 +604,13 @@ static krb5_error_code krb_tickets(const struct zp_krb *k, const struct zp_prov_
     in.server = srv;
     code = krb5_get_credentials(kctx, 0, cc, &in, &svc);
 out:
-    if (code != 0)
+    if (code == KRB5_KDC_UNREACH && r->timed_out)
+        zp_err_set(err, ZP_ETIMEOUT,
+                   "no Kerberos KDC for realm %s answered in time; check %s, that the KDC (the "
+                   "domain controller) is up and answering, and that TCP port 88 is open from "
+                   "this host",
+                   k->realm, krb_kdc_source(k));
+    else if (code != 0)
         krb_kdc_fail(k, code, server, err);
     krb5_free_creds(kctx, svc);
     krb5_free_principal(kctx, srv);
@@ -471,6 +630,7 @@ int zp_krb_acquire(const struct zp_krb *k, const struct zp_prov_call *call, cons
     krb5_ccache cc = NULL;
     krb5_principal client = NULL;
     gss_buffer_desc name = {.length = strlen(server), .value = (void *)server};
+    struct krb_route route;
     OM_uint32 major, minor;
     int rc = -1;
 
@@ -480,12 +640,13 @@ int zp_krb_acquire(const struct zp_krb *k, const struct zp_prov_call *call, cons
                           k->client);
     if (krb_context(k, &kctx, err) == -1)
         return -1;
+    krb_route_begin(k, kctx, deadline_ms, &route);
     if (krb5_parse_name(kctx, k->client, &client) != 0 ||
         krb5_cc_new_unique(kctx, "MEMORY", NULL, &cc) != 0) {
         zp_err_set(err, ZP_EINTERNAL, "cannot set up a memory credential cache for %s", k->client);
         goto out;
     }
-    if (krb_tickets(k, call, kctx, cc, client, server, err) == -1)
+    if (krb_tickets(k, call, kctx, cc, client, server, &route, err) == -1)
         goto out;
     major = gss_krb5_import_cred(&minor, cc, client, NULL, &out->cred);
     if (major == GSS_S_COMPLETE)
@@ -501,6 +662,7 @@ int zp_krb_acquire(const struct zp_krb *k, const struct zp_prov_call *call, cons
     cc = NULL;
     rc = 0;
 out:
+    krb_route_end(kctx != NULL ? kctx : out->kctx, &route); /* out keeps kctx: no hook left */
     krb5_free_principal(kctx, client);
     if (rc == -1)
         zp_krb_release(out);

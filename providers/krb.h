@@ -53,8 +53,11 @@ int zp_krb_server(const struct zp_krb *k, const char *mname, char *out, size_t n
 
 /*
  * Gets a TGT with the keytab and a ticket for server into a memory cache,
- * bounded by deadline_ms (zp_now_ms clock), and makes the GSS credential
- * of both. -1 with the sentence of what the KDC or the keytab refused.
+ * and makes the GSS credential of both. The KDC requests end by
+ * deadline_ms (zp_now_ms clock) when the realm's KDCs are listed
+ * (kerberos.kdc or the krb5.conf's kdc lines); KDCs found in DNS are the
+ * Kerberos library's to wait for. -1 with the sentence of what the KDC or
+ * the keytab refused, or of a KDC that did not answer in time.
  */
 int zp_krb_acquire(const struct zp_krb *k, const struct zp_prov_call *call, const char *server,
                    uint64_t deadline_ms, struct zp_krb_cred *out, struct zp_err *err);

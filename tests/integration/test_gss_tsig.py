@@ -39,19 +39,21 @@ NS = "cert-manager"  # a ClusterIssuer's: an instance without a namespaces list 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-def config(path, ns, zone, principal, keytab, kdc, wait=None, **krb_opts):
-    """A configuration with one rfc2136 instance "gss" signing with gss-tsig."""
+def config(path, ns, zone, principal, keytab, kdc, wait=None, budget=None, **krb_opts):
+    """A configuration with one rfc2136 instance "gss" signing with gss-tsig; kdc: one
+    host:port or a list; budget: Present's time (propagation.timeout)."""
     lines = ["propagation:"]
     if wait:
-        lines += ["  mode: wait", "  timeout: 20s", '  nameservers: ["%s"]' % wait]
+        lines += ["  mode: wait", "  timeout: %s" % (budget or "20s"),
+                  '  nameservers: ["%s"]' % wait]
     else:
-        lines += ["  mode: skip"]
+        lines += ["  mode: skip"] + (["  timeout: %s" % budget] if budget else [])
     lines += ["providers:", "  - name: gss", "    type: rfc2136",
               '    dnsZones: ["%s"]' % zone, '    nameserver: "%s"' % ns,
               "    tsigAlgorithm: gss-tsig", "    kerberos:",
               "      principal: %s" % principal, "      keytabFile: %s" % keytab]
     if kdc:
-        lines.append('      kdc: ["%s"]' % kdc)
+        lines.append("      kdc: %s" % json.dumps([kdc] if isinstance(kdc, str) else kdc))
     lines += ["      %s: %s" % kv for kv in krb_opts.items()]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -63,11 +65,14 @@ class GssCommon:
     txt()), cls.ns (host:port) and cls.zone."""
 
     @classmethod
-    def config(cls, name, principal=None, keytab=None, kdc=None, wait=None, **opts):
-        """A configuration file like the class's, with the given differences."""
+    def config(cls, name, principal=None, keytab=None, kdc=None, wait=None, budget=None,
+               **opts):
+        """A configuration file like the class's, with the given differences (kdc=False:
+        no kerberos.kdc)."""
         return config(os.path.join(cls.tmp, name + ".yaml"), cls.ns, cls.zone,
-                      principal or cls.principal, keytab or cls.keytab, kdc or cls.kdc,
-                      wait=wait, **opts)
+                      principal or cls.principal, keytab or cls.keytab,
+                      cls.kdc if kdc is None else kdc,
+                      wait=wait, budget=budget, **opts)
 
     def zp(self, action, value, cfg=None, fqdn=None):
         # --zone: no zone discovery through the machine's resolver (loopback only).
@@ -195,7 +200,10 @@ class GssCommon:
                         % (self.principal, self.keytab, self.kdc),
                         "kerberos.kdc and kerberos.krb5ConfigFile both name KDCs; keep one"),
                "typo": ("      principal: %s\n      keytabFile: %s\n      kdcs: [x]\n"
-                        % (self.principal, self.keytab), "kdcs")}
+                        % (self.principal, self.keytab), "kdcs"),
+               "badkdc": ("      principal: %s\n      keytabFile: %s\n"
+                          "      kdc: [\"dc1.corp.example:0\"]\n" % (self.principal, self.keytab),
+                          'kerberos.kdc "dc1.corp.example:0" is not host:port')}
         for name, (body, want) in bad.items():
             path = os.path.join(self.tmp, "bad-%s.yaml" % name)
             with open(path, "w") as f:
@@ -238,6 +246,56 @@ class Bind(GssCommon, HTTPBase):
 
     def server_tkeys(self):
         return self.lab.named.tkey_count()
+
+    # The KDC exchange is zoneproof's own transport, the same for every server: tried here.
+
+    def silent_kdc(self):
+        """A KDC address whose connections are taken and never answered (a hung domain
+        controller, a firewall or proxy that holds the connection)."""
+        s = zptest.socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        self.addCleanup(s.close)
+        return "127.0.0.1:%d" % s.getsockname()[1]
+
+    def test_silent_kdc_ends_within_the_budget(self):
+        """MIT's own transport waits about 25 s for each request to such a KDC: Present
+        fails at its budget (2 s) with a sentence of its own, nothing written."""
+        cfg = self.config("silentkdc", kdc=[self.silent_kdc()], budget="2s")
+        t0 = time.monotonic()
+        self.fails(cfg, "no Kerberos KDC for realm %s answered in time; check kerberos.kdc, "
+                        "that the KDC (the domain controller) is up and answering, and that TCP "
+                        "port 88 is open from this host" % self.realm)
+        self.assertLess(time.monotonic() - t0, 15, "the KDC exchange outlived the budget")
+
+    def test_silent_kdc_then_a_live_one(self):
+        """The first KDC listed holds its connection; the second answers within the budget,
+        and the later requests of that negotiation go to it first."""
+        cfg = self.config("silentfirst", kdc=[self.silent_kdc(), self.kdc], budget="4s")
+        v = zptest.acme_key("gss-silent-first")
+        self.ok("present", v, cfg)
+        self.assertIn(v, self.server.txt(self.name))
+        self.ok("cleanup", v, cfg)
+        self.assertNotIn(v, self.server.txt(self.name))
+
+    def test_krb5_config_file(self):
+        """kerberos.krb5ConfigFile instead of kdc: the KDCs of its realm are asked, under the
+        same bound (a silent one there ends at the budget, and the sentence names the file's
+        setting)."""
+        paths = {}
+        for name, kdc in (("live", self.kdc), ("silent", self.silent_kdc())):
+            paths[name] = os.path.join(self.tmp, "krb5-%s.conf" % name)
+            with open(paths[name], "w") as f:
+                f.write(krb.client_krb5_conf(self.realm, kdc, self.zone))
+        cfg = self.config("conffile", kdc=False, krb5ConfigFile=paths["live"])
+        v = zptest.acme_key("gss-conffile")
+        self.ok("present", v, cfg)
+        self.assertIn(v, self.server.txt(self.name))
+        self.ok("cleanup", v, cfg)
+        cfg = self.config("conffile-silent", kdc=False, krb5ConfigFile=paths["silent"],
+                          budget="2s")
+        self.fails(cfg, "no Kerberos KDC for realm %s answered in time; check "
+                        "kerberos.krb5ConfigFile" % self.realm)
 
     def test_principal_outside_update_policy(self):
         cfg = self.config("stranger", principal=self.lab.stranger,

@@ -520,7 +520,7 @@ int zp_ratelimit_take(const char *key, double rate, double burst, uint64_t deadl
                               "rate limited by zoneproof's own limit for %s (the provider allows "
                               "about %.0f requests a minute); retry after a turn comes free: "
                               "the wait did not fit in this attempt's time (the log says how "
-                              "long), and cert-manager tries again",
+                              "long)",
                               what, rate * 60.0);
         }
         if (zp_metrics_scope() != NULL)

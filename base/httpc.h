@@ -24,11 +24,12 @@ struct zp_err;
  * The sentence for a rate limit that cannot be waited out, with one %s (who
  * limits). No figure: the wait changes from one attempt to the next, and a
  * changed status message makes cert-manager reconcile again. Callers log
- * the wait.
+ * the wait. It names no one who tries again: cert-manager and a command-line
+ * user both read it.
  */
 #define ZP_HTTP_RATE_SENTENCE                                                                      \
     "rate limited by %s; retry after its limit resets: waiting it out did not fit in this "        \
-    "attempt's time (the log says how long), and cert-manager tries again"
+    "attempt's time (the log says how long)"
 
 struct zp_http_req {
     const char *method; /* "GET", "POST", … */

@@ -95,7 +95,7 @@ static int call(struct script *s, uint64_t budget_ms, struct zp_http_resp *r, st
 /* The sentence for a 429 that cannot be waited out: the same whatever the wait. */
 #define RATE_MSG                                                                                   \
     "rate limited by Example DNS; retry after its limit resets: waiting it out did not fit in "    \
-    "this attempt's time (the log says how long), and cert-manager tries again"
+    "this attempt's time (the log says how long)"
 
 /* Log lines at warn and above go to a file while fn runs; returns them (static storage). */
 static const char *logged_during(void (*fn)(void *), void *arg)

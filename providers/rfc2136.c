@@ -632,20 +632,23 @@ static void rfc_sig_done(const struct rfc_cfg *cfg, struct rfc_sig *sig)
 /*
  * Whether a failed update should go again on a new GSS-TSIG context: the
  * cached one was refused by the server (it restarted or let the context
- * expire: BADKEY, BADSIG, NOTAUTH) or expired here. Once per update.
+ * expire: BADKEY, BADSIG, NOTAUTH) or expired here. Once per update. A
+ * refused context is forgotten either way; one negotiated for this very
+ * update is not negotiated again at once (another would fare no better).
  */
 static int rfc_renew(const struct rfc_cfg *cfg, struct rfc_sig *sig, int upstream)
 {
-    if (sig->ctx == NULL || sig->fresh)
+    if (sig->ctx == NULL)
         return 0;
     if (!zp_gss_expired(sig->ctx) && upstream != ZP_TSIG_ERR_BADKEY &&
         upstream != ZP_TSIG_ERR_BADSIG && upstream != LDNS_RCODE_NOTAUTH)
         return 0;
-    zp_log(ZP_LOG_INFO, "rfc2136: the server no longer accepts the GSS-TSIG context; renewing",
-           ZP_S("server", cfg->nameserver), ZP_S("key", zp_gss_key_name(sig->ctx)), ZP_END);
+    if (!sig->fresh)
+        zp_log(ZP_LOG_INFO, "rfc2136: the server no longer accepts the GSS-TSIG context; renewing",
+               ZP_S("server", cfg->nameserver), ZP_S("key", zp_gss_key_name(sig->ctx)), ZP_END);
     zp_gss_drop(cfg->gss, sig->ctx);
     rfc_sig_done(cfg, sig);
-    return 1;
+    return !sig->fresh;
 }
 
 /* One signed exchange of the update. */

@@ -179,7 +179,10 @@ static int rfc_explain_rcode(const struct rfc_op *op, int rcode, int verified, s
 
 /* ---- GSS-TSIG ---------------------------------------------------------------------------- */
 
-/* A TSIG error to an update signed with a GSS-TSIG context (already renewed once). */
+/*
+ * A TSIG error to an update signed with a GSS-TSIG context: one just negotiated, or a cached
+ * one the server refused and its renewal (rfc2136.c renews once).
+ */
 static int rfc_explain_gss_tsig(const struct rfc_op *op, int tsig_error, struct zp_err *err)
 {
     const char *srv = op->cfg->nameserver, *fqdn = op->rec->fqdn;
@@ -193,9 +196,9 @@ static int rfc_explain_gss_tsig(const struct rfc_op *op, int tsig_error, struct 
                           fqdn, srv, ZP_TSIG_FUDGE, who);
     return zp_err_set(err, ZP_EAUTH,
                       "update of TXT at %s rejected by %s: the server does not accept the "
-                      "GSS-TSIG context just negotiated for %s (TSIG error %s), even after a "
-                      "renewal; check that nameserver is one server and not several behind one "
-                      "address (each negotiates its own contexts), then the server's log",
+                      "GSS-TSIG context negotiated with it for %s (TSIG error %s); check that "
+                      "nameserver is one server and not several behind one address (each "
+                      "negotiates its own contexts), then the server's log",
                       fqdn, srv, who, zp_rfc_rcode_name(tsig_error));
 }
 

@@ -19,9 +19,12 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -58,6 +61,82 @@ def config(path, ns, zone, principal, keytab, kdc, wait=None, budget=None, **krb
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+class SplitDns:
+    """One address in front of two DNS servers, as a load balancer can be: TKEY queries go to
+    one, every other message (the updates) to the other. UDP and TCP."""
+
+    def __init__(self, tkey_to, rest_to):
+        self.backends = (tkey_to, rest_to)
+        self.port = zptest.free_port()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(8)
+        self.stopped = False
+        for fn in (self._udp_loop, self._tcp_loop):
+            threading.Thread(target=fn, daemon=True).start()
+
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def _backend(self, msg):
+        """(host, port) for a message: the first backend for a TKEY question (type 249)."""
+        off = 12
+        while off < len(msg) and msg[off] != 0:
+            off += msg[off] + 1
+        tkey = len(msg) >= off + 3 and msg[4:6] != b"\0\0" and msg[off + 1:off + 3] == b"\0\xf9"
+        host, port = self.backends[0 if tkey else 1].rsplit(":", 1)
+        return host, int(port)
+
+    def _udp_loop(self):
+        while not self.stopped:
+            try:
+                msg, peer = self.udp.recvfrom(65535)
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.settimeout(5)
+                    s.sendto(msg, self._backend(msg))
+                    self.udp.sendto(s.recv(65535), peer)
+            except OSError:
+                continue
+
+    def _tcp_loop(self):
+        while not self.stopped:
+            try:
+                c, _ = self.tcp.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tcp_conn, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _read(s, n):
+        b = b""
+        while len(b) < n:
+            k = s.recv(n - len(b))
+            if not k:
+                raise OSError("closed")
+            b += k
+        return b
+
+    def _tcp_conn(self, c):
+        with c:
+            try:
+                c.settimeout(10)
+                while True:
+                    msg = self._read(c, struct.unpack("!H", self._read(c, 2))[0])
+                    with socket.create_connection(self._backend(msg), timeout=10) as s:
+                        s.sendall(struct.pack("!H", len(msg)) + msg)
+                        reply = self._read(s, struct.unpack("!H", self._read(s, 2))[0])
+                    c.sendall(struct.pack("!H", len(reply)) + reply)
+            except OSError:
+                return
+
+    def stop(self):
+        self.stopped = True
+        self.udp.close()
+        self.tcp.close()
 
 
 class GssCommon:
@@ -296,6 +375,27 @@ class Bind(GssCommon, HTTPBase):
                           budget="2s")
         self.fails(cfg, "no Kerberos KDC for realm %s answered in time; check "
                         "kerberos.krb5ConfigFile" % self.realm)
+
+    def test_context_refused_by_a_server_behind_the_same_address(self):
+        """nameserver is one address before two servers: the negotiation reaches one, the
+        update the other, which knows no such context. A context negotiated moments before is
+        not negotiated again (one TKEY); the sentence names that cause; nothing is written."""
+        other = krb.GssNamed(self.lab.kdc, self.lab.dns_keytab,
+                             records=['_acme-challenge 60 IN TXT "%s"' % FOREIGN]).start()
+        split = SplitDns(self.ns, other.addr())
+        try:
+            cfg = config(os.path.join(self.tmp, "split.yaml"), split.addr(), self.zone,
+                         self.principal, self.keytab, self.kdc)
+            tkeys = self.server_tkeys()
+            self.fails(cfg, "update of TXT at %s rejected by %s: the server does not accept "
+                            "the GSS-TSIG context negotiated with it for %s (TSIG error BADKEY); "
+                            "check that nameserver is one server and not several behind one "
+                            "address" % (self.name, split.addr(), self.principal))
+            self.assertEqual(self.server_tkeys() - tkeys, 1)
+            self.assertEqual(other.txt(self.name), [FOREIGN])
+        finally:
+            split.stop()
+            other.cleanup()
 
     def test_principal_outside_update_policy(self):
         cfg = self.config("stranger", principal=self.lab.stranger,

@@ -75,7 +75,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
         env["GROUP_NAME"] = GROUP
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=zptest.die_with_parent)
         try:
             zptest.wait_for(lambda: self.proc.poll() is None and
                             zptest.tcp_open("127.0.0.1", self.port), what="zoneproof serve")

@@ -97,7 +97,8 @@ class Server:
                 "--log-level", "debug"] + list(extra)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=clean_env(dict(env, GROUP_NAME=GROUP)))
+                                     env=clean_env(dict(env, GROUP_NAME=GROUP)),
+                                     preexec_fn=zptest.die_with_parent)
         if not expect_start:
             return
         try:

@@ -182,7 +182,8 @@ class T(conformance.ProviderConformance, unittest.TestCase):
         entry = "\n".join("    " + line for line in entry.strip("\n").splitlines()).lstrip()
         with open(path, "w") as f:
             f.write("propagation:\n  mode: skip\nproviders:\n  - %s\n" % entry)
-        r = zptest.run_zp(["present", "--config", path, "--fqdn", FQDN, "--key", KEY1])
+        r = zptest.run_zp(["present", "--config", path, "--fqdn", FQDN, "--zone", ZONE,
+                           "--key", KEY1])
         self.assertIn("does not know application key zpNoSuchApp", self.failed(r))
         self.no_secret_in(r)
 

@@ -86,7 +86,8 @@ class RFC2136(unittest.TestCase):
         if wait:
             lines += ["  mode: wait", "  timeout: 20s", '  nameservers: ["%s"]' % self.named.addr()]
         else:
-            lines += ["  mode: skip"]
+            # Pinned, so no resolver is asked (zone discovery, DNSSEC): loopback only.
+            lines += ["  mode: skip", '  nameservers: ["%s"]' % self.named.addr()]
         lines += ["providers:", "  - name: lab",
                  "    type: rfc2136",
                  "    dnsZones: [%s]" % ", ".join('"%s"' % z for z in zones)]

@@ -130,7 +130,8 @@ class Conformance:
             lines += ["  mode: wait", "  timeout: 20s",
                       '  nameservers: ["%s"]' % self.server.addr()]
         else:
-            lines += ["  mode: skip"]
+            # Pinned, so no resolver is asked (zone discovery, DNSSEC): loopback only.
+            lines += ["  mode: skip", '  nameservers: ["%s"]' % self.server.addr()]
         lines += ["providers:", "  - name: lab", "    type: rfc2136",
                   "    dnsZones: [%s]" % ", ".join('"%s"' % z for z in zones)]
         lines += ['    %s: "%s"' % (k, v) for k, v in settings.items() if v is not None]

@@ -30,6 +30,7 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/provider.h"
+#include "parse_entry.h"
 
 #define FQDN "_acme-challenge.example.test."
 #define ZONE "example.test."
@@ -92,23 +93,7 @@ static const char *slurp(const char *name)
 /* Parses a providers[0] entry of type exec whose settings are lines; as config_parse. */
 static int parse(const char *lines, void **cfg, struct zp_err *err)
 {
-    char text[2048];
-    struct zp_ydoc doc;
-    int rc;
-
-    snprintf(text, sizeof(text),
-             "providers:\n"
-             "  - name: hook\n"
-             "    type: exec\n"
-             "    dnsZones: [example.test]\n"
-             "%s",
-             lines);
-    zp_err_clear(err);
-    assert_int_equal(zp_yaml_load_string("zoneproof.yaml", text, strlen(text), &doc, err), 0);
-    *cfg = NULL;
-    rc = ops->config_parse(zp_y_get(doc.root, "providers")->items[0], "providers[0]", cfg, err);
-    zp_yaml_free(&doc);
-    return rc;
+    return parse_entry(ops, "hook", lines, cfg, err);
 }
 
 /* A config running tmpdir/prog, with extra setting lines. */

@@ -29,6 +29,7 @@
 #include "base/mem.h"
 #include "base/yaml.h"
 #include "providers/provider.h"
+#include "parse_entry.h"
 #include "providers/settings.h"
 
 #define KEY "acme-key"
@@ -253,23 +254,7 @@ static char *tmpfile_with(const char *name, const char *text)
 /* Parses a providers[0] entry whose extra settings are lines; 0 or -1 as config_parse. */
 static int parse(const char *lines, void **cfg, struct zp_err *err)
 {
-    char text[2048];
-    struct zp_ydoc doc;
-    int rc;
-
-    snprintf(text, sizeof(text),
-             "providers:\n"
-             "  - name: lab\n"
-             "    type: rfc2136\n"
-             "    dnsZones: [example.test]\n"
-             "%s",
-             lines);
-    zp_err_clear(err);
-    assert_int_equal(zp_yaml_load_string("zoneproof.yaml", text, strlen(text), &doc, err), 0);
-    *cfg = NULL;
-    rc = ops->config_parse(zp_y_get(doc.root, "providers")->items[0], "providers[0]", cfg, err);
-    zp_yaml_free(&doc);
-    return rc;
+    return parse_entry(ops, "lab", lines, cfg, err);
 }
 
 /* A config aimed at the fake, signed with KEY; extra lines are appended. */

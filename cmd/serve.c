@@ -3,6 +3,8 @@
  * the configuration, the solver, and then the API server until a signal.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +377,22 @@ static int start_loops(const struct zp_config *cfg, struct status_src *src, cons
     return 0;
 }
 
+/*
+ * SIGHUP and SIGUSR1 end a process that has no handler for them yet: held
+ * from here (and in every thread started from here) until the event loop
+ * takes them, a reload or a persist check asked during start-up waits for
+ * the loop instead. SIGTERM and SIGINT keep ending a start-up at once.
+ */
+static void hold_signals(void)
+{
+    sigset_t held;
+
+    sigemptyset(&held);
+    sigaddset(&held, SIGHUP);
+    sigaddset(&held, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &held, NULL);
+}
+
 int zp_cmd_serve(int argc, char **argv)
 {
     struct zp_server_opts o;
@@ -392,6 +410,7 @@ int zp_cmd_serve(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     o.secure_port = 8443;
     o.reload_interval_s = 60;
+    hold_signals();
     if ((p = parse_flags(argc, argv, &o, &sp)) != 0) {
         if (p == 1)
             rc = ZP_EXIT_OK;

@@ -411,6 +411,10 @@ static void on_usr1(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (srv->opts->on_usr1 == NULL) {
+        zp_log(ZP_LOG_INFO, "SIGUSR1: the configuration has no persist: records to check", ZP_END);
+        return;
+    }
     zp_log(ZP_LOG_INFO, "SIGUSR1: checking the persist: records now", ZP_END);
     srv->opts->on_usr1(srv->opts->usr1_arg);
 }
@@ -629,8 +633,7 @@ static int setup(struct server *srv, struct zp_solver *solver, struct zp_err *er
     srv->sig_term = add_signal(srv, SIGTERM, on_stop);
     srv->sig_int = add_signal(srv, SIGINT, on_stop);
     srv->sig_hup = add_signal(srv, SIGHUP, on_hup);
-    if (o->on_usr1 != NULL)
-        srv->sig_usr1 = add_signal(srv, SIGUSR1, on_usr1);
+    srv->sig_usr1 = add_signal(srv, SIGUSR1, on_usr1);
     srv->reload_timer = event_new(srv->base, -1, EV_PERSIST, on_reload_timer, srv);
     if (srv->reload_timer == NULL || event_add(srv->reload_timer, &every) == -1)
         abort(); /* allocation only */

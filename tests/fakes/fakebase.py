@@ -70,6 +70,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         req = Request(self.command, urllib.parse.unquote(u.path), urllib.parse.parse_qs(u.query),
                       self.headers, body)
+        if not fake.gate.is_set():  # held (hold()): answered normally once released
+            with fake.lock:
+                fake.held += 1
+            fake.gate.wait(30)
         fault = fake._next_fault(req.path)
         if fault and fault[0] == "hang":
             fault[2].wait(fault[1])  # until the seconds pass or the test clears the faults
@@ -112,6 +116,9 @@ class FakeServer:
         self.requests = []
         self.faults = []
         self.released = threading.Event()  # set: hanging requests end (clear_faults, stop)
+        self.gate = threading.Event()  # clear (hold): every request waits, then is answered
+        self.gate.set()
+        self.held = 0  # requests that have waited at the gate
         self.httpd = None
 
     # --- lifecycle ---
@@ -126,6 +133,7 @@ class FakeServer:
         return self
 
     def stop(self):
+        self.release()
         self.clear_faults()
         if self.httpd:
             self.httpd.shutdown()
@@ -156,6 +164,14 @@ class FakeServer:
             for _ in range(count):
                 self.faults.append(("hang", hang, self.released, path) if hang
                                    else ("status", status, retry_after, path))
+
+    def hold(self):
+        """From now on each request waits (counted in held) until release(): a client
+        caught in the middle of a call, as with a slow API server."""
+        self.gate.clear()
+
+    def release(self):
+        self.gate.set()
 
     # Default target of inject(); a fake whose clients fetch tokens sets its API prefix.
     fault_path = None

@@ -454,6 +454,29 @@ class Startup(KubeBase):
                                 {"TMPDIR": kctmp})
                 self.assertEqual(r, self.ok(WEB_SECRET))
 
+    def test_signals_during_start_up_wait_for_the_loop(self):
+        """SIGHUP (reload) and SIGUSR1 (persist check) that reach serve while it still starts,
+        here waiting for a slow API server, do not end it: they wait until its event loop
+        takes them, and each is then handled."""
+        self.fake.hold()
+        try:
+            srv = Server(self, "held-signals", {}, extra=["--kubeconfig", self.kubeconfig(True)],
+                         expect_start=False)
+            zptest.wait_for(lambda: self.fake.held > 0, what="serve's first API call")
+            srv.proc.send_signal(signal.SIGHUP)
+            srv.proc.send_signal(signal.SIGUSR1)
+        finally:
+            self.fake.release()
+        try:
+            zptest.wait_for(lambda: "SIGUSR1: the configuration has no persist: records to "
+                            "check" in srv.output(), what="SIGUSR1 taken by the loop")
+            self.assertIn("SIGHUP: reloading the certificate files", srv.output())
+            self.assertEqual(self.call(srv, "GET", "/apis", MASTERS)[0], 200)
+        finally:
+            self.assertIsNone(srv.proc.poll(), "serve ended:\n" + srv.output()[-2000:])
+            srv.stop()
+        self.assert_clean(srv.output())
+
     def test_missing_configmap_permission_stops_the_start(self):
         sa = self.sa_dir("sa-nope", TOKEN_NOPE)
         srv = Server(self, "nope", self.in_cluster(sa=sa), expect_start=False)

@@ -395,7 +395,7 @@ static void hold_signals(void)
 
 int zp_cmd_serve(int argc, char **argv)
 {
-    struct zp_server_opts o;
+    struct zp_server_opts o = {.secure_port = 8443, .reload_interval_s = 60};
     struct zp_config *cfg = NULL;
     struct zp_solver *solver = NULL;
     struct zp_kclient *kclient = NULL;
@@ -407,9 +407,6 @@ int zp_cmd_serve(int argc, char **argv)
     const char *group;
     int p, rc = ZP_EXIT_USAGE;
 
-    memset(&o, 0, sizeof(o));
-    o.secure_port = 8443;
-    o.reload_interval_s = 60;
     hold_signals();
     if ((p = parse_flags(argc, argv, &o, &sp)) != 0) {
         if (p == 1)

@@ -469,8 +469,8 @@ class Startup(KubeBase):
             self.fake.release()
         try:
             zptest.wait_for(lambda: "SIGUSR1: the configuration has no persist: records to "
-                            "check" in srv.output(), what="SIGUSR1 taken by the loop")
-            self.assertIn("SIGHUP: reloading the certificate files", srv.output())
+                            "check" in srv.output() and "SIGHUP: reloading the certificate "
+                            "files" in srv.output(), what="both signals taken by the loop")
             self.assertEqual(self.call(srv, "GET", "/apis", MASTERS)[0], 200)
         finally:
             self.assertIsNone(srv.proc.poll(), "serve ended:\n" + srv.output()[-2000:])

@@ -352,9 +352,9 @@ int zp_krb_server(const struct zp_krb *k, const char *mname, char *out, size_t n
  * itself when it knows the realm's KDCs (kerberos.kdc, or the kdc lines of
  * the krb5.conf): over TCP, one KDC after another, each given its share of
  * the time left (at most KRB_KDC_TRY_MS while another is left to ask), the
- * one that answered last asked first. Other realms (a
- * referral), KDCs found in DNS and the forms it does not speak (udp/,
- * https:// for a KDC proxy) go to MIT's transport.
+ * one that answered last asked first. Other realms (a referral), KDCs
+ * found in DNS and the forms it does not speak (udp/, https:// for a KDC
+ * proxy) go to MIT's transport.
  */
 struct krb_route {
     const char *realm;

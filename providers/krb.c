@@ -366,7 +366,15 @@ struct krb_route {
     int timed_out; /* a KDC was still silent when its time was up */
 };
 
-/* One request to the KDC at entry ("host[:port]", "tcp/host[:port]") before deadline. */
+/* A KDC entry's host[:port] ("tcp/" taken off), or NULL for a form MIT's transport must take. */
+static const char *krb_kdc_hostport(const char *entry)
+{
+    if (strncmp(entry, "tcp/", 4) == 0)
+        entry += 4;
+    return strchr(entry, '/') == NULL ? entry : NULL; /* udp/..., https://... */
+}
+
+/* One request to the KDC at entry (krb_kdc_hostport's forms) before deadline. */
 static enum zp_rfc_net krb_ask(const char *entry, const krb5_data *msg, uint64_t deadline,
                                struct zp_buf *reply)
 {
@@ -376,9 +384,7 @@ static enum zp_rfc_net krb_ask(const char *entry, const krb5_data *msg, uint64_t
     unsigned p;
     int eno = 0;
 
-    if (strncmp(entry, "tcp/", 4) == 0)
-        entry += 4;
-    if (zp_hostport_split(entry, 88, host, sizeof(host), &p) == -1)
+    if (zp_hostport_split(krb_kdc_hostport(entry), 88, host, sizeof(host), &p) == -1)
         return ZP_RFC_NET_ERROR;
     snprintf(port, sizeof(port), "%u", p);
     if (getaddrinfo(host, port, &hints, &res) != 0)
@@ -425,10 +431,8 @@ static krb5_error_code krb_send(krb5_context kctx, void *data, const krb5_data *
             r->timed_out = 1;
             break;
         }
-        if (i + 1 < r->n && left / (r->n - i) < KRB_KDC_TRY_MS)
-            left /= r->n - i;
-        else if (i + 1 < r->n)
-            left = KRB_KDC_TRY_MS;
+        if (i + 1 < r->n) /* another KDC is left to ask: this one gets its share, capped */
+            left = left / (r->n - i) < KRB_KDC_TRY_MS ? left / (r->n - i) : KRB_KDC_TRY_MS;
         net = krb_ask(r->kdc[at], msg, zp_now_ms() + left, &b);
         r->timed_out |= net == ZP_RFC_NET_TIMEOUT;
         if (net != ZP_RFC_NET_OK || krb_unavailable(kctx, &b))
@@ -467,7 +471,7 @@ static void krb_route_begin(const struct zp_krb *k, krb5_context kctx, uint64_t 
     if (prof != NULL)
         profile_release(prof);
     for (size_t i = 0; i < r->n; i++)
-        if (strchr(strncmp(r->kdc[i], "tcp/", 4) == 0 ? r->kdc[i] + 4 : r->kdc[i], '/') != NULL)
+        if (krb_kdc_hostport(r->kdc[i]) == NULL)
             r->n = 0; /* udp/ or a URL: all of the realm's requests to MIT's transport */
     krb5_set_kdc_send_hook(kctx, krb_send, r);
 }
